@@ -1,0 +1,30 @@
+using System.CommandLine;
+
+namespace CnnLab.Cli;
+
+/// <summary>The <c>cnnlab</c> command: parsing and printing only; all logic lives in the libraries.</summary>
+public static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the CLI with the given streams (tests call this directly).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = BuildRoot(stdout, stderr);
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"cnnlab: {error.Message}");
+            stderr.WriteLine("Run 'cnnlab --help' for usage.");
+            return 2;
+        }
+        return parse.Invoke(config);
+    }
+
+    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("CnnLab: build, train, understand and see convolutional networks on the CPU, with PyTorch's semantics.");
+        return root;
+    }
+}

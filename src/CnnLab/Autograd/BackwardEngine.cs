@@ -1,0 +1,70 @@
+using CnnLab.Tensors;
+
+namespace CnnLab;
+
+/// <summary>
+/// Reverse-mode differentiation: sorts the graph below a root topologically, then walks it once
+/// from the root down, summing the gradient that reaches each tensor before passing it on.
+/// </summary>
+internal static class BackwardEngine
+{
+    public static void Run(Tensor root, Tensor seed)
+    {
+        var order = TopologicalOrder(root);
+        var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
+        using var _ = Autograd.NoGrad();
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            if (!pending.Remove(t, out var grad)) continue;
+            grad = t.RunHooks(grad);
+            var node = t.GradFn;
+            if (node is null)
+            {
+                t.AccumulateGrad(grad);
+                continue;
+            }
+            if (t.RetainsGrad) t.AccumulateGrad(grad);
+            var inputGrads = node.BackwardFunction(grad);
+            for (int k = 0; k < node.Inputs.Count; k++)
+            {
+                var input = node.Inputs[k];
+                var g = inputGrads[k];
+                if (g is null || !input.RequiresGrad) continue;
+                if (!Shape.Equal(g.Shape, input.Shape))
+                    throw new InvalidOperationException($"{node.Name} returned a gradient of shape {Shape.Format(g.Shape)} for an input of shape {Shape.Format(input.Shape)}");
+                if (pending.TryGetValue(input, out var existing))
+                {
+                    // Sum into a fresh buffer: either term may alias a tensor an op still holds.
+                    var sum = new Tensor(input.Shape);
+                    TensorPrimitives.Add(existing.Data, g.Data, sum.Data);
+                    pending[input] = sum;
+                }
+                else pending[input] = g;
+            }
+        }
+    }
+
+    // Iterative DFS (deep nets would overflow a recursive one); children before parents.
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor Tensor, int NextInput)>();
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn?.Inputs;
+            if (inputs is not null && next < inputs.Count)
+            {
+                stack.Push((t, next + 1));
+                var child = inputs[next];
+                if (child.RequiresGrad && visited.Add(child)) stack.Push((child, 0));
+            }
+            else order.Add(t);
+        }
+        return order;
+    }
+}

@@ -1,0 +1,27 @@
+using CnnLab.Tensors;
+
+namespace CnnLab;
+
+/// <summary>
+/// One entry of the tape: the operation that produced a tensor, its inputs, and the function that
+/// maps the gradient of the output to the gradients of the inputs (chain rule, one step).
+/// </summary>
+/// <remarks>PyTorch: the <c>grad_fn</c> of a tensor (e.g. <c>ConvolutionBackward0</c>).</remarks>
+public sealed class GradNode
+{
+    internal GradNode(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    {
+        Name = name;
+        Inputs = inputs;
+        BackwardFunction = backward;
+    }
+
+    /// <summary>The op's name, e.g. "Conv2dBackward".</summary>
+    public string Name { get; }
+
+    /// <summary>The tensors the op read.</summary>
+    public IReadOnlyList<Tensor> Inputs { get; }
+
+    /// <summary>dOutput → one gradient per input (null where an input needs none).</summary>
+    internal Func<Tensor, Tensor?[]> BackwardFunction { get; }
+}

@@ -1,0 +1,46 @@
+namespace CnnLab.Kernels;
+
+/// <summary>
+/// How many threads kernels use, and a dynamic parallel loop. Work is split into more chunks than
+/// threads and handed out as threads free up (no static split, no spinning at barriers), because
+/// this project's machines lose whole cores to their host in bursts.
+/// </summary>
+public static class Parallelism
+{
+    private static int s_maxThreads = Environment.ProcessorCount;
+
+    /// <summary>Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores.</summary>
+    public static int MaxThreads
+    {
+        get => s_maxThreads;
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "threads must be at least 1");
+            s_maxThreads = value;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, count) in chunks of at least
+    /// <paramref name="minChunk"/> items. Each item is processed by exactly one call, so results
+    /// that do not combine items across chunks are identical for every thread count.
+    /// </summary>
+    public static void For(int count, int minChunk, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        int threads = Math.Min(MaxThreads, Math.Max(1, count / Math.Max(1, minChunk)));
+        if (threads <= 1)
+        {
+            body(0, count);
+            return;
+        }
+        int chunks = Math.Min(count, threads * 4);
+        int chunkSize = (count + chunks - 1) / chunks;
+        chunks = (count + chunkSize - 1) / chunkSize;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
+        {
+            int start = c * chunkSize;
+            body(start, Math.Min(count, start + chunkSize));
+        });
+    }
+}

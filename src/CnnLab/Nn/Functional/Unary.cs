@@ -1,0 +1,51 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>xᵖ elementwise.</summary>
+    public static Tensor Pow(Tensor x, float p)
+    {
+        var y = new Tensor(x.Shape);
+        var xs = x.Data;
+        var ys = y.Data;
+        for (int i = 0; i < xs.Length; i++) ys[i] = MathF.Pow(xs[i], p);
+        // y = xᵖ  →  dx = dy · p · xᵖ⁻¹
+        return Autograd.Record(y, "PowBackward", [x], dy =>
+        {
+            var dx = new Tensor(x.Shape);
+            var xd = x.Data;
+            for (int i = 0; i < xd.Length; i++) dx.Storage[i] = dy.Storage[i] * p * MathF.Pow(xd[i], p - 1);
+            return [dx];
+        });
+    }
+
+    /// <summary>eˣ elementwise.</summary>
+    public static Tensor Exp(Tensor x)
+    {
+        var y = new Tensor(x.Shape);
+        TensorPrimitives.Exp(x.Data, y.Data);
+        // y = eˣ  →  dx = dy · y
+        return Autograd.Record(y, "ExpBackward", [x], dy =>
+        {
+            var dx = new Tensor(x.Shape);
+            TensorPrimitives.Multiply(dy.Data, y.Data, dx.Data);
+            return [dx];
+        });
+    }
+
+    /// <summary>ln x elementwise.</summary>
+    public static Tensor Log(Tensor x)
+    {
+        var y = new Tensor(x.Shape);
+        TensorPrimitives.Log(x.Data, y.Data);
+        // y = ln x  →  dx = dy / x
+        return Autograd.Record(y, "LogBackward", [x], dy =>
+        {
+            var dx = new Tensor(x.Shape);
+            TensorPrimitives.Divide(dy.Data, x.Data, dx.Data);
+            return [dx];
+        });
+    }
+}

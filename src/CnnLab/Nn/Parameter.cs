@@ -1,0 +1,18 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+/// <summary>A tensor that is a learnable parameter of a module: it requires grad and is returned by <see cref="Module.Parameters"/>.</summary>
+/// <remarks>PyTorch: <c>torch.nn.Parameter</c>.</remarks>
+public sealed class Parameter : Tensor
+{
+    /// <summary>Wraps <paramref name="data"/>'s storage (not copied) as a parameter.</summary>
+    public Parameter(Tensor data, bool requiresGrad = true) : base(data.Storage, data.Shape)
+    {
+        RequiresGrad = requiresGrad;
+        Name = data.Name;
+    }
+
+    /// <summary>A zero-filled parameter of <paramref name="shape"/>.</summary>
+    public Parameter(params int[] shape) : this(new Tensor(shape)) { }
+}

@@ -1,0 +1,39 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+/// <summary>Runs its children in order; children are named "0", "1", ... as in PyTorch.</summary>
+/// <remarks>PyTorch: <c>torch.nn.Sequential</c>.</remarks>
+public sealed class Sequential : Module
+{
+    private readonly List<Module> _layers = [];
+
+    public Sequential(params Module[] layers)
+    {
+        foreach (var layer in layers) Add(layer);
+    }
+
+    /// <summary>Appends a layer named by its position.</summary>
+    public Sequential Add(Module layer)
+    {
+        RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), layer);
+        _layers.Add(layer);
+        return this;
+    }
+
+    /// <summary>Number of layers.</summary>
+    public int Count => _layers.Count;
+
+    /// <summary>The layer at <paramref name="index"/>.</summary>
+    public Module this[int index] => _layers[index];
+
+    /// <summary>The layers in order.</summary>
+    public IReadOnlyList<Module> Layers => _layers;
+
+    protected override Tensor ForwardCore(Tensor input)
+    {
+        var x = input;
+        foreach (var layer in _layers) x = layer.Forward(x);
+        return x;
+    }
+}

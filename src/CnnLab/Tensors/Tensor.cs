@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text;
+
+namespace CnnLab.Tensors;
+
+/// <summary>
+/// An n-dimensional array of float32, contiguous and row-major (NCHW for images), that can record
+/// the operations applied to it so that <see cref="Backward"/> computes gradients.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.Tensor</c> restricted to float32, contiguous memory and the CPU.
+/// Views (<see cref="Reshape"/>) share storage with their source, as in PyTorch.</remarks>
+public partial class Tensor
+{
+    private readonly int[] _shape;
+
+    /// <summary>Wraps <paramref name="storage"/> (not copied) as a tensor of <paramref name="shape"/>.</summary>
+    public Tensor(float[] storage, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        _shape = (int[])shape.Clone();
+        Numel = Tensors.Shape.Numel(_shape);
+        if (storage.Length < Numel)
+            throw new ArgumentException($"storage of {storage.Length} floats is too small for shape {Tensors.Shape.Format(_shape)} ({Numel} elements)");
+        Storage = storage;
+    }
+
+    /// <summary>A zero-filled tensor of <paramref name="shape"/>.</summary>
+    public Tensor(params int[] shape) : this(new float[Tensors.Shape.Numel(shape)], shape) { }
+
+    /// <summary>The backing array; may be longer than <see cref="Numel"/>. Shared by views.</summary>
+    public float[] Storage { get; }
+
+    /// <summary>The dimensions, outermost first. Do not modify the returned array.</summary>
+    public int[] Shape => _shape;
+
+    /// <summary>Number of dimensions.</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>Number of elements (product of the dimensions; 1 for a scalar of shape []).</summary>
+    public int Numel { get; }
+
+    /// <summary>The elements, row-major.</summary>
+    public Span<float> Data => Storage.AsSpan(0, Numel);
+
+    /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
+    public int Size(int axis) => _shape[Tensors.Shape.NormalizeAxis(axis, Rank)];
+
+    /// <summary>An optional name used in error messages and reports (e.g. the parameter's state_dict key).</summary>
+    public string? Name { get; set; }
+
+    // ---- creation -------------------------------------------------------------------------
+
+    public static Tensor Zeros(params int[] shape) => new(shape);
+
+    public static Tensor Ones(params int[] shape) => Full(1f, shape);
+
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = new Tensor(shape);
+        t.Data.Fill(value);
+        return t;
+    }
+
+    /// <summary>A scalar (shape []) tensor.</summary>
+    public static Tensor Scalar(float value) => new([value]);
+
+    /// <summary>Copies <paramref name="values"/> into a new tensor of <paramref name="shape"/> (1-D when no shape is given).</summary>
+    public static Tensor FromArray(float[] values, params int[] shape)
+    {
+        if (shape.Length == 0) shape = [values.Length];
+        int n = Tensors.Shape.Numel(shape);
+        if (n != values.Length)
+            throw new ArgumentException($"{values.Length} values do not fill shape {Tensors.Shape.Format(shape)} ({n} elements)");
+        return new Tensor((float[])values.Clone(), shape);
+    }
+
+    /// <summary>[start, start+step, ...) below <paramref name="end"/>, like <c>torch.arange</c>.</summary>
+    public static Tensor Arange(float start, float end, float step = 1f)
+    {
+        if (step == 0) throw new ArgumentException("step must be non-zero", nameof(step));
+        int n = Math.Max(0, (int)Math.Ceiling((end - start) / step));
+        var t = new Tensor(n);
+        for (int i = 0; i < n; i++) t.Storage[i] = start + i * step;
+        return t;
+    }
+
+    public static Tensor Arange(int end) => Arange(0, end);
+
+    /// <summary>U[0, 1), like <c>torch.rand</c>.</summary>
+    public static Tensor Rand(Generator generator, params int[] shape)
+    {
+        var t = new Tensor(shape);
+        generator.FillUniform(t.Data, 0f, 1f);
+        return t;
+    }
+
+    /// <summary>N(0, 1), like <c>torch.randn</c>.</summary>
+    public static Tensor Randn(Generator generator, params int[] shape)
+    {
+        var t = new Tensor(shape);
+        generator.FillNormal(t.Data, 0f, 1f);
+        return t;
+    }
+
+    /// <summary>A tensor of the same shape, zero-filled.</summary>
+    public Tensor ZerosLike() => new(_shape);
+
+    /// <summary>A copy with its own storage, not attached to the graph.</summary>
+    public Tensor Clone()
+    {
+        var t = new Tensor(_shape);
+        Data.CopyTo(t.Data);
+        return t;
+    }
+
+    /// <summary>The elements as a new array.</summary>
+    public float[] ToArray() => Data.ToArray();
+
+    /// <summary>The value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Numel != 1) throw new InvalidOperationException($"Item() needs a one-element tensor, this one has shape {Tensors.Shape.Format(_shape)}");
+        return Storage[0];
+    }
+
+    /// <summary>Element at a full index (row-major).</summary>
+    [System.Runtime.CompilerServices.IndexerName("At")]
+    public float this[params int[] index]
+    {
+        get => Storage[FlatIndex(index)];
+        set => Storage[FlatIndex(index)] = value;
+    }
+
+    private int FlatIndex(int[] index)
+    {
+        if (index.Length != Rank)
+            throw new ArgumentException($"index of rank {index.Length} for a tensor of shape {Tensors.Shape.Format(_shape)}");
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            int d = index[i] < 0 ? index[i] + _shape[i] : index[i];
+            if (d < 0 || d >= _shape[i])
+                throw new IndexOutOfRangeException($"index {index[i]} is out of range for dim {i} of size {_shape[i]}");
+            flat = flat * _shape[i] + d;
+        }
+        return flat;
+    }
+
+    /// <summary>PyTorch-like text: values (summarized past 1000 elements), shape and grad status.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder("tensor(");
+        if (Rank == 0) sb.Append(Format(Storage[0]));
+        else AppendRows(sb, 0, 0, Numel > 1000);
+        sb.Append(", shape=").Append(Tensors.Shape.Format(_shape));
+        if (GradFn is not null) sb.Append(", grad_fn=").Append(GradFn.Name);
+        else if (RequiresGrad) sb.Append(", requires_grad=True");
+        return sb.Append(')').ToString();
+    }
+
+    private static string Format(float v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    private void AppendRows(StringBuilder sb, int axis, int offset, bool summarize)
+    {
+        int n = _shape[axis];
+        int stride = 1;
+        for (int i = axis + 1; i < Rank; i++) stride *= _shape[i];
+        sb.Append('[');
+        for (int i = 0; i < n; i++)
+        {
+            if (summarize && n > 6 && i == 3)
+            {
+                sb.Append("..., ");
+                i = n - 3;
+            }
+            if (axis == Rank - 1) sb.Append(Format(Storage[offset + i]));
+            else AppendRows(sb, axis + 1, offset + i * stride, summarize);
+            if (i < n - 1) sb.Append(axis == Rank - 1 ? ", " : ",\n" + new string(' ', 8 + axis));
+        }
+        sb.Append(']');
+    }
+}

@@ -89,10 +89,36 @@ def loss_cases():
     save("losses", "mse", {"input": a, "target": b, "loss": loss.reshape(1), "dinput": a.grad, "dtarget": b.grad}, {}, SCRIPT)
 
 
+def whole_cnn_cases():
+    """LeNet-5 and a small Conv-BN-ReLU-Pool net: logits, loss and every parameter gradient."""
+    import models
+    g = torch.Generator().manual_seed(4)
+    for name, net in [("lenet5", models.lenet5()),
+                      ("conv_bn_net", torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
+                                                          torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Conv2d(4, 6, 3, stride=2),
+                                                          torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                                          torch.nn.Linear(6, 10)))]:
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * (1.0 / max(1, p[0].numel()) ** 0.5))
+        x = torch.randn(4, 1, 28, 28, generator=g)
+        target = torch.tensor([1, 7, 3, 0])
+        logits = net(x)
+        loss = torch.nn.functional.cross_entropy(logits, target)
+        loss.backward()
+        tensors = {"x": x, "target": target.float(), "logits": logits, "loss": loss.reshape(1)}
+        for k, v in net.state_dict().items():
+            tensors["param." + k] = v.float()
+        for k, p in net.named_parameters():
+            tensors["grad." + k] = p.grad
+        save("models", name, tensors, {"model": name}, SCRIPT)
+
+
 if __name__ == "__main__":
     torch.manual_seed(0)
     linear_cases()
     activation_cases()
     batchnorm_cases()
     loss_cases()
+    whole_cnn_cases()
     print("fixtures written")

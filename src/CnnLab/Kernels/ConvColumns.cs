@@ -39,7 +39,11 @@ public static class ConvColumns
                         }
                         var src = plane.Slice(y * w, w);
                         dst[..oxLo].Clear();
-                        if (sw == 1) src.Slice(oxLo + dx, oxHi - oxLo).CopyTo(dst[oxLo..oxHi]);
+                        if (sw == 1)
+                        {
+                            // oxLo == oxHi (no tap inside) would slice past the row: skip.
+                            if (oxHi > oxLo) src.Slice(oxLo + dx, oxHi - oxLo).CopyTo(dst[oxLo..oxHi]);
+                        }
                         else
                             for (int ox = oxLo; ox < oxHi; ox++) dst[ox] = src[ox * sw + dx];
                         dst[oxHi..].Clear();

@@ -7,7 +7,7 @@ namespace CnnLab.Init;
 /// that follows it in forward order (null for none, e.g. the output layer).
 /// </summary>
 /// <remarks>PyTorch: no counterpart (what one reads off <c>model.named_modules()</c> by hand).</remarks>
-public sealed record WeightLayer(string Name, Module Module, Parameter Weight, Parameter? Bias, ActivationKind? Activation, string? ActivationName)
+public sealed record WeightLayer(string Name, Module Module, Parameter Weight, Parameter? Bias, ActivationKind? Activation, Module? ActivationModule, string? ActivationName)
 {
     /// <summary>
     /// The model's weight layers in forward order: depth-first <see cref="Module.NamedModules"/>, each module
@@ -28,13 +28,14 @@ public sealed record WeightLayer(string Name, Module Module, Parameter Weight, P
             if (weight is null) continue;
             ActivationKind? activation = null;
             string? activationName = null;
+            Module? activationModule = null;
             for (int j = i + 1; j < modules.Count && WeightOf(modules[j].Module) is null; j++)
             {
                 activation = ActivationKind.Of(modules[j].Module);
-                if (activation is not null) { activationName = modules[j].Name; break; }
+                if (activation is not null) { (activationName, activationModule) = modules[j]; break; }
             }
             var bias = module.OwnParameters().Where(p => p.Name == "bias").Select(p => p.Parameter).FirstOrDefault();
-            result.Add(new WeightLayer(name.Length == 0 ? "(model)" : name, module, weight, bias, activation, activationName));
+            result.Add(new WeightLayer(name.Length == 0 ? "(model)" : name, module, weight, bias, activation, activationModule, activationName));
         }
         return result;
     }

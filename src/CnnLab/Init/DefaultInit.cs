@@ -12,12 +12,28 @@ namespace CnnLab.Init;
 /// <remarks>PyTorch: <c>torch.nn.Linear.reset_parameters</c>, <c>torch.nn.Conv2d.reset_parameters</c>.</remarks>
 public static class DefaultInit
 {
+    /// <summary>The weight's a = √5 in PyTorch's <c>kaiming_uniform_(self.weight, a=math.sqrt(5))</c>.</summary>
+    public static readonly double KaimingA = Math.Sqrt(5.0);
+
     /// <summary>Fills <paramref name="weight"/> (and <paramref name="bias"/> if given) as PyTorch's layers do.</summary>
     public static void Apply(Tensor weight, Tensor? bias, Generator generator)
     {
-        var (fanIn, _) = Fan.Compute(weight.Shape);
-        float bound = fanIn > 0 ? 1f / MathF.Sqrt(fanIn) : 0f;
-        generator.FillUniform(weight.Data, -bound, bound);
-        if (bias is not null) generator.FillUniform(bias.Data, -bound, bound);
+        Initializers.KaimingUniform(weight, KaimingA, FanMode.FanIn, Nonlinearity.LeakyRelu, generator);
+        if (bias is not null)
+        {
+            double bound = BiasBound(weight.Shape);
+            Initializers.Uniform(bias, -bound, bound, generator);
+        }
+    }
+
+    /// <summary>The weight's bound √3·gain/√fan_in with gain = √(2/(1+5)), computed in PyTorch's order (≈ 1/√fan_in).</summary>
+    public static double WeightBound(ReadOnlySpan<int> weightShape) =>
+        Math.Sqrt(3.0) * Initializers.KaimingStd(weightShape, KaimingA, FanMode.FanIn, Nonlinearity.LeakyRelu);
+
+    /// <summary>The bias's bound 1/√fan_in (0 when fan_in is 0), as PyTorch's <c>reset_parameters</c>.</summary>
+    public static double BiasBound(ReadOnlySpan<int> weightShape)
+    {
+        var (fanIn, _) = Fan.Compute(weightShape);
+        return fanIn > 0 ? 1.0 / Math.Sqrt(fanIn) : 0.0;
     }
 }

@@ -138,6 +138,10 @@ public class Conv2dKernelTests
         var col = new float[4 * 4];
         ConvColumns.Im2Col(x, 1, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, 4, col);
         Assert.Equal([0, 1, 2, 3, 1, 2, 3, 0, 0, 4, 5, 6, 4, 5, 6, 0], col);
+        // With rows 6 apart the same numbers appear, each row followed by two zeroed columns.
+        var strided = Enumerable.Repeat(9f, 4 * 6).ToArray();
+        ConvColumns.Im2Col(x, 1, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, 4, strided, colStride: 6);
+        Assert.Equal([0, 1, 2, 3, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 0, 0, 4, 5, 6, 0, 0, 0], strided);
     }
 
     // Fast and reference sum in different orders (float GEMM vs double loops): 1e-4 relative plus

@@ -48,10 +48,11 @@ public static unsafe partial class Gemm
 
     // The register tiles this machine can run, chosen once at start-up; per call the one that
     // wastes the fewest padded rows and columns wins.
+    private static readonly MicroKernel[] s_kernels512 = [new(6, 64, &Kernel6x64), new(8, 48, &Kernel8x48)];
+    private static readonly MicroKernel[] s_kernels256 = [new(6, 16, &Kernel6x16)];
+    private static readonly MicroKernel[] s_kernelsScalar = [new(4, 4, &Kernel4x4)];
     private static readonly MicroKernel[] s_kernels =
-        Vector512.IsHardwareAccelerated ? [new(6, 64, &Kernel6x64), new(8, 48, &Kernel8x48)]
-        : Vector256.IsHardwareAccelerated ? [new(6, 16, &Kernel6x16)]
-        : [new(4, 4, &Kernel4x4)];
+        Vector512.IsHardwareAccelerated ? s_kernels512 : Vector256.IsHardwareAccelerated ? s_kernels256 : s_kernelsScalar;
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C. op(X) is X or Xᵀ as the flags say.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
@@ -63,6 +64,25 @@ public static unsafe partial class Gemm
     /// <paramref name="epilogue"/> and applied while the tile is in registers. beta = 0 never reads C.
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        GemmEpilogue epilogue)
+        => Run(s_kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+
+    /// <summary>
+    /// Sgemm with the micro-kernels of a given vector width (512, 256, or 0 for scalar), so the tests
+    /// reach the fallbacks too. The width must be supported by this machine.
+    /// </summary>
+    internal static void SgemmWithWidth(int vectorBits, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        GemmEpilogue epilogue)
+    {
+        if ((vectorBits == 512 && !Vector512.IsHardwareAccelerated) || (vectorBits == 256 && !Vector256.IsHardwareAccelerated))
+            throw new PlatformNotSupportedException($"{vectorBits}-bit vectors are not accelerated here");
+        var kernels = vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
+        Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    }
+
+    private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
         GemmEpilogue epilogue)
     {
@@ -84,7 +104,7 @@ public static unsafe partial class Gemm
                         StoreScalar(pc + (long)i * ldc + j, 0f, i, j, &tail);
                 return;
             }
-            var job = new Job(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads);
+            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads);
             if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
             else Parallelism.For(job.Tiles, 1, job.RunTiles);
         }
@@ -103,11 +123,11 @@ public static unsafe partial class Gemm
 
         public readonly int Tiles;
 
-        public Job(bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads)
+        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads)
         {
             (_transA, _transB, _m, _n, _k, _lda, _ldb, _ldc, _tail) = (transA, transB, m, n, k, lda, ldb, ldc, tail);
             _a = a; _b = b; _c = c;
-            _kernel = PickKernel(m, n);
+            _kernel = PickKernel(kernels, m, n);
             int mr = _kernel.MR, nr = _kernel.NR;
 
             // K is cut into equal slices no longer than KcMax; the slicing depends on K alone, so every
@@ -134,11 +154,11 @@ public static unsafe partial class Gemm
             Tiles = (m + _mc - 1) / _mc * _nBlocks;
         }
 
-        private static MicroKernel PickKernel(int m, int n)
+        private static MicroKernel PickKernel(MicroKernel[] kernels, int m, int n)
         {
-            var best = s_kernels[0];
+            var best = kernels[0];
             long bestArea = long.MaxValue;
-            foreach (var kernel in s_kernels)
+            foreach (var kernel in kernels)
             {
                 long area = (long)((m + kernel.MR - 1) / kernel.MR * kernel.MR) * ((n + kernel.NR - 1) / kernel.NR * kernel.NR);
                 if (area < bestArea) (best, bestArea) = (kernel, area);

@@ -48,40 +48,46 @@ public static unsafe partial class Gemm
 
     private static void PackB(float* b, int ldb, bool transB, int j0, int cols, int k0, int kc, int nr, float* dst)
     {
-        for (int jr = 0; jr < cols; jr += nr, dst += nr * kc)
+        if (!transB)
         {
-            int valid = Math.Min(nr, cols - jr);
-            if (!transB)
+            // op(B)[p, j] = b[p·ldb + j]: walk each row of the block once, left to right, dealing its
+            // runs out to the panels; rows ahead are prefetched, since this block often comes from DRAM.
+            const int Ahead = 4;
+            for (int p = 0; p < kc; p++)
             {
-                // op(B)[p, j] = b[p·ldb + j]: each k step copies a contiguous run of columns.
-                for (int p = 0; p < kc; p++)
+                float* src = b + (long)(k0 + p) * ldb + j0;
+                if (Sse.IsSupported && p + Ahead < kc)
+                    for (int x = 0; x < cols; x += 16) Sse.Prefetch0(src + (long)Ahead * ldb + x);
+                for (int jr = 0; jr < cols; jr += nr)
                 {
-                    float* src = b + (long)(k0 + p) * ldb + j0 + jr;
-                    float* d = dst + p * nr;
-                    if (valid == nr) CopyRun(src, d, nr);
+                    int valid = Math.Min(nr, cols - jr);
+                    float* d = dst + (long)jr * kc + p * nr;
+                    if (valid == nr) CopyRun(src + jr, d, nr);
                     else
                     {
-                        for (int j = 0; j < valid; j++) d[j] = src[j];
+                        for (int j = 0; j < valid; j++) d[j] = src[jr + j];
                         for (int j = valid; j < nr; j++) d[j] = 0f;
                     }
                 }
             }
-            else
+            return;
+        }
+        for (int jr = 0; jr < cols; jr += nr, dst += nr * kc)
+        {
+            int valid = Math.Min(nr, cols - jr);
+            // op(B)[p, j] = b[j·ldb + p]: 8 x 8 blocks transposed in registers, the rest one by one.
+            float* cols0 = b + (long)(j0 + jr) * ldb + k0;
+            int full = Avx.IsSupported ? valid & ~7 : 0, p0 = kc & ~7;
+            for (int j = 0; j < full; j += 8)
+                for (int p = 0; p < p0; p += 8) Transpose8x8(cols0 + (long)j * ldb + p, ldb, 8, dst + p * nr + j, nr);
+            for (int j = 0; j < valid; j++)
             {
-                // op(B)[p, j] = b[j·ldb + p]: 8 x 8 blocks transposed in registers, the rest one by one.
-                float* cols0 = b + (long)(j0 + jr) * ldb + k0;
-                int full = Avx.IsSupported ? valid & ~7 : 0, p0 = kc & ~7;
-                for (int j = 0; j < full; j += 8)
-                    for (int p = 0; p < p0; p += 8) Transpose8x8(cols0 + (long)j * ldb + p, ldb, 8, dst + p * nr + j, nr);
-                for (int j = 0; j < valid; j++)
-                {
-                    float* src = cols0 + (long)j * ldb;
-                    float* d = dst + j;
-                    for (int p = j < full ? p0 : 0; p < kc; p++) d[p * nr] = src[p];
-                }
-                for (int j = valid; j < nr; j++)
-                    for (int p = 0; p < kc; p++) dst[p * nr + j] = 0f;
+                float* src = cols0 + (long)j * ldb;
+                float* d = dst + j;
+                for (int p = j < full ? p0 : 0; p < kc; p++) d[p * nr] = src[p];
             }
+            for (int j = valid; j < nr; j++)
+                for (int p = 0; p < kc; p++) dst[p * nr + j] = 0f;
         }
     }
 

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 namespace CnnLab.Kernels;
 
 // Legend: C is M x N, op(A) is M x K, op(B) is K x N; all row-major with leading dimensions lda/ldb/ldc.
-// MR x NR: the register tile of C; MC x KC: the packed block of op(A); KC x NC: the packed block of op(B).
+// MR x NR: the register tile of C; MC x NC: a tile of C given to one thread; KC x NC: the packed block of op(B).
 
 /// <summary>
 /// Single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C (BLAS sgemm, row-major), with an
@@ -13,8 +13,8 @@ namespace CnnLab.Kernels;
 /// Design (Goto &amp; van de Geijn, "Anatomy of high-performance matrix multiplication", ACM TOMS 2008;
 /// Van Zee &amp; van de Geijn, "BLIS", ACM TOMS 2015): C is cut into MC x NC tiles, handed out
 /// dynamically to the threads (<see cref="Parallelism.For"/>). For each KC slice of K a thread packs
-/// the KC x NC block of op(B) into NR-wide panels (kept in L2) and the MC x KC block of op(A) into
-/// MR-tall panels, reading transposed operands in place. The micro-kernel then holds an MR x NR tile
+/// the KC x NC block of op(B) into NR-wide panels (kept in L2), then each MR x KC panel of op(A) in
+/// turn (kept in L1), reading transposed operands in place. The micro-kernel then holds an MR x NR tile
 /// of C in registers (AVX-512: 6 x 64 or 8 x 48, 24 zmm accumulators; AVX2: 6 x 16; else 4 x 4
 /// scalar) while one A panel sits in L1 and B panels stream from L2. Each element of C is computed by
 /// one thread in a fixed k order, so results do not depend on the thread count.
@@ -139,12 +139,15 @@ public static unsafe partial class Gemm
             int mBlocks = Math.Max(1, (mPanels * mr + McMax - 1) / McMax);
             int nBlocks = Math.Max(1, (nPanels * nr + NcMax - 1) / NcMax);
             // With several threads, cut finer until each has a few tiles to take turns on, so a core
-            // the host steals for a while only delays its current tile.
+            // the host steals for a while only delays its current tile. Each extra column block packs
+            // the A block again (M·K floats), each extra row block the B block (N·K): cut the cheaper.
+            // When a side is small the packing is a large share of the work, so fewer tiles pay more.
+            int target = (Math.Min(m, n) < 512 ? 2 : 4) * threads;
             if (threads > 1 && (long)m * n * k >= ParallelThreshold)
-                while (mBlocks * nBlocks < 4 * threads)
+                while (mBlocks * nBlocks < target)
                 {
                     bool canN = nPanels >= 2 * (nBlocks + 1), canM = mPanels >= 2 * (mBlocks + 1);
-                    if (canN && (!canM || nPanels / nBlocks >= mPanels / mBlocks)) nBlocks++;
+                    if (canN && (!canM || m <= n)) nBlocks++;
                     else if (canM) mBlocks++;
                     else break;
                 }
@@ -169,7 +172,7 @@ public static unsafe partial class Gemm
         public void RunTiles(int start, int end)
         {
             var buffers = t_buffers ??= new PackBuffers();
-            float* packA = buffers.A((long)_mc * _kc), packB = buffers.B((long)_nc * _kc);
+            float* packA = buffers.A((long)_kernel.MR * _kc), packB = buffers.B((long)_nc * _kc);
             for (int tile = start; tile < end; tile++) RunTile(tile, packA, packB);
         }
 
@@ -184,14 +187,16 @@ public static unsafe partial class Gemm
             {
                 int kc = Math.Min(_kc, _k - k0);
                 PackB(_b, _ldb, _transB, j0, cols, k0, kc, nr, packB);
-                PackA(_a, _lda, _transA, i0, rows, k0, kc, mr, packA);
                 // The first slice applies beta, later ones accumulate; the last applies the epilogue.
                 bool last = k0 + kc >= _k;
                 var tail = new Tail { Alpha = _tail.Alpha, Beta = k0 == 0 ? _tail.Beta : 1f, Relu = last && _tail.Relu };
                 for (int ir = 0; ir < rows; ir += mr)
                 {
+                    // Each A panel is used by one pass over the B block, so it is packed just before,
+                    // into an L1-sized buffer: the L2 then holds the B block and little else.
                     int validRows = Math.Min(mr, rows - ir);
-                    float* aPanel = packA + (long)ir * kc;
+                    float* aPanel = packA;
+                    PackA(_a, _lda, _transA, i0 + ir, validRows, k0, kc, mr, aPanel);
                     tail.RowBias = last && _tail.RowBias != null ? _tail.RowBias + i0 + ir : null;
                     for (int jr = 0; jr < cols; jr += nr)
                     {

@@ -26,7 +26,7 @@ public static unsafe partial class Gemm
 {
     // Block sizes, chosen by measurement on Zen 5 (48 KB L1D, 1 MB L2): see bench/CnnLab.Bench.
     internal static int KcMax = 384;
-    internal static int McMax = 288;
+    internal static int McMax = 576;
     internal static int NcMax = 512;
 
     // Below this many multiply-adds a call runs on the calling thread alone.

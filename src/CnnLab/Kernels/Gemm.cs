@@ -24,7 +24,9 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.addmm</c> / BLAS <c>sgemm</c> as called by <c>torch.mm</c>.</remarks>
 public static unsafe partial class Gemm
 {
-    // Block sizes, chosen by measurement on Zen 5 (48 KB L1D, 1 MB L2): see bench/CnnLab.Bench.
+    // Block sizes, chosen by measurement on Zen 5 (48 KB L1D, 1 MB L2): KC·NC·4 B ≈ 768 KB of packed B
+    // stays in L2, an MR·KC A panel (9-12 KB) in L1. Not const so a tuning run can try others; read
+    // once per call.
     internal static int KcMax = 384;
     internal static int McMax = 576;
     internal static int NcMax = 512;

@@ -197,17 +197,21 @@ public class DataLoaderTests
         }
     }
 
-    [Fact]
-    public void SteadyStateAllocatesNothingPerBatch()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SteadyStateAllocatesNothingPerBatch(bool prefetch)
     {
-        var loader = new DataLoader(Synthetic(1001), 4, shuffle: true, seed: 3, augmentation: new Augmentation(1), prefetch: false);
+        // Per epoch: the iterator, the shuffle's generator and (with prefetch) the worker task and
+        // its two semaphores — a few hundred bytes. Any per-batch object would exceed the bound.
+        var loader = new DataLoader(Synthetic(1001), 4, shuffle: true, seed: 3, augmentation: new Augmentation(1), prefetch: prefetch);
         foreach (var _ in loader.Epoch(0)) { } // the first epoch makes the partial last batch
         long before = GC.GetAllocatedBytesForCurrentThread();
         int batches = 0;
         foreach (var _ in loader.Epoch(1)) batches++;
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(251, batches);
-        Assert.True(allocated < 2_000, $"{allocated} bytes allocated over {batches} batches");
+        Assert.True(allocated < 2_500, $"{allocated} bytes allocated over {batches} batches");
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public static class TrainCommand
                 trainer = new Trainer(config, split, dir);
             }
             DescribeRun(trainer, log);
-            return RunWithProgress(trainer, stdout, log, asJson, p.GetValue(logSteps));
+            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps));
         }));
         return command;
     }
@@ -101,7 +101,7 @@ public static class TrainCommand
         var c = t.Config;
         var summary = ModelSummary.Of(t.Model, t.InputShape);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Model {c.Model} ({summary.TotalParameters:N0} parameters), init {(c.InitFrom is null ? c.Init : "from " + c.InitFrom)}, {c.Epochs} epochs x {t.BatchesPerEpoch} batches of {c.BatchSize}, seed {c.Seed}, {c.Threads} threads"));
+            $"Model {c.Model} ({summary.TotalParameters:N0} parameters), init {(c.InitFrom is null ? c.Init : "from " + c.InitFrom)}, {c.Epochs} epochs x {t.BatchesPerEpoch} batches of {c.BatchSize}, seed {c.Seed}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}"));
         foreach (var choice in t.InitReport.DistinctBy(x => (x.Scheme, x.Reason)).Take(6))
             log.WriteLine($"  init {choice.Layer}: {choice.Scheme} ({choice.Reason})");
         var groups = t.Optimizer.ParamGroups;
@@ -112,7 +112,7 @@ public static class TrainCommand
         if (t.OutDir is not null) log.WriteLine($"Writing metrics and checkpoints to {t.OutDir}");
     }
 
-    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter log, bool asJson, bool logSteps)
+    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter stderr, TextWriter log, bool asJson, bool logSteps)
     {
         var bar = new ProgressBar(log, interactive: !asJson && ProgressBar.IsTerminal);
         trainer.BatchCompleted += b => bar.Report(b.Epoch, b.Epochs, b.Batch, b.Batches, b.Loss, b.Accuracy, b.ImagesPerSec, b.Eta);
@@ -135,10 +135,13 @@ public static class TrainCommand
         switch (result.Status)
         {
             case TrainingStatus.Interrupted:
-                log.WriteLine($"\nInterrupted at step {result.Steps}; checkpoint saved in {trainer.OutDir}. Continue with: cnnlab train --resume {trainer.OutDir}");
+                stderr.WriteLine($"\nInterrupted at step {result.Steps}; checkpoint saved in {trainer.OutDir}. Continue with: cnnlab train --resume {trainer.OutDir}");
                 return CliErrors.Interrupted;
             case TrainingStatus.Diverged:
-                log.WriteLine($"\nStopped: {result.NonFinite!.Message}. The last good checkpoint is kept{(trainer.OutDir is null ? "" : " in " + trainer.OutDir)}. Try a lower --lr or another --init.");
+                string kept = trainer.OutDir is not null && Checkpoint.Exists(trainer.OutDir)
+                    ? $"The last good checkpoint is kept in {trainer.OutDir}"
+                    : "It diverged before the first epoch ended, so no checkpoint was written";
+                stderr.WriteLine($"\nStopped: {result.NonFinite!.Message}. {kept}. Try a lower --lr or another --init.");
                 return CliErrors.Diverged;
         }
         var eval = result.FinalEvaluation!;

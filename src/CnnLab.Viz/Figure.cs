@@ -56,6 +56,30 @@ internal static class Figure
             throw new ArgumentException($"Figure size must be between 100 and 10000 pixels per side; got {width}x{height}.", nameof(width));
     }
 
+    /// <summary>Hides ticks, tick labels, frame and grid (for image grids) but keeps the title and the margins.</summary>
+    public static void HideAxes(Plot plot)
+    {
+        foreach (var axis in new IAxis[] { plot.Axes.Left, plot.Axes.Right, plot.Axes.Bottom, plot.Axes.Top })
+        {
+            axis.TickGenerator = new ScottPlot.TickGenerators.EmptyTickGenerator();
+            axis.TickLabelStyle.IsVisible = false;
+            axis.MajorTickStyle.Length = 0;
+            axis.MinorTickStyle.Length = 0;
+            axis.FrameLineStyle.Width = 0;
+        }
+        plot.HideGrid();
+    }
+
+    /// <summary>About one labelled tick per 50 pixels on a colour bar, without minor-tick clutter.</summary>
+    public static void SparseTicks(ScottPlot.Panels.ColorBar bar)
+    {
+        bar.Axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinimumTickSpacing = 50,
+            LabelFormatter = Format,
+        };
+    }
+
     /// <summary>A readable, colour-blind-friendly palette (Tableau 10), cycled.</summary>
     public static Color SeriesColor(int i) => Palette.GetColor(i);
 

@@ -76,6 +76,7 @@ public static class Heatmaps
         var bar = plot.Add.ColorBar(heatmap);
         if (!string.IsNullOrEmpty(colorbarLabel)) bar.Label = colorbarLabel;
         bar.LabelStyle.FontSize = 14;
+        Figure.SparseTicks(bar);
 
         if (annotate && rows * cols <= 400)
         {

@@ -38,9 +38,9 @@ public static class PredictCommand
             else
             {
                 if (!File.Exists(path)) throw new UsageException($"image file '{path}' does not exist");
-                var pixels = ImageFile.ReadGray28(path!);
+                var pixels = ImageFile.ReadGray28(path!, out bool inverted);
                 x = ToInput(pixels, 1, 28, 28);
-                what = path!;
+                what = path! + (inverted ? " (light background: inverted to Fashion-MNIST's bright-on-dark)" : "");
             }
             net.Eval();
             using var _ = Autograd.NoGrad();

@@ -46,6 +46,25 @@ public class TrainCliTests
         Assert.True(pred.ExitCode == 0, pred.Stderr);
         Assert.Contains("true class", pred.Stdout);
         Assert.Equal(3, pred.Stdout.Split('\n').Count(l => l.Contains('%')));
+
+        // The same test image as a PNG file gives the same ranking (28x28 PNG: no resampling loss).
+        var split = DataSource.Resolve(Data.Value, null).Load();
+        var png = Path.Combine(dir, "img3.png");
+        using (var bmp = new SkiaSharp.SKBitmap(28, 28, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque))
+        {
+            split.Test.ImageBytes(3).CopyTo(bmp.GetPixelSpan());
+            using var fs = File.Create(png);
+            bmp.Encode(fs, SkiaSharp.SKEncodedImageFormat.Png, 100);
+        }
+        var fromFile = Cli.Run("predict", "--checkpoint", dir, png);
+        Assert.True(fromFile.ExitCode == 0, fromFile.Stderr);
+        static string Top(string s) => s.Split('\n').First(l => l.Contains('%')).Trim();
+        Assert.Equal(Top(pred.Stdout), Top(fromFile.Stdout));
+        var notImage = Path.Combine(dir, "bad.png");
+        File.WriteAllText(notImage, "hello");
+        var bad = Cli.Run("predict", "--checkpoint", dir, notImage);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("bad.png: not an image", bad.Stderr);
     }
 
     [Fact]

@@ -27,6 +27,8 @@ public static class Program
     {
         var root = new RootCommand("CnnLab: build, train, understand and see convolutional networks on the CPU, with PyTorch's semantics.")
         {
+            Commands.LabCommand.CreateLab(stdout, stderr),
+            Commands.LabCommand.CreateExperiment(stdout, stderr),
             Commands.TrainCommand.Create(stdout, stderr),
             Commands.EvalCommand.Create(stdout, stderr),
             Commands.PredictCommand.Create(stdout, stderr),

@@ -139,7 +139,7 @@ public sealed class ZeroInitExperiment : Experiment
         metrics["agrees"] = agrees;
 
         string verdict =
-            FormattableString.Invariant($"Trained {budget.Steps} SGD steps. With zero or constant weights the hidden units never became different: the largest difference between two units' incoming weights stayed {worstDiff:G3} over all of training, and every hidden weight matrix kept rank {symmetric.Max(MaxRank)} (random Kaiming weights: rank {randomRank} of 64). ")
+            FormattableString.Invariant($"Trained {budget.Steps} SGD steps. With zero or constant weights the hidden units never became different: the largest difference between two units' incoming weights stayed {worstDiff:G3} over all of training, and every hidden weight matrix kept rank at most {symmetric.Max(MaxRank)} (random Kaiming weights: rank {randomRank} of 64). ")
             + FormattableString.Invariant($"With W = 0 and b = 0 the hidden layers output f(0): with ReLU exactly 0, so every hidden-weight gradient is {Grad("zeros-relu"):G3} and only the output bias learns; ")
             + (tanhAtZero == 0
                 ? FormattableString.Invariant($"with tanh also 0, gradient {Grad("zeros-tanh"):G3}; ")

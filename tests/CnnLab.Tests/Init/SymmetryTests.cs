@@ -57,7 +57,7 @@ public class SymmetryTests(ITestOutputHelper output)
 
     private (double Accuracy, double Diff1, double Diff2) Train(string scheme)
     {
-        var train = Blobs(500, new Generator(100), new Generator(1));
+        var train = Blobs(300, new Generator(100), new Generator(1));
         var test = Blobs(500, new Generator(100), new Generator(2));
         var g = new Generator(7);
         var model = new Sequential(new Linear(Features, Hidden, generator: g), new ReLU(),

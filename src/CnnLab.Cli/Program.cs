@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CnnLab.Cli.Commands;
 
 namespace CnnLab.Cli;
 
@@ -24,7 +25,16 @@ public static class Program
 
     internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("CnnLab: build, train, understand and see convolutional networks on the CPU, with PyTorch's semantics.");
+        var root = new RootCommand("CnnLab: build, train, understand and see convolutional networks on the CPU, with PyTorch's semantics.")
+        {
+            Commands.LabCommand.CreateLab(stdout, stderr),
+            Commands.LabCommand.CreateExperiment(stdout, stderr),
+            Commands.TrainCommand.Create(stdout, stderr),
+            Commands.EvalCommand.Create(stdout, stderr),
+            Commands.PredictCommand.Create(stdout, stderr),
+            Commands.ModelsCommand.Create(stdout, stderr),
+            Commands.DoctorCommand.Create(stdout, stderr),
+        };
         return root;
     }
 }

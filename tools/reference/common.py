@@ -16,8 +16,12 @@ FIXTURES = os.path.join(ROOT, "tests", "CnnLab.Tests", "Fixtures")
 FORMAT_VERSION = "1"
 
 
-def save(subdir, name, tensors, config=None, script=None):
-    """Writes tensors (name -> torch.Tensor, any float dtype, stored as F32) to FIXTURES/subdir/name.safetensors."""
+def save(subdir, name, tensors, config=None, script=None, dtype="F32"):
+    """Writes tensors (name -> torch.Tensor, any float dtype) to FIXTURES/subdir/name.safetensors, stored as
+    `dtype`: "F32" (default) or "F64" (for values that must keep double precision, e.g. learning rates)."""
+    if dtype not in ("F32", "F64"):
+        raise ValueError("dtype must be F32 or F64")
+    torch_dtype, np_dtype = (torch.float32, "<f4") if dtype == "F32" else (torch.float64, "<f8")
     out_dir = os.path.join(FIXTURES, subdir)
     os.makedirs(out_dir, exist_ok=True)
     header = {
@@ -31,8 +35,8 @@ def save(subdir, name, tensors, config=None, script=None):
     blobs = []
     offset = 0
     for key, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().cpu().numpy().astype("<f4").tobytes()
-        header[key] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        data = t.detach().to(torch_dtype).contiguous().cpu().numpy().astype(np_dtype).tobytes()
+        header[key] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")

@@ -1,51 +1,224 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
 
 // Legend: C is M x N, op(A) is M x K, op(B) is K x N; all row-major with leading dimensions lda/ldb/ldc.
+// MR x NR: the register tile of C; MC x NC: a tile of C given to one thread; KC x NC: the packed block of op(B).
 
 /// <summary>
-/// Single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C (BLAS sgemm, row-major).
-/// Written by hand because no managed library ships a fast sgemm and CnnLab has no native dependency.
-/// The fast path computes a 4 x 32 register tile of C with vector FMAs; <see cref="Reference"/> is
-/// its plain twin and the specification the tests hold it to.
+/// Single-precision matrix multiply, C = alpha·op(A)·op(B) + beta·C (BLAS sgemm, row-major), with an
+/// optional fused bias/ReLU epilogue. Written by hand because no managed library ships a fast sgemm
+/// and CnnLab has no native dependency.
+/// <para>
+/// Design (Goto &amp; van de Geijn, "Anatomy of high-performance matrix multiplication", ACM TOMS 2008;
+/// Van Zee &amp; van de Geijn, "BLIS", ACM TOMS 2015): C is cut into MC x NC tiles, handed out
+/// dynamically to the threads (<see cref="Parallelism.For"/>). For each KC slice of K a thread packs
+/// the KC x NC block of op(B) into NR-wide panels (kept in L2), then each MR x KC panel of op(A) in
+/// turn (kept in L1), reading transposed operands in place. The micro-kernel then holds an MR x NR tile
+/// of C in registers (AVX-512: 6 x 64 or 8 x 48, 24 zmm accumulators; AVX2: 6 x 16; else 4 x 4
+/// scalar) while one A panel sits in L1 and B panels stream from L2. Each element of C is computed by
+/// one thread in a fixed k order, so results do not depend on the thread count.
+/// </para>
+/// <see cref="Reference"/> is the plain twin and the specification the tests hold it to.
 /// </summary>
-public static unsafe class Gemm
+/// <remarks>PyTorch: <c>torch.addmm</c> / BLAS <c>sgemm</c> as called by <c>torch.mm</c>.</remarks>
+public static unsafe partial class Gemm
 {
-    private const int MR = 4;
+    // Block sizes, chosen by measurement on Zen 5 (48 KB L1D, 1 MB L2): KC·NC·4 B ≈ 768 KB of packed B
+    // stays in L2, an MR·KC A panel (9-12 KB) in L1. Not const so a tuning run can try others; read
+    // once per call.
+    internal static int KcMax = 384;
+    internal static int McMax = 576;
+    internal static int NcMax = 512;
+
+    // Below this many multiply-adds a call runs on the calling thread alone.
+    private const long ParallelThreshold = 1L << 20;
+
+    // What the micro-kernel applies when it writes a tile (see the kernels' Store).
+    private struct Tail
+    {
+        public float Alpha, Beta;
+        public float* RowBias, ColBias;
+        public bool Relu;
+    }
+
+    private readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run)
+    {
+        public readonly int MR = mr, NR = nr;
+        public readonly delegate*<int, float*, float*, float*, nint, Tail*, void> Run = run;
+    }
+
+    // The register tiles this machine can run, chosen once at start-up; per call the one that
+    // wastes the fewest padded rows and columns wins.
+    private static readonly MicroKernel[] s_kernels512 = [new(6, 64, &Kernel6x64), new(8, 48, &Kernel8x48)];
+    private static readonly MicroKernel[] s_kernels256 = [new(6, 16, &Kernel6x16)];
+    private static readonly MicroKernel[] s_kernelsScalar = [new(4, 4, &Kernel4x4)];
+    private static readonly MicroKernel[] s_kernels =
+        Vector512.IsHardwareAccelerated ? s_kernels512 : Vector256.IsHardwareAccelerated ? s_kernels256 : s_kernelsScalar;
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C. op(X) is X or Xᵀ as the flags say.</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        => Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, GemmEpilogue.None);
+
+    /// <summary>
+    /// C = act(alpha·op(A)·op(B) + beta·C + bias), the bias and activation given by
+    /// <paramref name="epilogue"/> and applied while the tile is in registers. beta = 0 never reads C.
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        GemmEpilogue epilogue)
+        => Run(s_kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+
+    /// <summary>
+    /// Sgemm with the micro-kernels of a given vector width (512, 256, or 0 for scalar), so the tests
+    /// reach the fallbacks too. The width must be supported by this machine.
+    /// </summary>
+    internal static void SgemmWithWidth(int vectorBits, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        GemmEpilogue epilogue)
+    {
+        if ((vectorBits == 512 && !Vector512.IsHardwareAccelerated) || (vectorBits == 256 && !Vector256.IsHardwareAccelerated))
+            throw new PlatformNotSupportedException($"{vectorBits}-bit vectors are not accelerated here");
+        var kernels = vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
+        Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    }
+
+    private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
+        GemmEpilogue epilogue)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        epilogue.Validate(m, n);
         if (m == 0 || n == 0) return;
-        ScaleC(m, n, beta, c, ldc);
-        if (k == 0 || alpha == 0f) return;
-
-        // Bring both operands to plain row-major form so the tile loop reads B rows contiguously.
-        float[]? aCopy = null, bCopy = null;
-        if (transA) { aCopy = Transpose(a, k, m, lda); lda = k; }
-        if (transB) { bCopy = Transpose(b, n, k, ldb); ldb = n; }
-        fixed (float* pa0 = aCopy is null ? a : aCopy)
-        fixed (float* pb0 = bCopy is null ? b : bCopy)
-        fixed (float* pc0 = c)
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        fixed (float* rowBias = epilogue.RowBias)
+        fixed (float* colBias = epilogue.ColBias)
         {
-            nint pa = (nint)pa0, pb = (nint)pb0, pc = (nint)pc0;
-            int lda2 = lda, ldb2 = ldb;
-            int rowBlocks = (m + MR - 1) / MR;
-            long work = (long)m * n * k;
-            int minChunk = work < 1 << 18 ? rowBlocks : Math.Max(1, (int)(rowBlocks * (1L << 17) / work));
-            Parallelism.For(rowBlocks, minChunk, (start, end) =>
+            var tail = new Tail { Alpha = alpha, Beta = beta, RowBias = rowBias, ColBias = colBias, Relu = epilogue.Relu };
+            if (k == 0 || alpha == 0f)
             {
-                for (int blk = start; blk < end; blk++)
+                // Nothing to multiply (BLAS does not read A or B when alpha = 0): C = act(beta·C + bias).
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                        StoreScalar(pc + (long)i * ldc + j, 0f, i, j, &tail);
+                return;
+            }
+            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads);
+            if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
+            else Parallelism.For(job.Tiles, 1, job.RunTiles);
+        }
+    }
+
+    // One sgemm call cut into tiles; immutable after construction, shared by the threads.
+    private sealed class Job
+    {
+        private readonly bool _transA, _transB;
+        private readonly int _m, _n, _k, _lda, _ldb;
+        private readonly nint _ldc;
+        private readonly float* _a, _b, _c;
+        private readonly Tail _tail;
+        private readonly MicroKernel _kernel;
+        private readonly int _kc, _mc, _nc, _nBlocks;
+
+        public readonly int Tiles;
+
+        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads)
+        {
+            (_transA, _transB, _m, _n, _k, _lda, _ldb, _ldc, _tail) = (transA, transB, m, n, k, lda, ldb, ldc, tail);
+            _a = a; _b = b; _c = c;
+            _kernel = PickKernel(kernels, m, n);
+            int mr = _kernel.MR, nr = _kernel.NR;
+
+            // K is cut into equal slices no longer than KcMax; the slicing depends on K alone, so every
+            // element of C sums its products in the same order whatever the thread count.
+            int kBlocks = (k + KcMax - 1) / KcMax;
+            _kc = (k + kBlocks - 1) / kBlocks;
+
+            int mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr;
+            int mBlocks = Math.Max(1, (mPanels * mr + McMax - 1) / McMax);
+            int nBlocks = Math.Max(1, (nPanels * nr + NcMax - 1) / NcMax);
+            // With several threads, cut finer until each has a few tiles to take turns on, so a core
+            // the host steals for a while only delays its current tile. Each extra column block packs
+            // the A block again (M·K floats), each extra row block the B block (N·K): cut the cheaper.
+            // When a side is small the packing is a large share of the work, so fewer tiles pay more.
+            int target = (Math.Min(m, n) < 512 ? 2 : 4) * threads;
+            if (threads > 1 && (long)m * n * k >= ParallelThreshold)
+                while (mBlocks * nBlocks < target)
                 {
-                    int i0 = blk * MR;
-                    int rows = Math.Min(MR, m - i0);
-                    RowBlock((float*)pa + (long)i0 * lda2, lda2, (float*)pb, ldb2, (float*)pc + (long)i0 * ldc, ldc, rows, n, k, alpha);
+                    bool canN = nPanels >= 2 * (nBlocks + 1), canM = mPanels >= 2 * (mBlocks + 1);
+                    if (canN && (!canM || m <= n)) nBlocks++;
+                    else if (canM) mBlocks++;
+                    else break;
                 }
-            });
+            _mc = (mPanels + mBlocks - 1) / mBlocks * mr;
+            _nc = (nPanels + nBlocks - 1) / nBlocks * nr;
+            _nBlocks = (n + _nc - 1) / _nc;
+            Tiles = (m + _mc - 1) / _mc * _nBlocks;
+        }
+
+        private static MicroKernel PickKernel(MicroKernel[] kernels, int m, int n)
+        {
+            var best = kernels[0];
+            long bestArea = long.MaxValue;
+            foreach (var kernel in kernels)
+            {
+                long area = (long)((m + kernel.MR - 1) / kernel.MR * kernel.MR) * ((n + kernel.NR - 1) / kernel.NR * kernel.NR);
+                if (area < bestArea) (best, bestArea) = (kernel, area);
+            }
+            return best;
+        }
+
+        public void RunTiles(int start, int end)
+        {
+            var buffers = t_buffers ??= new PackBuffers();
+            float* packA = buffers.A((long)_kernel.MR * _kc), packB = buffers.B((long)_nc * _kc);
+            for (int tile = start; tile < end; tile++) RunTile(tile, packA, packB);
+        }
+
+        private void RunTile(int tile, float* packA, float* packB)
+        {
+            int mr = _kernel.MR, nr = _kernel.NR;
+            int i0 = tile / _nBlocks * _mc, j0 = tile % _nBlocks * _nc;
+            int rows = Math.Min(_mc, _m - i0), cols = Math.Min(_nc, _n - j0);
+            float* edge = stackalloc float[8 * 64];
+            var plain = new Tail { Alpha = 1f };
+            for (int k0 = 0; k0 < _k; k0 += _kc)
+            {
+                int kc = Math.Min(_kc, _k - k0);
+                PackB(_b, _ldb, _transB, j0, cols, k0, kc, nr, packB);
+                // The first slice applies beta, later ones accumulate; the last applies the epilogue.
+                bool last = k0 + kc >= _k;
+                var tail = new Tail { Alpha = _tail.Alpha, Beta = k0 == 0 ? _tail.Beta : 1f, Relu = last && _tail.Relu };
+                for (int ir = 0; ir < rows; ir += mr)
+                {
+                    // Each A panel is used by one pass over the B block, so it is packed just before,
+                    // into an L1-sized buffer: the L2 then holds the B block and little else.
+                    int validRows = Math.Min(mr, rows - ir);
+                    float* aPanel = packA;
+                    PackA(_a, _lda, _transA, i0 + ir, validRows, k0, kc, mr, aPanel);
+                    tail.RowBias = last && _tail.RowBias != null ? _tail.RowBias + i0 + ir : null;
+                    for (int jr = 0; jr < cols; jr += nr)
+                    {
+                        int validCols = Math.Min(nr, cols - jr);
+                        float* bPanel = packB + (long)jr * kc;
+                        float* cTile = _c + (i0 + ir) * _ldc + j0 + jr;
+                        tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
+                        if (validRows == mr && validCols == nr)
+                            _kernel.Run(kc, aPanel, bPanel, cTile, _ldc, &tail);
+                        else
+                        {
+                            // Edge tile: compute the full padded tile aside, write back only what is in C.
+                            _kernel.Run(kc, aPanel, bPanel, edge, nr, &plain);
+                            for (int r = 0; r < validRows; r++)
+                                for (int j = 0; j < validCols; j++)
+                                    StoreScalar(cTile + r * _ldc + j, edge[r * nr + j], r, j, &tail);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -59,121 +232,6 @@ public static unsafe class Gemm
         if (aRows > 0 && aCols > 0 && (long)(aRows - 1) * lda + aCols > aLen) throw new ArgumentException($"A has {aLen} elements, needs {aRows}x{aCols} with lda {lda}");
         if (bRows > 0 && bCols > 0 && (long)(bRows - 1) * ldb + bCols > bLen) throw new ArgumentException($"B has {bLen} elements, needs {bRows}x{bCols} with ldb {ldb}");
         if (m > 0 && n > 0 && (long)(m - 1) * ldc + n > cLen) throw new ArgumentException($"C has {cLen} elements, needs {m}x{n} with ldc {ldc}");
-    }
-
-    private static void ScaleC(int m, int n, float beta, Span<float> c, int ldc)
-    {
-        if (beta == 1f) return;
-        for (int i = 0; i < m; i++)
-        {
-            var row = c.Slice(i * ldc, n);
-            if (beta == 0f) row.Clear();
-            else TensorPrimitives.Multiply(row, beta, row);
-        }
-    }
-
-    // src is rows x cols with leading dim ld; returns cols x rows, contiguous.
-    private static float[] Transpose(ReadOnlySpan<float> src, int rows, int cols, int ld)
-    {
-        var dst = new float[(long)rows * cols];
-        const int T = 32;
-        for (int i0 = 0; i0 < rows; i0 += T)
-            for (int j0 = 0; j0 < cols; j0 += T)
-                for (int i = i0; i < Math.Min(rows, i0 + T); i++)
-                    for (int j = j0; j < Math.Min(cols, j0 + T); j++)
-                        dst[(long)j * rows + i] = src[i * ld + j];
-        return dst;
-    }
-
-    // C[rows, n] += alpha * A[rows, k] * B[k, n] for rows <= MR.
-    private static void RowBlock(float* a, int lda, float* b, int ldb, float* c, int ldc, int rows, int n, int k, float alpha)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated && rows == MR)
-        {
-            for (; j + 32 <= n; j += 32) Tile512(a, lda, b + j, ldb, c + j, ldc, k, alpha);
-        }
-        if (Vector256.IsHardwareAccelerated && rows == MR)
-        {
-            for (; j + 16 <= n; j += 16) Tile256(a, lda, b + j, ldb, c + j, ldc, k, alpha);
-        }
-        for (int r = 0; r < rows; r++)
-        {
-            float* crow = c + (long)r * ldc;
-            float* arow = a + (long)r * lda;
-            for (int p = 0; p < k; p++)
-            {
-                float av = alpha * arow[p];
-                float* brow = b + (long)p * ldb;
-                for (int jj = j; jj < n; jj++) crow[jj] += av * brow[jj];
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512(float* a, int lda, float* b, int ldb, float* c, int ldc, int k, float alpha)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
-        for (int p = 0; p < k; p++)
-        {
-            float* bp = b + (long)p * ldb;
-            var b0 = Vector512.Load(bp);
-            var b1 = Vector512.Load(bp + 16);
-            var x = Vector512.Create(a0[p]);
-            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a1[p]);
-            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a2[p]);
-            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a3[p]);
-            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-        }
-        var al = Vector512.Create(alpha);
-        Store512(c, c00, c01, al);
-        Store512(c + ldc, c10, c11, al);
-        Store512(c + 2L * ldc, c20, c21, al);
-        Store512(c + 3L * ldc, c30, c31, al);
-    }
-
-    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, Vector512<float> alpha)
-    {
-        Vector512.FusedMultiplyAdd(v0, alpha, Vector512.Load(c)).Store(c);
-        Vector512.FusedMultiplyAdd(v1, alpha, Vector512.Load(c + 16)).Store(c + 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256(float* a, int lda, float* b, int ldb, float* c, int ldc, int k, float alpha)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        float* a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
-        for (int p = 0; p < k; p++)
-        {
-            float* bp = b + (long)p * ldb;
-            var b0 = Vector256.Load(bp);
-            var b1 = Vector256.Load(bp + 8);
-            var x = Vector256.Create(a0[p]);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[p]);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[p]);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[p]);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-        }
-        var al = Vector256.Create(alpha);
-        Store256(c, c00, c01, al);
-        Store256(c + ldc, c10, c11, al);
-        Store256(c + 2L * ldc, c20, c21, al);
-        Store256(c + 3L * ldc, c30, c31, al);
-    }
-
-    private static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> alpha)
-    {
-        Vector256.FusedMultiplyAdd(v0, alpha, Vector256.Load(c)).Store(c);
-        Vector256.FusedMultiplyAdd(v1, alpha, Vector256.Load(c + 8)).Store(c + 8);
     }
 
     /// <summary>The plain triple loop: the specification the fast path is tested against.</summary>

@@ -9,6 +9,11 @@ public static class Parallelism
 {
     private static int s_maxThreads = Environment.ProcessorCount;
 
+    // True on a thread while it runs a For body: a nested For (e.g. a GEMM inside a per-image loop)
+    // then runs inline, because the outer loop already keeps every core busy and nesting would
+    // oversubscribe them.
+    [ThreadStatic] private static bool t_inParallelBody;
+
     /// <summary>Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores.</summary>
     public static int MaxThreads
     {
@@ -29,7 +34,7 @@ public static class Parallelism
     {
         if (count <= 0) return;
         int threads = Math.Min(MaxThreads, Math.Max(1, count / Math.Max(1, minChunk)));
-        if (threads <= 1)
+        if (threads <= 1 || t_inParallelBody)
         {
             body(0, count);
             return;
@@ -40,7 +45,16 @@ public static class Parallelism
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
         {
             int start = c * chunkSize;
-            body(start, Math.Min(count, start + chunkSize));
+            bool outer = t_inParallelBody;
+            t_inParallelBody = true;
+            try
+            {
+                body(start, Math.Min(count, start + chunkSize));
+            }
+            finally
+            {
+                t_inParallelBody = outer;
+            }
         });
     }
 }

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using CnnLab.Data;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Serialization;
+using CnnLab.Tensors;
+using CnnLab.Training;
+
+namespace CnnLab.Cli.Commands;
+
+/// <summary>
+/// <c>cnnlab eval --checkpoint DIR</c> or <c>cnnlab eval --model NAME --weights FILE.safetensors</c>:
+/// test loss, accuracy and per-class accuracy of a trained model (weights from CnnLab or PyTorch).
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "a checkpoint folder written by 'cnnlab train'" };
+        var model = new Option<string?>("--model") { Description = "zoo model or JSON spec (with --weights)" };
+        var weights = new Option<string?>("--weights") { Description = "a safetensors file with the model's state_dict (e.g. saved from PyTorch)" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object: test_loss, test_acc, per_class_acc" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var data = DataOptions.Create();
+        var command = new Command("eval", "Evaluate a trained model on the test set.") { checkpoint, model, weights, json, threads, data };
+        command.SetAction(p => CliErrors.Guard(stderr, () =>
+        {
+            bool asJson = p.GetValue(json);
+            var log = asJson ? stderr : stdout;
+            Kernels.Parallelism.MaxThreads = PositiveThreads(p.GetValue(threads));
+            var net = LoadModel(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
+            var (_, split) = DataOptions.Load(p.GetValue(data), log);
+            var loader = new DataLoader(split.Test, 1000, normalize: Normalize.FashionMnist);
+            var result = Evaluation.Run(net, loader.Epoch(0).Select(b => (b.X, b.Y)), split.Test.NumClasses);
+            if (asJson)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new
+                {
+                    test_loss = result.Loss,
+                    test_acc = result.Accuracy,
+                    per_class_acc = result.PerClassAccuracy.Select(v => double.IsNaN(v) ? (double?)null : v).ToArray(),
+                }));
+            }
+            else
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {result.Accuracy * 100:0.00}%, test loss {result.Loss:0.0000} ({result.Confusion.Total} images)"));
+                stdout.WriteLine(result.Confusion.ToText(split.Test.ClassNames));
+            }
+            return CliErrors.Ok;
+        }));
+        return command;
+    }
+
+    internal static int PositiveThreads(int threads) =>
+        threads >= 1 && threads <= 256 ? threads : throw new UsageException($"--threads must be between 1 and 256, got {threads}");
+
+    /// <summary>The model of a checkpoint folder, or a zoo model/spec with weights from a file.</summary>
+    internal static Module LoadModel(string? checkpoint, string? model, string? weights)
+    {
+        if (checkpoint is not null)
+        {
+            if (model is not null || weights is not null) throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
+            var ckpt = Checkpoint.Load(checkpoint);
+            var (net, _) = Trainer.BuildModel(ckpt.Config, new Generator(0));
+            try { net.LoadStateDict(ckpt.Weights); }
+            catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpoint, Checkpoint.ModelFile), e.Message); }
+            return net;
+        }
+        if (model is null || weights is null) throw new UsageException("give --checkpoint DIR, or --model NAME with --weights FILE.safetensors");
+        if (!File.Exists(weights)) throw new UsageException($"--weights: file '{weights}' does not exist");
+        var (m, _) = Trainer.BuildModel(new TrainingConfig { Model = model }, new Generator(0));
+        try { m.LoadStateDict(SafeTensors.Load(weights).Tensors); }
+        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
+        return m;
+    }
+}

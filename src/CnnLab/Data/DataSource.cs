@@ -1,0 +1,79 @@
+namespace CnnLab.Data;
+
+/// <summary>Where a <see cref="DataSource"/> found its data.</summary>
+public enum DataSourceKind
+{
+    /// <summary>The folder given on the command line (<c>--data DIR</c>).</summary>
+    Argument,
+
+    /// <summary>The folder named by the <c>CNNLAB_DATA</c> environment variable.</summary>
+    Environment,
+
+    /// <summary>Debian's package <c>dataset-fashion-mnist</c> (<c>/usr/share/datasets/fashion-mnist</c>).</summary>
+    System,
+
+    /// <summary>The 6,000 / 1,000-image Fashion-MNIST subset embedded in the library.</summary>
+    Embedded,
+}
+
+/// <summary>
+/// The data a run uses, found in this order: the folder given by <c>--data DIR</c>, the folder in
+/// the <c>CNNLAB_DATA</c> environment variable, Debian's <c>/usr/share/datasets/fashion-mnist</c>
+/// (package <c>dataset-fashion-mnist</c>), then the subset embedded in the library.
+/// <see cref="Description"/> is the sentence the program prints so the user always knows which.
+/// The library reads no environment variable itself: the caller passes the values in.
+/// </summary>
+/// <remarks>PyTorch: no equivalent (torchvision takes a <c>root</c> folder and may download).</remarks>
+public sealed record DataSource(DataSourceKind Kind, string? Directory, string Description)
+{
+    /// <summary>The environment variable the CLI reads and passes to <see cref="Resolve"/>.</summary>
+    public const string EnvironmentVariable = "CNNLAB_DATA";
+
+    /// <summary>Where Debian's package <c>dataset-fashion-mnist</c> installs the four files.</summary>
+    public const string SystemDirectory = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>How to get the full set, printed when the embedded subset is used.</summary>
+    public const string FullSetHint =
+        "For the full Fashion-MNIST (60,000 / 10,000 images): sudo apt-get install dataset-fashion-mnist, " +
+        "or pass --data DIR (or set CNNLAB_DATA=DIR) with the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz).";
+
+    /// <summary>
+    /// Picks the data: <paramref name="dataDir"/> (the <c>--data</c> option) if given, else
+    /// <paramref name="envValue"/> (the value of <c>CNNLAB_DATA</c>) if non-empty, else
+    /// <paramref name="systemDir"/> if it holds the four files, else the embedded subset.
+    /// A folder the user named explicitly must exist (a typo is an error, not a silent fallback);
+    /// its files are checked when loading.
+    /// </summary>
+    public static DataSource Resolve(string? dataDir, string? envValue, string systemDir = SystemDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(dataDir))
+        {
+            if (!System.IO.Directory.Exists(dataDir))
+                throw new DirectoryNotFoundException($"--data {dataDir}: no such directory");
+            return new DataSource(DataSourceKind.Argument, dataDir, $"Data: IDX files from {dataDir} (--data).");
+        }
+        if (!string.IsNullOrWhiteSpace(envValue))
+        {
+            if (!System.IO.Directory.Exists(envValue))
+                throw new DirectoryNotFoundException($"{EnvironmentVariable}={envValue}: no such directory");
+            return new DataSource(DataSourceKind.Environment, envValue, $"Data: IDX files from {envValue} ({EnvironmentVariable}).");
+        }
+        if (IdxDataset.HasFiles(systemDir))
+            return new DataSource(DataSourceKind.System, systemDir, $"Data: full Fashion-MNIST from {systemDir} (Debian package dataset-fashion-mnist).");
+        return new DataSource(DataSourceKind.Embedded, null,
+            $"Data: the embedded Fashion-MNIST subset ({10 * FashionMnist.SubsetTrainPerClass:N0} training / {10 * FashionMnist.SubsetTestPerClass:N0} test images). {FullSetHint}");
+    }
+
+    /// <summary>
+    /// Loads the train and test sets. Folders are read with <paramref name="classNames"/>
+    /// (Fashion-MNIST's when null; pass <see cref="Mnist.ClassNames"/> for digits).
+    /// </summary>
+    public TrainTestSplit Load(IReadOnlyList<string>? classNames = null)
+    {
+        if (Kind == DataSourceKind.Embedded) return FashionMnist.LoadEmbeddedSubset();
+        classNames ??= FashionMnist.ClassNames;
+        string name = ReferenceEquals(classNames, FashionMnist.ClassNames) ? "Fashion-MNIST"
+            : ReferenceEquals(classNames, Mnist.ClassNames) ? "MNIST" : "IDX dataset";
+        return IdxDataset.LoadFolder(Directory!, name, classNames);
+    }
+}

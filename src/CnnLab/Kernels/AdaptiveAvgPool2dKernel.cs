@@ -1,0 +1,67 @@
+namespace CnnLab.Kernels;
+
+// Legend: N batch, C channels, H, W input, OH, OW output. x [N, C, H, W], y [N, C, OH, OW].
+
+/// <summary>
+/// Adaptive average pooling to a fixed output size: output (i, j) averages rows
+/// [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉) and columns [⌊j·W/OW⌋, ⌈(j+1)·W/OW⌉). With OH = OW = 1 this is global
+/// average pooling (Lin, Chen, Yan 2013, "Network In Network", arXiv:1312.4400).
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.functional.adaptive_avg_pool2d</c>.</remarks>
+public static class AdaptiveAvgPool2dKernel
+{
+    /// <summary>Overwrites y [N·C, OH, OW] from x [N·C, H, W].</summary>
+    public static void Forward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, Span<float> y)
+    {
+        Check(planes, h, w, oh, ow, x.Length, y.Length);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            var src = x.Slice(plane * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+            {
+                int h0 = Start(i, h, oh), h1 = End(i, h, oh);
+                for (int j = 0; j < ow; j++)
+                {
+                    int w0 = Start(j, w, ow), w1 = End(j, w, ow);
+                    float s = 0;
+                    for (int r = h0; r < h1; r++) s += TensorPrimitives.Sum(src.Slice(r * w + w0, w1 - w0));
+                    y[(plane * oh + i) * ow + j] = s / ((h1 - h0) * (w1 - w0));
+                }
+            }
+        }
+    }
+
+    /// <summary>Forward: y = mean over the cell. So every x in the cell gets dx += dy / cell size.</summary>
+    public static void Backward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        Check(planes, h, w, oh, ow, dx.Length, dy.Length);
+        for (int plane = 0; plane < planes; plane++)
+        {
+            var dst = dx.Slice(plane * h * w, h * w);
+            for (int i = 0; i < oh; i++)
+            {
+                int h0 = Start(i, h, oh), h1 = End(i, h, oh);
+                for (int j = 0; j < ow; j++)
+                {
+                    int w0 = Start(j, w, ow), w1 = End(j, w, ow);
+                    float d = dy[(plane * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
+                    for (int r = h0; r < h1; r++)
+                    {
+                        var row = dst.Slice(r * w + w0, w1 - w0);
+                        TensorPrimitives.Add(row, d, row);
+                    }
+                }
+            }
+        }
+    }
+
+    private static int Start(int o, int input, int output) => (int)((long)o * input / output);
+
+    private static int End(int o, int input, int output) => (int)(((long)(o + 1) * input + output - 1) / output);
+
+    private static void Check(int planes, int h, int w, int oh, int ow, int xLen, int yLen)
+    {
+        if (planes < 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0) throw new ArgumentException($"invalid adaptive pooling sizes: input {h}x{w}, output {oh}x{ow}");
+        if (xLen < planes * h * w || yLen < planes * oh * ow) throw new ArgumentException("adaptive pooling buffers too small");
+    }
+}

@@ -1,0 +1,68 @@
+namespace CnnLab.Kernels;
+
+// Legend: N batch, C channels, H, W input, OH, OW output; window KH x KW, stride SH, SW, padding PH, PW.
+// x [N, C, H, W], y [N, C, OH, OW].
+
+/// <summary>
+/// Average pooling: y[n, c, i, j] = (1/divisor)·Σ x[n, c, h, w] over the window clipped to the input.
+/// The divisor follows PyTorch exactly: with countIncludePad it is the window's size clipped to the
+/// padded input (so in ceil mode a window hanging past the right padding counts fewer taps); without
+/// it, the number of real input taps. A window holding no input gives 0.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.functional.avg_pool2d</c> (no <c>divisor_override</c>).</remarks>
+public static class AvgPool2dKernel
+{
+    /// <summary>Overwrites y.</summary>
+    public static void Forward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        for (int plane = 0; plane < planes; plane++)
+        {
+            var src = x.Slice(plane * hw, hw);
+            var dst = y.Slice(plane * ohw, ohw);
+            for (int i = 0; i < g.OH; i++)
+                for (int j = 0; j < g.OW; j++)
+                {
+                    var (h0, h1, w0, w1, divisor) = Window(g, countIncludePad, i, j);
+                    float s = 0;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++) s += src[h * g.W + w];
+                    dst[i * g.OW + j] = divisor == 0 ? 0f : s / divisor;
+                }
+        }
+    }
+
+    /// <summary>Forward: y = (1/divisor)·Σ_window x. So every x in the window gets dx += dy / divisor.</summary>
+    public static void Backward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (dx.Length < planes * hw || dy.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        for (int plane = 0; plane < planes; plane++)
+        {
+            var src = dy.Slice(plane * ohw, ohw);
+            var dst = dx.Slice(plane * hw, hw);
+            for (int i = 0; i < g.OH; i++)
+                for (int j = 0; j < g.OW; j++)
+                {
+                    var (h0, h1, w0, w1, divisor) = Window(g, countIncludePad, i, j);
+                    if (divisor == 0) continue;
+                    float d = src[i * g.OW + j] / divisor;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++) dst[h * g.W + w] += d;
+                }
+        }
+    }
+
+    // The clipped window [h0, h1) x [w0, w1) of output (i, j) and its divisor, as ATen's AvgPoolKernel.
+    private static (int H0, int H1, int W0, int W1, int Divisor) Window(in Pool2dGeometry g, bool countIncludePad, int i, int j)
+    {
+        int h0 = i * g.SH - g.PH, w0 = j * g.SW - g.PW;
+        int h1 = Math.Min(h0 + g.KH, g.H + g.PH), w1 = Math.Min(w0 + g.KW, g.W + g.PW);
+        int poolSize = (h1 - h0) * (w1 - w0);
+        h0 = Math.Max(h0, 0); w0 = Math.Max(w0, 0);
+        h1 = Math.Min(h1, g.H); w1 = Math.Min(w1, g.W);
+        if (h0 >= h1 || w0 >= w1) return (0, 0, 0, 0, 0);
+        return (h0, h1, w0, w1, countIncludePad ? poolSize : (h1 - h0) * (w1 - w0));
+    }
+}

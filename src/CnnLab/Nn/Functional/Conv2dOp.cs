@@ -1,0 +1,68 @@
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// 2-D convolution (cross-correlation) of x [N, C, H, W] (or unbatched [C, H, W]) with
+    /// w [OC, C/groups, KH, KW] and optional b [OC]:
+    /// y[n, o, i, j] = b[o] + Σ_{c, u, v} w[o, c, u, v] · x[n, g·C/groups + c, i·sH − pH + u·dH, j·sW − pW + v·dW],
+    /// zero padding, output OH = ⌊(H + 2·pH − dH·(KH − 1) − 1) / sH⌋ + 1 (likewise OW).
+    /// Defaults: stride 1, padding 0, dilation 1, groups 1. Runs as im2col + GEMM (<see cref="Conv2dKernel"/>).
+    /// Convolutional networks: LeCun et al. 1998, "Gradient-Based Learning Applied to Document Recognition".
+    /// </summary>
+    /// <remarks>PyTorch: <c>torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)</c>;
+    /// the string paddings 'same' and 'valid' are not offered (pass the numbers).</remarks>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Pair? stride = null, Pair? padding = null,
+        Pair? dilation = null, int groups = 1)
+    {
+        Pair s = stride ?? 1, p = padding ?? 0, d = dilation ?? 1;
+        if (input.Rank == 3)
+        {
+            var y3 = Conv2d(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), weight, bias, s, p, d, groups);
+            return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
+        }
+        var g = Conv2dGeometryOf(input, weight, bias, s, p, d, groups);
+        var y = new Tensor(g.N, g.OC, g.OH, g.OW);
+        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data);
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        return Autograd.Record(y, "ConvolutionBackward", inputs, dy =>
+        {
+            // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
+            // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
+            var dx = input.RequiresGrad ? new Tensor(input.Shape) : null;
+            var dw = weight.RequiresGrad ? new Tensor(weight.Shape) : null;
+            var db = bias is not null && bias.RequiresGrad ? new Tensor(bias.Shape) : null;
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data,
+                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data);
+            return bias is null ? [dx, dw] : [dx, dw, db];
+        });
+    }
+
+    // Checks a batched conv2d call the way PyTorch does and returns its geometry.
+    private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, Pair s, Pair p, Pair d, int groups)
+    {
+        if (input.Rank != 4)
+            throw new ArgumentException($"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {Shape.Format(input.Shape)}");
+        if (weight.Rank != 4)
+            throw new ArgumentException($"conv2d weight must be 4-D [out_channels, in_channels/groups, kH, kW], but got weight of size {Shape.Format(weight.Shape)}");
+        if (s.H <= 0 || s.W <= 0) throw new ArgumentException($"non-positive stride is not supported (stride={s.TupleString()})");
+        if (p.H < 0 || p.W < 0) throw new ArgumentException($"negative padding is not supported (padding={p.TupleString()})");
+        if (d.H <= 0 || d.W <= 0) throw new ArgumentException($"dilation should be greater than zero (dilation={d.TupleString()})");
+        if (groups <= 0) throw new ArgumentException($"non-positive groups is not supported (groups={groups})");
+        int oc = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
+        if (oc % groups != 0)
+            throw new ArgumentException($"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size {Shape.Format(weight.Shape)} instead");
+        if (input.Shape[1] != weight.Shape[1] * groups)
+            throw new ArgumentException($"Given groups={groups}, weight of size {Shape.Format(weight.Shape)}, expected input{Shape.Format(input.Shape)} to have {weight.Shape[1] * groups} channels, but got {input.Shape[1]} channels instead");
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
+            throw new ArgumentException($"Given weight of size {Shape.Format(weight.Shape)}, expected bias to be 1-dimensional with {oc} elements, but got bias of size {Shape.Format(bias.Shape)} instead");
+        int paddedH = input.Shape[2] + 2 * p.H, paddedW = input.Shape[3] + 2 * p.W;
+        int effH = d.H * (kh - 1) + 1, effW = d.W * (kw - 1) + 1;
+        if (kh <= 0 || kw <= 0 || paddedH < effH || paddedW < effW)
+            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}). Kernel size: ({effH} x {effW}). Kernel size can't be greater than actual input size");
+        return new Conv2dGeometry(input.Shape[0], input.Shape[1], input.Shape[2], input.Shape[3], oc, kh, kw, s.H, s.W, p.H, p.W, d.H, d.W, groups);
+    }
+}

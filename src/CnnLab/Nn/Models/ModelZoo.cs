@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn.Models;
+
+/// <summary>
+/// The models CnnLab knows by name. Each is an <see cref="Sequential"/> whose state-dict keys equal
+/// those of the same <c>nn.Sequential</c> in PyTorch (written down in tools/reference/models.py), so
+/// weights move between the two without renaming.
+/// </summary>
+public static partial class ModelZoo
+{
+    /// <summary>The fixed names, with a one-line description, for <c>cnnlab models</c>.</summary>
+    public static IReadOnlyList<(string Name, string Description)> Catalog { get; } =
+    [
+        ("lenet5", "LeCun et al. 1998: Conv(1→6,5x5,pad 2)-ReLU-Pool-Conv(6→16,5x5)-ReLU-Pool-FC 400→120→84→10"),
+        ("cnn-small", "the notes' CNN: Conv(1→32,3x3)-ReLU-Pool-Conv(32→64,3x3)-ReLU-Pool-FC 3136→128→10"),
+        ("cnn-bn", "cnn-small with BatchNorm2d after each conv (Conv-BN-ReLU-Pool)"),
+        ("mlp", "fully connected 784-256-256-10 with ReLU"),
+        ("mlp-D-W-ACT", "parametric MLP: D hidden layers of width W, ACT in relu|tanh|sigmoid|leaky-relu (e.g. mlp-10-256-tanh)"),
+        ("plain-cnn-D", "D 3x3 conv layers of 16 channels, ReLU, no BatchNorm, two poolings, global average pooling (e.g. plain-cnn-30)"),
+        ("resnet-mini", "residual network: stem + 3 stages of 2 BasicBlocks (16/32/64 channels, BatchNorm), global average pooling"),
+    ];
+
+    [GeneratedRegex(@"^mlp-(\d+)-(\d+)-(relu|tanh|sigmoid|leaky-relu)$")]
+    private static partial Regex MlpPattern();
+
+    [GeneratedRegex(@"^plain-cnn-(\d+)$")]
+    private static partial Regex PlainCnnPattern();
+
+    /// <summary>True when <paramref name="name"/> is a zoo model.</summary>
+    public static bool IsKnown(string name) =>
+        Catalog.Any(c => c.Name == name) || MlpPattern().IsMatch(name) || PlainCnnPattern().IsMatch(name);
+
+    /// <summary>Builds the named model with weights drawn from <paramref name="generator"/> (PyTorch's default init).</summary>
+    public static Sequential Create(string name, Generator generator, ModelOptions? options = null)
+    {
+        options ??= ModelOptions.Default;
+        switch (name)
+        {
+            case "lenet5": return LeNet5(generator, options);
+            case "cnn-small": return CnnSmall(generator, options, batchNorm: false);
+            case "cnn-bn": return CnnSmall(generator, options, batchNorm: true);
+            case "mlp": return Mlp(2, 256, "relu", generator, options);
+            case "resnet-mini": return ResNetMini(generator, options);
+        }
+        var mlp = MlpPattern().Match(name);
+        if (mlp.Success)
+        {
+            int depth = int.Parse(mlp.Groups[1].Value, CultureInfo.InvariantCulture);
+            int width = int.Parse(mlp.Groups[2].Value, CultureInfo.InvariantCulture);
+            if (depth < 1 || depth > 1000 || width < 1 || width > 65536)
+                throw new ArgumentException($"model '{name}': depth must be 1..1000 and width 1..65536");
+            return Mlp(depth, width, mlp.Groups[3].Value, generator, options);
+        }
+        var plain = PlainCnnPattern().Match(name);
+        if (plain.Success)
+        {
+            int depth = int.Parse(plain.Groups[1].Value, CultureInfo.InvariantCulture);
+            if (depth < 1 || depth > 200) throw new ArgumentException($"model '{name}': depth must be 1..200");
+            return PlainCnn(depth, 16, generator, options);
+        }
+        throw new ArgumentException($"unknown model '{name}'. Known models: {string.Join(", ", Catalog.Select(c => c.Name))}");
+    }
+
+    /// <summary>The activation module for "relu|tanh|sigmoid|leaky-relu".</summary>
+    public static Module Activation(string name) => name switch
+    {
+        "relu" => new ReLU(),
+        "tanh" => new Tanh(),
+        "sigmoid" => new Sigmoid(),
+        "leaky-relu" => new LeakyReLU(),
+        _ => throw new ArgumentException($"unknown activation '{name}': expected relu, tanh, sigmoid or leaky-relu"),
+    };
+
+    // Conv → ReLU → Pool (or Conv → Pool → ReLU), with the chosen downsampling.
+    private static void AddActivationAndPool(Sequential s, int channels, Generator g, ModelOptions o)
+    {
+        Module pool = o.Pool switch
+        {
+            PoolKind.Avg => new AvgPool2d(2),
+            PoolKind.StridedConv => new Conv2d(channels, channels, 3, stride: 2, padding: 1, generator: g),
+            _ => new MaxPool2d(2),
+        };
+        if (o.ReluOrder == ReluOrder.BeforePool) { s.Add(new ReLU()); s.Add(pool); }
+        else { s.Add(pool); s.Add(new ReLU()); }
+    }
+
+    private static Sequential LeNet5(Generator g, ModelOptions o)
+    {
+        var s = new Sequential();
+        s.Add(new Conv2d(o.InputChannels, 6, 5, padding: 2, generator: g));
+        AddActivationAndPool(s, 6, g, o);
+        s.Add(new Conv2d(6, 16, 5, generator: g));
+        AddActivationAndPool(s, 16, g, o);
+        int side = (o.InputSize / 2 - 4) / 2;
+        s.Add(new Flatten());
+        s.Add(new Linear(16 * side * side, 120, generator: g));
+        s.Add(new ReLU());
+        s.Add(new Linear(120, 84, generator: g));
+        s.Add(new ReLU());
+        s.Add(new Linear(84, o.NumClasses, generator: g));
+        return s;
+    }
+
+    private static Sequential CnnSmall(Generator g, ModelOptions o, bool batchNorm)
+    {
+        var s = new Sequential();
+        s.Add(new Conv2d(o.InputChannels, 32, 3, padding: 1, generator: g));
+        if (batchNorm) s.Add(new BatchNorm2d(32));
+        AddActivationAndPool(s, 32, g, o);
+        s.Add(new Conv2d(32, 64, 3, padding: 1, generator: g));
+        if (batchNorm) s.Add(new BatchNorm2d(64));
+        AddActivationAndPool(s, 64, g, o);
+        int side = o.InputSize / 4;
+        s.Add(new Flatten());
+        s.Add(new Linear(64 * side * side, 128, generator: g));
+        s.Add(new ReLU());
+        s.Add(new Linear(128, o.NumClasses, generator: g));
+        return s;
+    }
+
+    private static Sequential Mlp(int depth, int width, string activation, Generator g, ModelOptions o)
+    {
+        var s = new Sequential(new Flatten());
+        int inFeatures = o.InputChannels * o.InputSize * o.InputSize;
+        for (int i = 0; i < depth; i++)
+        {
+            s.Add(new Linear(i == 0 ? inFeatures : width, width, generator: g));
+            s.Add(Activation(activation));
+        }
+        s.Add(new Linear(width, o.NumClasses, generator: g));
+        return s;
+    }
+
+    // D conv layers; max pooling after layers ⌈D/3⌉ and ⌈2D/3⌉ (28 → 14 → 7); global average pooling head.
+    private static Sequential PlainCnn(int depth, int channels, Generator g, ModelOptions o)
+    {
+        var s = new Sequential();
+        int pool1 = (depth + 2) / 3, pool2 = (2 * depth + 2) / 3;
+        for (int i = 1; i <= depth; i++)
+        {
+            s.Add(new Conv2d(i == 1 ? o.InputChannels : channels, channels, 3, padding: 1, generator: g));
+            s.Add(new ReLU());
+            if ((i == pool1 || i == pool2) && (depth > 1 || i == 1)) s.Add(new MaxPool2d(2));
+        }
+        s.Add(new AdaptiveAvgPool2d(1));
+        s.Add(new Flatten());
+        s.Add(new Linear(channels, o.NumClasses, generator: g));
+        return s;
+    }
+
+    private static Sequential ResNetMini(Generator g, ModelOptions o)
+    {
+        var s = new Sequential(
+            new Conv2d(o.InputChannels, 16, 3, padding: 1, bias: false, generator: g),
+            new BatchNorm2d(16),
+            new ReLU());
+        int inC = 16;
+        foreach (var (outC, stride) in new[] { (16, 1), (16, 1), (32, 2), (32, 1), (64, 2), (64, 1) })
+        {
+            s.Add(BasicBlock(inC, outC, stride, g));
+            inC = outC;
+        }
+        s.Add(new AdaptiveAvgPool2d(1));
+        s.Add(new Flatten());
+        s.Add(new Linear(64, o.NumClasses, generator: g));
+        return s;
+    }
+
+    // He et al. 2016 BasicBlock: ReLU(BN(Conv(ReLU(BN(Conv(x))))) + shortcut(x)).
+    private static Sequential BasicBlock(int inC, int outC, int stride, Generator g)
+    {
+        var body = new Sequential(
+            new Conv2d(inC, outC, 3, stride: stride, padding: 1, bias: false, generator: g),
+            new BatchNorm2d(outC),
+            new ReLU(),
+            new Conv2d(outC, outC, 3, padding: 1, bias: false, generator: g),
+            new BatchNorm2d(outC));
+        Module? shortcut = stride != 1 || inC != outC
+            ? new Sequential(new Conv2d(inC, outC, 1, stride: stride, bias: false, generator: g), new BatchNorm2d(outC))
+            : null;
+        return new Sequential(new Residual(body, shortcut), new ReLU());
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CnnLab.Data;
+using CnnLab.Init;
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Optim;
+using CnnLab.Optim.Schedules;
+using CnnLab.Serialization;
+using CnnLab.Tensors;
+
+namespace CnnLab.Training;
+
+/// <summary>
+/// Trains a classifier as a <see cref="TrainingConfig"/> says: builds the model (zoo name or JSON
+/// spec), initializes it, runs epochs of mini-batch training with the optimizer and schedule,
+/// evaluates on the test set after each epoch, appends to <c>metrics.jsonl</c> and writes a
+/// checkpoint after every epoch (and on interrupt / --max-steps). Everything random comes from
+/// the seed, so the same seed and thread count give the same weights and metrics; resuming from a
+/// checkpoint gives bit-identical results to an uninterrupted run.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly DataLoader _train;
+    private readonly DataLoader _test;
+    private readonly Generator _modelGenerator;
+    private int _epoch;
+    private int _batchInEpoch;
+    private long _step;
+
+    /// <summary>A fresh run. <paramref name="outDir"/> receives metrics and checkpoints (null: none).</summary>
+    public Trainer(TrainingConfig config, TrainTestSplit data, string? outDir)
+    {
+        config.Validate();
+        Config = config;
+        OutDir = outDir;
+        Parallelism.MaxThreads = config.Threads;
+        _modelGenerator = new Generator(config.Seed);
+        (Model, InputShape) = BuildModel(config, _modelGenerator);
+        InitReport = ApplyInit(config, Model, _modelGenerator);
+        CheckInput(data.Train);
+        NumClasses = data.Train.NumClasses;
+        ClassNames = data.Train.ClassNames;
+        _train = new DataLoader(data.Train, config.BatchSize, shuffle: config.Shuffle, seed: config.Seed,
+            normalize: Normalize.FashionMnist, augmentation: config.Augment ? new Augmentation(2) : null);
+        _test = new DataLoader(data.Test, 1000, normalize: Normalize.FashionMnist);
+        Optimizer = OptimizerFactory.Create(config, Model);
+        Schedule = OptimizerFactory.CreateSchedule(config, Optimizer, TotalSteps);
+        if (outDir is not null)
+        {
+            Directory.CreateDirectory(outDir);
+            File.Delete(MetricsPath);
+        }
+    }
+
+    /// <summary>Continues the run saved in <paramref name="checkpointDir"/> (which also becomes the output folder).</summary>
+    public static Trainer Resume(string checkpointDir, TrainTestSplit data)
+    {
+        var ckpt = Checkpoint.Load(checkpointDir);
+        var trainer = new Trainer(ckpt.Config with { InitFrom = null, Init = "pytorch-default" }, data, outDir: null) { OutDir = checkpointDir };
+        trainer.Config = ckpt.Config;
+        trainer.Model.LoadStateDict(ckpt.Weights);
+        // Replaying the schedule reproduces its learning rates exactly; then the moments and lrs are loaded.
+        for (long i = 0; i < ckpt.State.Step; i++) trainer.Schedule?.Step();
+        trainer.Optimizer.LoadStateDict(ckpt.OptimizerState);
+        trainer._modelGenerator.SetState(ckpt.State.ModelGenerator);
+        trainer._epoch = ckpt.State.Epoch;
+        trainer._batchInEpoch = ckpt.State.BatchInEpoch;
+        trainer._step = ckpt.State.Step;
+        trainer.TruncateMetrics(ckpt.State.Epoch);
+        return trainer;
+    }
+
+    public TrainingConfig Config { get; private set; }
+
+    public string? OutDir { get; private init; }
+
+    public Module Model { get; }
+
+    /// <summary>[C, H, W] the model expects.</summary>
+    public int[] InputShape { get; }
+
+    public Optimizer Optimizer { get; }
+
+    public LRScheduler? Schedule { get; }
+
+    public int NumClasses { get; }
+
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>What the init scheme chose per layer (empty for pytorch-default or --init-from).</summary>
+    public IReadOnlyList<LayerInitChoice> InitReport { get; }
+
+    public long TotalSteps => Config.MaxSteps is long m ? Math.Min(m, (long)Config.Epochs * _train.Count) : (long)Config.Epochs * _train.Count;
+
+    public int BatchesPerEpoch => _train.Count;
+
+    private string MetricsPath => Path.Combine(OutDir!, "metrics.jsonl");
+
+    public event Action<BatchProgress>? BatchCompleted;
+
+    public event Action<EpochMetrics>? EpochCompleted;
+
+    /// <summary>(step, loss of the batch before the step), for --log-steps.</summary>
+    public event Action<long, float>? StepCompleted;
+
+    /// <summary>Builds the zoo model or JSON spec a config names.</summary>
+    public static (Sequential Model, int[] InputShape) BuildModel(TrainingConfig config, Generator generator)
+    {
+        if (config.Model.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(config.Model))
+        {
+            var (model, input, _) = ModelSpec.Load(config.Model, generator);
+            return (model, input);
+        }
+        var options = new ModelOptions(ModelOptions.ParsePool(config.Pool), ModelOptions.ParseReluOrder(config.ReluOrder));
+        return (ModelZoo.Create(config.Model, generator, options), [1, 28, 28]);
+    }
+
+    private static IReadOnlyList<LayerInitChoice> ApplyInit(TrainingConfig config, Module model, Generator generator)
+    {
+        if (config.InitFrom is not null)
+        {
+            var weights = SafeTensors.Load(config.InitFrom).Tensors;
+            try { model.LoadStateDict(weights); }
+            catch (ArgumentException e) { throw new InvalidFileException(config.InitFrom, e.Message); }
+            return [];
+        }
+        return InitScheme.Parse(config.Init).Apply(model, generator);
+    }
+
+    private void CheckInput(ImageDataset train)
+    {
+        int[] have = [train.Channels, train.Height, train.Width];
+        if (!have.SequenceEqual(InputShape))
+            throw new ArgumentException($"model '{Config.Model}' expects images {Shape.Format(InputShape)} but the data has {Shape.Format(have)}");
+    }
+
+    /// <summary>Trains until the configured epochs or steps are done, or <paramref name="cancel"/> fires.</summary>
+    public TrainingResult Run(CancellationToken cancel = default)
+    {
+        Parallelism.MaxThreads = Config.Threads;
+        var history = new List<EpochMetrics>();
+        using var guard = new NonFiniteGuard(Model);
+        Model.Train();
+        while (_epoch < Config.Epochs)
+        {
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int batches = _train.Count;
+            foreach (var batch in _train.Epoch(_epoch, _batchInEpoch))
+            {
+                if (cancel.IsCancellationRequested)
+                {
+                    SaveCheckpoint();
+                    return new TrainingResult(TrainingStatus.Interrupted, history, null, null, _step);
+                }
+                guard.Reset();
+                Optimizer.ZeroGrad();
+                var logits = Model.Forward(batch.X);
+                var loss = Functional.CrossEntropy(logits, batch.Y, Config.LabelSmoothing);
+                float lossValue = loss.Item();
+                var report = guard.CheckLoss(lossValue, _step + 1);
+                if (report is null)
+                {
+                    loss.Backward();
+                    report = guard.CheckGradients(_step + 1);
+                }
+                if (report is not null)
+                    return new TrainingResult(TrainingStatus.Diverged, history, null, report, _step);
+                Optimizer.Step();
+                Schedule?.Step();
+                _step++;
+                _batchInEpoch++;
+                StepCompleted?.Invoke(_step, lossValue);
+
+                lossSum += (double)lossValue * batch.Size;
+                seen += batch.Size;
+                var predicted = Evaluation.ArgMaxRows(logits);
+                for (int i = 0; i < batch.Size; i++) if (predicted[i] == batch.Y[i]) correct++;
+                double rate = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                var eta = TimeSpan.FromSeconds((batches - _batchInEpoch) * (double)Config.BatchSize / Math.Max(1e-9, rate));
+                BatchCompleted?.Invoke(new BatchProgress(_epoch + 1, Config.Epochs, _batchInEpoch, batches, lossSum / seen, (double)correct / seen, rate, eta));
+
+                if (Config.MaxSteps is long max && _step >= max)
+                {
+                    SaveCheckpoint();
+                    return new TrainingResult(TrainingStatus.MaxStepsReached, history, Evaluate(), null, _step);
+                }
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            var eval = Evaluate();
+            _epoch++;
+            _batchInEpoch = 0;
+            var metrics = new EpochMetrics(_epoch, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? double.NaN : (double)correct / seen,
+                eval.Loss, eval.Accuracy, Optimizer.ParamGroups[0].Lr, seconds, seen / Math.Max(1e-9, seconds), _step);
+            history.Add(metrics);
+            if (OutDir is not null)
+                File.AppendAllText(MetricsPath, JsonSerializer.Serialize(metrics) + "\n");
+            SaveCheckpoint();
+            EpochCompleted?.Invoke(metrics);
+        }
+        return new TrainingResult(TrainingStatus.Completed, history, Evaluate(), null, _step);
+    }
+
+    /// <summary>Loss, accuracy and confusion on the test set.</summary>
+    public EvaluationResult Evaluate() => Evaluation.Run(Model, _test.Epoch(0).Select(b => (b.X, b.Y)), NumClasses);
+
+    private void SaveCheckpoint()
+    {
+        if (OutDir is null) return;
+        Checkpoint.Save(OutDir, Model, Optimizer, Config,
+            new TrainingState(_epoch, _batchInEpoch, _step, _modelGenerator.GetState()));
+    }
+
+    private void TruncateMetrics(int epochs)
+    {
+        if (OutDir is null || !File.Exists(MetricsPath)) return;
+        var kept = File.ReadAllLines(MetricsPath).Take(epochs).Select(l => l + "\n");
+        AtomicFile.WriteAllText(MetricsPath, string.Concat(kept));
+    }
+}

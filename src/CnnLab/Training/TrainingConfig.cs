@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CnnLab.Training;
+
+/// <summary>
+/// Everything that defines a training run; written to <c>config.json</c> in every checkpoint so a
+/// run can be resumed or reproduced. Defaults are CnnLab's recommended recipe (AdamW, lr 1e-3,
+/// weight decay 1e-2 on weights only, cosine schedule, batch 128, 5 epochs).
+/// </summary>
+public sealed record TrainingConfig
+{
+    /// <summary>Zoo name (e.g. "cnn-small") or path of a JSON model spec.</summary>
+    public string Model { get; init; } = "cnn-small";
+
+    /// <summary>Init scheme name (see <c>CnnLab.Init.InitScheme</c>).</summary>
+    public string Init { get; init; } = "pytorch-default";
+
+    /// <summary>sgd | adam | adamw | adamw-paper | rmsprop.</summary>
+    public string Optimizer { get; init; } = "adamw";
+
+    public double Lr { get; init; } = 1e-3;
+
+    /// <summary>Weight decay λ; null means the optimizer's PyTorch default (AdamW 1e-2, others 0).</summary>
+    public double? WeightDecay { get; init; }
+
+    public double Momentum { get; init; } = 0.9;
+
+    public bool Nesterov { get; init; }
+
+    /// <summary>none | cosine | step | onecycle | warmup-cosine.</summary>
+    public string Schedule { get; init; } = "cosine";
+
+    public int Epochs { get; init; } = 5;
+
+    public int BatchSize { get; init; } = 128;
+
+    public long Seed { get; init; }
+
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Apply weight decay to every parameter (as a plain PyTorch optimizer does) instead of weights only.</summary>
+    public bool DecayAll { get; init; }
+
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Random crop (padding 2) and horizontal flip on training images.</summary>
+    public bool Augment { get; init; }
+
+    /// <summary>Stop after this many optimizer steps (even mid-epoch); null for no limit.</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Start from these weights (safetensors) instead of an init scheme.</summary>
+    public string? InitFrom { get; init; }
+
+    /// <summary>max | avg | conv (the zoo's CNNs).</summary>
+    public string Pool { get; init; } = "max";
+
+    /// <summary>before-pool | after-pool.</summary>
+    public string ReluOrder { get; init; } = "before-pool";
+
+    /// <summary>Label smoothing of the cross-entropy.</summary>
+    public float LabelSmoothing { get; init; }
+
+    /// <summary>Where the data came from (filled in by the caller, for the record).</summary>
+    public string? Data { get; init; }
+
+    /// <summary>Checks every value, naming the field and what was expected.</summary>
+    public void Validate()
+    {
+        static void Check(bool ok, string message)
+        {
+            if (!ok) throw new ArgumentException(message);
+        }
+        Check(Epochs >= 1, $"--epochs must be at least 1, got {Epochs}");
+        Check(BatchSize >= 1 && BatchSize <= 65536, $"--batch-size must be between 1 and 65536, got {BatchSize}");
+        Check(Lr > 0 && double.IsFinite(Lr), $"--lr must be a positive number, got {Lr}");
+        Check(WeightDecay is null || (WeightDecay >= 0 && double.IsFinite(WeightDecay.Value)), $"--weight-decay must be >= 0, got {WeightDecay}");
+        Check(Momentum >= 0 && Momentum < 1, $"--momentum must be in [0, 1), got {Momentum}");
+        Check(Threads >= 1 && Threads <= 256, $"--threads must be between 1 and 256, got {Threads}");
+        Check(MaxSteps is null || MaxSteps >= 1, $"--max-steps must be at least 1, got {MaxSteps}");
+        Check(LabelSmoothing is >= 0 and < 1, $"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
+        Check(OptimizerFactory.Optimizers.Contains(Optimizer), $"--optimizer '{Optimizer}' is unknown: expected {string.Join(", ", OptimizerFactory.Optimizers)}");
+        Check(OptimizerFactory.Schedules.Contains(Schedule), $"--schedule '{Schedule}' is unknown: expected {string.Join(", ", OptimizerFactory.Schedules)}");
+        Check(!Nesterov || Optimizer == "sgd", "--nesterov applies to --optimizer sgd only");
+        Check(!Nesterov || Momentum > 0, "--nesterov requires --momentum > 0");
+    }
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainingConfig FromJson(string json, string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new InvalidFileException(path, "config is null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidFileException(path, $"not a valid training config: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>The im2col + GEMM convolution against its direct-loop twin <see cref="Conv2dReference"/>, and im2col's adjoint.</summary>
+public class Conv2dKernelTests
+{
+    // Random geometries: odd sizes, non-square everything, stride > 1, padding, dilation, groups, 1x1.
+    private static IEnumerable<Conv2dGeometry> RandomGeometries(int count, long seed)
+    {
+        var r = new Generator(seed);
+        int made = 0;
+        while (made < count)
+        {
+            int groups = 1 + r.NextInt(3);
+            int cg = 1 + r.NextInt(3), ocg = 1 + r.NextInt(4);
+            int kh = 1 + r.NextInt(4), kw = 1 + r.NextInt(4);
+            int sh = 1 + r.NextInt(3), sw = 1 + r.NextInt(3);
+            int dh = 1 + r.NextInt(2), dw = 1 + r.NextInt(3);
+            int ph = r.NextInt(3), pw = r.NextInt(3);
+            int h = 1 + r.NextInt(11), w = 1 + r.NextInt(11);
+            int n = 1 + r.NextInt(4);
+            var g = new Conv2dGeometry(n, cg * groups, h, w, ocg * groups, kh, kw, sh, sw, ph, pw, dh, dw, groups);
+            if (h + 2 * ph < dh * (kh - 1) + 1 || w + 2 * pw < dw * (kw - 1) + 1) continue;
+            made++;
+            yield return g;
+        }
+    }
+
+    public static TheoryData<int> Seeds() => new() { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void FastMatchesReferenceForwardAndBackward(int seed)
+    {
+        foreach (var g in RandomGeometries(25, seed)) CompareWithReference(g, seed);
+    }
+
+    [Fact]
+    public void FastMatchesReferenceOnLayerSizedShapes()
+    {
+        // cnn-small's second layer (batch 2) and a wide pointwise layer, so GEMM's vector tiles are exercised.
+        CompareWithReference(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1), 1);
+        CompareWithReference(new Conv2dGeometry(2, 40, 5, 7, 36, 1, 1), 2);
+    }
+
+    private static void CompareWithReference(Conv2dGeometry g, int seed)
+    {
+        var rnd = new Generator(seed * 7919L + ((g.N * 31 + g.C) * 31 + g.H) * 31 + g.W);
+        var x = new float[g.N * g.C * g.H * g.W];
+        var w = new float[g.OC * g.ColRows];
+        var b = new float[g.OC];
+        var dy = new float[g.N * g.OC * g.OH * g.OW];
+        rnd.FillNormal(x, 0, 1); rnd.FillNormal(w, 0, 1); rnd.FillNormal(b, 0, 1); rnd.FillNormal(dy, 0, 1);
+
+        var yFast = new float[dy.Length];
+        var yRef = new float[dy.Length];
+        Conv2dKernel.Forward(g, x, w, b, true, yFast);
+        Conv2dReference.Forward(g, x, w, b, true, yRef);
+        AssertClose(yRef, yFast, $"forward {g}");
+
+        // Both accumulate into the same nonzero start, so "+=" (not "=") is checked too.
+        float[] Start(int len) { var a = new float[len]; Array.Fill(a, 0.5f); return a; }
+        float[] dxF = Start(x.Length), dwF = Start(w.Length), dbF = Start(b.Length);
+        float[] dxR = Start(x.Length), dwR = Start(w.Length), dbR = Start(b.Length);
+        Conv2dKernel.Backward(g, x, w, dy, dxF, dwF, dbF);
+        Conv2dReference.Backward(g, x, w, dy, dxR, dwR, dbR);
+        AssertClose(dxR, dxF, $"dx {g}");
+        AssertClose(dwR, dwF, $"dw {g}");
+        AssertClose(dbR, dbF, $"db {g}");
+    }
+
+    [Fact]
+    public void BackwardSkipsEmptyGradientsAndMatches()
+    {
+        var g = new Conv2dGeometry(2, 4, 6, 5, 6, 3, 3, 2, 1, 1, 1, 1, 1, 2);
+        var rnd = new Generator(11);
+        var x = new float[g.N * g.C * g.H * g.W]; rnd.FillNormal(x, 0, 1);
+        var w = new float[g.OC * g.ColRows]; rnd.FillNormal(w, 0, 1);
+        var dy = new float[g.N * g.OC * g.OH * g.OW]; rnd.FillNormal(dy, 0, 1);
+        var dwOnly = new float[w.Length];
+        var dwRef = new float[w.Length];
+        Conv2dKernel.Backward(g, x, w, dy, default, dwOnly, default);
+        Conv2dReference.Backward(g, x, w, dy, default, dwRef, default);
+        AssertClose(dwRef, dwOnly, "dw only");
+        var dxOnly = new float[x.Length];
+        var dxRef = new float[x.Length];
+        Conv2dKernel.Backward(g, x, w, dy, dxOnly, default, default);
+        Conv2dReference.Backward(g, x, w, dy, dxRef, default, default);
+        AssertClose(dxRef, dxOnly, "dx only");
+    }
+
+    [Fact]
+    public void BackwardIsBitwiseReproducible()
+    {
+        var g = new Conv2dGeometry(16, 8, 9, 9, 12, 3, 3, PH: 1, PW: 1);
+        var rnd = new Generator(5);
+        var x = new float[g.N * g.C * g.H * g.W]; rnd.FillNormal(x, 0, 1);
+        var w = new float[g.OC * g.ColRows]; rnd.FillNormal(w, 0, 1);
+        var dy = new float[g.N * g.OC * g.OH * g.OW]; rnd.FillNormal(dy, 0, 1);
+        float[] Run()
+        {
+            var dw = new float[w.Length];
+            Conv2dKernel.Backward(g, x, w, dy, default, dw, default);
+            return dw;
+        }
+        var first = Run();
+        for (int i = 0; i < 5; i++) Assert.Equal(first, Run());
+    }
+
+    [Fact]
+    public void Col2ImIsTheAdjointOfIm2Col()
+    {
+        // <im2col(x), c> = <x, col2im(c)> for every x, c: col2im is im2col's transpose.
+        var r = new Generator(9);
+        int c = 2, h = 7, w = 6, kh = 3, kw = 2, sh = 2, sw = 3, ph = 1, pw = 1, dh = 2, dw = 1;
+        int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+        var x = new float[c * h * w]; r.FillNormal(x, 0, 1);
+        var col = new float[c * kh * kw * oh * ow]; r.FillNormal(col, 0, 1);
+        var colOfX = new float[col.Length];
+        ConvColumns.Im2Col(x, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, colOfX);
+        var imOfCol = new float[x.Length];
+        ConvColumns.Col2Im(col, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, imOfCol);
+        double lhs = 0, rhs = 0;
+        for (int i = 0; i < col.Length; i++) lhs += (double)colOfX[i] * col[i];
+        for (int i = 0; i < x.Length; i++) rhs += (double)x[i] * imOfCol[i];
+        Assert.Equal(lhs, rhs, 1e-4);
+    }
+
+    [Fact]
+    public void Im2ColByHand()
+    {
+        // x = [[1, 2, 3], [4, 5, 6]] (1 channel, 2x3), kernel 2x2, padding (0, 1), stride 1 → OH 1, OW 4.
+        // Rows are the taps (0,0), (0,1), (1,0), (1,1); columns the output positions ow = 0..3 at input x = ow − 1 + kw.
+        float[] x = [1, 2, 3, 4, 5, 6];
+        var col = new float[4 * 4];
+        ConvColumns.Im2Col(x, 1, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, 4, col);
+        Assert.Equal([0, 1, 2, 3, 1, 2, 3, 0, 0, 4, 5, 6, 4, 5, 6, 0], col);
+        // With rows 6 apart the same numbers appear, each row followed by two zeroed columns.
+        var strided = Enumerable.Repeat(9f, 4 * 6).ToArray();
+        ConvColumns.Im2Col(x, 1, 2, 3, 2, 2, 1, 1, 0, 1, 1, 1, 1, 4, strided, colStride: 6);
+        Assert.Equal([0, 1, 2, 3, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 0, 0, 4, 5, 6, 0, 0, 0], strided);
+    }
+
+    // Fast and reference sum in different orders (float GEMM vs double loops): 1e-4 relative plus
+    // 1e-4 absolute covers float32 rounding of sums of up to ~100 unit-normal products.
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]),
+                $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
+    }
+}

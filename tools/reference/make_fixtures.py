@@ -89,6 +89,43 @@ def loss_cases():
     save("losses", "mse", {"input": a, "target": b, "loss": loss.reshape(1), "dinput": a.grad, "dtarget": b.grad}, {}, SCRIPT)
 
 
+def elementwise_cases():
+    """Broadcasting binary ops, reductions, matmul and unary ops with their input gradients."""
+    g = torch.Generator().manual_seed(5)
+
+    def case(name, fn, *shapes, positive=()):
+        xs = []
+        for i, shp in enumerate(shapes):
+            t = torch.randn(*shp, generator=g)
+            if i in positive:
+                t = t.abs() + 0.5
+            xs.append(t.requires_grad_())
+        y = fn(*xs)
+        dy = torch.randn(y.shape, generator=g)
+        (y * dy).sum().backward()
+        tensors = {"y": y, "dy": dy}
+        for i, x in enumerate(xs):
+            tensors[f"x{i}"] = x
+            tensors[f"dx{i}"] = x.grad
+        save("elementwise", name, tensors, {"op": name, "inputs": len(xs)}, SCRIPT)
+
+    case("add_bias", torch.add, (2, 3, 4), (4,))
+    case("sub_col", torch.sub, (2, 3, 4), (3, 1))
+    case("mul_outer", torch.mul, (5, 1), (1, 6))
+    case("div_scalar_like", torch.div, (2, 3), (1,), positive=(1,))
+    case("div_same", torch.div, (3, 4), (3, 4), positive=(1,))
+    case("sum_all", lambda x: x.sum().reshape(1), (3, 5))
+    case("mean_all", lambda x: x.mean().reshape(1), (3, 5))
+    case("sum_axis1", lambda x: x.sum(1), (2, 3, 4))
+    case("mean_last_keep", lambda x: x.mean(-1, keepdim=True), (2, 3, 4))
+    case("matmul", torch.matmul, (7, 5), (5, 9))
+    case("transpose", lambda x: x.t(), (4, 6))
+    case("exp", torch.exp, (3, 4))
+    case("log", torch.log, (3, 4), positive=(0,))
+    case("pow3", lambda x: x.pow(3), (3, 4))
+    case("mul_scalar", lambda x: x * -2.5, (3, 4))
+
+
 def whole_cnn_cases():
     """LeNet-5 and a small Conv-BN-ReLU-Pool net: logits, loss and every parameter gradient."""
     import models
@@ -120,5 +157,6 @@ if __name__ == "__main__":
     activation_cases()
     batchnorm_cases()
     loss_cases()
+    elementwise_cases()
     whole_cnn_cases()
     print("fixtures written")

@@ -4,22 +4,6 @@ using System.Text.Json;
 
 namespace CnnLab.Init;
 
-/// <summary>
-/// One weight layer as the <see cref="InitDoctor"/> measured it. "Activation" is the signal the next
-/// layer sees: the output of the activation that follows the layer, or of the layer itself if none does.
-/// Gain is the effective gain √fan_in·std(W) (PyTorch's sense: std = gain/√fan_in; √2 for Kaiming-ReLU,
-/// ≈ 1 for LeCun and square-layer Xavier, 1/√3 for PyTorch's default). NaN where a value does not exist.
-/// </summary>
-/// <remarks>PyTorch: no counterpart.</remarks>
-public sealed record DoctorLayer(
-    string Name, string Activation, int FanIn, int FanOut, double Gain, double WeightStd,
-    double PredictedMean, double PredictedStd, double ActivationMean, double ActivationStd,
-    double GradStd, double? DeadFraction, double StdRatio);
-
-/// <summary>A problem the doctor found: the layer, what is wrong and why, and how to fix it.</summary>
-/// <remarks>PyTorch: no counterpart.</remarks>
-public sealed record DoctorWarning(string Layer, string Message, string Fix);
-
 /// <summary>The init doctor's findings: a row per weight layer and the warnings. <see cref="ToJson"/> for scripts, <see cref="ToText"/> for people.</summary>
 /// <remarks>PyTorch: no counterpart.</remarks>
 public sealed class DoctorReport(IReadOnlyList<DoctorLayer> layers, IReadOnlyList<DoctorWarning> warnings, double loss)

@@ -11,7 +11,20 @@ namespace CnnLab.Serialization;
 /// "__metadata__" of string→string, then the tensors' bytes packed from offset 0.
 /// CnnLab writes F32 (I64 for integer buffers such as num_batches_tracked), reads F32,
 /// F64, F16, BF16 and I64 (converted to float32), and checks every rule before allocating.
+/// <para>
+/// Rules checked, each with its own message naming the tensor and offsets: file at least 8 bytes;
+/// header length ≤ 100 MB and within the file; header valid UTF-8 and one JSON object with no
+/// repeated key (the JSON parser keeps repeats, so names are counted); <c>__metadata__</c> an object
+/// of strings with unique keys; each entry an object with exactly dtype (F32/F64/F16/BF16/I64), shape
+/// (non-negative integers, at most 2³¹−1 elements, checked as it multiplies) and data_offsets (two
+/// integers, 0 ≤ begin ≤ end ≤ data length); end − begin equal to dtype size × element count;
+/// tensors packed from offset 0 with no gap or overlap, and the last one ending at end of file.
+/// Non-finite payloads (NaN, ±Inf) are data, not format errors, and are read as they are, as
+/// PyTorch and the upstream reader do; the NaN guard reports them when they reach a forward pass.
+/// The writer pads the header with spaces to a multiple of 8; the reader accepts any padding.
+/// </para>
 /// </summary>
+/// <remarks>PyTorch: safetensors.torch.save_file / load_file.</remarks>
 public static class SafeTensors
 {
     /// <summary>Largest header accepted (upstream's limit).</summary>
@@ -129,12 +142,12 @@ public static class SafeTensors
                 if (prop.Value.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "__metadata__ must be an object of strings");
                 foreach (var m in prop.Value.EnumerateObject())
                 {
-                    if (m.Value.ValueKind != JsonValueKind.String) throw new InvalidFileException(path, $"__metadata__ value '{m.Name}' must be a string");
-                    metadata[m.Name] = m.Value.GetString()!;
+                    if (m.Value.ValueKind != JsonValueKind.String) throw new InvalidFileException(path, $"__metadata__ value '{m.Name}' must be a string, got {m.Value.ValueKind}");
+                    if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw new InvalidFileException(path, $"duplicate __metadata__ key '{m.Name}'");
                 }
                 continue;
             }
-            entries.Add(ParseEntry(prop, path));
+            entries.Add(ParseEntry(prop, path, data.Length));
         }
         var ordered = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
         long expected = 0;
@@ -159,7 +172,7 @@ public static class SafeTensors
         return new Contents(tensors, metadata);
     }
 
-    private static (string, string, int[], long, long) ParseEntry(JsonProperty prop, string path)
+    private static (string, string, int[], long, long) ParseEntry(JsonProperty prop, string path, long dataLength)
     {
         string name = prop.Name;
         var v = prop.Value;
@@ -176,15 +189,20 @@ public static class SafeTensors
         foreach (var d in sh.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dim) || dim < 0)
-                throw new InvalidFileException(path, $"tensor '{name}': shape entries must be non-negative integers");
+                throw new InvalidFileException(path, $"tensor '{name}': shape entry {d.GetRawText()} is not a non-negative integer");
             if (dim > int.MaxValue || (numel = numel * dim) > int.MaxValue)
                 throw new InvalidFileException(path, $"tensor '{name}': shape has more than {int.MaxValue} elements");
             shape.Add((int)dim);
         }
         if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new InvalidFileException(path, $"tensor '{name}': 'data_offsets' must be an array [begin, end]");
-        if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw new InvalidFileException(path, $"tensor '{name}': data_offsets must be integers with 0 <= begin <= end");
+        if (off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
+            throw new InvalidFileException(path, $"tensor '{name}': data_offsets {off.GetRawText()} must be two integers");
+        if (begin < 0 || end < begin)
+            throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) must satisfy 0 <= begin <= end");
+        if (end > dataLength)
+            throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) run past the end of the {dataLength}-byte data section");
         if (end - begin != numel * size)
             throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) hold {end - begin} bytes but {dtype} {Shape.Format(shape.ToArray())} needs {numel * size}");
         foreach (var p in v.EnumerateObject())

@@ -9,7 +9,7 @@ namespace CnnLab.Init;
 /// the activation mean/std predicted by variance propagation next to the one measured, the weight
 /// gradient's std, the fraction of dead ReLUs and the std ratio to the layer before; then warns, with the
 /// fix, about zero/constant weights (symmetry), Xavier/LeCun scaling followed by ReLU in a deep stack,
-/// a scale that makes the signal vanish or explode, dead ReLUs, and BatchNorm (which makes the choice
+/// a scale that makes the signal vanish or explode, vanishing/exploding weight gradients, dead ReLUs, and BatchNorm (which makes the choice
 /// matter less).
 /// <para>Variance propagation (LeCun et al. 1998; Glorot &amp; Bengio 2010; He et al. 2015, arXiv:1502.01852):
 /// for y = Σᵢ wᵢxᵢ + b over fan_in inputs with weights of mean m_w, variance v_w, inputs of mean μ, variance σ²,
@@ -232,7 +232,10 @@ public static class InitDoctor
         }
 
         // 3. A scale that makes the signal vanish or explode: per-layer factor and the depth where it crosses 1e-3 / 1e3.
+        // over the hidden layers (those followed by an activation) when there are enough: the output layer's scale is its own
         var measuredRows = Enumerable.Range(0, rows.Count).Where(i => rows[i].ActivationStd > 0 && double.IsFinite(rows[i].ActivationStd)).ToList();
+        var hiddenRows = measuredRows.Where(i => layers[i].Activation is not null).ToList();
+        if (hiddenRows.Count >= 3) measuredRows = hiddenRows;
         bool hasBatchNorm = model.NamedModules().Any(m => WeightLayer.IsBatchNorm(m.Module));
         if (!xavierWarned && measuredRows.Count >= 3)
         {
@@ -258,13 +261,25 @@ public static class InitDoctor
             }
         }
 
-        // 4. Dead ReLUs.
-        foreach (var r in rows)
-            if (r.DeadFraction is > 0.5)
-                warnings.Add(new(r.Name, FormattableString.Invariant($"{r.DeadFraction:P0} of the ReLUs after this layer output 0 for every example of the batch (dead): they pass no gradient"),
-                    "zero the biases and use Kaiming init (--init kaiming-normal or auto); if it persists in training, lower the learning rate or use LeakyReLU"));
+        // 4. Vanishing or exploding weight gradients, first layer against last.
+        var gradRows = Enumerable.Range(0, rows.Count).Where(i => rows[i].GradStd > 0 && double.IsFinite(rows[i].GradStd)).ToList();
+        if (gradRows.Count >= 3)
+        {
+            double ratio = rows[gradRows[0]].GradStd / rows[gradRows[^1]].GradStd;
+            if (ratio < 1e-3 || ratio > 1e3)
+                warnings.Add(new(rows[gradRows[0]].Name, FormattableString.Invariant(
+                    $"the weight gradient's std is {ratio:G3} times the last layer's ({rows[gradRows[0]].GradStd:G3} vs {rows[gradRows[^1]].GradStd:G3}, a factor {Math.Pow(ratio, 1.0 / (gradRows[^1] - gradRows[0])):G3} per layer): the gradients {(ratio < 1 ? "vanish" : "explode")} on their way back and the first layers {(ratio < 1 ? "barely learn" : "take huge steps")}"),
+                    "scale each layer by its fan_in (--init kaiming-normal before ReLU, --init auto in general), zero the biases, or add BatchNorm"));
+        }
 
-        // 5. BatchNorm: the choice matters less.
+        // 5. Dead ReLUs.
+        var deadRows = rows.Where(r => r.DeadFraction is > 0.5).ToList();
+        if (deadRows.Count > 0)
+            warnings.Add(new(deadRows[0].Name, FormattableString.Invariant(
+                $"more than half of the ReLUs output 0 for every example of the batch (dead: they pass no gradient) after {deadRows.Count} layer(s): {string.Join(", ", deadRows.Take(8).Select(r => $"{r.Name} {r.DeadFraction:P0}"))}{(deadRows.Count > 8 ? ", ..." : "")}"),
+                "zero the biases and use Kaiming init (--init kaiming-normal or auto); if it persists in training, lower the learning rate or use LeakyReLU"));
+
+        // 6. BatchNorm: the choice matters less.
         if (hasBatchNorm)
         {
             var bns = model.NamedModules().Where(m => WeightLayer.IsBatchNorm(m.Module)).ToList();

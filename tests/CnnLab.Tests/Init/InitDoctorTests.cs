@@ -15,9 +15,9 @@ public class InitDoctorTests(ITestOutputHelper output)
     private static (Sequential Model, DoctorReport Report) Diagnose30(string scheme)
     {
         var gen = new Generator(2024);
-        var model = DeepMlp.Create(depth: 30, width: 256, activation: "relu", generator: gen);
+        var model = ModelZoo.Create("mlp-30-256-relu", gen); // Flatten, 30 x (Linear, ReLU), Linear(256, 10)
         InitScheme.Parse(scheme).Apply(model, gen);
-        var x = Tensor.Randn(gen, 64, 784);
+        var x = Tensor.Randn(gen, 64, 1, 28, 28);
         var labels = Enumerable.Range(0, 64).Select(i => i % 10).ToArray();
         return (model, InitDoctor.Diagnose(model, x, labels));
     }
@@ -27,10 +27,10 @@ public class InitDoctorTests(ITestOutputHelper output)
     {
         var (_, report) = Diagnose30("xavier-normal");
         output.WriteLine(report.ToText());
-        // hidden layers "0", "2", ..., "58" (each Linear followed by ReLU); the last row is the output layer
+        // rows 0..29: the hidden Linear layers "1", "3", ..., "59", each followed by ReLU; row 30: the output layer
         var first = report.Layers[0];
         var last = report.Layers[29];
-        Assert.Equal("58", last.Name);
+        Assert.Equal(("1", "59", "ReLU"), (first.Name, last.Name, last.Activation));
         double measured = last.ActivationStd / first.ActivationStd;
         double predicted = Math.Pow(1 / Math.Sqrt(2), 29);
         output.WriteLine($"Xavier: measured ratio {measured:G4}, predicted (1/√2)^29 = {predicted:G4}, measured/predicted {measured / predicted:G4}");
@@ -58,6 +58,13 @@ public class InitDoctorTests(ITestOutputHelper output)
         }
     }
 
+    private static Sequential Mlp(int inFeatures, int width, int depth, Func<Module> activation, Generator g)
+    {
+        var s = new Sequential();
+        for (int i = 0; i < depth; i++) s.Add(new Linear(i == 0 ? inFeatures : width, width, generator: g)).Add(activation());
+        return s.Add(new Linear(width, 10, generator: g));
+    }
+
     [Fact]
     public void NaiveStdVanishesWithFactorAndDepth()
     {
@@ -74,7 +81,7 @@ public class InitDoctorTests(ITestOutputHelper output)
     public void ZeroAndConstantWeightsAreFlaggedForSymmetry(string scheme, string text)
     {
         var gen = new Generator(1);
-        var model = DeepMlp.Create(3, 64, "tanh", inFeatures: 20, generator: gen);
+        var model = Mlp(20, 64, 3, () => new Tanh(), gen);
         InitScheme.Parse(scheme).Apply(model, gen);
         var report = InitDoctor.Diagnose(model, Tensor.Randn(gen, 16, 20));
         Assert.Equal(4, report.Warnings.Count(w => w.Message.Contains(text) && w.Message.Contains("symmetry")));
@@ -102,7 +109,7 @@ public class InitDoctorTests(ITestOutputHelper output)
     public void JsonHasTheDocumentedShape()
     {
         var gen = new Generator(4);
-        var model = DeepMlp.Create(2, 32, "relu", inFeatures: 8, generator: gen);
+        var model = Mlp(8, 32, 2, () => new ReLU(), gen);
         var report = InitDoctor.Diagnose(model, Tensor.Randn(gen, 16, 8));
         using var doc = JsonDocument.Parse(report.ToJson());
         var layers = doc.RootElement.GetProperty("layers");
@@ -130,6 +137,7 @@ public class InitDoctorTests(ITestOutputHelper output)
     public void CliPrintsJsonForAnMlp()
     {
         var (code, stdout, stderr) = RunCli("doctor", "--model", "mlp-6-64-relu", "--init", "xavier-normal", "--json", "--seed", "5", "--batch", "32");
+        Assert.Equal("", stderr);
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(stdout);
         Assert.Equal(7, doc.RootElement.GetProperty("layers").GetArrayLength());
@@ -150,6 +158,17 @@ public class InitDoctorTests(ITestOutputHelper output)
         Assert.Contains("kaiming-normal", bad.Err);
         var badModel = RunCli("doctor", "--model", "resnet", "--init", "auto");
         Assert.Equal(2, badModel.Code);
-        Assert.Contains("mlp-DEPTH-WIDTH-ACT", badModel.Err);
+        Assert.Contains("unknown model 'resnet'", badModel.Err);
+    }
+
+    [Theory]
+    [InlineData("cnn-bn", "BatchNorm")]
+    [InlineData("plain-cnn-12", "shrinks by a factor")] // PyTorch's default init (gain 1/√3) on 12 plain conv+ReLU layers
+    public void CliDiagnosesZooCnns(string name, string warning)
+    {
+        var (code, stdout, stderr) = RunCli("doctor", "--model", name, "--json", "--batch", "8");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Contains(doc.RootElement.GetProperty("warnings").EnumerateArray(), w => w.GetProperty("message").GetString()!.Contains(warning));
     }
 }

@@ -206,12 +206,18 @@ public class DataLoaderTests
         // its two semaphores — a few hundred bytes. Any per-batch object would exceed the bound.
         var loader = new DataLoader(Synthetic(1001), 4, shuffle: true, seed: 3, augmentation: new Augmentation(1), prefetch: prefetch);
         foreach (var _ in loader.Epoch(0)) { } // the first epoch makes the partial last batch
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int batches = 0;
-        foreach (var _ in loader.Epoch(1)) batches++;
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(251, batches);
-        Assert.True(allocated < 2_500, $"{allocated} bytes allocated over {batches} batches");
+        // A per-batch allocation shows in every epoch; a one-off (e.g. the runtime's first blocking wait
+        // on a heavily loaded machine) does not, so the least-allocating of three epochs is the measure.
+        long allocated = long.MaxValue;
+        for (int epoch = 1; epoch <= 3; epoch++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int batches = 0;
+            foreach (var _ in loader.Epoch(epoch)) batches++;
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(251, batches);
+        }
+        Assert.True(allocated < 2_500, $"{allocated} bytes allocated over 251 batches");
     }
 
     [Fact]

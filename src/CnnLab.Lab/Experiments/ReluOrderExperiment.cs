@@ -19,11 +19,13 @@ public sealed class ReluOrderExperiment : Experiment
     private readonly int? _batch;
     private readonly int? _avgSteps;
     private readonly int? _maxSteps;
+    private readonly int? _testImages;
 
     public ReluOrderExperiment() { }
 
-    /// <summary>A smaller budget (tests): images compared, training steps of the average and max pairs.</summary>
-    internal ReluOrderExperiment(int batch, int avgSteps, int maxSteps) => (_batch, _avgSteps, _maxSteps) = (batch, avgSteps, maxSteps);
+    /// <summary>A smaller budget (tests): images compared, training steps of the average and max pairs, test images evaluated.</summary>
+    internal ReluOrderExperiment(int batch, int avgSteps, int maxSteps, int testImages) =>
+        (_batch, _avgSteps, _maxSteps, _testImages) = (batch, avgSteps, maxSteps, testImages);
 
     public override string Name => "relu-order";
 
@@ -41,7 +43,8 @@ public sealed class ReluOrderExperiment : Experiment
         int batch = _batch ?? 256;
         int avgSteps = _avgSteps ?? (ctx.Quick ? 50 : 600);
         int maxSteps = _maxSteps ?? (ctx.Quick ? 10 : 100);
-        var (x, _) = LabTraining.FirstBatch(ctx.Data.Test, batch);
+        var test = _testImages is int t ? ctx.Data.Test.Take(t) : ctx.Data.Test;
+        var (x, _) = LabTraining.FirstBatch(test, batch);
         var metrics = new Dictionary<string, object?> { ["images_compared"] = x.Shape[0], ["model"] = "cnn-small" };
 
         // 1. Same weights, both orders, real images: the first block's output and the logits.
@@ -92,7 +95,7 @@ public sealed class ReluOrderExperiment : Experiment
             {
                 var loss = LabTraining.Train(net, new AdamW(net.Parameters(), 1e-3), LabTraining.Loader(ctx.Data.Train, 64, ctx.Seed), steps);
                 losses[$"{key}_{order}"] = loss;
-                acc[$"{key}_{order}"] = LabTraining.Evaluate(net, ctx.Data.Test).Accuracy;
+                acc[$"{key}_{order}"] = LabTraining.Evaluate(net, test).Accuracy;
                 metrics[$"test_acc_{key}_{order}"] = acc[$"{key}_{order}"];
                 metrics[$"loss_{key}_{order}"] = loss;
                 curves.Add(($"{key} pool, {(order == "relu_first" ? "Conv→ReLU→Pool" : "Conv→Pool→ReLU")}",

@@ -18,11 +18,13 @@ public sealed class FeatureMapsExperiment : Experiment
     private readonly int? _steps;
     private readonly int? _images;
     private readonly int? _statsBatch;
+    private readonly int? _testImages;
 
     public FeatureMapsExperiment() { }
 
-    /// <summary>A smaller budget (tests): training steps, images drawn, images in the statistics batch.</summary>
-    internal FeatureMapsExperiment(int steps, int images, int statsBatch) => (_steps, _images, _statsBatch) = (steps, images, statsBatch);
+    /// <summary>A smaller budget (tests): training steps, images drawn, images in the statistics batch, test images evaluated.</summary>
+    internal FeatureMapsExperiment(int steps, int images, int statsBatch, int testImages) =>
+        (_steps, _images, _statsBatch, _testImages) = (steps, images, statsBatch, testImages);
 
     public override string Name => "feature-maps";
 
@@ -40,10 +42,11 @@ public sealed class FeatureMapsExperiment : Experiment
         int steps = _steps ?? (ctx.Quick ? 90 : 900);
         int images = _images ?? (ctx.Quick ? 2 : 3);
         int statsBatch = _statsBatch ?? 256;
+        var test = _testImages is int t ? ctx.Data.Test.Take(t) : ctx.Data.Test;
         var model = ModelZoo.Create("cnn-small", new Generator(ctx.Seed));
         var opt = new AdamW(model.Parameters(), 1e-3);
         var losses = LabTraining.Train(model, opt, LabTraining.Loader(ctx.Data.Train, 64, ctx.Seed), steps);
-        double accuracy = LabTraining.Evaluate(model, ctx.Data.Test).Accuracy;
+        double accuracy = LabTraining.Evaluate(model, test).Accuracy;
 
         var metrics = new Dictionary<string, object?>
         {
@@ -55,7 +58,7 @@ public sealed class FeatureMapsExperiment : Experiment
         };
 
         // Statistics over a test batch.
-        var (xb, _) = LabTraining.FirstBatch(ctx.Data.Test, statsBatch);
+        var (xb, _) = LabTraining.FirstBatch(test, statsBatch);
         var stages = FeatureMapRenderer.Capture(model, xb);
         var stats = stages.Select(FeatureMapRenderer.Stats).ToList();
         var rf = ReceptiveFields(stages);
@@ -78,13 +81,13 @@ public sealed class FeatureMapsExperiment : Experiment
         var filters = FeatureMapRenderer.Filters(model, ctx.FigurePath("filters"))!;
         figures.Add(Figure.Of(new Viz.FigureFiles(filters.Png, filters.Svg),
             string.Create(CultureInfo.InvariantCulture, $"The 32 first-layer 3x3 filters after {steps} steps (blue negative, red positive); {edgeLike} of 32 sum to nearly zero (|Σw|/Σ|w| < 0.3), i.e. respond to intensity changes (edges) rather than to brightness.")));
-        var chosen = ChooseImages(ctx.Data.Test, images);
-        var (xi, _) = Pick(ctx.Data.Test, chosen);
+        var chosen = ChooseImages(test, images);
+        var (xi, _) = Pick(test, chosen);
         var imageStages = FeatureMapRenderer.Capture(model, xi);
         var deadOnImages = new Dictionary<string, object?>();
         for (int n = 0; n < chosen.Length; n++)
         {
-            string name = ctx.Data.Test.ClassNames[ctx.Data.Test.Label(chosen[n])];
+            string name = test.ClassNames[test.Label(chosen[n])];
             var rendered = FeatureMapRenderer.Render(imageStages, xi, n, $"test image {chosen[n]}, '{name}'", ctx.OutDir, $"image{chosen[n]}");
             foreach (var (stage, files, dead) in rendered)
             {

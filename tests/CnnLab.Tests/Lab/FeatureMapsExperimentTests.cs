@@ -13,7 +13,7 @@ public class FeatureMapsExperimentTests
     public void TinyRunMeasuresEveryStageAndTheVerdictQuotesTheNumbers()
     {
         var ctx = LabTestContext.Create("feature-maps");
-        var r = new FeatureMapsExperiment(steps: 2, images: 1, statsBatch: 16).Run(ctx);
+        var r = new FeatureMapsExperiment(steps: 2, images: 1, statsBatch: 16, testImages: 50).Run(ctx);
         var sparsity = (double[])r.Metrics["sparsity"]!;
         var shapes = (string[])r.Metrics["stage_shapes"]!;
         Assert.Equal(["32×28×28", "32×28×28", "32×14×14", "64×14×14", "64×14×14", "64×7×7"], shapes);

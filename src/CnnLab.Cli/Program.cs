@@ -32,6 +32,7 @@ public static class Program
             Commands.PredictCommand.Create(stdout, stderr),
             Commands.ModelsCommand.Create(stdout, stderr),
             Commands.DoctorCommand.Create(stdout, stderr),
+            Commands.BenchCommand.Create(stdout, stderr),
         };
         return root;
     }

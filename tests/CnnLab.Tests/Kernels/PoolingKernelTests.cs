@@ -160,3 +160,50 @@ public class PoolingKernelTests
         finally { Parallelism.MaxThreads = saved; }
     }
 }
+
+/// <summary>The parallel batch-norm kernels against their single-threaded twins, bit for bit.</summary>
+public class BatchNormKernelTests
+{
+    [Theory]
+    [InlineData(3, 5, 7)]
+    [InlineData(16, 32, 49)]
+    [InlineData(4, 1, 1)]
+    public void Parallel_kernels_match_their_twins(int n, int c, int s)
+    {
+        var gen = new Generator(n * 100 + c);
+        var x = new float[n * c * s];
+        var dy = new float[x.Length];
+        gen.FillNormal(x, 0.5f, 2f);
+        gen.FillNormal(dy, 0f, 1f);
+        var scale = new float[c];
+        var shift = new float[c];
+        gen.FillNormal(scale, 1f, 0.2f);
+        gen.FillNormal(shift, 0f, 0.2f);
+        double[] meanRef = new double[c], varRef = new double[c], aRef = new double[c], bRef = new double[c];
+        var yRef = new float[x.Length];
+        BatchNormKernel.StatisticsReference(x, n, c, s, meanRef, varRef);
+        var invStd = varRef.Select(v => 1 / Math.Sqrt(v + 1e-5)).ToArray();
+        BatchNormKernel.ScaleShiftReference(x, yRef, n, c, s, scale, shift);
+        BatchNormKernel.GradientSumsReference(dy, x, n, c, s, meanRef, invStd, aRef, bRef);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                double[] mean = new double[c], variance = new double[c], a = new double[c], b = new double[c];
+                var y = new float[x.Length];
+                BatchNormKernel.Statistics(x, n, c, s, mean, variance);
+                BatchNormKernel.ScaleShift(x, y, n, c, s, scale, shift);
+                BatchNormKernel.GradientSums(dy, x, n, c, s, meanRef, invStd, a, b);
+                Assert.Equal(meanRef, mean);
+                Assert.Equal(varRef, variance);
+                Assert.Equal(yRef, y);
+                Assert.Equal(aRef, a);
+                Assert.Equal(bRef, b);
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+        Assert.Throws<ArgumentException>(() => BatchNormKernel.ScaleShift(x, new float[x.Length - 1], n, c, s, scale, shift));
+    }
+}

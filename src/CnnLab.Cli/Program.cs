@@ -35,6 +35,7 @@ public static class Program
             Commands.ModelsCommand.Create(stdout, stderr),
             Commands.DoctorCommand.Create(stdout, stderr),
             Commands.VisualizeCommand.Create(stdout, stderr),
+            Commands.BenchCommand.Create(stdout, stderr),
         };
         return root;
     }

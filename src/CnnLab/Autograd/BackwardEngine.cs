@@ -36,7 +36,7 @@ internal static class BackwardEngine
                 if (pending.TryGetValue(input, out var existing))
                 {
                     // Sum into a fresh buffer: either term may alias a tensor an op still holds.
-                    var sum = new Tensor(input.Shape);
+                    var sum = Tensor.ForOp(input.Shape);
                     TensorPrimitives.Add(existing.Data, g.Data, sum.Data);
                     pending[input] = sum;
                 }

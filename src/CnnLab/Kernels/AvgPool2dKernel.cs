@@ -8,16 +8,38 @@ namespace CnnLab.Kernels;
 /// The divisor follows PyTorch exactly: with countIncludePad it is the window's size clipped to the
 /// padded input (so in ceil mode a window hanging past the right padding counts fewer taps); without
 /// it, the number of real input taps. A window holding no input gives 0.
+/// Planes (n, c) run in parallel, each written by one thread, so results do not depend on the thread
+/// count; the *Reference methods run the same per-plane loops on one thread (the twins).
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.functional.avg_pool2d</c> (no <c>divisor_override</c>).</remarks>
 public static class AvgPool2dKernel
 {
     /// <summary>Overwrites y.</summary>
-    public static void Forward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
+    public static unsafe void Forward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
         if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
-        for (int plane = 0; plane < planes; plane++)
+        var geo = g;
+        fixed (float* px = x, py = y)
+        {
+            nint xs = (nint)px, ys = (nint)py;
+            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
+                ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw), start, end));
+        }
+    }
+
+    /// <summary>The single-threaded twin of <see cref="Forward"/>.</summary>
+    public static void ForwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        ForwardPlanes(g, countIncludePad, x, y, 0, planes);
+    }
+
+    private static void ForwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y, int planeStart, int planeEnd)
+    {
+        int hw = g.H * g.W, ohw = g.OH * g.OW;
+        for (int plane = planeStart; plane < planeEnd; plane++)
         {
             var src = x.Slice(plane * hw, hw);
             var dst = y.Slice(plane * ohw, ohw);
@@ -34,11 +56,31 @@ public static class AvgPool2dKernel
     }
 
     /// <summary>Forward: y = (1/divisor)·Σ_window x. So every x in the window gets dx += dy / divisor.</summary>
-    public static void Backward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
+    public static unsafe void Backward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
         if (dx.Length < planes * hw || dy.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
-        for (int plane = 0; plane < planes; plane++)
+        var geo = g;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            nint dys = (nint)pdy, dxs = (nint)pdx;
+            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
+                BackwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)dys, planes * ohw), new Span<float>((float*)dxs, planes * hw), start, end));
+        }
+    }
+
+    /// <summary>The single-threaded twin of <see cref="Backward"/>.</summary>
+    public static void BackwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (dx.Length < planes * hw || dy.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        BackwardPlanes(g, countIncludePad, dy, dx, 0, planes);
+    }
+
+    private static void BackwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx, int planeStart, int planeEnd)
+    {
+        int hw = g.H * g.W, ohw = g.OH * g.OW;
+        for (int plane = planeStart; plane < planeEnd; plane++)
         {
             var src = dy.Slice(plane * ohw, ohw);
             var dst = dx.Slice(plane * hw, hw);

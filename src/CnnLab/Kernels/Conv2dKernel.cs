@@ -50,14 +50,10 @@ public static class Conv2dKernel
                                 cols = col.AsSpan(0, r * pp);
                             }
                             var target = scratch is null ? yg : scratch.AsSpan(0, geo.OCg * pp);
-                            float beta = 0f;
-                            if (hasBias)
-                            {
-                                for (int o = 0; o < geo.OCg; o++) target.Slice(o * pp, pp).Fill(((float*)bs)[grp * geo.OCg + o]);
-                                beta = 1f;
-                            }
-                            // Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P] (+ bias already in Y_g)
-                            Gemm.Sgemm(false, false, geo.OCg, pp, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, pp, beta, target, pp);
+                            // Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P] + b_g, the bias added in the GEMM's epilogue
+                            // while each tile is in registers (no separate pass over Y).
+                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg)) : GemmEpilogue.None;
+                            Gemm.Sgemm(false, false, geo.OCg, pp, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, pp, 0f, target, pp, epilogue);
                             if (scratch is not null)
                                 for (int o = 0; o < geo.OCg; o++) target.Slice(o * pp, p).CopyTo(yg.Slice(o * p, p));
                         }

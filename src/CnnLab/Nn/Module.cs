@@ -48,6 +48,9 @@ public abstract class Module
         return new HookHandle(() => _forwardHooks.Remove(hook));
     }
 
+    /// <summary>True when a forward hook is registered on this module (not its children).</summary>
+    public bool HasForwardHooks => _forwardHooks.Count > 0;
+
     /// <summary>Registers an observing forward hook.</summary>
     public IDisposable RegisterForwardHook(Action<Module, Tensor, Tensor> hook) =>
         RegisterForwardHook((m, i, o) => { hook(m, i, o); return null; });

@@ -89,6 +89,9 @@ public partial class Tensor
     /// <summary>Registers an observing hook (cannot change the gradient).</summary>
     public IDisposable RegisterHook(Action<Tensor> hook) => RegisterHook(g => { hook(g); return null; });
 
+    /// <summary>True when a gradient hook is registered on this tensor.</summary>
+    public bool HasHooks => _hooks is { Count: > 0 };
+
     internal Tensor RunHooks(Tensor grad)
     {
         if (_hooks is null) return grad;

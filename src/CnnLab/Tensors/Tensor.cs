@@ -52,6 +52,10 @@ public partial class Tensor
 
     public static Tensor Zeros(params int[] shape) => new(shape);
 
+    // An op's output or gradient: storage from the open TensorArena scope if any (contents undefined
+    // unless zeroed: the op must write every element), else a new zeroed array.
+    internal static Tensor ForOp(int[] shape, bool zeroed = false) => new(TensorArena.Rent(Tensors.Shape.Numel(shape), zeroed), shape);
+
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 
     public static Tensor Full(float value, params int[] shape)

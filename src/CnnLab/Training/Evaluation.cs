@@ -14,8 +14,9 @@ public static class Evaluation
 {
     /// <summary>
     /// Mean cross-entropy and accuracy over the batches; restores the model's training mode after.
+    /// With an <paramref name="arena"/>, each batch's activations reuse its buffers.
     /// </summary>
-    public static EvaluationResult Run(Module model, IEnumerable<(Tensor X, int[] Y)> batches, int numClasses)
+    public static EvaluationResult Run(Module model, IEnumerable<(Tensor X, int[] Y)> batches, int numClasses, TensorArena? arena = null)
     {
         bool wasTraining = model.Training;
         model.Eval();
@@ -27,6 +28,7 @@ public static class Evaluation
             using var _ = Autograd.NoGrad();
             foreach (var (x, y) in batches)
             {
+                using var scope = arena?.Use();
                 var logits = model.Forward(x);
                 lossSum += Functional.CrossEntropy(logits, y).Item() * (double)y.Length;
                 count += y.Length;

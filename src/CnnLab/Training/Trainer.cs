@@ -141,6 +141,8 @@ public sealed class Trainer
     {
         Parallelism.MaxThreads = Config.Threads;
         var history = new List<EpochMetrics>();
+        // Decided before the guard adds its own (non-retaining) hooks: a user's hook may keep tensors.
+        _stepArena = RecycleBuffers && !HasHooks(Model) ? _arena : null;
         using var guard = new NonFiniteGuard(Model);
         Model.Train();
         while (_epoch < Config.Epochs)
@@ -157,15 +159,23 @@ public sealed class Trainer
                     return new TrainingResult(TrainingStatus.Interrupted, history, null, null, _step);
                 }
                 guard.Reset();
-                Optimizer.ZeroGrad();
-                var logits = Model.Forward(batch.X);
-                var loss = Functional.CrossEntropy(logits, batch.Y, Config.LabelSmoothing);
-                float lossValue = loss.Item();
-                var report = guard.CheckLoss(lossValue, _step + 1);
-                if (report is null)
+                // Gradients are zeroed in place (PyTorch 1.13's default) so that they keep their buffers.
+                Optimizer.ZeroGrad(setToNone: false);
+                float lossValue;
+                NonFiniteReport? report;
+                int[] predicted;
+                using (_stepArena?.Use())
                 {
-                    loss.Backward();
-                    report = guard.CheckGradients(_step + 1);
+                    var logits = Model.Forward(batch.X);
+                    var loss = Functional.CrossEntropy(logits, batch.Y, Config.LabelSmoothing);
+                    lossValue = loss.Item();
+                    report = guard.CheckLoss(lossValue, _step + 1);
+                    if (report is null)
+                    {
+                        loss.Backward();
+                        report = guard.CheckGradients(_step + 1);
+                    }
+                    predicted = Evaluation.ArgMaxRows(logits);
                 }
                 if (report is not null)
                     return new TrainingResult(TrainingStatus.Diverged, history, null, report, _step);
@@ -177,7 +187,6 @@ public sealed class Trainer
 
                 lossSum += (double)lossValue * batch.Size;
                 seen += batch.Size;
-                var predicted = Evaluation.ArgMaxRows(logits);
                 for (int i = 0; i < batch.Size; i++) if (predicted[i] == batch.Y[i]) correct++;
                 double rate = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 var eta = TimeSpan.FromSeconds((batches - _batchInEpoch) * (double)Config.BatchSize / Math.Max(1e-9, rate));
@@ -205,7 +214,20 @@ public sealed class Trainer
     }
 
     /// <summary>Loss, accuracy and confusion on the test set.</summary>
-    public EvaluationResult Evaluate() => Evaluation.Run(Model, _test.Epoch(0).Select(b => (b.X, b.Y)), NumClasses);
+    public EvaluationResult Evaluate() => Evaluation.Run(Model, _test.Epoch(0).Select(b => (b.X, b.Y)), NumClasses, _stepArena);
+
+    /// <summary>
+    /// Whether <see cref="Run"/> recycles each step's activation and gradient buffers through a
+    /// <see cref="TensorArena"/> (default true). It does so only when no module or parameter has a
+    /// hook when <see cref="Run"/> starts, since a hook may keep a tensor past its step.
+    /// </summary>
+    public bool RecycleBuffers { get; set; } = true;
+
+    private readonly TensorArena _arena = new();
+    private TensorArena? _stepArena;
+
+    private static bool HasHooks(Module model) =>
+        model.NamedModules().Any(m => m.Module.HasForwardHooks) || model.Parameters().Any(p => p.HasHooks);
 
     private void SaveCheckpoint()
     {

@@ -1,3 +1,4 @@
+using CnnLab.Kernels;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn;
@@ -7,14 +8,13 @@ public static partial class Functional
     /// <summary>ReLU(x) = max(0, x) (Nair &amp; Hinton 2010). NaN stays NaN, as in PyTorch.</summary>
     public static Tensor Relu(Tensor x)
     {
-        var y = new Tensor(x.Shape);
-        TensorPrimitives.Max(x.Data, 0f, y.Data);
+        var y = Tensor.ForOp(x.Shape);
+        ReluKernel.Forward(x.Data, y.Data);
         // y = max(0, x)  →  dx = dy · [y > 0]
         return Autograd.Record(y, "ReluBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
-            var ys = y.Data; var g = dy.Data; var d = dx.Data;
-            for (int i = 0; i < d.Length; i++) d[i] = ys[i] > 0f ? g[i] : 0f;
+            var dx = Tensor.ForOp(x.Shape);
+            ReluKernel.Backward(y.Data, dy.Data, dx.Data);
             return [dx];
         });
     }

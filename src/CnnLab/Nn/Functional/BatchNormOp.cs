@@ -63,7 +63,7 @@ public static partial class Functional
             scale[ch] = (float)(g * invStd[ch]);
             shift[ch] = (float)(b - mean[ch] * g * invStd[ch]);
         }
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         BatchNormKernel.ScaleShift(x.Data, y.Data, n, c, s, scale, shift);
 
         var inputs = new List<Tensor> { x };
@@ -77,7 +77,7 @@ public static partial class Functional
             Tensor? dx = null;
             if (x.RequiresGrad)
             {
-                dx = new Tensor(x.Shape);
+                dx = Tensor.ForOp(x.Shape);
                 var g = dy.Data; var xs = x.Data; var d = dx.Data;
                 for (int i = 0; i < n; i++)
                     for (int ch = 0; ch < c; ch++)

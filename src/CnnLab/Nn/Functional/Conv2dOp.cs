@@ -25,16 +25,16 @@ public static partial class Functional
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         var g = Conv2dGeometryOf(input, weight, bias, s, p, d, groups);
-        var y = new Tensor(g.N, g.OC, g.OH, g.OW);
+        var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         return Autograd.Record(y, "ConvolutionBackward", inputs, dy =>
         {
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
-            var dx = input.RequiresGrad ? new Tensor(input.Shape) : null;
-            var dw = weight.RequiresGrad ? new Tensor(weight.Shape) : null;
-            var db = bias is not null && bias.RequiresGrad ? new Tensor(bias.Shape) : null;
+            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
+            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
+            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
             Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data,
                 dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data);
             return bias is null ? [dx, dw] : [dx, dw, db];

@@ -20,11 +20,10 @@ public static partial class Functional
         int n = x.Numel / Math.Max(1, inF);
         var outShape = (int[])x.Shape.Clone();
         outShape[^1] = outF;
-        var y = new Tensor(outShape);
-        if (bias is not null)
-            for (int i = 0; i < n; i++) bias.Data.CopyTo(y.Data.Slice(i * outF, outF));
-        // y[N, out] = x[N, in] · W[out, in]ᵀ (+ b)
-        Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Data, Math.Max(1, inF), weight.Data, Math.Max(1, inF), bias is null ? 0f : 1f, y.Data, Math.Max(1, outF));
+        var y = Tensor.ForOp(outShape);
+        // y[N, out] = x[N, in] · W[out, in]ᵀ + b, the bias added in the GEMM's epilogue (per column of y)
+        Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Data, Math.Max(1, inF), weight.Data, Math.Max(1, inF), 0f, y.Data, Math.Max(1, outF),
+            bias is null ? GemmEpilogue.None : GemmEpilogue.WithColBias(bias.Data));
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Autograd.Record(y, "LinearBackward", inputs, dy =>
         {
@@ -32,17 +31,17 @@ public static partial class Functional
             Tensor? dx = null, dw = null, db = null;
             if (x.RequiresGrad)
             {
-                dx = new Tensor(x.Shape);
+                dx = Tensor.ForOp(x.Shape);
                 Gemm.Sgemm(false, false, n, inF, outF, 1f, dy.Data, Math.Max(1, outF), weight.Data, Math.Max(1, inF), 0f, dx.Data, Math.Max(1, inF));
             }
             if (weight.RequiresGrad)
             {
-                dw = new Tensor(weight.Shape);
+                dw = Tensor.ForOp(weight.Shape);
                 Gemm.Sgemm(true, false, outF, inF, n, 1f, dy.Data, Math.Max(1, outF), x.Data, Math.Max(1, inF), 0f, dw.Data, Math.Max(1, inF));
             }
             if (bias is not null && bias.RequiresGrad)
             {
-                db = new Tensor(outF);
+                db = Tensor.ForOp([outF], zeroed: true);
                 for (int i = 0; i < n; i++) TensorPrimitives.Add(db.Data, dy.Data.Slice(i * outF, outF), db.Data);
             }
             return bias is null ? [dx, dw] : [dx, dw, db];

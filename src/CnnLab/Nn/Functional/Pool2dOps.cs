@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -20,14 +21,15 @@ public static partial class Functional
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, dilation ?? 1, ceilMode);
-        var y = new Tensor(g.N, g.C, g.OH, g.OW);
-        var argmaxIndices = new int[y.Numel];
-        MaxPool2dKernel.Forward(g, input.Data, y.Data, argmaxIndices);
+        var y = Tensor.ForOp([g.N, g.C, g.OH, g.OW]);
+        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
+        var argmaxIndices = TensorArena.Rent(y.Numel, clear: false);
+        MaxPool2dKernel.Forward(g, input.Data, y.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)));
         return Autograd.Record(y, "MaxPool2DWithIndicesBackward", [input], dy =>
         {
             // y = x[argmax]  →  dx[argmax] += dy
-            var dx = new Tensor(input.Shape);
-            MaxPool2dKernel.Backward(g, dy.Data, argmaxIndices, dx.Data);
+            var dx = Tensor.ForOp(input.Shape, zeroed: true);
+            MaxPool2dKernel.Backward(g, dy.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)), dx.Data);
             return [dx];
         });
     }
@@ -48,12 +50,12 @@ public static partial class Functional
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, 1, ceilMode);
-        var y = new Tensor(g.N, g.C, g.OH, g.OW);
+        var y = Tensor.ForOp([g.N, g.C, g.OH, g.OW]);
         AvgPool2dKernel.Forward(g, countIncludePad, input.Data, y.Data);
         return Autograd.Record(y, "AvgPool2DBackward", [input], dy =>
         {
             // y = Σ_window x / divisor  →  dx += dy / divisor over the window
-            var dx = new Tensor(input.Shape);
+            var dx = Tensor.ForOp(input.Shape, zeroed: true);
             AvgPool2dKernel.Backward(g, countIncludePad, dy.Data, dx.Data);
             return [dx];
         });

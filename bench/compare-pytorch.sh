@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# CnnLab against PyTorch 1.13 (Debian) and OpenBLAS, interleaved in one run; prints a Markdown table.
+# Usage: bench/compare-pytorch.sh [SECONDS]   (default 8 s of timed training per row and framework)
+# Writes nothing but stdout; commit its output as bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN="${1:-8}"
+PY=/usr/bin/python3
+
+need=()
+$PY -c 'import torch' 2>/dev/null || need+=(python3-torch)
+$PY -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+ls /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 >/dev/null 2>&1 || need+=(libopenblas0-pthread)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get install -y "${need[@]}" >&2
+fi
+
+dotnet build -c Release src/CnnLab.Cli >&2
+CNNLAB="dotnet src/CnnLab.Cli/bin/Release/net10.0/cnnlab.dll"
+TUNED="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
+
+field() { $PY -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d$1)"; }
+ratio() { $PY -c "print(f'{$1/$2:.2f}x')"; }
+fmt() { $PY -c "print(f'{$1:.0f}')"; }
+
+echo "# CnnLab vs PyTorch $($PY -c 'import torch; print(torch.__version__)') and OpenBLAS"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "- .NET: $(dotnet --version); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "- method: random N(0,1) images, cross-entropy, SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after 5 warm-up steps, inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
+echo "- PyTorch runs with GLIBC_TUNABLES=$TUNED (its best; glibc's default malloc re-faults its big buffers every step) unless the row says 'default malloc'."
+echo
+echo "## Training and inference (images/s, batch 128)"
+echo
+echo "| model | threads | CnnLab train | PyTorch train | ratio | CnnLab infer | PyTorch infer | ratio | CnnLab peak MB | PyTorch peak MB | CnnLab GCs (gen2) | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+row() {  # model threads [default-malloc]
+  local model=$1 t=$2 mode=${3:-}
+  local c p
+  c=$($CNNLAB bench --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN" --json)
+  if [ "$mode" = default ]; then
+    p=$(env -u GLIBC_TUNABLES $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
+  else
+    p=$(GLIBC_TUNABLES=$TUNED $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
+  fi
+  local ct pt ci pi
+  ct=$(echo "$c" | field "['train_images_per_sec']"); pt=$(echo "$p" | field "['train_images_per_sec']")
+  ci=$(echo "$c" | field "['infer_images_per_sec']"); pi=$(echo "$p" | field "['infer_images_per_sec']")
+  echo "| $model${mode:+ (PyTorch default malloc)} | $t | $(fmt "$ct") | $(fmt "$pt") | $(ratio "$ct" "$pt") | $(fmt "$ci") | $(fmt "$pi") | $(ratio "$ci" "$pi") | $(fmt "$(echo "$c" | field "['peak_working_set_mb']")") | $(fmt "$(echo "$p" | field "['peak_working_set_mb']")") | $(echo "$c" | field "['gc_collections']") ($(echo "$c" | field "['gc_gen2']")) | $(cut -d' ' -f1 /proc/loadavg) |"
+}
+for model in cnn-small cnn-bn lenet5; do
+  for t in 1 2; do row "$model" "$t"; done
+done
+row cnn-small 1 default
+
+echo
+echo "## GEMM (GFLOP/s, best of runs; OpenBLAS through numpy with OPENBLAS_CORETYPE unset)"
+echo
+echo "| case | threads | CnnLab | OpenBLAS | ratio |"
+echo "|---|---|---|---|---|"
+for t in 1 2; do
+  c=$($CNNLAB bench --gemm --threads "$t" --json)
+  o=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=$t $PY bench/gemm-openblas.py)
+  for name in 256 512 1024 2048 cnn cnnNT cnnTN; do
+    cg=$(echo "$c" | field "['gflops']['$name']")
+    og=$(echo "$o" | awk -v n="$name" '$1==n {print $3}')
+    echo "| $name | $t | $($PY -c "print(f'{$cg:.1f}')") | $og | $(ratio "$cg" "$og") |"
+  done
+done
+echo
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). The 2 vCPUs are shared with other work; 1-thread rows are the stable reference, 2-thread rows are 'up to'."

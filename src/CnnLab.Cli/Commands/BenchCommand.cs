@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using CnnLab.Nn.Models;
+using CnnLab.Training;
+
+namespace CnnLab.Cli.Commands;
+
+/// <summary>
+/// <c>cnnlab bench</c>: training and inference images/s, peak working set and GC counts of a zoo model
+/// (the CnnLab side of bench/compare-pytorch.sh); <c>--profile</c> breaks one step down by layer;
+/// <c>--gemm</c> times the GEMM on bench/gemm-openblas.py's cases.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Option<string>("--model") { Description = "zoo model (see 'cnnlab models')", DefaultValueFactory = _ => "cnn-small" };
+        var batch = new Option<int>("--batch") { Description = "training batch size", DefaultValueFactory = _ => 128 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation" };
+        var steps = new Option<int>("--steps") { Description = "steps averaged by --profile", DefaultValueFactory = _ => 20 };
+        var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
+        var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM.")
+        {
+            model, batch, threads, seconds, json, profile, steps, gemm,
+        };
+        command.SetAction(p => CliErrors.Guard(stderr, () =>
+        {
+            int t = p.GetValue(threads);
+            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
+            bool asJson = p.GetValue(json);
+            if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
+            string name = p.GetValue(model)!;
+            if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
+            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds) };
+            if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
+            var r = ThroughputBenchmark.Run(options);
+            if (asJson)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new
+                {
+                    framework = "cnnlab", model = r.Model, batch = r.Batch, threads = r.Threads,
+                    train_images_per_sec = r.TrainImagesPerSec, infer_images_per_sec = r.InferImagesPerSec,
+                    peak_working_set_mb = r.PeakWorkingSetMb, gc_collections = r.GcCollections,
+                    gc_gen0 = r.Gen0, gc_gen1 = r.Gen1, gc_gen2 = r.Gen2, train_steps = r.TrainSteps,
+                    allocated_mb_per_step = r.AllocatedMbPerStep,
+                }));
+            }
+            else
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s): train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch 1000)"));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections (gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
+            }
+            return CliErrors.Ok;
+        }));
+        return command;
+    }
+
+    private static int RunProfile(ThroughputOptions options, int steps, bool asJson, TextWriter stdout)
+    {
+        if (steps < 1) throw new UsageException($"--steps must be at least 1, got {steps}");
+        var prof = ThroughputBenchmark.Profile(options, steps);
+        if (asJson)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = options.Model, batch = options.Batch, threads = options.Threads, step_ms = prof.StepMs,
+                parts = prof.Parts.Select(x => new { part = x.Part, forward_ms = x.ForwardMs, backward_ms = x.BackwardMs }),
+                allocated_mb_per_step = prof.AllocatedMbPerStep, gen0_per_step = prof.Gen0PerStep,
+                gen1_per_step = prof.Gen1PerStep, gen2_per_step = prof.Gen2PerStep,
+            }));
+            return CliErrors.Ok;
+        }
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Create(ci, $"{options.Model} batch {options.Batch}, {options.Threads} thread(s), mean of {steps} steps: {prof.StepMs:F2} ms/step ({options.Batch * 1000 / prof.StepMs:F0} images/s)"));
+        stdout.WriteLine($"{"part",-28} {"forward ms",10} {"backward ms",11} {"share",6}");
+        foreach (var (part, f, b) in prof.Parts)
+            stdout.WriteLine(string.Create(ci, $"{part,-28} {f,10:F2} {b,11:F2} {(f + b) / prof.StepMs,6:P0}"));
+        stdout.WriteLine(string.Create(ci, $"allocated {prof.AllocatedMbPerStep:F2} MB/step; GC per step: gen0 {prof.Gen0PerStep:F2}, gen1 {prof.Gen1PerStep:F2}, gen2 {prof.Gen2PerStep:F2}"));
+        return CliErrors.Ok;
+    }
+
+    private static int RunGemm(int threads, double seconds, bool asJson, TextWriter stdout)
+    {
+        double perCase = Math.Min(1.5, seconds);
+        var results = new Dictionary<string, double>();
+        foreach (var name in GemmBenchmark.Cases)
+        {
+            double g = GemmBenchmark.Run(name, threads, perCase);
+            results[name] = g;
+            if (!asJson) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-8} t={threads} {g,7:F1} GFLOP/s  (CnnLab)"));
+        }
+        if (asJson) stdout.WriteLine(JsonSerializer.Serialize(new { framework = "cnnlab", threads, gflops = results }));
+        return CliErrors.Ok;
+    }
+}

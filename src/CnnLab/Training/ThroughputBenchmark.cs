@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Optim;
+using CnnLab.Tensors;
+
+namespace CnnLab.Training;
+
+/// <summary>What <see cref="ThroughputBenchmark.Run"/> measures.</summary>
+public sealed record ThroughputOptions
+{
+    /// <summary>Zoo model name.</summary>
+    public string Model { get; init; } = "cnn-small";
+
+    /// <summary>Training batch size.</summary>
+    public int Batch { get; init; } = 128;
+
+    /// <summary>Inference batch size.</summary>
+    public int InferBatch { get; init; } = 1000;
+
+    /// <summary>Kernel threads (<see cref="Parallelism.MaxThreads"/>).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Seconds of timed training; inference gets half of it.</summary>
+    public double Seconds { get; init; } = 10;
+
+    /// <summary>Untimed training steps first (PyTorch's script uses 5).</summary>
+    public int WarmupSteps { get; init; } = 5;
+}
+
+/// <summary>Training and inference throughput, memory and GC activity of one benchmark run.</summary>
+public sealed record ThroughputResult(
+    string Model, int Batch, int Threads, int TrainSteps, double TrainImagesPerSec, double InferImagesPerSec,
+    double PeakWorkingSetMb, int GcCollections, int Gen0, int Gen1, int Gen2, double AllocatedMbPerStep);
+
+/// <summary>
+/// Training images/s of a zoo model the way bench/pytorch_bench.py measures PyTorch: random N(0, 1)
+/// images [B, 1, 28, 28] and labels, cross-entropy, SGD (lr 0.01, momentum 0.9), after a warm-up;
+/// inference images/s at batch 1000 in eval mode under no-grad; the process's peak working set and
+/// the GC collections counted during the timed training.
+/// </summary>
+/// <remarks>PyTorch: no equivalent (bench/pytorch_bench.py is the PyTorch side of the comparison).</remarks>
+public static class ThroughputBenchmark
+{
+    /// <summary>Runs the benchmark (takes about 1.5 × <see cref="ThroughputOptions.Seconds"/> plus warm-up).</summary>
+    public static ThroughputResult Run(ThroughputOptions o)
+    {
+        Validate(o);
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = o.Threads;
+        try
+        {
+            var gen = new Generator(0);
+            var model = ModelZoo.Create(o.Model, gen);
+            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn(gen, o.Batch, 1, 28, 28);
+            var y = new int[o.Batch];
+            for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(10);
+            // As the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
+            var arena = new TensorArena();
+            void Step()
+            {
+                optimizer.ZeroGrad(setToNone: false);
+                using (arena.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
+                optimizer.Step();
+            }
+            for (int i = 0; i < o.WarmupSteps; i++) Step();
+
+            int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true);
+            int steps = 0;
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed.TotalSeconds < o.Seconds || steps < 2)
+            {
+                Step();
+                steps++;
+            }
+            double train = steps * (double)o.Batch / sw.Elapsed.TotalSeconds;
+            double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1048576.0 / steps;
+            int d0 = GC.CollectionCount(0) - g0, d1 = GC.CollectionCount(1) - g1, d2 = GC.CollectionCount(2) - g2;
+
+            model.Eval();
+            var xi = Tensor.Randn(gen, o.InferBatch, 1, 28, 28);
+            double infer;
+            using (Autograd.NoGrad())
+            {
+                using (arena.Use()) model.Forward(xi);
+                int n = 0;
+                sw.Restart();
+                while (sw.Elapsed.TotalSeconds < o.Seconds / 2 || n < 1)
+                {
+                    using (arena.Use()) model.Forward(xi);
+                    n++;
+                }
+                infer = n * (double)o.InferBatch / sw.Elapsed.TotalSeconds;
+            }
+            double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+            // gen-0 counts include the gen-1 and gen-2 collections (a gen-2 GC collects all generations).
+            return new ThroughputResult(o.Model, o.Batch, o.Threads, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>
+    /// Times one training step by part, averaged over <paramref name="steps"/> steps after a warm-up:
+    /// each top-level layer's forward and backward (a gradient hook on every layer's output marks
+    /// when its gradient is ready), the loss forward and backward, ZeroGrad and the optimizer step,
+    /// and the bytes allocated and GC collections per step. The model must be a <see cref="Sequential"/>.
+    /// </summary>
+    public static StepProfile Profile(ThroughputOptions o, int steps = 20)
+    {
+        Validate(o);
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1");
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = o.Threads;
+        try
+        {
+            var gen = new Generator(0);
+            var model = ModelZoo.Create(o.Model, gen);
+            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var x = Tensor.Randn(gen, o.Batch, 1, 28, 28);
+            var labels = new int[o.Batch];
+            for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(10);
+            int layers = model.Count;
+            var names = new string[layers];
+            for (int i = 0; i < layers; i++) names[i] = $"{i}:{model[i].GetType().Name}";
+            var fwd = new double[layers];
+            var bwd = new double[layers];
+            double lossF = 0, lossB = 0, zero = 0, opt = 0, total = 0;
+            var ready = new long[layers];
+            var arena = new TensorArena();
+            var sw = new Stopwatch();
+            double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+            long alloc0 = 0;
+            int g0 = 0, g1 = 0, g2 = 0;
+            for (int s = -o.WarmupSteps; s < steps; s++)
+            {
+                if (s == 0)
+                {
+                    Array.Clear(fwd); Array.Clear(bwd);
+                    lossF = lossB = zero = opt = total = 0;
+                    alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+                    g0 = GC.CollectionCount(0); g1 = GC.CollectionCount(1); g2 = GC.CollectionCount(2);
+                }
+                long start = Stopwatch.GetTimestamp(), t = start;
+                optimizer.ZeroGrad(setToNone: false);
+                long now = Stopwatch.GetTimestamp();
+                zero += Ms(now - t); t = now;
+                var scope = arena.Use();
+                var h = x;
+                for (int i = 0; i < layers; i++)
+                {
+                    h = model[i].Forward(h);
+                    int layer = i;
+                    if (h.RequiresGrad) h.RegisterHook(_ => { ready[layer] = Stopwatch.GetTimestamp(); });
+                    now = Stopwatch.GetTimestamp();
+                    fwd[i] += Ms(now - t); t = now;
+                }
+                var loss = Functional.CrossEntropy(h, labels);
+                now = Stopwatch.GetTimestamp();
+                lossF += Ms(now - t); t = now;
+                loss.Backward();
+                scope.Dispose();
+                long end = Stopwatch.GetTimestamp();
+                // The gradient of layer i's output is ready when layer i+1's backward has finished.
+                lossB += Ms(ready[layers - 1] - t);
+                for (int i = layers - 1; i >= 0; i--)
+                    bwd[i] += Ms((i == 0 ? end : ready[i - 1]) - ready[i]);
+                t = end;
+                optimizer.Step();
+                now = Stopwatch.GetTimestamp();
+                opt += Ms(now - t);
+                total += Ms(now - start);
+            }
+            var parts = new List<(string, double, double)>();
+            for (int i = 0; i < layers; i++) parts.Add((names[i], fwd[i] / steps, bwd[i] / steps));
+            parts.Add(("loss (cross-entropy)", lossF / steps, lossB / steps));
+            parts.Add(("optimizer.ZeroGrad", zero / steps, 0));
+            parts.Add(("optimizer.Step", opt / steps, 0));
+            double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - alloc0) / 1048576.0 / steps;
+            return new StepProfile(parts, total / steps, allocMb,
+                (GC.CollectionCount(0) - g0) / (double)steps, (GC.CollectionCount(1) - g1) / (double)steps, (GC.CollectionCount(2) - g2) / (double)steps);
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+
+    private static void Validate(ThroughputOptions o)
+    {
+        if (!ModelZoo.IsKnown(o.Model)) throw new ArgumentException($"unknown model '{o.Model}'");
+        if (o.Batch < 1) throw new ArgumentException($"batch must be at least 1, got {o.Batch}");
+        if (o.InferBatch < 1) throw new ArgumentException($"inference batch must be at least 1, got {o.InferBatch}");
+        if (o.Threads < 1) throw new ArgumentException($"threads must be at least 1, got {o.Threads}");
+        if (!(o.Seconds > 0)) throw new ArgumentException($"seconds must be positive, got {o.Seconds}");
+        if (o.WarmupSteps < 0) throw new ArgumentException($"warm-up steps must be non-negative, got {o.WarmupSteps}");
+    }
+}
+
+/// <summary>Milliseconds per training step by part (forward, backward), with allocation and GC rates.</summary>
+public sealed record StepProfile(IReadOnlyList<(string Part, double ForwardMs, double BackwardMs)> Parts, double StepMs,
+    double AllocatedMbPerStep, double Gen0PerStep, double Gen1PerStep, double Gen2PerStep);
+
+/// <summary>
+/// GFLOP/s of <see cref="Gemm.Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>
+/// on the cases bench/gemm-openblas.py times OpenBLAS on: square n (NN), and the CNN-shaped product
+/// M = 64, N = 25088, K = 288 ("cnn") with the NT and TN variants its backward uses.
+/// </summary>
+/// <remarks>PyTorch: none (numpy's <c>a @ b</c> through OpenBLAS is the reference side).</remarks>
+public static class GemmBenchmark
+{
+    /// <summary>The case names, in bench/gemm-openblas.py's order.</summary>
+    public static IReadOnlyList<string> Cases { get; } = ["256", "512", "1024", "2048", "cnn", "cnnNT", "cnnTN"];
+
+    /// <summary>Best-of-runs GFLOP/s (2·M·N·K / time) of one case, timed for about <paramref name="seconds"/>.</summary>
+    public static double Run(string name, int threads, double seconds = 1.5)
+    {
+        var (ta, tb, m, n, k) = name switch
+        {
+            "cnn" => (false, false, 64, 25088, 288),
+            "cnnNT" => (false, true, 64, 288, 25088),
+            "cnnTN" => (true, false, 288, 25088, 64),
+            _ when int.TryParse(name, out int s) && s > 0 && s <= 8192 => (false, false, s, s, s),
+            _ => throw new ArgumentException($"unknown GEMM case '{name}': expected one of {string.Join(", ", Cases)} or a size 1..8192"),
+        };
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = threads;
+        try
+        {
+            var gen = new Generator(1);
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            gen.FillUniform(a, 0f, 1f);
+            gen.FillUniform(b, 0f, 1f);
+            int lda = ta ? m : k, ldb = tb ? k : n;
+            void Once() => Gemm.Sgemm(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
+            Once();
+            double best = double.MaxValue;
+            int reps = 0;
+            var total = Stopwatch.StartNew();
+            while (total.Elapsed.TotalSeconds < seconds || reps < 3)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                Once();
+                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                reps++;
+            }
+            return 2.0 * m * n * k / best / 1e9;
+        }
+        finally
+        {
+            Parallelism.MaxThreads = saved;
+        }
+    }
+}

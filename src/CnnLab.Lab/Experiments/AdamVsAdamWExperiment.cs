@@ -224,7 +224,9 @@ public sealed class AdamVsAdamWExperiment : Experiment
             ? Invariant($"within test noise (2 unpaired standard errors = {2 * se:0.000})")
             : Invariant($"larger than test noise (2 unpaired standard errors = {2 * se:0.000})");
         text.Add(accuracyOk
-            ? Invariant($"{DecayMethods.Label(bestWMethod)}'s best beats Adam + L2's by {diff * 100:0.0} points, {size}.")
+            ? diff == 0
+                ? Invariant($"{DecayMethods.Label(bestWMethod)}'s best ties Adam + L2's ({l2.Best.TestAccuracy:0.000}).")
+                : Invariant($"{DecayMethods.Label(bestWMethod)}'s best beats Adam + L2's by {diff * 100:0.0} points, {size}.")
             : Invariant($"On this budget Adam + L2's best beats the best AdamW by {-diff * 100:0.0} points, {size}: the notes' \"generalizes better\" is not reproduced here."));
         text.Add(regionOk
             ? "The good region is at least as wide for decoupled decay, as Loshchilov and Hutter report."

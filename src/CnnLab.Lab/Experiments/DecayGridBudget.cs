@@ -11,9 +11,9 @@ internal sealed record DecayGridBudget(
     string Model, int TrainImages, int Steps, int BatchSize, int Checkpoints, int TestImages,
     double[] Lrs, double[] L2Lambdas, double[] TorchLambdas, double ReferenceLr)
 {
-    /// <summary>Quick: lenet5, 2,000 training images, 160 steps of 64 (5 epochs), 3 × 3 grid.</summary>
+    /// <summary>Quick: lenet5, 2,000 training images, 160 steps of 64 (5 epochs), 3 × 3 grid (a short budget wants the higher lrs).</summary>
     public static DecayGridBudget Quick => new("lenet5", 2000, 160, 64, 4, int.MaxValue,
-        [3e-4, 1e-3, 3e-3], [1e-4, 1e-3, 1e-2], [1e-2, 1e-1, 1], 1e-3);
+        [1e-3, 3e-3, 1e-2], [1e-4, 1e-3, 1e-2], [1e-2, 1e-1, 1], 3e-3);
 
     /// <summary>Full: cnn-small, 10,000 training images, 1,500 steps of 64 (~10 epochs), 4 × 4 grid.</summary>
     public static DecayGridBudget Full => new("cnn-small", 10_000, 1500, 64, 6, int.MaxValue,

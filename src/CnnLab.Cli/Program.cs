@@ -34,6 +34,7 @@ public static class Program
             Commands.PredictCommand.Create(stdout, stderr),
             Commands.ModelsCommand.Create(stdout, stderr),
             Commands.DoctorCommand.Create(stdout, stderr),
+            Commands.ExportCommand.Create(stdout, stderr),
         };
         return root;
     }

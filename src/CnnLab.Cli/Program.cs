@@ -36,6 +36,7 @@ public static class Program
             Commands.DoctorCommand.Create(stdout, stderr),
             Commands.VisualizeCommand.Create(stdout, stderr),
             Commands.BenchCommand.Create(stdout, stderr),
+            Commands.ExportCommand.Create(stdout, stderr),
         };
         return root;
     }

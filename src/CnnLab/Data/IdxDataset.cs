@@ -23,7 +23,15 @@ public static class IdxDataset
             throw new DirectoryNotFoundException($"data directory {directory} does not exist");
         var paths = FileNames.Select(f => FindFile(directory, f)).ToArray();
         var arrays = new IdxArray[4];
-        Parallel.For(0, 4, i => arrays[i] = IdxReader.Read(paths[i])); // the two image files dominate: inflate them side by side
+        try
+        {
+            Parallel.For(0, 4, i => arrays[i] = IdxReader.Read(paths[i])); // the two image files dominate: inflate them side by side
+        }
+        catch (AggregateException e)
+        {
+            // Report the first bad file as the reader's own error (InvalidFileException, IOException), not wrapped.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+        }
         return Build(arrays, paths, name, directory, classNames);
     }
 

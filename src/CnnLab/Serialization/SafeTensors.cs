@@ -130,6 +130,7 @@ public static class SafeTensors
         catch (JsonException e) { throw new InvalidFileException(path, $"header is not valid JSON: {e.Message}"); }
         using var _ = doc;
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "header must be a JSON object");
+        JsonStrings.Check(doc.RootElement, path);
         var data = file[(8 + (int)headerLen)..];
         var metadata = new Dictionary<string, string>();
         var entries = new List<(string Name, string Dtype, int[] Shape, long Begin, long End)>();

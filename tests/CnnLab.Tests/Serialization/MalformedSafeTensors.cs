@@ -46,6 +46,7 @@ public static class MalformedSafeTensors
         new("header length 0xFFFF... (overflow)", File("{}", headerLength: ulong.MaxValue), "exceeds the limit"),
         new("header not UTF-8", File([(byte)'{', 0xFF, 0xFE, (byte)'}']), "not valid UTF-8"),
         new("header not JSON", File("{\"a\":"), "not valid JSON"),
+        new("header with a lone surrogate escape", File("{\"w\\ud800\":{}}"), "holds an unpaired UTF-16 surrogate escape"),
         new("header a JSON array", File("[1,2]"), "header must be a JSON object"),
         new("header nested too deep", File(new string('[', 40) + new string(']', 40)), "not valid JSON"),
         new("duplicate tensor names", File("{" + T("a", "F32", "[1]", "[0,4]") + "," + T("a", "F32", "[1]", "[4,8]") + "}", Eight), "duplicate tensor name 'a'"),

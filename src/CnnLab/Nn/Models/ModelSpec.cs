@@ -42,13 +42,14 @@ public static class ModelSpec
         using var _ = doc;
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "the spec must be a JSON object with \"layers\"");
+        Serialization.JsonStrings.Check(root, path);
         string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Path.GetFileNameWithoutExtension(path);
         int[] input = [1, 28, 28];
         if (root.TryGetProperty("input", out var inp))
         {
             if (inp.ValueKind != JsonValueKind.Array || inp.GetArrayLength() is not (1 or 3))
                 throw new InvalidFileException(path, "field 'input' must be [channels, height, width] or [features]");
-            input = inp.EnumerateArray().Select(e => e.TryGetInt32(out int v) && v > 0 && v <= 4096 ? v
+            input = inp.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v > 0 && v <= 4096 ? v
                 : throw new InvalidFileException(path, "field 'input' must hold integers between 1 and 4096")).ToArray();
         }
         if (!root.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)

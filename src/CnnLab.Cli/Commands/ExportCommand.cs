@@ -1,0 +1,57 @@
+using System.CommandLine;
+using CnnLab.Nn;
+using CnnLab.Serialization;
+using CnnLab.Serialization.Onnx;
+using CnnLab.Tensors;
+using CnnLab.Training;
+
+namespace CnnLab.Cli.Commands;
+
+/// <summary>
+/// <c>cnnlab export onnx --checkpoint DIR --out model.onnx [--softmax]</c> (or <c>--model NAME --weights FILE</c>):
+/// the trained model as an ONNX graph (opset 17, dynamic batch axis) for ONNX Runtime and other runtimes.
+/// </summary>
+public static class ExportCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "a checkpoint folder written by 'cnnlab train'" };
+        var model = new Option<string?>("--model") { Description = "zoo model or JSON spec (with --weights)" };
+        var weights = new Option<string?>("--weights") { Description = "a safetensors file with the model's state_dict" };
+        var output = new Option<string>("--out") { Description = "the .onnx file to write", Required = true };
+        var softmax = new Option<bool>("--softmax") { Description = "end the graph with Softmax: output 'probabilities' instead of 'logits'" };
+        var onnx = new Command("onnx", "Export to ONNX (opset 17; Conv, Gemm, pools, BatchNormalization in inference form; Dropout removed).")
+            { checkpoint, model, weights, output, softmax };
+        onnx.SetAction(p => CliErrors.Guard(stderr, () =>
+        {
+            string outPath = p.GetValue(output)!;
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(outPath));
+            if (folder is null || !Directory.Exists(folder)) throw new UsageException($"--out: folder '{folder}' does not exist");
+            var (net, inputShape) = Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
+            bool probabilities = p.GetValue(softmax);
+            OnnxExporter.Export(net, inputShape, outPath, probabilities);
+            stdout.WriteLine($"wrote {outPath}: input 'input' [N, {string.Join(", ", inputShape)}], output '{(probabilities ? "probabilities" : "logits")}', opset {OnnxExporter.Opset}");
+            return CliErrors.Ok;
+        }));
+        return new Command("export", "Export a trained model to another format.") { onnx };
+    }
+
+    private static (Module Model, int[] InputShape) Load(string? checkpoint, string? model, string? weights)
+    {
+        if (checkpoint is not null)
+        {
+            if (model is not null || weights is not null) throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
+            var ckpt = Checkpoint.Load(checkpoint);
+            var (net, input) = Trainer.BuildModel(ckpt.Config, new Generator(0));
+            try { net.LoadStateDict(ckpt.Weights); }
+            catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpoint, Checkpoint.ModelFile), e.Message); }
+            return (net, input);
+        }
+        if (model is null || weights is null) throw new UsageException("give --checkpoint DIR, or --model NAME with --weights FILE.safetensors");
+        if (!File.Exists(weights)) throw new UsageException($"--weights: file '{weights}' does not exist");
+        var (m, shape) = Trainer.BuildModel(new TrainingConfig { Model = model }, new Generator(0));
+        try { m.LoadStateDict(SafeTensors.Load(weights).Tensors); }
+        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
+        return (m, shape);
+    }
+}

@@ -72,6 +72,12 @@ public class ActivationTests
         // stability: huge logits do not overflow
         Assert.All(Functional.Softmax(Tensor.FromArray([1000f, 1000f], 1, 2)).ToArray(), v => Assert.Equal(0.5f, v));
         Assert.True(float.IsNaN(Functional.Relu(Tensor.FromArray([float.NaN])).Item()));
+        // tanh is exact at 0 and accurate near it (the vectorized formula cancels there)
+        var small = new float[] { 0f, 1e-7f, -3e-4f, 0.02f, 0.04f, -0.12f, 0.124f };
+        var t = Functional.Tanh(Tensor.FromArray(small)).ToArray();
+        Assert.Equal(0f, t[0]);
+        for (int i = 1; i < small.Length; i++)
+            Assert.True(Math.Abs(t[i] - Math.Tanh(small[i])) <= 2e-7 * Math.Abs(Math.Tanh(small[i])) + 1e-9, $"tanh({small[i]}) = {t[i]}");
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>The IDX corpus of <see cref="IdxReaderTests.Malformed"/> through the real CLI: exit code 2, one line, no stack trace.</summary>
+[Collection("cli")]
 public class IdxCliTests
 {
     private static readonly Lazy<string> Weights = new(() =>

@@ -12,6 +12,7 @@ using OrtTensors = Microsoft.ML.OnnxRuntime.Tensors;
 namespace CnnLab.Tests;
 
 /// <summary>Every zoo model, exported to ONNX, runs in ONNX Runtime and gives CnnLab's outputs.</summary>
+[Collection("cli")]
 public class OnnxExportTests(ITestOutputHelper output)
 {
     private const double Rtol = 1e-3, Atol = 1e-5;

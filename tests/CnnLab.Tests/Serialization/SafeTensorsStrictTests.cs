@@ -9,6 +9,8 @@ using Xunit;
 
 namespace CnnLab.Tests;
 
+// In the "cli" collection: the CLI sets the process-wide thread count, which TrainCliTests' determinism checks rely on.
+[Collection("cli")]
 public class SafeTensorsStrictTests
 {
     public static TheoryData<string> CaseNames()

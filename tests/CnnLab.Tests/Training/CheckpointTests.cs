@@ -101,4 +101,23 @@ public class CheckpointTests
         var header = System.Text.Encoding.UTF8.GetString(bytes, 8, (int)BitConverter.ToUInt64(bytes, 0));
         Assert.Contains("\"1.num_batches_tracked\":{\"dtype\":\"I64\"", header);
     }
+
+    [Fact]
+    public void AFailedWriteKeepsThePreviousCheckpointIntact()
+    {
+        // Tests run as root, where chmod does not stop writes; a folder standing where the temporary
+        // file must be created makes the write fail the same way a full disk or a read-only folder does.
+        var dir = TinyData.TempDir("ckpt-fail");
+        var (m1, o1) = Trained(1, 2);
+        Checkpoint.Save(dir, m1, o1, new TrainingConfig(), State(2));
+        var before = Directory.GetFiles(dir).ToDictionary(f => f, File.ReadAllBytes);
+        var blocker = Path.Combine(dir, $".{Checkpoint.OptimizerFile}.{Environment.ProcessId}.tmp");
+        Directory.CreateDirectory(blocker);
+        var (m2, o2) = Trained(2, 5);
+        Assert.ThrowsAny<Exception>(() => Checkpoint.Save(dir, m2, o2, new TrainingConfig(), State(5)));
+        Directory.Delete(blocker);
+        foreach (var (file, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(file));
+        Assert.Empty(Directory.GetFiles(dir, ".*"));         // the half-written model temporary was removed
+        Assert.Equal(2, Checkpoint.Load(dir).State.Step);
+    }
 }

@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace CnnLab.Kernels;
 
 // Legend: N batch, C channels, H, W input, OH, OW output; window KH x KW, stride SH, SW, padding PH, PW,
@@ -29,54 +32,109 @@ public static class MaxPool2dKernel
                 {
                     for (int plane = start; plane < end; plane++)
                         ForwardPlane(geo, new ReadOnlySpan<float>((float*)xs + (long)plane * hw, hw),
-                            new Span<float>((float*)ys + (long)plane * ohw, ohw), new Span<int>((int*)idxs + (long)plane * ohw, ohw));
+                            new Span<float>((float*)ys + (long)plane * ohw, ohw), new Span<int>((int*)idxs + (long)plane * ohw, ohw),
+                            (long)(planes - plane) * hw);
                 });
             }
         }
     }
 
-    private static void ForwardPlane(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx)
+    // readable: how many floats from the plane's start may be read (the rest of x), so that the vector
+    // loop may read past the plane's last row into the next plane (those lanes are discarded).
+    private static void ForwardPlane(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
     {
         // Every window whole (ceil mode may clip the last row or column).
-        if (g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 } && 2 * g.OH <= g.H && 2 * g.OW <= g.W) ForwardPlane2x2(g, x, y, idx);
+        if (g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 } && 2 * g.OH <= g.H && 2 * g.OW <= g.W) ForwardPlane2x2(g, x, y, idx, readable);
         else ForwardPlaneGeneral(g, x, y, idx, 0, g.OH);
     }
 
-    // The common 2x2 window, stride 2: four loads and three compares per output, scan order (top-left,
-    // top-right, bottom-left, bottom-right) and ties to the first, exactly as the general loop. A NaN or
-    // an infinity makes the sum non-finite; such rare outputs take the general loop's NaN rule.
-    private static void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx)
+    // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
+    // with the general loop's rule: the first NaN wins, else the first strict maximum. With AVX-512,
+    // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
+    private static unsafe void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
     {
         int ow = g.OW, w = g.W;
-        for (int i = 0; i < g.OH; i++)
+        fixed (float* px = x, py = y)
+        fixed (int* pi = idx)
         {
-            var top = x.Slice(2 * i * w, 2 * ow);
-            var bottom = x.Slice((2 * i + 1) * w, 2 * ow);
-            var yRow = y.Slice(i * ow, ow);
-            var idxRow = idx.Slice(i * ow, ow);
-            int rowStart = 2 * i * w;
-            for (int j = 0; j < ow; j++)
+            for (int i = 0; i < g.OH; i++)
             {
-                float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
-                if (!float.IsFinite(a + b + c + d))
+                int rowStart = 2 * i * w;
+                float* top = px + rowStart, bottom = top + w, yRow = py + (long)i * ow;
+                int* idxRow = pi + (long)i * ow;
+                int j = 0;
+                if (Avx512F.IsSupported)
+                    j = ForwardRow2x2Avx512(top, bottom, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w));
+                for (; j < ow; j++)
                 {
-                    ForwardPlaneGeneral(g, x, y, idx, i, i + 1, j, j + 1);
-                    continue;
+                    float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+                    // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN.
+                    float best = a;
+                    int at = 0;
+                    if (!(b <= best) && !float.IsNaN(best)) { best = b; at = 1; }
+                    if (!(c <= best) && !float.IsNaN(best)) { best = c; at = w; }
+                    if (!(d <= best) && !float.IsNaN(best)) { best = d; at = w + 1; }
+                    yRow[j] = best;
+                    idxRow[j] = rowStart + 2 * j + at;
                 }
-                // Written as selects (no branches to mispredict on random data).
-                bool gb = b > a;
-                float best = gb ? b : a;
-                int at = gb ? 1 : 0;
-                bool gc = c > best;
-                best = gc ? c : best;
-                at = gc ? w : at;
-                bool gd = d > best;
-                best = gd ? d : best;
-                at = gd ? w + 1 : at;
-                yRow[j] = best;
-                idxRow[j] = rowStart + 2 * j + at;
             }
         }
+    }
+
+    // Returns how many outputs of the row it wrote. A last group of fewer than 16 outputs (e.g. 14 of
+    // a 28-wide row) still runs as a vector when its 32-float loads stay inside x (bottomReadable floats
+    // from the bottom row's start); its extra lanes are dropped.
+    private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable)
+    {
+        float* yTail = stackalloc float[16];
+        int* idxTail = stackalloc int[16];
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        var atB = Vector512<int>.One;
+        var atC = Vector512.Create(w);
+        var atD = Vector512.Create(w + 1);
+        int j = 0;
+        for (; j < ow && 2L * j + 32 <= bottomReadable; j += 16)
+        {
+            var t0 = Vector512.Load(top + 2 * j);
+            var t1 = Vector512.Load(top + 2 * j + 16);
+            var b0 = Vector512.Load(bottom + 2 * j);
+            var b1 = Vector512.Load(bottom + 2 * j + 16);
+            var a = Avx512F.PermuteVar16x32x2(t0, evens, t1);
+            var b = Avx512F.PermuteVar16x32x2(t0, odds, t1);
+            var c = Avx512F.PermuteVar16x32x2(b0, evens, b1);
+            var d = Avx512F.PermuteVar16x32x2(b0, odds, b1);
+            // take v ⇔ !(v <= best) && best == best (the first NaN wins, else the first strict maximum).
+            var best = a;
+            var at = Vector512<int>.Zero;
+            var take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(b, best));
+            best = Vector512.ConditionalSelect(take, b, best);
+            at = Vector512.ConditionalSelect(take.AsInt32(), atB, at);
+            take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(c, best));
+            best = Vector512.ConditionalSelect(take, c, best);
+            at = Vector512.ConditionalSelect(take.AsInt32(), atC, at);
+            take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(d, best));
+            best = Vector512.ConditionalSelect(take, d, best);
+            at = Vector512.ConditionalSelect(take.AsInt32(), atD, at);
+            var index = Vector512.Create(rowStart + 2 * j) + evens + at;
+            if (j + 16 <= ow)
+            {
+                best.Store(yRow + j);
+                index.Store(idxRow + j);
+            }
+            else
+            {
+                best.Store(yTail);
+                index.Store(idxTail);
+                for (int k = 0; k < ow - j; k++)
+                {
+                    yRow[j + k] = yTail[k];
+                    idxRow[j + k] = idxTail[k];
+                }
+                return ow;
+            }
+        }
+        return j;
     }
 
     private static void ForwardPlaneGeneral(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx,

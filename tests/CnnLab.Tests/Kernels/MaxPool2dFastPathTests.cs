@@ -1,0 +1,115 @@
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The 2x2 stride-2 max-pool fast path (AVX-512 where available) against the scalar general loop, bit
+/// for bit in values and argmax indices: ties (small integers), NaN, ±Inf and −0, odd sizes, rows wider
+/// and narrower than one vector, at 1 and 2 threads.
+/// </summary>
+public class MaxPool2dFastPathTests
+{
+    private static float[] TieHeavyValues(int n, long seed)
+    {
+        var r = new Generator(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            int k = r.NextInt(40);
+            v[i] = k switch
+            {
+                0 => float.NaN,
+                1 => float.NegativeInfinity,
+                2 => float.PositiveInfinity,
+                3 => -0f,
+                4 => BitConverter.Int32BitsToSingle(unchecked((int)0xFFC00001)), // a NaN with another payload and sign
+                _ => r.NextInt(5) - 2,
+            };
+        }
+        return v;
+    }
+
+    public static TheoryData<int, int, int, int> Sizes => new()
+    {
+        // N, C, H, W
+        { 3, 5, 7, 9 },
+        { 3, 5, 28, 28 },
+        { 3, 5, 14, 14 },
+        { 2, 3, 1, 1 },
+        { 2, 3, 3, 2 },
+        { 2, 3, 2, 3 },
+        { 2, 2, 5, 64 },   // two full vectors per row
+        { 2, 2, 6, 71 },   // full vectors and a partial one, odd width
+        { 1, 1, 2, 32 },   // a single plane: the last group cannot read past x
+        { 1, 1, 4, 30 },   // a partial group in the last row of the last plane
+        { 16, 9, 8, 34 },  // enough planes for two threads
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Fast_2x2_path_matches_the_general_loop_bit_for_bit(int n, int c, int h, int w)
+    {
+        var g = new Pool2dGeometry(n, c, h, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        int outs = n * c * g.OH * g.OW;
+        for (long seed = 1; seed <= 3; seed++)
+        {
+            var x = TieHeavyValues(n * c * h * w, seed * 100 + h * w);
+            var yRef = new float[outs];
+            var idxRef = new int[outs];
+            MaxPool2dKernel.ForwardReference(g, x, yRef, idxRef);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                int saved = Parallelism.MaxThreads;
+                Parallelism.MaxThreads = threads;
+                try
+                {
+                    var y = new float[outs];
+                    var idx = new int[outs];
+                    MaxPool2dKernel.Forward(g, x, y, idx);
+                    Assert.Equal(idxRef, idx);
+                    for (int i = 0; i < outs; i++)
+                        Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]),
+                            $"output {i}: {yRef[i]} vs {y[i]} at {threads} thread(s)");
+                }
+                finally { Parallelism.MaxThreads = saved; }
+            }
+        }
+    }
+
+    [Fact]
+    public void Fast_2x2_path_picks_the_first_maximum_and_the_first_NaN_in_every_lane()
+    {
+        // One row pair of 16 windows (a full vector): window j gets a pattern from the list below.
+        float nan = float.NaN, inf = float.PositiveInfinity, ninf = float.NegativeInfinity;
+        float[][] windows =
+        [
+            [1, 1, 1, 1], [0, 2, 2, 2], [0, 0, 3, 3], [0, 0, 0, 4],
+            [nan, 5, 6, 7], [5, nan, nan, 7], [5, 6, nan, nan], [5, 6, 7, nan],
+            [ninf, ninf, ninf, ninf], [inf, inf, 1, 1], [-0f, 0f, 0f, -0f], [0f, -0f, -0f, 0f],
+            [ninf, nan, inf, 1], [1, 2, inf, nan], [-1, -2, -3, -4], [-4, -3, -2, -1],
+        ];
+        int w = 32;
+        var x = new float[2 * w];
+        for (int j = 0; j < 16; j++)
+        {
+            x[2 * j] = windows[j][0];
+            x[2 * j + 1] = windows[j][1];
+            x[w + 2 * j] = windows[j][2];
+            x[w + 2 * j + 1] = windows[j][3];
+        }
+        var g = new Pool2dGeometry(1, 1, 2, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        var y = new float[16];
+        var idx = new int[16];
+        MaxPool2dKernel.Forward(g, x, y, idx);
+        int[] expectedTap = [0, 1, 2, 3, 0, 1, 2, 3, 0, 0, 0, 0, 1, 3, 0, 3];
+        for (int j = 0; j < 16; j++)
+        {
+            int tap = expectedTap[j];
+            int at = (tap >= 2 ? w : 0) + 2 * j + (tap & 1);
+            Assert.Equal(at, idx[j]);
+            Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
+        }
+    }
+}

@@ -29,7 +29,9 @@ public abstract class Optimizer
     protected static IEnumerable<ParamGroup> SingleGroup(IEnumerable<Tensor> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        return [new ParamGroup(parameters)];
+        var group = new ParamGroup(parameters);
+        if (group.Params.Count == 0) throw new ArgumentException("optimizer got an empty parameter list");
+        return [group];
     }
 
     /// <summary>The defaults given at construction (groups hold copies).</summary>

@@ -73,14 +73,7 @@ public static class LabCommand
             data = source.Load();
             description = source.Description;
         }
-        try
-        {
-            Directory.CreateDirectory(outDir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"--out: cannot create folder '{outDir}': {e.Message}");
-        }
+        OutputFolder.Ensure(outDir);
         stdout.WriteLine($"Running {experiments.Count} experiment{(experiments.Count == 1 ? "" : "s")} ({mode.ToString().ToLowerInvariant()}, seed {seed}) into {outDir}");
         var run = LabRunner.Run(experiments, outDir, data, description, mode, seed, Kernels.Parallelism.MaxThreads, stdout);
         int agree = run.Results.Count(r => r.Result?.Agrees == true);

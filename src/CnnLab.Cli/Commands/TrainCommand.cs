@@ -72,28 +72,13 @@ public static class TrainCommand
                 config.Validate();
                 if (config.InitFrom is not null && !File.Exists(config.InitFrom)) throw new UsageException($"--init-from: file '{config.InitFrom}' does not exist");
                 string dir = p.GetValue(outDir) ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(config.Model));
-                CheckWritable(dir);
+                OutputFolder.Ensure(dir);
                 trainer = new Trainer(config, split, dir);
             }
             DescribeRun(trainer, log);
             return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps));
         }));
         return command;
-    }
-
-    private static void CheckWritable(string dir)
-    {
-        try
-        {
-            Directory.CreateDirectory(dir);
-            var probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
-            File.WriteAllText(probe, "");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"--out: cannot write to folder '{dir}': {e.Message}");
-        }
     }
 
     private static void DescribeRun(Trainer t, TextWriter log)

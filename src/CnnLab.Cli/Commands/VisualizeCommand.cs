@@ -34,8 +34,7 @@ public static class VisualizeCommand
             int i = p.GetValue(image);
             if (i < 0 || i >= split.Test.Count) throw new UsageException($"--image must be between 0 and {split.Test.Count - 1}, got {i}");
             string dir = p.GetValue(outDir)!;
-            try { Directory.CreateDirectory(dir); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--out: cannot create folder '{dir}': {e.Message}"); }
+            OutputFolder.Ensure(dir);
 
             var x = LabTraining.FirstBatch(split.Test.Subset([i]), 1).X;
             var stages = FeatureMapRenderer.Capture(model, x);

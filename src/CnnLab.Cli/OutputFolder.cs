@@ -1,0 +1,21 @@
+namespace CnnLab.Cli;
+
+/// <summary>The one check every command's <c>--out</c> folder gets before any work starts.</summary>
+internal static class OutputFolder
+{
+    /// <summary>Creates <paramref name="dir"/> if needed and proves it writable, or fails with a one-line usage error.</summary>
+    public static void Ensure(string dir)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--out: cannot write to folder '{dir}': {e.Message}");
+        }
+    }
+}

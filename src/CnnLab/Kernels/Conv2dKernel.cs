@@ -22,10 +22,9 @@ public static class Conv2dKernel
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         var geo = g;
-        int r = g.ColRows, p = g.ColCols, pp = PaddedCols(p);
-        // A pointwise conv with an aligned width multiplies the input directly; otherwise im2col
-        // copies it into rows pp ≥ p apart, and the GEMM writes a [OCg, pp] scratch.
-        bool direct = g.IsPointwise && pp == p;
+        int r = g.ColRows, p = g.ColCols;
+        // A pointwise conv multiplies the input directly; otherwise im2col copies it into a column matrix.
+        bool direct = g.IsPointwise;
         unsafe
         {
             fixed (float* px = x, pw = w, pb = b, py = y)
@@ -33,8 +32,7 @@ public static class Conv2dKernel
                 nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ys = (nint)py;
                 Parallelism.For(g.N, 1, (start, end) =>
                 {
-                    float[]? col = direct ? null : ArrayPool<float>.Shared.Rent(r * pp);
-                    float[]? scratch = pp == p ? null : ArrayPool<float>.Shared.Rent(geo.OCg * pp);
+                    float[]? col = direct ? null : ArrayPool<float>.Shared.Rent(r * p);
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                     var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
                     var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
@@ -46,28 +44,20 @@ public static class Conv2dKernel
                             ReadOnlySpan<float> cols = xg;
                             if (col is not null)
                             {
-                                ConvColumns.Im2Col(xg, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col, pp);
-                                cols = col.AsSpan(0, r * pp);
+                                ConvColumns.Im2Col(xg, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
+                                cols = col.AsSpan(0, r * p);
                             }
-                            var target = scratch is null ? yg : scratch.AsSpan(0, geo.OCg * pp);
                             // Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P] + b_g, the bias added in the GEMM's epilogue
-                            // while each tile is in registers (no separate pass over Y).
+                            // while each tile is in registers (no separate pass over Y). A P that is not a multiple
+                            // of the tile width costs one partly used tile per row panel, not a scalar loop.
                             var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg)) : GemmEpilogue.None;
-                            Gemm.Sgemm(false, false, geo.OCg, pp, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, pp, 0f, target, pp, epilogue);
-                            if (scratch is not null)
-                                for (int o = 0; o < geo.OCg; o++) target.Slice(o * pp, p).CopyTo(yg.Slice(o * p, p));
+                            Gemm.Sgemm(false, false, geo.OCg, p, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, p, 0f, yg, p, epilogue);
                         }
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
-                    if (scratch is not null) ArrayPool<float>.Shared.Return(scratch);
                 });
             }
         }
     }
-
-    // The GEMM's vector tiles are 32 and 16 columns wide and the rest runs scalar (about 16x slower),
-    // so the column count is rounded up to 16: e.g. 14x14 = 196 → 208 costs 6% more lanes instead of
-    // 4 scalar columns (~40% more time).
-    private static int PaddedCols(int p) => p % 16 == 0 || !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? p : (p + 15) / 16 * 16;
 
     /// <summary>
     /// Accumulates the gradients of <see cref="Forward"/>: dx += ∂L/∂x, dw += ∂L/∂w, db += ∂L/∂b, each
@@ -78,33 +68,30 @@ public static class Conv2dKernel
         Span<float> dx, Span<float> dw, Span<float> db)
     {
         CheckLengths(g, x.Length, w.Length, dy.Length);
-        int r = g.ColRows, p = g.ColCols, pp = PaddedCols(p);
+        int r = g.ColRows, p = g.ColCols;
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty;
         if (needDx && dx.Length < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dx.Length} elements, needs {g.N * g.C * g.H * g.W}");
         if (needDw && dw.Length < g.OC * r) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * r}");
         if (!db.IsEmpty) BackwardBias(g, dy, db);
         if ((!needDx && !needDw) || g.N == 0) return;
 
-        // W_gᵀ [R, OCg] per group, so that dcol = W_gᵀ · dY_g needs no transpose inside the loop.
-        float[] wT = needDx ? TransposeGroups(g, w) : [];
-        // Fixed chunks of the batch (not per-thread): each accumulates its own dWᵀ partial in image
+        // Fixed chunks of the batch (not per-thread): each accumulates its own dW partial in image
         // order, and the partials are summed in chunk order below, so dW is bitwise reproducible.
         int chunks = needDw ? Math.Min(g.N, Parallelism.MaxThreads) : g.N;
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         unsafe
         {
-            fixed (float* px = x, pdy = dy, pdx = dx)
+            fixed (float* px = x, pw = w, pdy = dy, pdx = dx)
             {
-                nint xs = (nint)px, dys = (nint)pdy, dxs = (nint)pdx;
+                nint xs = (nint)px, ws = (nint)pw, dys = (nint)pdy, dxs = (nint)pdx;
                 Parallelism.For(chunks, 1, (cs, ce) =>
                 {
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                    var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
                     var dyAll = new ReadOnlySpan<float>((float*)dys, geo.N * geo.OC * p);
                     var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
-                    float[] col = ArrayPool<float>.Shared.Rent(r * pp);
-                    float[] dyT = ArrayPool<float>.Shared.Rent(geo.OCg * p);
-                    float[]? dyPad = pp == p ? null : ArrayPool<float>.Shared.Rent(geo.OCg * pp);
+                    float[] col = ArrayPool<float>.Shared.Rent(r * p);
                     for (int chunk = cs; chunk < ce; chunk++)
                     {
                         float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
@@ -114,6 +101,7 @@ public static class Conv2dKernel
                             {
                                 int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
                                 var dyg = dyAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
+                                var wg = wAll.Slice(grp * geo.OCg * r, geo.OCg * r);
                                 if (partial is not null)
                                 {
                                     ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
@@ -122,53 +110,42 @@ public static class Conv2dKernel
                                         ConvColumns.Im2Col(cols, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
                                         cols = col.AsSpan(0, r * p);
                                     }
-                                    Transpose(dyg, geo.OCg, p, dyT);
-                                    // dW_gᵀ [R, OCg] += col_g [R, P] · dY_gᵀ [P, OCg]
-                                    Gemm.Sgemm(false, false, r, geo.OCg, p, 1f, cols, p, dyT.AsSpan(0, p * geo.OCg), geo.OCg, 1f,
-                                        partial.AsSpan(grp * r * geo.OCg, r * geo.OCg), geo.OCg);
+                                    var dwg = partial.AsSpan(grp * geo.OCg * r, geo.OCg * r);
+                                    // dW_g [OCg, R] += dY_g [OCg, P] · col_gᵀ [P, R]: the GEMM reads col_g transposed in
+                                    // place. With few rows (a 1-channel input: R = 9 or 25) its tiles would be mostly
+                                    // padding, so each entry is one dot product over the P pixels instead.
+                                    if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg);
+                                    else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, p, 1f, dwg, r);
                                 }
                                 if (needDx)
                                 {
-                                    var wTg = wT.AsSpan(grp * r * geo.OCg, r * geo.OCg);
                                     var dxg = dxAll.Slice(xOff, xLen);
-                                    if (geo.IsPointwise && pp == p)
+                                    if (geo.IsPointwise)
                                     {
-                                        // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
-                                        Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 1f, dxg, p);
+                                        // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P] (W_g read transposed in place)
+                                        Gemm.Sgemm(true, false, r, p, geo.OCg, 1f, wg, r, dyg, p, 1f, dxg, p);
                                     }
                                     else
                                     {
-                                        // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol). Rows pp apart (see PaddedCols).
-                                        ReadOnlySpan<float> dyRows = dyg;
-                                        if (dyPad is not null)
-                                        {
-                                            for (int o = 0; o < geo.OCg; o++)
-                                            {
-                                                dyg.Slice(o * p, p).CopyTo(dyPad.AsSpan(o * pp, p));
-                                                dyPad.AsSpan(o * pp + p, pp - p).Clear();
-                                            }
-                                            dyRows = dyPad.AsSpan(0, geo.OCg * pp);
-                                        }
-                                        Gemm.Sgemm(false, false, r, pp, geo.OCg, 1f, wTg, geo.OCg, dyRows, pp, 0f, col.AsSpan(0, r * pp), pp);
-                                        ConvColumns.Col2Im(col.AsSpan(0, r * pp), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg, pp);
+                                        // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol).
+                                        Gemm.Sgemm(true, false, r, p, geo.OCg, 1f, wg, r, dyg, p, 0f, col.AsSpan(0, r * p), p);
+                                        ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
                                     }
                                 }
                             }
                     }
                     ArrayPool<float>.Shared.Return(col);
-                    ArrayPool<float>.Shared.Return(dyT);
-                    if (dyPad is not null) ArrayPool<float>.Shared.Return(dyPad);
                 });
             }
         }
         if (!needDw) return;
         for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0], partials[chunk], partials[0]);
-        // partials hold dW_gᵀ [R, OCg] per group; dw holds [OC, R] = per group [OCg, R].
-        for (int grp = 0; grp < g.G; grp++)
-            for (int i = 0; i < r; i++)
-                for (int o = 0; o < g.OCg; o++)
-                    dw[(grp * g.OCg + o) * r + i] += partials[0][(grp * r + i) * g.OCg + o];
+        var total = dw[..(g.OC * r)];
+        TensorPrimitives.Add(total, partials[0], total);
     }
+
+    // Column matrices with at most this many rows take the dot-product path for dW (see Backward).
+    private const int SmallRows = 32;
 
     /// <summary>db[o] += Σ_n Σ_pixels dy[n, o, ·, ·] (y = … + b broadcast over n and pixels).</summary>
     public static void BackwardBias(in Conv2dGeometry g, ReadOnlySpan<float> dy, Span<float> db)
@@ -189,28 +166,5 @@ public static class Conv2dKernel
         if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
         if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
         if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
-    }
-
-    private static float[] TransposeGroups(in Conv2dGeometry g, ReadOnlySpan<float> w)
-    {
-        int r = g.ColRows;
-        var wT = new float[g.OC * r];
-        for (int grp = 0; grp < g.G; grp++)
-            Transpose(w.Slice(grp * g.OCg * r, g.OCg * r), g.OCg, r, wT.AsSpan(grp * g.OCg * r));
-        return wT;
-    }
-
-    // dst [cols, rows] = src [rows, cols]ᵀ, both contiguous.
-    private static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
-    {
-        const int T = 32;
-        for (int i0 = 0; i0 < rows; i0 += T)
-            for (int j0 = 0; j0 < cols; j0 += T)
-            {
-                int i1 = Math.Min(rows, i0 + T), j1 = Math.Min(cols, j0 + T);
-                for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++)
-                        dst[j * rows + i] = src[i * cols + j];
-            }
     }
 }

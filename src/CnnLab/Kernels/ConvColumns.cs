@@ -11,7 +11,7 @@ namespace CnnLab.Kernels;
 /// columns back into the image), used for the input gradient.
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.functional.unfold</c> (im2col) and <c>torch.nn.functional.fold</c> (col2im).</remarks>
-public static class ConvColumns
+public static partial class ConvColumns
 {
     /// <summary>
     /// col[(c·KH + kh)·KW + kw, oh·OW + ow] = image[c, oh·SH − PH + kh·DH, ow·SW − PW + kw·DW] (0 outside).
@@ -21,6 +21,12 @@ public static class ConvColumns
         int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> col, int colStride = 0)
     {
         int stride = Stride(colStride, oh, ow);
+        if (CanUseFastPath(sw, dw))
+        {
+            CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
+            Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
+            return;
+        }
         for (int ci = 0; ci < c; ci++)
         {
             var plane = image.Slice(ci * h * w, h * w);
@@ -63,6 +69,12 @@ public static class ConvColumns
         int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> image, int colStride = 0)
     {
         int stride = Stride(colStride, oh, ow);
+        if (CanUseFastPath(sw, dw))
+        {
+            CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
+            Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride);
+            return;
+        }
         for (int ci = 0; ci < c; ci++)
         {
             var plane = image.Slice(ci * h * w, h * w);
@@ -90,6 +102,14 @@ public static class ConvColumns
                     }
                 }
         }
+    }
+
+    // The fast path works on raw pointers, so it checks up front what the general loop's slices check as they go.
+    private static void CheckSizes(int imageLength, int c, int h, int w, int colLength, int kh, int kw, int stride, int oh, int ow)
+    {
+        if (imageLength < c * h * w) throw new ArgumentException($"image has {imageLength} elements, needs {c}x{h}x{w}");
+        long needed = (long)(c * kh * kw - 1) * stride + oh * ow;
+        if (colLength < needed) throw new ArgumentException($"column matrix has {colLength} elements, needs {needed}");
     }
 
     private static int Stride(int colStride, int oh, int ow)

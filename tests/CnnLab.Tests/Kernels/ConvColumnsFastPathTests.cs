@@ -1,0 +1,98 @@
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The vectorized stride-1 im2col/col2im (<c>ConvColumnsStride1.cs</c>) against the general loop it
+/// replaces: im2col bit for bit (it only moves numbers), col2im bit for bit from a zero image (it sums
+/// the same taps in the same order), and neither writes outside the matrix or the image.
+/// </summary>
+public class ConvColumnsFastPathTests
+{
+    private sealed record Case(int C, int H, int W, int KH, int KW, int SH, int PH, int PW, int DH, int OH, int OW, int Stride);
+
+    private static IEnumerable<Case> Cases(int count)
+    {
+        var r = new Generator(17);
+        int made = 0;
+        while (made < count)
+        {
+            int c = 1 + r.NextInt(3), h = 1 + r.NextInt(20), w = 1 + r.NextInt(40);
+            int kh = 1 + r.NextInt(5), kw = 1 + r.NextInt(5), sh = 1 + r.NextInt(3), dh = 1 + r.NextInt(2);
+            int ph = r.NextInt(3), pw = r.NextInt(3);
+            if (h + 2 * ph < dh * (kh - 1) + 1 || w + 2 * pw < kw) continue;
+            int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, ow = w + 2 * pw - kw + 1;
+            int stride = oh * ow + (r.NextInt(2) == 0 ? 0 : r.NextInt(20));
+            made++;
+            yield return new Case(c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, stride);
+        }
+    }
+
+    private static float[] WithGeneralLoop(Func<float[]> run)
+    {
+        ConvColumns.UseFastPath = false;
+        try { return run(); }
+        finally { ConvColumns.UseFastPath = true; }
+    }
+
+    [Fact]
+    public void Im2ColMatchesTheGeneralLoopAndStaysInsideTheMatrix()
+    {
+        var r = new Generator(3);
+        foreach (var k in Cases(300))
+        {
+            var image = new float[k.C * k.H * k.W];
+            r.FillNormal(image, 0, 1);
+            int rows = k.C * k.KH * k.KW, slack = 40;
+            float[] Run()
+            {
+                // The span is longer than the matrix, filled with a sentinel that must survive.
+                var col = Enumerable.Repeat(7.5f, rows * k.Stride + slack).ToArray();
+                ConvColumns.Im2Col(image, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, col, k.Stride);
+                return col;
+            }
+            var expected = WithGeneralLoop(Run);
+            var actual = Run();
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"im2col differs for {k}");
+            Assert.All(actual[(rows * k.Stride)..], v => Assert.Equal(7.5f, v));
+        }
+    }
+
+    [Fact]
+    public void Col2ImMatchesTheGeneralLoop()
+    {
+        var r = new Generator(4);
+        foreach (var k in Cases(300))
+        {
+            int rows = k.C * k.KH * k.KW;
+            // Exactly the matrix's length: the last row's last vector must not read past it.
+            var col = new float[(rows - 1) * k.Stride + k.OH * k.OW];
+            r.FillNormal(col, 0, 1);
+            float[] Run()
+            {
+                var image = new float[k.C * k.H * k.W];
+                ConvColumns.Col2Im(col, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, image, k.Stride);
+                return image;
+            }
+            var expected = WithGeneralLoop(Run);
+            var actual = Run();
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"col2im differs for {k}");
+        }
+    }
+
+    [Fact]
+    public void Col2ImAccumulatesIntoTheImage()
+    {
+        // dx += col2im(dcol): a second call on the same image doubles it.
+        var col = new float[9 * 16];
+        new Generator(5).FillNormal(col, 0, 1);
+        var once = new float[16];
+        ConvColumns.Col2Im(col, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, once);
+        var twice = new float[16];
+        ConvColumns.Col2Im(col, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, twice);
+        ConvColumns.Col2Im(col, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, twice);
+        for (int i = 0; i < 16; i++) Assert.Equal(2 * once[i], twice[i], 5);
+    }
+}

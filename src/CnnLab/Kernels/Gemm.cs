@@ -42,15 +42,26 @@ public static unsafe partial class Gemm
         public bool Relu;
     }
 
-    private readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run)
+    private readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run,
+        delegate*<int, float*, float*, float*, nint, Tail*, void>[]? tails = null)
     {
         public readonly int MR = mr, NR = nr;
         public readonly delegate*<int, float*, float*, float*, nint, Tail*, void> Run = run;
+
+        // Narrower kernels with the same MR for a last column panel with fewer than NR columns:
+        // Tails[v − 1] is 16·v columns wide. Null: the last panel runs the full NR.
+        private readonly delegate*<int, float*, float*, float*, nint, Tail*, void>[]? _tails = tails;
+
+        /// <summary>The packed width of a column panel with <paramref name="validCols"/> columns.</summary>
+        public int PanelWidth(int validCols) => validCols >= NR || _tails is null ? NR : (validCols + 15) / 16 * 16;
+
+        public delegate*<int, float*, float*, float*, nint, Tail*, void> ForWidth(int width) => width == NR ? Run : _tails![width / 16 - 1];
     }
 
     // The register tiles this machine can run, chosen once at start-up; per call the one that
     // wastes the fewest padded rows and columns wins.
-    private static readonly MicroKernel[] s_kernels512 = [new(6, 64, &Kernel6x64), new(8, 48, &Kernel8x48)];
+    private static readonly MicroKernel[] s_kernels512 =
+        [new(6, 64, &Kernel6x64, [&Tail6x16, &Tail6x32, &Tail6x48]), new(8, 48, &Kernel8x48, [&Tail8x16, &Tail8x32])];
     private static readonly MicroKernel[] s_kernels256 = [new(6, 16, &Kernel6x16)];
     private static readonly MicroKernel[] s_kernelsScalar = [new(4, 4, &Kernel4x4)];
     private static readonly MicroKernel[] s_kernels =
@@ -165,7 +176,8 @@ public static unsafe partial class Gemm
             long bestArea = long.MaxValue;
             foreach (var kernel in kernels)
             {
-                long area = (long)((m + kernel.MR - 1) / kernel.MR * kernel.MR) * ((n + kernel.NR - 1) / kernel.NR * kernel.NR);
+                int rest = n % kernel.NR;
+                long area = (long)((m + kernel.MR - 1) / kernel.MR * kernel.MR) * (n - rest + (rest == 0 ? 0 : kernel.PanelWidth(rest)));
                 if (area < bestArea) (best, bestArea) = (kernel, area);
             }
             return best;
@@ -188,7 +200,7 @@ public static unsafe partial class Gemm
             for (int k0 = 0; k0 < _k; k0 += _kc)
             {
                 int kc = Math.Min(_kc, _k - k0);
-                PackB(_b, _ldb, _transB, j0, cols, k0, kc, nr, packB);
+                PackB(_b, _ldb, _transB, j0, cols, k0, kc, _kernel, packB);
                 // The first slice applies beta, later ones accumulate; the last applies the epilogue.
                 bool last = k0 + kc >= _k;
                 var tail = new Tail { Alpha = _tail.Alpha, Beta = k0 == 0 ? _tail.Beta : 1f, Relu = last && _tail.Relu };
@@ -203,18 +215,21 @@ public static unsafe partial class Gemm
                     for (int jr = 0; jr < cols; jr += nr)
                     {
                         int validCols = Math.Min(nr, cols - jr);
+                        // The last panel may be packed narrower (see PanelWidth); every earlier one is NR wide.
+                        int width = _kernel.PanelWidth(validCols);
+                        var run = _kernel.ForWidth(width);
                         float* bPanel = packB + (long)jr * kc;
                         float* cTile = _c + (i0 + ir) * _ldc + j0 + jr;
                         tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
-                        if (validRows == mr && validCols == nr)
-                            _kernel.Run(kc, aPanel, bPanel, cTile, _ldc, &tail);
+                        if (validRows == mr && validCols == width)
+                            run(kc, aPanel, bPanel, cTile, _ldc, &tail);
                         else
                         {
                             // Edge tile: compute the full padded tile aside, write back only what is in C.
-                            _kernel.Run(kc, aPanel, bPanel, edge, nr, &plain);
+                            run(kc, aPanel, bPanel, edge, width, &plain);
                             for (int r = 0; r < validRows; r++)
                                 for (int j = 0; j < validCols; j++)
-                                    StoreScalar(cTile + r * _ldc + j, edge[r * nr + j], r, j, &tail);
+                                    StoreScalar(cTile + r * _ldc + j, edge[r * width + j], r, j, &tail);
                         }
                     }
                 }

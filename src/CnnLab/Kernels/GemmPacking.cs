@@ -46,8 +46,10 @@ public static unsafe partial class Gemm
         }
     }
 
-    private static void PackB(float* b, int ldb, bool transB, int j0, int cols, int k0, int kc, int nr, float* dst)
+    // The last panel is packed kernel.PanelWidth(valid) wide (≤ NR) when a narrower kernel will run it.
+    private static void PackB(float* b, int ldb, bool transB, int j0, int cols, int k0, int kc, in MicroKernel kernel, float* dst)
     {
+        int nr = kernel.NR;
         if (!transB)
         {
             // op(B)[p, j] = b[p·ldb + j]: walk each row of the block once, left to right, dealing its
@@ -60,13 +62,13 @@ public static unsafe partial class Gemm
                     for (int x = 0; x < cols; x += 16) Sse.Prefetch0(src + (long)Ahead * ldb + x);
                 for (int jr = 0; jr < cols; jr += nr)
                 {
-                    int valid = Math.Min(nr, cols - jr);
-                    float* d = dst + (long)jr * kc + p * nr;
-                    if (valid == nr) CopyRun(src + jr, d, nr);
+                    int valid = Math.Min(nr, cols - jr), width = kernel.PanelWidth(valid);
+                    float* d = dst + (long)jr * kc + p * width;
+                    if (valid == width) CopyRun(src + jr, d, width);
                     else
                     {
                         for (int j = 0; j < valid; j++) d[j] = src[jr + j];
-                        for (int j = valid; j < nr; j++) d[j] = 0f;
+                        for (int j = valid; j < width; j++) d[j] = 0f;
                     }
                 }
             }
@@ -74,20 +76,20 @@ public static unsafe partial class Gemm
         }
         for (int jr = 0; jr < cols; jr += nr, dst += nr * kc)
         {
-            int valid = Math.Min(nr, cols - jr);
+            int valid = Math.Min(nr, cols - jr), width = kernel.PanelWidth(valid);
             // op(B)[p, j] = b[j·ldb + p]: 8 x 8 blocks transposed in registers, the rest one by one.
             float* cols0 = b + (long)(j0 + jr) * ldb + k0;
             int full = Avx.IsSupported ? valid & ~7 : 0, p0 = kc & ~7;
             for (int j = 0; j < full; j += 8)
-                for (int p = 0; p < p0; p += 8) Transpose8x8(cols0 + (long)j * ldb + p, ldb, 8, dst + p * nr + j, nr);
+                for (int p = 0; p < p0; p += 8) Transpose8x8(cols0 + (long)j * ldb + p, ldb, 8, dst + p * width + j, width);
             for (int j = 0; j < valid; j++)
             {
                 float* src = cols0 + (long)j * ldb;
                 float* d = dst + j;
-                for (int p = j < full ? p0 : 0; p < kc; p++) d[p * nr] = src[p];
+                for (int p = j < full ? p0 : 0; p < kc; p++) d[p * width] = src[p];
             }
-            for (int j = valid; j < nr; j++)
-                for (int p = 0; p < kc; p++) dst[p * nr + j] = 0f;
+            for (int j = valid; j < width; j++)
+                for (int p = 0; p < kc; p++) dst[p * width + j] = 0f;
         }
     }
 

@@ -18,38 +18,52 @@ public sealed record NonFiniteReport(long Step, string Where, string Layer)
 }
 
 /// <summary>
-/// Watches a model for NaN/Inf: forward hooks on every leaf layer record the first layer whose output
-/// is not finite; after backward, <see cref="CheckGradients"/> finds the first parameter (in backward
-/// order: last layer first) whose gradient is not finite. Training stops at the first report.
+/// Watches a training step for NaN/Inf. The hot path checks only the loss and, after backward, the
+/// parameters' gradients (<see cref="CheckGradients"/>: the first one in backward order, last layer
+/// first). Only when the loss is not finite does <see cref="CheckLoss"/> run the batch through the model
+/// once more with temporary forward hooks on every leaf layer, to name the first layer whose output is
+/// not finite: scanning every layer's output on every step would cost one extra pass over all
+/// activations per step, and forward hooks would keep the layers from running fused.
 /// </summary>
-public sealed class NonFiniteGuard : IDisposable
+public sealed class NonFiniteGuard
 {
-    private readonly List<IDisposable> _hooks = [];
+    private readonly Module _model;
     private readonly List<(string Name, Parameter Parameter)> _parameters;
-    private string? _firstForward;
 
     public NonFiniteGuard(Module model)
     {
-        foreach (var (name, module) in model.NamedModules())
-        {
-            if (module.Children().Any()) continue;
-            string layer = name.Length == 0 ? module.GetType().Name : name;
-            _hooks.Add(module.RegisterForwardHook((m, _, output) =>
-            {
-                if (_firstForward is null && !IsFinite(output.Data)) _firstForward = layer;
-            }));
-        }
+        _model = model;
         _parameters = model.NamedParameters().ToList();
     }
 
-    /// <summary>Forgets what the previous step saw.</summary>
-    public void Reset() => _firstForward = null;
-
-    /// <summary>The report for a non-finite loss (naming the first layer whose output was already non-finite), or null.</summary>
-    public NonFiniteReport? CheckLoss(float loss, long step)
+    /// <summary>
+    /// Null when <paramref name="loss"/> is finite. Otherwise the report, naming the first layer whose
+    /// output is not finite when <paramref name="input"/> is run through the model again (a diverged
+    /// run stops here, so the extra forward pass costs nothing in a healthy one).
+    /// </summary>
+    public NonFiniteReport? CheckLoss(float loss, long step, Tensor input)
     {
-        if (_firstForward is not null) return new NonFiniteReport(step, "forward", _firstForward);
-        return float.IsFinite(loss) ? null : new NonFiniteReport(step, "loss", "loss");
+        if (float.IsFinite(loss)) return null;
+        string? first = null;
+        var hooks = new List<IDisposable>();
+        try
+        {
+            foreach (var (name, module) in _model.NamedModules())
+            {
+                if (module.Children().Any()) continue;
+                string layer = name.Length == 0 ? module.GetType().Name : name;
+                hooks.Add(module.RegisterForwardHook((m, _, output) =>
+                {
+                    if (first is null && !IsFinite(output.Data)) first = layer;
+                }));
+            }
+            using (Autograd.NoGrad()) _model.Forward(input);
+        }
+        finally
+        {
+            foreach (var h in hooks) h.Dispose();
+        }
+        return first is null ? new NonFiniteReport(step, "loss", "loss") : new NonFiniteReport(step, "forward", first);
     }
 
     /// <summary>The first parameter, from the output layer backwards, whose gradient holds NaN or Inf; or null.</summary>
@@ -76,11 +90,5 @@ public sealed class NonFiniteGuard : IDisposable
             if (float.IsNaN(TensorPrimitives.Sum(s))) return false;
         }
         return true;
-    }
-
-    public void Dispose()
-    {
-        foreach (var h in _hooks) h.Dispose();
-        _hooks.Clear();
     }
 }

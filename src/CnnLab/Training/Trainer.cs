@@ -141,9 +141,9 @@ public sealed class Trainer
     {
         Parallelism.MaxThreads = Config.Threads;
         var history = new List<EpochMetrics>();
-        // Decided before the guard adds its own (non-retaining) hooks: a user's hook may keep tensors.
+        // A user's hook may keep tensors past the step, so their buffers are not recycled then.
         _stepArena = RecycleBuffers && !HasHooks(Model) ? _arena : null;
-        using var guard = new NonFiniteGuard(Model);
+        var guard = new NonFiniteGuard(Model);
         Model.Train();
         while (_epoch < Config.Epochs)
         {
@@ -158,7 +158,6 @@ public sealed class Trainer
                     SaveCheckpoint();
                     return new TrainingResult(TrainingStatus.Interrupted, history, null, null, _step);
                 }
-                guard.Reset();
                 // Gradients are zeroed in place (PyTorch 1.13's default) so that they keep their buffers.
                 Optimizer.ZeroGrad(setToNone: false);
                 float lossValue;
@@ -169,7 +168,7 @@ public sealed class Trainer
                     var logits = Model.Forward(batch.X);
                     var loss = Functional.CrossEntropy(logits, batch.Y, Config.LabelSmoothing);
                     lossValue = loss.Item();
-                    report = guard.CheckLoss(lossValue, _step + 1);
+                    report = guard.CheckLoss(lossValue, _step + 1, batch.X);
                     if (report is null)
                     {
                         loss.Backward();

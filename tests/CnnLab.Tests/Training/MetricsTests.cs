@@ -25,9 +25,12 @@ public class MetricsTests
     {
         var model = new Sequential(new Linear(2, 2, generator: new Generator(1)), new ReLU(), new Linear(2, 1, generator: new Generator(2)));
         ((Linear)model[2]).Weight.Data[0] = float.NaN;
-        using var guard = new NonFiniteGuard(model);
-        var y = model.Forward(Tensor.Ones(1, 2));
-        var report = guard.CheckLoss(y.Sum().Item(), 7);
+        var guard = new NonFiniteGuard(model);
+        var x = Tensor.Ones(1, 2);
+        var y = model.Forward(x);
+        Assert.Null(guard.CheckLoss(1.5f, 7, x));                  // a finite loss is not looked into
+        var report = guard.CheckLoss(y.Sum().Item(), 7, x);
+        Assert.DoesNotContain(model.NamedModules(), m => m.Module.HasForwardHooks); // the locating hooks are gone
         Assert.NotNull(report);
         Assert.Equal("2", report!.Layer);
         Assert.Contains("step 7", report.Message);

@@ -17,8 +17,11 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.nn.functional.conv2d</c> (its CPU "slow_conv2d" path is also im2col + GEMM).</remarks>
 public static class Conv2dKernel
 {
-    /// <summary>y = conv(x, w) + b. Overwrites <paramref name="y"/> [N, OC, OH, OW].</summary>
-    public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y)
+    /// <summary>
+    /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
+    /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW].
+    /// </summary>
+    public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         var geo = g;
@@ -50,7 +53,8 @@ public static class Conv2dKernel
                             // Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P] + b_g, the bias added in the GEMM's epilogue
                             // while each tile is in registers (no separate pass over Y). A P that is not a multiple
                             // of the tile width costs one partly used tile per row panel, not a scalar loop.
-                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg)) : GemmEpilogue.None;
+                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu)
+                                : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
                             Gemm.Sgemm(false, false, geo.OCg, p, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, p, 0f, yg, p, epilogue);
                         }
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
@@ -63,17 +67,24 @@ public static class Conv2dKernel
     /// Accumulates the gradients of <see cref="Forward"/>: dx += ∂L/∂x, dw += ∂L/∂w, db += ∂L/∂b, each
     /// skipped when its span is empty. Forward, per image and group: Y_g = W_g · col(x_g) + b. So
     /// dcol = W_gᵀ · dY_g and dx_g += col2im(dcol); dW_g += dY_g · col(x_g)ᵀ; db[o] += Σ_{n, pixels} dy[n, o].
+    /// With <paramref name="reluOutput"/> (the y of a forward with relu), dy is first masked to
+    /// dy·[y &gt; 0] one image at a time while it is in cache, instead of a separate ReLU backward pass.
     /// </summary>
     public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
-        Span<float> dx, Span<float> dw, Span<float> db)
+        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default)
     {
         CheckLengths(g, x.Length, w.Length, dy.Length);
         int r = g.ColRows, p = g.ColCols;
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty;
         if (needDx && dx.Length < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dx.Length} elements, needs {g.N * g.C * g.H * g.W}");
         if (needDw && dw.Length < g.OC * r) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * r}");
-        if (!db.IsEmpty) BackwardBias(g, dy, db);
-        if ((!needDx && !needDw) || g.N == 0) return;
+        bool masked = !reluOutput.IsEmpty, needDb = !db.IsEmpty;
+        if (masked && reluOutput.Length < dy.Length) throw new ArgumentException($"reluOutput has {reluOutput.Length} elements, needs {dy.Length}");
+        if (needDb && !masked) BackwardBias(g, dy, db);
+        if ((!needDx && !needDw && !(needDb && masked)) || g.N == 0) return;
+        // With the mask, db is summed from the masked rows: per (image, channel) here, over images below,
+        // in the same order as BackwardBias, so fused and unfused give the same bits.
+        float[] rowSums = needDb && masked ? new float[g.N * g.OC] : [];
 
         // Fixed chunks of the batch (not per-thread): each accumulates its own dW partial in image
         // order, and the partials are summed in chunk order below, so dW is bitwise reproducible.
@@ -82,9 +93,9 @@ public static class Conv2dKernel
         var geo = g;
         unsafe
         {
-            fixed (float* px = x, pw = w, pdy = dy, pdx = dx)
+            fixed (float* px = x, pw = w, pdy = dy, pdx = dx, pry = reluOutput)
             {
-                nint xs = (nint)px, ws = (nint)pw, dys = (nint)pdy, dxs = (nint)pdx;
+                nint xs = (nint)px, ws = (nint)pw, dys = (nint)pdy, dxs = (nint)pdx, rys = (nint)pry;
                 Parallelism.For(chunks, 1, (cs, ce) =>
                 {
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
@@ -92,6 +103,7 @@ public static class Conv2dKernel
                     var dyAll = new ReadOnlySpan<float>((float*)dys, geo.N * geo.OC * p);
                     var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
                     float[] col = ArrayPool<float>.Shared.Rent(r * p);
+                    float[]? dyMasked = masked ? ArrayPool<float>.Shared.Rent(geo.OCg * p) : null;
                     for (int chunk = cs; chunk < ce; chunk++)
                     {
                         float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
@@ -101,6 +113,16 @@ public static class Conv2dKernel
                             {
                                 int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
                                 var dyg = dyAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
+                                if (dyMasked is not null)
+                                {
+                                    // y = max(0, conv) → d conv = dy·[y > 0]
+                                    var yg = new ReadOnlySpan<float>((float*)rys + (n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
+                                    ReluKernel.BackwardOnThisThread(yg, dyg, dyMasked.AsSpan(0, geo.OCg * p));
+                                    dyg = dyMasked.AsSpan(0, geo.OCg * p);
+                                    if (needDb)
+                                        for (int o = 0; o < geo.OCg; o++)
+                                            rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                                }
                                 var wg = wAll.Slice(grp * geo.OCg * r, geo.OCg * r);
                                 if (partial is not null)
                                 {
@@ -135,9 +157,17 @@ public static class Conv2dKernel
                             }
                     }
                     ArrayPool<float>.Shared.Return(col);
+                    if (dyMasked is not null) ArrayPool<float>.Shared.Return(dyMasked);
                 });
             }
         }
+        if (needDb && masked)
+            for (int o = 0; o < g.OC; o++)
+            {
+                double sum = 0;
+                for (int n = 0; n < g.N; n++) sum += rowSums[n * g.OC + o];
+                db[o] += (float)sum;
+            }
         if (!needDw) return;
         for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0], partials[chunk], partials[0]);
         var total = dw[..(g.OC * r)];

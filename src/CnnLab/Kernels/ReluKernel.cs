@@ -51,6 +51,13 @@ public static class ReluKernel
         }
     }
 
+    /// <summary><see cref="Backward"/> on the calling thread alone (for kernels that are already inside a parallel loop).</summary>
+    public static unsafe void BackwardOnThisThread(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int n = Check(y.Length, dy.Length, dx.Length);
+        fixed (float* py = y, pg = dy, pd = dx) BackwardBlock(py, pg, pd, n);
+    }
+
     private static unsafe void BackwardBlock(float* y, float* dy, float* dx, int n)
     {
         int i = 0;

@@ -61,6 +61,9 @@ public sealed class Conv2d : Module
 
     protected override Tensor ForwardCore(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 
+    /// <summary>relu(this(input)) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU fusion (no hooks run).</summary>
+    internal Tensor ForwardWithRelu(Tensor input) => Functional.Conv2dRelu(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+
     /// <summary>As PyTorch: sizes as tuples; padding, dilation, groups and bias only when not default.</summary>
     protected override string ExtraRepr()
     {

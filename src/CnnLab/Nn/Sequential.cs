@@ -33,7 +33,22 @@ public sealed class Sequential : Module
     protected override Tensor ForwardCore(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            // A Conv2d followed by a ReLU runs as one fused op (Functional.Conv2dRelu: same values, no
+            // separate ReLU passes) unless a hook needs to see the convolution's own output.
+            if (i + 1 < _layers.Count && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU relu
+                && !conv.HasForwardHooks && !relu.HasForwardHooks && FuseConvRelu)
+            {
+                x = conv.ForwardWithRelu(x);
+                i++;
+                continue;
+            }
+            x = _layers[i].Forward(x);
+        }
         return x;
     }
+
+    /// <summary>Whether Conv2d → ReLU pairs run fused (default true; tests and benchmarks turn it off to compare).</summary>
+    public static bool FuseConvRelu { get; set; } = true;
 }

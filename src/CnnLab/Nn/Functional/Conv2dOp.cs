@@ -41,6 +41,33 @@ public static partial class Functional
         });
     }
 
+    /// <summary>
+    /// relu(conv2d(x, w, b)) as one op: the ReLU is applied in the convolution's GEMM epilogue and its
+    /// backward (dy·[y &gt; 0]) inside the convolution's backward, one image at a time, so neither takes a
+    /// pass over memory of its own. Same values as <c>Relu(Conv2d(...))</c>, bit for bit.
+    /// <see cref="Sequential"/> runs a Conv2d followed by a ReLU this way when neither has forward hooks.
+    /// </summary>
+    /// <remarks>PyTorch: what <c>torch.jit</c>/oneDNN fusion does for <c>F.relu(F.conv2d(...))</c>.</remarks>
+    public static Tensor Conv2dRelu(Tensor input, Tensor weight, Tensor? bias = null, Pair? stride = null, Pair? padding = null,
+        Pair? dilation = null, int groups = 1)
+    {
+        if (input.Rank != 4) return Relu(Conv2d(input, weight, bias, stride, padding, dilation, groups));
+        var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
+        var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
+        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, relu: true);
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
+        {
+            // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
+            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
+            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
+            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data,
+                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data, reluOutput: y.Data);
+            return bias is null ? [dx, dw] : [dx, dw, db];
+        });
+    }
+
     // Checks a batched conv2d call the way PyTorch does and returns its geometry.
     private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, Pair s, Pair p, Pair d, int groups)
     {

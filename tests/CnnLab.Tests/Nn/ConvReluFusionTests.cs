@@ -1,0 +1,100 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Functional.Conv2dRelu and Sequential's Conv2d → ReLU fusion give the same bits as the two ops run
+/// one after the other, forward and backward (dx, dW, db), for any thread count, and stand aside when a
+/// hook must see the convolution's own output.
+/// </summary>
+public class ConvReluFusionTests
+{
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool fused, Conv2dGeometry g, float[] x0, float[] w0, float[] b0, float[] upstream)
+    {
+        var x = Tensor.FromArray(x0, g.N, g.C, g.H, g.W).RequiresGrad_();
+        var w = Tensor.FromArray(w0, g.OC, g.C / g.G, g.KH, g.KW).RequiresGrad_();
+        var b = Tensor.FromArray(b0, g.OC).RequiresGrad_();
+        Pair s = (g.SH, g.SW), p = (g.PH, g.PW), d = (g.DH, g.DW);
+        var y = fused ? Functional.Conv2dRelu(x, w, b, s, p, d, g.G) : Functional.Relu(Functional.Conv2d(x, w, b, s, p, d, g.G));
+        y.Backward(Tensor.FromArray(upstream, y.Shape));
+        return (y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray());
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FusedEqualsReluOfConvBitForBit(int threads)
+    {
+        var r = new Generator(11);
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            Conv2dGeometry[] cases =
+            [
+                new(5, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1),
+                new(4, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
+                new(3, 4, 10, 7, 6, 3, 2, 2, 1, 0, 1, 1, 2, 2),
+                new(2, 6, 8, 8, 6, 1, 1),
+            ];
+            foreach (var g in cases)
+            {
+                var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
+                var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
+                var b = new float[g.OC]; r.FillNormal(b, 0, 0.5f);
+                x[3] = float.NaN;                      // NaN stays NaN through both
+                var up = new float[g.N * g.OC * g.OH * g.OW]; r.FillNormal(up, 0, 1);
+                var plain = Run(false, g, x, w, b, up);
+                var fused = Run(true, g, x, w, b, up);
+                Assert.Equal(plain.Y, fused.Y);
+                Assert.Equal(plain.Dx, fused.Dx);
+                Assert.Equal(plain.Dw, fused.Dw);
+                Assert.Equal(plain.Db, fused.Db);
+                Assert.Contains(fused.Y, float.IsNaN);
+                Assert.Contains(fused.Y, v => v == 0f);   // the ReLU did cut something
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void SequentialFusesOnlyWithoutHooks()
+    {
+        var model = (Sequential)ModelZoo.Create("cnn-small", new Generator(3));
+        var x = Tensor.Randn(new Generator(4), 6, 1, 28, 28);
+        var fused = model.Forward(x).Data.ToArray();
+        Tensor? seen = null;
+        using (model[0].RegisterForwardHook((m, i, o) => seen = o))
+        {
+            var hooked = model.Forward(x).Data.ToArray();
+            Assert.Equal(fused, hooked);
+        }
+        // The hook saw the convolution's own output, negative values included (so the pair ran unfused).
+        Assert.NotNull(seen);
+        Assert.Contains(seen!.Data.ToArray(), v => v < 0f);
+    }
+
+    [Fact]
+    public void TrainingStepIsTheSameFusedOrNot()
+    {
+        float[] Step(bool fuse)
+        {
+            bool saved = Sequential.FuseConvRelu;
+            try
+            {
+                Sequential.FuseConvRelu = fuse;
+                var model = ModelZoo.Create("cnn-small", new Generator(5));
+                var x = Tensor.Randn(new Generator(6), 8, 1, 28, 28);
+                var loss = Functional.CrossEntropy(model.Forward(x), [0, 1, 2, 3, 4, 5, 6, 7]);
+                loss.Backward();
+                return model.Parameters().SelectMany(p => p.Grad!.Data.ToArray()).ToArray();
+            }
+            finally { Sequential.FuseConvRelu = saved; }
+        }
+        Assert.Equal(Step(false), Step(true));
+    }
+}

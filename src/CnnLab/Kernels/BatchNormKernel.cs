@@ -26,32 +26,48 @@ public static class BatchNormKernel
         }
     }
 
-    /// <summary>The single-threaded twin of <see cref="Statistics"/>.</summary>
-    public static void StatisticsReference(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance) =>
-        StatisticsChannels(x, n, c, s, mean, variance, 0, c);
-
     private static void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance, int c0, int c1)
     {
         int m = n * s;
+        Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
         for (int ch = c0; ch < c1; ch++)
         {
             double sum = 0;
-            for (int i = 0; i < n; i++)
-            {
-                var plane = x.Slice((i * c + ch) * s, s);
-                sum += TensorPrimitives.Sum(plane);
-            }
+            for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(x.Slice((i * c + ch) * s, s));
             double mu = sum / m;
+            // Two passes (mean, then squared deviations) so that a large mean cannot cancel the variance
+            // away; each plane's sum in float vector lanes, the planes added in double.
             double sq = 0;
             for (int i = 0; i < n; i++)
             {
-                var plane = x.Slice((i * c + ch) * s, s);
-                for (int k = 0; k < plane.Length; k++)
+                TensorPrimitives.Subtract(x.Slice((i * c + ch) * s, s), (float)mu, deviation);
+                sq += TensorPrimitives.SumOfSquares(deviation);
+            }
+            mean[ch] = mu;
+            variance[ch] = sq / m;
+        }
+    }
+
+    // Planes up to this many floats use stack scratch (16 KB).
+    private const int Chunk = 4096;
+
+    /// <summary>The single-threaded, all-double twin of <see cref="Statistics"/>.</summary>
+    public static void StatisticsReference(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance)
+    {
+        Check(x.Length, n, c, s);
+        int m = n * s;
+        for (int ch = 0; ch < c; ch++)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < s; k++) sum += x[(i * c + ch) * s + k];
+            double mu = sum / m, sq = 0;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < s; k++)
                 {
-                    double d = plane[k] - mu;
+                    double d = x[(i * c + ch) * s + k] - mu;
                     sq += d * d;
                 }
-            }
             mean[ch] = mu;
             variance[ch] = sq / m;
         }
@@ -103,15 +119,11 @@ public static class BatchNormKernel
         }
     }
 
-    /// <summary>The single-threaded twin of <see cref="GradientSums"/>.</summary>
+    /// <summary>The single-threaded, all-double twin of <see cref="GradientSums"/>.</summary>
     public static void GradientSumsReference(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat) =>
-        GradientSumsChannels(dy, x, n, c, s, mean, invStd, sumDy, sumDyXhat, 0, c);
-
-    private static void GradientSumsChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat, int c0, int c1)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat)
     {
-        for (int ch = c0; ch < c1; ch++)
+        for (int ch = 0; ch < c; ch++)
         {
             double a = 0, b = 0;
             for (int i = 0; i < n; i++)
@@ -127,6 +139,87 @@ public static class BatchNormKernel
             sumDy[ch] = a;
             sumDyXhat[ch] = b;
         }
+    }
+
+    private static void GradientSumsChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat, int c0, int c1)
+    {
+        Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
+        for (int ch = c0; ch < c1; ch++)
+        {
+            // Σ dy·x̂ = invStd · Σ dy·(x − μ): per plane a float dot product, the planes added in double.
+            double a = 0, b = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int off = (i * c + ch) * s;
+                var g = dy.Slice(off, s);
+                TensorPrimitives.Subtract(x.Slice(off, s), (float)mean[ch], deviation);
+                a += TensorPrimitives.Sum(g);
+                b += TensorPrimitives.Dot(g, deviation);
+            }
+            sumDy[ch] = a;
+            sumDyXhat[ch] = b * invStd[ch];
+        }
+    }
+
+    /// <summary>
+    /// The input gradient of batch norm with batch statistics, dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+    /// with x̂ = (x − μ)·invStd, computed per plane as dx = a·dy + b·(x − μ) + c with the per-channel
+    /// a = γ·invStd, b = −γ·invStd²·Σ(dy·x̂)/M, c = −γ·invStd·Σdy/M. Overwrites dx.
+    /// </summary>
+    public static unsafe void InputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+    {
+        Check(dy.Length, n, c, s);
+        Check(x.Length, n, c, s);
+        Check(dx.Length, n, c, s);
+        if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
+        double m = (double)n * s;
+        var coefficients = new float[4 * c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double k = gamma[ch] * invStd[ch];
+            coefficients[4 * ch] = (float)mean[ch];
+            coefficients[4 * ch + 1] = (float)k;
+            coefficients[4 * ch + 2] = (float)(-k * invStd[ch] * sumDyXhat[ch] / m);
+            coefficients[4 * ch + 3] = (float)(-k * sumDy[ch] / m);
+        }
+        fixed (float* pdy = dy, px = x, pdx = dx)
+        {
+            nint dys = (nint)pdy, xs = (nint)px, dxs = (nint)pdx;
+            Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
+            {
+                Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
+                for (int plane = p0; plane < p1; plane++)
+                {
+                    int ch = plane % c;
+                    var g = new ReadOnlySpan<float>((float*)dys + (long)plane * s, s);
+                    var d = new Span<float>((float*)dxs + (long)plane * s, s);
+                    TensorPrimitives.Subtract(new ReadOnlySpan<float>((float*)xs + (long)plane * s, s), coefficients[4 * ch], deviation);
+                    TensorPrimitives.Multiply(deviation, coefficients[4 * ch + 2], deviation);
+                    TensorPrimitives.MultiplyAdd(g, coefficients[4 * ch + 1], deviation, d);
+                    TensorPrimitives.Add(d, coefficients[4 * ch + 3], d);
+                }
+            });
+        }
+    }
+
+    /// <summary>The scalar, all-double twin of <see cref="InputGradient"/> (the formula as written).</summary>
+    public static void InputGradientReference(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+    {
+        double m = (double)n * s;
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                double k = gamma[ch] * invStd[ch] / m;
+                int off = (i * c + ch) * s;
+                for (int q = 0; q < s; q++)
+                {
+                    double xhat = (x[off + q] - mean[ch]) * invStd[ch];
+                    dx[off + q] = (float)(k * (m * dy[off + q] - sumDy[ch] - xhat * sumDyXhat[ch]));
+                }
+            }
     }
 
     private static void Check(int length, int n, int c, int s)

@@ -181,10 +181,18 @@ public class BatchNormKernelTests
         gen.FillNormal(shift, 0f, 0.2f);
         double[] meanRef = new double[c], varRef = new double[c], aRef = new double[c], bRef = new double[c];
         var yRef = new float[x.Length];
+        var dxRef = new float[x.Length];
         BatchNormKernel.StatisticsReference(x, n, c, s, meanRef, varRef);
         var invStd = varRef.Select(v => 1 / Math.Sqrt(v + 1e-5)).ToArray();
+        var gamma = scale.Select(v => (double)v).ToArray();
         BatchNormKernel.ScaleShiftReference(x, yRef, n, c, s, scale, shift);
         BatchNormKernel.GradientSumsReference(dy, x, n, c, s, meanRef, invStd, aRef, bRef);
+        BatchNormKernel.InputGradientReference(dy, x, dxRef, n, c, s, meanRef, invStd, gamma, aRef, bRef);
+        // The fast kernels sum each plane in float vector lanes (the planes in double), the twins all in
+        // double: they agree to float precision, and the fast ones give the same bits for any thread count.
+        static void Close(double expected, double actual, double scale, string what) =>
+            Assert.True(Math.Abs(expected - actual) <= 1e-5 * scale, $"{what}: {actual} vs {expected}");
+        float[]? firstDx = null;
         foreach (int threads in new[] { 1, 2 })
         {
             int saved = Parallelism.MaxThreads;
@@ -193,14 +201,22 @@ public class BatchNormKernelTests
             {
                 double[] mean = new double[c], variance = new double[c], a = new double[c], b = new double[c];
                 var y = new float[x.Length];
+                var dx = new float[x.Length];
                 BatchNormKernel.Statistics(x, n, c, s, mean, variance);
                 BatchNormKernel.ScaleShift(x, y, n, c, s, scale, shift);
                 BatchNormKernel.GradientSums(dy, x, n, c, s, meanRef, invStd, a, b);
-                Assert.Equal(meanRef, mean);
-                Assert.Equal(varRef, variance);
+                BatchNormKernel.InputGradient(dy, x, dx, n, c, s, meanRef, invStd, gamma, aRef, bRef);
+                for (int ch = 0; ch < c; ch++)
+                {
+                    Close(meanRef[ch], mean[ch], 1, "mean");
+                    Close(varRef[ch], variance[ch], varRef[ch], "variance");
+                    Close(aRef[ch], a[ch], Math.Sqrt(n * s), "sum dy");
+                    Close(bRef[ch], b[ch], Math.Sqrt(n * s), "sum dy·x̂");
+                }
                 Assert.Equal(yRef, y);
-                Assert.Equal(aRef, a);
-                Assert.Equal(bRef, b);
+                for (int i = 0; i < dx.Length; i++) Close(dxRef[i], dx[i], 1 + Math.Abs(dxRef[i]), "dx");
+                if (firstDx is null) firstDx = dx;
+                else Assert.Equal(firstDx, dx);
             }
             finally { Parallelism.MaxThreads = saved; }
         }

@@ -78,30 +78,24 @@ public static partial class Functional
             if (x.RequiresGrad)
             {
                 dx = Tensor.ForOp(x.Shape);
-                var g = dy.Data; var xs = x.Data; var d = dx.Data;
-                for (int i = 0; i < n; i++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        double gamma = weight is null ? 1.0 : weight.Data[ch];
-                        int off = (i * c + ch) * s;
-                        if (useBatchStats)
+                var gamma = new double[c];
+                for (int ch = 0; ch < c; ch++) gamma[ch] = weight is null ? 1.0 : weight.Data[ch];
+                if (useBatchStats)
+                {
+                    // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
+                    // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
+                    BatchNormKernel.InputGradient(dy.Data, x.Data, dx.Data, n, c, s, mean, invStd, gamma, sumDy, sumDyXhat);
+                }
+                else
+                {
+                    // running statistics are constants: dx = dy·γ·invStd
+                    for (int i = 0; i < n; i++)
+                        for (int ch = 0; ch < c; ch++)
                         {
-                            // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
-                            // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
-                            double k = gamma * invStd[ch] / m;
-                            for (int q = 0; q < s; q++)
-                            {
-                                double xhat = (xs[off + q] - mean[ch]) * invStd[ch];
-                                d[off + q] = (float)(k * (m * g[off + q] - sumDy[ch] - xhat * sumDyXhat[ch]));
-                            }
+                            int off = (i * c + ch) * s;
+                            TensorPrimitives.Multiply(dy.Data.Slice(off, s), (float)(gamma[ch] * invStd[ch]), dx.Data.Slice(off, s));
                         }
-                        else
-                        {
-                            // running statistics are constants: dx = dy·γ·invStd
-                            float k = (float)(gamma * invStd[ch]);
-                            for (int q = 0; q < s; q++) d[off + q] = g[off + q] * k;
-                        }
-                    }
+                }
             }
             // y = γ·x̂ + β  →  dγ = Σ dy·x̂,  dβ = Σ dy
             Tensor? dWeight = weight is not null && weight.RequiresGrad ? new Tensor(sumDyXhat.Select(v => (float)v).ToArray(), c) : null;

@@ -171,9 +171,11 @@ public static class MaxPool2dKernel
     }
 
     /// <summary>
-    /// Forward: y = x[argmax]. So dx[argmax] += dy (windows that overlap add into a shared max).
+    /// Forward: y = x[argmax]. So dx[argmax] += dy (windows that overlap add into a shared max). With
+    /// <paramref name="overwrite"/>, each plane of dx is cleared first by the thread that then scatters
+    /// into it (while it is in cache), instead of a separate pass that zeroes all of dx.
     /// </summary>
-    public static void Backward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmaxIndices, Span<float> dx)
+    public static void Backward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmaxIndices, Span<float> dx, bool overwrite = false)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
         if (dx.Length < planes * hw || dy.Length < planes * ohw || argmaxIndices.Length < planes * ohw)
@@ -191,6 +193,7 @@ public static class MaxPool2dKernel
                     {
                         float* d = (float*)dys + (long)plane * ohw, dst = (float*)dxs + (long)plane * hw;
                         int* idx = (int*)idxs + (long)plane * ohw;
+                        if (overwrite) new Span<float>(dst, hw).Clear();
                         for (int k = 0; k < ohw; k++)
                         {
                             if ((uint)idx[k] >= (uint)hw) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {hw} elements");

@@ -56,6 +56,10 @@ public class PoolingKernelTests
                     var dx = new float[x.Length];
                     MaxPool2dKernel.Backward(g, dy, idx, dx);
                     AssertBitwise(dxRef, dx, "max-pool backward");
+                    // Overwriting: whatever dx held before, the result is the same.
+                    var stale = RandomValues(x.Length, 3);
+                    MaxPool2dKernel.Backward(g, dy, idx, stale, overwrite: true);
+                    AssertBitwise(dxRef, stale, "max-pool backward (overwrite)");
                 });
         }
     }

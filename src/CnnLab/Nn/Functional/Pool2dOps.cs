@@ -28,8 +28,8 @@ public static partial class Functional
         return Autograd.Record(y, "MaxPool2DWithIndicesBackward", [input], dy =>
         {
             // y = x[argmax]  →  dx[argmax] += dy
-            var dx = Tensor.ForOp(input.Shape, zeroed: true);
-            MaxPool2dKernel.Backward(g, dy.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)), dx.Data);
+            var dx = Tensor.ForOp(input.Shape);
+            MaxPool2dKernel.Backward(g, dy.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)), dx.Data, overwrite: true);
             return [dx];
         });
     }

@@ -11,8 +11,8 @@ namespace CnnLab.Kernels;
 /// y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), u, v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW].
 /// Per image and group: Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P]. Images run in parallel; every
 /// output element is written by one thread, and the weight gradient is reduced from fixed chunks of
-/// the batch in chunk order, so results depend only on <see cref="Parallelism.MaxThreads"/>, never on
-/// scheduling. <see cref="Conv2dReference"/> is the plain twin this is tested against.
+/// the batch (as many whatever the thread count) in chunk order, so results are the same for every
+/// thread count and scheduling. <see cref="Conv2dReference"/> is the plain twin this is tested against.
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.functional.conv2d</c> (its CPU "slow_conv2d" path is also im2col + GEMM).</remarks>
 public static class Conv2dKernel
@@ -86,9 +86,10 @@ public static class Conv2dKernel
         // in the same order as BackwardBias, so fused and unfused give the same bits.
         float[] rowSums = needDb && masked ? new float[g.N * g.OC] : [];
 
-        // Fixed chunks of the batch (not per-thread): each accumulates its own dW partial in image
-        // order, and the partials are summed in chunk order below, so dW is bitwise reproducible.
-        int chunks = needDw ? Math.Min(g.N, Parallelism.MaxThreads) : g.N;
+        // Fixed chunks of the batch (not one per thread): each accumulates its own dW partial in image
+        // order, and the partials are summed in chunk order below, so dW is the same for any thread
+        // count; several chunks per thread let a core the host steals for a while hold up only one.
+        int chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : g.N;
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         unsafe
@@ -173,6 +174,9 @@ public static class Conv2dKernel
         var total = dw[..(g.OC * r)];
         TensorPrimitives.Add(total, partials[0], total);
     }
+
+    // How many partial weight gradients the batch is cut into (independent of the thread count).
+    private const int WeightGradientChunks = 8;
 
     // Column matrices with at most this many rows take the dot-product path for dW (see Backward).
     private const int SmallRows = 32;

@@ -90,17 +90,19 @@ public static class Conv2dKernel
         // order, and the partials are summed in chunk order below, so dW is the same for any thread
         // count; several chunks per thread let a core the host steals for a while hold up only one.
         int chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : g.N;
+        // W_gᵀ [R, OCg] per group, transposed once here: the GEMM packs a plain operand much faster than
+        // a transposed one, and dcol = W_gᵀ · dY_g runs once per image.
+        float[] wT = needDx ? TransposeGroups(g, w) : [];
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         unsafe
         {
-            fixed (float* px = x, pw = w, pdy = dy, pdx = dx, pry = reluOutput)
+            fixed (float* px = x, pdy = dy, pdx = dx, pry = reluOutput)
             {
-                nint xs = (nint)px, ws = (nint)pw, dys = (nint)pdy, dxs = (nint)pdx, rys = (nint)pry;
+                nint xs = (nint)px, dys = (nint)pdy, dxs = (nint)pdx, rys = (nint)pry;
                 Parallelism.For(chunks, 1, (cs, ce) =>
                 {
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                    var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
                     var dyAll = new ReadOnlySpan<float>((float*)dys, geo.N * geo.OC * p);
                     var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
                     float[] col = ArrayPool<float>.Shared.Rent(r * p);
@@ -124,7 +126,6 @@ public static class Conv2dKernel
                                         for (int o = 0; o < geo.OCg; o++)
                                             rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
                                 }
-                                var wg = wAll.Slice(grp * geo.OCg * r, geo.OCg * r);
                                 if (partial is not null)
                                 {
                                     ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
@@ -143,15 +144,16 @@ public static class Conv2dKernel
                                 if (needDx)
                                 {
                                     var dxg = dxAll.Slice(xOff, xLen);
+                                    var wTg = wT.AsSpan(grp * r * geo.OCg, r * geo.OCg);
                                     if (geo.IsPointwise)
                                     {
-                                        // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P] (W_g read transposed in place)
-                                        Gemm.Sgemm(true, false, r, p, geo.OCg, 1f, wg, r, dyg, p, 1f, dxg, p);
+                                        // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
+                                        Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 1f, dxg, p);
                                     }
                                     else
                                     {
                                         // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol).
-                                        Gemm.Sgemm(true, false, r, p, geo.OCg, 1f, wg, r, dyg, p, 0f, col.AsSpan(0, r * p), p);
+                                        Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
                                         ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
                                     }
                                 }
@@ -200,5 +202,21 @@ public static class Conv2dKernel
         if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
         if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
         if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
+    }
+
+    private static float[] TransposeGroups(in Conv2dGeometry g, ReadOnlySpan<float> w)
+    {
+        int r = g.ColRows;
+        var wT = new float[g.OC * r];
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            var src = w.Slice(grp * g.OCg * r, g.OCg * r);
+            var dst = wT.AsSpan(grp * g.OCg * r, g.OCg * r);
+            // dst [R, OCg] = src [OCg, R]ᵀ
+            for (int o = 0; o < g.OCg; o++)
+                for (int i = 0; i < r; i++)
+                    dst[i * g.OCg + o] = src[o * r + i];
+        }
+        return wT;
     }
 }

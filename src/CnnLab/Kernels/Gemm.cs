@@ -223,6 +223,16 @@ public static unsafe partial class Gemm
                         tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
                         if (validRows == mr && validCols == width)
                             run(kc, aPanel, bPanel, cTile, _ldc, &tail);
+                        else if (validRows == mr && tail.ColBias == null)
+                        {
+                            // Edge columns only: run the whole tile, epilogue included, on a copy of the C rows
+                            // (the lanes past the edge compute on whatever is there and are dropped), then copy
+                            // the valid part back. Every row bias read is in range since all rows are valid.
+                            if (tail.Beta != 0f)
+                                for (int r = 0; r < mr; r++) Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, validCols * 4L, validCols * 4L);
+                            run(kc, aPanel, bPanel, edge, width, &tail);
+                            for (int r = 0; r < mr; r++) Buffer.MemoryCopy(edge + r * width, cTile + r * _ldc, validCols * 4L, validCols * 4L);
+                        }
                         else
                         {
                             // Edge tile: compute the full padded tile aside, write back only what is in C.

@@ -70,21 +70,36 @@ public static class Conv2dKernel
     /// With <paramref name="reluOutput"/> (the y of a forward with relu), dy is first masked to
     /// dy·[y &gt; 0] one image at a time while it is in cache, instead of a separate ReLU backward pass.
     /// </summary>
-    public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
+    public static unsafe void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
         Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default)
     {
         CheckLengths(g, x.Length, w.Length, dy.Length);
+        bool masked = !reluOutput.IsEmpty;
+        if (masked && reluOutput.Length < dy.Length) throw new ArgumentException($"reluOutput has {reluOutput.Length} elements, needs {dy.Length}");
+        if (!db.IsEmpty && !masked) BackwardBias(g, dy, db);
+        fixed (float* pdy = dy, pry = reluOutput)
+        {
+            ConvOutputGradient source = masked ? new ReluMaskedGradient(g, pdy, pry) : new PlainGradient(g, pdy);
+            BackwardCore(g, x, w, source, dx, dw, masked ? db : default);
+        }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Backward"/> with dL/dY taken image by image from <paramref name="source"/>
+    /// (plain, ReLU-masked, or scattered from a max pool). db, when asked for, is summed from what the
+    /// source gives: per (image, channel) here, over images in order below, the same order as
+    /// <see cref="BackwardBias"/>, so fused and unfused ops give the same bits.
+    /// </summary>
+    internal static unsafe void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
+        Span<float> dx, Span<float> dw, Span<float> db)
+    {
         int r = g.ColRows, p = g.ColCols;
-        bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty;
+        bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         if (needDx && dx.Length < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dx.Length} elements, needs {g.N * g.C * g.H * g.W}");
         if (needDw && dw.Length < g.OC * r) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * r}");
-        bool masked = !reluOutput.IsEmpty, needDb = !db.IsEmpty;
-        if (masked && reluOutput.Length < dy.Length) throw new ArgumentException($"reluOutput has {reluOutput.Length} elements, needs {dy.Length}");
-        if (needDb && !masked) BackwardBias(g, dy, db);
-        if ((!needDx && !needDw && !(needDb && masked)) || g.N == 0) return;
-        // With the mask, db is summed from the masked rows: per (image, channel) here, over images below,
-        // in the same order as BackwardBias, so fused and unfused give the same bits.
-        float[] rowSums = needDb && masked ? new float[g.N * g.OC] : [];
+        if (needDb && db.Length < g.OC) throw new ArgumentException($"db has {db.Length} elements, needs {g.OC}");
+        if ((!needDx && !needDw && !needDb) || g.N == 0) return;
+        float[] rowSums = needDb ? new float[g.N * g.OC] : [];
 
         // Fixed chunks of the batch (not one per thread): each accumulates its own dW partial in image
         // order, and the partials are summed in chunk order below, so dW is the same for any thread
@@ -95,76 +110,65 @@ public static class Conv2dKernel
         float[] wT = needDx ? TransposeGroups(g, w) : [];
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
-        unsafe
+        fixed (float* px = x, pdx = dx)
         {
-            fixed (float* px = x, pdy = dy, pdx = dx, pry = reluOutput)
+            nint xs = (nint)px, dxs = (nint)pdx;
+            Parallelism.For(chunks, 1, (cs, ce) =>
             {
-                nint xs = (nint)px, dys = (nint)pdy, dxs = (nint)pdx, rys = (nint)pry;
-                Parallelism.For(chunks, 1, (cs, ce) =>
+                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
+                float[] col = ArrayPool<float>.Shared.Rent(r * p);
+                float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p);
+                for (int chunk = cs; chunk < ce; chunk++)
                 {
-                    var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                    var dyAll = new ReadOnlySpan<float>((float*)dys, geo.N * geo.OC * p);
-                    var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
-                    float[] col = ArrayPool<float>.Shared.Rent(r * p);
-                    float[]? dyMasked = masked ? ArrayPool<float>.Shared.Rent(geo.OCg * p) : null;
-                    for (int chunk = cs; chunk < ce; chunk++)
-                    {
-                        float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
-                        int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
-                        for (int n = n0; n < n1; n++)
-                            for (int grp = 0; grp < geo.G; grp++)
+                    float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
+                    int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
+                    for (int n = n0; n < n1; n++)
+                        for (int grp = 0; grp < geo.G; grp++)
+                        {
+                            int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
+                            var dyg = source.ForImage(n, grp, scratch.AsSpan(0, geo.OCg * p));
+                            if (needDb)
+                                for (int o = 0; o < geo.OCg; o++)
+                                    rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                            if (partial is not null)
                             {
-                                int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
-                                var dyg = dyAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
-                                if (dyMasked is not null)
+                                ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
+                                if (!geo.IsPointwise)
                                 {
-                                    // y = max(0, conv) → d conv = dy·[y > 0]
-                                    var yg = new ReadOnlySpan<float>((float*)rys + (n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
-                                    ReluKernel.BackwardOnThisThread(yg, dyg, dyMasked.AsSpan(0, geo.OCg * p));
-                                    dyg = dyMasked.AsSpan(0, geo.OCg * p);
-                                    if (needDb)
-                                        for (int o = 0; o < geo.OCg; o++)
-                                            rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                                    ConvColumns.Im2Col(cols, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
+                                    cols = col.AsSpan(0, r * p);
                                 }
-                                if (partial is not null)
+                                var dwg = partial.AsSpan(grp * geo.OCg * r, geo.OCg * r);
+                                // dW_g [OCg, R] += dY_g [OCg, P] · col_gᵀ [P, R]: the GEMM reads col_g transposed in
+                                // place. With few rows (a 1-channel input: R = 9 or 25) its tiles would be mostly
+                                // padding, so each entry is one dot product over the P pixels instead.
+                                if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg);
+                                else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, p, 1f, dwg, r);
+                            }
+                            if (needDx)
+                            {
+                                var dxg = dxAll.Slice(xOff, xLen);
+                                var wTg = wT.AsSpan(grp * r * geo.OCg, r * geo.OCg);
+                                if (geo.IsPointwise)
                                 {
-                                    ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
-                                    if (!geo.IsPointwise)
-                                    {
-                                        ConvColumns.Im2Col(cols, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
-                                        cols = col.AsSpan(0, r * p);
-                                    }
-                                    var dwg = partial.AsSpan(grp * geo.OCg * r, geo.OCg * r);
-                                    // dW_g [OCg, R] += dY_g [OCg, P] · col_gᵀ [P, R]: the GEMM reads col_g transposed in
-                                    // place. With few rows (a 1-channel input: R = 9 or 25) its tiles would be mostly
-                                    // padding, so each entry is one dot product over the P pixels instead.
-                                    if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg);
-                                    else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, p, 1f, dwg, r);
+                                    // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
+                                    Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 1f, dxg, p);
                                 }
-                                if (needDx)
+                                else
                                 {
-                                    var dxg = dxAll.Slice(xOff, xLen);
-                                    var wTg = wT.AsSpan(grp * r * geo.OCg, r * geo.OCg);
-                                    if (geo.IsPointwise)
-                                    {
-                                        // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
-                                        Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 1f, dxg, p);
-                                    }
-                                    else
-                                    {
-                                        // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol).
-                                        Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
-                                        ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
-                                    }
+                                    // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol).
+                                    Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
+                                    ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
                                 }
                             }
-                    }
-                    ArrayPool<float>.Shared.Return(col);
-                    if (dyMasked is not null) ArrayPool<float>.Shared.Return(dyMasked);
-                });
-            }
+                        }
+                }
+                ArrayPool<float>.Shared.Return(col);
+                ArrayPool<float>.Shared.Return(scratch);
+            });
         }
-        if (needDb && masked)
+        if (needDb)
             for (int o = 0; o < g.OC; o++)
             {
                 double sum = 0;

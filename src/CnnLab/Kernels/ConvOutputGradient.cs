@@ -1,0 +1,65 @@
+namespace CnnLab.Kernels;
+
+// Legend as in Conv2dKernel.cs: per image n and group g the convolution's output block is [OCg, P].
+
+/// <summary>
+/// Where a convolution's backward gets dL/d(its output), one image and group at a time: from dy itself,
+/// or computed on the spot for a fused op that never stored the convolution's output gradient (dy
+/// masked by a ReLU, or scattered back from a max pool). The pointers belong to spans the caller keeps
+/// fixed for the duration of the backward.
+/// </summary>
+internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
+{
+    protected readonly Conv2dGeometry Geometry = g;
+
+    /// <summary>The [OCg, P] gradient block of image <paramref name="n"/>, group <paramref name="group"/>; may be written into <paramref name="scratch"/>.</summary>
+    public abstract ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch);
+
+    protected long BlockOffset(int n, int group) => ((long)n * Geometry.OC + (long)group * Geometry.OCg) * Geometry.ColCols;
+
+    protected int BlockLength => Geometry.OCg * Geometry.ColCols;
+}
+
+/// <summary>dy as given.</summary>
+internal sealed unsafe class PlainGradient(Conv2dGeometry g, float* dy) : ConvOutputGradient(g)
+{
+    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch) => new(dy + BlockOffset(n, group), BlockLength);
+}
+
+/// <summary>y = max(0, conv) → d conv = dy·[y &gt; 0], masked while the block is in cache.</summary>
+internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, float* y) : ConvOutputGradient(g)
+{
+    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
+    {
+        long off = BlockOffset(n, group);
+        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength), scratch);
+        return scratch;
+    }
+}
+
+/// <summary>
+/// pooled = maxpool(max(0, conv)) → d conv[argmax] += d pooled · [pooled &gt; 0] (the ReLU's output at the
+/// argmax is the pooled value itself), zero elsewhere: the same sums, in the same order, as the max
+/// pool's backward followed by the ReLU's.
+/// </summary>
+internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, int pooledPerPlane) : ConvOutputGradient(g)
+{
+    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
+    {
+        int p = Geometry.ColCols;
+        scratch.Clear();
+        for (int o = 0; o < Geometry.OCg; o++)
+        {
+            long plane = (long)n * Geometry.OC + group * Geometry.OCg + o;
+            float* d = dPooled + plane * pooledPerPlane, v = pooled + plane * pooledPerPlane;
+            int* idx = argmax + plane * pooledPerPlane;
+            var dst = scratch.Slice(o * p, p);
+            for (int k = 0; k < pooledPerPlane; k++)
+            {
+                if ((uint)idx[k] >= (uint)p) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {p} elements");
+                if (v[k] > 0f) dst[idx[k]] += d[k];
+            }
+        }
+        return scratch;
+    }
+}

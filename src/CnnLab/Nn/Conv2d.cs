@@ -64,6 +64,10 @@ public sealed class Conv2d : Module
     /// <summary>relu(this(input)) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU fusion (no hooks run).</summary>
     internal Tensor ForwardWithRelu(Tensor input) => Functional.Conv2dRelu(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 
+    /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
+    internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) =>
+        Functional.Conv2dReluMaxPool2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+
     /// <summary>As PyTorch: sizes as tuples; padding, dilation, groups and bias only when not default.</summary>
     protected override string ExtraRepr()
     {

@@ -35,8 +35,15 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // A Conv2d followed by a ReLU runs as one fused op (Functional.Conv2dRelu: same values, no
-            // separate ReLU passes) unless a hook needs to see the convolution's own output.
+            // Conv2d → ReLU (→ MaxPool2d) runs as one fused op (Functional.Conv2dRelu / Conv2dReluMaxPool2d:
+            // same values, fewer passes over memory) unless a hook needs to see an intermediate output.
+            if (i + 2 < _layers.Count && _layers[i] is Conv2d c && _layers[i + 1] is ReLU r && _layers[i + 2] is MaxPool2d pool
+                && !c.HasForwardHooks && !r.HasForwardHooks && !pool.HasForwardHooks && FuseConvRelu)
+            {
+                x = c.ForwardWithReluMaxPool(x, pool);
+                i += 2;
+                continue;
+            }
             if (i + 1 < _layers.Count && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU relu
                 && !conv.HasForwardHooks && !relu.HasForwardHooks && FuseConvRelu)
             {
@@ -49,6 +56,6 @@ public sealed class Sequential : Module
         return x;
     }
 
-    /// <summary>Whether Conv2d → ReLU pairs run fused (default true; tests and benchmarks turn it off to compare).</summary>
+    /// <summary>Whether Conv2d → ReLU (→ MaxPool2d) runs fused (default true; tests and benchmarks turn it off to compare).</summary>
     public static bool FuseConvRelu { get; set; } = true;
 }

@@ -90,16 +90,19 @@ public static partial class Functional
     }
 
     // Checks a batched pooling call the way ATen's pool2d_shape_check does and returns its geometry.
-    private static Pool2dGeometry Pool2dGeometryOf(Tensor input, Pair k, Pair s, Pair p, Pair d, bool ceilMode)
+    private static Pool2dGeometry Pool2dGeometryOf(Tensor input, Pair k, Pair s, Pair p, Pair d, bool ceilMode) =>
+        Pool2dGeometryOf(input.Shape, k, s, p, d, ceilMode);
+
+    private static Pool2dGeometry Pool2dGeometryOf(int[] shape, Pair k, Pair s, Pair p, Pair d, bool ceilMode)
     {
-        if (input.Rank != 4 || input.Numel == 0)
-            throw new ArgumentException($"non-empty 3D or 4D (batch mode) tensor expected for input, but got input of size: {Shape.Format(input.Shape)}");
+        if (shape.Length != 4 || Shape.Numel(shape) == 0)
+            throw new ArgumentException($"non-empty 3D or 4D (batch mode) tensor expected for input, but got input of size: {Shape.Format(shape)}");
         if (k.H <= 0 || k.W <= 0) throw new ArgumentException($"kernel size should be greater than zero, but got kH: {k.H} kW: {k.W}");
         if (s.H <= 0 || s.W <= 0) throw new ArgumentException($"stride should be greater than zero, but got dH: {s.H} dW: {s.W}");
         if (d.H <= 0 || d.W <= 0) throw new ArgumentException($"dilation should be greater than zero, but got dilationH: {d.H} dilationW: {d.W}");
         CheckPoolPad(p.H, k.H, d.H);
         CheckPoolPad(p.W, k.W, d.W);
-        var g = new Pool2dGeometry(input.Shape[0], input.Shape[1], input.Shape[2], input.Shape[3], k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, ceilMode);
+        var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, ceilMode);
         if (g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"Given input size: ({g.C}x{g.H}x{g.W}). Calculated output size: ({g.C}x{g.OH}x{g.OW}). Output size is too small");
         return g;

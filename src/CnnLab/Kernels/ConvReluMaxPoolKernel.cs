@@ -1,0 +1,88 @@
+using System.Buffers;
+
+namespace CnnLab.Kernels;
+
+// Legend: g the convolution's geometry (x [N, C, H, W] → conv [N, OC, OH, OW]); pool the max pool's
+// geometry on the convolution's output (pooled [N, OC, PH, PW], PH·PW = Q per plane).
+
+/// <summary>
+/// pooled = maxpool(max(0, conv(x, w) + b)) one image at a time: the convolution's output block of an
+/// image ([OC, OH·OW], ~100 KB for cnn-small's first layer) is computed into a per-thread buffer and
+/// pooled while it is in cache, so the full-size convolution output (12.8 MB at batch 128) is never
+/// written, read back, or given a gradient of its own. The backward rebuilds d conv per image from the
+/// pooled values and argmax indices (<see cref="MaxPoolReluGradient"/>). Same values and indices as the
+/// three ops one after the other, bit for bit.
+/// </summary>
+/// <remarks>PyTorch: what oneDNN's post-op fusion does for conv → relu → max_pool2d.</remarks>
+public static class ConvReluMaxPoolKernel
+{
+    /// <summary>Overwrites <paramref name="pooled"/> and <paramref name="argmax"/> [N, OC, PH, PW] (argmax: index within the OH·OW plane).</summary>
+    public static unsafe void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax)
+    {
+        Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
+        var geo = g;
+        var onePool = pool with { N = 1 };
+        int r = g.ColRows, p = g.ColCols, q = pool.OH * pool.OW;
+        fixed (float* px = x, pw = w, pb = b, pp = pooled)
+        fixed (int* pi = argmax)
+        {
+            nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
+            Parallelism.For(g.N, 1, (start, end) =>
+            {
+                float[]? col = geo.IsPointwise ? null : ArrayPool<float>.Shared.Rent(r * p);
+                float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
+                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
+                for (int n = start; n < end; n++)
+                {
+                    for (int grp = 0; grp < geo.G; grp++)
+                    {
+                        var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
+                        ReadOnlySpan<float> cols = xg;
+                        if (col is not null)
+                        {
+                            ConvColumns.Im2Col(xg, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
+                            cols = col.AsSpan(0, r * p);
+                        }
+                        // conv_g [OCg, P] = max(0, W_g · col_g + b_g), bias and ReLU in the GEMM's epilogue.
+                        var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu: true) : GemmEpilogue.WithRelu();
+                        Gemm.Sgemm(false, false, geo.OCg, p, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, p, 0f,
+                            block.AsSpan(grp * geo.OCg * p, geo.OCg * p), p, epilogue);
+                    }
+                    MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
+                        new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
+                }
+                if (col is not null) ArrayPool<float>.Shared.Return(col);
+                ArrayPool<float>.Shared.Return(block);
+            });
+        }
+    }
+
+    /// <summary>
+    /// Accumulates dx, dw, db (each skipped when empty) from d pooled: d conv[argmax] += d pooled where
+    /// pooled &gt; 0, then the convolution's backward, image by image.
+    /// </summary>
+    public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db)
+    {
+        Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
+        int q = pool.OH * pool.OW;
+        if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
+        fixed (float* pd = dPooled, pp = pooled)
+        fixed (int* pi = argmax)
+            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, q), dx, dw, db);
+    }
+
+    private static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, int xLen, int wLen, int pooledLen, int argmaxLen)
+    {
+        if (pool.N != g.N || pool.C != g.OC || pool.H != g.OH || pool.W != g.OW)
+            throw new ArgumentException($"pool geometry {pool} does not match the convolution's output [N={g.N}, C={g.OC}, H={g.OH}, W={g.OW}]");
+        if (g.N < 0 || g.C <= 0 || g.OC <= 0 || g.G <= 0 || g.C % g.G != 0 || g.OC % g.G != 0 || g.OH <= 0 || g.OW <= 0)
+            throw new ArgumentException($"invalid convolution geometry {g}");
+        if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
+        if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
+        long outs = (long)g.N * g.OC * pool.OH * pool.OW;
+        if (pooledLen < outs || argmaxLen < outs) throw new ArgumentException($"pooled and argmax need {outs} elements");
+    }
+}

@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// max_pool2d(relu(conv2d(x, w, b))) as one op (<see cref="ConvReluMaxPoolKernel"/>): each image's
+    /// convolution output is pooled while in cache and never stored, and the backward rebuilds its
+    /// gradient from the pooled values and argmax indices. Same values and gradients as the three ops
+    /// in a row, bit for bit. <see cref="Sequential"/> runs Conv2d → ReLU → MaxPool2d this way when none
+    /// of the three has forward hooks (a hook that wants to see a feature map turns the fusion off).
+    /// </summary>
+    /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, ...)), ...)</c>, fused.</remarks>
+    public static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, Pair? stride, Pair? padding, Pair? dilation, int groups,
+        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+    {
+        if (input.Rank != 4)
+            return MaxPool2d(Conv2dRelu(input, weight, bias, stride, padding, dilation, groups), poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
+        var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
+        var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
+        var y = Tensor.ForOp([g.N, g.OC, pool.OH, pool.OW]);
+        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
+        var argmax = TensorArena.Rent(y.Numel, clear: false);
+        ConvReluMaxPoolKernel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
+            MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)));
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
+        {
+            // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
+            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
+            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
+            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
+            ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)), dy.Data,
+                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data);
+            return bias is null ? [dx, dw] : [dx, dw, db];
+        });
+    }
+}

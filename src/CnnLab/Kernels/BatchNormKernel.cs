@@ -109,11 +109,19 @@ public static class BatchNormKernel
         Check(dy.Length, n, c, s);
         Check(x.Length, n, c, s);
         if (mean.Length < c || invStd.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
-        fixed (float* pdy = dy, px = x)
+        fixed (float* pdy = dy)
+            GradientSumsFrom(new StoredPlanes(pdy, s), x, n, c, s, mean, invStd, sumDy, sumDyXhat);
+    }
+
+    /// <summary><see cref="GradientSums"/> with dy supplied plane by plane.</summary>
+    internal static unsafe void GradientSumsFrom(PlaneGradient dy, ReadOnlySpan<float> x, int n, int c, int s,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat)
+    {
+        fixed (float* px = x)
         fixed (double* pm = mean, pi = invStd, pa = sumDy, pb = sumDyXhat)
         {
-            nint dys = (nint)pdy, xs = (nint)px, ms = (nint)pm, iss = (nint)pi, sa = (nint)pa, sb = (nint)pb;
-            Parallelism.For(c, 1, (c0, c1) => GradientSumsChannels(new ReadOnlySpan<float>((float*)dys, n * c * s), new ReadOnlySpan<float>((float*)xs, n * c * s),
+            nint xs = (nint)px, ms = (nint)pm, iss = (nint)pi, sa = (nint)pa, sb = (nint)pb;
+            Parallelism.For(c, 1, (c0, c1) => GradientSumsChannels(dy, new ReadOnlySpan<float>((float*)xs, n * c * s),
                 n, c, s, new ReadOnlySpan<double>((double*)ms, c), new ReadOnlySpan<double>((double*)iss, c),
                 new Span<double>((double*)sa, c), new Span<double>((double*)sb, c), c0, c1));
         }
@@ -141,10 +149,11 @@ public static class BatchNormKernel
         }
     }
 
-    private static void GradientSumsChannels(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s,
+    private static void GradientSumsChannels(PlaneGradient dy, ReadOnlySpan<float> x, int n, int c, int s,
         ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat, int c0, int c1)
     {
         Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
+        Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
         for (int ch = c0; ch < c1; ch++)
         {
             // Σ dy·x̂ = invStd · Σ dy·(x − μ): per plane a float dot product, the planes added in double.
@@ -152,7 +161,7 @@ public static class BatchNormKernel
             for (int i = 0; i < n; i++)
             {
                 int off = (i * c + ch) * s;
-                var g = dy.Slice(off, s);
+                var g = dy.Plane(i * c + ch, scratch);
                 TensorPrimitives.Subtract(x.Slice(off, s), (float)mean[ch], deviation);
                 a += TensorPrimitives.Sum(g);
                 b += TensorPrimitives.Dot(g, deviation);
@@ -171,6 +180,14 @@ public static class BatchNormKernel
         ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
     {
         Check(dy.Length, n, c, s);
+        fixed (float* pdy = dy)
+            InputGradientFrom(new StoredPlanes(pdy, s), x, dx, n, c, s, mean, invStd, gamma, sumDy, sumDyXhat);
+    }
+
+    /// <summary><see cref="InputGradient"/> with dy supplied plane by plane.</summary>
+    internal static unsafe void InputGradientFrom(PlaneGradient dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+    {
         Check(x.Length, n, c, s);
         Check(dx.Length, n, c, s);
         if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
@@ -184,16 +201,17 @@ public static class BatchNormKernel
             coefficients[4 * ch + 2] = (float)(-k * invStd[ch] * sumDyXhat[ch] / m);
             coefficients[4 * ch + 3] = (float)(-k * sumDy[ch] / m);
         }
-        fixed (float* pdy = dy, px = x, pdx = dx)
+        fixed (float* px = x, pdx = dx)
         {
-            nint dys = (nint)pdy, xs = (nint)px, dxs = (nint)pdx;
+            nint xs = (nint)px, dxs = (nint)pdx;
             Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
             {
                 Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
+                Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
                 for (int plane = p0; plane < p1; plane++)
                 {
                     int ch = plane % c;
-                    var g = new ReadOnlySpan<float>((float*)dys + (long)plane * s, s);
+                    var g = dy.Plane(plane, scratch);
                     var d = new Span<float>((float*)dxs + (long)plane * s, s);
                     TensorPrimitives.Subtract(new ReadOnlySpan<float>((float*)xs + (long)plane * s, s), coefficients[4 * ch], deviation);
                     TensorPrimitives.Multiply(deviation, coefficients[4 * ch + 2], deviation);

@@ -37,29 +37,16 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
     }
 }
 
-/// <summary>
-/// pooled = maxpool(max(0, conv)) → d conv[argmax] += d pooled · [pooled &gt; 0] (the ReLU's output at the
-/// argmax is the pooled value itself), zero elsewhere: the same sums, in the same order, as the max
-/// pool's backward followed by the ReLU's.
-/// </summary>
+/// <summary>pooled = maxpool(max(0, conv)): each plane of the block rebuilt by <see cref="MaxPoolReluPlanes"/>.</summary>
 internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, int pooledPerPlane) : ConvOutputGradient(g)
 {
+    private readonly MaxPoolReluPlanes _planes = new(dPooled, pooled, argmax, pooledPerPlane, g.ColCols);
+
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         int p = Geometry.ColCols;
-        scratch.Clear();
         for (int o = 0; o < Geometry.OCg; o++)
-        {
-            long plane = (long)n * Geometry.OC + group * Geometry.OCg + o;
-            float* d = dPooled + plane * pooledPerPlane, v = pooled + plane * pooledPerPlane;
-            int* idx = argmax + plane * pooledPerPlane;
-            var dst = scratch.Slice(o * p, p);
-            for (int k = 0; k < pooledPerPlane; k++)
-            {
-                if ((uint)idx[k] >= (uint)p) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {p} elements");
-                if (v[k] > 0f) dst[idx[k]] += d[k];
-            }
-        }
+            _planes.Plane((long)n * Geometry.OC + group * Geometry.OCg + o, scratch.Slice(o * p, p));
         return scratch;
     }
 }

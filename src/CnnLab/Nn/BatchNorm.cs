@@ -65,7 +65,12 @@ public abstract class BatchNorm : Module
     /// <summary>Expected input description for errors.</summary>
     protected abstract string ExpectedInput { get; }
 
-    protected override Tensor ForwardCore(Tensor input)
+    protected override Tensor ForwardCore(Tensor input) => Normalize(input, null);
+
+    /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s BatchNorm2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
+    internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) => Normalize(input, pool);
+
+    private Tensor Normalize(Tensor input, MaxPool2d? pool)
     {
         if (!AcceptsRank(input.Rank))
             throw new ArgumentException($"{GetType().Name} expected {ExpectedInput} input, got shape {Shape.Format(input.Shape)}");
@@ -77,7 +82,9 @@ public abstract class BatchNorm : Module
             NumBatchesTracked.Data[0] += 1f;
             factor = Momentum ?? 1.0 / NumBatchesTracked.Data[0];
         }
-        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps);
+        return pool is null ? Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps)
+            : Functional.BatchNormReluMaxPool2d(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps,
+                pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
     }
 
     protected override string ExtraRepr() =>

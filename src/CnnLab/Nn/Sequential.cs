@@ -35,12 +35,20 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // Conv2d → ReLU (→ MaxPool2d) runs as one fused op (Functional.Conv2dRelu / Conv2dReluMaxPool2d:
-            // same values, fewer passes over memory) unless a hook needs to see an intermediate output.
+            // Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run as one fused op
+            // (Functional.Conv2dRelu / Conv2dReluMaxPool2d / BatchNormReluMaxPool2d: same values, fewer
+            // passes over memory) unless a hook needs to see an intermediate output.
             if (i + 2 < _layers.Count && _layers[i] is Conv2d c && _layers[i + 1] is ReLU r && _layers[i + 2] is MaxPool2d pool
                 && !c.HasForwardHooks && !r.HasForwardHooks && !pool.HasForwardHooks && FuseConvRelu)
             {
                 x = c.ForwardWithReluMaxPool(x, pool);
+                i += 2;
+                continue;
+            }
+            if (i + 2 < _layers.Count && _layers[i] is BatchNorm2d bn && _layers[i + 1] is ReLU bnRelu && _layers[i + 2] is MaxPool2d bnPool
+                && !bn.HasForwardHooks && !bnRelu.HasForwardHooks && !bnPool.HasForwardHooks && FuseConvRelu)
+            {
+                x = bn.ForwardWithReluMaxPool(x, bnPool);
                 i += 2;
                 continue;
             }
@@ -56,6 +64,6 @@ public sealed class Sequential : Module
         return x;
     }
 
-    /// <summary>Whether Conv2d → ReLU (→ MaxPool2d) runs fused (default true; tests and benchmarks turn it off to compare).</summary>
+    /// <summary>Whether Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run fused (default true; tests and benchmarks turn it off to compare).</summary>
     public static bool FuseConvRelu { get; set; } = true;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -17,93 +18,160 @@ public static partial class Functional
     public static Tensor BatchNorm(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
         bool training, double momentum, float eps)
     {
-        if (x.Rank < 2) throw new ArgumentException($"BatchNorm expects input [N, C, *], got {Shape.Format(x.Shape)}");
-        int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c);
-        foreach (var (t, what) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
-            if (t is not null && t.Numel != c)
-                throw new ArgumentException($"BatchNorm {what} has {t.Numel} elements, expected {c} (the input's channels, input {Shape.Format(x.Shape)})");
-        bool useBatchStats = training || runningMean is null || runningVar is null;
-        int m = n * s;
-        if (useBatchStats && m <= 1)
-            throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shape.Format(x.Shape)}");
-
-        var mean = new double[c];
-        var invStd = new double[c];
-        if (useBatchStats)
+        var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
+        var y = Tensor.ForOp(x.Shape);
+        BatchNormKernel.ScaleShift(x.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
+        return Autograd.Record(y, "BatchNormBackward", plan.Inputs, dy =>
         {
-            var variance = new double[c];
-            BatchNormKernel.Statistics(x.Data, n, c, s, mean, variance);
-            for (int ch = 0; ch < c; ch++) invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
-            if (training && runningMean is not null && runningVar is not null)
+            unsafe
             {
-                var rm = runningMean.Data; var rv = runningVar.Data;
-                for (int ch = 0; ch < c; ch++)
+                fixed (float* pdy = dy.Data) return plan.Gradients(new StoredPlanes(pdy, plan.S));
+            }
+        });
+    }
+
+    /// <summary>
+    /// max_pool2d(relu(batch_norm(x, ...))) over x [N, C, H, W] as one op
+    /// (<see cref="BatchNormReluMaxPoolKernel"/>): each normalized plane is pooled while in cache and
+    /// the batch-norm and ReLU outputs are never stored; the backward is batch norm's, with its output
+    /// gradient rebuilt plane by plane from the pooled values and argmax indices. Same values and
+    /// gradients as the three ops in a row, bit for bit. <see cref="Sequential"/> runs BatchNorm2d → ReLU →
+    /// MaxPool2d this way when none of the three has forward hooks.
+    /// </summary>
+    /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.batch_norm(x, ...)), ...)</c>, fused.</remarks>
+    public static Tensor BatchNormReluMaxPool2d(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+        bool training, double momentum, float eps, Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+    {
+        if (x.Rank != 4)
+            return MaxPool2d(Relu(BatchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps)), poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
+        var pool = Pool2dGeometryOf(x.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
+        var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
+        var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
+        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
+        var argmax = TensorArena.Rent(y.Numel, clear: false);
+        BatchNormReluMaxPoolKernel.Forward(x.Data, pool, plan.Scale, plan.Shift, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)));
+        int q = pool.OH * pool.OW;
+        return Autograd.Record(y, "BatchNormReluMaxPoolBackward", plan.Inputs, dy =>
+        {
+            // y = maxpool(max(0, z)), z = batch_norm(x)  →  dz[argmax] += dy·[y > 0], then batch norm's backward.
+            unsafe
+            {
+                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax)
+                    return plan.Gradients(new MaxPoolReluPlanes(pdy, py, (int*)pidx, q, plan.S));
+            }
+        });
+    }
+
+    // One batch-norm call: its sizes, statistics and folded affine (scale, shift), and its backward.
+    private sealed class BatchNormPlan
+    {
+        public required Tensor X { get; init; }
+        public Tensor? Weight { get; init; }
+        public Tensor? Bias { get; init; }
+        public int N { get; init; }
+        public int C { get; init; }
+        public int S { get; init; }
+        public bool UseBatchStats { get; init; }
+        public required double[] Mean { get; init; }
+        public required double[] InvStd { get; init; }
+        public required float[] Scale { get; init; }
+        public required float[] Shift { get; init; }
+
+        public Tensor[] Inputs => new[] { X, Weight, Bias }.OfType<Tensor>().ToArray();
+
+        // Checks the call, computes the statistics (updating the running ones in training) and folds the affine.
+        public static BatchNormPlan Make(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
+            bool training, double momentum, float eps)
+        {
+            if (x.Rank < 2) throw new ArgumentException($"BatchNorm expects input [N, C, *], got {Shape.Format(x.Shape)}");
+            int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c);
+            foreach (var (t, what) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
+                if (t is not null && t.Numel != c)
+                    throw new ArgumentException($"BatchNorm {what} has {t.Numel} elements, expected {c} (the input's channels, input {Shape.Format(x.Shape)})");
+            bool useBatchStats = training || runningMean is null || runningVar is null;
+            int m = n * s;
+            if (useBatchStats && m <= 1)
+                throw new ArgumentException($"Expected more than 1 value per channel when training, got input size {Shape.Format(x.Shape)}");
+
+            var mean = new double[c];
+            var invStd = new double[c];
+            if (useBatchStats)
+            {
+                var variance = new double[c];
+                BatchNormKernel.Statistics(x.Data, n, c, s, mean, variance);
+                for (int ch = 0; ch < c; ch++) invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
+                if (training && runningMean is not null && runningVar is not null)
                 {
-                    double unbiased = variance[ch] * m / (m - 1);
-                    rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean[ch]);
-                    rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * unbiased);
+                    var rm = runningMean.Data; var rv = runningVar.Data;
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        double unbiased = variance[ch] * m / (m - 1);
+                        rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean[ch]);
+                        rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * unbiased);
+                    }
                 }
             }
-        }
-        else
-        {
+            else
+            {
+                for (int ch = 0; ch < c; ch++)
+                {
+                    mean[ch] = runningMean!.Data[ch];
+                    invStd[ch] = 1.0 / Math.Sqrt(runningVar!.Data[ch] + (double)eps);
+                }
+            }
+
+            var scale = new float[c];
+            var shift = new float[c];
             for (int ch = 0; ch < c; ch++)
             {
-                mean[ch] = runningMean!.Data[ch];
-                invStd[ch] = 1.0 / Math.Sqrt(runningVar!.Data[ch] + (double)eps);
+                double g = weight is null ? 1.0 : weight.Data[ch];
+                double b = bias is null ? 0.0 : bias.Data[ch];
+                scale[ch] = (float)(g * invStd[ch]);
+                shift[ch] = (float)(b - mean[ch] * g * invStd[ch]);
             }
-        }
-
-        var scale = new float[c];
-        var shift = new float[c];
-        for (int ch = 0; ch < c; ch++)
-        {
-            double g = weight is null ? 1.0 : weight.Data[ch];
-            double b = bias is null ? 0.0 : bias.Data[ch];
-            scale[ch] = (float)(g * invStd[ch]);
-            shift[ch] = (float)(b - mean[ch] * g * invStd[ch]);
-        }
-        var y = Tensor.ForOp(x.Shape);
-        BatchNormKernel.ScaleShift(x.Data, y.Data, n, c, s, scale, shift);
-
-        var inputs = new List<Tensor> { x };
-        if (weight is not null) inputs.Add(weight);
-        if (bias is not null) inputs.Add(bias);
-        return Autograd.Record(y, "BatchNormBackward", [.. inputs], dy =>
-        {
-            var sumDy = new double[c];
-            var sumDyXhat = new double[c];
-            BatchNormKernel.GradientSums(dy.Data, x.Data, n, c, s, mean, invStd, sumDy, sumDyXhat);
-            Tensor? dx = null;
-            if (x.RequiresGrad)
+            return new BatchNormPlan
             {
-                dx = Tensor.ForOp(x.Shape);
-                var gamma = new double[c];
-                for (int ch = 0; ch < c; ch++) gamma[ch] = weight is null ? 1.0 : weight.Data[ch];
-                if (useBatchStats)
+                X = x, Weight = weight, Bias = bias, N = n, C = c, S = s, UseBatchStats = useBatchStats,
+                Mean = mean, InvStd = invStd, Scale = scale, Shift = shift,
+            };
+        }
+
+        // dx, dγ, dβ (in the order of Inputs) from the output gradient, given plane by plane.
+        public Tensor?[] Gradients(PlaneGradient dy)
+        {
+            var sumDy = new double[C];
+            var sumDyXhat = new double[C];
+            BatchNormKernel.GradientSumsFrom(dy, X.Data, N, C, S, Mean, InvStd, sumDy, sumDyXhat);
+            Tensor? dx = null;
+            if (X.RequiresGrad)
+            {
+                dx = Tensor.ForOp(X.Shape);
+                var gamma = new double[C];
+                for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
+                if (UseBatchStats)
                 {
                     // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
                     // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
-                    BatchNormKernel.InputGradient(dy.Data, x.Data, dx.Data, n, c, s, mean, invStd, gamma, sumDy, sumDyXhat);
+                    BatchNormKernel.InputGradientFrom(dy, X.Data, dx.Data, N, C, S, Mean, InvStd, gamma, sumDy, sumDyXhat);
                 }
                 else
                 {
                     // running statistics are constants: dx = dy·γ·invStd
-                    for (int i = 0; i < n; i++)
-                        for (int ch = 0; ch < c; ch++)
-                        {
-                            int off = (i * c + ch) * s;
-                            TensorPrimitives.Multiply(dy.Data.Slice(off, s), (float)(gamma[ch] * invStd[ch]), dx.Data.Slice(off, s));
-                        }
+                    var scratch = new float[S];
+                    for (int plane = 0; plane < N * C; plane++)
+                    {
+                        int ch = plane % C;
+                        TensorPrimitives.Multiply(dy.Plane(plane, scratch), (float)(gamma[ch] * InvStd[ch]), dx.Data.Slice(plane * S, S));
+                    }
                 }
             }
             // y = γ·x̂ + β  →  dγ = Σ dy·x̂,  dβ = Σ dy
-            Tensor? dWeight = weight is not null && weight.RequiresGrad ? new Tensor(sumDyXhat.Select(v => (float)v).ToArray(), c) : null;
-            Tensor? dBias = bias is not null && bias.RequiresGrad ? new Tensor(sumDy.Select(v => (float)v).ToArray(), c) : null;
+            Tensor? dWeight = Weight is not null && Weight.RequiresGrad ? new Tensor(sumDyXhat.Select(v => (float)v).ToArray(), C) : null;
+            Tensor? dBias = Bias is not null && Bias.RequiresGrad ? new Tensor(sumDy.Select(v => (float)v).ToArray(), C) : null;
             var result = new List<Tensor?> { dx };
-            if (weight is not null) result.Add(dWeight);
-            if (bias is not null) result.Add(dBias);
+            if (Weight is not null) result.Add(dWeight);
+            if (Bias is not null) result.Add(dBias);
             return [.. result];
-        });
+        }
     }
 }

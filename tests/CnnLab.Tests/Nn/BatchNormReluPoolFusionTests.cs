@@ -1,0 +1,93 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Functional.BatchNormReluMaxPool2d and Sequential's BatchNorm2d → ReLU → MaxPool2d fusion give the same
+/// bits as the three ops in a row: output, dx, dγ, dβ and the running statistics, in training and in
+/// evaluation, for 1 and 2 threads.
+/// </summary>
+public class BatchNormReluPoolFusionTests
+{
+    private sealed record Outcome(float[] Y, float[] Dx, float[] Dw, float[] Db, float[] RunningMean, float[] RunningVar);
+
+    private static Outcome Run(bool fused, bool training, float[] x0, int[] shape, (int K, int S, int P, bool Ceil) pool, long seed)
+    {
+        var r = new Generator(seed);
+        int c = shape[1];
+        var x = Tensor.FromArray(x0, shape).RequiresGrad_();
+        var w = Tensor.Randn(r, c).RequiresGrad_();
+        var b = Tensor.Randn(r, c).RequiresGrad_();
+        var rm = Tensor.Randn(r, c);
+        var rv = Tensor.Rand(r, c) + 0.5f;
+        Pair k = pool.K, s = pool.S, p = pool.P;
+        var y = fused ? Functional.BatchNormReluMaxPool2d(x, rm, rv, w, b, training, 0.1, 1e-5f, k, s, p, 1, pool.Ceil)
+            : Functional.MaxPool2d(Functional.Relu(Functional.BatchNorm(x, rm, rv, w, b, training, 0.1, 1e-5f)), k, s, p, 1, pool.Ceil);
+        var up = new float[y.Numel];
+        r.FillNormal(up, 0, 1);
+        y.Backward(Tensor.FromArray(up, y.Shape));
+        return new Outcome(y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray(), rm.Data.ToArray(), rv.Data.ToArray());
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    public void FusedEqualsTheThreeOpsBitForBit(int threads, bool training)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            (int[] Shape, (int, int, int, bool) Pool)[] cases =
+            [
+                ([6, 4, 12, 12], (2, 2, 0, false)),
+                ([3, 5, 9, 7], (3, 2, 1, true)),     // overlapping windows, ceil mode
+            ];
+            foreach (var (shape, pool) in cases)
+            {
+                var x = new float[shape.Aggregate(1, (a, v) => a * v)];
+                new Generator(7).FillNormal(x, 0.3f, 1.5f);
+                var plain = Run(false, training, x, shape, pool, 21);
+                var fused = Run(true, training, x, shape, pool, 21);
+                Assert.Equal(plain.Y, fused.Y);
+                Assert.Equal(plain.Dx, fused.Dx);
+                Assert.Equal(plain.Dw, fused.Dw);
+                Assert.Equal(plain.Db, fused.Db);
+                Assert.Equal(plain.RunningMean, fused.RunningMean);
+                Assert.Equal(plain.RunningVar, fused.RunningVar);
+                Assert.Contains(fused.Y, v => v == 0f);
+            }
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void CnnBnTrainingStepIsTheSameFusedOrNot()
+    {
+        (float[] Grads, float[] Buffers) Step(bool fuse)
+        {
+            bool saved = Sequential.FuseConvRelu;
+            try
+            {
+                Sequential.FuseConvRelu = fuse;
+                var model = ModelZoo.Create("cnn-bn", new Generator(5));
+                var x = Tensor.Randn(new Generator(6), 8, 1, 28, 28);
+                var loss = Functional.CrossEntropy(model.Forward(x), [0, 1, 2, 3, 4, 5, 6, 7]);
+                loss.Backward();
+                return (model.Parameters().SelectMany(p => p.Grad!.Data.ToArray()).ToArray(),
+                        model.NamedBuffers().SelectMany(b => b.Buffer.Data.ToArray()).ToArray());
+            }
+            finally { Sequential.FuseConvRelu = saved; }
+        }
+        var plain = Step(false);
+        var fused = Step(true);
+        Assert.Equal(plain.Grads, fused.Grads);
+        Assert.Equal(plain.Buffers, fused.Buffers);
+    }
+}

@@ -20,8 +20,8 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
-        var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation" };
-        var steps = new Option<int>("--steps") { Description = "steps averaged by --profile", DefaultValueFactory = _ => 20 };
+        var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
+        var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
         var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM.")
         {

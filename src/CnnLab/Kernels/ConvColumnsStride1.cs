@@ -23,6 +23,17 @@ public static partial class ConvColumns
 
     private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated;
 
+    // The padded plane is indexed with raw pointers: its geometry is checked here, in 64 bits, so that no
+    // caller's sizes can put a read or write outside it (callers validate too, but this is the last line).
+    private static void CheckPlane(int h, int w, int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow)
+    {
+        long hp = h + 2L * ph, wp = Math.Max(w + 2L * pw, (ow + 15L) / 16 * 16 + kw - 1);
+        if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0
+            || hp * wp + 16 > int.MaxValue / 2
+            || (oh > 0 && (oh - 1L) * sh + (kh - 1L) * dh >= hp) || ow - 1L + kw - 1 >= wp)
+            throw new ArgumentException($"im2col geometry out of range: input {h}x{w}, kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
+    }
+
     // Row length of the padded plane: the widest read is ox + kw with ox < OW rounded up to 16 lanes.
     private static int PaddedRow(int w, int pw, int ow, int kw) => Math.Max(w + 2 * pw, (ow + 15) / 16 * 16 + kw - 1);
 
@@ -31,6 +42,7 @@ public static partial class ConvColumns
     private static unsafe void Im2ColStride1(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> col, int stride)
     {
+        CheckPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow);
         int hp = h + 2 * ph, wp = PaddedRow(w, pw, ow, kw);
         var plane = Plane(hp * wp + 16);
         int vectorsPerRow = (ow + 15) / 16;
@@ -79,6 +91,7 @@ public static partial class ConvColumns
     private static unsafe void Col2ImStride1(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride)
     {
+        CheckPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow);
         int hp = h + 2 * ph, wp = PaddedRow(w, pw, ow, kw);
         var plane = Plane(hp * wp + 16);
         int full = ow / 16, rest = ow % 16;

@@ -155,6 +155,17 @@ public class Conv2dTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2d(1, 4, (3, 0)));
     }
 
+    [Theory]
+    [InlineData(int.MaxValue, 1)] // 8 + 2·(2^31 − 1) wraps to 6 in 32 bits: once accepted, then indexed far outside the input
+    [InlineData(1_000_000, 1)]    // no wrap, but a 2-million-square padded plane
+    [InlineData(1, 1_500_000_000)] // dilation·(k − 1) wraps negative
+    public void HugePaddingOrDilationIsRejectedNotWrapped(int padding, int dilation)
+    {
+        var conv = new Conv2d(1, 4, 3, padding: padding, dilation: dilation);
+        var e = Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(1, 1, 8, 8)));
+        Assert.Contains("Calculated padded input size per channel", e.Message);
+    }
+
     [Fact]
     public void StateDictRoundTripThroughSafeTensors()
     {

@@ -204,5 +204,8 @@ public class PoolingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2d(2, padding: 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AvgPool2d(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveAvgPool2d(0));
+        // A dilation whose (k − 1)·d wraps around in 32 bits must not yield a plausible output size.
+        Assert.Contains("larger than the padded input",
+            Assert.Throws<ArgumentException>(() => Functional.MaxPool2d(Tensor.Zeros(1, 1, 8, 8), 3, 1, 0, 1_500_000_000)).Message);
     }
 }

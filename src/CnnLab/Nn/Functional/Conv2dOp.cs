@@ -69,6 +69,10 @@ public static partial class Functional
     }
 
     // Checks a batched conv2d call the way PyTorch does and returns its geometry.
+    // 2^28 floats (1 GiB) per padded channel plane: far beyond any image, and small enough that every
+    // index the kernels compute in 32 bits stays in range.
+    private const long MaxPaddedPlane = 1L << 28;
+
     private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, Pair s, Pair p, Pair d, int groups)
     {
         if (input.Rank != 4)
@@ -86,10 +90,14 @@ public static partial class Functional
             throw new ArgumentException($"Given groups={groups}, weight of size {Shape.Format(weight.Shape)}, expected input{Shape.Format(input.Shape)} to have {weight.Shape[1] * groups} channels, but got {input.Shape[1]} channels instead");
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
             throw new ArgumentException($"Given weight of size {Shape.Format(weight.Shape)}, expected bias to be 1-dimensional with {oc} elements, but got bias of size {Shape.Format(bias.Shape)} instead");
-        int paddedH = input.Shape[2] + 2 * p.H, paddedW = input.Shape[3] + 2 * p.W;
-        int effH = d.H * (kh - 1) + 1, effW = d.W * (kw - 1) + 1;
+        // In 64 bits: a padding or dilation near int.MaxValue must be rejected, not wrap around to a
+        // small plausible size that the kernels would then index far outside of.
+        long paddedH = input.Shape[2] + 2L * p.H, paddedW = input.Shape[3] + 2L * p.W;
+        long effH = d.H * (kh - 1L) + 1, effW = d.W * (kw - 1L) + 1;
         if (kh <= 0 || kw <= 0 || paddedH < effH || paddedW < effW)
             throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}). Kernel size: ({effH} x {effW}). Kernel size can't be greater than actual input size");
+        if (paddedH * paddedW > MaxPaddedPlane)
+            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}) is too large (padding={p.TupleString()}); at most {MaxPaddedPlane} elements per channel are supported");
         return new Conv2dGeometry(input.Shape[0], input.Shape[1], input.Shape[2], input.Shape[3], oc, kh, kw, s.H, s.W, p.H, p.W, d.H, d.W, groups);
     }
 }

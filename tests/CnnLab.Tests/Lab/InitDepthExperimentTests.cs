@@ -60,9 +60,35 @@ public class InitDepthExperimentTests
             Assert.InRange(fwd, 0.3, 3);
             Assert.Contains($"ReLU: Kaiming keeps {fwd.ToString("G3", CultureInfo.InvariantCulture)} forward", r.Verdict);
             Assert.Contains("depth 6 Kaiming", r.Verdict);
-            Assert.Equal(4 * 5, r.Metrics.Keys.Count(k => k.StartsWith("stats_", StringComparison.Ordinal) && k.EndsWith("depth6", StringComparison.Ordinal)));
-            Assert.Equal(11, r.Figures.Count);
+            Assert.Equal(4 * 5 + 1, r.Metrics.Keys.Count(k => k.StartsWith("stats_", StringComparison.Ordinal) && k.EndsWith("depth6", StringComparison.Ordinal)));
+            Assert.Equal(11, r.Figures.Count); // with the plain-CNN training curves
             Assert.IsType<double>(r.Metrics["cnn_backward_ratio_depth6_xavier-normal"]);
+
+            // tanh with PyTorch's gain 5/3 is measured and quoted.
+            var gain = (Dictionary<string, object?>)r.Metrics["stats_tanh_xavier-normal-gain-5/3_depth6"]!;
+            Assert.Contains($"calculate_gain('tanh') = 5/3: {((double)gain["forward_ratio"]!).ToString("G3", CultureInfo.InvariantCulture)}", r.Verdict);
+
+            // He et al.: every plain-CNN run trained its steps and is quoted (steps to the threshold, or "never", and the final loss).
+            foreach (int depth in new[] { 4, 6 })
+                foreach (var init in new[] { "kaiming-normal", "xavier-normal" })
+                {
+                    var losses = (double[])r.Metrics[$"cnn_loss_depth{depth}_{init}"]!;
+                    Assert.Equal(5, losses.Length);
+                    Assert.All(losses, l => Assert.InRange(l, 1.5, 3.5));
+                    Assert.True(r.Metrics.ContainsKey($"cnn_steps_to_2_depth{depth}_{init}"));
+                    double final = (double)r.Metrics[$"cnn_final_loss_depth{depth}_{init}"]!;
+                    Assert.Contains(FormattableString.Invariant($"(final loss {final:0.00})"), r.Verdict);
+                }
+            Assert.Contains("first conv stride 2", (string)r.Metrics["cnn_setup"]!);
+            // Xavier's first-layer gradient relative to Kaiming's follows (1/√2)^(D−1) = 0.177 at depth 6.
+            double xOverK = (double)r.Metrics["he2015_init_gradient_xavier_over_kaiming"]!;
+            Assert.Equal(Math.Pow(0.5, 2.5), (double)r.Metrics["he2015_init_gradient_xavier_over_kaiming_predicted"]!, 12);
+            Assert.InRange(xOverK, 0.177 / 3, 0.177 * 3);
+            Assert.Contains($"Xavier's is {xOverK.ToString("G3", CultureInfo.InvariantCulture)}× Kaiming's", r.Verdict);
+            // A tiny budget cannot separate the inits by 100×, so the mechanism flag and the verdict say so.
+            Assert.False((bool)r.Metrics["he2015_init_gradient_kaiming_kept_xavier_vanishes"]!);
+            Assert.False(r.Agrees);
+            Assert.Contains("did not separate Kaiming from Xavier by 100×", r.Verdict);
         }
         finally
         {

@@ -108,6 +108,18 @@ public class FeatureMapsTests
         var e3 = Assert.Throws<ArgumentException>(() => FeatureMaps.Filters("t", new float[9], 1, 1, 3, 2, path));
         Assert.Contains("[out, in, kh, kw]", e3.Message);
         Assert.Throws<ArgumentException>(() => FeatureMaps.Image("t", new float[0, 0], path));
+        var e4 = Assert.Throws<ArgumentException>(() => FeatureMaps.Grid("t", new float[8], 2, 2, 2, path, labels: ["only one"]));
+        Assert.Contains("labels has 1 entries but there are 2 maps", e4.Message);
+    }
+
+    [Fact]
+    public void Grid_DrawsGivenLabels()
+    {
+        string dir = FigureAssert.OutDir(nameof(Grid_DrawsGivenLabels));
+        var fig = FeatureMaps.Grid("labelled", [new float[,] { { 0, 1 }, { 1, 0 } }, new float[,] { { 1, 0 }, { 0, 1 } }], Path.Combine(dir, "g"), labels: ["image", "shifted"]);
+        string svg = File.ReadAllText(fig.Svg);
+        Assert.Contains("shifted", svg);
+        Assert.DoesNotContain("ch 1", svg);
     }
 
     /// <summary>The grid's height follows its shape; read it back to check the PNG against itself and the SVG.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
@@ -21,7 +22,7 @@ public static partial class ConvColumns
 
     [ThreadStatic] private static float[]? t_plane;
 
-    private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated;
+    private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     // The padded plane is indexed with raw pointers: its geometry is checked here, in 64 bits, so that no
     // caller's sizes can put a read or write outside it (callers validate too, but this is the last line).
@@ -45,9 +46,10 @@ public static partial class ConvColumns
         CheckPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow);
         int hp = h + 2 * ph, wp = PaddedRow(w, pw, ow, kw);
         var plane = Plane(hp * wp + 16);
-        int vectorsPerRow = (ow + 15) / 16;
-        // Writes stay inside the matrix itself, even when the span is longer.
-        long limit = Math.Min(col.Length, (long)c * kh * kw * stride);
+        int full = ow / 16, rest = ow % 16;
+        // Lanes of the last, partial vector of an output row: stored under a mask, so every store stays
+        // inside its own row (no spill into the next row to clean up, no line-crossing overlap).
+        var restMask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(rest)).AsSingle();
         fixed (float* pImage = image, pPlane = plane, pCol = col)
         {
             // Only the border of the padded plane needs zeros: the interior is overwritten per channel.
@@ -60,30 +62,21 @@ public static partial class ConvColumns
                 for (int ki = 0; ki < kh; ki++)
                     for (int kj = 0; kj < kw; kj++)
                     {
-                        long rowStart = (long)((ci * kh + ki) * kw + kj) * stride;
-                        float* dstRow = pCol + rowStart;
-                        for (int oy = 0; oy < oh; oy++)
+                        int r = (ci * kh + ki) * kw + kj;
+                        float* dst = pCol + (long)r * stride;
+                        // Padded row oy·SH + ki·DH, padded column ox + kj: in bounds by construction, and a
+                        // whole vector read from it stays inside the plane (PaddedRow).
+                        float* s = pPlane + ki * dh * wp + kj;
+                        for (int oy = 0; oy < oh; oy++, s += sh * wp, dst += ow)
                         {
-                            // Padded row oy·SH + ki·DH, padded column ox + kj: in bounds by construction.
-                            float* s = pPlane + (oy * sh + ki * dh) * wp + kj;
-                            long d = (long)oy * ow;
-                            for (int v = 0; v < vectorsPerRow; v++, s += 16, d += 16)
-                            {
-                                // Lanes past OW spill into the next output row (rewritten next) or past the
-                                // row's end (cleared below); never past the span.
-                                if (rowStart + d + 16 <= limit) Vector512.Load(s).Store(dstRow + d);
-                                else for (int l = 0; l < 16 && rowStart + d + l < limit; l++) dstRow[d + l] = s[l];
-                            }
+                            int v = 0;
+                            for (; v < full; v++) Vector512.Load(s + 16 * v).Store(dst + 16 * v);
+                            if (rest != 0) Avx512F.MaskStore(dst + 16 * v, restMask, Vector512.Load(s + 16 * v));
                         }
+                        // The stride's padding columns are zeroed, up to the end of the span for the last row.
+                        long pad = Math.Min(stride - oh * ow, col.Length - ((long)r * stride + oh * ow));
+                        if (pad > 0) new Span<float>(pCol + (long)r * stride + oh * ow, (int)pad).Clear();
                     }
-                // Spills only run forward, into this row's padding columns or later rows (written after),
-                // so clearing the padding columns of this channel's rows now leaves every spill erased.
-                for (int r = ci * kh * kw; r < (ci + 1) * kh * kw; r++)
-                {
-                    long end = (long)r * stride + oh * ow;
-                    long stop = Math.Min((long)(r + 1) * stride, limit);
-                    if (stop > end) new Span<float>(pCol + end, (int)(stop - end)).Clear();
-                }
             }
         }
     }
@@ -112,10 +105,9 @@ public static partial class ConvColumns
                             int v = 0;
                             for (; v < full; v++, s += 16, d += 16) (Vector512.Load(d) + Vector512.Load(s)).Store(d);
                             if (rest == 0) continue;
-                            // The last vector's lanes past OW belong to the next output row: masked off. They
-                            // may lie past the column span for the very last row, then it goes lane by lane.
-                            if (s + 16 <= pCol + col.Length) (Vector512.Load(d) + (Vector512.Load(s) & restMask)).Store(d);
-                            else for (int l = 0; l < rest; l++) d[l] += s[l];
+                            // The last vector's lanes past OW belong to the next output row (or lie past the
+                            // span): a masked load reads none of them.
+                            (Vector512.Load(d) + Avx512F.MaskLoad(s, restMask, Vector512<float>.Zero)).Store(d);
                         }
                     }
                 float* dst = pImage + (long)ci * h * w;

@@ -86,8 +86,6 @@ public static class MaxPool2dKernel
     // from the bottom row's start); its extra lanes are dropped.
     private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable)
     {
-        float* yTail = stackalloc float[16];
-        int* idxTail = stackalloc int[16];
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var odds = evens + Vector512<int>.One;
         var atB = Vector512<int>.One;
@@ -124,13 +122,10 @@ public static class MaxPool2dKernel
             }
             else
             {
-                best.Store(yTail);
-                index.Store(idxTail);
-                for (int k = 0; k < ow - j; k++)
-                {
-                    yRow[j + k] = yTail[k];
-                    idxRow[j + k] = idxTail[k];
-                }
+                // The row's last, partial group (7 or 14 outputs in the zoo): masked stores, no copy.
+                var keep = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(ow - j));
+                Avx512F.MaskStore(yRow + j, keep.AsSingle(), best);
+                Avx512F.MaskStore(idxRow + j, keep, index);
                 return ow;
             }
         }

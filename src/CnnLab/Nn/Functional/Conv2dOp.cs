@@ -32,12 +32,9 @@ public static partial class Functional
         {
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
-            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
-            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
-            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data,
-                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data);
-            return bias is null ? [dx, dw] : [dx, dw, db];
+            var grads = new ConvGradients(input, weight, bias);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db);
+            return grads.ForInputs();
         });
     }
 
@@ -59,12 +56,9 @@ public static partial class Functional
         return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
-            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
-            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
-            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data,
-                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data, reluOutput: y.Data);
-            return bias is null ? [dx, dw] : [dx, dw, db];
+            var grads = new ConvGradients(input, weight, bias);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data);
+            return grads.ForInputs();
         });
     }
 

@@ -30,12 +30,10 @@ public static partial class Functional
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
-            var dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
-            var dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
-            var db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
+            var grads = new ConvGradients(input, weight, bias);
             ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)), dy.Data,
-                dx is null ? default : dx.Data, dw is null ? default : dw.Data, db is null ? default : db.Data);
-            return bias is null ? [dx, dw] : [dx, dw, db];
+                grads.Dx, grads.Dw, grads.Db);
+            return grads.ForInputs();
         });
     }
 }

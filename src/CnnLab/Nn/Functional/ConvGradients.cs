@@ -1,0 +1,31 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// What the backward of a convolution op (plain, with ReLU, with ReLU and max pooling) writes into:
+    /// a zeroed gradient for each of x, w and b that requires one, nothing for the rest (the kernels skip
+    /// an empty span), and the list the autograd tape expects back, in input order.
+    /// </summary>
+    private readonly struct ConvGradients
+    {
+        private readonly Tensor? _dx, _dw, _db;
+        private readonly bool _hasBias;
+
+        public ConvGradients(Tensor input, Tensor weight, Tensor? bias)
+        {
+            _dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
+            _dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
+            _db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
+            _hasBias = bias is not null;
+        }
+
+        public Span<float> Dx => _dx is null ? default : _dx.Data;
+        public Span<float> Dw => _dw is null ? default : _dw.Data;
+        public Span<float> Db => _db is null ? default : _db.Data;
+
+        public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];
+    }
+}

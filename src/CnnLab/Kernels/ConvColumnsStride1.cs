@@ -24,32 +24,31 @@ public static partial class ConvColumns
 
     private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
-    // The padded plane is indexed with raw pointers: its geometry is checked here, in 64 bits, so that no
-    // caller's sizes can put a read or write outside it (callers validate too, but this is the last line).
-    private static void CheckPlane(int h, int w, int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow)
+    // Checks the geometry in 64 bits, then returns this thread's zero-padded plane and its height and row
+    // length. The plane is indexed with raw pointers, so no caller's sizes may put a read or write outside
+    // it (callers validate too, but this is the last line). The row is long enough for the widest read:
+    // ox + kw with ox < OW rounded up to 16 lanes.
+    private static float[] PaddedPlane(int h, int w, int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow, out int hp, out int wp)
     {
-        long hp = h + 2L * ph, wp = Math.Max(w + 2L * pw, (ow + 15L) / 16 * 16 + kw - 1);
+        long rows = h + 2L * ph, row = Math.Max(w + 2L * pw, (ow + 15L) / 16 * 16 + kw - 1);
         if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0
-            || hp * wp + 16 > int.MaxValue / 2
-            || (oh > 0 && (oh - 1L) * sh + (kh - 1L) * dh >= hp) || ow - 1L + kw - 1 >= wp)
+            || rows * row + 16 > int.MaxValue / 2
+            || (oh > 0 && (oh - 1L) * sh + (kh - 1L) * dh >= rows) || ow - 1L + kw - 1 >= row)
             throw new ArgumentException($"im2col geometry out of range: input {h}x{w}, kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
+        hp = (int)rows;
+        wp = (int)row;
+        int length = hp * wp + 16;
+        return t_plane is { } p && p.Length >= length ? p : t_plane = new float[length + 64];
     }
-
-    // Row length of the padded plane: the widest read is ox + kw with ox < OW rounded up to 16 lanes.
-    private static int PaddedRow(int w, int pw, int ow, int kw) => Math.Max(w + 2 * pw, (ow + 15) / 16 * 16 + kw - 1);
-
-    private static float[] Plane(int length) => t_plane is { } p && p.Length >= length ? p : t_plane = new float[length + 64];
 
     private static unsafe void Im2ColStride1(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> col, int stride)
     {
-        CheckPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow);
-        int hp = h + 2 * ph, wp = PaddedRow(w, pw, ow, kw);
-        var plane = Plane(hp * wp + 16);
+        var plane = PaddedPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow, out int hp, out int wp);
         int full = ow / 16, rest = ow % 16;
         // Lanes of the last, partial vector of an output row: stored under a mask, so every store stays
         // inside its own row (no spill into the next row to clean up, no line-crossing overlap).
-        var restMask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(rest)).AsSingle();
+        var restMask = LaneMask.First(rest).AsSingle();
         fixed (float* pImage = image, pPlane = plane, pCol = col)
         {
             // Only the border of the padded plane needs zeros: the interior is overwritten per channel.
@@ -65,7 +64,7 @@ public static partial class ConvColumns
                         int r = (ci * kh + ki) * kw + kj;
                         float* dst = pCol + (long)r * stride;
                         // Padded row oy·SH + ki·DH, padded column ox + kj: in bounds by construction, and a
-                        // whole vector read from it stays inside the plane (PaddedRow).
+                        // whole vector read from it stays inside the plane (PaddedPlane).
                         float* s = pPlane + ki * dh * wp + kj;
                         for (int oy = 0; oy < oh; oy++, s += sh * wp, dst += ow)
                         {
@@ -84,11 +83,9 @@ public static partial class ConvColumns
     private static unsafe void Col2ImStride1(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride)
     {
-        CheckPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow);
-        int hp = h + 2 * ph, wp = PaddedRow(w, pw, ow, kw);
-        var plane = Plane(hp * wp + 16);
+        var plane = PaddedPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow, out int hp, out int wp);
         int full = ow / 16, rest = ow % 16;
-        var restMask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(rest)).AsSingle();
+        var restMask = LaneMask.First(rest).AsSingle();
         fixed (float* pImage = image, pPlane = plane, pCol = col)
         {
             for (int ci = 0; ci < c; ci++)

@@ -123,7 +123,7 @@ public static class MaxPool2dKernel
             else
             {
                 // The row's last, partial group (7 or 14 outputs in the zoo): masked stores, no copy.
-                var keep = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(ow - j));
+                var keep = LaneMask.First(ow - j);
                 Avx512F.MaskStore(yRow + j, keep.AsSingle(), best);
                 Avx512F.MaskStore(idxRow + j, keep, index);
                 return ow;

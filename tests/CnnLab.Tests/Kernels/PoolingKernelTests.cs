@@ -158,10 +158,7 @@ public class PoolingKernelTests
 
     private static void WithThreads(int threads, Action body)
     {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        try { body(); }
-        finally { Parallelism.MaxThreads = saved; }
+        using (ThreadCount.Use(threads)) body();
     }
 }
 

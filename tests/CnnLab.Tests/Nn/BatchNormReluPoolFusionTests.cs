@@ -40,31 +40,26 @@ public class BatchNormReluPoolFusionTests
     [InlineData(2, false)]
     public void FusedEqualsTheThreeOpsBitForBit(int threads, bool training)
     {
-        int saved = Parallelism.MaxThreads;
-        try
+        using var threadCount = ThreadCount.Use(threads);
+        (int[] Shape, (int, int, int, bool) Pool)[] cases =
+        [
+            ([6, 4, 12, 12], (2, 2, 0, false)),
+            ([3, 5, 9, 7], (3, 2, 1, true)),     // overlapping windows, ceil mode
+        ];
+        foreach (var (shape, pool) in cases)
         {
-            Parallelism.MaxThreads = threads;
-            (int[] Shape, (int, int, int, bool) Pool)[] cases =
-            [
-                ([6, 4, 12, 12], (2, 2, 0, false)),
-                ([3, 5, 9, 7], (3, 2, 1, true)),     // overlapping windows, ceil mode
-            ];
-            foreach (var (shape, pool) in cases)
-            {
-                var x = new float[shape.Aggregate(1, (a, v) => a * v)];
-                new Generator(7).FillNormal(x, 0.3f, 1.5f);
-                var plain = Run(false, training, x, shape, pool, 21);
-                var fused = Run(true, training, x, shape, pool, 21);
-                Assert.Equal(plain.Y, fused.Y);
-                Assert.Equal(plain.Dx, fused.Dx);
-                Assert.Equal(plain.Dw, fused.Dw);
-                Assert.Equal(plain.Db, fused.Db);
-                Assert.Equal(plain.RunningMean, fused.RunningMean);
-                Assert.Equal(plain.RunningVar, fused.RunningVar);
-                Assert.Contains(fused.Y, v => v == 0f);
-            }
+            var x = new float[shape.Aggregate(1, (a, v) => a * v)];
+            new Generator(7).FillNormal(x, 0.3f, 1.5f);
+            var plain = Run(false, training, x, shape, pool, 21);
+            var fused = Run(true, training, x, shape, pool, 21);
+            Assert.Equal(plain.Y, fused.Y);
+            Assert.Equal(plain.Dx, fused.Dx);
+            Assert.Equal(plain.Dw, fused.Dw);
+            Assert.Equal(plain.Db, fused.Db);
+            Assert.Equal(plain.RunningMean, fused.RunningMean);
+            Assert.Equal(plain.RunningVar, fused.RunningVar);
+            Assert.Contains(fused.Y, v => v == 0f);
         }
-        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

@@ -13,15 +13,21 @@ namespace CnnLab.Tests;
 /// </summary>
 public class ConvReluFusionTests
 {
+    // x, w, b as leaves that require gradients, shaped for the geometry.
+    private static (Tensor X, Tensor W, Tensor B) Leaves(Conv2dGeometry g, float[] x0, float[] w0, float[] b0) =>
+        (Tensor.FromArray(x0, g.N, g.C, g.H, g.W).RequiresGrad_(), Tensor.FromArray(w0, g.OC, g.C / g.G, g.KH, g.KW).RequiresGrad_(),
+         Tensor.FromArray(b0, g.OC).RequiresGrad_());
+
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Results(Tensor y, Tensor x, Tensor w, Tensor b) =>
+        (y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray());
+
     private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool fused, Conv2dGeometry g, float[] x0, float[] w0, float[] b0, float[] upstream)
     {
-        var x = Tensor.FromArray(x0, g.N, g.C, g.H, g.W).RequiresGrad_();
-        var w = Tensor.FromArray(w0, g.OC, g.C / g.G, g.KH, g.KW).RequiresGrad_();
-        var b = Tensor.FromArray(b0, g.OC).RequiresGrad_();
+        var (x, w, b) = Leaves(g, x0, w0, b0);
         Pair s = (g.SH, g.SW), p = (g.PH, g.PW), d = (g.DH, g.DW);
         var y = fused ? Functional.Conv2dRelu(x, w, b, s, p, d, g.G) : Functional.Relu(Functional.Conv2d(x, w, b, s, p, d, g.G));
         y.Backward(Tensor.FromArray(upstream, y.Shape));
-        return (y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray());
+        return Results(y, x, w, b);
     }
 
     [Theory]
@@ -30,42 +36,35 @@ public class ConvReluFusionTests
     public void FusedEqualsReluOfConvBitForBit(int threads)
     {
         var r = new Generator(11);
-        int saved = Parallelism.MaxThreads;
-        try
+        using var threadCount = ThreadCount.Use(threads);
+        Conv2dGeometry[] cases =
+        [
+            new(5, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1),
+            new(4, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
+            new(3, 4, 10, 7, 6, 3, 2, 2, 1, 0, 1, 1, 2, 2),
+            new(2, 6, 8, 8, 6, 1, 1),
+        ];
+        foreach (var g in cases)
         {
-            Parallelism.MaxThreads = threads;
-            Conv2dGeometry[] cases =
-            [
-                new(5, 3, 9, 11, 4, 3, 3, 1, 1, 1, 1),
-                new(4, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1),
-                new(3, 4, 10, 7, 6, 3, 2, 2, 1, 0, 1, 1, 2, 2),
-                new(2, 6, 8, 8, 6, 1, 1),
-            ];
-            foreach (var g in cases)
-            {
-                var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
-                var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
-                var b = new float[g.OC]; r.FillNormal(b, 0, 0.5f);
-                x[3] = float.NaN;                      // NaN stays NaN through both
-                var up = new float[g.N * g.OC * g.OH * g.OW]; r.FillNormal(up, 0, 1);
-                var plain = Run(false, g, x, w, b, up);
-                var fused = Run(true, g, x, w, b, up);
-                Assert.Equal(plain.Y, fused.Y);
-                Assert.Equal(plain.Dx, fused.Dx);
-                Assert.Equal(plain.Dw, fused.Dw);
-                Assert.Equal(plain.Db, fused.Db);
-                Assert.Contains(fused.Y, float.IsNaN);
-                Assert.Contains(fused.Y, v => v == 0f);   // the ReLU did cut something
-            }
+            var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
+            var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
+            var b = new float[g.OC]; r.FillNormal(b, 0, 0.5f);
+            x[3] = float.NaN;                      // NaN stays NaN through both
+            var up = new float[g.N * g.OC * g.OH * g.OW]; r.FillNormal(up, 0, 1);
+            var plain = Run(false, g, x, w, b, up);
+            var fused = Run(true, g, x, w, b, up);
+            Assert.Equal(plain.Y, fused.Y);
+            Assert.Equal(plain.Dx, fused.Dx);
+            Assert.Equal(plain.Dw, fused.Dw);
+            Assert.Equal(plain.Db, fused.Db);
+            Assert.Contains(fused.Y, float.IsNaN);
+            Assert.Contains(fused.Y, v => v == 0f);   // the ReLU did cut something
         }
-        finally { Parallelism.MaxThreads = saved; }
     }
 
     private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunPool(bool fused, Conv2dGeometry g, Pool2dGeometry pg, float[] x0, float[] w0, float[] b0, Generator r)
     {
-        var x = Tensor.FromArray(x0, g.N, g.C, g.H, g.W).RequiresGrad_();
-        var w = Tensor.FromArray(w0, g.OC, g.C / g.G, g.KH, g.KW).RequiresGrad_();
-        var b = Tensor.FromArray(b0, g.OC).RequiresGrad_();
+        var (x, w, b) = Leaves(g, x0, w0, b0);
         Pair s = (g.SH, g.SW), p = (g.PH, g.PW), d = (g.DH, g.DW);
         Pair pk = (pg.KH, pg.KW), ps = (pg.SH, pg.SW), pp = (pg.PH, pg.PW), pd = (pg.DH, pg.DW);
         var y = fused ? Functional.Conv2dReluMaxPool2d(x, w, b, s, p, d, g.G, pk, ps, pp, pd, pg.CeilMode)
@@ -73,7 +72,7 @@ public class ConvReluFusionTests
         var up = new float[y.Numel];
         r.FillNormal(up, 0, 1);
         y.Backward(Tensor.FromArray(up, y.Shape));
-        return (y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray());
+        return Results(y, x, w, b);
     }
 
     [Theory]
@@ -82,34 +81,29 @@ public class ConvReluFusionTests
     public void ConvReluMaxPoolEqualsTheThreeOpsBitForBit(int threads)
     {
         var r = new Generator(13);
-        int saved = Parallelism.MaxThreads;
-        try
+        using var threadCount = ThreadCount.Use(threads);
+        (Conv2dGeometry Conv, (int K, int S, int P, int D, bool Ceil) Pool)[] cases =
+        [
+            (new(5, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1), (2, 2, 0, 1, false)),     // cnn-small's first stage
+            (new(4, 3, 14, 14, 6, 3, 3, 1, 1, 1, 1), (3, 2, 1, 1, false)),     // overlapping windows share maxima
+            (new(3, 4, 11, 9, 6, 3, 2, 2, 1, 0, 1, 1, 1, 2), (2, 2, 0, 1, true)), // groups, ceil mode
+            (new(2, 2, 9, 9, 4, 1, 1), (3, 1, 1, 2, false)),                   // pointwise, dilated pool
+        ];
+        foreach (var (g, pc) in cases)
         {
-            Parallelism.MaxThreads = threads;
-            (Conv2dGeometry Conv, (int K, int S, int P, int D, bool Ceil) Pool)[] cases =
-            [
-                (new(5, 1, 28, 28, 8, 3, 3, 1, 1, 1, 1), (2, 2, 0, 1, false)),     // cnn-small's first stage
-                (new(4, 3, 14, 14, 6, 3, 3, 1, 1, 1, 1), (3, 2, 1, 1, false)),     // overlapping windows share maxima
-                (new(3, 4, 11, 9, 6, 3, 2, 2, 1, 0, 1, 1, 1, 2), (2, 2, 0, 1, true)), // groups, ceil mode
-                (new(2, 2, 9, 9, 4, 1, 1), (3, 1, 1, 2, false)),                   // pointwise, dilated pool
-            ];
-            foreach (var (g, pc) in cases)
-            {
-                var pg = new Pool2dGeometry(g.N, g.OC, g.OH, g.OW, pc.K, pc.K, pc.S, pc.S, pc.P, pc.P, pc.D, pc.D, pc.Ceil);
-                var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
-                var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
-                var b = new float[g.OC]; r.FillNormal(b, -0.3f, 0.5f);
-                x[5] = float.NaN;
-                var plain = RunPool(false, g, pg, x, w, b, new Generator(1));
-                var fused = RunPool(true, g, pg, x, w, b, new Generator(1));
-                Assert.Equal(plain.Y, fused.Y);
-                Assert.Equal(plain.Dx, fused.Dx);
-                Assert.Equal(plain.Dw, fused.Dw);
-                Assert.Equal(plain.Db, fused.Db);
-                Assert.Contains(fused.Y, v => v == 0f);
-            }
+            var pg = new Pool2dGeometry(g.N, g.OC, g.OH, g.OW, pc.K, pc.K, pc.S, pc.S, pc.P, pc.P, pc.D, pc.D, pc.Ceil);
+            var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
+            var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
+            var b = new float[g.OC]; r.FillNormal(b, -0.3f, 0.5f);
+            x[5] = float.NaN;
+            var plain = RunPool(false, g, pg, x, w, b, new Generator(1));
+            var fused = RunPool(true, g, pg, x, w, b, new Generator(1));
+            Assert.Equal(plain.Y, fused.Y);
+            Assert.Equal(plain.Dx, fused.Dx);
+            Assert.Equal(plain.Dw, fused.Dw);
+            Assert.Equal(plain.Db, fused.Db);
+            Assert.Contains(fused.Y, v => v == 0f);
         }
-        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

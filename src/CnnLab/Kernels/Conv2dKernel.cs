@@ -35,7 +35,7 @@ public static class Conv2dKernel
                 nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ys = (nint)py;
                 Parallelism.For(g.N, 1, (start, end) =>
                 {
-                    float[]? col = direct ? null : ArrayPool<float>.Shared.Rent(r * p);
+                    float[]? col = direct ? null : ArrayPool<float>.Shared.Rent(r * ColumnStride(geo));
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                     var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
                     var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
@@ -44,24 +44,41 @@ public static class Conv2dKernel
                         {
                             var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
                             var yg = yAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
-                            ReadOnlySpan<float> cols = xg;
-                            if (col is not null)
-                            {
-                                ConvColumns.Im2Col(xg, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
-                                cols = col.AsSpan(0, r * p);
-                            }
-                            // Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P] + b_g, the bias added in the GEMM's epilogue
-                            // while each tile is in registers (no separate pass over Y). A P that is not a multiple
-                            // of the tile width costs one partly used tile per row panel, not a scalar loop.
+                            // A P that is not a multiple of the tile width costs one partly used tile per row
+                            // panel, not a scalar loop; bias (and ReLU) are added in the GEMM's epilogue.
                             var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu)
                                 : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
-                            Gemm.Sgemm(false, false, geo.OCg, p, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, p, 0f, yg, p, epilogue);
+                            ForwardGroup(geo, xg, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), col, yg, epilogue);
                         }
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
                 });
             }
         }
     }
+
+    /// <summary>
+    /// Y_g [OCg, P] = epilogue(W_g [OCg, R] · col_g [R, P]) for one image and group. im2col writes
+    /// col_g with rows <see cref="ColumnStride"/> apart (P rounded up to 16, the pad zeroed) so that the
+    /// GEMM's micro-kernels read it in place: packing it into panels would copy as much memory again.
+    /// A pointwise convolution multiplies the input itself. <paramref name="col"/> holds R·ColumnStride
+    /// floats (null for pointwise).
+    /// </summary>
+    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, ReadOnlySpan<float> wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
+    {
+        int r = g.ColRows, p = g.ColCols;
+        if (col is null)
+        {
+            Gemm.Sgemm(false, false, g.OCg, p, r, 1f, wg, r, xg, p, 0f, yg, p, epilogue);
+            return;
+        }
+        int stride = ColumnStride(g);
+        var cols = col.AsSpan(0, r * stride);
+        ConvColumns.Im2Col(xg, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW, cols, stride);
+        Gemm.SgemmInPlaceB(false, g.OCg, p, r, 1f, wg, r, cols, stride, 0f, yg, p, epilogue);
+    }
+
+    /// <summary>Floats between rows of a column matrix that the GEMM reads in place: P rounded up to 16.</summary>
+    internal static int ColumnStride(in Conv2dGeometry g) => (g.ColCols + 15) / 16 * 16;
 
     /// <summary>
     /// Accumulates the gradients of <see cref="Forward"/>: dx += ∂L/∂x, dw += ∂L/∂w, db += ∂L/∂b, each
@@ -118,7 +135,7 @@ public static class Conv2dKernel
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
                 float[] col = ArrayPool<float>.Shared.Rent(r * p);
-                float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p);
+                float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
                     float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
@@ -127,7 +144,7 @@ public static class Conv2dKernel
                         for (int grp = 0; grp < geo.G; grp++)
                         {
                             int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
-                            var dyg = source.ForImage(n, grp, scratch.AsSpan(0, geo.OCg * p));
+                            var dyg = source.ForImage(n, grp, scratch.AsSpan(0, geo.OCg * p + 16));
                             if (needDb)
                                 for (int o = 0; o < geo.OCg; o++)
                                     rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
@@ -157,8 +174,11 @@ public static class Conv2dKernel
                                 }
                                 else
                                 {
-                                    // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol).
-                                    Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
+                                    // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol). dY_g is read in
+                                    // place where its last row's padding is readable (see ForImage).
+                                    if (dyg.Length >= (long)(geo.OCg - 1) * p + ColumnStride(geo))
+                                        Gemm.SgemmInPlaceB(false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p, GemmEpilogue.None);
+                                    else Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
                                     ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
                                 }
                             }

@@ -12,18 +12,29 @@ internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
 {
     protected readonly Conv2dGeometry Geometry = g;
 
-    /// <summary>The [OCg, P] gradient block of image <paramref name="n"/>, group <paramref name="group"/>; may be written into <paramref name="scratch"/>.</summary>
+    /// <summary>
+    /// The [OCg, P] gradient block of image <paramref name="n"/>, group <paramref name="group"/>, possibly
+    /// written into <paramref name="scratch"/> (at least OCg·P floats). The span starts with the block
+    /// and may run on past it into readable memory (the rest of dy, or of the scratch), which lets a GEMM
+    /// read the block's last row in place with its padding; only the first OCg·P floats are the block.
+    /// </summary>
     public abstract ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch);
 
     protected long BlockOffset(int n, int group) => ((long)n * Geometry.OC + (long)group * Geometry.OCg) * Geometry.ColCols;
 
     protected int BlockLength => Geometry.OCg * Geometry.ColCols;
+
+    protected long TotalLength => (long)Geometry.N * Geometry.OC * Geometry.ColCols;
 }
 
 /// <summary>dy as given.</summary>
 internal sealed unsafe class PlainGradient(Conv2dGeometry g, float* dy) : ConvOutputGradient(g)
 {
-    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch) => new(dy + BlockOffset(n, group), BlockLength);
+    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
+    {
+        long off = BlockOffset(n, group);
+        return new(dy + off, (int)Math.Min(BlockLength + 16L, TotalLength - off));
+    }
 }
 
 /// <summary>y = max(0, conv) → d conv = dy·[y &gt; 0], masked while the block is in cache.</summary>
@@ -32,15 +43,15 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);
-        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength), scratch);
+        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength), scratch[..BlockLength]);
         return scratch;
     }
 }
 
 /// <summary>pooled = maxpool(max(0, conv)): each plane of the block rebuilt by <see cref="MaxPoolReluPlanes"/>.</summary>
-internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, int pooledPerPlane) : ConvOutputGradient(g)
+internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, Pool2dGeometry pool) : ConvOutputGradient(g)
 {
-    private readonly MaxPoolReluPlanes _planes = new(dPooled, pooled, argmax, pooledPerPlane, g.ColCols);
+    private readonly MaxPoolReluPlanes _planes = new(dPooled, pooled, argmax, pool);
 
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {

@@ -30,7 +30,7 @@ public static class ConvReluMaxPoolKernel
             nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
             Parallelism.For(g.N, 1, (start, end) =>
             {
-                float[]? col = geo.IsPointwise ? null : ArrayPool<float>.Shared.Rent(r * p);
+                float[]? col = geo.IsPointwise ? null : ArrayPool<float>.Shared.Rent(r * Conv2dKernel.ColumnStride(geo));
                 float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
@@ -39,16 +39,9 @@ public static class ConvReluMaxPoolKernel
                     for (int grp = 0; grp < geo.G; grp++)
                     {
                         var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
-                        ReadOnlySpan<float> cols = xg;
-                        if (col is not null)
-                        {
-                            ConvColumns.Im2Col(xg, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
-                            cols = col.AsSpan(0, r * p);
-                        }
                         // conv_g [OCg, P] = max(0, W_g · col_g + b_g), bias and ReLU in the GEMM's epilogue.
                         var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu: true) : GemmEpilogue.WithRelu();
-                        Gemm.Sgemm(false, false, geo.OCg, p, r, 1f, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), r, cols, p, 0f,
-                            block.AsSpan(grp * geo.OCg * p, geo.OCg * p), p, epilogue);
+                        Conv2dKernel.ForwardGroup(geo, xg, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), col, block.AsSpan(grp * geo.OCg * p, geo.OCg * p), epilogue);
                     }
                     MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
                         new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
@@ -71,7 +64,7 @@ public static class ConvReluMaxPoolKernel
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
-            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, q), dx, dw, db);
+            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db);
     }
 
     private static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, int xLen, int wLen, int pooledLen, int argmaxLen)

@@ -40,6 +40,8 @@ public static unsafe partial class Gemm
         public float Alpha, Beta;
         public float* RowBias, ColBias;
         public bool Relu;
+        // Floats from one k row of the B panel to the next: the panel's width when packed, ldb when B is read in place.
+        public nint BStride;
     }
 
     private readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run,
@@ -87,19 +89,38 @@ public static unsafe partial class Gemm
     /// </summary>
     internal static void SgemmWithWidth(int vectorBits, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        GemmEpilogue epilogue)
+        GemmEpilogue epilogue, bool bInPlace = false)
     {
         if ((vectorBits == 512 && !Vector512.IsHardwareAccelerated) || (vectorBits == 256 && !Vector256.IsHardwareAccelerated))
             throw new PlatformNotSupportedException($"{vectorBits}-bit vectors are not accelerated here");
         var kernels = vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
-        Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+        Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bInPlace);
     }
+
+    /// <summary>
+    /// C = act(alpha·op(A)·B + beta·C + bias) with B [K, N] read in place by the micro-kernels instead of
+    /// packed into panels first: for a B that is produced just before and used once (a convolution's
+    /// column matrix), the packing pass would copy as much memory as the GEMM reads. The last column
+    /// panel is read up to N rounded up to 16 columns, so that many floats from the start of B's last row
+    /// must lie inside <paramref name="b"/>; the values past N in each row (the next row's first ones, or
+    /// padding) are read and ignored.
+    /// </summary>
+    internal static void SgemmInPlaceB(bool transA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmEpilogue epilogue)
+        => Run(s_kernels, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bInPlace: true);
 
     private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        GemmEpilogue epilogue)
+        GemmEpilogue epilogue, bool bInPlace = false)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (bInPlace)
+        {
+            long readable = (n + 15) / 16 * 16;
+            if (transB) throw new ArgumentException("B read in place cannot be transposed");
+            if (k > 0 && (long)(k - 1) * ldb + readable > b.Length)
+                throw new ArgumentException($"B read in place needs {readable} readable floats from its last row's start (ldb {ldb}, {k} rows), has {b.Length} elements");
+        }
         epilogue.Validate(m, n);
         if (m == 0 || n == 0) return;
         fixed (float* pa = a)
@@ -117,7 +138,7 @@ public static unsafe partial class Gemm
                         StoreScalar(pc + (long)i * ldc + j, 0f, i, j, &tail);
                 return;
             }
-            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads);
+            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads, bInPlace);
             if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
             else Parallelism.For(job.Tiles, 1, job.RunTiles);
         }
@@ -126,7 +147,7 @@ public static unsafe partial class Gemm
     // One sgemm call cut into tiles; immutable after construction, shared by the threads.
     private sealed class Job
     {
-        private readonly bool _transA, _transB;
+        private readonly bool _transA, _transB, _bInPlace;
         private readonly int _m, _n, _k, _lda, _ldb;
         private readonly nint _ldc;
         private readonly float* _a, _b, _c;
@@ -136,8 +157,9 @@ public static unsafe partial class Gemm
 
         public readonly int Tiles;
 
-        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads)
+        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads, bool bInPlace)
         {
+            _bInPlace = bInPlace;
             (_transA, _transB, _m, _n, _k, _lda, _ldb, _ldc, _tail) = (transA, transB, m, n, k, lda, ldb, ldc, tail);
             _a = a; _b = b; _c = c;
             _kernel = PickKernel(kernels, m, n);
@@ -186,7 +208,7 @@ public static unsafe partial class Gemm
         public void RunTiles(int start, int end)
         {
             var buffers = t_buffers ??= new PackBuffers();
-            float* packA = buffers.A((long)_kernel.MR * _kc), packB = buffers.B((long)_nc * _kc);
+            float* packA = buffers.A((long)_kernel.MR * _kc), packB = _bInPlace ? null : buffers.B((long)_nc * _kc);
             for (int tile = start; tile < end; tile++) RunTile(tile, packA, packB);
         }
 
@@ -200,7 +222,7 @@ public static unsafe partial class Gemm
             for (int k0 = 0; k0 < _k; k0 += _kc)
             {
                 int kc = Math.Min(_kc, _k - k0);
-                PackB(_b, _ldb, _transB, j0, cols, k0, kc, _kernel, packB);
+                if (!_bInPlace) PackB(_b, _ldb, _transB, j0, cols, k0, kc, _kernel, packB);
                 // The first slice applies beta, later ones accumulate; the last applies the epilogue.
                 bool last = k0 + kc >= _k;
                 var tail = new Tail { Alpha = _tail.Alpha, Beta = k0 == 0 ? _tail.Beta : 1f, Relu = last && _tail.Relu };
@@ -218,7 +240,8 @@ public static unsafe partial class Gemm
                         // The last panel may be packed narrower (see PanelWidth); every earlier one is NR wide.
                         int width = _kernel.PanelWidth(validCols);
                         var run = _kernel.ForWidth(width);
-                        float* bPanel = packB + (long)jr * kc;
+                        float* bPanel = _bInPlace ? _b + (long)k0 * _ldb + j0 + jr : packB + (long)jr * kc;
+                        tail.BStride = plain.BStride = _bInPlace ? _ldb : width;
                         float* cTile = _c + (i0 + ir) * _ldc + j0 + jr;
                         tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
                         if (validRows == mr && validCols == width)

@@ -11,7 +11,7 @@ public static unsafe partial class Gemm
     {
         float* acc = stackalloc float[16];
         for (int i = 0; i < 16; i++) acc[i] = 0f;
-        for (int p = 0; p < kc; p++, a += 4, b += 4)
+        for (int p = 0; p < kc; p++, a += 4, b += tail->BStride)
             for (int r = 0; r < 4; r++)
                 for (int j = 0; j < 4; j++)
                     acc[r * 4 + j] = MathF.FusedMultiplyAdd(a[r], b[j], acc[r * 4 + j]);

@@ -9,10 +9,11 @@ namespace CnnLab.Kernels;
 
 public static unsafe partial class Gemm
 {
-    // Tile C[6 x 16] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]), b a packed 16-column panel (b[p·16 + j]).
+    // Tile C[6 x 16] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]), b a 16-column panel whose rows are tail->BStride floats apart (b[p·BStride + j]).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector256<float> c00 = default; Vector256<float> c01 = default;
         Vector256<float> c10 = default; Vector256<float> c11 = default;
         Vector256<float> c20 = default; Vector256<float> c21 = default;
@@ -28,7 +29,7 @@ public static unsafe partial class Gemm
             x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
             x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a += 6; b += 16;
+            a += 6; b += bs;
         }
         StoreRow16(c + 0 * ldc, 0, c00, c01, tail);
         StoreRow16(c + 1 * ldc, 1, c10, c11, tail);

@@ -9,10 +9,11 @@ namespace CnnLab.Kernels;
 
 public static unsafe partial class Gemm
 {
-    // Tile C[6 x 64] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]), b a packed 64-column panel (b[p·64 + j]).
+    // Tile C[6 x 64] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]), b a 64-column panel whose rows are tail->BStride floats apart (b[p·BStride + j]).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x64(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default; Vector512<float> c01 = default; Vector512<float> c02 = default; Vector512<float> c03 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default; Vector512<float> c12 = default; Vector512<float> c13 = default;
         Vector512<float> c20 = default; Vector512<float> c21 = default; Vector512<float> c22 = default; Vector512<float> c23 = default;
@@ -28,7 +29,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
             x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
-            a += 6; b += 64;
+            a += 6; b += bs;
         }
         StoreRow64(c + 0 * ldc, 0, c00, c01, c02, c03, tail);
         StoreRow64(c + 1 * ldc, 1, c10, c11, c12, c13, tail);
@@ -38,10 +39,11 @@ public static unsafe partial class Gemm
         StoreRow64(c + 5 * ldc, 5, c50, c51, c52, c53, tail);
     }
 
-    // Tile C[8 x 48] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 8-row panel (a[p·8 + r]), b a packed 48-column panel (b[p·48 + j]).
+    // Tile C[8 x 48] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 8-row panel (a[p·8 + r]), b a 48-column panel whose rows are tail->BStride floats apart (b[p·BStride + j]).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel8x48(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default; Vector512<float> c01 = default; Vector512<float> c02 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default; Vector512<float> c12 = default;
         Vector512<float> c20 = default; Vector512<float> c21 = default; Vector512<float> c22 = default;
@@ -61,7 +63,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52);
             x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61); c62 = Vector512.FusedMultiplyAdd(x, b2, c62);
             x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71); c72 = Vector512.FusedMultiplyAdd(x, b2, c72);
-            a += 8; b += 48;
+            a += 8; b += bs;
         }
         StoreRow48(c + 0 * ldc, 0, c00, c01, c02, tail);
         StoreRow48(c + 1 * ldc, 1, c10, c11, c12, tail);

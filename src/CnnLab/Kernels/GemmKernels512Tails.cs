@@ -14,6 +14,7 @@ public static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default;
         Vector512<float> c10 = default;
         Vector512<float> c20 = default;
@@ -29,7 +30,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
             x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
-            a += 6; b += 16;
+            a += 6; b += bs;
         }
         Store(c + 0 * ldc + 0, c00, 0, 0, tail);
         Store(c + 1 * ldc + 0, c10, 1, 0, tail);
@@ -43,6 +44,7 @@ public static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x32(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
         Vector512<float> c20 = default; Vector512<float> c21 = default;
@@ -58,7 +60,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
             x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            a += 6; b += 32;
+            a += 6; b += bs;
         }
         Store(c + 0 * ldc + 0, c00, 0, 0, tail); Store(c + 0 * ldc + 16, c01, 0, 16, tail);
         Store(c + 1 * ldc + 0, c10, 1, 0, tail); Store(c + 1 * ldc + 16, c11, 1, 16, tail);
@@ -72,6 +74,7 @@ public static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x48(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default; Vector512<float> c01 = default; Vector512<float> c02 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default; Vector512<float> c12 = default;
         Vector512<float> c20 = default; Vector512<float> c21 = default; Vector512<float> c22 = default;
@@ -87,7 +90,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32);
             x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42);
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52);
-            a += 6; b += 48;
+            a += 6; b += bs;
         }
         Store(c + 0 * ldc + 0, c00, 0, 0, tail); Store(c + 0 * ldc + 16, c01, 0, 16, tail); Store(c + 0 * ldc + 32, c02, 0, 32, tail);
         Store(c + 1 * ldc + 0, c10, 1, 0, tail); Store(c + 1 * ldc + 16, c11, 1, 16, tail); Store(c + 1 * ldc + 32, c12, 1, 32, tail);
@@ -101,6 +104,7 @@ public static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail8x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default;
         Vector512<float> c10 = default;
         Vector512<float> c20 = default;
@@ -120,7 +124,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
             x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60);
             x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70);
-            a += 8; b += 16;
+            a += 8; b += bs;
         }
         Store(c + 0 * ldc + 0, c00, 0, 0, tail);
         Store(c + 1 * ldc + 0, c10, 1, 0, tail);
@@ -136,6 +140,7 @@ public static unsafe partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail8x32(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
+        nint bs = tail->BStride;
         Vector512<float> c00 = default; Vector512<float> c01 = default;
         Vector512<float> c10 = default; Vector512<float> c11 = default;
         Vector512<float> c20 = default; Vector512<float> c21 = default;
@@ -155,7 +160,7 @@ public static unsafe partial class Gemm
             x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
             x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
             x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
-            a += 8; b += 32;
+            a += 8; b += bs;
         }
         Store(c + 0 * ldc + 0, c00, 0, 0, tail); Store(c + 0 * ldc + 16, c01, 0, 16, tail);
         Store(c + 1 * ldc + 0, c10, 1, 0, tail); Store(c + 1 * ldc + 16, c11, 1, 16, tail);

@@ -50,14 +50,13 @@ public static partial class Functional
         // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
         var argmax = TensorArena.Rent(y.Numel, clear: false);
         BatchNormReluMaxPoolKernel.Forward(x.Data, pool, plan.Scale, plan.Shift, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)));
-        int q = pool.OH * pool.OW;
         return Autograd.Record(y, "BatchNormReluMaxPoolBackward", plan.Inputs, dy =>
         {
             // y = maxpool(max(0, z)), z = batch_norm(x)  →  dz[argmax] += dy·[y > 0], then batch norm's backward.
             unsafe
             {
                 fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax)
-                    return plan.Gradients(new MaxPoolReluPlanes(pdy, py, (int*)pidx, q, plan.S));
+                    return plan.Gradients(new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool));
             }
         });
     }

@@ -28,23 +28,21 @@ public static class BatchNormKernel
 
     private static void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance, int c0, int c1)
     {
-        int m = n * s;
-        Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
         for (int ch = c0; ch < c1; ch++)
         {
-            double sum = 0;
-            for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(x.Slice((i * c + ch) * s, s));
-            double mu = sum / m;
-            // Two passes (mean, then squared deviations) so that a large mean cannot cancel the variance
-            // away; each plane's sum in float vector lanes, the planes added in double.
-            double sq = 0;
+            // Each plane's mean and squared deviations in two passes while it is in L1 (so a large mean
+            // cannot cancel the variance away), the planes merged in double by Chan, Golub & LeVeque's
+            // pairwise update (1979): one trip through memory instead of two.
+            double mu = 0, m2 = 0;
             for (int i = 0; i < n; i++)
             {
-                TensorPrimitives.Subtract(x.Slice((i * c + ch) * s, s), (float)mu, deviation);
-                sq += TensorPrimitives.SumOfSquares(deviation);
+                var (planeMean, planeSquares) = BatchNormPlanes.MeanAndSquaredDeviations(x.Slice((i * c + ch) * s, s));
+                double before = (double)i * s, delta = planeMean - mu;
+                mu += delta * s / (before + s);
+                m2 += planeSquares + delta * delta * before * s / (before + s);
             }
             mean[ch] = mu;
-            variance[ch] = sq / m;
+            variance[ch] = m2 / ((double)n * s);
         }
     }
 
@@ -96,9 +94,7 @@ public static class BatchNormKernel
         for (int plane = p0; plane < p1; plane++)
         {
             int ch = plane % c, off = plane * s;
-            var dst = y.Slice(off, s);
-            TensorPrimitives.Multiply(x.Slice(off, s), scale[ch], dst);
-            TensorPrimitives.Add(dst, shift[ch], dst);
+            BatchNormPlanes.ScaleShift(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
         }
     }
 
@@ -152,19 +148,17 @@ public static class BatchNormKernel
     private static void GradientSumsChannels(PlaneGradient dy, ReadOnlySpan<float> x, int n, int c, int s,
         ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat, int c0, int c1)
     {
-        Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
         Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
         for (int ch = c0; ch < c1; ch++)
         {
-            // Σ dy·x̂ = invStd · Σ dy·(x − μ): per plane a float dot product, the planes added in double.
+            // Σ dy·x̂ = invStd · Σ dy·(x − μ): per plane float sums in one pass, the planes added in double.
             double a = 0, b = 0;
             for (int i = 0; i < n; i++)
             {
-                int off = (i * c + ch) * s;
                 var g = dy.Plane(i * c + ch, scratch);
-                TensorPrimitives.Subtract(x.Slice(off, s), (float)mean[ch], deviation);
-                a += TensorPrimitives.Sum(g);
-                b += TensorPrimitives.Dot(g, deviation);
+                var (sumG, sumGDeviation) = BatchNormPlanes.GradientSums(g, x.Slice((i * c + ch) * s, s), (float)mean[ch]);
+                a += sumG;
+                b += sumGDeviation;
             }
             sumDy[ch] = a;
             sumDyXhat[ch] = b * invStd[ch];
@@ -206,17 +200,12 @@ public static class BatchNormKernel
             nint xs = (nint)px, dxs = (nint)pdx;
             Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
             {
-                Span<float> deviation = s <= Chunk ? stackalloc float[s] : new float[s];
                 Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
                 for (int plane = p0; plane < p1; plane++)
                 {
                     int ch = plane % c;
-                    var g = dy.Plane(plane, scratch);
-                    var d = new Span<float>((float*)dxs + (long)plane * s, s);
-                    TensorPrimitives.Subtract(new ReadOnlySpan<float>((float*)xs + (long)plane * s, s), coefficients[4 * ch], deviation);
-                    TensorPrimitives.Multiply(deviation, coefficients[4 * ch + 2], deviation);
-                    TensorPrimitives.MultiplyAdd(g, coefficients[4 * ch + 1], deviation, d);
-                    TensorPrimitives.Add(d, coefficients[4 * ch + 3], d);
+                    BatchNormPlanes.InputGradient(dy.Plane(plane, scratch), new ReadOnlySpan<float>((float*)xs + (long)plane * s, s), coefficients[4 * ch],
+                        coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3], new Span<float>((float*)dxs + (long)plane * s, s));
                 }
             });
         }

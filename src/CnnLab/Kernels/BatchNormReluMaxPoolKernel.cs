@@ -37,11 +37,8 @@ public static class BatchNormReluMaxPoolKernel
                 {
                     for (int ch = 0; ch < c; ch++)
                     {
-                        // The same three steps as ScaleShift then Relu, on one plane.
-                        var buffer = block.AsSpan(ch * s, s);
-                        TensorPrimitives.Multiply(new ReadOnlySpan<float>((float*)xs + ((long)n * c + ch) * s, s), ((float*)scs)[ch], buffer);
-                        TensorPrimitives.Add(buffer, ((float*)shs)[ch], buffer);
-                        TensorPrimitives.Max(buffer, 0f, buffer);
+                        // The values of ScaleShift then Relu, in one pass over the plane.
+                        BatchNormPlanes.ScaleShiftRelu(new ReadOnlySpan<float>((float*)xs + ((long)n * c + ch) * s, s), ((float*)scs)[ch], ((float*)shs)[ch], block.AsSpan(ch * s, s));
                     }
                     MaxPool2dKernel.Forward(oneImage, block.AsSpan(0, c * s), new Span<float>((float*)ps + (long)n * c * q, c * q), new Span<int>((int*)iss + (long)n * c * q, c * q));
                 }

@@ -166,9 +166,51 @@ public class PoolingKernelTests
 public class BatchNormKernelTests
 {
     [Theory]
+    [InlineData(1e4f)]
+    [InlineData(-3e5f)]
+    public void Variance_survives_a_large_mean(float offset)
+    {
+        // Unit-variance planes far from zero: a one-pass Σx² − (Σx)²/M would lose every digit in float.
+        int n = 9, c = 2, s = 196;
+        var x = new float[n * c * s];
+        new Generator(5).FillNormal(x, offset, 1f);
+        double[] mean = new double[c], variance = new double[c], meanRef = new double[c], varRef = new double[c];
+        BatchNormKernel.Statistics(x, n, c, s, mean, variance);
+        BatchNormKernel.StatisticsReference(x, n, c, s, meanRef, varRef);
+        for (int ch = 0; ch < c; ch++)
+        {
+            Assert.True(Math.Abs(mean[ch] - meanRef[ch]) <= 1e-6 * Math.Abs(offset), $"mean {mean[ch]} vs {meanRef[ch]}");
+            Assert.True(Math.Abs(variance[ch] - varRef[ch]) <= 1e-3 * varRef[ch], $"variance {variance[ch]} vs {varRef[ch]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(784)]
+    [InlineData(196)]
+    [InlineData(37)]
+    public void Fused_scale_shift_relu_equals_scale_shift_then_relu_bit_for_bit(int s)
+    {
+        var x = new float[s];
+        new Generator(s).FillNormal(x, 0f, 1f);
+        x[3] = float.NaN;
+        x[5] = -0f;
+        x[s - 1] = float.NegativeInfinity;
+        x[s - 2] = float.NaN;
+        var plain = new float[s];
+        BatchNormKernel.ScaleShift(x, plain, 1, 1, s, [1.5f], [-0f]);
+        ReluKernel.Forward(plain, plain);
+        var fused = new float[s];
+        BatchNormPlanes.ScaleShiftRelu(x, 1.5f, -0f, fused);
+        Assert.Equal(plain.Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(0, BitConverter.SingleToInt32Bits(fused[5])); // −0·1.5 + (−0) = −0, which the ReLU turns into +0
+    }
+
+    [Theory]
     [InlineData(3, 5, 7)]
     [InlineData(16, 32, 49)]
     [InlineData(4, 1, 1)]
+    [InlineData(6, 3, 784)]
+    [InlineData(5, 2, 196)]
     public void Parallel_kernels_match_their_twins(int n, int c, int s)
     {
         var gen = new Generator(n * 100 + c);

@@ -21,60 +21,81 @@ public static class Conv2dKernel
     /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
     /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW].
     /// </summary>
-    public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false)
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         var geo = g;
-        int r = g.ColRows, p = g.ColCols;
-        // A pointwise conv multiplies the input directly; otherwise im2col copies it into a column matrix.
-        bool direct = g.IsPointwise;
-        unsafe
+        int p = g.ColCols;
+        var packedW = PackWeights(g, w, transpose: false);
+        try
         {
-            fixed (float* px = x, pw = w, pb = b, py = y)
+            fixed (float* px = x, pb = b, py = y)
             {
-                nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ys = (nint)py;
+                nint xs = (nint)px, bs = (nint)pb, ys = (nint)py;
                 Parallelism.For(g.N, 1, (start, end) =>
                 {
-                    float[]? col = direct ? null : ArrayPool<float>.Shared.Rent(r * ColumnStride(geo));
+                    float[]? col = ColumnBuffer(geo);
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                    var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
                     var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
                     for (int n = start; n < end; n++)
                         for (int grp = 0; grp < geo.G; grp++)
                         {
                             var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
                             var yg = yAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
-                            // A P that is not a multiple of the tile width costs one partly used tile per row
-                            // panel, not a scalar loop; bias (and ReLU) are added in the GEMM's epilogue.
+                            // Bias (and ReLU) are added in the GEMM's epilogue while each tile is in registers.
                             var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu)
                                 : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
-                            ForwardGroup(geo, xg, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), col, yg, epilogue);
+                            ForwardGroup(geo, xg, packedW[grp], col, yg, epilogue);
                         }
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
                 });
             }
         }
+        finally
+        {
+            foreach (var packed in packedW) packed.Dispose();
+        }
+    }
+
+    /// <summary>A column-matrix buffer for <see cref="ForwardGroup"/> (R·ColumnStride floats), or null for a pointwise convolution.</summary>
+    internal static float[]? ColumnBuffer(in Conv2dGeometry g) => g.IsPointwise ? null : ArrayPool<float>.Shared.Rent(g.ColRows * ColumnStride(g));
+
+    /// <summary>
+    /// Each group's W_g [OCg, R] (or W_gᵀ with <paramref name="transpose"/>) packed once for the GEMM's
+    /// micro-kernels, to be multiplied by every image's [R, P] column matrix (or [OCg, P] gradient).
+    /// Dispose each to return its buffer.
+    /// </summary>
+    internal static Gemm.PackedA[] PackWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool transpose)
+    {
+        int r = g.ColRows;
+        var packed = new Gemm.PackedA[g.G];
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            var wg = w.Slice(grp * g.OCg * r, g.OCg * r);
+            packed[grp] = transpose ? Gemm.PackAOnce(true, r, g.OCg, wg, r, g.ColCols) : Gemm.PackAOnce(false, g.OCg, r, wg, r, g.ColCols);
+        }
+        return packed;
     }
 
     /// <summary>
     /// Y_g [OCg, P] = epilogue(W_g [OCg, R] · col_g [R, P]) for one image and group. im2col writes
     /// col_g with rows <see cref="ColumnStride"/> apart (P rounded up to 16, the pad zeroed) so that the
     /// GEMM's micro-kernels read it in place: packing it into panels would copy as much memory again.
-    /// A pointwise convolution multiplies the input itself. <paramref name="col"/> holds R·ColumnStride
-    /// floats (null for pointwise).
+    /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
+    /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
     /// </summary>
-    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, ReadOnlySpan<float> wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
+    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
     {
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            Gemm.Sgemm(false, false, g.OCg, p, r, 1f, wg, r, xg, p, 0f, yg, p, epilogue);
+            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue);
             return;
         }
         int stride = ColumnStride(g);
         var cols = col.AsSpan(0, r * stride);
         ConvColumns.Im2Col(xg, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW, cols, stride);
-        Gemm.SgemmInPlaceB(false, g.OCg, p, r, 1f, wg, r, cols, stride, 0f, yg, p, epilogue);
+        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true);
     }
 
     /// <summary>Floats between rows of a column matrix that the GEMM reads in place: P rounded up to 16.</summary>
@@ -122,9 +143,8 @@ public static class Conv2dKernel
         // order, and the partials are summed in chunk order below, so dW is the same for any thread
         // count; several chunks per thread let a core the host steals for a while hold up only one.
         int chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : g.N;
-        // W_gᵀ [R, OCg] per group, transposed once here: the GEMM packs a plain operand much faster than
-        // a transposed one, and dcol = W_gᵀ · dY_g runs once per image.
-        float[] wT = needDx ? TransposeGroups(g, w) : [];
+        // W_gᵀ [R, OCg] per group, packed once here for dcol = W_gᵀ · dY_g (once per image).
+        var packedWT = needDx ? PackWeights(g, w, transpose: true) : [];
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         fixed (float* px = x, pdx = dx)
@@ -166,19 +186,18 @@ public static class Conv2dKernel
                             if (needDx)
                             {
                                 var dxg = dxAll.Slice(xOff, xLen);
-                                var wTg = wT.AsSpan(grp * r * geo.OCg, r * geo.OCg);
+                                var wTg = packedWT[grp];
                                 if (geo.IsPointwise)
                                 {
                                     // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
-                                    Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 1f, dxg, p);
+                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 1f, dxg, p, GemmEpilogue.None);
                                 }
                                 else
                                 {
                                     // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol). dY_g is read in
                                     // place where its last row's padding is readable (see ForImage).
-                                    if (dyg.Length >= (long)(geo.OCg - 1) * p + ColumnStride(geo))
-                                        Gemm.SgemmInPlaceB(false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p, GemmEpilogue.None);
-                                    else Gemm.Sgemm(false, false, r, p, geo.OCg, 1f, wTg, geo.OCg, dyg, p, 0f, col.AsSpan(0, r * p), p);
+                                    bool inPlace = dyg.Length >= (long)(geo.OCg - 1) * p + ColumnStride(geo);
+                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 0f, col.AsSpan(0, r * p), p, GemmEpilogue.None, inPlace);
                                     ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
                                 }
                             }
@@ -188,6 +207,8 @@ public static class Conv2dKernel
                 ArrayPool<float>.Shared.Return(scratch);
             });
         }
+        // (Not returned if the loop throws: the pool then just makes new buffers.)
+        foreach (var packed in packedWT) packed.Dispose();
         if (needDb)
             for (int o = 0; o < g.OC; o++)
             {
@@ -226,21 +247,5 @@ public static class Conv2dKernel
         if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
         if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
         if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
-    }
-
-    private static float[] TransposeGroups(in Conv2dGeometry g, ReadOnlySpan<float> w)
-    {
-        int r = g.ColRows;
-        var wT = new float[g.OC * r];
-        for (int grp = 0; grp < g.G; grp++)
-        {
-            var src = w.Slice(grp * g.OCg * r, g.OCg * r);
-            var dst = wT.AsSpan(grp * g.OCg * r, g.OCg * r);
-            // dst [R, OCg] = src [OCg, R]ᵀ
-            for (int o = 0; o < g.OCg; o++)
-                for (int i = 0; i < r; i++)
-                    dst[i * g.OCg + o] = src[o * r + i];
-        }
-        return wT;
     }
 }

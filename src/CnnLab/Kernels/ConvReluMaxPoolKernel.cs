@@ -23,32 +23,39 @@ public static class ConvReluMaxPoolKernel
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         var geo = g;
         var onePool = pool with { N = 1 };
-        int r = g.ColRows, p = g.ColCols, q = pool.OH * pool.OW;
-        fixed (float* px = x, pw = w, pb = b, pp = pooled)
-        fixed (int* pi = argmax)
+        int p = g.ColCols, q = pool.OH * pool.OW;
+        var packedW = Conv2dKernel.PackWeights(g, w, transpose: false);
+        try
         {
-            nint xs = (nint)px, ws = (nint)pw, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
-            Parallelism.For(g.N, 1, (start, end) =>
+            fixed (float* px = x, pb = b, pp = pooled)
+            fixed (int* pi = argmax)
             {
-                float[]? col = geo.IsPointwise ? null : ArrayPool<float>.Shared.Rent(r * Conv2dKernel.ColumnStride(geo));
-                float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
-                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                var wAll = new ReadOnlySpan<float>((float*)ws, geo.OC * r);
-                for (int n = start; n < end; n++)
+                nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
+                Parallelism.For(g.N, 1, (start, end) =>
                 {
-                    for (int grp = 0; grp < geo.G; grp++)
+                    float[]? col = Conv2dKernel.ColumnBuffer(geo);
+                    float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
+                    var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                    for (int n = start; n < end; n++)
                     {
-                        var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
-                        // conv_g [OCg, P] = max(0, W_g · col_g + b_g), bias and ReLU in the GEMM's epilogue.
-                        var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu: true) : GemmEpilogue.WithRelu();
-                        Conv2dKernel.ForwardGroup(geo, xg, wAll.Slice(grp * geo.OCg * r, geo.OCg * r), col, block.AsSpan(grp * geo.OCg * p, geo.OCg * p), epilogue);
+                        for (int grp = 0; grp < geo.G; grp++)
+                        {
+                            var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
+                            // conv_g [OCg, P] = max(0, W_g · col_g + b_g), bias and ReLU in the GEMM's epilogue.
+                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu: true) : GemmEpilogue.WithRelu();
+                            Conv2dKernel.ForwardGroup(geo, xg, packedW[grp], col, block.AsSpan(grp * geo.OCg * p, geo.OCg * p), epilogue);
+                        }
+                        MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
+                            new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
                     }
-                    MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
-                        new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
-                }
-                if (col is not null) ArrayPool<float>.Shared.Return(col);
-                ArrayPool<float>.Shared.Return(block);
-            });
+                    if (col is not null) ArrayPool<float>.Shared.Return(col);
+                    ArrayPool<float>.Shared.Return(block);
+                });
+            }
+        }
+        finally
+        {
+            foreach (var packed in packedW) packed.Dispose();
         }
     }
 

@@ -35,7 +35,7 @@ public static unsafe partial class Gemm
     private const long ParallelThreshold = 1L << 20;
 
     // What the micro-kernel applies when it writes a tile (see the kernels' Store).
-    private struct Tail
+    internal struct Tail
     {
         public float Alpha, Beta;
         public float* RowBias, ColBias;
@@ -44,7 +44,7 @@ public static unsafe partial class Gemm
         public nint BStride;
     }
 
-    private readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run,
+    internal readonly struct MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, nint, Tail*, void> run,
         delegate*<int, float*, float*, float*, nint, Tail*, void>[]? tails = null)
     {
         public readonly int MR = mr, NR = nr;
@@ -111,9 +111,10 @@ public static unsafe partial class Gemm
 
     private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        GemmEpilogue epilogue, bool bInPlace = false)
+        GemmEpilogue epilogue, bool bInPlace = false, PackedA? packedA = null)
     {
-        Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        // A packed beforehand was checked when it was packed.
+        Validate(transA, transB, m, n, k, packedA is null ? a.Length : m * k, packedA is null ? lda : k, b.Length, ldb, c.Length, ldc);
         if (bInPlace)
         {
             long readable = (n + 15) / 16 * 16;
@@ -123,7 +124,7 @@ public static unsafe partial class Gemm
         }
         epilogue.Validate(m, n);
         if (m == 0 || n == 0) return;
-        fixed (float* pa = a)
+        fixed (float* pa = packedA is null ? a : packedA.Data)
         fixed (float* pb = b)
         fixed (float* pc = c)
         fixed (float* rowBias = epilogue.RowBias)
@@ -138,7 +139,7 @@ public static unsafe partial class Gemm
                         StoreScalar(pc + (long)i * ldc + j, 0f, i, j, &tail);
                 return;
             }
-            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads, bInPlace);
+            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads, bInPlace, packedA is not null);
             if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
             else Parallelism.For(job.Tiles, 1, job.RunTiles);
         }
@@ -147,7 +148,7 @@ public static unsafe partial class Gemm
     // One sgemm call cut into tiles; immutable after construction, shared by the threads.
     private sealed class Job
     {
-        private readonly bool _transA, _transB, _bInPlace;
+        private readonly bool _transA, _transB, _bInPlace, _aPacked;
         private readonly int _m, _n, _k, _lda, _ldb;
         private readonly nint _ldc;
         private readonly float* _a, _b, _c;
@@ -157,18 +158,15 @@ public static unsafe partial class Gemm
 
         public readonly int Tiles;
 
-        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads, bool bInPlace)
+        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads, bool bInPlace, bool aPacked)
         {
-            _bInPlace = bInPlace;
+            (_bInPlace, _aPacked) = (bInPlace, aPacked);
             (_transA, _transB, _m, _n, _k, _lda, _ldb, _ldc, _tail) = (transA, transB, m, n, k, lda, ldb, ldc, tail);
             _a = a; _b = b; _c = c;
             _kernel = PickKernel(kernels, m, n);
             int mr = _kernel.MR, nr = _kernel.NR;
 
-            // K is cut into equal slices no longer than KcMax; the slicing depends on K alone, so every
-            // element of C sums its products in the same order whatever the thread count.
-            int kBlocks = (k + KcMax - 1) / KcMax;
-            _kc = (k + kBlocks - 1) / kBlocks;
+            _kc = SliceLength(k);
 
             int mPanels = (m + mr - 1) / mr, nPanels = (n + nr - 1) / nr;
             int mBlocks = Math.Max(1, (mPanels * mr + McMax - 1) / McMax);
@@ -192,7 +190,7 @@ public static unsafe partial class Gemm
             Tiles = (m + _mc - 1) / _mc * _nBlocks;
         }
 
-        private static MicroKernel PickKernel(MicroKernel[] kernels, int m, int n)
+        internal static MicroKernel PickKernel(MicroKernel[] kernels, int m, int n)
         {
             var best = kernels[0];
             long bestArea = long.MaxValue;
@@ -232,7 +230,8 @@ public static unsafe partial class Gemm
                     // into an L1-sized buffer: the L2 then holds the B block and little else.
                     int validRows = Math.Min(mr, rows - ir);
                     float* aPanel = packA;
-                    PackA(_a, _lda, _transA, i0 + ir, validRows, k0, kc, mr, aPanel);
+                    if (_aPacked) aPanel = _a + (long)k0 * ((_m + mr - 1) / mr) * mr + (long)(i0 + ir) / mr * mr * kc;
+                    else PackA(_a, _lda, _transA, i0 + ir, validRows, k0, kc, mr, aPanel);
                     tail.RowBias = last && _tail.RowBias != null ? _tail.RowBias + i0 + ir : null;
                     for (int jr = 0; jr < cols; jr += nr)
                     {

@@ -4,79 +4,79 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
-// Legend as in ConvColumns.cs. Hp = H + 2·PH and Wp (≥ W + 2·PW, plus slack) are the height and row
-// length of a zero-padded copy of one channel plane.
+// Legend as in ConvColumns.cs.
 
 /// <summary>
 /// The fast path of im2col/col2im for horizontal stride 1 and horizontal dilation 1 (every 3x3 "same"
 /// convolution of the zoo). The general loop copies one row segment per (tap, output row) with its
 /// zero fill on both sides (for a 14x14 output that is ~4,000 calls of ~14 floats per image, and
-/// their overhead, not memory, was a third of the convolution's time). Here each channel is first
-/// copied into a zero-padded plane, so every segment is in bounds and is moved with whole 16-float
-/// vectors: no clipping, no fill. col2im builds each image row in registers from masked, shifted
-/// loads of the rows that read it (see Col2ImStride1).
+/// their overhead, not memory, was a third of the convolution's time). Here every segment is one
+/// AVX-512 masked load and store of up to 16 floats: the mask leaves out the lanes in the padding
+/// (never read, loaded as zero), so there is no clipping and no fill. col2im builds each image row in
+/// registers from such loads of the rows that read it.
 /// </summary>
 public static partial class ConvColumns
 {
     // Tests turn the fast path off to compare it with the general loop.
     internal static bool UseFastPath = true;
 
-    [ThreadStatic] private static float[]? t_plane;
-
     private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
-    // Checks the geometry in 64 bits, then returns this thread's zero-padded plane and its height and row
-    // length. The plane is indexed with raw pointers, so no caller's sizes may put a read or write outside
-    // it (callers validate too, but this is the last line). The row is long enough for the widest read:
-    // ox + kw with ox < OW rounded up to 16 lanes.
-    private static float[] PaddedPlane(int h, int w, int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow, out int hp, out int wp)
+    private static void CheckGeometry(int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow)
     {
-        long rows = h + 2L * ph, row = Math.Max(w + 2L * pw, (ow + 15L) / 16 * 16 + kw - 1);
-        if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0
-            || rows * row + 16 > int.MaxValue / 2
-            || (oh > 0 && (oh - 1L) * sh + (kh - 1L) * dh >= rows) || ow - 1L + kw - 1 >= row)
-            throw new ArgumentException($"im2col geometry out of range: input {h}x{w}, kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
-        hp = (int)rows;
-        wp = (int)row;
-        int length = hp * wp + 16;
-        return t_plane is { } p && p.Length >= length ? p : t_plane = new float[length + 64];
+        if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0)
+            throw new ArgumentException($"im2col geometry out of range: kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
     }
 
+    // For output columns x0 .. x0 + 15, the lanes of tap kj that exist: output column ox < OW whose input
+    // column ox + kj − PW lies in the image.
+    private static unsafe void TapMasks(int x0, int kw, int pw, int w, int ow, Vector512<float>* masks)
+    {
+        var ox = Vector512<int>.Indices + Vector512.Create(x0);
+        var inRow = Vector512.LessThan(ox, Vector512.Create(ow));
+        for (int kj = 0; kj < kw; kj++)
+        {
+            var x = ox + Vector512.Create(kj - pw);
+            masks[kj] = (inRow & Vector512.GreaterThanOrEqual(x, Vector512<int>.Zero) & Vector512.LessThan(x, Vector512.Create(w))).AsSingle();
+        }
+    }
+
+    // im2col straight from the image: each row segment of the column matrix is one masked load of the
+    // image row it reads, shifted by kj − PW (lanes in the padding are not read and come out zero), and
+    // one masked store. Copying each channel into a zero-padded plane first made every tap re-load rows
+    // just stored at another alignment (store-forwarding stalls), and cost a copy of the image.
     private static unsafe void Im2ColStride1(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> col, int stride)
     {
-        var plane = PaddedPlane(h, w, kh, kw, sh, ph, pw, dh, oh, ow, out int hp, out int wp);
-        int full = ow / 16, rest = ow % 16;
-        // Lanes of the last, partial vector of an output row: stored under a mask, so every store stays
-        // inside its own row (no spill into the next row to clean up, no line-crossing overlap).
-        var restMask = LaneMask.First(rest).AsSingle();
-        fixed (float* pImage = image, pPlane = plane, pCol = col)
+        CheckGeometry(kh, kw, sh, ph, pw, dh, oh, ow);
+        var zero = Vector512<float>.Zero;
+        Vector512<float>* masks = stackalloc Vector512<float>[kw];
+        fixed (float* pImage = image, pCol = col)
         {
-            // Only the border of the padded plane needs zeros: the interior is overwritten per channel.
-            new Span<float>(pPlane, hp * wp + 16).Clear();
-            for (int ci = 0; ci < c; ci++)
+            for (int x0 = 0; x0 < ow; x0 += 16)
             {
-                float* src = pImage + (long)ci * h * w;
-                for (int y = 0; y < h; y++)
-                    new ReadOnlySpan<float>(src + y * w, w).CopyTo(new Span<float>(pPlane + (y + ph) * wp + pw, w));
-                for (int ki = 0; ki < kh; ki++)
-                    for (int kj = 0; kj < kw; kj++)
-                    {
-                        int r = (ci * kh + ki) * kw + kj;
-                        float* dst = pCol + (long)r * stride;
-                        // Padded row oy·SH + ki·DH, padded column ox + kj: in bounds by construction, and a
-                        // whole vector read from it stays inside the plane (PaddedPlane).
-                        float* s = pPlane + ki * dh * wp + kj;
-                        for (int oy = 0; oy < oh; oy++, s += sh * wp, dst += ow)
+                TapMasks(x0, kw, pw, w, ow, masks);
+                var store = LaneMask.First(Math.Min(16, ow - x0)).AsSingle();
+                for (int ci = 0; ci < c; ci++)
+                    for (int ki = 0; ki < kh; ki++)
+                        for (int kj = 0; kj < kw; kj++)
                         {
-                            int v = 0;
-                            for (; v < full; v++) Vector512.Load(s + 16 * v).Store(dst + 16 * v);
-                            if (rest != 0) Avx512F.MaskStore(dst + 16 * v, restMask, Vector512.Load(s + 16 * v));
+                            int r = (ci * kh + ki) * kw + kj;
+                            float* dst = pCol + (long)r * stride + x0;
+                            float* src = pImage + (long)ci * h * w + x0 + kj - pw;
+                            for (int oy = 0; oy < oh; oy++, dst += ow)
+                            {
+                                int y = oy * sh - ph + ki * dh;
+                                var v = (uint)y < (uint)h ? Avx512F.MaskLoad(src + (long)y * w, masks[kj], zero) : zero;
+                                Avx512F.MaskStore(dst, store, v);
+                            }
                         }
-                        // The stride's padding columns are zeroed, up to the end of the span for the last row.
-                        long pad = Math.Min(stride - oh * ow, col.Length - ((long)r * stride + oh * ow));
-                        if (pad > 0) new Span<float>(pCol + (long)r * stride + oh * ow, (int)pad).Clear();
-                    }
+            }
+            // The stride's padding columns are zeroed, up to the end of the span for the last row.
+            for (int r = 0; r < c * kh * kw; r++)
+            {
+                long pad = Math.Min(stride - oh * ow, col.Length - ((long)r * stride + oh * ow));
+                if (pad > 0) new Span<float>(pCol + (long)r * stride + oh * ow, (int)pad).Clear();
             }
         }
     }
@@ -91,8 +91,7 @@ public static partial class ConvColumns
     private static unsafe void Col2ImStride1(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride)
     {
-        if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0)
-            throw new ArgumentException($"col2im geometry out of range: input {h}x{w}, kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
+        CheckGeometry(kh, kw, sh, ph, pw, dh, oh, ow);
         var zero = Vector512<float>.Zero;
         var lanes = Vector512<int>.Indices;
         Vector512<float>* masks = stackalloc Vector512<float>[kw];

@@ -166,6 +166,34 @@ public class PoolingKernelTests
 public class BatchNormKernelTests
 {
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public unsafe void Channel_by_channel_backward_equals_the_two_passes_bit_for_bit(int threads)
+    {
+        using var threadCount = ThreadCount.Use(threads);
+        int n = 7, c = 5, s = 196;
+        var gen = new Generator(41);
+        var x = new float[n * c * s];
+        var dy = new float[x.Length];
+        gen.FillNormal(x, 0.5f, 2f);
+        gen.FillNormal(dy, 0f, 1f);
+        double[] mean = new double[c], variance = new double[c];
+        BatchNormKernel.Statistics(x, n, c, s, mean, variance);
+        var invStd = variance.Select(v => 1 / Math.Sqrt(v + 1e-5)).ToArray();
+        var gamma = Enumerable.Range(0, c).Select(i => 0.5 + i).ToArray();
+        double[] a = new double[c], b = new double[c], a2 = new double[c], b2 = new double[c];
+        var dx = new float[x.Length];
+        var dx2 = new float[x.Length];
+        BatchNormKernel.GradientSums(dy, x, n, c, s, mean, invStd, a, b);
+        BatchNormKernel.InputGradient(dy, x, dx, n, c, s, mean, invStd, gamma, a, b);
+        fixed (float* pdy = dy)
+            BatchNormKernel.BackwardFrom(new StoredPlanes(pdy, s), x, dx2, n, c, s, mean, invStd, gamma, a2, b2);
+        Assert.Equal(a, a2);
+        Assert.Equal(b, b2);
+        Assert.Equal(dx, dx2);
+    }
+
+    [Theory]
     [InlineData(1e4f)]
     [InlineData(-3e5f)]
     public void Variance_survives_a_large_mean(float offset)

@@ -140,20 +140,19 @@ public static partial class Functional
         {
             var sumDy = new double[C];
             var sumDyXhat = new double[C];
-            BatchNormKernel.GradientSumsFrom(dy, X.Data, N, C, S, Mean, InvStd, sumDy, sumDyXhat);
-            Tensor? dx = null;
-            if (X.RequiresGrad)
+            var gamma = new double[C];
+            for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
+            Tensor? dx = X.RequiresGrad ? Tensor.ForOp(X.Shape) : null;
+            if (UseBatchStats)
             {
-                dx = Tensor.ForOp(X.Shape);
-                var gamma = new double[C];
-                for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
-                if (UseBatchStats)
-                {
-                    // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
-                    // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
-                    BatchNormKernel.InputGradientFrom(dy, X.Data, dx.Data, N, C, S, Mean, InvStd, gamma, sumDy, sumDyXhat);
-                }
-                else
+                // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
+                // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), the sums and dx one channel at a time.
+                BatchNormKernel.BackwardFrom(dy, X.Data, dx is null ? default : dx.Data, N, C, S, Mean, InvStd, gamma, sumDy, sumDyXhat);
+            }
+            else
+            {
+                BatchNormKernel.GradientSumsFrom(dy, X.Data, N, C, S, Mean, InvStd, sumDy, sumDyXhat);
+                if (dx is not null)
                 {
                     // running statistics are constants: dx = dy·γ·invStd
                     var scratch = new float[S];

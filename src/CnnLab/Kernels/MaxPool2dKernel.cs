@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -53,11 +54,13 @@ public static class MaxPool2dKernel
     // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
     private static unsafe void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
     {
-        int ow = g.OW, w = g.W;
+        // OH and OW are computed properties: read once, not per row (a call in the loop would make the
+        // JIT spill the vector registers around it).
+        int oh = g.OH, ow = g.OW, w = g.W;
         fixed (float* px = x, py = y)
         fixed (int* pi = idx)
         {
-            for (int i = 0; i < g.OH; i++)
+            for (int i = 0; i < oh; i++)
             {
                 int rowStart = 2 * i * w;
                 float* top = px + rowStart, bottom = top + w, yRow = py + (long)i * ow;
@@ -84,6 +87,7 @@ public static class MaxPool2dKernel
     // Returns how many outputs of the row it wrote. A last group of fewer than 16 outputs (e.g. 14 of
     // a 28-wide row) still runs as a vector when its 32-float loads stay inside x (bottomReadable floats
     // from the bottom row's start); its extra lanes are dropped.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable)
     {
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

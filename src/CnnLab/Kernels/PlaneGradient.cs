@@ -34,6 +34,9 @@ internal sealed unsafe class StoredPlanes(float* dy, int planeSize) : PlaneGradi
 internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, int* argmax, Pool2dGeometry pool) : PlaneGradient(pool.H * pool.W)
 {
     private readonly int _pooledPerPlane = pool.OH * pool.OW;
+    // The geometry's sizes as plain fields: OH and OW are computed properties, and a call inside the
+    // vector loop would make the JIT spill its vector registers around it.
+    private readonly int _oh = pool.OH, _ow = pool.OW, _w = pool.W;
 
     // 2x2 windows at stride 2 that tile the plane exactly (the zoo's pools): every element of z lies in
     // one window, so the plane is written once, 32 columns at a time, instead of cleared and scattered into.
@@ -67,12 +70,12 @@ internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, in
     // the others +0. Every window must match exactly once, which checks that its index lies inside it.
     private void Unpool2x2(float* d, float* v, int* idx, float* dst)
     {
-        int ow = pool.OW, w = pool.W;
+        int oh = _oh, ow = _ow, w = _w;
         var low = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
         var high = low + Vector512.Create(8);
         var zero = Vector512<float>.Zero;
         var below = Vector512.Create(w);
-        for (int i = 0; i < pool.OH; i++)
+        for (int i = 0; i < oh; i++)
         {
             int rowStart = 2 * i * w;
             float* top = dst + rowStart;

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace CnnLab.Kernels;
 
 // Legend: N batch, C channels, S spatial positions per channel (H·W for 2-D, L or 1 for 1-D);
@@ -45,6 +47,9 @@ public static class BatchNormKernel
             variance[ch] = m2 / ((double)n * s);
         }
     }
+
+    // Floats of one channel's rebuilt dy planes that BackwardFrom keeps for its second pass (2 MB).
+    private const int KeptPlanesMax = 1 << 19;
 
     // Planes up to this many floats use stack scratch (16 KB).
     private const int Chunk = 4096;
@@ -128,7 +133,8 @@ public static class BatchNormKernel
     /// channel at a time: a channel's dy, x (and, for a fused op, its pooled values and indices) are read
     /// for its sums and again for its dx while they are still in L2 (~0.7 MB for cnn-bn's first layer at
     /// batch 128), instead of two passes over the whole batch from memory. The same per-plane loops and
-    /// sums, so the same bits as the two calls.
+    /// sums, so the same bits as the two calls. A fused op's rebuilt dy planes are kept between the two
+    /// passes (up to <see cref="KeptPlanesMax"/> floats per channel) instead of rebuilt again.
     /// </summary>
     internal static unsafe void BackwardFrom(PlaneGradient dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
         ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, Span<double> sumDy, Span<double> sumDyXhat)
@@ -142,26 +148,47 @@ public static class BatchNormKernel
         fixed (double* pm = mean, pi = invStd, pg = gamma, pa = sumDy, pb = sumDyXhat)
         {
             nint xs = (nint)px, dxs = (nint)pdx, ms = (nint)pm, iss = (nint)pi, gs = (nint)pg, sa = (nint)pa, sb = (nint)pb;
+            // A channel's rebuilt planes (of a fused op's dy) are kept for its dx pass when they fit in L2.
+            bool keep = needDx && (long)n * s <= KeptPlanesMax;
             Parallelism.For(c, 1, (c0, c1) =>
             {
                 var xAll = new ReadOnlySpan<float>((float*)xs, n * c * s);
                 var meanAll = new ReadOnlySpan<double>((double*)ms, c);
                 var invStdAll = new ReadOnlySpan<double>((double*)iss, c);
+                var sumDyAll = new Span<double>((double*)sa, c);
+                var sumDyXhatAll = new Span<double>((double*)sb, c);
+                float[] kept = keep ? ArrayPool<float>.Shared.Rent(n * s) : [];
+                var wasKept = keep ? new bool[n] : [];
                 Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
                 for (int ch = c0; ch < c1; ch++)
                 {
-                    GradientSumsChannels(dy, xAll, n, c, s, meanAll, invStdAll, new Span<double>((double*)sa, c), new Span<double>((double*)sb, c), ch, ch + 1);
-                    if (!needDx) continue;
-                    double k = ((double*)gs)[ch] * invStdAll[ch];
-                    float mu = (float)meanAll[ch], a = (float)k;
-                    float b = (float)(-k * invStdAll[ch] * ((double*)sb)[ch] / m), cc = (float)(-k * ((double*)sa)[ch] / m);
+                    // The sums, as GradientSumsChannels.
+                    float mu = (float)meanAll[ch];
+                    double sa0 = 0, sb0 = 0;
                     for (int i = 0; i < n; i++)
                     {
                         long plane = (long)i * c + ch;
-                        BatchNormPlanes.InputGradient(dy.Plane(plane, scratch), xAll.Slice((int)(plane * s), s), mu, a, b, cc,
-                            new Span<float>((float*)dxs + plane * s, s));
+                        var into = keep ? kept.AsSpan(i * s, s) : scratch;
+                        var g = dy.Plane(plane, into);
+                        if (keep) wasKept[i] = g.Overlaps(into);
+                        var (sumG, sumGDeviation) = BatchNormPlanes.GradientSums(g, xAll.Slice((int)(plane * s), s), mu);
+                        sa0 += sumG;
+                        sb0 += sumGDeviation;
+                    }
+                    sumDyAll[ch] = sa0;
+                    sumDyXhatAll[ch] = sb0 * invStdAll[ch];
+                    if (!needDx) continue;
+                    // dx, as InputGradientFrom.
+                    double k = ((double*)gs)[ch] * invStdAll[ch];
+                    float a = (float)k, b = (float)(-k * invStdAll[ch] * sumDyXhatAll[ch] / m), cc = (float)(-k * sumDyAll[ch] / m);
+                    for (int i = 0; i < n; i++)
+                    {
+                        long plane = (long)i * c + ch;
+                        var g = keep && wasKept[i] ? kept.AsSpan(i * s, s) : dy.Plane(plane, scratch);
+                        BatchNormPlanes.InputGradient(g, xAll.Slice((int)(plane * s), s), mu, a, b, cc, new Span<float>((float*)dxs + plane * s, s));
                     }
                 }
+                if (keep) ArrayPool<float>.Shared.Return(kept);
             });
         }
     }

@@ -24,6 +24,7 @@ internal static class BatchNormPlanes
     /// <summary>y = max(0, x·scale + shift), NaN kept (the values of <see cref="ScaleShift"/> then <see cref="ReluKernel.Forward"/>).</summary>
     public static unsafe void ScaleShiftRelu(ReadOnlySpan<float> x, float scale, float shift, Span<float> y) => Affine(x, scale, shift, y, relu: true);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Affine(ReadOnlySpan<float> x, float scale, float shift, Span<float> y, bool relu)
     {
         int n = x.Length;
@@ -64,6 +65,7 @@ internal static class BatchNormPlanes
     /// sums (x − m)² around m = the mean rounded to float and subtracts S·(mean − m)², which is the same
     /// sum exactly (Σ (x − m)² = Σ (x − mean)² + S·(mean − m)²).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe (double Mean, double SquaredDeviations) MeanAndSquaredDeviations(ReadOnlySpan<float> x)
     {
         int n = x.Length;
@@ -104,6 +106,7 @@ internal static class BatchNormPlanes
     }
 
     /// <summary>Σ x over the plane, in float lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe float Sum(ReadOnlySpan<float> x)
     {
         if (!Fast) return TensorPrimitives.Sum(x);
@@ -125,6 +128,7 @@ internal static class BatchNormPlanes
     }
 
     /// <summary>(Σ g, Σ g·(x − μ)) over the plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe (float SumG, float SumGDeviation) GradientSums(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mu)
     {
         int n = g.Length;
@@ -166,6 +170,7 @@ internal static class BatchNormPlanes
     }
 
     /// <summary>dx = g·a + (x − μ)·b + c, evaluated left to right with a rounding after each operation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void InputGradient(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mu, float a, float b, float c, Span<float> dx)
     {
         int n = g.Length;

@@ -45,6 +45,7 @@ public static partial class ConvColumns
     // image row it reads, shifted by kj − PW (lanes in the padding are not read and come out zero), and
     // one masked store. Copying each channel into a zero-padded plane first made every tap re-load rows
     // just stored at another alignment (store-forwarding stalls), and cost a copy of the image.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Im2ColStride1(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> col, int stride)
     {
@@ -88,6 +89,7 @@ public static partial class ConvColumns
     // instead (plane[y][x + kj] += ...) made every tap's row re-load what the previous tap had just
     // stored one lane over, which stalls store-to-load forwarding. The sums run in the same order as
     // the general loop's (taps in (ki, kj) order, then onto the image), so the results are the same.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Col2ImStride1(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
         int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride)
     {

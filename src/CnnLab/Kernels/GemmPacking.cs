@@ -12,6 +12,7 @@ namespace CnnLab.Kernels;
 
 public static unsafe partial class Gemm
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(float* a, int lda, bool transA, int i0, int rows, int k0, int kc, int mr, float* dst)
     {
         for (int ir = 0; ir < rows; ir += mr, dst += mr * kc)
@@ -47,6 +48,7 @@ public static unsafe partial class Gemm
     }
 
     // The last panel is packed kernel.PanelWidth(valid) wide (≤ NR) when a narrower kernel will run it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(float* b, int ldb, bool transB, int j0, int cols, int k0, int kc, in MicroKernel kernel, float* dst)
     {
         int nr = kernel.NR;

@@ -52,6 +52,7 @@ public static class MaxPool2dKernel
     // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
     // with the general loop's rule: the first NaN wins, else the first strict maximum. With AVX-512,
     // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
     {
         // OH and OW are computed properties: read once, not per row (a call in the loop would make the

@@ -68,6 +68,7 @@ internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, in
     // twice (one per column of the window) and compared with the index of every element of the window's
     // two rows; the element that matches gets 0 + g (the scatter's sum, so −0 becomes +0 as there),
     // the others +0. Every window must match exactly once, which checks that its index lies inside it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unpool2x2(float* d, float* v, int* idx, float* dst)
     {
         int oh = _oh, ow = _ow, w = _w;

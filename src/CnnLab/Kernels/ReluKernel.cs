@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
@@ -58,6 +59,7 @@ public static class ReluKernel
         fixed (float* py = y, pg = dy, pd = dx) BackwardBlock(py, pg, pd, n);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BackwardBlock(float* y, float* dy, float* dx, int n)
     {
         int i = 0;

@@ -139,6 +139,11 @@ public static unsafe partial class Gemm
                         StoreScalar(pc + (long)i * ldc + j, 0f, i, j, &tail);
                 return;
             }
+            if (SplitsK(m, n, k, packedA is not null, bInPlace))
+            {
+                RunSplitK(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, &tail);
+                return;
+            }
             var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads, bInPlace, packedA is not null);
             if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
             else Parallelism.For(job.Tiles, 1, job.RunTiles);

@@ -85,7 +85,8 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// Sgemm with the micro-kernels of a given vector width (512, 256, or 0 for scalar), so the tests
-    /// reach the fallbacks too. The width must be supported by this machine.
+    /// reach the fallbacks too. The width must be supported by this machine. <paramref name="bInPlace"/>
+    /// as in <see cref="SgemmPackedA"/>.
     /// </summary>
     internal static void SgemmWithWidth(int vectorBits, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
@@ -96,18 +97,6 @@ public static unsafe partial class Gemm
         var kernels = vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
         Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bInPlace);
     }
-
-    /// <summary>
-    /// C = act(alpha·op(A)·B + beta·C + bias) with B [K, N] read in place by the micro-kernels instead of
-    /// packed into panels first: for a B that is produced just before and used once (a convolution's
-    /// column matrix), the packing pass would copy as much memory as the GEMM reads. The last column
-    /// panel is read up to N rounded up to 16 columns, so that many floats from the start of B's last row
-    /// must lie inside <paramref name="b"/>; the values past N in each row (the next row's first ones, or
-    /// padding) are read and ignored.
-    /// </summary>
-    internal static void SgemmInPlaceB(bool transA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, GemmEpilogue epilogue)
-        => Run(s_kernels, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bInPlace: true);
 
     private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,

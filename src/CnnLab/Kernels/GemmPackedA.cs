@@ -65,7 +65,12 @@ public static unsafe partial class Gemm
     /// <summary>
     /// C = act(alpha·op(A)·op(B) + beta·C + bias) with op(A) packed beforehand: the same tiles, slices and
     /// order of products as <see cref="Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, GemmEpilogue)"/>
-    /// with the same kernel, so the same bits. <paramref name="bInPlace"/> as in <see cref="SgemmInPlaceB"/>.
+    /// with the same kernel, so the same bits. With <paramref name="bInPlace"/>, B [K, N] (not transposed)
+    /// is read by the micro-kernels where it lies instead of packed into panels first: for a B produced
+    /// just before and used once (a convolution's column matrix) packing would copy as much memory as the
+    /// product reads. The last column panel is read up to N rounded up to 16 columns, so that many floats
+    /// from the start of B's last row must lie inside <paramref name="b"/>; the values past N in each row
+    /// (the next row's first ones, or padding) are read and ignored.
     /// </summary>
     internal static void SgemmPackedA(PackedA a, int n, float alpha, bool transB, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
         GemmEpilogue epilogue, bool bInPlace = false)

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 using Xunit;
@@ -6,24 +5,17 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// <see cref="Gemm.SgemmInPlaceB"/>: B read by the micro-kernels in place gives the same bits as the
-/// packed GEMM (same tiles, same order of products) for every kernel width, column counts that leave
+/// B read by the micro-kernels in place (bInPlace, as convolutions call <see cref="Gemm.SgemmPackedA"/>)
+/// gives the same bits as the packed GEMM (same tiles, same order of products) for every kernel width,
+/// column counts that leave
 /// every tail width, rows read on into the next row (ldb = N) or into padding (ldb rounded up), K longer
 /// than one k slice, beta and the bias + ReLU epilogue, 1 and 2 threads; a B too short to read its last
 /// row's padding is refused.
 /// </summary>
 public class GemmInPlaceBTests
 {
-    public static TheoryData<int> Widths()
-    {
-        var widths = new TheoryData<int> { 0 };
-        if (Vector256.IsHardwareAccelerated) widths.Add(256);
-        if (Vector512.IsHardwareAccelerated) widths.Add(512);
-        return widths;
-    }
-
     [Theory]
-    [MemberData(nameof(Widths))]
+    [MemberData(nameof(GemmVariants.Widths), MemberType = typeof(GemmVariants))]
     public void InPlaceEqualsPackedBitForBit(int vectorBits)
     {
         var g = new Generator(vectorBits + 3);
@@ -38,14 +30,7 @@ public class GemmInPlaceBTests
             {
                 int ldb = padded ? (n + 15) / 16 * 16 : n;
                 // B as it lies in memory: k rows ldb apart, then the 16 floats its last row may read on into.
-                var b = new float[(k - 1) * ldb + (n + 15) / 16 * 16];
-                g.FillNormal(b, 0, 1);
-                var a = new float[m * k];
-                g.FillNormal(a, 0, 1);
-                var bias = new float[m];
-                g.FillNormal(bias, 0, 1);
-                var packed = new float[m * n];
-                g.FillNormal(packed, 0, 1);
+                var (a, b, bias, packed) = GemmVariants.Operands(g, m, n, k, (k - 1) * ldb + (n + 15) / 16 * 16);
                 var inPlace = (float[])packed.Clone();
                 int lda = transA ? m : k;
                 var epilogue = GemmEpilogue.WithRowBias(bias, relu: true);
@@ -57,8 +42,9 @@ public class GemmInPlaceBTests
         }
     }
 
-    [Fact]
-    public void MatchesTheReference()
+    [Theory]
+    [MemberData(nameof(GemmVariants.Widths), MemberType = typeof(GemmVariants))]
+    public void MatchesTheReference(int vectorBits)
     {
         var g = new Generator(11);
         int m = 64, n = 196, k = 288, ldb = 208;
@@ -66,7 +52,7 @@ public class GemmInPlaceBTests
         var b = new float[k * ldb]; g.FillNormal(b, 0, 1);
         var c = new float[m * n];
         var expected = new float[m * n];
-        Gemm.SgemmInPlaceB(false, m, n, k, 1f, a, k, b, ldb, 0f, c, n, GemmEpilogue.None);
+        Gemm.SgemmWithWidth(vectorBits, false, false, m, n, k, 1f, a, k, b, ldb, 0f, c, n, GemmEpilogue.None, bInPlace: true);
         Gemm.Reference(false, false, m, n, k, 1f, a, k, b, ldb, 0f, expected, n);
         for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"element {i}: {c[i]} vs {expected[i]}");
     }
@@ -78,7 +64,7 @@ public class GemmInPlaceBTests
         var a = new float[m * k];
         var b = new float[k * n]; // the last row has 20 floats, the kernel reads 32
         var c = new float[m * n];
-        var ex = Assert.Throws<ArgumentException>(() => Gemm.SgemmInPlaceB(false, m, n, k, 1f, a, k, b, n, 0f, c, n, GemmEpilogue.None));
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.SgemmWithWidth(0, false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, GemmEpilogue.None, bInPlace: true));
         Assert.Contains("in place", ex.Message);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 using Xunit;
@@ -13,16 +12,8 @@ namespace CnnLab.Tests;
 /// </summary>
 public class GemmPackedATests
 {
-    public static TheoryData<int> Widths()
-    {
-        var widths = new TheoryData<int> { 0 };
-        if (Vector256.IsHardwareAccelerated) widths.Add(256);
-        if (Vector512.IsHardwareAccelerated) widths.Add(512);
-        return widths;
-    }
-
     [Theory]
-    [MemberData(nameof(Widths))]
+    [MemberData(nameof(GemmVariants.Widths), MemberType = typeof(GemmVariants))]
     public void PackedOnceEqualsPackedPerCallBitForBit(int vectorBits)
     {
         var g = new Generator(vectorBits + 17);
@@ -35,15 +26,8 @@ public class GemmPackedATests
                          (31, 17, 900, true, false, false), (1, 40, 3, false, false, true), (100, 300, 400, false, false, false),
                      })
             {
-                var a = new float[m * k];
-                g.FillNormal(a, 0, 1);
                 int lda = transA ? m : k, ldb = transB ? k : n;
-                var b = new float[transB ? n * k : (k - 1) * ldb + (n + 15) / 16 * 16];
-                g.FillNormal(b, 0, 1);
-                var bias = new float[m];
-                g.FillNormal(bias, 0, 1);
-                var perCall = new float[m * n];
-                g.FillNormal(perCall, 0, 1);
+                var (a, b, bias, perCall) = GemmVariants.Operands(g, m, n, k, transB ? n * k : (k - 1) * ldb + (n + 15) / 16 * 16);
                 var once = (float[])perCall.Clone();
                 var epilogue = GemmEpilogue.WithRowBias(bias, relu: true);
                 Gemm.SgemmWithWidth(vectorBits, transA, transB, m, n, k, 0.5f, a, lda, b, ldb, 0.25f, perCall, n, epilogue);

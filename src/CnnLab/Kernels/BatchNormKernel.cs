@@ -28,7 +28,7 @@ public static class BatchNormKernel
         }
     }
 
-    private static void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance, int c0, int c1)
+    private static unsafe void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance, int c0, int c1)
     {
         for (int ch = c0; ch < c1; ch++)
         {
@@ -38,6 +38,9 @@ public static class BatchNormKernel
             double mu = 0, m2 = 0;
             for (int i = 0; i < n; i++)
             {
+                // The next plane is N·C·S floats on: start loading it (see PlaneGradient.Prefetch).
+                if (i + 1 < n)
+                    fixed (float* next = x.Slice(((i + 1) * c + ch) * s, s)) PlaneGradient.PrefetchRange(next, s);
                 var (planeMean, planeSquares) = BatchNormPlanes.MeanAndSquaredDeviations(x.Slice((i * c + ch) * s, s));
                 double before = (double)i * s, delta = planeMean - mu;
                 mu += delta * s / (before + s);
@@ -168,6 +171,11 @@ public static class BatchNormKernel
                     for (int i = 0; i < n; i++)
                     {
                         long plane = (long)i * c + ch;
+                        if (i + 1 < n)
+                        {
+                            dy.Prefetch(plane + c);
+                            PlaneGradient.PrefetchRange((float*)xs + (plane + c) * s, s);
+                        }
                         var into = keep ? kept.AsSpan(i * s, s) : scratch;
                         var g = dy.Plane(plane, into);
                         if (keep) wasKept[i] = g.Overlaps(into);
@@ -184,6 +192,11 @@ public static class BatchNormKernel
                     for (int i = 0; i < n; i++)
                     {
                         long plane = (long)i * c + ch;
+                        if (i + 1 < n)
+                        {
+                            if (!(keep && wasKept[i + 1])) dy.Prefetch(plane + c);
+                            PlaneGradient.PrefetchRange((float*)xs + (plane + c) * s, s);
+                        }
                         var g = keep && wasKept[i] ? kept.AsSpan(i * s, s) : dy.Plane(plane, scratch);
                         BatchNormPlanes.InputGradient(g, xAll.Slice((int)(plane * s), s), mu, a, b, cc, new Span<float>((float*)dxs + plane * s, s));
                     }

@@ -17,12 +17,28 @@ internal abstract unsafe class PlaneGradient(int planeSize)
 
     /// <summary>The gradient of plane <paramref name="plane"/> (index n·C + c); may be written into <paramref name="scratch"/> (PlaneSize floats).</summary>
     public abstract ReadOnlySpan<float> Plane(long plane, Span<float> scratch);
+
+    /// <summary>
+    /// Asks the CPU to start loading what <see cref="Plane"/> will read for <paramref name="plane"/>: a
+    /// caller that walks one channel's planes (N·C apart, each only a few hundred bytes long) gives the
+    /// hardware prefetchers too short a run to follow.
+    /// </summary>
+    public abstract void Prefetch(long plane);
+
+    /// <summary>Prefetches <paramref name="floats"/> floats from <paramref name="start"/>, one request per cache line.</summary>
+    public static unsafe void PrefetchRange(float* start, long floats)
+    {
+        if (!Sse.IsSupported) return;
+        for (long i = 0; i < floats; i += 16) Sse.Prefetch0(start + i);
+    }
 }
 
 /// <summary>dy as stored, [planes, S].</summary>
 internal sealed unsafe class StoredPlanes(float* dy, int planeSize) : PlaneGradient(planeSize)
 {
     public override ReadOnlySpan<float> Plane(long plane, Span<float> scratch) => new(dy + plane * PlaneSize, PlaneSize);
+
+    public override void Prefetch(long plane) => PrefetchRange(dy + plane * PlaneSize, PlaneSize);
 }
 
 /// <summary>
@@ -42,6 +58,13 @@ internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, in
     // one window, so the plane is written once, 32 columns at a time, instead of cleared and scattered into.
     private readonly bool _tiles2x2 = Avx512F.IsSupported
         && pool is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 } && pool.H == 2 * pool.OH && pool.W == 2 * pool.OW;
+
+    public override void Prefetch(long plane)
+    {
+        PrefetchRange(dPooled + plane * _pooledPerPlane, _pooledPerPlane);
+        PrefetchRange(pooled + plane * _pooledPerPlane, _pooledPerPlane);
+        PrefetchRange((float*)(argmax + plane * _pooledPerPlane), _pooledPerPlane);
+    }
 
     public override ReadOnlySpan<float> Plane(long plane, Span<float> scratch)
     {

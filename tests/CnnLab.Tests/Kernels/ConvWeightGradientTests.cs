@@ -4,7 +4,7 @@ using Xunit;
 
 namespace CnnLab.Tests;
 
-/// <summary>The blocked dot-product weight gradient against its one-dot-per-entry twin, every block shape and tail.</summary>
+/// <summary>The blocked dot-product weight gradient against its one-dot-per-entry twin, every block shape (2x4 and 4x3) and tail.</summary>
 public class ConvWeightGradientTests
 {
     [Theory]
@@ -12,6 +12,8 @@ public class ConvWeightGradientTests
     [InlineData(6, 25, 784)]   // lenet5's first layer
     [InlineData(3, 5, 37)]     // odd channel count, a partial tap block, a pixel tail
     [InlineData(1, 1, 5)]
+    [InlineData(6, 9, 37)]     // 4 channels in 4x3 blocks, then a pair in 2x4 blocks, a pixel tail
+    [InlineData(7, 3, 50)]     // 4x3, then a pair and a single channel
     public void BlockedMatchesOneDotPerEntry(int oc, int rows, int p)
     {
         var g = new Generator(oc * 100 + rows);

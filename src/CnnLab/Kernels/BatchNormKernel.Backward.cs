@@ -28,9 +28,12 @@ public static partial class BatchNormKernel
         fixed (double* pm = mean, pi = invStd, pa = sumDy, pb = sumDyXhat)
         {
             nint xs = (nint)px, ms = (nint)pm, iss = (nint)pi, sa = (nint)pa, sb = (nint)pb;
-            Parallelism.For(c, 1, (c0, c1) => GradientSumsChannels(dy, new ReadOnlySpan<float>((float*)xs, n * c * s),
-                n, c, s, new ReadOnlySpan<double>((double*)ms, c), new ReadOnlySpan<double>((double*)iss, c),
-                new Span<double>((double*)sa, c), new Span<double>((double*)sb, c), c0, c1));
+            Parallelism.For(c, 1, (c0, c1) =>
+            {
+                Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
+                for (int ch = c0; ch < c1; ch++)
+                    (((double*)sa)[ch], ((double*)sb)[ch]) = ChannelSums(dy, (float*)xs, n, c, s, ch, ((double*)ms)[ch], ((double*)iss)[ch], scratch, null, null);
+            });
         }
     }
 
@@ -58,53 +61,33 @@ public static partial class BatchNormKernel
             bool keep = needDx && (long)n * s <= KeptPlanesMax;
             Parallelism.For(c, 1, (c0, c1) =>
             {
-                var xAll = new ReadOnlySpan<float>((float*)xs, n * c * s);
-                var meanAll = new ReadOnlySpan<double>((double*)ms, c);
-                var invStdAll = new ReadOnlySpan<double>((double*)iss, c);
-                var sumDyAll = new Span<double>((double*)sa, c);
-                var sumDyXhatAll = new Span<double>((double*)sb, c);
-                float[] kept = keep ? ArrayPool<float>.Shared.Rent(n * s) : [];
-                var wasKept = keep ? new bool[n] : [];
+                float[]? kept = keep ? ArrayPool<float>.Shared.Rent(n * s) : null;
+                bool[]? wasKept = keep ? new bool[n] : null;
                 Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
                 for (int ch = c0; ch < c1; ch++)
                 {
-                    // The sums, as GradientSumsChannels.
-                    float mu = (float)meanAll[ch];
-                    double sa0 = 0, sb0 = 0;
-                    for (int i = 0; i < n; i++)
-                    {
-                        long plane = (long)i * c + ch;
-                        if (i + 1 < n)
-                        {
-                            dy.Prefetch(plane + c);
-                            PlaneGradient.PrefetchRange((float*)xs + (plane + c) * s, s);
-                        }
-                        var into = keep ? kept.AsSpan(i * s, s) : scratch;
-                        var g = dy.Plane(plane, into);
-                        if (keep) wasKept[i] = g.Overlaps(into);
-                        var (sumG, sumGDeviation) = BatchNormPlanes.GradientSums(g, xAll.Slice((int)(plane * s), s), mu);
-                        sa0 += sumG;
-                        sb0 += sumGDeviation;
-                    }
-                    sumDyAll[ch] = sa0;
-                    sumDyXhatAll[ch] = sb0 * invStdAll[ch];
+                    double invStdCh = ((double*)iss)[ch];
+                    var (sumDyCh, sumDyXhatCh) = ChannelSums(dy, (float*)xs, n, c, s, ch, ((double*)ms)[ch], invStdCh, scratch, kept, wasKept);
+                    ((double*)sa)[ch] = sumDyCh;
+                    ((double*)sb)[ch] = sumDyXhatCh;
                     if (!needDx) continue;
-                    // dx, as InputGradientFrom.
-                    double k = ((double*)gs)[ch] * invStdAll[ch];
-                    float a = (float)k, b = (float)(-k * invStdAll[ch] * sumDyXhatAll[ch] / m), cc = (float)(-k * sumDyAll[ch] / m);
+                    // dx, as InputGradientFrom, from the kept planes where there are some.
+                    float mu = (float)((double*)ms)[ch];
+                    var (a, b, cc) = InputGradientCoefficients(((double*)gs)[ch], invStdCh, sumDyCh, sumDyXhatCh, m);
                     for (int i = 0; i < n; i++)
                     {
                         long plane = (long)i * c + ch;
+                        bool fromKept = wasKept is not null && wasKept[i];
                         if (i + 1 < n)
                         {
-                            if (!(keep && wasKept[i + 1])) dy.Prefetch(plane + c);
+                            if (!(wasKept is not null && wasKept[i + 1])) dy.Prefetch(plane + c);
                             PlaneGradient.PrefetchRange((float*)xs + (plane + c) * s, s);
                         }
-                        var g = keep && wasKept[i] ? kept.AsSpan(i * s, s) : dy.Plane(plane, scratch);
-                        BatchNormPlanes.InputGradient(g, xAll.Slice((int)(plane * s), s), mu, a, b, cc, new Span<float>((float*)dxs + plane * s, s));
+                        var g = fromKept ? kept!.AsSpan(i * s, s) : dy.Plane(plane, scratch);
+                        BatchNormPlanes.InputGradient(g, new ReadOnlySpan<float>((float*)xs + plane * s, s), mu, a, b, cc, new Span<float>((float*)dxs + plane * s, s));
                     }
                 }
-                if (keep) ArrayPool<float>.Shared.Return(kept);
+                if (kept is not null) ArrayPool<float>.Shared.Return(kept);
             });
         }
     }
@@ -131,24 +114,38 @@ public static partial class BatchNormKernel
         }
     }
 
-    private static void GradientSumsChannels(PlaneGradient dy, ReadOnlySpan<float> x, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, Span<double> sumDy, Span<double> sumDyXhat, int c0, int c1)
+    // Σ dy and Σ dy·x̂ of channel ch: per plane float sums in one pass (Σ dy·x̂ = invStd · Σ dy·(x − μ)), the
+    // planes added in double in image order. The planes are N·C·S floats apart, runs too short for the
+    // hardware prefetchers, so the next one is prefetched. With kept (N·S floats), a rebuilt plane i is
+    // left at kept[i·S] and wasKept[i] says so (a stored dy is read where it is).
+    private static unsafe (double SumDy, double SumDyXhat) ChannelSums(PlaneGradient dy, float* x, int n, int c, int s, int ch,
+        double mean, double invStd, Span<float> scratch, float[]? kept, bool[]? wasKept)
     {
-        Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
-        for (int ch = c0; ch < c1; ch++)
+        float mu = (float)mean;
+        double a = 0, b = 0;
+        for (int i = 0; i < n; i++)
         {
-            // Σ dy·x̂ = invStd · Σ dy·(x − μ): per plane float sums in one pass, the planes added in double.
-            double a = 0, b = 0;
-            for (int i = 0; i < n; i++)
+            long plane = (long)i * c + ch;
+            if (i + 1 < n)
             {
-                var g = dy.Plane(i * c + ch, scratch);
-                var (sumG, sumGDeviation) = BatchNormPlanes.GradientSums(g, x.Slice((i * c + ch) * s, s), (float)mean[ch]);
-                a += sumG;
-                b += sumGDeviation;
+                dy.Prefetch(plane + c);
+                PlaneGradient.PrefetchRange(x + (plane + c) * s, s);
             }
-            sumDy[ch] = a;
-            sumDyXhat[ch] = b * invStd[ch];
+            var into = kept is null ? scratch : kept.AsSpan(i * s, s);
+            var g = dy.Plane(plane, into);
+            if (wasKept is not null) wasKept[i] = g.Overlaps(into);
+            var (sumG, sumGDeviation) = BatchNormPlanes.GradientSums(g, new ReadOnlySpan<float>(x + plane * s, s), mu);
+            a += sumG;
+            b += sumGDeviation;
         }
+        return (a, b * invStd);
+    }
+
+    // The per-channel a = γ·invStd, b = −γ·invStd²·Σ(dy·x̂)/M, c = −γ·invStd·Σdy/M of dx = a·dy + b·(x − μ) + c.
+    private static (float A, float B, float C) InputGradientCoefficients(double gamma, double invStd, double sumDy, double sumDyXhat, double m)
+    {
+        double k = gamma * invStd;
+        return ((float)k, (float)(-k * invStd * sumDyXhat / m), (float)(-k * sumDy / m));
     }
 
     /// <summary>
@@ -175,11 +172,8 @@ public static partial class BatchNormKernel
         var coefficients = new float[4 * c];
         for (int ch = 0; ch < c; ch++)
         {
-            double k = gamma[ch] * invStd[ch];
             coefficients[4 * ch] = (float)mean[ch];
-            coefficients[4 * ch + 1] = (float)k;
-            coefficients[4 * ch + 2] = (float)(-k * invStd[ch] * sumDyXhat[ch] / m);
-            coefficients[4 * ch + 3] = (float)(-k * sumDy[ch] / m);
+            (coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3]) = InputGradientCoefficients(gamma[ch], invStd[ch], sumDy[ch], sumDyXhat[ch], m);
         }
         fixed (float* px = x, pdx = dx)
         {

@@ -37,16 +37,9 @@ public static class Conv2dKernel
                     float[]? col = ColumnBuffer(geo);
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                     var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
+                    int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
                     for (int n = start; n < end; n++)
-                        for (int grp = 0; grp < geo.G; grp++)
-                        {
-                            var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
-                            var yg = yAll.Slice((n * geo.OC + grp * geo.OCg) * p, geo.OCg * p);
-                            // Bias (and ReLU) are added in the GEMM's epilogue while each tile is in registers.
-                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu)
-                                : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
-                            ForwardGroup(geo, xg, packedW[grp], col, yg, epilogue);
-                        }
+                        ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu, yAll.Slice(n * yImage, yImage));
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
                 });
             }
@@ -54,6 +47,23 @@ public static class Conv2dKernel
         finally
         {
             foreach (var packed in packedW) packed.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// y [OC, P] = conv(x [C, H, W]) of one image, group by group (<see cref="ForwardGroup"/>), with the bias
+    /// (when <paramref name="bias"/> is not null) and ReLU added in the GEMM's epilogue while each tile is in
+    /// registers.
+    /// </summary>
+    internal static unsafe void ForwardImage(in Conv2dGeometry g, ReadOnlySpan<float> xImage, Gemm.PackedA[] packedW, float[]? col,
+        float* bias, bool relu, Span<float> yImage)
+    {
+        int xGroup = g.Cg * g.H * g.W, yGroup = g.OCg * g.ColCols;
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            var epilogue = bias != null ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>(bias + grp * g.OCg, g.OCg), relu)
+                : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
+            ForwardGroup(g, xImage.Slice(grp * xGroup, xGroup), packedW[grp], col, yImage.Slice(grp * yGroup, yGroup), epilogue);
         }
     }
 
@@ -242,10 +252,16 @@ public static class Conv2dKernel
 
     private static void CheckLengths(in Conv2dGeometry g, int xLen, int wLen, int yLen)
     {
+        CheckInputs(g, xLen, wLen);
+        if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
+    }
+
+    // The geometry, x and w (for this kernel and the fused ones built on it).
+    internal static void CheckInputs(in Conv2dGeometry g, int xLen, int wLen)
+    {
         if (g.N < 0 || g.C <= 0 || g.OC <= 0 || g.G <= 0 || g.C % g.G != 0 || g.OC % g.G != 0 || g.OH <= 0 || g.OW <= 0)
             throw new ArgumentException($"invalid convolution geometry {g}");
         if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
         if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
-        if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
     }
 }

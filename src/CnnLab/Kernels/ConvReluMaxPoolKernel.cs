@@ -36,15 +36,11 @@ public static class ConvReluMaxPoolKernel
                     float[]? col = Conv2dKernel.ColumnBuffer(geo);
                     float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
                     var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                    int xImage = geo.C * geo.H * geo.W;
                     for (int n = start; n < end; n++)
                     {
-                        for (int grp = 0; grp < geo.G; grp++)
-                        {
-                            var xg = xAll.Slice((n * geo.C + grp * geo.Cg) * geo.H * geo.W, geo.Cg * geo.H * geo.W);
-                            // conv_g [OCg, P] = max(0, W_g · col_g + b_g), bias and ReLU in the GEMM's epilogue.
-                            var epilogue = hasBias ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>((float*)bs + grp * geo.OCg, geo.OCg), relu: true) : GemmEpilogue.WithRelu();
-                            Conv2dKernel.ForwardGroup(geo, xg, packedW[grp], col, block.AsSpan(grp * geo.OCg * p, geo.OCg * p), epilogue);
-                        }
+                        // conv [OC, P] = max(0, W · col + b), bias and ReLU in the GEMM's epilogue, then pooled in cache.
+                        Conv2dKernel.ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu: true, block.AsSpan(0, geo.OC * p));
                         MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
                             new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
                     }
@@ -78,10 +74,7 @@ public static class ConvReluMaxPoolKernel
     {
         if (pool.N != g.N || pool.C != g.OC || pool.H != g.OH || pool.W != g.OW)
             throw new ArgumentException($"pool geometry {pool} does not match the convolution's output [N={g.N}, C={g.OC}, H={g.OH}, W={g.OW}]");
-        if (g.N < 0 || g.C <= 0 || g.OC <= 0 || g.G <= 0 || g.C % g.G != 0 || g.OC % g.G != 0 || g.OH <= 0 || g.OW <= 0)
-            throw new ArgumentException($"invalid convolution geometry {g}");
-        if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
-        if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
+        Conv2dKernel.CheckInputs(g, xLen, wLen);
         long outs = (long)g.N * g.OC * pool.OH * pool.OW;
         if (pooledLen < outs || argmaxLen < outs) throw new ArgumentException($"pooled and argmax need {outs} elements");
     }

@@ -224,7 +224,7 @@ public static unsafe partial class Gemm
                     // into an L1-sized buffer: the L2 then holds the B block and little else.
                     int validRows = Math.Min(mr, rows - ir);
                     float* aPanel = packA;
-                    if (_aPacked) aPanel = _a + (long)k0 * ((_m + mr - 1) / mr) * mr + (long)(i0 + ir) / mr * mr * kc;
+                    if (_aPacked) aPanel = _a + PanelOffset(_m, mr, k0, kc, i0 + ir);
                     else PackA(_a, _lda, _transA, i0 + ir, validRows, k0, kc, mr, aPanel);
                     tail.RowBias = last && _tail.RowBias != null ? _tail.RowBias + i0 + ir : null;
                     for (int jr = 0; jr < cols; jr += nr)

@@ -37,7 +37,7 @@ public static unsafe partial class Gemm
                 for (int k0 = 0; k0 < k; k0 += kc)
                 {
                     int len = Math.Min(kc, k - k0);
-                    PackA(pa, lda, transA, 0, m, k0, len, mr, dst + (long)k0 * Panels * mr);
+                    PackA(pa, lda, transA, 0, m, k0, len, mr, dst + PanelOffset(m, mr, k0, len, 0));
                 }
         }
 
@@ -78,6 +78,9 @@ public static unsafe partial class Gemm
         if (n != a.N) throw new ArgumentException($"A was packed for products with {a.N} columns, got {n}");
         Run(a.Kernels, false, transB, a.M, n, a.K, alpha, default, a.K, b, ldb, beta, c, ldc, epilogue, bInPlace, a);
     }
+
+    // Where the panel of rows row .. row + MR − 1 of the k slice (k0, kc) starts in a PackedA (see its layout).
+    private static long PanelOffset(int m, int mr, int k0, int kc, int row) => (long)k0 * ((m + mr - 1) / mr) * mr + (long)row / mr * mr * kc;
 
     // Floats per k slice: K cut into equal slices no longer than KcMax. It depends on K alone, so every
     // element of C sums its products in the same order whatever the thread count.

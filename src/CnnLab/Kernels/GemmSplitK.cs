@@ -23,6 +23,8 @@ public static unsafe partial class Gemm
         int chunks = (k + KChunk - 1) / KChunk, size = m * n;
         float[] partials = ArrayPool<float>.Shared.Rent(chunks * size);
         var plain = new Tail { Alpha = tail->Alpha };
+        var final = *tail;
+        final.Alpha = 1f;
         fixed (float* p = partials)
         {
             nint pa = (nint)a, pb = (nint)b, pp = (nint)p;
@@ -42,17 +44,8 @@ public static unsafe partial class Gemm
                 float* row = p + (long)i * n;
                 for (int chunk = 1; chunk < chunks; chunk++)
                     TensorPrimitives.Add(new ReadOnlySpan<float>(row, n), new ReadOnlySpan<float>(row + (long)chunk * size, n), new Span<float>(row, n));
-                for (int j = 0; j < n; j++)
-                {
-                    // The partials already carry alpha; the rest of the kernels' Store, element by element.
-                    float v = row[j];
-                    float* cij = c + (long)i * ldc + j;
-                    if (tail->Beta != 0f) v = MathF.FusedMultiplyAdd(*cij, tail->Beta, v);
-                    if (tail->RowBias != null) v += tail->RowBias[i];
-                    if (tail->ColBias != null) v += tail->ColBias[j];
-                    if (tail->Relu) v = MathF.Max(v, 0f);
-                    *cij = v;
-                }
+                // The partials already carry alpha: the kernels' Store with alpha = 1 (exact) adds the rest.
+                for (int j = 0; j < n; j++) StoreScalar(c + (long)i * ldc + j, row[j], i, j, &final);
             }
         }
         ArrayPool<float>.Shared.Return(partials);

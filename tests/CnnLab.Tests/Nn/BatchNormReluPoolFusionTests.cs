@@ -65,23 +65,8 @@ public class BatchNormReluPoolFusionTests
     [Fact]
     public void CnnBnTrainingStepIsTheSameFusedOrNot()
     {
-        (float[] Grads, float[] Buffers) Step(bool fuse)
-        {
-            bool saved = Sequential.FuseConvRelu;
-            try
-            {
-                Sequential.FuseConvRelu = fuse;
-                var model = ModelZoo.Create("cnn-bn", new Generator(5));
-                var x = Tensor.Randn(new Generator(6), 8, 1, 28, 28);
-                var loss = Functional.CrossEntropy(model.Forward(x), [0, 1, 2, 3, 4, 5, 6, 7]);
-                loss.Backward();
-                return (model.Parameters().SelectMany(p => p.Grad!.Data.ToArray()).ToArray(),
-                        model.NamedBuffers().SelectMany(b => b.Buffer.Data.ToArray()).ToArray());
-            }
-            finally { Sequential.FuseConvRelu = saved; }
-        }
-        var plain = Step(false);
-        var fused = Step(true);
+        var plain = FusionStep.Run("cnn-bn", fuse: false);
+        var fused = FusionStep.Run("cnn-bn", fuse: true);
         Assert.Equal(plain.Grads, fused.Grads);
         Assert.Equal(plain.Buffers, fused.Buffers);
     }

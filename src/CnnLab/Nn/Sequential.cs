@@ -38,22 +38,12 @@ public sealed class Sequential : Module
             // Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run as one fused op
             // (Functional.Conv2dRelu / Conv2dReluMaxPool2d / BatchNormReluMaxPool2d: same values, fewer
             // passes over memory) unless a hook needs to see an intermediate output.
-            if (i + 2 < _layers.Count && _layers[i] is Conv2d c && _layers[i + 1] is ReLU r && _layers[i + 2] is MaxPool2d pool
-                && !c.HasForwardHooks && !r.HasForwardHooks && !pool.HasForwardHooks && FuseConvRelu)
+            if (Fusable(i, 3) && _layers[i + 1] is ReLU && _layers[i + 2] is MaxPool2d pool)
             {
-                x = c.ForwardWithReluMaxPool(x, pool);
-                i += 2;
-                continue;
+                if (_layers[i] is Conv2d c) { x = c.ForwardWithReluMaxPool(x, pool); i += 2; continue; }
+                if (_layers[i] is BatchNorm2d bn) { x = bn.ForwardWithReluMaxPool(x, pool); i += 2; continue; }
             }
-            if (i + 2 < _layers.Count && _layers[i] is BatchNorm2d bn && _layers[i + 1] is ReLU bnRelu && _layers[i + 2] is MaxPool2d bnPool
-                && !bn.HasForwardHooks && !bnRelu.HasForwardHooks && !bnPool.HasForwardHooks && FuseConvRelu)
-            {
-                x = bn.ForwardWithReluMaxPool(x, bnPool);
-                i += 2;
-                continue;
-            }
-            if (i + 1 < _layers.Count && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU relu
-                && !conv.HasForwardHooks && !relu.HasForwardHooks && FuseConvRelu)
+            if (Fusable(i, 2) && _layers[i] is Conv2d conv && _layers[i + 1] is ReLU)
             {
                 x = conv.ForwardWithRelu(x);
                 i++;
@@ -62,6 +52,15 @@ public sealed class Sequential : Module
             x = _layers[i].Forward(x);
         }
         return x;
+    }
+
+    // Layers i .. i + count − 1 exist, fusion is on, and none of them has a forward hook.
+    private bool Fusable(int i, int count)
+    {
+        if (!FuseConvRelu || i + count > _layers.Count) return false;
+        for (int j = i; j < i + count; j++)
+            if (_layers[j].HasForwardHooks) return false;
+        return true;
     }
 
     /// <summary>Whether Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run fused (default true; tests and benchmarks turn it off to compare).</summary>

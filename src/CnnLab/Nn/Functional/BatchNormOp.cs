@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -47,9 +46,8 @@ public static partial class Functional
         var pool = Pool2dGeometryOf(x.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
         var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
-        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
-        var argmax = TensorArena.Rent(y.Numel, clear: false);
-        BatchNormReluMaxPoolKernel.Forward(x.Data, pool, plan.Scale, plan.Shift, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)));
+        var argmax = RentArgmax(y.Numel);
+        BatchNormReluMaxPoolKernel.Forward(x.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
         return Autograd.Record(y, "BatchNormReluMaxPoolBackward", plan.Inputs, dy =>
         {
             // y = maxpool(max(0, z)), z = batch_norm(x)  →  dz[argmax] += dy·[y > 0], then batch norm's backward.

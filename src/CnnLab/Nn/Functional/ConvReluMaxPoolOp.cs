@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -22,16 +21,15 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.OC, pool.OH, pool.OW]);
-        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
-        var argmax = TensorArena.Rent(y.Numel, clear: false);
+        var argmax = RentArgmax(y.Numel);
         ConvReluMaxPoolKernel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
-            MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)));
+            AsIndices(argmax, y.Numel));
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, y.Numel)), dy.Data,
+            ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, AsIndices(argmax, y.Numel), dy.Data,
                 grads.Dx, grads.Dw, grads.Db);
             return grads.ForInputs();
         });

@@ -22,14 +22,13 @@ public static partial class Functional
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, dilation ?? 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.C, g.OH, g.OW]);
-        // The indices live in a float buffer (reinterpreted as int) so that they come from the arena too.
-        var argmaxIndices = TensorArena.Rent(y.Numel, clear: false);
-        MaxPool2dKernel.Forward(g, input.Data, y.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)));
+        var argmaxIndices = RentArgmax(y.Numel);
+        MaxPool2dKernel.Forward(g, input.Data, y.Data, AsIndices(argmaxIndices, y.Numel));
         return Autograd.Record(y, "MaxPool2DWithIndicesBackward", [input], dy =>
         {
             // y = x[argmax]  →  dx[argmax] += dy
             var dx = Tensor.ForOp(input.Shape);
-            MaxPool2dKernel.Backward(g, dy.Data, MemoryMarshal.Cast<float, int>(argmaxIndices.AsSpan(0, y.Numel)), dx.Data, overwrite: true);
+            MaxPool2dKernel.Backward(g, dy.Data, AsIndices(argmaxIndices, y.Numel), dx.Data, overwrite: true);
             return [dx];
         });
     }
@@ -88,6 +87,12 @@ public static partial class Functional
             return [dx];
         });
     }
+
+    // A max pool's argmax indices for count outputs: a float buffer (viewed as int through AsIndices) so
+    // that, like the op's output, it comes from the step's TensorArena.
+    private static float[] RentArgmax(int count) => TensorArena.Rent(count, clear: false);
+
+    private static Span<int> AsIndices(float[] argmax, int count) => MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, count));
 
     // Checks a batched pooling call the way ATen's pool2d_shape_check does and returns its geometry.
     private static Pool2dGeometry Pool2dGeometryOf(Tensor input, Pair k, Pair s, Pair p, Pair d, bool ceilMode) =>

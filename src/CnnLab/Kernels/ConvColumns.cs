@@ -24,7 +24,8 @@ public static partial class ConvColumns
         if (CanUseFastPath(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
-            Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
+            if (CanUseFlatPath(c, kh, kw, sh, dh, w, ow, col.Length, stride)) Im2ColFlat(image, c, h, w, kh, kw, ph, pw, oh, col, stride);
+            else Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
             return;
         }
         for (int ci = 0; ci < c; ci++)

@@ -7,24 +7,27 @@ namespace CnnLab.Tests;
 /// <summary>
 /// The vectorized stride-1 im2col/col2im (<c>ConvColumnsStride1.cs</c>) against the general loop it
 /// replaces: im2col bit for bit (it only moves numbers), col2im bit for bit from a zero image (it sums
-/// the same taps in the same order), and neither writes outside the matrix or the image.
+/// the same taps in the same order), and neither writes outside the matrix or the image. The flat
+/// im2col (<c>ConvColumnsFlat.cs</c>, output rows as wide as the image's) gets cases of its own.
 /// </summary>
 public class ConvColumnsFastPathTests
 {
     private sealed record Case(int C, int H, int W, int KH, int KW, int SH, int PH, int PW, int DH, int OH, int OW, int Stride);
 
-    private static IEnumerable<Case> Cases(int count)
+    // sameWidth: only cases the flat im2col takes (OW = W: KW = 2·PW + 1, stride and dilation 1).
+    private static IEnumerable<Case> Cases(int count, bool sameWidth = false)
     {
-        var r = new Generator(17);
+        var r = new Generator(sameWidth ? 18 : 17);
         int made = 0;
         while (made < count)
         {
             int c = 1 + r.NextInt(3), h = 1 + r.NextInt(20), w = 1 + r.NextInt(40);
             int kh = 1 + r.NextInt(5), kw = 1 + r.NextInt(5), sh = 1 + r.NextInt(3), dh = 1 + r.NextInt(2);
             int ph = r.NextInt(3), pw = r.NextInt(3);
+            if (sameWidth) (kw, sh, dh) = (2 * pw + 1, 1, 1);
             if (h + 2 * ph < dh * (kh - 1) + 1 || w + 2 * pw < kw) continue;
             int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, ow = w + 2 * pw - kw + 1;
-            int stride = oh * ow + (r.NextInt(2) == 0 ? 0 : r.NextInt(20));
+            int stride = oh * ow + r.NextInt(3) switch { 0 => 0, 1 => r.NextInt(20), _ => (16 - oh * ow % 16) % 16 };
             made++;
             yield return new Case(c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, stride);
         }
@@ -37,12 +40,15 @@ public class ConvColumnsFastPathTests
         finally { ConvColumns.UseFastPath = true; }
     }
 
-    [Fact]
-    public void Im2ColMatchesTheGeneralLoopAndStaysInsideTheMatrix()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Im2ColMatchesTheGeneralLoopAndStaysInsideTheMatrix(bool sameWidth)
     {
         var r = new Generator(3);
-        foreach (var k in Cases(300))
+        foreach (var k in Cases(300, sameWidth))
         {
+            if (sameWidth) Assert.Equal(k.W, k.OW);
             var image = new float[k.C * k.H * k.W];
             r.FillNormal(image, 0, 1);
             int rows = k.C * k.KH * k.KW, slack = 40;

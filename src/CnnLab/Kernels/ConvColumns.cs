@@ -24,7 +24,8 @@ public static partial class ConvColumns
         if (CanUseFastPath(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
-            if (CanUseFlatPath(c, kh, kw, sh, dh, w, ow, col.Length, stride)) Im2ColFlat(image, c, h, w, kh, kw, ph, pw, oh, col, stride);
+            // The flat im2col writes every row whole, the last one too.
+            if (CanUseFlatPath(sh, dh, w, ow) && (long)c * kh * kw * stride <= col.Length) Im2ColFlat(image, c, h, w, kh, kw, ph, pw, oh, col, stride);
             else Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
             return;
         }
@@ -73,7 +74,8 @@ public static partial class ConvColumns
         if (CanUseFastPath(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
-            Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride);
+            if (CanUseFlatPath(sh, dh, w, ow)) Col2ImFlat(col, c, h, w, kh, kw, ph, pw, oh, image, stride);
+            else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride);
             return;
         }
         for (int ci = 0; ci < c; ci++)

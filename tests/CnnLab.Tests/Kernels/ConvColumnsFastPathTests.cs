@@ -8,7 +8,7 @@ namespace CnnLab.Tests;
 /// The vectorized stride-1 im2col/col2im (<c>ConvColumnsStride1.cs</c>) against the general loop it
 /// replaces: im2col bit for bit (it only moves numbers), col2im bit for bit from a zero image (it sums
 /// the same taps in the same order), and neither writes outside the matrix or the image. The flat
-/// im2col (<c>ConvColumnsFlat.cs</c>, output rows as wide as the image's) gets cases of its own.
+/// im2col/col2im (<c>ConvColumnsFlat.cs</c>, output rows as wide as the image's) get cases of their own.
 /// </summary>
 public class ConvColumnsFastPathTests
 {
@@ -21,7 +21,7 @@ public class ConvColumnsFastPathTests
         int made = 0;
         while (made < count)
         {
-            int c = 1 + r.NextInt(3), h = 1 + r.NextInt(20), w = 1 + r.NextInt(40);
+            int c = 1 + r.NextInt(sameWidth ? 6 : 3), h = 1 + r.NextInt(20), w = 1 + r.NextInt(40);
             int kh = 1 + r.NextInt(5), kw = 1 + r.NextInt(5), sh = 1 + r.NextInt(3), dh = 1 + r.NextInt(2);
             int ph = r.NextInt(3), pw = r.NextInt(3);
             if (sameWidth) (kw, sh, dh) = (2 * pw + 1, 1, 1);
@@ -66,11 +66,13 @@ public class ConvColumnsFastPathTests
         }
     }
 
-    [Fact]
-    public void Col2ImMatchesTheGeneralLoop()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Col2ImMatchesTheGeneralLoop(bool sameWidth)
     {
         var r = new Generator(4);
-        foreach (var k in Cases(300))
+        foreach (var k in Cases(300, sameWidth))
         {
             int rows = k.C * k.KH * k.KW;
             // Exactly the matrix's length: the last row's last vector must not read past it.

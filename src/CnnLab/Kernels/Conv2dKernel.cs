@@ -117,9 +117,11 @@ public static class Conv2dKernel
     /// dcol = W_gᵀ · dY_g and dx_g += col2im(dcol); dW_g += dY_g · col(x_g)ᵀ; db[o] += Σ_{n, pixels} dy[n, o].
     /// With <paramref name="reluOutput"/> (the y of a forward with relu), dy is first masked to
     /// dy·[y &gt; 0] one image at a time while it is in cache, instead of a separate ReLU backward pass.
+    /// With <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx += (dx is never read, so it need not
+    /// be zeroed: the autograd op hands over a fresh buffer, which saves zeroing it and reading it back).
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
-        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default)
+        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default, bool overwriteDx = false)
     {
         CheckLengths(g, x.Length, w.Length, dy.Length);
         bool masked = !reluOutput.IsEmpty;
@@ -128,7 +130,7 @@ public static class Conv2dKernel
         fixed (float* pdy = dy, pry = reluOutput)
         {
             ConvOutputGradient source = masked ? new ReluMaskedGradient(g, pdy, pry) : new PlainGradient(g, pdy);
-            BackwardCore(g, x, w, source, dx, dw, masked ? db : default);
+            BackwardCore(g, x, w, source, dx, dw, masked ? db : default, overwriteDx);
         }
     }
 
@@ -139,7 +141,7 @@ public static class Conv2dKernel
     /// <see cref="BackwardBias"/>, so fused and unfused ops give the same bits.
     /// </summary>
     internal static unsafe void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db)
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)
     {
         int r = g.ColRows, p = g.ColCols;
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
@@ -199,16 +201,16 @@ public static class Conv2dKernel
                                 var wTg = packedWT[grp];
                                 if (geo.IsPointwise)
                                 {
-                                    // dx_g [Cg, P] += W_gᵀ [Cg, OCg] · dY_g [OCg, P]
-                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 1f, dxg, p, GemmEpilogue.None);
+                                    // dx_g [Cg, P] (+)= W_gᵀ [Cg, OCg] · dY_g [OCg, P]
+                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, overwriteDx ? 0f : 1f, dxg, p, GemmEpilogue.None);
                                 }
                                 else
                                 {
-                                    // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g += col2im(dcol). dY_g is read in
+                                    // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g (+)= col2im(dcol). dY_g is read in
                                     // place where its last row's padding is readable (see ForImage).
                                     bool inPlace = dyg.Length >= (long)(geo.OCg - 1) * p + ColumnStride(geo);
                                     Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 0f, col.AsSpan(0, r * p), p, GemmEpilogue.None, inPlace);
-                                    ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg);
+                                    ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg, accumulate: !overwriteDx);
                                 }
                             }
                         }

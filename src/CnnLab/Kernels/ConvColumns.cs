@@ -66,18 +66,23 @@ public static partial class ConvColumns
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: image[c, y, x] += Σ col over every (kh, kw, oh, ow) that read (y, x).</summary>
+    /// <summary>
+    /// The adjoint of <see cref="Im2Col"/>: image[c, y, x] += Σ col over every (kh, kw, oh, ow) that read (y, x).
+    /// With <paramref name="accumulate"/> false the image is overwritten instead (what was there is never
+    /// read, so a gradient buffer need not be zeroed first); the values are those of adding to a zeroed image.
+    /// </summary>
     public static void Col2Im(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
-        int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> image, int colStride = 0)
+        int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> image, int colStride = 0, bool accumulate = true)
     {
         int stride = Stride(colStride, oh, ow);
         if (CanUseFastPath(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
-            if (CanUseFlatPath(sh, dh, w, ow)) Col2ImFlat(col, c, h, w, kh, kw, ph, pw, oh, image, stride);
-            else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride);
+            if (CanUseFlatPath(sh, dh, w, ow)) Col2ImFlat(col, c, h, w, kh, kw, ph, pw, oh, image, stride, accumulate);
+            else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
+        if (!accumulate) image[..(c * h * w)].Clear();
         for (int ci = 0; ci < c; ci++)
         {
             var plane = image.Slice(ci * h * w, h * w);

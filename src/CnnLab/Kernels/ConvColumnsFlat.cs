@@ -73,7 +73,7 @@ public static partial class ConvColumns
     // additions). Taps are summed in (ki, kj) order, then added to the image, as in the other paths.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Col2ImFlat(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
-        int ph, int pw, int oh, Span<float> image, int stride)
+        int ph, int pw, int oh, Span<float> image, int stride, bool accumulate)
     {
         int plane = h * w, taps = kh * kw;
         long channelStep = (long)taps * stride;
@@ -117,16 +117,27 @@ public static partial class ConvColumns
                         a2 += Avx512F.MaskLoad(row + 2 * channelStep, m, zero);
                         a3 += Avx512F.MaskLoad(row + 3 * channelStep, m, zero);
                     }
-                    Avx512F.MaskStore(dst, store, Avx512F.MaskLoad(dst, store, zero) + a0);
-                    Avx512F.MaskStore(dst + plane, store, Avx512F.MaskLoad(dst + plane, store, zero) + a1);
-                    Avx512F.MaskStore(dst + 2 * plane, store, Avx512F.MaskLoad(dst + 2 * plane, store, zero) + a2);
-                    Avx512F.MaskStore(dst + 3 * plane, store, Avx512F.MaskLoad(dst + 3 * plane, store, zero) + a3);
+                    // Every pixel is stored: without accumulate it gets 0 + sum (as on a zeroed image: −0 becomes +0).
+                    if (accumulate)
+                    {
+                        Avx512F.MaskStore(dst, store, Avx512F.MaskLoad(dst, store, zero) + a0);
+                        Avx512F.MaskStore(dst + plane, store, Avx512F.MaskLoad(dst + plane, store, zero) + a1);
+                        Avx512F.MaskStore(dst + 2 * plane, store, Avx512F.MaskLoad(dst + 2 * plane, store, zero) + a2);
+                        Avx512F.MaskStore(dst + 3 * plane, store, Avx512F.MaskLoad(dst + 3 * plane, store, zero) + a3);
+                    }
+                    else
+                    {
+                        Avx512F.MaskStore(dst, store, zero + a0);
+                        Avx512F.MaskStore(dst + plane, store, zero + a1);
+                        Avx512F.MaskStore(dst + 2 * plane, store, zero + a2);
+                        Avx512F.MaskStore(dst + 3 * plane, store, zero + a3);
+                    }
                 }
                 for (; ci < c; ci++, src += channelStep, dst += plane)
                 {
                     var a = zero;
                     for (int t = 0; t < taps; t++) a += Avx512F.MaskLoad(src + shifts[t], masks[t], zero);
-                    Avx512F.MaskStore(dst, store, Avx512F.MaskLoad(dst, store, zero) + a);
+                    Avx512F.MaskStore(dst, store, (accumulate ? Avx512F.MaskLoad(dst, store, zero) : zero) + a);
                 }
                 x += Vector512.Create(16);
                 Normalize(ref y, ref x, w);

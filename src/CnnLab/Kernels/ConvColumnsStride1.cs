@@ -91,7 +91,7 @@ public static partial class ConvColumns
     // the general loop's (taps in (ki, kj) order, then onto the image), so the results are the same.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Col2ImStride1(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
-        int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride)
+        int sh, int ph, int pw, int dh, int oh, int ow, Span<float> image, int stride, bool accumulate)
     {
         CheckGeometry(kh, kw, sh, ph, pw, dh, oh, ow);
         var zero = Vector512<float>.Zero;
@@ -129,8 +129,9 @@ public static partial class ConvColumns
                                 if (row1 != null) acc1 += Avx512F.MaskLoad(row1 + shift, masks[kj], zero);
                             }
                         }
-                        Avx512F.MaskStore(dst, store, Avx512F.MaskLoad(dst, store, zero) + acc0);
-                        if (second) Avx512F.MaskStore(dst + w, store, Avx512F.MaskLoad(dst + w, store, zero) + acc1);
+                        // Every image row is stored: without accumulate it gets 0 + sum (as on a zeroed image: −0 becomes +0).
+                        Avx512F.MaskStore(dst, store, (accumulate ? Avx512F.MaskLoad(dst, store, zero) : zero) + acc0);
+                        if (second) Avx512F.MaskStore(dst + w, store, (accumulate ? Avx512F.MaskLoad(dst + w, store, zero) : zero) + acc1);
                     }
                 }
             }

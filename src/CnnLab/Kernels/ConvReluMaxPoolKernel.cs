@@ -57,17 +57,19 @@ public static class ConvReluMaxPoolKernel
 
     /// <summary>
     /// Accumulates dx, dw, db (each skipped when empty) from d pooled: d conv[argmax] += d pooled where
-    /// pooled &gt; 0, then the convolution's backward, image by image.
+    /// pooled &gt; 0, then the convolution's backward, image by image. <paramref name="overwriteDx"/> as in
+    /// <see cref="Conv2dKernel.Backward"/>.
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
-        ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db)
+        ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
+        bool overwriteDx = false)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
-            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db);
+            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx);
     }
 
     private static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, int xLen, int wLen, int pooledLen, int argmaxLen)

@@ -72,6 +72,31 @@ public class Conv2dKernelTests
         AssertClose(dbR, dbF, $"db {g}");
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void OverwrittenDxHasTheBitsOfAddingToZeros(int seed)
+    {
+        // overwriteDx never reads dx (NaN there must not leak) and gives what "+=" gives on zeros, bit for
+        // bit, on the general, flat (3x3 "same"), stride-1 and pointwise col2im paths alike.
+        var geometries = RandomGeometries(12, seed + 100).Concat([
+            new Conv2dGeometry(2, 5, 9, 7, 6, 3, 3, PH: 1, PW: 1),
+            new Conv2dGeometry(2, 3, 6, 9, 4, 3, 3, PH: 0, PW: 0),
+            new Conv2dGeometry(2, 6, 4, 5, 3, 1, 1)]);
+        foreach (var g in geometries)
+        {
+            var rnd = new Generator(seed);
+            var x = new float[g.N * g.C * g.H * g.W]; rnd.FillNormal(x, 0, 1);
+            var w = new float[g.OC * g.ColRows]; rnd.FillNormal(w, 0, 1);
+            var dy = new float[g.N * g.OC * g.OH * g.OW]; rnd.FillNormal(dy, 0, 1);
+            dy[0] = -0f;
+            var added = new float[x.Length];
+            Conv2dKernel.Backward(g, x, w, dy, added, default, default);
+            var overwritten = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+            Conv2dKernel.Backward(g, x, w, dy, overwritten, default, default, overwriteDx: true);
+            Assert.True(added.Select(BitConverter.SingleToInt32Bits).SequenceEqual(overwritten.Select(BitConverter.SingleToInt32Bits)), $"dx bits differ for {g}");
+        }
+    }
+
     [Fact]
     public void BackwardSkipsEmptyGradientsAndMatches()
     {

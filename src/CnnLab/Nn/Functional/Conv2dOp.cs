@@ -33,7 +33,7 @@ public static partial class Functional
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
             return grads.ForInputs();
         });
     }
@@ -57,7 +57,7 @@ public static partial class Functional
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true);
             return grads.ForInputs();
         });
     }

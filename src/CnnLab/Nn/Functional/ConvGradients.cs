@@ -6,8 +6,9 @@ public static partial class Functional
 {
     /// <summary>
     /// What the backward of a convolution op (plain, with ReLU, with ReLU and max pooling) writes into:
-    /// a zeroed gradient for each of x, w and b that requires one, nothing for the rest (the kernels skip
-    /// an empty span), and the list the autograd tape expects back, in input order.
+    /// a gradient for each of x, w and b that requires one, nothing for the rest (the kernels skip an
+    /// empty span), and the list the autograd tape expects back, in input order. dw and db are zeroed (the
+    /// kernels add to them); dx is not: the ops ask the kernels to overwrite it.
     /// </summary>
     private readonly struct ConvGradients
     {
@@ -16,7 +17,7 @@ public static partial class Functional
 
         public ConvGradients(Tensor input, Tensor weight, Tensor? bias)
         {
-            _dx = input.RequiresGrad ? Tensor.ForOp(input.Shape, zeroed: true) : null;
+            _dx = input.RequiresGrad ? Tensor.ForOp(input.Shape) : null;
             _dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
             _db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
             _hasBias = bias is not null;

@@ -142,7 +142,7 @@ public static partial class BatchNormKernel
     }
 
     // The per-channel a = γ·invStd, b = −γ·invStd²·Σ(dy·x̂)/M, c = −γ·invStd·Σdy/M of dx = a·dy + b·(x − μ) + c.
-    private static (float A, float B, float C) InputGradientCoefficients(double gamma, double invStd, double sumDy, double sumDyXhat, double m)
+    internal static (float A, float B, float C) InputGradientCoefficients(double gamma, double invStd, double sumDy, double sumDyXhat, double m)
     {
         double k = gamma * invStd;
         return ((float)k, (float)(-k * invStd * sumDyXhat / m), (float)(-k * sumDy / m));

@@ -70,21 +70,37 @@ public abstract class BatchNorm : Module
     /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s BatchNorm2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
     internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) => Normalize(input, pool);
 
+    /// <summary>
+    /// pool(relu(this(conv(input)))) in one op, for <see cref="Sequential"/>'s Conv2d → BatchNorm2d → ReLU →
+    /// MaxPool2d fusion (no hooks run); the ops one after the other where the fused op does not apply.
+    /// </summary>
+    internal Tensor ForwardAfterConvWithReluMaxPool(Tensor input, Conv2d conv, MaxPool2d pool)
+    {
+        // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the rest.
+        if (input.Rank != 4 || conv.OutChannels != NumFeatures) return Normalize(conv.Forward(input), pool);
+        double factor = Step();
+        return Functional.Conv2dBatchNormReluMaxPool2d(input, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+            RunningMean, RunningVar, Weight, Bias, Training, factor, Eps, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+    }
+
     private Tensor Normalize(Tensor input, MaxPool2d? pool)
     {
         if (!AcceptsRank(input.Rank))
             throw new ArgumentException($"{GetType().Name} expected {ExpectedInput} input, got shape {Shape.Format(input.Shape)}");
         if (input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}({NumFeatures}) got input with {input.Shape[1]} channels (shape {Shape.Format(input.Shape)})");
-        double factor = 0;
-        if (Training && NumBatchesTracked is not null)
-        {
-            NumBatchesTracked.Data[0] += 1f;
-            factor = Momentum ?? 1.0 / NumBatchesTracked.Data[0];
-        }
+        double factor = Step();
         return pool is null ? Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps)
             : Functional.BatchNormReluMaxPool2d(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps,
                 pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+    }
+
+    // Counts a training batch and returns the running statistics' update factor (0 when not training).
+    private double Step()
+    {
+        if (!Training || NumBatchesTracked is null) return 0;
+        NumBatchesTracked.Data[0] += 1f;
+        return Momentum ?? 1.0 / NumBatchesTracked.Data[0];
     }
 
     protected override string ExtraRepr() =>

@@ -35,9 +35,16 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run as one fused op
-            // (Functional.Conv2dRelu / Conv2dReluMaxPool2d / BatchNormReluMaxPool2d: same values, fewer
-            // passes over memory) unless a hook needs to see an intermediate output.
+            // Conv2d (→ BatchNorm2d) → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run as one
+            // fused op (Functional.Conv2dRelu / Conv2dReluMaxPool2d / Conv2dBatchNormReluMaxPool2d /
+            // BatchNormReluMaxPool2d: same values, fewer passes over memory) unless a hook needs to see an
+            // intermediate output.
+            if (Fusable(i, 4) && _layers[i] is Conv2d cb && _layers[i + 1] is BatchNorm2d bn4 && _layers[i + 2] is ReLU && _layers[i + 3] is MaxPool2d pool4)
+            {
+                x = bn4.ForwardAfterConvWithReluMaxPool(x, cb, pool4);
+                i += 3;
+                continue;
+            }
             if (Fusable(i, 3) && _layers[i + 1] is ReLU && _layers[i + 2] is MaxPool2d pool)
             {
                 if (_layers[i] is Conv2d c) { x = c.ForwardWithReluMaxPool(x, pool); i += 2; continue; }
@@ -63,6 +70,6 @@ public sealed class Sequential : Module
         return true;
     }
 
-    /// <summary>Whether Conv2d → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run fused (default true; tests and benchmarks turn it off to compare).</summary>
+    /// <summary>Whether Conv2d (→ BatchNorm2d) → ReLU (→ MaxPool2d) and BatchNorm2d → ReLU → MaxPool2d run fused (default true; tests and benchmarks turn it off to compare).</summary>
     public static bool FuseConvRelu { get; set; } = true;
 }

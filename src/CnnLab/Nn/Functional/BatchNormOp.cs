@@ -138,8 +138,7 @@ public static partial class Functional
         {
             var sumDy = new double[C];
             var sumDyXhat = new double[C];
-            var gamma = new double[C];
-            for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
+            var gamma = Gamma();
             Tensor? dx = X.RequiresGrad ? Tensor.ForOp(X.Shape) : null;
             if (UseBatchStats)
             {
@@ -161,12 +160,24 @@ public static partial class Functional
                     }
                 }
             }
+            return [dx, .. AffineGradients(sumDy, sumDyXhat)];
+        }
+
+        // γ per channel (1 without affine weights).
+        public double[] Gamma()
+        {
+            var gamma = new double[C];
+            for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
+            return gamma;
+        }
+
+        // dγ, dβ for the affine parameters that exist (in the order of Inputs), from the gradient sums.
+        public Tensor?[] AffineGradients(double[] sumDy, double[] sumDyXhat)
+        {
             // y = γ·x̂ + β  →  dγ = Σ dy·x̂,  dβ = Σ dy
-            Tensor? dWeight = Weight is not null && Weight.RequiresGrad ? new Tensor(sumDyXhat.Select(v => (float)v).ToArray(), C) : null;
-            Tensor? dBias = Bias is not null && Bias.RequiresGrad ? new Tensor(sumDy.Select(v => (float)v).ToArray(), C) : null;
-            var result = new List<Tensor?> { dx };
-            if (Weight is not null) result.Add(dWeight);
-            if (Bias is not null) result.Add(dBias);
+            var result = new List<Tensor?>();
+            if (Weight is not null) result.Add(Weight.RequiresGrad ? new Tensor(sumDyXhat.Select(v => (float)v).ToArray(), C) : null);
+            if (Bias is not null) result.Add(Bias.RequiresGrad ? new Tensor(sumDy.Select(v => (float)v).ToArray(), C) : null);
             return [.. result];
         }
     }

@@ -1,0 +1,64 @@
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// max_pool2d(relu(batch_norm(conv2d(x, w, b), ...))) as one op. The forward is the convolution's and
+    /// then <see cref="BatchNormReluMaxPool2d"/>'s (the convolution's output z is kept: batch norm's backward
+    /// reads it). The backward takes batch norm's gradient sums over the batch first, then runs the
+    /// convolution's backward with dL/dz made one image at a time from them
+    /// (<see cref="BatchNormOutputGradient"/>), so dL/dz is never written to memory and read back. Same values
+    /// and gradients as the ops in a row, bit for bit. With running statistics (evaluation) the ops run
+    /// one after the other. <see cref="Sequential"/> runs Conv2d → BatchNorm2d → ReLU → MaxPool2d this way
+    /// when none of the four has forward hooks.
+    /// </summary>
+    /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.batch_norm(F.conv2d(...), ...)), ...)</c>, fused.</remarks>
+    public static Tensor Conv2dBatchNormReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups,
+        Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, double momentum, float eps,
+        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+    {
+        bool batchStatistics = training || runningMean is null || runningVar is null;
+        if (input.Rank != 4 || !batchStatistics)
+            return BatchNormReluMaxPool2d(Conv2d(input, weight, bias, stride, padding, dilation, groups), runningMean, runningVar, bnWeight, bnBias,
+                training, momentum, eps, poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
+        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
+        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data);
+        var pool = Pool2dGeometryOf(z.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
+        var plan = BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps);
+        var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
+        var argmax = RentArgmax(y.Numel);
+        BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
+        Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
+        return Autograd.Record(y, "ConvolutionBatchNormReluMaxPoolBackward", inputs, dy =>
+        {
+            // y = maxpool(max(0, u)), u = batch_norm(z), z = W ⋆ x + b  →  du[argmax] += dy·[y > 0];
+            // dz = a·du + b·(z − μ) + c per channel (batch norm's backward); then the convolution's backward.
+            int c = plan.C;
+            var sumDy = new double[c];
+            var sumDyXhat = new double[c];
+            var gamma = plan.Gamma();
+            var grads = new ConvGradients(input, weight, bias);
+            unsafe
+            {
+                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax, pz = z.Data)
+                {
+                    var du = new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool);
+                    BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
+                    var (mean, ka, kb, kc) = (new float[c], new float[c], new float[c], new float[c]);
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        mean[ch] = (float)plan.Mean[ch];
+                        (ka[ch], kb[ch], kc[ch]) = BatchNormKernel.InputGradientCoefficients(gamma[ch], plan.InvStd[ch], sumDy[ch], sumDyXhat[ch], (double)plan.N * plan.S);
+                    }
+                    Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, mean, ka, kb, kc),
+                        grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
+                }
+            }
+            return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
+        });
+    }
+}

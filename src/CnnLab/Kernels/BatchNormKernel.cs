@@ -40,10 +40,35 @@ public static partial class BatchNormKernel
                 if (i + 1 < n)
                     fixed (float* next = x.Slice(((i + 1) * c + ch) * s, s)) PlaneGradient.PrefetchRange(next, s);
                 var (planeMean, planeSquares) = BatchNormPlanes.MeanAndSquaredDeviations(x.Slice((i * c + ch) * s, s));
-                double before = (double)i * s, delta = planeMean - mu;
-                mu += delta * s / (before + s);
-                m2 += planeSquares + delta * delta * before * s / (before + s);
+                MergePlane(ref mu, ref m2, i, s, planeMean, planeSquares);
             }
+            mean[ch] = mu;
+            variance[ch] = m2 / ((double)n * s);
+        }
+    }
+
+    // Adds plane i (s values, its mean and squared deviations) to the running mean and M2 of planes 0 .. i − 1.
+    private static void MergePlane(ref double mu, ref double m2, int i, int s, double planeMean, double planeSquares)
+    {
+        double before = (double)i * s, delta = planeMean - mu;
+        mu += delta * s / (before + s);
+        m2 += planeSquares + delta * delta * before * s / (before + s);
+    }
+
+    /// <summary>
+    /// <see cref="Statistics"/> from each plane's mean and squared deviations
+    /// (<see cref="BatchNormPlanes.MeanAndSquaredDeviations"/>, index n·C + c) taken beforehand, e.g. by the
+    /// convolution that wrote the planes while they were in cache: merged in the same order, the same bits.
+    /// </summary>
+    public static void StatisticsFromPlanes(ReadOnlySpan<double> planeMeans, ReadOnlySpan<double> planeSquares, int n, int c, int s,
+        Span<double> mean, Span<double> variance)
+    {
+        if (planeMeans.Length < n * c || planeSquares.Length < n * c) throw new ArgumentException($"plane statistics need {n * c} elements");
+        if (mean.Length < c || variance.Length < c) throw new ArgumentException($"mean and variance need {c} elements");
+        for (int ch = 0; ch < c; ch++)
+        {
+            double mu = 0, m2 = 0;
+            for (int i = 0; i < n; i++) MergePlane(ref mu, ref m2, i, s, planeMeans[i * c + ch], planeSquares[i * c + ch]);
             mean[ch] = mu;
             variance[ch] = m2 / ((double)n * s);
         }

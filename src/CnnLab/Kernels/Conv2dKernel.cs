@@ -19,19 +19,27 @@ public static class Conv2dKernel
 {
     /// <summary>
     /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
-    /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW].
+    /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW]. With
+    /// <paramref name="planeMeans"/> and <paramref name="planeSquares"/> (N·OC each), also each output
+    /// plane's mean and squared deviations (<see cref="BatchNormPlanes.MeanAndSquaredDeviations"/>), taken
+    /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
     /// </summary>
-    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false)
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
+        Span<double> planeMeans = default, Span<double> planeSquares = default)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
+        bool statistics = !planeMeans.IsEmpty;
+        if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
+            throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
         int p = g.ColCols;
         var packedW = PackWeights(g, w, transpose: false);
         try
         {
             fixed (float* px = x, pb = b, py = y)
+            fixed (double* pm = planeMeans, pq = planeSquares)
             {
-                nint xs = (nint)px, bs = (nint)pb, ys = (nint)py;
+                nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
                 Parallelism.For(g.N, 1, (start, end) =>
                 {
                     float[]? col = ColumnBuffer(geo);
@@ -39,7 +47,13 @@ public static class Conv2dKernel
                     var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
                     int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
                     for (int n = start; n < end; n++)
-                        ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu, yAll.Slice(n * yImage, yImage));
+                    {
+                        var yn = yAll.Slice(n * yImage, yImage);
+                        ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu, yn);
+                        if (statistics)
+                            for (int o = 0; o < geo.OC; o++)
+                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yn.Slice(o * p, p));
+                    }
                     if (col is not null) ArrayPool<float>.Shared.Return(col);
                 });
             }

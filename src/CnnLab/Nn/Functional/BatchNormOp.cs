@@ -77,8 +77,9 @@ public static partial class Functional
         public Tensor[] Inputs => new[] { X, Weight, Bias }.OfType<Tensor>().ToArray();
 
         // Checks the call, computes the statistics (updating the running ones in training) and folds the affine.
+        // planeStatistics: each plane's mean and squared deviations, taken by the op that wrote x (batch statistics only).
         public static BatchNormPlan Make(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
-            bool training, double momentum, float eps)
+            bool training, double momentum, float eps, (double[] Means, double[] Squares)? planeStatistics = null)
         {
             if (x.Rank < 2) throw new ArgumentException($"BatchNorm expects input [N, C, *], got {Shape.Format(x.Shape)}");
             int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c);
@@ -95,7 +96,8 @@ public static partial class Functional
             if (useBatchStats)
             {
                 var variance = new double[c];
-                BatchNormKernel.Statistics(x.Data, n, c, s, mean, variance);
+                if (planeStatistics is var (means, squares)) BatchNormKernel.StatisticsFromPlanes(means, squares, n, c, s, mean, variance);
+                else BatchNormKernel.Statistics(x.Data, n, c, s, mean, variance);
                 for (int ch = 0; ch < c; ch++) invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
                 if (training && runningMean is not null && runningVar is not null)
                 {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -6,9 +7,10 @@ namespace CnnLab.Nn;
 public static partial class Functional
 {
     /// <summary>
-    /// max_pool2d(relu(batch_norm(conv2d(x, w, b), ...))) as one op. The forward is the convolution's and
-    /// then <see cref="BatchNormReluMaxPool2d"/>'s (the convolution's output z is kept: batch norm's backward
-    /// reads it). The backward takes batch norm's gradient sums over the batch first, then runs the
+    /// max_pool2d(relu(batch_norm(conv2d(x, w, b), ...))) as one op. The forward is the convolution's, which
+    /// also takes each output plane's statistics while the image is in cache (batch norm then merges them
+    /// instead of reading z again), and then <see cref="BatchNormReluMaxPool2d"/>'s (the convolution's output z
+    /// is kept: batch norm's backward reads it). The backward takes batch norm's gradient sums over the batch first, then runs the
     /// convolution's backward with dL/dz made one image at a time from them
     /// (<see cref="BatchNormOutputGradient"/>), so dL/dz is never written to memory and read back. Same values
     /// and gradients as the ops in a row, bit for bit. With running statistics (evaluation) the ops run
@@ -26,9 +28,21 @@ public static partial class Functional
                 training, momentum, eps, poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data);
         var pool = Pool2dGeometryOf(z.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
-        var plan = BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps);
+        int planes = g.N * g.OC;
+        var (planeMeans, planeSquares) = (ArrayPool<double>.Shared.Rent(planes), ArrayPool<double>.Shared.Rent(planes));
+        BatchNormPlan plan;
+        try
+        {
+            Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data,
+                planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes));
+            plan = BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, (planeMeans, planeSquares));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(planeMeans);
+            ArrayPool<double>.Shared.Return(planeSquares);
+        }
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
         var argmax = RentArgmax(y.Numel);
         BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));

@@ -140,19 +140,20 @@ public static class Conv2dKernel
         CheckLengths(g, x.Length, w.Length, dy.Length);
         bool masked = !reluOutput.IsEmpty;
         if (masked && reluOutput.Length < dy.Length) throw new ArgumentException($"reluOutput has {reluOutput.Length} elements, needs {dy.Length}");
-        if (!db.IsEmpty && !masked) BackwardBias(g, dy, db);
         fixed (float* pdy = dy, pry = reluOutput)
         {
             ConvOutputGradient source = masked ? new ReluMaskedGradient(g, pdy, pry) : new PlainGradient(g, pdy);
-            BackwardCore(g, x, w, source, dx, dw, masked ? db : default, overwriteDx);
+            BackwardCore(g, x, w, source, dx, dw, db, overwriteDx);
         }
     }
 
     /// <summary>
     /// The backward of <see cref="Backward"/> with dL/dY taken image by image from <paramref name="source"/>
     /// (plain, ReLU-masked, or scattered from a max pool). db, when asked for, is summed from what the
-    /// source gives: per (image, channel) here, over images in order below, the same order as
-    /// <see cref="BackwardBias"/>, so fused and unfused ops give the same bits.
+    /// source gives: per (image, channel) while the image's block is in cache (in parallel), then over
+    /// images in order, the same order as <see cref="BackwardBias"/>, so every op gives the same bits. (A
+    /// separate pass walks each channel's planes N·OC·P floats apart, one thread, at memory latency: 2 ms
+    /// for cnn-bn's first layer at batch 128, against 1.2 ms for its whole weight gradient.)
     /// </summary>
     internal static unsafe void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)

@@ -23,13 +23,30 @@ public static class BatchNormReluMaxPoolKernel
         if (x.Length < (long)planes * s) throw new ArgumentException($"x has {x.Length} elements, needs {planes * s}");
         if (pooled.Length < (long)planes * q || argmax.Length < (long)planes * q) throw new ArgumentException($"pooled and argmax need {planes * q} elements");
         if (scale.Length < pool.C || shift.Length < pool.C) throw new ArgumentException($"scale and shift need {pool.C} elements");
-        // One image at a time: its C normalized planes go to a per-thread block, then one pooling call.
+        // 2x2 windows: each plane pooled straight from x, normalized as it is loaded. Else one image at a
+        // time: its C normalized planes go to a per-thread block, then one pooling call.
         var oneImage = pool with { N = 1 };
         int c = pool.C;
+        bool direct = MaxPool2dKernel.IsWhole2x2(pool) && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
         fixed (float* px = x, psc = scale, psh = shift, pp = pooled)
         fixed (int* pi = argmax)
         {
             nint xs = (nint)px, scs = (nint)psc, shs = (nint)psh, ps = (nint)pp, iss = (nint)pi;
+            if (direct)
+            {
+                var geo = pool;
+                long total = (long)planes * s;
+                Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, q)), (p0, p1) =>
+                {
+                    for (long plane = p0; plane < p1; plane++)
+                    {
+                        int ch = (int)(plane % c);
+                        MaxPool2dKernel.ForwardPlane2x2ScaleShiftRelu(geo, new ReadOnlySpan<float>((float*)xs + plane * s, s), ((float*)scs)[ch], ((float*)shs)[ch],
+                            new Span<float>((float*)ps + plane * q, q), new Span<int>((int*)iss + plane * q, q), total - plane * s);
+                    }
+                });
+                return;
+            }
             Parallelism.For(pool.N, 1, (n0, n1) =>
             {
                 float[] block = ArrayPool<float>.Shared.Rent(c * s);

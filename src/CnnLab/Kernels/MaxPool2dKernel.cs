@@ -44,16 +44,29 @@ public static class MaxPool2dKernel
     // loop may read past the plane's last row into the next plane (those lanes are discarded).
     private static void ForwardPlane(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
     {
-        // Every window whole (ceil mode may clip the last row or column).
-        if (g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 } && 2 * g.OH <= g.H && 2 * g.OW <= g.W) ForwardPlane2x2(g, x, y, idx, readable);
+        if (IsWhole2x2(g)) ForwardPlane2x2(g, x, y, idx, readable);
         else ForwardPlaneGeneral(g, x, y, idx, 0, g.OH);
     }
+
+    // 2x2 windows at stride 2, every window whole (ceil mode may clip the last row or column).
+    internal static bool IsWhole2x2(in Pool2dGeometry g) =>
+        g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 } && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+
+    /// <summary>
+    /// The 2x2 pooling of one plane (<see cref="IsWhole2x2"/>) of max(0, x·scale + shift) computed as x is
+    /// loaded: the same values, operations and order as <see cref="BatchNormPlanes.ScaleShiftRelu"/> into a
+    /// buffer and then the pooling of that, so the same bits, without the buffer. x may be read up to
+    /// <paramref name="readable"/> floats from its start.
+    /// </summary>
+    internal static void ForwardPlane2x2ScaleShiftRelu(in Pool2dGeometry g, ReadOnlySpan<float> x, float scale, float shift, Span<float> y, Span<int> idx, long readable)
+        => ForwardPlane2x2(g, x, y, idx, readable, affine: true, scale, shift);
 
     // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
     // with the general loop's rule: the first NaN wins, else the first strict maximum. With AVX-512,
     // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable)
+    private static unsafe void ForwardPlane2x2(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx, long readable,
+        bool affine = false, float scale = 1f, float shift = 0f)
     {
         // OH and OW are computed properties: read once, not per row (a call in the loop would make the
         // JIT spill the vector registers around it).
@@ -68,10 +81,11 @@ public static class MaxPool2dKernel
                 int* idxRow = pi + (long)i * ow;
                 int j = 0;
                 if (Avx512F.IsSupported)
-                    j = ForwardRow2x2Avx512(top, bottom, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w));
+                    j = ForwardRow2x2Avx512(top, bottom, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w), affine, scale, shift);
                 for (; j < ow; j++)
                 {
                     float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+                    if (affine) (a, b, c, d) = (ScaleShiftRelu(a, scale, shift), ScaleShiftRelu(b, scale, shift), ScaleShiftRelu(c, scale, shift), ScaleShiftRelu(d, scale, shift));
                     // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN.
                     float best = a;
                     int at = 0;
@@ -89,8 +103,11 @@ public static class MaxPool2dKernel
     // a 28-wide row) still runs as a vector when its 32-float loads stay inside x (bottomReadable floats
     // from the bottom row's start); its extra lanes are dropped.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable)
+    private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable,
+        bool affine, float scale, float shift)
     {
+        var vs = Vector512.Create(scale);
+        var vh = Vector512.Create(shift);
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var odds = evens + Vector512<int>.One;
         var atB = Vector512<int>.One;
@@ -103,6 +120,13 @@ public static class MaxPool2dKernel
             var t1 = Vector512.Load(top + 2 * j + 16);
             var b0 = Vector512.Load(bottom + 2 * j);
             var b1 = Vector512.Load(bottom + 2 * j + 16);
+            if (affine)
+            {
+                t0 = ScaleShiftRelu(t0, vs, vh);
+                t1 = ScaleShiftRelu(t1, vs, vh);
+                b0 = ScaleShiftRelu(b0, vs, vh);
+                b1 = ScaleShiftRelu(b1, vs, vh);
+            }
             var a = Avx512F.PermuteVar16x32x2(t0, evens, t1);
             var b = Avx512F.PermuteVar16x32x2(t0, odds, t1);
             var c = Avx512F.PermuteVar16x32x2(b0, evens, b1);
@@ -135,6 +159,19 @@ public static class MaxPool2dKernel
             }
         }
         return j;
+    }
+
+    // max(0, v·scale + shift) as BatchNormPlanes.ScaleShiftRelu computes it (NaN kept, −0 to +0).
+    private static float ScaleShiftRelu(float v, float scale, float shift)
+    {
+        float u = v * scale + shift;
+        return !(u > 0f) && !float.IsNaN(u) ? 0f : u;
+    }
+
+    private static Vector512<float> ScaleShiftRelu(Vector512<float> v, Vector512<float> scale, Vector512<float> shift)
+    {
+        var u = v * scale + shift;
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(u, Vector512<float>.Zero) | ~Vector512.Equals(u, u), u, Vector512<float>.Zero);
     }
 
     private static void ForwardPlaneGeneral(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx,

@@ -62,6 +62,37 @@ public class BatchNormReluPoolFusionTests
         }
     }
 
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(14, 14)]
+    [InlineData(9, 13)]
+    public void KernelPoolsTheNormalizedPlanesWithTheBitsOfTheTwoSteps(int h, int w)
+    {
+        // NaN (kept by the ReLU, first NaN wins the window), −0 (x = −0 with shift −0: u = −0 becomes +0),
+        // ties and negatives, against ScaleShiftRelu into a buffer and then MaxPool2dKernel.Forward.
+        var pool = new Pool2dGeometry(3, 5, h, w, 2, 2, 2, 2);
+        int s = h * w, q = pool.OH * pool.OW, planes = pool.N * pool.C;
+        var x = new float[planes * s];
+        var r = new Generator(9);
+        r.FillNormal(x, 0, 1);
+        for (int i = 0; i < x.Length; i += 7) x[i] = float.NaN;
+        for (int i = 3; i < x.Length; i += 11) x[i] = -0f;
+        for (int i = 5; i < x.Length; i += 13) x[i] = x[i - 1];
+        float[] scale = [1.5f, 0.5f, 2f, 1f, 0.25f], shift = [-0f, 0.1f, -0.3f, -0f, 0f];
+        var pooled = new float[planes * q];
+        var argmax = new int[planes * q];
+        BatchNormReluMaxPoolKernel.Forward(x, pool, scale, shift, pooled, argmax);
+        var normalized = new float[x.Length];
+        for (int plane = 0; plane < planes; plane++)
+            BatchNormPlanes.ScaleShiftRelu(x.AsSpan(plane * s, s), scale[plane % pool.C], shift[plane % pool.C], normalized.AsSpan(plane * s, s));
+        var expected = new float[planes * q];
+        var expectedArgmax = new int[planes * q];
+        MaxPool2dKernel.Forward(pool, normalized, expected, expectedArgmax);
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), pooled.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedArgmax, argmax);
+        Assert.Contains(pooled, float.IsNaN);
+    }
+
     [Fact]
     public void CnnBnTrainingStepIsTheSameFusedOrNot()
     {

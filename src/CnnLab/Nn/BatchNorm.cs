@@ -76,8 +76,9 @@ public abstract class BatchNorm : Module
     /// </summary>
     internal Tensor ForwardAfterConvWithReluMaxPool(Tensor input, Conv2d conv, MaxPool2d pool)
     {
-        // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the rest.
-        if (input.Rank != 4 || conv.OutChannels != NumFeatures) return Normalize(conv.Forward(input), pool);
+        // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the errors
+        // (the convolution's before this counts a batch).
+        if (input.Rank != 4 || input.Shape[1] != conv.InChannels || conv.OutChannels != NumFeatures) return Normalize(conv.Forward(input), pool);
         double factor = Step();
         return Functional.Conv2dBatchNormReluMaxPool2d(input, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
             RunningMean, RunningVar, Weight, Bias, Training, factor, Eps, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);

@@ -76,4 +76,13 @@ public class ConvBatchNormFusionTests
         Assert.Equal(a.Data.ToArray(), b.Data.ToArray());
         Assert.Equal(((BatchNorm)fused[1]).NumBatchesTracked!.Data.ToArray(), ((BatchNorm)hooked[1]).NumBatchesTracked!.Data.ToArray());
     }
+
+    [Fact]
+    public void AWrongInputIsTheConvolutionsErrorAndCountsNoBatch()
+    {
+        var block = new Sequential(new Conv2d(2, 4, 3, padding: 1, generator: new Generator(1)), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2));
+        var ex = Assert.ThrowsAny<ArgumentException>(() => block.Forward(Tensor.Randn(new Generator(2), 3, 5, 8, 8)));
+        Assert.Contains("channels", ex.Message);
+        Assert.Equal(0f, ((BatchNorm)block[1]).NumBatchesTracked!.Data[0]);
+    }
 }

@@ -164,7 +164,8 @@ public static class Conv2dKernel
         if (needDw && dw.Length < g.OC * r) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * r}");
         if (needDb && db.Length < g.OC) throw new ArgumentException($"db has {db.Length} elements, needs {g.OC}");
         if ((!needDx && !needDw && !needDb) || g.N == 0) return;
-        float[] rowSums = needDb ? new float[g.N * g.OC] : [];
+        // Pooled, not allocated per call: the training step then allocates (almost) nothing.
+        float[] rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
 
         // Fixed chunks of the batch (not one per thread): each accumulates its own dW partial in image
         // order, and the partials are summed in chunk order below, so dW is the same for any thread
@@ -185,7 +186,12 @@ public static class Conv2dKernel
                 float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
-                    float[]? partial = needDw ? partials[chunk] = new float[geo.OC * r] : null;
+                    float[]? partial = null;
+                    if (needDw)
+                    {
+                        partial = partials[chunk] = ArrayPool<float>.Shared.Rent(geo.OC * r);
+                        Array.Clear(partial, 0, geo.OC * r);
+                    }
                     int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
                     for (int n = n0; n < n1; n++)
                         for (int grp = 0; grp < geo.G; grp++)
@@ -243,10 +249,13 @@ public static class Conv2dKernel
                 for (int n = 0; n < g.N; n++) sum += rowSums[n * g.OC + o];
                 db[o] += (float)sum;
             }
+        if (needDb) ArrayPool<float>.Shared.Return(rowSums);
         if (!needDw) return;
-        for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0], partials[chunk], partials[0]);
-        var total = dw[..(g.OC * r)];
-        TensorPrimitives.Add(total, partials[0], total);
+        int size = g.OC * r;
+        for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0].AsSpan(0, size), partials[chunk].AsSpan(0, size), partials[0].AsSpan(0, size));
+        var total = dw[..size];
+        TensorPrimitives.Add(total, partials[0].AsSpan(0, size), total);
+        foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
     }
 
     // How many partial weight gradients the batch is cut into (independent of the thread count).

@@ -44,13 +44,10 @@ public static partial class ConvColumns
                 var store = LaneMask.First(Math.Min(16, stride - p0)).AsSingle();
                 bool whole = p0 + 16 <= stride;
                 for (int ki = 0; ki < kh; ki++)
-                {
-                    var y = oy + Vector512.Create(ki - ph);
-                    var rowIn = live & Vector512.GreaterThanOrEqual(y, Vector512<int>.Zero) & Vector512.LessThan(y, Vector512.Create(h));
                     for (int kj = 0; kj < kw; kj++)
                     {
-                        var x = ox + Vector512.Create(kj - pw);
-                        var mask = (rowIn & Vector512.GreaterThanOrEqual(x, Vector512<int>.Zero) & Vector512.LessThan(x, Vector512.Create(w))).AsSingle();
+                        // The image pixel (oy + ki − PH, ox + kj − PW) each output pixel reads.
+                        var mask = Inside(live, oy, ox, ki - ph, kj - pw, h, w);
                         // Lanes outside the mask are neither read nor faulted on, so src may point before the plane.
                         float* src = pImage + p0 + (long)(ki - ph) * w + (kj - pw);
                         float* dst = pCol + (long)(ki * kw + kj) * stride + p0;
@@ -61,7 +58,6 @@ public static partial class ConvColumns
                             for (int ci = 0; ci < c; ci++, src += plane, dst += channelStep)
                                 Avx512F.MaskStore(dst, store, Avx512F.MaskLoad(src, mask, zero));
                     }
-                }
                 ox += Vector512.Create(16);
                 Normalize(ref oy, ref ox, w);
             }
@@ -90,16 +86,10 @@ public static partial class ConvColumns
             for (int q0 = 0; q0 < plane; q0 += 16)
             {
                 var inPlane = Vector512.LessThan(Vector512<int>.Indices + Vector512.Create(q0), Vector512.Create(plane));
+                // The output pixel (y − (ki − PH), x − (kj − PW)) that read each image pixel under tap (ki, kj).
                 for (int ki = 0; ki < kh; ki++)
-                {
-                    var oy = y - Vector512.Create(ki - ph);
-                    var rowIn = inPlane & Vector512.GreaterThanOrEqual(oy, Vector512<int>.Zero) & Vector512.LessThan(oy, Vector512.Create(oh));
                     for (int kj = 0; kj < kw; kj++)
-                    {
-                        var ox = x - Vector512.Create(kj - pw);
-                        masks[ki * kw + kj] = (rowIn & Vector512.GreaterThanOrEqual(ox, Vector512<int>.Zero) & Vector512.LessThan(ox, Vector512.Create(w))).AsSingle();
-                    }
-                }
+                        masks[ki * kw + kj] = Inside(inPlane, y, x, ph - ki, pw - kj, oh, w);
                 var store = inPlane.AsSingle();
                 // Lanes outside a mask are neither read nor faulted on, so a tap's row may start before the matrix.
                 float* src = pCol + q0;
@@ -143,6 +133,16 @@ public static partial class ConvColumns
                 Normalize(ref y, ref x, w);
             }
         }
+    }
+
+    // The lanes of live whose pixel (r + dr, s + ds) lies in [0, rows) x [0, cols).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Inside(Vector512<int> live, Vector512<int> r, Vector512<int> s, int dr, int ds, int rows, int cols)
+    {
+        var rr = r + Vector512.Create(dr);
+        var ss = s + Vector512.Create(ds);
+        return (live & Vector512.GreaterThanOrEqual(rr, Vector512<int>.Zero) & Vector512.LessThan(rr, Vector512.Create(rows))
+            & Vector512.GreaterThanOrEqual(ss, Vector512<int>.Zero) & Vector512.LessThan(ss, Vector512.Create(cols))).AsSingle();
     }
 
     // Carries whole rows from ox into oy until every lane has 0 ≤ ox < w.

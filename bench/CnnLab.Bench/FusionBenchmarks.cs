@@ -8,7 +8,8 @@ namespace CnnLab.Bench;
 
 /// <summary>
 /// One forward + backward of a zoo model at batch 64, 1 thread, buffers from a TensorArena as in training, with Sequential's fusions
-/// (Conv2d → ReLU → MaxPool2d, BatchNorm2d → ReLU → MaxPool2d, Conv2d → ReLU) off (baseline) and on.
+/// (Conv2d → ReLU → MaxPool2d, Conv2d → BatchNorm2d → ReLU → MaxPool2d, BatchNorm2d → ReLU → MaxPool2d, Conv2d → ReLU)
+/// off (baseline) and on.
 /// </summary>
 [MemoryDiagnoser]
 public class FusionBenchmarks
@@ -42,7 +43,10 @@ public class FusionBenchmarks
     }
 }
 
-/// <summary>im2col of cnn-small's second layer input (32x14x14, 3x3, pad 1): the vectorized stride-1 path against the general loop (baseline).</summary>
+/// <summary>
+/// im2col and col2im of cnn-small's second layer (32x14x14, 3x3, pad 1): the vectorized path (the flat
+/// shift of ConvColumnsFlat.cs for this "same" convolution) against the general loop (baseline).
+/// </summary>
 public class Im2ColBenchmarks
 {
     private readonly float[] _image = new float[32 * 14 * 14];
@@ -56,5 +60,12 @@ public class Im2ColBenchmarks
     {
         ConvColumns.UseFastPath = FastPath;
         ConvColumns.Im2Col(_image, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _col);
+    }
+
+    [Benchmark]
+    public void Col2Im()
+    {
+        ConvColumns.UseFastPath = FastPath;
+        ConvColumns.Col2Im(_col, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _image, accumulate: false);
     }
 }

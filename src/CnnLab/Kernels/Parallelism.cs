@@ -39,7 +39,9 @@ public static class Parallelism
             body(0, count);
             return;
         }
-        int chunks = Math.Min(count, threads * 4);
+        // Eight chunks per thread: a thread the host stalls near the end holds up at most 1/16 of a
+        // 2-thread loop (with four, cnn-bn's 2-thread median step was ~4% slower).
+        int chunks = Math.Min(count, threads * 8);
         int chunkSize = (count + chunks - 1) / chunks;
         chunks = (count + chunkSize - 1) / chunkSize;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>

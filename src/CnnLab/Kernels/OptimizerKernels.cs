@@ -18,18 +18,50 @@ namespace CnnLab.Kernels;
 /// </summary>
 public static class OptimizerKernels
 {
+    // Buffers from this many floats are updated by all kernel threads, in ranges of RangeFloats.
+    private const int ParallelFloats = 1 << 16, RangeFloats = 1 << 14;
+
+    private static bool SplitsAcrossThreads(int n) => n >= ParallelFloats && Parallelism.MaxThreads > 1;
+
+    // Runs body(start, length) over [0, n) in ranges of RangeFloats (a multiple of every vector width,
+    // so each element takes the same path, vector or scalar tail, as in one call: the same bits for any
+    // thread count), handed out to the kernel threads.
+    private static void InRanges(int n, Action<int, int> body) =>
+        Parallelism.For((n + RangeFloats - 1) / RangeFloats, 1, (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++) body(r * RangeFloats, Math.Min(RangeFloats, n - r * RangeFloats));
+        });
+
     // ---- SGD ------------------------------------------------------------------------------
 
     /// <summary>
     /// SGD step. d = ±g (+ λ·p); with momentum: b = g on the first step (<paramref name="initBuffer"/>),
     /// else b = μ·b + (1−τ)·d; d = nesterov ? d + μ·b : b; then p = p − lr·d.
     /// </summary>
-    public static void Sgd(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
+    public static unsafe void Sgd(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
         float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
     {
         int n = Check(p, g);
         bool hasMomentum = momentum != 0f;
         if (hasMomentum && b.Length != n) throw new ArgumentException($"momentum buffer has {b.Length} elements, expected {n}");
+        if (!SplitsAcrossThreads(n))
+        {
+            SgdRange(p, g, b, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
+            return;
+        }
+        fixed (float* pp = p, pg = g, pb = b)
+        {
+            nint ps = (nint)pp, gs = (nint)pg, bs = (nint)pb;
+            InRanges(n, (start, len) => SgdRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
+                hasMomentum ? new Span<float>((float*)bs + start, len) : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer));
+        }
+    }
+
+    private static void SgdRange(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
+        float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
+    {
+        int n = p.Length;
+        bool hasMomentum = momentum != 0f;
         int i = 0;
         ref float rp = ref p.GetPinnableReference(), rb = ref (hasMomentum ? ref b.GetPinnableReference() : ref rp);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
@@ -107,11 +139,30 @@ public static class OptimizerKernels
     /// g = ±g (+ λ·p, Adam's coupled L2; pass 0 for AdamW); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
     /// v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p = p + (−step_size·m) / (√v̂ / √(1−β2^t) + ε).
     /// </summary>
-    public static void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
+    public static unsafe void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
         float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
         float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
     {
         int n = CheckAdam(p, g, m, v, vMax, amsgrad);
+        if (!SplitsAcrossThreads(n))
+        {
+            AdamRange(p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
+            return;
+        }
+        fixed (float* pp = p, pg = g, pm = m, pv = v, px = vMax)
+        {
+            nint ps = (nint)pp, gs = (nint)pg, ms = (nint)pm, vs = (nint)pv, xs = (nint)px;
+            InRanges(n, (start, len) => AdamRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
+                new Span<float>((float*)ms + start, len), new Span<float>((float*)vs + start, len), amsgrad ? new Span<float>((float*)xs + start, len) : default,
+                paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad));
+        }
+    }
+
+    private static void AdamRange(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
+        float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+        float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
+    {
+        int n = p.Length;
         int i = 0;
         ref float rp = ref p.GetPinnableReference(), rm = ref m.GetPinnableReference(), rv = ref v.GetPinnableReference();
         ref float rx = ref (amsgrad ? ref vMax.GetPinnableReference() : ref rv);
@@ -204,10 +255,28 @@ public static class OptimizerKernels
     /// RMSprop step. g = ±g (+ λ·p); v = α·v + (1−α)·g²; centered: ḡ = α·ḡ + (1−α)·g, a = √(v − ḡ²) + ε,
     /// else a = √v + ε; with momentum: b = μ·b + g/a, p = p − lr·b; else p = p − lr·g/a.
     /// </summary>
-    public static void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
+    public static unsafe void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
         float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered)
     {
         int n = CheckRms(p, g, v, gAvg, b, centered, momentum);
+        if (!SplitsAcrossThreads(n))
+        {
+            RmsPropRange(p, g, v, gAvg, b, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+            return;
+        }
+        fixed (float* pp = p, pg = g, pv = v, pa = gAvg, pb = b)
+        {
+            nint ps = (nint)pp, gs = (nint)pg, vs = (nint)pv, avs = (nint)pa, bs = (nint)pb;
+            InRanges(n, (start, len) => RmsPropRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
+                new Span<float>((float*)vs + start, len), centered ? new Span<float>((float*)avs + start, len) : default,
+                momentum > 0f ? new Span<float>((float*)bs + start, len) : default, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered));
+        }
+    }
+
+    private static void RmsPropRange(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
+        float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered)
+    {
+        int n = p.Length;
         int i = 0;
         ref float rp = ref p.GetPinnableReference(), rv = ref v.GetPinnableReference();
         ref float ra = ref (centered ? ref gAvg.GetPinnableReference() : ref rv);

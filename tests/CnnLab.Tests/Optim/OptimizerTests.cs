@@ -179,8 +179,10 @@ public class OptimizerTests
     [Fact]
     public void KernelsMatchTheirScalarTwinsBitForBit()
     {
+        // Two threads: buffers from 2^16 floats are updated in ranges on both (the last sizes).
+        using var threads = ThreadCount.Use(2);
         var gen = new Generator(7);
-        for (int n = 0; n <= 70; n++)
+        foreach (int n in Enumerable.Range(0, 71).Concat([(1 << 16) + 5, 3 * (1 << 14) + (1 << 16) + 17]))
         {
             float[] R() { var a = new float[n]; gen.FillNormal(a, 0, 1); return a; }
             float[] Pos() { var a = new float[n]; gen.FillUniform(a, 0.1f, 2f); return a; }

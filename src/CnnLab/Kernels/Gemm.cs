@@ -133,7 +133,11 @@ public static unsafe partial class Gemm
                 RunSplitK(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, &tail);
                 return;
             }
-            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, Parallelism.MaxThreads, bInPlace, packedA is not null);
+            // A call from inside a parallel loop (a convolution's per-image GEMMs) runs on its thread alone:
+            // cut for more threads, its tiles would only pack the same blocks again (at 2 threads the weight
+            // gradient's transposed B was packed twice per image, 2.7x the packing time).
+            int threads = Parallelism.InParallelBody ? 1 : Parallelism.MaxThreads;
+            var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, threads, bInPlace, packedA is not null);
             if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
             else Parallelism.For(job.Tiles, 1, job.RunTiles);
         }

@@ -14,6 +14,9 @@ public static class Parallelism
     // oversubscribe them.
     [ThreadStatic] private static bool t_inParallelBody;
 
+    /// <summary>True on a thread running a <see cref="For"/> body: a For called now runs inline, on this thread alone.</summary>
+    internal static bool InParallelBody => t_inParallelBody;
+
     /// <summary>Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores.</summary>
     public static int MaxThreads
     {

@@ -142,10 +142,27 @@ public static partial class BatchNormKernel
     }
 
     // The per-channel a = γ·invStd, b = −γ·invStd²·Σ(dy·x̂)/M, c = −γ·invStd·Σdy/M of dx = a·dy + b·(x − μ) + c.
-    internal static (float A, float B, float C) InputGradientCoefficients(double gamma, double invStd, double sumDy, double sumDyXhat, double m)
+    private static (float A, float B, float C) InputGradientCoefficients(double gamma, double invStd, double sumDy, double sumDyXhat, double m)
     {
         double k = gamma * invStd;
         return ((float)k, (float)(-k * invStd * sumDyXhat / m), (float)(-k * sumDy / m));
+    }
+
+    /// <summary>
+    /// What <see cref="BatchNormPlanes.InputGradient"/> takes for each channel's planes, four floats per
+    /// channel: μ, a, b, c of dx = a·dy + b·(x − μ) + c (see <see cref="InputGradient"/>), M = N·S.
+    /// </summary>
+    internal static float[] PlaneCoefficients(int n, int c, int s, ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma,
+        ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+    {
+        double m = (double)n * s;
+        var coefficients = new float[4 * c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            coefficients[4 * ch] = (float)mean[ch];
+            (coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3]) = InputGradientCoefficients(gamma[ch], invStd[ch], sumDy[ch], sumDyXhat[ch], m);
+        }
+        return coefficients;
     }
 
     /// <summary>
@@ -168,13 +185,7 @@ public static partial class BatchNormKernel
         Check(x.Length, n, c, s);
         Check(dx.Length, n, c, s);
         if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
-        double m = (double)n * s;
-        var coefficients = new float[4 * c];
-        for (int ch = 0; ch < c; ch++)
-        {
-            coefficients[4 * ch] = (float)mean[ch];
-            (coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3]) = InputGradientCoefficients(gamma[ch], invStd[ch], sumDy[ch], sumDyXhat[ch], m);
-        }
+        var coefficients = PlaneCoefficients(n, c, s, mean, invStd, gamma, sumDy, sumDyXhat);
         fixed (float* px = x, pdx = dx)
         {
             nint xs = (nint)px, dxs = (nint)pdx;

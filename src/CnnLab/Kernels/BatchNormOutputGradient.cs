@@ -5,14 +5,14 @@ namespace CnnLab.Kernels;
 
 /// <summary>
 /// z = conv(x) followed by batch norm (batch statistics), whose output gradient comes plane by plane from
-/// <paramref name="dy"/>: dL/dz = a·dy + b·(z − μ) + c per channel (see
-/// <see cref="BatchNormKernel.InputGradientCoefficients"/>, from the gradient sums over the batch), made
+/// <paramref name="dy"/>: dL/dz = a·dy + b·(z − μ) + c per channel (<paramref name="coefficients"/>: μ, a, b, c
+/// per channel from <see cref="BatchNormKernel.PlaneCoefficients"/>, from the gradient sums over the batch), made
 /// one image block at a time for the convolution's backward while it is in cache. The unfused ops write
 /// dL/dz for the whole batch to memory and the convolution's backward reads it back (12.8 MB each way for
 /// cnn-bn's first layer at batch 128). Same per-plane formula as <see cref="BatchNormKernel.BackwardFrom"/>,
 /// so the same bits.
 /// </summary>
-internal sealed unsafe class BatchNormOutputGradient(Conv2dGeometry g, PlaneGradient dy, float* z, float[] mean, float[] a, float[] b, float[] c)
+internal sealed unsafe class BatchNormOutputGradient(Conv2dGeometry g, PlaneGradient dy, float* z, float[] coefficients)
     : ConvOutputGradient(g)
 {
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
@@ -25,7 +25,8 @@ internal sealed unsafe class BatchNormOutputGradient(Conv2dGeometry g, PlaneGrad
             var dst = scratch.Slice(o * p, p);
             // dy's plane may be rebuilt into dst itself: the formula reads each element before writing it.
             var dyPlane = dy.Plane(plane, dst);
-            BatchNormPlanes.InputGradient(dyPlane, new ReadOnlySpan<float>(z + plane * p, p), mean[ch], a[ch], b[ch], c[ch], dst);
+            BatchNormPlanes.InputGradient(dyPlane, new ReadOnlySpan<float>(z + plane * p, p), coefficients[4 * ch], coefficients[4 * ch + 1],
+                coefficients[4 * ch + 2], coefficients[4 * ch + 3], dst);
         }
         return scratch;
     }

@@ -54,7 +54,6 @@ public static partial class Functional
             int c = plan.C;
             var sumDy = new double[c];
             var sumDyXhat = new double[c];
-            var gamma = plan.Gamma();
             var grads = new ConvGradients(input, weight, bias);
             unsafe
             {
@@ -62,13 +61,8 @@ public static partial class Functional
                 {
                     var du = new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool);
                     BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
-                    var (mean, ka, kb, kc) = (new float[c], new float[c], new float[c], new float[c]);
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        mean[ch] = (float)plan.Mean[ch];
-                        (ka[ch], kb[ch], kc[ch]) = BatchNormKernel.InputGradientCoefficients(gamma[ch], plan.InvStd[ch], sumDy[ch], sumDyXhat[ch], (double)plan.N * plan.S);
-                    }
-                    Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, mean, ka, kb, kc),
+                    var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
+                    Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
                         grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
                 }
             }

@@ -50,15 +50,26 @@ internal static class BatchNormPlanes
             for (; i < n; i++)
             {
                 float v = px[i] * scale + shift;
-                py[i] = relu && !(v > 0f) && !float.IsNaN(v) ? 0f : v;
+                py[i] = relu ? Relu(v) : v;
             }
         }
     }
+
+    /// <summary>max(0, v·scale + shift) of one vector, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/> computes each element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaleShiftRelu(Vector512<float> v, Vector512<float> scale, Vector512<float> shift) => Relu(v * scale + shift);
+
+    /// <summary>max(0, v·scale + shift) of one value, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/> computes each element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ScaleShiftRelu(float v, float scale, float shift) => Relu(v * scale + shift);
 
     // max(0, v) as TensorPrimitives.Max(v, 0) has it: NaN stays, −0 and negatives become +0.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Relu(Vector512<float> v) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero) | ~Vector512.Equals(v, v), v, Vector512<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Relu(float v) => !(v > 0f) && !float.IsNaN(v) ? 0f : v;
 
     /// <summary>
     /// The plane's mean and Σ (x − mean)², both passes over the plane while it is in L1: the second

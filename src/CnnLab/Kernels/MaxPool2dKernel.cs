@@ -54,7 +54,7 @@ public static class MaxPool2dKernel
 
     /// <summary>
     /// The 2x2 pooling of one plane (<see cref="IsWhole2x2"/>) of max(0, x·scale + shift) computed as x is
-    /// loaded: the same values, operations and order as <see cref="BatchNormPlanes.ScaleShiftRelu"/> into a
+    /// loaded: the same values, operations and order as <see cref="BatchNormPlanes.ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/> into a
     /// buffer and then the pooling of that, so the same bits, without the buffer. x may be read up to
     /// <paramref name="readable"/> floats from its start.
     /// </summary>
@@ -85,7 +85,9 @@ public static class MaxPool2dKernel
                 for (; j < ow; j++)
                 {
                     float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
-                    if (affine) (a, b, c, d) = (ScaleShiftRelu(a, scale, shift), ScaleShiftRelu(b, scale, shift), ScaleShiftRelu(c, scale, shift), ScaleShiftRelu(d, scale, shift));
+                    if (affine)
+                        (a, b, c, d) = (BatchNormPlanes.ScaleShiftRelu(a, scale, shift), BatchNormPlanes.ScaleShiftRelu(b, scale, shift),
+                            BatchNormPlanes.ScaleShiftRelu(c, scale, shift), BatchNormPlanes.ScaleShiftRelu(d, scale, shift));
                     // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN.
                     float best = a;
                     int at = 0;
@@ -122,10 +124,10 @@ public static class MaxPool2dKernel
             var b1 = Vector512.Load(bottom + 2 * j + 16);
             if (affine)
             {
-                t0 = ScaleShiftRelu(t0, vs, vh);
-                t1 = ScaleShiftRelu(t1, vs, vh);
-                b0 = ScaleShiftRelu(b0, vs, vh);
-                b1 = ScaleShiftRelu(b1, vs, vh);
+                t0 = BatchNormPlanes.ScaleShiftRelu(t0, vs, vh);
+                t1 = BatchNormPlanes.ScaleShiftRelu(t1, vs, vh);
+                b0 = BatchNormPlanes.ScaleShiftRelu(b0, vs, vh);
+                b1 = BatchNormPlanes.ScaleShiftRelu(b1, vs, vh);
             }
             var a = Avx512F.PermuteVar16x32x2(t0, evens, t1);
             var b = Avx512F.PermuteVar16x32x2(t0, odds, t1);
@@ -159,19 +161,6 @@ public static class MaxPool2dKernel
             }
         }
         return j;
-    }
-
-    // max(0, v·scale + shift) as BatchNormPlanes.ScaleShiftRelu computes it (NaN kept, −0 to +0).
-    private static float ScaleShiftRelu(float v, float scale, float shift)
-    {
-        float u = v * scale + shift;
-        return !(u > 0f) && !float.IsNaN(u) ? 0f : u;
-    }
-
-    private static Vector512<float> ScaleShiftRelu(Vector512<float> v, Vector512<float> scale, Vector512<float> shift)
-    {
-        var u = v * scale + shift;
-        return Vector512.ConditionalSelect(Vector512.GreaterThan(u, Vector512<float>.Zero) | ~Vector512.Equals(u, u), u, Vector512<float>.Zero);
     }
 
     private static void ForwardPlaneGeneral(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx,

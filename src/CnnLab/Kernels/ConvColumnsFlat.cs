@@ -137,13 +137,8 @@ public static partial class ConvColumns
 
     // The lanes of live whose pixel (r + dr, s + ds) lies in [0, rows) x [0, cols).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Inside(Vector512<int> live, Vector512<int> r, Vector512<int> s, int dr, int ds, int rows, int cols)
-    {
-        var rr = r + Vector512.Create(dr);
-        var ss = s + Vector512.Create(ds);
-        return (live & Vector512.GreaterThanOrEqual(rr, Vector512<int>.Zero) & Vector512.LessThan(rr, Vector512.Create(rows))
-            & Vector512.GreaterThanOrEqual(ss, Vector512<int>.Zero) & Vector512.LessThan(ss, Vector512.Create(cols))).AsSingle();
-    }
+    private static Vector512<float> Inside(Vector512<int> live, Vector512<int> r, Vector512<int> s, int dr, int ds, int rows, int cols) =>
+        (live & Within(r + Vector512.Create(dr), rows) & Within(s + Vector512.Create(ds), cols)).AsSingle();
 
     // Carries whole rows from ox into oy until every lane has 0 ≤ ox < w.
     private static void Normalize(ref Vector512<int> oy, ref Vector512<int> ox, int w)

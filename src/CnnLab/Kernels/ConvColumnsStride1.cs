@@ -34,12 +34,13 @@ public static partial class ConvColumns
     {
         var ox = Vector512<int>.Indices + Vector512.Create(x0);
         var inRow = Vector512.LessThan(ox, Vector512.Create(ow));
-        for (int kj = 0; kj < kw; kj++)
-        {
-            var x = ox + Vector512.Create(kj - pw);
-            masks[kj] = (inRow & Vector512.GreaterThanOrEqual(x, Vector512<int>.Zero) & Vector512.LessThan(x, Vector512.Create(w))).AsSingle();
-        }
+        for (int kj = 0; kj < kw; kj++) masks[kj] = (inRow & Within(ox + Vector512.Create(kj - pw), w)).AsSingle();
     }
+
+    // The lanes of v that lie in [0, count).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Within(Vector512<int> v, int count) =>
+        Vector512.GreaterThanOrEqual(v, Vector512<int>.Zero) & Vector512.LessThan(v, Vector512.Create(count));
 
     // im2col straight from the image: each row segment of the column matrix is one masked load of the
     // image row it reads, shifted by kj − PW (lanes in the padding are not read and come out zero), and
@@ -103,11 +104,7 @@ public static partial class ConvColumns
             {
                 // Lane i is image column x = x0 + i; tap kj reads it from output column ox = x + PW − kj.
                 var inImage = Vector512.LessThan(lanes, Vector512.Create(w - x0));
-                for (int kj = 0; kj < kw; kj++)
-                {
-                    var ox = lanes + Vector512.Create(x0 + pw - kj);
-                    masks[kj] = (inImage & Vector512.GreaterThanOrEqual(ox, Vector512<int>.Zero) & Vector512.LessThan(ox, Vector512.Create(ow))).AsSingle();
-                }
+                for (int kj = 0; kj < kw; kj++) masks[kj] = (inImage & Within(lanes + Vector512.Create(x0 + pw - kj), ow)).AsSingle();
                 var store = inImage.AsSingle();
                 for (int ci = 0; ci < c; ci++)
                 {

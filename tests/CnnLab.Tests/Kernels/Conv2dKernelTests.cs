@@ -97,6 +97,27 @@ public class Conv2dKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void BiasGradientHasTheBitsOfBackwardBias(int threads)
+    {
+        // Backward sums db per image while the block is in cache, in BackwardBias's order: the same bits.
+        using var threadCount = ThreadCount.Use(threads);
+        foreach (var g in RandomGeometries(20, 40 + threads).Append(new Conv2dGeometry(16, 8, 9, 9, 12, 3, 3, PH: 1, PW: 1)))
+        {
+            var rnd = new Generator(g.N * 7 + g.OC);
+            var x = new float[g.N * g.C * g.H * g.W]; rnd.FillNormal(x, 0, 1);
+            var w = new float[g.OC * g.ColRows]; rnd.FillNormal(w, 0, 1);
+            var dy = new float[g.N * g.OC * g.OH * g.OW]; rnd.FillNormal(dy, 0, 1);
+            var db = Enumerable.Repeat(0.25f, g.OC).ToArray();
+            var expected = (float[])db.Clone();
+            Conv2dKernel.Backward(g, x, w, dy, default, new float[w.Length], db);
+            Conv2dKernel.BackwardBias(g, dy, expected);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), db.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     [Fact]
     public void BackwardSkipsEmptyGradientsAndMatches()
     {

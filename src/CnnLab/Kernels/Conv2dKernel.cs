@@ -9,7 +9,9 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// 2-D convolution (cross-correlation, as in deep learning) by im2col + GEMM, forward and backward:
 /// y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), u, v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW].
-/// Per image and group: Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P]. Images run in parallel; every
+/// Per image and group: Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P]. A 3x3 "same" convolution with enough
+/// channels computes y and dx by Winograd F(2x2, 3x3) instead (<see cref="ConvForwardPlan"/>,
+/// <see cref="WinogradBlock"/>); dW is always im2col + GEMM. Images run in parallel; every
 /// output element is written by one thread, and the weight gradient is reduced from fixed chunks of
 /// the batch (as many whatever the thread count) in chunk order, so results are the same for every
 /// thread count and scheduling. <see cref="Conv2dReference"/> is the plain twin this is tested against.
@@ -33,34 +35,27 @@ public static class Conv2dKernel
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
         int p = g.ColCols;
-        var packedW = PackWeights(g, w, transpose: false);
-        try
+        using var plan = new ConvForwardPlan(g, w);
+        fixed (float* px = x, pb = b, py = y)
+        fixed (double* pm = planeMeans, pq = planeSquares)
         {
-            fixed (float* px = x, pb = b, py = y)
-            fixed (double* pm = planeMeans, pq = planeSquares)
+            nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
+            Parallelism.For(g.N, 1, (start, end) =>
             {
-                nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
-                Parallelism.For(g.N, 1, (start, end) =>
+                using var workspace = plan.Rent();
+                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
+                int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
+                for (int n0 = start; n0 < end; n0 += plan.ImagesPerBlock)
                 {
-                    float[]? col = ColumnBuffer(geo);
-                    var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                    var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
-                    int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
-                    for (int n = start; n < end; n++)
-                    {
-                        var yn = yAll.Slice(n * yImage, yImage);
-                        ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu, yn);
-                        if (statistics)
+                    int count = Math.Min(plan.ImagesPerBlock, end - n0);
+                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu, yAll.Slice(n0 * yImage, count * yImage));
+                    if (statistics)
+                        for (int n = n0; n < n0 + count; n++)
                             for (int o = 0; o < geo.OC; o++)
-                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yn.Slice(o * p, p));
-                    }
-                    if (col is not null) ArrayPool<float>.Shared.Return(col);
-                });
-            }
-        }
-        finally
-        {
-            foreach (var packed in packedW) packed.Dispose();
+                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
+                }
+            });
         }
     }
 
@@ -172,7 +167,10 @@ public static class Conv2dKernel
         // count; several chunks per thread let a core the host steals for a while hold up only one.
         int chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : g.N;
         // W_gᵀ [R, OCg] per group, packed once here for dcol = W_gᵀ · dY_g (once per image).
-        var packedWT = needDx ? PackWeights(g, w, transpose: true) : [];
+        // dx by Winograd (the convolution of dY with the kernels turned 180°) where it applies, blocks of
+        // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
+        var winograd = needDx && Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
+        var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         fixed (float* px = x, pdx = dx)
@@ -184,6 +182,7 @@ public static class Conv2dKernel
                 var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
                 float[] col = ArrayPool<float>.Shared.Rent(r * p);
                 float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
+                using var blockBuffers = winograd?.Rent(geo.OC, geo.Cg);
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
                     float[]? partial = null;
@@ -193,7 +192,9 @@ public static class Conv2dKernel
                         Array.Clear(partial, 0, geo.OC * r);
                     }
                     int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
+                    int blockStart = n0;
                     for (int n = n0; n < n1; n++)
+                    {
                         for (int grp = 0; grp < geo.G; grp++)
                         {
                             int xOff = (n * geo.C + grp * geo.Cg) * geo.H * geo.W, xLen = geo.Cg * geo.H * geo.W;
@@ -216,7 +217,11 @@ public static class Conv2dKernel
                                 if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg);
                                 else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, p, 1f, dwg, r);
                             }
-                            if (needDx)
+                            if (winograd is not null)
+                                fixed (float* planes = dyg)
+                                    for (int o = 0; o < geo.OCg; o++)
+                                        winograd.TransformInput(blockBuffers!, planes + o * p, grp * geo.OCg + o, n - blockStart);
+                            else if (needDx)
                             {
                                 var dxg = dxAll.Slice(xOff, xLen);
                                 var wTg = packedWT[grp];
@@ -235,6 +240,21 @@ public static class Conv2dKernel
                                 }
                             }
                         }
+                        // A full block, or the chunk's last images: dx of the block's images from their dY tiles.
+                        if (winograd is not null && (n - blockStart + 1 == winograd.Images || n == n1 - 1))
+                        {
+                            int count = n - blockStart + 1;
+                            for (int grp = 0; grp < geo.G; grp++)
+                            {
+                                winograd.Multiply(blockBuffers!, packedWT.AsSpan(grp * 16, 16), grp * geo.OCg, geo.OCg, geo.Cg, count);
+                                for (int s = 0; s < count; s++)
+                                    for (int c = 0; c < geo.Cg; c++)
+                                        winograd.TransformOutput(blockBuffers!, c, s, null, false, accumulate: !overwriteDx,
+                                            (float*)dxs + ((long)(blockStart + s) * geo.C + grp * geo.Cg + c) * geo.H * geo.W);
+                            }
+                            blockStart = n + 1;
+                        }
+                    }
                 }
                 ArrayPool<float>.Shared.Return(col);
                 ArrayPool<float>.Shared.Return(scratch);

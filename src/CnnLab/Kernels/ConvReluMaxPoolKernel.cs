@@ -22,36 +22,30 @@ public static class ConvReluMaxPoolKernel
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         var geo = g;
-        var onePool = pool with { N = 1 };
+        var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
-        var packedW = Conv2dKernel.PackWeights(g, w, transpose: false);
-        try
+        using var plan = new ConvForwardPlan(g, w);
+        fixed (float* px = x, pb = b, pp = pooled)
+        fixed (int* pi = argmax)
         {
-            fixed (float* px = x, pb = b, pp = pooled)
-            fixed (int* pi = argmax)
+            nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
+            Parallelism.For(g.N, 1, (start, end) =>
             {
-                nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
-                Parallelism.For(g.N, 1, (start, end) =>
+                using var workspace = plan.Rent();
+                float[] block = ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * geo.OC * p);
+                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                int xImage = geo.C * geo.H * geo.W;
+                for (int n = start; n < end; n += plan.ImagesPerBlock)
                 {
-                    float[]? col = Conv2dKernel.ColumnBuffer(geo);
-                    float[] block = ArrayPool<float>.Shared.Rent(geo.OC * p);
-                    var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                    int xImage = geo.C * geo.H * geo.W;
-                    for (int n = start; n < end; n++)
-                    {
-                        // conv [OC, P] = max(0, W · col + b), bias and ReLU in the GEMM's epilogue, then pooled in cache.
-                        Conv2dKernel.ForwardImage(geo, xAll.Slice(n * xImage, xImage), packedW, col, hasBias ? (float*)bs : null, relu: true, block.AsSpan(0, geo.OC * p));
-                        MaxPool2dKernel.Forward(onePool, block.AsSpan(0, geo.OC * p), new Span<float>((float*)ps + (long)n * geo.OC * q, geo.OC * q),
-                            new Span<int>((int*)isx + (long)n * geo.OC * q, geo.OC * q));
-                    }
-                    if (col is not null) ArrayPool<float>.Shared.Return(col);
-                    ArrayPool<float>.Shared.Return(block);
-                });
-            }
-        }
-        finally
-        {
-            foreach (var packed in packedW) packed.Dispose();
+                    // conv [count, OC, P] = max(0, W * x + b), bias and ReLU applied as it is written, then pooled in cache.
+                    int count = Math.Min(plan.ImagesPerBlock, end - n);
+                    var conv = block.AsSpan(0, count * geo.OC * p);
+                    plan.Run(workspace, xAll.Slice(n * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu: true, conv);
+                    MaxPool2dKernel.Forward(poolGeo with { N = count }, conv, new Span<float>((float*)ps + (long)n * geo.OC * q, count * geo.OC * q),
+                        new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));
+                }
+                ArrayPool<float>.Shared.Return(block);
+            });
         }
     }
 

@@ -1,0 +1,91 @@
+using System.Buffers;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Conv2dKernel.cs; B = ImagesPerBlock, T = Winograd tiles per plane, cols = B·T.
+
+/// <summary>
+/// A convolution's forward over a batch, prepared once per call: the weights packed for im2col + GEMM
+/// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), or transformed for Winograd F(2x2, 3x3)
+/// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs). Each image's
+/// output is computed the same way whatever block it lands in, so results do not depend on how the
+/// batch is cut among threads. Dispose to return the packed weights.
+/// </summary>
+internal sealed unsafe class ConvForwardPlan : IDisposable
+{
+    private readonly Conv2dGeometry _g;
+    private readonly Gemm.PackedA[] _packed;
+    private readonly WinogradBlock? _winograd;
+
+    /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
+    public int ImagesPerBlock { get; }
+
+    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w)
+    {
+        _g = g;
+        if (Winograd3x3.Applies(g))
+        {
+            _winograd = new WinogradBlock(g.H, g.W);
+            ImagesPerBlock = _winograd.Images;
+            _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
+        }
+        else
+        {
+            ImagesPerBlock = 1;
+            _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
+        }
+    }
+
+    /// <summary>One thread's buffers for <see cref="Run"/>; dispose to return them.</summary>
+    public sealed class Workspace : IDisposable
+    {
+        internal float[]? Col;
+        internal WinogradBlock.Buffers? Winograd;
+
+        public void Dispose()
+        {
+            if (Col is not null) ArrayPool<float>.Shared.Return(Col);
+            Winograd?.Dispose();
+            (Col, Winograd) = (null, null);
+        }
+    }
+
+    public Workspace Rent() => _winograd is null ? new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) } : new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
+
+    /// <summary>
+    /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
+    /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.Forward"/>.
+    /// </summary>
+    public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, bool relu, Span<float> y)
+    {
+        if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {ImagesPerBlock} images per block");
+        int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
+        if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
+        if (_winograd is null)
+        {
+            Conv2dKernel.ForwardImage(_g, x[..xImage], _packed, ws.Col, bias, relu, y[..yImage]);
+            return;
+        }
+        int cg = _g.Cg, ocg = _g.OCg, plane = _g.H * _g.W;
+        var buffers = ws.Winograd!;
+        fixed (float* px = x, py = y)
+            for (int grp = 0; grp < _g.G; grp++)
+            {
+                for (int s = 0; s < count; s++)
+                    for (int c = 0; c < cg; c++)
+                        _winograd.TransformInput(buffers, px + ((long)s * _g.C + grp * cg + c) * plane, c, s);
+                _winograd.Multiply(buffers, _packed.AsSpan(grp * 16, 16), 0, cg, ocg, count);
+                for (int s = 0; s < count; s++)
+                    for (int o = 0; o < ocg; o++)
+                    {
+                        int channel = grp * ocg + o;
+                        _winograd.TransformOutput(buffers, o, s, bias != null ? bias + channel : null, relu, accumulate: false, py + ((long)s * _g.OC + channel) * plane);
+                    }
+            }
+    }
+
+    public void Dispose()
+    {
+        foreach (var packed in _packed) packed.Dispose();
+    }
+}

@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend: a plane H x W with zero padding 1, 3x3 kernel, stride 1, so the output is H x W too. Tiles:
+// TH = ⌈H/2⌉ rows of TW = ⌈W/2⌉ tiles of 2x2 outputs, T = TH·TW per plane; tile (ty, tx) reads the 4x4
+// input patch at rows 2ty − 1 … 2ty + 2, columns 2tx − 1 … 2tx + 2. ξ = 4i + j names one of the 16
+// positions of a transformed 4x4 tile.
+
+/// <summary>
+/// Winograd's minimal filtering F(2x2, 3x3) for a 3x3, stride-1, padding-1 convolution (Lavin &amp; Gray,
+/// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): per 2x2 output tile,
+/// Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A with
+/// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
+/// The sum over channels at each of the 16 positions ξ is a GEMM, U_ξ [OC, C] · V_ξ [C, tiles]: 16·OC·C
+/// multiply-adds per tile where im2col + GEMM does 36·OC·C, so 2.25x fewer. The transforms are
+/// adds and shuffles, vectorized 16 tiles at a time (AVX-512 only; elsewhere the convolution keeps
+/// im2col). Rounding differs from the direct sum by a few ulps of the largest partial products (the
+/// transforms' coefficients are 0, ±½, ±1), as with oneDNN's and cuDNN's Winograd kernels.
+/// Written by hand: no .NET library has Winograd convolution.
+/// </summary>
+/// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> algorithm computes for these convolutions.</remarks>
+internal static unsafe class Winograd3x3
+{
+    /// <summary>
+    /// Turns the Winograd path off on this thread (tests and benchmarks that compare against im2col). Per
+    /// thread, because the choice is made on the calling thread, so a test that sets it does not change
+    /// what a test running beside it computes.
+    /// </summary>
+    [ThreadStatic] internal static bool Disabled;
+
+    /// <summary>Overrides <see cref="BlockColumns"/> on this thread when positive (tests: full and short blocks on small batches).</summary>
+    [ThreadStatic] internal static int BlockColumnsOverride;
+
+    // With fewer channels on either side the GEMMs' k or m is too short for the transforms to pay off.
+    internal const int MinChannels = 16;
+
+    /// <summary>True when the convolution is 3x3, stride 1, dilation 1, padding 1, wide enough, and AVX-512 runs here.</summary>
+    public static bool Applies(in Conv2dGeometry g) =>
+        !Disabled && Avx512F.IsSupported && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
+        && g.PH == 1 && g.PW == 1 && g.Cg >= MinChannels && g.OCg >= MinChannels;
+
+    /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
+    public static int Tiles(int h, int w) => (h + 1) / 2 * ((w + 1) / 2);
+
+    /// <summary>
+    /// Columns of the GEMMs of one block of images: up to 512 (8 images of 14x14, 2 of 28x28), so the
+    /// GEMM's 48- and 64-wide column panels are mostly full (measured, cnn-small's second convolution:
+    /// 4.1 ms per batch at 512, 4.3 at 256, 4.6 at 128).
+    /// </summary>
+    internal const int BlockColumns = 512;
+
+    /// <summary>Images per block: the most (a power of two, at most 16) whose tiles fit in <see cref="BlockColumns"/> columns, at least 1.</summary>
+    public static int ImagesPerBlock(int h, int w)
+    {
+        int t = Tiles(h, w), images = 1;
+        int columns = BlockColumnsOverride > 0 ? BlockColumnsOverride : BlockColumns;
+        while (images < 16 && 2 * images * t <= columns) images *= 2;
+        return images;
+    }
+
+    /// <summary>
+    /// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels, packed for the GEMMs with <paramref name="columns"/>
+    /// columns: the forward's [OCg, Cg] from g = w[o, c], or the input gradient's [Cg, OCg] from the
+    /// kernels turned by 180° (dx is the convolution of dy with them). Entry grp·16 + ξ; dispose each.
+    /// </summary>
+    public static Gemm.PackedA[] TransformWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int columns)
+    {
+        int cg = g.Cg, ocg = g.OCg, rows = inputGradient ? cg : ocg, cols = inputGradient ? ocg : cg, size = rows * cols;
+        if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
+        // The 16 matrices one line more than their size apart: 8 KB apart (64 x 32) they would fall in the
+        // same L1 set and each kernel's 16 writes would evict each other (cnn-small: 90 µs per call, 45 with the pad).
+        int apart = size + 16;
+        float[] u = ArrayPool<float>.Shared.Rent(16 * apart);
+        var packed = new Gemm.PackedA[g.G * 16];
+        fixed (float* pw = w, pu = u)
+            for (int grp = 0; grp < g.G; grp++)
+            {
+                for (int o = 0; o < ocg; o++)
+                    for (int c = 0; c < cg; c++)
+                        TransformKernel(pw + ((grp * ocg + o) * cg + c) * 9, inputGradient, pu + (inputGradient ? c * ocg + o : o * cg + c), apart);
+                for (int xi = 0; xi < 16; xi++)
+                    packed[grp * 16 + xi] = Gemm.PackAOnce(false, rows, cols, u.AsSpan(xi * apart, size), cols, columns);
+            }
+        ArrayPool<float>.Shared.Return(u);
+        return packed;
+    }
+
+    /// <summary>
+    /// u = G·k·Gᵀ for one 3x3 kernel k (row-major; turned 180° first with <paramref name="turned"/>): u[ξ·stride]
+    /// for ξ = 4i + j.
+    /// </summary>
+    internal static void TransformKernel(float* k, bool turned, float* u, int stride)
+    {
+        // Rows of G·k (4x3), then each row times Gᵀ.
+        float k00 = k[0], k01 = k[1], k02 = k[2], k10 = k[3], k11 = k[4], k12 = k[5], k20 = k[6], k21 = k[7], k22 = k[8];
+        if (turned)
+            (k00, k01, k02, k10, k12, k20, k21, k22) = (k22, k21, k20, k12, k10, k02, k01, k00);
+        Row(k00, k01, k02, u, stride);
+        Row(0.5f * (k00 + k10 + k20), 0.5f * (k01 + k11 + k21), 0.5f * (k02 + k12 + k22), u + 4L * stride, stride);
+        Row(0.5f * (k00 - k10 + k20), 0.5f * (k01 - k11 + k21), 0.5f * (k02 - k12 + k22), u + 8L * stride, stride);
+        Row(k20, k21, k22, u + 12L * stride, stride);
+
+        static void Row(float a, float b, float c, float* row, int stride)
+        {
+            row[0] = a;
+            row[stride] = 0.5f * (a + b + c);
+            row[2L * stride] = 0.5f * (a - b + c);
+            row[3L * stride] = c;
+        }
+    }
+
+    /// <summary>Floats of <see cref="TransformInput"/>'s scratch for planes of w columns and h rows (zero it once).</summary>
+    public static int ScratchLength(int h, int w) => 2 * ((h + 1) / 2 * 2 + 2) * ScratchStride(w);
+
+    private static int ScratchStride(int w) => ((w + 1) / 2 + 15) / 16 * 16 + 32;
+
+    /// <summary>
+    /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to
+    /// v[ξ·xiStride + t]. Writes run 16 tiles at a time in increasing t and may spill up to 15 floats past
+    /// the plane's last tile (which later writes or the GEMM's padding take). The plane is first split
+    /// into even and odd padded columns (E[r, j] = x[r − 1, 2j − 1], O[r, j] = x[r − 1, 2j]) so that a tile's
+    /// four columns are E[j], O[j], E[j + 1], O[j + 1]: contiguous loads for 16 tiles in a row.
+    /// <paramref name="scratch"/> (<see cref="ScratchLength"/> floats) must be zero where it was never
+    /// written: only the rows and columns inside the plane are written here.
+    /// </summary>
+    public static void TransformInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
+    {
+        int th = (h + 1) / 2, tw = (w + 1) / 2, s = ScratchStride(w), rows = 2 * th + 2;
+        float* e = scratch, o = scratch + (long)rows * s;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        for (int c0 = 0; c0 < w; c0 += 32)
+        {
+            int count = Math.Min(32, w - c0);
+            var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
+            var maskHi = LaneMask.First(count - 16).AsSingle();
+            for (int r = 1; r <= h; r++)
+            {
+                float* xr = x + (long)(r - 1) * w + c0;
+                var lo = Avx512F.MaskLoad(xr, maskLo, Vector512<float>.Zero);
+                var hi = count > 16 ? Avx512F.MaskLoad(xr + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
+                Avx512F.PermuteVar16x32x2(lo, evens, hi).Store(o + (long)r * s + c0 / 2);
+                Avx512F.PermuteVar16x32x2(lo, odds, hi).Store(e + (long)r * s + c0 / 2 + 1);
+            }
+        }
+        for (int ty = 0; ty < th; ty++)
+        {
+            float* re = e + 2L * ty * s, ro = o + 2L * ty * s;
+            float* dst = v + ty * tw;
+            for (int tb = 0; tb < tw; tb += 16)
+            {
+                // Bᵀ·d down the columns (rows 2ty … 2ty + 3), for E and O at tile offsets 0 and +1.
+                Column(re + tb, s, out var e00, out var e01, out var e02, out var e03);
+                Column(re + tb + 1, s, out var e10, out var e11, out var e12, out var e13);
+                Column(ro + tb, s, out var o00, out var o01, out var o02, out var o03);
+                Column(ro + tb + 1, s, out var o10, out var o11, out var o12, out var o13);
+                // ·B across: columns (E[j], O[j], E[j + 1], O[j + 1]) → (E[j] − E[j+1], O[j] + E[j+1], E[j+1] − O[j], O[j] − O[j+1]).
+                Row(dst + tb, xiStride, 0, e00, o00, e10, o10);
+                Row(dst + tb, xiStride, 1, e01, o01, e11, o11);
+                Row(dst + tb, xiStride, 2, e02, o02, e12, o12);
+                Row(dst + tb, xiStride, 3, e03, o03, e13, o13);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column(float* p, int s, out Vector512<float> r0, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3)
+    {
+        var d0 = Vector512.Load(p);
+        var d1 = Vector512.Load(p + s);
+        var d2 = Vector512.Load(p + 2 * s);
+        var d3 = Vector512.Load(p + 3 * s);
+        r0 = d0 - d2;
+        r1 = d1 + d2;
+        r2 = d2 - d1;
+        r3 = d1 - d3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(float* dst, long xiStride, int i, Vector512<float> e0, Vector512<float> o0, Vector512<float> e1, Vector512<float> o1)
+    {
+        float* p = dst + 4 * i * xiStride;
+        (e0 - e1).Store(p);
+        (o0 + e1).Store(p + xiStride);
+        (e1 - o0).Store(p + 2 * xiStride);
+        (o0 - o1).Store(p + 3 * xiStride);
+    }
+
+    /// <summary>
+    /// y [H, W] (+)= act(Aᵀ·M·A + bias) of one plane from its tiles' 16 GEMM outputs, tile t's value for
+    /// position ξ at m[ξ·xiStride + t] (read 16 tiles at a time, up to 15 floats past the plane's last
+    /// tile). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue applies them;
+    /// with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
+    /// </summary>
+    public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y)
+    {
+        int th = (h + 1) / 2, tw = (w + 1) / 2;
+        var first = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        var second = first + Vector512.Create(8);
+        var b = bias != null ? Vector512.Create(*bias) : Vector512<float>.Zero;
+        bool addBias = bias != null;
+        for (int tb = 0; tb < tw; tb += 16)
+        {
+            int col = 2 * tb, count = Math.Min(32, w - col);
+            var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
+            var maskHi = LaneMask.First(count - 16).AsSingle();
+            for (int ty = 0; ty < th; ty++)
+            {
+                float* p = m + ty * tw + tb;
+                // Aᵀ·M down the columns: rows (m0 + m1 + m2, m1 − m2 − m3) for each of the 4 columns.
+                Down(p, xiStride, 0, out var s0, out var u0);
+                Down(p, xiStride, 1, out var s1, out var u1);
+                Down(p, xiStride, 2, out var s2, out var u2);
+                Down(p, xiStride, 3, out var s3, out var u3);
+                // ·A across: (c0 + c1 + c2, c1 − c2 − c3).
+                float* top = y + (long)2 * ty * w + col;
+                StorePair(top, s0 + s1 + s2, s1 - s2 - s3, first, second, count, maskLo, maskHi, b, addBias, relu, accumulate);
+                if (2 * ty + 1 < h)
+                    StorePair(top + w, u0 + u1 + u2, u1 - u2 - u3, first, second, count, maskLo, maskHi, b, addBias, relu, accumulate);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Down(float* p, long xiStride, int j, out Vector512<float> s, out Vector512<float> u)
+    {
+        var m0 = Vector512.Load(p + j * xiStride);
+        var m1 = Vector512.Load(p + (4 + j) * xiStride);
+        var m2 = Vector512.Load(p + (8 + j) * xiStride);
+        var m3 = Vector512.Load(p + (12 + j) * xiStride);
+        s = m0 + m1 + m2;
+        u = m1 - m2 - m3;
+    }
+
+    // Interleaves the even (a) and odd (b) output columns of 16 tiles into 32 outputs and stores count of them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePair(float* y, Vector512<float> a, Vector512<float> b, Vector512<int> first, Vector512<int> second,
+        int count, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<float> bias, bool addBias, bool relu, bool accumulate)
+    {
+        Finish(y, Avx512F.PermuteVar16x32x2(a, first, b), maskLo, bias, addBias, relu, accumulate);
+        if (count > 16) Finish(y + 16, Avx512F.PermuteVar16x32x2(a, second, b), maskHi, bias, addBias, relu, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(float* y, Vector512<float> v, Vector512<float> mask, Vector512<float> bias, bool addBias, bool relu, bool accumulate)
+    {
+        if (accumulate) v = Avx512F.MaskLoad(y, mask, Vector512<float>.Zero) + v;
+        else
+        {
+            if (addBias) v += bias;
+            if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
+        }
+        Avx512F.MaskStore(y, mask, v);
+    }
+}

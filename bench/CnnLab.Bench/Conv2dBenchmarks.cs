@@ -6,7 +6,8 @@ namespace CnnLab.Bench;
 
 /// <summary>
 /// Conv2d forward and backward (dx + dW + db) on cnn-small's layer shapes at batch 64
-/// (GFLOP/s = <see cref="Conv2dGeometry.Flops"/> / time; backward does twice the forward's work).
+/// (GFLOP/s = <see cref="Conv2dGeometry.Flops"/> / time; backward does twice the forward's work), with
+/// the kernel's own choice ("auto": Winograd F(2x2, 3x3) for conv2's forward and dx) and with im2col + GEMM only.
 /// </summary>
 [MemoryDiagnoser]
 public class Conv2dBenchmarks
@@ -21,6 +22,9 @@ public class Conv2dBenchmarks
     [Params(1, 2)]
     public int Threads { get; set; }
 
+    [Params("auto", "im2col")]
+    public string Algorithm { get; set; } = "auto";
+
     [GlobalSetup]
     public void Setup()
     {
@@ -31,11 +35,20 @@ public class Conv2dBenchmarks
         Parallelism.MaxThreads = Threads;
     }
 
+    // Set per call: the switch is per thread.
     [Benchmark]
-    public void Forward() => Conv2dKernel.Forward(_g, _x, _w, _b, true, _y);
+    public void Forward()
+    {
+        Winograd3x3.Disabled = Algorithm == "im2col";
+        Conv2dKernel.Forward(_g, _x, _w, _b, true, _y);
+    }
 
     [Benchmark]
-    public void Backward() => Conv2dKernel.Backward(_g, _x, _w, _y, _dx, _dw, _db);
+    public void Backward()
+    {
+        Winograd3x3.Disabled = Algorithm == "im2col";
+        Conv2dKernel.Backward(_g, _x, _w, _y, _dx, _dw, _db);
+    }
 }
 
 /// <summary>The im2col + GEMM kernel against its direct-loop reference twin on a small case (batch 4, 8→16, 3x3 on 12x12).</summary>

@@ -219,8 +219,7 @@ public static class Conv2dKernel
                             }
                             if (winograd is not null)
                                 fixed (float* planes = dyg)
-                                    for (int o = 0; o < geo.OCg; o++)
-                                        winograd.TransformInput(blockBuffers!, planes + o * p, grp * geo.OCg + o, n - blockStart);
+                                    winograd.TransformInput(blockBuffers!, planes, geo.OCg, grp * geo.OCg, n - blockStart);
                             else if (needDx)
                             {
                                 var dxg = dxAll.Slice(xOff, xLen);
@@ -245,13 +244,8 @@ public static class Conv2dKernel
                         {
                             int count = n - blockStart + 1;
                             for (int grp = 0; grp < geo.G; grp++)
-                            {
-                                winograd.Multiply(blockBuffers!, packedWT.AsSpan(grp * 16, 16), grp * geo.OCg, geo.OCg, geo.Cg, count);
-                                for (int s = 0; s < count; s++)
-                                    for (int c = 0; c < geo.Cg; c++)
-                                        winograd.TransformOutput(blockBuffers!, c, s, null, false, accumulate: !overwriteDx,
-                                            (float*)dxs + ((long)(blockStart + s) * geo.C + grp * geo.Cg + c) * geo.H * geo.W);
-                            }
+                                winograd.MultiplyAndTransformOutput(blockBuffers!, packedWT.AsSpan(grp * 16, 16), grp * geo.OCg, geo.OCg, geo.Cg, count,
+                                    (float*)dxs + ((long)blockStart * geo.C + grp * geo.Cg) * geo.H * geo.W, (long)geo.C * geo.H * geo.W, null, false, accumulate: !overwriteDx);
                             blockStart = n + 1;
                         }
                     }

@@ -72,15 +72,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             for (int grp = 0; grp < _g.G; grp++)
             {
                 for (int s = 0; s < count; s++)
-                    for (int c = 0; c < cg; c++)
-                        _winograd.TransformInput(buffers, px + ((long)s * _g.C + grp * cg + c) * plane, c, s);
-                _winograd.Multiply(buffers, _packed.AsSpan(grp * 16, 16), 0, cg, ocg, count);
-                for (int s = 0; s < count; s++)
-                    for (int o = 0; o < ocg; o++)
-                    {
-                        int channel = grp * ocg + o;
-                        _winograd.TransformOutput(buffers, o, s, bias != null ? bias + channel : null, relu, accumulate: false, py + ((long)s * _g.OC + channel) * plane);
-                    }
+                    _winograd.TransformInput(buffers, px + ((long)s * _g.C + grp * cg) * plane, cg, 0, s);
+                _winograd.MultiplyAndTransformOutput(buffers, _packed.AsSpan(grp * 16, 16), 0, cg, ocg, count,
+                    py + (long)grp * ocg * plane, (long)_g.OC * plane, bias != null ? bias + grp * ocg : null, relu, accumulate: false);
             }
     }
 

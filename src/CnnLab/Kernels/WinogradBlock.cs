@@ -33,8 +33,9 @@ internal sealed unsafe class WinogradBlock
 
         public void Dispose()
         {
-            foreach (var buffer in new[] { V, M, Scratch })
-                if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
+            if (V is not null) ArrayPool<float>.Shared.Return(V);
+            if (M is not null) ArrayPool<float>.Shared.Return(M);
+            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
             V = M = Scratch = null;
         }
     }
@@ -54,18 +55,25 @@ internal sealed unsafe class WinogradBlock
         return b;
     }
 
-    /// <summary>Transforms one input plane into V's channel <paramref name="channel"/>, image slot <paramref name="slot"/>.</summary>
-    public void TransformInput(Buffers b, float* plane, int channel, int slot)
+    /// <summary>
+    /// Transforms one image's <paramref name="channels"/> planes (consecutive, H·W floats each) into V's
+    /// channels first … first + channels − 1, image slot <paramref name="slot"/>.
+    /// </summary>
+    public void TransformInput(Buffers b, float* planes, int channels, int first, int slot)
     {
         fixed (float* v = b.V, scratch = b.Scratch)
-            Winograd3x3.TransformInput(plane, H, W, scratch, v + 16L * channel * Ldv + slot * Tiles, Ldv);
+            for (int c = 0; c < channels; c++)
+                Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, v + 16L * (first + c) * Ldv + slot * Tiles, Ldv);
     }
 
     /// <summary>
-    /// M [rows, 16, cols] = U_ξ · V_ξ over V's channels first … first + k − 1 (zero columns first for the
-    /// slots past <paramref name="count"/>), U_ξ = packed[ξ] [rows, k].
+    /// The block's <paramref name="count"/> images' output planes from V's channels first … first + k − 1:
+    /// M [rows, 16, cols] = U_ξ · V_ξ with U_ξ = packed[ξ] [rows, k] (zero columns first for the slots past
+    /// count), then plane r of slot s, y + s·<paramref name="imageStride"/> + r·H·W, (+)= act(Aᵀ·M·A + bias[r])
+    /// (see <see cref="Winograd3x3.TransformOutput"/>; bias null: none).
     /// </summary>
-    public void Multiply(Buffers b, ReadOnlySpan<Gemm.PackedA> packed, int first, int k, int rows, int count)
+    public void MultiplyAndTransformOutput(Buffers b, ReadOnlySpan<Gemm.PackedA> packed, int first, int k, int rows, int count,
+        float* y, long imageStride, float* bias, bool relu, bool accumulate)
     {
         fixed (float* v0 = b.V, m = b.M)
         {
@@ -76,13 +84,10 @@ internal sealed unsafe class WinogradBlock
             for (int xi = 0; xi < 16; xi++)
                 Gemm.SgemmPackedA(packed[xi], Cols, 1f, false, new ReadOnlySpan<float>(v + (long)xi * Ldv, 16 * k * Ldv - xi * Ldv), 16 * Ldv,
                     0f, new Span<float>(m + (long)xi * Cols, 16 * rows * Cols - xi * Cols), 16 * Cols, GemmEpilogue.None, bInPlace: true);
+            for (int s = 0; s < count; s++)
+                for (int r = 0; r < rows; r++)
+                    Winograd3x3.TransformOutput(m + 16L * r * Cols + s * Tiles, Cols, H, W, bias != null ? bias + r : null, relu, accumulate,
+                        y + s * imageStride + (long)r * H * W);
         }
-    }
-
-    /// <summary>Output plane y [H, W] (+)= act(Aᵀ·M·A + bias) of M's row <paramref name="row"/>, image slot <paramref name="slot"/> (see <see cref="Winograd3x3.TransformOutput"/>).</summary>
-    public void TransformOutput(Buffers b, int row, int slot, float* bias, bool relu, bool accumulate, float* y)
-    {
-        fixed (float* m = b.M)
-            Winograd3x3.TransformOutput(m + 16L * row * Cols + slot * Tiles, Cols, H, W, bias, relu, accumulate, y);
     }
 }

@@ -3,7 +3,8 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// How many threads kernels use, and a dynamic parallel loop. Work is split into more chunks than
 /// threads and handed out as threads free up (no static split, no spinning at barriers), because
-/// this project's machines lose whole cores to their host in bursts.
+/// this project's machines lose whole cores to their host in bursts. The chunks run on the caller
+/// and on persistent helper threads (<see cref="KernelWorkers"/>).
 /// </summary>
 public static class Parallelism
 {
@@ -16,6 +17,16 @@ public static class Parallelism
 
     /// <summary>True on a thread running a <see cref="For"/> body: a For called now runs inline, on this thread alone.</summary>
     internal static bool InParallelBody => t_inParallelBody;
+
+    // Marks the current thread as running a For body; returns the previous mark for ExitBody.
+    internal static bool EnterBody()
+    {
+        bool outer = t_inParallelBody;
+        t_inParallelBody = true;
+        return outer;
+    }
+
+    internal static void ExitBody(bool outer) => t_inParallelBody = outer;
 
     /// <summary>Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores.</summary>
     public static int MaxThreads
@@ -46,20 +57,6 @@ public static class Parallelism
         // 2-thread loop (with four, cnn-bn's 2-thread median step was ~4% slower).
         int chunks = Math.Min(count, threads * 8);
         int chunkSize = (count + chunks - 1) / chunks;
-        chunks = (count + chunkSize - 1) / chunkSize;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, c =>
-        {
-            int start = c * chunkSize;
-            bool outer = t_inParallelBody;
-            t_inParallelBody = true;
-            try
-            {
-                body(start, Math.Min(count, start + chunkSize));
-            }
-            finally
-            {
-                t_inParallelBody = outer;
-            }
-        });
+        KernelWorkers.Run(count, chunkSize, threads, body);
     }
 }

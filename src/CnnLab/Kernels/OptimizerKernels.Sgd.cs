@@ -30,6 +30,7 @@ public static partial class OptimizerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SgdRange(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
         float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
     {

@@ -93,6 +93,7 @@ internal static unsafe class Winograd3x3
     /// u = G·k·Gᵀ for one 3x3 kernel k (row-major; turned 180° first with <paramref name="turned"/>): u[ξ·stride]
     /// for ξ = 4i + j.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformKernel(float* k, bool turned, float* u, int stride)
     {
         // Rows of G·k (4x3), then each row times Gᵀ.
@@ -127,6 +128,7 @@ internal static unsafe class Winograd3x3
     /// <paramref name="scratch"/> (<see cref="ScratchLength"/> floats) must be zero where it was never
     /// written: only the rows and columns inside the plane are written here.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
     {
         int th = (h + 1) / 2, tw = (w + 1) / 2, s = ScratchStride(w), rows = 2 * th + 2;
@@ -196,6 +198,7 @@ internal static unsafe class Winograd3x3
     /// tile). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue applies them;
     /// with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y)
     {
         int th = (h + 1) / 2, tw = (w + 1) / 2;

@@ -42,10 +42,13 @@ internal static class KernelWorkers
     public static void Run(int count, int chunkSize, int threads, Action<int, int> body)
     {
         int chunks = (count + chunkSize - 1) / chunkSize;
-        if (!s_gate.TryEnter())
+        // Inside a chunk (the gate is reentrant, so its owner would get in again) or while another
+        // thread's loop holds the helpers: this loop runs on its caller alone.
+        if (Parallelism.InParallelBody || !s_gate.TryEnter())
         {
-            // Another thread's loop holds the helpers: this one runs on its caller alone.
-            RunChunks(new Loop(body, count, chunkSize, chunks, 0));
+            var alone = new Loop(body, count, chunkSize, chunks, 0);
+            RunChunks(alone);
+            alone.Error?.Throw();
             return;
         }
         try
@@ -98,7 +101,7 @@ internal static class KernelWorkers
                     Parallelism.ExitBody(outer);
                 }
             }
-            if (Interlocked.Decrement(ref loop.Remaining) == 0) s_finished.Set();
+            if (Interlocked.Decrement(ref loop.Remaining) == 0 && loop.Helpers > 0) s_finished.Set();
         }
     }
 

@@ -90,6 +90,29 @@ public class KernelWorkersTests
         Assert.Equal(0, mismatches);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void LoopStartedInsideAChunkRunsOnThatThreadAndBothFinish(int outerChunks)
+    {
+        // With one outer chunk the helpers are idle: the inner loop must still not be handed to them
+        // (the caller's gate is reentrant, so only the in-a-chunk check keeps it on this thread).
+        var inner = new int[outerChunks * 50];
+        int mismatches = 0;
+        KernelWorkers.Run(outerChunks, 1, 2, (outerStart, _) =>
+        {
+            int thread = Environment.CurrentManagedThreadId;
+            KernelWorkers.Run(50, 5, 2, (start, end) =>
+            {
+                if (Environment.CurrentManagedThreadId != thread) Interlocked.Increment(ref mismatches);
+                for (int i = start; i < end; i++) Interlocked.Increment(ref inner[outerStart * 50 + i]);
+                Thread.Sleep(1);
+            });
+        });
+        Assert.Equal(0, mismatches);
+        Assert.All(inner, h => Assert.Equal(1, h));
+    }
+
     [Fact]
     public async Task ConcurrentCallersEachGetTheirWholeLoop()
     {

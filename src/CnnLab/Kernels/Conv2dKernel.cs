@@ -10,8 +10,8 @@ namespace CnnLab.Kernels;
 /// 2-D convolution (cross-correlation, as in deep learning) by im2col + GEMM, forward and backward:
 /// y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), u, v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW].
 /// Per image and group: Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P]. A 3x3 "same" convolution with enough
-/// channels computes y and dx by Winograd F(2x2, 3x3) instead (<see cref="ConvForwardPlan"/>,
-/// <see cref="WinogradBlock"/>); dW is always im2col + GEMM. Images run in parallel; every
+/// channels computes y, dx and dW by Winograd F(2x2, 3x3) instead (<see cref="ConvForwardPlan"/>,
+/// <see cref="WinogradBlock"/>, <see cref="WinogradWeightGradient"/>). Images run in parallel; every
 /// output element is written by one thread, and the weight gradient is reduced from fixed chunks of
 /// the batch (as many whatever the thread count) in chunk order, so results are the same for every
 /// thread count and scheduling. <see cref="Conv2dReference"/> is the plain twin this is tested against.
@@ -171,6 +171,10 @@ public static class Conv2dKernel
         // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
         var winograd = needDx && Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
+        // dW by Winograd too where it applies: each chunk's partial is then dUᵀ, turned into dW at the end.
+        var wgrad = needDw && Winograd3x3.Applies(g) ? new WinogradWeightGradient(g) : null;
+        int partialLength = wgrad?.TransformedLength ?? g.OC * r;
+        int blockImages = winograd?.Images ?? wgrad?.Images ?? 1;
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         fixed (float* px = x, pdx = dx)
@@ -183,13 +187,14 @@ public static class Conv2dKernel
                 float[] col = ArrayPool<float>.Shared.Rent(r * p);
                 float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
                 using var blockBuffers = winograd?.Rent(geo.OC, geo.Cg);
+                using var wgradBuffers = wgrad?.Rent();
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
                     float[]? partial = null;
                     if (needDw)
                     {
-                        partial = partials[chunk] = ArrayPool<float>.Shared.Rent(geo.OC * r);
-                        Array.Clear(partial, 0, geo.OC * r);
+                        partial = partials[chunk] = ArrayPool<float>.Shared.Rent(partialLength);
+                        Array.Clear(partial, 0, partialLength);
                     }
                     int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
                     int blockStart = n0;
@@ -202,7 +207,9 @@ public static class Conv2dKernel
                             if (needDb)
                                 for (int o = 0; o < geo.OCg; o++)
                                     rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
-                            if (partial is not null)
+                            if (partial is not null && wgrad is not null)
+                                wgrad.AddImage(wgradBuffers!, grp, (float*)xs + xOff, dyg, n - blockStart);
+                            else if (partial is not null)
                             {
                                 ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
                                 if (!geo.IsPointwise)
@@ -239,13 +246,17 @@ public static class Conv2dKernel
                                 }
                             }
                         }
-                        // A full block, or the chunk's last images: dx of the block's images from their dY tiles.
-                        if (winograd is not null && (n - blockStart + 1 == winograd.Images || n == n1 - 1))
+                        // A full block, or the chunk's last images: dx of the block's images from their dY tiles,
+                        // and their tiles' share of dUᵀ.
+                        if (n - blockStart + 1 == blockImages || n == n1 - 1)
                         {
                             int count = n - blockStart + 1;
                             for (int grp = 0; grp < geo.G; grp++)
-                                winograd.MultiplyAndTransformOutput(blockBuffers!, packedWT.AsSpan(grp * 16, 16), grp * geo.OCg, geo.OCg, geo.Cg, count,
+                            {
+                                winograd?.MultiplyAndTransformOutput(blockBuffers!, packedWT.AsSpan(grp * 16, 16), grp * geo.OCg, geo.OCg, geo.Cg, count,
                                     (float*)dxs + ((long)blockStart * geo.C + grp * geo.Cg) * geo.H * geo.W, (long)geo.C * geo.H * geo.W, null, false, accumulate: !overwriteDx);
+                                if (partial is not null) wgrad?.Accumulate(wgradBuffers!, grp, count, partial);
+                            }
                             blockStart = n + 1;
                         }
                     }
@@ -265,10 +276,14 @@ public static class Conv2dKernel
             }
         if (needDb) ArrayPool<float>.Shared.Return(rowSums);
         if (!needDw) return;
-        int size = g.OC * r;
+        int size = partialLength;
         for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0].AsSpan(0, size), partials[chunk].AsSpan(0, size), partials[0].AsSpan(0, size));
-        var total = dw[..size];
-        TensorPrimitives.Add(total, partials[0].AsSpan(0, size), total);
+        if (wgrad is not null) wgrad.AddToWeights(partials[0].AsSpan(0, size), dw);
+        else
+        {
+            var total = dw[..size];
+            TensorPrimitives.Add(total, partials[0].AsSpan(0, size), total);
+        }
         foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
     }
 

@@ -1,0 +1,181 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Winograd3x3.cs and WinogradBlock.cs; dU_ξ the gradient of the transformed kernels U_ξ.
+
+/// <summary>
+/// The weight gradient of a Winograd F(2x2, 3x3) convolution, the adjoint of its forward: with
+/// M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy),
+/// dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (16 GEMMs over a block's tiles, V the forward's transformed
+/// input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per tile where im2col + GEMM does 36
+/// (Lavin &amp; Gray 2016, section 4; oneDNN's and cuDNN's Winograd weight gradients do the same), and no
+/// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
+/// block's tiles multiplied into a running dUᵀ [16, C, OCg] (<see cref="Accumulate"/>) in image order,
+/// and dUᵀ turned into dW once at the end (<see cref="AddToWeights"/>).
+/// Written by hand: no .NET library has Winograd convolution.
+/// </summary>
+internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
+{
+    private readonly Conv2dGeometry _g = g;
+    private readonly WinogradBlock _block = new(g.H, g.W);
+
+    /// <summary>Images per block.</summary>
+    public int Images => _block.Images;
+
+    /// <summary>Floats of the dUᵀ this gradient accumulates: [G][16][Cg][OCg].</summary>
+    public int TransformedLength => 16 * _g.C * _g.OCg;
+
+    /// <summary>One thread's transformed inputs V [C, 16, ldv], output gradients dM [OC, 16, ldv] and scratch; dispose to return them.</summary>
+    public sealed class Buffers : IDisposable
+    {
+        internal float[]? V, DM, Scratch;
+
+        public void Dispose()
+        {
+            if (V is not null) ArrayPool<float>.Shared.Return(V);
+            if (DM is not null) ArrayPool<float>.Shared.Return(DM);
+            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
+            V = DM = Scratch = null;
+        }
+    }
+
+    public Buffers Rent()
+    {
+        int scratch = Winograd3x3.ScratchLength(_g.H, _g.W);
+        var b = new Buffers
+        {
+            V = ArrayPool<float>.Shared.Rent(16 * _g.C * _block.Ldv + 16),
+            DM = ArrayPool<float>.Shared.Rent(16 * _g.OC * _block.Ldv + 16),
+            Scratch = ArrayPool<float>.Shared.Rent(scratch),
+        };
+        Array.Clear(b.Scratch, 0, scratch);
+        return b;
+    }
+
+    /// <summary>
+    /// Transforms group <paramref name="group"/> of one image into block slot <paramref name="slot"/>:
+    /// its Cg input planes <paramref name="x"/> (consecutive, H·W each) into V and its OCg output-gradient
+    /// planes <paramref name="dy"/> into dM.
+    /// </summary>
+    public void AddImage(Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot)
+    {
+        int plane = _g.H * _g.W, ldv = _block.Ldv;
+        long at = (long)slot * _block.Tiles;
+        fixed (float* v = b.V, dm = b.DM, scratch = b.Scratch, pdy = dy)
+        {
+            for (int c = 0; c < _g.Cg; c++)
+                Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, v + 16L * (group * _g.Cg + c) * ldv + at, ldv);
+            for (int o = 0; o < _g.OCg; o++)
+                TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, dm + 16L * (group * _g.OCg + o) * ldv + at, ldv);
+        }
+    }
+
+    /// <summary>dUᵀ_ξ [Cg, OCg] of group <paramref name="group"/> += V_ξ [Cg, tiles] · dM_ξᵀ [tiles, OCg] over the block's first <paramref name="count"/> images.</summary>
+    public void Accumulate(Buffers b, int group, int count, Span<float> transposedDU)
+    {
+        int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles;
+        var dug = transposedDU.Slice(group * 16 * cg * ocg, 16 * cg * ocg);
+        var v = b.V.AsSpan(16 * group * cg * ldv, 16 * cg * ldv);
+        var dm = b.DM.AsSpan(16 * group * ocg * ldv, 16 * ocg * ldv);
+        for (int xi = 0; xi < 16; xi++)
+            Gemm.Sgemm(false, true, cg, ocg, k, 1f, v[(xi * ldv)..], 16 * ldv, dm[(xi * ldv)..], 16 * ldv,
+                1f, dug.Slice(xi * cg * ocg, cg * ocg), ocg);
+    }
+
+    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G, dU read from the accumulated dUᵀ.</summary>
+    public void AddToWeights(ReadOnlySpan<float> transposedDU, Span<float> dw)
+    {
+        int cg = _g.Cg, ocg = _g.OCg;
+        Span<float> du = stackalloc float[16];
+        for (int grp = 0; grp < _g.G; grp++)
+            for (int o = 0; o < ocg; o++)
+                for (int c = 0; c < cg; c++)
+                {
+                    for (int xi = 0; xi < 16; xi++) du[xi] = transposedDU[((grp * 16 + xi) * cg + c) * ocg + o];
+                    KernelGradient(du, dw.Slice(((grp * ocg + o) * cg + c) * 9, 9));
+                }
+    }
+
+    /// <summary>
+    /// dk [3, 3] += Gᵀ·dU·G for one (o, c), dU [4, 4] at ξ = 4i + j: the adjoint of
+    /// <see cref="Winograd3x3.TransformKernel"/> (U = G·k·Gᵀ, G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]).
+    /// </summary>
+    internal static void KernelGradient(ReadOnlySpan<float> du, Span<float> dk)
+    {
+        // Gᵀ down the columns: rows (d0 + ½(d1 + d2), ½(d1 − d2), ½(d1 + d2) + d3), then across the same way.
+        Span<float> t = stackalloc float[12];
+        for (int j = 0; j < 4; j++)
+        {
+            float d0 = du[j], d1 = du[4 + j], d2 = du[8 + j], d3 = du[12 + j];
+            t[j] = d0 + 0.5f * (d1 + d2);
+            t[4 + j] = 0.5f * (d1 - d2);
+            t[8 + j] = 0.5f * (d1 + d2) + d3;
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            float r0 = t[4 * i], r1 = t[4 * i + 1], r2 = t[4 * i + 2], r3 = t[4 * i + 3];
+            dk[3 * i] += r0 + 0.5f * (r1 + r2);
+            dk[3 * i + 1] += 0.5f * (r1 - r2);
+            dk[3 * i + 2] += 0.5f * (r1 + r2) + r3;
+        }
+    }
+
+    /// <summary>
+    /// dM_ξ = (A·dY·Aᵀ)_ξ of every tile of one output-gradient plane dy [H, W] (the adjoint of
+    /// <see cref="Winograd3x3.TransformOutput"/>, A = [1 0; 1 1; 1 −1; 0 −1]): tile t's value for ξ goes to
+    /// dm[ξ·xiStride + t]. Outputs outside the plane (odd H or W) count as zero. Writes run 16 tiles at a
+    /// time in increasing t and may spill up to 15 floats past the plane's last tile, as TransformInput's do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
+    {
+        int th = (h + 1) / 2, tw = (w + 1) / 2;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        var zero = Vector512<float>.Zero;
+        // Tile rows outermost: a row's last vector spills into the next row's first tiles, written after it.
+        for (int ty = 0; ty < th; ty++)
+            for (int tb = 0; tb < tw; tb += 16)
+            {
+                int col = 2 * tb, count = Math.Min(32, w - col);
+                var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
+                var maskHi = LaneMask.First(count - 16).AsSingle();
+                float* top = dy + (long)2 * ty * w + col;
+                Split(top, count, maskLo, maskHi, evens, odds, out var e0, out var o0);
+                Vector512<float> e1 = zero, o1 = zero;
+                if (2 * ty + 1 < h) Split(top + w, count, maskLo, maskHi, evens, odds, out e1, out o1);
+                float* dst = dm + ty * tw + tb;
+                // A·dY down: rows (y0, y0 + y1, y0 − y1, −y1); then ·Aᵀ across each row the same way.
+                Across(dst, xiStride, 0, e0, o0);
+                Across(dst, xiStride, 1, e0 + e1, o0 + o1);
+                Across(dst, xiStride, 2, e0 - e1, o0 - o1);
+                Across(dst, xiStride, 3, zero - e1, zero - o1);
+            }
+    }
+
+    // The even and odd columns of up to 32 outputs of one dy row (zero past the plane).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Split(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<int> evens, Vector512<int> odds,
+        out Vector512<float> even, out Vector512<float> odd)
+    {
+        var lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
+        var hi = count > 16 ? Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
+        even = Avx512F.PermuteVar16x32x2(lo, evens, hi);
+        odd = Avx512F.PermuteVar16x32x2(lo, odds, hi);
+    }
+
+    // Row i of dM from row i of A·dY, (a, b): (a, a + b, a − b, −b) at ξ = 4i … 4i + 3.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Across(float* dst, long xiStride, int i, Vector512<float> a, Vector512<float> b)
+    {
+        float* p = dst + 4 * i * xiStride;
+        a.Store(p);
+        (a + b).Store(p + xiStride);
+        (a - b).Store(p + 2 * xiStride);
+        (Vector512<float>.Zero - b).Store(p + 3 * xiStride);
+    }
+}

@@ -171,7 +171,7 @@ public static class Conv2dKernel
         // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
         var winograd = needDx && Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
-        // dW by Winograd too where it applies: each chunk's partial is then dUᵀ, turned into dW at the end.
+        // dW by Winograd too where it applies: each chunk's partial is then dU, turned into dW at the end.
         var wgrad = needDw && Winograd3x3.Applies(g) ? new WinogradWeightGradient(g) : null;
         int partialLength = wgrad?.TransformedLength ?? g.OC * r;
         int blockImages = winograd?.Images ?? wgrad?.Images ?? 1;
@@ -247,7 +247,7 @@ public static class Conv2dKernel
                             }
                         }
                         // A full block, or the chunk's last images: dx of the block's images from their dY tiles,
-                        // and their tiles' share of dUᵀ.
+                        // and their tiles' share of dU.
                         if (n - blockStart + 1 == blockImages || n == n1 - 1)
                         {
                             int count = n - blockStart + 1;

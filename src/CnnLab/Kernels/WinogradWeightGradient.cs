@@ -14,8 +14,8 @@ namespace CnnLab.Kernels;
 /// input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per tile where im2col + GEMM does 36
 /// (Lavin &amp; Gray 2016, section 4; oneDNN's and cuDNN's Winograd weight gradients do the same), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
-/// block's tiles multiplied into a running dUᵀ [16, C, OCg] (<see cref="Accumulate"/>) in image order,
-/// and dUᵀ turned into dW once at the end (<see cref="AddToWeights"/>).
+/// block's tiles multiplied into a running dU [G, 16, OCg, Cg] (<see cref="Accumulate"/>) in image order,
+/// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
 internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
@@ -26,7 +26,7 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
     /// <summary>Images per block.</summary>
     public int Images => _block.Images;
 
-    /// <summary>Floats of the dUᵀ this gradient accumulates: [G][16][Cg][OCg].</summary>
+    /// <summary>Floats of the dU this gradient accumulates: [G][16][OCg][Cg].</summary>
     public int TransformedLength => 16 * _g.C * _g.OCg;
 
     /// <summary>One thread's transformed inputs V [C, 16, ldv], output gradients dM [OC, 16, ldv] and scratch; dispose to return them.</summary>
@@ -74,29 +74,33 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
         }
     }
 
-    /// <summary>dUᵀ_ξ [Cg, OCg] of group <paramref name="group"/> += V_ξ [Cg, tiles] · dM_ξᵀ [tiles, OCg] over the block's first <paramref name="count"/> images.</summary>
-    public void Accumulate(Buffers b, int group, int count, Span<float> transposedDU)
+    /// <summary>
+    /// dU_ξ [OCg, Cg] of group <paramref name="group"/> += dM_ξ [OCg, tiles] · V_ξᵀ [tiles, Cg] over the block's
+    /// first <paramref name="count"/> images. (This way round rather than dUᵀ = V·dMᵀ: the GEMM's 32 columns
+    /// then run on one 8x32 tile shape instead of an 8x48 and an 8x16 one: cnn-small's step 2–8% faster.)
+    /// </summary>
+    public void Accumulate(Buffers b, int group, int count, Span<float> du)
     {
         int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles;
-        var dug = transposedDU.Slice(group * 16 * cg * ocg, 16 * cg * ocg);
+        var dug = du.Slice(group * 16 * ocg * cg, 16 * ocg * cg);
         var v = b.V.AsSpan(16 * group * cg * ldv, 16 * cg * ldv);
         var dm = b.DM.AsSpan(16 * group * ocg * ldv, 16 * ocg * ldv);
         for (int xi = 0; xi < 16; xi++)
-            Gemm.Sgemm(false, true, cg, ocg, k, 1f, v[(xi * ldv)..], 16 * ldv, dm[(xi * ldv)..], 16 * ldv,
-                1f, dug.Slice(xi * cg * ocg, cg * ocg), ocg);
+            Gemm.Sgemm(false, true, ocg, cg, k, 1f, dm[(xi * ldv)..], 16 * ldv, v[(xi * ldv)..], 16 * ldv,
+                1f, dug.Slice(xi * ocg * cg, ocg * cg), cg);
     }
 
-    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G, dU read from the accumulated dUᵀ.</summary>
-    public void AddToWeights(ReadOnlySpan<float> transposedDU, Span<float> dw)
+    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G from the accumulated dU [G, 16, OCg, Cg].</summary>
+    public void AddToWeights(ReadOnlySpan<float> du, Span<float> dw)
     {
         int cg = _g.Cg, ocg = _g.OCg;
-        Span<float> du = stackalloc float[16];
+        Span<float> one = stackalloc float[16];
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int c = 0; c < cg; c++)
                 {
-                    for (int xi = 0; xi < 16; xi++) du[xi] = transposedDU[((grp * 16 + xi) * cg + c) * ocg + o];
-                    KernelGradient(du, dw.Slice(((grp * ocg + o) * cg + c) * 9, 9));
+                    for (int xi = 0; xi < 16; xi++) one[xi] = du[((grp * 16 + xi) * ocg + o) * cg + c];
+                    KernelGradient(one, dw.Slice(((grp * ocg + o) * cg + c) * 9, 9));
                 }
     }
 

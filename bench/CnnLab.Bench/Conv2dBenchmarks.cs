@@ -7,7 +7,7 @@ namespace CnnLab.Bench;
 /// <summary>
 /// Conv2d forward and backward (dx + dW + db) on cnn-small's layer shapes at batch 64
 /// (GFLOP/s = <see cref="Conv2dGeometry.Flops"/> / time; backward does twice the forward's work), with
-/// the kernel's own choice ("auto": Winograd F(2x2, 3x3) for conv2's forward and dx) and with im2col + GEMM only.
+/// the kernel's own choice ("auto": Winograd F(2x2, 3x3) for conv2's forward, dx and dW) and with im2col + GEMM only.
 /// </summary>
 [MemoryDiagnoser]
 public class Conv2dBenchmarks

@@ -30,7 +30,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "- .NET: $(dotnet --version); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- method: random N(0,1) images, cross-entropy, SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after 5 warm-up steps, inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
+echo "- method: random N(0,1) images, cross-entropy, SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after an untimed warm-up of 5 steps and then 2 s (both frameworks; .NET's tiered JIT optimizes the kernels over the first 1-2 s), inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
 echo "- PyTorch runs with GLIBC_TUNABLES=$TUNED (its best; glibc's default malloc re-faults its big buffers every step) unless the row says 'default malloc'."
 echo
 echo "## Training and inference (images/s, batch 128)"

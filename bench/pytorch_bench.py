@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup-seconds", type=float, default=2.0)  # as cnnlab bench: then at least this long untimed
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -40,6 +41,9 @@ def main():
         opt.step()
 
     for _ in range(args.warmup):
+        step()
+    start = time.perf_counter()
+    while time.perf_counter() - start < args.warmup_seconds:
         step()
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < args.seconds:

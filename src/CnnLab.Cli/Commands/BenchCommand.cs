@@ -19,13 +19,14 @@ public static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "training batch size", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
+        var warmup = new Option<double>("--warmup-seconds") { Description = "untimed training first, after 5 steps (the JIT optimizes the kernels over the first 1-2 s)", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
         var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
         var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM.")
         {
-            model, batch, threads, seconds, json, profile, steps, gemm,
+            model, batch, threads, seconds, warmup, json, profile, steps, gemm,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -35,7 +36,9 @@ public static class BenchCommand
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
-            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds) };
+            double warm = p.GetValue(warmup);
+            if (!(warm >= 0)) throw new UsageException($"--warmup-seconds must be at least 0, got {warm}");
+            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = warm };
             if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
             var r = ThroughputBenchmark.Run(options);
             if (asJson)

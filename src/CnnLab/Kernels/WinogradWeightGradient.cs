@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -12,7 +11,7 @@ namespace CnnLab.Kernels;
 /// M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy),
 /// dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (16 GEMMs over a block's tiles, V the forward's transformed
 /// input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per tile where im2col + GEMM does 36
-/// (Lavin &amp; Gray 2016, section 4; oneDNN's and cuDNN's Winograd weight gradients do the same), and no
+/// (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
 /// block's tiles multiplied into a running dU [G, 16, OCg, Cg] (<see cref="Accumulate"/>) in image order,
 /// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
@@ -29,44 +28,24 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
     /// <summary>Floats of the dU this gradient accumulates: [G][16][OCg][Cg].</summary>
     public int TransformedLength => 16 * _g.C * _g.OCg;
 
-    /// <summary>One thread's transformed inputs V [C, 16, ldv], output gradients dM [OC, 16, ldv] and scratch; dispose to return them.</summary>
-    public sealed class Buffers : IDisposable
-    {
-        internal float[]? V, DM, Scratch;
-
-        public void Dispose()
-        {
-            if (V is not null) ArrayPool<float>.Shared.Return(V);
-            if (DM is not null) ArrayPool<float>.Shared.Return(DM);
-            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
-            V = DM = Scratch = null;
-        }
-    }
-
-    public Buffers Rent()
-    {
-        int scratch = Winograd3x3.ScratchLength(_g.H, _g.W);
-        var b = new Buffers
-        {
-            V = ArrayPool<float>.Shared.Rent(16 * _g.C * _block.Ldv + 16),
-            DM = ArrayPool<float>.Shared.Rent(16 * _g.OC * _block.Ldv + 16),
-            Scratch = ArrayPool<float>.Shared.Rent(scratch),
-        };
-        Array.Clear(b.Scratch, 0, scratch);
-        return b;
-    }
+    /// <summary>
+    /// One thread's buffers: the block's V [C + OC, 16, ldv] holds the transformed inputs in its first C
+    /// channels and the output gradients dM (same layout) in the OC after them. Dispose to return them.
+    /// </summary>
+    public WinogradBlock.Buffers Rent() => _block.Rent(_g.C + _g.OC, 0);
 
     /// <summary>
     /// Transforms group <paramref name="group"/> of one image into block slot <paramref name="slot"/>:
     /// its Cg input planes <paramref name="x"/> (consecutive, H·W each) into V and its OCg output-gradient
     /// planes <paramref name="dy"/> into dM.
     /// </summary>
-    public void AddImage(Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot)
+    public void AddImage(WinogradBlock.Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot)
     {
         int plane = _g.H * _g.W, ldv = _block.Ldv;
         long at = (long)slot * _block.Tiles;
-        fixed (float* v = b.V, dm = b.DM, scratch = b.Scratch, pdy = dy)
+        fixed (float* v = b.V, scratch = b.Scratch, pdy = dy)
         {
+            float* dm = v + 16L * _g.C * ldv;
             for (int c = 0; c < _g.Cg; c++)
                 Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, v + 16L * (group * _g.Cg + c) * ldv + at, ldv);
             for (int o = 0; o < _g.OCg; o++)
@@ -79,12 +58,12 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
     /// first <paramref name="count"/> images. (This way round rather than dUᵀ = V·dMᵀ: the GEMM's 32 columns
     /// then run on one 8x32 tile shape instead of an 8x48 and an 8x16 one: cnn-small's step 2–8% faster.)
     /// </summary>
-    public void Accumulate(Buffers b, int group, int count, Span<float> du)
+    public void Accumulate(WinogradBlock.Buffers b, int group, int count, Span<float> du)
     {
         int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles;
         var dug = du.Slice(group * 16 * ocg * cg, 16 * ocg * cg);
         var v = b.V.AsSpan(16 * group * cg * ldv, 16 * cg * ldv);
-        var dm = b.DM.AsSpan(16 * group * ocg * ldv, 16 * ocg * ldv);
+        var dm = b.V.AsSpan(16 * (_g.C + group * ocg) * ldv, 16 * ocg * ldv);
         for (int xi = 0; xi < 16; xi++)
             Gemm.Sgemm(false, true, ocg, cg, k, 1f, dm[(xi * ldv)..], 16 * ldv, v[(xi * ldv)..], 16 * ldv,
                 1f, dug.Slice(xi * ocg * cg, ocg * cg), cg);

@@ -16,18 +16,14 @@ namespace CnnLab.Kernels;
 /// helper never arriving at all in 5% of the calls: the 2-thread step ran 14.0 ms on average against
 /// 12.3 ms with workers that wait for work a while before parking (measured with the thread pool's
 /// own spin limit raised). So, as OpenMP's runtimes do (KMP_BLOCKTIME, GOMP_SPINCOUNT), a helper
-/// that runs out of work polls for the next loop for <see cref="IdleSpin"/> before it parks on its
-/// semaphore. The caller never spins at a barrier: when it runs out of chunks it waits for the
-/// chunks still running (at most one per helper) on an event.
+/// that runs out of work polls for the next loop for <see cref="Parallelism.IdlePoll"/> before it parks on its
+/// semaphore. The caller never spins on work split in advance: when it runs out of chunks it polls as
+/// long for the ones still running (at most one per helper), then waits on an event.
 /// One loop runs on the helpers at a time; a loop started while another holds them (another thread
 /// of the application calling a kernel) runs on its caller alone, which gives the same results.
 /// </remarks>
 internal static class KernelWorkers
 {
-    /// <summary>How long a helper polls for the next loop before it parks.</summary>
-    internal static readonly TimeSpan IdleSpin = TimeSpan.FromMilliseconds(2);
-
-    private static readonly long s_idleSpinTicks = (long)(IdleSpin.TotalSeconds * Stopwatch.Frequency);
     private static readonly Lock s_gate = new();                  // held by the thread whose loop owns the helpers
     private static readonly ManualResetEventSlim s_finished = new(false, spinCount: 1);
     private static Helper[] s_helpers = [];
@@ -62,7 +58,7 @@ internal static class KernelWorkers
             RunChunks(loop);
             // Chunks still running on helpers (at most one each): poll a while, as the helpers do, then
             // wait for the last one to signal (a Set left over from the previous loop costs one more check).
-            long deadline = Stopwatch.GetTimestamp() + s_idleSpinTicks;
+            long deadline = Stopwatch.GetTimestamp() + Parallelism.IdlePollTicks;
             int polls = 0;
             while (Volatile.Read(ref loop.Remaining) != 0 && Stopwatch.GetTimestamp() < deadline) Pause(ref polls);
             while (Volatile.Read(ref loop.Remaining) != 0)
@@ -136,7 +132,7 @@ internal static class KernelWorkers
     }
 
     // A background thread that runs its share of each loop it is part of, polls for the next for
-    // IdleSpin, then parks on its semaphore until woken.
+    // Parallelism.IdlePoll, then parks on its semaphore until woken.
     private sealed class Helper
     {
         private readonly int _index;
@@ -167,10 +163,10 @@ internal static class KernelWorkers
             }
         }
 
-        // Returns once s_generation has moved past `seen`: polls for IdleSpin, then parks.
+        // Returns once s_generation has moved past `seen`: polls for Parallelism.IdlePoll, then parks.
         private void WaitForLoop(long seen)
         {
-            long deadline = Stopwatch.GetTimestamp() + s_idleSpinTicks;
+            long deadline = Stopwatch.GetTimestamp() + Parallelism.IdlePollTicks;
             int polls = 0;
             while (Interlocked.Read(ref s_generation) == seen)
             {

@@ -40,12 +40,12 @@ public class KernelWorkersTests
     public void HelpersTakeChunks(bool afterParking)
     {
         // Each chunk waits (up to 200 ms) for a second thread to show up; after a pause longer than
-        // IdleSpin the helper has parked and must be woken. Another test's loop may hold the helpers for
+        // IdlePoll the helper has parked and must be woken. Another test's loop may hold the helpers for
         // a moment (this one then runs on its caller alone), so a few attempts are allowed.
         bool sawHelper = false;
         for (int attempt = 0; attempt < 20 && !sawHelper; attempt++)
         {
-            if (afterParking) Thread.Sleep(KernelWorkers.IdleSpin * 3);
+            if (afterParking) Thread.Sleep(Parallelism.IdlePoll * 3);
             var threads = new ConcurrentDictionary<int, bool>();
             KernelWorkers.Run(4, 1, 2, (_, _) =>
             {
@@ -56,6 +56,45 @@ public class KernelWorkersTests
             sawHelper = threads.Count >= 2;
         }
         Assert.True(sawHelper, "no helper thread ran a chunk in 20 loops");
+    }
+
+    [Fact]
+    public void WithoutPollingHelpersSleepAtOnceAndStillTakePart()
+    {
+        var saved = Parallelism.IdlePoll;
+        Parallelism.IdlePoll = TimeSpan.Zero;
+        try
+        {
+            bool sawHelper = false;
+            for (int round = 0; round < 200; round++)
+            {
+                var threads = new ConcurrentDictionary<int, bool>();
+                int total = 0;
+                KernelWorkers.Run(4, 1, 2, (start, end) =>
+                {
+                    threads[Environment.CurrentManagedThreadId] = true;
+                    Interlocked.Add(ref total, end - start);
+                    if (round % 20 == 0) Thread.Sleep(2);   // now and then long enough for a helper to arrive
+                });
+                Assert.Equal(4, total);
+                sawHelper |= threads.Count >= 2;
+            }
+            Assert.True(sawHelper, "no helper thread ran a chunk in 200 loops");
+        }
+        finally
+        {
+            Parallelism.IdlePoll = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(1001.0)]
+    public void IdlePollOutsideZeroToOneSecondIsRejected(double milliseconds)
+    {
+        var saved = Parallelism.IdlePoll;
+        Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.IdlePoll = TimeSpan.FromMilliseconds(milliseconds));
+        Assert.Equal(saved, Parallelism.IdlePoll);
     }
 
     [Fact]
@@ -134,11 +173,11 @@ public class KernelWorkersTests
     [Fact]
     public async Task BackToBackAndAfterParkingLoopsAllFinish()
     {
-        // Tight loops (helpers still polling) and loops after a pause longer than IdleSpin (helpers
+        // Tight loops (helpers still polling) and loops after a pause longer than IdlePoll (helpers
         // parked), interleaved: a lost wake-up would hang here.
         var run = Task.Run(() =>
         {
-            int idle = (int)(KernelWorkers.IdleSpin.TotalMilliseconds * 3) + 1;
+            int idle = (int)(Parallelism.IdlePoll.TotalMilliseconds * 3) + 1;
             for (int round = 0; round < 20; round++)
             {
                 for (int i = 0; i < 500; i++)

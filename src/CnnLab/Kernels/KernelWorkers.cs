@@ -49,7 +49,9 @@ internal static class KernelWorkers
         }
         try
         {
-            var loop = new Loop(body, count, chunkSize, chunks, Math.Min(threads, chunks) - 1);
+            // No more helpers than other cores: polling threads beyond them would only take turns with the
+            // working ones (results do not depend on how many threads run the chunks).
+            var loop = new Loop(body, count, chunkSize, chunks, Math.Min(Math.Min(threads, chunks), Environment.ProcessorCount) - 1);
             EnsureHelpers(loop.Helpers);
             s_finished.Reset();
             Volatile.Write(ref s_loop, loop);

@@ -28,7 +28,10 @@ public static class Parallelism
 
     internal static void ExitBody(bool outer) => t_inParallelBody = outer;
 
-    /// <summary>Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores.</summary>
+    /// <summary>
+    /// Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores; a larger value
+    /// runs on as many threads as there are cores (the chunks, and so the results, are those of the value).
+    /// </summary>
     public static int MaxThreads
     {
         get => s_maxThreads;

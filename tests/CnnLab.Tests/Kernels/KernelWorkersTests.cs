@@ -98,6 +98,18 @@ public class KernelWorkersTests
     }
 
     [Fact]
+    public void NoMoreThreadsThanCoresRunChunks()
+    {
+        var threads = new ConcurrentDictionary<int, bool>();
+        KernelWorkers.Run(256, 1, 64, (_, _) =>
+        {
+            threads[Environment.CurrentManagedThreadId] = true;
+            Thread.SpinWait(2000);
+        });
+        Assert.InRange(threads.Count, 1, Environment.ProcessorCount);
+    }
+
+    [Fact]
     public void FirstExceptionReachesTheCallerAndTheWorkersStayUsable()
     {
         int ran = 0;

@@ -41,58 +41,47 @@ public static partial class OptimizerKernels
         ref float rp = ref p.GetPinnableReference(), rm = ref m.GetPinnableReference(), rv = ref v.GetPinnableReference();
         ref float rx = ref (amsgrad ? ref vMax.GetPinnableReference() : ref rv);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var sc = Vector512.Create(paramScale); var wd = Vector512.Create(weightDecay);
-            var b1 = Vector512.Create(beta1); var omb1 = Vector512.Create(oneMinusBeta1);
-            var b2 = Vector512.Create(beta2); var omb2 = Vector512.Create(oneMinusBeta2);
-            var bc2 = Vector512.Create(biasCorrection2Sqrt); var ep = Vector512.Create(eps); var nss = Vector512.Create(negStepSize);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var gv = Vector512.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector512.LoadUnsafe(ref rp, (nuint)i) * sc;
-                if (maximize) gv = -gv;
-                if (weightDecay != 0f) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
-                var mv = Vector512.FusedMultiplyAdd(gv, omb1, Vector512.LoadUnsafe(ref rm, (nuint)i) * b1);
-                var vv = Vector512.FusedMultiplyAdd(omb2 * gv, gv, Vector512.LoadUnsafe(ref rv, (nuint)i) * b2);
-                mv.StoreUnsafe(ref rm, (nuint)i);
-                vv.StoreUnsafe(ref rv, (nuint)i);
-                if (amsgrad)
-                {
-                    vv = Vector512.Max(Vector512.LoadUnsafe(ref rx, (nuint)i), vv);
-                    vv.StoreUnsafe(ref rx, (nuint)i);
-                }
-                var denom = Vector512.Sqrt(vv) / bc2 + ep;
-                (pv + nss * mv / denom).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+        if (Use512)
+            i = AdamVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rm, ref rv, ref rx, n, paramScale, weightDecay, maximize,
+                beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
         else if (Vector256.IsHardwareAccelerated)
-        {
-            var sc = Vector256.Create(paramScale); var wd = Vector256.Create(weightDecay);
-            var b1 = Vector256.Create(beta1); var omb1 = Vector256.Create(oneMinusBeta1);
-            var b2 = Vector256.Create(beta2); var omb2 = Vector256.Create(oneMinusBeta2);
-            var bc2 = Vector256.Create(biasCorrection2Sqrt); var ep = Vector256.Create(eps); var nss = Vector256.Create(negStepSize);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gv = Vector256.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector256.LoadUnsafe(ref rp, (nuint)i) * sc;
-                if (maximize) gv = -gv;
-                if (weightDecay != 0f) gv = Vector256.FusedMultiplyAdd(pv, wd, gv);
-                var mv = Vector256.FusedMultiplyAdd(gv, omb1, Vector256.LoadUnsafe(ref rm, (nuint)i) * b1);
-                var vv = Vector256.FusedMultiplyAdd(omb2 * gv, gv, Vector256.LoadUnsafe(ref rv, (nuint)i) * b2);
-                mv.StoreUnsafe(ref rm, (nuint)i);
-                vv.StoreUnsafe(ref rv, (nuint)i);
-                if (amsgrad)
-                {
-                    vv = Vector256.Max(Vector256.LoadUnsafe(ref rx, (nuint)i), vv);
-                    vv.StoreUnsafe(ref rx, (nuint)i);
-                }
-                var denom = Vector256.Sqrt(vv) / bc2 + ep;
-                (pv + nss * mv / denom).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+            i = AdamVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rm, ref rv, ref rx, n, paramScale, weightDecay, maximize,
+                beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
         AdamScalar(p[i..], g[i..], m[i..], v[i..], amsgrad ? vMax[i..] : default, paramScale, weightDecay, maximize,
             beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
+    }
+
+    // AdamScalar's operations on whole vectors of L's width while a vector fits; returns how many elements it did.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int AdamVectors<TV, L>(ref float rp, ref float rg, ref float rm, ref float rv, ref float rx, int n,
+        float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
+        float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
+        where TV : struct where L : IOptimizerLanes<TV>
+    {
+        var sc = L.Create(paramScale); var wd = L.Create(weightDecay);
+        var b1 = L.Create(beta1); var omb1 = L.Create(oneMinusBeta1);
+        var b2 = L.Create(beta2); var omb2 = L.Create(oneMinusBeta2);
+        var bc2 = L.Create(biasCorrection2Sqrt); var ep = L.Create(eps); var nss = L.Create(negStepSize);
+        int i = 0;
+        for (; i <= n - L.Count; i += L.Count)
+        {
+            var gv = L.Load(ref rg, i);
+            var pv = L.Multiply(L.Load(ref rp, i), sc);
+            if (maximize) gv = L.Negate(gv);
+            if (weightDecay != 0f) gv = L.Fma(pv, wd, gv);
+            var mv = L.Fma(gv, omb1, L.Multiply(L.Load(ref rm, i), b1));
+            var vv = L.Fma(L.Multiply(omb2, gv), gv, L.Multiply(L.Load(ref rv, i), b2));
+            L.Store(mv, ref rm, i);
+            L.Store(vv, ref rv, i);
+            if (amsgrad)
+            {
+                vv = L.Max(L.Load(ref rx, i), vv);
+                L.Store(vv, ref rx, i);
+            }
+            var denom = L.Add(L.Divide(L.Sqrt(vv), bc2), ep);
+            L.Store(L.Add(pv, L.Divide(L.Multiply(nss, mv), denom)), ref rp, i);
+        }
+        return i;
     }
 
     /// <summary>Scalar twin of <see cref="Adam"/>: PyTorch's <c>_single_tensor_adam</c>/<c>_single_tensor_adamw</c> one element at a time.</summary>

@@ -39,68 +39,49 @@ public static partial class OptimizerKernels
         ref float ra = ref (centered ? ref gAvg.GetPinnableReference() : ref rv);
         ref float rb = ref (momentum > 0f ? ref b.GetPinnableReference() : ref rv);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var wd = Vector512.Create(weightDecay); var al = Vector512.Create(alpha); var oma = Vector512.Create(oneMinusAlpha);
-            var ep = Vector512.Create(eps); var mu = Vector512.Create(momentum); var nlr = Vector512.Create(negLr);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var gv = Vector512.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector512.LoadUnsafe(ref rp, (nuint)i);
-                if (maximize) gv = -gv;
-                if (weightDecay != 0f) gv = Vector512.FusedMultiplyAdd(pv, wd, gv);
-                var vv = Vector512.FusedMultiplyAdd(oma * gv, gv, Vector512.LoadUnsafe(ref rv, (nuint)i) * al);
-                vv.StoreUnsafe(ref rv, (nuint)i);
-                Vector512<float> avg;
-                if (centered)
-                {
-                    var av = Vector512.FusedMultiplyAdd(gv, oma, Vector512.LoadUnsafe(ref ra, (nuint)i) * al);
-                    av.StoreUnsafe(ref ra, (nuint)i);
-                    avg = Vector512.Sqrt(Vector512.FusedMultiplyAdd(-av, av, vv));
-                }
-                else avg = Vector512.Sqrt(vv);
-                avg += ep;
-                if (momentum > 0f)
-                {
-                    var bv = Vector512.LoadUnsafe(ref rb, (nuint)i) * mu + gv / avg;
-                    bv.StoreUnsafe(ref rb, (nuint)i);
-                    Vector512.FusedMultiplyAdd(bv, nlr, pv).StoreUnsafe(ref rp, (nuint)i);
-                }
-                else (pv + nlr * gv / avg).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+        if (Use512)
+            i = RmsPropVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         else if (Vector256.IsHardwareAccelerated)
-        {
-            var wd = Vector256.Create(weightDecay); var al = Vector256.Create(alpha); var oma = Vector256.Create(oneMinusAlpha);
-            var ep = Vector256.Create(eps); var mu = Vector256.Create(momentum); var nlr = Vector256.Create(negLr);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var gv = Vector256.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector256.LoadUnsafe(ref rp, (nuint)i);
-                if (maximize) gv = -gv;
-                if (weightDecay != 0f) gv = Vector256.FusedMultiplyAdd(pv, wd, gv);
-                var vv = Vector256.FusedMultiplyAdd(oma * gv, gv, Vector256.LoadUnsafe(ref rv, (nuint)i) * al);
-                vv.StoreUnsafe(ref rv, (nuint)i);
-                Vector256<float> avg;
-                if (centered)
-                {
-                    var av = Vector256.FusedMultiplyAdd(gv, oma, Vector256.LoadUnsafe(ref ra, (nuint)i) * al);
-                    av.StoreUnsafe(ref ra, (nuint)i);
-                    avg = Vector256.Sqrt(Vector256.FusedMultiplyAdd(-av, av, vv));
-                }
-                else avg = Vector256.Sqrt(vv);
-                avg += ep;
-                if (momentum > 0f)
-                {
-                    var bv = Vector256.LoadUnsafe(ref rb, (nuint)i) * mu + gv / avg;
-                    bv.StoreUnsafe(ref rb, (nuint)i);
-                    Vector256.FusedMultiplyAdd(bv, nlr, pv).StoreUnsafe(ref rp, (nuint)i);
-                }
-                else (pv + nlr * gv / avg).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+            i = RmsPropVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         RmsPropScalar(p[i..], g[i..], v[i..], centered ? gAvg[i..] : default, momentum > 0f ? b[i..] : default,
             weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+    }
+
+    // RmsPropScalar's operations on whole vectors of L's width while a vector fits; returns how many elements it did.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int RmsPropVectors<TV, L>(ref float rp, ref float rg, ref float rv, ref float ra, ref float rb, int n,
+        float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered)
+        where TV : struct where L : IOptimizerLanes<TV>
+    {
+        var wd = L.Create(weightDecay); var al = L.Create(alpha); var oma = L.Create(oneMinusAlpha);
+        var ep = L.Create(eps); var mu = L.Create(momentum); var nlr = L.Create(negLr);
+        int i = 0;
+        for (; i <= n - L.Count; i += L.Count)
+        {
+            var gv = L.Load(ref rg, i);
+            var pv = L.Load(ref rp, i);
+            if (maximize) gv = L.Negate(gv);
+            if (weightDecay != 0f) gv = L.Fma(pv, wd, gv);
+            var vv = L.Fma(L.Multiply(oma, gv), gv, L.Multiply(L.Load(ref rv, i), al));
+            L.Store(vv, ref rv, i);
+            TV avg;
+            if (centered)
+            {
+                var av = L.Fma(gv, oma, L.Multiply(L.Load(ref ra, i), al));
+                L.Store(av, ref ra, i);
+                avg = L.Sqrt(L.Fma(L.Negate(av), av, vv));
+            }
+            else avg = L.Sqrt(vv);
+            avg = L.Add(avg, ep);
+            if (momentum > 0f)
+            {
+                var bv = L.Add(L.Multiply(L.Load(ref rb, i), mu), L.Divide(gv, avg));
+                L.Store(bv, ref rb, i);
+                L.Store(L.Fma(bv, nlr, pv), ref rp, i);
+            }
+            else L.Store(L.Add(pv, L.Divide(L.Multiply(nlr, gv), avg)), ref rp, i);
+        }
+        return i;
     }
 
     /// <summary>Scalar twin of <see cref="RmsProp"/>: PyTorch's <c>_single_tensor_rmsprop</c> one element at a time.</summary>

@@ -39,45 +39,37 @@ public static partial class OptimizerKernels
         int i = 0;
         ref float rp = ref p.GetPinnableReference(), rb = ref (hasMomentum ? ref b.GetPinnableReference() : ref rp);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var wd = Vector512.Create(weightDecay); var mu = Vector512.Create(momentum);
-            var omd = Vector512.Create(oneMinusDampening); var nlr = Vector512.Create(negLr);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var d = Vector512.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector512.LoadUnsafe(ref rp, (nuint)i);
-                if (maximize) d = -d;
-                if (weightDecay != 0f) d = Vector512.FusedMultiplyAdd(pv, wd, d);
-                if (hasMomentum)
-                {
-                    var bv = initBuffer ? d : Vector512.FusedMultiplyAdd(d, omd, Vector512.LoadUnsafe(ref rb, (nuint)i) * mu);
-                    bv.StoreUnsafe(ref rb, (nuint)i);
-                    d = nesterov ? Vector512.FusedMultiplyAdd(bv, mu, d) : bv;
-                }
-                Vector512.FusedMultiplyAdd(d, nlr, pv).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+        if (Use512)
+            i = SgdVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
         else if (Vector256.IsHardwareAccelerated)
-        {
-            var wd = Vector256.Create(weightDecay); var mu = Vector256.Create(momentum);
-            var omd = Vector256.Create(oneMinusDampening); var nlr = Vector256.Create(negLr);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var d = Vector256.LoadUnsafe(ref rg, (nuint)i);
-                var pv = Vector256.LoadUnsafe(ref rp, (nuint)i);
-                if (maximize) d = -d;
-                if (weightDecay != 0f) d = Vector256.FusedMultiplyAdd(pv, wd, d);
-                if (hasMomentum)
-                {
-                    var bv = initBuffer ? d : Vector256.FusedMultiplyAdd(d, omd, Vector256.LoadUnsafe(ref rb, (nuint)i) * mu);
-                    bv.StoreUnsafe(ref rb, (nuint)i);
-                    d = nesterov ? Vector256.FusedMultiplyAdd(bv, mu, d) : bv;
-                }
-                Vector256.FusedMultiplyAdd(d, nlr, pv).StoreUnsafe(ref rp, (nuint)i);
-            }
-        }
+            i = SgdVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
         SgdScalar(p[i..], g[i..], hasMomentum ? b[i..] : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
+    }
+
+    // SgdScalar's operations on whole vectors of L's width while a vector fits; returns how many elements it did.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SgdVectors<TV, L>(ref float rp, ref float rg, ref float rb, int n, float weightDecay, float momentum,
+        float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer, bool hasMomentum)
+        where TV : struct where L : IOptimizerLanes<TV>
+    {
+        var wd = L.Create(weightDecay); var mu = L.Create(momentum);
+        var omd = L.Create(oneMinusDampening); var nlr = L.Create(negLr);
+        int i = 0;
+        for (; i <= n - L.Count; i += L.Count)
+        {
+            var d = L.Load(ref rg, i);
+            var pv = L.Load(ref rp, i);
+            if (maximize) d = L.Negate(d);
+            if (weightDecay != 0f) d = L.Fma(pv, wd, d);
+            if (hasMomentum)
+            {
+                var bv = initBuffer ? d : L.Fma(d, omd, L.Multiply(L.Load(ref rb, i), mu));
+                L.Store(bv, ref rb, i);
+                d = nesterov ? L.Fma(bv, mu, d) : bv;
+            }
+            L.Store(L.Fma(d, nlr, pv), ref rp, i);
+        }
+        return i;
     }
 
     /// <summary>Scalar twin of <see cref="Sgd"/>: PyTorch's <c>_single_tensor_sgd</c> one element at a time.</summary>

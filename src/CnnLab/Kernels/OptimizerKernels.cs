@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace CnnLab.Kernels;
 
 // Legend: p parameter, g gradient, m first moment (exp_avg), v second moment (exp_avg_sq),
@@ -9,7 +11,8 @@ namespace CnnLab.Kernels;
 /// rounding of PyTorch's CPU kernels: <c>a.add(b, alpha=s)</c> is one fused multiply-add
 /// <c>fma(b, s, a)</c>, <c>a.addcmul(t1, t2, value=s)</c> is <c>fma(s·t1, t2, a)</c>,
 /// <c>a.addcdiv(t1, t2, value=s)</c> is <c>a + (s·t1)/t2</c>, and every scalar is rounded to float32
-/// before use. The fast paths use Vector512 or Vector256 with the same operations lane by lane
+/// before use. The fast paths are one vector loop per kernel, run with Vector512 or Vector256
+/// (<see cref="IOptimizerLanes{TV}"/>), doing the same operations lane by lane
 /// (IEEE add, multiply, divide, sqrt and FMA are exactly rounded, so fast and reference agree bit
 /// for bit); the <c>*Reference</c> methods are the plain scalar twins and the specification.
 /// </summary>
@@ -19,6 +22,15 @@ public static partial class OptimizerKernels
     private const int ParallelFloats = 1 << 16, RangeFloats = 1 << 14;
 
     private static bool SplitsAcrossThreads(int n) => n >= ParallelFloats && Parallelism.MaxThreads > 1;
+
+    /// <summary>
+    /// Makes the kernels called on this thread take the 256-bit loops even where 512-bit vectors run (tests:
+    /// both widths' instances of the one generic loop against the scalar twins). Buffers split across the
+    /// kernel threads (from 2^16 floats, with more than one thread) are not affected.
+    /// </summary>
+    [ThreadStatic] internal static bool Vector512Disabled;
+
+    private static bool Use512 => Vector512.IsHardwareAccelerated && !Vector512Disabled;
 
     // Runs body(start, length) over [0, n) in ranges of RangeFloats (a multiple of every vector width,
     // so each element takes the same path, vector or scalar tail, as in one call: the same bits for any

@@ -169,12 +169,14 @@ public static class Conv2dKernel
         // W_gᵀ [R, OCg] per group, packed once here for dcol = W_gᵀ · dY_g (once per image).
         // dx by Winograd (the convolution of dY with the kernels turned 180°) where it applies, blocks of
         // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
-        var winograd = needDx && Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
+        // dW by Winograd too where it applies: each chunk's partial is then dU, turned into dW at the end. Both
+        // walk the chunk's images in the same blocks.
+        var block = Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
+        var winograd = needDx ? block : null;
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
-        // dW by Winograd too where it applies: each chunk's partial is then dU, turned into dW at the end.
-        var wgrad = needDw && Winograd3x3.Applies(g) ? new WinogradWeightGradient(g) : null;
+        var wgrad = needDw && block is not null ? new WinogradWeightGradient(g, block) : null;
         int partialLength = wgrad?.TransformedLength ?? g.OC * r;
-        int blockImages = winograd?.Images ?? wgrad?.Images ?? 1;
+        int blockImages = block?.Images ?? 1;
         float[][] partials = needDw ? new float[chunks][] : [];
         var geo = g;
         fixed (float* px = x, pdx = dx)

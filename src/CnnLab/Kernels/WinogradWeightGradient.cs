@@ -17,13 +17,11 @@ namespace CnnLab.Kernels;
 /// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
-internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g)
+internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, WinogradBlock block)
 {
     private readonly Conv2dGeometry _g = g;
-    private readonly WinogradBlock _block = new(g.H, g.W);
-
-    /// <summary>Images per block.</summary>
-    public int Images => _block.Images;
+    private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
+        : throw new ArgumentException($"a block of {block.H}x{block.W} planes for a convolution of {g.H}x{g.W}");
 
     /// <summary>Floats of the dU this gradient accumulates: [G][16][OCg][Cg].</summary>
     public int TransformedLength => 16 * _g.C * _g.OCg;

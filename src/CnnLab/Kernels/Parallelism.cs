@@ -59,12 +59,14 @@ public static class Parallelism
             if (value < TimeSpan.Zero || value > TimeSpan.FromSeconds(1))
                 throw new ArgumentOutOfRangeException(nameof(value), value, "idle poll must be between 0 and 1 second");
             s_idlePoll = value;
-            IdlePollTicks = (long)(value.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            IdlePollTicks = Ticks(value);
         }
     }
 
     // IdlePoll in Stopwatch ticks, read by every wait.
-    internal static long IdlePollTicks { get; private set; } = (long)(0.002 * System.Diagnostics.Stopwatch.Frequency);
+    internal static long IdlePollTicks { get; private set; } = Ticks(s_idlePoll);
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
 
     /// <summary>
     /// Runs <paramref name="body"/>(start, end) over [0, count) in chunks of at least

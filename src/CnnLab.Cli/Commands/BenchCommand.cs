@@ -36,9 +36,7 @@ public static class BenchCommand
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
-            double warm = p.GetValue(warmup);
-            if (!(warm >= 0)) throw new UsageException($"--warmup-seconds must be at least 0, got {warm}");
-            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = warm };
+            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup) };
             if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
             var r = ThroughputBenchmark.Run(options);
             if (asJson)

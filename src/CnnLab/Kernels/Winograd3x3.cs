@@ -142,11 +142,9 @@ internal static unsafe class Winograd3x3
             var maskHi = LaneMask.First(count - 16).AsSingle();
             for (int r = 1; r <= h; r++)
             {
-                float* xr = x + (long)(r - 1) * w + c0;
-                var lo = Avx512F.MaskLoad(xr, maskLo, Vector512<float>.Zero);
-                var hi = count > 16 ? Avx512F.MaskLoad(xr + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
-                Avx512F.PermuteVar16x32x2(lo, evens, hi).Store(o + (long)r * s + c0 / 2);
-                Avx512F.PermuteVar16x32x2(lo, odds, hi).Store(e + (long)r * s + c0 / 2 + 1);
+                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, evens, odds, out var even, out var odd);
+                even.Store(o + (long)r * s + c0 / 2);
+                odd.Store(e + (long)r * s + c0 / 2 + 1);
             }
         }
         for (int ty = 0; ty < th; ty++)
@@ -167,6 +165,20 @@ internal static unsafe class Winograd3x3
                 Row(dst + tb, xiStride, 3, e03, o03, e13, o13);
             }
         }
+    }
+
+    /// <summary>
+    /// The even and odd columns of <paramref name="count"/> (up to 32) floats from <paramref name="row"/>, zero
+    /// past them; the masks are the first min(16, count) and count − 16 lanes, the indices 0, 2, …, 30 and 1, 3, …, 31.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void SplitColumns(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<int> evens, Vector512<int> odds,
+        out Vector512<float> even, out Vector512<float> odd)
+    {
+        var lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
+        var hi = count > 16 ? Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
+        even = Avx512F.PermuteVar16x32x2(lo, evens, hi);
+        odd = Avx512F.PermuteVar16x32x2(lo, odds, hi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
@@ -126,9 +125,9 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
                 var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
                 var maskHi = LaneMask.First(count - 16).AsSingle();
                 float* top = dy + (long)2 * ty * w + col;
-                Split(top, count, maskLo, maskHi, evens, odds, out var e0, out var o0);
+                Winograd3x3.SplitColumns(top, count, maskLo, maskHi, evens, odds, out var e0, out var o0);
                 Vector512<float> e1 = zero, o1 = zero;
-                if (2 * ty + 1 < h) Split(top + w, count, maskLo, maskHi, evens, odds, out e1, out o1);
+                if (2 * ty + 1 < h) Winograd3x3.SplitColumns(top + w, count, maskLo, maskHi, evens, odds, out e1, out o1);
                 float* dst = dm + ty * tw + tb;
                 // A·dY down: rows (y0, y0 + y1, y0 − y1, −y1); then ·Aᵀ across each row the same way.
                 Across(dst, xiStride, 0, e0, o0);
@@ -136,17 +135,6 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
                 Across(dst, xiStride, 2, e0 - e1, o0 - o1);
                 Across(dst, xiStride, 3, zero - e1, zero - o1);
             }
-    }
-
-    // The even and odd columns of up to 32 outputs of one dy row (zero past the plane).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Split(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<int> evens, Vector512<int> odds,
-        out Vector512<float> even, out Vector512<float> odd)
-    {
-        var lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
-        var hi = count > 16 ? Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
-        even = Avx512F.PermuteVar16x32x2(lo, evens, hi);
-        odd = Avx512F.PermuteVar16x32x2(lo, odds, hi);
     }
 
     // Row i of dM from row i of A·dY, (a, b): (a, a + b, a − b, −b) at ξ = 4i … 4i + 3.

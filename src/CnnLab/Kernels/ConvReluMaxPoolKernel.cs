@@ -24,6 +24,13 @@ public static class ConvReluMaxPoolKernel
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
+        if (ConvReluMaxPoolSingleChannel.Applies(g, pool))
+        {
+            fixed (float* px = x, pw = w, pb = b, pp = pooled)
+            fixed (int* pi = argmax)
+                ConvReluMaxPoolSingleChannel.Forward(g, pool, px, pw, hasBias ? pb : null, pp, pi);
+            return;
+        }
         using var plan = new ConvForwardPlan(g, w);
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)

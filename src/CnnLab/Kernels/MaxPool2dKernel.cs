@@ -112,7 +112,6 @@ public static class MaxPool2dKernel
         var vh = Vector512.Create(shift);
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var odds = evens + Vector512<int>.One;
-        var atB = Vector512<int>.One;
         var atC = Vector512.Create(w);
         var atD = Vector512.Create(w + 1);
         int j = 0;
@@ -133,34 +132,52 @@ public static class MaxPool2dKernel
             var b = Avx512F.PermuteVar16x32x2(t0, odds, t1);
             var c = Avx512F.PermuteVar16x32x2(b0, evens, b1);
             var d = Avx512F.PermuteVar16x32x2(b0, odds, b1);
-            // take v ⇔ !(v <= best) && best == best (the first NaN wins, else the first strict maximum).
-            var best = a;
-            var at = Vector512<int>.Zero;
-            var take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(b, best));
-            best = Vector512.ConditionalSelect(take, b, best);
-            at = Vector512.ConditionalSelect(take.AsInt32(), atB, at);
-            take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(c, best));
-            best = Vector512.ConditionalSelect(take, c, best);
-            at = Vector512.ConditionalSelect(take.AsInt32(), atC, at);
-            take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(d, best));
-            best = Vector512.ConditionalSelect(take, d, best);
-            at = Vector512.ConditionalSelect(take.AsInt32(), atD, at);
+            Pick2x2(a, b, c, d, atC, atD, out var best, out var at);
             var index = Vector512.Create(rowStart + 2 * j) + evens + at;
-            if (j + 16 <= ow)
-            {
-                best.Store(yRow + j);
-                index.Store(idxRow + j);
-            }
-            else
-            {
-                // The row's last, partial group (7 or 14 outputs in the zoo): masked stores, no copy.
-                var keep = LaneMask.First(ow - j);
-                Avx512F.MaskStore(yRow + j, keep.AsSingle(), best);
-                Avx512F.MaskStore(idxRow + j, keep, index);
-                return ow;
-            }
+            // The row's last, partial group (7 or 14 outputs in the zoo) stores with a mask, no copy.
+            StoreRow(yRow + j, idxRow + j, best, index, ow - j);
         }
-        return j;
+        return Math.Min(j, ow);
+    }
+
+    /// <summary>
+    /// The 2x2 window's maximum, lane by lane, from its taps in scan order a (top-left), b, c, d, with the
+    /// general loop's rule (the first NaN wins, else the first strict maximum), and where it came from:
+    /// 0, 1, <paramref name="atC"/> or <paramref name="atD"/> (the plane's width W and W + 1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Pick2x2(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, Vector512<int> atC, Vector512<int> atD,
+        out Vector512<float> best, out Vector512<int> at)
+    {
+        // take v ⇔ !(v <= best) && best == best.
+        best = a;
+        at = Vector512<int>.Zero;
+        var take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(b, best));
+        best = Vector512.ConditionalSelect(take, b, best);
+        at = Vector512.ConditionalSelect(take.AsInt32(), Vector512<int>.One, at);
+        take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(c, best));
+        best = Vector512.ConditionalSelect(take, c, best);
+        at = Vector512.ConditionalSelect(take.AsInt32(), atC, at);
+        take = Vector512.AndNot(Vector512.Equals(best, best), Vector512.LessThanOrEqual(d, best));
+        best = Vector512.ConditionalSelect(take, d, best);
+        at = Vector512.ConditionalSelect(take.AsInt32(), atD, at);
+    }
+
+    /// <summary>Stores the first min(16, <paramref name="count"/>) lanes of a pooled row's values and indices (masked when fewer than 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void StoreRow(float* y, int* idx, Vector512<float> best, Vector512<int> index, int count)
+    {
+        if (count >= 16)
+        {
+            best.Store(y);
+            index.Store(idx);
+        }
+        else
+        {
+            var keep = LaneMask.First(count);
+            Avx512F.MaskStore(y, keep.AsSingle(), best);
+            Avx512F.MaskStore(idx, keep, index);
+        }
     }
 
     private static void ForwardPlaneGeneral(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx,

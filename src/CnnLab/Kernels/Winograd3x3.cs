@@ -117,7 +117,7 @@ internal static unsafe class Winograd3x3
     /// <summary>Floats of <see cref="TransformInput"/>'s scratch for planes of w columns and h rows (zero it once).</summary>
     public static int ScratchLength(int h, int w) => 2 * ((h + 1) / 2 * 2 + 2) * ScratchStride(w);
 
-    private static int ScratchStride(int w) => ((w + 1) / 2 + 15) / 16 * 16 + 32;
+    internal static int ScratchStride(int w) => ((w + 1) / 2 + 15) / 16 * 16 + 32;
 
     /// <summary>
     /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to
@@ -131,22 +131,8 @@ internal static unsafe class Winograd3x3
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
     {
-        int th = (h + 1) / 2, tw = (w + 1) / 2, s = ScratchStride(w), rows = 2 * th + 2;
-        float* e = scratch, o = scratch + (long)rows * s;
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odds = evens + Vector512<int>.One;
-        for (int c0 = 0; c0 < w; c0 += 32)
-        {
-            int count = Math.Min(32, w - c0);
-            var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
-            var maskHi = LaneMask.First(count - 16).AsSingle();
-            for (int r = 1; r <= h; r++)
-            {
-                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, evens, odds, out var even, out var odd);
-                even.Store(o + (long)r * s + c0 / 2);
-                odd.Store(e + (long)r * s + c0 / 2 + 1);
-            }
-        }
+        int th = (h + 1) / 2, tw = (w + 1) / 2;
+        SplitPadded(x, h, w, scratch, out var e, out var o, out int s);
         for (int ty = 0; ty < th; ty++)
         {
             float* re = e + 2L * ty * s, ro = o + 2L * ty * s;
@@ -163,6 +149,36 @@ internal static unsafe class Winograd3x3
                 Row(dst + tb, xiStride, 1, e01, o01, e11, o11);
                 Row(dst + tb, xiStride, 2, e02, o02, e12, o12);
                 Row(dst + tb, xiStride, 3, e03, o03, e13, o13);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Splits the plane x [H, W], padded by one zero row and column on every side (xp[r, c] = x[r − 1, c − 1]),
+    /// into its even and odd padded columns: E[r, j] = xp[r, 2j], O[r, j] = xp[r, 2j + 1], rows
+    /// <paramref name="stride"/> floats apart, O after E's ⌈H/2⌉·2 + 2 rows in <paramref name="scratch"/>
+    /// (<see cref="ScratchLength"/> floats, zero where never written: only the plane's own rows and columns are).
+    /// A 3x3 window at padded column 2j (an even output column) then reads E[j], O[j], E[j + 1], and one at
+    /// 2j + 1 reads O[j], E[j + 1], O[j + 1]: contiguous loads for 16 neighbouring windows of either parity.
+    /// </summary>
+    internal static void SplitPadded(float* x, int h, int w, float* scratch, out float* e, out float* o, out int stride)
+    {
+        int s = ScratchStride(w), rows = (h + 1) / 2 * 2 + 2;
+        e = scratch;
+        o = scratch + (long)rows * s;
+        stride = s;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = evens + Vector512<int>.One;
+        for (int c0 = 0; c0 < w; c0 += 32)
+        {
+            int count = Math.Min(32, w - c0);
+            var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
+            var maskHi = LaneMask.First(count - 16).AsSingle();
+            for (int r = 1; r <= h; r++)
+            {
+                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, evens, odds, out var even, out var odd);
+                even.Store(o + (long)r * s + c0 / 2);
+                odd.Store(e + (long)r * s + c0 / 2 + 1);
             }
         }
     }

@@ -1,0 +1,100 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The direct one-input-channel conv → ReLU → 2x2 max pool (<see cref="ConvReluMaxPoolSingleChannel"/>)
+/// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values and argmax
+/// indices: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
+/// rows of one, two and three vectors, pooled row counts that are and are not a multiple of the kernel's
+/// four-row step, at 1 and 2 threads.
+/// </summary>
+public class ConvReluMaxPoolSingleChannelTests
+{
+    public static TheoryData<int, int, int, int, bool> Shapes => new()
+    {
+        // N, OC, H, W, ceil mode
+        { 5, 8, 28, 28, false },   // cnn-small's first stage
+        { 3, 5, 15, 17, false },   // odd sides: the last conv row and column are not pooled; 7 pooled rows
+        { 2, 3, 14, 14, true },    // ceil mode where every window is whole
+        { 2, 4, 9, 70, false },    // 35 pooled columns: two full vectors and a partial one
+        { 2, 7, 6, 33, false },    // 16 pooled columns: exactly one vector
+        { 4, 6, 30, 30, false },   // 15 pooled rows: a last step with one row past the plane
+        { 1, 1, 2, 2, false },     // one pooled output
+        { 16, 3, 12, 12, false },  // enough images for two threads
+    };
+
+    private static float[] Values(int n, long seed, bool ties)
+    {
+        var r = new Generator(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            int k = r.NextInt(60);
+            v[i] = !ties ? (float)r.NextGaussian() : k switch
+            {
+                0 => float.NaN,
+                1 => float.NegativeInfinity,
+                2 => float.PositiveInfinity,
+                3 => -0f,
+                _ => r.NextInt(5) - 2,
+            };
+        }
+        return v;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Matches_the_general_path_bit_for_bit(int n, int oc, int h, int w, bool ceil)
+    {
+        var g = new Conv2dGeometry(n, 1, h, w, oc, 3, 3, 1, 1, 1, 1);
+        var pool = new Pool2dGeometry(n, oc, h, w, 2, 2, 2, 2, 0, 0, 1, 1, ceil);
+        if (!Avx512F.IsSupported) return; // the direct path is AVX-512 only; elsewhere the general path is all there is
+        Assert.True(ConvReluMaxPoolSingleChannel.Applies(g, pool));
+        int outs = n * oc * pool.OH * pool.OW;
+        foreach (int threads in new[] { 1, 2 })
+            for (int seed = 1; seed <= 4; seed++)
+            {
+                bool ties = seed % 2 == 1, hasBias = seed <= 2;
+                var x = Values(n * h * w, seed * 7 + h, ties);
+                var wt = Values(oc * 9, seed * 11 + w, ties: false);
+                if (ties) for (int i = 0; i < wt.Length; i++) wt[i] = MathF.Round(wt[i] * 2);   // integer sums: exact, so ties survive
+                var b = hasBias ? Values(oc, seed * 13, ties: false) : [];
+                var (yRef, idxRef) = (new float[outs], new int[outs]);
+                // 64 sentinels past the end: rows computed past the last pooled row must not be stored.
+                var (y, idx) = (new float[outs + 64], new int[outs + 64]);
+                y.AsSpan(outs).Fill(1234.5f);
+                idx.AsSpan(outs).Fill(-77);
+                using (ThreadCount.Use(threads))
+                {
+                    ConvReluMaxPoolSingleChannel.Disabled = true;
+                    try { ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, yRef, idxRef); }
+                    finally { ConvReluMaxPoolSingleChannel.Disabled = false; }
+                    ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, y, idx);
+                }
+                Assert.Equal(BitsOf(yRef), BitsOf(y[..outs]));
+                Assert.Equal(idxRef, idx[..outs]);
+                Assert.All(y[outs..], v => Assert.Equal(1234.5f, v));
+                Assert.All(idx[outs..], v => Assert.Equal(-77, v));
+                if (outs < 16) continue;
+                if (ties) Assert.Contains(y[..outs], float.IsNaN);
+                Assert.Contains(y[..outs], v => v == 0f);   // the ReLU did cut something
+            }
+    }
+
+    [Fact]
+    public void Takes_only_the_geometry_it_was_written_for()
+    {
+        var pool = new Pool2dGeometry(2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1), pool));  // two input channels
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 10, 10, 4, 5, 5, 1, 1, 1, 1), pool)); // 5x5, no padding
+        var conv = new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1);
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, false)));
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 2, 2, 1, 1, 0, 0, 1, 1, false)));
+    }
+
+    private static int[] BitsOf(float[] v) => Array.ConvertAll(v, BitConverter.SingleToInt32Bits);
+}

@@ -58,7 +58,8 @@ public static class ConvReluMaxPoolKernel
 
     /// <summary>
     /// Accumulates dx, dw, db (each skipped when empty) from d pooled: d conv[argmax] += d pooled where
-    /// pooled &gt; 0, then the convolution's backward, image by image. <paramref name="overwriteDx"/> as in
+    /// pooled &gt; 0, then the convolution's backward, image by image (for one input channel and no dx,
+    /// directly: <see cref="ConvReluMaxPoolSingleChannel.BackwardWeights"/>). <paramref name="overwriteDx"/> as in
     /// <see cref="Conv2dKernel.Backward"/>.
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
@@ -68,6 +69,16 @@ public static class ConvReluMaxPoolKernel
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
+        if (dx.IsEmpty && ConvReluMaxPoolSingleChannel.Applies(g, pool))
+        {
+            if (!dw.IsEmpty && dw.Length < g.OC * 9) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * 9}");
+            if (!db.IsEmpty && db.Length < g.OC) throw new ArgumentException($"db has {db.Length} elements, needs {g.OC}");
+            if ((dw.IsEmpty && db.IsEmpty) || g.N == 0) return;
+            fixed (float* px = x, pd = dPooled, pp = pooled, pdw = dw, pdb = db)
+            fixed (int* pi = argmax)
+                ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, px, pp, pi, pd, pdw, pdb);
+            return;
+        }
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
             Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx);

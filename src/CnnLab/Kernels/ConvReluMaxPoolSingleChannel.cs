@@ -24,7 +24,7 @@ namespace CnnLab.Kernels;
 /// those of the general path. Written by hand: no .NET library fuses convolution with pooling.
 /// </summary>
 /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)</c> with one input channel.</remarks>
-internal static unsafe class ConvReluMaxPoolSingleChannel
+internal static unsafe partial class ConvReluMaxPoolSingleChannel
 {
     /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with the general one).</summary>
     [ThreadStatic] internal static bool Disabled;

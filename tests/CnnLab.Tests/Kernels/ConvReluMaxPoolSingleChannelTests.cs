@@ -10,7 +10,8 @@ namespace CnnLab.Tests;
 /// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values and argmax
 /// indices: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
 /// rows of one, two and three vectors, pooled row counts that are and are not a multiple of the kernel's
-/// four-row step, at 1 and 2 threads.
+/// four-row step, at 1 and 2 threads. Its weight and bias gradients agree with the general path's to
+/// rounding (summed in another order) and are the same bits for any thread count.
 /// </summary>
 public class ConvReluMaxPoolSingleChannelTests
 {
@@ -83,6 +84,49 @@ public class ConvReluMaxPoolSingleChannelTests
                 if (ties) Assert.Contains(y[..outs], float.IsNaN);
                 Assert.Contains(y[..outs], v => v == 0f);   // the ReLU did cut something
             }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Weight_gradient_agrees_with_the_general_path_and_is_the_same_for_any_thread_count(int n, int oc, int h, int w, bool ceil)
+    {
+        var g = new Conv2dGeometry(n, 1, h, w, oc, 3, 3, 1, 1, 1, 1);
+        var pool = new Pool2dGeometry(n, oc, h, w, 2, 2, 2, 2, 0, 0, 1, 1, ceil);
+        if (!Avx512F.IsSupported) return;
+        int outs = n * oc * pool.OH * pool.OW;
+        var x = Values(n * h * w, h * 31 + w, ties: false);
+        var wt = Values(oc * 9, 5, ties: false);
+        var b = Values(oc, 6, ties: false);
+        var dp = Values(outs, 7, ties: false);
+        var (y, idx) = (new float[outs], new int[outs]);
+        ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, true, y, idx);
+        // Accumulated onto what is there: start from ones.
+        float[] DwOnes() => Enumerable.Repeat(1f, oc * 9).ToArray();
+        float[] DbOnes() => Enumerable.Repeat(1f, oc).ToArray();
+        var (dwRef, dbRef) = (DwOnes(), DbOnes());
+        ConvReluMaxPoolSingleChannel.Disabled = true;
+        try { ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwRef, dbRef); }
+        finally { ConvReluMaxPoolSingleChannel.Disabled = false; }
+        var results = new List<(float[] Dw, float[] Db)>();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var (dw, db) = (DwOnes(), DbOnes());
+            using (ThreadCount.Use(threads)) ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dw, db);
+            results.Add((dw, db));
+        }
+        Assert.Equal(results[0].Dw, results[1].Dw);
+        Assert.Equal(results[0].Db, results[1].Db);
+        float scale = 1 + dwRef.Concat(dbRef).Max(MathF.Abs);
+        for (int i = 0; i < dwRef.Length; i++) Assert.True(MathF.Abs(results[0].Dw[i] - dwRef[i]) <= 1e-5f * scale, $"dw[{i}]: {results[0].Dw[i]} against {dwRef[i]}");
+        for (int i = 0; i < dbRef.Length; i++) Assert.True(MathF.Abs(results[0].Db[i] - dbRef[i]) <= 1e-5f * scale, $"db[{i}]: {results[0].Db[i]} against {dbRef[i]}");
+        Assert.Contains(dwRef, v => v != 1f);   // there was a gradient to agree on
+        // Either alone: the same values as both together.
+        var dwOnly = DwOnes();
+        ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwOnly, default);
+        Assert.Equal(results[0].Dw, dwOnly);
+        var dbOnly = DbOnes();
+        ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, default, dbOnly);
+        Assert.Equal(results[0].Db, dbOnly);
     }
 
     [Fact]

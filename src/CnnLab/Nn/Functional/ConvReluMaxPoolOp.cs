@@ -9,7 +9,10 @@ public static partial class Functional
     /// max_pool2d(relu(conv2d(x, w, b))) as one op (<see cref="ConvReluMaxPoolKernel"/>): each image's
     /// convolution output is pooled while in cache and never stored, and the backward rebuilds its
     /// gradient from the pooled values and argmax indices. Same values and gradients as the three ops
-    /// in a row, bit for bit. <see cref="Sequential"/> runs Conv2d → ReLU → MaxPool2d this way when none
+    /// in a row, bit for bit, except for one input channel with a 3x3 kernel, padding 1 and a 2x2 pool
+    /// when x needs no gradient (an image network's first layer): that runs directly
+    /// (<see cref="ConvReluMaxPoolSingleChannel"/>), the same values, and dW and db summed in another order
+    /// (equal to rounding; the same for any thread count). <see cref="Sequential"/> runs Conv2d → ReLU → MaxPool2d this way when none
     /// of the three has forward hooks (a hook that wants to see a feature map turns the fusion off).
     /// </summary>
     /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, ...)), ...)</c>, fused.</remarks>

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in ConvReluMaxPoolSingleChannel.cs; dp = d pooled [N, OC, PH, PW]; dz the gradient of the
+// conv output, dz[argmax] = dp where pooled > 0 and zero elsewhere.
+
+internal static unsafe partial class ConvReluMaxPoolSingleChannel
+{
+    // How many partial gradients the batch is cut into (fixed, not one per thread, so that dW and db are
+    // the same for any thread count; Conv2dKernel's rule).
+    private const int Chunks = 16;
+
+    /// <summary>
+    /// dW[oc, ky, kx] += Σ dz[n, oc, y, x]·xp[n, y + ky, x + kx] and db[oc] += Σ dz[n, oc, ·, ·] (each skipped
+    /// when null), dz rebuilt 16 pooled outputs at a time from dp, pooled and argmax: the four conv vectors
+    /// of a pooled row (rows 2i, 2i + 1, even and odd columns) are dp where the max came from there and
+    /// pooled &gt; 0, else zero, and each meets the same E/O input vectors as in the forward. The general
+    /// path scatters dz into an [OC, H·W] block per image and multiplies it by a [H·W, 9] column matrix
+    /// (a GEMM whose n is 9). The sums run in another order than the general path's, so dW and db agree
+    /// with it to rounding, not bit for bit; they are the same for any thread count. No dx: the first
+    /// layer's input needs none (the caller takes the general path when it does).
+    /// </summary>
+    public static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* pooled, int* argmax, float* dPooled, float* dw, float* db)
+    {
+        var geo = g;
+        int ph = pool.OH, pw = pool.OW, chunks = Math.Min(g.N, Chunks), perChunk = g.OC * 10;
+        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
+        float[][] partials = new float[chunks][];
+        nint xs = (nint)x, ps = (nint)pooled, ids = (nint)argmax, ds = (nint)dPooled;
+        Parallelism.For(chunks, 1, (cs, ce) =>
+        {
+            float[] scratch = ArrayPool<float>.Shared.Rent(scratchLength);
+            Array.Clear(scratch, 0, scratchLength);
+            // Per output channel, 16 lanes of each of its 9 weight sums and its bias sum, over the chunk's images.
+            float[] lanes = ArrayPool<float>.Shared.Rent(perChunk * 16);
+            fixed (float* sc = scratch, ls = lanes)
+                for (int chunk = cs; chunk < ce; chunk++)
+                {
+                    Array.Clear(lanes, 0, perChunk * 16);
+                    int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
+                    for (int n = n0; n < n1; n++)
+                    {
+                        Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s);
+                        for (int oc = 0; oc < geo.OC; oc++)
+                        {
+                            long plane = ((long)n * geo.OC + oc) * ph * pw;
+                            PlaneGradient(e, o, s, (float*)ps + plane, (int*)ids + plane, (float*)ds + plane, ph, pw, geo.W, ls + oc * 160);
+                        }
+                    }
+                    var partial = partials[chunk] = ArrayPool<float>.Shared.Rent(perChunk);
+                    for (int k = 0; k < perChunk; k++) partial[k] = Vector512.Sum(Vector512.Load(ls + 16 * k));
+                }
+            ArrayPool<float>.Shared.Return(scratch);
+            ArrayPool<float>.Shared.Return(lanes);
+        });
+        // In chunk order, whatever thread computed each.
+        var total = partials[0];
+        for (int chunk = 1; chunk < chunks; chunk++)
+            for (int k = 0; k < perChunk; k++) total[k] += partials[chunk][k];
+        for (int oc = 0; oc < g.OC; oc++)
+        {
+            if (dw != null)
+                for (int k = 0; k < 9; k++) dw[oc * 9 + k] += total[oc * 10 + k];
+            if (db != null) db[oc] += total[oc * 10 + 9];
+        }
+        foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
+    }
+
+    // One image's output channel: adds its 9 weight sums and its bias sum, lane by lane, to sums[k·16 …].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PlaneGradient(float* e, float* o, int s, float* pooled, int* argmax, float* dp, int ph, int pw, int ow, float* sums)
+    {
+        var w00 = Vector512.Load(sums); var w01 = Vector512.Load(sums + 16); var w02 = Vector512.Load(sums + 32);
+        var w10 = Vector512.Load(sums + 48); var w11 = Vector512.Load(sums + 64); var w12 = Vector512.Load(sums + 80);
+        var w20 = Vector512.Load(sums + 96); var w21 = Vector512.Load(sums + 112); var w22 = Vector512.Load(sums + 128);
+        var bias = Vector512.Load(sums + 144);
+        // Conv row 2i + 1's own sums (v..), added to the first set at the end: two sets of 9 chains halve the wait on FMA latency.
+        Vector512<float> v00 = default, v01 = default, v02 = default, v10 = default, v11 = default, v12 = default, v20 = default, v21 = default, v22 = default;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var atC = Vector512.Create(ow);
+        var atD = Vector512.Create(ow + 1);
+        for (int i = 0; i < ph; i++)
+        {
+            float* re = e + 2L * i * s, ro = o + 2L * i * s;
+            for (int j = 0; j < pw; j += 16)
+            {
+                long at = (long)i * pw + j;
+                var keep = LaneMask.First(pw - j);
+                var d = Avx512F.MaskLoad(dp + at, keep.AsSingle(), Vector512<float>.Zero);
+                var y = Avx512F.MaskLoad(pooled + at, keep.AsSingle(), Vector512<float>.Zero);
+                // Where in its window each max came from: 0, 1, ow or ow + 1 (lanes past the row: none of them).
+                var from = Avx512F.MaskLoad(argmax + at, keep, Vector512<int>.Zero) - (Vector512.Create(2 * i * ow + 2 * j) + evens);
+                d = Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero) & keep.AsSingle(), d, Vector512<float>.Zero);
+                bias += d;
+                var te = Vector512.ConditionalSelect(Vector512.Equals(from, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero);
+                var to = Vector512.ConditionalSelect(Vector512.Equals(from, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero);
+                var ue = Vector512.ConditionalSelect(Vector512.Equals(from, atC).AsSingle(), d, Vector512<float>.Zero);
+                var uo = Vector512.ConditionalSelect(Vector512.Equals(from, atD).AsSingle(), d, Vector512<float>.Zero);
+                // Padded row 2i + r is kernel row r of conv row 2i (t) and r − 1 of conv row 2i + 1 (u).
+                Load(re + j, ro + j, out var e0, out var o0, out var e1, out var o1);
+                WeightTaps(e0, o0, e1, o1, te, to, ref w00, ref w01, ref w02);
+                Load(re + j + s, ro + j + s, out e0, out o0, out e1, out o1);
+                WeightTaps(e0, o0, e1, o1, te, to, ref w10, ref w11, ref w12);
+                WeightTaps(e0, o0, e1, o1, ue, uo, ref v00, ref v01, ref v02);
+                Load(re + j + 2 * s, ro + j + 2 * s, out e0, out o0, out e1, out o1);
+                WeightTaps(e0, o0, e1, o1, te, to, ref w20, ref w21, ref w22);
+                WeightTaps(e0, o0, e1, o1, ue, uo, ref v10, ref v11, ref v12);
+                Load(re + j + 3 * s, ro + j + 3 * s, out e0, out o0, out e1, out o1);
+                WeightTaps(e0, o0, e1, o1, ue, uo, ref v20, ref v21, ref v22);
+            }
+        }
+        (w00 + v00).Store(sums); (w01 + v01).Store(sums + 16); (w02 + v02).Store(sums + 32);
+        (w10 + v10).Store(sums + 48); (w11 + v11).Store(sums + 64); (w12 + v12).Store(sums + 80);
+        (w20 + v20).Store(sums + 96); (w21 + v21).Store(sums + 112); (w22 + v22).Store(sums + 128);
+        bias.Store(sums + 144);
+    }
+
+    // The adjoint of Taps: one padded row's inputs times the even and odd conv gradients, into the sums
+    // of kernel row taps k0, k1, k2 (the even window reads E[j], O[j], E[j + 1]; the odd one O[j], E[j + 1], O[j + 1]).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WeightTaps(Vector512<float> e0, Vector512<float> o0, Vector512<float> e1, Vector512<float> o1,
+        Vector512<float> even, Vector512<float> odd, ref Vector512<float> k0, ref Vector512<float> k1, ref Vector512<float> k2)
+    {
+        k0 = Vector512.FusedMultiplyAdd(even, e0, k0);
+        k1 = Vector512.FusedMultiplyAdd(even, o0, k1);
+        k2 = Vector512.FusedMultiplyAdd(even, e1, k2);
+        k0 = Vector512.FusedMultiplyAdd(odd, o0, k0);
+        k1 = Vector512.FusedMultiplyAdd(odd, e1, k1);
+        k2 = Vector512.FusedMultiplyAdd(odd, o1, k2);
+    }
+}

@@ -14,11 +14,12 @@ namespace CnnLab.Kernels;
 /// pooled = maxpool2x2(max(0, conv3x3(x, w) + b)) for one input channel (the first layer of an image
 /// network), computed directly, 16 pooled outputs at a time: for pooled row i, the four conv vectors
 /// (rows 2i and 2i + 1, even and odd columns) each take 9 multiply-adds from the padded input rows
-/// 2i … 2i + 3, and the pool is a lane-wise max of those four: no shuffles, no column matrix, no conv
-/// buffer. The general path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W]
+/// 2i … 2i + 3 (walked once, down the plane, each row feeding the three conv rows it belongs to), and the
+/// pool is a lane-wise max of those four: no shuffles, no column matrix, no conv buffer. The general path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W]
 /// block, then the pool over that block) took 1.39–1.51 ms for cnn-small's first stage (batch 128, one
-/// core); this takes 0.60–0.65 ms, of which the multiply-adds alone 0.37 (~89 % of the FMA peak on the
-/// lanes and rows they run, 14 of 16 lanes and 14 of 16 rows useful) and ReLU, pool and stores the rest.
+/// core); this takes 0.60–0.62 ms (~95 GFLOP/s counting the convolution's multiply-adds: 14 of 16 lanes
+/// are useful on 28-wide images, and ReLU, the pool's compares and selects with its argmax and the
+/// stores take about as many vector operations as the multiply-adds).
 /// Each conv value is the same sum in the same order as the GEMM's (zero, then the taps in (ky, kx)
 /// order by fused multiply-adds, then + b, then ReLU), so pooled values and argmax indices are bit for bit
 /// those of the general path. Written by hand: no .NET library fuses convolution with pooling.
@@ -38,9 +39,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     {
         var geo = g;
         int ph = pool.OH, pw = pool.OW;
-        // Six rows more than the split needs: the last step's rows past the plane (not stored) read up to
-        // six padded rows past O's block.
-        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W) + 6 * Winograd3x3.ScratchStride(g.W);
+        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
         nint xs = (nint)x, ws = (nint)w, bs = (nint)bias, ps = (nint)pooled, ids = (nint)argmax;
         Parallelism.For(g.N, 1, (start, end) =>
         {
@@ -60,11 +59,11 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         });
     }
 
-    // One output channel of one image, four pooled rows (eight conv rows) at a time: 16 independent chains
-    // of 9 multiply-adds, enough to cover the FMA's latency (with the 4 chains of one pooled row the FMA
-    // pipes sat half idle). k the channel's 9 weights, b its bias (null: none), ow the conv plane's width
-    // (for the argmax indices). Rows past the last pooled one are computed from the scratch's spare rows
-    // and not stored.
+    // One output channel of one image: k the channel's 9 weights, b its bias (null: none), ow the conv
+    // plane's width (for the argmax indices). Down the padded rows r, three conv rows are open: r − 2
+    // takes its kernel row 2 and is complete, r − 1 its row 1, r its row 0 (six chains of 3 multiply-adds
+    // per row, and the next row's chains start before this row's finish, so the FMA pipes stay busy).
+    // Every second completed conv row closes a pooled row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane(float* e, float* o, int s, float* k, float* b, int ph, int pw, int ow, float* pooled, int* argmax)
     {
@@ -72,53 +71,27 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var k10 = Vector512.Create(k[3]); var k11 = Vector512.Create(k[4]); var k12 = Vector512.Create(k[5]);
         var k20 = Vector512.Create(k[6]); var k21 = Vector512.Create(k[7]); var k22 = Vector512.Create(k[8]);
         var epilogue = new Epilogue(b, ow);
-        for (int i = 0; i < ph; i += 4)
+        int rows = 2 * ph;   // conv rows pooled; padded rows 0 … rows + 1 feed them
+        for (int j = 0; j < pw; j += 16)
         {
-            float* re = e + 2L * i * s, ro = o + 2L * i * s;
-            for (int j = 0; j < pw; j += 16)
+            // Even (e) and odd (o) columns of conv rows r − 2 (done), r − 1 (mid), r (open), and the
+            // completed even conv row waiting for its odd partner (top).
+            Vector512<float> doneE = default, doneO = default, midE = default, midO = default, openE = default, openO = default;
+            Vector512<float> topE = default, topO = default;
+            for (int r = 0; r < rows + 2; r++)
             {
-                // Conv rows 2i + m (c0 … c7), even (e) and odd (o) columns; padded row 2i + r holds kernel row r − m of conv row 2i + m.
-                var c0e = Vector512<float>.Zero; var c0o = Vector512<float>.Zero; var c1e = Vector512<float>.Zero; var c1o = Vector512<float>.Zero; var c2e = Vector512<float>.Zero; var c2o = Vector512<float>.Zero; var c3e = Vector512<float>.Zero; var c3o = Vector512<float>.Zero;
-                var c4e = Vector512<float>.Zero; var c4o = Vector512<float>.Zero; var c5e = Vector512<float>.Zero; var c5o = Vector512<float>.Zero; var c6e = Vector512<float>.Zero; var c6o = Vector512<float>.Zero; var c7e = Vector512<float>.Zero; var c7o = Vector512<float>.Zero;
-                Load(re + j, ro + j, out var e0, out var o0, out var e1, out var o1);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c0e, ref c0o);
-                Load(re + j + s, ro + j + s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c0e, ref c0o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c1e, ref c1o);
-                Load(re + j + 2 * s, ro + j + 2 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c0e, ref c0o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c1e, ref c1o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c2e, ref c2o);
-                Load(re + j + 3 * s, ro + j + 3 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c1e, ref c1o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c2e, ref c2o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c3e, ref c3o);
-                Load(re + j + 4 * s, ro + j + 4 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c2e, ref c2o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c3e, ref c3o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c4e, ref c4o);
-                Load(re + j + 5 * s, ro + j + 5 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c3e, ref c3o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c4e, ref c4o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c5e, ref c5o);
-                Load(re + j + 6 * s, ro + j + 6 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c4e, ref c4o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c5e, ref c5o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c6e, ref c6o);
-                Load(re + j + 7 * s, ro + j + 7 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c5e, ref c5o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c6e, ref c6o);
-                Taps(e0, o0, e1, o1, k00, k01, k02, ref c7e, ref c7o);
-                Load(re + j + 8 * s, ro + j + 8 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c6e, ref c6o);
-                Taps(e0, o0, e1, o1, k10, k11, k12, ref c7e, ref c7o);
-                Load(re + j + 9 * s, ro + j + 9 * s, out e0, out o0, out e1, out o1);
-                Taps(e0, o0, e1, o1, k20, k21, k22, ref c7e, ref c7o);
-                long at = (long)i * pw + j;
-                if (i + 0 < ph) epilogue.Pool(c0e, c0o, c1e, c1o, i + 0, j, pw - j, pooled + at + 0 * pw, argmax + at + 0 * pw);
-                if (i + 1 < ph) epilogue.Pool(c2e, c2o, c3e, c3o, i + 1, j, pw - j, pooled + at + 1 * pw, argmax + at + 1 * pw);
-                if (i + 2 < ph) epilogue.Pool(c4e, c4o, c5e, c5o, i + 2, j, pw - j, pooled + at + 2 * pw, argmax + at + 2 * pw);
-                if (i + 3 < ph) epilogue.Pool(c6e, c6o, c7e, c7o, i + 3, j, pw - j, pooled + at + 3 * pw, argmax + at + 3 * pw);
+                Load(e + (long)r * s + j, o + (long)r * s + j, out var e0, out var o0, out var e1, out var o1);
+                if (r >= 2) Taps(e0, o0, e1, o1, k20, k21, k22, ref doneE, ref doneO);
+                if (r >= 1 && r <= rows) Taps(e0, o0, e1, o1, k10, k11, k12, ref midE, ref midO);
+                if (r < rows) Taps(e0, o0, e1, o1, k00, k01, k02, ref openE, ref openO);
+                int m = r - 2;
+                if (m >= 0 && (m & 1) == 1)
+                {
+                    long at = (long)(m >> 1) * pw + j;
+                    epilogue.Pool(topE, topO, doneE, doneO, m >> 1, j, pw - j, pooled + at, argmax + at);
+                }
+                (topE, topO) = (doneE, doneO);
+                (doneE, doneO, midE, midO, openE, openO) = (midE, midO, openE, openO, Vector512<float>.Zero, Vector512<float>.Zero);
             }
         }
     }

@@ -9,8 +9,8 @@ namespace CnnLab.Tests;
 /// The direct one-input-channel conv → ReLU → 2x2 max pool (<see cref="ConvReluMaxPoolSingleChannel"/>)
 /// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values and argmax
 /// indices: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
-/// rows of one, two and three vectors, pooled row counts that are and are not a multiple of the kernel's
-/// four-row step, at 1 and 2 threads. Its weight and bias gradients agree with the general path's to
+/// rows of one, two and three vectors, odd and even pooled row counts, at 1 and 2 threads; nothing is
+/// written past the pooled output. Its weight and bias gradients agree with the general path's to
 /// rounding (summed in another order) and are the same bits for any thread count.
 /// </summary>
 public class ConvReluMaxPoolSingleChannelTests
@@ -23,7 +23,7 @@ public class ConvReluMaxPoolSingleChannelTests
         { 2, 3, 14, 14, true },    // ceil mode where every window is whole
         { 2, 4, 9, 70, false },    // 35 pooled columns: two full vectors and a partial one
         { 2, 7, 6, 33, false },    // 16 pooled columns: exactly one vector
-        { 4, 6, 30, 30, false },   // 15 pooled rows: a last step with one row past the plane
+        { 4, 6, 30, 30, false },   // 15 pooled rows
         { 1, 1, 2, 2, false },     // one pooled output
         { 16, 3, 12, 12, false },  // enough images for two threads
     };
@@ -65,7 +65,7 @@ public class ConvReluMaxPoolSingleChannelTests
                 if (ties) for (int i = 0; i < wt.Length; i++) wt[i] = MathF.Round(wt[i] * 2);   // integer sums: exact, so ties survive
                 var b = hasBias ? Values(oc, seed * 13, ties: false) : [];
                 var (yRef, idxRef) = (new float[outs], new int[outs]);
-                // 64 sentinels past the end: rows computed past the last pooled row must not be stored.
+                // 64 sentinels past the end: nothing may be stored past the last pooled row.
                 var (y, idx) = (new float[outs + 64], new int[outs + 64]);
                 y.AsSpan(outs).Fill(1234.5f);
                 idx.AsSpan(outs).Fill(-77);

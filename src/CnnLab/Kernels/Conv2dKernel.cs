@@ -155,9 +155,7 @@ public static class Conv2dKernel
     {
         int r = g.ColRows, p = g.ColCols;
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
-        if (needDx && dx.Length < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dx.Length} elements, needs {g.N * g.C * g.H * g.W}");
-        if (needDw && dw.Length < g.OC * r) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * r}");
-        if (needDb && db.Length < g.OC) throw new ArgumentException($"db has {db.Length} elements, needs {g.OC}");
+        CheckGradients(g, dx.Length, dw.Length, db.Length);
         if ((!needDx && !needDw && !needDb) || g.N == 0) return;
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         float[] rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
@@ -312,6 +310,14 @@ public static class Conv2dKernel
     {
         CheckInputs(g, xLen, wLen);
         if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
+    }
+
+    // dx, dw and db, each empty (not wanted) or big enough (for this kernel and the fused ones built on it).
+    internal static void CheckGradients(in Conv2dGeometry g, int dxLen, int dwLen, int dbLen)
+    {
+        if (dxLen > 0 && dxLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dxLen} elements, needs {g.N * g.C * g.H * g.W}");
+        if (dwLen > 0 && dwLen < g.OC * g.ColRows) throw new ArgumentException($"dw has {dwLen} elements, needs {g.OC * g.ColRows}");
+        if (dbLen > 0 && dbLen < g.OC) throw new ArgumentException($"db has {dbLen} elements, needs {g.OC}");
     }
 
     // The geometry, x and w (for this kernel and the fused ones built on it).

@@ -71,8 +71,7 @@ public static class ConvReluMaxPoolKernel
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
         if (dx.IsEmpty && ConvReluMaxPoolSingleChannel.Applies(g, pool))
         {
-            if (!dw.IsEmpty && dw.Length < g.OC * 9) throw new ArgumentException($"dw has {dw.Length} elements, needs {g.OC * 9}");
-            if (!db.IsEmpty && db.Length < g.OC) throw new ArgumentException($"db has {db.Length} elements, needs {g.OC}");
+            Conv2dKernel.CheckGradients(g, 0, dw.Length, db.Length);
             if ((dw.IsEmpty && db.IsEmpty) || g.N == 0) return;
             fixed (float* px = x, pd = dPooled, pp = pooled, pdw = dw, pdb = db)
             fixed (int* pi = argmax)

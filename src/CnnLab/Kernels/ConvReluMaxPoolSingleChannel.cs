@@ -15,8 +15,9 @@ namespace CnnLab.Kernels;
 /// network), computed directly, 16 pooled outputs at a time: for pooled row i, the four conv vectors
 /// (rows 2i and 2i + 1, even and odd columns) each take 9 multiply-adds from the padded input rows
 /// 2i … 2i + 3 (walked once, down the plane, each row feeding the three conv rows it belongs to), and the
-/// pool is a lane-wise max of those four: no shuffles, no column matrix, no conv buffer. The general path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W]
-/// block, then the pool over that block) took 1.39–1.51 ms for cnn-small's first stage (batch 128, one
+/// pool is a lane-wise max of those four: no shuffles, no column matrix, no conv buffer. The general
+/// path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W] block, then the
+/// pool over that block) took 1.39–1.51 ms for cnn-small's first stage (batch 128, one
 /// core); this takes 0.60–0.62 ms (~95 GFLOP/s counting the convolution's multiply-adds: 14 of 16 lanes
 /// are useful on 28-wide images, and ReLU, the pool's compares and selects with its argmax and the
 /// stores take about as many vector operations as the multiply-adds).
@@ -110,7 +111,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         public void Pool(Vector512<float> te, Vector512<float> to, Vector512<float> ue, Vector512<float> uo, int i, int j, int count, float* pooled, int* argmax)
         {
             MaxPool2dKernel.Pick2x2(Activate(te), Activate(to), Activate(ue), Activate(uo), _atC, _atD, out var best, out var at);
-            var index = Vector512.Create(2 * i * _ow + 2 * j) + Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) + at;
+            var index = Vector512.Create(2 * i * _ow + 2 * j) + Vector512<int>.Indices * 2 + at;
             MaxPool2dKernel.StoreRow(pooled, argmax, best, index, count);
         }
 
@@ -142,5 +143,4 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         odd = Vector512.FusedMultiplyAdd(k1, e1, odd);
         odd = Vector512.FusedMultiplyAdd(k2, o1, odd);
     }
-
 }

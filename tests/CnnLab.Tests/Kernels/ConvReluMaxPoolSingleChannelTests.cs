@@ -140,5 +140,17 @@ public class ConvReluMaxPoolSingleChannelTests
         Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 2, 2, 1, 1, 0, 0, 1, 1, false)));
     }
 
+    [Fact]
+    public void Weight_gradient_names_a_buffer_that_is_too_small()
+    {
+        var g = new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1);
+        var pool = new Pool2dGeometry(2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        var (x, w, y, idx, dp) = (new float[128], new float[36], new float[128], new int[128], new float[128]);
+        var e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolKernel.Backward(g, pool, x, w, y, idx, dp, default, new float[35], new float[4]));
+        Assert.Contains("dw has 35 elements, needs 36", e.Message);
+        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolKernel.Backward(g, pool, x, w, y, idx, dp, default, new float[36], new float[3]));
+        Assert.Contains("db has 3 elements, needs 4", e.Message);
+    }
+
     private static int[] BitsOf(float[] v) => Array.ConvertAll(v, BitConverter.SingleToInt32Bits);
 }

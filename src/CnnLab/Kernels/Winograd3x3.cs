@@ -161,11 +161,15 @@ internal static unsafe class Winograd3x3
     /// A 3x3 window at padded column 2j (an even output column) then reads E[j], O[j], E[j + 1], and one at
     /// 2j + 1 reads O[j], E[j + 1], O[j + 1]: contiguous loads for 16 neighbouring windows of either parity.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SplitPadded(float* x, int h, int w, float* scratch, out float* e, out float* o, out int stride)
     {
         int s = ScratchStride(w), rows = (h + 1) / 2 * 2 + 2;
-        e = scratch;
-        o = scratch + (long)rows * s;
+        // Locals in the loop (the out parameters are written once, here): stores through them would make
+        // the JIT reload them after every vector store.
+        float* even0 = scratch, odd0 = scratch + (long)rows * s;
+        e = even0;
+        o = odd0;
         stride = s;
         var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var odds = evens + Vector512<int>.One;
@@ -177,8 +181,8 @@ internal static unsafe class Winograd3x3
             for (int r = 1; r <= h; r++)
             {
                 SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, evens, odds, out var even, out var odd);
-                even.Store(o + (long)r * s + c0 / 2);
-                odd.Store(e + (long)r * s + c0 / 2 + 1);
+                even.Store(odd0 + (long)r * s + c0 / 2);
+                odd.Store(even0 + (long)r * s + c0 / 2 + 1);
             }
         }
     }

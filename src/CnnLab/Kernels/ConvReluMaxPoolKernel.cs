@@ -24,13 +24,6 @@ public static class ConvReluMaxPoolKernel
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
-        if (ConvReluMaxPoolSingleChannel.Applies(g, pool))
-        {
-            fixed (float* px = x, pw = w, pb = b, pp = pooled)
-            fixed (int* pi = argmax)
-                ConvReluMaxPoolSingleChannel.Forward(g, pool, px, pw, hasBias ? pb : null, pp, pi);
-            return;
-        }
         using var plan = new ConvForwardPlan(g, w);
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)
@@ -58,8 +51,7 @@ public static class ConvReluMaxPoolKernel
 
     /// <summary>
     /// Accumulates dx, dw, db (each skipped when empty) from d pooled: d conv[argmax] += d pooled where
-    /// pooled &gt; 0, then the convolution's backward, image by image (for one input channel and no dx,
-    /// directly: <see cref="ConvReluMaxPoolSingleChannel.BackwardWeights"/>). <paramref name="overwriteDx"/> as in
+    /// pooled &gt; 0, then the convolution's backward, image by image. <paramref name="overwriteDx"/> as in
     /// <see cref="Conv2dKernel.Backward"/>.
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
@@ -69,21 +61,13 @@ public static class ConvReluMaxPoolKernel
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
-        if (dx.IsEmpty && ConvReluMaxPoolSingleChannel.Applies(g, pool))
-        {
-            Conv2dKernel.CheckGradients(g, 0, dw.Length, db.Length);
-            if ((dw.IsEmpty && db.IsEmpty) || g.N == 0) return;
-            fixed (float* px = x, pd = dPooled, pp = pooled, pdw = dw, pdb = db)
-            fixed (int* pi = argmax)
-                ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, px, pp, pi, pd, pdw, pdb);
-            return;
-        }
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
             Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx);
     }
 
-    private static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, int xLen, int wLen, int pooledLen, int argmaxLen)
+    // The two geometries, x, w, and the pooled output and its argmax (for this kernel and the direct one-channel one).
+    internal static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, int xLen, int wLen, int pooledLen, int argmaxLen)
     {
         if (pool.N != g.N || pool.C != g.OC || pool.H != g.OH || pool.W != g.OW)
             throw new ArgumentException($"pool geometry {pool} does not match the convolution's output [N={g.N}, C={g.OC}, H={g.OH}, W={g.OW}]");

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 // Legend as in ConvReluMaxPoolSingleChannel.cs; dp = d pooled [N, OC, PH, PW]; dz the gradient of the
-// conv output, dz[argmax] = dp where pooled > 0 and zero elsewhere.
+// conv output: dp at the position its window code names, zero elsewhere (and where the code is NoGradient).
 
 internal static unsafe partial class ConvReluMaxPoolSingleChannel
 {
@@ -16,21 +16,36 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     /// <summary>
     /// dW[oc, ky, kx] += Σ dz[n, oc, y, x]·xp[n, y + ky, x + kx] and db[oc] += Σ dz[n, oc, ·, ·] (each skipped
-    /// when null), dz rebuilt 16 pooled outputs at a time from dp, pooled and argmax: the four conv vectors
-    /// of a pooled row (rows 2i, 2i + 1, even and odd columns) are dp where the max came from there and
-    /// pooled &gt; 0, else zero, and each meets the same E/O input vectors as in the forward. The general
+    /// when null), dz rebuilt 16 pooled outputs at a time from dp and the forward's window codes: the four
+    /// conv vectors of a pooled row (rows 2i, 2i + 1, even and odd columns) are dp where the code names
+    /// them, else zero, and each meets the same E/O input vectors as in the forward. The general
     /// path scatters dz into an [OC, H·W] block per image and multiplies it by a [H·W, 9] column matrix
     /// (a GEMM whose n is 9). The sums run in another order than the general path's, so dW and db agree
     /// with it to rounding, not bit for bit; they are the same for any thread count. No dx: the first
-    /// layer's input needs none (the caller takes the general path when it does).
+    /// layer's input needs none (a caller whose input needs one takes the general path).
     /// </summary>
-    public static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* pooled, int* argmax, float* dPooled, float* dw, float* db)
+    public static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<byte> codes,
+        ReadOnlySpan<float> dPooled, Span<float> dw, Span<float> db)
+    {
+        long outs = (long)g.N * g.OC * pool.OH * pool.OW;
+        ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * 9, int.MaxValue, int.MaxValue);   // the geometries and x (no w, pooled or argmax here)
+        if (dPooled.Length < outs) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {outs}");
+        if (!Applies(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
+        if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
+        Conv2dKernel.CheckGradients(g, 0, dw.Length, db.Length);
+        if ((dw.IsEmpty && db.IsEmpty) || g.N == 0) return;
+        fixed (float* px = x, pd = dPooled, pdw = dw, pdb = db)
+        fixed (byte* pc = codes)
+            BackwardWeights(g, pool, px, pc, pd, pdw, pdb);
+    }
+
+    private static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, byte* codes, float* dPooled, float* dw, float* db)
     {
         var geo = g;
-        int ph = pool.OH, pw = pool.OW, chunks = Math.Min(g.N, Chunks), perChunk = g.OC * 10;
+        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Chunks), perChunk = g.OC * 10;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
         float[][] partials = new float[chunks][];
-        nint xs = (nint)x, ps = (nint)pooled, ids = (nint)argmax, ds = (nint)dPooled;
+        nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled;
         Parallelism.For(chunks, 1, (cs, ce) =>
         {
             float[] scratch = ArrayPool<float>.Shared.Rent(scratchLength);
@@ -47,8 +62,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                         Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s);
                         for (int oc = 0; oc < geo.OC; oc++)
                         {
-                            long plane = ((long)n * geo.OC + oc) * ph * pw;
-                            PlaneGradient(e, o, s, (float*)ps + plane, (int*)ids + plane, (float*)ds + plane, ph, pw, geo.W, ls + oc * 160);
+                            long plane = (long)n * geo.OC + oc;
+                            PlaneGradient(e, o, s, (byte*)cds + plane * ph * codeStride, (float*)ds + plane * ph * pw, ph, pw, codeStride, ls + oc * 160);
                         }
                     }
                     var partial = partials[chunk] = ArrayPool<float>.Shared.Rent(perChunk);
@@ -72,7 +87,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     // One image's output channel: adds its 9 weight sums and its bias sum, lane by lane, to sums[k·16 …].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PlaneGradient(float* e, float* o, int s, float* pooled, int* argmax, float* dp, int ph, int pw, int ow, float* sums)
+    private static void PlaneGradient(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int cs, float* sums)
     {
         var w00 = Vector512.Load(sums); var w01 = Vector512.Load(sums + 16); var w02 = Vector512.Load(sums + 32);
         var w10 = Vector512.Load(sums + 48); var w11 = Vector512.Load(sums + 64); var w12 = Vector512.Load(sums + 80);
@@ -80,26 +95,19 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var bias = Vector512.Load(sums + 144);
         // Conv row 2i + 1's own sums (v..), added to the first set at the end: two sets of 9 chains halve the wait on FMA latency.
         Vector512<float> v00 = default, v01 = default, v02 = default, v10 = default, v11 = default, v12 = default, v20 = default, v21 = default, v22 = default;
-        var evens = Vector512<int>.Indices * 2;
-        var atC = Vector512.Create(ow);
-        var atD = Vector512.Create(ow + 1);
+        var noGradient = Vector512.Create(NoGradient);
         for (int i = 0; i < ph; i++)
         {
             float* re = e + 2L * i * s, ro = o + 2L * i * s;
             for (int j = 0; j < pw; j += 16)
             {
-                long at = (long)i * pw + j;
-                var keep = LaneMask.First(pw - j);
-                var d = Avx512F.MaskLoad(dp + at, keep.AsSingle(), Vector512<float>.Zero);
-                var y = Avx512F.MaskLoad(pooled + at, keep.AsSingle(), Vector512<float>.Zero);
-                // Where in its window each max came from: 0, 1, ow or ow + 1 (lanes past the row: none of them).
-                var from = Avx512F.MaskLoad(argmax + at, keep, Vector512<int>.Zero) - (Vector512.Create(2 * i * ow + 2 * j) + evens);
-                d = Vector512.ConditionalSelect(Vector512.GreaterThan(y, Vector512<float>.Zero) & keep.AsSingle(), d, Vector512<float>.Zero);
-                bias += d;
-                var te = Vector512.ConditionalSelect(Vector512.Equals(from, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero);
-                var to = Vector512.ConditionalSelect(Vector512.Equals(from, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero);
-                var ue = Vector512.ConditionalSelect(Vector512.Equals(from, atC).AsSingle(), d, Vector512<float>.Zero);
-                var uo = Vector512.ConditionalSelect(Vector512.Equals(from, atD).AsSingle(), d, Vector512<float>.Zero);
+                var d = Avx512F.MaskLoad(dp + (long)i * pw + j, LaneMask.First(pw - j).AsSingle(), Vector512<float>.Zero);
+                var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * cs + j));
+                bias += Vector512.ConditionalSelect(Vector512.LessThan(code, noGradient).AsSingle(), d, Vector512<float>.Zero);
+                var te = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero);
+                var to = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero);
+                var ue = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(2)).AsSingle(), d, Vector512<float>.Zero);
+                var uo = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(3)).AsSingle(), d, Vector512<float>.Zero);
                 // Padded row 2i + r is kernel row r of conv row 2i (t) and r − 1 of conv row 2i + 1 (u).
                 Load(re + j, ro + j, out var e0, out var o0, out var e1, out var o1);
                 WeightTaps(e0, o0, e1, o1, te, to, ref w00, ref w01, ref w02);

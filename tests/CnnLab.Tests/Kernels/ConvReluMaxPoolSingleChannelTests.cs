@@ -7,8 +7,8 @@ namespace CnnLab.Tests;
 
 /// <summary>
 /// The direct one-input-channel conv → ReLU → 2x2 max pool (<see cref="ConvReluMaxPoolSingleChannel"/>)
-/// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values and argmax
-/// indices: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
+/// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values, and its
+/// window codes naming the general path's argmax wherever the gradient flows: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
 /// rows of one, two and three vectors, odd and even pooled row counts, at 1 and 2 threads; nothing is
 /// written past the pooled output. Its weight and bias gradients agree with the general path's to
 /// rounding (summed in another order) and are the same bits for any thread count.
@@ -65,21 +65,20 @@ public class ConvReluMaxPoolSingleChannelTests
                 if (ties) for (int i = 0; i < wt.Length; i++) wt[i] = MathF.Round(wt[i] * 2);   // integer sums: exact, so ties survive
                 var b = hasBias ? Values(oc, seed * 13, ties: false) : [];
                 var (yRef, idxRef) = (new float[outs], new int[outs]);
-                // 64 sentinels past the end: nothing may be stored past the last pooled row.
-                var (y, idx) = (new float[outs + 64], new int[outs + 64]);
+                // 64 sentinels past the end of each output: nothing may be stored past the last pooled row.
+                int codesLength = (int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool);
+                var (y, codes) = (new float[outs + 64], new byte[codesLength + 64]);
                 y.AsSpan(outs).Fill(1234.5f);
-                idx.AsSpan(outs).Fill(-77);
+                codes.AsSpan(codesLength).Fill(77);
                 using (ThreadCount.Use(threads))
                 {
-                    ConvReluMaxPoolSingleChannel.Disabled = true;
-                    try { ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, yRef, idxRef); }
-                    finally { ConvReluMaxPoolSingleChannel.Disabled = false; }
-                    ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, y, idx);
+                    ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, yRef, idxRef);
+                    ConvReluMaxPoolSingleChannel.Forward(g, pool, x, wt, b, hasBias, y, codes);
                 }
                 Assert.Equal(BitsOf(yRef), BitsOf(y[..outs]));
-                Assert.Equal(idxRef, idx[..outs]);
+                AssertCodesName(g, pool, yRef, idxRef, codes);
                 Assert.All(y[outs..], v => Assert.Equal(1234.5f, v));
-                Assert.All(idx[outs..], v => Assert.Equal(-77, v));
+                Assert.All(codes[codesLength..], v => Assert.Equal(77, v));
                 if (outs < 16) continue;
                 if (ties) Assert.Contains(y[..outs], float.IsNaN);
                 Assert.Contains(y[..outs], v => v == 0f);   // the ReLU did cut something
@@ -100,18 +99,18 @@ public class ConvReluMaxPoolSingleChannelTests
         var dp = Values(outs, 7, ties: false);
         var (y, idx) = (new float[outs], new int[outs]);
         ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, true, y, idx);
+        var codes = new byte[ConvReluMaxPoolSingleChannel.CodesLength(g, pool)];
+        ConvReluMaxPoolSingleChannel.Forward(g, pool, x, wt, b, true, new float[outs], codes);
         // Accumulated onto what is there: start from ones.
         float[] DwOnes() => Enumerable.Repeat(1f, oc * 9).ToArray();
         float[] DbOnes() => Enumerable.Repeat(1f, oc).ToArray();
         var (dwRef, dbRef) = (DwOnes(), DbOnes());
-        ConvReluMaxPoolSingleChannel.Disabled = true;
-        try { ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwRef, dbRef); }
-        finally { ConvReluMaxPoolSingleChannel.Disabled = false; }
+        ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwRef, dbRef);
         var results = new List<(float[] Dw, float[] Db)>();
         foreach (int threads in new[] { 1, 2 })
         {
             var (dw, db) = (DwOnes(), DbOnes());
-            using (ThreadCount.Use(threads)) ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dw, db);
+            using (ThreadCount.Use(threads)) ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, dw, db);
             results.Add((dw, db));
         }
         Assert.Equal(results[0].Dw, results[1].Dw);
@@ -122,11 +121,30 @@ public class ConvReluMaxPoolSingleChannelTests
         Assert.Contains(dwRef, v => v != 1f);   // there was a gradient to agree on
         // Either alone: the same values as both together.
         var dwOnly = DwOnes();
-        ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwOnly, default);
+        ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, dwOnly, default);
         Assert.Equal(results[0].Dw, dwOnly);
         var dbOnly = DbOnes();
-        ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, default, dbOnly);
+        ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, default, dbOnly);
         Assert.Equal(results[0].Db, dbOnly);
+    }
+
+    // Each code names the window position of the general path's argmax where the gradient flows there
+    // (pooled > 0), and is NoGradient (4) elsewhere and past each row's end.
+    private static void AssertCodesName(in Conv2dGeometry g, in Pool2dGeometry pool, float[] pooled, int[] argmax, byte[] codes)
+    {
+        int ph = pool.OH, pw = pool.OW, ow = g.OW, cs = ConvReluMaxPoolSingleChannel.CodeStride(pw);
+        int[] offsets = [0, 1, ow, ow + 1];
+        for (int plane = 0; plane < g.N * g.OC; plane++)
+            for (int i = 0; i < ph; i++)
+                for (int j = 0; j < cs; j++)
+                {
+                    int code = codes[((long)plane * ph + i) * cs + j];
+                    if (j >= pw) { Assert.Equal(4, code); continue; }
+                    long at = ((long)plane * ph + i) * pw + j;
+                    if (!(pooled[at] > 0)) { Assert.Equal(4, code); continue; }
+                    Assert.InRange(code, 0, 3);
+                    Assert.Equal(argmax[at], 2 * i * ow + 2 * j + offsets[code]);
+                }
     }
 
     [Fact]
@@ -141,15 +159,25 @@ public class ConvReluMaxPoolSingleChannelTests
     }
 
     [Fact]
-    public void Weight_gradient_names_a_buffer_that_is_too_small()
+    public void Names_a_buffer_that_is_too_small()
     {
         var g = new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1);
         var pool = new Pool2dGeometry(2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false);
-        var (x, w, y, idx, dp) = (new float[128], new float[36], new float[128], new int[128], new float[128]);
-        var e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolKernel.Backward(g, pool, x, w, y, idx, dp, default, new float[35], new float[4]));
+        var (x, w, b, y, dp) = (new float[128], new float[36], new float[4], new float[128], new float[128]);
+        var codes = new byte[ConvReluMaxPoolSingleChannel.CodesLength(g, pool)];
+        Assert.Equal(2 * 4 * 4 * 16, codes.Length);
+        if (!Avx512F.IsSupported) return;
+        var e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.Forward(g, pool, x, w, b, true, y, new byte[codes.Length - 1]));
+        Assert.Contains($"codes has {codes.Length - 1} bytes, needs {codes.Length}", e.Message);
+        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, new float[35], new float[4]));
         Assert.Contains("dw has 35 elements, needs 36", e.Message);
-        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolKernel.Backward(g, pool, x, w, y, idx, dp, default, new float[36], new float[3]));
+        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, new float[36], new float[3]));
         Assert.Contains("db has 3 elements, needs 4", e.Message);
+        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, new float[127], new float[36], new float[4]));
+        Assert.Contains("d pooled has 127 elements, needs 128", e.Message);
+        var twoChannels = new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1);
+        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.Forward(twoChannels, pool, new float[256], new float[72], b, true, y, codes));
+        Assert.Contains("does not take", e.Message);
     }
 
     private static int[] BitsOf(float[] v) => Array.ConvertAll(v, BitConverter.SingleToInt32Bits);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -24,16 +25,36 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.OC, pool.OH, pool.OW]);
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        if (!input.RequiresGrad && ConvReluMaxPoolSingleChannel.Applies(g, pool))
+            return SingleChannelConvReluMaxPool(g, pool, input, weight, bias, y, inputs);
         var argmax = RentArgmax(y.Numel);
         ConvReluMaxPoolKernel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
             AsIndices(argmax, y.Numel));
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
             ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, AsIndices(argmax, y.Numel), dy.Data,
                 grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
+            return grads.ForInputs();
+        });
+    }
+
+    // The first layer's case (one input channel, 3x3, padding 1, 2x2 pool; no gradient for x): the direct
+    // kernel, which keeps a byte per pooled output (the window its max came from) instead of an int index.
+    private static Tensor SingleChannelConvReluMaxPool(in Conv2dGeometry g, in Pool2dGeometry pool, Tensor input, Tensor weight, Tensor? bias,
+        Tensor y, Tensor[] inputs)
+    {
+        int codesLength = checked((int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool));
+        var codes = TensorArena.Rent((codesLength + 3) / 4, clear: false);
+        Span<byte> Codes() => MemoryMarshal.AsBytes(codes.AsSpan()).Slice(0, codesLength);
+        ConvReluMaxPoolSingleChannel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, Codes());
+        var (geo, poolGeo) = (g, pool);
+        return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
+        {
+            var grads = new ConvGradients(input, weight, bias);
+            ConvReluMaxPoolSingleChannel.BackwardWeights(geo, poolGeo, input.Data, Codes(), dy.Data, grads.Dw, grads.Db);
             return grads.ForInputs();
         });
     }

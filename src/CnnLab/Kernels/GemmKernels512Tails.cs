@@ -10,7 +10,7 @@ namespace CnnLab.Kernels;
 
 public static unsafe partial class Gemm
 {
-    // Tile C[6 x 16] for the last, narrower column panel of a 6-row kernel (see Gemm.RunTile); b is a packed 16-column panel.
+    // Tile C[6 x 16] for the last, narrower column panel of a 6-row kernel (see Gemm.Job.RunTiles); b is a packed 16-column panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
@@ -40,7 +40,7 @@ public static unsafe partial class Gemm
         Store(c + 5 * ldc + 0, c50, 5, 0, tail);
     }
 
-    // Tile C[6 x 32] for the last, narrower column panel of a 6-row kernel (see Gemm.RunTile); b is a packed 32-column panel.
+    // Tile C[6 x 32] for the last, narrower column panel of a 6-row kernel (see Gemm.Job.RunTiles); b is a packed 32-column panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x32(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
@@ -70,7 +70,7 @@ public static unsafe partial class Gemm
         Store(c + 5 * ldc + 0, c50, 5, 0, tail); Store(c + 5 * ldc + 16, c51, 5, 16, tail);
     }
 
-    // Tile C[6 x 48] for the last, narrower column panel of a 6-row kernel (see Gemm.RunTile); b is a packed 48-column panel.
+    // Tile C[6 x 48] for the last, narrower column panel of a 6-row kernel (see Gemm.Job.RunTiles); b is a packed 48-column panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail6x48(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
@@ -100,7 +100,7 @@ public static unsafe partial class Gemm
         Store(c + 5 * ldc + 0, c50, 5, 0, tail); Store(c + 5 * ldc + 16, c51, 5, 16, tail); Store(c + 5 * ldc + 32, c52, 5, 32, tail);
     }
 
-    // Tile C[8 x 16] for the last, narrower column panel of a 8-row kernel (see Gemm.RunTile); b is a packed 16-column panel.
+    // Tile C[8 x 16] for the last, narrower column panel of a 8-row kernel (see Gemm.Job.RunTiles); b is a packed 16-column panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail8x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {
@@ -136,7 +136,7 @@ public static unsafe partial class Gemm
         Store(c + 7 * ldc + 0, c70, 7, 0, tail);
     }
 
-    // Tile C[8 x 32] for the last, narrower column panel of a 8-row kernel (see Gemm.RunTile); b is a packed 32-column panel.
+    // Tile C[8 x 32] for the last, narrower column panel of a 8-row kernel (see Gemm.Job.RunTiles); b is a packed 32-column panel.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tail8x32(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {

@@ -183,6 +183,31 @@ public class GemmBlockingTests
         Assert.Equal(new float[] { 2, 0, 4, 1 }, c);
     }
 
+    [Fact]
+    public void TilesThatShareAColumnBlockShareItsPackedB()
+    {
+        // Two row blocks, two or more column blocks, two K slices, beta, a row bias and ReLU: every tile of a
+        // column block takes each slice of the B block packed once for the run of tiles a thread holds. The
+        // reference on 1 and 2 threads, and the same bits on both (each element is still one thread's sum).
+        int m = Gemm.McMax + 7, n = Gemm.NcMax + 9, k = Gemm.KcMax + 5;
+        var g = new Generator(17);
+        var a = Random(g, m * k); var b = Random(g, k * n); var c0 = Random(g, m * n); var bias = Random(g, m);
+        var expected = (float[])c0.Clone();
+        Gemm.Reference(false, false, m, n, k, 0.5f, a, k, b, n, 0.25f, expected, n);
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Max(0f, expected[i] + bias[i / n]);
+        var results = new List<float[]>();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var c = (float[])c0.Clone();
+            using (ThreadCount.Use(threads))
+                Gemm.Sgemm(false, false, m, n, k, 0.5f, a, k, b, n, 0.25f, c, n, GemmEpilogue.WithRowBias(bias, relu: true));
+            for (int i = 0; i < c.Length; i++)
+                Assert.True(MathF.Abs(c[i] - expected[i]) <= 1e-3f + 1e-5f * MathF.Abs(expected[i]), $"{threads} threads: C[{i / n},{i % n}] {c[i]} vs {expected[i]}");
+            results.Add(c);
+        }
+        Assert.Equal(results[0], results[1]);
+    }
+
     private static float[] Random(Generator g, int count)
     {
         var x = new float[count];

@@ -287,9 +287,10 @@ public static class Conv2dKernel
         foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
     }
 
-    // How many partial weight gradients the batch is cut into (independent of the thread count); 16 so
-    // that with 2 threads the last chunk is a small share of the loop (see Parallelism.For).
-    private const int WeightGradientChunks = 16;
+    // How many partial weight gradients the batch is cut into (independent of the thread count, so dW is
+    // the same for any); 16 so that with 2 threads the last chunk is a small share of the loop (see
+    // Parallelism.For). The direct one-channel weight gradient cuts the same way.
+    internal const int WeightGradientChunks = 16;
 
     // Column matrices with at most this many rows take the dot-product path for dW (see Backward).
     private const int SmallRows = 32;

@@ -10,10 +10,6 @@ namespace CnnLab.Kernels;
 
 internal static unsafe partial class ConvReluMaxPoolSingleChannel
 {
-    // How many partial gradients the batch is cut into (fixed, not one per thread, so that dW and db are
-    // the same for any thread count; Conv2dKernel's rule).
-    private const int Chunks = 16;
-
     /// <summary>
     /// dW[oc, ky, kx] += Σ dz[n, oc, y, x]·xp[n, y + ky, x + kx] and db[oc] += Σ dz[n, oc, ·, ·] (each skipped
     /// when null), dz rebuilt 16 pooled outputs at a time from dp and the forward's window codes: the four
@@ -42,7 +38,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     private static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, byte* codes, float* dPooled, float* dw, float* db)
     {
         var geo = g;
-        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Chunks), perChunk = g.OC * 10;
+        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * 10;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
         float[][] partials = new float[chunks][];
         nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled;
@@ -87,7 +83,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     // One image's output channel: adds its 9 weight sums and its bias sum, lane by lane, to sums[k·16 …].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PlaneGradient(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int cs, float* sums)
+    private static void PlaneGradient(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int codeStride, float* sums)
     {
         var w00 = Vector512.Load(sums); var w01 = Vector512.Load(sums + 16); var w02 = Vector512.Load(sums + 32);
         var w10 = Vector512.Load(sums + 48); var w11 = Vector512.Load(sums + 64); var w12 = Vector512.Load(sums + 80);
@@ -102,7 +98,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             for (int j = 0; j < pw; j += 16)
             {
                 var d = Avx512F.MaskLoad(dp + (long)i * pw + j, LaneMask.First(pw - j).AsSingle(), Vector512<float>.Zero);
-                var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * cs + j));
+                var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * codeStride + j));
                 bias += Vector512.ConditionalSelect(Vector512.LessThan(code, noGradient).AsSingle(), d, Vector512<float>.Zero);
                 var te = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero);
                 var to = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero);

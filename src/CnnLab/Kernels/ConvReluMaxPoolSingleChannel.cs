@@ -100,7 +100,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var k10 = Vector512.Create(k[3]); var k11 = Vector512.Create(k[4]); var k12 = Vector512.Create(k[5]);
         var k20 = Vector512.Create(k[6]); var k21 = Vector512.Create(k[7]); var k22 = Vector512.Create(k[8]);
         var epilogue = new Epilogue(b);
-        int cs = CodeStride(pw);
+        int codeStride = CodeStride(pw);
         int rows = 2 * ph;   // conv rows pooled; padded rows 0 … rows + 1 feed them
         for (int j = 0; j < pw; j += 16)
         {
@@ -118,7 +118,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                 if (m >= 0 && (m & 1) == 1)
                 {
                     int i = m >> 1;
-                    epilogue.Pool(topE, topO, doneE, doneO, pw - j, pooled + (long)i * pw + j, codes + (long)i * cs + j);
+                    epilogue.Pool(topE, topO, doneE, doneO, pw - j, pooled + (long)i * pw + j, codes + (long)i * codeStride + j);
                 }
                 (topE, topO) = (doneE, doneO);
                 (doneE, doneO, midE, midO, openE, openO) = (midE, midO, openE, openO, Vector512<float>.Zero, Vector512<float>.Zero);

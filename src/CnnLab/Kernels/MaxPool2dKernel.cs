@@ -110,7 +110,7 @@ public static class MaxPool2dKernel
     {
         var vs = Vector512.Create(scale);
         var vh = Vector512.Create(shift);
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var evens = Vector512<int>.Indices * 2;
         var odds = evens + Vector512<int>.One;
         var atC = Vector512.Create(w);
         var atD = Vector512.Create(w + 1);

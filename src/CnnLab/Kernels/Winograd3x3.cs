@@ -115,7 +115,10 @@ internal static unsafe class Winograd3x3
     }
 
     /// <summary>Floats of <see cref="TransformInput"/>'s scratch for planes of w columns and h rows (zero it once).</summary>
-    public static int ScratchLength(int h, int w) => 2 * ((h + 1) / 2 * 2 + 2) * ScratchStride(w);
+    public static int ScratchLength(int h, int w) => 2 * ScratchRows(h) * ScratchStride(w);
+
+    // Rows of each of the scratch's E and O halves: the plane's, rounded up to even, and a zero row above and below.
+    private static int ScratchRows(int h) => (h + 1) / 2 * 2 + 2;
 
     internal static int ScratchStride(int w) => ((w + 1) / 2 + 15) / 16 * 16 + 32;
 
@@ -164,15 +167,13 @@ internal static unsafe class Winograd3x3
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void SplitPadded(float* x, int h, int w, float* scratch, out float* e, out float* o, out int stride)
     {
-        int s = ScratchStride(w), rows = (h + 1) / 2 * 2 + 2;
+        int s = ScratchStride(w), rows = ScratchRows(h);
         // Locals in the loop (the out parameters are written once, here): stores through them would make
         // the JIT reload them after every vector store.
         float* even0 = scratch, odd0 = scratch + (long)rows * s;
         e = even0;
         o = odd0;
         stride = s;
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odds = evens + Vector512<int>.One;
         for (int c0 = 0; c0 < w; c0 += 32)
         {
             int count = Math.Min(32, w - c0);
@@ -180,7 +181,7 @@ internal static unsafe class Winograd3x3
             var maskHi = LaneMask.First(count - 16).AsSingle();
             for (int r = 1; r <= h; r++)
             {
-                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, evens, odds, out var even, out var odd);
+                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, out var even, out var odd);
                 even.Store(odd0 + (long)r * s + c0 / 2);
                 odd.Store(even0 + (long)r * s + c0 / 2 + 1);
             }
@@ -189,16 +190,17 @@ internal static unsafe class Winograd3x3
 
     /// <summary>
     /// The even and odd columns of <paramref name="count"/> (up to 32) floats from <paramref name="row"/>, zero
-    /// past them; the masks are the first min(16, count) and count − 16 lanes, the indices 0, 2, …, 30 and 1, 3, …, 31.
+    /// past them; the masks are the first min(16, count) and count − 16 lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void SplitColumns(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<int> evens, Vector512<int> odds,
+    internal static void SplitColumns(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi,
         out Vector512<float> even, out Vector512<float> odd)
     {
         var lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
         var hi = count > 16 ? Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
+        var evens = Vector512<int>.Indices * 2;   // lanes 0, 2, …, 30 of (lo, hi); odd ones one further
         even = Avx512F.PermuteVar16x32x2(lo, evens, hi);
-        odd = Avx512F.PermuteVar16x32x2(lo, odds, hi);
+        odd = Avx512F.PermuteVar16x32x2(lo, evens + Vector512<int>.One, hi);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

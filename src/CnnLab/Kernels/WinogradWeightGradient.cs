@@ -114,8 +114,6 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
     internal static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
     {
         int th = (h + 1) / 2, tw = (w + 1) / 2;
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odds = evens + Vector512<int>.One;
         var zero = Vector512<float>.Zero;
         // Tile rows outermost: a row's last vector spills into the next row's first tiles, written after it.
         for (int ty = 0; ty < th; ty++)
@@ -125,9 +123,9 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
                 var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
                 var maskHi = LaneMask.First(count - 16).AsSingle();
                 float* top = dy + (long)2 * ty * w + col;
-                Winograd3x3.SplitColumns(top, count, maskLo, maskHi, evens, odds, out var e0, out var o0);
+                Winograd3x3.SplitColumns(top, count, maskLo, maskHi, out var e0, out var o0);
                 Vector512<float> e1 = zero, o1 = zero;
-                if (2 * ty + 1 < h) Winograd3x3.SplitColumns(top + w, count, maskLo, maskHi, evens, odds, out e1, out o1);
+                if (2 * ty + 1 < h) Winograd3x3.SplitColumns(top + w, count, maskLo, maskHi, out e1, out o1);
                 float* dst = dm + ty * tw + tb;
                 // A·dY down: rows (y0, y0 + y1, y0 − y1, −y1); then ·Aᵀ across each row the same way.
                 Across(dst, xiStride, 0, e0, o0);

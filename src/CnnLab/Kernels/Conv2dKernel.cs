@@ -173,6 +173,8 @@ public static class Conv2dKernel
         var winograd = needDx ? block : null;
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
         var wgrad = needDw && block is not null ? new WinogradWeightGradient(g, block) : null;
+        // dW of small planes directly, 16 output channels per vector (no column matrix to build and pack).
+        var direct = needDw && block is null && ChannelBlockedConv.Applies(g) ? new ChannelBlockedConv(g) : null;
         int partialLength = wgrad?.TransformedLength ?? g.OC * r;
         int blockImages = block?.Images ?? 1;
         float[][] partials = needDw ? new float[chunks][] : [];
@@ -188,6 +190,13 @@ public static class Conv2dKernel
                 float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
                 using var blockBuffers = winograd?.Rent(geo.OC, geo.Cg);
                 using var wgradBuffers = wgrad?.Rent();
+                float[]? padded = null, dyT = null;
+                if (direct is not null)
+                {
+                    padded = ArrayPool<float>.Shared.Rent(Math.Max(1, direct.PaddedLength));
+                    Array.Clear(padded);
+                    dyT = ArrayPool<float>.Shared.Rent(p * ChannelBlockedConv.Lanes);
+                }
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
                     float[]? partial = null;
@@ -209,6 +218,9 @@ public static class Conv2dKernel
                                     rowSums[n * geo.OC + grp * geo.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
                             if (partial is not null && wgrad is not null)
                                 wgrad.AddImage(wgradBuffers!, grp, (float*)xs + xOff, dyg, n - blockStart);
+                            else if (partial is not null && direct is not null)
+                                fixed (float* dys = dyg, sums = partial, transposed = dyT, pad = padded)
+                                    direct.AddWeightGradient((float*)xs + xOff, dys, sums, transposed, pad);
                             else if (partial is not null)
                             {
                                 ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
@@ -263,6 +275,8 @@ public static class Conv2dKernel
                 }
                 ArrayPool<float>.Shared.Return(col);
                 ArrayPool<float>.Shared.Return(scratch);
+                if (padded is not null) ArrayPool<float>.Shared.Return(padded);
+                if (dyT is not null) ArrayPool<float>.Shared.Return(dyT);
             });
         }
         // (Not returned if the loop throws: the pool then just makes new buffers.)
@@ -279,6 +293,7 @@ public static class Conv2dKernel
         int size = partialLength;
         for (int chunk = 1; chunk < chunks; chunk++) TensorPrimitives.Add(partials[0].AsSpan(0, size), partials[chunk].AsSpan(0, size), partials[0].AsSpan(0, size));
         if (wgrad is not null) wgrad.AddToWeights(partials[0].AsSpan(0, size), dw);
+        else if (direct is not null) direct.AddToWeights(partials[0].AsSpan(0, size), dw);
         else
         {
             var total = dw[..size];

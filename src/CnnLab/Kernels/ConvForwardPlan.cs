@@ -6,8 +6,9 @@ namespace CnnLab.Kernels;
 
 /// <summary>
 /// A convolution's forward over a batch, prepared once per call: the weights packed for im2col + GEMM
-/// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), or transformed for Winograd F(2x2, 3x3)
-/// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs). Each image's
+/// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
+/// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs), or packed
+/// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
 /// batch is cut among threads. Dispose to return the packed weights.
 /// </summary>
@@ -16,6 +17,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly Conv2dGeometry _g;
     private readonly Gemm.PackedA[] _packed;
     private readonly WinogradBlock? _winograd;
+    private readonly ChannelBlockedConv? _direct;
+    private readonly float[]? _directWeights;
 
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
@@ -29,6 +32,14 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             ImagesPerBlock = _winograd.Images;
             _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
         }
+        else if (ChannelBlockedConv.Applies(g))
+        {
+            ImagesPerBlock = 1;
+            _packed = [];
+            _direct = new ChannelBlockedConv(g);
+            _directWeights = ArrayPool<float>.Shared.Rent(_direct.PackedLength);
+            _direct.PackWeights(w, _directWeights);
+        }
         else
         {
             ImagesPerBlock = 1;
@@ -41,16 +52,26 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     {
         internal float[]? Col;
         internal WinogradBlock.Buffers? Winograd;
+        internal float[]? Padded;
 
         public void Dispose()
         {
             if (Col is not null) ArrayPool<float>.Shared.Return(Col);
+            if (Padded is not null) ArrayPool<float>.Shared.Return(Padded);
             Winograd?.Dispose();
-            (Col, Winograd) = (null, null);
+            (Col, Winograd, Padded) = (null, null, null);
         }
     }
 
-    public Workspace Rent() => _winograd is null ? new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) } : new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
+    public Workspace Rent()
+    {
+        if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
+        if (_direct is null) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
+        // The padded image's border stays zero: every image writes only its inside.
+        var padded = ArrayPool<float>.Shared.Rent(Math.Max(1, _direct.PaddedLength));
+        Array.Clear(padded);
+        return new Workspace { Padded = padded };
+    }
 
     /// <summary>
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
@@ -61,6 +82,12 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {ImagesPerBlock} images per block");
         int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
         if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
+        if (_direct is not null)
+        {
+            fixed (float* px = x, py = y, pw = _directWeights, pad = ws.Padded)
+                _direct.ForwardImage(px, pw, bias, relu, py, pad);
+            return;
+        }
         if (_winograd is null)
         {
             Conv2dKernel.ForwardImage(_g, x[..xImage], _packed, ws.Col, bias, relu, y[..yImage]);
@@ -81,5 +108,6 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     public void Dispose()
     {
         foreach (var packed in _packed) packed.Dispose();
+        if (_directWeights is not null) ArrayPool<float>.Shared.Return(_directWeights);
     }
 }

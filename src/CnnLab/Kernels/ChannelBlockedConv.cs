@@ -1,0 +1,305 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Conv2dKernel.cs; k = (c, u, v) a tap of the kernel (a row of the column matrix, R of them),
+// Hp = H + 2·PH and Wp = W + 2·PW the zero-padded input's sides, o0 the first of a block of 16 output channels.
+// pixel(p) = oh·SH·Wp + ow·SW and tap(k) = c·Hp·Wp + u·DH·Wp + v·DW: output pixel p reads the padded
+// input at pixel(p) + tap(k) for tap k.
+
+/// <summary>
+/// Direct convolution with 16 output channels per vector, for small planes (oneDNN's channel-blocked
+/// "nChw16c" idea, applied to the weights only):
+/// y[o0 … o0+15, p] = Σ_k Wᵀ[k, o0 … o0+15] · x_padded[pixel(p) + tap(k)]. Each step loads one vector of
+/// 16 weights and multiplies it by one input value broadcast, for 8 output pixels at once (8
+/// accumulators, 9 loads per 8 FMAs). The im2col + GEMM path spends most of its time around its GEMM on
+/// such shapes: lenet5's conv2 (6→16, 5x5, 14x14 → 10x10) wrote a 150 x 100 column matrix per image with
+/// one masked store per output row and tap (29 % of its forward), packed that matrix again for the
+/// weight gradient (22 %), and ran 16 x 100 tiles whose last column panel is mostly padding.
+/// Each output is one fused multiply-add chain over k in the column matrix's order starting from zero,
+/// then + b, then ReLU: the GEMM micro-kernel's order, so where the GEMM takes k in one slice
+/// (R ≤ <see cref="Gemm.KcMax"/>) the values are the im2col path's, bit for bit.
+/// The weight gradient is the same loop turned round: dWᵀ[k, o0 … o0+15] += Σ_p dYᵀ[p, o0 … o0+15] ·
+/// x_padded[pixel(p) + tap(k)], 8 taps at once, the pixels in order (one chain per image, added to the
+/// chunk's partial image by image). Written by hand: no .NET library has a convolution.
+/// </summary>
+/// <remarks>PyTorch: what oneDNN's direct convolution does for <c>F.conv2d</c> on such shapes.</remarks>
+internal sealed unsafe class ChannelBlockedConv
+{
+    /// <summary>Output channels per vector.</summary>
+    public const int Lanes = 16;
+
+    // Output pixels per step of the forward, taps per step of the weight gradient (accumulators).
+    private const int Block = 8;
+
+    /// <summary>Planes up to this many output pixels take this path (bigger ones fill the GEMM's tiles).</summary>
+    internal const int MaxPixels = 256;
+
+    /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with im2col + GEMM).</summary>
+    [ThreadStatic] internal static bool Disabled;
+
+    /// <summary>
+    /// True for one group whose output channels fill whole vectors, planes of at most <see cref="MaxPixels"/>
+    /// output pixels, and a kernel bigger than 1x1 with stride 1 (a pointwise convolution is a GEMM on the
+    /// input itself); Winograd's shapes go to Winograd.
+    /// </summary>
+    public static bool Applies(in Conv2dGeometry g) =>
+        !Disabled && Avx512F.IsSupported && g.G == 1 && g.OC % Lanes == 0 && g.ColCols <= MaxPixels && !g.IsPointwise && !Winograd3x3.Applies(g);
+
+    private readonly Conv2dGeometry _g;
+    private readonly int[] _pixels; // pixel(p) for p < P, then pixel(P − 1) up to a whole block
+    private readonly int[] _taps;   // tap(k) for k < R, then tap(R − 1) up to a whole block
+
+    public ChannelBlockedConv(in Conv2dGeometry g)
+    {
+        if (!Applies(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
+        _g = g;
+        int p = g.ColCols, r = g.ColRows, wp = PaddedWidth;
+        _pixels = new int[RoundUp(p)];
+        for (int i = 0; i < _pixels.Length; i++)
+        {
+            int pixel = Math.Min(i, p - 1);
+            _pixels[i] = pixel / g.OW * g.SH * wp + pixel % g.OW * g.SW;
+        }
+        _taps = new int[RoundUp(r)];
+        for (int i = 0; i < _taps.Length; i++)
+        {
+            int k = Math.Min(i, r - 1), c = k / (g.KH * g.KW), u = k / g.KW % g.KH, v = k % g.KW;
+            _taps[i] = c * PaddedHeight * wp + u * g.DH * wp + v * g.DW;
+        }
+    }
+
+    private int PaddedHeight => _g.H + 2 * _g.PH;
+    private int PaddedWidth => _g.W + 2 * _g.PW;
+
+    /// <summary>Floats of the padded-image scratch each thread needs (0 without padding: the input is read in place).</summary>
+    public int PaddedLength => _g.PH == 0 && _g.PW == 0 ? 0 : _g.C * PaddedHeight * PaddedWidth;
+
+    /// <summary>Floats of the weights packed for <see cref="ForwardImage"/>: OC·R.</summary>
+    public int PackedLength => _g.OC * _g.ColRows;
+
+    private static int RoundUp(int n) => (n + Block - 1) / Block * Block;
+
+    /// <summary>Wᵀ by blocks of 16 output channels: packed[(o / 16)·R + k][o % 16] = w[o, k].</summary>
+    public void PackWeights(ReadOnlySpan<float> w, Span<float> packed)
+    {
+        int r = _g.ColRows;
+        for (int o = 0; o < _g.OC; o++)
+            for (int k = 0; k < r; k++)
+                packed[((o / Lanes) * r + k) * Lanes + o % Lanes] = w[o * r + k];
+    }
+
+    /// <summary>
+    /// The padded input of one image: the image itself without padding, else <paramref name="padded"/>
+    /// (<see cref="PaddedLength"/> floats whose border is zero: only the inside is written).
+    /// </summary>
+    private float* Padded(float* x, float* padded)
+    {
+        if (PaddedLength == 0) return x;
+        int h = _g.H, w = _g.W, hp = PaddedHeight, wp = PaddedWidth;
+        for (int c = 0; c < _g.C; c++)
+            for (int i = 0; i < h; i++)
+                new ReadOnlySpan<float>(x + ((long)c * h + i) * w, w).CopyTo(new Span<float>(padded + ((long)c * hp + i + _g.PH) * wp + _g.PW, w));
+        return padded;
+    }
+
+    /// <summary>
+    /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none). <paramref name="padded"/>:
+    /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
+    /// </summary>
+    public void ForwardImage(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    {
+        float* src = Padded(x, padded);
+        int p = _g.ColCols, r = _g.ColRows;
+        fixed (int* pixels = _pixels, taps = _taps)
+            for (int o0 = 0; o0 < _g.OC; o0 += Lanes)
+            {
+                float* weights = packed + (long)o0 * r;
+                float* yBlock = y + (long)o0 * p;
+                for (int p0 = 0; p0 < p; p0 += Block)
+                    ForwardBlock(src, pixels + p0, taps, weights, r, bias == null ? null : bias + o0, relu, yBlock + p0, p, Math.Min(Block, p - p0));
+            }
+    }
+
+    // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p, int count)
+    {
+        float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
+        float* x4 = src + pixels[4], x5 = src + pixels[5], x6 = src + pixels[6], x7 = src + pixels[7];
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        // Pointers walked rather than indexed: a register fewer, so fewer pixel pointers are reloaded from the stack.
+        for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Lanes)
+        {
+            var wv = Vector512.Load(weights);
+            nint t = *tap;
+            a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x0[t]), a0);
+            a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x1[t]), a1);
+            a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x2[t]), a2);
+            a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x3[t]), a3);
+            a4 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x4[t]), a4);
+            a5 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x5[t]), a5);
+            a6 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x6[t]), a6);
+            a7 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x7[t]), a7);
+        }
+        a0 = Finish(a0, bias, relu); a1 = Finish(a1, bias, relu); a2 = Finish(a2, bias, relu); a3 = Finish(a3, bias, relu);
+        a4 = Finish(a4, bias, relu); a5 = Finish(a5, bias, relu); a6 = Finish(a6, bias, relu); a7 = Finish(a7, bias, relu);
+        // Pixel-major in registers, channel-major in y: written across.
+        if (count == Block)
+        {
+            StoreTransposed(a0, a1, a2, a3, a4, a5, a6, a7, y, p);
+            return;
+        }
+        float* block = stackalloc float[Block * Lanes];
+        a0.Store(block + 0 * Lanes); a1.Store(block + 1 * Lanes); a2.Store(block + 2 * Lanes); a3.Store(block + 3 * Lanes);
+        a4.Store(block + 4 * Lanes); a5.Store(block + 5 * Lanes); a6.Store(block + 6 * Lanes); a7.Store(block + 7 * Lanes);
+        for (int o = 0; o < Lanes; o++)
+            for (int i = 0; i < count; i++)
+                y[(long)o * p + i] = block[i * Lanes + o];
+    }
+
+    /// <summary>
+    /// Rows r0 … r7 (8 pixels of 16 channels) stored as 16 rows of 8 floats, <paramref name="stride"/> apart:
+    /// y[o·stride + i] = r_i[o]. The 8x8 transpose by unpacks and shuffles (done in each 128-bit lane, so for
+    /// channels o, o + 4, o + 8, o + 12 at once), then each lane pair moved into place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransposed(Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
+        Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7, float* y, long stride)
+    {
+        // In each lane: t0 = (r0[0], r1[0], r0[1], r1[1]), t1 = (r0[2], r1[2], r0[3], r1[3]), …; then uj = channel j of rows 0–3.
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5), t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+        StoreColumns(Avx512F.Shuffle(t0, t2, 0x44), Avx512F.Shuffle(t4, t6, 0x44), y, stride);
+        StoreColumns(Avx512F.Shuffle(t0, t2, 0xEE), Avx512F.Shuffle(t4, t6, 0xEE), y + stride, stride);
+        StoreColumns(Avx512F.Shuffle(t1, t3, 0x44), Avx512F.Shuffle(t5, t7, 0x44), y + 2 * stride, stride);
+        StoreColumns(Avx512F.Shuffle(t1, t3, 0xEE), Avx512F.Shuffle(t5, t7, 0xEE), y + 3 * stride, stride);
+    }
+
+    // Lane L of low (rows 0–3) and of high (rows 4–7) hold channel j + 4L: rows 0–7 of channels j, j + 4, j + 8, j + 12.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumns(Vector512<float> low, Vector512<float> high, float* y, long stride)
+    {
+        // (low.L0, low.L1, high.L0, high.L1) → (low.L0, high.L0, low.L1, high.L1), likewise lanes 2 and 3.
+        var first = Avx512F.Shuffle4x128(low, high, 0x44);
+        var second = Avx512F.Shuffle4x128(low, high, 0xEE);
+        first = Avx512F.Shuffle4x128(first, first, 0xD8);
+        second = Avx512F.Shuffle4x128(second, second, 0xD8);
+        first.GetLower().Store(y);
+        first.GetUpper().Store(y + 4 * stride);
+        second.GetLower().Store(y + 8 * stride);
+        second.GetUpper().Store(y + 12 * stride);
+    }
+
+    // + bias, then ReLU, as the GEMM's epilogue does it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Finish(Vector512<float> v, float* bias, bool relu)
+    {
+        if (bias != null) v += Vector512.Load(bias);
+        return relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+    }
+
+    /// <summary>
+    /// partial += dWᵀ of one image by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OC·R floats),
+    /// from dy [OC, P]. <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in
+    /// <see cref="ForwardImage"/>. <see cref="AddToWeights"/> turns the sum into dw.
+    /// </summary>
+    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded)
+    {
+        float* src = Padded(x, padded);
+        int p = _g.ColCols, r = _g.ColRows;
+        fixed (int* pixels = _pixels, taps = _taps)
+            for (int o0 = 0; o0 < _g.OC; o0 += Lanes)
+            {
+                Transpose(dy + (long)o0 * p, p, dyT);
+                float* sums = partial + (long)o0 * r;
+                for (int k0 = 0; k0 < r; k0 += Block)
+                    WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
+            }
+    }
+
+    // Eight taps of 16 channels: eight chains over the image's pixels, then added to the partial.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradientBlock(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int count)
+    {
+        // Native-sized offsets: an int would be sign-extended again at every use.
+        nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int i = 0; i < p; i++)
+        {
+            var d = Vector512.Load(dyT + (long)i * Lanes);
+            float* xs = src + pixels[i];
+            a0 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t0]), a0);
+            a1 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t1]), a1);
+            a2 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t2]), a2);
+            a3 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t3]), a3);
+            a4 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t4]), a4);
+            a5 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t5]), a5);
+            a6 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t6]), a6);
+            a7 = Vector512.FusedMultiplyAdd(d, Vector512.Create(xs[t7]), a7);
+        }
+        Accumulate(sums, 0, count, a0); Accumulate(sums, 1, count, a1); Accumulate(sums, 2, count, a2); Accumulate(sums, 3, count, a3);
+        Accumulate(sums, 4, count, a4); Accumulate(sums, 5, count, a5); Accumulate(sums, 6, count, a6); Accumulate(sums, 7, count, a7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate(float* sums, int i, int count, Vector512<float> a)
+    {
+        if (i < count) (Vector512.Load(sums + i * Lanes) + a).Store(sums + i * Lanes);
+    }
+
+    /// <summary>dyT [P, 16] = the 16 rows of dy [16, P] turned round, 8 pixels at a time.</summary>
+    private static void Transpose(float* dy, int p, float* dyT)
+    {
+        int i = 0;
+        for (; i + Block <= p; i += Block)
+            LoadTransposed(dy + i, p, dyT + (long)i * Lanes);
+        for (; i < p; i++)
+            for (int o = 0; o < Lanes; o++)
+                dyT[(long)i * Lanes + o] = dy[(long)o * p + i];
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="StoreTransposed"/>: 8 floats of each of 16 rows <paramref name="stride"/> apart,
+    /// stored as 8 vectors of 16 (to[i·16 + o] = from[o·stride + i]). Rows o and o + 8 share a vector, so one
+    /// 8x8 transpose by unpacks and shuffles turns both halves; then lanes are moved into place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadTransposed(float* from, long stride, float* to)
+    {
+        Vector512<float> z0 = Rows(from, 0, stride), z1 = Rows(from, 1, stride), z2 = Rows(from, 2, stride), z3 = Rows(from, 3, stride);
+        Vector512<float> z4 = Rows(from, 4, stride), z5 = Rows(from, 5, stride), z6 = Rows(from, 6, stride), z7 = Rows(from, 7, stride);
+        Vector512<float> t0 = Avx512F.UnpackLow(z0, z1), t1 = Avx512F.UnpackHigh(z0, z1), t2 = Avx512F.UnpackLow(z2, z3), t3 = Avx512F.UnpackHigh(z2, z3);
+        Vector512<float> t4 = Avx512F.UnpackLow(z4, z5), t5 = Avx512F.UnpackHigh(z4, z5), t6 = Avx512F.UnpackLow(z6, z7), t7 = Avx512F.UnpackHigh(z6, z7);
+        StorePixels(Avx512F.Shuffle(t0, t2, 0x44), Avx512F.Shuffle(t4, t6, 0x44), to);
+        StorePixels(Avx512F.Shuffle(t0, t2, 0xEE), Avx512F.Shuffle(t4, t6, 0xEE), to + Lanes);
+        StorePixels(Avx512F.Shuffle(t1, t3, 0x44), Avx512F.Shuffle(t5, t7, 0x44), to + 2 * Lanes);
+        StorePixels(Avx512F.Shuffle(t1, t3, 0xEE), Avx512F.Shuffle(t5, t7, 0xEE), to + 3 * Lanes);
+    }
+
+    // Row o's 8 floats in the low half, row o + 8's in the high half.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Rows(float* from, int o, long stride) =>
+        Vector512.Create(Vector256.Load(from + o * stride), Vector256.Load(from + (o + 8) * stride));
+
+    // low: rows 0–3 of pixel m (lanes 0, 2) and m + 4 (lanes 1, 3), rows 8–11 in lanes 2 and 3; high: rows 4–7 and 12–15.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePixels(Vector512<float> low, Vector512<float> high, float* to)
+    {
+        var first = Avx512F.Shuffle4x128(low, high, 0x88);
+        var second = Avx512F.Shuffle4x128(low, high, 0xDD);
+        Avx512F.Shuffle4x128(first, first, 0xD8).Store(to);
+        Avx512F.Shuffle4x128(second, second, 0xD8).Store(to + 4 * Lanes);
+    }
+
+    /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> put back in order.</summary>
+    public void AddToWeights(ReadOnlySpan<float> partial, Span<float> dw)
+    {
+        int r = _g.ColRows;
+        for (int o = 0; o < _g.OC; o++)
+            for (int k = 0; k < r; k++)
+                dw[o * r + k] += partial[((o / Lanes) * r + k) * Lanes + o % Lanes];
+    }
+}

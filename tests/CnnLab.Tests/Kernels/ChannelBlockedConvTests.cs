@@ -1,0 +1,147 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The direct convolution with 16 output channels per vector (<see cref="ChannelBlockedConv"/>) against
+/// im2col + GEMM (the same sum in the same order, so the same bits where the GEMM takes k in one slice) and
+/// against the plain reference where it does not; its weight gradient against im2col + GEMM to rounding
+/// (the pixels are summed in another order) and the same bits for any thread count; its input gradient
+/// and bias gradient are the general path's. Shapes: lenet5's conv2, padding, stride 2, dilation 2,
+/// 32 channels, planes whose pixels do not fill the last block of 8, one pixel.
+/// </summary>
+public class ChannelBlockedConvTests
+{
+    public static TheoryData<Conv2dGeometry> Shapes => new()
+    {
+        new Conv2dGeometry(5, 6, 14, 14, 16, 5, 5),                        // lenet5's conv2: 100 pixels
+        new Conv2dGeometry(3, 4, 13, 11, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), // 7x6 = 42 pixels, two channel blocks
+        new Conv2dGeometry(2, 3, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),  // dilation 2
+        new Conv2dGeometry(4, 2, 9, 7, 16, 2, 3, PH: 1, PW: 0),            // unequal kernel and padding: 10x5 pixels
+        new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                         // one pixel; enough images for two threads
+        new Conv2dGeometry(2, 1, 16, 16, 48, 1, 1, SH: 2, SW: 2),          // 1x1, stride 2: 64 pixels, 1 tap
+    };
+
+    private static float[] Values(int n, long seed, bool special = false)
+    {
+        var r = new Generator(seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)r.NextGaussian();
+        if (special && n > 8) (v[1], v[5], v[7]) = (float.NaN, float.PositiveInfinity, -0f);
+        return v;
+    }
+
+    private static float[] Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, bool hasBias, bool relu, bool direct, int threads)
+    {
+        var y = new float[g.N * g.OC * g.ColCols + 40];
+        y.AsSpan(g.N * g.OC * g.ColCols).Fill(1234.5f);
+        bool saved = ChannelBlockedConv.Disabled;
+        ChannelBlockedConv.Disabled = !direct;
+        try
+        {
+            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, hasBias, y, relu);
+        }
+        finally { ChannelBlockedConv.Disabled = saved; }
+        return y;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_is_the_im2col_path_bit_for_bit(Conv2dGeometry g)
+    {
+        if (!Avx512F.IsSupported) return; // AVX-512 only; elsewhere im2col + GEMM is all there is
+        Assert.True(ChannelBlockedConv.Applies(g));
+        Assert.True(g.ColRows <= Gemm.KcMax);
+        var x = Values(g.N * g.C * g.H * g.W, 1, special: true);
+        var w = Values(g.OC * g.ColRows, 2);
+        var b = Values(g.OC, 3);
+        foreach (var (hasBias, relu) in new[] { (true, true), (true, false), (false, true), (false, false) })
+        {
+            var expected = Forward(g, x, w, b, hasBias, relu, direct: false, threads: 1);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var y = Forward(g, x, w, b, hasBias, relu, direct: true, threads);
+                // Bit for bit (NaN as NaN), the sentinels past the output untouched.
+                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
+    [Fact]
+    public void Forward_with_more_taps_than_one_GEMM_slice_matches_the_reference()
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new Conv2dGeometry(2, 20, 10, 10, 32, 5, 5); // R = 500 > KcMax
+        Assert.True(g.ColRows > Gemm.KcMax && ChannelBlockedConv.Applies(g));
+        var x = Values(g.N * g.C * g.H * g.W, 4);
+        var w = Values(g.OC * g.ColRows, 5);
+        var b = Values(g.OC, 6);
+        var expected = new float[g.N * g.OC * g.ColCols];
+        Conv2dReference.Forward(g, x, w, b, true, expected);
+        var y = Forward(g, x, w, b, true, relu: false, direct: true, threads: 2);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f * MathF.Max(1f, MathF.Abs(expected[i])));
+    }
+
+    private static (float[] Dx, float[] Dw, float[] Db) Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, bool direct, int threads)
+    {
+        var (dx, dw, db) = (new float[g.N * g.C * g.H * g.W], Values(g.OC * g.ColRows, 9), Values(g.OC, 10));
+        bool saved = ChannelBlockedConv.Disabled;
+        ChannelBlockedConv.Disabled = !direct;
+        try
+        {
+            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db);
+        }
+        finally { ChannelBlockedConv.Disabled = saved; }
+        return (dx, dw, db);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Weight_gradient_matches_the_im2col_path_and_not_the_thread_count(Conv2dGeometry g)
+    {
+        if (!Avx512F.IsSupported) return;
+        var x = Values(g.N * g.C * g.H * g.W, 11);
+        var w = Values(g.OC * g.ColRows, 12);
+        var dy = Values(g.N * g.OC * g.ColCols, 13);
+        var expected = Backward(g, x, w, dy, direct: false, threads: 1);
+        var one = Backward(g, x, w, dy, direct: true, threads: 1);
+        var two = Backward(g, x, w, dy, direct: true, threads: 2);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(expected.Dx, one.Dx); // dx and db do not take this path
+        Assert.Equal(expected.Db, one.Db);
+        float scale = expected.Dw.Max(MathF.Abs);
+        for (int i = 0; i < expected.Dw.Length; i++) Assert.Equal(expected.Dw[i], one.Dw[i], 1e-5f * scale);
+    }
+
+    [Fact]
+    public void Weight_gradient_alone_accumulates_onto_dw()
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new Conv2dGeometry(3, 6, 14, 14, 16, 5, 5);
+        var x = Values(g.N * g.C * g.H * g.W, 21);
+        var dy = Values(g.N * g.OC * g.ColCols, 22);
+        var start = Values(g.OC * g.ColRows, 23);
+        var dw = (float[])start.Clone();
+        Conv2dKernel.Backward(g, x, Values(g.OC * g.ColRows, 24), dy, default, dw, default);
+        var fresh = new float[dw.Length];
+        Conv2dReference.Backward(g, x, Values(g.OC * g.ColRows, 24), dy, default, fresh, default);
+        float scale = fresh.Max(MathF.Abs);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(start[i] + fresh[i], dw[i], 1e-5f * scale);
+    }
+
+    [Fact]
+    public void Takes_only_the_shapes_it_was_written_for()
+    {
+        if (!Avx512F.IsSupported) return;
+        Assert.True(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5)));
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2)));   // 6 output channels
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));           // groups
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                // 576 pixels
+        Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));
+    }
+}

@@ -24,7 +24,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         ReadOnlySpan<float> dPooled, Span<float> dw, Span<float> db)
     {
         long outs = (long)g.N * g.OC * pool.OH * pool.OW;
-        ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * 9, int.MaxValue, int.MaxValue);   // the geometries and x (no w, pooled or argmax here)
+        ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * g.ColRows, int.MaxValue, int.MaxValue);   // the geometries and x (no w, pooled or argmax here)
         if (dPooled.Length < outs) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {outs}");
         if (!Applies(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
         if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
@@ -38,8 +38,9 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     private static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, byte* codes, float* dPooled, float* dw, float* db)
     {
         var geo = g;
-        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * 10;
-        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
+        int taps = Taps(g), perChannel = taps + 1;   // the weight sums, then the bias sum
+        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
+        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), dzLength = taps == 9 ? 0 : 4 * ph * codeStride;
         float[][] partials = new float[chunks][];
         nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled;
         Parallelism.For(chunks, 1, (cs, ce) =>
@@ -48,18 +49,23 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             Array.Clear(scratch, 0, scratchLength);
             // Per output channel, 16 lanes of each of its 9 weight sums and its bias sum, over the chunk's images.
             float[] lanes = ArrayPool<float>.Shared.Rent(perChunk * 16);
-            fixed (float* sc = scratch, ls = lanes)
+            // The 5x5 kernel's dz of one plane (conv rows 0 … 2·PH − 1, even and odd columns).
+            float[] dz = ArrayPool<float>.Shared.Rent(Math.Max(1, dzLength));
+            fixed (float* sc = scratch, ls = lanes, dzs = dz)
                 for (int chunk = cs; chunk < ce; chunk++)
                 {
                     Array.Clear(lanes, 0, perChunk * 16);
                     int n0 = (int)((long)chunk * geo.N / chunks), n1 = (int)((long)(chunk + 1) * geo.N / chunks);
                     for (int n = n0; n < n1; n++)
                     {
-                        Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s);
+                        Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s, geo.PH);
                         for (int oc = 0; oc < geo.OC; oc++)
                         {
                             long plane = (long)n * geo.OC + oc;
-                            PlaneGradient(e, o, s, (byte*)cds + plane * ph * codeStride, (float*)ds + plane * ph * pw, ph, pw, codeStride, ls + oc * 160);
+                            byte* c = (byte*)cds + plane * ph * codeStride;
+                            float* d = (float*)ds + plane * ph * pw, sums = ls + oc * perChannel * 16;
+                            if (taps == 9) PlaneGradient(e, o, s, c, d, ph, pw, codeStride, sums);
+                            else PlaneGradient5x5(e, o, s, c, d, ph, pw, codeStride, dzs, sums);
                         }
                     }
                     var partial = partials[chunk] = ArrayPool<float>.Shared.Rent(perChunk);
@@ -67,6 +73,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                 }
             ArrayPool<float>.Shared.Return(scratch);
             ArrayPool<float>.Shared.Return(lanes);
+            ArrayPool<float>.Shared.Return(dz);
         });
         // In chunk order, whatever thread computed each.
         var total = partials[0];
@@ -75,8 +82,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         for (int oc = 0; oc < g.OC; oc++)
         {
             if (dw != null)
-                for (int k = 0; k < 9; k++) dw[oc * 9 + k] += total[oc * 10 + k];
-            if (db != null) db[oc] += total[oc * 10 + 9];
+                for (int k = 0; k < taps; k++) dw[oc * taps + k] += total[oc * perChannel + k];
+            if (db != null) db[oc] += total[oc * perChannel + taps];
         }
         foreach (var partial in partials) ArrayPool<float>.Shared.Return(partial);
     }

@@ -31,9 +31,13 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with the general one).</summary>
     [ThreadStatic] internal static bool Disabled;
 
+    /// <summary>One input channel, a 3x3 kernel with padding 1 or a 5x5 one with padding 2, stride 1, pooled 2x2 by 2.</summary>
     public static bool Applies(in Conv2dGeometry g, in Pool2dGeometry pool) =>
-        !Disabled && Avx512F.IsSupported && g is { C: 1, G: 1, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1 }
-        && MaxPool2dKernel.IsWhole2x2(pool);
+        !Disabled && Avx512F.IsSupported && g is { C: 1, G: 1, SH: 1, SW: 1, DH: 1, DW: 1 }
+        && (g is { KH: 3, KW: 3, PH: 1, PW: 1 } || g is { KH: 5, KW: 5, PH: 2, PW: 2 }) && MaxPool2dKernel.IsWhole2x2(pool);
+
+    // Weights of one output channel (9 or 25), and the padding, for a geometry that Applies.
+    private static int Taps(in Conv2dGeometry g) => g.KH * g.KW;
 
     /// <summary>
     /// Bytes per pooled row in the window codes: the row's width rounded up to whole vectors of 16, so
@@ -68,7 +72,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     {
         var geo = g;
         int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw);
-        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W);
+        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), taps = Taps(g);
         nint xs = (nint)x, ws = (nint)w, bs = (nint)bias, ps = (nint)pooled, cds = (nint)codes;
         Parallelism.For(g.N, 1, (start, end) =>
         {
@@ -77,12 +81,14 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             fixed (float* sc = scratch)
                 for (int n = start; n < end; n++)
                 {
-                    Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s);
+                    Winograd3x3.SplitPadded((float*)xs + (long)n * geo.H * geo.W, geo.H, geo.W, sc, out var e, out var o, out int s, geo.PH);
                     for (int oc = 0; oc < geo.OC; oc++)
                     {
                         long plane = (long)n * geo.OC + oc;
-                        ForwardPlane(e, o, s, (float*)ws + 9 * oc, bs == 0 ? null : (float*)bs + oc, ph, pw,
-                            (float*)ps + plane * ph * pw, (byte*)cds + plane * ph * codeStride);
+                        float* k = (float*)ws + taps * oc, b = bs == 0 ? null : (float*)bs + oc, p = (float*)ps + plane * ph * pw;
+                        byte* c = (byte*)cds + plane * ph * codeStride;
+                        if (taps == 9) ForwardPlane(e, o, s, k, b, ph, pw, p, c);
+                        else ForwardPlane5x5(e, o, s, k, b, ph, pw, p, c);
                     }
                 }
             ArrayPool<float>.Shared.Return(scratch);

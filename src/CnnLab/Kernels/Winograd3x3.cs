@@ -114,11 +114,14 @@ internal static unsafe class Winograd3x3
         }
     }
 
-    /// <summary>Floats of <see cref="TransformInput"/>'s scratch for planes of w columns and h rows (zero it once).</summary>
-    public static int ScratchLength(int h, int w) => 2 * ScratchRows(h) * ScratchStride(w);
+    /// <summary>
+    /// Floats of <see cref="TransformInput"/>'s scratch for planes of w columns and h rows (zero it once), or of
+    /// <see cref="SplitPadded"/>'s with <paramref name="pad"/> zero rows and columns around the plane.
+    /// </summary>
+    public static int ScratchLength(int h, int w, int pad = 1) => 2 * ScratchRows(h, pad) * ScratchStride(w);
 
-    // Rows of each of the scratch's E and O halves: the plane's, rounded up to even, and a zero row above and below.
-    private static int ScratchRows(int h) => (h + 1) / 2 * 2 + 2;
+    // Rows of each of the scratch's E and O halves: the plane's, rounded up to even, and pad zero rows above and below.
+    private static int ScratchRows(int h, int pad) => (h + 1) / 2 * 2 + 2 * pad;
 
     internal static int ScratchStride(int w) => ((w + 1) / 2 + 15) / 16 * 16 + 32;
 
@@ -157,33 +160,38 @@ internal static unsafe class Winograd3x3
     }
 
     /// <summary>
-    /// Splits the plane x [H, W], padded by one zero row and column on every side (xp[r, c] = x[r − 1, c − 1]),
-    /// into its even and odd padded columns: E[r, j] = xp[r, 2j], O[r, j] = xp[r, 2j + 1], rows
-    /// <paramref name="stride"/> floats apart, O after E's ⌈H/2⌉·2 + 2 rows in <paramref name="scratch"/>
-    /// (<see cref="ScratchLength"/> floats, zero where never written: only the plane's own rows and columns are).
-    /// A 3x3 window at padded column 2j (an even output column) then reads E[j], O[j], E[j + 1], and one at
-    /// 2j + 1 reads O[j], E[j + 1], O[j + 1]: contiguous loads for 16 neighbouring windows of either parity.
+    /// Splits the plane x [H, W], padded by <paramref name="pad"/> (1 or 2) zero rows and columns on every side
+    /// (xp[r, c] = x[r − pad, c − pad]), into its even and odd padded columns: E[r, j] = xp[r, 2j],
+    /// O[r, j] = xp[r, 2j + 1], rows <paramref name="stride"/> floats apart, O after E's ⌈H/2⌉·2 + 2·pad rows in
+    /// <paramref name="scratch"/> (<see cref="ScratchLength"/> floats for the same pad, zero where never written:
+    /// only the plane's own rows and columns are). A 3x3 window at padded column 2j (an even output column) then
+    /// reads E[j], O[j], E[j + 1], and one at 2j + 1 reads O[j], E[j + 1], O[j + 1]: contiguous loads for 16
+    /// neighbouring windows of either parity (a 5x5 window: E[j] … E[j + 2] and O[j] … O[j + 2] likewise).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void SplitPadded(float* x, int h, int w, float* scratch, out float* e, out float* o, out int stride)
+    internal static void SplitPadded(float* x, int h, int w, float* scratch, out float* e, out float* o, out int stride, int pad = 1)
     {
-        int s = ScratchStride(w), rows = ScratchRows(h);
+        if (pad is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(pad), pad, "padding 1 or 2");
+        int s = ScratchStride(w), rows = ScratchRows(h, pad);
         // Locals in the loop (the out parameters are written once, here): stores through them would make
         // the JIT reload them after every vector store.
         float* even0 = scratch, odd0 = scratch + (long)rows * s;
         e = even0;
         o = odd0;
         stride = s;
+        // x's even columns 2m are padded column 2m + pad: odd (O[m]) for pad 1, even (E[m + 1]) for pad 2; its odd
+        // columns follow them (E[m + 1], O[m + 1]).
+        float* fromEven = pad == 1 ? odd0 : even0 + 1, fromOdd = pad == 1 ? even0 + 1 : odd0 + 1;
         for (int c0 = 0; c0 < w; c0 += 32)
         {
             int count = Math.Min(32, w - c0);
             var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
             var maskHi = LaneMask.First(count - 16).AsSingle();
-            for (int r = 1; r <= h; r++)
+            for (int r = 0; r < h; r++)
             {
-                SplitColumns(x + (long)(r - 1) * w + c0, count, maskLo, maskHi, out var even, out var odd);
-                even.Store(odd0 + (long)r * s + c0 / 2);
-                odd.Store(even0 + (long)r * s + c0 / 2 + 1);
+                SplitColumns(x + (long)r * w + c0, count, maskLo, maskHi, out var even, out var odd);
+                even.Store(fromEven + (long)(r + pad) * s + c0 / 2);
+                odd.Store(fromOdd + (long)(r + pad) * s + c0 / 2);
             }
         }
     }

@@ -15,17 +15,23 @@ namespace CnnLab.Tests;
 /// </summary>
 public class ConvReluMaxPoolSingleChannelTests
 {
-    public static TheoryData<int, int, int, int, bool> Shapes => new()
+    public static TheoryData<int, int, int, int, bool, int> Shapes => new()
     {
-        // N, OC, H, W, ceil mode
-        { 5, 8, 28, 28, false },   // cnn-small's first stage
-        { 3, 5, 15, 17, false },   // odd sides: the last conv row and column are not pooled; 7 pooled rows
-        { 2, 3, 14, 14, true },    // ceil mode where every window is whole
-        { 2, 4, 9, 70, false },    // 35 pooled columns: two full vectors and a partial one
-        { 2, 7, 6, 33, false },    // 16 pooled columns: exactly one vector
-        { 4, 6, 30, 30, false },   // 15 pooled rows
-        { 1, 1, 2, 2, false },     // one pooled output
-        { 16, 3, 12, 12, false },  // enough images for two threads
+        // N, OC, H, W, ceil mode, kernel side (3: padding 1, 5: padding 2)
+        { 5, 8, 28, 28, false, 3 },   // cnn-small's first stage
+        { 3, 5, 15, 17, false, 3 },   // odd sides: the last conv row and column are not pooled; 7 pooled rows
+        { 2, 3, 14, 14, true, 3 },    // ceil mode where every window is whole
+        { 2, 4, 9, 70, false, 3 },    // 35 pooled columns: two full vectors and a partial one
+        { 2, 7, 6, 33, false, 3 },    // 16 pooled columns: exactly one vector
+        { 4, 6, 30, 30, false, 3 },   // 15 pooled rows
+        { 1, 1, 2, 2, false, 3 },     // one pooled output
+        { 16, 3, 12, 12, false, 3 },  // enough images for two threads
+        { 5, 6, 28, 28, false, 5 },   // lenet5's first stage: 14 pooled rows, two at a time
+        { 3, 5, 15, 17, false, 5 },   // odd sides; 7 pooled rows: the last pair is one row
+        { 2, 4, 9, 70, false, 5 },    // 35 pooled columns
+        { 2, 3, 14, 14, true, 5 },    // ceil mode where every window is whole
+        { 1, 2, 2, 2, false, 5 },     // one pooled output: the kernel is mostly padding
+        { 16, 3, 12, 12, false, 5 },  // enough images for two threads
     };
 
     private static float[] Values(int n, long seed, bool ties)
@@ -49,9 +55,9 @@ public class ConvReluMaxPoolSingleChannelTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Matches_the_general_path_bit_for_bit(int n, int oc, int h, int w, bool ceil)
+    public void Matches_the_general_path_bit_for_bit(int n, int oc, int h, int w, bool ceil, int k)
     {
-        var g = new Conv2dGeometry(n, 1, h, w, oc, 3, 3, 1, 1, 1, 1);
+        var g = new Conv2dGeometry(n, 1, h, w, oc, k, k, 1, 1, k / 2, k / 2);
         var pool = new Pool2dGeometry(n, oc, h, w, 2, 2, 2, 2, 0, 0, 1, 1, ceil);
         if (!Avx512F.IsSupported) return; // the direct path is AVX-512 only; elsewhere the general path is all there is
         Assert.True(ConvReluMaxPoolSingleChannel.Applies(g, pool));
@@ -61,7 +67,7 @@ public class ConvReluMaxPoolSingleChannelTests
             {
                 bool ties = seed % 2 == 1, hasBias = seed <= 2;
                 var x = Values(n * h * w, seed * 7 + h, ties);
-                var wt = Values(oc * 9, seed * 11 + w, ties: false);
+                var wt = Values(oc * k * k, seed * 11 + w, ties: false);
                 if (ties) for (int i = 0; i < wt.Length; i++) wt[i] = MathF.Round(wt[i] * 2);   // integer sums: exact, so ties survive
                 var b = hasBias ? Values(oc, seed * 13, ties: false) : [];
                 var (yRef, idxRef) = (new float[outs], new int[outs]);
@@ -87,14 +93,14 @@ public class ConvReluMaxPoolSingleChannelTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Weight_gradient_agrees_with_the_general_path_and_is_the_same_for_any_thread_count(int n, int oc, int h, int w, bool ceil)
+    public void Weight_gradient_agrees_with_the_general_path_and_is_the_same_for_any_thread_count(int n, int oc, int h, int w, bool ceil, int k)
     {
-        var g = new Conv2dGeometry(n, 1, h, w, oc, 3, 3, 1, 1, 1, 1);
+        var g = new Conv2dGeometry(n, 1, h, w, oc, k, k, 1, 1, k / 2, k / 2);
         var pool = new Pool2dGeometry(n, oc, h, w, 2, 2, 2, 2, 0, 0, 1, 1, ceil);
         if (!Avx512F.IsSupported) return;
         int outs = n * oc * pool.OH * pool.OW;
         var x = Values(n * h * w, h * 31 + w, ties: false);
-        var wt = Values(oc * 9, 5, ties: false);
+        var wt = Values(oc * k * k, 5, ties: false);
         var b = Values(oc, 6, ties: false);
         var dp = Values(outs, 7, ties: false);
         var (y, idx) = (new float[outs], new int[outs]);
@@ -102,7 +108,7 @@ public class ConvReluMaxPoolSingleChannelTests
         var codes = new byte[ConvReluMaxPoolSingleChannel.CodesLength(g, pool)];
         ConvReluMaxPoolSingleChannel.Forward(g, pool, x, wt, b, true, new float[outs], codes);
         // Accumulated onto what is there: start from ones.
-        float[] DwOnes() => Enumerable.Repeat(1f, oc * 9).ToArray();
+        float[] DwOnes() => Enumerable.Repeat(1f, oc * k * k).ToArray();
         float[] DbOnes() => Enumerable.Repeat(1f, oc).ToArray();
         var (dwRef, dbRef) = (DwOnes(), DbOnes());
         ConvReluMaxPoolKernel.Backward(g, pool, x, wt, y, idx, dp, default, dwRef, dbRef);
@@ -152,7 +158,9 @@ public class ConvReluMaxPoolSingleChannelTests
     {
         var pool = new Pool2dGeometry(2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false);
         Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1), pool));  // two input channels
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 10, 10, 4, 5, 5, 1, 1, 1, 1), pool)); // 5x5, no padding
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 10, 10, 4, 5, 5, 1, 1, 1, 1), pool)); // 5x5, padding 1
+        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 2, 2), pool));   // 3x3, padding 2
+        Assert.True(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 5, 5, 1, 1, 2, 2), pool));
         var conv = new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1);
         Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, false)));
         Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 2, 2, 1, 1, 0, 0, 1, 1, false)));

@@ -10,8 +10,8 @@ public static partial class Functional
     /// max_pool2d(relu(conv2d(x, w, b))) as one op (<see cref="ConvReluMaxPoolKernel"/>): each image's
     /// convolution output is pooled while in cache and never stored, and the backward rebuilds its
     /// gradient from the pooled values and argmax indices. Same values and gradients as the three ops
-    /// in a row, bit for bit, except for one input channel with a 3x3 kernel, padding 1 and a 2x2 pool
-    /// when x needs no gradient (an image network's first layer): that runs directly
+    /// in a row, bit for bit, except for one input channel with a 3x3 kernel and padding 1 (or 5x5 and
+    /// padding 2) and a 2x2 pool when x needs no gradient (an image network's first layer): that runs directly
     /// (<see cref="ConvReluMaxPoolSingleChannel"/>), the same values, and dW and db summed in another order
     /// (equal to rounding; the same for any thread count). <see cref="Sequential"/> runs Conv2d → ReLU → MaxPool2d this way when none
     /// of the three has forward hooks (a hook that wants to see a feature map turns the fusion off).
@@ -41,7 +41,7 @@ public static partial class Functional
         });
     }
 
-    // The first layer's case (one input channel, 3x3, padding 1, 2x2 pool; no gradient for x): the direct
+    // The first layer's case (one input channel, 3x3 with padding 1 or 5x5 with padding 2, 2x2 pool; no gradient for x): the direct
     // kernel, which keeps a byte per pooled output (the window its max came from) instead of an int index.
     private static Tensor SingleChannelConvReluMaxPool(in Conv2dGeometry g, in Pool2dGeometry pool, Tensor input, Tensor weight, Tensor? bias,
         Tensor y, Tensor[] inputs)

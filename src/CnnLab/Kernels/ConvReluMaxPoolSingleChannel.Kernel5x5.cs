@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in ConvReluMaxPoolSingleChannel.cs, for a 5x5 kernel with padding 2 (LeNet-5's first layer):
+// E and O split with two zero rows and columns around the plane, so the window of conv column 2j reads
+// E[j], O[j], E[j + 1], O[j + 1], E[j + 2] and that of column 2j + 1 reads O[j], E[j + 1], O[j + 1], E[j + 2], O[j + 2].
+
+internal static unsafe partial class ConvReluMaxPoolSingleChannel
+{
+    // Two pooled rows of one output channel at a time: conv rows 2i … 2i + 3 (even and odd columns: eight
+    // chains of 25 multiply-adds, enough to hide the FMA latency), fed by padded rows 2i … 2i + 7, each
+    // loaded once and met by every conv row it belongs to. The 25 weights are too many to keep in registers
+    // beside eight sums and a row's six vectors, so each multiply-add takes its weight broadcast from memory.
+    // Each conv value is zero, then the taps in (ky, kx) order, then + b and ReLU: the GEMM path's order.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardPlane5x5(float* e, float* o, int s, float* k, float* b, int ph, int pw, float* pooled, byte* codes)
+    {
+        var epilogue = new Epilogue(b);
+        int codeStride = CodeStride(pw);
+        for (int j = 0; j < pw; j += 16)
+            for (int i = 0; i < ph; i += 2)
+            {
+                bool second = i + 1 < ph;
+                Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
+                float* re = e + 2L * i * s + j, ro = o + 2L * i * s + j;
+                // Padded row 2i + r is kernel row r − c of conv row 2i + c.
+                for (int r = 0; r < (second ? 8 : 6); r++, re += s, ro += s)
+                {
+                    if (r <= 4) Taps5(re, ro, k + 5 * r, ref e0, ref o0);
+                    if (r >= 1 && r <= 5) Taps5(re, ro, k + 5 * (r - 1), ref e1, ref o1);
+                    if (second && r >= 2 && r <= 6) Taps5(re, ro, k + 5 * (r - 2), ref e2, ref o2);
+                    if (second && r >= 3) Taps5(re, ro, k + 5 * (r - 3), ref e3, ref o3);
+                }
+                epilogue.Pool(e0, o0, e1, o1, pw - j, pooled + (long)i * pw + j, codes + (long)i * codeStride + j);
+                if (second) epilogue.Pool(e2, o2, e3, o3, pw - j, pooled + (long)(i + 1) * pw + j, codes + (long)(i + 1) * codeStride + j);
+            }
+    }
+
+    // One padded row's five taps k[0 … 4] into an even and an odd conv vector.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Taps5(float* re, float* ro, float* k, ref Vector512<float> even, ref Vector512<float> odd)
+    {
+        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
+        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
+        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[0]), e0, even);
+        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[1]), o0, even);
+        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[2]), e1, even);
+        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[3]), o1, even);
+        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[4]), e2, even);
+        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[0]), o0, odd);
+        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[1]), e1, odd);
+        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[2]), o1, odd);
+        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[3]), e2, odd);
+        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[4]), o2, odd);
+    }
+
+    // One image's output channel: adds its 25 weight sums and its bias sum, lane by lane, to sums[k·16 …].
+    // First dz of every conv row, even and odd columns, is rebuilt from dp and the codes into dz (2·PH rows of
+    // two CodeStride halves); then each kernel row ky in turn meets dz row r with padded row r + ky: ten
+    // chains (five taps, even and odd windows apart), all in L1.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int codeStride, float* dz, float* sums)
+    {
+        var bias = Vector512.Load(sums + 25 * 16);
+        var noGradient = Vector512.Create(NoGradient);
+        long dzRow = 2L * codeStride;   // a conv row: its even half, then its odd half
+        for (int i = 0; i < ph; i++)
+            for (int j = 0; j < pw; j += 16)
+            {
+                var d = Avx512F.MaskLoad(dp + (long)i * pw + j, LaneMask.First(pw - j).AsSingle(), Vector512<float>.Zero);
+                var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * codeStride + j));
+                bias += Vector512.ConditionalSelect(Vector512.LessThan(code, noGradient).AsSingle(), d, Vector512<float>.Zero);
+                float* top = dz + 2 * i * dzRow + j;
+                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero).Store(top);
+                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero).Store(top + codeStride);
+                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(2)).AsSingle(), d, Vector512<float>.Zero).Store(top + dzRow);
+                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(3)).AsSingle(), d, Vector512<float>.Zero).Store(top + dzRow + codeStride);
+            }
+        bias.Store(sums + 25 * 16);
+        for (int ky = 0; ky < 5; ky++)
+        {
+            float* row = sums + ky * 5 * 16;
+            Vector512<float> w0 = Vector512.Load(row), w1 = Vector512.Load(row + 16), w2 = Vector512.Load(row + 32), w3 = Vector512.Load(row + 48), w4 = Vector512.Load(row + 64);
+            Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default;
+            for (int r = 0; r < 2 * ph; r++)
+            {
+                float* re = e + (long)(r + ky) * s, ro = o + (long)(r + ky) * s;
+                for (int j = 0; j < pw; j += 16)
+                {
+                    var even = Vector512.Load(dz + r * dzRow + j);
+                    var odd = Vector512.Load(dz + r * dzRow + codeStride + j);
+                    Vector512<float> e0 = Vector512.Load(re + j), e1 = Vector512.Load(re + j + 1), e2 = Vector512.Load(re + j + 2);
+                    Vector512<float> o0 = Vector512.Load(ro + j), o1 = Vector512.Load(ro + j + 1), o2 = Vector512.Load(ro + j + 2);
+                    w0 = Vector512.FusedMultiplyAdd(even, e0, w0);
+                    w1 = Vector512.FusedMultiplyAdd(even, o0, w1);
+                    w2 = Vector512.FusedMultiplyAdd(even, e1, w2);
+                    w3 = Vector512.FusedMultiplyAdd(even, o1, w3);
+                    w4 = Vector512.FusedMultiplyAdd(even, e2, w4);
+                    v0 = Vector512.FusedMultiplyAdd(odd, o0, v0);
+                    v1 = Vector512.FusedMultiplyAdd(odd, e1, v1);
+                    v2 = Vector512.FusedMultiplyAdd(odd, o1, v2);
+                    v3 = Vector512.FusedMultiplyAdd(odd, e2, v3);
+                    v4 = Vector512.FusedMultiplyAdd(odd, o2, v4);
+                }
+            }
+            (w0 + v0).Store(row); (w1 + v1).Store(row + 16); (w2 + v2).Store(row + 32); (w3 + v3).Store(row + 48); (w4 + v4).Store(row + 64);
+        }
+    }
+}

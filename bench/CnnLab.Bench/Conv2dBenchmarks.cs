@@ -5,9 +5,10 @@ using CnnLab.Tensors;
 namespace CnnLab.Bench;
 
 /// <summary>
-/// Conv2d forward and backward (dx + dW + db) on cnn-small's layer shapes at batch 64
+/// Conv2d forward and backward (dx + dW + db) on cnn-small's layer shapes and lenet5's second at batch 64
 /// (GFLOP/s = <see cref="Conv2dGeometry.Flops"/> / time; backward does twice the forward's work), with
-/// the kernel's own choice ("auto": Winograd F(2x2, 3x3) for conv2's forward, dx and dW) and with im2col + GEMM only.
+/// the kernel's own choice ("auto": Winograd F(2x2, 3x3) for conv2's forward, dx and dW; the channel-blocked
+/// direct convolution for lenet-conv2's forward and dW) and with im2col + GEMM only.
 /// </summary>
 [MemoryDiagnoser]
 public class Conv2dBenchmarks
@@ -15,8 +16,8 @@ public class Conv2dBenchmarks
     private Conv2dGeometry _g;
     private float[] _x = [], _w = [], _b = [], _y = [], _dx = [], _dw = [], _db = [];
 
-    /// <summary>"conv1": 1→32, 3x3, pad 1 on 28x28; "conv2": 32→64, 3x3, pad 1 on 14x14.</summary>
-    [Params("conv1", "conv2")]
+    /// <summary>"conv1": 1→32, 3x3, pad 1 on 28x28; "conv2": 32→64, 3x3, pad 1 on 14x14; "lenet-conv2": 6→16, 5x5 on 14x14.</summary>
+    [Params("conv1", "conv2", "lenet-conv2")]
     public string Layer { get; set; } = "conv2";
 
     [Params(1, 2)]
@@ -28,25 +29,28 @@ public class Conv2dBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _g = Layer == "conv1"
-            ? new Conv2dGeometry(64, 1, 28, 28, 32, 3, 3, PH: 1, PW: 1)
-            : new Conv2dGeometry(64, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1);
+        _g = Layer switch
+        {
+            "conv1" => new Conv2dGeometry(64, 1, 28, 28, 32, 3, 3, PH: 1, PW: 1),
+            "lenet-conv2" => new Conv2dGeometry(64, 6, 14, 14, 16, 5, 5),
+            _ => new Conv2dGeometry(64, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1),
+        };
         (_x, _w, _b, _y, _dx, _dw, _db) = ConvBuffers.Make(_g);
         Parallelism.MaxThreads = Threads;
     }
 
-    // Set per call: the switch is per thread.
+    // Set per call: the switches are per thread.
     [Benchmark]
     public void Forward()
     {
-        Winograd3x3.Disabled = Algorithm == "im2col";
+        Winograd3x3.Disabled = ChannelBlockedConv.Disabled = Algorithm == "im2col";
         Conv2dKernel.Forward(_g, _x, _w, _b, true, _y);
     }
 
     [Benchmark]
     public void Backward()
     {
-        Winograd3x3.Disabled = Algorithm == "im2col";
+        Winograd3x3.Disabled = ChannelBlockedConv.Disabled = Algorithm == "im2col";
         Conv2dKernel.Backward(_g, _x, _w, _y, _dx, _dw, _db);
     }
 }

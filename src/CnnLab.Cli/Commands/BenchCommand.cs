@@ -9,7 +9,8 @@ namespace CnnLab.Cli.Commands;
 /// <summary>
 /// <c>cnnlab bench</c>: training and inference images/s, peak working set and GC counts of a zoo model
 /// (the CnnLab side of bench/compare-pytorch.sh); <c>--profile</c> breaks one step down by layer;
-/// <c>--gemm</c> times the GEMM on bench/gemm-openblas.py's cases.
+/// <c>--gemm</c> times the GEMM on bench/gemm-openblas.py's cases; <c>--convs</c> the zoo's convolutions
+/// against the measured FMA peak.
 /// </summary>
 public static class BenchCommand
 {
@@ -24,9 +25,10 @@ public static class BenchCommand
         var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
         var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
-        var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM.")
+        var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch): ms, GFLOP/s and share of the measured FMA peak" };
+        var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM, --convs the convolutions.")
         {
-            model, batch, threads, seconds, warmup, json, profile, steps, gemm,
+            model, batch, threads, seconds, warmup, json, profile, steps, gemm, convs,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -34,6 +36,7 @@ public static class BenchCommand
             if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
             bool asJson = p.GetValue(json);
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
+            if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
             var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup) };
@@ -83,6 +86,33 @@ public static class BenchCommand
         foreach (var (part, f, b) in prof.Parts)
             stdout.WriteLine(string.Create(ci, $"{part,-28} {f,10:F2} {b,11:F2} {(f + b) / prof.StepMs,6:P0}"));
         stdout.WriteLine(string.Create(ci, $"allocated {prof.AllocatedMbPerStep:F2} MB/step; GC per step: gen0 {prof.Gen0PerStep:F2}, gen1 {prof.Gen1PerStep:F2}, gen2 {prof.Gen2PerStep:F2}"));
+        return CliErrors.Ok;
+    }
+
+    private static int RunConvs(int batch, int threads, bool asJson, TextWriter stdout)
+    {
+        if (batch < 1 || batch > 4096) throw new UsageException($"--batch must be 1..4096 for --convs, got {batch}");
+        double peak = FmaPeak.Measure() * threads;
+        var rows = ConvBenchmark.Run(batch, threads);
+        if (asJson)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                framework = "cnnlab", batch, threads, fma_peak_gflops = peak,
+                layers = rows.Select(r => new
+                {
+                    layer = r.Layer, shape = r.Shape, runs = r.Runs, forward_ms = r.ForwardMs, forward_gflops = r.ForwardGflops,
+                    backward_ms = r.BackwardMs, backward_gflops = r.BackwardGflops,
+                }),
+            }));
+            return CliErrors.Ok;
+        }
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Create(ci, $"batch {batch}, {threads} thread(s); FMA peak measured: {peak:F0} GFLOP/s"));
+        stdout.WriteLine($"{"layer",-16} {"shape",-26} {"fwd ms",7} {"GFLOP/s",8} {"peak",5} {"bwd ms",7} {"GFLOP/s",8} {"peak",5}  runs");
+        foreach (var r in rows)
+            stdout.WriteLine(string.Create(ci,
+                $"{r.Layer,-16} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} {r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}  {r.Runs}"));
         return CliErrors.Ok;
     }
 

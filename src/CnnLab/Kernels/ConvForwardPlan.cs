@@ -18,7 +18,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly Gemm.PackedA[] _packed;
     private readonly WinogradBlock? _winograd;
     private readonly ChannelBlockedConv? _direct;
+    // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked), or as given (one channel).
     private readonly float[]? _directWeights;
+    private readonly bool _singleChannel;
 
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
@@ -31,6 +33,14 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             _winograd = new WinogradBlock(g.H, g.W);
             ImagesPerBlock = _winograd.Images;
             _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
+        }
+        else if (SingleChannelConv3x3.Applies(g))
+        {
+            ImagesPerBlock = 1;
+            _packed = [];
+            _singleChannel = true;
+            _directWeights = ArrayPool<float>.Shared.Rent(g.OC * 9);
+            w[..(g.OC * 9)].CopyTo(_directWeights);
         }
         else if (ChannelBlockedConv.Applies(g))
         {
@@ -52,25 +62,26 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     {
         internal float[]? Col;
         internal WinogradBlock.Buffers? Winograd;
-        internal float[]? Padded;
+        internal float[]? Scratch;
 
         public void Dispose()
         {
             if (Col is not null) ArrayPool<float>.Shared.Return(Col);
-            if (Padded is not null) ArrayPool<float>.Shared.Return(Padded);
+            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
             Winograd?.Dispose();
-            (Col, Winograd, Padded) = (null, null, null);
+            (Col, Winograd, Scratch) = (null, null, null);
         }
     }
 
     public Workspace Rent()
     {
         if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
-        if (_direct is null) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
-        // The padded image's border stays zero: every image writes only its inside.
-        var padded = ArrayPool<float>.Shared.Rent(Math.Max(1, _direct.PaddedLength));
-        Array.Clear(padded);
-        return new Workspace { Padded = padded };
+        if (_direct is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
+        // A direct kernel's scratch (the padded image) stays zero where no image writes.
+        int length = _direct?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g);
+        var scratch = ArrayPool<float>.Shared.Rent(Math.Max(1, length));
+        Array.Clear(scratch);
+        return new Workspace { Scratch = scratch };
     }
 
     /// <summary>
@@ -82,10 +93,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {ImagesPerBlock} images per block");
         int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
         if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
-        if (_direct is not null)
+        if (_direct is not null || _singleChannel)
         {
-            fixed (float* px = x, py = y, pw = _directWeights, pad = ws.Padded)
-                _direct.ForwardImage(px, pw, bias, relu, py, pad);
+            fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch)
+                if (_direct is not null) _direct.ForwardImage(px, pw, bias, relu, py, scratch);
+                else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }
         if (_winograd is null)

@@ -165,7 +165,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     // E[j], O[j], E[j + 1], O[j + 1] of one padded row, 16 columns each.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Load(float* e, float* o, out Vector512<float> e0, out Vector512<float> o0, out Vector512<float> e1, out Vector512<float> o1)
+    internal static void Load(float* e, float* o, out Vector512<float> e0, out Vector512<float> o0, out Vector512<float> e1, out Vector512<float> o1)
     {
         e0 = Vector512.Load(e);
         o0 = Vector512.Load(o);
@@ -176,7 +176,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // One padded row's three taps k0, k1, k2 into an even and an odd conv vector: the even window reads
     // E[j], O[j], E[j + 1]; the odd one O[j], E[j + 1], O[j + 1].
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Taps(Vector512<float> e0, Vector512<float> o0, Vector512<float> e1, Vector512<float> o1,
+    internal static void Taps(Vector512<float> e0, Vector512<float> o0, Vector512<float> e1, Vector512<float> o1,
         Vector512<float> k0, Vector512<float> k1, Vector512<float> k2, ref Vector512<float> even, ref Vector512<float> odd)
     {
         even = Vector512.FusedMultiplyAdd(k0, e0, even);

@@ -75,7 +75,8 @@ public static unsafe partial class Gemm
     internal static void SgemmPackedA(PackedA a, int n, float alpha, bool transB, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
         GemmEpilogue epilogue, bool bInPlace = false)
     {
-        if (n != a.N) throw new ArgumentException($"A was packed for products with {a.N} columns, got {n}");
+        // Fewer columns than A was packed for run on the same micro-kernel (its only one), with the same sums.
+        if (n < 0 || n > a.N) throw new ArgumentException($"A was packed for products with up to {a.N} columns, got {n}");
         Run(a.Kernels, false, transB, a.M, n, a.K, alpha, default, a.K, b, ldb, beta, c, ldc, epilogue, bInPlace, a);
     }
 

@@ -132,6 +132,44 @@ public class ChannelBlockedConvTests
         for (int i = 0; i < dw.Length; i++) Assert.Equal(start[i] + fresh[i], dw[i], 1e-5f * scale);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Input_gradient_in_blocks_of_images_is_each_image_alone(bool withDw)
+    {
+        // dx of small planes runs several images' dY through one GEMM (Conv2dKernel.DxBlockImages): the batch's dx
+        // must be each image's own, bit for bit, whatever the blocks (37 images: chunks of 2 or 3 with dW, short last blocks) and threads.
+        var g = new Conv2dGeometry(37, 6, 14, 14, 16, 5, 5);
+        Assert.Equal(4, Conv2dKernel.DxBlockImages(g.ColCols));
+        var x = Values(g.N * g.C * g.H * g.W, 31);
+        var w = Values(g.OC * g.ColRows, 32);
+        var dy = Values(g.N * g.OC * g.ColCols, 33);
+        int xImage = g.C * g.H * g.W, yImage = g.OC * g.ColCols;
+        var alone = new float[x.Length];
+        var one = g with { N = 1 };
+        for (int n = 0; n < g.N; n++)
+            Conv2dKernel.Backward(one, x.AsSpan(n * xImage, xImage), w, dy.AsSpan(n * yImage, yImage), alone.AsSpan(n * xImage, xImage),
+                withDw ? new float[w.Length] : default, default);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var dx = new float[x.Length];
+            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, withDw ? new float[w.Length] : default, default);
+            Assert.Equal(alone, dx);
+        }
+        var reference = new float[x.Length];
+        Conv2dReference.Backward(g, x, w, dy, reference, default, default);
+        float scale = reference.Max(MathF.Abs);
+        for (int i = 0; i < reference.Length; i++) Assert.Equal(reference[i], alone[i], 1e-5f * scale);
+    }
+
+    [Theory]
+    [InlineData(100, 4)]   // lenet5's conv2
+    [InlineData(196, 2)]
+    [InlineData(25, 8)]
+    [InlineData(300, 1)]
+    [InlineData(784, 1)]
+    public void Input_gradient_blocks_hold_up_to_512_columns(int pixels, int images) => Assert.Equal(images, Conv2dKernel.DxBlockImages(pixels));
+
     [Fact]
     public void Takes_only_the_shapes_it_was_written_for()
     {

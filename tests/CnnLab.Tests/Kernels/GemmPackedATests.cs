@@ -45,14 +45,33 @@ public class GemmPackedATests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(GemmVariants.Widths), MemberType = typeof(GemmVariants))]
+    public void PackedForMoreColumnsServesFewerBitForBit(int vectorBits)
+    {
+        // A convolution's dx packs Wᵀ for a block of images and runs a chunk's short last block with fewer columns.
+        var g = new Generator(vectorBits + 29);
+        int m = 150, k = 16, packedFor = 400;
+        foreach (int n in new[] { 300, 200, 100, 37 })
+        {
+            var (a, b, _, expected) = GemmVariants.Operands(g, m, n, k, (k - 1) * n + (n + 15) / 16 * 16);
+            var actual = (float[])expected.Clone();
+            Gemm.SgemmWithWidth(vectorBits, true, false, m, n, k, 1f, a, m, b, n, 0f, expected, n, GemmEpilogue.None);
+            using var packed = Gemm.PackAOnceWithWidth(vectorBits, true, m, k, a, m, packedFor);
+            Gemm.SgemmPackedA(packed, n, 1f, false, b, n, 0f, actual, n, GemmEpilogue.None, bInPlace: true);
+            Assert.Equal(expected, actual);
+        }
+    }
+
     [Fact]
-    public void PackedForOtherColumnsOrDisposedIsRefused()
+    public void PackedForFewerColumnsOrDisposedIsRefused()
     {
         var a = new float[6 * 5];
         var packed = Gemm.PackAOnce(false, 6, 5, a, 5, 20);
         var b = new float[5 * 21];
         var c = new float[6 * 21];
         Assert.Throws<ArgumentException>(() => Gemm.SgemmPackedA(packed, 21, 1f, false, b, 21, 0f, c, 21, GemmEpilogue.None));
+        Assert.Throws<ArgumentException>(() => Gemm.SgemmPackedA(packed, -1, 1f, false, b, 21, 0f, c, 21, GemmEpilogue.None));
         packed.Dispose();
         Assert.Throws<ObjectDisposedException>(() => Gemm.SgemmPackedA(packed, 20, 1f, false, b, 20, 0f, c, 20, GemmEpilogue.None));
     }

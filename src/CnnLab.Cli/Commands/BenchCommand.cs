@@ -25,7 +25,7 @@ public static class BenchCommand
         var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
         var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
-        var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch): ms, GFLOP/s and share of the measured FMA peak" };
+        var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share of the measured FMA peak" };
         var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM, --convs the convolutions.")
         {
             model, batch, threads, seconds, warmup, json, profile, steps, gemm, convs,
@@ -36,7 +36,7 @@ public static class BenchCommand
             if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
             bool asJson = p.GetValue(json);
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
-            if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, asJson, stdout);
+            if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
             var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup) };
@@ -89,11 +89,13 @@ public static class BenchCommand
         return CliErrors.Ok;
     }
 
-    private static int RunConvs(int batch, int threads, bool asJson, TextWriter stdout)
+    private static int RunConvs(int batch, int threads, double seconds, bool asJson, TextWriter stdout)
     {
         if (batch < 1 || batch > 4096) throw new UsageException($"--batch must be 1..4096 for --convs, got {batch}");
+        if (!(seconds > 0) || seconds > 3600) throw new UsageException($"--seconds must be above 0 and at most 3600, got {seconds}");
         double peak = FmaPeak.Measure() * threads;
-        var rows = ConvBenchmark.Run(batch, threads);
+        // Twelve timings (six layers, forward and backward): --seconds in all, at most half a second each.
+        var rows = ConvBenchmark.Run(batch, threads, Math.Min(0.5, seconds / 12));
         if (asJson)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new

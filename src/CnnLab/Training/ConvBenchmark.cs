@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
@@ -109,25 +108,8 @@ public static class ConvBenchmark
 
     private static ConvLayerTiming Time(string layer, in Conv2dGeometry g, string runs, bool firstLayer, Action forward, Action backward, double seconds)
     {
-        double f = BestSeconds(forward, seconds), b = BestSeconds(backward, seconds);
+        double f = BestTime.Seconds(forward, seconds), b = BestTime.Seconds(backward, seconds);
         double backwardFlops = g.Flops * (firstLayer ? 1 : 2);
         return new ConvLayerTiming(layer, ShapeOf(g), runs, f * 1e3, g.Flops / f / 1e9, b * 1e3, backwardFlops / b / 1e9);
-    }
-
-    // Best of runs for about the given time (at least 3 runs after one untimed).
-    private static double BestSeconds(Action run, double seconds)
-    {
-        run();
-        double best = double.MaxValue;
-        int reps = 0;
-        var total = Stopwatch.StartNew();
-        while (total.Elapsed.TotalSeconds < seconds || reps < 3)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            run();
-            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
-            reps++;
-        }
-        return best;
     }
 }

@@ -249,18 +249,7 @@ public static class GemmBenchmark
             gen.FillUniform(a, 0f, 1f);
             gen.FillUniform(b, 0f, 1f);
             int lda = ta ? m : k, ldb = tb ? k : n;
-            void Once() => Gemm.Sgemm(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
-            Once();
-            double best = double.MaxValue;
-            int reps = 0;
-            var total = Stopwatch.StartNew();
-            while (total.Elapsed.TotalSeconds < seconds || reps < 3)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                Once();
-                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
-                reps++;
-            }
+            double best = BestTime.Seconds(() => Gemm.Sgemm(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n), seconds);
             return 2.0 * m * n * k / best / 1e9;
         }
         finally

@@ -71,4 +71,22 @@ for t in 1 2; do
   done
 done
 echo
+echo "## Convolutions against the FMA peak (CnnLab, batch 128, as training runs them)"
+echo
+echo "GFLOP/s count the plain convolution's multiply-adds (Winograd's fewer count as the ones they replace); the peak is an FMA loop's, measured in the same process (x threads)."
+echo
+echo "| layer | shape | threads | forward ms | GFLOP/s | of peak | backward ms | GFLOP/s | of peak | runs |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for t in 1 2; do
+  c=$($CNNLAB bench --convs --batch 128 --threads "$t" --seconds 6 --json)
+  echo "$c" | $PY -c "
+import json, sys
+d = json.loads(sys.stdin.read().strip().splitlines()[-1])
+peak = d['fma_peak_gflops']
+for r in d['layers']:
+    print(f\"| {r['layer']} | {r['shape']} | {d['threads']} | {r['forward_ms']:.3f} | {r['forward_gflops']:.0f} | {r['forward_gflops'] / peak:.0%} | {r['backward_ms']:.3f} | {r['backward_gflops']:.0f} | {r['backward_gflops'] / peak:.0%} | {r['runs']} |\")
+print(f\"| FMA peak | | {d['threads']} | | {peak:.0f} | 100% | | | | |\")
+"
+done
+echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). The 2 vCPUs are shared with other work; 1-thread rows are the stable reference, 2-thread rows are 'up to'."

@@ -8,7 +8,8 @@ namespace CnnLab.Kernels;
 /// A convolution's forward over a batch, prepared once per call: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
 /// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs), or packed
-/// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>). Each image's
+/// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>),
+/// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
 /// batch is cut among threads. Dispose to return the packed weights.
 /// </summary>

@@ -74,7 +74,7 @@ public class ChannelBlockedConvTests
     public void Forward_with_more_taps_than_one_GEMM_slice_matches_the_reference()
     {
         if (!Avx512F.IsSupported) return;
-        var g = new Conv2dGeometry(2, 20, 10, 10, 32, 5, 5); // R = 500 > KcMax
+        var g = new Conv2dGeometry(2, 16, 10, 10, 32, 5, 5); // R = 400 > KcMax
         Assert.True(g.ColRows > Gemm.KcMax && ChannelBlockedConv.Applies(g));
         var x = Values(g.N * g.C * g.H * g.W, 4);
         var w = Values(g.OC * g.ColRows, 5);
@@ -180,6 +180,8 @@ public class ChannelBlockedConvTests
         Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
         Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
         Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                // 576 pixels
+        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps
+        Assert.True(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
         Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));
     }
 }

@@ -123,18 +123,19 @@ public class ConvReluFusionTests
         Assert.Contains(seen!.Data.ToArray(), v => v < 0f);
     }
 
-    [Fact]
-    public void TrainingStepIsTheSameFusedOrNot()
+    [Theory]
+    [InlineData("cnn-small", 32 * 9 + 32)]
+    [InlineData("lenet5", 6 * 25 + 6)]   // 5x5 first stage; conv2 channel-blocked, fused or not
+    public void TrainingStepIsTheSameFusedOrNot(string model, int first)
     {
-        var plain = FusionStep.Run("cnn-small", fuse: false).Grads;
+        var plain = FusionStep.Run(model, fuse: false).Grads;
         // The general fused path: the same bits.
         ConvReluMaxPoolSingleChannel.Disabled = true;
-        try { Assert.Equal(plain, FusionStep.Run("cnn-small", fuse: true).Grads); }
+        try { Assert.Equal(plain, FusionStep.Run(model, fuse: true).Grads); }
         finally { ConvReluMaxPoolSingleChannel.Disabled = false; }
         // The direct first stage (one input channel) sums its dW and db in another order: those agree to
         // rounding; every other gradient is the same bits.
-        var direct = FusionStep.Run("cnn-small", fuse: true).Grads;
-        int first = 32 * 9 + 32;
+        var direct = FusionStep.Run(model, fuse: true).Grads;
         Assert.Equal(plain[first..], direct[first..]);
         float scale = plain[..first].Max(MathF.Abs);
         for (int i = 0; i < first; i++) Assert.True(MathF.Abs(plain[i] - direct[i]) <= 1e-5f * scale, $"gradient {i}: {direct[i]} against {plain[i]}");

@@ -46,6 +46,29 @@ public class Conv2dKernelTests
         CompareWithReference(new Conv2dGeometry(2, 40, 5, 7, 36, 1, 1), 2);
     }
 
+    [Theory]
+    [InlineData(100, 112)]
+    [InlineData(784, 784)]
+    [InlineData(256, 272)]    // a 16x16 plane: rows 1 KB apart would alias the image loads
+    [InlineData(1024, 1040)]  // 32x32: 4 KB
+    [InlineData(4096, 4112)]  // 64x64
+    [InlineData(250, 272)]
+    public void ColumnRowsAreNotAMultipleOf1KBApart(int pixels, int stride)
+    {
+        var g = new Conv2dGeometry(1, 3, pixels, 1, 8, 1, 1, SH: 1, SW: 1, PH: 0, PW: 0);
+        Assert.Equal(pixels, g.ColCols);
+        Assert.Equal(stride, Conv2dKernel.ColumnStride(g));
+    }
+
+    [Fact]
+    public void FastMatchesReferenceOnPowerOfTwoPlanes()
+    {
+        // 16x16, 32x32 and 64x64 outputs: the column matrix's rows are padded off 1 KB multiples.
+        CompareWithReference(new Conv2dGeometry(2, 3, 16, 16, 8, 5, 5, PH: 2, PW: 2), 3);
+        CompareWithReference(new Conv2dGeometry(2, 3, 32, 32, 8, 3, 3, PH: 1, PW: 1), 4);
+        CompareWithReference(new Conv2dGeometry(1, 2, 64, 64, 4, 3, 3, PH: 1, PW: 1), 5);
+    }
+
     private static void CompareWithReference(Conv2dGeometry g, int seed)
     {
         var rnd = new Generator(seed * 7919L + ((g.N * 31 + g.C) * 31 + g.H) * 31 + g.W);

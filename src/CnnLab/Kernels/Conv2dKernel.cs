@@ -203,7 +203,9 @@ public static class Conv2dKernel
             {
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
-                float[] col = ArrayPool<float>.Shared.Rent(r * p);
+                // Rows ColumnStride apart, off 1 KB multiples (see there): the dW column matrix and the dx one.
+                int colStride = ColumnStride(geo);
+                float[] col = ArrayPool<float>.Shared.Rent(r * colStride);
                 // A block's dY [OC, images·P] and dcol [R, images·P], rows dxStride apart (dY's padding columns, read
                 // by the GEMM's last panel, zeroed once).
                 float[] dyBlock = dxImages > 1 ? ArrayPool<float>.Shared.Rent(geo.OC * dxStride) : [];
@@ -246,17 +248,19 @@ public static class Conv2dKernel
                             else if (partial is not null)
                             {
                                 ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);
+                                int rowStride = p;
                                 if (!geo.IsPointwise)
                                 {
-                                    ConvColumns.Im2Col(cols, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col);
-                                    cols = col.AsSpan(0, r * p);
+                                    ConvColumns.Im2Col(cols, geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, col, colStride);
+                                    cols = col.AsSpan(0, r * colStride);
+                                    rowStride = colStride;
                                 }
                                 var dwg = partial.AsSpan(grp * geo.OCg * r, geo.OCg * r);
                                 // dW_g [OCg, R] += dY_g [OCg, P] · col_gᵀ [P, R]: the GEMM reads col_g transposed in
                                 // place. With few rows (a 1-channel input: R = 9 or 25) its tiles would be mostly
                                 // padding, so each entry is one dot product over the P pixels instead.
-                                if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg);
-                                else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, p, 1f, dwg, r);
+                                if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg, rowStride);
+                                else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, rowStride, 1f, dwg, r);
                             }
                             if (winograd is not null)
                                 fixed (float* planes = dyg)
@@ -280,8 +284,8 @@ public static class Conv2dKernel
                                     // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g (+)= col2im(dcol). dY_g is read in
                                     // place where its last row's padding is readable (see ForImage).
                                     bool inPlace = dyg.Length >= (long)(geo.OCg - 1) * p + (p + 15) / 16 * 16;
-                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 0f, col.AsSpan(0, r * p), p, GemmEpilogue.None, inPlace);
-                                    ConvColumns.Col2Im(col.AsSpan(0, r * p), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg, accumulate: !overwriteDx);
+                                    Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 0f, col.AsSpan(0, r * colStride), colStride, GemmEpilogue.None, inPlace);
+                                    ConvColumns.Col2Im(col.AsSpan(0, r * colStride), geo.Cg, geo.H, geo.W, geo.KH, geo.KW, geo.SH, geo.SW, geo.PH, geo.PW, geo.DH, geo.DW, geo.OH, geo.OW, dxg, colStride, accumulate: !overwriteDx);
                                 }
                             }
                         }

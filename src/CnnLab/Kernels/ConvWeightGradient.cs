@@ -14,14 +14,18 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: part of the weight gradient of <c>torch.nn.functional.conv2d</c>.</remarks>
 internal static class ConvWeightGradient
 {
-    /// <summary>dw[o, i] += Σ_p dy[o, p] · col[i, p] for o &lt; oc, i &lt; rows (both row-major, rows P long).</summary>
-    public static unsafe void AddDots(ReadOnlySpan<float> dy, ReadOnlySpan<float> col, int oc, int rows, int p, Span<float> dw)
+    /// <summary>
+    /// dw[o, i] += Σ_p dy[o, p] · col[i, p] for o &lt; oc, i &lt; rows (both row-major; dy's rows P long, col's
+    /// <paramref name="colStride"/> apart, 0: P).
+    /// </summary>
+    public static unsafe void AddDots(ReadOnlySpan<float> dy, ReadOnlySpan<float> col, int oc, int rows, int p, Span<float> dw, int colStride = 0)
     {
-        if (dy.Length < oc * p || col.Length < rows * p || dw.Length < oc * rows)
-            throw new ArgumentException($"AddDots: spans too small for oc={oc}, rows={rows}, p={p}");
+        int cs = colStride == 0 ? p : colStride;
+        if (cs < p || dy.Length < oc * p || col.Length < (long)(rows - 1) * cs + p || dw.Length < oc * rows)
+            throw new ArgumentException($"AddDots: spans too small for oc={oc}, rows={rows}, p={p}, column stride {cs}");
         if (!Vector512.IsHardwareAccelerated)
         {
-            AddDotsReference(dy, col, oc, rows, p, dw);
+            AddDotsReference(dy, col, oc, rows, p, dw, cs);
             return;
         }
         fixed (float* pdy = dy, pcol = col, pdw = dw)
@@ -32,23 +36,23 @@ internal static class ConvWeightGradient
             if (rows % 3 == 0 && rows % 4 != 0)
                 for (; o + 4 <= oc; o += 4)
                     for (int i = 0; i < rows; i += 3)
-                        Block4x3(pdy + (long)o * p, pcol + (long)i * p, p, pdw + o * rows + i, rows);
+                        Block4x3(pdy + (long)o * p, pcol + (long)i * cs, p, cs, pdw + o * rows + i, rows);
             for (; o + 2 <= oc; o += 2)
                 for (int i = 0; i < rows; i += 4)
-                    Block(pdy + (long)o * p, pcol, i, Math.Min(4, rows - i), p, pdw + o * rows + i, rows, 2);
+                    Block(pdy + (long)o * p, pcol, i, Math.Min(4, rows - i), p, cs, pdw + o * rows + i, rows, 2);
             for (; o < oc; o++)
                 for (int i = 0; i < rows; i += 4)
-                    Block(pdy + (long)o * p, pcol, i, Math.Min(4, rows - i), p, pdw + o * rows + i, rows, 1);
+                    Block(pdy + (long)o * p, pcol, i, Math.Min(4, rows - i), p, cs, pdw + o * rows + i, rows, 1);
         }
     }
 
     // dw[a, j] += Σ_p dy[a, p]·col[i + j, p] for a < outs (1 or 2), j < taps (1..4); rows past taps reuse the last row (sums dropped).
-    private static unsafe void Block(float* dy, float* col, int i, int taps, int p, float* dw, int rows, int outs)
+    private static unsafe void Block(float* dy, float* col, int i, int taps, int p, int colStride, float* dw, int rows, int outs)
     {
-        float* c0 = col + (long)i * p;
-        float* c1 = col + (long)(i + Math.Min(1, taps - 1)) * p;
-        float* c2 = col + (long)(i + Math.Min(2, taps - 1)) * p;
-        float* c3 = col + (long)(i + Math.Min(3, taps - 1)) * p;
+        float* c0 = col + (long)i * colStride;
+        float* c1 = col + (long)(i + Math.Min(1, taps - 1)) * colStride;
+        float* c2 = col + (long)(i + Math.Min(2, taps - 1)) * colStride;
+        float* c3 = col + (long)(i + Math.Min(3, taps - 1)) * colStride;
         float* d0 = dy, d1 = outs > 1 ? dy + p : dy;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
@@ -79,9 +83,9 @@ internal static class ConvWeightGradient
     // dw[a, j] += Σ_p dy[a, p]·col[j, p] for a < 4, j < 3: each entry summed exactly as Block sums it
     // (16 lanes of FMAs over p, the lanes added, then the scalar tail), so the same bits.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block4x3(float* dy, float* col, int p, float* dw, int rows)
+    private static unsafe void Block4x3(float* dy, float* col, int p, int colStride, float* dw, int rows)
     {
-        float* c0 = col, c1 = col + p, c2 = col + 2L * p;
+        float* c0 = col, c1 = col + colStride, c2 = col + 2L * colStride;
         float* d0 = dy, d1 = dy + p, d2 = dy + 2L * p, d3 = dy + 3L * p;
         Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
@@ -112,13 +116,13 @@ internal static class ConvWeightGradient
     }
 
     /// <summary>The plain twin of <see cref="AddDots"/>: one dot product per entry.</summary>
-    public static void AddDotsReference(ReadOnlySpan<float> dy, ReadOnlySpan<float> col, int oc, int rows, int p, Span<float> dw)
+    public static void AddDotsReference(ReadOnlySpan<float> dy, ReadOnlySpan<float> col, int oc, int rows, int p, Span<float> dw, int colStride = 0)
     {
         for (int o = 0; o < oc; o++)
         {
             var dyRow = dy.Slice(o * p, p);
             for (int i = 0; i < rows; i++)
-                dw[o * rows + i] += TensorPrimitives.Dot(dyRow, col.Slice(i * p, p));
+                dw[o * rows + i] += TensorPrimitives.Dot(dyRow, col.Slice(i * (colStride == 0 ? p : colStride), p));
         }
     }
 }

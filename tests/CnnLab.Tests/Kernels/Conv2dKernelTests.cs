@@ -63,7 +63,7 @@ public class Conv2dKernelTests
     [Fact]
     public void FastMatchesReferenceOnPowerOfTwoPlanes()
     {
-        // 16x16, 32x32 and 64x64 outputs: the column matrix's rows are padded off 1 KB multiples.
+        // 16x16, 32x32 and 64x64 outputs: the column matrices' rows (forward, dW's, dx's) are padded off 1 KB multiples.
         CompareWithReference(new Conv2dGeometry(2, 3, 16, 16, 8, 5, 5, PH: 2, PW: 2), 3);
         CompareWithReference(new Conv2dGeometry(2, 3, 32, 32, 8, 3, 3, PH: 1, PW: 1), 4);
         CompareWithReference(new Conv2dGeometry(1, 2, 64, 64, 4, 3, 3, PH: 1, PW: 1), 5);

@@ -27,4 +27,27 @@ public class ConvWeightGradientTests
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Sqrt(p), $"dw[{i}] {actual[i]} vs {expected[i]}");
     }
+
+    [Theory]
+    [InlineData(32, 9, 1024, 1040)]   // a 32x32 plane's column matrix, rows padded off 4 KB
+    [InlineData(6, 25, 37, 48)]
+    [InlineData(7, 3, 50, 64)]
+    public void ColumnRowsFurtherApartGiveTheSameSums(int oc, int rows, int p, int stride)
+    {
+        var g = new Generator(oc * 100 + rows + stride);
+        var dy = new float[oc * p]; g.FillNormal(dy, 0, 1);
+        var packed = new float[rows * p]; g.FillNormal(packed, 0, 1);
+        // The same rows, stride apart, the gaps full of NaN (never read).
+        var spaced = new float[(rows - 1) * stride + p];
+        Array.Fill(spaced, float.NaN);
+        for (int i = 0; i < rows; i++) packed.AsSpan(i * p, p).CopyTo(spaced.AsSpan(i * stride, p));
+        var (expected, actual, reference) = (new float[oc * rows], new float[oc * rows], new float[oc * rows]);
+        ConvWeightGradient.AddDots(dy, packed, oc, rows, p, expected);
+        ConvWeightGradient.AddDots(dy, spaced, oc, rows, p, actual, stride);
+        ConvWeightGradient.AddDotsReference(dy, spaced, oc, rows, p, reference, stride);
+        Assert.Equal(expected, actual);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - reference[i]) <= 1e-4 * Math.Sqrt(p), $"dw[{i}] {reference[i]} vs {expected[i]}");
+        Assert.Throws<ArgumentException>(() => ConvWeightGradient.AddDots(dy, spaced, oc, rows, p, actual, p - 1));
+    }
 }

@@ -118,16 +118,20 @@ public static class Conv2dKernel
         Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true);
     }
 
+    /// <summary>Floats between rows of a column matrix that the GEMM reads in place: <see cref="RowStride"/> of P.</summary>
+    internal static int ColumnStride(in Conv2dGeometry g) => RowStride(g.ColCols);
+
     /// <summary>
-    /// Floats between rows of a column matrix that the GEMM reads in place: P rounded up to 16, and 16 more
-    /// where that is a multiple of 256. Rows a multiple of 1 KB apart put many of im2col's stores at the same
-    /// address modulo 4 KB as its loads from the image, which the core then takes for dependences (4K
-    /// aliasing): the forward of 32 images, one core, 3→16 5x5 on 32x32 took 2.50 ms with rows 4 KB apart and
-    /// 0.75 ms with 64 bytes more; 8→8 3x3 on 16x16 (1 KB) 0.44 → 0.20 ms; 3→8 3x3 on 64x64 1.19 → 0.38 ms.
+    /// Floats between rows of a matrix of <paramref name="columns"/> that im2col or the GEMM writes and col2im or
+    /// the GEMM reads: the columns rounded up to 16, and 16 more where that is a multiple of 256. Rows a multiple
+    /// of 1 KB apart put many of im2col's stores at the same address modulo 4 KB as its loads from the image,
+    /// which the core then takes for dependences (4K aliasing): the forward of 32 images, one core, 3→16 5x5 on
+    /// 32x32 took 2.50 ms with rows 4 KB apart and 0.75 ms with 64 bytes more; 8→8 3x3 on 16x16 (1 KB) 0.44 → 0.20
+    /// ms; 3→8 3x3 on 64x64 1.19 → 0.38 ms.
     /// </summary>
-    internal static int ColumnStride(in Conv2dGeometry g)
+    internal static int RowStride(int columns)
     {
-        int rounded = (g.ColCols + 15) / 16 * 16;
+        int rounded = (columns + 15) / 16 * 16;
         return rounded % 256 == 0 ? rounded + 16 : rounded;
     }
 
@@ -182,7 +186,7 @@ public static class Conv2dKernel
         // 4 images of 100 pixels, 0.69 → 0.39 ms for the batch's products, the 100-column ones ending in a mostly
         // empty 48-column panel), then col2im image by image from the block's columns. The same sums per element.
         int dxImages = needDx && winograd is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
-        int dxColumns = dxImages * p, dxStride = (dxColumns + 15) / 16 * 16;
+        int dxColumns = dxImages * p, dxStride = RowStride(dxColumns);
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true, dxColumns) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
         var wgrad = needDw && block is not null ? new WinogradWeightGradient(g, block) : null;
         // dW of small planes directly, 16 output channels per vector (no column matrix to build and pack).
@@ -203,7 +207,7 @@ public static class Conv2dKernel
             {
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var dxAll = needDx ? new Span<float>((float*)dxs, geo.N * geo.C * geo.H * geo.W) : default;
-                // Rows ColumnStride apart, off 1 KB multiples (see there): the dW column matrix and the dx one.
+                // Rows ColumnStride apart, off 1 KB multiples (see RowStride): the dW column matrix and the dx one.
                 int colStride = ColumnStride(geo);
                 float[] col = ArrayPool<float>.Shared.Rent(r * colStride);
                 // A block's dY [OC, images·P] and dcol [R, images·P], rows dxStride apart (dY's padding columns, read

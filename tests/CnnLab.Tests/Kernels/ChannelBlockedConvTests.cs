@@ -133,14 +133,16 @@ public class ChannelBlockedConvTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Input_gradient_in_blocks_of_images_is_each_image_alone(bool withDw)
+    [InlineData(true, 14, 4)]
+    [InlineData(false, 14, 4)]
+    [InlineData(true, 12, 8)]    // 8x8 planes: blocks of 8 images, 512 columns, rows 528 floats apart (RowStride)
+    [InlineData(false, 12, 8)]
+    public void Input_gradient_in_blocks_of_images_is_each_image_alone(bool withDw, int side, int blockImages)
     {
         // dx of small planes runs several images' dY through one GEMM (Conv2dKernel.DxBlockImages): the batch's dx
         // must be each image's own, bit for bit, whatever the blocks (37 images: chunks of 2 or 3 with dW, short last blocks) and threads.
-        var g = new Conv2dGeometry(37, 6, 14, 14, 16, 5, 5);
-        Assert.Equal(4, Conv2dKernel.DxBlockImages(g.ColCols));
+        var g = new Conv2dGeometry(37, 6, side, side, 16, 5, 5);
+        Assert.Equal(blockImages, Conv2dKernel.DxBlockImages(g.ColCols));
         var x = Values(g.N * g.C * g.H * g.W, 31);
         var w = Values(g.OC * g.ColRows, 32);
         var dy = Values(g.N * g.OC * g.ColCols, 33);

@@ -4,10 +4,10 @@ using System.Runtime.Intrinsics;
 namespace CnnLab.Kernels;
 
 /// <summary>
-/// The vector operations the optimizer kernels use, for one vector width. Each kernel's loop is written
-/// once, generic over this, and run as <see cref="Lanes512"/> or <see cref="Lanes256"/>: the JIT compiles a
-/// generic method separately for each struct type argument and inlines these calls, so each instance is
-/// the plain loop for its width. Written by hand because .NET's own <c>ISimdVector&lt;TSelf, T&gt;</c> is
+/// The vector operations the optimizer kernels use (and the FMA-peak loop of <c>cnnlab bench --convs</c>), for
+/// one vector width. Each kernel's loop is written once, generic over this, and run as <see cref="Lanes512"/> or
+/// <see cref="Lanes256"/>: the JIT compiles a generic method separately for each struct type argument and
+/// inlines these calls, so each instance is the plain loop for its width. Written by hand because .NET's own <c>ISimdVector&lt;TSelf, T&gt;</c> is
 /// internal (checked on .NET 10).
 /// </summary>
 internal interface IOptimizerLanes<TV> where TV : struct

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
+using CnnLab.Kernels;
 
 namespace CnnLab.Training;
 
@@ -19,41 +20,34 @@ public static class FmaPeak
         for (int run = 0; run < 5; run++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            sink += Vector512.IsHardwareAccelerated ? Loop512(iterations) : Loop256(iterations);
+            sink += Vector512.IsHardwareAccelerated ? Loop<Lanes512, Vector512<float>>(iterations) : Loop<Lanes256, Vector256<float>>(iterations);
             best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
         }
-        int lanes = Vector512.IsHardwareAccelerated ? 16 : 8;
+        int lanes = Vector512.IsHardwareAccelerated ? Lanes512.Count : Lanes256.Count;
         // The sum keeps the loop from being optimized away; it is finite, so this never changes the result.
         return float.IsNaN(sink) ? 0 : iterations * 12.0 * lanes * 2 / best / 1e9;
     }
 
-    private static float Loop512(long iterations)
+    // Twelve chains of lane-wise FMAs; the lanes' sum (finite) is returned so the loop is not optimized away.
+    // Written once over the optimizer kernels' per-width vector operations.
+    private static float Loop<TLanes, TV>(long iterations) where TLanes : IOptimizerLanes<TV> where TV : struct
     {
-        var m = Vector512.Create(0.9999999f);
-        var c = Vector512.Create(1e-7f);
-        Vector512<float> a0 = Vector512<float>.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        var m = TLanes.Create(0.9999999f);
+        var c = TLanes.Create(1e-7f);
+        TV a0 = TLanes.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
         for (long i = 0; i < iterations; i++)
         {
-            a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c); a2 = Vector512.FusedMultiplyAdd(a2, m, c);
-            a3 = Vector512.FusedMultiplyAdd(a3, m, c); a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c); a8 = Vector512.FusedMultiplyAdd(a8, m, c);
-            a9 = Vector512.FusedMultiplyAdd(a9, m, c); a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            a0 = TLanes.Fma(a0, m, c); a1 = TLanes.Fma(a1, m, c); a2 = TLanes.Fma(a2, m, c);
+            a3 = TLanes.Fma(a3, m, c); a4 = TLanes.Fma(a4, m, c); a5 = TLanes.Fma(a5, m, c);
+            a6 = TLanes.Fma(a6, m, c); a7 = TLanes.Fma(a7, m, c); a8 = TLanes.Fma(a8, m, c);
+            a9 = TLanes.Fma(a9, m, c); a10 = TLanes.Fma(a10, m, c); a11 = TLanes.Fma(a11, m, c);
         }
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    private static float Loop256(long iterations)
-    {
-        var m = Vector256.Create(0.9999999f);
-        var c = Vector256.Create(1e-7f);
-        Vector256<float> a0 = Vector256<float>.One, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        for (long i = 0; i < iterations; i++)
-        {
-            a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c); a2 = Vector256.FusedMultiplyAdd(a2, m, c);
-            a3 = Vector256.FusedMultiplyAdd(a3, m, c); a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
-            a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c); a8 = Vector256.FusedMultiplyAdd(a8, m, c);
-            a9 = Vector256.FusedMultiplyAdd(a9, m, c); a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
-        }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        var all = TLanes.Add(TLanes.Add(TLanes.Add(a0, a1), TLanes.Add(a2, a3)), TLanes.Add(TLanes.Add(a4, a5), TLanes.Add(a6, a7)));
+        all = TLanes.Add(all, TLanes.Add(TLanes.Add(a8, a9), TLanes.Add(a10, a11)));
+        Span<float> lanes = stackalloc float[TLanes.Count];
+        TLanes.Store(all, ref lanes[0], 0);
+        float sum = 0;
+        foreach (float v in lanes) sum += v;
+        return sum;
     }
 }

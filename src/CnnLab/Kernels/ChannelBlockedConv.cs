@@ -98,8 +98,12 @@ internal sealed unsafe class ChannelBlockedConv
         int r = _g.ColRows;
         for (int o = 0; o < _g.OC; o++)
             for (int k = 0; k < r; k++)
-                packed[((o / Lanes) * r + k) * Lanes + o % Lanes] = w[o * r + k];
+                packed[Blocked(o, k)] = w[o * r + k];
     }
+
+    // Where [o, k] of an [OC, R] matrix lies in the layout by blocks of 16 output channels, [(o / 16)·R + k][o % 16]
+    // (the packed weights, the weight gradient's partial sums).
+    private int Blocked(int o, int k) => ((o / Lanes) * _g.ColRows + k) * Lanes + o % Lanes;
 
     /// <summary>
     /// The padded input of one image: the image itself without padding, else <paramref name="padded"/>
@@ -325,6 +329,6 @@ internal sealed unsafe class ChannelBlockedConv
         int r = _g.ColRows;
         for (int o = 0; o < _g.OC; o++)
             for (int k = 0; k < r; k++)
-                dw[o * r + k] += partial[((o / Lanes) * r + k) * Lanes + o % Lanes];
+                dw[o * r + k] += partial[Blocked(o, k)];
     }
 }

@@ -38,7 +38,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     private static void BackwardWeights(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, byte* codes, float* dPooled, float* dw, float* db)
     {
         var geo = g;
-        int taps = Taps(g), perChannel = taps + 1;   // the weight sums, then the bias sum
+        int taps = g.ColRows, perChannel = taps + 1;   // one channel: 9 or 25 weight sums, then the bias sum
         int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), dzLength = taps == 9 ? 0 : 4 * ph * codeStride;
         float[][] partials = new float[chunks][];

@@ -40,9 +40,6 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         !Disabled && Avx512F.IsSupported && g is { C: 1, G: 1, SH: 1, SW: 1, DH: 1, DW: 1 }
         && (g is { KH: 3, KW: 3, PH: 1, PW: 1 } || g is { KH: 5, KW: 5, PH: 2, PW: 2 }) && MaxPool2dKernel.IsWhole2x2(pool);
 
-    // Weights of one output channel (9 or 25), and the padding, for a geometry that Applies.
-    private static int Taps(in Conv2dGeometry g) => g.KH * g.KW;
-
     /// <summary>
     /// Bytes per pooled row in the window codes: the row's width rounded up to whole vectors of 16, so
     /// that every vector of codes is stored whole.
@@ -76,7 +73,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     {
         var geo = g;
         int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw);
-        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), taps = Taps(g);
+        int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), taps = g.ColRows;   // one channel: 9 or 25 weights
         nint xs = (nint)x, ws = (nint)w, bs = (nint)bias, ps = (nint)pooled, cds = (nint)codes;
         Parallelism.For(g.N, 1, (start, end) =>
         {

@@ -57,7 +57,7 @@ public static class BatchNormReluMaxPoolKernel
                         // The values of ScaleShift then Relu, in one pass over the plane.
                         BatchNormPlanes.ScaleShiftRelu(new ReadOnlySpan<float>((float*)xs + ((long)n * c + ch) * s, s), ((float*)scs)[ch], ((float*)shs)[ch], block.AsSpan(ch * s, s));
                     }
-                    MaxPool2dKernel.Forward(oneImage, block.AsSpan(0, c * s), new Span<float>((float*)ps + (long)n * c * q, c * q), new Span<int>((int*)iss + (long)n * c * q, c * q));
+                    MaxPool2dKernel.ForwardOnThisThread(oneImage, block.AsSpan(0, c * s), new Span<float>((float*)ps + (long)n * c * q, c * q), new Span<int>((int*)iss + (long)n * c * q, c * q));
                 }
                 ArrayPool<float>.Shared.Return(block);
             });

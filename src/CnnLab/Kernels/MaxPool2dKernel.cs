@@ -30,14 +30,32 @@ public static class MaxPool2dKernel
             {
                 nint xs = (nint)px, ys = (nint)py, idxs = (nint)pi;
                 Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
-                {
-                    for (int plane = start; plane < end; plane++)
-                        ForwardPlane(geo, new ReadOnlySpan<float>((float*)xs + (long)plane * hw, hw),
-                            new Span<float>((float*)ys + (long)plane * ohw, ohw), new Span<int>((int*)idxs + (long)plane * ohw, ohw),
-                            (long)(planes - plane) * hw);
-                });
+                    ForwardPlanes(geo, (float*)xs, (float*)ys, (int*)idxs, start, end));
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> on this thread, for a fused kernel's loop that pools each image's block as it is made
+    /// (a parallel loop per image would allocate its delegate every time: ~22 KB per training step of lenet5).
+    /// </summary>
+    internal static unsafe void ForwardOnThisThread(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmaxIndices)
+    {
+        int planes = g.N * g.C;
+        if (x.Length < planes * g.H * g.W || y.Length < planes * g.OH * g.OW || argmaxIndices.Length < planes * g.OH * g.OW)
+            throw new ArgumentException($"max-pool buffers too small for {g}");
+        fixed (float* px = x, py = y)
+        fixed (int* pi = argmaxIndices)
+            ForwardPlanes(g, px, py, pi, 0, planes);
+    }
+
+    // Planes start … end − 1 of x [N·C planes] (every plane up to the last readable).
+    private static unsafe void ForwardPlanes(in Pool2dGeometry g, float* x, float* y, int* idx, int start, int end)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        for (int plane = start; plane < end; plane++)
+            ForwardPlane(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
+                new Span<int>(idx + (long)plane * ohw, ohw), (long)(planes - plane) * hw);
     }
 
     // readable: how many floats from the plane's start may be read (the rest of x), so that the vector

@@ -112,4 +112,39 @@ public class MaxPool2dFastPathTests
             Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
         }
     }
+    [Theory]
+    [InlineData(2, 2, 2, 2)]
+    [InlineData(3, 3, 3, 3)]
+    public void On_this_thread_matches_the_parallel_forward_bit_for_bit(int kh, int kw, int sh, int sw)
+    {
+        var g = new Pool2dGeometry(3, 5, 14, 13, kh, kw, sh, sw, 0, 0, 1, 1, false);
+        var x = TieHeavyValues(g.N * g.C * g.H * g.W, 8);
+        int outputs = g.N * g.C * g.OH * g.OW;
+        var (y, idx, y1, idx1) = (new float[outputs], new int[outputs], new float[outputs], new int[outputs]);
+        MaxPool2dKernel.Forward(g, x, y, idx);
+        MaxPool2dKernel.ForwardOnThisThread(g, x, y1, idx1);
+        Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), y1.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(idx, idx1);
+        Assert.Throws<ArgumentException>(() => MaxPool2dKernel.ForwardOnThisThread(g, x.AsSpan(1), y1, idx1));
+    }
+
+    [Fact]
+    public void A_fused_convolution_and_pool_allocates_the_same_for_any_batch()
+    {
+        // The fused kernel pools each image's block as it is made: nothing it allocates may grow with the batch
+        // (a parallel loop per image allocated its delegate, ~170 bytes an image).
+        long Allocated(int n)
+        {
+            var g = new Conv2dGeometry(n, 6, 14, 14, 16, 5, 5);
+            var pool = new Pool2dGeometry(n, 16, 10, 10, 2, 2, 2, 2, 0, 0, 1, 1, false);
+            var (x, w, b) = (new float[n * 6 * 196], new float[16 * 150], new float[16]);
+            var (y, idx) = (new float[n * 16 * 25], new int[n * 16 * 25]);
+            ConvReluMaxPoolKernel.Forward(g, pool, x, w, b, true, y, idx);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            ConvReluMaxPoolKernel.Forward(g, pool, x, w, b, true, y, idx);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        using (ThreadCount.Use(1))
+            Assert.Equal(Allocated(4), Allocated(64));
+    }
 }

@@ -10,33 +10,75 @@ namespace CnnLab.Kernels;
 
 internal static unsafe partial class ConvReluMaxPoolSingleChannel
 {
-    // Two pooled rows of one output channel at a time: conv rows 2i … 2i + 3 (even and odd columns: eight
-    // chains of 25 multiply-adds, enough to hide the FMA latency), fed by padded rows 2i … 2i + 7, each
-    // loaded once and met by every conv row it belongs to. The 25 weights are too many to keep in registers
-    // beside eight sums and a row's six vectors, so each multiply-add takes its weight broadcast from memory.
-    // Each conv value is zero, then the taps in (ky, kx) order, then + b and ReLU: the GEMM path's order.
+    // Four pooled rows of one output channel at a time: conv rows 2i … 2i + 7 (even and odd columns: sixteen
+    // chains of 25 multiply-adds), kernel row by kernel row: the row's five weights are broadcast once into
+    // registers, then meet each conv row's padded row 2i + c + ky (six vector loads per ten multiply-adds).
+    // Walking the padded rows once instead, two pooled rows at a time, left no registers for the 25 weights:
+    // each multiply-add took its weight broadcast from memory, 1.2 loads per multiply-add, and the stage ran
+    // at 0.33 ms per batch of 128 on one core against 0.25 ms this way. Each conv value is zero, then the taps
+    // in (ky, kx) order, then + b and ReLU: the GEMM path's order.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane5x5(float* e, float* o, int s, float* k, float* b, int ph, int pw, float* pooled, byte* codes)
     {
         var epilogue = new Epilogue(b);
         int codeStride = CodeStride(pw);
         for (int j = 0; j < pw; j += 16)
-            for (int i = 0; i < ph; i += 2)
+            for (int i = 0; i < ph; i += 4)
             {
-                bool second = i + 1 < ph;
+                int pooledRows = Math.Min(4, ph - i);
                 Vector512<float> e0 = default, o0 = default, e1 = default, o1 = default, e2 = default, o2 = default, e3 = default, o3 = default;
-                float* re = e + 2L * i * s + j, ro = o + 2L * i * s + j;
-                // Padded row 2i + r is kernel row r − c of conv row 2i + c.
-                for (int r = 0; r < (second ? 8 : 6); r++, re += s, ro += s)
+                Vector512<float> e4 = default, o4 = default, e5 = default, o5 = default, e6 = default, o6 = default, e7 = default, o7 = default;
+                for (int ky = 0; ky < 5; ky++)
                 {
-                    if (r <= 4) Taps5(re, ro, k + 5 * r, ref e0, ref o0);
-                    if (r >= 1 && r <= 5) Taps5(re, ro, k + 5 * (r - 1), ref e1, ref o1);
-                    if (second && r >= 2 && r <= 6) Taps5(re, ro, k + 5 * (r - 2), ref e2, ref o2);
-                    if (second && r >= 3) Taps5(re, ro, k + 5 * (r - 3), ref e3, ref o3);
+                    float* kr = k + 5 * ky;
+                    var w0 = Vector512.Create(kr[0]); var w1 = Vector512.Create(kr[1]); var w2 = Vector512.Create(kr[2]);
+                    var w3 = Vector512.Create(kr[3]); var w4 = Vector512.Create(kr[4]);
+                    float* re = e + (2L * i + ky) * s + j, ro = o + (2L * i + ky) * s + j;
+                    Taps5(re, ro, s, 0, w0, w1, w2, w3, w4, ref e0, ref o0);
+                    Taps5(re, ro, s, 1, w0, w1, w2, w3, w4, ref e1, ref o1);
+                    if (pooledRows > 1)
+                    {
+                        Taps5(re, ro, s, 2, w0, w1, w2, w3, w4, ref e2, ref o2);
+                        Taps5(re, ro, s, 3, w0, w1, w2, w3, w4, ref e3, ref o3);
+                    }
+                    if (pooledRows > 2)
+                    {
+                        Taps5(re, ro, s, 4, w0, w1, w2, w3, w4, ref e4, ref o4);
+                        Taps5(re, ro, s, 5, w0, w1, w2, w3, w4, ref e5, ref o5);
+                    }
+                    if (pooledRows > 3)
+                    {
+                        Taps5(re, ro, s, 6, w0, w1, w2, w3, w4, ref e6, ref o6);
+                        Taps5(re, ro, s, 7, w0, w1, w2, w3, w4, ref e7, ref o7);
+                    }
                 }
                 epilogue.Pool(e0, o0, e1, o1, pw - j, pooled + (long)i * pw + j, codes + (long)i * codeStride + j);
-                if (second) epilogue.Pool(e2, o2, e3, o3, pw - j, pooled + (long)(i + 1) * pw + j, codes + (long)(i + 1) * codeStride + j);
+                if (pooledRows > 1) epilogue.Pool(e2, o2, e3, o3, pw - j, pooled + (long)(i + 1) * pw + j, codes + (long)(i + 1) * codeStride + j);
+                if (pooledRows > 2) epilogue.Pool(e4, o4, e5, o5, pw - j, pooled + (long)(i + 2) * pw + j, codes + (long)(i + 2) * codeStride + j);
+                if (pooledRows > 3) epilogue.Pool(e6, o6, e7, o7, pw - j, pooled + (long)(i + 3) * pw + j, codes + (long)(i + 3) * codeStride + j);
             }
+    }
+
+    // Conv row c's five taps of one kernel row (weights w0 … w4 in registers) from padded row c of re/ro (s apart)
+    // into an even and an odd conv vector.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Taps5(float* re, float* ro, int s, int c, Vector512<float> w0, Vector512<float> w1, Vector512<float> w2,
+        Vector512<float> w3, Vector512<float> w4, ref Vector512<float> even, ref Vector512<float> odd)
+    {
+        re += (long)c * s;
+        ro += (long)c * s;
+        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
+        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
+        even = Vector512.FusedMultiplyAdd(w0, e0, even);
+        even = Vector512.FusedMultiplyAdd(w1, o0, even);
+        even = Vector512.FusedMultiplyAdd(w2, e1, even);
+        even = Vector512.FusedMultiplyAdd(w3, o1, even);
+        even = Vector512.FusedMultiplyAdd(w4, e2, even);
+        odd = Vector512.FusedMultiplyAdd(w0, o0, odd);
+        odd = Vector512.FusedMultiplyAdd(w1, e1, odd);
+        odd = Vector512.FusedMultiplyAdd(w2, o1, odd);
+        odd = Vector512.FusedMultiplyAdd(w3, e2, odd);
+        odd = Vector512.FusedMultiplyAdd(w4, o2, odd);
     }
 
     // One padded row's five taps k[0 … 4] into an even and an odd conv vector.

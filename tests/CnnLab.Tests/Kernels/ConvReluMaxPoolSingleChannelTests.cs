@@ -26,8 +26,9 @@ public class ConvReluMaxPoolSingleChannelTests
         { 4, 6, 30, 30, false, 3 },   // 15 pooled rows
         { 1, 1, 2, 2, false, 3 },     // one pooled output
         { 16, 3, 12, 12, false, 3 },  // enough images for two threads
-        { 5, 6, 28, 28, false, 5 },   // lenet5's first stage: 14 pooled rows, two at a time
-        { 3, 5, 15, 17, false, 5 },   // odd sides; 7 pooled rows: the last pair is one row
+        { 5, 6, 28, 28, false, 5 },   // lenet5's first stage: 14 pooled rows, four at a time, then two
+        { 3, 5, 15, 17, false, 5 },   // odd sides; 7 pooled rows: four, then three
+        { 2, 3, 10, 12, false, 5 },   // 5 pooled rows: four, then one
         { 2, 4, 9, 70, false, 5 },    // 35 pooled columns
         { 2, 3, 14, 14, true, 5 },    // ceil mode where every window is whole
         { 1, 2, 2, 2, false, 5 },     // one pooled output: the kernel is mostly padding

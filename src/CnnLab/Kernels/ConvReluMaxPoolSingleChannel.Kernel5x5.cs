@@ -81,24 +81,6 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         odd = Vector512.FusedMultiplyAdd(w4, o2, odd);
     }
 
-    // One padded row's five taps k[0 … 4] into an even and an odd conv vector.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Taps5(float* re, float* ro, float* k, ref Vector512<float> even, ref Vector512<float> odd)
-    {
-        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
-        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
-        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[0]), e0, even);
-        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[1]), o0, even);
-        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[2]), e1, even);
-        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[3]), o1, even);
-        even = Vector512.FusedMultiplyAdd(Vector512.Create(k[4]), e2, even);
-        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[0]), o0, odd);
-        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[1]), e1, odd);
-        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[2]), o1, odd);
-        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[3]), e2, odd);
-        odd = Vector512.FusedMultiplyAdd(Vector512.Create(k[4]), o2, odd);
-    }
-
     // One image's output channel: adds its 25 weight sums and its bias sum, lane by lane, to sums[k·16 …].
     // First dz of every conv row, even and odd columns, is rebuilt from dp and the codes into dz (2·PH rows of
     // two CodeStride halves); then kernel rows ky and ky + 1 together meet dz row r with padded rows r + ky and

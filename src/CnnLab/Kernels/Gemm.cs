@@ -152,7 +152,7 @@ public static unsafe partial class Gemm
 
     // One sgemm call cut into tiles; immutable after construction. A struct: most calls run on one thread
     // (a convolution's per-image products, inside a parallel loop), about a thousand per training step of
-    // cnn-small, and a class made each of them allocate ~140 bytes, three quarters of the step's garbage.
+    // cnn-small, and a class made each of them allocate 160 bytes, three quarters of the step's garbage.
     private readonly struct Job
     {
         private readonly bool _transA, _transB, _bInPlace, _aPacked;

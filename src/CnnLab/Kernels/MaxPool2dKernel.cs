@@ -19,9 +19,8 @@ public static class MaxPool2dKernel
     /// <summary>Overwrites y and argmaxIndices.</summary>
     public static void Forward(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmaxIndices)
     {
-        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (x.Length < planes * hw || y.Length < planes * ohw || argmaxIndices.Length < planes * ohw)
-            throw new ArgumentException($"max-pool buffers too small for {g}");
+        CheckBuffers(g, x.Length, y.Length, argmaxIndices.Length);
+        int planes = g.N * g.C, ohw = g.OH * g.OW;
         var geo = g;
         unsafe
         {
@@ -41,12 +40,17 @@ public static class MaxPool2dKernel
     /// </summary>
     internal static unsafe void ForwardOnThisThread(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmaxIndices)
     {
-        int planes = g.N * g.C;
-        if (x.Length < planes * g.H * g.W || y.Length < planes * g.OH * g.OW || argmaxIndices.Length < planes * g.OH * g.OW)
-            throw new ArgumentException($"max-pool buffers too small for {g}");
+        CheckBuffers(g, x.Length, y.Length, argmaxIndices.Length);
         fixed (float* px = x, py = y)
         fixed (int* pi = argmaxIndices)
-            ForwardPlanes(g, px, py, pi, 0, planes);
+            ForwardPlanes(g, px, py, pi, 0, g.N * g.C);
+    }
+
+    private static void CheckBuffers(in Pool2dGeometry g, int xLength, int yLength, int argmaxLength)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (xLength < planes * hw || yLength < planes * ohw || argmaxLength < planes * ohw)
+            throw new ArgumentException($"max-pool buffers too small for {g}");
     }
 
     // Planes start … end − 1 of x [N·C planes] (every plane up to the last readable).

@@ -19,14 +19,15 @@ namespace CnnLab.Kernels;
 /// pool is a lane-wise max of those four: no shuffles, no column matrix, no conv buffer. The general
 /// path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W] block, then the
 /// pool over that block) took 1.39–1.51 ms for cnn-small's first stage (batch 128, one
-/// core); this takes 0.60–0.62 ms (~95 GFLOP/s counting the convolution's multiply-adds: 14 of 16 lanes
-/// are useful on 28-wide images, and ReLU, the pool's compares and selects with its argmax and the
-/// stores take about as many vector operations as the multiply-adds).
+/// core); this takes 0.47–0.49 ms (~120 GFLOP/s counting the convolution's multiply-adds: 14 of 16 lanes
+/// are useful on 28-wide images, and the bias, the pool's maxes and compares with its window codes, the
+/// ReLU and the stores take ~20 vector operations per 36 multiply-adds; ~37 and 0.60–0.62 ms while the
+/// ReLU ran before the pool and the pool took the NaN-aware chain).
 /// Each conv value is the same sum in the same order as the GEMM's (zero, then the taps in (ky, kx)
 /// order by fused multiply-adds, then + b, then ReLU), so pooled values and the window each max came from
 /// are bit for bit the general path's. LeNet-5's 5x5 first layer (padding 2) runs the same way, four pooled
-/// rows at a time, a kernel row at a time (<see cref="ForwardPlane5x5"/>): 0.79 → 0.25 ms forward and
-/// 0.99 → 0.31 ms for dW and db at batch 128 on one core (~120 GFLOP/s of useful multiply-adds forward, against 38).
+/// rows at a time, a kernel row at a time (<see cref="ForwardPlane5x5"/>): 0.79 → 0.23 ms forward and
+/// 0.99 → 0.31 ms for dW and db at batch 128 on one core (~128 GFLOP/s of useful multiply-adds forward, against 38).
 /// Written by hand: no .NET library fuses convolution with pooling.
 /// </summary>
 /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)</c> with one input channel.</remarks>
@@ -134,6 +135,10 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     }
 
     // Bias, ReLU and the 2x2 pool of one channel, as the general path's GEMM epilogue and MaxPool2dKernel do them.
+    // Without a NaN in the window the ReLU runs once, after the pool: max commutes with max(0, ·), and
+    // where the max is positive (the only place its window code is kept) the first tap equal to it is the
+    // same before and after the ReLU; where it is not, the pooled value is +0 either way. That saves 6 of
+    // the 8 operations the four ReLUs (IEEE max with NaN kept: vmaxps and vfixupimmps each) took.
     private readonly struct Epilogue(float* bias)
     {
         private readonly bool _hasBias = bias != null;
@@ -144,7 +149,16 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Pool(Vector512<float> te, Vector512<float> to, Vector512<float> ue, Vector512<float> uo, int count, float* pooled, byte* codes)
         {
-            MaxPool2dKernel.Pick2x2(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3), out var best, out var at);
+            // Adding a zero bias turns −0 into +0, which only a value ≤ 0 can be: its output is +0 and code 4 either way.
+            Vector512<float> a = te + _bias, b = to + _bias, c = ue + _bias, d = uo + _bias, best;
+            Vector512<int> at;
+            if (MaxPool2dKernel.AnyNaN(a, b, c, d))
+                MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3), out best, out at);
+            else
+            {
+                MaxPool2dKernel.Pick2x2WithoutNaN(a, b, c, d, Vector512.Create(2), Vector512.Create(3), out best, out at);
+                best = Avx512F.Max(best, Vector512<float>.Zero);   // best > 0 ? best : +0
+            }
             var keep = LaneMask.First(count);
             var flows = Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & keep;
             Avx512F.ConvertToVector128Byte(Vector512.ConditionalSelect(flows, at, Vector512.Create(NoGradient))).Store(codes);

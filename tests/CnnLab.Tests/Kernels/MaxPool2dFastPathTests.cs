@@ -11,13 +11,16 @@ namespace CnnLab.Tests;
 /// </summary>
 public class MaxPool2dFastPathTests
 {
-    private static float[] TieHeavyValues(int n, long seed)
+    // Small integers, ±Inf and −0; NaN (two kinds) too unless withoutNaN: nearly every group of 16 windows then
+    // holds one, so the NaN-free data is what takes the fast path's max-and-compare route.
+    private static float[] TieHeavyValues(int n, long seed, bool withoutNaN = false)
     {
         var r = new Generator(seed);
         var v = new float[n];
         for (int i = 0; i < n; i++)
         {
             int k = r.NextInt(40);
+            if (withoutNaN && (k == 0 || k == 4)) k = 3;
             v[i] = k switch
             {
                 0 => float.NaN,
@@ -53,9 +56,9 @@ public class MaxPool2dFastPathTests
     {
         var g = new Pool2dGeometry(n, c, h, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
         int outs = n * c * g.OH * g.OW;
-        for (long seed = 1; seed <= 3; seed++)
+        for (long seed = 1; seed <= 6; seed++)
         {
-            var x = TieHeavyValues(n * c * h * w, seed * 100 + h * w);
+            var x = TieHeavyValues(n * c * h * w, seed * 100 + h * w, withoutNaN: seed > 3);
             var yRef = new float[outs];
             var idxRef = new int[outs];
             MaxPool2dKernel.ForwardReference(g, x, yRef, idxRef);
@@ -112,6 +115,40 @@ public class MaxPool2dFastPathTests
             Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
         }
     }
+    [Fact]
+    public void Without_a_NaN_the_fast_path_keeps_the_first_maximum_and_its_sign_of_zero()
+    {
+        // No NaN in the vector: the max-and-compare route, where vmaxps must keep the earlier of two equal taps.
+        float inf = float.PositiveInfinity, ninf = float.NegativeInfinity;
+        float[][] windows =
+        [
+            [1, 1, 1, 1], [0, 2, 2, 2], [0, 0, 3, 3], [0, 0, 0, 4],
+            [-0f, 0f, 0f, -0f], [0f, -0f, -0f, 0f], [-0f, -0f, 0f, 0f], [-1, 0f, -0f, -2],
+            [ninf, ninf, ninf, ninf], [inf, inf, 1, 1], [1, 2, inf, inf], [ninf, -5, ninf, -5],
+            [-1, -2, -3, -4], [-4, -3, -2, -1], [2, -1, 2, 3], [3, 3, -0f, 3],
+        ];
+        int w = 32;
+        var x = new float[2 * w];
+        for (int j = 0; j < 16; j++)
+        {
+            x[2 * j] = windows[j][0];
+            x[2 * j + 1] = windows[j][1];
+            x[w + 2 * j] = windows[j][2];
+            x[w + 2 * j + 1] = windows[j][3];
+        }
+        var g = new Pool2dGeometry(1, 1, 2, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
+        var (y, idx) = (new float[16], new int[16]);
+        MaxPool2dKernel.Forward(g, x, y, idx);
+        int[] expectedTap = [0, 1, 2, 3, 0, 0, 0, 1, 0, 0, 2, 1, 0, 3, 3, 0];
+        for (int j = 0; j < 16; j++)
+        {
+            int tap = expectedTap[j];
+            int at = (tap >= 2 ? w : 0) + 2 * j + (tap & 1);
+            Assert.Equal(at, idx[j]);
+            Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
+        }
+    }
+
     [Theory]
     [InlineData(2, 2, 2, 2)]
     [InlineData(3, 3, 3, 3)]

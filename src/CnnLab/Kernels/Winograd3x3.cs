@@ -23,7 +23,7 @@ namespace CnnLab.Kernels;
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> algorithm computes for these convolutions.</remarks>
-internal static unsafe class Winograd3x3
+internal static unsafe partial class Winograd3x3
 {
     /// <summary>
     /// Turns the Winograd path off on this thread (tests and benchmarks that compare against im2col). Per
@@ -128,14 +128,24 @@ internal static unsafe class Winograd3x3
     /// <summary>
     /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to
     /// v[ξ·xiStride + t]. Writes run 16 tiles at a time in increasing t and may spill up to 15 floats past
-    /// the plane's last tile (which later writes or the GEMM's padding take). The plane is first split
-    /// into even and odd padded columns (E[r, j] = x[r − 1, 2j − 1], O[r, j] = x[r − 1, 2j]) so that a tile's
-    /// four columns are E[j], O[j], E[j + 1], O[j + 1]: contiguous loads for 16 tiles in a row.
+    /// the plane's last tile (which later writes or the GEMM's padding take). A tile's four columns are the
+    /// padded row's even and odd columns E[j], O[j], E[j + 1], O[j + 1] (E[r, j] = x[r − 1, 2j − 1],
+    /// O[r, j] = x[r − 1, 2j]): for a plane up to <see cref="NarrowWidth"/> wide they are made in registers
+    /// (<see cref="TransformNarrowInput"/>); a wider one is first split into the scratch
+    /// (<see cref="TransformSplitInput"/>: contiguous loads for 16 tiles in a row).
     /// <paramref name="scratch"/> (<see cref="ScratchLength"/> floats) must be zero where it was never
-    /// written: only the rows and columns inside the plane are written here.
+    /// written: only the rows and columns inside the plane are written there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
+    {
+        if (w <= NarrowWidth) TransformNarrowInput(x, h, w, v, xiStride);
+        else TransformSplitInput(x, h, w, scratch, v, xiStride);
+    }
+
+    /// <summary><see cref="TransformInput"/> through the scratch, for any width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TransformSplitInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
     {
         int th = (h + 1) / 2, tw = (w + 1) / 2;
         SplitPadded(x, h, w, scratch, out var e, out var o, out int s);

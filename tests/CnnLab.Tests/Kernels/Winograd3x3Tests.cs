@@ -27,6 +27,40 @@ public class Winograd3x3Tests
     };
 
     [Theory]
+    [InlineData(14, 14)]
+    [InlineData(7, 7)]
+    [InlineData(1, 1)]
+    [InlineData(2, 30)]   // the widest narrow plane: 15 tiles, two loads a row
+    [InlineData(5, 17)]
+    [InlineData(3, 16)]
+    [InlineData(4, 15)]
+    [InlineData(28, 28)]
+    public unsafe void NarrowInputTransformKeepsTheScratchPathsBits(int h, int w)
+    {
+        // Each row made in registers against split into the scratch and read back: every float written,
+        // the spill past the plane's last tile included, on values with NaN, ±Inf and −0. The plane sits at
+        // the end of its buffer, so the last rows' loads must stop at its end.
+        if (!Avx512F.IsSupported) return;
+        var r = new Generator(h * 100 + w);
+        var x = new float[h * w];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = r.NextInt(20) switch { 0 => float.NaN, 1 => float.NegativeInfinity, 2 => -0f, _ => r.NextInt(9) - 4 + 0.25f * r.NextInt(4) };
+        int tiles = (h + 1) / 2 * ((w + 1) / 2), xiStride = tiles + 16;
+        var narrow = new float[16 * xiStride + 16];
+        var split = new float[narrow.Length];
+        Array.Fill(narrow, 7f);
+        Array.Fill(split, 7f);
+        var scratch = new float[Winograd3x3.ScratchLength(h, w)];
+        fixed (float* px = x, pn = narrow, ps = split, sc = scratch)
+        {
+            Winograd3x3.TransformNarrowInput(px, h, w, pn, xiStride);
+            Winograd3x3.TransformSplitInput(px, h, w, sc, ps, xiStride);
+        }
+        Assert.Equal(split.Select(BitConverter.SingleToInt32Bits), narrow.Select(BitConverter.SingleToInt32Bits));
+        Assert.Contains(narrow.AsSpan(0, tiles).ToArray(), v => v != 7f);
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void ForwardAndBackwardMatchTheReference(int n, int c, int h, int w, int oc, int groups, int blockColumns)
     {

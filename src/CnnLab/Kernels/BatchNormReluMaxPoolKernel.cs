@@ -34,15 +34,15 @@ public static class BatchNormReluMaxPoolKernel
             nint xs = (nint)px, scs = (nint)psc, shs = (nint)psh, ps = (nint)pp, iss = (nint)pi;
             if (direct)
             {
-                var geo = pool;
+                int oh = pool.OH, ow = pool.OW, w = pool.W;
                 long total = (long)planes * s;
                 Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, q)), (p0, p1) =>
                 {
                     for (long plane = p0; plane < p1; plane++)
                     {
                         int ch = (int)(plane % c);
-                        MaxPool2dKernel.ForwardPlane2x2ScaleShiftRelu(geo, new ReadOnlySpan<float>((float*)xs + plane * s, s), ((float*)scs)[ch], ((float*)shs)[ch],
-                            new Span<float>((float*)ps + plane * q, q), new Span<int>((int*)iss + plane * q, q), total - plane * s);
+                        MaxPool2dKernel.ForwardPlane2x2ScaleShiftRelu(oh, ow, w, (float*)xs + plane * s, ((float*)scs)[ch], ((float*)shs)[ch],
+                            (float*)ps + plane * q, (int*)iss + plane * q, total - plane * s);
                     }
                 });
                 return;

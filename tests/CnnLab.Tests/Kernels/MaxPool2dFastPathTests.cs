@@ -48,6 +48,10 @@ public class MaxPool2dFastPathTests
         { 1, 1, 2, 32 },   // a single plane: the last group cannot read past x
         { 1, 1, 4, 30 },   // a partial group in the last row of the last plane
         { 16, 9, 8, 34 },  // enough planes for two threads
+        { 4, 3, 10, 10 },  // lenet5's conv2 output: two output rows per vector
+        { 2, 3, 9, 10 },   // odd height: two row pairs, the last input row unused
+        { 2, 2, 6, 7 },    // odd width: three outputs a row, the last column unused
+        { 1, 1, 4, 10 },   // a row pair whose loads would pass the end of x: one row at a time
     };
 
     [Theory]

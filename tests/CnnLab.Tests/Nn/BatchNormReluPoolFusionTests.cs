@@ -66,6 +66,8 @@ public class BatchNormReluPoolFusionTests
     [InlineData(28, 28)]
     [InlineData(14, 14)]
     [InlineData(9, 13)]
+    [InlineData(10, 10)]   // two output rows per vector
+    [InlineData(7, 9)]
     public void KernelPoolsTheNormalizedPlanesWithTheBitsOfTheTwoSteps(int h, int w)
     {
         // NaN (kept by the ReLU, first NaN wins the window), −0 (x = −0 with shift −0: u = −0 becomes +0),

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace CnnLab.Kernels;
 
 // Legend: N batch, C channels, H, W input, OH, OW output; window KH x KW, stride SH, SW, padding PH, PW.
@@ -12,7 +14,7 @@ namespace CnnLab.Kernels;
 /// count; the *Reference methods run the same per-plane loops on one thread (the twins).
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.functional.avg_pool2d</c> (no <c>divisor_override</c>).</remarks>
-public static class AvgPool2dKernel
+public static partial class AvgPool2dKernel
 {
     /// <summary>Overwrites y.</summary>
     public static unsafe void Forward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
@@ -23,8 +25,12 @@ public static class AvgPool2dKernel
         fixed (float* px = x, py = y)
         {
             nint xs = (nint)px, ys = (nint)py;
+            bool whole2x2 = MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported;
             Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
-                ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw), start, end));
+            {
+                if (whole2x2) ForwardPlanes2x2(geo, (float*)xs, (float*)ys, start, end);
+                else ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw), start, end);
+            });
         }
     }
 
@@ -38,19 +44,20 @@ public static class AvgPool2dKernel
 
     private static void ForwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y, int planeStart, int planeEnd)
     {
-        int hw = g.H * g.W, ohw = g.OH * g.OW;
+        // The sizes read once: OH and OW are each a division in double (PyTorch's rule).
+        int oh = g.OH, ow = g.OW, width = g.W, hw = g.H * width, ohw = oh * ow;
         for (int plane = planeStart; plane < planeEnd; plane++)
         {
             var src = x.Slice(plane * hw, hw);
             var dst = y.Slice(plane * ohw, ohw);
-            for (int i = 0; i < g.OH; i++)
-                for (int j = 0; j < g.OW; j++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
                 {
                     var (h0, h1, w0, w1, divisor) = Window(g, countIncludePad, i, j);
                     float s = 0;
                     for (int h = h0; h < h1; h++)
-                        for (int w = w0; w < w1; w++) s += src[h * g.W + w];
-                    dst[i * g.OW + j] = divisor == 0 ? 0f : s / divisor;
+                        for (int w = w0; w < w1; w++) s += src[h * width + w];
+                    dst[i * ow + j] = divisor == 0 ? 0f : s / divisor;
                 }
         }
     }
@@ -64,8 +71,12 @@ public static class AvgPool2dKernel
         fixed (float* pdy = dy, pdx = dx)
         {
             nint dys = (nint)pdy, dxs = (nint)pdx;
+            bool whole2x2 = MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported;
             Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
-                BackwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)dys, planes * ohw), new Span<float>((float*)dxs, planes * hw), start, end));
+            {
+                if (whole2x2) BackwardPlanes2x2(geo, (float*)dys, (float*)dxs, start, end);
+                else BackwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)dys, planes * ohw), new Span<float>((float*)dxs, planes * hw), start, end);
+            });
         }
     }
 
@@ -79,19 +90,19 @@ public static class AvgPool2dKernel
 
     private static void BackwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx, int planeStart, int planeEnd)
     {
-        int hw = g.H * g.W, ohw = g.OH * g.OW;
+        int oh = g.OH, ow = g.OW, width = g.W, hw = g.H * width, ohw = oh * ow;
         for (int plane = planeStart; plane < planeEnd; plane++)
         {
             var src = dy.Slice(plane * ohw, ohw);
             var dst = dx.Slice(plane * hw, hw);
-            for (int i = 0; i < g.OH; i++)
-                for (int j = 0; j < g.OW; j++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
                 {
                     var (h0, h1, w0, w1, divisor) = Window(g, countIncludePad, i, j);
                     if (divisor == 0) continue;
-                    float d = src[i * g.OW + j] / divisor;
+                    float d = src[i * ow + j] / divisor;
                     for (int h = h0; h < h1; h++)
-                        for (int w = w0; w < w1; w++) dst[h * g.W + w] += d;
+                        for (int w = w0; w < w1; w++) dst[h * width + w] += d;
                 }
         }
     }

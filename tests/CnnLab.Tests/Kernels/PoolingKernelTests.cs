@@ -27,6 +27,7 @@ public class PoolingKernelTests
         { 2, 4, 11, 10, 3, 2, 1, 1 },   // overlapping windows with padding (general loop)
         { 1, 2, 9, 9, 2, 1, 0, 2 },     // dilation
         { 40, 8, 14, 14, 2, 2, 0, 1 },  // enough planes to split across threads
+        { 2, 3, 6, 70, 2, 2, 0, 1 },    // 35 outputs a row: two whole vectors and a partial one
     };
 
     [Theory]
@@ -96,12 +97,13 @@ public class PoolingKernelTests
         foreach (bool includePad in new[] { true, false })
         {
             var g = new Pool2dGeometry(n, c, h, w, k, k, s, s, p, p, 1, 1, CeilMode: includePad);
-            var x = RandomValues(n * c * h * w, 3);
+            var x = RandomValues(n * c * h * w, 3, specials: true);
             int outs = n * c * g.OH * g.OW;
             var yRef = new float[outs];
             AvgPool2dKernel.ForwardReference(g, includePad, x, yRef);
-            var dy = RandomValues(outs, 4);
-            var dxRef = new float[x.Length];
+            var dy = RandomValues(outs, 4, specials: true);
+            var dx0 = RandomValues(x.Length, 5);   // the backward adds to what is there
+            var dxRef = (float[])dx0.Clone();
             AvgPool2dKernel.BackwardReference(g, includePad, dy, dxRef);
             foreach (int threads in new[] { 1, 2 })
                 WithThreads(threads, () =>
@@ -109,7 +111,7 @@ public class PoolingKernelTests
                     var y = new float[outs];
                     AvgPool2dKernel.Forward(g, includePad, x, y);
                     AssertBitwise(yRef, y, "avg-pool forward");
-                    var dx = new float[x.Length];
+                    var dx = (float[])dx0.Clone();
                     AvgPool2dKernel.Backward(g, includePad, dy, dx);
                     AssertBitwise(dxRef, dx, "avg-pool backward");
                 });

@@ -88,7 +88,6 @@ public class MaxPool2dFastPathTests
     [Fact]
     public void Fast_2x2_path_picks_the_first_maximum_and_the_first_NaN_in_every_lane()
     {
-        // One row pair of 16 windows (a full vector): window j gets a pattern from the list below.
         float nan = float.NaN, inf = float.PositiveInfinity, ninf = float.NegativeInfinity;
         float[][] windows =
         [
@@ -97,28 +96,9 @@ public class MaxPool2dFastPathTests
             [ninf, ninf, ninf, ninf], [inf, inf, 1, 1], [-0f, 0f, 0f, -0f], [0f, -0f, -0f, 0f],
             [ninf, nan, inf, 1], [1, 2, inf, nan], [-1, -2, -3, -4], [-4, -3, -2, -1],
         ];
-        int w = 32;
-        var x = new float[2 * w];
-        for (int j = 0; j < 16; j++)
-        {
-            x[2 * j] = windows[j][0];
-            x[2 * j + 1] = windows[j][1];
-            x[w + 2 * j] = windows[j][2];
-            x[w + 2 * j + 1] = windows[j][3];
-        }
-        var g = new Pool2dGeometry(1, 1, 2, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
-        var y = new float[16];
-        var idx = new int[16];
-        MaxPool2dKernel.Forward(g, x, y, idx);
-        int[] expectedTap = [0, 1, 2, 3, 0, 1, 2, 3, 0, 0, 0, 0, 1, 3, 0, 3];
-        for (int j = 0; j < 16; j++)
-        {
-            int tap = expectedTap[j];
-            int at = (tap >= 2 ? w : 0) + 2 * j + (tap & 1);
-            Assert.Equal(at, idx[j]);
-            Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
-        }
+        AssertPoolsWindows(windows, [0, 1, 2, 3, 0, 1, 2, 3, 0, 0, 0, 0, 1, 3, 0, 3]);
     }
+
     [Fact]
     public void Without_a_NaN_the_fast_path_keeps_the_first_maximum_and_its_sign_of_zero()
     {
@@ -131,6 +111,13 @@ public class MaxPool2dFastPathTests
             [ninf, ninf, ninf, ninf], [inf, inf, 1, 1], [1, 2, inf, inf], [ninf, -5, ninf, -5],
             [-1, -2, -3, -4], [-4, -3, -2, -1], [2, -1, 2, 3], [3, 3, -0f, 3],
         ];
+        AssertPoolsWindows(windows, [0, 1, 2, 3, 0, 0, 0, 1, 0, 0, 2, 1, 0, 3, 3, 0]);
+    }
+
+    // One row pair of 16 windows (a full vector), window j's taps in scan order from windows[j]: each output
+    // must be its expected tap (0 top left … 3 bottom right), value and index.
+    private static void AssertPoolsWindows(float[][] windows, int[] expectedTap)
+    {
         int w = 32;
         var x = new float[2 * w];
         for (int j = 0; j < 16; j++)
@@ -143,7 +130,6 @@ public class MaxPool2dFastPathTests
         var g = new Pool2dGeometry(1, 1, 2, w, 2, 2, 2, 2, 0, 0, 1, 1, false);
         var (y, idx) = (new float[16], new int[16]);
         MaxPool2dKernel.Forward(g, x, y, idx);
-        int[] expectedTap = [0, 1, 2, 3, 0, 0, 0, 1, 0, 0, 2, 1, 0, 3, 3, 0];
         for (int j = 0; j < 16; j++)
         {
             int tap = expectedTap[j];

@@ -13,8 +13,8 @@ public static partial class AvgPool2dKernel
     /// Planes start … end − 1 of the common 2x2 average pool, 16 outputs at a time: two rows of 32 floats,
     /// split into the windows' four taps by permutes (as <see cref="MaxPool2dKernel"/> does), then
     /// (((0 + a) + b) + c) + d, divided by 4: the general loop's sum in its order, so the same bits.
-    /// The general loop took ~3x as long as the max pool on cnn-small's shapes, which made average pooling
-    /// look slower than max pooling in the lab.
+    /// The general loop, which also read OH and OW (a division in double each) for every output, took
+    /// 6.8 ms for [128, 32, 28, 28] on one core; this takes 0.33 ms (the backward: 6.7 → 1.2 ms).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardPlanes2x2(in Pool2dGeometry g, float* x, float* y, int start, int end)

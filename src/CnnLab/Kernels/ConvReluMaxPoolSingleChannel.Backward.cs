@@ -42,7 +42,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), dzLength = taps == 9 ? 0 : 4 * ph * codeStride;
         float[][] partials = new float[chunks][];
-        nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled;
+        nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled, dsEnd = (nint)(dPooled + (long)g.N * g.OC * ph * pw);
         Parallelism.For(chunks, 1, (cs, ce) =>
         {
             float[] scratch = ArrayPool<float>.Shared.Rent(scratchLength);
@@ -63,9 +63,9 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                         {
                             long plane = (long)n * geo.OC + oc;
                             byte* c = (byte*)cds + plane * ph * codeStride;
-                            float* d = (float*)ds + plane * ph * pw, sums = ls + oc * perChannel * 16;
-                            if (taps == 9) PlaneGradient(e, o, s, c, d, ph, pw, codeStride, sums);
-                            else PlaneGradient5x5(e, o, s, c, d, ph, pw, codeStride, dzs, sums);
+                            float* d = (float*)ds + plane * ph * pw, dpEnd = (float*)dsEnd, sums = ls + oc * perChannel * 16;
+                            if (taps == 9) PlaneGradient(e, o, s, c, d, dpEnd, ph, pw, codeStride, sums);
+                            else PlaneGradient5x5(e, o, s, c, d, dpEnd, ph, pw, codeStride, dzs, sums);
                         }
                     }
                     var partial = partials[chunk] = ArrayPool<float>.Shared.Rent(perChunk);
@@ -90,7 +90,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
 
     // One image's output channel: adds its 9 weight sums and its bias sum, lane by lane, to sums[k·16 …].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PlaneGradient(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int codeStride, float* sums)
+    private static void PlaneGradient(float* e, float* o, int s, byte* codes, float* dp, float* dpEnd, int ph, int pw, int codeStride, float* sums)
     {
         var w00 = Vector512.Load(sums); var w01 = Vector512.Load(sums + 16); var w02 = Vector512.Load(sums + 32);
         var w10 = Vector512.Load(sums + 48); var w11 = Vector512.Load(sums + 64); var w12 = Vector512.Load(sums + 80);
@@ -104,7 +104,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             float* re = e + 2L * i * s, ro = o + 2L * i * s;
             for (int j = 0; j < pw; j += 16)
             {
-                var d = Avx512F.MaskLoad(dp + (long)i * pw + j, LaneMask.First(pw - j).AsSingle(), Vector512<float>.Zero);
+                var d = LoadGradients(dp + (long)i * pw + j, pw - j, dpEnd);
                 var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * codeStride + j));
                 bias += Vector512.ConditionalSelect(Vector512.LessThan(code, noGradient).AsSingle(), d, Vector512<float>.Zero);
                 var te = Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero);
@@ -129,6 +129,14 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         (w20 + v20).Store(sums + 96); (w21 + v21).Store(sums + 112); (w22 + v22).Store(sums + 128);
         bias.Store(sums + 144);
     }
+
+    // 16 pooled gradients from p, count (up to 16 of them) in the row. The lanes past the row are only ever
+    // selected by their window code, which is NoGradient there, so a whole load serves wherever it stays
+    // inside d pooled (end); only the last row of the last plane takes a masked one. Masked loads of
+    // d pooled, streamed from memory, took about twice as long.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LoadGradients(float* p, int count, float* end) =>
+        p + 16 <= end ? Vector512.Load(p) : Avx512F.MaskLoad(p, LaneMask.First(count).AsSingle(), Vector512<float>.Zero);
 
     // The adjoint of Taps: one padded row's inputs times the even and odd conv gradients, into the sums
     // of kernel row taps k0, k1, k2 (the even window reads E[j], O[j], E[j + 1]; the odd one O[j], E[j + 1], O[j + 1]).

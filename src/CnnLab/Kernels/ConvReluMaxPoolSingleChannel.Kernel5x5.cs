@@ -86,7 +86,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // two CodeStride halves); then kernel rows ky and ky + 1 together meet dz row r with padded rows r + ky and
     // r + ky + 1: ten chains each (five taps, even and odd windows apart), all in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, int ph, int pw, int codeStride, float* dz, float* sums)
+    private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, float* dpEnd, int ph, int pw, int codeStride, float* dz, float* sums)
     {
         var bias = Vector512.Load(sums + 25 * 16);
         var noGradient = Vector512.Create(NoGradient);
@@ -94,7 +94,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         for (int i = 0; i < ph; i++)
             for (int j = 0; j < pw; j += 16)
             {
-                var d = Avx512F.MaskLoad(dp + (long)i * pw + j, LaneMask.First(pw - j).AsSingle(), Vector512<float>.Zero);
+                var d = LoadGradients(dp + (long)i * pw + j, pw - j, dpEnd);
                 var code = Avx512F.ConvertToVector512Int32(Vector128.Load(codes + (long)i * codeStride + j));
                 bias += Vector512.ConditionalSelect(Vector512.LessThan(code, noGradient).AsSingle(), d, Vector512<float>.Zero);
                 float* top = dz + 2 * i * dzRow + j;

@@ -22,16 +22,23 @@ public static class LabTraining
     {
         var losses = Enumerable.Repeat(double.NaN, steps).ToArray();
         model.Train();
+        // Each step's activations and gradients recycled, as the Trainer does (fresh buffers are page-faulted
+        // in every step); not when a hook might keep a tensor past its step.
+        var arena = HasHooks(model) ? null : new TensorArena();
         int step = 0;
         for (int epoch = 0; step < steps; epoch++)
         {
             foreach (var batch in loader.Epoch(epoch))
             {
                 optimizer.ZeroGrad();
-                var loss = Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
-                double value = loss.Item();
+                double value;
+                using (arena?.Use())
+                {
+                    var loss = Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+                    value = loss.Item();
+                    if (double.IsFinite(value)) loss.Backward();
+                }
                 if (!double.IsFinite(value)) return losses;
-                loss.Backward();
                 optimizer.Step();
                 losses[step] = value;
                 afterStep?.Invoke(step, value);
@@ -44,7 +51,11 @@ public static class LabTraining
 
     /// <summary>Test accuracy and loss of <paramref name="model"/> on <paramref name="data"/>.</summary>
     public static EvaluationResult Evaluate(Module model, ImageDataset data) =>
-        Evaluation.Run(model, new DataLoader(data, 500, normalize: Normalize.FashionMnist).Epoch(0).Select(b => (b.X, b.Y)), data.NumClasses);
+        Evaluation.Run(model, new DataLoader(data, 500, normalize: Normalize.FashionMnist).Epoch(0).Select(b => (b.X, b.Y)), data.NumClasses,
+            HasHooks(model) ? null : new TensorArena());
+
+    private static bool HasHooks(Module model) =>
+        model.NamedModules().Any(m => m.Module.HasForwardHooks) || model.Parameters().Any(p => p.HasHooks);
 
     /// <summary>One normalized batch of the first <paramref name="count"/> images (for statistics at init).</summary>
     public static (Tensor X, int[] Y) FirstBatch(ImageDataset data, int count)

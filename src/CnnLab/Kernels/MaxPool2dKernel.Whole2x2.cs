@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 // Legend as in MaxPool2dKernel.cs. Here the common 2x2 window at stride 2 with every window whole: its
-// vector path (AVX-512), the taps of 16 windows deinterleaved from two rows of 32 floats.
+// vector path (AVX-512), the taps of 16 windows deinterleaved from two rows of 32 floats (Windows2x2).
 
 public static partial class MaxPool2dKernel
 {
@@ -46,7 +46,7 @@ public static partial class MaxPool2dKernel
             }
             int j = 0;
             if (Avx512F.IsSupported)
-                j = ForwardRow2x2Avx512(top, bottom, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w), affine, scale, shift);
+                j = ForwardRow2x2Avx512(top, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w), affine, scale, shift);
             for (; j < ow; j++)
             {
                 float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
@@ -88,24 +88,7 @@ public static partial class MaxPool2dKernel
     private static unsafe void ForwardRowPair2x2Avx512(float* top, float* yRow, int* idxRow, int count, int w, int rowStart, Vector512<int> taps,
         bool affine, float scale, float shift)
     {
-        var t0 = Vector512.Load(top);
-        var t1 = Vector512.Load(top + 16);
-        var b0 = Vector512.Load(top + w);
-        var b1 = Vector512.Load(top + w + 16);
-        if (affine)
-        {
-            var vs = Vector512.Create(scale);
-            var vh = Vector512.Create(shift);
-            t0 = BatchNormPlanes.ScaleShiftRelu(t0, vs, vh);
-            t1 = BatchNormPlanes.ScaleShiftRelu(t1, vs, vh);
-            b0 = BatchNormPlanes.ScaleShiftRelu(b0, vs, vh);
-            b1 = BatchNormPlanes.ScaleShiftRelu(b1, vs, vh);
-        }
-        var right = taps + Vector512<int>.One;
-        var a = Avx512F.PermuteVar16x32x2(t0, taps, t1);
-        var b = Avx512F.PermuteVar16x32x2(t0, right, t1);
-        var c = Avx512F.PermuteVar16x32x2(b0, taps, b1);
-        var d = Avx512F.PermuteVar16x32x2(b0, right, b1);
+        Windows2x2.Taps(top, w, taps, affine, Vector512.Create(scale), Vector512.Create(shift), out var a, out var b, out var c, out var d);
         Pick2x2(a, b, c, d, Vector512.Create(w), Vector512.Create(w + 1), out var best, out var at);
         StoreRow(yRow, idxRow, best, Vector512.Create(rowStart) + taps + at, count);
     }
@@ -114,33 +97,18 @@ public static partial class MaxPool2dKernel
     // a 28-wide row) still runs as a vector when its 32-float loads stay inside x (bottomReadable floats
     // from the bottom row's start); its extra lanes are dropped.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe int ForwardRow2x2Avx512(float* top, float* bottom, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable,
+    private static unsafe int ForwardRow2x2Avx512(float* top, float* yRow, int* idxRow, int ow, int w, int rowStart, long bottomReadable,
         bool affine, float scale, float shift)
     {
         var vs = Vector512.Create(scale);
         var vh = Vector512.Create(shift);
-        var evens = Vector512<int>.Indices * 2;
-        var odds = evens + Vector512<int>.One;
+        var evens = Windows2x2.Evens;
         var atC = Vector512.Create(w);
         var atD = Vector512.Create(w + 1);
         int j = 0;
         for (; j < ow && 2L * j + 32 <= bottomReadable; j += 16)
         {
-            var t0 = Vector512.Load(top + 2 * j);
-            var t1 = Vector512.Load(top + 2 * j + 16);
-            var b0 = Vector512.Load(bottom + 2 * j);
-            var b1 = Vector512.Load(bottom + 2 * j + 16);
-            if (affine)
-            {
-                t0 = BatchNormPlanes.ScaleShiftRelu(t0, vs, vh);
-                t1 = BatchNormPlanes.ScaleShiftRelu(t1, vs, vh);
-                b0 = BatchNormPlanes.ScaleShiftRelu(b0, vs, vh);
-                b1 = BatchNormPlanes.ScaleShiftRelu(b1, vs, vh);
-            }
-            var a = Avx512F.PermuteVar16x32x2(t0, evens, t1);
-            var b = Avx512F.PermuteVar16x32x2(t0, odds, t1);
-            var c = Avx512F.PermuteVar16x32x2(b0, evens, b1);
-            var d = Avx512F.PermuteVar16x32x2(b0, odds, b1);
+            Windows2x2.Taps(top + 2 * j, w, evens, affine, vs, vh, out var a, out var b, out var c, out var d);
             Pick2x2(a, b, c, d, atC, atD, out var best, out var at);
             var index = Vector512.Create(rowStart + 2 * j) + evens + at;
             // The row's last, partial group (7 or 14 outputs in the zoo) stores with a mask, no copy.

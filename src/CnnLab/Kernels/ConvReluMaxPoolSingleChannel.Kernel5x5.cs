@@ -65,10 +65,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     private static void Taps5(float* re, float* ro, int s, int c, Vector512<float> w0, Vector512<float> w1, Vector512<float> w2,
         Vector512<float> w3, Vector512<float> w4, ref Vector512<float> even, ref Vector512<float> odd)
     {
-        re += (long)c * s;
-        ro += (long)c * s;
-        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
-        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
+        Load5(re + (long)c * s, ro + (long)c * s, out var e0, out var o0, out var e1, out var o1, out var e2, out var o2);
         even = Vector512.FusedMultiplyAdd(w0, e0, even);
         even = Vector512.FusedMultiplyAdd(w1, o0, even);
         even = Vector512.FusedMultiplyAdd(w2, e1, even);
@@ -79,6 +76,18 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         odd = Vector512.FusedMultiplyAdd(w2, o1, odd);
         odd = Vector512.FusedMultiplyAdd(w3, e2, odd);
         odd = Vector512.FusedMultiplyAdd(w4, o2, odd);
+    }
+
+    // E[j], O[j], E[j + 1], O[j + 1], E[j + 2], O[j + 2] of one padded row, 16 columns each: a 5x5 window's
+    // five taps for an even conv column are E0, O0, E1, O1, E2, and for an odd one O0, E1, O1, E2, O2 (the
+    // 3x3 kernel's Load, two columns wider).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Load5(float* e, float* o, out Vector512<float> e0, out Vector512<float> o0, out Vector512<float> e1,
+        out Vector512<float> o1, out Vector512<float> e2, out Vector512<float> o2)
+    {
+        Load(e, o, out e0, out o0, out e1, out o1);
+        e2 = Vector512.Load(e + 2);
+        o2 = Vector512.Load(o + 2);
     }
 
     // One image's output channel: adds its 25 weight sums and its bias sum, lane by lane, to sums[k·16 …].
@@ -138,8 +147,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         ref Vector512<float> w0, ref Vector512<float> w1, ref Vector512<float> w2, ref Vector512<float> w3, ref Vector512<float> w4,
         ref Vector512<float> v0, ref Vector512<float> v1, ref Vector512<float> v2, ref Vector512<float> v3, ref Vector512<float> v4)
     {
-        Vector512<float> e0 = Vector512.Load(re), e1 = Vector512.Load(re + 1), e2 = Vector512.Load(re + 2);
-        Vector512<float> o0 = Vector512.Load(ro), o1 = Vector512.Load(ro + 1), o2 = Vector512.Load(ro + 2);
+        Load5(re, ro, out var e0, out var o0, out var e1, out var o1, out var e2, out var o2);
         w0 = Vector512.FusedMultiplyAdd(even, e0, w0);
         w1 = Vector512.FusedMultiplyAdd(even, o0, w1);
         w2 = Vector512.FusedMultiplyAdd(even, e1, w2);

@@ -15,7 +15,7 @@ internal static unsafe partial class Winograd3x3
     /// <summary>
     /// <see cref="TransformInput"/> for a plane at most <see cref="NarrowWidth"/> wide, the same values bit for
     /// bit, without the scratch: a padded row's E[j], O[j], E[j + 1], O[j + 1] for all its tiles fit one
-    /// vector each, so they are made in registers from the row (one load, three permutes and a lane shift)
+    /// vector each, so they are made in registers from the row (its even and odd columns, each shifted by a lane)
     /// instead of being split into the scratch and read back. The read-back was the cost: its loads at
     /// E[j + 1] straddle two of the split's just-made stores, which the store-to-load forwarding cannot
     /// serve, so each waited for the stores to reach the cache. 8,192 streamed 14x14 planes (one batch's
@@ -48,27 +48,20 @@ internal static unsafe partial class Winograd3x3
     }
 
     // E[j], O[j], E[j + 1], O[j + 1] (j = 0 … 15) of row r of x (padded row r + 1), zero outside the plane and
-    // past the row as the scratch's columns are: one or two whole loads (masked only where a vector would
-    // reach past the plane's end), three permutes and a lane shift.
+    // past the row as the scratch's columns are: the row's even and odd columns (SplitColumns: whole loads
+    // where they stay inside the plane), each also shifted by a lane.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Split(float* x, int r, int h, int w, Vector512<float> maskLo, Vector512<float> maskHi,
         out Vector512<float> e0, out Vector512<float> o0, out Vector512<float> e1, out Vector512<float> o1)
     {
-        var zero = Vector512<float>.Zero;
         if ((uint)r >= (uint)h)
         {
+            var zero = Vector512<float>.Zero;
             (e0, o0, e1, o1) = (zero, zero, zero, zero);
             return;
         }
-        float* row = x + (long)r * w;
-        long readable = (long)(h - r) * w;
-        var lo = readable >= 16 ? Vector512.Load(row) & maskLo : Avx512F.MaskLoad(row, maskLo, zero);
-        var hi = w <= 16 ? zero : readable >= 32 ? Vector512.Load(row + 16) & maskHi : Avx512F.MaskLoad(row + 16, maskHi, zero);
-        var evens = Vector512<int>.Indices * 2;
-        o0 = Avx512F.PermuteVar16x32x2(lo, evens, hi);                                      // x[2j]
-        e1 = Avx512F.PermuteVar16x32x2(lo, evens + Vector512<int>.One, hi);                 // x[2j + 1]
-        o1 = Avx512F.PermuteVar16x32x2(lo, evens + Vector512.Create(2), hi)
-            & LaneMask.First(15).AsSingle();                                                // x[2j + 2]; lane 15 would wrap to x[0]
-        e0 = Avx512F.AlignRight32(e1.AsInt32(), Vector512<int>.Zero, 15).AsSingle();        // x[2j − 1]: e1 one lane up, zero in lane 0
+        SplitColumns(x + (long)r * w, w, (long)(h - r) * w, maskLo, maskHi, out o0, out e1);       // x[2j], x[2j + 1]
+        o1 = Avx512F.AlignRight32(Vector512<int>.Zero, o0.AsInt32(), 1).AsSingle();            // x[2j + 2]: o0 one lane down, zero in lane 15
+        e0 = Avx512F.AlignRight32(e1.AsInt32(), Vector512<int>.Zero, 15).AsSingle();           // x[2j − 1]: e1 one lane up, zero in lane 0
     }
 }

@@ -199,7 +199,7 @@ internal static unsafe partial class Winograd3x3
             var maskHi = LaneMask.First(count - 16).AsSingle();
             for (int r = 0; r < h; r++)
             {
-                SplitColumns(x + (long)r * w + c0, count, maskLo, maskHi, out var even, out var odd);
+                SplitColumns(x + (long)r * w + c0, count, (long)(h - r) * w - c0, maskLo, maskHi, out var even, out var odd);
                 even.Store(fromEven + (long)(r + pad) * s + c0 / 2);
                 odd.Store(fromOdd + (long)(r + pad) * s + c0 / 2);
             }
@@ -208,14 +208,18 @@ internal static unsafe partial class Winograd3x3
 
     /// <summary>
     /// The even and odd columns of <paramref name="count"/> (up to 32) floats from <paramref name="row"/>, zero
-    /// past them; the masks are the first min(16, count) and count − 16 lanes.
+    /// past them; the masks are the first min(16, count) and count − 16 lanes. <paramref name="readable"/>: how
+    /// many floats from <paramref name="row"/> on may be read (to the plane's end). A vector inside the plane is
+    /// loaded whole and its extra lanes cleared with the mask (the same bits); only one that would reach past
+    /// the plane's end is a masked load (out of L2, a masked load took about twice a whole one here).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void SplitColumns(float* row, int count, Vector512<float> maskLo, Vector512<float> maskHi,
+    internal static void SplitColumns(float* row, int count, long readable, Vector512<float> maskLo, Vector512<float> maskHi,
         out Vector512<float> even, out Vector512<float> odd)
     {
-        var lo = Avx512F.MaskLoad(row, maskLo, Vector512<float>.Zero);
-        var hi = count > 16 ? Avx512F.MaskLoad(row + 16, maskHi, Vector512<float>.Zero) : Vector512<float>.Zero;
+        var zero = Vector512<float>.Zero;
+        var lo = readable >= 16 ? Vector512.Load(row) & maskLo : Avx512F.MaskLoad(row, maskLo, zero);
+        var hi = count <= 16 ? zero : readable >= 32 ? Vector512.Load(row + 16) & maskHi : Avx512F.MaskLoad(row + 16, maskHi, zero);
         var evens = Vector512<int>.Indices * 2;   // lanes 0, 2, …, 30 of (lo, hi); odd ones one further
         even = Avx512F.PermuteVar16x32x2(lo, evens, hi);
         odd = Avx512F.PermuteVar16x32x2(lo, evens + Vector512<int>.One, hi);

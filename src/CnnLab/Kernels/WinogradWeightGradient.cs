@@ -123,9 +123,10 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
                 var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
                 var maskHi = LaneMask.First(count - 16).AsSingle();
                 float* top = dy + (long)2 * ty * w + col;
-                Winograd3x3.SplitColumns(top, count, maskLo, maskHi, out var e0, out var o0);
+                long readable = (long)(h - 2 * ty) * w - col;   // floats from top to the plane's end
+                Winograd3x3.SplitColumns(top, count, readable, maskLo, maskHi, out var e0, out var o0);
                 Vector512<float> e1 = zero, o1 = zero;
-                if (2 * ty + 1 < h) Winograd3x3.SplitColumns(top + w, count, maskLo, maskHi, out e1, out o1);
+                if (2 * ty + 1 < h) Winograd3x3.SplitColumns(top + w, count, readable - w, maskLo, maskHi, out e1, out o1);
                 float* dst = dm + ty * tw + tb;
                 // A·dY down: rows (y0, y0 + y1, y0 − y1, −y1); then ·Aᵀ across each row the same way.
                 Across(dst, xiStride, 0, e0, o0);

@@ -24,7 +24,7 @@ public static class LabTraining
         model.Train();
         // Each step's activations and gradients recycled, as the Trainer does (fresh buffers are page-faulted
         // in every step); not when a hook might keep a tensor past its step.
-        var arena = HasHooks(model) ? null : new TensorArena();
+        var arena = model.HasAnyHooks ? null : new TensorArena();
         int step = 0;
         for (int epoch = 0; step < steps; epoch++)
         {
@@ -52,10 +52,7 @@ public static class LabTraining
     /// <summary>Test accuracy and loss of <paramref name="model"/> on <paramref name="data"/>.</summary>
     public static EvaluationResult Evaluate(Module model, ImageDataset data) =>
         Evaluation.Run(model, new DataLoader(data, 500, normalize: Normalize.FashionMnist).Epoch(0).Select(b => (b.X, b.Y)), data.NumClasses,
-            HasHooks(model) ? null : new TensorArena());
-
-    private static bool HasHooks(Module model) =>
-        model.NamedModules().Any(m => m.Module.HasForwardHooks) || model.Parameters().Any(p => p.HasHooks);
+            model.HasAnyHooks ? null : new TensorArena());
 
     /// <summary>One normalized batch of the first <paramref name="count"/> images (for statistics at init).</summary>
     public static (Tensor X, int[] Y) FirstBatch(ImageDataset data, int count)

@@ -51,6 +51,12 @@ public abstract class Module
     /// <summary>True when a forward hook is registered on this module (not its children).</summary>
     public bool HasForwardHooks => _forwardHooks.Count > 0;
 
+    /// <summary>
+    /// True when this module, one inside it, or one of their parameters has a hook: a hook may keep a tensor
+    /// past its step, so a training loop recycles buffers through a <see cref="TensorArena"/> only without one.
+    /// </summary>
+    public bool HasAnyHooks => NamedModules().Any(m => m.Module.HasForwardHooks) || Parameters().Any(p => p.HasHooks);
+
     /// <summary>Registers an observing forward hook.</summary>
     public IDisposable RegisterForwardHook(Action<Module, Tensor, Tensor> hook) =>
         RegisterForwardHook((m, i, o) => { hook(m, i, o); return null; });

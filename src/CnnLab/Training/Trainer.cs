@@ -142,7 +142,7 @@ public sealed class Trainer
         Parallelism.MaxThreads = Config.Threads;
         var history = new List<EpochMetrics>();
         // A user's hook may keep tensors past the step, so their buffers are not recycled then.
-        _stepArena = RecycleBuffers && !HasHooks(Model) ? _arena : null;
+        _stepArena = RecycleBuffers && !Model.HasAnyHooks ? _arena : null;
         var guard = new NonFiniteGuard(Model);
         Model.Train();
         while (_epoch < Config.Epochs)
@@ -224,9 +224,6 @@ public sealed class Trainer
 
     private readonly TensorArena _arena = new();
     private TensorArena? _stepArena;
-
-    private static bool HasHooks(Module model) =>
-        model.NamedModules().Any(m => m.Module.HasForwardHooks) || model.Parameters().Any(p => p.HasHooks);
 
     private void SaveCheckpoint()
     {

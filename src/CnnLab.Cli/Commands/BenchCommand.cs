@@ -22,13 +22,17 @@ public static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
         var warmup = new Option<double>("--warmup-seconds") { Description = "untimed training first, after 5 steps (the JIT optimizes the kernels over the first 1-2 s)", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        var arena = new Option<bool>("--arena")
+        {
+            Description = "each training step inside a TensorArena scope, as the Trainer runs (default: the README's plain loop)",
+        };
         var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
         var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
         var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share of the measured FMA peak" };
         var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM, --convs the convolutions.")
         {
-            model, batch, threads, seconds, warmup, json, profile, steps, gemm, convs,
+            model, batch, threads, seconds, warmup, json, arena, profile, steps, gemm, convs,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -39,14 +43,15 @@ public static class BenchCommand
             if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
-            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup) };
+            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup),
+                Arena = p.GetValue(arena) };
             if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
             var r = ThroughputBenchmark.Run(options);
             if (asJson)
             {
                 stdout.WriteLine(JsonSerializer.Serialize(new
                 {
-                    framework = "cnnlab", model = r.Model, batch = r.Batch, threads = r.Threads,
+                    framework = "cnnlab", model = r.Model, batch = r.Batch, threads = r.Threads, loop = r.Arena ? "arena" : "plain",
                     train_images_per_sec = r.TrainImagesPerSec, infer_images_per_sec = r.InferImagesPerSec,
                     peak_working_set_mb = r.PeakWorkingSetMb, gc_collections = r.GcCollections,
                     gc_gen0 = r.Gen0, gc_gen1 = r.Gen1, gc_gen2 = r.Gen2, train_steps = r.TrainSteps,
@@ -56,7 +61,7 @@ public static class BenchCommand
             else
             {
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s): train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch 1000)"));
+                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s), {(r.Arena ? "arena" : "plain")} loop: train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch 1000)"));
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections (gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
             }

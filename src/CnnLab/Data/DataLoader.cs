@@ -129,7 +129,7 @@ public sealed class DataLoader
         int start = b * BatchSize;
         int count = Math.Min(BatchSize, _dataset.Count - start);
         var batch = _ring[slot].Get(count);
-        var x = batch.X.Storage;
+        var x = batch.X.Buffer;
         var y = batch.Y;
         var pixels = _dataset.Pixels;
         var labels = _dataset.Labels;
@@ -216,7 +216,7 @@ public sealed class DataLoader
         {
             if (count == _full.Size) return _full;
             if (_partial is null || _partial.Size != count)
-                _partial = new Batch(new Tensor(_full.X.Storage, count, d.Channels, d.Height, d.Width), new int[count]);
+                _partial = new Batch(new Tensor(_full.X.Buffer, count, d.Channels, d.Height, d.Width), new int[count]);
             return _partial;
         }
     }

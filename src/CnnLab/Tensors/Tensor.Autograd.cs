@@ -73,7 +73,12 @@ public partial class Tensor
     }
 
     /// <summary>The same data, cut from the graph (shares storage).</summary>
-    public Tensor Detach() => new(Storage, Shape) { Name = Name };
+    public Tensor Detach()
+    {
+        var detached = ViewAs(Shape);
+        detached.Name = Name;
+        return detached;
+    }
 
     /// <summary>
     /// Registers a hook called with this tensor's gradient each time backward computes it. The hook
@@ -110,7 +115,7 @@ public partial class Tensor
 
     internal void AccumulateGrad(Tensor grad)
     {
-        if (Grad is null) Grad = grad.Clone();
+        if (Grad is null) Grad = grad.CloneRecycled();
         else TensorPrimitives.Add(Grad.Data, grad.Data, Grad.Data);
     }
 

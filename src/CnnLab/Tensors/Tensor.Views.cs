@@ -11,9 +11,10 @@ public partial class Tensor
     public Tensor Reshape(params int[] shape)
     {
         var resolved = ResolveShape(shape);
-        var y = new Tensor(Storage, resolved) { Name = Name };
+        var y = ViewAs(resolved);
+        y.Name = Name;
         var source = this;
-        return Autograd.Record(y, "ViewBackward", [source], dy => [new Tensor(dy.Storage, source.Shape)]);
+        return Autograd.Record(y, "ViewBackward", [source], dy => [dy.ViewAs(source.Shape)]);
     }
 
     /// <summary>Alias of <see cref="Reshape"/> (every CnnLab tensor is contiguous, so views always succeed).</summary>

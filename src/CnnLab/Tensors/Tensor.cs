@@ -14,21 +14,45 @@ public partial class Tensor
     private readonly int[] _shape;
 
     /// <summary>Wraps <paramref name="storage"/> (not copied) as a tensor of <paramref name="shape"/>.</summary>
-    public Tensor(float[] storage, params int[] shape)
+    public Tensor(float[] storage, params int[] shape) : this(storage, shape, lease: null) { }
+
+    // A view of a tensor or an op's output: shares the lease of a buffer from the CachingAllocator.
+    private Tensor(float[] storage, int[] shape, CachingAllocator.Lease? lease)
     {
         ArgumentNullException.ThrowIfNull(storage);
         _shape = (int[])shape.Clone();
         Numel = Tensors.Shape.Numel(_shape);
         if (storage.Length < Numel)
             throw new ArgumentException($"storage of {storage.Length} floats is too small for shape {Tensors.Shape.Format(_shape)} ({Numel} elements)");
-        Storage = storage;
+        _storage = storage;
+        _lease = lease;
     }
 
     /// <summary>A zero-filled tensor of <paramref name="shape"/>.</summary>
     public Tensor(params int[] shape) : this(new float[Tensors.Shape.Numel(shape)], shape) { }
 
-    /// <summary>The backing array; may be longer than <see cref="Numel"/>. Shared by views.</summary>
-    public float[] Storage { get; }
+    private readonly float[] _storage;
+    // Keeps an op's buffer from being recycled while this tensor (or a view sharing it) is reachable.
+    private readonly CachingAllocator.Lease? _lease;
+
+    /// <summary>
+    /// The backing array; may be longer than <see cref="Numel"/>. Shared by views. Taking it hands the array
+    /// to you for good: the <see cref="CachingAllocator"/> never recycles it afterwards.
+    /// </summary>
+    public float[] Storage
+    {
+        get
+        {
+            _lease?.Escape();
+            return _storage;
+        }
+    }
+
+    // The backing array for the library's own ops, which use it only while they hold this tensor.
+    internal float[] Buffer => _storage;
+
+    // A view of this tensor's storage with another shape (the same lease, so the buffer lives while either does).
+    internal Tensor ViewAs(int[] shape) => new(_storage, shape, _lease);
 
     /// <summary>The dimensions, outermost first. Do not modify the returned array.</summary>
     public int[] Shape => _shape;
@@ -40,7 +64,7 @@ public partial class Tensor
     public int Numel { get; }
 
     /// <summary>The elements, row-major.</summary>
-    public Span<float> Data => Storage.AsSpan(0, Numel);
+    public Span<float> Data => _storage.AsSpan(0, Numel);
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => _shape[Tensors.Shape.NormalizeAxis(axis, Rank)];
@@ -52,9 +76,15 @@ public partial class Tensor
 
     public static Tensor Zeros(params int[] shape) => new(shape);
 
-    // An op's output or gradient: storage from the open TensorArena scope if any (contents undefined
-    // unless zeroed: the op must write every element), else a new zeroed array.
-    internal static Tensor ForOp(int[] shape, bool zeroed = false) => new(TensorArena.Rent(Tensors.Shape.Numel(shape), zeroed), shape);
+    // An op's output or gradient: storage from the open TensorArena scope if any, else from the
+    // CachingAllocator (contents undefined unless zeroed: the op must write every element).
+    internal static Tensor ForOp(int[] shape, bool zeroed = false)
+    {
+        int length = Tensors.Shape.Numel(shape);
+        if (TensorArena.TryRent(length, zeroed, out var pooled)) return new Tensor(pooled, shape, lease: null);
+        var buffer = CachingAllocator.Rent(length, zeroed, out var lease);
+        return new Tensor(buffer, shape, lease);
+    }
 
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 
@@ -84,7 +114,7 @@ public partial class Tensor
         if (step == 0) throw new ArgumentException("step must be non-zero", nameof(step));
         int n = Math.Max(0, (int)Math.Ceiling((end - start) / step));
         var t = new Tensor(n);
-        for (int i = 0; i < n; i++) t.Storage[i] = start + i * step;
+        for (int i = 0; i < n; i++) t._storage[i] = start + i * step;
         return t;
     }
 
@@ -117,6 +147,15 @@ public partial class Tensor
         return t;
     }
 
+    // A copy whose buffer the CachingAllocator recycles once it is unreferenced (never from a TensorArena:
+    // a parameter's gradient outlives any scope).
+    internal Tensor CloneRecycled()
+    {
+        var buffer = CachingAllocator.Rent(Numel, clear: false, out var lease);
+        Data.CopyTo(buffer);
+        return new Tensor(buffer, _shape, lease);
+    }
+
     /// <summary>The elements as a new array.</summary>
     public float[] ToArray() => Data.ToArray();
 
@@ -124,15 +163,15 @@ public partial class Tensor
     public float Item()
     {
         if (Numel != 1) throw new InvalidOperationException($"Item() needs a one-element tensor, this one has shape {Tensors.Shape.Format(_shape)}");
-        return Storage[0];
+        return _storage[0];
     }
 
     /// <summary>Element at a full index (row-major).</summary>
     [System.Runtime.CompilerServices.IndexerName("At")]
     public float this[params int[] index]
     {
-        get => Storage[FlatIndex(index)];
-        set => Storage[FlatIndex(index)] = value;
+        get => _storage[FlatIndex(index)];
+        set => _storage[FlatIndex(index)] = value;
     }
 
     private int FlatIndex(int[] index)
@@ -154,7 +193,7 @@ public partial class Tensor
     public override string ToString()
     {
         var sb = new StringBuilder("tensor(");
-        if (Rank == 0) sb.Append(Format(Storage[0]));
+        if (Rank == 0) sb.Append(Format(_storage[0]));
         else AppendRows(sb, 0, 0, Numel > 1000);
         sb.Append(", shape=").Append(Tensors.Shape.Format(_shape));
         if (GradFn is not null) sb.Append(", grad_fn=").Append(GradFn.Name);
@@ -177,7 +216,7 @@ public partial class Tensor
                 sb.Append("..., ");
                 i = n - 3;
             }
-            if (axis == Rank - 1) sb.Append(Format(Storage[offset + i]));
+            if (axis == Rank - 1) sb.Append(Format(_storage[offset + i]));
             else AppendRows(sb, axis + 1, offset + i * stride, summarize);
             if (i < n - 1) sb.Append(axis == Rank - 1 ? ", " : ",\n" + new string(' ', 8 + axis));
         }

@@ -14,7 +14,8 @@ namespace CnnLab.Tensors;
 /// inside the scope (and every view of it) must not be used after the scope ends — read the loss and
 /// the metrics you need inside it. Parameters, their <see cref="Tensor.Grad"/>, optimizer state,
 /// module buffers and tensors made by the factories (<see cref="Tensor.Zeros"/>, <see cref="Tensor.Clone"/>,
-/// ...) never come from the arena. Without an active scope ops allocate ordinary arrays.
+/// ...) never come from the arena. Without an active scope ops take their buffers from the
+/// <see cref="CachingAllocator"/>, which recycles a buffer once no tensor refers to it.
 /// Scopes are per thread and do not nest; one arena serves one thread at a time.
 /// </remarks>
 public sealed class TensorArena
@@ -56,14 +57,14 @@ public sealed class TensorArena
     }
 
     /// <summary>
-    /// A buffer of at least <paramref name="length"/> floats: from the current thread's arena (contents
-    /// undefined unless <paramref name="clear"/>) or, with no scope open, a new zeroed array.
+    /// A buffer of <paramref name="length"/> floats from the current thread's open scope (contents undefined
+    /// unless <paramref name="clear"/>); false with no scope open, or for a buffer small enough for gen 0.
     /// </summary>
-    internal static float[] Rent(int length, bool clear)
+    internal static bool TryRent(int length, bool clear, out float[] buffer)
     {
         var arena = t_current;
-        if (arena is null || length < MinPooledLength) return new float[length];
-        float[] buffer;
+        buffer = null!;
+        if (arena is null || length < MinPooledLength) return false;
         if (arena._free.TryGetValue(length, out var stack) && stack.Count > 0)
         {
             buffer = stack.Pop();
@@ -76,7 +77,7 @@ public sealed class TensorArena
             arena.PooledFloats += length;
         }
         arena._rented.Add(buffer);
-        return buffer;
+        return true;
     }
 
     private void Release()

@@ -35,11 +35,18 @@ public sealed record ThroughputOptions
     /// run is measured at its steady speed.
     /// </summary>
     public double WarmupSeconds { get; init; } = 2;
+
+    /// <summary>
+    /// Run each step inside a <see cref="TensorArena"/> scope, as the Trainer does. Default false: the README's
+    /// plain loop (ZeroGrad, Forward, CrossEntropy, Backward, Step), whose buffers the <see cref="CachingAllocator"/>
+    /// recycles.
+    /// </summary>
+    public bool Arena { get; init; }
 }
 
 /// <summary>Training and inference throughput, memory and GC activity of one benchmark run.</summary>
 public sealed record ThroughputResult(
-    string Model, int Batch, int Threads, int TrainSteps, double TrainImagesPerSec, double InferImagesPerSec,
+    string Model, int Batch, int Threads, bool Arena, int TrainSteps, double TrainImagesPerSec, double InferImagesPerSec,
     double PeakWorkingSetMb, int GcCollections, int Gen0, int Gen1, int Gen2, double AllocatedMbPerStep);
 
 /// <summary>
@@ -65,12 +72,12 @@ public static class ThroughputBenchmark
             var x = Tensor.Randn(gen, o.Batch, 1, 28, 28);
             var y = new int[o.Batch];
             for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(10);
-            // As the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
-            var arena = new TensorArena();
+            // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
+            var arena = o.Arena ? new TensorArena() : null;
             void Step()
             {
-                optimizer.ZeroGrad(setToNone: false);
-                using (arena.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
+                optimizer.ZeroGrad(setToNone: arena is null);
+                using (arena?.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
                 optimizer.Step();
             }
             for (int i = 0; i < o.WarmupSteps; i++) Step();
@@ -94,19 +101,19 @@ public static class ThroughputBenchmark
             double infer;
             using (Autograd.NoGrad())
             {
-                using (arena.Use()) model.Forward(xi);
+                using (arena?.Use()) model.Forward(xi);
                 int n = 0;
                 sw.Restart();
                 while (sw.Elapsed.TotalSeconds < o.Seconds / 2 || n < 1)
                 {
-                    using (arena.Use()) model.Forward(xi);
+                    using (arena?.Use()) model.Forward(xi);
                     n++;
                 }
                 infer = n * (double)o.InferBatch / sw.Elapsed.TotalSeconds;
             }
             double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
             // gen-0 counts include the gen-1 and gen-2 collections (a gen-2 GC collects all generations).
-            return new ThroughputResult(o.Model, o.Batch, o.Threads, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
+            return new ThroughputResult(o.Model, o.Batch, o.Threads, o.Arena, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
         }
         finally
         {

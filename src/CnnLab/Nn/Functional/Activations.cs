@@ -22,13 +22,13 @@ public static partial class Functional
     /// <summary>LeakyReLU(x) = x if x ≥ 0 else slope·x (Maas et al. 2013), default slope 0.01.</summary>
     public static Tensor LeakyRelu(Tensor x, float negativeSlope = 0.01f)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         var xs = x.Data; var ys = y.Data;
         for (int i = 0; i < ys.Length; i++) ys[i] = xs[i] > 0f ? xs[i] : xs[i] * negativeSlope;
         // y = x > 0 ? x : s·x  →  dx = dy · (x > 0 ? 1 : s)
         return Autograd.Record(y, "LeakyReluBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var xd = x.Data; var g = dy.Data; var d = dx.Data;
             for (int i = 0; i < d.Length; i++) d[i] = xd[i] > 0f ? g[i] : g[i] * negativeSlope;
             return [dx];
@@ -38,12 +38,12 @@ public static partial class Functional
     /// <summary>σ(x) = 1 / (1 + e⁻ˣ).</summary>
     public static Tensor Sigmoid(Tensor x)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Sigmoid(x.Data, y.Data);
         // y = σ(x)  →  dx = dy · y · (1 − y)
         return Autograd.Record(y, "SigmoidBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var ys = y.Data; var g = dy.Data; var d = dx.Data;
             for (int i = 0; i < d.Length; i++) d[i] = g[i] * ys[i] * (1f - ys[i]);
             return [dx];
@@ -53,7 +53,7 @@ public static partial class Functional
     /// <summary>tanh(x).</summary>
     public static Tensor Tanh(Tensor x)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Tanh(x.Data, y.Data);
         // The vectorized tanh computes (e²ˣ − 1)/(e²ˣ + 1), which cancels near 0 (tanh(0) comes out
         // −6e-8, an absolute error of ~6e-8 near 0): for |x| < 1/8 use the odd series
@@ -71,7 +71,7 @@ public static partial class Functional
         // y = tanh x  →  dx = dy · (1 − y²)
         return Autograd.Record(y, "TanhBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var ys = y.Data; var g = dy.Data; var d = dx.Data;
             for (int i = 0; i < d.Length; i++) d[i] = g[i] * (1f - ys[i] * ys[i]);
             return [dx];
@@ -84,13 +84,13 @@ public static partial class Functional
     /// </summary>
     public static Tensor Gelu(Tensor x)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         var xs = x.Data; var ys = y.Data;
         for (int i = 0; i < ys.Length; i++) ys[i] = (float)(xs[i] * NormalCdf(xs[i]));
         // y = x·Φ(x)  →  dx = dy · (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π)
         return Autograd.Record(y, "GeluBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var xd = x.Data; var g = dy.Data; var d = dx.Data;
             for (int i = 0; i < d.Length; i++)
             {
@@ -104,13 +104,13 @@ public static partial class Functional
     /// <summary>ELU(x) = x if x &gt; 0 else α(eˣ − 1) (Clevert et al. 2015, arXiv:1511.07289), default α = 1.</summary>
     public static Tensor Elu(Tensor x, float alpha = 1f)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         var xs = x.Data; var ys = y.Data;
         for (int i = 0; i < ys.Length; i++) ys[i] = xs[i] > 0f ? xs[i] : alpha * (MathF.Exp(xs[i]) - 1f);
         // y = x > 0 ? x : α(eˣ − 1)  →  dx = dy · (x > 0 ? 1 : y + α)
         return Autograd.Record(y, "EluBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var xd = x.Data; var yd = y.Data; var g = dy.Data; var d = dx.Data;
             for (int i = 0; i < d.Length; i++) d[i] = xd[i] > 0f ? g[i] : g[i] * (yd[i] + alpha);
             return [dx];

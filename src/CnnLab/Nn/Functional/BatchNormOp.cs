@@ -53,7 +53,7 @@ public static partial class Functional
             // y = maxpool(max(0, z)), z = batch_norm(x)  →  dz[argmax] += dy·[y > 0], then batch norm's backward.
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax)
+                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data)
                     return plan.Gradients(new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool));
             }
         });

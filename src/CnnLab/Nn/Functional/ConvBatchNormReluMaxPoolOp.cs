@@ -57,7 +57,7 @@ public static partial class Functional
             var grads = new ConvGradients(input, weight, bias);
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax, pz = z.Data)
+                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data, pz = z.Data)
                 {
                     var du = new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool);
                     BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);

@@ -47,8 +47,8 @@ public static partial class Functional
         Tensor y, Tensor[] inputs)
     {
         int codesLength = checked((int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool));
-        var codes = TensorArena.Rent((codesLength + 3) / 4, clear: false);
-        Span<byte> Codes() => MemoryMarshal.AsBytes(codes.AsSpan()).Slice(0, codesLength);
+        var codes = Tensor.ForOp([(codesLength + 3) / 4]);
+        Span<byte> Codes() => MemoryMarshal.AsBytes(codes.Data).Slice(0, codesLength);
         ConvReluMaxPoolSingleChannel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, Codes());
         var (geo, poolGeo) = (g, pool);
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>

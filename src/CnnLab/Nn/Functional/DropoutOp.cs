@@ -18,12 +18,12 @@ public static partial class Functional
         var mask = new float[x.Numel];
         float scale = p == 1f ? 0f : 1f / (1f - p);
         for (int i = 0; i < mask.Length; i++) mask[i] = generator.NextDouble() < p ? 0f : scale;
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Multiply(x.Data, mask, y.Data);
         // y = x · m  →  dx = dy · m
         return Autograd.Record(y, "DropoutBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             TensorPrimitives.Multiply(dy.Data, mask, dx.Data);
             return [dx];
         });

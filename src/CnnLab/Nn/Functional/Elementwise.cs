@@ -26,7 +26,7 @@ public static partial class Functional
     private static Tensor Binary(Tensor a, Tensor b, BinaryOp op)
     {
         var outShape = Shape.Broadcast(a.Shape, b.Shape);
-        var y = new Tensor(outShape);
+        var y = Tensor.ForOp(outShape);
         var ma = Expand(a, outShape);
         var mb = Expand(b, outShape);
         var ea = ma.Span;
@@ -47,71 +47,63 @@ public static partial class Functional
             var eb = mb.Span;
             if (a.RequiresGrad)
             {
-                var full = op switch
+                var full = Tensor.ForOp(outShape);
+                switch (op)
                 {
-                    BinaryOp.Mul => Combine(dy.Data, eb, TensorPrimitives.Multiply),
-                    BinaryOp.Div => Combine(dy.Data, eb, TensorPrimitives.Divide),
-                    _ => dy.Data.ToArray(),
-                };
-                da = ReduceTo(full, outShape, a.Shape);
+                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Data, eb, full.Data); break;
+                    case BinaryOp.Div: TensorPrimitives.Divide(dy.Data, eb, full.Data); break;
+                    default: dy.Data.CopyTo(full.Data); break;
+                }
+                da = ReduceTo(full, a.Shape);
             }
             if (b.RequiresGrad)
             {
-                float[] full;
+                var full = Tensor.ForOp(outShape);
+                var d = full.Data;
                 switch (op)
                 {
-                    case BinaryOp.Add: full = dy.Data.ToArray(); break;
-                    case BinaryOp.Sub: full = new float[dy.Numel]; TensorPrimitives.Negate(dy.Data, full); break;
-                    case BinaryOp.Mul: full = Combine(dy.Data, ea, TensorPrimitives.Multiply); break;
+                    case BinaryOp.Add: dy.Data.CopyTo(d); break;
+                    case BinaryOp.Sub: TensorPrimitives.Negate(dy.Data, d); break;
+                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Data, ea, d); break;
                     default:
-                        full = new float[dy.Numel];
-                        for (int i = 0; i < full.Length; i++) full[i] = -dy.Data[i] * ea[i] / (eb[i] * eb[i]);
+                        for (int i = 0; i < d.Length; i++) d[i] = -dy.Data[i] * ea[i] / (eb[i] * eb[i]);
                         break;
                 }
-                db = ReduceTo(full, outShape, b.Shape);
+                db = ReduceTo(full, b.Shape);
             }
             return [da, db];
         });
     }
 
-    private delegate void SpanBinary(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> d);
-
-    private static float[] Combine(ReadOnlySpan<float> x, ReadOnlySpan<float> y, SpanBinary f)
-    {
-        var r = new float[x.Length];
-        f(x, y, r);
-        return r;
-    }
-
     // The values of t broadcast to outShape, as a span (t's own data when no broadcast is needed).
     private static ReadOnlyMemory<float> Expand(Tensor t, int[] outShape)
     {
-        if (Shape.Equal(t.Shape, outShape)) return t.Storage.AsMemory(0, t.Numel);
+        if (Shape.Equal(t.Shape, outShape)) return t.Buffer.AsMemory(0, t.Numel);
         var result = new float[Shape.Numel(outShape)];
-        if (t.Numel == 1) { result.AsSpan().Fill(t.Storage[0]); return result; }
+        if (t.Numel == 1) { result.AsSpan().Fill(t.Buffer[0]); return result; }
         if (Broadcasting.IsSuffix(t.Shape, outShape))
         {
             for (int off = 0; off < result.Length; off += t.Numel) t.Data.CopyTo(result.AsSpan(off));
             return result;
         }
         var map = Broadcasting.SourceIndices(t.Shape, outShape);
-        var src = t.Storage;
+        var src = t.Buffer;
         for (int i = 0; i < result.Length; i++) result[i] = src[map[i]];
         return result;
     }
 
-    private static Tensor ReduceTo(float[] full, int[] fullShape, int[] shape)
+    private static Tensor ReduceTo(Tensor full, int[] shape)
     {
-        if (Shape.Equal(fullShape, shape)) return new Tensor(full, shape);
-        var r = new Tensor(shape);
-        Broadcasting.SumTo(full, fullShape, r.Data, shape);
+        if (Shape.Equal(full.Shape, shape)) return full;
+        var r = Tensor.ForOp(shape, zeroed: true);
+        Broadcasting.SumTo(full.Data, full.Shape, r.Data, shape);
         return r;
     }
 
     /// <summary>x + s.</summary>
     public static Tensor AddScalar(Tensor x, float s)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Add(x.Data, s, y.Data);
         return Autograd.Record(y, "AddBackward", [x], dy => [dy]);
     }
@@ -119,12 +111,12 @@ public static partial class Functional
     /// <summary>x · s.</summary>
     public static Tensor MulScalar(Tensor x, float s)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Multiply(x.Data, s, y.Data);
         // y = s·x  →  dx = s·dy
         return Autograd.Record(y, "MulBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             TensorPrimitives.Multiply(dy.Data, s, dx.Data);
             return [dx];
         });

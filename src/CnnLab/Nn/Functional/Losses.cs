@@ -44,7 +44,7 @@ public static partial class Functional
         // L = (1/N) Σᵢ −Σ_c q log softmax(z)  →  dz = dL · (softmax(z) − q) / N
         return Autograd.Record(loss, "CrossEntropyBackward", [logits], dLoss =>
         {
-            float scale = dLoss.Storage[0] / n;
+            float scale = dLoss.Buffer[0] / n;
             var dz = new Tensor(logits.Shape);
             var d = dz.Data;
             float off = labelSmoothing / c;
@@ -77,7 +77,7 @@ public static partial class Functional
         return Autograd.Record(loss, "NllLossBackward", [logProbs], dLoss =>
         {
             var d = new Tensor(logProbs.Shape);
-            for (int i = 0; i < n; i++) d.Data[i * c + target[i]] = -dLoss.Storage[0] / n;
+            for (int i = 0; i < n; i++) d.Data[i * c + target[i]] = -dLoss.Buffer[0] / n;
             return [d];
         });
     }
@@ -100,7 +100,7 @@ public static partial class Functional
         // L = (1/n) Σ (x − t)²  →  dx = 2(x − t)·dL/n,  dt = −dx
         return Autograd.Record(loss, "MseLossBackward", [input, target], dLoss =>
         {
-            float k = 2f * dLoss.Storage[0] / n;
+            float k = 2f * dLoss.Buffer[0] / n;
             Tensor? dx = null, dt = null;
             var diff = new float[input.Numel];
             TensorPrimitives.Subtract(input.Data, target.Data, diff);

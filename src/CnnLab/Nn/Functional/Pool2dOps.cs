@@ -88,11 +88,12 @@ public static partial class Functional
         });
     }
 
-    // A max pool's argmax indices for count outputs: a float buffer (viewed as int through AsIndices) so
-    // that, like the op's output, it comes from the step's TensorArena.
-    private static float[] RentArgmax(int count) => TensorArena.Rent(count, clear: false);
+    // A max pool's argmax indices for count outputs: a float tensor (viewed as int through AsIndices) so
+    // that, like the op's output, its buffer is recycled (TensorArena or CachingAllocator) once the
+    // backward that holds it is gone.
+    private static Tensor RentArgmax(int count) => Tensor.ForOp([count]);
 
-    private static Span<int> AsIndices(float[] argmax, int count) => MemoryMarshal.Cast<float, int>(argmax.AsSpan(0, count));
+    private static Span<int> AsIndices(Tensor argmax, int count) => MemoryMarshal.Cast<float, int>(argmax.Data[..count]);
 
     // Checks a batched pooling call the way ATen's pool2d_shape_check does and returns its geometry.
     private static Pool2dGeometry Pool2dGeometryOf(Tensor input, Pair k, Pair s, Pair p, Pair d, bool ceilMode) =>

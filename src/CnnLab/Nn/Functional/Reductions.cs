@@ -11,7 +11,7 @@ public static partial class Functional
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)s);
         // y = Σ x  →  dx = dy (broadcast)
-        return Autograd.Record(y, "SumBackward", [x], dy => [Tensor.Full(dy.Storage[0], x.Shape)]);
+        return Autograd.Record(y, "SumBackward", [x], dy => [Tensor.Full(dy.Buffer[0], x.Shape)]);
     }
 
     /// <summary>Mean of all elements (a scalar).</summary>
@@ -22,7 +22,7 @@ public static partial class Functional
         foreach (float v in x.Data) s += v;
         var y = Tensor.Scalar((float)(s / x.Numel));
         // y = Σ x / n  →  dx = dy / n
-        return Autograd.Record(y, "MeanBackward", [x], dy => [Tensor.Full(dy.Storage[0] / x.Numel, x.Shape)]);
+        return Autograd.Record(y, "MeanBackward", [x], dy => [Tensor.Full(dy.Buffer[0] / x.Numel, x.Shape)]);
     }
 
     /// <summary>Sum over <paramref name="axis"/>; the axis is kept with size 1 when <paramref name="keepDim"/>.</summary>

@@ -15,7 +15,7 @@ public static partial class Functional
         return Autograd.Record(y, "SoftmaxBackward", [x], dy =>
         {
             var dx = new Tensor(x.Shape);
-            var ys = y.Storage; var g = dy.Storage; var d = dx.Storage;
+            var ys = y.Buffer; var g = dy.Buffer; var d = dx.Buffer;
             ForEachLine(outer, n, inner, (off, _) =>
             {
                 double dot = 0;
@@ -37,7 +37,7 @@ public static partial class Functional
         return Autograd.Record(y, "LogSoftmaxBackward", [x], dy =>
         {
             var dx = new Tensor(x.Shape);
-            var ys = y.Storage; var g = dy.Storage; var d = dx.Storage;
+            var ys = y.Buffer; var g = dy.Buffer; var d = dx.Buffer;
             ForEachLine(outer, n, inner, (off, _) =>
             {
                 double sum = 0;

@@ -7,16 +7,16 @@ public static partial class Functional
     /// <summary>xᵖ elementwise.</summary>
     public static Tensor Pow(Tensor x, float p)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         var xs = x.Data;
         var ys = y.Data;
         for (int i = 0; i < xs.Length; i++) ys[i] = MathF.Pow(xs[i], p);
         // y = xᵖ  →  dx = dy · p · xᵖ⁻¹
         return Autograd.Record(y, "PowBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             var xd = x.Data;
-            for (int i = 0; i < xd.Length; i++) dx.Storage[i] = dy.Storage[i] * p * MathF.Pow(xd[i], p - 1);
+            for (int i = 0; i < xd.Length; i++) dx.Buffer[i] = dy.Buffer[i] * p * MathF.Pow(xd[i], p - 1);
             return [dx];
         });
     }
@@ -24,12 +24,12 @@ public static partial class Functional
     /// <summary>eˣ elementwise.</summary>
     public static Tensor Exp(Tensor x)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Exp(x.Data, y.Data);
         // y = eˣ  →  dx = dy · y
         return Autograd.Record(y, "ExpBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             TensorPrimitives.Multiply(dy.Data, y.Data, dx.Data);
             return [dx];
         });
@@ -38,12 +38,12 @@ public static partial class Functional
     /// <summary>ln x elementwise.</summary>
     public static Tensor Log(Tensor x)
     {
-        var y = new Tensor(x.Shape);
+        var y = Tensor.ForOp(x.Shape);
         TensorPrimitives.Log(x.Data, y.Data);
         // y = ln x  →  dx = dy / x
         return Autograd.Record(y, "LogBackward", [x], dy =>
         {
-            var dx = new Tensor(x.Shape);
+            var dx = Tensor.ForOp(x.Shape);
             TensorPrimitives.Divide(dy.Data, x.Data, dx.Data);
             return [dx];
         });

@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Optim;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+// The cache is one per process: these tests run alone, so that no other test takes or returns buffers meanwhile.
+[CollectionDefinition("caching allocator", DisableParallelization = true)]
+public class CachingAllocatorCollection;
+
+[Collection("caching allocator")]
+public class CachingAllocatorTests
+{
+    // Lengths no other test uses, so that the buffer handed out next is the one these tests freed.
+    private static Tensor Input(int length, int seed) => Tensor.Randn(new Generator(seed), 1, length);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float[] BufferOfDroppedOutput(Tensor x) => Functional.Relu(x).Buffer;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Tensor ViewOfDroppedOutput(Tensor x) => Functional.Relu(x).Reshape(-1);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float[] StorageOfDroppedOutput(Tensor x) => Functional.Relu(x).Storage;
+
+    [Fact]
+    public void An_output_no_tensor_refers_to_is_handed_out_again()
+    {
+        var x = Input(4099, 1);
+        var freed = BufferOfDroppedOutput(x);
+        long reuses = CachingAllocator.Reuses;
+        CachingAllocator.CollectNow();
+        var next = Functional.Relu(x);
+        Assert.Same(freed, next.Buffer);
+        Assert.Equal(reuses + 1, CachingAllocator.Reuses);
+        // Contents are the new op's, not the old ones (ReLU of other data).
+        var other = Input(4099, 2);
+        var again = Functional.Relu(other);
+        Assert.Equal(other.ToArray().Select(v => Math.Max(v, 0f)), again.ToArray());
+    }
+
+    [Fact]
+    public void A_tensor_you_keep_keeps_its_values_through_later_ops()
+    {
+        var x = Input(4111, 3);
+        var kept = Functional.Relu(x);
+        var expected = kept.ToArray();
+        CachingAllocator.CollectNow();
+        for (int i = 0; i < 5; i++)
+        {
+            var y = Functional.Relu(Input(4111, 10 + i));
+            Assert.NotSame(kept.Buffer, y.Buffer);
+            CachingAllocator.CollectNow();
+        }
+        Assert.Equal(expected, kept.ToArray());
+    }
+
+    [Fact]
+    public void A_view_keeps_the_buffer_of_the_tensor_it_was_taken_from()
+    {
+        var x = Input(4127, 4);
+        var view = ViewOfDroppedOutput(x);
+        var expected = view.ToArray();
+        CachingAllocator.CollectNow();
+        var y = Functional.Relu(Input(4127, 5));
+        Assert.NotSame(view.Buffer, y.Buffer);
+        Assert.Equal(expected, view.ToArray());
+    }
+
+    [Fact]
+    public void An_array_taken_through_Storage_is_never_recycled()
+    {
+        var x = Input(4129, 6);
+        var array = StorageOfDroppedOutput(x);
+        var expected = (float[])array.Clone();
+        CachingAllocator.CollectNow();
+        for (int i = 0; i < 3; i++) Assert.NotSame(array, Functional.Relu(Input(4129, 20 + i)).Buffer);
+        Assert.Equal(expected, array);
+    }
+
+    [Fact]
+    public void EmptyCache_drops_the_free_buffers_only()
+    {
+        var x = Input(4133, 7);
+        var kept = Functional.Relu(x);
+        BufferOfDroppedOutput(x);
+        CachingAllocator.CollectNow();
+        Assert.True(CachingAllocator.FreeFloats >= 4133);
+        CachingAllocator.EmptyCache();
+        Assert.Equal(0, CachingAllocator.FreeFloats);
+        Assert.True(CachingAllocator.ReservedFloats >= 4133);  // kept's buffer is still the cache's
+        Assert.NotSame(kept.Buffer, Functional.Relu(x).Buffer);
+    }
+
+    [Fact]
+    public void The_plain_training_loop_recycles_its_buffers_and_gives_the_arenas_bits()
+    {
+        const int Steps = 60, Measured = 20;
+        float[] Train(bool arena, out double bytesPerStep)
+        {
+            var model = ModelZoo.Create("cnn-small", new Generator(8));
+            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+            var pool = arena ? new TensorArena() : null;
+            var gen = new Generator(9);
+            var x = Tensor.Randn(gen, 32, 1, 28, 28);
+            var y = Enumerable.Range(0, 32).Select(i => i % 10).ToArray();
+            long start = 0;
+            for (int step = 0; step < Steps; step++)
+            {
+                if (step == Steps - Measured) start = GC.GetAllocatedBytesForCurrentThread();
+                optimizer.ZeroGrad(setToNone: !arena);
+                using (pool?.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
+                optimizer.Step();
+            }
+            bytesPerStep = (GC.GetAllocatedBytesForCurrentThread() - start) / (double)Measured;
+            return model.Parameters().SelectMany(p => p.ToArray()).ToArray();
+        }
+        var plain = Train(arena: false, out double plainBytes);
+        var pooled = Train(arena: true, out _);
+        Assert.Equal(pooled, plain);
+        // A step's activations and gradients are ~4 MB at batch 32; what is left is small objects (nodes, closures).
+        Assert.True(plainBytes < 512 * 1024, $"{plainBytes / 1024:F0} KiB allocated per step");
+    }
+}

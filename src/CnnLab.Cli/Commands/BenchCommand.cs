@@ -16,7 +16,12 @@ public static class BenchCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var model = new Option<string>("--model") { Description = "zoo model (see 'cnnlab models')", DefaultValueFactory = _ => "cnn-small" };
+        var model = new Option<string>("--model")
+        {
+            Description = "zoo model (see 'cnnlab models') or a JSON model spec (bench/models/*.json; its input shape is used)",
+            DefaultValueFactory = _ => "cnn-small",
+        };
+        var inferBatch = new Option<int>("--infer-batch") { Description = "inference batch size (1 measures latency)", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "training batch size", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
@@ -32,7 +37,7 @@ public static class BenchCommand
         var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share of the measured FMA peak" };
         var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM, --convs the convolutions.")
         {
-            model, batch, threads, seconds, warmup, json, arena, profile, steps, gemm, convs,
+            model, batch, inferBatch, threads, seconds, warmup, json, arena, profile, steps, gemm, convs,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -42,9 +47,11 @@ public static class BenchCommand
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
             if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
-            if (!ModelZoo.IsKnown(name)) throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models')");
+            if (!ThroughputBenchmark.IsSpecPath(name) && !ModelZoo.IsKnown(name))
+                throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models', or give a .json spec)");
+            if (p.GetValue(inferBatch) < 1) throw new UsageException($"--infer-batch must be at least 1, got {p.GetValue(inferBatch)}");
             var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup),
-                Arena = p.GetValue(arena) };
+                Arena = p.GetValue(arena), InferBatch = p.GetValue(inferBatch) };
             if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
             var r = ThroughputBenchmark.Run(options);
             if (asJson)
@@ -52,7 +59,8 @@ public static class BenchCommand
                 stdout.WriteLine(JsonSerializer.Serialize(new
                 {
                     framework = "cnnlab", model = r.Model, batch = r.Batch, threads = r.Threads, loop = r.Arena ? "arena" : "plain",
-                    train_images_per_sec = r.TrainImagesPerSec, infer_images_per_sec = r.InferImagesPerSec,
+                    train_images_per_sec = r.TrainImagesPerSec, infer_batch = r.InferBatch, infer_images_per_sec = r.InferImagesPerSec,
+                    infer_ms_per_batch = 1000.0 * r.InferBatch / r.InferImagesPerSec,
                     peak_working_set_mb = r.PeakWorkingSetMb, gc_collections = r.GcCollections,
                     gc_gen0 = r.Gen0, gc_gen1 = r.Gen1, gc_gen2 = r.Gen2, train_steps = r.TrainSteps,
                     allocated_mb_per_step = r.AllocatedMbPerStep,
@@ -61,7 +69,7 @@ public static class BenchCommand
             else
             {
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s), {(r.Arena ? "arena" : "plain")} loop: train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch 1000)"));
+                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s), {(r.Arena ? "arena" : "plain")} loop: train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch {r.InferBatch}, {1000.0 * r.InferBatch / r.InferImagesPerSec:F3} ms)"));
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections (gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
             }

@@ -10,7 +10,7 @@ namespace CnnLab.Training;
 /// <summary>What <see cref="ThroughputBenchmark.Run"/> measures.</summary>
 public sealed record ThroughputOptions
 {
-    /// <summary>Zoo model name.</summary>
+    /// <summary>Zoo model name, or the path of a JSON model spec (<see cref="ModelSpec"/>; its input shape is used).</summary>
     public string Model { get; init; } = "cnn-small";
 
     /// <summary>Training batch size.</summary>
@@ -46,14 +46,14 @@ public sealed record ThroughputOptions
 
 /// <summary>Training and inference throughput, memory and GC activity of one benchmark run.</summary>
 public sealed record ThroughputResult(
-    string Model, int Batch, int Threads, bool Arena, int TrainSteps, double TrainImagesPerSec, double InferImagesPerSec,
+    string Model, int Batch, int InferBatch, int Threads, bool Arena, int TrainSteps, double TrainImagesPerSec, double InferImagesPerSec,
     double PeakWorkingSetMb, int GcCollections, int Gen0, int Gen1, int Gen2, double AllocatedMbPerStep);
 
 /// <summary>
-/// Training images/s of a zoo model the way bench/pytorch_bench.py measures PyTorch: random N(0, 1)
-/// images [B, 1, 28, 28] and labels, cross-entropy, SGD (lr 0.01, momentum 0.9), after a warm-up (5 steps and 2 s);
-/// inference images/s at batch 1000 in eval mode under no-grad; the process's peak working set and
-/// the GC collections counted during the timed training.
+/// Training images/s of a zoo model or a JSON spec the way bench/pytorch_bench.py measures PyTorch: random N(0, 1)
+/// images [B, C, H, W] (the spec's input; zoo models [B, 1, 28, 28]) and labels, cross-entropy, SGD (lr 0.01,
+/// momentum 0.9), after a warm-up (5 steps and 2 s); inference images/s at <see cref="ThroughputOptions.InferBatch"/>
+/// in eval mode under no-grad; the process's peak working set and the GC collections counted during the timed training.
 /// </summary>
 /// <remarks>PyTorch: no equivalent (bench/pytorch_bench.py is the PyTorch side of the comparison).</remarks>
 public static class ThroughputBenchmark
@@ -67,11 +67,11 @@ public static class ThroughputBenchmark
         try
         {
             var gen = new Generator(0);
-            var model = ModelZoo.Create(o.Model, gen);
+            var (model, input, classes, name) = CreateModel(o.Model, gen);
             var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-            var x = Tensor.Randn(gen, o.Batch, 1, 28, 28);
+            var x = Tensor.Randn(gen, [o.Batch, .. input]);
             var y = new int[o.Batch];
-            for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(10);
+            for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(classes);
             // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
             var arena = o.Arena ? new TensorArena() : null;
             void Step()
@@ -97,7 +97,7 @@ public static class ThroughputBenchmark
             int d0 = GC.CollectionCount(0) - g0, d1 = GC.CollectionCount(1) - g1, d2 = GC.CollectionCount(2) - g2;
 
             model.Eval();
-            var xi = Tensor.Randn(gen, o.InferBatch, 1, 28, 28);
+            var xi = Tensor.Randn(gen, [o.InferBatch, .. input]);
             double infer;
             using (Autograd.NoGrad())
             {
@@ -113,7 +113,7 @@ public static class ThroughputBenchmark
             }
             double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
             // gen-0 counts include the gen-1 and gen-2 collections (a gen-2 GC collects all generations).
-            return new ThroughputResult(o.Model, o.Batch, o.Threads, o.Arena, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
+            return new ThroughputResult(name, o.Batch, o.InferBatch, o.Threads, o.Arena, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
         }
         finally
         {
@@ -136,11 +136,11 @@ public static class ThroughputBenchmark
         try
         {
             var gen = new Generator(0);
-            var model = ModelZoo.Create(o.Model, gen);
+            var (model, input, classes, _) = CreateModel(o.Model, gen);
             var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-            var x = Tensor.Randn(gen, o.Batch, 1, 28, 28);
+            var x = Tensor.Randn(gen, [o.Batch, .. input]);
             var labels = new int[o.Batch];
-            for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(10);
+            for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(classes);
             int layers = model.Count;
             var names = new string[layers];
             for (int i = 0; i < layers; i++) names[i] = $"{i}:{model[i].GetType().Name}";
@@ -207,9 +207,26 @@ public static class ThroughputBenchmark
         }
     }
 
+    /// <summary>True when <paramref name="model"/> names a JSON spec file rather than a zoo model.</summary>
+    public static bool IsSpecPath(string model) => model.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+
+    // A zoo model ([1, 28, 28] inputs, 10 classes) or a JSON spec (its input; its classes from one forward in eval mode).
+    private static (Sequential Model, int[] Input, int Classes, string Name) CreateModel(string model, Generator gen)
+    {
+        if (!IsSpecPath(model)) return (ModelZoo.Create(model, gen), [1, 28, 28], 10, model);
+        var (net, input, name) = ModelSpec.Load(model, gen);
+        net.Eval();
+        Tensor probe;
+        using (Autograd.NoGrad()) probe = net.Forward(Tensor.Zeros([1, .. input]));
+        net.Train();
+        if (probe.Rank != 2)
+            throw new InvalidFileException(model, $"the model's output must be [N, classes] for cross-entropy, got {Shape.Format(probe.Shape)}");
+        return (net, input, probe.Shape[1], name);
+    }
+
     private static void Validate(ThroughputOptions o)
     {
-        if (!ModelZoo.IsKnown(o.Model)) throw new ArgumentException($"unknown model '{o.Model}'");
+        if (!IsSpecPath(o.Model) && !ModelZoo.IsKnown(o.Model)) throw new ArgumentException($"unknown model '{o.Model}'");
         if (o.Batch < 1) throw new ArgumentException($"batch must be at least 1, got {o.Batch}");
         if (o.InferBatch < 1) throw new ArgumentException($"inference batch must be at least 1, got {o.InferBatch}");
         if (o.Threads < 1) throw new ArgumentException($"threads must be at least 1, got {o.Threads}");

@@ -172,6 +172,11 @@ public static class Conv2dKernel
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
         if ((!needDx && !needDw && !needDb) || g.N == 0) return;
+        if (DepthwiseConv.Applies(g))
+        {
+            DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
+            return;
+        }
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         float[] rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
 

@@ -9,7 +9,8 @@ namespace CnnLab.Kernels;
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
 /// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>),
-/// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>). Each image's
+/// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
+/// depthwise one (<see cref="DepthwiseConv"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
 /// batch is cut among threads. Dispose to return the packed weights.
 /// </summary>
@@ -22,6 +23,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked), or as given (one channel).
     private readonly float[]? _directWeights;
     private readonly bool _singleChannel;
+    private readonly bool _depthwise;
 
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
@@ -29,7 +31,15 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
         _g = g;
-        if (Winograd3x3.Applies(g))
+        if (DepthwiseConv.Applies(g))
+        {
+            ImagesPerBlock = 1;
+            _packed = [];
+            _depthwise = true;
+            _directWeights = ArrayPool<float>.Shared.Rent(g.OC * g.KH * g.KW);
+            w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
+        }
+        else if (Winograd3x3.Applies(g))
         {
             _winograd = new WinogradBlock(g.H, g.W);
             ImagesPerBlock = _winograd.Images;
@@ -76,6 +86,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
 
     public Workspace Rent()
     {
+        if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
         if (_direct is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
         // A direct kernel's scratch (the padded image) stays zero where no image writes.
@@ -94,6 +105,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {ImagesPerBlock} images per block");
         int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
         if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
+        if (_depthwise)
+        {
+            fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch) DepthwiseConv.ForwardImage(_g, px, pw, bias, relu, py, scratch);
+            return;
+        }
         if (_direct is not null || _singleChannel)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch)

@@ -75,6 +75,10 @@ public class Conv2dTests
         { [2, 3, 5, 4, 3, 3, 3, 1, 1, 1, 1, 1, 3], true },
         { [1, 5, 3, 4, 2, 1, 1, 1, 1, 0, 0, 1, 1], true },
         { [1, 1, 6, 6, 2, 5, 5, 1, 1, 2, 2, 1, 1], true },
+        // depthwise (DepthwiseConv): two outputs per channel with stride 2 and dilation 2; 7x7 with padding 3; stride 3x2
+        { [2, 4, 9, 8, 8, 3, 3, 2, 2, 2, 2, 2, 4], true },
+        { [1, 3, 9, 9, 3, 7, 7, 1, 1, 3, 3, 1, 3], false },
+        { [1, 2, 8, 7, 2, 3, 2, 3, 2, 0, 1, 1, 2], true },
     };
 
     [Theory]

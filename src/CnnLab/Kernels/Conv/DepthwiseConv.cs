@@ -1,0 +1,129 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Conv2dKernel.cs; M = OC/C output channels per input channel (the depth multiplier).
+// Hp = H + 2·PH, Wp = W + 2·PW the padded plane; L floats per phase row (see PhaseRow).
+
+/// <summary>
+/// Depthwise convolution (groups = C, one input channel per group, M outputs per channel: MobileNet's,
+/// Howard et al. 2017, arXiv:1704.04861) computed directly: y[n, o] = b[o] + Σ_{kh, kw} w[o, 0, kh, kw] ·
+/// x[n, o / M, i·SH − PH + kh·DH, j·SW − PW + kw·DW]. With one input channel per group, im2col + GEMM would
+/// multiply [M, KH·KW] by [KH·KW, P] per channel, GEMMs too thin to keep the FMA units busy; here each tap is one
+/// 16-lane FMA per 16 outputs instead. Any stride works the same way: each padded row is split into SW phases
+/// (phase r holds its columns r, r + SW, r + 2·SW, …), in which the taps of consecutive outputs are consecutive.
+/// Images run in parallel; the weight and bias gradients are summed per image, then over images in order, so
+/// results are the same for every thread count. <see cref="Conv2dReference"/> is the readable twin.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.functional.conv2d(..., groups=C)</c> (its CPU depthwise kernel, <c>conv_depthwise2d</c>).</remarks>
+internal static unsafe partial class DepthwiseConv
+{
+    /// <summary>Depthwise geometries: one input channel per group, several groups, few outputs per channel.</summary>
+    public static bool Applies(in Conv2dGeometry g) => g.Cg == 1 && g.G > 1 && g.OCg <= MaxMultiplier;
+
+    // With many outputs per channel, the per-channel GEMM [M, KH·KW]·[KH·KW, P] is as wide as an ordinary one.
+    private const int MaxMultiplier = 8;
+
+    /// <summary>Floats of one phase row: ⌈Wp / SW⌉ rounded up to 16, plus 16 so that a vector may start at any tap offset.</summary>
+    private static int PhaseRow(in Conv2dGeometry g) => ((g.W + 2 * g.PW + g.SW - 1) / g.SW + 15) / 16 * 16 + 16 + (g.KW - 1) * g.DW / g.SW;
+
+    /// <summary>Floats of a padded, phase-split plane: Hp rows of SW phases of <see cref="PhaseRow"/>.</summary>
+    private static int PhasedPlane(in Conv2dGeometry g) => (g.H + 2 * g.PH) * g.SW * PhaseRow(g);
+
+    // Output columns rounded up to whole vectors.
+    private static int WholeColumns(in Conv2dGeometry g) => (g.OW + 15) / 16 * 16;
+
+    /// <summary>Floats of one thread's scratch for <see cref="ForwardImage"/>: a phased plane.</summary>
+    public static int ScratchLength(in Conv2dGeometry g) => PhasedPlane(g);
+
+    /// <summary>
+    /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none; ReLU with <paramref name="relu"/>, as
+    /// ReluKernel's max(v, 0)). Each output starts from its bias and adds the taps in (kh, kw) order by FMAs, 16 outputs
+    /// of a row at a time in registers; the scalar path computes the same sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ForwardImage(in Conv2dGeometry g, float* x, float* w, float* bias, bool relu, float* y, float* scratch)
+    {
+        int m = g.OCg, taps = g.KH * g.KW, ow = g.OW;
+        int* offsets = stackalloc int[taps];
+        long rowStep = TapOffsets(g, offsets);
+        for (int c = 0; c < g.C; c++)
+        {
+            SplitPadded(g, x + (long)c * g.H * g.W, scratch);
+            for (int k = 0; k < m; k++)
+            {
+                int o = c * m + k;
+                float* wo = w + (long)o * taps;
+                float b = bias != null ? bias[o] : 0f;
+                for (int i = 0; i < g.OH; i++)
+                {
+                    float* rows = scratch + i * rowStep, yr = y + ((long)o * g.OH + i) * ow;
+                    if (Vector512.IsHardwareAccelerated)
+                        for (int j = 0; j < ow; j += 16)
+                        {
+                            var v = Vector512.Create(b);
+                            for (int t = 0; t < taps; t++) v = Vector512.FusedMultiplyAdd(Vector512.Create(wo[t]), Vector512.Load(rows + offsets[t] + j), v);
+                            if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
+                            if (j + 16 <= ow) Vector512.Store(v, yr + j);
+                            else Avx512F.MaskStore(yr + j, LaneMask.First(ow - j).AsSingle(), v);
+                        }
+                    else
+                        for (int j = 0; j < ow; j++)
+                        {
+                            float v = b;
+                            for (int t = 0; t < taps; t++) v = MathF.FusedMultiplyAdd(wo[t], rows[offsets[t] + j], v);
+                            yr[j] = relu ? MathF.Max(v, 0f) : v;
+                        }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// offsets[kh·KW + kw] = where tap (kh, kw) of output row 0, column 0 lies in a phased plane (column j's is j floats
+    /// on); returns the step from one output row to the next.
+    /// </summary>
+    private static long TapOffsets(in Conv2dGeometry g, int* offsets)
+    {
+        int len = PhaseRow(g);
+        for (int kh = 0; kh < g.KH; kh++)
+            for (int kw = 0; kw < g.KW; kw++)
+            {
+                int shift = kw * g.DW;
+                offsets[kh * g.KW + kw] = (kh * g.DH * g.SW + shift % g.SW) * len + shift / g.SW;
+            }
+        return (long)g.SH * g.SW * len;
+    }
+
+    // acc[0..n) += s · src[0..n), n a multiple of 16.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled(float* acc, float* src, float s, int n)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var sv = Vector512.Create(s);
+            for (int j = 0; j < n; j += 16) Vector512.Store(Vector512.FusedMultiplyAdd(sv, Vector512.Load(src + j), Vector512.Load(acc + j)), acc + j);
+        }
+        else
+            for (int j = 0; j < n; j++) acc[j] = MathF.FusedMultiplyAdd(s, src[j], acc[j]);
+    }
+
+    // plane = the zero-padded x [H, W] split into SW phases per padded row (the slack past each phase row is zero too).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SplitPadded(in Conv2dGeometry g, float* x, float* plane)
+    {
+        int len = PhaseRow(g);
+        new Span<float>(plane, PhasedPlane(g)).Clear();
+        for (int h = 0; h < g.H; h++)
+        {
+            float* src = x + (long)h * g.W, rows = plane + (long)(h + g.PH) * g.SW * len;
+            if (g.SW == 1) new ReadOnlySpan<float>(src, g.W).CopyTo(new Span<float>(rows + g.PW, g.W));
+            else
+                for (int r = 0; r < g.SW; r++)
+                    for (int m = 0, w = r - g.PW; w < g.W; m++, w += g.SW)
+                        if (w >= 0) rows[(long)r * len + m] = src[w];
+        }
+    }
+}

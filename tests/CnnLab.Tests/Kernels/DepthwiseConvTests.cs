@@ -1,0 +1,126 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>The direct depthwise convolution against its readable twin <see cref="Conv2dReference"/>.</summary>
+public class DepthwiseConvTests
+{
+    // Depthwise geometries: 1 to 3 outputs per channel, kernels 1 to 7, strides 1 to 3, dilation 1 to 3, odd sizes.
+    private static IEnumerable<Conv2dGeometry> Geometries(int count, long seed)
+    {
+        var r = new Generator(seed);
+        for (int made = 0; made < count;)
+        {
+            int c = 2 + r.NextInt(5), m = 1 + r.NextInt(3), kh = 1 + r.NextInt(7), kw = 1 + r.NextInt(7);
+            int sh = 1 + r.NextInt(3), sw = 1 + r.NextInt(3), dh = 1 + r.NextInt(3), dw = 1 + r.NextInt(3);
+            int ph = r.NextInt(4), pw = r.NextInt(4), h = 1 + r.NextInt(19), w = 1 + r.NextInt(37);
+            if (h + 2 * ph < dh * (kh - 1) + 1 || w + 2 * pw < dw * (kw - 1) + 1) continue;
+            made++;
+            yield return new Conv2dGeometry(1 + r.NextInt(3), c, h, w, c * m, kh, kw, sh, sw, ph, pw, dh, dw, c);
+        }
+    }
+
+    public static TheoryData<int> Seeds() => new() { 1, 2, 3, 4, 5, 6 };
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Forward_and_backward_match_the_reference(int seed)
+    {
+        foreach (var g in Geometries(30, seed).Append(new Conv2dGeometry(2, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32)))
+        {
+            Assert.True(DepthwiseConv.Applies(g), g.ToString());
+            var rnd = new Generator(seed + g.H * 100 + g.W);
+            float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * g.KH * g.KW), b = Fill(rnd, g.OC);
+            float[] dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
+            float[] y = new float[dy.Length], yRef = new float[dy.Length];
+            Conv2dKernel.Forward(g, x, w, b, true, y);
+            Conv2dReference.Forward(g, x, w, b, true, yRef);
+            AssertClose(yRef, y, $"forward {g}");
+            // Both accumulate onto 0.5 everywhere, so "+=" is checked too.
+            float[] dx = Half(x.Length), dwF = Half(w.Length), db = Half(b.Length);
+            float[] dxRef = Half(x.Length), dwRef = Half(w.Length), dbRef = Half(b.Length);
+            Conv2dKernel.Backward(g, x, w, dy, dx, dwF, db);
+            Conv2dReference.Backward(g, x, w, dy, dxRef, dwRef, dbRef);
+            AssertClose(dxRef, dx, $"dx {g}");
+            AssertClose(dwRef, dwF, $"dw {g}");
+            AssertClose(dbRef, db, $"db {g}");
+            // Overwriting dx never reads it (NaN there must not leak) and gives the bits of adding to zeros.
+            float[] zeros = new float[x.Length], nans = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+            Conv2dKernel.Backward(g, x, w, dy, zeros, default, default);
+            Conv2dKernel.Backward(g, x, w, dy, nans, default, default, overwriteDx: true);
+            Assert.Equal(zeros, nans);
+        }
+    }
+
+    [Fact]
+    public void Fused_relu_matches_relu_of_the_convolution_and_its_gradient()
+    {
+        var gen = new Generator(11);
+        var x = Tensor.Randn(gen, 3, 6, 13, 11).RequiresGrad_();
+        var w = Tensor.Randn(gen, 12, 1, 3, 3).RequiresGrad_();
+        var b = Tensor.Randn(gen, 12).RequiresGrad_();
+        var fused = Functional.Conv2dRelu(x, w, b, 2, 1, 1, 6);
+        var plain = Functional.Relu(Functional.Conv2d(x, w, b, 2, 1, 1, 6));
+        Assert.Equal(plain.ToArray(), fused.ToArray());
+        Functional.Sum(fused).Backward();
+        var grads = new[] { x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray() };
+        foreach (var t in new[] { x, w, b }) t.ZeroGrad();
+        Functional.Sum(plain).Backward();
+        Assert.Equal(grads[0], x.Grad!.ToArray());
+        Assert.Equal(grads[1], w.Grad!.ToArray());
+        Assert.Equal(grads[2], b.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Results_are_the_same_for_any_thread_count()
+    {
+        var g = new Conv2dGeometry(9, 8, 15, 17, 16, 3, 3, 2, 1, 1, 1, 2, 1, 8);
+        var rnd = new Generator(3);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * 9), b = Fill(rnd, g.OC), dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[w.Length], db = new float[b.Length];
+                Conv2dKernel.Forward(g, x, w, b, true, y);
+                Conv2dKernel.Backward(g, x, w, dy, dx, dw, db);
+                return (y, dx, dw, db);
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+        var one = Run(1);
+        var two = Run(2);
+        Assert.Equal(one.Y, two.Y);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(one.Db, two.Db);
+    }
+
+    [Fact]
+    public void Grouped_convolutions_with_several_channels_per_group_or_many_outputs_are_not_depthwise()
+    {
+        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 8, 5, 5, 8, 3, 3, G: 4)));
+        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 4, 5, 5, 64, 3, 3, G: 4)));
+        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 1, 5, 5, 4, 3, 3)));
+    }
+
+    private static float[] Fill(Generator r, int n)
+    {
+        var a = new float[n];
+        r.FillNormal(a, 0, 1);
+        return a;
+    }
+
+    private static float[] Half(int n) => Enumerable.Repeat(0.5f, n).ToArray();
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
+    }
+}

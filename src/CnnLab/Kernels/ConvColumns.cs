@@ -58,6 +58,10 @@ public static partial class ConvColumns
                             // oxLo == oxHi (no tap inside) would slice past the row: skip.
                             if (oxHi > oxLo) src.Slice(oxLo + dx, oxHi - oxLo).CopyTo(dst[oxLo..oxHi]);
                         }
+                        else if (sw == 2)
+                        {
+                            if (oxHi > oxLo) StrideTwoRows.Gather(src[(oxLo * 2 + dx)..], dst[oxLo..oxHi]);
+                        }
                         else
                             for (int ox = oxLo; ox < oxHi; ox++) dst[ox] = src[ox * sw + dx];
                         dst[oxHi..].Clear();
@@ -105,6 +109,7 @@ public static partial class ConvColumns
                             var d = dst.Slice(oxLo + dx, oxHi - oxLo);
                             TensorPrimitives.Add(d, src[oxLo..oxHi], d);
                         }
+                        else if (sw == 2) StrideTwoRows.ScatterAdd(src[oxLo..oxHi], dst[(oxLo * 2 + dx)..]);
                         else
                             for (int ox = oxLo; ox < oxHi; ox++) dst[ox * sw + dx] += src[ox];
                     }

@@ -1,0 +1,71 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+/// <summary>
+/// The row moves of im2col and col2im at stride 2: dst[i] = src[2i] (every other input column into a column-matrix
+/// row) and its adjoint dst[2i] += src[i]. With AVX-512 each 16 outputs take two masked loads and one two-source
+/// permute (vpermt2ps) instead of 16 scalar moves, the last partial 16 too (the masks keep every access inside the
+/// spans); the scatter stores the even lanes alone, so the values are those of the scalar loops, bit for bit.
+/// </summary>
+internal static class StrideTwoRows
+{
+    private static readonly Vector512<int> Evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    // Source lanes 0..7 (8..15) to the even lanes of the first (second) vector; odd lanes are never stored.
+    private static readonly Vector512<int> LowToEvens = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static readonly Vector512<int> HighToEvens = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(-1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0);
+
+    /// <summary>dst[i] = src[2i] for i &lt; dst.Length (src holds at least 2·dst.Length − 1 floats).</summary>
+    public static unsafe void Gather(ReadOnlySpan<float> src, Span<float> dst)
+    {
+        int n = dst.Length;
+        if (n == 0) return;
+        if (src.Length < 2 * n - 1) throw new ArgumentException($"stride-2 gather of {n} needs {2 * n - 1} floats, has {src.Length}");
+        fixed (float* s = src, d = dst)
+        {
+            if (!Avx512F.IsSupported)
+            {
+                for (int j = 0; j < n; j++) d[j] = s[2 * j];
+                return;
+            }
+            for (int i = 0; i < n; i += 16)
+            {
+                int reads = Math.Min(32, 2 * (n - i) - 1);
+                var lo = Avx512F.MaskLoad(s + 2 * i, LaneMask.First(Math.Min(16, reads)).AsSingle(), Vector512<float>.Zero);
+                var hi = Avx512F.MaskLoad(s + 2 * i + 16, LaneMask.First(reads - 16).AsSingle(), Vector512<float>.Zero);
+                var even = Avx512F.PermuteVar16x32x2(lo, Evens, hi);
+                if (n - i >= 16) Vector512.Store(even, d + i);
+                else Avx512F.MaskStore(d + i, LaneMask.First(n - i).AsSingle(), even);
+            }
+        }
+    }
+
+    /// <summary>dst[2i] += src[i] for i &lt; src.Length (dst holds at least 2·src.Length − 1 floats).</summary>
+    public static unsafe void ScatterAdd(ReadOnlySpan<float> src, Span<float> dst)
+    {
+        int n = src.Length;
+        if (n == 0) return;
+        if (dst.Length < 2 * n - 1) throw new ArgumentException($"stride-2 scatter of {n} needs {2 * n - 1} floats, has {dst.Length}");
+        fixed (float* s = src, d = dst)
+        {
+            if (!Avx512F.IsSupported)
+            {
+                for (int j = 0; j < n; j++) d[2 * j] += s[j];
+                return;
+            }
+            for (int i = 0; i < n; i += 16)
+            {
+                int count = Math.Min(16, n - i);
+                var v = Avx512F.MaskLoad(s + i, LaneMask.First(count).AsSingle(), Vector512<float>.Zero);
+                // Even lanes 2k of the first vector for k < count (at most 8), of the second for 8 ≤ k < count.
+                var loMask = (EvenLanes & LaneMask.First(2 * count - 1)).AsSingle();
+                var hiMask = (EvenLanes & LaneMask.First(2 * count - 17)).AsSingle();
+                float* at = d + 2 * i;
+                Avx512F.MaskStore(at, loMask, Avx512F.MaskLoad(at, loMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, LowToEvens));
+                Avx512F.MaskStore(at + 16, hiMask, Avx512F.MaskLoad(at + 16, hiMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, HighToEvens));
+            }
+        }
+    }
+}

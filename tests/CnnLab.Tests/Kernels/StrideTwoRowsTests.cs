@@ -1,0 +1,45 @@
+using CnnLab.Kernels;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>im2col's and col2im's stride-2 row moves against their scalar loops, at every length.</summary>
+public class StrideTwoRowsTests
+{
+    [Fact]
+    public void Gather_takes_every_other_float_at_every_length()
+    {
+        for (int n = 0; n <= 70; n++)
+        {
+            // src exactly as long as needed, inside a bigger array whose neighbours must stay untouched.
+            var backing = Enumerable.Range(0, 2 * n + 40).Select(i => i + 0.5f).ToArray();
+            var src = backing.AsSpan(20, Math.Max(0, 2 * n - 1));
+            var dst = Enumerable.Repeat(-7f, n + 32).ToArray();
+            StrideTwoRows.Gather(src, dst.AsSpan(16, n));
+            for (int i = 0; i < n; i++) Assert.Equal(src[2 * i], dst[16 + i]);
+            Assert.All(dst[..16].Concat(dst[(16 + n)..]), v => Assert.Equal(-7f, v));
+        }
+    }
+
+    [Fact]
+    public void ScatterAdd_adds_into_even_floats_only_and_keeps_negative_zeros()
+    {
+        for (int n = 0; n <= 70; n++)
+        {
+            var src = Enumerable.Range(0, n).Select(i => i % 5 == 0 ? 0f : i * 1.25f).ToArray();
+            var dst = Enumerable.Range(0, 2 * n + 40).Select(i => i % 3 == 0 ? -0f : i * 0.5f).ToArray();
+            var expected = (float[])dst.Clone();
+            for (int i = 0; i < n; i++) expected[20 + 2 * i] += src[i];
+            StrideTwoRows.ScatterAdd(src, dst.AsSpan(20, Math.Max(0, 2 * n - 1)));
+            for (int i = 0; i < dst.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dst[i]), $"n={n}: element {i} is {dst[i]}, expected {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void Too_short_spans_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => StrideTwoRows.Gather(new float[4], new float[3]));
+        Assert.Throws<ArgumentException>(() => StrideTwoRows.ScatterAdd(new float[3], new float[4]));
+    }
+}

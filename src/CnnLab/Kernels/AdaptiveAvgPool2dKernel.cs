@@ -31,27 +31,43 @@ public static class AdaptiveAvgPool2dKernel
         }
     }
 
-    /// <summary>Forward: y = mean over the cell. So every x in the cell gets dx += dy / cell size.</summary>
-    public static void Backward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> dy, Span<float> dx)
+    /// <summary>
+    /// Forward: y = mean over the cell. So every x in the cell gets dx += dy / cell size. Planes run in parallel; a cell
+    /// as wide as the plane (OW = 1, global pooling included) is one contiguous block, added to in one call.
+    /// </summary>
+    public static unsafe void Backward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> dy, Span<float> dx)
     {
         Check(planes, h, w, oh, ow, dx.Length, dy.Length);
-        for (int plane = 0; plane < planes; plane++)
+        fixed (float* pdy = dy, pdx = dx)
         {
-            var dst = dx.Slice(plane * h * w, h * w);
-            for (int i = 0; i < oh; i++)
+            nint dys = (nint)pdy, dxs = (nint)pdx;
+            Parallelism.For(planes, Math.Max(1, 4096 / (h * w)), (start, end) =>
             {
-                int h0 = Start(i, h, oh), h1 = End(i, h, oh);
-                for (int j = 0; j < ow; j++)
+                for (int plane = start; plane < end; plane++)
                 {
-                    int w0 = Start(j, w, ow), w1 = End(j, w, ow);
-                    float d = dy[(plane * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
-                    for (int r = h0; r < h1; r++)
+                    var dst = new Span<float>((float*)dxs + (long)plane * h * w, h * w);
+                    for (int i = 0; i < oh; i++)
                     {
-                        var row = dst.Slice(r * w + w0, w1 - w0);
-                        TensorPrimitives.Add(row, d, row);
+                        int h0 = Start(i, h, oh), h1 = End(i, h, oh);
+                        for (int j = 0; j < ow; j++)
+                        {
+                            int w0 = Start(j, w, ow), w1 = End(j, w, ow);
+                            float d = ((float*)dys)[((long)plane * oh + i) * ow + j] / ((h1 - h0) * (w1 - w0));
+                            if (w1 - w0 == w)
+                            {
+                                var block = dst.Slice(h0 * w, (h1 - h0) * w);
+                                TensorPrimitives.Add(block, d, block);
+                                continue;
+                            }
+                            for (int r = h0; r < h1; r++)
+                            {
+                                var row = dst.Slice(r * w + w0, w1 - w0);
+                                TensorPrimitives.Add(row, d, row);
+                            }
+                        }
                     }
                 }
-            }
+            });
         }
     }
 

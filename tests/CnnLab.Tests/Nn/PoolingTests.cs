@@ -146,6 +146,8 @@ public class PoolingTests
     [InlineData(2, 3, 5, 7, 1, 1)]
     [InlineData(1, 2, 7, 8, 2, 3)]
     [InlineData(1, 1, 3, 3, 5, 4)]
+    [InlineData(2, 2, 5, 4, 2, 1)]  // cells as wide as the plane (one block each) that overlap in row 2
+    [InlineData(1, 3, 7, 3, 3, 1)]
     public void AdaptiveAvgPoolGradCheck(int n, int c, int h, int w, int oh, int ow)
     {
         var x = Tensor.Randn(new Generator(h * 10 + w), n, c, h, w);

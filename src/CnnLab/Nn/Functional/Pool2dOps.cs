@@ -77,12 +77,12 @@ public static partial class Functional
         if (input.Rank != 4 || input.Shape[2] == 0 || input.Shape[3] == 0)
             throw new ArgumentException($"adaptive_avg_pool2d(): Expected 3D or 4D tensor with non-zero height and width, but got input of size: {Shape.Format(input.Shape)}");
         int planes = input.Shape[0] * input.Shape[1], h = input.Shape[2], w = input.Shape[3], oh = outputSize.H, ow = outputSize.W;
-        var y = new Tensor(input.Shape[0], input.Shape[1], oh, ow);
+        var y = Tensor.ForOp([input.Shape[0], input.Shape[1], oh, ow]);
         AdaptiveAvgPool2dKernel.Forward(planes, h, w, oh, ow, input.Data, y.Data);
         return Autograd.Record(y, "AdaptiveAvgPool2DBackward", [input], dy =>
         {
             // y = mean over the cell  →  dx += dy / cell size
-            var dx = new Tensor(input.Shape);
+            var dx = Tensor.ForOp(input.Shape, zeroed: true);
             AdaptiveAvgPool2dKernel.Backward(planes, h, w, oh, ow, dy.Data, dx.Data);
             return [dx];
         });

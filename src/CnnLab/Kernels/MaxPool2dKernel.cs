@@ -67,6 +67,7 @@ public static partial class MaxPool2dKernel
             // loop may read past the plane's last row into the next plane (those lanes are discarded).
             long readable = (long)(planes - plane) * hw;
             if (whole2x2) ForwardPlane2x2(oh, ow, g.W, x + (long)plane * hw, y + (long)plane * ohw, idx + (long)plane * ohw, readable);
+            else if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, idx + (long)plane * ohw);
             else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
                 new Span<int>(idx + (long)plane * ohw, ohw), 0, oh);
         }

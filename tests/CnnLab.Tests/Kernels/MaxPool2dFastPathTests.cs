@@ -85,6 +85,34 @@ public class MaxPool2dFastPathTests
         }
     }
 
+    // Windows of every kind the gathered path takes: 1 to 5 taps, strides 1 to 3, padding up to half the window,
+    // dilation 1 or 2, ceil mode, rows narrower and wider than 16 outputs.
+    public static TheoryData<int> GeneralSeeds => new() { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    [Theory]
+    [MemberData(nameof(GeneralSeeds))]
+    public void Gathered_general_path_matches_the_scalar_loop_bit_for_bit(int seed)
+    {
+        var r = new Generator(seed);
+        for (int made = 0; made < 20;)
+        {
+            int kh = 1 + r.NextInt(5), kw = 1 + r.NextInt(5), dh = 1 + r.NextInt(2), dw = 1 + r.NextInt(2);
+            var g = new Pool2dGeometry(1 + r.NextInt(2), 1 + r.NextInt(3), 1 + r.NextInt(20), 1 + r.NextInt(45), kh, kw,
+                1 + r.NextInt(3), 1 + r.NextInt(3), r.NextInt(kh / 2 + 1), r.NextInt(kw / 2 + 1), dh, dw, r.NextInt(2) == 1);
+            if (g.OH < 1 || g.OW < 1) continue;
+            made++;
+            var x = TieHeavyValues(g.N * g.C * g.H * g.W, seed * 100 + made, withoutNaN: made % 2 == 0);
+            int outputs = g.N * g.C * g.OH * g.OW;
+            float[] y = new float[outputs], yRef = new float[outputs];
+            int[] at = new int[outputs], atRef = new int[outputs];
+            MaxPool2dKernel.Forward(g, x, y, at);
+            MaxPool2dKernel.ForwardReference(g, x, yRef, atRef);
+            Assert.True(atRef.SequenceEqual(at), $"{g}: indices {string.Join(",", at.Take(8))} vs {string.Join(",", atRef.Take(8))}");
+            for (int i = 0; i < outputs; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{g}: output {i} is {y[i]}, reference {yRef[i]}");
+        }
+    }
+
     [Fact]
     public void Fast_2x2_path_picks_the_first_maximum_and_the_first_NaN_in_every_lane()
     {

@@ -143,9 +143,33 @@ public class OnnxExportTests(ITestOutputHelper output)
     [Fact]
     public void UnsupportedLayersAreNamed()
     {
-        var model = new Sequential(new Flatten(), new Linear(4, 2, generator: new Generator(1)), new GELU());
-        var e = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, [4]));
-        Assert.Contains("layer '2' (GELU) has no ONNX mapping", e.Message);
+        // Adaptive cells of a 5x5 plane pooled to 2x2 overlap: no single ONNX pooling op computes them.
+        var model = new Sequential(new AdaptiveAvgPool2d(2), new Flatten(), new Linear(8, 2, generator: new Generator(1)));
+        var e = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, [2, 5, 5]));
+        Assert.Contains("layer '0' (AdaptiveAvgPool2d) has no ONNX mapping", e.Message);
+    }
+
+    [Fact]
+    public void GeluAndAdaptivePoolingToADividingSizeMatchOnnxRuntime()
+    {
+        var g = new Generator(12);
+        var model = new Sequential(new Conv2d(3, 4, 3, padding: 1, generator: g), new GELU(), new AdaptiveAvgPool2d((2, 3)),
+            new Flatten(), new Linear(24, 5, generator: g));
+        CheckAgainstOrt("gelu + adaptive", model, [3, 8, 9]);
+        var ops = OnnxExporter.Build(model, [3, 8, 9]).Graph.Node.Select(n => n.OpType).ToArray();
+        Assert.Equal(["Conv", "Div", "Erf", "Add", "Mul", "Mul", "AveragePool", "Flatten", "Gemm"], ops);
+    }
+
+    public static TheoryData<string> BenchModels() => new(
+        Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "BenchModels"), "*.json").Select(Path.GetFileName).Order()!);
+
+    [Theory]
+    [MemberData(nameof(BenchModels))]
+    public void EveryBenchModelSpecMatchesOnnxRuntime(string file)
+    {
+        var (model, input, name) = ModelSpec.Load(Path.Combine(AppContext.BaseDirectory, "BenchModels", file), new Generator(13));
+        RandomizeBatchNorm(model, new Generator(14));
+        CheckAgainstOrt(name, model, input);
     }
 
     [Fact]

@@ -11,8 +11,10 @@ namespace CnnLab.Serialization.Onnx;
 /// ONNX Runtime: the model's eval-mode forward pass, with a dynamic batch axis "N".
 /// <para>
 /// Layers map one to one: Conv2d → Conv, Linear → Gemm (transB = 1), ReLU/LeakyReLU/Sigmoid/Tanh/ELU →
-/// Relu/LeakyRelu/Sigmoid/Tanh/Elu, MaxPool2d → MaxPool, AvgPool2d → AveragePool (count_include_pad,
-/// ceil_mode), AdaptiveAvgPool2d(1) → GlobalAveragePool, BatchNorm1d/2d → BatchNormalization with the
+/// Relu/LeakyRelu/Sigmoid/Tanh/Elu, GELU → x·½·(1 + Erf(x/√2)) (opset 17 has no Gelu; torch.onnx writes the same
+/// five nodes), MaxPool2d → MaxPool, AvgPool2d → AveragePool (count_include_pad, ceil_mode),
+/// AdaptiveAvgPool2d(1) → GlobalAveragePool and AdaptiveAvgPool2d(k) over a plane k divides → AveragePool
+/// (adaptive cells are then equal windows), BatchNorm1d/2d → BatchNormalization with the
 /// running statistics (inference form), Flatten(1) → Flatten, Residual → its branches and an Add;
 /// Dropout and Identity vanish (they are the identity at inference); Sequential is walked in order.
 /// An optional final Softmax over axis 1 turns logits into probabilities. Weights are initializers
@@ -56,8 +58,9 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(inputShape);
         if (inputShape.Length == 0 || inputShape.Any(d => d < 1))
             throw new ArgumentException($"inputShape must be the per-sample shape with positive sizes, e.g. [1, 28, 28]; got {Shape.Format(inputShape)}");
-        int[] outputShape = OutputShape(model, inputShape);
-        var builder = new GraphBuilder();
+        var inputShapes = new Dictionary<Module, int[]>(ReferenceEqualityComparer.Instance);
+        int[] outputShape = OutputShape(model, inputShape, inputShapes);
+        var builder = new GraphBuilder(inputShapes);
         string y = builder.Emit(model, "", InputName);
         string outName = softmax ? "probabilities" : "logits";
         if (softmax) y = builder.Node("Softmax", "softmax", [y], n => n.Attribute.Add(Int("axis", 1)));
@@ -79,11 +82,13 @@ public static class OnnxExporter
         return m;
     }
 
-    // The per-sample output shape, found by running the model once on zeros (eval mode, no autograd).
-    private static int[] OutputShape(Module model, int[] inputShape)
+    // The per-sample output shape, found by running the model once on zeros (eval mode, no autograd), and each
+    // module's per-sample input shape (for the layers whose ONNX form depends on it).
+    private static int[] OutputShape(Module model, int[] inputShape, Dictionary<Module, int[]> inputShapes)
     {
         bool training = model.Training;
         model.Eval();
+        var hooks = model.NamedModules().Select(nm => nm.Module.RegisterForwardHook((m, input, _) => inputShapes[m] = input.Shape[1..])).ToList();
         try
         {
             using var _ = Autograd.NoGrad();
@@ -91,6 +96,7 @@ public static class OnnxExporter
         }
         finally
         {
+            foreach (var hook in hooks) hook.Dispose();
             if (training) model.Train();
         }
     }
@@ -120,7 +126,7 @@ public static class OnnxExporter
         return a;
     }
 
-    private sealed class GraphBuilder
+    private sealed class GraphBuilder(Dictionary<Module, int[]> inputShapes)
     {
         public Proto.GraphProto Graph { get; } = new();
 
@@ -184,6 +190,12 @@ public static class OnnxExporter
                     return Node("Tanh", name, [x]);
                 case ELU e:
                     return Node("Elu", name, [x], n => n.Attribute.Add(Float("alpha", e.Alpha)));
+                case GELU:
+                {
+                    string erf = Node("Erf", name + ".erf", [Node("Div", name + ".div", [x, Initializer(null, name + ".sqrt2", 1, MathF.Sqrt(2f))])]);
+                    string onePlusErf = Node("Add", name + ".add", [erf, Initializer(null, name + ".one", 1, 1f)]);
+                    return Node("Mul", name, [Node("Mul", name + ".mul", [x, onePlusErf]), Initializer(null, name + ".half", 1, 0.5f)]);
+                }
                 case MaxPool2d p:
                     return Node("MaxPool", name, [x], n => n.Attribute.Add([
                         Ints("kernel_shape", p.KernelSize.H, p.KernelSize.W), Ints("strides", p.Stride.H, p.Stride.W),
@@ -196,6 +208,11 @@ public static class OnnxExporter
                         Int("count_include_pad", a.CountIncludePad ? 1 : 0), Int("ceil_mode", a.CeilMode ? 1 : 0)]));
                 case AdaptiveAvgPool2d ap when ap.OutputSize == new Pair(1, 1):
                     return Node("GlobalAveragePool", name, [x]);
+                case AdaptiveAvgPool2d ap when inputShapes.TryGetValue(m, out var s) && s.Length == 3 && s[1] % ap.OutputSize.H == 0 && s[2] % ap.OutputSize.W == 0:
+                {
+                    int kh = s[1] / ap.OutputSize.H, kw = s[2] / ap.OutputSize.W;
+                    return Node("AveragePool", name, [x], n => n.Attribute.Add([Ints("kernel_shape", kh, kw), Ints("strides", kh, kw)]));
+                }
                 case Flatten f when f.StartDim == 1 && f.EndDim == -1:
                     return Node("Flatten", name, [x], n => n.Attribute.Add(Int("axis", 1)));
                 case BatchNorm bn when bn.RunningMean is not null && bn.RunningVar is not null:
@@ -206,7 +223,8 @@ public static class OnnxExporter
                     return Node("BatchNormalization", name, [x, scale, shift, mean, var], n => n.Attribute.Add(Float("epsilon", bn.Eps)));
                 default:
                     throw new ArgumentException($"ONNX export: layer '{name}' ({m.GetType().Name}{(m is BatchNorm ? " without running statistics" : "")}) has no ONNX mapping; "
-                        + "supported: Conv2d, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, ELU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten(1, -1), BatchNorm1d/2d, Residual, Dropout, Identity, Sequential");
+                        + "supported: Conv2d, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, ELU, GELU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d "
+                        + "(1, or a size that divides its input), Flatten(1, -1), BatchNorm1d/2d, Residual, Dropout, Identity, Sequential");
             }
         }
     }

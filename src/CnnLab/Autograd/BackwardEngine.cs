@@ -8,7 +8,7 @@ namespace CnnLab;
 /// </summary>
 internal static class BackwardEngine
 {
-    public static void Run(Tensor root, Tensor seed)
+    public static void Run(Tensor root, Tensor seed, bool retainGraph = false)
     {
         var order = TopologicalOrder(root);
         var pending = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
@@ -25,10 +25,15 @@ internal static class BackwardEngine
                 continue;
             }
             if (t.RetainsGrad) t.AccumulateGrad(grad);
-            var inputGrads = node.BackwardFunction(grad);
-            for (int k = 0; k < node.Inputs.Count; k++)
+            var backward = node.BackwardFunction ?? throw new InvalidOperationException(
+                $"Trying to backward through the graph a second time ({node.Name}'s saved tensors were freed by the first Backward); "
+                + "call Backward(retainGraph: true) the first time if you need to backward twice");
+            var inputs = node.Inputs;
+            var inputGrads = backward(grad);
+            if (!retainGraph) node.Release();
+            for (int k = 0; k < inputs.Count; k++)
             {
-                var input = node.Inputs[k];
+                var input = inputs[k];
                 var g = inputGrads[k];
                 if (g is null || !input.RequiresGrad) continue;
                 if (!Shape.Equal(g.Shape, input.Shape))

@@ -19,9 +19,19 @@ public sealed class GradNode
     /// <summary>The op's name, e.g. "Conv2dBackward".</summary>
     public string Name { get; }
 
-    /// <summary>The tensors the op read.</summary>
-    public IReadOnlyList<Tensor> Inputs { get; }
+    /// <summary>The tensors the op read (empty once a backward has freed the node).</summary>
+    public IReadOnlyList<Tensor> Inputs { get; private set; }
 
-    /// <summary>dOutput → one gradient per input (null where an input needs none).</summary>
-    internal Func<Tensor, Tensor?[]> BackwardFunction { get; }
+    /// <summary>dOutput → one gradient per input (null where an input needs none); null once freed.</summary>
+    internal Func<Tensor, Tensor?[]>? BackwardFunction { get; private set; }
+
+    /// <summary>True once a backward without retainGraph has run through this node.</summary>
+    public bool IsFreed => BackwardFunction is null;
+
+    // Drops the inputs and the closure (and with it everything the op saved for its backward).
+    internal void Release()
+    {
+        Inputs = [];
+        BackwardFunction = null;
+    }
 }

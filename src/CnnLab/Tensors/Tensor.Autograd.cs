@@ -56,8 +56,12 @@ public partial class Tensor
     /// <summary>
     /// Computes the gradient of this tensor with respect to every leaf that requires grad, adding it
     /// to their <see cref="Grad"/>. A scalar needs no <paramref name="gradient"/>; otherwise pass dThis.
+    /// The graph is freed as it is walked (what its ops saved for the backward becomes garbage, and the
+    /// <see cref="CachingAllocator"/> can reuse it even while you hold this tensor), unless
+    /// <paramref name="retainGraph"/>: only then may Backward run through the same graph again.
     /// </summary>
-    public void Backward(Tensor? gradient = null)
+    /// <remarks>PyTorch: <c>tensor.backward(gradient, retain_graph=False)</c>.</remarks>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false)
     {
         if (!RequiresGrad)
             throw new InvalidOperationException("Backward() on a tensor that does not require grad and has no grad_fn");
@@ -69,7 +73,7 @@ public partial class Tensor
         }
         else if (!Tensors.Shape.Equal(gradient.Shape, Shape))
             throw new ArgumentException($"gradient of shape {Tensors.Shape.Format(gradient.Shape)} for a tensor of shape {Tensors.Shape.Format(Shape)}");
-        BackwardEngine.Run(this, gradient);
+        BackwardEngine.Run(this, gradient, retainGraph);
     }
 
     /// <summary>The same data, cut from the graph (shares storage).</summary>

@@ -32,6 +32,44 @@ public class AutogradTests
     }
 
     [Fact]
+    public void A_second_backward_through_a_freed_graph_says_so_and_retainGraph_allows_it()
+    {
+        var a = Tensor.FromArray([2f, -1f], 2).RequiresGrad_();
+        var loss = Functional.Sum(Functional.Mul(a, a));
+        loss.Backward(retainGraph: true);
+        loss.Backward();  // through the retained graph: the gradient 2a accumulates twice
+        Assert.Equal([8f, -4f], a.Grad!.ToArray());
+        Assert.True(loss.GradFn!.IsFreed);
+        var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("backward through the graph a second time", e.Message);
+        Assert.Contains("retainGraph: true", e.Message);
+    }
+
+    [Fact]
+    public void Backward_frees_what_the_graph_saved_even_while_the_loss_is_held()
+    {
+        var x = Tensor.Randn(new Generator(3), 4, 8).RequiresGrad_();
+        var (loss, hidden) = LossThroughAHiddenTensor(x);
+        GC.Collect();
+        Assert.True(IsAlive(hidden));  // the graph holds it
+        loss.Backward();
+        GC.Collect();
+        Assert.False(IsAlive(hidden), "the hidden activation outlived the backward");
+        GC.KeepAlive(loss);
+    }
+
+    // In a method of its own, so that no temporary of the caller's frame keeps the target alive.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool IsAlive(WeakReference<Tensor> reference) => reference.TryGetTarget(out _);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Tensor Loss, WeakReference<Tensor> Hidden) LossThroughAHiddenTensor(Tensor x)
+    {
+        var hidden = Functional.Relu(x);
+        return (Functional.Sum(Functional.Mul(hidden, hidden)), new WeakReference<Tensor>(hidden));
+    }
+
+    [Fact]
     public void NoGradScopeRecordsNothingAndNests()
     {
         var x = Tensor.Ones(3).RequiresGrad_();

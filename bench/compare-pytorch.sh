@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # CnnLab against PyTorch 1.13 (Debian) and OpenBLAS, interleaved in one run; prints a Markdown table.
-# Usage: bench/compare-pytorch.sh [SECONDS]   (default 8 s of timed training per row and framework)
+# Usage: bench/compare-pytorch.sh [SECONDS] [--models-only]   (default 8 s of timed training per row and framework;
+#        --models-only skips the GEMM and convolution sections)
 # Writes nothing but stdout; commit its output as bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-8}"
+MODELS_ONLY="${2:-}"
 PY=/usr/bin/python3
 
 need=()
@@ -30,7 +32,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "- .NET: $(dotnet --version); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- method: random N(0,1) images, cross-entropy, SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after an untimed warm-up of 5 steps and then 2 s (both frameworks; .NET's tiered JIT optimizes the kernels over the first 1-2 s), inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
+echo "- method: the README's training loop (ZeroGrad, Forward, CrossEntropy, Backward, Step) on random N(0,1) images (a spec's input shape; zoo models 1x28x28), SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after an untimed warm-up of 5 steps and then 2 s (both frameworks; .NET's tiered JIT optimizes the kernels over the first 1-2 s), inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
 echo "- PyTorch runs with GLIBC_TUNABLES=$TUNED (its best; glibc's default malloc re-faults its big buffers every step) unless the row says 'default malloc'."
 echo
 echo "## Training and inference (images/s, batch 128)"
@@ -49,12 +51,17 @@ row() {  # model threads [default-malloc]
   local ct pt ci pi
   ct=$(echo "$c" | field "['train_images_per_sec']"); pt=$(echo "$p" | field "['train_images_per_sec']")
   ci=$(echo "$c" | field "['infer_images_per_sec']"); pi=$(echo "$p" | field "['infer_images_per_sec']")
-  echo "| $model${mode:+ (PyTorch default malloc)} | $t | $(fmt "$ct") | $(fmt "$pt") | $(ratio "$ct" "$pt") | $(fmt "$ci") | $(fmt "$pi") | $(ratio "$ci" "$pi") | $(fmt "$(echo "$c" | field "['peak_working_set_mb']")") | $(fmt "$(echo "$p" | field "['peak_working_set_mb']")") | $(echo "$c" | field "['gc_collections']") ($(echo "$c" | field "['gc_gen2']")) | $(cut -d' ' -f1 /proc/loadavg) |"
+  local label=$model
+  case "$model" in *.json) label="$(basename "$model" .json) (bench/models)";; esac
+  echo "| $label${mode:+ (PyTorch default malloc)} | $t | $(fmt "$ct") | $(fmt "$pt") | $(ratio "$ct" "$pt") | $(fmt "$ci") | $(fmt "$pi") | $(ratio "$ci" "$pi") | $(fmt "$(echo "$c" | field "['peak_working_set_mb']")") | $(fmt "$(echo "$p" | field "['peak_working_set_mb']")") | $(echo "$c" | field "['gc_collections']") ($(echo "$c" | field "['gc_gen2']")) | $(cut -d' ' -f1 /proc/loadavg) |"
 }
 for model in cnn-small cnn-bn lenet5; do
   for t in 1 2; do row "$model" "$t"; done
 done
 row cnn-small 1 default
+# Networks nobody tuned for: the rest of the zoo and bench/models (one thread, the stable reference).
+for model in resnet-mini plain-cnn-20 bench/models/*.json; do row "$model" 1; done
+[ "$MODELS_ONLY" = "--models-only" ] && exit 0
 
 echo
 echo "## GEMM (GFLOP/s, best of runs; OpenBLAS through numpy with OPENBLAS_CORETYPE unset)"

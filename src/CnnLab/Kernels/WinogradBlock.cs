@@ -78,11 +78,14 @@ internal sealed unsafe class WinogradBlock
         fixed (float* v0 = b.V, m = b.M)
         {
             float* v = v0 + 16L * first * Ldv;
+            // A partial block multiplies its own tiles only (a batch of one image: 49 of 490 columns), and zeroes the
+            // columns after them that the GEMM's last panel reads (any tile width up to 64, plus a vector).
+            int used = count * Tiles;
             if (count < Images)
                 for (int row = 0; row < 16 * k; row++)
-                    new Span<float>(v + (long)row * Ldv + count * Tiles, Ldv - count * Tiles).Clear();
+                    new Span<float>(v + (long)row * Ldv + used, Math.Min(Ldv - used, 80)).Clear();
             for (int xi = 0; xi < 16; xi++)
-                Gemm.SgemmPackedA(packed[xi], Cols, 1f, false, new ReadOnlySpan<float>(v + (long)xi * Ldv, 16 * k * Ldv - xi * Ldv), 16 * Ldv,
+                Gemm.SgemmPackedA(packed[xi], used, 1f, false, new ReadOnlySpan<float>(v + (long)xi * Ldv, 16 * k * Ldv - xi * Ldv), 16 * Ldv,
                     0f, new Span<float>(m + (long)xi * Cols, 16 * rows * Cols - xi * Cols), 16 * Cols, GemmEpilogue.None, bInPlace: true);
             for (int s = 0; s < count; s++)
                 for (int r = 0; r < rows; r++)

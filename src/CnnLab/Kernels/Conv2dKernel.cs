@@ -27,7 +27,15 @@ public static class Conv2dKernel
     /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
     /// </summary>
     public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
-        Span<double> planeMeans = default, Span<double> planeSquares = default)
+        Span<double> planeMeans = default, Span<double> planeSquares = default) =>
+        ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null);
+
+    /// <summary>
+    /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
+    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
+    /// </summary>
+    internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu,
+        Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         bool statistics = !planeMeans.IsEmpty;
@@ -35,7 +43,8 @@ public static class Conv2dKernel
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
         int p = g.ColCols;
-        using var plan = new ConvForwardPlan(g, w);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w) : ConvPlanCache.Get(g, weightsKey, w);
+        using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)
         {

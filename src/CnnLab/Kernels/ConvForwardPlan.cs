@@ -98,7 +98,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
 
     /// <summary>
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
-    /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.Forward"/>.
+    /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>.
     /// </summary>
     public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, bool relu, Span<float> y)
     {

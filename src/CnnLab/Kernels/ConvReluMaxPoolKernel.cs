@@ -18,13 +18,19 @@ public static class ConvReluMaxPoolKernel
 {
     /// <summary>Overwrites <paramref name="pooled"/> and <paramref name="argmax"/> [N, OC, PH, PW] (argmax: index within the OH·OW plane).</summary>
     public static unsafe void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
-        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax)
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax) =>
+        ForwardCached(g, pool, x, w, b, hasBias, pooled, argmax, weightsKey: null);
+
+    /// <summary><see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).</summary>
+    internal static unsafe void ForwardCached(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, float[]? weightsKey)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
-        using var plan = new ConvForwardPlan(g, w);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w) : ConvPlanCache.Get(g, weightsKey, w);
+        using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)
         {

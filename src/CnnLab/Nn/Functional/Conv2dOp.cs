@@ -26,8 +26,9 @@ public static partial class Functional
         }
         var g = Conv2dGeometryOf(input, weight, bias, s, p, d, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+            PlanKey(inputs, weight));
         return Autograd.Record(y, "ConvolutionBackward", inputs, dy =>
         {
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
@@ -51,8 +52,9 @@ public static partial class Functional
         if (input.Rank != 4) return Relu(Conv2d(input, weight, bias, stride, padding, dilation, groups));
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, relu: true);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
+            PlanKey(inputs, weight));
         return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
@@ -61,6 +63,10 @@ public static partial class Functional
             return grads.ForInputs();
         });
     }
+
+    // Inference (nothing recorded: no-grad, or nothing requires grad) keeps the weights' prepared plan between calls
+    // (ConvPlanCache); training changes them every step, so it prepares them per call.
+    private static float[]? PlanKey(Tensor[] inputs, Tensor weight) => Autograd.NeedsGrad(inputs) ? null : weight.Buffer;
 
     // Checks a batched conv2d call the way PyTorch does and returns its geometry.
     // 2^28 floats (1 GiB) per padded channel plane: far beyond any image, and small enough that every

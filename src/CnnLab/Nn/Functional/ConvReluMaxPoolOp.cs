@@ -29,8 +29,8 @@ public static partial class Functional
         if (!input.RequiresGrad && ConvReluMaxPoolSingleChannel.Applies(g, pool))
             return SingleChannelConvReluMaxPool(g, pool, input, weight, bias, y, inputs);
         var argmax = RentArgmax(y.Numel);
-        ConvReluMaxPoolKernel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
-            AsIndices(argmax, y.Numel));
+        ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
+            AsIndices(argmax, y.Numel), PlanKey(inputs, weight));
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.

@@ -21,9 +21,13 @@ public static partial class Functional
         var outShape = (int[])x.Shape.Clone();
         outShape[^1] = outF;
         var y = Tensor.ForOp(outShape);
-        // y[N, out] = x[N, in] · W[out, in]ᵀ + b, the bias added in the GEMM's epilogue (per column of y)
-        Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Data, Math.Max(1, inF), weight.Data, Math.Max(1, inF), 0f, y.Data, Math.Max(1, outF),
-            bias is null ? GemmEpilogue.None : GemmEpilogue.WithColBias(bias.Data));
+        // y[N, out] = x[N, in] · W[out, in]ᵀ + b: a few rows as dot products over W's rows (latency), else the GEMM,
+        // the bias added in its epilogue (per column of y)
+        if (n >= 1 && n <= FewRowsLinear.MaxRows && inF > 0)
+            FewRowsLinear.Forward(n, outF, inF, x.Data, weight.Data, bias is null ? default : bias.Data, y.Data);
+        else
+            Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Data, Math.Max(1, inF), weight.Data, Math.Max(1, inF), 0f, y.Data, Math.Max(1, outF),
+                bias is null ? GemmEpilogue.None : GemmEpilogue.WithColBias(bias.Data));
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Autograd.Record(y, "LinearBackward", inputs, dy =>
         {

@@ -1,0 +1,51 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>Prepared convolution weights kept between inference calls, and never used stale.</summary>
+public class ConvPlanCacheTests
+{
+    [Theory]
+    [InlineData(1, 32, 3, 1, 1)]   // one input channel: weights copied for the direct kernel
+    [InlineData(16, 16, 3, 1, 1)]  // Winograd
+    [InlineData(3, 8, 5, 2, 2)]    // im2col + GEMM
+    [InlineData(8, 8, 3, 1, 8)]    // depthwise
+    public void A_plan_is_reused_for_any_batch_until_a_weight_changes(int c, int oc, int k, int stride, int groups)
+    {
+        var w = Tensor.Randn(new Generator(1), oc, c / groups, k, k);
+        var g1 = new Conv2dGeometry(1, c, 12, 11, oc, k, k, stride, stride, k / 2, k / 2, G: groups);
+        var plan = ConvPlanCache.Get(g1, w.Buffer, w.Data);
+        Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, w.Buffer, w.Data));
+        Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, w.Buffer, w.Data));
+        var again = ConvPlanCache.Get(g1, w.Buffer, w.Data);
+        w.Data[w.Numel - 1] += 1f;   // written in place, as an optimizer step does
+        Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data));
+    }
+
+    [Fact]
+    public void Inference_after_the_weights_change_in_place_uses_the_new_weights()
+    {
+        var gen = new Generator(2);
+        var conv = new Conv2d(16, 16, 3, padding: 1, generator: gen);
+        var x = Tensor.Randn(gen, 2, 16, 9, 10);
+        var g = new Conv2dGeometry(2, 16, 9, 10, 16, 3, 3, PH: 1, PW: 1);
+        float[] Reference()
+        {
+            var y = new float[2 * 16 * 9 * 10];
+            Conv2dReference.Forward(g, x.Data, conv.Weight.Data, conv.Bias!.Data, true, y);
+            return y;
+        }
+        for (int round = 0; round < 3; round++)
+        {
+            Tensor y;
+            using (Autograd.NoGrad()) y = conv.Forward(x);
+            var expected = Reference();
+            var actual = y.ToArray();
+            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"round {round}, {i}");
+            conv.Weight.Data[round * 7] *= -2f;
+        }
+    }
+}

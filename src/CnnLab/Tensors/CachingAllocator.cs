@@ -28,9 +28,10 @@ public static class CachingAllocator
     // Buffers below this many floats are left to the GC's gen 0, where they cost next to nothing.
     internal const int MinCachedLength = 4096;
 
-    // A forced collection only after at least this many floats (64 MiB) were handed out since the last one,
-    // or half of what the cache holds, whichever is more: about once per step in a training loop, and
-    // geometrically rarer for a program that keeps everything it computes.
+    // A forced collection only after at least this many floats (64 MiB) were handed out since the last one, or as
+    // many as were still referenced after it, whichever is more: a forward pass whose activations die one layer
+    // later then holds a few layers' worth, not a whole pass's, and a program that keeps everything it computes
+    // collects geometrically rarer.
     private const long MinFloatsBetweenCollections = 16L << 20;
 
     // Free buffers not reused within this many collections are dropped (shapes that stopped occurring).
@@ -77,8 +78,8 @@ public static class CachingAllocator
     }
 
     /// <summary>
-    /// A buffer of exactly <paramref name="length"/> floats for a new tensor, and the lease that tensor and its
-    /// views must hold (null for a buffer the cache does not track). Contents are undefined unless
+    /// A buffer of at least <paramref name="length"/> floats (at most twice as many) for a new tensor, and the lease
+    /// that tensor and its views must hold (null for a buffer the cache does not track). Contents are undefined unless
     /// <paramref name="clear"/>.
     /// </summary>
     internal static float[] Rent(int length, bool clear, out Lease? lease)
@@ -90,7 +91,7 @@ public static class CachingAllocator
         {
             buffer = TakeFree(length);
             if (buffer is null && ReclaimUnreferenced() > 0) buffer = TakeFree(length);
-            if (buffer is null && s_handedOutSinceCollection >= Math.Max(MinFloatsBetweenCollections, ReservedFloats / 2))
+            if (buffer is null && s_handedOutSinceCollection >= Math.Max(MinFloatsBetweenCollections, ReservedFloats - FreeFloats - s_handedOutSinceCollection))
             {
                 // Tensors of the last step are in the young generations: a gen-1 collection finds them.
                 GC.Collect(1, GCCollectionMode.Forced, blocking: true);
@@ -108,9 +109,9 @@ public static class CachingAllocator
             else
             {
                 Reuses++;
-                if (clear) Array.Clear(buffer);
+                if (clear) Array.Clear(buffer, 0, length);
             }
-            s_handedOutSinceCollection += length;
+            s_handedOutSinceCollection += buffer.Length;
             var entry = new Entry(buffer);
             lease = new Lease(entry);
             entry.Lease.SetTarget(lease);
@@ -119,11 +120,21 @@ public static class CachingAllocator
         return buffer;
     }
 
+    // The free buffer of the exact length, else the shortest one up to twice as long (a tensor's storage may be longer
+    // than its elements): layers of different sizes then share buffers, as a general-purpose allocator's blocks would.
     private static float[]? TakeFree(int length)
     {
-        if (!s_free.TryGetValue(length, out var stack) || stack.Count == 0) return null;
-        FreeFloats -= length;
-        return stack.Pop().Buffer;
+        if (!s_free.TryGetValue(length, out var stack) || stack.Count == 0)
+        {
+            stack = null;
+            foreach (var (size, candidates) in s_free)
+                if (candidates.Count > 0 && size > length && size / 2 <= length && (stack is null || size < stack.Peek().Buffer.Length))
+                    stack = candidates;
+            if (stack is null) return null;
+        }
+        var buffer = stack.Pop().Buffer;
+        FreeFloats -= buffer.Length;
+        return buffer;
     }
 
     // Moves every buffer whose lease the GC has found unreferenced to the free lists; forgets escaped ones.

@@ -43,6 +43,22 @@ public class CachingAllocatorTests
     }
 
     [Fact]
+    public void A_free_buffer_serves_a_shorter_tensor_down_to_half_its_length()
+    {
+        CachingAllocator.CollectNow();
+        CachingAllocator.EmptyCache();   // only the buffer freed below is free
+        var freed = BufferOfDroppedOutput(Input(9001, 30));
+        CachingAllocator.CollectNow();
+        Assert.NotSame(freed, Functional.Relu(Input(4400, 31)).Buffer);  // less than half: a buffer of its own
+        CachingAllocator.CollectNow();
+        var x = Input(4600, 32);
+        var y = Functional.Relu(x);
+        Assert.Same(freed, y.Buffer);
+        Assert.Equal(4600, y.Data.Length);
+        Assert.Equal(x.ToArray().Select(v => Math.Max(v, 0f)), y.ToArray());
+    }
+
+    [Fact]
     public void A_tensor_you_keep_keeps_its_values_through_later_ops()
     {
         var x = Input(4111, 3);

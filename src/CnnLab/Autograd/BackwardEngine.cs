@@ -30,6 +30,8 @@ internal static class BackwardEngine
                 + "call Backward(retainGraph: true) the first time if you need to backward twice");
             var inputs = node.Inputs;
             var inputGrads = backward(grad);
+            // The backward read dy through spans: its tensor (and so its recyclable buffer) must outlive the call.
+            GC.KeepAlive(grad);
             if (!retainGraph) node.Release();
             for (int k = 0; k < inputs.Count; k++)
             {
@@ -43,6 +45,8 @@ internal static class BackwardEngine
                     // Sum into a fresh buffer: either term may alias a tensor an op still holds.
                     var sum = Tensor.ForOp(input.Shape);
                     TensorPrimitives.Add(existing.Data, g.Data, sum.Data);
+                    GC.KeepAlive(existing);
+                    GC.KeepAlive(g);
                     pending[input] = sum;
                 }
                 else pending[input] = g;

@@ -19,6 +19,8 @@ namespace CnnLab.Tensors;
 /// <para>Reading <see cref="Tensor.Storage"/> hands the raw array out of the tensor's control: from then on the
 /// cache forgets that buffer and the GC owns it, so an array you took can never be overwritten by a later op.
 /// An open <see cref="TensorArena"/> scope takes precedence (explicit lifetime, no collections at all).</para>
+/// <para>A span from <see cref="Tensor.Data"/> holds the array, not the tensor: use it while the tensor is reachable
+/// (the library's ops keep their inputs alive until their kernels return).</para>
 /// <para>Set the environment variable <c>CNNLAB_NO_MEMORY_CACHING=1</c> to turn the cache off for a process (every
 /// op then allocates a new array), as PyTorch's <c>PYTORCH_NO_CUDA_MEMORY_CACHING=1</c> does: for memory debugging
 /// and for measuring what the cache saves.</para>

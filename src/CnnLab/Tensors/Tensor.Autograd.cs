@@ -121,6 +121,7 @@ public partial class Tensor
     {
         if (Grad is null) Grad = grad.CloneRecycled();
         else TensorPrimitives.Add(Grad.Data, grad.Data, Grad.Data);
+        GC.KeepAlive(grad);
     }
 
     /// <summary>Clears <see cref="Grad"/>: to null (PyTorch 2's default, set_to_none) or to zeros.</summary>

@@ -63,7 +63,10 @@ public partial class Tensor
     /// <summary>Number of elements (product of the dimensions; 1 for a scalar of shape []).</summary>
     public int Numel { get; }
 
-    /// <summary>The elements, row-major.</summary>
+    /// <summary>
+    /// The elements, row-major. The span is valid while this tensor is reachable: an op's buffer is recycled once no tensor
+    /// refers to it (<see cref="CachingAllocator"/>), so keep the tensor (or <c>GC.KeepAlive</c> it) while you use the span.
+    /// </summary>
     public Span<float> Data => _storage.AsSpan(0, Numel);
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
@@ -144,6 +147,7 @@ public partial class Tensor
     {
         var t = new Tensor(_shape);
         Data.CopyTo(t.Data);
+        GC.KeepAlive(this);
         return t;
     }
 
@@ -153,11 +157,17 @@ public partial class Tensor
     {
         var buffer = CachingAllocator.Rent(Numel, clear: false, out var lease);
         Data.CopyTo(buffer);
+        GC.KeepAlive(this);
         return new Tensor(buffer, _shape, lease);
     }
 
     /// <summary>The elements as a new array.</summary>
-    public float[] ToArray() => Data.ToArray();
+    public float[] ToArray()
+    {
+        var copy = Data.ToArray();
+        GC.KeepAlive(this);
+        return copy;
+    }
 
     /// <summary>The value of a one-element tensor.</summary>
     public float Item()

@@ -140,4 +140,29 @@ public class CachingAllocatorTests
         // A step's activations and gradients are ~4 MB at batch 32; what is left is small objects (nodes, closures).
         Assert.True(plainBytes < 512 * 1024, $"{plainBytes / 1024:F0} KiB allocated per step");
     }
+
+    // Full collections: here, in the collection that runs alone, not beside tests that count allocations.
+    [Fact]
+    public void Backward_frees_what_the_graph_saved_even_while_the_loss_is_held()
+    {
+        var x = Tensor.Randn(new Generator(3), 4, 8).RequiresGrad_();
+        var (loss, hidden) = LossThroughAHiddenTensor(x);
+        CachingAllocator.CollectNow();
+        Assert.True(IsAlive(hidden));  // the graph holds it
+        loss.Backward();
+        CachingAllocator.CollectNow();
+        Assert.False(IsAlive(hidden), "the hidden activation outlived the backward");
+        GC.KeepAlive(loss);
+    }
+
+    // In a method of its own, so that no temporary of the caller's frame keeps the target alive.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool IsAlive(WeakReference<Tensor> reference) => reference.TryGetTarget(out _);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (Tensor Loss, WeakReference<Tensor> Hidden) LossThroughAHiddenTensor(Tensor x)
+    {
+        var hidden = Functional.Relu(x);
+        return (Functional.Sum(Functional.Mul(hidden, hidden)), new WeakReference<Tensor>(hidden));
+    }
 }

@@ -21,7 +21,10 @@ public static class BenchCommand
             Description = "zoo model (see 'cnnlab models') or a JSON model spec (bench/models/*.json; its input shape is used)",
             DefaultValueFactory = _ => "cnn-small",
         };
-        var inferBatch = new Option<int>("--infer-batch") { Description = "inference batch size (1 measures latency)", DefaultValueFactory = _ => 1000 };
+        var inferBatch = new Option<int>("--infer-batch")
+        {
+            Description = "inference batch size (1 measures latency)", DefaultValueFactory = _ => 1000,
+        };
         var batch = new Option<int>("--batch") { Description = "training batch size", DefaultValueFactory = _ => 128 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
@@ -50,8 +53,11 @@ public static class BenchCommand
             if (!ThroughputBenchmark.IsSpecPath(name) && !ModelZoo.IsKnown(name))
                 throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models', or give a .json spec)");
             if (p.GetValue(inferBatch) < 1) throw new UsageException($"--infer-batch must be at least 1, got {p.GetValue(inferBatch)}");
-            var options = new ThroughputOptions { Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup),
-                Arena = p.GetValue(arena), InferBatch = p.GetValue(inferBatch) };
+            var options = new ThroughputOptions
+            {
+                Model = name, Batch = p.GetValue(batch), Threads = t, Seconds = p.GetValue(seconds), WarmupSeconds = p.GetValue(warmup),
+                Arena = p.GetValue(arena), InferBatch = p.GetValue(inferBatch),
+            };
             if (p.GetValue(profile)) return RunProfile(options, p.GetValue(steps), asJson, stdout);
             var r = ThroughputBenchmark.Run(options);
             if (asJson)
@@ -69,7 +75,10 @@ public static class BenchCommand
             else
             {
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s), {(r.Arena ? "arena" : "plain")} loop: train {r.TrainImagesPerSec:F0} images/s ({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch {r.InferBatch}, {1000.0 * r.InferBatch / r.InferImagesPerSec:F3} ms)"));
+                    $"{r.Model} batch {r.Batch}, {r.Threads} thread(s), {(r.Arena ? "arena" : "plain")} loop: "
+                    + $"train {r.TrainImagesPerSec:F0} images/s "
+                    + $"({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch {r.InferBatch}, "
+                    + $"{1000.0 * r.InferBatch / r.InferImagesPerSec:F3} ms)"));
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections (gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
             }

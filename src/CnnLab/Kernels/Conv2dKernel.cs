@@ -34,8 +34,8 @@ public static class Conv2dKernel
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
     /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
     /// </summary>
-    internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu,
-        Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey)
+    internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
+        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         bool statistics = !planeMeans.IsEmpty;

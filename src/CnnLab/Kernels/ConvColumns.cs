@@ -128,7 +128,8 @@ public static partial class ConvColumns
     private static int Stride(int colStride, int oh, int ow)
     {
         if (colStride == 0) return oh * ow;
-        if (colStride < oh * ow) throw new ArgumentOutOfRangeException(nameof(colStride), colStride, $"column stride must be at least OH·OW = {oh * ow}");
+        if (colStride < oh * ow) throw new ArgumentOutOfRangeException(nameof(colStride), colStride,
+            $"column stride must be at least OH·OW = {oh * ow}");
         return colStride;
     }
 }

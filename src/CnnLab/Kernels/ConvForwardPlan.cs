@@ -102,7 +102,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// </summary>
     public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, bool relu, Span<float> y)
     {
-        if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {ImagesPerBlock} images per block");
+        if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count,
+            $"1 to {ImagesPerBlock} images per block");
         int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
         if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
         if (_depthwise)

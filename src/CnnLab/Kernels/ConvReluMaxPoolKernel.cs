@@ -21,7 +21,9 @@ public static class ConvReluMaxPoolKernel
         ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax) =>
         ForwardCached(g, pool, x, w, b, hasBias, pooled, argmax, weightsKey: null);
 
-    /// <summary><see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).</summary>
+    /// <summary>
+    /// <see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).
+    /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, float[]? weightsKey)
     {

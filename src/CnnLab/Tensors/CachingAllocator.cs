@@ -93,7 +93,8 @@ public static class CachingAllocator
         {
             buffer = TakeFree(length);
             if (buffer is null && ReclaimUnreferenced() > 0) buffer = TakeFree(length);
-            if (buffer is null && s_handedOutSinceCollection >= Math.Max(MinFloatsBetweenCollections, ReservedFloats - FreeFloats - s_handedOutSinceCollection))
+            long referencedAtLast = ReservedFloats - FreeFloats - s_handedOutSinceCollection;
+            if (buffer is null && s_handedOutSinceCollection >= Math.Max(MinFloatsBetweenCollections, referencedAtLast))
             {
                 // Tensors of the last step are in the young generations: a gen-1 collection finds them.
                 GC.Collect(1, GCCollectionMode.Forced, blocking: true);

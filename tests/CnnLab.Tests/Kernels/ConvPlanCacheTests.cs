@@ -44,7 +44,8 @@ public class ConvPlanCacheTests
             using (Autograd.NoGrad()) y = conv.Forward(x);
             var expected = Reference();
             var actual = y.ToArray();
-            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"round {round}, {i}");
+            for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])),
+                $"round {round}, {i}");
             conv.Weight.Data[round * 7] *= -2f;
         }
     }

@@ -121,6 +121,7 @@ public class DepthwiseConvTests
     private static void AssertClose(float[] expected, float[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])),
+                $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
     }
 }

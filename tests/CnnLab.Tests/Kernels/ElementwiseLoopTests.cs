@@ -36,7 +36,8 @@ public class ElementwiseLoopTests
     private static void AssertBits(float[] expected, float[] actual, string what)
     {
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i])
+                || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
                 $"{what}: element {i} is {actual[i]:G9}, expected {expected[i]:G9}");
     }
 
@@ -47,11 +48,14 @@ public class ElementwiseLoopTests
         {
             float[] x = Values(n, n), y = Values(n, n + 100), dy = Values(n, n + 200);
             AssertBits(x.Select(new LeakyReluForward(0.1f).Invoke).ToArray(), Map(new LeakyReluForward(0.1f), x), $"leaky n={n}");
-            AssertBits(x.Select((v, i) => new LeakyReluBackward(0.1f).Invoke(v, y[i], dy[i])).ToArray(), Map(new LeakyReluBackward(0.1f), x, y, dy), $"leaky' n={n}");
+            AssertBits(x.Select((v, i) => new LeakyReluBackward(0.1f).Invoke(v, y[i], dy[i])).ToArray(), Map(new LeakyReluBackward(0.1f), x, y, dy),
+                $"leaky' n={n}");
             AssertBits(x.Select((v, i) => new TanhNearZero().Invoke(v, y[i], 0f)).ToArray(), Map(new TanhNearZero(), x, y, y), $"tanh n={n}");
             AssertBits(x.Select((v, i) => new TanhBackward().Invoke(v, y[i], dy[i])).ToArray(), Map(new TanhBackward(), x, y, dy), $"tanh' n={n}");
-            AssertBits(x.Select((v, i) => new SigmoidBackward().Invoke(v, y[i], dy[i])).ToArray(), Map(new SigmoidBackward(), x, y, dy), $"sigmoid' n={n}");
-            AssertBits(x.Select((v, i) => new EluBackward(0.7f).Invoke(v, y[i], dy[i])).ToArray(), Map(new EluBackward(0.7f), x, y, dy), $"elu' n={n}");
+            AssertBits(x.Select((v, i) => new SigmoidBackward().Invoke(v, y[i], dy[i])).ToArray(), Map(new SigmoidBackward(), x, y, dy),
+                $"sigmoid' n={n}");
+            AssertBits(x.Select((v, i) => new EluBackward(0.7f).Invoke(v, y[i], dy[i])).ToArray(), Map(new EluBackward(0.7f), x, y, dy),
+                $"elu' n={n}");
         }
     }
 
@@ -83,7 +87,8 @@ public class ElementwiseLoopTests
             }
             double cdf = NormalDistribution.Cdf(v), pdf = Math.Exp(-0.5 * v * v) / Math.Sqrt(2 * Math.PI);
             // erf's absolute error 1.5e-7 enters Φ halved, then times |x|; float rounding adds a few ulps.
-            Assert.True(Math.Abs(y[i] - v * cdf) <= 1e-7 * Math.Abs(v) + 4e-7 * Math.Abs(v * cdf) + 1e-30, $"gelu({v:G9}) = {y[i]:G9}, exact {v * cdf:G9}");
+            Assert.True(Math.Abs(y[i] - v * cdf) <= 1e-7 * Math.Abs(v) + 4e-7 * Math.Abs(v * cdf) + 1e-30,
+                $"gelu({v:G9}) = {y[i]:G9}, exact {v * cdf:G9}");
             Assert.True(Math.Abs(dx[i] - (cdf + v * pdf)) <= 3e-7 + 3e-7 * Math.Abs(v), $"gelu'({v:G9}) = {dx[i]:G9}, exact {cdf + v * pdf:G9}");
         }
         Assert.Equal(0f, Erf.Of(0f));

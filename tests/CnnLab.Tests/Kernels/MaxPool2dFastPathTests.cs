@@ -109,7 +109,8 @@ public class MaxPool2dFastPathTests
             MaxPool2dKernel.ForwardReference(g, x, yRef, atRef);
             Assert.True(atRef.SequenceEqual(at), $"{g}: indices {string.Join(",", at.Take(8))} vs {string.Join(",", atRef.Take(8))}");
             for (int i = 0; i < outputs; i++)
-                Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]), $"{g}: output {i} is {y[i]}, reference {yRef[i]}");
+                Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]),
+                    $"{g}: output {i} is {y[i]}, reference {yRef[i]}");
         }
     }
 

@@ -32,7 +32,8 @@ public class StrideTwoRowsTests
             for (int i = 0; i < n; i++) expected[20 + 2 * i] += src[i];
             StrideTwoRows.ScatterAdd(src, dst.AsSpan(20, Math.Max(0, 2 * n - 1)));
             for (int i = 0; i < dst.Length; i++)
-                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dst[i]), $"n={n}: element {i} is {dst[i]}, expected {expected[i]}");
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(dst[i]),
+                    $"n={n}: element {i} is {dst[i]}, expected {expected[i]}");
         }
     }
 

@@ -64,7 +64,8 @@ internal static unsafe partial class DepthwiseConv
                         for (int j = 0; j < ow; j += 16)
                         {
                             var v = Vector512.Create(b);
-                            for (int t = 0; t < taps; t++) v = Vector512.FusedMultiplyAdd(Vector512.Create(wo[t]), Vector512.Load(rows + offsets[t] + j), v);
+                            for (int t = 0; t < taps; t++)
+                                v = Vector512.FusedMultiplyAdd(Vector512.Create(wo[t]), Vector512.Load(rows + offsets[t] + j), v);
                             if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
                             if (j + 16 <= ow) Vector512.Store(v, yr + j);
                             else Avx512F.MaskStore(yr + j, LaneMask.First(ow - j).AsSingle(), v);
@@ -104,7 +105,8 @@ internal static unsafe partial class DepthwiseConv
         if (Vector512.IsHardwareAccelerated)
         {
             var sv = Vector512.Create(s);
-            for (int j = 0; j < n; j += 16) Vector512.Store(Vector512.FusedMultiplyAdd(sv, Vector512.Load(src + j), Vector512.Load(acc + j)), acc + j);
+            for (int j = 0; j < n; j += 16)
+                Vector512.Store(Vector512.FusedMultiplyAdd(sv, Vector512.Load(src + j), Vector512.Load(acc + j)), acc + j);
         }
         else
             for (int j = 0; j < n; j++) acc[j] = MathF.FusedMultiplyAdd(s, src[j], acc[j]);

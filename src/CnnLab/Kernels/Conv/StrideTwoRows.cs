@@ -63,8 +63,10 @@ internal static class StrideTwoRows
                 var loMask = (EvenLanes & LaneMask.First(2 * count - 1)).AsSingle();
                 var hiMask = (EvenLanes & LaneMask.First(2 * count - 17)).AsSingle();
                 float* at = d + 2 * i;
-                Avx512F.MaskStore(at, loMask, Avx512F.MaskLoad(at, loMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, LowToEvens));
-                Avx512F.MaskStore(at + 16, hiMask, Avx512F.MaskLoad(at + 16, hiMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, HighToEvens));
+                var low = Avx512F.MaskLoad(at, loMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, LowToEvens);
+                var high = Avx512F.MaskLoad(at + 16, hiMask, Vector512<float>.Zero) + Avx512F.PermuteVar16x32(v, HighToEvens);
+                Avx512F.MaskStore(at, loMask, low);
+                Avx512F.MaskStore(at + 16, hiMask, high);
             }
         }
     }

@@ -208,7 +208,8 @@ public static class OnnxExporter
                         Int("count_include_pad", a.CountIncludePad ? 1 : 0), Int("ceil_mode", a.CeilMode ? 1 : 0)]));
                 case AdaptiveAvgPool2d ap when ap.OutputSize == new Pair(1, 1):
                     return Node("GlobalAveragePool", name, [x]);
-                case AdaptiveAvgPool2d ap when inputShapes.TryGetValue(m, out var s) && s.Length == 3 && s[1] % ap.OutputSize.H == 0 && s[2] % ap.OutputSize.W == 0:
+                case AdaptiveAvgPool2d ap when inputShapes.TryGetValue(m, out var s) && s.Length == 3
+                    && s[1] % ap.OutputSize.H == 0 && s[2] % ap.OutputSize.W == 0:
                 {
                     int kh = s[1] / ap.OutputSize.H, kw = s[2] / ap.OutputSize.W;
                     return Node("AveragePool", name, [x], n => n.Attribute.Add([Ints("kernel_shape", kh, kw), Ints("strides", kh, kw)]));

@@ -14,15 +14,14 @@ public class CachingAllocatorCollection;
 [Collection("caching allocator")]
 public class CachingAllocatorTests
 {
-    // Lengths no other test uses, so that the buffer handed out next is the one these tests freed; large-object sizes,
-    // as activations are (the identity checks of small ones failed now and then in full runs, unexplained).
+    // Lengths no other test uses (large-object sizes, as activations are).
     private static Tensor Input(int length, int seed) => Tensor.Randn(new Generator(seed), 1, length);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float[] BufferOfDroppedOutput(Tensor x) => Functional.Relu(x).Buffer;
 
-    // The cache is one per process: an op on another thread (a test still finishing, a runner's) may take a freed buffer
-    // first. A property of reuse must hold in at least one of five tries, each with lengths of its own.
+    // The cache is one per process: an op on another thread may take a freed buffer first. A property of reuse must hold
+    // in at least one of five tries, each with lengths of its own.
     private static void AtLeastOnce(string what, Func<int, bool> attempt)
     {
         for (int k = 0; k < 5; k++)
@@ -42,6 +41,9 @@ public class CachingAllocatorTests
         long reuses = CachingAllocator.Reuses;
         AtLeastOnce("a freed buffer handed out again", k =>
         {
+            // Only the buffer freed below is free: a request may be served by any free buffer up to twice its length.
+            CachingAllocator.CollectNow();
+            CachingAllocator.EmptyCache();
             var x = Input(30011 + 2 * k, 1);
             var freed = BufferOfDroppedOutput(x);
             CachingAllocator.CollectNow();

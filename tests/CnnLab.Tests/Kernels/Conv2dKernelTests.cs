@@ -226,7 +226,8 @@ public class Conv2dKernelTests
 
     // Fast and reference sum in different orders (float GEMM vs double loops): 1e-4 relative plus
     // 1e-4 absolute covers float32 rounding of sums of up to ~100 unit-normal products.
-    private static void AssertClose(float[] expected, float[] actual, string what)
+    // Every convolution algorithm against the reference: within 1e-4 absolute plus 1e-4 relative.
+    internal static void AssertClose(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)

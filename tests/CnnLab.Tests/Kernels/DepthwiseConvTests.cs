@@ -118,10 +118,5 @@ public class DepthwiseConvTests
 
     private static float[] Half(int n) => Enumerable.Repeat(0.5f, n).ToArray();
 
-    private static void AssertClose(float[] expected, float[] actual, string what)
-    {
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + Math.Abs(expected[i])),
-                $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
-    }
+    private static void AssertClose(float[] expected, float[] actual, string what) => Conv2dKernelTests.AssertClose(expected, actual, what);
 }

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using CnnLab.Kernels;
 using CnnLab.Nn;
-using CnnLab.Nn.Models;
 using CnnLab.Serialization.Onnx;
 using CnnLab.Tensors;
+using CnnLab.Training;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CnnLab.Bench;
@@ -26,9 +26,7 @@ public static class OrtComparison
         double seconds = double.Parse(Arg(args, "--seconds", "4"), CultureInfo.InvariantCulture);
         Parallelism.MaxThreads = threads;
         var gen = new Generator(0);
-        var (net, input, name) = model.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-            ? ModelSpec.Load(model, gen)
-            : (ModelZoo.Create(model, gen), new[] { 1, 28, 28 }, model);
+        var (net, input, _, name) = ThroughputBenchmark.CreateModel(model, gen);
         net.Eval();
         using var onnx = new MemoryStream();
         OnnxExporter.Export(net, input, onnx);

@@ -211,7 +211,7 @@ public static class ThroughputBenchmark
     public static bool IsSpecPath(string model) => model.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
 
     // A zoo model ([1, 28, 28] inputs, 10 classes) or a JSON spec (its input; its classes from one forward in eval mode).
-    private static (Sequential Model, int[] Input, int Classes, string Name) CreateModel(string model, Generator gen)
+    internal static (Sequential Model, int[] Input, int Classes, string Name) CreateModel(string model, Generator gen)
     {
         if (!IsSpecPath(model)) return (ModelZoo.Create(model, gen), [1, 28, 28], 10, model);
         var (net, input, name) = ModelSpec.Load(model, gen);

@@ -39,20 +39,13 @@ public class Conv2dBenchmarks
         Parallelism.MaxThreads = Threads;
     }
 
-    // Set per call: the switches are per thread.
-    [Benchmark]
-    public void Forward()
-    {
-        Winograd3x3.Disabled = ChannelBlockedConv.Disabled = Algorithm == "im2col";
-        Conv2dKernel.Forward(_g, _x, _w, _b, true, _y);
-    }
+    private ConvAlgorithm Pinned => Algorithm == "im2col" ? ConvAlgorithm.Im2ColGemm : ConvAlgorithm.Auto;
 
     [Benchmark]
-    public void Backward()
-    {
-        Winograd3x3.Disabled = ChannelBlockedConv.Disabled = Algorithm == "im2col";
-        Conv2dKernel.Backward(_g, _x, _w, _y, _dx, _dw, _db);
-    }
+    public void Forward() => Conv2dKernel.Forward(_g, _x, _w, _b, true, _y, algorithm: Pinned);
+
+    [Benchmark]
+    public void Backward() => Conv2dKernel.Backward(_g, _x, _w, _y, _dx, _dw, _db, algorithm: Pinned);
 }
 
 /// <summary>The im2col + GEMM kernel against its direct-loop reference twin on a small case (batch 4, 8→16, 3x3 on 12x12).</summary>

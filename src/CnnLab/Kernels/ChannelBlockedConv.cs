@@ -34,29 +34,8 @@ internal sealed unsafe class ChannelBlockedConv
     // Output pixels per step of the forward, taps per step of the weight gradient (accumulators).
     private const int Block = 8;
 
-    /// <summary>
-    /// Planes up to this many output pixels, with up to <see cref="MaxTaps"/> taps, take this path. Measured
-    /// against im2col + GEMM (32 images, one core): 6→16 5x5 on 14x14 0.11 against 0.18 ms forward; 16→32 5x5 on
-    /// 14x14 0.62 against 0.73; 32→64 3x3 stride 2 on 14x14 0.84 against 1.23; 16→64 1x1 stride 2 0.18 against
-    /// 0.38; but 8→16 3x3 on 28x28 (784 pixels) 0.62 against 0.45, and 32→64 5x5 on 20x20 (800 taps) 6.3 against
-    /// 5.4: bigger planes and longer sums fill the GEMM's tiles.
-    /// </summary>
-    internal const int MaxPixels = 256;
-
-    /// <summary>Taps (C·KH·KW) up to which this path is taken (see <see cref="MaxPixels"/>).</summary>
-    internal const int MaxTaps = 400;
-
-    /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with im2col + GEMM).</summary>
-    [ThreadStatic] internal static bool Disabled;
-
-    /// <summary>
-    /// True for one group whose output channels fill whole vectors, planes of at most <see cref="MaxPixels"/>
-    /// output pixels and at most <see cref="MaxTaps"/> taps, and not a 1x1 kernel with stride 1 (a pointwise
-    /// convolution is a GEMM on the input itself); Winograd's shapes go to Winograd.
-    /// </summary>
-    public static bool Applies(in Conv2dGeometry g) =>
-        !Disabled && Avx512F.IsSupported && g.G == 1 && g.OC % Lanes == 0 && g.ColCols <= MaxPixels && g.ColRows <= MaxTaps
-        && !g.IsPointwise && !Winograd3x3.Applies(g);
+    /// <summary>One group whose output channels fill whole vectors, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.G == 1 && g.OC % Lanes == 0;
 
     private readonly Conv2dGeometry _g;
     private readonly int[] _pixels; // pixel(p) for p < P, then pixel(P − 1) up to a whole block
@@ -64,7 +43,7 @@ internal sealed unsafe class ChannelBlockedConv
 
     public ChannelBlockedConv(in Conv2dGeometry g)
     {
-        if (!Applies(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
+        if (!Supports(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
         _g = g;
         int p = g.ColCols, r = g.ColRows, wp = PaddedWidth;
         _pixels = new int[RoundUp(p)];

@@ -25,17 +25,18 @@ public static class Conv2dKernel
     /// <paramref name="planeMeans"/> and <paramref name="planeSquares"/> (N·OC each), also each output
     /// plane's mean and squared deviations (<see cref="BatchNormPlanes.MeanAndSquaredDeviations"/>), taken
     /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
+    /// The algorithm is <see cref="ConvPlanner"/>'s choice, or <paramref name="algorithm"/> when pinned.
     /// </summary>
     public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
-        Span<double> planeMeans = default, Span<double> planeSquares = default) =>
-        ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null);
+        Span<double> planeMeans = default, Span<double> planeSquares = default, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null, algorithm);
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
     /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
-        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey)
+        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         bool statistics = !planeMeans.IsEmpty;
@@ -43,7 +44,8 @@ public static class Conv2dKernel
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
         int p = g.ColCols;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w) : ConvPlanCache.Get(g, weightsKey, w);
+        var forward = ConvPlanner.Plan(g, algorithm).Forward;
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)
@@ -152,9 +154,11 @@ public static class Conv2dKernel
     /// dy·[y &gt; 0] one image at a time while it is in cache, instead of a separate ReLU backward pass.
     /// With <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx += (dx is never read, so it need not
     /// be zeroed: the autograd op hands over a fresh buffer, which saves zeroing it and reading it back).
+    /// dx and dW each take <see cref="ConvPlanner"/>'s algorithm for them (given <paramref name="algorithm"/> when pinned).
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
-        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default, bool overwriteDx = false)
+        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default, bool overwriteDx = false,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         CheckLengths(g, x.Length, w.Length, dy.Length);
         bool masked = !reluOutput.IsEmpty;
@@ -162,7 +166,7 @@ public static class Conv2dKernel
         fixed (float* pdy = dy, pry = reluOutput)
         {
             ConvOutputGradient source = masked ? new ReluMaskedGradient(g, pdy, pry) : new PlainGradient(g, pdy);
-            BackwardCore(g, x, w, source, dx, dw, db, overwriteDx);
+            BackwardCore(g, x, w, source, dx, dw, db, overwriteDx, algorithm);
         }
     }
 
@@ -175,13 +179,15 @@ public static class Conv2dKernel
     /// for cnn-bn's first layer at batch 128, against 1.2 ms for its whole weight gradient.)
     /// </summary>
     internal static unsafe void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm)
     {
         int r = g.ColRows, p = g.ColCols;
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
         if ((!needDx && !needDw && !needDb) || g.N == 0) return;
-        if (DepthwiseConv.Applies(g))
+        var choice = ConvPlanner.Plan(g, algorithm);
+        // The planner gives depthwise (and Winograd) to dx and dW together.
+        if (choice.InputGradient == ConvAlgorithm.Depthwise)
         {
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
             return;
@@ -194,17 +200,17 @@ public static class Conv2dKernel
         // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
         // dW by Winograd too where it applies: each chunk's partial is then dU, turned into dW at the end. Both
         // walk the chunk's images in the same blocks.
-        var block = Winograd3x3.Applies(g) ? new WinogradBlock(g.H, g.W) : null;
-        var winograd = needDx ? block : null;
+        var block = choice.InputGradient == ConvAlgorithm.Winograd || choice.WeightGradient == ConvAlgorithm.Winograd ? new WinogradBlock(g.H, g.W) : null;
+        var winograd = needDx && choice.InputGradient == ConvAlgorithm.Winograd ? block : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (lenet5's conv2:
         // 4 images of 100 pixels, 0.69 → 0.39 ms for the batch's products, the 100-column ones ending in a mostly
         // empty 48-column panel), then col2im image by image from the block's columns. The same sums per element.
-        int dxImages = needDx && winograd is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
+        int dxImages = needDx && block is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = dxImages * p, dxStride = RowStride(dxColumns);
         var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true, dxColumns) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
-        var wgrad = needDw && block is not null ? new WinogradWeightGradient(g, block) : null;
+        var wgrad = needDw && choice.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, block!) : null;
         // dW of small planes directly, 16 output channels per vector (no column matrix to build and pack).
-        var direct = needDw && block is null && ChannelBlockedConv.Applies(g) ? new ChannelBlockedConv(g) : null;
+        var direct = needDw && choice.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         int partialLength = wgrad?.TransformedLength ?? g.OC * r;
         int blockImages = block?.Images ?? dxImages;
         // Fixed chunks of the batch (not one per thread): each accumulates its own dW partial in image

@@ -5,7 +5,7 @@ namespace CnnLab.Kernels;
 // Legend as in Conv2dKernel.cs; B = ImagesPerBlock, T = Winograd tiles per plane, cols = B·T.
 
 /// <summary>
-/// A convolution's forward over a batch, prepared once per call: the weights packed for im2col + GEMM
+/// A convolution's forward over a batch by the algorithm <see cref="ConvPlanner"/> chose, prepared once: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
 /// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>),
@@ -28,45 +28,46 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
 
-    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w)
+    /// <summary>The forward of <paramref name="g"/> by <paramref name="algorithm"/> (<see cref="ConvPlanner"/>'s choice, never Auto).</summary>
+    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
+        if (!ConvPlanner.CanRun(algorithm, g)) throw new ArgumentException($"{algorithm} cannot run {g}", nameof(algorithm));
         _g = g;
-        if (DepthwiseConv.Applies(g))
+        Algorithm = algorithm;
+        ImagesPerBlock = 1;
+        _packed = [];
+        switch (algorithm)
         {
-            ImagesPerBlock = 1;
-            _packed = [];
-            _depthwise = true;
-            _directWeights = ArrayPool<float>.Shared.Rent(g.OC * g.KH * g.KW);
-            w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
-        }
-        else if (Winograd3x3.Applies(g))
-        {
-            _winograd = new WinogradBlock(g.H, g.W);
-            ImagesPerBlock = _winograd.Images;
-            _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
-        }
-        else if (SingleChannelConv3x3.Applies(g))
-        {
-            ImagesPerBlock = 1;
-            _packed = [];
-            _singleChannel = true;
-            _directWeights = ArrayPool<float>.Shared.Rent(g.OC * 9);
-            w[..(g.OC * 9)].CopyTo(_directWeights);
-        }
-        else if (ChannelBlockedConv.Applies(g))
-        {
-            ImagesPerBlock = 1;
-            _packed = [];
-            _direct = new ChannelBlockedConv(g);
-            _directWeights = ArrayPool<float>.Shared.Rent(_direct.PackedLength);
-            _direct.PackWeights(w, _directWeights);
-        }
-        else
-        {
-            ImagesPerBlock = 1;
-            _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
+            case ConvAlgorithm.Depthwise:
+                _depthwise = true;
+                _directWeights = ArrayPool<float>.Shared.Rent(g.OC * g.KH * g.KW);
+                w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
+                break;
+            case ConvAlgorithm.Winograd:
+                _winograd = new WinogradBlock(g.H, g.W);
+                ImagesPerBlock = _winograd.Images;
+                _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
+                break;
+            case ConvAlgorithm.SingleChannel:
+                _singleChannel = true;
+                _directWeights = ArrayPool<float>.Shared.Rent(g.OC * 9);
+                w[..(g.OC * 9)].CopyTo(_directWeights);
+                break;
+            case ConvAlgorithm.ChannelBlocked:
+                _direct = new ChannelBlockedConv(g);
+                _directWeights = ArrayPool<float>.Shared.Rent(_direct.PackedLength);
+                _direct.PackWeights(w, _directWeights);
+                break;
+            case ConvAlgorithm.Im2ColGemm:
+                _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
+                break;
+            default:
+                throw new ArgumentException($"a forward plan needs a concrete algorithm, not {algorithm}", nameof(algorithm));
         }
     }
+
+    /// <summary>The algorithm this plan runs.</summary>
+    public ConvAlgorithm Algorithm { get; }
 
     /// <summary>One thread's buffers for <see cref="Run"/>; dispose to return them.</summary>
     public sealed class Workspace : IDisposable

@@ -18,20 +18,21 @@ public static class ConvReluMaxPoolKernel
 {
     /// <summary>Overwrites <paramref name="pooled"/> and <paramref name="argmax"/> [N, OC, PH, PW] (argmax: index within the OH·OW plane).</summary>
     public static unsafe void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
-        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax) =>
-        ForwardCached(g, pool, x, w, b, hasBias, pooled, argmax, weightsKey: null);
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        ForwardCached(g, pool, x, w, b, hasBias, pooled, argmax, weightsKey: null, algorithm);
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
-        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, float[]? weightsKey)
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, float[]? weightsKey, ConvAlgorithm algorithm)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w) : ConvPlanCache.Get(g, weightsKey, w);
+        var forward = ConvPlanner.Plan(g, algorithm).Forward;
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)
@@ -64,14 +65,14 @@ public static class ConvReluMaxPoolKernel
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
-        bool overwriteDx = false)
+        bool overwriteDx = false, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
-            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx);
+            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx, algorithm);
     }
 
     // The two geometries, x, w, and the pooled output and its argmax (for this kernel and the direct one-channel one).

@@ -26,7 +26,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         long outs = (long)g.N * g.OC * pool.OH * pool.OW;
         ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * g.ColRows, int.MaxValue, int.MaxValue);   // the geometries and x (no w, pooled or argmax here)
         if (dPooled.Length < outs) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {outs}");
-        if (!Applies(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
+        if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
         if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
         Conv2dKernel.CheckGradients(g, 0, dw.Length, db.Length);
         if ((dw.IsEmpty && db.IsEmpty) || g.N == 0) return;

@@ -33,12 +33,9 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)</c> with one input channel.</remarks>
 internal static unsafe partial class ConvReluMaxPoolSingleChannel
 {
-    /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with the general one).</summary>
-    [ThreadStatic] internal static bool Disabled;
-
     /// <summary>One input channel, a 3x3 kernel with padding 1 or a 5x5 one with padding 2, stride 1, pooled 2x2 by 2.</summary>
-    public static bool Applies(in Conv2dGeometry g, in Pool2dGeometry pool) =>
-        !Disabled && Avx512F.IsSupported && g is { C: 1, G: 1, SH: 1, SW: 1, DH: 1, DW: 1 }
+    public static bool Supports(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        Avx512F.IsSupported && g is { C: 1, G: 1, SH: 1, SW: 1, DH: 1, DW: 1 }
         && (g is { KH: 3, KW: 3, PH: 1, PW: 1 } || g is { KH: 5, KW: 5, PH: 2, PW: 2 }) && MaxPool2dKernel.IsWhole2x2(pool);
 
     /// <summary>
@@ -62,7 +59,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         bool hasBias, Span<float> pooled, Span<byte> codes)
     {
         ConvReluMaxPoolKernel.Check(g, pool, x.Length, w.Length, pooled.Length, pooled.Length);
-        if (!Applies(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
+        if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
         if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
         if (hasBias && b.Length < g.OC) throw new ArgumentException($"b has {b.Length} elements, needs {g.OC}");
         fixed (float* px = x, pw = w, pb = b, pp = pooled)

@@ -24,11 +24,9 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>F.conv2d(x, w, b, padding=1)</c> with one input channel.</remarks>
 internal static unsafe class SingleChannelConv3x3
 {
-    /// <summary>Turns this path off on this thread (tests and benchmarks that compare it with im2col + GEMM).</summary>
-    [ThreadStatic] internal static bool Disabled;
-
-    public static bool Applies(in Conv2dGeometry g) =>
-        !Disabled && Avx512F.IsSupported && g is { C: 1, G: 1, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1 };
+    /// <summary>One input channel, 3x3, padding 1, stride 1, and AVX-512.</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        Avx512F.IsSupported && g is { C: 1, G: 1, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1 };
 
     /// <summary>Floats of the per-thread scratch (zero it once: each image writes only its inside).</summary>
     public static int ScratchLength(in Conv2dGeometry g) => Winograd3x3.ScratchLength(g.H, g.W);

@@ -25,23 +25,12 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> algorithm computes for these convolutions.</remarks>
 internal static unsafe partial class Winograd3x3
 {
-    /// <summary>
-    /// Turns the Winograd path off on this thread (tests and benchmarks that compare against im2col). Per
-    /// thread, because the choice is made on the calling thread, so a test that sets it does not change
-    /// what a test running beside it computes.
-    /// </summary>
-    [ThreadStatic] internal static bool Disabled;
-
     /// <summary>Overrides <see cref="BlockColumns"/> on this thread when positive (tests: full and short blocks on small batches).</summary>
     [ThreadStatic] internal static int BlockColumnsOverride;
 
-    // With fewer channels on either side the GEMMs' k or m is too short for the transforms to pay off.
-    internal const int MinChannels = 16;
-
-    /// <summary>True when the convolution is 3x3, stride 1, dilation 1, padding 1, wide enough, and AVX-512 runs here.</summary>
-    public static bool Applies(in Conv2dGeometry g) =>
-        !Disabled && Avx512F.IsSupported && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
-        && g.PH == 1 && g.PW == 1 && g.Cg >= MinChannels && g.OCg >= MinChannels;
+    /// <summary>True when the convolution is 3x3, stride 1, dilation 1, padding 1, and AVX-512 runs here (<see cref="ConvPlanner"/> chooses).</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        Avx512F.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
 
     /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
     public static int Tiles(int h, int w) => (h + 1) / 2 * ((w + 1) / 2);

@@ -81,7 +81,8 @@ public abstract class BatchNorm : Module
         if (input.Rank != 4 || input.Shape[1] != conv.InChannels || conv.OutChannels != NumFeatures) return Normalize(conv.Forward(input), pool);
         double factor = Step();
         return Functional.Conv2dBatchNormReluMaxPool2d(input, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
-            RunningMean, RunningVar, Weight, Bias, Training, factor, Eps, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+            RunningMean, RunningVar, Weight, Bias, Training, factor, Eps, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode,
+            conv.Algorithm);
     }
 
     private Tensor Normalize(Tensor input, MaxPool2d? pool)

@@ -59,14 +59,22 @@ public sealed class Conv2d : Module
     /// <summary>[outChannels], or null when built with bias: false.</summary>
     public Parameter? Bias { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    /// <summary>
+    /// The algorithm every pass of this layer runs by: <see cref="Kernels.ConvAlgorithm.Auto"/> (default) lets
+    /// <see cref="Kernels.ConvPlanner"/> choose from the shapes; any other pins it (tests, experiments), and a forward whose
+    /// shapes it cannot run fails with the reason. Not saved with the weights.
+    /// </summary>
+    /// <remarks>PyTorch has no per-layer switch; <c>torch.backends.cudnn</c> flags choose globally.</remarks>
+    public Kernels.ConvAlgorithm Algorithm { get; set; } = Kernels.ConvAlgorithm.Auto;
+
+    protected override Tensor ForwardCore(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, Algorithm);
 
     /// <summary>relu(this(input)) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU fusion (no hooks run).</summary>
-    internal Tensor ForwardWithRelu(Tensor input) => Functional.Conv2dRelu(input, Weight, Bias, Stride, Padding, Dilation, Groups);
+    internal Tensor ForwardWithRelu(Tensor input) => Functional.Conv2dRelu(input, Weight, Bias, Stride, Padding, Dilation, Groups, Algorithm);
 
     /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
     internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) =>
-        Functional.Conv2dReluMaxPool2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+        Functional.Conv2dReluMaxPool2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, Algorithm);
 
     /// <summary>As PyTorch: sizes as tuples; padding, dilation, groups and bias only when not default.</summary>
     protected override string ExtraRepr()

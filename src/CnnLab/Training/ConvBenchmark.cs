@@ -62,7 +62,7 @@ public static class ConvBenchmark
         var (dx, dw, db) = (firstLayer ? [] : new float[x.Length], new float[w.Length], new float[g.OC]);
         Action forward, backward;
         string runs;
-        if (firstLayer && ConvReluMaxPoolSingleChannel.Applies(g, pool))
+        if (firstLayer && ConvPlanner.PoolsSingleChannel(g, pool))
         {
             var codes = new byte[ConvReluMaxPoolSingleChannel.CodesLength(g, pool)];
             forward = () => ConvReluMaxPoolSingleChannel.Forward(g, pool, x, w, b, true, pooled, codes);
@@ -86,15 +86,14 @@ public static class ConvBenchmark
         var dy = Filled(y.Length, 5);
         var (means, squares) = (new double[g.N * g.OC], new double[g.N * g.OC]);
         var (dx, dw, db) = (firstLayer ? [] : new float[x.Length], new float[w.Length], new float[g.OC]);
-        string runs = Algorithm(g) + " conv + plane statistics; " + (firstLayer ? "dW, db (im2col)" : "dx, dW, db");
+        string runs = Algorithm(g) + " conv + plane statistics; " + (firstLayer ? "dW, db" : "dx, dW, db");
         return Time(layer, g, runs, firstLayer,
             () => Conv2dKernel.Forward(g, x, w, b, true, y, planeMeans: means, planeSquares: squares),
             () => Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: true), seconds);
     }
 
-    // The forward's path (ConvForwardPlan's choice).
-    private static string Algorithm(in Conv2dGeometry g) =>
-        Winograd3x3.Applies(g) ? "Winograd" : SingleChannelConv3x3.Applies(g) ? "direct" : ChannelBlockedConv.Applies(g) ? "channel-blocked" : "im2col+GEMM";
+    // The planner's algorithms (y/dx/dW, one name when they agree): the same choice the ops make.
+    private static string Algorithm(in Conv2dGeometry g) => ConvPlanner.Plan(g).ToString();
 
     private static (float[] X, float[] W, float[] B) Inputs(in Conv2dGeometry g) =>
         (Filled(g.N * g.C * g.H * g.W, 1), Filled(g.OC * g.ColRows, 2), Filled(g.OC, 3));

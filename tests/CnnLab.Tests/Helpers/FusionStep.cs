@@ -1,3 +1,4 @@
+using CnnLab.Kernels;
 using CnnLab.Nn;
 using CnnLab.Nn.Models;
 using CnnLab.Tensors;
@@ -8,13 +9,14 @@ namespace CnnLab.Tests;
 internal static class FusionStep
 {
     /// <summary>The parameters' gradients and the buffers after one forward and backward of 8 fixed images.</summary>
-    public static (float[] Grads, float[] Buffers) Run(string model, bool fuse)
+    public static (float[] Grads, float[] Buffers) Run(string model, bool fuse, ConvAlgorithm firstConv = ConvAlgorithm.Auto)
     {
         bool saved = Sequential.FuseConvRelu;
         try
         {
             Sequential.FuseConvRelu = fuse;
             var net = ModelZoo.Create(model, new Generator(5));
+            net.NamedModules().Select(m => m.Module).OfType<Conv2d>().First().Algorithm = firstConv;
             var x = Tensor.Randn(new Generator(6), 8, 1, 28, 28);
             var loss = Functional.CrossEntropy(net.Forward(x), [0, 1, 2, 3, 4, 5, 6, 7]);
             loss.Backward();

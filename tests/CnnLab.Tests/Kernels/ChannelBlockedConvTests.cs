@@ -38,13 +38,8 @@ public class ChannelBlockedConvTests
     {
         var y = new float[g.N * g.OC * g.ColCols + 40];
         y.AsSpan(g.N * g.OC * g.ColCols).Fill(1234.5f);
-        bool saved = ChannelBlockedConv.Disabled;
-        ChannelBlockedConv.Disabled = !direct;
-        try
-        {
-            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, hasBias, y, relu);
-        }
-        finally { ChannelBlockedConv.Disabled = saved; }
+        var algorithm = direct ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
+        using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, hasBias, y, relu, algorithm: algorithm);
         return y;
     }
 
@@ -53,7 +48,7 @@ public class ChannelBlockedConvTests
     public void Forward_is_the_im2col_path_bit_for_bit(Conv2dGeometry g)
     {
         if (!Avx512F.IsSupported) return; // AVX-512 only; elsewhere im2col + GEMM is all there is
-        Assert.True(ChannelBlockedConv.Applies(g));
+        Assert.True(ChosenByThePlanner(g));
         Assert.True(g.ColRows <= Gemm.KcMax);
         var x = Values(g.N * g.C * g.H * g.W, 1, special: true);
         var w = Values(g.OC * g.ColRows, 2);
@@ -75,7 +70,7 @@ public class ChannelBlockedConvTests
     {
         if (!Avx512F.IsSupported) return;
         var g = new Conv2dGeometry(2, 16, 10, 10, 32, 5, 5); // R = 400 > KcMax
-        Assert.True(g.ColRows > Gemm.KcMax && ChannelBlockedConv.Applies(g));
+        Assert.True(g.ColRows > Gemm.KcMax && ChosenByThePlanner(g));
         var x = Values(g.N * g.C * g.H * g.W, 4);
         var w = Values(g.OC * g.ColRows, 5);
         var b = Values(g.OC, 6);
@@ -88,13 +83,8 @@ public class ChannelBlockedConvTests
     private static (float[] Dx, float[] Dw, float[] Db) Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, bool direct, int threads)
     {
         var (dx, dw, db) = (new float[g.N * g.C * g.H * g.W], Values(g.OC * g.ColRows, 9), Values(g.OC, 10));
-        bool saved = ChannelBlockedConv.Disabled;
-        ChannelBlockedConv.Disabled = !direct;
-        try
-        {
-            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db);
-        }
-        finally { ChannelBlockedConv.Disabled = saved; }
+        var algorithm = direct ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
+        using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, algorithm: algorithm);
         return (dx, dw, db);
     }
 
@@ -176,14 +166,17 @@ public class ChannelBlockedConvTests
     public void Takes_only_the_shapes_it_was_written_for()
     {
         if (!Avx512F.IsSupported) return;
-        Assert.True(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5)));
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2)));   // 6 output channels
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));           // groups
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                // 576 pixels
-        Assert.False(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps
-        Assert.True(ChannelBlockedConv.Applies(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
-        Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5)));
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2)));   // 6 output channels
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));           // groups
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                // 576 pixels
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
+        Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 12, 5, 5)));  // not whole vectors
     }
+
+    // The planner's forward choice for g is this kernel (its weight gradient then is too).
+    private static bool ChosenByThePlanner(in Conv2dGeometry g) => ConvPlanner.Plan(g).Forward == ConvAlgorithm.ChannelBlocked;
 }

@@ -17,12 +17,16 @@ public class ConvPlanCacheTests
     {
         var w = Tensor.Randn(new Generator(1), oc, c / groups, k, k);
         var g1 = new Conv2dGeometry(1, c, 12, 11, oc, k, k, stride, stride, k / 2, k / 2, G: groups);
-        var plan = ConvPlanCache.Get(g1, w.Buffer, w.Data);
-        Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, w.Buffer, w.Data));
-        Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, w.Buffer, w.Data));
-        var again = ConvPlanCache.Get(g1, w.Buffer, w.Data);
+        var algorithm = ConvPlanner.Plan(g1).Forward;
+        var plan = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
+        Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, w.Buffer, w.Data, algorithm));
+        Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, w.Buffer, w.Data, algorithm));
+        var again = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
+        if (algorithm != ConvAlgorithm.Im2ColGemm)   // another algorithm, another plan
+            Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data, ConvAlgorithm.Im2ColGemm));
+        again = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
         w.Data[w.Numel - 1] += 1f;   // written in place, as an optimizer step does
-        Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data));
+        Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm));
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public class ConvReluMaxPoolSingleChannelTests
         var g = new Conv2dGeometry(n, 1, h, w, oc, k, k, 1, 1, k / 2, k / 2);
         var pool = new Pool2dGeometry(n, oc, h, w, 2, 2, 2, 2, 0, 0, 1, 1, ceil);
         if (!Avx512F.IsSupported) return; // the direct path is AVX-512 only; elsewhere the general path is all there is
-        Assert.True(ConvReluMaxPoolSingleChannel.Applies(g, pool));
+        Assert.True(ConvReluMaxPoolSingleChannel.Supports(g, pool));
         int outs = n * oc * pool.OH * pool.OW;
         foreach (int threads in new[] { 1, 2 })
             for (int seed = 1; seed <= 4; seed++)
@@ -158,13 +158,13 @@ public class ConvReluMaxPoolSingleChannelTests
     public void Takes_only_the_geometry_it_was_written_for()
     {
         var pool = new Pool2dGeometry(2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 1, 1, false);
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1), pool));  // two input channels
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 10, 10, 4, 5, 5, 1, 1, 1, 1), pool)); // 5x5, padding 1
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 2, 2), pool));   // 3x3, padding 2
-        Assert.True(ConvReluMaxPoolSingleChannel.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 5, 5, 1, 1, 2, 2), pool));
+        Assert.False(ConvReluMaxPoolSingleChannel.Supports(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1), pool));  // two input channels
+        Assert.False(ConvReluMaxPoolSingleChannel.Supports(new Conv2dGeometry(2, 1, 10, 10, 4, 5, 5, 1, 1, 1, 1), pool)); // 5x5, padding 1
+        Assert.False(ConvReluMaxPoolSingleChannel.Supports(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 2, 2), pool));   // 3x3, padding 2
+        Assert.True(ConvReluMaxPoolSingleChannel.Supports(new Conv2dGeometry(2, 1, 8, 8, 4, 5, 5, 1, 1, 2, 2), pool));
         var conv = new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1);
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, false)));
-        Assert.False(ConvReluMaxPoolSingleChannel.Applies(conv, new Pool2dGeometry(2, 4, 8, 8, 2, 2, 1, 1, 0, 0, 1, 1, false)));
+        Assert.False(ConvReluMaxPoolSingleChannel.Supports(conv, new Pool2dGeometry(2, 4, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, false)));
+        Assert.False(ConvReluMaxPoolSingleChannel.Supports(conv, new Pool2dGeometry(2, 4, 8, 8, 2, 2, 1, 1, 0, 0, 1, 1, false)));
     }
 
     [Fact]

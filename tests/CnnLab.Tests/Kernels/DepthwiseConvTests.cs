@@ -31,7 +31,7 @@ public class DepthwiseConvTests
     {
         foreach (var g in Geometries(30, seed).Append(new Conv2dGeometry(2, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32)))
         {
-            Assert.True(DepthwiseConv.Applies(g), g.ToString());
+            Assert.Equal(ConvAlgorithm.Depthwise, ConvPlanner.Plan(g).Forward);
             var rnd = new Generator(seed + g.H * 100 + g.W);
             float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * g.KH * g.KW), b = Fill(rnd, g.OC);
             float[] dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
@@ -104,9 +104,9 @@ public class DepthwiseConvTests
     [Fact]
     public void Grouped_convolutions_with_several_channels_per_group_or_many_outputs_are_not_depthwise()
     {
-        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 8, 5, 5, 8, 3, 3, G: 4)));
-        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 4, 5, 5, 64, 3, 3, G: 4)));
-        Assert.False(DepthwiseConv.Applies(new Conv2dGeometry(1, 1, 5, 5, 4, 3, 3)));
+        Assert.False(DepthwiseConv.Supports(new Conv2dGeometry(1, 8, 5, 5, 8, 3, 3, G: 4)));
+        Assert.NotEqual(ConvAlgorithm.Depthwise, ConvPlanner.Plan(new Conv2dGeometry(1, 4, 5, 5, 64, 3, 3, G: 4)).Forward);
+        Assert.False(DepthwiseConv.Supports(new Conv2dGeometry(1, 1, 5, 5, 4, 3, 3)));
     }
 
     private static float[] Fill(Generator r, int n)

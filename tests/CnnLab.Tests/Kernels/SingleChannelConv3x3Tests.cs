@@ -39,13 +39,8 @@ public class SingleChannelConv3x3Tests
         var y = new float[outs + 40];
         y.AsSpan(outs).Fill(1234.5f);
         var (means, squares) = (new double[g.N * g.OC], new double[g.N * g.OC]);
-        bool saved = SingleChannelConv3x3.Disabled;
-        SingleChannelConv3x3.Disabled = !direct;
-        try
-        {
-            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, hasBias, y, relu, means, squares);
-        }
-        finally { SingleChannelConv3x3.Disabled = saved; }
+        var algorithm = direct ? ConvAlgorithm.SingleChannel : ConvAlgorithm.Im2ColGemm;
+        using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, hasBias, y, relu, means, squares, algorithm);
         return (y, means, squares);
     }
 
@@ -55,7 +50,7 @@ public class SingleChannelConv3x3Tests
     {
         var g = new Conv2dGeometry(n, 1, h, w, oc, 3, 3, PH: 1, PW: 1);
         if (!Avx512F.IsSupported) return; // AVX-512 only; elsewhere im2col + GEMM is all there is
-        Assert.True(SingleChannelConv3x3.Applies(g));
+        Assert.Equal(ConvAlgorithm.SingleChannel, ConvPlanner.Plan(g).Forward);
         var x = Values(n * h * w, 1);
         var wt = Values(oc * 9, 2);
         var b = Values(oc, 3);
@@ -76,9 +71,9 @@ public class SingleChannelConv3x3Tests
     public void Takes_only_one_channel_3x3_with_padding_1()
     {
         if (!Avx512F.IsSupported) return;
-        Assert.False(SingleChannelConv3x3.Applies(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, PH: 1, PW: 1)));  // two input channels
-        Assert.False(SingleChannelConv3x3.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3)));                // no padding
-        Assert.False(SingleChannelConv3x3.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1)));
-        Assert.False(SingleChannelConv3x3.Applies(new Conv2dGeometry(2, 1, 8, 8, 4, 5, 5, PH: 2, PW: 2)));
+        Assert.False(SingleChannelConv3x3.Supports(new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, PH: 1, PW: 1)));  // two input channels
+        Assert.False(SingleChannelConv3x3.Supports(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3)));                // no padding
+        Assert.False(SingleChannelConv3x3.Supports(new Conv2dGeometry(2, 1, 8, 8, 4, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1)));
+        Assert.False(SingleChannelConv3x3.Supports(new Conv2dGeometry(2, 1, 8, 8, 4, 5, 5, PH: 2, PW: 2)));
     }
 }

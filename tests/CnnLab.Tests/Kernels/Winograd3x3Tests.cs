@@ -64,9 +64,9 @@ public class Winograd3x3Tests
     [MemberData(nameof(Shapes))]
     public void ForwardAndBackwardMatchTheReference(int n, int c, int h, int w, int oc, int groups, int blockColumns)
     {
-        if (!Avx512F.IsSupported) return; // the path runs on AVX-512 machines only (Applies is false elsewhere)
+        if (!Avx512F.IsSupported) return; // the path runs on AVX-512 machines only (the planner never picks it elsewhere)
         var g = Same3x3(n, c, h, w, oc, groups);
-        Assert.True(Winograd3x3.Applies(g));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(g));
         Winograd3x3.BlockColumnsOverride = blockColumns;
         try
         {
@@ -147,16 +147,15 @@ public class Winograd3x3Tests
     public void AppliesToThreeByThreeSameConvolutionsWithEnoughChannels()
     {
         if (!Avx512F.IsSupported) return;
-        Assert.True(Winograd3x3.Applies(Same3x3(1, 32, 14, 14, 64)));
-        Assert.False(Winograd3x3.Applies(Same3x3(1, 1, 28, 28, 32)));                      // one input channel: im2col
-        Assert.False(Winograd3x3.Applies(Same3x3(1, 32, 14, 14, 8)));                      // few output channels
-        Assert.False(Winograd3x3.Applies(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1)));      // stride 2
-        Assert.False(Winograd3x3.Applies(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 0, PW: 0)));    // no padding
-        Assert.False(Winograd3x3.Applies(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2))); // dilated
-        Assert.False(Winograd3x3.Applies(new Conv2dGeometry(1, 32, 14, 14, 32, 5, 5, PH: 2, PW: 2)));
-        Winograd3x3.Disabled = true;
-        try { Assert.False(Winograd3x3.Applies(Same3x3(1, 32, 14, 14, 64))); }
-        finally { Winograd3x3.Disabled = false; }
+        Assert.True(Chosen(Same3x3(1, 32, 14, 14, 64)));
+        Assert.False(Chosen(Same3x3(1, 1, 28, 28, 32)));                      // one input channel: im2col
+        Assert.False(Chosen(Same3x3(1, 32, 14, 14, 8)));                      // few output channels
+        Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1)));      // stride 2
+        Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 0, PW: 0)));    // no padding
+        Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2))); // dilated
+        Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 5, 5, PH: 2, PW: 2)));
+        Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(Same3x3(1, 32, 14, 14, 64), ConvAlgorithm.Im2ColGemm).Forward);
+        static bool Chosen(in Conv2dGeometry g) => ConvPlanner.Plan(g).Forward == ConvAlgorithm.Winograd;
     }
 
     [Fact]

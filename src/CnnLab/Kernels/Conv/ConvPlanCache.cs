@@ -6,7 +6,7 @@ namespace CnnLab.Kernels;
 /// Forward plans (weights packed for the GEMM, transformed for Winograd, or copied for a direct kernel) kept between
 /// calls for weights that have not changed. Inference runs the same layer with the same weights again and again, and
 /// at batch 1 preparing them anew was most of a layer's time. A plan is reused only while the geometry (the batch
-/// aside) and every weight are what they were when it was made (compared with a snapshot, so weights written in
+/// aside), the algorithm and every weight are what they were when it was made (compared with a snapshot, so weights written in
 /// place through any path are noticed); the entry lives as long as the weights' array.
 /// </summary>
 /// <remarks>PyTorch: oneDNN's weight-prepacking in inference (<c>torch.jit.freeze</c>, <c>ipex.optimize</c>), automatic here.</remarks>
@@ -17,12 +17,12 @@ internal static class ConvPlanCache
     private static readonly ConditionalWeakTable<float[], Entry> s_plans = new();
 
     /// <summary>The plan for weights <paramref name="w"/>, whose backing array is <paramref name="key"/>. Never dispose it.</summary>
-    public static ConvForwardPlan Get(in Conv2dGeometry g, float[] key, ReadOnlySpan<float> w)
+    public static ConvForwardPlan Get(in Conv2dGeometry g, float[] key, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
         var shape = g with { N = 0 };
-        if (s_plans.TryGetValue(key, out var e) && e.Geometry == shape && w.SequenceEqual(e.Snapshot)) return e.Plan;
+        if (s_plans.TryGetValue(key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm && w.SequenceEqual(e.Snapshot)) return e.Plan;
         // A replaced plan is left to the GC, not disposed: another thread may still be running it.
-        var plan = new ConvForwardPlan(shape, w);
+        var plan = new ConvForwardPlan(shape, w, algorithm);
         s_plans.AddOrUpdate(key, new Entry(shape, w.ToArray(), plan));
         return plan;
     }

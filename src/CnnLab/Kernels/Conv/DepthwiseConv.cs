@@ -20,11 +20,8 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.nn.functional.conv2d(..., groups=C)</c> (its CPU depthwise kernel, <c>conv_depthwise2d</c>).</remarks>
 internal static unsafe partial class DepthwiseConv
 {
-    /// <summary>Depthwise geometries: one input channel per group, several groups, few outputs per channel.</summary>
-    public static bool Applies(in Conv2dGeometry g) => g.Cg == 1 && g.G > 1 && g.OCg <= MaxMultiplier;
-
-    // With many outputs per channel, the per-channel GEMM [M, KH·KW]·[KH·KW, P] is as wide as an ordinary one.
-    private const int MaxMultiplier = 8;
+    /// <summary>Depthwise geometries: one input channel per group, several groups (<see cref="ConvPlanner"/> chooses when it pays).</summary>
+    public static bool Supports(in Conv2dGeometry g) => g.Cg == 1 && g.G > 1;
 
     /// <summary>Floats of one phase row: ⌈Wp / SW⌉ rounded up to 16, plus 16 so that a vector may start at any tap offset.</summary>
     private static int PhaseRow(in Conv2dGeometry g) => ((g.W + 2 * g.PW + g.SW - 1) / g.SW + 15) / 16 * 16 + 16 + (g.KW - 1) * g.DW / g.SW;

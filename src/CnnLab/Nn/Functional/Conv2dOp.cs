@@ -10,31 +10,32 @@ public static partial class Functional
     /// w [OC, C/groups, KH, KW] and optional b [OC]:
     /// y[n, o, i, j] = b[o] + Σ_{c, u, v} w[o, c, u, v] · x[n, g·C/groups + c, i·sH − pH + u·dH, j·sW − pW + v·dW],
     /// zero padding, output OH = ⌊(H + 2·pH − dH·(KH − 1) − 1) / sH⌋ + 1 (likewise OW).
-    /// Defaults: stride 1, padding 0, dilation 1, groups 1. Runs as im2col + GEMM (<see cref="Conv2dKernel"/>).
+    /// Defaults: stride 1, padding 0, dilation 1, groups 1. Each pass runs by the algorithm <see cref="ConvPlanner"/> chooses for the
+    /// shapes, or by <paramref name="algorithm"/> when pinned (an error if it cannot run them).
     /// Convolutional networks: LeCun et al. 1998, "Gradient-Based Learning Applied to Document Recognition".
     /// </summary>
     /// <remarks>PyTorch: <c>torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups)</c>;
     /// the string paddings 'same' and 'valid' are not offered (pass the numbers).</remarks>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Pair? stride = null, Pair? padding = null,
-        Pair? dilation = null, int groups = 1)
+        Pair? dilation = null, int groups = 1, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         Pair s = stride ?? 1, p = padding ?? 0, d = dilation ?? 1;
         if (input.Rank == 3)
         {
-            var y3 = Conv2d(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), weight, bias, s, p, d, groups);
+            var y3 = Conv2d(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), weight, bias, s, p, d, groups, algorithm);
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         var g = Conv2dGeometryOf(input, weight, bias, s, p, d, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            PlanKey(inputs, weight));
+            PlanKey(inputs, weight), algorithm);
         return Autograd.Record(y, "ConvolutionBackward", inputs, dy =>
         {
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm: algorithm);
             return grads.ForInputs();
         });
     }
@@ -47,19 +48,19 @@ public static partial class Functional
     /// </summary>
     /// <remarks>PyTorch: what <c>torch.jit</c>/oneDNN fusion does for <c>F.relu(F.conv2d(...))</c>.</remarks>
     public static Tensor Conv2dRelu(Tensor input, Tensor weight, Tensor? bias = null, Pair? stride = null, Pair? padding = null,
-        Pair? dilation = null, int groups = 1)
+        Pair? dilation = null, int groups = 1, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
-        if (input.Rank != 4) return Relu(Conv2d(input, weight, bias, stride, padding, dilation, groups));
+        if (input.Rank != 4) return Relu(Conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm));
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
-            PlanKey(inputs, weight));
+            PlanKey(inputs, weight), algorithm);
         return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true, algorithm: algorithm);
             return grads.ForInputs();
         });
     }

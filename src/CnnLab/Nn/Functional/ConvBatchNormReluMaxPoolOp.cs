@@ -20,11 +20,12 @@ public static partial class Functional
     /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.batch_norm(F.conv2d(...), ...)), ...)</c>, fused.</remarks>
     public static Tensor Conv2dBatchNormReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups,
         Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, double momentum, float eps,
-        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         bool batchStatistics = training || runningMean is null || runningVar is null;
         if (input.Rank != 4 || !batchStatistics)
-            return BatchNormReluMaxPool2d(Conv2d(input, weight, bias, stride, padding, dilation, groups), runningMean, runningVar, bnWeight, bnBias,
+            return BatchNormReluMaxPool2d(Conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm), runningMean, runningVar, bnWeight, bnBias,
                 training, momentum, eps, poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
@@ -35,7 +36,7 @@ public static partial class Functional
         try
         {
             Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data,
-                planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes));
+                planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes), algorithm: algorithm);
             plan = BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, (planeMeans, planeSquares));
         }
         finally
@@ -63,7 +64,7 @@ public static partial class Functional
                     BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
                     var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
                     Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                        grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
+                        grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
                 }
             }
             return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];

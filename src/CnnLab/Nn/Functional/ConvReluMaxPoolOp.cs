@@ -18,25 +18,27 @@ public static partial class Functional
     /// </summary>
     /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, ...)), ...)</c>, fused.</remarks>
     public static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, Pair? stride, Pair? padding, Pair? dilation, int groups,
-        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+        Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         if (input.Rank != 4)
-            return MaxPool2d(Conv2dRelu(input, weight, bias, stride, padding, dilation, groups), poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
+            return MaxPool2d(Conv2dRelu(input, weight, bias, stride, padding, dilation, groups, algorithm), poolKernel, poolStride, poolPadding,
+                poolDilation, ceilMode);
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.OC, pool.OH, pool.OW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        if (!input.RequiresGrad && ConvReluMaxPoolSingleChannel.Applies(g, pool))
+        if (!input.RequiresGrad && ConvPlanner.PoolsSingleChannel(g, pool, algorithm))
             return SingleChannelConvReluMaxPool(g, pool, input, weight, bias, y, inputs);
         var argmax = RentArgmax(y.Numel);
         ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
-            AsIndices(argmax, y.Numel), PlanKey(inputs, weight));
+            AsIndices(argmax, y.Numel), PlanKey(inputs, weight), algorithm);
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
             ConvReluMaxPoolKernel.Backward(g, pool, input.Data, weight.Data, y.Data, AsIndices(argmax, y.Numel), dy.Data,
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true);
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
             return grads.ForInputs();
         });
     }

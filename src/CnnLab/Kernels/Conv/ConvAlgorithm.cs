@@ -1,0 +1,31 @@
+namespace CnnLab.Kernels;
+
+/// <summary>
+/// The algorithms a 2-D convolution can run by. <see cref="ConvPlanner"/> chooses one per pass (forward, input
+/// gradient, weight gradient) from the geometry; a layer can pin one (<c>Conv2d.Algorithm</c>) for tests and
+/// experiments. Every one computes the same sums as <see cref="Conv2dReference"/>, in its own order.
+/// </summary>
+/// <remarks>PyTorch: cuDNN's <c>cudnnConvolutionFwdAlgo_t</c> and oneDNN's <c>algorithm::convolution_*</c> play this role.</remarks>
+public enum ConvAlgorithm
+{
+    /// <summary>The planner chooses, per pass, from the shapes.</summary>
+    Auto = 0,
+
+    /// <summary>im2col + GEMM (<see cref="Conv2dKernel"/>): any geometry; a 1x1 stride-1 convolution multiplies the input itself.</summary>
+    Im2ColGemm,
+
+    /// <summary>Winograd F(2x2, 3x3) (<see cref="Winograd3x3"/>): 3x3, stride 1, padding 1, dilation 1, AVX-512; y, dx and dW.</summary>
+    Winograd,
+
+    /// <summary>Direct, 16 output channels per vector (<see cref="ChannelBlockedConv"/>): one group, OC a multiple of 16, AVX-512; y and dW.</summary>
+    ChannelBlocked,
+
+    /// <summary>
+    /// Direct, one input channel (<see cref="SingleChannelConv3x3"/>: 3x3, padding 1, stride 1, AVX-512), and with a ReLU and a 2x2
+    /// max pool after it also 5x5 with padding 2 (<see cref="ConvReluMaxPoolSingleChannel"/>); y (and dW when pooled).
+    /// </summary>
+    SingleChannel,
+
+    /// <summary>Direct depthwise (<see cref="DepthwiseConv"/>): one input channel per group, several groups; y, dx and dW.</summary>
+    Depthwise,
+}

@@ -1,0 +1,23 @@
+namespace CnnLab.Kernels;
+
+/// <summary>
+/// The algorithm of each pass of one convolution: <see cref="Forward"/> computes y, <see cref="InputGradient"/> dx,
+/// <see cref="WeightGradient"/> dW (and db alongside). Made by <see cref="ConvPlanner.Plan"/>; never <see cref="ConvAlgorithm.Auto"/>.
+/// </summary>
+public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm InputGradient, ConvAlgorithm WeightGradient)
+{
+    /// <summary>"forward/input-gradient/weight-gradient", one name when all three agree (benchmark tables).</summary>
+    public override string ToString() =>
+        Forward == InputGradient && Forward == WeightGradient ? Name(Forward) : $"{Name(Forward)}/{Name(InputGradient)}/{Name(WeightGradient)}";
+
+    /// <summary>A short name for tables: im2col+GEMM, Winograd, channel-blocked, single-channel, depthwise.</summary>
+    public static string Name(ConvAlgorithm algorithm) => algorithm switch
+    {
+        ConvAlgorithm.Im2ColGemm => "im2col+GEMM",
+        ConvAlgorithm.Winograd => "Winograd",
+        ConvAlgorithm.ChannelBlocked => "channel-blocked",
+        ConvAlgorithm.SingleChannel => "single-channel",
+        ConvAlgorithm.Depthwise => "depthwise",
+        _ => "auto",
+    };
+}

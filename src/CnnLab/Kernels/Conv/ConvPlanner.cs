@@ -1,0 +1,95 @@
+namespace CnnLab.Kernels;
+
+/// <summary>
+/// The one place that decides how a convolution runs. For a geometry it chooses the algorithm of each pass
+/// (<see cref="ConvPlan"/>) by a cost model whose break-even points were measured on this library's kernels
+/// (bench/CONV-BOUNDS.md, bench/RESULTS.md): the forward, the backward, the fused ops, inference and
+/// <c>cnnlab bench --convs</c> all ask it. A pinned algorithm is taken for every pass that has it, and
+/// im2col + GEMM for the others; pinning one the geometry cannot run is an error, never a silent fallback.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.backends.cudnn</c>'s heuristic algorithm choice (benchmark=False) plays this role.</remarks>
+public static class ConvPlanner
+{
+    /// <summary>The algorithms of y, dx and dW for <paramref name="g"/> (the batch size does not change the choice).</summary>
+    public static ConvPlan Plan(in Conv2dGeometry g, ConvAlgorithm pinned = ConvAlgorithm.Auto)
+    {
+        if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
+        if (!CanRun(pinned, g))
+            throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
+        return new(pinned, HasInputGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm,
+            HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
+    }
+
+    /// <summary>Whether <paramref name="algorithm"/> can compute this convolution's forward at all (on this CPU).</summary>
+    public static bool CanRun(ConvAlgorithm algorithm, in Conv2dGeometry g) => algorithm switch
+    {
+        ConvAlgorithm.Auto or ConvAlgorithm.Im2ColGemm => true,
+        ConvAlgorithm.Winograd => Winograd3x3.Supports(g),
+        ConvAlgorithm.ChannelBlocked => ChannelBlockedConv.Supports(g),
+        ConvAlgorithm.SingleChannel => SingleChannelConv3x3.Supports(g),
+        ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Whether relu(conv) → 2x2 max pool runs as the direct one-channel kernel that keeps a byte per pooled output
+    /// (<see cref="ConvReluMaxPoolSingleChannel"/>; it has no dx, so the caller asks only when x needs none).
+    /// </summary>
+    public static bool PoolsSingleChannel(in Conv2dGeometry g, in Pool2dGeometry pool, ConvAlgorithm pinned = ConvAlgorithm.Auto) =>
+        (pinned is ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel) && ConvReluMaxPoolSingleChannel.Supports(g, pool);
+
+    // The cost model. Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel:
+    // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off.
+    internal const int MinWinogradChannels = 16;
+
+    // The channel-blocked direct kernel beats im2col + GEMM while the plane is small and the sum short (P ≤ 256,
+    // R ≤ 400: lenet5's conv2 0.11 against 0.18 ms); bigger planes and longer sums fill the GEMM's tiles instead.
+    internal const int MaxChannelBlockedPixels = 256, MaxChannelBlockedTaps = 400;
+
+    // With many outputs per channel the per-channel GEMM [M, KH·KW]·[KH·KW, P] is as wide as an ordinary one.
+    internal const int MaxDepthwiseMultiplier = 8;
+
+    private static bool WinogradPays(in Conv2dGeometry g) =>
+        Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels;
+
+    private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
+
+    private static ConvAlgorithm ChooseForward(in Conv2dGeometry g)
+    {
+        if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
+        if (WinogradPays(g)) return ConvAlgorithm.Winograd;
+        if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
+        if (ChannelBlockedPays(g)) return ConvAlgorithm.ChannelBlocked;
+        return ConvAlgorithm.Im2ColGemm;
+    }
+
+    private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
+        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd : ConvAlgorithm.Im2ColGemm;
+
+    // The one-channel weight gradient stays on im2col + dot products: a direct one measured no faster, both bound by reading dy.
+    private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
+        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
+        : ChannelBlockedPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
+
+    // A pointwise convolution is a GEMM on the input itself: nothing for a direct kernel to save.
+    private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
+        ChannelBlockedConv.Supports(g) && !g.IsPointwise && g.ColCols <= MaxChannelBlockedPixels && g.ColRows <= MaxChannelBlockedTaps;
+
+    private static bool HasInputGradient(ConvAlgorithm a) => a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise;
+
+    private static bool HasWeightGradient(ConvAlgorithm a) =>
+        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise;
+
+    private static string Requirement(ConvAlgorithm a) => a switch
+    {
+        ConvAlgorithm.Winograd => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
+        ConvAlgorithm.ChannelBlocked => "one group, output channels a multiple of 16 and AVX-512",
+        ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
+        ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
+        _ => "nothing",
+    };
+
+    private static string Describe(in Conv2dGeometry g) =>
+        $"{g.C}→{g.OC} channels, {g.KH}x{g.KW} kernel, stride ({g.SH}, {g.SW}), padding ({g.PH}, {g.PW}), dilation ({g.DH}, {g.DW}), "
+        + $"groups {g.G}";
+}

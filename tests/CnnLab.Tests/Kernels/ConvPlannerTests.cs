@@ -1,0 +1,141 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests.Kernels;
+
+/// <summary>The one convolution planner: its choices, its pins, and every algorithm it can pin against the reference.</summary>
+public class ConvPlannerTests
+{
+    private static readonly ConvAlgorithm[] Concrete =
+        [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise];
+
+    // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
+    private static readonly Conv2dGeometry[] All =
+    [
+        new Conv2dGeometry(3, 3, 9, 11, 16, 3, 3, PH: 1, PW: 1),                    // 3 channels, Winograd-able, 16 outputs
+        new Conv2dGeometry(2, 3, 13, 12, 32, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3),     // a 7x7 stem, stride 2
+        new Conv2dGeometry(2, 5, 7, 9, 16, 1, 1),                                   // pointwise
+        new Conv2dGeometry(2, 8, 9, 9, 16, 1, 1, SH: 2, SW: 2),                     // 1x1, stride 2
+        new Conv2dGeometry(2, 6, 10, 11, 12, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 3), // groups and dilation
+        new Conv2dGeometry(2, 1, 10, 9, 16, 3, 3, PH: 1, PW: 1),                    // one input channel
+        new Conv2dGeometry(2, 6, 11, 10, 96, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1, G: 6), // depthwise, 16 outputs per channel
+        new Conv2dGeometry(3, 16, 8, 7, 16, 3, 3, PH: 1, PW: 1, G: 1),              // 16 → 16 same
+        new Conv2dGeometry(3, 1, 7, 13, 5, 3, 3, PH: 1, PW: 1),                     // one input channel, 5 outputs
+        new Conv2dGeometry(2, 4, 9, 8, 4, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2, G: 4),  // depthwise 5x5, dilated
+    ];
+
+    public static TheoryData<Conv2dGeometry> Geometries => new(All);
+
+    [Fact]
+    public void Auto_chooses_from_the_shapes()
+    {
+        var cnnSmallConv1 = new Conv2dGeometry(128, 1, 28, 28, 32, 3, 3, PH: 1, PW: 1);
+        var cnnSmallConv2 = new Conv2dGeometry(128, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1);
+        var lenetConv2 = new Conv2dGeometry(128, 6, 14, 14, 16, 5, 5);
+        var depthwise = new Conv2dGeometry(128, 32, 16, 16, 32, 3, 3, PH: 1, PW: 1, G: 32);
+        var pointwise = new Conv2dGeometry(128, 32, 16, 16, 64, 1, 1);
+        var big = new Conv2dGeometry(16, 3, 64, 64, 24, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3);
+        var im2col = ConvAlgorithm.Im2ColGemm;
+        Assert.Equal(new ConvPlan(im2col, im2col, im2col), ConvPlanner.Plan(pointwise));
+        Assert.Equal(new ConvPlan(im2col, im2col, im2col), ConvPlanner.Plan(big));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Depthwise, ConvAlgorithm.Depthwise, ConvAlgorithm.Depthwise), ConvPlanner.Plan(depthwise));
+        if (!Avx512F.IsSupported) return;
+        Assert.Equal(new ConvPlan(ConvAlgorithm.SingleChannel, im2col, im2col), ConvPlanner.Plan(cnnSmallConv1));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(cnnSmallConv2));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
+        Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
+    }
+
+    [Fact]
+    public void A_pin_is_taken_for_every_pass_that_has_it_and_im2col_for_the_others()
+    {
+        var g = new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5);
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Im2ColGemm), ConvPlanner.Plan(g, ConvAlgorithm.Im2ColGemm));
+        if (!Avx512F.IsSupported) return;
+        var blocked = ConvAlgorithm.ChannelBlocked;
+        Assert.Equal(new ConvPlan(blocked, ConvAlgorithm.Im2ColGemm, blocked), ConvPlanner.Plan(g, blocked));
+        var few = new Conv2dGeometry(2, 3, 8, 8, 4, 3, 3, PH: 1, PW: 1);   // below Winograd's break-even, but it can run
+        Assert.NotEqual(ConvAlgorithm.Winograd, ConvPlanner.Plan(few).Forward);
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(few, ConvAlgorithm.Winograd));
+    }
+
+    [Fact]
+    public void Pinning_an_algorithm_the_shapes_cannot_run_is_an_error_that_says_why()
+    {
+        var strided = new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1);
+        var e = Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(strided, ConvAlgorithm.Winograd));
+        Assert.Contains("Winograd cannot run", e.Message);
+        Assert.Contains("stride (2, 2)", e.Message);
+        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(strided, ConvAlgorithm.Depthwise));
+        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 8, 8, 8, 3, 3), ConvAlgorithm.SingleChannel));
+
+        var conv = new Conv2d(16, 16, 3, stride: 2, padding: 1, generator: new Generator(1)) { Algorithm = ConvAlgorithm.Winograd };
+        var thrown = Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Randn(new Generator(2), 1, 16, 8, 8)));
+        Assert.Contains("Winograd", thrown.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void Every_algorithm_that_can_run_matches_the_reference_for_any_thread_count(Conv2dGeometry g)
+    {
+        var gen = new Generator(g.C * 31 + g.OC);
+        float[] x = Values(gen, g.N * g.C * g.H * g.W), w = Values(gen, g.OC * g.ColRows), b = Values(gen, g.OC);
+        float[] dy = Values(gen, g.N * g.OC * g.ColCols);
+        var yRef = new float[dy.Length];
+        Conv2dReference.Forward(g, x, w, b, true, yRef);
+        float[] dxRef = new float[x.Length], dwRef = new float[w.Length], dbRef = new float[b.Length];
+        Conv2dReference.Backward(g, x, w, dy, dxRef, dwRef, dbRef);
+        foreach (var algorithm in Concrete.Where(a => ConvPlanner.CanRun(a, g)))
+        {
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var y = new float[dy.Length];
+                float[] dx = new float[x.Length], dw = new float[w.Length], db = new float[b.Length];
+                using (ThreadCount.Use(threads))
+                {
+                    Conv2dKernel.Forward(g, x, w, b, true, y, algorithm: algorithm);
+                    Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: true, algorithm: algorithm);
+                }
+                Conv2dKernelTests.AssertClose(yRef, y, $"{algorithm} forward {g}");
+                Conv2dKernelTests.AssertClose(dxRef, dx, $"{algorithm} dx {g}");
+                Conv2dKernelTests.AssertClose(dwRef, dw, $"{algorithm} dW {g}");
+                Conv2dKernelTests.AssertClose(dbRef, db, $"{algorithm} db {g}");
+                float[] all = [.. y, .. dx, .. dw, .. db];
+                if (first is null) first = all;
+                else Assert.Equal(first, all);   // the same bits for one thread and two
+            }
+        }
+    }
+
+    [Fact]
+    public void The_geometries_above_give_every_algorithm_a_run()
+    {
+        foreach (var algorithm in Avx512F.IsSupported ? Concrete : [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Depthwise])
+            Assert.True(All.Count(g => ConvPlanner.CanRun(algorithm, g)) >= 2, $"{algorithm} runs on fewer than two of them");
+    }
+
+    [Theory]
+    [InlineData(ConvAlgorithm.Winograd)]
+    [InlineData(ConvAlgorithm.ChannelBlocked)]
+    [InlineData(ConvAlgorithm.Im2ColGemm)]
+    public void A_pinned_layer_passes_the_finite_difference_check(ConvAlgorithm algorithm)
+    {
+        if (algorithm != ConvAlgorithm.Im2ColGemm && !Avx512F.IsSupported) return;
+        var gen = new Generator(7);
+        var conv = new Conv2d(3, 16, 3, padding: 1, generator: gen) { Algorithm = algorithm };
+        var x = Tensor.Randn(gen, 2, 3, 5, 6);
+        GradCheck.Check(t => Functional.Conv2d(t[0], t[1], t[2], padding: 1, algorithm: algorithm),
+            [x, conv.Weight.Detach().Clone(), conv.Bias!.Detach().Clone()], what: $"conv2d by {algorithm}");
+    }
+
+    private static float[] Values(Generator gen, int n)
+    {
+        var v = new float[n];
+        gen.FillNormal(v, 0f, 1f);
+        return v;
+    }
+}

@@ -30,13 +30,13 @@ public class FusionBenchmarks
     {
         Parallelism.MaxThreads = 1;
         _model = ModelZoo.Create(Model, new Generator(1));
+        Sequential.SetFusion(_model, Fused);
         _x = Tensor.Randn(new Generator(2), 64, 1, 28, 28);
     }
 
     [Benchmark]
     public void ForwardBackward()
     {
-        Sequential.FuseConvRelu = Fused;
         _model.ZeroGrad();
         // Buffers recycled as in the trainer (fresh ones would measure page faults, not kernels).
         using (_arena.Use()) Functional.CrossEntropy(_model.Forward(_x), _labels).Backward();

@@ -65,40 +65,24 @@ public abstract class BatchNorm : Module
     /// <summary>Expected input description for errors.</summary>
     protected abstract string ExpectedInput { get; }
 
-    protected override Tensor ForwardCore(Tensor input) => Normalize(input, null);
-
-    /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s BatchNorm2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
-    internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) => Normalize(input, pool);
-
-    /// <summary>
-    /// pool(relu(this(conv(input)))) in one op, for <see cref="Sequential"/>'s Conv2d → BatchNorm2d → ReLU →
-    /// MaxPool2d fusion (no hooks run); the ops one after the other where the fused op does not apply.
-    /// </summary>
-    internal Tensor ForwardAfterConvWithReluMaxPool(Tensor input, Conv2d conv, MaxPool2d pool)
+    protected override Tensor ForwardCore(Tensor input)
     {
-        // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the errors
-        // (the convolution's before this counts a batch).
-        if (input.Rank != 4 || input.Shape[1] != conv.InChannels || conv.OutChannels != NumFeatures) return Normalize(conv.Forward(input), pool);
-        double factor = Step();
-        return Functional.Conv2dBatchNormReluMaxPool2d(input, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
-            RunningMean, RunningVar, Weight, Bias, Training, factor, Eps, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode,
-            conv.Algorithm);
+        CheckInput(input);
+        double factor = CountBatch();
+        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps);
     }
 
-    private Tensor Normalize(Tensor input, MaxPool2d? pool)
+    /// <summary>Throws when <paramref name="input"/>'s rank or channel count is not this layer's (also for the fusion pass).</summary>
+    internal void CheckInput(Tensor input)
     {
         if (!AcceptsRank(input.Rank))
             throw new ArgumentException($"{GetType().Name} expected {ExpectedInput} input, got shape {Shape.Format(input.Shape)}");
         if (input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{GetType().Name}({NumFeatures}) got input with {input.Shape[1]} channels (shape {Shape.Format(input.Shape)})");
-        double factor = Step();
-        return pool is null ? Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps)
-            : Functional.BatchNormReluMaxPool2d(input, RunningMean, RunningVar, Weight, Bias, Training, factor, Eps,
-                pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
     }
 
-    // Counts a training batch and returns the running statistics' update factor (0 when not training).
-    private double Step()
+    /// <summary>Counts a training batch (<see cref="NumBatchesTracked"/>) and returns the running statistics' update factor (0 when not training).</summary>
+    internal double CountBatch()
     {
         if (!Training || NumBatchesTracked is null) return 0;
         NumBatchesTracked.Data[0] += 1f;

@@ -69,13 +69,6 @@ public sealed class Conv2d : Module
 
     protected override Tensor ForwardCore(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, Algorithm);
 
-    /// <summary>relu(this(input)) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU fusion (no hooks run).</summary>
-    internal Tensor ForwardWithRelu(Tensor input) => Functional.Conv2dRelu(input, Weight, Bias, Stride, Padding, Dilation, Groups, Algorithm);
-
-    /// <summary>pool(relu(this(input))) in one op, for <see cref="Sequential"/>'s Conv2d → ReLU → MaxPool2d fusion (no hooks run).</summary>
-    internal Tensor ForwardWithReluMaxPool(Tensor input, MaxPool2d pool) =>
-        Functional.Conv2dReluMaxPool2d(input, Weight, Bias, Stride, Padding, Dilation, Groups, pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, Algorithm);
-
     /// <summary>As PyTorch: sizes as tuples; padding, dilation, groups and bias only when not default.</summary>
     protected override string ExtraRepr()
     {

@@ -22,10 +22,17 @@ public sealed class Residual : Module
 
     protected override Tensor ForwardCore(Tensor input)
     {
+        var (main, skip) = Branches(input);
+        return Functional.Add(main, skip);
+    }
+
+    /// <summary>body(x) and shortcut(x), checked to match (the fusion pass adds them with the ReLU that follows).</summary>
+    internal (Tensor Main, Tensor Skip) Branches(Tensor input)
+    {
         var main = Body.Forward(input);
         var skip = Shortcut is null ? input : Shortcut.Forward(input);
         if (!Shape.Equal(main.Shape, skip.Shape))
             throw new ArgumentException($"Residual: body output {Shape.Format(main.Shape)} and shortcut output {Shape.Format(skip.Shape)} differ; give a shortcut that matches");
-        return Functional.Add(main, skip);
+        return (main, skip);
     }
 }

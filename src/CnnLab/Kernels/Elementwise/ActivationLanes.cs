@@ -78,3 +78,20 @@ internal readonly struct SigmoidBackward : ITernaryLanes
 
     public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y, Vector512<float> dy) => dy * y * (Vector512<float>.One - y);
 }
+
+/// <summary>y = max(0, a + b), the residual add and its ReLU in one pass (the third input is unused).</summary>
+internal readonly struct AddReluForward : ITernaryLanes
+{
+    public float Invoke(float a, float b, float c)
+    {
+        float sum = a + b;
+        return sum > 0f ? sum : float.IsNaN(sum) ? sum : 0f;
+    }
+
+    public Vector512<float> Invoke(Vector512<float> a, Vector512<float> b, Vector512<float> c)
+    {
+        var sum = a + b;
+        // max(0, NaN) is NaN, as torch.relu: keep the lanes that are not less or equal to zero.
+        return Vector512.ConditionalSelect(Vector512.LessThanOrEqual(sum, Vector512<float>.Zero), Vector512<float>.Zero, sum);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+/// <summary>
+/// A convolution followed by a batch norm on running statistics, as one convolution (Ioffe &amp; Szegedy 2015,
+/// arXiv:1502.03167, eval mode): with s_o = γ_o / √(σ²_o + ε), W'[o] = s_o·W[o] and b'_o = s_o·(b_o − μ_o) + β_o, so
+/// W' ⋆ x + b' = γ·(W ⋆ x + b − μ)/√(σ² + ε) + β. Computed in double and rounded once. The folded tensors are kept
+/// while every source value is what it was (a bitwise snapshot: an optimizer step, a loaded checkpoint or a write in
+/// place refolds), so the convolution's prepared weights (<see cref="Kernels.ConvPlanCache"/>) are kept too.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.utils.fusion.fuse_conv_bn_eval</c>, which <c>torch.jit.freeze</c> and
+/// <c>torch.ao.quantization.fuse_modules</c> apply.</remarks>
+internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
+{
+    private sealed record Folded(float[] Sources, Tensor Weight, Tensor Bias);
+
+    private readonly Tensor[] _parameters = new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias }.OfType<Tensor>().ToArray();
+    private readonly object _gate = new();
+    private volatile Folded? _folded;
+
+    /// <summary>Whether folding gives what the two layers give: running statistics in use, and no parameter to differentiate.</summary>
+    public bool Applies => !norm.Training && norm.RunningMean is not null && norm.RunningVar is not null && !Autograd.NeedsGrad(_parameters);
+
+    /// <summary>The folded weight [OC, C/G, KH, KW] and bias [OC] (never written: new tensors when the sources change).</summary>
+    public (Tensor Weight, Tensor Bias) Get()
+    {
+        var folded = _folded;
+        if (folded is null || !Unchanged(folded.Sources))
+            lock (_gate)
+            {
+                folded = _folded;
+                if (folded is null || !Unchanged(folded.Sources)) _folded = folded = Fold();
+            }
+        return (folded.Weight, folded.Bias);
+    }
+
+    // The sources in one array: W, then b, γ, β, μ, σ² (b, γ, β only where the layers have them).
+    private IEnumerable<Tensor> Sources() =>
+        new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias, norm.RunningMean, norm.RunningVar }.OfType<Tensor>();
+
+    private bool Unchanged(float[] snapshot)
+    {
+        int at = 0;
+        foreach (var t in Sources())
+        {
+            var now = t.Data;
+            if (at + now.Length > snapshot.Length) return false;
+            if (!MemoryMarshal.Cast<float, int>(now).SequenceEqual(MemoryMarshal.Cast<float, int>(snapshot.AsSpan(at, now.Length)))) return false;
+            at += now.Length;
+        }
+        return at == snapshot.Length;
+    }
+
+    private Folded Fold()
+    {
+        var snapshot = Sources().SelectMany(t => t.Data.ToArray()).ToArray();
+        int oc = conv.OutChannels, perChannel = conv.Weight.Numel / oc;
+        var w = new float[conv.Weight.Numel];
+        var b = new float[oc];
+        ReadOnlySpan<float> weight = conv.Weight.Data, mean = norm.RunningMean!.Data, variance = norm.RunningVar!.Data;
+        for (int o = 0; o < oc; o++)
+        {
+            double gamma = norm.Weight?.Data[o] ?? 1.0, beta = norm.Bias?.Data[o] ?? 0.0, bias = conv.Bias?.Data[o] ?? 0.0;
+            double s = gamma / Math.Sqrt(variance[o] + (double)norm.Eps);
+            for (int k = 0; k < perChannel; k++) w[o * perChannel + k] = (float)(s * weight[o * perChannel + k]);
+            b[o] = (float)(s * (bias - mean[o]) + beta);
+        }
+        return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc));
+    }
+}

@@ -1,0 +1,59 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+/// <summary>
+/// Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d) as found by <see cref="FusionPlan"/>, run as few ops as the mode allows:
+/// <list type="bullet">
+/// <item>a batch norm on running statistics whose parameters need no gradient (eval, inference) is folded into the
+/// convolution's weights (<see cref="BatchNormFolding"/>), and the ReLU and the pool then ride on the convolution;</item>
+/// <item>in training, conv → batch norm → ReLU → pool is one op that takes the batch statistics while each image is in
+/// cache (<see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and conv → ReLU (→ pool) puts the ReLU in the
+/// convolution's epilogue (<see cref="Functional.Conv2dRelu"/>, <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
+/// <item>anything else runs layer by layer.</item>
+/// </list>
+/// Every training path gives the unfused layers' bits; folding rounds differently (as PyTorch's does), to ~1e-6 relative.
+/// </summary>
+internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPool2d? pool)
+{
+    private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
+
+    public Tensor Forward(Tensor x)
+    {
+        if (norm is null)
+            return pool is not null ? ConvReluPool(x, conv.Weight, conv.Bias) : Functional.Conv2dRelu(x, conv.Weight, conv.Bias, conv.Stride,
+                conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm);
+        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && conv.OutChannels == norm.NumFeatures;
+        if (shapesFit && _folding!.Applies)
+        {
+            var (w, b) = _folding.Get();
+            if (pool is not null) return ConvReluPool(x, w, b);
+            return relu ? Functional.Conv2dRelu(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm)
+                : Functional.Conv2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm);
+        }
+        if (pool is null)
+        {
+            var y = norm.Forward(conv.Forward(x));
+            return relu ? Functional.Relu(y) : y;
+        }
+        // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the errors.
+        if (!shapesFit) return BatchNormReluMaxPool(norm, pool, conv.Forward(x));
+        double factor = norm.CountBatch();
+        return Functional.Conv2dBatchNormReluMaxPool2d(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+            norm.RunningMean, norm.RunningVar, norm.Weight, norm.Bias, norm.Training, factor, norm.Eps,
+            pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, conv.Algorithm);
+    }
+
+    private Tensor ConvReluPool(Tensor x, Tensor w, Tensor? b) =>
+        Functional.Conv2dReluMaxPool2d(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+            pool!.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, conv.Algorithm);
+
+    /// <summary>pool(relu(norm(x))) as one op (<see cref="Functional.BatchNormReluMaxPool2d"/>), with the batch norm's own checks.</summary>
+    public static Tensor BatchNormReluMaxPool(BatchNorm norm, MaxPool2d pool, Tensor x)
+    {
+        norm.CheckInput(x);
+        double factor = norm.CountBatch();
+        return Functional.BatchNormReluMaxPool2d(x, norm.RunningMean, norm.RunningVar, norm.Weight, norm.Bias, norm.Training, factor, norm.Eps,
+            pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode);
+    }
+}

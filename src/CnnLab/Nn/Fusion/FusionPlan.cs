@@ -1,0 +1,82 @@
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+/// <summary>
+/// The fusion pass over a <see cref="Sequential"/>: it walks the layers once, by type, and groups the runs that can
+/// execute as one op. Training and eval are decided when a group runs, and so are hooks: a group whose layers have a
+/// forward hook runs layer by layer, so every hook sees the intermediate it asked for. Groups, first match at each layer:
+/// <list type="bullet">
+/// <item>Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d), and BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
+/// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>).</item>
+/// </list>
+/// Modules do not know their neighbours; only this pass does.
+/// </summary>
+/// <remarks>PyTorch: what <c>torch.fx</c>'s fusion passes and <c>torch.jit.freeze</c> do to a model, applied at every forward.</remarks>
+internal sealed class FusionPlan
+{
+    private readonly IReadOnlyList<Module> _layers;
+    private readonly List<(int Start, int Count, Func<Tensor, Tensor>? Fused)> _steps = [];
+
+    public FusionPlan(IReadOnlyList<Module> layers)
+    {
+        _layers = layers;
+        for (int i = 0; i < layers.Count;)
+        {
+            var (count, fused) = Match(layers, i);
+            _steps.Add((i, count, fused));
+            i += count;
+        }
+    }
+
+    /// <summary>How many layers each step runs (1 where nothing fuses), in order.</summary>
+    public IEnumerable<int> StepSizes => _steps.Select(s => s.Count);
+
+    /// <summary>The layers' forward, fused where the pass grouped them and no layer of a group has a forward hook.</summary>
+    public Tensor Forward(Tensor input)
+    {
+        var x = input;
+        foreach (var (start, count, fused) in _steps)
+        {
+            if (fused is not null && !AnyHooks(start, count))
+            {
+                x = fused(x);
+                continue;
+            }
+            for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
+        }
+        return x;
+    }
+
+    private bool AnyHooks(int start, int count)
+    {
+        for (int i = start; i < start + count; i++)
+            if (_layers[i].HasForwardHooks) return true;
+        return false;
+    }
+
+    private static (int Count, Func<Tensor, Tensor>? Fused) Match(IReadOnlyList<Module> layers, int i)
+    {
+        Module? At(int k) => i + k < layers.Count ? layers[i + k] : null;
+        if (At(0) is Conv2d conv)
+        {
+            int k = 1;
+            var bn = At(k) as BatchNorm2d;
+            if (bn is not null) k++;
+            bool relu = At(k) is ReLU;
+            if (relu) k++;
+            var pool = relu ? At(k) as MaxPool2d : null;
+            if (pool is not null) k++;
+            if (k > 1) return (k, new ConvBlock(conv, bn, relu, pool).Forward);
+        }
+        if (At(0) is BatchNorm2d norm && At(1) is ReLU && At(2) is MaxPool2d after)
+            return (3, x => ConvBlock.BatchNormReluMaxPool(norm, after, x));
+        if (At(0) is Residual residual && At(1) is ReLU)
+            return (2, x =>
+            {
+                var (main, skip) = residual.Branches(x);
+                return Functional.AddRelu(main, skip);
+            });
+        return (1, null);
+    }
+}

@@ -1,0 +1,175 @@
+using CnnLab.Nn;
+using CnnLab.Nn.Models;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The fusion pass over a Sequential: what it groups, the batch norm folded into the convolution in eval (close to the
+/// unfused layers, refolded when a source changes, never while a parameter needs its gradient), the residual add with
+/// its ReLU (the same bits), and hooks that still see what they asked for.
+/// </summary>
+public class FusionPlanTests
+{
+    private static Sequential ConvNet(Generator gen) => new(
+        new Conv2d(3, 16, 3, padding: 1, generator: gen), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
+        new Conv2d(16, 16, 3, padding: 1, generator: gen), new ReLU(),
+        new Conv2d(16, 32, 3, stride: 2, padding: 1, bias: false, generator: gen), new BatchNorm2d(32),
+        new Residual(new Sequential(new Conv2d(32, 32, 1, generator: gen), new BatchNorm2d(32), new ReLU())), new ReLU(),
+        new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
+        new Flatten(), new Linear(32, 5, generator: gen));
+
+    // Running statistics and affine parameters away from their defaults, so that folding has something to fold.
+    private static void Perturb(Module model, Generator gen)
+    {
+        foreach (var (name, buffer) in model.NamedBuffers())
+        {
+            if (name.EndsWith("running_mean", StringComparison.Ordinal)) gen.FillNormal(buffer.Data, 0f, 0.5f);
+            if (name.EndsWith("running_var", StringComparison.Ordinal))
+                for (int i = 0; i < buffer.Numel; i++) buffer.Data[i] = 0.5f + (float)gen.NextDouble();
+        }
+        foreach (var (name, p) in model.NamedParameters())
+            if (name.Contains("weight", StringComparison.Ordinal) && p.Rank == 1) gen.FillNormal(p.Data, 1f, 0.3f);
+    }
+
+    [Fact]
+    public void Groups_the_runs_that_fuse_and_leaves_the_rest()
+    {
+        var plan = new FusionPlan(ConvNet(new Generator(1)).Layers);
+        Assert.Equal([4, 2, 2, 2, 3, 1, 1], plan.StepSizes);
+    }
+
+    [Fact]
+    public void Eval_folds_the_batch_norm_into_the_convolution_close_to_the_unfused_layers()
+    {
+        var gen = new Generator(2);
+        var net = ConvNet(gen);
+        Perturb(net, gen);
+        net.Eval();
+        var x = Tensor.Randn(gen, 3, 3, 12, 12);
+        float[] Output(bool fuse)
+        {
+            Sequential.SetFusion(net, fuse);
+            using var _ = Autograd.NoGrad();
+            return net.Forward(x).Data.ToArray();
+        }
+        var unfused = Output(false);
+        var fused = Output(true);
+        AssertClose(unfused, fused, 1e-4f);
+        Assert.NotEqual(unfused.Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits)); // it did fold
+
+        // A weight written in place (an optimizer step) and new running statistics are both seen.
+        var conv = (Conv2d)net[0];
+        conv.Weight.Data[5] += 0.5f;
+        ((BatchNorm2d)net[1]).RunningVar!.Data[3] *= 4f;
+        AssertClose(Output(false), Output(true), 1e-4f);
+    }
+
+    [Fact]
+    public void Eval_with_parameters_that_need_gradients_does_not_fold()
+    {
+        var gen = new Generator(3);
+        var net = ConvNet(gen);
+        Perturb(net, gen);
+        net.Eval();
+        var x = Tensor.Randn(gen, 2, 3, 12, 12);
+        (float[] Y, float[] BnGrad) Step(bool fuse)
+        {
+            Sequential.SetFusion(net, fuse);
+            net.ZeroGrad();
+            var y = net.Forward(x);
+            Functional.Sum(y).Backward();
+            return (y.Data.ToArray(), ((BatchNorm2d)net[1]).Weight!.Grad!.Data.ToArray());
+        }
+        var (y0, g0) = Step(false);
+        var (y1, g1) = Step(true);
+        Assert.Equal(y0, y1);   // the same bits: nothing was folded
+        Assert.Equal(g0, g1);
+    }
+
+    [Fact]
+    public void Eval_folds_for_a_gradient_of_the_input_alone()
+    {
+        var gen = new Generator(4);
+        var net = ConvNet(gen);
+        Perturb(net, gen);
+        net.Eval();
+        foreach (var p in net.Parameters()) p.RequiresGrad = false;   // a frozen network, as for a saliency map
+        var x0 = Tensor.Randn(gen, 2, 3, 12, 12);
+        float[] InputGradient(bool fuse)
+        {
+            Sequential.SetFusion(net, fuse);
+            var x = x0.Clone().RequiresGrad_();
+            Functional.Sum(net.Forward(x)).Backward();
+            return x.Grad!.Data.ToArray();
+        }
+        AssertClose(InputGradient(false), InputGradient(true), 1e-4f);
+    }
+
+    [Fact]
+    public void A_training_step_of_resnet_mini_is_the_same_bits_fused_or_not()
+    {
+        var unfused = FusionStep.Run("resnet-mini", fuse: false);
+        var fused = FusionStep.Run("resnet-mini", fuse: true);
+        Assert.Equal(unfused.Grads, fused.Grads);
+        Assert.Equal(unfused.Buffers, fused.Buffers);
+    }
+
+    [Fact]
+    public void Add_relu_is_relu_of_add_bit_for_bit_and_passes_the_finite_difference_check()
+    {
+        var gen = new Generator(5);
+        var a = Tensor.Randn(gen, 3, 7, 5);
+        var b = Tensor.Randn(gen, 3, 7, 5);
+        (a.Data[0], a.Data[1], b.Data[2], a.Data[3], b.Data[3]) = (float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f, 0f);
+        var fused = Functional.AddRelu(a, b).Data.ToArray();
+        var plain = Functional.Relu(Functional.Add(a, b)).Data.ToArray();
+        Assert.Equal(plain.Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits));
+        GradCheck.Check(t => Functional.AddRelu(t[0], t[1]), [Tensor.Randn(gen, 2, 3, 4), Tensor.Randn(gen, 2, 3, 4)], what: "add relu");
+        Assert.Throws<ArgumentException>(() => Functional.AddRelu(Tensor.Zeros(2, 3), Tensor.Zeros(3, 2)));
+    }
+
+    [Fact]
+    public void A_hook_inside_a_group_sees_its_own_layer_output()
+    {
+        var gen = new Generator(6);
+        var net = ConvNet(gen);
+        Perturb(net, gen);
+        net.Eval();
+        Tensor? seen = null;
+        using var hook = net[1].RegisterForwardHook((_, _, output) => seen = output);
+        using (Autograd.NoGrad()) net.Forward(Tensor.Randn(gen, 1, 3, 12, 12));
+        Assert.NotNull(seen);
+        Assert.Equal([1, 16, 12, 12], seen!.Shape);   // the batch norm's output, before the ReLU and the pool
+        Assert.Contains(seen.Data.ToArray(), v => v < 0f);
+    }
+
+    [Fact]
+    public void Eval_of_every_zoo_model_matches_the_unfused_layers()
+    {
+        foreach (var name in new[] { "cnn-bn", "resnet-mini", "cnn-small", "lenet5" })
+        {
+            var gen = new Generator(7);
+            var net = ModelZoo.Create(name, gen);
+            Perturb(net, gen);
+            net.Eval();
+            var x = Tensor.Randn(gen, 4, 1, 28, 28);
+            float[] Output(bool fuse)
+            {
+                Sequential.SetFusion(net, fuse);
+                using var _ = Autograd.NoGrad();
+                return net.Forward(x).Data.ToArray();
+            }
+            AssertClose(Output(false), Output(true), 1e-4f, name);
+        }
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, float tolerance, string what = "")
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float scale = Math.Max(1f, expected.Max(MathF.Abs));
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(MathF.Abs(expected[i] - actual[i]) <= tolerance * scale, $"{what} element {i}: {actual[i]} against {expected[i]}");
+    }
+}

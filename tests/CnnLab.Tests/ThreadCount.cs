@@ -6,15 +6,5 @@ namespace CnnLab.Tests;
 internal static class ThreadCount
 {
     /// <summary><c>using (ThreadCount.Use(2)) { … }</c></summary>
-    public static IDisposable Use(int threads)
-    {
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        return new Restore(saved);
-    }
-
-    private sealed class Restore(int saved) : IDisposable
-    {
-        public void Dispose() => Parallelism.MaxThreads = saved;
-    }
+    public static IDisposable Use(int threads) => Parallelism.UseThreads(threads);
 }

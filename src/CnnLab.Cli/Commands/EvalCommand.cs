@@ -29,7 +29,7 @@ public static class EvalCommand
         {
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
-            Kernels.Parallelism.MaxThreads = PositiveThreads(p.GetValue(threads));
+            using var threadScope = Kernels.Parallelism.UseThreads(PositiveThreads(p.GetValue(threads)));
             var net = LoadModel(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
             var (_, split) = DataOptions.Load(p.GetValue(data), log);
             var loader = new DataLoader(split.Test, 1000, normalize: Normalize.FashionMnist);

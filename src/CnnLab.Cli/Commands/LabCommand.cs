@@ -53,7 +53,7 @@ public static class LabCommand
     private static int Run(IReadOnlyList<Experiment> experiments, bool quick, bool full, string outDir, long seed, int threads, string? dataDir, TextWriter stdout)
     {
         if (quick && full) throw new UsageException("choose one of --quick and --full");
-        Kernels.Parallelism.MaxThreads = EvalCommand.PositiveThreads(threads);
+        using var threadScope = Kernels.Parallelism.UseThreads(EvalCommand.PositiveThreads(threads));
         var mode = full ? LabMode.Full : LabMode.Quick;
         TrainTestSplit data;
         string description;

@@ -42,6 +42,29 @@ public static class Parallelism
         }
     }
 
+    /// <summary>
+    /// Sets <see cref="MaxThreads"/> until the returned scope is disposed, then restores what it was:
+    /// <c>using (Parallelism.UseThreads(1)) { … }</c>. A process-wide setting, as <c>torch.set_num_threads</c>.
+    /// </summary>
+    public static IDisposable UseThreads(int threads)
+    {
+        int saved = MaxThreads;
+        MaxThreads = threads;
+        return new ThreadScope(saved);
+    }
+
+    private sealed class ThreadScope(int saved) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            MaxThreads = saved;
+        }
+    }
+
     private static TimeSpan s_idlePoll = TimeSpan.FromMilliseconds(2);
 
     /// <summary>

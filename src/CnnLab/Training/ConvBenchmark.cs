@@ -27,25 +27,17 @@ public static class ConvBenchmark
     public static IReadOnlyList<ConvLayerTiming> Run(int batch, int threads, double seconds = 0.5)
     {
         if (batch < 1 || batch > 4096) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch 1..4096");
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        try
-        {
-            var rows = new List<ConvLayerTiming>();
-            var pad1 = new Conv2dGeometry(batch, 1, 28, 28, 32, 3, 3, PH: 1, PW: 1);
-            var conv2 = new Conv2dGeometry(batch, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1);
-            rows.Add(Stage("cnn-small conv1", pad1, firstLayer: true, seconds));
-            rows.Add(Stage("cnn-small conv2", conv2, firstLayer: false, seconds));
-            rows.Add(WithStatistics("cnn-bn conv1", pad1, firstLayer: true, seconds));
-            rows.Add(WithStatistics("cnn-bn conv2", conv2, firstLayer: false, seconds));
-            rows.Add(Stage("lenet5 conv1", new Conv2dGeometry(batch, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2), firstLayer: true, seconds));
-            rows.Add(Stage("lenet5 conv2", new Conv2dGeometry(batch, 6, 14, 14, 16, 5, 5), firstLayer: false, seconds));
-            return rows;
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        using var threadScope = Parallelism.UseThreads(threads);
+        var rows = new List<ConvLayerTiming>();
+        var pad1 = new Conv2dGeometry(batch, 1, 28, 28, 32, 3, 3, PH: 1, PW: 1);
+        var conv2 = new Conv2dGeometry(batch, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1);
+        rows.Add(Stage("cnn-small conv1", pad1, firstLayer: true, seconds));
+        rows.Add(Stage("cnn-small conv2", conv2, firstLayer: false, seconds));
+        rows.Add(WithStatistics("cnn-bn conv1", pad1, firstLayer: true, seconds));
+        rows.Add(WithStatistics("cnn-bn conv2", conv2, firstLayer: false, seconds));
+        rows.Add(Stage("lenet5 conv1", new Conv2dGeometry(batch, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2), firstLayer: true, seconds));
+        rows.Add(Stage("lenet5 conv2", new Conv2dGeometry(batch, 6, 14, 14, 16, 5, 5), firstLayer: false, seconds));
+        return rows;
     }
 
     private static string ShapeOf(in Conv2dGeometry g) =>

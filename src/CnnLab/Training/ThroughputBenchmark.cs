@@ -62,63 +62,55 @@ public static class ThroughputBenchmark
     public static ThroughputResult Run(ThroughputOptions o)
     {
         Validate(o);
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = o.Threads;
-        try
+        using var threadScope = Parallelism.UseThreads(o.Threads);
+        var gen = new Generator(0);
+        var (model, input, classes, name) = CreateModel(o.Model, gen);
+        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        var x = Tensor.Randn(gen, [o.Batch, .. input]);
+        var y = new int[o.Batch];
+        for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(classes);
+        // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
+        var arena = o.Arena ? new TensorArena() : null;
+        void Step()
         {
-            var gen = new Generator(0);
-            var (model, input, classes, name) = CreateModel(o.Model, gen);
-            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-            var x = Tensor.Randn(gen, [o.Batch, .. input]);
-            var y = new int[o.Batch];
-            for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(classes);
-            // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
-            var arena = o.Arena ? new TensorArena() : null;
-            void Step()
-            {
-                optimizer.ZeroGrad(setToNone: arena is null);
-                using (arena?.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
-                optimizer.Step();
-            }
-            for (int i = 0; i < o.WarmupSteps; i++) Step();
-            for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < o.WarmupSeconds;) Step();
+            optimizer.ZeroGrad(setToNone: arena is null);
+            using (arena?.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
+            optimizer.Step();
+        }
+        for (int i = 0; i < o.WarmupSteps; i++) Step();
+        for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < o.WarmupSeconds;) Step();
 
-            int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
-            long allocated = GC.GetTotalAllocatedBytes(precise: true);
-            int steps = 0;
-            var sw = Stopwatch.StartNew();
-            while (sw.Elapsed.TotalSeconds < o.Seconds || steps < 2)
-            {
-                Step();
-                steps++;
-            }
-            double train = steps * (double)o.Batch / sw.Elapsed.TotalSeconds;
-            double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1048576.0 / steps;
-            int d0 = GC.CollectionCount(0) - g0, d1 = GC.CollectionCount(1) - g1, d2 = GC.CollectionCount(2) - g2;
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        int steps = 0;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed.TotalSeconds < o.Seconds || steps < 2)
+        {
+            Step();
+            steps++;
+        }
+        double train = steps * (double)o.Batch / sw.Elapsed.TotalSeconds;
+        double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1048576.0 / steps;
+        int d0 = GC.CollectionCount(0) - g0, d1 = GC.CollectionCount(1) - g1, d2 = GC.CollectionCount(2) - g2;
 
-            model.Eval();
-            var xi = Tensor.Randn(gen, [o.InferBatch, .. input]);
-            double infer;
-            using (Autograd.NoGrad())
+        model.Eval();
+        var xi = Tensor.Randn(gen, [o.InferBatch, .. input]);
+        double infer;
+        using (Autograd.NoGrad())
+        {
+            using (arena?.Use()) model.Forward(xi);
+            int n = 0;
+            sw.Restart();
+            while (sw.Elapsed.TotalSeconds < o.Seconds / 2 || n < 1)
             {
                 using (arena?.Use()) model.Forward(xi);
-                int n = 0;
-                sw.Restart();
-                while (sw.Elapsed.TotalSeconds < o.Seconds / 2 || n < 1)
-                {
-                    using (arena?.Use()) model.Forward(xi);
-                    n++;
-                }
-                infer = n * (double)o.InferBatch / sw.Elapsed.TotalSeconds;
+                n++;
             }
-            double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
-            // gen-0 counts include the gen-1 and gen-2 collections (a gen-2 GC collects all generations).
-            return new ThroughputResult(name, o.Batch, o.InferBatch, o.Threads, o.Arena, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
+            infer = n * (double)o.InferBatch / sw.Elapsed.TotalSeconds;
         }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+        // gen-0 counts include the gen-1 and gen-2 collections (a gen-2 GC collects all generations).
+        return new ThroughputResult(name, o.Batch, o.InferBatch, o.Threads, o.Arena, steps, train, infer, peak, d0, d0, d1, d2, allocMb);
     }
 
     /// <summary>
@@ -131,80 +123,72 @@ public static class ThroughputBenchmark
     {
         Validate(o);
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1");
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = o.Threads;
-        try
+        using var threadScope = Parallelism.UseThreads(o.Threads);
+        var gen = new Generator(0);
+        var (model, input, classes, _) = CreateModel(o.Model, gen);
+        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        var x = Tensor.Randn(gen, [o.Batch, .. input]);
+        var labels = new int[o.Batch];
+        for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(classes);
+        int layers = model.Count;
+        var names = new string[layers];
+        for (int i = 0; i < layers; i++) names[i] = $"{i}:{model[i].GetType().Name}";
+        var fwd = new double[layers];
+        var bwd = new double[layers];
+        double lossF = 0, lossB = 0, zero = 0, opt = 0, total = 0;
+        var ready = new long[layers];
+        var arena = new TensorArena();
+        var sw = new Stopwatch();
+        double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+        long alloc0 = 0;
+        int g0 = 0, g1 = 0, g2 = 0;
+        for (int s = -o.WarmupSteps; s < steps; s++)
         {
-            var gen = new Generator(0);
-            var (model, input, classes, _) = CreateModel(o.Model, gen);
-            var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-            var x = Tensor.Randn(gen, [o.Batch, .. input]);
-            var labels = new int[o.Batch];
-            for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(classes);
-            int layers = model.Count;
-            var names = new string[layers];
-            for (int i = 0; i < layers; i++) names[i] = $"{i}:{model[i].GetType().Name}";
-            var fwd = new double[layers];
-            var bwd = new double[layers];
-            double lossF = 0, lossB = 0, zero = 0, opt = 0, total = 0;
-            var ready = new long[layers];
-            var arena = new TensorArena();
-            var sw = new Stopwatch();
-            double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-            long alloc0 = 0;
-            int g0 = 0, g1 = 0, g2 = 0;
-            for (int s = -o.WarmupSteps; s < steps; s++)
+            if (s == 0)
             {
-                if (s == 0)
-                {
-                    Array.Clear(fwd); Array.Clear(bwd);
-                    lossF = lossB = zero = opt = total = 0;
-                    alloc0 = GC.GetTotalAllocatedBytes(precise: true);
-                    g0 = GC.CollectionCount(0); g1 = GC.CollectionCount(1); g2 = GC.CollectionCount(2);
-                }
-                long start = Stopwatch.GetTimestamp(), t = start;
-                optimizer.ZeroGrad(setToNone: false);
-                long now = Stopwatch.GetTimestamp();
-                zero += Ms(now - t); t = now;
-                var scope = arena.Use();
-                var h = x;
-                for (int i = 0; i < layers; i++)
-                {
-                    h = model[i].Forward(h);
-                    int layer = i;
-                    if (h.RequiresGrad) h.RegisterHook(_ => { ready[layer] = Stopwatch.GetTimestamp(); });
-                    now = Stopwatch.GetTimestamp();
-                    fwd[i] += Ms(now - t); t = now;
-                }
-                var loss = Functional.CrossEntropy(h, labels);
-                now = Stopwatch.GetTimestamp();
-                lossF += Ms(now - t); t = now;
-                loss.Backward();
-                scope.Dispose();
-                long end = Stopwatch.GetTimestamp();
-                // The gradient of layer i's output is ready when layer i+1's backward has finished.
-                lossB += Ms(ready[layers - 1] - t);
-                for (int i = layers - 1; i >= 0; i--)
-                    bwd[i] += Ms((i == 0 ? end : ready[i - 1]) - ready[i]);
-                t = end;
-                optimizer.Step();
-                now = Stopwatch.GetTimestamp();
-                opt += Ms(now - t);
-                total += Ms(now - start);
+                Array.Clear(fwd); Array.Clear(bwd);
+                lossF = lossB = zero = opt = total = 0;
+                alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+                g0 = GC.CollectionCount(0); g1 = GC.CollectionCount(1); g2 = GC.CollectionCount(2);
             }
-            var parts = new List<(string, double, double)>();
-            for (int i = 0; i < layers; i++) parts.Add((names[i], fwd[i] / steps, bwd[i] / steps));
-            parts.Add(("loss (cross-entropy)", lossF / steps, lossB / steps));
-            parts.Add(("optimizer.ZeroGrad", zero / steps, 0));
-            parts.Add(("optimizer.Step", opt / steps, 0));
-            double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - alloc0) / 1048576.0 / steps;
-            return new StepProfile(parts, total / steps, allocMb,
-                (GC.CollectionCount(0) - g0) / (double)steps, (GC.CollectionCount(1) - g1) / (double)steps, (GC.CollectionCount(2) - g2) / (double)steps);
+            long start = Stopwatch.GetTimestamp(), t = start;
+            optimizer.ZeroGrad(setToNone: false);
+            long now = Stopwatch.GetTimestamp();
+            zero += Ms(now - t); t = now;
+            var scope = arena.Use();
+            var h = x;
+            for (int i = 0; i < layers; i++)
+            {
+                h = model[i].Forward(h);
+                int layer = i;
+                if (h.RequiresGrad) h.RegisterHook(_ => { ready[layer] = Stopwatch.GetTimestamp(); });
+                now = Stopwatch.GetTimestamp();
+                fwd[i] += Ms(now - t); t = now;
+            }
+            var loss = Functional.CrossEntropy(h, labels);
+            now = Stopwatch.GetTimestamp();
+            lossF += Ms(now - t); t = now;
+            loss.Backward();
+            scope.Dispose();
+            long end = Stopwatch.GetTimestamp();
+            // The gradient of layer i's output is ready when layer i+1's backward has finished.
+            lossB += Ms(ready[layers - 1] - t);
+            for (int i = layers - 1; i >= 0; i--)
+                bwd[i] += Ms((i == 0 ? end : ready[i - 1]) - ready[i]);
+            t = end;
+            optimizer.Step();
+            now = Stopwatch.GetTimestamp();
+            opt += Ms(now - t);
+            total += Ms(now - start);
         }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        var parts = new List<(string, double, double)>();
+        for (int i = 0; i < layers; i++) parts.Add((names[i], fwd[i] / steps, bwd[i] / steps));
+        parts.Add(("loss (cross-entropy)", lossF / steps, lossB / steps));
+        parts.Add(("optimizer.ZeroGrad", zero / steps, 0));
+        parts.Add(("optimizer.Step", opt / steps, 0));
+        double allocMb = (GC.GetTotalAllocatedBytes(precise: true) - alloc0) / 1048576.0 / steps;
+        return new StepProfile(parts, total / steps, allocMb,
+            (GC.CollectionCount(0) - g0) / (double)steps, (GC.CollectionCount(1) - g1) / (double)steps, (GC.CollectionCount(2) - g2) / (double)steps);
     }
 
     /// <summary>True when <paramref name="model"/> names a JSON spec file rather than a zoo model.</summary>
@@ -262,23 +246,15 @@ public static class GemmBenchmark
             _ when int.TryParse(name, out int s) && s > 0 && s <= 8192 => (false, false, s, s, s),
             _ => throw new ArgumentException($"unknown GEMM case '{name}': expected one of {string.Join(", ", Cases)} or a size 1..8192"),
         };
-        int saved = Parallelism.MaxThreads;
-        Parallelism.MaxThreads = threads;
-        try
-        {
-            var gen = new Generator(1);
-            var a = new float[m * k];
-            var b = new float[k * n];
-            var c = new float[m * n];
-            gen.FillUniform(a, 0f, 1f);
-            gen.FillUniform(b, 0f, 1f);
-            int lda = ta ? m : k, ldb = tb ? k : n;
-            double best = BestTime.Seconds(() => Gemm.Sgemm(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n), seconds);
-            return 2.0 * m * n * k / best / 1e9;
-        }
-        finally
-        {
-            Parallelism.MaxThreads = saved;
-        }
+        using var threadScope = Parallelism.UseThreads(threads);
+        var gen = new Generator(1);
+        var a = new float[m * k];
+        var b = new float[k * n];
+        var c = new float[m * n];
+        gen.FillUniform(a, 0f, 1f);
+        gen.FillUniform(b, 0f, 1f);
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        double best = BestTime.Seconds(() => Gemm.Sgemm(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n), seconds);
+        return 2.0 * m * n * k / best / 1e9;
     }
 }

@@ -35,7 +35,6 @@ public sealed class Trainer
         config.Validate();
         Config = config;
         OutDir = outDir;
-        Parallelism.MaxThreads = config.Threads;
         _modelGenerator = new Generator(config.Seed);
         (Model, InputShape) = BuildModel(config, _modelGenerator);
         InitReport = ApplyInit(config, Model, _modelGenerator);
@@ -139,7 +138,7 @@ public sealed class Trainer
     /// <summary>Trains until the configured epochs or steps are done, or <paramref name="cancel"/> fires.</summary>
     public TrainingResult Run(CancellationToken cancel = default)
     {
-        Parallelism.MaxThreads = Config.Threads;
+        using var threadScope = Parallelism.UseThreads(Config.Threads);
         var history = new List<EpochMetrics>();
         // A user's hook may keep tensors past the step, so their buffers are not recycled then.
         _stepArena = RecycleBuffers && !Model.HasAnyHooks ? _arena : null;

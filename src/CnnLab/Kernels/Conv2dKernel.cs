@@ -20,6 +20,12 @@ namespace CnnLab.Kernels;
 public static class Conv2dKernel
 {
     /// <summary>
+    /// An activation applied to each block of images as the forward finishes it, while it is in cache: y = f(z) for the
+    /// block's convolution output z (inference: nothing is kept for a backward).
+    /// </summary>
+    public delegate void BlockActivation(ReadOnlySpan<float> z, Span<float> y);
+
+    /// <summary>
     /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
     /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW]. With
     /// <paramref name="planeMeans"/> and <paramref name="planeSquares"/> (N·OC each), also each output
@@ -36,10 +42,12 @@ public static class Conv2dKernel
     /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
-        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm)
+        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
+        BlockActivation? activation = null)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
         bool statistics = !planeMeans.IsEmpty;
+        if (activation is not null && (statistics || relu)) throw new ArgumentException("an activation block epilogue goes alone");
         if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
@@ -57,15 +65,20 @@ public static class Conv2dKernel
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
                 int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
+                float[]? block = activation is null ? null : ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * yImage);
                 for (int n0 = start; n0 < end; n0 += plan.ImagesPerBlock)
                 {
                     int count = Math.Min(plan.ImagesPerBlock, end - n0);
-                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu, yAll.Slice(n0 * yImage, count * yImage));
+                    var ySlice = yAll.Slice(n0 * yImage, count * yImage);
+                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu,
+                        block is null ? ySlice : block.AsSpan(0, count * yImage));
+                    if (block is not null) activation!(block.AsSpan(0, count * yImage), ySlice);
                     if (statistics)
                         for (int n = n0; n < n0 + count; n++)
                             for (int o = 0; o < geo.OC; o++)
                                 (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
                 }
+                if (block is not null) ArrayPool<float>.Shared.Return(block);
             });
         }
     }

@@ -165,6 +165,59 @@ public class FusionPlanTests
         }
     }
 
+    public static TheoryData<string> ActivationNames => new(["leaky", "elu", "gelu", "sigmoid", "tanh"]);
+
+    private static Module Activation(string name) => name switch
+    {
+        "leaky" => new LeakyReLU(0.2f),
+        "elu" => new ELU(0.7f),
+        "gelu" => new GELU(),
+        "sigmoid" => new Sigmoid(),
+        _ => new Tanh(),
+    };
+
+    [Theory]
+    [MemberData(nameof(ActivationNames))]
+    public void Inference_applies_an_activation_in_the_convolution_with_the_layers_bits(string name)
+    {
+        var gen = new Generator(8);
+        // 16 → 32 same 3x3 (Winograd's blocks of images), 3 → 16 stride 2 (im2col), both with odd batch and plane sizes.
+        var net = new Sequential(new Conv2d(3, 16, 3, stride: 2, padding: 1, generator: gen), Activation(name),
+            new Conv2d(16, 32, 3, padding: 1, generator: gen), Activation(name));
+        Assert.Equal([2, 2], new FusionPlan(net.Layers).StepSizes);
+        var x = Tensor.Randn(gen, 5, 3, 21, 19);
+        x.Data[7] = float.NaN;
+        float[] Output(bool fuse)
+        {
+            net.Fuse = fuse;
+            using var _ = Autograd.NoGrad();
+            return net.Forward(x).Data.ToArray();
+        }
+        Assert.Equal(Output(false).Select(BitConverter.SingleToInt32Bits), Output(true).Select(BitConverter.SingleToInt32Bits));
+        using (ThreadCount.Use(1))
+            Assert.Equal(Output(false).Select(BitConverter.SingleToInt32Bits), Output(true).Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void Inference_folds_the_batch_norm_and_applies_the_activation_and_training_runs_the_layers()
+    {
+        var gen = new Generator(9);
+        var net = new Sequential(new Conv2d(3, 16, 5, padding: 2, generator: gen), new BatchNorm2d(16), new GELU());
+        Perturb(net, gen);
+        var x = Tensor.Randn(gen, 3, 3, 10, 9);
+        float[] Output(bool fuse, bool train)
+        {
+            net.Fuse = fuse;
+            net.Train(train);
+            if (train) return net.Forward(x).Data.ToArray();
+            using var _ = Autograd.NoGrad();
+            return net.Forward(x).Data.ToArray();
+        }
+        AssertClose(Output(false, train: false), Output(true, train: false), 1e-4f);
+        var trained = Output(false, train: true);
+        Assert.Equal(trained, Output(true, train: true));
+    }
+
     private static void AssertClose(float[] expected, float[] actual, float tolerance, string what = "")
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -69,6 +69,22 @@ internal static class ElementwiseLoop
         }
     }
 
+    /// <summary><see cref="Map{TOp}(TOp, ReadOnlySpan{float}, Span{float})"/> on the calling thread (inside a kernel's parallel loop).</summary>
+    public static unsafe void MapOnThisThread<TOp>(TOp op, ReadOnlySpan<float> x, Span<float> y) where TOp : struct, IUnaryLanes
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"elementwise buffers differ in length: {x.Length}, {y.Length}");
+        fixed (float* px = x, py = y) MapBlock(op, px, py, x.Length);
+    }
+
+    /// <summary>The three-input map on the calling thread.</summary>
+    public static unsafe void MapOnThisThread<TOp>(TOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c, Span<float> d)
+        where TOp : struct, ITernaryLanes
+    {
+        if (a.Length != d.Length || b.Length != d.Length || c.Length != d.Length)
+            throw new ArgumentException($"elementwise buffers differ in length: {a.Length}, {b.Length}, {c.Length}, {d.Length}");
+        fixed (float* pa = a, pb = b, pc = c, pd = d) MapBlock(op, pa, pb, pc, pd, d.Length);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MapBlock<TOp>(TOp op, float* x, float* y, int n) where TOp : struct, IUnaryLanes
     {

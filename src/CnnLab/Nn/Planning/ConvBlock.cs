@@ -1,3 +1,4 @@
+using CnnLab.Kernels;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn;
@@ -10,16 +11,20 @@ namespace CnnLab.Nn;
 /// <item>in training, conv → batch norm → ReLU → pool is one op that takes the batch statistics while each image is in
 /// cache (<see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and conv → ReLU (→ pool) puts the ReLU in the
 /// convolution's epilogue (<see cref="Functional.Conv2dRelu"/>, <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
+/// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
+/// applies the activation to each block of images as the convolution finishes it (<see cref="BlockActivations"/>);</item>
 /// <item>anything else runs layer by layer.</item>
 /// </list>
 /// Every training path gives the unfused layers' bits; folding rounds differently (as PyTorch's does), to ~1e-6 relative.
 /// </summary>
-internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPool2d? pool)
+internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPool2d? pool, Module? activation = null)
 {
     private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
+    private readonly Conv2dKernel.BlockActivation? _blockActivation = BlockActivations.For(activation);
 
     public Tensor Forward(Tensor x)
     {
+        if (activation is not null) return ForwardWithActivation(x, activation);
         if (norm is null)
             return pool is not null ? ConvReluPool(x, conv.Weight, conv.Bias) : Functional.Conv2dRelu(x, conv.Weight, conv.Bias, conv.Stride,
                 conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm);
@@ -42,6 +47,22 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
         return Functional.Conv2dBatchNormReluMaxPool2d(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
             norm.RunningMean, norm.RunningVar, norm.Weight, norm.Bias, norm.Training, factor, norm.Eps,
             pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, conv.Algorithm);
+    }
+
+    private Tensor ForwardWithActivation(Tensor x, Module layer)
+    {
+        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);
+        if (shapesFit && (norm is null || _folding!.Applies))
+        {
+            var (w, b) = norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
+            Tensor[] inputs = b is null ? [x, w] : [x, w, b];
+            if (!Autograd.NeedsGrad(inputs))
+                return Functional.Conv2dActivationInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
+                    _blockActivation!);
+        }
+        var y = conv.Forward(x);
+        if (norm is not null) y = norm.Forward(y);
+        return layer.Forward(y);
     }
 
     private Tensor ConvReluPool(Tensor x, Tensor w, Tensor? b) =>

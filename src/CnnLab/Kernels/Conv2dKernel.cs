@@ -213,7 +213,8 @@ public static class Conv2dKernel
         // images collected one image at a time; else dcol = W_gᵀ · dY_g per image with W_gᵀ packed once here.
         // dW by Winograd too where it applies: each chunk's partial is then dU, turned into dW at the end. Both
         // walk the chunk's images in the same blocks.
-        var block = choice.InputGradient == ConvAlgorithm.Winograd || choice.WeightGradient == ConvAlgorithm.Winograd ? new WinogradBlock(g.H, g.W) : null;
+        bool anyWinograd = choice.InputGradient == ConvAlgorithm.Winograd || choice.WeightGradient == ConvAlgorithm.Winograd;
+        var block = anyWinograd ? new WinogradBlock(g.H, g.W) : null;
         var winograd = needDx && choice.InputGradient == ConvAlgorithm.Winograd ? block : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (lenet5's conv2:
         // 4 images of 100 pixels, 0.69 → 0.39 ms for the batch's products, the 100-column ones ending in a mostly

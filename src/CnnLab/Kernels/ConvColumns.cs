@@ -29,6 +29,13 @@ public static partial class ConvColumns
             else Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
             return;
         }
+        if (UseFastPath && PhasedColumns.Applies(sw, dw))
+        {
+            CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
+            if ((long)c * kh * kw * stride > col.Length) throw new ArgumentException($"column matrix has {col.Length} elements, needs {(long)c * kh * kw * stride}");
+            PhasedColumns.Im2Col(image, c, h, w, kh, kw, sh, sw, ph, pw, dh, oh, ow, col, stride);
+            return;
+        }
         for (int ci = 0; ci < c; ci++)
         {
             var plane = image.Slice(ci * h * w, h * w);
@@ -84,6 +91,12 @@ public static partial class ConvColumns
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
             if (CanUseFlatPath(sh, dh, w, ow)) Col2ImFlat(col, c, h, w, kh, kw, ph, pw, oh, image, stride, accumulate);
             else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride, accumulate);
+            return;
+        }
+        if (UseFastPath && PhasedColumns.Applies(sw, dw))
+        {
+            CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
+            PhasedColumns.Col2Im(col, c, h, w, kh, kw, sh, sw, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
         if (!accumulate) image[..(c * h * w)].Clear();

@@ -28,7 +28,7 @@ internal static unsafe partial class Winograd3x3
     /// <summary>Overrides <see cref="BlockColumns"/> on this thread when positive (tests: full and short blocks on small batches).</summary>
     [ThreadStatic] internal static int BlockColumnsOverride;
 
-    /// <summary>True when the convolution is 3x3, stride 1, dilation 1, padding 1, and AVX-512 runs here (<see cref="ConvPlanner"/> chooses).</summary>
+    /// <summary>True for 3x3, stride 1, dilation 1, padding 1, where AVX-512 runs (<see cref="ConvPlanner"/> chooses).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
 

@@ -81,7 +81,7 @@ public abstract class BatchNorm : Module
             throw new ArgumentException($"{GetType().Name}({NumFeatures}) got input with {input.Shape[1]} channels (shape {Shape.Format(input.Shape)})");
     }
 
-    /// <summary>Counts a training batch (<see cref="NumBatchesTracked"/>) and returns the running statistics' update factor (0 when not training).</summary>
+    /// <summary>Counts a training batch (<see cref="NumBatchesTracked"/>); returns the running statistics' update factor (0 in eval).</summary>
     internal double CountBatch()
     {
         if (!Training || NumBatchesTracked is null) return 0;

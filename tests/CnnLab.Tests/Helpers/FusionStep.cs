@@ -5,7 +5,7 @@ using CnnLab.Tensors;
 
 namespace CnnLab.Tests;
 
-/// <summary>One training step of a zoo model with fusion (<see cref="Sequential.SetFusion"/>) on or off, for the tests that check fusion changes nothing.</summary>
+/// <summary>One training step of a zoo model with fusion (<see cref="Sequential.SetFusion"/>) on or off, to check fusion changes nothing.</summary>
 internal static class FusionStep
 {
     /// <summary>The parameters' gradients and the buffers after one forward and backward of 8 fixed images.</summary>

@@ -171,8 +171,12 @@ public class ChannelBlockedConvTests
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));           // groups
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
-        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                // 576 pixels
-        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                 // 576 pixels, 150 taps
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps and 256 pixels
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 128, 16, 16, 128, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1))); // 1152 taps, 64 pixels
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));  // a 7x7 stem's forward
+        Assert.Equal(ConvAlgorithm.ChannelBlocked,
+            ConvPlanner.Plan(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)).WeightGradient);  // but not its dW
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
         Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 12, 5, 5)));  // not whole vectors
     }

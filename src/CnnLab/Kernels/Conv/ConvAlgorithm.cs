@@ -17,7 +17,9 @@ public enum ConvAlgorithm
     /// <summary>Winograd F(2x2, 3x3) (<see cref="Winograd3x3"/>): 3x3, stride 1, padding 1, dilation 1, AVX-512; y, dx and dW.</summary>
     Winograd,
 
-    /// <summary>Direct, 16 output channels per vector (<see cref="ChannelBlockedConv"/>): one group, OC a multiple of 16, AVX-512; y and dW.</summary>
+    /// <summary>
+    /// Direct, 16 output channels per vector (<see cref="ChannelBlockedConv"/>): one group, OC a multiple of 16, AVX-512; y and dW.
+    /// </summary>
     ChannelBlocked,
 
     /// <summary>

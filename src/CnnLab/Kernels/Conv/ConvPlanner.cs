@@ -42,9 +42,13 @@ public static class ConvPlanner
     // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off.
     internal const int MinWinogradChannels = 16;
 
-    // The channel-blocked direct kernel beats im2col + GEMM while the plane is small and the sum short (P ≤ 256,
-    // R ≤ 400: lenet5's conv2 0.11 against 0.18 ms); bigger planes and longer sums fill the GEMM's tiles instead.
-    internal const int MaxChannelBlockedPixels = 256, MaxChannelBlockedTaps = 400;
+    // The channel-blocked direct kernel runs at ~130-145 GFLOP/s whatever the shape; im2col + GEMM reaches 165-175 only
+    // where both the sum (R taps) and the plane (P pixels) fill its tiles: R ≥ 640 with P ≥ 256 (32→64 5x5 on 16x16),
+    // or R ≥ 128 with P ≥ 1024 (a 7x7 stride-2 stem), and there only its forward wins. bench/RESULTS.md has the table.
+    internal const int GemmTaps = 640, GemmPixels = 256, GemmWidePixels = 1024, GemmWideTaps = 128;
+
+    // Column matrices of at most this many rows (a one-channel 3x3 or 5x5) keep im2col's dot-product weight gradient.
+    internal const int DotProductRows = 32;
 
     // With many outputs per channel the per-channel GEMM [M, KH·KW]·[KH·KW, P] is as wide as an ordinary one.
     internal const int MaxDepthwiseMultiplier = 8;
@@ -59,7 +63,7 @@ public static class ConvPlanner
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (ChannelBlockedPays(g)) return ConvAlgorithm.ChannelBlocked;
+        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels)) return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
     }
 
@@ -69,11 +73,11 @@ public static class ConvPlanner
     // The one-channel weight gradient stays on im2col + dot products: a direct one measured no faster, both bound by reading dy.
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
-        : ChannelBlockedPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
+        : ChannelBlockedPays(g) && g.ColRows > DotProductRows ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
     // A pointwise convolution is a GEMM on the input itself: nothing for a direct kernel to save.
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
-        ChannelBlockedConv.Supports(g) && !g.IsPointwise && g.ColCols <= MaxChannelBlockedPixels && g.ColRows <= MaxChannelBlockedTaps;
+        ChannelBlockedConv.Supports(g) && !g.IsPointwise && !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels);
 
     private static bool HasInputGradient(ConvAlgorithm a) => a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise;
 

@@ -60,7 +60,8 @@ public static partial class Functional
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true, algorithm: algorithm);
+            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true,
+                algorithm: algorithm);
             return grads.ForInputs();
         });
     }

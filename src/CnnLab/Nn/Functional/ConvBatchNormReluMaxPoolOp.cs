@@ -25,7 +25,8 @@ public static partial class Functional
     {
         bool batchStatistics = training || runningMean is null || runningVar is null;
         if (input.Rank != 4 || !batchStatistics)
-            return BatchNormReluMaxPool2d(Conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm), runningMean, runningVar, bnWeight, bnBias,
+            return BatchNormReluMaxPool2d(Conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm),
+                runningMean, runningVar, bnWeight, bnBias,
                 training, momentum, eps, poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);

@@ -37,3 +37,20 @@ internal sealed unsafe class StoredPlanes(float* dy, int planeSize) : PlaneGradi
 
     public override void Prefetch(long plane) => PrefetchRange(dy + plane * PlaneSize, PlaneSize);
 }
+
+/// <summary>The gradient of x where y = max(0, x): dy·[y &gt; 0], plane by plane (the ReLU's backward, same bits).</summary>
+internal sealed unsafe class ReluMaskedPlanes(float* dy, float* y, int planeSize) : PlaneGradient(planeSize)
+{
+    public override ReadOnlySpan<float> Plane(long plane, Span<float> scratch)
+    {
+        var dst = scratch[..PlaneSize];
+        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + plane * PlaneSize, PlaneSize), new ReadOnlySpan<float>(dy + plane * PlaneSize, PlaneSize), dst);
+        return dst;
+    }
+
+    public override void Prefetch(long plane)
+    {
+        PrefetchRange(dy + plane * PlaneSize, PlaneSize);
+        PrefetchRange(y + plane * PlaneSize, PlaneSize);
+    }
+}

@@ -1,4 +1,3 @@
-using System.Buffers;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
@@ -29,22 +28,9 @@ public static partial class Functional
                 runningMean, runningVar, bnWeight, bnBias,
                 training, momentum, eps, poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
-        var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        var pool = Pool2dGeometryOf(z.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
-        int planes = g.N * g.OC;
-        var (planeMeans, planeSquares) = (ArrayPool<double>.Shared.Rent(planes), ArrayPool<double>.Shared.Rent(planes));
-        BatchNormPlan plan;
-        try
-        {
-            Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data,
-                planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes), algorithm: algorithm);
-            plan = BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, (planeMeans, planeSquares));
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(planeMeans);
-            ArrayPool<double>.Shared.Return(planeSquares);
-        }
+        // The pool is checked before the forward runs (and counts a batch in the running statistics).
+        var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
+        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, algorithm);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
         var argmax = RentArgmax(y.Numel);
         BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
@@ -53,22 +39,11 @@ public static partial class Functional
         {
             // y = maxpool(max(0, u)), u = batch_norm(z), z = W ⋆ x + b  →  du[argmax] += dy·[y > 0];
             // dz = a·du + b·(z − μ) + c per channel (batch norm's backward); then the convolution's backward.
-            int c = plan.C;
-            var sumDy = new double[c];
-            var sumDyXhat = new double[c];
-            var grads = new ConvGradients(input, weight, bias);
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data, pz = z.Data)
-                {
-                    var du = new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool);
-                    BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
-                    var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
-                    Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                        grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
-                }
+                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data)
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool), algorithm);
             }
-            return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
         });
     }
 }

@@ -8,8 +8,8 @@ namespace CnnLab.Nn;
 /// <list type="bullet">
 /// <item>a batch norm on running statistics whose parameters need no gradient (eval, inference) is folded into the
 /// convolution's weights (<see cref="BatchNormFolding"/>), and the ReLU and the pool then ride on the convolution;</item>
-/// <item>in training, conv → batch norm → ReLU → pool is one op that takes the batch statistics while each image is in
-/// cache (<see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and conv → ReLU (→ pool) puts the ReLU in the
+/// <item>in training, conv → batch norm (→ ReLU) (→ pool) is one op that takes the batch statistics while each image is in
+/// cache (<see cref="Functional.Conv2dBatchNorm"/>, <see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and conv → ReLU (→ pool) puts the ReLU in the
 /// convolution's epilogue (<see cref="Functional.Conv2dRelu"/>, <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
 /// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// applies the activation to each block of images as the convolution finishes it (<see cref="BlockActivations"/>);</item>
@@ -38,8 +38,14 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
         }
         if (pool is null)
         {
-            var y = norm.Forward(conv.Forward(x));
-            return relu ? Functional.Relu(y) : y;
+            if (!shapesFit)
+            {
+                var y = norm.Forward(conv.Forward(x));
+                return relu ? Functional.Relu(y) : y;
+            }
+            double batchFactor = norm.CountBatch();
+            return Functional.Conv2dBatchNorm(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+                norm.RunningMean, norm.RunningVar, norm.Weight, norm.Bias, norm.Training, batchFactor, norm.Eps, relu, conv.Algorithm);
         }
         // Only a 4-D input gives the 4-D output a BatchNorm2d accepts; the unfused path reports the errors.
         if (!shapesFit) return BatchNormReluMaxPool(norm, pool, conv.Forward(x));

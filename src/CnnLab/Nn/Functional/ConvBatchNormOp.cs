@@ -1,0 +1,105 @@
+using System.Buffers;
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+
+namespace CnnLab.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// batch_norm(conv2d(x, w, b), ...), or relu of it, as one op in training: the convolution takes each output plane's
+    /// statistics while the image is in cache, batch norm (and the ReLU) then write y in one pass; the backward takes batch
+    /// norm's gradient sums over the batch, then runs the convolution's backward with dL/dz made one image at a time from
+    /// them (<see cref="BatchNormOutputGradient"/>), so neither the ReLU's gradient nor dL/dz is written to memory and read
+    /// back. Same values and gradients as the ops in a row, bit for bit. With running statistics (evaluation) the ops run
+    /// one after the other (the fusion pass folds the batch norm into the convolution there instead).
+    /// </summary>
+    /// <remarks>PyTorch: <c>F.relu(F.batch_norm(F.conv2d(...), ...))</c>, fused (a ResNet block's conv → BN → ReLU).</remarks>
+    public static Tensor Conv2dBatchNorm(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups,
+        Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, double momentum, float eps, bool relu = false,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+    {
+        bool batchStatistics = training || runningMean is null || runningVar is null;
+        if (input.Rank != 4 || !batchStatistics)
+        {
+            var normalized = BatchNorm(Conv2d(input, weight, bias, stride, padding, dilation, groups, algorithm), runningMean, runningVar,
+                bnWeight, bnBias, training, momentum, eps);
+            return relu ? Relu(normalized) : normalized;
+        }
+        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, algorithm);
+        var y = Tensor.ForOp(z.Shape);
+        ScaleShiftPlanes(z.Data, y.Data, plan.C, plan.S, plan.Scale, plan.Shift, relu);
+        Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
+        return Autograd.Record(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, dy =>
+        {
+            // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[y > 0]); dz = a·du + b·(z − μ) + c per channel.
+            unsafe
+            {
+                fixed (float* pdy = dy.Data, py = y.Data)
+                {
+                    PlaneGradient du = relu ? new ReluMaskedPlanes(pdy, py, plan.S) : new StoredPlanes(pdy, plan.S);
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm);
+                }
+            }
+        });
+    }
+
+    // z = conv(x) with each plane's mean and squared deviations taken as it is written, and batch norm's plan from them.
+    private static (Tensor Z, BatchNormPlan Plan) ConvWithBatchStatistics(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias,
+        Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, double momentum, float eps, ConvAlgorithm algorithm)
+    {
+        var z = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
+        int planes = g.N * g.OC;
+        var (planeMeans, planeSquares) = (ArrayPool<double>.Shared.Rent(planes), ArrayPool<double>.Shared.Rent(planes));
+        try
+        {
+            Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data,
+                planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes), algorithm: algorithm);
+            return (z, BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, (planeMeans, planeSquares)));
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(planeMeans);
+            ArrayPool<double>.Shared.Return(planeSquares);
+        }
+    }
+
+    // dx, dW, db of the convolution, then dγ, dβ, from batch norm's output gradient du given plane by plane.
+    private static unsafe Tensor?[] ConvBatchNormGradients(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor z,
+        BatchNormPlan plan, PlaneGradient du, ConvAlgorithm algorithm)
+    {
+        int c = plan.C;
+        var sumDy = new double[c];
+        var sumDyXhat = new double[c];
+        var grads = new ConvGradients(input, weight, bias);
+        fixed (float* pz = z.Data)
+        {
+            BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
+            var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
+            Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
+        }
+        return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
+    }
+
+    // y = z·scale + shift per plane (batch norm's ScaleShift), then max(0, ·) with relu: the unfused ops' values.
+    private static unsafe void ScaleShiftPlanes(ReadOnlySpan<float> z, Span<float> y, int c, int s, float[] scale, float[] shift, bool relu)
+    {
+        int planes = z.Length / s;
+        fixed (float* pz = z, py = y)
+        {
+            nint zs = (nint)pz, ys = (nint)py;
+            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
+            {
+                for (int plane = p0; plane < p1; plane++)
+                {
+                    var from = new ReadOnlySpan<float>((float*)zs + (long)plane * s, s);
+                    var to = new Span<float>((float*)ys + (long)plane * s, s);
+                    if (relu) BatchNormPlanes.ScaleShiftRelu(from, scale[plane % c], shift[plane % c], to);
+                    else BatchNormPlanes.ScaleShift(from, scale[plane % c], shift[plane % c], to);
+                }
+            });
+        }
+    }
+}

@@ -52,4 +52,19 @@ public class FewRowsLinearTests
         var gemm = Functional.Linear(x, w).ToArray();  // batch 5: the GEMM
         for (int i = 0; i < one.Length; i++) Assert.True(Math.Abs(one[i] - gemm[i]) <= 1e-3f * (1 + Math.Abs(gemm[i])), $"{i}");
     }
+
+    [Theory]
+    [InlineData(130, 3137)]
+    [InlineData(8, 16)]
+    [InlineData(21, 5)]
+    public void A_row_gets_the_same_bits_alone_as_in_a_batch_of_two(int n, int k)
+    {
+        var g = new Generator(n + k);
+        float[] x = Tensor.Randn(g, 2 * k).ToArray(), w = Tensor.Randn(g, n * k).ToArray(), b = Tensor.Randn(g, n).ToArray();
+        var alone = new float[n];
+        var pair = new float[2 * n];
+        FewRowsLinear.Forward(1, n, k, x, w, b, alone);   // eight rows of w at a time, in registers
+        FewRowsLinear.Forward(2, n, k, x, w, b, pair);    // the general loop
+        Assert.Equal(pair[..n], alone);
+    }
 }

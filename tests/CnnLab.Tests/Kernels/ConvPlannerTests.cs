@@ -50,6 +50,17 @@ public class ConvPlannerTests
     }
 
     [Fact]
+    public void One_image_takes_im2col_where_winograd_and_the_channel_blocked_kernel_do_not_pay()
+    {
+        if (!Avx512F.IsSupported) return;
+        var im2col = ConvAlgorithm.Im2ColGemm;
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);   // Winograd's at 2
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(1, 6, 14, 14, 16, 5, 5)).Forward);                    // stride 1
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).Forward);
+    }
+
+    [Fact]
     public void A_pin_is_taken_for_every_pass_that_has_it_and_im2col_for_the_others()
     {
         var g = new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5);

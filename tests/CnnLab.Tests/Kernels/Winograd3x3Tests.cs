@@ -147,14 +147,16 @@ public class Winograd3x3Tests
     public void AppliesToThreeByThreeSameConvolutionsWithEnoughChannels()
     {
         if (!Avx512F.IsSupported) return;
-        Assert.True(Chosen(Same3x3(1, 32, 14, 14, 64)));
+        Assert.True(Chosen(Same3x3(2, 32, 14, 14, 64)));
+        Assert.False(Chosen(Same3x3(1, 32, 14, 14, 64)));                     // one image of 49 tiles: im2col
+        Assert.True(Chosen(Same3x3(1, 32, 32, 32, 64)));                      // one image of 256 tiles
         Assert.False(Chosen(Same3x3(1, 1, 28, 28, 32)));                      // one input channel: im2col
         Assert.False(Chosen(Same3x3(1, 32, 14, 14, 8)));                      // few output channels
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, 2, 2, 1, 1)));      // stride 2
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 0, PW: 0)));    // no padding
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2))); // dilated
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 5, 5, PH: 2, PW: 2)));
-        Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(Same3x3(1, 32, 14, 14, 64), ConvAlgorithm.Im2ColGemm).Forward);
+        Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(Same3x3(2, 32, 14, 14, 64), ConvAlgorithm.Im2ColGemm).Forward);
         static bool Chosen(in Conv2dGeometry g) => ConvPlanner.Plan(g).Forward == ConvAlgorithm.Winograd;
     }
 

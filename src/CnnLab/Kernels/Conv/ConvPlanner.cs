@@ -10,7 +10,7 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.backends.cudnn</c>'s heuristic algorithm choice (benchmark=False) plays this role.</remarks>
 public static class ConvPlanner
 {
-    /// <summary>The algorithms of y, dx and dW for <paramref name="g"/> (the batch size does not change the choice).</summary>
+    /// <summary>The algorithms of y, dx and dW for <paramref name="g"/> (of the batch size, only a batch of one changes the choice).</summary>
     public static ConvPlan Plan(in Conv2dGeometry g, ConvAlgorithm pinned = ConvAlgorithm.Auto)
     {
         if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
@@ -39,8 +39,10 @@ public static class ConvPlanner
         (pinned is ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel) && ConvReluMaxPoolSingleChannel.Supports(g, pool);
 
     // The cost model. Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel:
-    // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off.
-    internal const int MinWinogradChannels = 16;
+    // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single
+    // image of fewer than MinWinogradTiles tiles leaves its 16 GEMMs too narrow (batch 1, one thread: 32→32 on 14x14
+    // 40 µs against im2col's 31, 64→64 on 7x7 65 against 59; from two images on it wins).
+    internal const int MinWinogradChannels = 16, MinWinogradTiles = 256;
 
     // The channel-blocked direct kernel runs at ~130-145 GFLOP/s whatever the shape; im2col + GEMM reaches 165-175 only
     // where both the sum (R taps) and the plane (P pixels) fill its tiles: R ≥ 640 with P ≥ 256 (32→64 5x5 on 16x16),
@@ -54,7 +56,8 @@ public static class ConvPlanner
     internal const int MaxDepthwiseMultiplier = 8;
 
     private static bool WinogradPays(in Conv2dGeometry g) =>
-        Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels;
+        Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
+        && (g.N != 1 || Winograd3x3.Tiles(g.H, g.W) >= MinWinogradTiles);
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 
@@ -63,7 +66,10 @@ public static class ConvPlanner
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels)) return ConvAlgorithm.ChannelBlocked;
+        // One image at stride 1: im2col's column matrix is a cheap copy and its GEMM wins (cnn-small's 32→64: 89 against 101 µs).
+        bool singleStrideOne = g.N == 1 && g.SH == 1 && g.SW == 1;
+        if (ChannelBlockedPays(g) && !singleStrideOne && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels))
+            return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
     }
 

@@ -40,9 +40,9 @@ public static class ConvPlanner
 
     // The cost model. Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel:
     // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single
-    // image of fewer than MinWinogradTiles tiles leaves its 16 GEMMs too narrow (batch 1, one thread: 32→32 on 14x14
-    // 40 µs against im2col's 31, 64→64 on 7x7 65 against 59; from two images on it wins).
-    internal const int MinWinogradChannels = 16, MinWinogradTiles = 256;
+    // image needs tiles × channels of at least MinWinogradWork for its 16 GEMMs (batch 1, one thread: 16→16 on 14x14,
+    // 49 × 16, 10.6 µs against the channel-blocked 7.5; 32→64 on 14x14, 49 × 32, 46 against im2col's 50; from two on it wins).
+    internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
 
     // The channel-blocked direct kernel runs at ~130-145 GFLOP/s whatever the shape; im2col + GEMM reaches 165-175 only
     // where both the sum (R taps) and the plane (P pixels) fill its tiles: R ≥ 640 with P ≥ 256 (32→64 5x5 on 16x16),
@@ -57,7 +57,7 @@ public static class ConvPlanner
 
     private static bool WinogradPays(in Conv2dGeometry g) =>
         Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
-        && (g.N != 1 || Winograd3x3.Tiles(g.H, g.W) >= MinWinogradTiles);
+        && (g.N != 1 || Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 
@@ -66,9 +66,7 @@ public static class ConvPlanner
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        // One image at stride 1: im2col's column matrix is a cheap copy and its GEMM wins (cnn-small's 32→64: 89 against 101 µs).
-        bool singleStrideOne = g.N == 1 && g.SH == 1 && g.SW == 1;
-        if (ChannelBlockedPays(g) && !singleStrideOne && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels))
+        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels))
             return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
     }

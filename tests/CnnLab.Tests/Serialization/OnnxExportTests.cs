@@ -141,12 +141,55 @@ public class OnnxExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_spec_with_every_layer_type_the_spec_accepts_matches_onnx_runtime()
+    {
+        const string json = """
+            { "name": "every-layer", "input": [3, 13, 11],
+              "layers": [
+                {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1, "dilation": 1, "groups": 1, "bias": false},
+                {"type": "batchnorm2d"}, {"type": "elu", "alpha": 0.7},
+                {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 2, "dilation": 2, "groups": 4},
+                {"type": "leaky_relu", "negative_slope": 0.2},
+                {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": true},
+                {"type": "avgpool2d", "kernel_size": 2, "stride": 1, "padding": 1, "count_include_pad": false},
+                {"type": "gelu"}, {"type": "adaptive_avgpool2d", "output_size": 3},
+                {"type": "flatten", "start_dim": 2, "end_dim": 3}, {"type": "batchnorm1d"},
+                {"type": "sigmoid"}, {"type": "dropout", "p": 0.3}, {"type": "identity"},
+                {"type": "flatten"}, {"type": "linear", "out_features": 6}, {"type": "tanh"}, {"type": "relu"},
+                {"type": "linear", "out_features": 3}
+              ] }
+            """;
+        var (model, input, name) = ModelSpec.Parse(json, "every-layer.json", new Generator(16));
+        RandomizeBatchNorm(model, new Generator(17));
+        CheckAgainstOrt(name, model, input);
+    }
+
+    private sealed class Doubler : Module
+    {
+        protected override Tensor ForwardCore(Tensor input) => Functional.Add(input, input);
+    }
+
+    [Fact]
     public void UnsupportedLayersAreNamed()
     {
-        // Adaptive cells of a 5x5 plane pooled to 2x2 overlap: no single ONNX pooling op computes them.
-        var model = new Sequential(new AdaptiveAvgPool2d(2), new Flatten(), new Linear(8, 2, generator: new Generator(1)));
+        var model = new Sequential(new Flatten(), new Doubler(), new Linear(50, 2, generator: new Generator(1)));
         var e = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(model, [2, 5, 5]));
-        Assert.Contains("layer '0' (AdaptiveAvgPool2d) has no ONNX mapping", e.Message);
+        Assert.Contains("layer '1' (Doubler) has no ONNX mapping", e.Message);
+        var batchAxis = Assert.Throws<ArgumentException>(() => OnnxExporter.Build(new Sequential(new Flatten(0, -1)), [2, 5, 5]));
+        Assert.Contains("merges the batch axis", batchAxis.Message);
+    }
+
+    [Fact]
+    public void OverlappingAdaptiveCellsFlattenOfInnerAxesAndLinearOverTheLastAxisMatchOnnxRuntime()
+    {
+        // 5x7 pooled to 2x3: cells overlap and differ in size (a MatMul by the cells' weights); Flatten(2, 3) keeps the channel
+        // axis; Linear then runs on [N, C, features] (MatMul + Add, as Gemm takes two-dimensional inputs only).
+        var g = new Generator(15);
+        var model = new Sequential(new Conv2d(2, 4, 3, padding: 1, generator: g), new AdaptiveAvgPool2d((2, 3)), new Flatten(2, 3),
+            new Linear(6, 5, generator: g), new Tanh(), new Linear(5, 3, bias: false, generator: g), new Flatten());
+        CheckAgainstOrt("adaptive 5x7 → 2x3, flatten(2, 3), linear on rank 3", model, [2, 5, 7]);
+        var ops = OnnxExporter.Build(model, [2, 5, 7]).Graph.Node.Select(n => n.OpType).ToArray();
+        Assert.Equal(["Conv", "Reshape", "MatMul", "Reshape", "Reshape", "MatMul", "Add", "Tanh", "MatMul", "Flatten"], ops);
     }
 
     [Fact]

@@ -176,6 +176,13 @@ public static class OnnxExporter
                         Ints("kernel_shape", c.KernelSize.H, c.KernelSize.W), Ints("strides", c.Stride.H, c.Stride.W),
                         Ints("pads", c.Padding.H, c.Padding.W, c.Padding.H, c.Padding.W),
                         Ints("dilations", c.Dilation.H, c.Dilation.W), Int("group", c.Groups)]));
+                case Linear l when inputShapes.TryGetValue(m, out var features) && features.Length > 1:
+                {
+                    // [N, …, in] · Wᵀ (+ b): MatMul broadcasts over the leading axes, Gemm takes two-dimensional inputs only.
+                    string product = Node("MatMul", l.Bias is null ? name : name + ".matmul",
+                        [x, Constant(name + ".weight_transposed", Transposed(l.Weight), l.InFeatures, l.OutFeatures)]);
+                    return l.Bias is null ? product : Node("Add", name, [product, Initializer(l.Bias, name + ".bias")]);
+                }
                 case Linear l:
                     var gemmInputs = new List<string> { x, Initializer(l.Weight, name + ".weight") };
                     if (l.Bias is not null) gemmInputs.Add(Initializer(l.Bias, name + ".bias"));
@@ -214,8 +221,12 @@ public static class OnnxExporter
                     int kh = s[1] / ap.OutputSize.H, kw = s[2] / ap.OutputSize.W;
                     return Node("AveragePool", name, [x], n => n.Attribute.Add([Ints("kernel_shape", kh, kw), Ints("strides", kh, kw)]));
                 }
+                case AdaptiveAvgPool2d ap when inputShapes.TryGetValue(m, out var plane) && plane.Length == 3:
+                    return AdaptiveAsMatMul(name, x, plane[1], plane[2], ap.OutputSize.H, ap.OutputSize.W);
                 case Flatten f when f.StartDim == 1 && f.EndDim == -1:
                     return Node("Flatten", name, [x], n => n.Attribute.Add(Int("axis", 1)));
+                case Flatten f when inputShapes.TryGetValue(m, out var dims):
+                    return Node("Reshape", name, [x, Int64Constant(name + ".shape", FlattenedShape(dims, f.StartDim, f.EndDim))]);
                 case BatchNorm bn when bn.RunningMean is not null && bn.RunningVar is not null:
                     string scale = Initializer(bn.Weight, name + ".weight", bn.NumFeatures, 1f);
                     string shift = Initializer(bn.Bias, name + ".bias", bn.NumFeatures, 0f);
@@ -224,9 +235,70 @@ public static class OnnxExporter
                     return Node("BatchNormalization", name, [x, scale, shift, mean, var], n => n.Attribute.Add(Float("epsilon", bn.Eps)));
                 default:
                     throw new ArgumentException($"ONNX export: layer '{name}' ({m.GetType().Name}{(m is BatchNorm ? " without running statistics" : "")}) has no ONNX mapping; "
-                        + "supported: Conv2d, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, ELU, GELU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d "
-                        + "(1, or a size that divides its input), Flatten(1, -1), BatchNorm1d/2d, Residual, Dropout, Identity, Sequential");
+                        + "supported: Conv2d, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, ELU, GELU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, "
+                        + "Flatten, BatchNorm1d/2d, Residual, Dropout, Identity, Sequential");
             }
+        }
+
+        // Adaptive average pooling whose cells do not tile the plane (they overlap or differ in size) is linear all the same:
+        // y[n, c] = x[n, c] (flattened, H·W) · P, P [H·W, OH·OW] holding 1/|cell| where a pixel lies in a cell (PyTorch's
+        // cells: rows ⌊i·H/OH⌋ … ⌈(i + 1)·H/OH⌉ − 1, likewise columns). Reshape, MatMul, Reshape.
+        private string AdaptiveAsMatMul(string name, string x, int h, int w, int oh, int ow)
+        {
+            var p = new float[h * w * oh * ow];
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int r0 = i * h / oh, r1 = ((i + 1) * h + oh - 1) / oh, c0 = j * w / ow, c1 = ((j + 1) * w + ow - 1) / ow;
+                    float share = 1f / ((r1 - r0) * (c1 - c0));
+                    for (int r = r0; r < r1; r++)
+                        for (int c = c0; c < c1; c++) p[(r * w + c) * oh * ow + i * ow + j] = share;
+                }
+            string flat = Node("Reshape", name + ".flatten", [x, Int64Constant(name + ".flat_shape", 0, 0, h * w)]);
+            string pooled = Node("MatMul", name + ".matmul", [flat, Constant(name + ".cells", p, h * w, oh * ow)]);
+            return Node("Reshape", name, [pooled, Int64Constant(name + ".shape", 0, 0, oh, ow)]);
+        }
+
+        // Reshape's target for torch.flatten(x, start, end) on [N, dims…] (0 keeps the batch); the batch axis stays its own.
+        private static long[] FlattenedShape(int[] dims, int start, int end)
+        {
+            int rank = dims.Length + 1;
+            if (start < 0) start += rank;
+            if (end < 0) end += rank;
+            if (start == 0)
+                throw new ArgumentException($"ONNX export: Flatten(start_dim={start}) merges the batch axis, which the exported graph keeps dynamic");
+            var shape = new List<long>();
+            for (int d = 0; d < start; d++) shape.Add(d == 0 ? 0 : dims[d - 1]);
+            shape.Add(dims[(start - 1)..end].Aggregate(1L, (a, b) => a * b));
+            for (int d = end + 1; d < rank; d++) shape.Add(dims[d - 1]);
+            return [.. shape];
+        }
+
+        private static float[] Transposed(Tensor weight)
+        {
+            int rows = weight.Shape[0], cols = weight.Shape[1];
+            var t = new float[rows * cols];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) t[c * rows + r] = weight.Data[r * cols + c];
+            return t;
+        }
+
+        private string Constant(string name, float[] values, params long[] dims)
+        {
+            var proto = new Proto.TensorProto { Name = name, DataType = (int)Proto.TensorProto.Types.DataType.Float };
+            proto.Dims.Add(dims);
+            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+            Graph.Initializer.Add(proto);
+            return name;
+        }
+
+        private string Int64Constant(string name, params long[] values)
+        {
+            var proto = new Proto.TensorProto { Name = name, DataType = (int)Proto.TensorProto.Types.DataType.Int64 };
+            proto.Dims.Add(values.Length);
+            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+            Graph.Initializer.Add(proto);
+            return name;
         }
     }
 }

@@ -34,17 +34,19 @@ internal sealed unsafe class ChannelBlockedConv
     // Output pixels per step of the forward, taps per step of the weight gradient (accumulators).
     private const int Block = 8;
 
-    /// <summary>One group whose output channels fill whole vectors, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
-    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.G == 1 && g.OC % Lanes == 0;
+    /// <summary>Output channels per group that fill whole vectors, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.OCg % Lanes == 0;
 
+    // One group's geometry (groups run one after the other on their slices of x, w, b and y), the groups, all outputs.
     private readonly Conv2dGeometry _g;
+    private readonly int _groups, _allOutputs;
     private readonly int[] _pixels; // pixel(p) for p < P, then pixel(P − 1) up to a whole block
     private readonly int[] _taps;   // tap(k) for k < R, then tap(R − 1) up to a whole block
 
     public ChannelBlockedConv(in Conv2dGeometry g)
     {
         if (!Supports(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
-        _g = g;
+        (_g, _groups, _allOutputs) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G, g.OC);
         int p = g.ColCols, r = g.ColRows, wp = PaddedWidth;
         _pixels = new int[RoundUp(p)];
         for (int i = 0; i < _pixels.Length; i++)
@@ -66,16 +68,19 @@ internal sealed unsafe class ChannelBlockedConv
     /// <summary>Floats of the padded-image scratch each thread needs (0 without padding: the input is read in place).</summary>
     public int PaddedLength => _g.PH == 0 && _g.PW == 0 ? 0 : _g.C * PaddedHeight * PaddedWidth;
 
-    /// <summary>Floats of the weights packed for <see cref="ForwardImage"/>: OC·R.</summary>
-    public int PackedLength => _g.OC * _g.ColRows;
+    /// <summary>Floats of the weights packed for <see cref="ForwardImage"/>: OC·R (all groups).</summary>
+    public int PackedLength => _allOutputs * _g.ColRows;
 
     private static int RoundUp(int n) => (n + Block - 1) / Block * Block;
 
-    /// <summary>Wᵀ by blocks of 16 output channels: packed[(o / 16)·R + k][o % 16] = w[o, k].</summary>
+    /// <summary>
+    /// Wᵀ by blocks of 16 output channels: packed[(o / 16)·R + k][o % 16] = w[o, k] (R per group; each group's channels
+    /// fill whole blocks, so group g's blocks start at g·OCg·R).
+    /// </summary>
     public void PackWeights(ReadOnlySpan<float> w, Span<float> packed)
     {
         int r = _g.ColRows;
-        for (int o = 0; o < _g.OC; o++)
+        for (int o = 0; o < _allOutputs; o++)
             for (int k = 0; k < r; k++)
                 packed[Blocked(o, k)] = w[o * r + k];
     }
@@ -99,10 +104,17 @@ internal sealed unsafe class ChannelBlockedConv
     }
 
     /// <summary>
-    /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none). <paramref name="padded"/>:
+    /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    {
+        long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)_g.OC * _g.ColRows, yGroup = (long)_g.OC * _g.ColCols;
+        for (int grp = 0; grp < _groups; grp++)
+            ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded);
+    }
+
+    private void ForwardGroup(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
@@ -211,8 +223,8 @@ internal sealed unsafe class ChannelBlockedConv
     }
 
     /// <summary>
-    /// partial += dWᵀ of one image by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OC·R floats),
-    /// from dy [OC, P]. <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in
+    /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
+    /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group. <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in
     /// <see cref="ForwardImage"/>. <see cref="AddToWeights"/> turns the sum into dw.
     /// </summary>
     public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded)
@@ -302,11 +314,11 @@ internal sealed unsafe class ChannelBlockedConv
         Avx512F.Shuffle4x128(second, second, 0xD8).Store(to + 4 * Lanes);
     }
 
-    /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> put back in order.</summary>
+    /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> (all groups) put back in order.</summary>
     public void AddToWeights(ReadOnlySpan<float> partial, Span<float> dw)
     {
         int r = _g.ColRows;
-        for (int o = 0; o < _g.OC; o++)
+        for (int o = 0; o < _allOutputs; o++)
             for (int k = 0; k < r; k++)
                 dw[o * r + k] += partial[Blocked(o, k)];
     }

@@ -282,7 +282,7 @@ public static class Conv2dKernel
                                 wgrad.AddImage(wgradBuffers!, grp, (float*)xs + xOff, dyg, n - blockStart);
                             else if (partial is not null && direct is not null)
                                 fixed (float* dys = dyg, sums = partial, transposed = dyT, pad = padded)
-                                    direct.AddWeightGradient((float*)xs + xOff, dys, sums, transposed, pad);
+                                    direct.AddWeightGradient((float*)xs + xOff, dys, sums + (long)grp * geo.OCg * r, transposed, pad);
                             else if (partial is not null)
                             {
                                 ReadOnlySpan<float> cols = xAll.Slice(xOff, xLen);

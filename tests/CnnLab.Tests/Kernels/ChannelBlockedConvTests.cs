@@ -168,7 +168,8 @@ public class ChannelBlockedConvTests
         if (!Avx512F.IsSupported) return;
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5)));
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 1, 28, 28, 6, 5, 5, PH: 2, PW: 2)));   // 6 output channels
-        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));           // groups
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 32, 5, 5, G: 2)));            // groups of 16 outputs
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 5, 5, G: 2)));           // groups of 8
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                 // 576 pixels, 150 taps

@@ -25,6 +25,7 @@ public class ConvPlannerTests
         new Conv2dGeometry(3, 16, 8, 7, 16, 3, 3, PH: 1, PW: 1, G: 1),              // 16 → 16 same
         new Conv2dGeometry(3, 1, 7, 13, 5, 3, 3, PH: 1, PW: 1),                     // one input channel, 5 outputs
         new Conv2dGeometry(2, 4, 9, 8, 4, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2, G: 4),  // depthwise 5x5, dilated
+        new Conv2dGeometry(2, 8, 9, 10, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // 2 groups of 4 → 16, dilated
     ];
 
     public static TheoryData<Conv2dGeometry> Geometries => new(All);

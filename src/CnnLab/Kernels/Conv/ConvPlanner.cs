@@ -45,9 +45,10 @@ public static class ConvPlanner
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
 
     // The channel-blocked direct kernel runs at ~130-145 GFLOP/s whatever the shape; im2col + GEMM reaches 165-175 only
-    // where both the sum (R taps) and the plane (P pixels) fill its tiles: R ≥ 640 with P ≥ 256 (32→64 5x5 on 16x16),
-    // or R ≥ 128 with P ≥ 1024 (a 7x7 stride-2 stem), and there only its forward wins. bench/RESULTS.md has the table.
-    internal const int GemmTaps = 640, GemmPixels = 256, GemmWidePixels = 1024, GemmWideTaps = 128;
+    // where the sum (R taps), the plane (P pixels) and the outputs per group all fill its tiles: R ≥ 640 with P ≥ 256
+    // (32→64 5x5 on 16x16), or R ≥ 128 with P ≥ 1024 (a 7x7 stride-2 stem), with ≥ 64 outputs per group, and there only
+    // its forward wins (4 groups of 16 → 16 on 32x32: 69 ms by im2col, 40 channel-blocked). bench/RESULTS.md has the table.
+    internal const int GemmTaps = 640, GemmPixels = 256, GemmWidePixels = 1024, GemmWideTaps = 128, GemmRows = 64;
 
     // Column matrices of at most this many rows (a one-channel 3x3 or 5x5) keep im2col's dot-product weight gradient.
     internal const int DotProductRows = 32;
@@ -66,7 +67,7 @@ public static class ConvPlanner
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels))
+        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows))
             return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
     }
@@ -81,7 +82,7 @@ public static class ConvPlanner
 
     // A pointwise convolution is a GEMM on the input itself: nothing for a direct kernel to save.
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
-        ChannelBlockedConv.Supports(g) && !g.IsPointwise && !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels);
+        ChannelBlockedConv.Supports(g) && !g.IsPointwise && !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows);
 
     private static bool HasInputGradient(ConvAlgorithm a) => a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise;
 

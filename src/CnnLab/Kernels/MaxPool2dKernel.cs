@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -61,6 +62,14 @@ public static partial class MaxPool2dKernel
     {
         int planes = g.N * g.C, hw = g.H * g.W, oh = g.OH, ow = g.OW, ohw = oh * ow;
         bool whole2x2 = IsWhole2x2(g);
+        if (!whole2x2 && PoolsPlaneBlocks(g) && end - start >= 16)
+        {
+            float[] scratch = ArrayPool<float>.Shared.Rent(PlaneBlockScratch(g));
+            fixed (float* s = scratch)
+                for (; start + 16 <= end; start += 16)
+                    ForwardPlaneBlock(g, x + (long)start * hw, y + (long)start * ohw, idx + (long)start * ohw, s);
+            ArrayPool<float>.Shared.Return(scratch);
+        }
         for (int plane = start; plane < end; plane++)
         {
             // readable: how many floats from the plane's start may be read (the rest of x), so that the vector

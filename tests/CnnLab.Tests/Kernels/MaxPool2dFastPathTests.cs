@@ -114,6 +114,35 @@ public class MaxPool2dFastPathTests
         }
     }
 
+    // Many planes with rows narrower than a vector: the 16-planes-at-once path, then the rest one at a time, for 1 and 2 threads.
+    [Theory]
+    [MemberData(nameof(GeneralSeeds))]
+    public void Sixteen_planes_at_once_match_the_scalar_loop_bit_for_bit(int seed)
+    {
+        var r = new Generator(seed + 50);
+        for (int made = 0; made < 8;)
+        {
+            int kh = 1 + r.NextInt(4), kw = 1 + r.NextInt(4), dh = 1 + r.NextInt(2), dw = 1 + r.NextInt(2);
+            var g = new Pool2dGeometry(1 + r.NextInt(3), 5 + r.NextInt(20), 1 + r.NextInt(16), 1 + r.NextInt(28), kh, kw,
+                1 + r.NextInt(3), 1 + r.NextInt(3), r.NextInt(kh / 2 + 1), r.NextInt(kw / 2 + 1), dh, dw, r.NextInt(2) == 1);
+            if (g.OH < 1 || g.OW < 1 || g.OW >= 16) continue;
+            made++;
+            var x = TieHeavyValues(g.N * g.C * g.H * g.W, seed * 1000 + made, withoutNaN: made % 2 == 0);
+            int outputs = g.N * g.C * g.OH * g.OW;
+            float[] yRef = new float[outputs];
+            int[] atRef = new int[outputs];
+            MaxPool2dKernel.ForwardReference(g, x, yRef, atRef);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                float[] y = new float[outputs];
+                int[] at = new int[outputs];
+                using (ThreadCount.Use(threads)) MaxPool2dKernel.Forward(g, x, y, at);
+                Assert.True(atRef.SequenceEqual(at), $"{g}: indices differ");
+                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)), $"{g}: values differ");
+            }
+        }
+    }
+
     [Fact]
     public void Fast_2x2_path_picks_the_first_maximum_and_the_first_NaN_in_every_lane()
     {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace CnnLab.Training;
+namespace CnnLab.Benchmarks;
 
 /// <summary>The best (shortest) time of repeated runs: what the kernel benchmarks report on a noisy machine.</summary>
 internal static class BestTime

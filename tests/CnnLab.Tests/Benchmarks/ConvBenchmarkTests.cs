@@ -1,3 +1,4 @@
+using CnnLab.Benchmarks;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using CnnLab.Training;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using CnnLab.Kernels;
 
-namespace CnnLab.Training;
+namespace CnnLab.Benchmarks;
 
 /// <summary>
 /// One core's fused multiply-add peak in GFLOP/s, measured: twelve independent chains of vector FMAs

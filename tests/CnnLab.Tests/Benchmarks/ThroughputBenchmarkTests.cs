@@ -1,3 +1,4 @@
+using CnnLab.Benchmarks;
 using CnnLab.Training;
 using Xunit;
 

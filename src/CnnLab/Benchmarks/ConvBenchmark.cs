@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 using CnnLab.Kernels;
 using CnnLab.Tensors;
 
-namespace CnnLab.Training;
+namespace CnnLab.Benchmarks;
 
 /// <summary>One zoo convolution timed as training runs it: forward and backward milliseconds and GFLOP/s.</summary>
 /// <param name="Layer">"model convN".</param>

@@ -58,17 +58,24 @@ public sealed record ThroughputResult(
 /// <remarks>PyTorch: no equivalent (bench/pytorch_bench.py is the PyTorch side of the comparison).</remarks>
 public static class ThroughputBenchmark
 {
+    // The model (seed 0), SGD with momentum 0.9, and one random batch with random labels: what Run and Profile time.
+    private static (Sequential Model, string Name, SGD Optimizer, Tensor X, int[] Labels, Generator Gen, int[] Input) Setup(ThroughputOptions o)
+    {
+        var gen = new Generator(0);
+        var (model, input, classes, name) = CreateModel(o.Model, gen);
+        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        var x = Tensor.Randn(gen, [o.Batch, .. input]);
+        var labels = new int[o.Batch];
+        for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(classes);
+        return (model, name, optimizer, x, labels, gen, input);
+    }
+
     /// <summary>Runs the benchmark (takes about 1.5 × <see cref="ThroughputOptions.Seconds"/> plus warm-up).</summary>
     public static ThroughputResult Run(ThroughputOptions o)
     {
         Validate(o);
         using var threadScope = Parallelism.UseThreads(o.Threads);
-        var gen = new Generator(0);
-        var (model, input, classes, name) = CreateModel(o.Model, gen);
-        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-        var x = Tensor.Randn(gen, [o.Batch, .. input]);
-        var y = new int[o.Batch];
-        for (int i = 0; i < y.Length; i++) y[i] = gen.NextInt(classes);
+        var (model, name, optimizer, x, y, gen, input) = Setup(o);
         // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
         var arena = o.Arena ? new TensorArena() : null;
         void Step()
@@ -124,12 +131,7 @@ public static class ThroughputBenchmark
         Validate(o);
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1");
         using var threadScope = Parallelism.UseThreads(o.Threads);
-        var gen = new Generator(0);
-        var (model, input, classes, _) = CreateModel(o.Model, gen);
-        var optimizer = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
-        var x = Tensor.Randn(gen, [o.Batch, .. input]);
-        var labels = new int[o.Batch];
-        for (int i = 0; i < labels.Length; i++) labels[i] = gen.NextInt(classes);
+        var (model, _, optimizer, x, labels, _, _) = Setup(o);
         int layers = model.Count;
         var names = new string[layers];
         for (int i = 0; i < layers; i++) names[i] = $"{i}:{model[i].GetType().Name}";

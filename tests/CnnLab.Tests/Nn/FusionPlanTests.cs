@@ -33,6 +33,24 @@ public class FusionPlanTests
             if (name.Contains("weight", StringComparison.Ordinal) && p.Rank == 1) gen.FillNormal(p.Data, 1f, 0.3f);
     }
 
+    // The test network in eval mode, its batch norms away from their defaults, and the generator that made it.
+    private static (Sequential Net, Generator Gen) EvalConvNet(long seed)
+    {
+        var gen = new Generator(seed);
+        var net = ConvNet(gen);
+        Perturb(net, gen);
+        net.Eval();
+        return (net, gen);
+    }
+
+    // The model's output under no-grad with fusion on or off.
+    private static float[] Output(Module model, Tensor x, bool fuse)
+    {
+        Sequential.SetFusion(model, fuse);
+        using var _ = Autograd.NoGrad();
+        return model.Forward(x).Data.ToArray();
+    }
+
     [Fact]
     public void Groups_the_runs_that_fuse_and_leaves_the_rest()
     {
@@ -43,19 +61,10 @@ public class FusionPlanTests
     [Fact]
     public void Eval_folds_the_batch_norm_into_the_convolution_close_to_the_unfused_layers()
     {
-        var gen = new Generator(2);
-        var net = ConvNet(gen);
-        Perturb(net, gen);
-        net.Eval();
+        var (net, gen) = EvalConvNet(2);
         var x = Tensor.Randn(gen, 3, 3, 12, 12);
-        float[] Output(bool fuse)
-        {
-            Sequential.SetFusion(net, fuse);
-            using var _ = Autograd.NoGrad();
-            return net.Forward(x).Data.ToArray();
-        }
-        var unfused = Output(false);
-        var fused = Output(true);
+        var unfused = Output(net, x, false);
+        var fused = Output(net, x, true);
         AssertClose(unfused, fused, 1e-4f);
         Assert.NotEqual(unfused.Select(BitConverter.SingleToInt32Bits), fused.Select(BitConverter.SingleToInt32Bits)); // it did fold
 
@@ -63,16 +72,13 @@ public class FusionPlanTests
         var conv = (Conv2d)net[0];
         conv.Weight.Data[5] += 0.5f;
         ((BatchNorm2d)net[1]).RunningVar!.Data[3] *= 4f;
-        AssertClose(Output(false), Output(true), 1e-4f);
+        AssertClose(Output(net, x, false), Output(net, x, true), 1e-4f);
     }
 
     [Fact]
     public void Eval_with_parameters_that_need_gradients_does_not_fold()
     {
-        var gen = new Generator(3);
-        var net = ConvNet(gen);
-        Perturb(net, gen);
-        net.Eval();
+        var (net, gen) = EvalConvNet(3);
         var x = Tensor.Randn(gen, 2, 3, 12, 12);
         (float[] Y, float[] BnGrad) Step(bool fuse)
         {
@@ -91,10 +97,7 @@ public class FusionPlanTests
     [Fact]
     public void Eval_folds_for_a_gradient_of_the_input_alone()
     {
-        var gen = new Generator(4);
-        var net = ConvNet(gen);
-        Perturb(net, gen);
-        net.Eval();
+        var (net, gen) = EvalConvNet(4);
         foreach (var p in net.Parameters()) p.RequiresGrad = false;   // a frozen network, as for a saliency map
         var x0 = Tensor.Randn(gen, 2, 3, 12, 12);
         float[] InputGradient(bool fuse)
@@ -133,10 +136,7 @@ public class FusionPlanTests
     [Fact]
     public void A_hook_inside_a_group_sees_its_own_layer_output()
     {
-        var gen = new Generator(6);
-        var net = ConvNet(gen);
-        Perturb(net, gen);
-        net.Eval();
+        var (net, gen) = EvalConvNet(6);
         Tensor? seen = null;
         using var hook = net[1].RegisterForwardHook((_, _, output) => seen = output);
         using (Autograd.NoGrad()) net.Forward(Tensor.Randn(gen, 1, 3, 12, 12));
@@ -155,13 +155,7 @@ public class FusionPlanTests
             Perturb(net, gen);
             net.Eval();
             var x = Tensor.Randn(gen, 4, 1, 28, 28);
-            float[] Output(bool fuse)
-            {
-                Sequential.SetFusion(net, fuse);
-                using var _ = Autograd.NoGrad();
-                return net.Forward(x).Data.ToArray();
-            }
-            AssertClose(Output(false), Output(true), 1e-4f, name);
+            AssertClose(Output(net, x, false), Output(net, x, true), 1e-4f, name);
         }
     }
 
@@ -187,15 +181,9 @@ public class FusionPlanTests
         Assert.Equal([2, 2], new FusionPlan(net.Layers).StepSizes);
         var x = Tensor.Randn(gen, 5, 3, 21, 19);
         x.Data[7] = float.NaN;
-        float[] Output(bool fuse)
-        {
-            net.Fuse = fuse;
-            using var _ = Autograd.NoGrad();
-            return net.Forward(x).Data.ToArray();
-        }
-        Assert.Equal(Output(false).Select(BitConverter.SingleToInt32Bits), Output(true).Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), Output(net, x, true).Select(BitConverter.SingleToInt32Bits));
         using (ThreadCount.Use(1))
-            Assert.Equal(Output(false).Select(BitConverter.SingleToInt32Bits), Output(true).Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), Output(net, x, true).Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]

@@ -46,6 +46,25 @@ public class AutogradTests
     }
 
     [Fact]
+    public void Add_hands_its_gradient_to_both_inputs_without_letting_them_share_a_buffer()
+    {
+        // da = db = dy (no copy, as PyTorch): the leaves' .Grad must still be buffers of their own, and a later step's
+        // gradient must accumulate into each separately.
+        foreach (bool fused in new[] { false, true })
+        {
+            var a = Tensor.FromArray([1f, -2f, 3f], 3).RequiresGrad_();
+            var b = Tensor.FromArray([0.5f, 0.5f, -4f], 3).RequiresGrad_();
+            Tensor Sum() => Functional.Sum(Functional.Mul(fused ? Functional.AddRelu(a, b) : Functional.Add(a, b), Tensor.FromArray([2f, 3f, 4f], 3)));
+            Sum().Backward();
+            a.Grad!.Data[0] = 100f;
+            Assert.Equal(fused ? [2f, 0f, 0f] : [2f, 3f, 4f], b.Grad!.ToArray());
+            Sum().Backward();
+            Assert.Equal(fused ? [102f, 0f, 0f] : [102f, 6f, 8f], a.Grad!.ToArray());
+            Assert.Equal(fused ? [4f, 0f, 0f] : [4f, 6f, 8f], b.Grad!.ToArray());
+        }
+    }
+
+    [Fact]
     public void NoGradScopeRecordsNothingAndNests()
     {
         var x = Tensor.Ones(3).RequiresGrad_();

@@ -17,17 +17,13 @@ public static partial class Functional
             throw new ArgumentException($"AddRelu needs one shape, got {Shape.Format(a.Shape)} and {Shape.Format(b.Shape)}");
         var y = Tensor.ForOp(a.Shape);
         ElementwiseLoop.Map(new AddReluForward(), a.Data, b.Data, b.Data, y.Data);
-        // y = max(0, a + b)  →  da = db = dy · [y > 0]
+        // y = max(0, a + b)  →  da = db = dy · [y > 0]: one tensor for both (as PyTorch's add hands dy to both inputs; the
+        // engine sums gradients into fresh buffers, so neither input's consumer writes into the other's).
         return Autograd.Record(y, "AddReluBackward", [a, b], dy =>
         {
-            Tensor? Masked(Tensor input)
-            {
-                if (!input.RequiresGrad) return null;
-                var d = Tensor.ForOp(a.Shape);
-                ReluKernel.Backward(y.Data, dy.Data, d.Data);
-                return d;
-            }
-            return [Masked(a), Masked(b)];
+            var d = Tensor.ForOp(a.Shape);
+            ReluKernel.Backward(y.Data, dy.Data, d.Data);
+            return [a.RequiresGrad ? d : null, b.RequiresGrad ? d : null];
         });
     }
 }

@@ -45,7 +45,9 @@ public static partial class Functional
             Tensor? da = null, db = null;
             var ea = ma.Span;
             var eb = mb.Span;
-            if (a.RequiresGrad)
+            // y = a ± b of one shape: da = dy itself, no copy (PyTorch's AddBackward does the same).
+            if (op == BinaryOp.Add && a.RequiresGrad && Shape.Equal(a.Shape, outShape)) da = dy;
+            else if (a.RequiresGrad)
             {
                 var full = Tensor.ForOp(outShape);
                 switch (op)
@@ -56,7 +58,8 @@ public static partial class Functional
                 }
                 da = ReduceTo(full, a.Shape);
             }
-            if (b.RequiresGrad)
+            if (op == BinaryOp.Add && b.RequiresGrad && Shape.Equal(b.Shape, outShape)) db = dy;
+            else if (b.RequiresGrad)
             {
                 var full = Tensor.ForOp(outShape);
                 var d = full.Data;

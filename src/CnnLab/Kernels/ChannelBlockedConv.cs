@@ -130,7 +130,7 @@ internal sealed unsafe class ChannelBlockedConv
 
     // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p, int count)
+    internal static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p, int count)
     {
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
         float* x4 = src + pixels[4], x5 = src + pixels[5], x6 = src + pixels[6], x7 = src + pixels[7];

@@ -219,9 +219,10 @@ public static class Conv2dKernel
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (lenet5's conv2:
         // 4 images of 100 pixels, 0.69 → 0.39 ms for the batch's products, the 100-column ones ending in a mostly
         // empty 48-column panel), then col2im image by image from the block's columns. The same sums per element.
-        int dxImages = needDx && block is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
+        var directDx = needDx && choice.InputGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedInputGradient(g, w) : null;
+        int dxImages = needDx && block is null && directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = dxImages * p, dxStride = RowStride(dxColumns);
-        var packedWT = !needDx ? [] : winograd is null ? PackWeights(g, w, transpose: true, dxColumns) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
+        var packedWT = !needDx || directDx is not null ? [] : winograd is null ? PackWeights(g, w, transpose: true, dxColumns) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
         var wgrad = needDw && choice.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, block!) : null;
         // dW of small planes directly, 16 output channels per vector (no column matrix to build and pack).
         var direct = needDw && choice.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
@@ -252,7 +253,13 @@ public static class Conv2dKernel
                 float[] scratch = ArrayPool<float>.Shared.Rent(geo.OCg * p + 16);
                 using var blockBuffers = winograd?.Rent(geo.OC, geo.Cg);
                 using var wgradBuffers = wgrad?.Rent();
-                float[]? padded = null, dyT = null;
+                float[]? padded = null, dyT = null, dyPadded = null, phaseOut = null;
+                if (directDx is not null)
+                {
+                    dyPadded = ArrayPool<float>.Shared.Rent(directDx.PaddedLength);
+                    Array.Clear(dyPadded, 0, directDx.PaddedLength);
+                    phaseOut = ArrayPool<float>.Shared.Rent(ChannelBlockedConv.Lanes * directDx.PhasePixels);
+                }
                 if (direct is not null)
                 {
                     padded = ArrayPool<float>.Shared.Rent(Math.Max(1, direct.PaddedLength));
@@ -300,7 +307,10 @@ public static class Conv2dKernel
                                 if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, geo.OCg, r, p, dwg, rowStride);
                                 else Gemm.Sgemm(false, true, geo.OCg, r, p, 1f, dyg, p, cols, rowStride, 1f, dwg, r);
                             }
-                            if (winograd is not null)
+                            if (directDx is not null)
+                                fixed (float* dys = dyg, pd = dyPadded, po = phaseOut)
+                                    directDx.Image(dys, (float*)dxs + (long)n * geo.C * geo.H * geo.W, !overwriteDx, pd, po);
+                            else if (winograd is not null)
                                 fixed (float* planes = dyg)
                                     winograd.TransformInput(blockBuffers!, planes, geo.OCg, grp * geo.OCg, n - blockStart);
                             else if (needDx && dxImages > 1)
@@ -359,6 +369,8 @@ public static class Conv2dKernel
                 }
                 if (padded is not null) ArrayPool<float>.Shared.Return(padded);
                 if (dyT is not null) ArrayPool<float>.Shared.Return(dyT);
+                if (dyPadded is not null) ArrayPool<float>.Shared.Return(dyPadded);
+                if (phaseOut is not null) ArrayPool<float>.Shared.Return(phaseOut);
             });
         }
         // (Not returned if the loop throws: the pool then just makes new buffers.)

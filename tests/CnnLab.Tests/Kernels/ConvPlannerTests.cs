@@ -26,6 +26,9 @@ public class ConvPlannerTests
         new Conv2dGeometry(3, 1, 7, 13, 5, 3, 3, PH: 1, PW: 1),                     // one input channel, 5 outputs
         new Conv2dGeometry(2, 4, 9, 8, 4, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2, G: 4),  // depthwise 5x5, dilated
         new Conv2dGeometry(2, 8, 9, 10, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // 2 groups of 4 → 16, dilated
+        new Conv2dGeometry(3, 16, 11, 9, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),     // stride 2, 16 input channels (direct dx)
+        new Conv2dGeometry(2, 32, 10, 13, 16, 5, 3, SH: 3, SW: 2, PH: 2, PW: 0, DH: 2), // strides 3 and 2, dilated rows
+        new Conv2dGeometry(2, 16, 8, 8, 16, 1, 1, SH: 2, SW: 2),                    // 1x1 stride 2: odd pixels get nothing
     ];
 
     public static TheoryData<Conv2dGeometry> Geometries => new(All);
@@ -48,6 +51,9 @@ public class ConvPlannerTests
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(cnnSmallConv2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
         Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
+        // Strided with fewer than 64 outputs: the direct input gradient; with 64 or more, im2col's GEMM.
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 32, 32, 64, 3, 3, 2, 2, 1, 1)).InputGradient);
     }
 
     [Fact]
@@ -116,6 +122,10 @@ public class ConvPlannerTests
                 Conv2dKernelTests.AssertClose(dxRef, dx, $"{algorithm} dx {g}");
                 Conv2dKernelTests.AssertClose(dwRef, dw, $"{algorithm} dW {g}");
                 Conv2dKernelTests.AssertClose(dbRef, db, $"{algorithm} db {g}");
+                // dx added to what is there, as a second consumer of x would have it.
+                var added = Enumerable.Repeat(0.5f, x.Length).ToArray();
+                using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, added, [], [], algorithm: algorithm);
+                Conv2dKernelTests.AssertClose(dxRef.Select(v => v + 0.5f).ToArray(), added, $"{algorithm} dx += {g}");
                 float[] all = [.. y, .. dx, .. dw, .. db];
                 if (first is null) first = all;
                 else Assert.Equal(first, all);   // the same bits for one thread and two

@@ -16,7 +16,7 @@ public static class ConvPlanner
         if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
         if (!CanRun(pinned, g))
             throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
-        return new(pinned, HasInputGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm,
+        return new(pinned, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
             HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
     }
 
@@ -72,8 +72,13 @@ public static class ConvPlanner
         return ConvAlgorithm.Im2ColGemm;
     }
 
+    // At a stride above 1 with fewer than 64 output channels, im2col's dx (a GEMM whose sum runs over the output channels,
+    // then col2im) runs at a fifth of the peak and the direct one wins (16→32 s2 on 28x28: 5.1 → 3.2 ms at batch 128);
+    // with 64 or more the GEMM fills its tiles and wins (32→64 s2 on 32x32: 12.1 against 12.5).
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
-        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd : ConvAlgorithm.Im2ColGemm;
+        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
+        : (g.SH > 1 || g.SW > 1) && g.OC < GemmRows && ChannelBlockedInputGradient.Supports(g) ? ConvAlgorithm.ChannelBlocked
+        : ConvAlgorithm.Im2ColGemm;
 
     // The one-channel weight gradient stays on im2col + dot products: a direct one measured no faster, both bound by reading dy.
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
@@ -84,7 +89,9 @@ public static class ConvPlanner
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
         ChannelBlockedConv.Supports(g) && !g.IsPointwise && !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows);
 
-    private static bool HasInputGradient(ConvAlgorithm a) => a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise;
+    private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
+        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise
+        || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g));
 
     private static bool HasWeightGradient(ConvAlgorithm a) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise;

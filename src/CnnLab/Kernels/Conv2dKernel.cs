@@ -258,7 +258,7 @@ public static class Conv2dKernel
                 {
                     dyPadded = ArrayPool<float>.Shared.Rent(directDx.PaddedLength);
                     Array.Clear(dyPadded, 0, directDx.PaddedLength);
-                    phaseOut = ArrayPool<float>.Shared.Rent(ChannelBlockedConv.Lanes * directDx.PhasePixels);
+                    phaseOut = ArrayPool<float>.Shared.Rent(directDx.PhaseOutLength);
                 }
                 if (direct is not null)
                 {

@@ -51,9 +51,9 @@ public class ConvPlannerTests
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(cnnSmallConv2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
         Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
-        // Strided with fewer than 64 outputs: the direct input gradient; with 64 or more, im2col's GEMM.
+        // Strided with fewer than 128 outputs: the direct input gradient; with 128 or more, im2col's GEMM.
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
-        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 32, 32, 64, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
@@ -11,8 +12,9 @@ namespace CnnLab.Kernels;
 /// divisions are exact. Which taps those are depends only on y mod SH and x mod SW, so the pixels of one phase share a
 /// tap list, and within a phase tap (o, kh, kw) of pixel (a, b) reads dy at a fixed offset from (a, b): the forward's
 /// channel-blocked loop (<see cref="ChannelBlockedConv"/>) runs on dy with the roles of channels swapped. At stride 2
-/// im2col's route multiplies into a column matrix and then adds it back through col2im, at 46-54 % of the FMA peak.
-/// Each dx is one sum per phase in tap order (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same
+/// im2col's route multiplies into a column matrix whose sum runs over only the output channels, then adds it back
+/// through col2im. Each phase's 16 channels are computed into a scratch and its rows merged into dx (at stride 2 in x,
+/// two phase rows interleaved by one permute per 16 outputs). Each dx is one sum per phase in tap order (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same
 /// bits for any thread count.
 /// </summary>
 internal sealed unsafe class ChannelBlockedInputGradient
@@ -27,6 +29,8 @@ internal sealed unsafe class ChannelBlockedInputGradient
     private readonly Conv2dGeometry _g;
     private readonly int _mh, _mw, _hq, _wq;
     private readonly List<Phase> _phases = [];
+    private readonly int _phaseColumns;
+    private readonly long[] _phaseStart;   // where each phase's [16, P] region starts in the phase scratch
 
     public ChannelBlockedInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
@@ -55,14 +59,13 @@ internal sealed unsafe class ChannelBlockedInputGradient
         foreach (var (ry, kh, dh) in rows)
             foreach (var (rx, kw, dw) in columns)
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
-        PhasePixels = _phases.Max(p => p.Pixels.Length);
+        _phaseColumns = columns.Count;
+        _phaseStart = new long[_phases.Count];
+        for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)Lanes * _phases[i - 1].Rows * _phases[i - 1].Columns;
     }
 
     /// <summary>Floats of the padded dy plane set (zero it once per thread: only its inside is written).</summary>
     public int PaddedLength => _g.OC * _hq * _wq;
-
-    /// <summary>The most pixels of one phase, rounded up to whole blocks: the phase output scratch holds 16 rows of them.</summary>
-    public int PhasePixels { get; }
 
     private static int Count(int size, int first, int stride) => (size - first + stride - 1) / stride;
 
@@ -108,7 +111,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
 
     /// <summary>
     /// dx [C, H, W] of one image (overwritten, or added to with <paramref name="accumulate"/>) from its dy [OC, OH·OW].
-    /// <paramref name="padded"/>: <see cref="PaddedLength"/> floats, zeroed once; <paramref name="phaseOut"/>: 16 · <see cref="PhasePixels"/>.
+    /// <paramref name="padded"/>: <see cref="PaddedLength"/> floats, zeroed once; <paramref name="phaseOut"/>: <see cref="PhaseOutLength"/>.
     /// </summary>
     public void Image(float* dy, float* dx, bool accumulate, float* padded, float* phaseOut)
     {
@@ -117,27 +120,65 @@ internal sealed unsafe class ChannelBlockedInputGradient
             for (int oy = 0; oy < g.OH; oy++)
                 new ReadOnlySpan<float>(dy + ((long)o * g.OH + oy) * g.OW, g.OW)
                     .CopyTo(new Span<float>(padded + ((long)o * _hq + oy + _mh) * _wq + _mw, g.OW));
-        foreach (var phase in _phases)
+        for (int c0 = 0; c0 < g.C; c0 += Lanes)
         {
-            int p = phase.Rows * phase.Columns, taps = phase.Taps.Length;
-            fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
-            fixed (float* weights = phase.Weights)
-                for (int c0 = 0; c0 < g.C; c0 += Lanes)
-                {
-                    float* blockWeights = weights + (long)c0 * taps;
+            // Every phase's 16 channels into its own region, [16, P] each, then the rows of dx from them.
+            long at = 0;
+            foreach (var phase in _phases)
+            {
+                int p = phase.Rows * phase.Columns, taps = phase.Taps.Length;
+                fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
+                fixed (float* weights = phase.Weights)
                     for (int p0 = 0; p0 < p; p0 += Block)
-                        ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, blockWeights, taps, null, false, phaseOut + p0, p, Math.Min(Block, p - p0));
-                    for (int lane = 0; lane < Lanes; lane++)
-                    {
-                        float* plane = dx + (long)(c0 + lane) * g.H * g.W, sums = phaseOut + (long)lane * p;
-                        for (int a = 0; a < phase.Rows; a++)
-                        {
-                            float* row = plane + (long)(phase.Ry + a * g.SH) * g.W + phase.Rx;
-                            for (int b = 0; b < phase.Columns; b++)
-                                row[b * g.SW] = accumulate ? row[b * g.SW] + sums[a * phase.Columns + b] : sums[a * phase.Columns + b];
-                        }
-                    }
-                }
+                        ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
+                            phaseOut + at + p0, p, Math.Min(Block, p - p0));
+                at += (long)Lanes * p;
+            }
+            for (int lane = 0; lane < Lanes; lane++)
+                for (int y = 0; y < g.H; y++)
+                    MergeRow(phaseOut, lane, y, dx + ((long)(c0 + lane) * g.H + y) * g.W, accumulate);
         }
     }
+
+    /// <summary>Floats of <see cref="Image"/>'s phase scratch: 16 rows of every phase's pixels.</summary>
+    public int PhaseOutLength => Lanes * _phases.Sum(p => p.Rows * p.Columns) + 16;
+
+    // dx row y of one channel from the phases of y mod SH: at stride 2 in x, the two phase rows interleaved 16 outputs at a
+    // time by one two-source permute (as PhasedColumns merges), elsewhere element by element.
+    private void MergeRow(float* phaseOut, int lane, int y, float* row, bool accumulate)
+    {
+        var g = _g;
+        int ry = y % g.SH, a = y / g.SH;
+        if (g.SW == 2 && g.W >= 2)
+        {
+            float* even = PhaseRow(phaseOut, lane, ry, 0, a), odd = PhaseRow(phaseOut, lane, ry, 1, a);
+            int x = 0;
+            for (; x + 16 <= g.W; x += 16)
+            {
+                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleave,
+                    Vector256.Load(odd + x / 2).ToVector512Unsafe());
+                Vector512.Store(accumulate ? Vector512.Load(row + x) + v : v, row + x);
+            }
+            for (; x < g.W; x++)
+            {
+                float v = ((x & 1) == 0 ? even : odd)[x >> 1];
+                row[x] = accumulate ? row[x] + v : v;
+            }
+            return;
+        }
+        for (int rx = 0; rx < Math.Min(g.SW, g.W); rx++)
+        {
+            float* from = PhaseRow(phaseOut, lane, ry, rx, a);
+            for (int x = rx, b = 0; x < g.W; x += g.SW, b++) row[x] = accumulate ? row[x] + from[b] : from[b];
+        }
+    }
+
+    // Row a of phase (ry, rx)'s channel `lane` in the phase scratch.
+    private float* PhaseRow(float* phaseOut, int lane, int ry, int rx, int a)
+    {
+        var phase = _phases[ry * _phaseColumns + rx];
+        return phaseOut + _phaseStart[ry * _phaseColumns + rx] + (long)lane * phase.Rows * phase.Columns + (long)a * phase.Columns;
+    }
+
+    private static readonly Vector512<int> Interleave = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }

@@ -72,12 +72,14 @@ public static class ConvPlanner
         return ConvAlgorithm.Im2ColGemm;
     }
 
-    // At a stride above 1 with fewer than 64 output channels, im2col's dx (a GEMM whose sum runs over the output channels,
-    // then col2im) runs at a fifth of the peak and the direct one wins (16→32 s2 on 28x28: 5.1 → 3.2 ms at batch 128);
-    // with 64 or more the GEMM fills its tiles and wins (32→64 s2 on 32x32: 12.1 against 12.5).
+    // At a stride above 1, im2col's dx (a GEMM whose sum runs over the output channels, then col2im) is slow with few
+    // output channels and the direct one wins (batch 128: 16→32 s2 on 28x28 5.4 → 3.0 ms, 32→64 s2 on 32x32 12.0 → 11.4);
+    // from MaxDirectDxOutputs on the GEMM's longer sums win (64→128 s2 on 16x16: 10.6 against 11.2).
+    internal const int MaxDirectDxOutputs = 128;
+
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
-        : (g.SH > 1 || g.SW > 1) && g.OC < GemmRows && ChannelBlockedInputGradient.Supports(g) ? ConvAlgorithm.ChannelBlocked
+        : (g.SH > 1 || g.SW > 1) && g.OC < MaxDirectDxOutputs && ChannelBlockedInputGradient.Supports(g) ? ConvAlgorithm.ChannelBlocked
         : ConvAlgorithm.Im2ColGemm;
 
     // The one-channel weight gradient stays on im2col + dot products: a direct one measured no faster, both bound by reading dy.

@@ -99,8 +99,12 @@ public static partial class BatchNormKernel
         }
     }
 
-    /// <summary>y = x·scale[c] + shift[c] per channel (normalization and affine folded into one pass).</summary>
-    public static unsafe void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
+    /// <summary>
+    /// y = x·scale[c] + shift[c] per channel (normalization and affine folded into one pass); with <paramref name="relu"/>,
+    /// max(0, ·) of it, the values of <see cref="ReluKernel.Forward"/> after it.
+    /// </summary>
+    public static unsafe void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
+        bool relu = false)
     {
         Check(x.Length, n, c, s);
         Check(y.Length, n, c, s);
@@ -109,7 +113,7 @@ public static partial class BatchNormKernel
         {
             nint xs = (nint)px, ys = (nint)py, scs = (nint)psc, shs = (nint)psh;
             Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) => ScaleShiftPlanes(new ReadOnlySpan<float>((float*)xs, n * c * s),
-                new Span<float>((float*)ys, n * c * s), c, s, new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c), p0, p1));
+                new Span<float>((float*)ys, n * c * s), c, s, new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c), p0, p1, relu));
         }
     }
 
@@ -117,12 +121,14 @@ public static partial class BatchNormKernel
     public static void ScaleShiftReference(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift) =>
         ScaleShiftPlanes(x, y, c, s, scale, shift, 0, n * c);
 
-    private static void ScaleShiftPlanes(ReadOnlySpan<float> x, Span<float> y, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, int p0, int p1)
+    private static void ScaleShiftPlanes(ReadOnlySpan<float> x, Span<float> y, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
+        int p0, int p1, bool relu = false)
     {
         for (int plane = p0; plane < p1; plane++)
         {
             int ch = plane % c, off = plane * s;
-            BatchNormPlanes.ScaleShift(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
+            if (relu) BatchNormPlanes.ScaleShiftRelu(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
+            else BatchNormPlanes.ScaleShift(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
         }
     }
 

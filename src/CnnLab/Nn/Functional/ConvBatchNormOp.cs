@@ -29,7 +29,7 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, algorithm);
         var y = Tensor.ForOp(z.Shape);
-        ScaleShiftPlanes(z.Data, y.Data, plan.C, plan.S, plan.Scale, plan.Shift, relu);
+        BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
         return Autograd.Record(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, dy =>
         {
@@ -81,25 +81,5 @@ public static partial class Functional
                 grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
         }
         return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
-    }
-
-    // y = z·scale + shift per plane (batch norm's ScaleShift), then max(0, ·) with relu: the unfused ops' values.
-    private static unsafe void ScaleShiftPlanes(ReadOnlySpan<float> z, Span<float> y, int c, int s, float[] scale, float[] shift, bool relu)
-    {
-        int planes = z.Length / s;
-        fixed (float* pz = z, py = y)
-        {
-            nint zs = (nint)pz, ys = (nint)py;
-            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
-            {
-                for (int plane = p0; plane < p1; plane++)
-                {
-                    var from = new ReadOnlySpan<float>((float*)zs + (long)plane * s, s);
-                    var to = new Span<float>((float*)ys + (long)plane * s, s);
-                    if (relu) BatchNormPlanes.ScaleShiftRelu(from, scale[plane % c], shift[plane % c], to);
-                    else BatchNormPlanes.ScaleShift(from, scale[plane % c], shift[plane % c], to);
-                }
-            });
-        }
     }
 }

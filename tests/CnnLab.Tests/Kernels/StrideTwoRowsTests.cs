@@ -3,7 +3,7 @@ using Xunit;
 
 namespace CnnLab.Tests;
 
-/// <summary>im2col's and col2im's stride-2 row moves against their scalar loops, at every length.</summary>
+/// <summary>im2col's and col2im's stride-2 row moves (and the merge of two phases) against their scalar loops, at every length.</summary>
 public class StrideTwoRowsTests
 {
     [Fact]
@@ -42,5 +42,25 @@ public class StrideTwoRowsTests
     {
         Assert.Throws<ArgumentException>(() => StrideTwoRows.Gather(new float[4], new float[3]));
         Assert.Throws<ArgumentException>(() => StrideTwoRows.ScatterAdd(new float[3], new float[4]));
+    }
+
+    [Fact]
+    public unsafe void Interleave_writes_or_adds_the_two_phases_alternately_at_every_length()
+    {
+        for (int n = 0; n <= 70; n++)
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var even = Enumerable.Range(0, (n + 1) / 2 + 1).Select(i => i * 1.5f - 3f).ToArray();
+                var odd = Enumerable.Range(0, n / 2 + 1).Select(i => i % 4 == 0 ? -0f : i * 0.25f).ToArray();
+                var dst = Enumerable.Range(0, n + 32).Select(i => i * 0.75f).ToArray();
+                var expected = (float[])dst.Clone();
+                for (int x = 0; x < n; x++)
+                {
+                    float v = x % 2 == 0 ? even[x / 2] : odd[x / 2];
+                    expected[16 + x] = accumulate ? expected[16 + x] + v : v;
+                }
+                fixed (float* e = even, o = odd, d = dst) StrideTwoRows.Interleave(e, o, d + 16, n, accumulate);
+                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), dst.Select(BitConverter.SingleToInt32Bits));
+            }
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
@@ -24,7 +23,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
     /// <summary>One group, input channels that fill whole vectors, and AVX-512.</summary>
     public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.G == 1 && g.C % Lanes == 0;
 
-    private sealed record Phase(int Ry, int Rx, int Rows, int Columns, int[] Pixels, int[] Taps, float[] Weights);
+    private sealed record Phase(int Rows, int Columns, int[] Pixels, int[] Taps, float[] Weights);
 
     private readonly Conv2dGeometry _g;
     private readonly int _mh, _mw, _hq, _wq;
@@ -106,7 +105,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
                     for (int c = 0; c < g.C; c++)
                         weights[((c / Lanes) * taps + t) * Lanes + c % Lanes] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + kw[j]];
                 }
-        return new Phase(ry, rx, rowsOut, columnsOut, pixels, offsets, weights);
+        return new Phase(rowsOut, columnsOut, pixels, offsets, weights);
     }
 
     /// <summary>
@@ -143,27 +142,14 @@ internal sealed unsafe class ChannelBlockedInputGradient
     /// <summary>Floats of <see cref="Image"/>'s phase scratch: 16 rows of every phase's pixels.</summary>
     public int PhaseOutLength => Lanes * _phases.Sum(p => p.Rows * p.Columns) + 16;
 
-    // dx row y of one channel from the phases of y mod SH: at stride 2 in x, the two phase rows interleaved 16 outputs at a
-    // time by one two-source permute (as PhasedColumns merges), elsewhere element by element.
+    // dx row y of one channel from the phases of y mod SH: at stride 2 in x the two phase rows interleaved, else element by element.
     private void MergeRow(float* phaseOut, int lane, int y, float* row, bool accumulate)
     {
         var g = _g;
         int ry = y % g.SH, a = y / g.SH;
         if (g.SW == 2 && g.W >= 2)
         {
-            float* even = PhaseRow(phaseOut, lane, ry, 0, a), odd = PhaseRow(phaseOut, lane, ry, 1, a);
-            int x = 0;
-            for (; x + 16 <= g.W; x += 16)
-            {
-                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleave,
-                    Vector256.Load(odd + x / 2).ToVector512Unsafe());
-                Vector512.Store(accumulate ? Vector512.Load(row + x) + v : v, row + x);
-            }
-            for (; x < g.W; x++)
-            {
-                float v = ((x & 1) == 0 ? even : odd)[x >> 1];
-                row[x] = accumulate ? row[x] + v : v;
-            }
+            StrideTwoRows.Interleave(PhaseRow(phaseOut, lane, ry, 0, a), PhaseRow(phaseOut, lane, ry, 1, a), row, g.W, accumulate);
             return;
         }
         for (int rx = 0; rx < Math.Min(g.SW, g.W); rx++)
@@ -179,6 +165,4 @@ internal sealed unsafe class ChannelBlockedInputGradient
         var phase = _phases[ry * _phaseColumns + rx];
         return phaseOut + _phaseStart[ry * _phaseColumns + rx] + (long)lane * phase.Rows * phase.Columns + (long)a * phase.Columns;
     }
-
-    private static readonly Vector512<int> Interleave = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }

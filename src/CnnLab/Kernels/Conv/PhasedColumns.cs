@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
@@ -92,27 +90,22 @@ internal static unsafe class PhasedColumns
         }
     }
 
-    // image[y, x] (+)= phase[(x + PW) mod S][y + PH][(x + PW) / S]: the phases' sums back into the plane. At S = 2 the row is
-    // the two phase rows interleaved, 16 outputs from 8 + 8 floats by one two-source permute.
+    // image[y, x] (+)= phase[(x + PW) mod S][y + PH][(x + PW) / S]: the phases' sums back into the plane; at S = 2 each row
+    // is its two phase rows interleaved.
     private static void Merge(float* phases, int hp, int q, int h, int w, int ph, int pw, int sw, float* plane, bool accumulate)
     {
         for (int y = 0; y < h; y++)
         {
             float* dst = plane + (long)y * w;
-            int x = 0;
-            if (sw == 2 && Avx512F.IsSupported)
+            if (sw == 2)
             {
-                // Output 2i reads `even`[i], output 2i + 1 reads `odd`[i].
+                // Output x reads padded column x + PW: the phase of its parity, at (x + PW) / 2.
                 float* even = phases + ((long)(pw % 2) * hp + y + ph) * q + pw / 2;
                 float* odd = phases + ((long)(1 - pw % 2) * hp + y + ph) * q + pw / 2 + pw % 2;
-                for (; x + 16 <= w; x += 16)
-                {
-                    var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleave,
-                        Vector256.Load(odd + x / 2).ToVector512Unsafe());
-                    Vector512.Store(accumulate ? Vector512.Load(dst + x) + v : v, dst + x);
-                }
+                StrideTwoRows.Interleave(even, odd, dst, w, accumulate);
+                continue;
             }
-            for (; x < w; x++)
+            for (int x = 0; x < w; x++)
             {
                 int column = x + pw;
                 float v = phases[((long)(column % sw) * hp + y + ph) * q + column / sw];
@@ -120,6 +113,4 @@ internal static unsafe class PhasedColumns
             }
         }
     }
-
-    private static readonly Vector512<int> Interleave = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 }

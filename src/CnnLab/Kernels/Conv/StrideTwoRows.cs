@@ -8,6 +8,7 @@ namespace CnnLab.Kernels;
 /// row) and its adjoint dst[2i] += src[i]. With AVX-512 each 16 outputs take two masked loads and one two-source
 /// permute (vpermt2ps) instead of 16 scalar moves, the last partial 16 too (the masks keep every access inside the
 /// spans); the scatter stores the even lanes alone, so the values are those of the scalar loops, bit for bit.
+/// <see cref="Interleave"/> merges two phases back into a row.
 /// </summary>
 internal static class StrideTwoRows
 {
@@ -68,6 +69,30 @@ internal static class StrideTwoRows
                 Avx512F.MaskStore(at, loMask, low);
                 Avx512F.MaskStore(at + 16, hiMask, high);
             }
+        }
+    }
+
+    private static readonly Vector512<int> Interleaved = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+
+    /// <summary>
+    /// dst[2i] (+)= even[i] and dst[2i + 1] (+)= odd[i] for the n floats of dst (added with <paramref name="accumulate"/>,
+    /// else written): two column phases merged back into a row, 16 outputs from 8 + 8 floats by one two-source permute.
+    /// even holds ⌈n/2⌉ floats, odd ⌊n/2⌋.
+    /// </summary>
+    public static unsafe void Interleave(float* even, float* odd, float* dst, int n, bool accumulate)
+    {
+        int x = 0;
+        if (Avx512F.IsSupported)
+            for (; x + 16 <= n; x += 16)
+            {
+                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleaved,
+                    Vector256.Load(odd + x / 2).ToVector512Unsafe());
+                Vector512.Store(accumulate ? Vector512.Load(dst + x) + v : v, dst + x);
+            }
+        for (; x < n; x++)
+        {
+            float v = ((x & 1) == 0 ? even : odd)[x >> 1];
+            dst[x] = accumulate ? dst[x] + v : v;
         }
     }
 }

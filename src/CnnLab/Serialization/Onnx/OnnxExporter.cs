@@ -142,16 +142,8 @@ public static class OnnxExporter
 
         // A tensor as an initializer named by its state_dict key (module path + field), or, when the
         // layer has no such tensor (BatchNorm without affine), a constant of `length` values `fill`.
-        private string Initializer(Tensor? t, string name, int length = 0, float fill = 0f)
-        {
-            var proto = new Proto.TensorProto { Name = name, DataType = (int)Proto.TensorProto.Types.DataType.Float };
-            float[] values = t?.ToArray() ?? Enumerable.Repeat(fill, length).ToArray();
-            proto.Dims.Add((t?.Shape ?? [length]).Select(d => (long)d));
-            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw_data is little-endian");
-            Graph.Initializer.Add(proto);
-            return name;
-        }
+        private string Initializer(Tensor? t, string name, int length = 0, float fill = 0f) =>
+            Constant(name, t?.ToArray() ?? Enumerable.Repeat(fill, length).ToArray(), [.. (t?.Shape ?? [length]).Select(d => (long)d)]);
 
         /// <summary>Appends the nodes of <paramref name="m"/> applied to value <paramref name="x"/>; returns the output value.</summary>
         public string Emit(Module m, string path, string x)
@@ -283,20 +275,18 @@ public static class OnnxExporter
             return t;
         }
 
-        private string Constant(string name, float[] values, params long[] dims)
-        {
-            var proto = new Proto.TensorProto { Name = name, DataType = (int)Proto.TensorProto.Types.DataType.Float };
-            proto.Dims.Add(dims);
-            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
-            Graph.Initializer.Add(proto);
-            return name;
-        }
+        private string Constant(string name, float[] values, params long[] dims) =>
+            AddInitializer(name, Proto.TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values.AsSpan()), dims);
 
-        private string Int64Constant(string name, params long[] values)
+        private string Int64Constant(string name, params long[] values) =>
+            AddInitializer(name, Proto.TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values.AsSpan()), values.Length);
+
+        private string AddInitializer(string name, Proto.TensorProto.Types.DataType type, ReadOnlySpan<byte> raw, params long[] dims)
         {
-            var proto = new Proto.TensorProto { Name = name, DataType = (int)Proto.TensorProto.Types.DataType.Int64 };
-            proto.Dims.Add(values.Length);
-            proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("ONNX raw_data is little-endian");
+            var proto = new Proto.TensorProto { Name = name, DataType = (int)type };
+            proto.Dims.Add(dims);
+            proto.RawData = ByteString.CopyFrom(raw);
             Graph.Initializer.Add(proto);
             return name;
         }

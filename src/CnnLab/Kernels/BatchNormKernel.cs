@@ -103,8 +103,8 @@ public static partial class BatchNormKernel
     /// y = x·scale[c] + shift[c] per channel (normalization and affine folded into one pass); with <paramref name="relu"/>,
     /// max(0, ·) of it, the values of <see cref="ReluKernel.Forward"/> after it.
     /// </summary>
-    public static unsafe void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
-        bool relu = false)
+    public static unsafe void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale,
+        ReadOnlySpan<float> shift, bool relu = false)
     {
         Check(x.Length, n, c, s);
         Check(y.Length, n, c, s);
@@ -113,7 +113,8 @@ public static partial class BatchNormKernel
         {
             nint xs = (nint)px, ys = (nint)py, scs = (nint)psc, shs = (nint)psh;
             Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) => ScaleShiftPlanes(new ReadOnlySpan<float>((float*)xs, n * c * s),
-                new Span<float>((float*)ys, n * c * s), c, s, new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c), p0, p1, relu));
+                new Span<float>((float*)ys, n * c * s), c, s, new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c),
+                p0, p1, relu));
         }
     }
 

@@ -224,8 +224,9 @@ internal sealed unsafe class ChannelBlockedConv
 
     /// <summary>
     /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
-    /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group. <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in
-    /// <see cref="ForwardImage"/>. <see cref="AddToWeights"/> turns the sum into dw.
+    /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
+    /// <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
+    /// <see cref="AddToWeights"/> turns the sum into dw.
     /// </summary>
     public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded)
     {

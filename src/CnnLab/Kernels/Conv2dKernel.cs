@@ -222,7 +222,9 @@ public static class Conv2dKernel
         var directDx = needDx && choice.InputGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedInputGradient(g, w) : null;
         int dxImages = needDx && block is null && directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = dxImages * p, dxStride = RowStride(dxColumns);
-        var packedWT = !needDx || directDx is not null ? [] : winograd is null ? PackWeights(g, w, transpose: true, dxColumns) : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
+        var packedWT = !needDx || directDx is not null ? []
+            : winograd is null ? PackWeights(g, w, transpose: true, dxColumns)
+            : Winograd3x3.TransformWeights(g, w, inputGradient: true, winograd.Cols);
         var wgrad = needDw && choice.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, block!) : null;
         // dW of small planes directly, 16 output channels per vector (no column matrix to build and pack).
         var direct = needDw && choice.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;

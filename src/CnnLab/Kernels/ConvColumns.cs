@@ -32,7 +32,8 @@ public static partial class ConvColumns
         if (UseFastPath && PhasedColumns.Applies(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
-            if ((long)c * kh * kw * stride > col.Length) throw new ArgumentException($"column matrix has {col.Length} elements, needs {(long)c * kh * kw * stride}");
+            long whole = (long)c * kh * kw * stride;
+            if (whole > col.Length) throw new ArgumentException($"column matrix has {col.Length} elements, needs {whole}");
             PhasedColumns.Im2Col(image, c, h, w, kh, kw, sh, sw, ph, pw, dh, oh, ow, col, stride);
             return;
         }

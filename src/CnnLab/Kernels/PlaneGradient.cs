@@ -44,7 +44,8 @@ internal sealed unsafe class ReluMaskedPlanes(float* dy, float* y, int planeSize
     public override ReadOnlySpan<float> Plane(long plane, Span<float> scratch)
     {
         var dst = scratch[..PlaneSize];
-        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + plane * PlaneSize, PlaneSize), new ReadOnlySpan<float>(dy + plane * PlaneSize, PlaneSize), dst);
+        long at = plane * PlaneSize;
+        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + at, PlaneSize), new ReadOnlySpan<float>(dy + at, PlaneSize), dst);
         return dst;
     }
 

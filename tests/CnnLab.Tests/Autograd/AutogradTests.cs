@@ -54,7 +54,8 @@ public class AutogradTests
         {
             var a = Tensor.FromArray([1f, -2f, 3f], 3).RequiresGrad_();
             var b = Tensor.FromArray([0.5f, 0.5f, -4f], 3).RequiresGrad_();
-            Tensor Sum() => Functional.Sum(Functional.Mul(fused ? Functional.AddRelu(a, b) : Functional.Add(a, b), Tensor.FromArray([2f, 3f, 4f], 3)));
+            var weights = Tensor.FromArray([2f, 3f, 4f], 3);
+            Tensor Sum() => Functional.Sum(Functional.Mul(fused ? Functional.AddRelu(a, b) : Functional.Add(a, b), weights));
             Sum().Backward();
             a.Grad!.Data[0] = 100f;
             Assert.Equal(fused ? [2f, 0f, 0f] : [2f, 3f, 4f], b.Grad!.ToArray());

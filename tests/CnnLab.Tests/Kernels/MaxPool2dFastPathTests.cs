@@ -138,7 +138,8 @@ public class MaxPool2dFastPathTests
                 int[] at = new int[outputs];
                 using (ThreadCount.Use(threads)) MaxPool2dKernel.Forward(g, x, y, at);
                 Assert.True(atRef.SequenceEqual(at), $"{g}: indices differ");
-                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)), $"{g}: values differ");
+                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)),
+                    $"{g}: values differ");
             }
         }
     }

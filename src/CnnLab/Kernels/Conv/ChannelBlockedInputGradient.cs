@@ -13,8 +13,8 @@ namespace CnnLab.Kernels;
 /// channel-blocked loop (<see cref="ChannelBlockedConv"/>) runs on dy with the roles of channels swapped. At stride 2
 /// im2col's route multiplies into a column matrix whose sum runs over only the output channels, then adds it back
 /// through col2im. Each phase's 16 channels are computed into a scratch and its rows merged into dx (at stride 2 in x,
-/// two phase rows interleaved by one permute per 16 outputs). Each dx is one sum per phase in tap order (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same
-/// bits for any thread count.
+/// two phase rows interleaved, <see cref="StrideTwoRows.Interleave"/>). Each dx is one sum per phase in tap order
+/// (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same bits for any thread count.
 /// </summary>
 internal sealed unsafe class ChannelBlockedInputGradient
 {

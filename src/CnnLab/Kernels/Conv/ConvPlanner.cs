@@ -38,16 +38,15 @@ public static class ConvPlanner
     public static bool PoolsSingleChannel(in Conv2dGeometry g, in Pool2dGeometry pool, ConvAlgorithm pinned = ConvAlgorithm.Auto) =>
         (pinned is ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel) && ConvReluMaxPoolSingleChannel.Supports(g, pool);
 
-    // The cost model. Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel:
-    // with fewer than MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single
-    // image needs tiles × channels of at least MinWinogradWork for its 16 GEMMs (batch 1, one thread: 16→16 on 14x14,
-    // 49 × 16, 10.6 µs against the channel-blocked 7.5; 32→64 on 14x14, 49 × 32, 46 against im2col's 50; from two on it wins).
+    // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner chooses").
+    // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
+    // MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single image needs
+    // tiles × channels of at least MinWinogradWork to keep its 16 GEMMs wide enough.
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
 
-    // The channel-blocked direct kernel runs at ~130-145 GFLOP/s whatever the shape; im2col + GEMM reaches 165-175 only
-    // where the sum (R taps), the plane (P pixels) and the outputs per group all fill its tiles: R ≥ 640 with P ≥ 256
-    // (32→64 5x5 on 16x16), or R ≥ 128 with P ≥ 1024 (a 7x7 stride-2 stem), with ≥ 64 outputs per group, and there only
-    // its forward wins (4 groups of 16 → 16 on 32x32: 69 ms by im2col, 40 channel-blocked). bench/RESULTS.md has the table.
+    // The channel-blocked direct kernel runs at about the same rate whatever the shape; im2col + GEMM beats it only where
+    // the sum (R taps), the plane (P pixels) and the outputs per group all fill the GEMM's tiles: R ≥ 640 with P ≥ 256,
+    // or (its forward only) R ≥ 128 with P ≥ 1024, with at least 64 outputs per group.
     internal const int GemmTaps = 640, GemmPixels = 256, GemmWidePixels = 1024, GemmWideTaps = 128, GemmRows = 64;
 
     // Column matrices of at most this many rows (a one-channel 3x3 or 5x5) keep im2col's dot-product weight gradient.
@@ -73,8 +72,7 @@ public static class ConvPlanner
     }
 
     // At a stride above 1, im2col's dx (a GEMM whose sum runs over the output channels, then col2im) is slow with few
-    // output channels and the direct one wins (batch 128: 16→32 s2 on 28x28 5.4 → 3.0 ms, 32→64 s2 on 32x32 12.0 → 11.4);
-    // from MaxDirectDxOutputs on the GEMM's longer sums win (64→128 s2 on 16x16: 10.6 against 11.2).
+    // output channels and the direct one wins; from MaxDirectDxOutputs on, the GEMM's longer sums win.
     internal const int MaxDirectDxOutputs = 128;
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>

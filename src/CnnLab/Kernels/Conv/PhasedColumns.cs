@@ -45,7 +45,10 @@ internal static unsafe class PhasedColumns
         ArrayPool<float>.Shared.Return(phases);
     }
 
-    /// <summary>The adjoint: image[c, y, x] (+)= Σ col over every (kh, kw, oh, ow) that read (y, x) (overwritten unless <paramref name="accumulate"/>).</summary>
+    /// <summary>
+    /// The adjoint: image[c, y, x] (+)= Σ col over every (kh, kw, oh, ow) that read (y, x) (overwritten unless
+    /// <paramref name="accumulate"/>).
+    /// </summary>
     public static void Col2Im(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
         int oh, int ow, Span<float> image, int stride, bool accumulate)
     {

@@ -27,7 +27,8 @@ public static partial class Functional
             return relu ? Relu(normalized) : normalized;
         }
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
-        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, algorithm);
+        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps,
+            algorithm);
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];

@@ -30,7 +30,8 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         // The pool is checked before the forward runs (and counts a batch in the running statistics).
         var pool = Pool2dGeometryOf([g.N, g.OC, g.OH, g.OW], poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
-        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, algorithm);
+        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps,
+            algorithm);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
         var argmax = RentArgmax(y.Numel);
         BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));

@@ -8,9 +8,10 @@ namespace CnnLab.Nn;
 /// <list type="bullet">
 /// <item>a batch norm on running statistics whose parameters need no gradient (eval, inference) is folded into the
 /// convolution's weights (<see cref="BatchNormFolding"/>), and the ReLU and the pool then ride on the convolution;</item>
-/// <item>in training, conv → batch norm (→ ReLU) (→ pool) is one op that takes the batch statistics while each image is in
-/// cache (<see cref="Functional.Conv2dBatchNorm"/>, <see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and conv → ReLU (→ pool) puts the ReLU in the
-/// convolution's epilogue (<see cref="Functional.Conv2dRelu"/>, <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
+/// <item>in training, conv → batch norm (→ ReLU) (→ pool) is one op that takes the batch statistics while each image is
+/// in cache (<see cref="Functional.Conv2dBatchNorm"/>, <see cref="Functional.Conv2dBatchNormReluMaxPool2d"/>), and
+/// conv → ReLU (→ pool) puts the ReLU in the convolution's epilogue (<see cref="Functional.Conv2dRelu"/>,
+/// <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
 /// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// applies the activation to each block of images as the convolution finishes it (<see cref="BlockActivations"/>);</item>
 /// <item>anything else runs layer by layer.</item>

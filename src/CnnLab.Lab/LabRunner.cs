@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CnnLab.Serialization;
+using CnnLab.IO;
 
 namespace CnnLab.Lab;
 

@@ -1,5 +1,6 @@
 using CnnLab.Serialization;
 using ScottPlot;
+using CnnLab.IO;
 
 namespace CnnLab.Viz;
 

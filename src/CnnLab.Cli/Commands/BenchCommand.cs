@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using CnnLab.Nn.Models;
 using CnnLab.Training;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CnnLab.Data;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

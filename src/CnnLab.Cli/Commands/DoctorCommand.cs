@@ -1,6 +1,8 @@
 using System.CommandLine;
 using CnnLab.Init;
 using CnnLab.Tensors;
+using CnnLab.Init.Networks;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

@@ -7,6 +7,8 @@ using CnnLab.Nn.Models;
 using CnnLab.Serialization;
 using CnnLab.Tensors;
 using CnnLab.Training;
+using CnnLab.IO;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

@@ -4,6 +4,8 @@ using CnnLab.Serialization;
 using CnnLab.Serialization.Onnx;
 using CnnLab.Tensors;
 using CnnLab.Training;
+using CnnLab.IO;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using CnnLab.Data;
 using CnnLab.Lab;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using CnnLab.Nn.Models;
 using CnnLab.Tensors;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

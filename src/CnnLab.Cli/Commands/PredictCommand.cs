@@ -3,6 +3,7 @@ using System.Globalization;
 using CnnLab.Data;
 using CnnLab.Nn;
 using CnnLab.Tensors;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

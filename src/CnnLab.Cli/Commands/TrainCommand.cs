@@ -5,6 +5,7 @@ using System.Text.Json;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Training;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

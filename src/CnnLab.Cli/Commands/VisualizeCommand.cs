@@ -4,6 +4,7 @@ using CnnLab.Data;
 using CnnLab.Lab;
 using CnnLab.Nn;
 using CnnLab.Tensors;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 

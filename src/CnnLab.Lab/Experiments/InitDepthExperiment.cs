@@ -5,6 +5,7 @@ using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Tensors;
 using CnnLab.Viz;
+using CnnLab.Init.Networks;
 
 namespace CnnLab.Lab.Experiments;
 

@@ -4,6 +4,7 @@ using CnnLab.Nn;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Tensors;
+using CnnLab.IO;
 
 namespace CnnLab.Benchmarks;
 

@@ -1,3 +1,5 @@
+using CnnLab.IO;
+
 namespace CnnLab.Data;
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using CnnLab.Tensors;
+using CnnLab.IO;
 
 namespace CnnLab.Serialization;
 

@@ -1,5 +1,3 @@
-using CnnLab.Nn;
-
 namespace CnnLab.Tensors;
 
 public partial class Tensor
@@ -95,21 +93,21 @@ public partial class Tensor
     }
 
     // Operators, for readable math in user code and tests.
-    public static Tensor operator +(Tensor a, Tensor b) => Functional.Add(a, b);
-    public static Tensor operator -(Tensor a, Tensor b) => Functional.Sub(a, b);
-    public static Tensor operator *(Tensor a, Tensor b) => Functional.Mul(a, b);
-    public static Tensor operator /(Tensor a, Tensor b) => Functional.Div(a, b);
-    public static Tensor operator +(Tensor a, float s) => Functional.AddScalar(a, s);
-    public static Tensor operator -(Tensor a, float s) => Functional.AddScalar(a, -s);
-    public static Tensor operator *(Tensor a, float s) => Functional.MulScalar(a, s);
-    public static Tensor operator *(float s, Tensor a) => Functional.MulScalar(a, s);
-    public static Tensor operator /(Tensor a, float s) => Functional.MulScalar(a, 1f / s);
-    public static Tensor operator -(Tensor a) => Functional.Neg(a);
+    public static Tensor operator +(Tensor a, Tensor b) => TensorMath.Add(a, b);
+    public static Tensor operator -(Tensor a, Tensor b) => TensorMath.Sub(a, b);
+    public static Tensor operator *(Tensor a, Tensor b) => TensorMath.Mul(a, b);
+    public static Tensor operator /(Tensor a, Tensor b) => TensorMath.Div(a, b);
+    public static Tensor operator +(Tensor a, float s) => TensorMath.AddScalar(a, s);
+    public static Tensor operator -(Tensor a, float s) => TensorMath.AddScalar(a, -s);
+    public static Tensor operator *(Tensor a, float s) => TensorMath.MulScalar(a, s);
+    public static Tensor operator *(float s, Tensor a) => TensorMath.MulScalar(a, s);
+    public static Tensor operator /(Tensor a, float s) => TensorMath.MulScalar(a, 1f / s);
+    public static Tensor operator -(Tensor a) => TensorMath.Neg(a);
 
-    public Tensor Sum() => Functional.Sum(this);
-    public Tensor Mean() => Functional.Mean(this);
-    public Tensor Sum(int axis, bool keepDim = false) => Functional.Sum(this, axis, keepDim);
-    public Tensor Mean(int axis, bool keepDim = false) => Functional.Mean(this, axis, keepDim);
-    public Tensor Matmul(Tensor other) => Functional.Matmul(this, other);
-    public Tensor Pow(float p) => Functional.Pow(this, p);
+    public Tensor Sum() => TensorMath.Sum(this);
+    public Tensor Mean() => TensorMath.Mean(this);
+    public Tensor Sum(int axis, bool keepDim = false) => TensorMath.Sum(this, axis, keepDim);
+    public Tensor Mean(int axis, bool keepDim = false) => TensorMath.Mean(this, axis, keepDim);
+    public Tensor Matmul(Tensor other) => TensorMath.Matmul(this, other);
+    public Tensor Pow(float p) => TensorMath.Pow(this, p);
 }

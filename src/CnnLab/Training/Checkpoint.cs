@@ -3,6 +3,7 @@ using CnnLab.Nn;
 using CnnLab.Optim;
 using CnnLab.Serialization;
 using CnnLab.Tensors;
+using CnnLab.IO;
 
 namespace CnnLab.Training;
 

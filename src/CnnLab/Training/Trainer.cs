@@ -9,6 +9,8 @@ using CnnLab.Optim;
 using CnnLab.Optim.Schedules;
 using CnnLab.Serialization;
 using CnnLab.Tensors;
+using CnnLab.Init.Networks;
+using CnnLab.IO;
 
 namespace CnnLab.Training;
 

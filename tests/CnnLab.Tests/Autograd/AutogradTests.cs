@@ -69,15 +69,15 @@ public class AutogradTests
     public void NoGradScopeRecordsNothingAndNests()
     {
         var x = Tensor.Ones(3).RequiresGrad_();
-        using (CnnLab.Autograd.NoGrad())
+        using (CnnLab.Tensors.Autograd.NoGrad())
         {
-            using (CnnLab.Autograd.NoGrad()) { }
-            Assert.False(CnnLab.Autograd.IsGradEnabled);
+            using (CnnLab.Tensors.Autograd.NoGrad()) { }
+            Assert.False(CnnLab.Tensors.Autograd.IsGradEnabled);
             var y = x * 2f;
             Assert.False(y.RequiresGrad);
             Assert.Null(y.GradFn);
         }
-        Assert.True(CnnLab.Autograd.IsGradEnabled);
+        Assert.True(CnnLab.Tensors.Autograd.IsGradEnabled);
         Assert.NotNull((x * 2f).GradFn);
     }
 

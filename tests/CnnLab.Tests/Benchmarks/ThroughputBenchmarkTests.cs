@@ -1,6 +1,7 @@
 using CnnLab.Benchmarks;
 using CnnLab.Training;
 using Xunit;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

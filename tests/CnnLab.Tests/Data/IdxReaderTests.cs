@@ -1,6 +1,7 @@
 using CnnLab.Data;
 using Xunit;
 using static CnnLab.Tests.IdxTestFiles;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

@@ -9,6 +9,7 @@ using CnnLab.Tensors;
 using CsCheck;
 using Xunit;
 using Xunit.Abstractions;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

@@ -7,6 +7,7 @@ using CnnLab.Nn.Models;
 using CnnLab.Tensors;
 using Xunit;
 using Xunit.Abstractions;
+using CnnLab.Init.Networks;
 
 namespace CnnLab.Tests;
 

@@ -2,6 +2,7 @@ using CnnLab.Init;
 using CnnLab.Nn;
 using CnnLab.Tensors;
 using Xunit;
+using CnnLab.Init.Networks;
 
 namespace CnnLab.Tests;
 

@@ -3,6 +3,7 @@ using CnnLab.Nn;
 using CnnLab.Tensors;
 using Xunit;
 using Xunit.Abstractions;
+using CnnLab.Init.Networks;
 
 namespace CnnLab.Tests;
 

@@ -2,6 +2,7 @@ using CnnLab.Nn;
 using CnnLab.Nn.Models;
 using CnnLab.Tensors;
 using Xunit;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

@@ -6,6 +6,7 @@ using CnnLab.Serialization;
 using CnnLab.Tensors;
 using CnnLab.Training;
 using Xunit;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

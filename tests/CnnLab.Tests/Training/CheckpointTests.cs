@@ -3,6 +3,7 @@ using CnnLab.Optim;
 using CnnLab.Tensors;
 using CnnLab.Training;
 using Xunit;
+using CnnLab.IO;
 
 namespace CnnLab.Tests;
 

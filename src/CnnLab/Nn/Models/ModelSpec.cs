@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CnnLab.Tensors;
+using CnnLab.IO;
 
 namespace CnnLab.Nn.Models;
 
@@ -42,7 +43,7 @@ public static class ModelSpec
         using var _ = doc;
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "the spec must be a JSON object with \"layers\"");
-        Serialization.JsonStrings.Check(root, path);
+        IO.JsonStrings.Check(root, path);
         string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Path.GetFileNameWithoutExtension(path);
         int[] input = [1, 28, 28];
         if (root.TryGetProperty("input", out var inp))

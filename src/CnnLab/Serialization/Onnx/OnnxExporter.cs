@@ -3,6 +3,7 @@ using CnnLab.Nn;
 using CnnLab.Tensors;
 using Google.Protobuf;
 using Proto = global::Onnx;
+using CnnLab.IO;
 
 namespace CnnLab.Serialization.Onnx;
 

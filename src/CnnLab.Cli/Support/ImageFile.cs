@@ -1,6 +1,7 @@
 using SkiaSharp;
+using CnnLab.IO;
 
-namespace CnnLab.Cli;
+namespace CnnLab.Cli.Support;
 
 /// <summary>
 /// Reads a PNG/JPEG/BMP/WebP image (SkiaSharp decodes it) as a 28x28 grayscale image in

@@ -1,6 +1,6 @@
 using CnnLab.Tensors;
 
-namespace CnnLab;
+namespace CnnLab.Tensors;
 
 /// <summary>
 /// Reverse-mode differentiation: sorts the graph below a root topologically, then walks it once

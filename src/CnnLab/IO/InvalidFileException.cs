@@ -1,4 +1,4 @@
-namespace CnnLab;
+namespace CnnLab.IO;
 
 /// <summary>
 /// A file CnnLab was asked to read breaks its format's rules. The message names the file, the

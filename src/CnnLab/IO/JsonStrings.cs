@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace CnnLab.Serialization;
+namespace CnnLab.IO;
 
 /// <summary>
 /// System.Text.Json accepts escapes such as <c>"\ud800"</c> (a lone UTF-16 surrogate) while parsing

@@ -1,13 +1,14 @@
 using CnnLab.Kernels;
-using CnnLab.Tensors;
 
-namespace CnnLab.Nn;
+namespace CnnLab.Tensors;
 
 /// <summary>
-/// Differentiable operations on tensors, each forward beside its backward.
+/// The tensor's own arithmetic, differentiable, each forward beside its backward: what <see cref="Tensor"/>'s operators,
+/// Sum, Mean, Matmul and Pow run. It lives with the tensor so that Tensors needs nothing above it; the layers' ops are
+/// in <c>Nn.Functional</c>, which also offers these under the same names.
 /// </summary>
-/// <remarks>PyTorch: <c>torch</c> and <c>torch.nn.functional</c>.</remarks>
-public static partial class Functional
+/// <remarks>PyTorch: <c>torch.add</c>, <c>torch.sum</c>, <c>torch.matmul</c>, ….</remarks>
+public static partial class TensorMath
 {
     private enum BinaryOp { Add, Sub, Mul, Div }
 

@@ -1,4 +1,4 @@
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>A problem the doctor found: the layer, what is wrong and why, and how to fix it.</summary>
 /// <remarks>PyTorch: no counterpart.</remarks>

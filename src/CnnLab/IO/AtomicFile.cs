@@ -1,4 +1,4 @@
-namespace CnnLab.Serialization;
+namespace CnnLab.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old complete file or the new complete file, never a

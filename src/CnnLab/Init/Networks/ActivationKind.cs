@@ -1,6 +1,6 @@
 using CnnLab.Nn;
 
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// An activation module as the init code sees it: which function, its parameter (LeakyReLU's slope,

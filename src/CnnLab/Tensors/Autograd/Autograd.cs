@@ -1,6 +1,6 @@
 using CnnLab.Tensors;
 
-namespace CnnLab;
+namespace CnnLab.Tensors;
 
 /// <summary>Grad mode and the recording of ops onto the tape.</summary>
 /// <remarks>PyTorch: <c>torch.no_grad()</c>, <c>torch.is_grad_enabled()</c>.</remarks>

@@ -1,9 +1,8 @@
 using CnnLab.Kernels;
-using CnnLab.Tensors;
 
-namespace CnnLab.Nn;
+namespace CnnLab.Tensors;
 
-public static partial class Functional
+public static partial class TensorMath
 {
     /// <summary>Matrix product of a [M, K] and b [K, N] → [M, N].</summary>
     public static Tensor Matmul(Tensor a, Tensor b)

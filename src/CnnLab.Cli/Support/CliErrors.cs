@@ -1,4 +1,6 @@
-namespace CnnLab.Cli;
+using CnnLab.IO;
+
+namespace CnnLab.Cli.Support;
 
 /// <summary>Exit codes and the one place where errors become one-line messages.</summary>
 public static class CliErrors

@@ -1,4 +1,4 @@
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// One weight layer as the <see cref="InitDoctor"/> measured it. "Activation" is the signal the next

@@ -1,6 +1,6 @@
 using CnnLab.Nn;
 
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// A layer with a weight of rank ≥ 2 (Linear, Conv*) as found in a model, with the activation module

@@ -2,7 +2,7 @@ using System.Globalization;
 using CnnLab.Nn;
 using CnnLab.Tensors;
 
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// A whole-model initialization, by name (from code or the CLI's <c>--init</c>):

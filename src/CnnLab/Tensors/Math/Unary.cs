@@ -1,8 +1,7 @@
-using CnnLab.Tensors;
 
-namespace CnnLab.Nn;
+namespace CnnLab.Tensors;
 
-public static partial class Functional
+public static partial class TensorMath
 {
     /// <summary>xᵖ elementwise.</summary>
     public static Tensor Pow(Tensor x, float p)

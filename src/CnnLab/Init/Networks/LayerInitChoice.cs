@@ -1,4 +1,4 @@
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// What an <see cref="InitScheme"/> did to one layer: the rule it chose, its gain (the gain argument of

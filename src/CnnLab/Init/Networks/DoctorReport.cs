@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>The init doctor's findings: a row per weight layer and the warnings. <see cref="ToJson"/> for scripts, <see cref="ToText"/> for people.</summary>
 /// <remarks>PyTorch: no counterpart.</remarks>

@@ -1,8 +1,7 @@
-using CnnLab.Tensors;
 
-namespace CnnLab.Nn;
+namespace CnnLab.Tensors;
 
-public static partial class Functional
+public static partial class TensorMath
 {
     /// <summary>Sum of all elements (a scalar), accumulated in double for accuracy.</summary>
     public static Tensor Sum(Tensor x)

@@ -1,4 +1,4 @@
-namespace CnnLab.Cli;
+namespace CnnLab.Cli.Support;
 
 /// <summary>The one check every command's <c>--out</c> folder gets before any work starts.</summary>
 internal static class OutputFolder

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CnnLab.Cli;
+namespace CnnLab.Cli.Support;
 
 /// <summary>
 /// One progress line per epoch: a bar on a terminal (redrawn in place with '\r'), and a plain line

@@ -1,4 +1,4 @@
-namespace CnnLab.Kernels;
+namespace CnnLab.Tensors;
 
 // Legend: a, b inputs; out the broadcast result; all row-major and contiguous.
 
@@ -21,7 +21,7 @@ public static class Broadcasting
             inStrides[i] = dim == 1 ? 0 : stride;
             stride *= dim;
         }
-        int n = Tensors.Shape.Numel(outShape);
+        int n = Shape.Numel(outShape);
         var map = new int[n];
         var idx = new int[rank];
         int src = 0;

@@ -1,7 +1,7 @@
 using CnnLab.Nn;
 using CnnLab.Tensors;
 
-namespace CnnLab.Init;
+namespace CnnLab.Init.Networks;
 
 /// <summary>
 /// The init doctor: runs one forward pass (read through forward hooks) and one backward pass on a batch

@@ -1,6 +1,6 @@
 using CnnLab.Tensors;
 
-namespace CnnLab;
+namespace CnnLab.Tensors;
 
 /// <summary>
 /// One entry of the tape: the operation that produced a tensor, its inputs, and the function that

@@ -1,0 +1,249 @@
+using System.Buffers;
+
+namespace CnnLab.Kernels;
+
+// Legend: N batch, C input channels, H, W input height/width, OC output channels, KH, KW kernel,
+// G groups, Cg = C/G, OCg = OC/G, OH, OW output height/width, P = OH·OW output pixels,
+// R = Cg·KH·KW rows of one group's column matrix. x [N, C, H, W], w [OC, Cg, KH, KW], b [OC], y [N, OC, OH, OW].
+
+/// <summary>
+/// 2-D convolution (cross-correlation, as in deep learning) by im2col + GEMM, forward and backward:
+/// y[n, o, i, j] = b[o] + Σ_{c ∈ group(o), u, v} w[o, c, u, v] · x[n, c, i·SH − PH + u·DH, j·SW − PW + v·DW].
+/// Per image and group: Y_g [OCg, P] = W_g [OCg, R] · col_g [R, P]. A 3x3 "same" convolution with enough
+/// channels computes y, dx and dW by Winograd F(2x2, 3x3) instead (<see cref="ConvForwardPlan"/>,
+/// <see cref="WinogradBlock"/>, <see cref="WinogradWeightGradient"/>). Images run in parallel; every
+/// output element is written by one thread, and the weight gradient is reduced from fixed chunks of
+/// the batch (as many whatever the thread count) in chunk order, so results are the same for every
+/// thread count and scheduling. <see cref="Conv2dReference"/> is the plain twin this is tested against.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.functional.conv2d</c> (its CPU "slow_conv2d" path is also im2col + GEMM).</remarks>
+public static class Conv2dKernel
+{
+    /// <summary>
+    /// An activation applied to each block of images as the forward finishes it, while it is in cache: y = f(z) for the
+    /// block's convolution output z (inference: nothing is kept for a backward).
+    /// </summary>
+    public delegate void BlockActivation(ReadOnlySpan<float> z, Span<float> y);
+
+    /// <summary>
+    /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
+    /// epilogue, no extra pass). Overwrites <paramref name="y"/> [N, OC, OH, OW]. With
+    /// <paramref name="planeMeans"/> and <paramref name="planeSquares"/> (N·OC each), also each output
+    /// plane's mean and squared deviations (<see cref="BatchNormPlanes.MeanAndSquaredDeviations"/>), taken
+    /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
+    /// The algorithm is <see cref="ConvPlanner"/>'s choice, or <paramref name="algorithm"/> when pinned.
+    /// </summary>
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
+        Span<double> planeMeans = default, Span<double> planeSquares = default, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null, algorithm);
+
+    /// <summary>
+    /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
+    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
+    /// </summary>
+    internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
+        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
+        BlockActivation? activation = null)
+    {
+        CheckLengths(g, x.Length, w.Length, y.Length);
+        bool statistics = !planeMeans.IsEmpty;
+        if (activation is not null && (statistics || relu)) throw new ArgumentException("an activation block epilogue goes alone");
+        if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
+            throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
+        var geo = g;
+        int p = g.ColCols;
+        var forward = ConvPlanner.Plan(g, algorithm).Forward;
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
+        using var owned = weightsKey is null ? plan : null;
+        fixed (float* px = x, pb = b, py = y)
+        fixed (double* pm = planeMeans, pq = planeSquares)
+        {
+            nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
+            Parallelism.For(g.N, 1, (start, end) =>
+            {
+                using var workspace = plan.Rent();
+                var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
+                var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
+                int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
+                float[]? block = activation is null ? null : ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * yImage);
+                for (int n0 = start; n0 < end; n0 += plan.ImagesPerBlock)
+                {
+                    int count = Math.Min(plan.ImagesPerBlock, end - n0);
+                    var ySlice = yAll.Slice(n0 * yImage, count * yImage);
+                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu,
+                        block is null ? ySlice : block.AsSpan(0, count * yImage));
+                    if (block is not null) activation!(block.AsSpan(0, count * yImage), ySlice);
+                    if (statistics)
+                        for (int n = n0; n < n0 + count; n++)
+                            for (int o = 0; o < geo.OC; o++)
+                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
+                }
+                if (block is not null) ArrayPool<float>.Shared.Return(block);
+            });
+        }
+    }
+
+    /// <summary>
+    /// y [OC, P] = conv(x [C, H, W]) of one image, group by group (<see cref="ForwardGroup"/>), with the bias
+    /// (when <paramref name="bias"/> is not null) and ReLU added in the GEMM's epilogue while each tile is in
+    /// registers.
+    /// </summary>
+    internal static unsafe void ForwardImage(in Conv2dGeometry g, ReadOnlySpan<float> xImage, Gemm.PackedA[] packedW, float[]? col,
+        float* bias, bool relu, Span<float> yImage)
+    {
+        int xGroup = g.Cg * g.H * g.W, yGroup = g.OCg * g.ColCols;
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            var epilogue = bias != null ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>(bias + grp * g.OCg, g.OCg), relu)
+                : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
+            ForwardGroup(g, xImage.Slice(grp * xGroup, xGroup), packedW[grp], col, yImage.Slice(grp * yGroup, yGroup), epilogue);
+        }
+    }
+
+    /// <summary>A column-matrix buffer for <see cref="ForwardGroup"/> (R·ColumnStride floats), or null for a pointwise convolution.</summary>
+    internal static float[]? ColumnBuffer(in Conv2dGeometry g) => g.IsPointwise ? null : ArrayPool<float>.Shared.Rent(g.ColRows * ColumnStride(g));
+
+    /// <summary>
+    /// Each group's W_g [OCg, R] (or W_gᵀ with <paramref name="transpose"/>) packed once for the GEMM's
+    /// micro-kernels, to be multiplied by every image's [R, P] column matrix (or [OCg, P] gradient).
+    /// Dispose each to return its buffer.
+    /// </summary>
+    internal static Gemm.PackedA[] PackWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool transpose, int columns = 0)
+    {
+        if (columns == 0) columns = g.ColCols;
+        int r = g.ColRows;
+        var packed = new Gemm.PackedA[g.G];
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            var wg = w.Slice(grp * g.OCg * r, g.OCg * r);
+            packed[grp] = transpose ? Gemm.PackAOnce(true, r, g.OCg, wg, r, columns) : Gemm.PackAOnce(false, g.OCg, r, wg, r, columns);
+        }
+        return packed;
+    }
+
+    /// <summary>
+    /// Y_g [OCg, P] = epilogue(W_g [OCg, R] · col_g [R, P]) for one image and group. im2col writes
+    /// col_g with rows <see cref="ColumnStride"/> apart (P rounded up to 16, the pad zeroed) so that the
+    /// GEMM's micro-kernels read it in place: packing it into panels would copy as much memory again.
+    /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
+    /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
+    /// </summary>
+    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
+    {
+        int r = g.ColRows, p = g.ColCols;
+        if (col is null)
+        {
+            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue);
+            return;
+        }
+        int stride = ColumnStride(g);
+        var cols = col.AsSpan(0, r * stride);
+        ConvColumns.Im2Col(xg, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW, cols, stride);
+        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true);
+    }
+
+    /// <summary>Floats between rows of a column matrix that the GEMM reads in place: <see cref="RowStride"/> of P.</summary>
+    internal static int ColumnStride(in Conv2dGeometry g) => RowStride(g.ColCols);
+
+    /// <summary>
+    /// Floats between rows of a matrix of <paramref name="columns"/> that im2col or the GEMM writes and col2im or
+    /// the GEMM reads: the columns rounded up to 16, and 16 more where that is a multiple of 256. Rows a multiple
+    /// of 1 KB apart put many of im2col's stores at the same address modulo 4 KB as its loads from the image,
+    /// which the core then takes for dependences (4K aliasing): the forward of 32 images, one core, 3→16 5x5 on
+    /// 32x32 took 2.50 ms with rows 4 KB apart and 0.75 ms with 64 bytes more; 8→8 3x3 on 16x16 (1 KB) 0.44 → 0.20
+    /// ms; 3→8 3x3 on 64x64 1.19 → 0.38 ms.
+    /// </summary>
+    internal static int RowStride(int columns)
+    {
+        int rounded = (columns + 15) / 16 * 16;
+        return rounded % 256 == 0 ? rounded + 16 : rounded;
+    }
+
+    /// <summary>
+    /// Accumulates the gradients of <see cref="Forward"/>: dx += ∂L/∂x, dw += ∂L/∂w, db += ∂L/∂b, each
+    /// skipped when its span is empty. Forward, per image and group: Y_g = W_g · col(x_g) + b. So
+    /// dcol = W_gᵀ · dY_g and dx_g += col2im(dcol); dW_g += dY_g · col(x_g)ᵀ; db[o] += Σ_{n, pixels} dy[n, o].
+    /// With <paramref name="reluOutput"/> (the y of a forward with relu), dy is first masked to
+    /// dy·[y &gt; 0] one image at a time while it is in cache, instead of a separate ReLU backward pass.
+    /// With <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx += (dx is never read, so it need not
+    /// be zeroed: the autograd op hands over a fresh buffer, which saves zeroing it and reading it back).
+    /// dx and dW each take <see cref="ConvPlanner"/>'s algorithm for them (given <paramref name="algorithm"/> when pinned).
+    /// </summary>
+    public static unsafe void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> reluOutput = default, bool overwriteDx = false,
+        ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+    {
+        CheckLengths(g, x.Length, w.Length, dy.Length);
+        bool masked = !reluOutput.IsEmpty;
+        if (masked && reluOutput.Length < dy.Length) throw new ArgumentException($"reluOutput has {reluOutput.Length} elements, needs {dy.Length}");
+        fixed (float* pdy = dy, pry = reluOutput)
+        {
+            ConvOutputGradient source = masked ? new ReluMaskedGradient(g, pdy, pry) : new PlainGradient(g, pdy);
+            BackwardCore(g, x, w, source, dx, dw, db, overwriteDx, algorithm);
+        }
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Backward"/> with dL/dY taken image by image from <paramref name="source"/>
+    /// (plain, ReLU-masked, or scattered from a max pool) by <see cref="ConvBackwardPass"/>, or by the depthwise kernel.
+    /// db, when asked for, is summed from what the source gives while each image is in cache, in the order of
+    /// <see cref="BackwardBias"/>, so every op gives the same bits (a separate pass walks each channel's planes N·OC·P
+    /// floats apart, one thread, at memory latency).
+    /// </summary>
+    internal static void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm)
+    {
+        bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
+        CheckGradients(g, dx.Length, dw.Length, db.Length);
+        if ((!needDx && !needDw && !needDb) || g.N == 0) return;
+        var plan = ConvPlanner.Plan(g, algorithm);
+        // The planner gives depthwise (and Winograd) to dx and dW together.
+        if (plan.InputGradient == ConvAlgorithm.Depthwise)
+        {
+            DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
+            return;
+        }
+        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx).Run(x, dx, dw, db);
+    }
+
+    /// <summary>How many partial weight gradients a batch is cut into (<see cref="ConvBackwardPass"/>).</summary>
+    internal const int WeightGradientChunks = ConvBackwardPass.WeightGradientChunks;
+
+    /// <summary>Images whose dY go into one GEMM for dx (<see cref="ConvBackwardPass.DxBlockImages"/>).</summary>
+    internal static int DxBlockImages(int pixels) => ConvBackwardPass.DxBlockImages(pixels);
+
+    /// <summary>db[o] += Σ_n Σ_pixels dy[n, o, ·, ·] (y = … + b broadcast over n and pixels).</summary>
+    public static void BackwardBias(in Conv2dGeometry g, ReadOnlySpan<float> dy, Span<float> db)
+    {
+        int p = g.ColCols;
+        for (int o = 0; o < g.OC; o++)
+        {
+            double s = 0;
+            for (int n = 0; n < g.N; n++) s += TensorPrimitives.Sum(dy.Slice((n * g.OC + o) * p, p));
+            db[o] += (float)s;
+        }
+    }
+
+    private static void CheckLengths(in Conv2dGeometry g, int xLen, int wLen, int yLen)
+    {
+        CheckInputs(g, xLen, wLen);
+        if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
+    }
+
+    // dx, dw and db, each empty (not wanted) or big enough (for this kernel and the fused ones built on it).
+    internal static void CheckGradients(in Conv2dGeometry g, int dxLen, int dwLen, int dbLen)
+    {
+        if (dxLen > 0 && dxLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"dx has {dxLen} elements, needs {g.N * g.C * g.H * g.W}");
+        if (dwLen > 0 && dwLen < g.OC * g.ColRows) throw new ArgumentException($"dw has {dwLen} elements, needs {g.OC * g.ColRows}");
+        if (dbLen > 0 && dbLen < g.OC) throw new ArgumentException($"db has {dbLen} elements, needs {g.OC}");
+    }
+
+    // The geometry, x and w (for this kernel and the fused ones built on it).
+    internal static void CheckInputs(in Conv2dGeometry g, int xLen, int wLen)
+    {
+        if (g.N < 0 || g.C <= 0 || g.OC <= 0 || g.G <= 0 || g.C % g.G != 0 || g.OC % g.G != 0 || g.OH <= 0 || g.OW <= 0)
+            throw new ArgumentException($"invalid convolution geometry {g}");
+        if (xLen < g.N * g.C * g.H * g.W) throw new ArgumentException($"x has {xLen} elements, needs {g.N * g.C * g.H * g.W}");
+        if (wLen < g.OC * g.ColRows) throw new ArgumentException($"w has {wLen} elements, needs {g.OC * g.ColRows}");
+    }
+}

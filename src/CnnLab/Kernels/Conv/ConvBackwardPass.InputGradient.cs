@@ -1,0 +1,150 @@
+using System.Buffers;
+
+namespace CnnLab.Kernels;
+
+internal sealed unsafe partial class ConvBackwardPass
+{
+    private void AddInputGradient(ChunkBuffers b, float* dx, long xOff, ReadOnlySpan<float> dyg, int n, int grp, int slot)
+    {
+        var g = _g;
+        int r = g.ColRows, p = g.ColCols;
+        if (_directDx is not null)
+        {
+            fixed (float* dys = dyg, pd = b.DyPadded, po = b.PhaseOut)
+                _directDx.Image(dys, dx + (long)n * g.C * g.H * g.W, !_overwriteDx, pd, po);
+            return;
+        }
+        if (_winogradDx is not null)
+        {
+            fixed (float* planes = dyg)
+                _winogradDx.TransformInput(b.WinogradDx!, planes, g.OCg, grp * g.OCg, slot);
+            return;
+        }
+        if (_dxImages > 1)
+        {
+            // Collected into the block's dY [OC, images·P]; FinishBlock multiplies them together.
+            for (int o = 0; o < g.OC; o++)
+                dyg.Slice(o * p, p).CopyTo(b.DyBlock.AsSpan(o * _dxStride + slot * p, p));
+            return;
+        }
+        var dxg = new Span<float>(dx + xOff, g.Cg * g.H * g.W);
+        var wTg = _packedWT[grp];
+        float beta = _overwriteDx ? 0f : 1f;
+        if (g.IsPointwise)
+        {
+            // dx_g [Cg, P] (+)= W_gᵀ [Cg, OCg] · dY_g [OCg, P]
+            Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, beta, dxg, p, GemmEpilogue.None);
+            return;
+        }
+        // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g (+)= col2im(dcol). dY_g is read in place where its last
+        // row's padding is readable (see ConvOutputGradient.ForImage).
+        bool inPlace = dyg.Length >= (long)(g.OCg - 1) * p + (p + 15) / 16 * 16;
+        var col = b.Columns.AsSpan(0, r * b.ColumnStride);
+        Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, 0f, col, b.ColumnStride, GemmEpilogue.None, inPlace);
+        ConvColumns.Col2Im(col, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW,
+            dxg, b.ColumnStride, accumulate: !_overwriteDx);
+    }
+
+    // The images blockStart .. blockStart + count - 1 have given their dY: dx of the block from the collected dY
+    // (one GEMM, or Winograd's), and their tiles' share of dU.
+    private void FinishBlock(ChunkBuffers b, float* dx, int blockStart, int count, float[]? partial)
+    {
+        var g = _g;
+        int p = g.ColCols, image = g.C * g.H * g.W;
+        if (_needDx && _dxImages > 1)
+        {
+            // dcol [R, images·P] = Wᵀ [R, OC] · dY [OC, images·P]; dx of each image from its columns.
+            Gemm.SgemmPackedA(_packedWT[0], count * p, 1f, false, b.DyBlock, _dxStride, 0f, b.DcolBlock, _dxStride,
+                GemmEpilogue.None, bInPlace: true);
+            for (int i = 0; i < count; i++)
+                ConvColumns.Col2Im(b.DcolBlock.AsSpan(i * p), g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW,
+                    g.OH, g.OW, new Span<float>(dx + (long)(blockStart + i) * image, image), _dxStride,
+                    accumulate: !_overwriteDx);
+        }
+        for (int grp = 0; grp < g.G; grp++)
+        {
+            _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _packedWT.AsSpan(grp * 16, 16), grp * g.OCg, g.OCg, g.Cg,
+                count, dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, image, null, false, accumulate: !_overwriteDx);
+            if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
+        }
+    }
+
+    // db[o] += Σ_n Σ_pixels dY[n, o]: the per-(image, channel) sums of the chunks, over the images in order.
+    private void AddBias(Span<float> db)
+    {
+        for (int o = 0; o < _g.OC; o++)
+        {
+            double sum = 0;
+            for (int n = 0; n < _g.N; n++) sum += _rowSums[n * _g.OC + o];
+            db[o] += (float)sum;
+        }
+        ArrayPool<float>.Shared.Return(_rowSums);
+    }
+
+    // The chunks' partials summed in chunk order, then added to dW (from dU for Winograd, from the channel-blocked
+    // layout for the direct one).
+    private void AddWeights(Span<float> dw)
+    {
+        var total = _partials[0].AsSpan(0, _partialLength);
+        for (int chunk = 1; chunk < _chunks; chunk++) TensorPrimitives.Add(total, _partials[chunk].AsSpan(0, _partialLength), total);
+        if (_winogradDw is not null) _winogradDw.AddToWeights(total, dw);
+        else if (_directDw is not null) _directDw.AddToWeights(total, dw);
+        else
+        {
+            var target = dw[.._partialLength];
+            TensorPrimitives.Add(target, total, target);
+        }
+        foreach (var partial in _partials) ArrayPool<float>.Shared.Return(partial);
+    }
+
+    // One thread's scratch for its chunks, rented once per loop call and returned after it.
+    private sealed class ChunkBuffers : IDisposable
+    {
+        public readonly int ColumnStride;
+        public readonly float[] Columns, Scratch, DyBlock, DcolBlock;
+        public readonly float[]? Padded, DyTransposed, DyPadded, PhaseOut;
+        public readonly WinogradBlock.Buffers? WinogradDx, WinogradDw;
+
+        public ChunkBuffers(ConvBackwardPass pass)
+        {
+            var g = pass._g;
+            var pool = ArrayPool<float>.Shared;
+            // Rows ColumnStride apart, off 1 KB multiples (see Conv2dKernel.RowStride): the dW and the dx column matrix.
+            ColumnStride = Conv2dKernel.ColumnStride(g);
+            Columns = pool.Rent(g.ColRows * ColumnStride);
+            // A block's dY [OC, images·P] and dcol [R, images·P], rows _dxStride apart (dY's padding columns, read by
+            // the GEMM's last panel, zeroed once).
+            DyBlock = pass._dxImages > 1 ? pool.Rent(g.OC * pass._dxStride) : [];
+            DcolBlock = pass._dxImages > 1 ? pool.Rent(g.ColRows * pass._dxStride) : [];
+            Array.Clear(DyBlock);
+            Scratch = pool.Rent(g.OCg * g.ColCols + 16);
+            WinogradDx = pass._winogradDx?.Rent(g.OC, g.Cg);
+            WinogradDw = pass._winogradDw?.Rent();
+            if (pass._directDx is not null)
+            {
+                DyPadded = pool.Rent(pass._directDx.PaddedLength);
+                Array.Clear(DyPadded, 0, pass._directDx.PaddedLength);
+                PhaseOut = pool.Rent(pass._directDx.PhaseOutLength);
+            }
+            if (pass._directDw is not null)
+            {
+                Padded = pool.Rent(Math.Max(1, pass._directDw.PaddedLength));
+                Array.Clear(Padded);
+                DyTransposed = pool.Rent(g.ColCols * ChannelBlockedConv.Lanes);
+            }
+        }
+
+        public void Dispose()
+        {
+            var pool = ArrayPool<float>.Shared;
+            pool.Return(Columns);
+            pool.Return(Scratch);
+            if (DyBlock.Length > 0) pool.Return(DyBlock);
+            if (DcolBlock.Length > 0) pool.Return(DcolBlock);
+            foreach (var array in (float[]?[])[Padded, DyTransposed, DyPadded, PhaseOut])
+                if (array is not null) pool.Return(array);
+            WinogradDx?.Dispose();
+            WinogradDw?.Dispose();
+        }
+    }
+}

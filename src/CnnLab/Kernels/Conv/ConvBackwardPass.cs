@@ -1,0 +1,164 @@
+using System.Buffers;
+
+namespace CnnLab.Kernels;
+
+// Legend: as Conv2dKernel. dY_g [OCg, P] one image's output gradient for group g, from a ConvOutputGradient.
+
+/// <summary>
+/// One convolution's backward over a batch: dx, dW and db by the algorithms <see cref="ConvPlanner"/> chose for
+/// them, except depthwise (its own kernel). The batch is cut into fixed chunks taken dynamically by the threads; a
+/// chunk walks its images one at a time, takes each image's dY_g from the gradient source while it is in cache, and
+/// hands it to the weight-gradient strategy and to the input-gradient strategy:
+/// <list type="bullet">
+/// <item>dW: Winograd (dU per chunk, turned into dW at the end), channel-blocked direct, or dW_g += dY_g · col_gᵀ
+/// (dot products when R is small).</item>
+/// <item>dx: channel-blocked direct (strided), Winograd (dY's tiles collected by blocks of images), dcol = W_gᵀ · dY_g
+/// of several small images in one GEMM, or one image at a time (then col2im).</item>
+/// </list>
+/// Each chunk accumulates its own dW partial in image order and the partials are summed in chunk order, so dW is the
+/// same for any thread count; db sums per (image, channel) in the chunk, then over images in order, the order of
+/// <see cref="Conv2dKernel.BackwardBias"/>.
+/// </summary>
+internal sealed unsafe partial class ConvBackwardPass
+{
+    // How many partial weight gradients the batch is cut into (independent of the thread count, so dW is the same for
+    // any); 16 so that with 2 threads the last chunk is a small share of the loop (see Parallelism.For).
+    internal const int WeightGradientChunks = 16;
+
+    // Column matrices with at most this many rows take the dot-product path for dW (a 1-channel input: R = 9 or 25,
+    // where the GEMM's tiles would be mostly padding).
+    private const int SmallRows = 32;
+
+    private readonly Conv2dGeometry _g;
+    private readonly ConvOutputGradient _source;
+    private readonly bool _needDx, _needDw, _needDb, _overwriteDx;
+    private readonly WinogradBlock? _block, _winogradDx;
+    private readonly WinogradWeightGradient? _winogradDw;
+    private readonly ChannelBlockedInputGradient? _directDx;
+    private readonly ChannelBlockedConv? _directDw;
+    private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
+    private readonly Gemm.PackedA[] _packedWT;
+    private readonly float[][] _partials;
+    private readonly float[] _rowSums;
+
+    public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
+        bool needDx, bool needDw, bool needDb, bool overwriteDx)
+    {
+        _g = g;
+        _source = source;
+        (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
+        int p = g.ColCols;
+        bool anyWinograd = plan.InputGradient == ConvAlgorithm.Winograd || plan.WeightGradient == ConvAlgorithm.Winograd;
+        _block = anyWinograd ? new WinogradBlock(g.H, g.W) : null;
+        _winogradDx = needDx && plan.InputGradient == ConvAlgorithm.Winograd ? _block : null;
+        _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedInputGradient(g, w) : null;
+        // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
+        // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
+        _dxImages = needDx && _block is null && _directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
+        int dxColumns = _dxImages * p;
+        _dxStride = Conv2dKernel.RowStride(dxColumns);
+        _packedWT = !needDx || _directDx is not null ? []
+            : _winogradDx is null ? Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns)
+            : Winograd3x3.TransformWeights(g, w, inputGradient: true, _winogradDx.Cols);
+        _winogradDw = needDw && plan.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, _block!) : null;
+        _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
+        _partialLength = _winogradDw?.TransformedLength ?? g.OC * g.ColRows;
+        _blockImages = _block?.Images ?? _dxImages;
+        // Several chunks per thread let a core the host steals for a while hold up only one. Without dW, a chunk per
+        // block of images.
+        _chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : (g.N + _blockImages - 1) / _blockImages;
+        _partials = needDw ? new float[_chunks][] : [];
+        // Pooled, not allocated per call: the training step then allocates (almost) nothing.
+        _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
+    }
+
+    // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
+    // 8 or 4 images splits into whole blocks), 1 for planes of more than 256 pixels.
+    internal static int DxBlockImages(int pixels)
+    {
+        int images = 1;
+        while (images * 2 * pixels <= 512 && images < 8) images *= 2;
+        return images;
+    }
+
+    /// <summary>Runs every chunk, then adds dW and db (dx was written by the chunks).</summary>
+    public void Run(ReadOnlySpan<float> x, Span<float> dx, Span<float> dw, Span<float> db)
+    {
+        fixed (float* px = x, pdx = dx)
+        {
+            nint xs = (nint)px, dxs = (nint)pdx;
+            Parallelism.For(_chunks, 1, (cs, ce) =>
+            {
+                using var buffers = new ChunkBuffers(this);
+                for (int chunk = cs; chunk < ce; chunk++) RunChunk(chunk, buffers, (float*)xs, (float*)dxs);
+            });
+        }
+        // (Not returned if the loop throws: the pool then just makes new buffers.)
+        foreach (var packed in _packedWT) packed.Dispose();
+        if (_needDb) AddBias(db);
+        if (_needDw) AddWeights(dw);
+    }
+
+    private void RunChunk(int chunk, ChunkBuffers b, float* x, float* dx)
+    {
+        var g = _g;
+        float[]? partial = null;
+        if (_needDw)
+        {
+            partial = _partials[chunk] = ArrayPool<float>.Shared.Rent(_partialLength);
+            Array.Clear(partial, 0, _partialLength);
+        }
+        int n0 = (int)((long)chunk * g.N / _chunks), n1 = (int)((long)(chunk + 1) * g.N / _chunks);
+        int blockStart = n0;
+        for (int n = n0; n < n1; n++)
+        {
+            for (int grp = 0; grp < g.G; grp++)
+            {
+                long xOff = ((long)n * g.C + grp * g.Cg) * g.H * g.W;
+                var dyg = _source.ForImage(n, grp, b.Scratch.AsSpan(0, g.OCg * g.ColCols + 16));
+                if (_needDb)
+                    for (int o = 0; o < g.OCg; o++)
+                        _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * g.ColCols, g.ColCols));
+                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial);
+                if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
+            }
+            // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
+            // share of dU.
+            if (n - blockStart + 1 == _blockImages || n == n1 - 1)
+            {
+                FinishBlock(b, dx, blockStart, n - blockStart + 1, partial);
+                blockStart = n + 1;
+            }
+        }
+    }
+
+    private void AddWeightGradient(ChunkBuffers b, float* xg, ReadOnlySpan<float> dyg, int grp, int slot, float[] partial)
+    {
+        var g = _g;
+        int r = g.ColRows, p = g.ColCols;
+        if (_winogradDw is not null)
+        {
+            _winogradDw.AddImage(b.WinogradDw!, grp, xg, dyg, slot);
+            return;
+        }
+        if (_directDw is not null)
+        {
+            fixed (float* dys = dyg, sums = partial, transposed = b.DyTransposed, pad = b.Padded)
+                _directDw.AddWeightGradient(xg, dys, sums + (long)grp * g.OCg * r, transposed, pad);
+            return;
+        }
+        ReadOnlySpan<float> cols = new(xg, g.Cg * g.H * g.W);
+        int rowStride = p;
+        if (!g.IsPointwise)
+        {
+            ConvColumns.Im2Col(cols, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW,
+                b.Columns, b.ColumnStride);
+            cols = b.Columns.AsSpan(0, r * b.ColumnStride);
+            rowStride = b.ColumnStride;
+        }
+        // dW_g [OCg, R] += dY_g [OCg, P] · col_gᵀ [P, R]: the GEMM reads col_g transposed in place.
+        var dwg = partial.AsSpan(grp * g.OCg * r, g.OCg * r);
+        if (r <= SmallRows) ConvWeightGradient.AddDots(dyg, cols, g.OCg, r, p, dwg, rowStride);
+        else Gemm.Sgemm(false, true, g.OCg, r, p, 1f, dyg, p, cols, rowStride, 1f, dwg, r);
+    }
+}

@@ -14,34 +14,25 @@ public static class LabTraining
         new(data, batchSize, shuffle: shuffle, dropLast: true, seed: seed, normalize: Normalize.FashionMnist);
 
     /// <summary>
-    /// Runs <paramref name="steps"/> optimizer steps of cross-entropy training, cycling through epochs,
-    /// and returns the loss of every step (NaN once the loss is not finite; training then stops and the
-    /// remaining entries stay NaN). <paramref name="afterStep"/> sees (step, loss) after each step.
+    /// Runs <paramref name="steps"/> optimizer steps of cross-entropy training (<see cref="TrainingStep"/>), cycling
+    /// through epochs, and returns the loss of every step (NaN once the loss or a gradient is not finite; training then
+    /// stops and the remaining entries stay NaN). <paramref name="afterStep"/> sees (step, loss) after each step.
     /// </summary>
     public static double[] Train(Module model, Optimizer optimizer, DataLoader loader, int steps, Action<int, double>? afterStep = null)
     {
         var losses = Enumerable.Repeat(double.NaN, steps).ToArray();
         model.Train();
-        // Each step's activations and gradients recycled, as the Trainer does (fresh buffers are page-faulted
-        // in every step); not when a hook might keep a tensor past its step.
-        var arena = model.HasAnyHooks ? null : new TensorArena();
+        // The Trainer's step: gradients zeroed in place, buffers recycled, no update once a loss or gradient is not finite.
+        var trainingStep = new TrainingStep(model, optimizer);
         int step = 0;
         for (int epoch = 0; step < steps; epoch++)
         {
             foreach (var batch in loader.Epoch(epoch))
             {
-                optimizer.ZeroGrad();
-                double value;
-                using (arena?.Use())
-                {
-                    var loss = Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
-                    value = loss.Item();
-                    if (double.IsFinite(value)) loss.Backward();
-                }
-                if (!double.IsFinite(value)) return losses;
-                optimizer.Step();
-                losses[step] = value;
-                afterStep?.Invoke(step, value);
+                var outcome = trainingStep.Run(batch.X, batch.Y, step + 1);
+                if (outcome.Diverged is not null) return losses;
+                losses[step] = outcome.Loss;
+                afterStep?.Invoke(step, outcome.Loss);
                 if (++step >= steps) break;
             }
             if (loader.Count == 0) break;

@@ -4,6 +4,7 @@ using CnnLab.Nn;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Tensors;
+using CnnLab.Training;
 using CnnLab.IO;
 
 namespace CnnLab.Benchmarks;
@@ -38,9 +39,9 @@ public sealed record ThroughputOptions
     public double WarmupSeconds { get; init; } = 2;
 
     /// <summary>
-    /// Run each step inside a <see cref="TensorArena"/> scope, as the Trainer does. Default false: the README's
-    /// plain loop (ZeroGrad, Forward, CrossEntropy, Backward, Step), whose buffers the <see cref="CachingAllocator"/>
-    /// recycles.
+    /// Run the Trainer's own step (<see cref="TrainingStep"/>: gradients zeroed in place, each step's buffers recycled
+    /// through a <see cref="TensorArena"/>, divergence checked). Default false: the README's plain loop (ZeroGrad,
+    /// Forward, CrossEntropy, Backward, Step), whose buffers the <see cref="CachingAllocator"/> recycles.
     /// </summary>
     public bool Arena { get; init; }
 }
@@ -77,12 +78,19 @@ public static class ThroughputBenchmark
         Validate(o);
         using var threadScope = Parallelism.UseThreads(o.Threads);
         var (model, name, optimizer, x, y, gen, input) = Setup(o);
-        // The README's loop, or as the Trainer: gradients zeroed in place, each step's activations and gradients in an arena.
-        var arena = o.Arena ? new TensorArena() : null;
+        // The README's loop, or the Trainer's own step (gradients zeroed in place, buffers recycled, divergence checked).
+        var trainingStep = o.Arena ? new TrainingStep(model, optimizer) : null;
+        var arena = trainingStep?.Arena;
+        long stepNumber = 0;
         void Step()
         {
-            optimizer.ZeroGrad(setToNone: arena is null);
-            using (arena?.Use()) Functional.CrossEntropy(model.Forward(x), y).Backward();
+            if (trainingStep is not null)
+            {
+                trainingStep.Run(x, y, ++stepNumber);
+                return;
+            }
+            optimizer.ZeroGrad();
+            Functional.CrossEntropy(model.Forward(x), y).Backward();
             optimizer.Step();
         }
         for (int i = 0; i < o.WarmupSteps; i++) Step();

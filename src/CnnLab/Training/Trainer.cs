@@ -142,9 +142,8 @@ public sealed class Trainer
     {
         using var threadScope = Parallelism.UseThreads(Config.Threads);
         var history = new List<EpochMetrics>();
-        // A user's hook may keep tensors past the step, so their buffers are not recycled then.
-        _stepArena = RecycleBuffers && !Model.HasAnyHooks ? _arena : null;
-        var guard = new NonFiniteGuard(Model);
+        var trainingStep = new TrainingStep(Model, Optimizer, Config.LabelSmoothing, RecycleBuffers);
+        _stepArena = trainingStep.Arena;
         Model.Train();
         while (_epoch < Config.Epochs)
         {
@@ -159,27 +158,11 @@ public sealed class Trainer
                     SaveCheckpoint();
                     return new TrainingResult(TrainingStatus.Interrupted, history, null, null, _step);
                 }
-                // Gradients are zeroed in place (PyTorch 1.13's default) so that they keep their buffers.
-                Optimizer.ZeroGrad(setToNone: false);
-                float lossValue;
-                NonFiniteReport? report;
-                int[] predicted;
-                using (_stepArena?.Use())
-                {
-                    var logits = Model.Forward(batch.X);
-                    var loss = Functional.CrossEntropy(logits, batch.Y, Config.LabelSmoothing);
-                    lossValue = loss.Item();
-                    report = guard.CheckLoss(lossValue, _step + 1, batch.X);
-                    if (report is null)
-                    {
-                        loss.Backward();
-                        report = guard.CheckGradients(_step + 1);
-                    }
-                    predicted = Evaluation.ArgMaxRows(logits);
-                }
-                if (report is not null)
-                    return new TrainingResult(TrainingStatus.Diverged, history, null, report, _step);
-                Optimizer.Step();
+                var outcome = trainingStep.Run(batch.X, batch.Y, _step + 1, predictions: true);
+                if (outcome.Diverged is not null)
+                    return new TrainingResult(TrainingStatus.Diverged, history, null, outcome.Diverged, _step);
+                float lossValue = outcome.Loss;
+                int[] predicted = outcome.Predicted!;
                 Schedule?.Step();
                 _step++;
                 _batchInEpoch++;
@@ -219,11 +202,10 @@ public sealed class Trainer
     /// <summary>
     /// Whether <see cref="Run"/> recycles each step's activation and gradient buffers through a
     /// <see cref="TensorArena"/> (default true). It does so only when no module or parameter has a
-    /// hook when <see cref="Run"/> starts, since a hook may keep a tensor past its step.
+    /// hook when <see cref="Run"/> starts, since a hook may keep a tensor past its step (<see cref="TrainingStep"/>).
     /// </summary>
     public bool RecycleBuffers { get; set; } = true;
 
-    private readonly TensorArena _arena = new();
     private TensorArena? _stepArena;
 
     private void SaveCheckpoint()

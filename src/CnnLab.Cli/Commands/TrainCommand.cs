@@ -38,13 +38,14 @@ public static class TrainCommand
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "visit training images in file order" };
         var maxSteps = new Option<long?>("--max-steps") { Description = "stop after N optimizer steps, even mid-epoch" };
         var logSteps = new Option<bool>("--log-steps") { Description = "print {\"step\": N, \"loss\": L} per optimizer step (the batch's loss before the step)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace a run already in the --out folder (default: refuse)" };
         var initFrom = new Option<string?>("--init-from") { Description = "start from these weights (safetensors, PyTorch state_dict names) instead of an init scheme" };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
         var data = DataOptions.Create();
         var command = new Command("train", "Train a model on Fashion-MNIST (or any IDX set) with progress, metrics.jsonl and atomic checkpoints.")
         {
             model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads, outDir, resume, json,
-            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, data,
+            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, data,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -74,7 +75,7 @@ public static class TrainCommand
                 if (config.InitFrom is not null && !File.Exists(config.InitFrom)) throw new UsageException($"--init-from: file '{config.InitFrom}' does not exist");
                 string dir = p.GetValue(outDir) ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(config.Model));
                 OutputFolder.Ensure(dir);
-                trainer = new Trainer(config, split, dir);
+                trainer = new Trainer(config, split, dir) { Overwrite = p.GetValue(overwrite) };
             }
             DescribeRun(trainer, log);
             return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps));
@@ -124,7 +125,7 @@ public static class TrainCommand
                 stderr.WriteLine($"\nInterrupted at step {result.Steps}; checkpoint saved in {trainer.OutDir}. Continue with: cnnlab train --resume {trainer.OutDir}");
                 return CliErrors.Interrupted;
             case TrainingStatus.Diverged:
-                string kept = trainer.OutDir is not null && Checkpoint.Exists(trainer.OutDir)
+                string kept = trainer.OutDir is not null && trainer.HasCheckpoint
                     ? $"The last good checkpoint is kept in {trainer.OutDir}"
                     : "It diverged before the first epoch ended, so no checkpoint was written";
                 stderr.WriteLine($"\nStopped: {result.NonFinite!.Message}. {kept}. Try a lower --lr or another --init.");

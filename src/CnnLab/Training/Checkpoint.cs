@@ -13,7 +13,9 @@ namespace CnnLab.Training;
 /// <param name="Step">Optimizer steps taken in total.</param>
 /// <param name="ModelGenerator">State of the model's generator (dropout draws continue from it).</param>
 /// <param name="Version">Format version of this file.</param>
-public sealed record TrainingState(int Epoch, int BatchInEpoch, long Step, ulong[] ModelGenerator, string Version = "1");
+/// <param name="Commit">The save this state belongs to; the two safetensors files carry the same id in their metadata.</param>
+public sealed record TrainingState(int Epoch, int BatchInEpoch, long Step, ulong[] ModelGenerator, string Version = "1",
+    string? Commit = null);
 
 /// <summary>
 /// A checkpoint folder: <c>model.safetensors</c> (state-dict names as PyTorch's, BatchNorm's
@@ -23,8 +25,14 @@ public sealed record TrainingState(int Epoch, int BatchInEpoch, long Step, ulong
 /// Writing is crash-consistent: the four files are written as temporary files and flushed to disk,
 /// then a journal (<c>.commit.json</c>) listing the renames is written atomically, then the files are
 /// renamed into place and the journal removed. A crash before the journal leaves the previous
-/// checkpoint untouched (the temporaries are ignored and cleaned); a crash after it is rolled
-/// forward by the next <see cref="Load"/>. So the folder always holds one whole checkpoint.
+/// checkpoint untouched (the temporaries are ignored, then cleaned by the next writer); a crash after it
+/// is read through the journal by <see cref="Load"/> and rolled forward by the next writer
+/// (<see cref="RunFolder.Claim"/>). So the folder always holds one whole checkpoint.
+/// </para>
+/// <para>
+/// Only the writer holding the folder's <see cref="RunFolder"/> saves, recovers or deletes; <see cref="Load"/> changes
+/// nothing. Every save has a commit id, stored in <c>state.json</c> and in both safetensors files' metadata, so a reader
+/// that meets a save in progress (files from two saves) sees it and reads again.
 /// </para>
 /// </summary>
 public static class Checkpoint
@@ -44,20 +52,32 @@ public static class Checkpoint
     public static void SaveWeights(string path, Module model, IReadOnlyDictionary<string, string>? metadata = null) =>
         SafeTensors.Save(path, model.StateDict(), metadata, Int64Names(model));
 
-    /// <summary>Writes a whole checkpoint into <paramref name="dir"/> (created if needed).</summary>
+    /// <summary>
+    /// Writes a whole checkpoint into <paramref name="dir"/> (created if needed). The caller holds the folder
+    /// (<see cref="RunFolder.Claim"/>): a temporary that vanishes before the commit is an error, not a skipped file.
+    /// </summary>
     public static void Save(string dir, Module model, Optimizer optimizer, TrainingConfig config, TrainingState state)
     {
         Directory.CreateDirectory(dir);
         var optState = optimizer.StateDict();
-        var meta = new Dictionary<string, string> { ["format"] = "cnnlab-checkpoint-1" };
+        // Saves of one run differ in step (a folder holds one run: RunFolder), and the same state gives the same bytes.
+        string commit = $"{state.Epoch}-{state.BatchInEpoch}-{state.Step}";
+        state = state with { Commit = commit };
+        var meta = new Dictionary<string, string> { ["format"] = "cnnlab-checkpoint-1", ["commit"] = commit };
+        var optMeta = new Dictionary<string, string>
+        {
+            ["param_groups"] = optState.ParamGroupsToJson(), ["optimizer"] = optimizer.GetType().Name, ["commit"] = commit,
+        };
         var temps = Files.ToDictionary(f => f, f => Path.Combine(dir, $".{f}.{Environment.ProcessId}.tmp"));
         try
         {
             WriteFlushed(temps[ModelFile], s => SafeTensors.Write(s, model.StateDict(), meta, Int64Names(model)));
-            WriteFlushed(temps[OptimizerFile], s => SafeTensors.Write(s, optState.ToTensors(),
-                new Dictionary<string, string> { ["param_groups"] = optState.ParamGroupsToJson(), ["optimizer"] = optimizer.GetType().Name }));
+            WriteFlushed(temps[OptimizerFile], s => SafeTensors.Write(s, optState.ToTensors(), optMeta));
             WriteFlushed(temps[ConfigFile], s => s.Write(System.Text.Encoding.UTF8.GetBytes(config.ToJson())));
             WriteFlushed(temps[StateFile], s => s.Write(JsonSerializer.SerializeToUtf8Bytes(state, TrainingConfig.Json)));
+            foreach (var temp in temps.Values)
+                if (!File.Exists(temp))
+                    throw new IOException($"{temp}: a checkpoint temporary vanished before its commit (another process changed {dir})");
             var journal = temps.ToDictionary(kv => Path.GetFileName(kv.Value), kv => kv.Key);
             AtomicFile.Write(Path.Combine(dir, Journal), s => s.Write(JsonSerializer.SerializeToUtf8Bytes(journal)));
         }
@@ -66,7 +86,7 @@ public static class Checkpoint
             foreach (var t in temps.Values) TryDelete(t);
             throw;
         }
-        RollForward(dir);
+        RollForward(dir, recovering: false);
     }
 
     private static void WriteFlushed(string path, Action<Stream> write)
@@ -76,25 +96,48 @@ public static class Checkpoint
         fs.Flush(flushToDisk: true);
     }
 
-    // Completes an interrupted commit: every temporary named in the journal is complete.
-    private static void RollForward(string dir)
+    /// <summary>
+    /// For the writer that has just claimed <paramref name="dir"/>: finishes a commit a killed writer left (every temporary
+    /// the journal names is complete) and deletes temporaries of saves that never reached their journal.
+    /// </summary>
+    internal static void Recover(string dir)
+    {
+        RollForward(dir, recovering: true);
+        foreach (var stale in Directory.GetFiles(dir, ".*.tmp")) TryDelete(stale);
+    }
+
+    /// <summary>For the writer of <paramref name="dir"/>: deletes the checkpoint's files, journal and temporaries.</summary>
+    internal static void Delete(string dir)
+    {
+        foreach (var f in Files.Append(Journal)) TryDelete(Path.Combine(dir, f));
+        foreach (var stale in Directory.GetFiles(dir, ".*.tmp")) TryDelete(stale);
+    }
+
+    // Renames the journal's temporaries into place. Recovering from a killed commit, a temporary may already have
+    // been renamed (its final file is there); in a commit of our own, every one must still exist.
+    private static void RollForward(string dir, bool recovering)
     {
         var journalPath = Path.Combine(dir, Journal);
-        if (File.Exists(journalPath))
+        if (!File.Exists(journalPath)) return;
+        foreach (var (temp, final) in ReadJournal(journalPath))
         {
-            Dictionary<string, string>? renames;
-            try { renames = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllBytes(journalPath)); }
-            catch (JsonException e) { throw new InvalidFileException(journalPath, $"corrupt checkpoint journal: {e.Message}"); }
-            foreach (var (temp, final) in renames ?? [])
-            {
-                if (!Files.Contains(final) || temp.Contains('/') || temp.Contains('\\'))
-                    throw new InvalidFileException(journalPath, $"journal names an unexpected file '{temp}' → '{final}'");
-                var src = Path.Combine(dir, temp);
-                if (File.Exists(src)) File.Move(src, Path.Combine(dir, final), overwrite: true);
-            }
-            File.Delete(journalPath);
+            var src = Path.Combine(dir, temp);
+            if (File.Exists(src)) File.Move(src, Path.Combine(dir, final), overwrite: true);
+            else if (!recovering || !File.Exists(Path.Combine(dir, final)))
+                throw new IOException($"{src}: a checkpoint temporary vanished during its commit (another process changed {dir})");
         }
-        foreach (var stale in Directory.GetFiles(dir, ".*.tmp")) TryDelete(stale);
+        File.Delete(journalPath);
+    }
+
+    private static Dictionary<string, string> ReadJournal(string journalPath)
+    {
+        Dictionary<string, string>? renames;
+        try { renames = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllBytes(journalPath)); }
+        catch (JsonException e) { throw new InvalidFileException(journalPath, $"corrupt checkpoint journal: {e.Message}"); }
+        foreach (var (temp, final) in renames ?? [])
+            if (!Files.Contains(final) || temp.Contains('/') || temp.Contains('\\') || !temp.StartsWith('.'))
+                throw new InvalidFileException(journalPath, $"journal names an unexpected file '{temp}' → '{final}'");
+        return renames ?? [];
     }
 
     private static void TryDelete(string path)
@@ -109,20 +152,88 @@ public static class Checkpoint
         File.Exists(Path.Combine(dir, StateFile)) || File.Exists(Path.Combine(dir, Journal));
 
     /// <summary>What <see cref="Load"/> reads.</summary>
+    /// <param name="Config">config.json.</param>
+    /// <param name="State">state.json.</param>
+    /// <param name="Weights">model.safetensors.</param>
+    /// <param name="OptimizerState">optimizer.safetensors.</param>
+    /// <param name="OptimizerName">The optimizer class whose state <c>optimizer.safetensors</c> holds (null in old checkpoints).</param>
     public sealed record Contents(TrainingConfig Config, TrainingState State,
-        OrderedDictionary<string, Tensor> Weights, OptimizerStateDict OptimizerState);
+        OrderedDictionary<string, Tensor> Weights, OptimizerStateDict OptimizerState, string? OptimizerName = null);
 
-    /// <summary>Reads a checkpoint folder (finishing an interrupted commit first).</summary>
+    // How long a reader waits for a save in progress to finish before it gives up.
+    private static readonly TimeSpan SaveWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Reads a checkpoint folder without changing anything in it. A commit a killed writer left is read through its
+    /// journal; a save in progress (the folder's lock held, files from two saves) is waited for.
+    /// </summary>
     public static Contents Load(string dir)
     {
         if (!Directory.Exists(dir)) throw new InvalidFileException(dir, "checkpoint folder does not exist");
-        RollForward(dir);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            bool writing = RunFolder.IsBeingWritten(dir);
+            bool journal = File.Exists(Path.Combine(dir, Journal));
+            if (!(writing && journal))
+            {
+                var contents = Read(dir, out string? mismatch);
+                if (mismatch is null) return contents;
+                if (!RunFolder.IsBeingWritten(dir)) throw new InvalidFileException(dir, mismatch);
+            }
+            if (clock.Elapsed > SaveWait)
+                throw new InvalidFileException(dir, $"a save in progress did not finish within {SaveWait.TotalSeconds:0} s");
+            Thread.Sleep(20);
+        }
+    }
+
+    // The path to read for each file: the journal's temporary where a killed commit left one, else the file itself.
+    private static Dictionary<string, string> Sources(string dir)
+    {
+        var sources = Files.ToDictionary(f => f, f => Path.Combine(dir, f));
+        var journalPath = Path.Combine(dir, Journal);
+        if (File.Exists(journalPath))
+            foreach (var (temp, final) in ReadJournal(journalPath))
+                if (File.Exists(Path.Combine(dir, temp))) sources[final] = Path.Combine(dir, temp);
+        return sources;
+    }
+
+    private static Contents Read(string dir, out string? mismatch)
+    {
+        var sources = Sources(dir);
         foreach (var f in Files)
-            if (!File.Exists(Path.Combine(dir, f)))
-                throw new InvalidFileException(Path.Combine(dir, f), "missing: a checkpoint folder needs model.safetensors, optimizer.safetensors, config.json and state.json");
-        var configPath = Path.Combine(dir, ConfigFile);
+            if (!File.Exists(sources[f]))
+                throw new InvalidFileException(sources[f],
+                    "missing: a checkpoint folder needs model.safetensors, optimizer.safetensors, config.json and state.json");
+        var configPath = sources[ConfigFile];
         var config = TrainingConfig.FromJson(File.ReadAllText(configPath), configPath);
-        var statePath = Path.Combine(dir, StateFile);
+        var state = ReadState(sources[StateFile]);
+        var model = SafeTensors.Load(sources[ModelFile]);
+        var optPath = sources[OptimizerFile];
+        var opt = SafeTensors.Load(optPath);
+        if (!opt.Metadata.TryGetValue("param_groups", out var groups))
+            throw new InvalidFileException(optPath, "metadata field 'param_groups' is missing");
+        OptimizerStateDict optState;
+        try { optState = OptimizerStateDict.FromTensors(opt.Tensors, groups); }
+        catch (Exception e) when (e is ArgumentException or JsonException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidFileException(optPath, $"invalid optimizer state: {e.Message}");
+        }
+        mismatch = null;
+        if (state.Commit is not null)
+        {
+            model.Metadata.TryGetValue("commit", out var modelCommit);
+            opt.Metadata.TryGetValue("commit", out var optCommit);
+            if (modelCommit != state.Commit || optCommit != state.Commit)
+                mismatch = $"holds files from different saves (state.json is save '{state.Commit}', {ModelFile} " +
+                    $"'{modelCommit ?? "none"}', {OptimizerFile} '{optCommit ?? "none"}')";
+        }
+        opt.Metadata.TryGetValue("optimizer", out var optimizerName);
+        return new Contents(config, state, model.Tensors, optState, optimizerName);
+    }
+
+    private static TrainingState ReadState(string statePath)
+    {
         TrainingState state;
         try
         {
@@ -132,17 +243,6 @@ public static class Checkpoint
         catch (JsonException e) { throw new InvalidFileException(statePath, $"not a valid training state: {e.Message}"); }
         if (state.Epoch < 0 || state.BatchInEpoch < 0 || state.Step < 0 || state.ModelGenerator is not { Length: 7 })
             throw new InvalidFileException(statePath, "fields epoch, batch_in_epoch, step must be >= 0 and model_generator must hold 7 words");
-        var weights = SafeTensors.Load(Path.Combine(dir, ModelFile)).Tensors;
-        var optPath = Path.Combine(dir, OptimizerFile);
-        var opt = SafeTensors.Load(optPath);
-        if (!opt.Metadata.TryGetValue("param_groups", out var groups))
-            throw new InvalidFileException(optPath, "metadata field 'param_groups' is missing");
-        OptimizerStateDict optState;
-        try { optState = OptimizerStateDict.FromTensors(opt.Tensors, groups); }
-        catch (Exception e) when (e is ArgumentException or JsonException or FormatException)
-        {
-            throw new InvalidFileException(optPath, $"invalid optimizer state: {e.Message}");
-        }
-        return new Contents(config, state, weights, optState);
+        return state;
     }
 }

@@ -48,11 +48,7 @@ public sealed class Trainer
         _test = new DataLoader(data.Test, 1000, normalize: Normalize.FashionMnist);
         Optimizer = OptimizerFactory.Create(config, Model);
         Schedule = OptimizerFactory.CreateSchedule(config, Optimizer, TotalSteps);
-        if (outDir is not null)
-        {
-            Directory.CreateDirectory(outDir);
-            File.Delete(MetricsPath);
-        }
+        // The folder is not touched here: Run claims it (RunFolder) and only then clears or appends.
     }
 
     /// <summary>Continues the run saved in <paramref name="checkpointDir"/> (which also becomes the output folder).</summary>
@@ -61,6 +57,10 @@ public sealed class Trainer
         var ckpt = Checkpoint.Load(checkpointDir);
         var trainer = new Trainer(ckpt.Config with { InitFrom = null, Init = "pytorch-default" }, data, outDir: null) { OutDir = checkpointDir };
         trainer.Config = ckpt.Config;
+        string optimizerName = trainer.Optimizer.GetType().Name;
+        if (ckpt.OptimizerName is not null && ckpt.OptimizerName != optimizerName)
+            throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.OptimizerFile),
+                $"holds {ckpt.OptimizerName} state but config.json asks for {optimizerName} (optimizer '{ckpt.Config.Optimizer}')");
         trainer.Model.LoadStateDict(ckpt.Weights);
         // Replaying the schedule reproduces its learning rates exactly; then the moments and lrs are loaded.
         for (long i = 0; i < ckpt.State.Step; i++) trainer.Schedule?.Step();
@@ -69,7 +69,8 @@ public sealed class Trainer
         trainer._epoch = ckpt.State.Epoch;
         trainer._batchInEpoch = ckpt.State.BatchInEpoch;
         trainer._step = ckpt.State.Step;
-        trainer.TruncateMetrics(ckpt.State.Epoch);
+        trainer._ownsRun = true;
+        trainer.HasCheckpoint = true;
         return trainer;
     }
 
@@ -97,7 +98,7 @@ public sealed class Trainer
 
     public int BatchesPerEpoch => _train.Count;
 
-    private string MetricsPath => Path.Combine(OutDir!, "metrics.jsonl");
+    private string MetricsPath => Path.Combine(OutDir!, RunFolder.MetricsFile);
 
     public event Action<BatchProgress>? BatchCompleted;
 
@@ -141,6 +142,7 @@ public sealed class Trainer
     public TrainingResult Run(CancellationToken cancel = default)
     {
         using var threadScope = Parallelism.UseThreads(Config.Threads);
+        using var folder = OutDir is null ? null : ClaimFolder();
         var history = new List<EpochMetrics>();
         var trainingStep = new TrainingStep(Model, Optimizer, Config.LabelSmoothing, RecycleBuffers);
         _stepArena = trainingStep.Arena;
@@ -208,11 +210,49 @@ public sealed class Trainer
 
     private TensorArena? _stepArena;
 
+    /// <summary>
+    /// Replace a run found in the output folder (its checkpoint or metrics.jsonl) instead of refusing to start.
+    /// Default false: a new run never writes over another run's files.
+    /// </summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>True once the output folder holds a checkpoint of this run (saved by it, or the one it resumed).</summary>
+    public bool HasCheckpoint { get; private set; }
+
+    // Whether the files in OutDir are this run's (it resumed them or has written there already).
+    private bool _ownsRun;
+
+    // Takes the output folder for this Run: a new run refuses (or, told to, clears) another run's files; a resumed one
+    // drops the metrics of epochs its checkpoint does not have.
+    private RunFolder ClaimFolder()
+    {
+        var folder = RunFolder.Claim(OutDir!);
+        try
+        {
+            if (!_ownsRun && RunFolder.HoldsRun(OutDir!))
+            {
+                if (!Overwrite)
+                    throw new InvalidFileException(OutDir!, "holds another run (a checkpoint or metrics.jsonl); continue it with " +
+                        $"--resume {OutDir}, give this run another --out, or pass --overwrite to replace it");
+                folder.ClearPreviousRun();
+            }
+            if (_ownsRun) TruncateMetrics(_epoch);
+            _ownsRun = true;
+            return folder;
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
     private void SaveCheckpoint()
     {
         if (OutDir is null) return;
         Checkpoint.Save(OutDir, Model, Optimizer, Config,
             new TrainingState(_epoch, _batchInEpoch, _step, _modelGenerator.GetState()));
+        HasCheckpoint = true;
     }
 
     private void TruncateMetrics(int epochs)

@@ -52,9 +52,13 @@ public class CheckpointTests
         // A crash while writing the next one leaves half-written temporaries and no journal.
         File.WriteAllText(Path.Combine(dir, ".model.safetensors.999.tmp"), "garbage");
         File.WriteAllText(Path.Combine(dir, ".state.json.999.tmp"), "{");
+        var before = Directory.GetFiles(dir, ".*").Order().ToArray();
         var c = Checkpoint.Load(dir);
         Assert.Equal(2, c.State.Step);
-        Assert.Empty(Directory.GetFiles(dir, ".*"));
+        Assert.Equal(before, Directory.GetFiles(dir, ".*").Order().ToArray());   // a reader changes nothing
+        using (RunFolder.Claim(dir)) { }                                          // the next writer cleans up
+        Assert.Equal([Path.Combine(dir, RunFolder.LockFile)], Directory.GetFiles(dir, ".*"));
+        Assert.Equal(2, Checkpoint.Load(dir).State.Step);
     }
 
     [Fact]
@@ -78,6 +82,10 @@ public class CheckpointTests
         var c = Checkpoint.Load(older);
         Assert.Equal(5, c.State.Step);
         Assert.Equal(m2.StateDict()["1.weight"].ToArray(), c.Weights["1.weight"].ToArray());
+        Assert.True(File.Exists(Path.Combine(older, ".commit.json")));          // read through the journal, not rolled
+        using (RunFolder.Claim(older)) { }                                        // the next writer rolls it forward
+        Assert.False(File.Exists(Path.Combine(older, ".commit.json")));
+        Assert.Equal(5, Checkpoint.Load(older).State.Step);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class TrainCliTests
         Assert.InRange(acc, 0.2, 1.0);                          // well above chance (0.1) after 16 steps
         foreach (var f in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile, Checkpoint.ConfigFile, Checkpoint.StateFile })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
-        Assert.Empty(Directory.GetFiles(dir, ".*"));            // no temporaries or journal left
+        Assert.Equal([Path.Combine(dir, RunFolder.LockFile)], Directory.GetFiles(dir, ".*"));   // no temporaries or journal
 
         var eval = Cli.Run("eval", "--checkpoint", dir, "--data", Data.Value, "--json");
         Assert.True(eval.ExitCode == 0, eval.Stderr);

@@ -2,6 +2,7 @@ using CnnLab.Benchmarks;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using CnnLab.Kernels;
 using CnnLab.Nn.Models;
 using CnnLab.Training;
 using CnnLab.Cli.Support;
@@ -47,7 +48,10 @@ public static class BenchCommand
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             int t = p.GetValue(threads);
-            if (t < 1) throw new UsageException($"--threads must be at least 1, got {t}");
+            if (t < 1 || t > Parallelism.MaxThreadsLimit)
+                throw new UsageException($"--threads must be between 1 and {Parallelism.MaxThreadsLimit}, got {t}");
+            double secs = p.GetValue(seconds);
+            if (!(secs > 0) || secs > 3600) throw new UsageException($"--seconds must be above 0 and at most 3600, got {secs}");
             bool asJson = p.GetValue(json);
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
             if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);

@@ -3,6 +3,7 @@ using CnnLab.Init;
 using CnnLab.Tensors;
 using CnnLab.Init.Networks;
 using CnnLab.Cli.Support;
+using CnnLab.Nn.Models;
 
 namespace CnnLab.Cli.Commands;
 
@@ -34,6 +35,7 @@ public static class DoctorCommand
             long seedValue = parse.GetValue(seed);
             var gen = new Generator(seedValue);
             var (net, inputShape) = Training.Trainer.BuildModel(new Training.TrainingConfig { Model = modelName }, gen);
+            ModelSummary.Of(net, inputShape).CheckBatch(batchSize, inputShape, $"--batch {batchSize}");
             var choices = scheme.Apply(net, gen);
             var x = Tensor.Randn(gen, [batchSize, .. inputShape]);
             // labels in [0, classes) with classes read off the output layer

@@ -16,6 +16,12 @@ public static class CliErrors
     /// <summary>Interrupted by Ctrl-C (128 + SIGINT).</summary>
     public const int Interrupted = 130;
 
+    /// <summary>A bug: an exception no input should cause (sysexits' EX_SOFTWARE). The suite fails on any.</summary>
+    public const int InternalError = 70;
+
+    // A message longer than this is cut: one line on a terminal, not megabytes of names.
+    private const int MaxMessage = 1000;
+
     /// <summary>Runs <paramref name="action"/>, turning user errors into "cnnlab: message" and exit code 2.</summary>
     public static int Guard(TextWriter stderr, Func<int> action)
     {
@@ -23,26 +29,33 @@ public static class CliErrors
         {
             return action();
         }
-        catch (InvalidFileException e)
+        catch (Exception e) when (e is InvalidFileException or UsageException or ArgumentException or IOException
+            or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"cnnlab: {e.Message}");
+            stderr.WriteLine($"cnnlab: {OneLine(e.Message)}");
             return BadInput;
         }
-        catch (UsageException e)
+        catch (OutOfMemoryException)
         {
-            stderr.WriteLine($"cnnlab: {e.Message}");
+            stderr.WriteLine("cnnlab: out of memory: the model, batch or data is larger than this machine can hold " +
+                "(lower --batch-size, or the CNNLAB_MAX_* budgets let it through)");
             return BadInput;
         }
-        catch (ArgumentException e)
+        catch (Exception e)
         {
-            stderr.WriteLine($"cnnlab: {e.Message}");
-            return BadInput;
+            // Input is checked before use; reaching here is a bug in CnnLab, said as one line (the trace on request).
+            stderr.WriteLine($"cnnlab: internal error ({e.GetType().Name}: {OneLine(e.Message)}); please report it, " +
+                "with CNNLAB_DEBUG=1 for the stack trace");
+            if (Environment.GetEnvironmentVariable("CNNLAB_DEBUG") == "1") stderr.WriteLine(e);
+            return InternalError;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"cnnlab: {e.Message}");
-            return BadInput;
-        }
+    }
+
+    /// <summary>The message on one line, cut to <see cref="MaxMessage"/> characters.</summary>
+    public static string OneLine(string message)
+    {
+        var line = message.ReplaceLineEndings(" ");
+        return line.Length <= MaxMessage ? line : $"{line[..MaxMessage]}… ({line.Length - MaxMessage:N0} more characters)";
     }
 }
 

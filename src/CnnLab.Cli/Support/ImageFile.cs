@@ -12,9 +12,7 @@ internal static class ImageFile
 {
     public static byte[] ReadGray28(string path, out bool inverted)
     {
-        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidFileException(path, "not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)");
-        if (decoded.Width < 1 || decoded.Height < 1 || (long)decoded.Width * decoded.Height > 100_000_000)
-            throw new InvalidFileException(path, $"image size {decoded.Width}x{decoded.Height} is not supported");
+        using var decoded = Decode(path);
         var info = new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var small = decoded.Resize(info, new SKSamplingOptions(SKCubicResampler.Mitchell))
             ?? throw new InvalidFileException(path, "could not resize the image to 28x28");
@@ -34,5 +32,26 @@ internal static class ImageFile
         if (inverted)
             for (int i = 0; i < gray.Length; i++) gray[i] = (byte)(255 - gray[i]);
         return gray;
+    }
+
+    // The whole image, its size checked from the header before any pixel is decoded; a file whose data ends early is
+    // refused rather than predicted from a partial picture.
+    private static SKBitmap Decode(string path)
+    {
+        if (!File.Exists(path)) throw new InvalidFileException(path, "no such file");
+        using var codec = SKCodec.Create(path)
+            ?? throw new InvalidFileException(path, "not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)");
+        int width = codec.Info.Width, height = codec.Info.Height;
+        if (width < 1 || height < 1) throw new InvalidFileException(path, $"image size {width}x{height} is empty");
+        try { Budgets.CheckImage(width, height, "the image"); }
+        catch (ArgumentException e) { throw new InvalidFileException(path, e.Message); }
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result == SKCodecResult.Success) return bitmap;
+        bitmap.Dispose();
+        throw new InvalidFileException(path, result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+            ? "the image data ends early or is damaged (a truncated or corrupt file)"
+            : $"cannot decode the image ({result})");
     }
 }

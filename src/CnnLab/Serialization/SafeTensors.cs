@@ -104,11 +104,36 @@ public static class SafeTensors
     public sealed record Contents(OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
 
     /// <summary>Reads and validates a safetensors file; any violation is an <see cref="InvalidFileException"/>.</summary>
+    /// <remarks>
+    /// The 8-byte header length is checked against the file's size before the rest is read, so a file that is not
+    /// safetensors (or a device, or a file too big for one array) is refused from its first bytes.
+    /// </remarks>
     public static Contents Load(string path)
     {
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            long length = stream.CanSeek ? stream.Length : 0;
+            if (length < 8) throw new InvalidFileException(path, $"file is {length} bytes, shorter than the 8-byte header length");
+            if (length > Array.MaxLength)
+                throw new InvalidFileException(path, $"file is {length:N0} bytes; CnnLab reads safetensors files of up to {Array.MaxLength:N0}");
+            Span<byte> head = stackalloc byte[8];
+            stream.ReadExactly(head);
+            ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(head);
+            if (headerLen > MaxHeaderBytes)
+                throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
+            if (headerLen > (ulong)(length - 8))
+                throw new InvalidFileException(path, $"header length {headerLen} is larger than the {length - 8} bytes after it");
+            bytes = new byte[length];
+            head.CopyTo(bytes);
+            stream.ReadExactly(bytes.AsSpan(8));
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidFileException(path, "file ended while it was read (was it being written?)");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new InvalidFileException(path, $"cannot read file: {e.Message}", e);
         }

@@ -42,6 +42,11 @@ public sealed class Trainer
         InitReport = ApplyInit(config, Model, _modelGenerator);
         CheckInput(data.Train);
         NumClasses = data.Train.NumClasses;
+        var summary = ModelSummary.Of(Model, InputShape);
+        if (summary.Outputs != NumClasses)
+            throw new ArgumentException($"model '{config.Model}' scores {summary.Outputs} classes but the data has {NumClasses} " +
+                $"(labels 0..{NumClasses - 1}): its last layer must have {NumClasses} outputs");
+        summary.CheckBatch(Math.Max(config.BatchSize, 1000), InputShape, $"--batch-size {config.BatchSize} (and evaluation's 1000)");
         ClassNames = data.Train.ClassNames;
         _train = new DataLoader(data.Train, config.BatchSize, shuffle: config.Shuffle, seed: config.Seed,
             normalize: Normalize.FashionMnist, augmentation: config.Augment ? new Augmentation(2) : null);

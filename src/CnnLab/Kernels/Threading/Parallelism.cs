@@ -28,6 +28,9 @@ public static class Parallelism
 
     internal static void ExitBody(bool outer) => t_inParallelBody = outer;
 
+    /// <summary>The most threads <see cref="MaxThreads"/> accepts (the training config's limit too).</summary>
+    public const int MaxThreadsLimit = 256;
+
     /// <summary>
     /// Maximum threads a kernel may use (the CLI's <c>--threads</c>). Default: all cores; a larger value
     /// runs on as many threads as there are cores (the chunks, and so the results, are those of the value).
@@ -37,7 +40,8 @@ public static class Parallelism
         get => s_maxThreads;
         set
         {
-            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "threads must be at least 1");
+            if (value < 1 || value > MaxThreadsLimit)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"threads must be between 1 and {MaxThreadsLimit}");
             s_maxThreads = value;
         }
     }

@@ -25,13 +25,7 @@ public static class ModelSpec
     /// <summary>Reads and builds a spec file; errors are <see cref="InvalidFileException"/>.</summary>
     public static (Sequential Model, int[] InputShape, string Name) Load(string path, Generator generator)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidFileException(path, $"cannot read model spec: {e.Message}", e);
-        }
-        return Parse(text, path, generator);
+        return Parse(Budgets.ReadTextFile(path, "model spec"), path, generator);
     }
 
     /// <summary>Builds a model from spec JSON; <paramref name="path"/> names the source in errors.</summary>
@@ -63,11 +57,19 @@ public static class ModelSpec
         var model = new Sequential();
         var shape = new[] { 1 }.Concat(input).ToArray();
         int index = 0;
+        long parameters = 0;
+        // Sized before anything is allocated: a layer's parameters from its fields, its output from shape arithmetic.
+        void Reserve(long count) => Budgets.CheckParameters(parameters = Saturating.Add(parameters, count), "the model");
         foreach (var layer in layers.EnumerateArray())
         {
             var reader = new LayerFields(layer, path, index);
             Module module;
-            try { module = Build(reader, shape, generator); }
+            try
+            {
+                module = Build(reader, shape, generator, Reserve);
+                Budgets.CheckActivationBytes(Saturating.Multiply(OutputElementsAtMost(module, shape), sizeof(float)),
+                    "its output for one image");
+            }
             catch (ArgumentException e) { throw new InvalidFileException(path, $"layer {index} ({reader.Type}): {e.Message}"); }
             reader.RejectUnknown();
             model.Add(module);
@@ -87,7 +89,23 @@ public static class ModelSpec
         return (model, input, name);
     }
 
-    private static Module Build(LayerFields f, int[] shape, Generator g)
+    // An upper bound of a layer's output elements for the input shape, from the layer's sizes alone.
+    private static long OutputElementsAtMost(Module module, int[] shape)
+    {
+        long input = Saturating.Product(shape);
+        if (shape.Length != 4) return module is Linear l ? Saturating.Multiply(shape[0], l.OutFeatures) : input;
+        long n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        return module switch
+        {
+            Conv2d conv => Saturating.Product(n, conv.OutChannels, Math.Max(0, h + 2L * conv.Padding.H), Math.Max(0, w + 2L * conv.Padding.W)),
+            MaxPool2d pool => Saturating.Product(n, c, h + 2L * pool.Padding.H + 1, w + 2L * pool.Padding.W + 1),
+            AvgPool2d pool => Saturating.Product(n, c, h + 2L * pool.Padding.H + 1, w + 2L * pool.Padding.W + 1),
+            AdaptiveAvgPool2d pool => Saturating.Product(n, c, pool.OutputSize.H, pool.OutputSize.W),
+            _ => input,
+        };
+    }
+
+    private static Module Build(LayerFields f, int[] shape, Generator g, Action<long> reserve)
     {
         int Channels() => shape.Length == 4 ? shape[1]
             : throw new ArgumentException($"needs a 4-D input [N, C, H, W] but the previous layer gives {Shape.Format(shape)}");
@@ -99,6 +117,8 @@ public static class ModelSpec
             {
                 int inC = f.Int("in_channels", Channels());
                 if (inC != Channels()) throw new ArgumentException($"field 'in_channels' is {inC} but the input has {Channels()} channels");
+                int oc = f.RequiredInt("out_channels"), k = f.RequiredInt("kernel_size"), groups = f.Int("groups", 1);
+                if (oc > 0 && k > 0 && groups > 0) reserve(Saturating.Add(Saturating.Product(oc, inC / groups, k, k), oc));
                 return new Conv2d(inC, f.RequiredInt("out_channels"), f.RequiredInt("kernel_size"), stride: f.Int("stride", 1),
                     padding: f.Int("padding", 0), dilation: f.Int("dilation", 1), groups: f.Int("groups", 1), bias: f.Bool("bias", true), generator: g);
             }
@@ -106,6 +126,8 @@ public static class ModelSpec
             {
                 int inF = f.Int("in_features", Features());
                 if (inF != Features()) throw new ArgumentException($"field 'in_features' is {inF} but the input has {Features()} features");
+                int outF = f.RequiredInt("out_features");
+                if (outF > 0) reserve(Saturating.Multiply(inF + 1L, outF));
                 return new Linear(inF, f.RequiredInt("out_features"), f.Bool("bias", true), g);
             }
             case "relu": return new ReLU();
@@ -126,8 +148,18 @@ public static class ModelSpec
             }
             case "adaptive_avgpool2d":
                 return new AdaptiveAvgPool2d(f.Int("output_size", 1));
-            case "batchnorm2d": return new BatchNorm2d(f.Int("num_features", Channels()), f.Float("eps", 1e-5f), f.Float("momentum", 0.1f));
-            case "batchnorm1d": return new BatchNorm1d(f.Int("num_features", shape.Length >= 2 ? shape[1] : 0), f.Float("eps", 1e-5f), f.Float("momentum", 0.1f));
+            case "batchnorm2d":
+            {
+                int features = f.Int("num_features", Channels());
+                reserve(4L * Math.Max(0, features));
+                return new BatchNorm2d(features, f.Float("eps", 1e-5f), f.Float("momentum", 0.1f));
+            }
+            case "batchnorm1d":
+            {
+                int features = f.Int("num_features", shape.Length >= 2 ? shape[1] : 0);
+                reserve(4L * Math.Max(0, features));
+                return new BatchNorm1d(features, f.Float("eps", 1e-5f), f.Float("momentum", 0.1f));
+            }
             case "flatten": return new Flatten(f.Int("start_dim", 1), f.Int("end_dim", -1));
             case "dropout": return new Dropout(f.Float("p", 0.5f), g);
             case "identity": return new Identity();

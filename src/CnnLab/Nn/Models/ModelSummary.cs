@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CnnLab.IO;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn.Models;
@@ -52,6 +53,22 @@ public sealed class ModelSummary
         }
         var all = model.Parameters().ToList();
         return new ModelSummary(rows, all.Sum(p => (long)p.Numel), all.Where(p => p.RequiresGrad).Sum(p => (long)p.Numel));
+    }
+
+    /// <summary>Elements of every layer's output for one image (what a forward pass keeps per image).</summary>
+    public long ActivationElementsPerImage => Layers.Aggregate(0L, (sum, l) => Saturating.Add(sum, Saturating.Product(l.OutputShape)));
+
+    /// <summary>The width of the last layer's output: how many classes the model scores.</summary>
+    public int Outputs => Layers.Count == 0 || Layers[^1].OutputShape.Length != 2 ? 0 : Layers[^1].OutputShape[1];
+
+    /// <summary>
+    /// Throws unless a batch of <paramref name="batch"/> images fits <see cref="Budgets.MaxActivationBytes"/>
+    /// (the inputs and every layer's output); <paramref name="what"/> names the setting in the message.
+    /// </summary>
+    public void CheckBatch(long batch, int[] inputShape, string what)
+    {
+        long perImage = Saturating.Add(ActivationElementsPerImage, Saturating.Product(inputShape));
+        Budgets.CheckActivationBytes(Saturating.Multiply(Saturating.Multiply(perImage, sizeof(float)), batch), what);
     }
 
     /// <summary>The table as text.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using CnnLab.IO;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn.Models;
@@ -48,17 +49,17 @@ public static partial class ModelZoo
         var mlp = MlpPattern().Match(name);
         if (mlp.Success)
         {
-            int depth = int.Parse(mlp.Groups[1].Value, CultureInfo.InvariantCulture);
-            int width = int.Parse(mlp.Groups[2].Value, CultureInfo.InvariantCulture);
-            if (depth < 1 || depth > 1000 || width < 1 || width > 65536)
+            if (!int.TryParse(mlp.Groups[1].Value, CultureInfo.InvariantCulture, out int depth)
+                || !int.TryParse(mlp.Groups[2].Value, CultureInfo.InvariantCulture, out int width)
+                || depth < 1 || depth > 1000 || width < 1 || width > 65536)
                 throw new ArgumentException($"model '{name}': depth must be 1..1000 and width 1..65536");
             return Mlp(depth, width, mlp.Groups[3].Value, generator, options);
         }
         var plain = PlainCnnPattern().Match(name);
         if (plain.Success)
         {
-            int depth = int.Parse(plain.Groups[1].Value, CultureInfo.InvariantCulture);
-            if (depth < 1 || depth > 200) throw new ArgumentException($"model '{name}': depth must be 1..200");
+            if (!int.TryParse(plain.Groups[1].Value, CultureInfo.InvariantCulture, out int depth) || depth < 1 || depth > 200)
+                throw new ArgumentException($"model '{name}': depth must be 1..200");
             return PlainCnn(depth, 16, generator, options);
         }
         throw new ArgumentException($"unknown model '{name}'. Known models: {string.Join(", ", Catalog.Select(c => c.Name))}");
@@ -123,8 +124,12 @@ public static partial class ModelZoo
 
     private static Sequential Mlp(int depth, int width, string activation, Generator g, ModelOptions o)
     {
-        var s = new Sequential(new Flatten());
         int inFeatures = o.InputChannels * o.InputSize * o.InputSize;
+        // Sized before any weight is allocated: the first layer, depth − 1 hidden ones, the classifier.
+        long parameters = Saturating.Add(Saturating.Multiply(inFeatures + 1L, width),
+            Saturating.Add(Saturating.Multiply(depth - 1L, Saturating.Multiply(width + 1L, width)), (width + 1L) * o.NumClasses));
+        Budgets.CheckParameters(parameters, $"model 'mlp-{depth}-{width}-{activation}'");
+        var s = new Sequential(new Flatten());
         for (int i = 0; i < depth; i++)
         {
             s.Add(new Linear(i == 0 ? inFeatures : width, width, generator: g));

@@ -33,7 +33,8 @@ public static class Conv2dKernel
     /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
     /// The algorithm is <see cref="ConvPlanner"/>'s choice, or <paramref name="algorithm"/> when pinned.
     /// </summary>
-    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        bool hasBias, Span<float> y, bool relu = false,
         Span<double> planeMeans = default, Span<double> planeSquares = default, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
         ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null, algorithm);
 
@@ -76,7 +77,8 @@ public static class Conv2dKernel
                     if (statistics)
                         for (int n = n0; n < n0 + count; n++)
                             for (int o = 0; o < geo.OC; o++)
-                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
+                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) =
+                                    BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
                 }
                 if (block is not null) ArrayPool<float>.Shared.Return(block);
             });
@@ -128,7 +130,8 @@ public static class Conv2dKernel
     /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
     /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
     /// </summary>
-    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
+    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg,
+        GemmEpilogue epilogue)
     {
         int r = g.ColRows, p = g.ColCols;
         if (col is null)

@@ -19,14 +19,16 @@ public static partial class OptimizerKernels
         int n = CheckAdam(p, g, m, v, vMax, amsgrad);
         if (!SplitsAcrossThreads(n))
         {
-            AdamRange(p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
+            AdamRange(p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2,
+                biasCorrection2Sqrt, eps, negStepSize, amsgrad);
             return;
         }
         fixed (float* pp = p, pg = g, pm = m, pv = v, px = vMax)
         {
             nint ps = (nint)pp, gs = (nint)pg, ms = (nint)pm, vs = (nint)pv, xs = (nint)px;
             InRanges(n, (start, len) => AdamRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
-                new Span<float>((float*)ms + start, len), new Span<float>((float*)vs + start, len), amsgrad ? new Span<float>((float*)xs + start, len) : default,
+                new Span<float>((float*)ms + start, len), new Span<float>((float*)vs + start, len),
+                amsgrad ? new Span<float>((float*)xs + start, len) : default,
                 paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad));
         }
     }

@@ -25,7 +25,8 @@ public static partial class OptimizerKernels
             nint ps = (nint)pp, gs = (nint)pg, vs = (nint)pv, avs = (nint)pa, bs = (nint)pb;
             InRanges(n, (start, len) => RmsPropRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
                 new Span<float>((float*)vs + start, len), centered ? new Span<float>((float*)avs + start, len) : default,
-                momentum > 0f ? new Span<float>((float*)bs + start, len) : default, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered));
+                momentum > 0f ? new Span<float>((float*)bs + start, len) : default,
+                weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered));
         }
     }
 
@@ -40,9 +41,11 @@ public static partial class OptimizerKernels
         ref float rb = ref (momentum > 0f ? ref b.GetPinnableReference() : ref rv);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
         if (Use512)
-            i = RmsPropVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+            i = RmsPropVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize,
+                alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         else if (Vector256.IsHardwareAccelerated)
-            i = RmsPropVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+            i = RmsPropVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize,
+                alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         RmsPropScalar(p[i..], g[i..], v[i..], centered ? gAvg[i..] : default, momentum > 0f ? b[i..] : default,
             weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
     }

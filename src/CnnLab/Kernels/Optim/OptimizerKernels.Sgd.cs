@@ -26,7 +26,8 @@ public static partial class OptimizerKernels
         {
             nint ps = (nint)pp, gs = (nint)pg, bs = (nint)pb;
             InRanges(n, (start, len) => SgdRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
-                hasMomentum ? new Span<float>((float*)bs + start, len) : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer));
+                hasMomentum ? new Span<float>((float*)bs + start, len) : default,
+                weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer));
         }
     }
 
@@ -40,9 +41,11 @@ public static partial class OptimizerKernels
         ref float rp = ref p.GetPinnableReference(), rb = ref (hasMomentum ? ref b.GetPinnableReference() : ref rp);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
         if (Use512)
-            i = SgdVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
+            i = SgdVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr,
+                nesterov, maximize, initBuffer, hasMomentum);
         else if (Vector256.IsHardwareAccelerated)
-            i = SgdVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
+            i = SgdVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr,
+                nesterov, maximize, initBuffer, hasMomentum);
         SgdScalar(p[i..], g[i..], hasMomentum ? b[i..] : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
     }
 

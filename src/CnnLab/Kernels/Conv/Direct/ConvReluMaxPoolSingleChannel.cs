@@ -150,7 +150,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             Vector512<float> a = te + _bias, b = to + _bias, c = ue + _bias, d = uo + _bias, best;
             Vector512<int> at;
             if (MaxPool2dKernel.AnyNaN(a, b, c, d))
-                MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3), out best, out at);
+                MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3),
+                    out best, out at);
             else
             {
                 MaxPool2dKernel.Pick2x2WithoutNaN(a, b, c, d, Vector512.Create(2), Vector512.Create(3), out best, out at);

@@ -152,9 +152,7 @@ public static class Conv2dKernel
     /// Floats between rows of a matrix of <paramref name="columns"/> that im2col or the GEMM writes and col2im or
     /// the GEMM reads: the columns rounded up to 16, and 16 more where that is a multiple of 256. Rows a multiple
     /// of 1 KB apart put many of im2col's stores at the same address modulo 4 KB as its loads from the image,
-    /// which the core then takes for dependences (4K aliasing): the forward of 32 images, one core, 3→16 5x5 on
-    /// 32x32 took 2.50 ms with rows 4 KB apart and 0.75 ms with 64 bytes more; 8→8 3x3 on 16x16 (1 KB) 0.44 → 0.20
-    /// ms; 3→8 3x3 on 64x64 1.19 → 0.38 ms.
+    /// which the core then takes for dependences (4K aliasing) and waits on.
     /// </summary>
     internal static int RowStride(int columns)
     {

@@ -15,8 +15,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // registers, then meet each conv row's padded row 2i + c + ky (six vector loads per ten multiply-adds).
     // Walking the padded rows once instead, two pooled rows at a time, left no registers for the 25 weights:
     // each multiply-add took its weight broadcast from memory, 1.2 loads per multiply-add, and the stage ran
-    // at 0.33 ms per batch of 128 on one core against 0.25 ms this way. Each conv value is zero, then the taps
-    // in (ky, kx) order, then + b and ReLU: the GEMM path's order.
+    // slower. Each conv value is zero, then the taps in (ky, kx) order, then + b and ReLU: the GEMM path's order.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane5x5(float* e, float* o, int s, float* k, float* b, int ph, int pw, float* pooled, byte* codes)
     {
@@ -115,8 +114,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                     .Store(top + dzRow + codeStride);
             }
         bias.Store(sums + 25 * 16);
-        // Two kernel rows per pass (ky, ky + 1): twenty chains, each dz row loaded once for both (a kernel row per
-        // pass: 0.44 ms per batch of 128 on one core, against 0.33–0.34 this way).
+        // Two kernel rows per pass (ky, ky + 1): twenty chains, each dz row loaded once for both (a kernel row
+        // per pass measured slower).
         for (int ky = 0; ky < 5; ky += 2)
         {
             bool two = ky + 1 < 5;

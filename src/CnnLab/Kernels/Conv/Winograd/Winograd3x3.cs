@@ -37,8 +37,7 @@ internal static unsafe partial class Winograd3x3
 
     /// <summary>
     /// Columns of the GEMMs of one block of images: up to 512 (8 images of 14x14, 2 of 28x28), so the
-    /// GEMM's 48- and 64-wide column panels are mostly full (measured, cnn-small's second convolution:
-    /// 4.1 ms per batch at 512, 4.3 at 256, 4.6 at 128).
+    /// GEMM's 48- and 64-wide column panels are mostly full (smaller blocks measured slower).
     /// </summary>
     internal const int BlockColumns = 512;
 
@@ -61,7 +60,7 @@ internal static unsafe partial class Winograd3x3
         int cg = g.Cg, ocg = g.OCg, rows = inputGradient ? cg : ocg, cols = inputGradient ? ocg : cg, size = rows * cols;
         if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
         // The 16 matrices one line more than their size apart: 8 KB apart (64 x 32) they would fall in the
-        // same L1 set and each kernel's 16 writes would evict each other (cnn-small: 90 µs per call, 45 with the pad).
+        // same L1 set and each kernel's 16 writes would evict each other.
         int apart = size + 16;
         float[] u = ArrayPool<float>.Shared.Rent(16 * apart);
         var packed = new Gemm.PackedA[g.G * 16];

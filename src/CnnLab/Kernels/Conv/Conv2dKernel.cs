@@ -40,13 +40,17 @@ public static class Conv2dKernel
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
-    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
+    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone). A plan prepared for this
+    /// call alone cuts Winograd's blocks of images at <paramref name="winogradBlockColumns"/> GEMM columns (0: the
+    /// default; the tests pass fewer to make full and short blocks on small batches).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
         Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
-        BlockActivation? activation = null)
+        BlockActivation? activation = null, int winogradBlockColumns = 0)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
+        if (weightsKey is not null && winogradBlockColumns != 0)
+            throw new ArgumentException("a cached plan keeps the default Winograd blocks", nameof(winogradBlockColumns));
         bool statistics = !planeMeans.IsEmpty;
         if (activation is not null && (statistics || relu)) throw new ArgumentException("an activation block epilogue goes alone");
         if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
@@ -54,7 +58,7 @@ public static class Conv2dKernel
         var geo = g;
         int p = g.ColCols;
         var forward = ConvPlanner.Plan(g, algorithm).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)
@@ -189,10 +193,11 @@ public static class Conv2dKernel
     /// (plain, ReLU-masked, or scattered from a max pool) by <see cref="ConvBackwardPass"/>, or by the depthwise kernel.
     /// db, when asked for, is summed from what the source gives while each image is in cache, in the order of
     /// <see cref="BackwardBias"/>, so every op gives the same bits (a separate pass walks each channel's planes N·OC·P
-    /// floats apart, one thread, at memory latency).
+    /// floats apart, one thread, at memory latency). Winograd's blocks of images fill <paramref name="winogradBlockColumns"/>
+    /// GEMM columns (0: the default; the tests pass fewer to make full and short blocks on small batches).
     /// </summary>
     internal static void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm)
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
@@ -204,7 +209,7 @@ public static class Conv2dKernel
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
             return;
         }
-        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx).Run(x, dx, dw, db);
+        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns).Run(x, dx, dw, db);
     }
 
     /// <summary>How many partial weight gradients a batch is cut into (<see cref="ConvBackwardPass"/>).</summary>

@@ -25,9 +25,6 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> algorithm computes for these convolutions.</remarks>
 internal static unsafe partial class Winograd3x3
 {
-    /// <summary>Overrides <see cref="BlockColumns"/> on this thread when positive (tests: full and short blocks on small batches).</summary>
-    [ThreadStatic] internal static int BlockColumnsOverride;
-
     /// <summary>True for 3x3, stride 1, dilation 1, padding 1, where AVX-512 runs (<see cref="ConvPlanner"/> chooses).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
@@ -41,11 +38,15 @@ internal static unsafe partial class Winograd3x3
     /// </summary>
     internal const int BlockColumns = 512;
 
-    /// <summary>Images per block: the most (a power of two, at most 16) whose tiles fit in <see cref="BlockColumns"/> columns, at least 1.</summary>
-    public static int ImagesPerBlock(int h, int w)
+    /// <summary>
+    /// Images per block: the most (a power of two, at most 16) whose tiles fit in <paramref name="blockColumns"/>
+    /// columns, at least 1. <paramref name="blockColumns"/> 0 is <see cref="BlockColumns"/>; the tests pass fewer
+    /// to make full and short blocks of a few images.
+    /// </summary>
+    public static int ImagesPerBlock(int h, int w, int blockColumns = 0)
     {
         int t = Tiles(h, w), images = 1;
-        int columns = BlockColumnsOverride > 0 ? BlockColumnsOverride : BlockColumns;
+        int columns = blockColumns > 0 ? blockColumns : BlockColumns;
         while (images < 16 && 2 * images * t <= columns) images *= 2;
         return images;
     }

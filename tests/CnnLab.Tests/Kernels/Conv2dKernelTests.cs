@@ -178,16 +178,9 @@ public class Conv2dKernelTests
         var first = Run();
         for (int i = 0; i < 5; i++) Assert.Equal(first, Run());
         // The batch is cut into the same chunks whatever the thread count, so dW has the same bits.
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            foreach (int threads in new[] { 1, 2, 3 })
-            {
-                Parallelism.MaxThreads = threads;
+        foreach (int threads in new[] { 1, 2, 3 })
+            using (Parallelism.UseThreads(threads))
                 Assert.Equal(first, Run());
-            }
-        }
-        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

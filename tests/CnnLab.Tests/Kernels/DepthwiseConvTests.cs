@@ -82,16 +82,13 @@ public class DepthwiseConvTests
         float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * 9), b = Fill(rnd, g.OC), dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
         (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int threads)
         {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try
+            using (Parallelism.UseThreads(threads))
             {
                 float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[w.Length], db = new float[b.Length];
                 Conv2dKernel.Forward(g, x, w, b, true, y);
                 Conv2dKernel.Backward(g, x, w, dy, dx, dw, db);
                 return (y, dx, dw, db);
             }
-            finally { Parallelism.MaxThreads = saved; }
         }
         var one = Run(1);
         var two = Run(2);

@@ -101,15 +101,11 @@ public class ElementwiseLoopTests
     public void Results_are_the_same_for_any_thread_count()
     {
         var x = Values(100_003, 9);
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            Parallelism.MaxThreads = 1;
-            var one = Map(new GeluForward(), x);
-            Parallelism.MaxThreads = 2;
+        float[] one;
+        using (Parallelism.UseThreads(1))
+            one = Map(new GeluForward(), x);
+        using (Parallelism.UseThreads(2))
             AssertBits(one, Map(new GeluForward(), x), "gelu, 2 threads");
-        }
-        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

@@ -38,16 +38,11 @@ public class FewRowsLinearTests
         var g = new Generator(5);
         var x = Tensor.Randn(g, 5, 4099);
         var w = Tensor.Randn(g, 129, 4099);
-        int saved = Parallelism.MaxThreads;
         float[] one, two;
-        try
-        {
-            Parallelism.MaxThreads = 1;
+        using (Parallelism.UseThreads(1))
             one = Functional.Linear(x.Slice(0, 4), w).ToArray();
-            Parallelism.MaxThreads = 2;
+        using (Parallelism.UseThreads(2))
             two = Functional.Linear(x.Slice(0, 4), w).ToArray();
-        }
-        finally { Parallelism.MaxThreads = saved; }
         Assert.Equal(one, two);
         var gemm = Functional.Linear(x, w).ToArray();  // batch 5: the GEMM
         for (int i = 0; i < one.Length; i++) Assert.True(Math.Abs(one[i] - gemm[i]) <= 1e-3f * (1 + Math.Abs(gemm[i])), $"{i}");

@@ -110,25 +110,20 @@ public class GemmBlockingTests
     [Fact]
     public void ThreadCountDoesNotChangeResultsForAnyTranspose()
     {
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            foreach (bool ta in new[] { false, true })
-                foreach (bool tb in new[] { false, true })
-                {
-                    int m = 70, n = 203, k = Gemm.KcMax * 2 + 3;
-                    var g = new Generator(7);
-                    var a = Random(g, m * k); var b = Random(g, k * n); var c0 = Random(g, m * n);
-                    var c1 = (float[])c0.Clone(); var c2 = (float[])c0.Clone();
-                    int lda = ta ? m : k, ldb = tb ? k : n;
-                    Parallelism.MaxThreads = 1;
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                int m = 70, n = 203, k = Gemm.KcMax * 2 + 3;
+                var g = new Generator(7);
+                var a = Random(g, m * k); var b = Random(g, k * n); var c0 = Random(g, m * n);
+                var c1 = (float[])c0.Clone(); var c2 = (float[])c0.Clone();
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                using (Parallelism.UseThreads(1))
                     Gemm.Sgemm(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.5f, c1, n);
-                    Parallelism.MaxThreads = 2;
+                using (Parallelism.UseThreads(2))
                     Gemm.Sgemm(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 0.5f, c2, n);
-                    Assert.Equal(c1, c2);
-                }
-        }
-        finally { Parallelism.MaxThreads = saved; }
+                Assert.Equal(c1, c2);
+            }
     }
 
     [Theory]

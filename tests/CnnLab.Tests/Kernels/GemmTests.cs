@@ -60,15 +60,10 @@ public class GemmTests
         var a = new float[m * k]; var b = new float[k * n];
         g.FillNormal(a, 0, 1); g.FillNormal(b, 0, 1);
         var c1 = new float[m * n]; var c2 = new float[m * n];
-        int saved = Parallelism.MaxThreads;
-        try
-        {
-            Parallelism.MaxThreads = 1;
+        using (Parallelism.UseThreads(1))
             Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c1, n);
-            Parallelism.MaxThreads = 2;
+        using (Parallelism.UseThreads(2))
             Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c2, n);
-        }
-        finally { Parallelism.MaxThreads = saved; }
         Assert.Equal(c1, c2);
     }
     [Fact]

@@ -68,9 +68,7 @@ public class MaxPool2dFastPathTests
             MaxPool2dKernel.ForwardReference(g, x, yRef, idxRef);
             foreach (int threads in new[] { 1, 2 })
             {
-                int saved = Parallelism.MaxThreads;
-                Parallelism.MaxThreads = threads;
-                try
+                using (Parallelism.UseThreads(threads))
                 {
                     var y = new float[outs];
                     var idx = new int[outs];
@@ -80,7 +78,6 @@ public class MaxPool2dFastPathTests
                         Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]),
                             $"output {i}: {yRef[i]} vs {y[i]} at {threads} thread(s)");
                 }
-                finally { Parallelism.MaxThreads = saved; }
             }
         }
     }

@@ -268,9 +268,7 @@ public class BatchNormKernelTests
         float[]? firstDx = null;
         foreach (int threads in new[] { 1, 2 })
         {
-            int saved = Parallelism.MaxThreads;
-            Parallelism.MaxThreads = threads;
-            try
+            using (Parallelism.UseThreads(threads))
             {
                 double[] mean = new double[c], variance = new double[c], a = new double[c], b = new double[c];
                 var y = new float[x.Length];
@@ -291,7 +289,6 @@ public class BatchNormKernelTests
                 if (firstDx is null) firstDx = dx;
                 else Assert.Equal(firstDx, dx);
             }
-            finally { Parallelism.MaxThreads = saved; }
         }
         Assert.Throws<ArgumentException>(() => BatchNormKernel.ScaleShift(x, new float[x.Length - 1], n, c, s, scale, shift));
     }

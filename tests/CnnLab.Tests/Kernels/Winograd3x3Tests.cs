@@ -67,34 +67,39 @@ public class Winograd3x3Tests
         if (!Avx512F.IsSupported) return; // the path runs on AVX-512 machines only (the planner never picks it elsewhere)
         var g = Same3x3(n, c, h, w, oc, groups);
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(g));
-        Winograd3x3.BlockColumnsOverride = blockColumns;
-        try
-        {
-            var (x, wt, b, dy) = Inputs(g, n * 131 + c);
-            var y = new float[dy.Length];
-            var yRef = new float[dy.Length];
-            Conv2dKernel.Forward(g, x, wt, b, true, y);
-            Conv2dReference.Forward(g, x, wt, b, true, yRef);
-            AssertClose(yRef, y, $"forward {g}");
+        var (x, wt, b, dy) = Inputs(g, n * 131 + c);
+        var y = new float[dy.Length];
+        var yRef = new float[dy.Length];
+        Forward(g, x, wt, b, y, blockColumns);
+        Conv2dReference.Forward(g, x, wt, b, true, yRef);
+        AssertClose(yRef, y, $"forward {g}");
 
-            // "+=" from a nonzero start, and overwriting a NaN-filled dx.
-            float[] dx = Filled(x.Length, 0.5f), dw = Filled(wt.Length, 0.5f), db = Filled(b.Length, 0.5f);
-            float[] dxRef = Filled(x.Length, 0.5f), dwRef = Filled(wt.Length, 0.5f), dbRef = Filled(b.Length, 0.5f);
-            Conv2dKernel.Backward(g, x, wt, dy, dx, dw, db);
-            Conv2dReference.Backward(g, x, wt, dy, dxRef, dwRef, dbRef);
-            AssertClose(dxRef, dx, $"dx {g}");
-            AssertClose(dwRef, dw, $"dw {g}");
-            AssertClose(dbRef, db, $"db {g}");
+        // "+=" from a nonzero start, and overwriting a NaN-filled dx.
+        float[] dx = Filled(x.Length, 0.5f), dw = Filled(wt.Length, 0.5f), db = Filled(b.Length, 0.5f);
+        float[] dxRef = Filled(x.Length, 0.5f), dwRef = Filled(wt.Length, 0.5f), dbRef = Filled(b.Length, 0.5f);
+        Backward(g, x, wt, dy, dx, dw, db, blockColumns);
+        Conv2dReference.Backward(g, x, wt, dy, dxRef, dwRef, dbRef);
+        AssertClose(dxRef, dx, $"dx {g}");
+        AssertClose(dwRef, dw, $"dw {g}");
+        AssertClose(dbRef, db, $"db {g}");
 
-            var dxOver = Filled(x.Length, float.NaN);
-            Conv2dKernel.Backward(g, x, wt, dy, dxOver, [], [], overwriteDx: true);
-            for (int i = 0; i < dx.Length; i++) dxRef[i] -= 0.5f;
-            AssertClose(dxRef, dxOver, $"overwritten dx {g}");
-        }
-        finally
-        {
-            Winograd3x3.BlockColumnsOverride = 0;
-        }
+        var dxOver = Filled(x.Length, float.NaN);
+        Backward(g, x, wt, dy, dxOver, [], [], blockColumns, overwriteDx: true);
+        for (int i = 0; i < dx.Length; i++) dxRef[i] -= 0.5f;
+        AssertClose(dxRef, dxOver, $"overwritten dx {g}");
+    }
+
+    // Conv2dKernel.Forward and Backward (with bias, dy stored whole) with Winograd's blocks of images cut at blockColumns
+    // GEMM columns (0: the default), which the public entry points leave at the default.
+    private static void Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, float[] y, int blockColumns, bool relu = false) =>
+        Conv2dKernel.ForwardCached(g, x, w, b, true, y, relu, default, default, weightsKey: null, ConvAlgorithm.Auto,
+            winogradBlockColumns: blockColumns);
+
+    private static unsafe void Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, float[] dx, float[] dw, float[] db,
+        int blockColumns, bool overwriteDx = false)
+    {
+        fixed (float* pdy = dy)
+            Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), dx, dw, db, overwriteDx, ConvAlgorithm.Auto, blockColumns);
     }
 
     [Fact]
@@ -108,15 +113,13 @@ public class Winograd3x3Tests
         foreach (int columns in new[] { 0, 60, 30 })
             foreach (int threads in new[] { 1, 2 })
             {
-                Winograd3x3.BlockColumnsOverride = columns;
                 var y = new float[dy.Length];
                 var dx = new float[x.Length];
                 using (ThreadCount.Use(threads))
                 {
-                    Conv2dKernel.Forward(g, x, wt, b, true, y, relu: true);
-                    Conv2dKernel.Backward(g, x, wt, dy, dx, [], [], overwriteDx: true);
+                    Forward(g, x, wt, b, y, columns, relu: true);
+                    Backward(g, x, wt, dy, dx, [], [], columns, overwriteDx: true);
                 }
-                Winograd3x3.BlockColumnsOverride = 0;
                 yFirst ??= y;
                 dxFirst ??= dx;
                 Assert.Equal(yFirst, y);

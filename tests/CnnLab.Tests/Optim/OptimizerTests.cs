@@ -182,21 +182,15 @@ public class OptimizerTests
     public void KernelsMatchTheirScalarTwinsBitForBit(bool only256)
     {
         // Two threads: buffers from 2^16 floats are updated in ranges on both (the last sizes). With only256
-        // the 256-bit instance of each vector loop runs (on this thread: sizes below 2^16) where AVX-512 would.
+        // the 256-bit instance of each vector loop runs (sizes below 2^16) where AVX-512 would.
         using var threads = ThreadCount.Use(2);
         if (only256 && !System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated) return;
-        OptimizerKernels.Vector512Disabled = only256;
-        try
-        {
-            Check(only256 ? Enumerable.Range(0, 71).Append(4099) : Enumerable.Range(0, 71).Concat([(1 << 16) + 5, 3 * (1 << 14) + (1 << 16) + 17]));
-        }
-        finally
-        {
-            OptimizerKernels.Vector512Disabled = false;
-        }
+        bool use512 = !only256 && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+        Check(only256 ? Enumerable.Range(0, 71).Append(4099) : Enumerable.Range(0, 71).Concat([(1 << 16) + 5, 3 * (1 << 14) + (1 << 16) + 17]),
+            use512);
     }
 
-    private static void Check(IEnumerable<int> sizes)
+    private static void Check(IEnumerable<int> sizes, bool use512)
     {
         var gen = new Generator(7);
         foreach (int n in sizes)
@@ -208,20 +202,21 @@ public class OptimizerTests
             {
                 var (p1, b1) = (R(), R());
                 var (p2, b2) = ((float[])p1.Clone(), (float[])b1.Clone());
-                OptimizerKernels.Sgd(p1, g, b1, 0.01f, 0.9f, 0.9f, -0.1f, flag, !flag, false);
+                OptimizerKernels.SgdWithWidth(use512, p1, g, b1, 0.01f, 0.9f, 0.9f, -0.1f, flag, !flag, false);
                 OptimizerKernels.SgdReference(p2, g, b2, 0.01f, 0.9f, 0.9f, -0.1f, flag, !flag, false);
                 Assert.Equal(p2, p1); Assert.Equal(b2, b1);
 
                 var (q1, m1, v1, x1) = (R(), R(), Pos(), Pos());
                 var (q2, m2, v2, x2) = ((float[])q1.Clone(), (float[])m1.Clone(), (float[])v1.Clone(), (float[])x1.Clone());
-                OptimizerKernels.Adam(q1, g, m1, v1, x1, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f, 1e-8f, -0.01f, flag);
+                OptimizerKernels.AdamWithWidth(use512, q1, g, m1, v1, x1, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f,
+                    1e-8f, -0.01f, flag);
                 OptimizerKernels.AdamReference(q2, g, m2, v2, x2, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f, 1e-8f, -0.01f, flag);
                 Assert.Equal(q2, q1); Assert.Equal(m2, m1); Assert.Equal(v2, v1); Assert.Equal(x2, x1);
 
                 var (r1, s1, a1, c1) = (R(), Pos(), R(), R());
                 for (int i = 0; i < n; i++) a1[i] *= 0.1f;   // keep v − ḡ² positive
                 var (r2, s2, a2, c2) = ((float[])r1.Clone(), (float[])s1.Clone(), (float[])a1.Clone(), (float[])c1.Clone());
-                OptimizerKernels.RmsProp(r1, g, s1, a1, c1, 0.1f, flag, 0.99f, 0.01f, 1e-8f, flag ? 0.9f : 0f, -0.01f, !flag);
+                OptimizerKernels.RmsPropWithWidth(use512, r1, g, s1, a1, c1, 0.1f, flag, 0.99f, 0.01f, 1e-8f, flag ? 0.9f : 0f, -0.01f, !flag);
                 OptimizerKernels.RmsPropReference(r2, g, s2, a2, c2, 0.1f, flag, 0.99f, 0.01f, 1e-8f, flag ? 0.9f : 0f, -0.01f, !flag);
                 Assert.Equal(r2, r1); Assert.Equal(s2, s1); Assert.Equal(a2, a1); Assert.Equal(c2, c1);
             }

@@ -33,19 +33,24 @@ public static class Conv2dKernel
     /// while the image is in cache, for a batch norm that follows (<see cref="BatchNormKernel.StatisticsFromPlanes"/>).
     /// The algorithm is <see cref="ConvPlanner"/>'s choice, or <paramref name="algorithm"/> when pinned.
     /// </summary>
-    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> y, bool relu = false,
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        bool hasBias, Span<float> y, bool relu = false,
         Span<double> planeMeans = default, Span<double> planeSquares = default, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
         ForwardCached(g, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey: null, algorithm);
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
-    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone).
+    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone). A plan prepared for this
+    /// call alone cuts Winograd's blocks of images at <paramref name="winogradBlockColumns"/> GEMM columns (0: the
+    /// default; the tests pass fewer to make full and short blocks on small batches).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
         Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
-        BlockActivation? activation = null)
+        BlockActivation? activation = null, int winogradBlockColumns = 0)
     {
         CheckLengths(g, x.Length, w.Length, y.Length);
+        if (weightsKey is not null && winogradBlockColumns != 0)
+            throw new ArgumentException("a cached plan keeps the default Winograd blocks", nameof(winogradBlockColumns));
         bool statistics = !planeMeans.IsEmpty;
         if (activation is not null && (statistics || relu)) throw new ArgumentException("an activation block epilogue goes alone");
         if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
@@ -53,7 +58,7 @@ public static class Conv2dKernel
         var geo = g;
         int p = g.ColCols;
         var forward = ConvPlanner.Plan(g, algorithm).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)
@@ -76,7 +81,8 @@ public static class Conv2dKernel
                     if (statistics)
                         for (int n = n0; n < n0 + count; n++)
                             for (int o = 0; o < geo.OC; o++)
-                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) = BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
+                                (((double*)ms)[n * geo.OC + o], ((double*)qs)[n * geo.OC + o]) =
+                                    BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
                 }
                 if (block is not null) ArrayPool<float>.Shared.Return(block);
             });
@@ -128,7 +134,8 @@ public static class Conv2dKernel
     /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
     /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
     /// </summary>
-    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg, GemmEpilogue epilogue)
+    internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg,
+        GemmEpilogue epilogue)
     {
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
@@ -149,9 +156,7 @@ public static class Conv2dKernel
     /// Floats between rows of a matrix of <paramref name="columns"/> that im2col or the GEMM writes and col2im or
     /// the GEMM reads: the columns rounded up to 16, and 16 more where that is a multiple of 256. Rows a multiple
     /// of 1 KB apart put many of im2col's stores at the same address modulo 4 KB as its loads from the image,
-    /// which the core then takes for dependences (4K aliasing): the forward of 32 images, one core, 3→16 5x5 on
-    /// 32x32 took 2.50 ms with rows 4 KB apart and 0.75 ms with 64 bytes more; 8→8 3x3 on 16x16 (1 KB) 0.44 → 0.20
-    /// ms; 3→8 3x3 on 64x64 1.19 → 0.38 ms.
+    /// which the core then takes for dependences (4K aliasing) and waits on.
     /// </summary>
     internal static int RowStride(int columns)
     {
@@ -188,10 +193,11 @@ public static class Conv2dKernel
     /// (plain, ReLU-masked, or scattered from a max pool) by <see cref="ConvBackwardPass"/>, or by the depthwise kernel.
     /// db, when asked for, is summed from what the source gives while each image is in cache, in the order of
     /// <see cref="BackwardBias"/>, so every op gives the same bits (a separate pass walks each channel's planes N·OC·P
-    /// floats apart, one thread, at memory latency).
+    /// floats apart, one thread, at memory latency). Winograd's blocks of images fill <paramref name="winogradBlockColumns"/>
+    /// GEMM columns (0: the default; the tests pass fewer to make full and short blocks on small batches).
     /// </summary>
     internal static void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm)
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
@@ -203,7 +209,7 @@ public static class Conv2dKernel
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
             return;
         }
-        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx).Run(x, dx, dw, db);
+        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns).Run(x, dx, dw, db);
     }
 
     /// <summary>How many partial weight gradients a batch is cut into (<see cref="ConvBackwardPass"/>).</summary>

@@ -41,15 +41,19 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly float[][] _partials;
     private readonly float[] _rowSums;
 
+    /// <summary>
+    /// The backward of <paramref name="g"/> by <paramref name="plan"/>'s algorithms; Winograd's blocks of images fill
+    /// <paramref name="winogradBlockColumns"/> GEMM columns (0: the default).
+    /// </summary>
     public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
-        bool needDx, bool needDw, bool needDb, bool overwriteDx)
+        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0)
     {
         _g = g;
         _source = source;
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
         int p = g.ColCols;
         bool anyWinograd = plan.InputGradient == ConvAlgorithm.Winograd || plan.WeightGradient == ConvAlgorithm.Winograd;
-        _block = anyWinograd ? new WinogradBlock(g.H, g.W) : null;
+        _block = anyWinograd ? new WinogradBlock(g.H, g.W, winogradBlockColumns) : null;
         _winogradDx = needDx && plan.InputGradient == ConvAlgorithm.Winograd ? _block : null;
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product

@@ -28,8 +28,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
 
-    /// <summary>The forward of <paramref name="g"/> by <paramref name="algorithm"/> (<see cref="ConvPlanner"/>'s choice, never Auto).</summary>
-    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
+    /// <summary>
+    /// The forward of <paramref name="g"/> by <paramref name="algorithm"/> (<see cref="ConvPlanner"/>'s choice, never Auto);
+    /// Winograd's blocks of images fill <paramref name="winogradBlockColumns"/> GEMM columns (0: the default).
+    /// </summary>
+    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvAlgorithm algorithm, int winogradBlockColumns = 0)
     {
         if (!ConvPlanner.CanRun(algorithm, g)) throw new ArgumentException($"{algorithm} cannot run {g}", nameof(algorithm));
         _g = g;
@@ -44,7 +47,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
                 break;
             case ConvAlgorithm.Winograd:
-                _winograd = new WinogradBlock(g.H, g.W);
+                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns);
                 ImagesPerBlock = _winograd.Images;
                 _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
                 break;

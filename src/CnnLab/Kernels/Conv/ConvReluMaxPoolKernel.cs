@@ -50,7 +50,8 @@ public static class ConvReluMaxPoolKernel
                     int count = Math.Min(plan.ImagesPerBlock, end - n);
                     var conv = block.AsSpan(0, count * geo.OC * p);
                     plan.Run(workspace, xAll.Slice(n * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu: true, conv);
-                    MaxPool2dKernel.ForwardOnThisThread(poolGeo with { N = count }, conv, new Span<float>((float*)ps + (long)n * geo.OC * q, count * geo.OC * q),
+                    MaxPool2dKernel.ForwardOnThisThread(poolGeo with { N = count }, conv,
+                        new Span<float>((float*)ps + (long)n * geo.OC * q, count * geo.OC * q),
                         new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));
                 }
                 ArrayPool<float>.Shared.Return(block);

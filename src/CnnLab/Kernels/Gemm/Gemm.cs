@@ -95,7 +95,8 @@ public static unsafe partial class Gemm
     {
         if ((vectorBits == 512 && !Vector512.IsHardwareAccelerated) || (vectorBits == 256 && !Vector256.IsHardwareAccelerated))
             throw new PlatformNotSupportedException($"{vectorBits}-bit vectors are not accelerated here");
-        var kernels = vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
+        var kernels = vectorBits switch
+            { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
         Run(kernels, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, bInPlace);
     }
 
@@ -110,7 +111,8 @@ public static unsafe partial class Gemm
             long readable = (n + 15) / 16 * 16;
             if (transB) throw new ArgumentException("B read in place cannot be transposed");
             if (k > 0 && (long)(k - 1) * ldb + readable > b.Length)
-                throw new ArgumentException($"B read in place needs {readable} readable floats from its last row's start (ldb {ldb}, {k} rows), has {b.Length} elements");
+                throw new ArgumentException(
+                    $"B read in place needs {readable} readable floats from its last row's start (ldb {ldb}, {k} rows), has {b.Length} elements");
         }
         epilogue.Validate(m, n);
         if (m == 0 || n == 0) return;
@@ -165,7 +167,8 @@ public static unsafe partial class Gemm
 
         public readonly int Tiles;
 
-        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, Tail tail, int threads, bool bInPlace, bool aPacked)
+        public Job(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc,
+            Tail tail, int threads, bool bInPlace, bool aPacked)
         {
             (_bInPlace, _aPacked) = (bInPlace, aPacked);
             (_transA, _transB, _m, _n, _k, _lda, _ldb, _ldc, _tail) = (transA, transB, m, n, k, lda, ldb, ldc, tail);
@@ -270,7 +273,8 @@ public static unsafe partial class Gemm
                                 // (the lanes past the edge compute on whatever is there and are dropped), then copy
                                 // the valid part back. Every row bias read is in range since all rows are valid.
                                 if (tail.Beta != 0f)
-                                    for (int r = 0; r < mr; r++) Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, validCols * 4L, validCols * 4L);
+                                    for (int r = 0; r < mr; r++)
+                                        Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, validCols * 4L, validCols * 4L);
                                 run(kc, aPanel, bPanel, edge, width, &tail);
                                 for (int r = 0; r < mr; r++) Buffer.MemoryCopy(edge + r * width, cTile + r * _ldc, validCols * 4L, validCols * 4L);
                             }
@@ -295,9 +299,12 @@ public static unsafe partial class Gemm
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
         if (lda < Math.Max(1, aCols) || ldb < Math.Max(1, bCols) || ldc < Math.Max(1, n))
-            throw new ArgumentException($"GEMM leading dimensions too small: lda={lda} (cols {aCols}), ldb={ldb} (cols {bCols}), ldc={ldc} (cols {n})");
-        if (aRows > 0 && aCols > 0 && (long)(aRows - 1) * lda + aCols > aLen) throw new ArgumentException($"A has {aLen} elements, needs {aRows}x{aCols} with lda {lda}");
-        if (bRows > 0 && bCols > 0 && (long)(bRows - 1) * ldb + bCols > bLen) throw new ArgumentException($"B has {bLen} elements, needs {bRows}x{bCols} with ldb {ldb}");
+            throw new ArgumentException(
+                $"GEMM leading dimensions too small: lda={lda} (cols {aCols}), ldb={ldb} (cols {bCols}), ldc={ldc} (cols {n})");
+        if (aRows > 0 && aCols > 0 && (long)(aRows - 1) * lda + aCols > aLen)
+            throw new ArgumentException($"A has {aLen} elements, needs {aRows}x{aCols} with lda {lda}");
+        if (bRows > 0 && bCols > 0 && (long)(bRows - 1) * ldb + bCols > bLen)
+            throw new ArgumentException($"B has {bLen} elements, needs {bRows}x{bCols} with ldb {ldb}");
         if (m > 0 && n > 0 && (long)(m - 1) * ldc + n > cLen) throw new ArgumentException($"C has {cLen} elements, needs {m}x{n} with ldc {ldc}");
     }
 

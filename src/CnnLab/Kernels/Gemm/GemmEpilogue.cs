@@ -1,8 +1,8 @@
 namespace CnnLab.Kernels;
 
 /// <summary>
-/// What <see cref="Gemm.Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, GemmEpilogue)"/>
-/// does to a tile of C while it is still in registers:
+/// What <see cref="Gemm.Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int,
+/// float, Span{float}, int, GemmEpilogue)"/> does to a tile of C while it is still in registers:
 /// C = act(alpha·op(A)·op(B) + beta·C + bias), where bias is per row (length M, e.g. a conv's
 /// per-output-channel bias when C is channels x pixels) or per column (length N, e.g. Linear's bias
 /// when C is batch x features), and act is ReLU or the identity. Saves a pass over C per fused op.
@@ -36,7 +36,9 @@ public readonly ref struct GemmEpilogue
     internal void Validate(int m, int n)
     {
         if (!RowBias.IsEmpty && !ColBias.IsEmpty) throw new ArgumentException("GEMM epilogue: give a row bias or a column bias, not both");
-        if (!RowBias.IsEmpty && RowBias.Length != m) throw new ArgumentException($"GEMM epilogue: row bias has {RowBias.Length} elements, expected M = {m}");
-        if (!ColBias.IsEmpty && ColBias.Length != n) throw new ArgumentException($"GEMM epilogue: column bias has {ColBias.Length} elements, expected N = {n}");
+        if (!RowBias.IsEmpty && RowBias.Length != m)
+            throw new ArgumentException($"GEMM epilogue: row bias has {RowBias.Length} elements, expected M = {m}");
+        if (!ColBias.IsEmpty && ColBias.Length != n)
+            throw new ArgumentException($"GEMM epilogue: column bias has {ColBias.Length} elements, expected N = {n}");
     }
 }

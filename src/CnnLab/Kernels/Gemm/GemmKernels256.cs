@@ -9,7 +9,8 @@ namespace CnnLab.Kernels;
 
 public static unsafe partial class Gemm
 {
-    // Tile C[6 x 16] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]), b a 16-column panel whose rows are tail->BStride floats apart (b[p·BStride + j]).
+    // Tile C[6 x 16] = alpha·(A panel)(B panel) + beta·C, then the epilogue; a is a packed 6-row panel (a[p·6 + r]),
+    // b a 16-column panel whose rows are tail->BStride floats apart (b[p·BStride + j]).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel6x16(int kc, float* a, float* b, float* c, nint ldc, Tail* tail)
     {

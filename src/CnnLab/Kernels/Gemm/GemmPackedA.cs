@@ -58,13 +58,15 @@ public static unsafe partial class Gemm
     {
         if ((vectorBits == 512 && !Vector512.IsHardwareAccelerated) || (vectorBits == 256 && !Vector256.IsHardwareAccelerated))
             throw new PlatformNotSupportedException($"{vectorBits}-bit vectors are not accelerated here");
-        return new(vectorBits switch { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) },
-            transA, m, k, a, lda, n);
+        var kernels = vectorBits switch
+            { 512 => s_kernels512, 256 => s_kernels256, 0 => s_kernelsScalar, _ => throw new ArgumentOutOfRangeException(nameof(vectorBits)) };
+        return new(kernels, transA, m, k, a, lda, n);
     }
 
     /// <summary>
     /// C = act(alpha·op(A)·op(B) + beta·C + bias) with op(A) packed beforehand: the same tiles, slices and
-    /// order of products as <see cref="Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, GemmEpilogue)"/>
+    /// order of products as <see cref="Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int,
+    /// float, Span{float}, int, GemmEpilogue)"/>
     /// with the same kernel, so the same bits. With <paramref name="bInPlace"/>, B [K, N] (not transposed)
     /// is read by the micro-kernels where it lies instead of packed into panels first: for a B produced
     /// just before and used once (a convolution's column matrix) packing would copy as much memory as the

@@ -35,7 +35,8 @@ public static unsafe partial class Gemm
                     int k0 = chunk * KChunk, len = Math.Min(KChunk, k - k0);
                     float* aChunk = (float*)pa + (transA ? (long)k0 * lda : k0);
                     float* bChunk = (float*)pb + (transB ? k0 : (long)k0 * ldb);
-                    var job = new Job(kernels, transA, transB, m, n, len, aChunk, lda, bChunk, ldb, (float*)pp + (long)chunk * size, n, plain, 1, false, false);
+                    var job = new Job(kernels, transA, transB, m, n, len, aChunk, lda, bChunk, ldb, (float*)pp + (long)chunk * size, n,
+                        plain, 1, false, false);
                     job.RunTiles(0, job.Tiles);
                 }
             });
@@ -43,7 +44,8 @@ public static unsafe partial class Gemm
             {
                 float* row = p + (long)i * n;
                 for (int chunk = 1; chunk < chunks; chunk++)
-                    TensorPrimitives.Add(new ReadOnlySpan<float>(row, n), new ReadOnlySpan<float>(row + (long)chunk * size, n), new Span<float>(row, n));
+                    TensorPrimitives.Add(new ReadOnlySpan<float>(row, n), new ReadOnlySpan<float>(row + (long)chunk * size, n),
+                        new Span<float>(row, n));
                 // The partials already carry alpha: the kernels' Store with alpha = 1 (exact) adds the rest.
                 for (int j = 0; j < n; j++) StoreScalar(c + (long)i * ldc + j, row[j], i, j, &final);
             }

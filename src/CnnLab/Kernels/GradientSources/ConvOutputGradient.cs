@@ -43,13 +43,15 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);
-        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength), scratch[..BlockLength]);
+        ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength),
+            scratch[..BlockLength]);
         return scratch;
     }
 }
 
 /// <summary>pooled = maxpool(max(0, conv)): each plane of the block rebuilt by <see cref="MaxPoolReluPlanes"/>.</summary>
-internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, Pool2dGeometry pool) : ConvOutputGradient(g)
+internal sealed unsafe class MaxPoolReluGradient(Conv2dGeometry g, float* dPooled, float* pooled, int* argmax, Pool2dGeometry pool)
+    : ConvOutputGradient(g)
 {
     private readonly MaxPoolReluPlanes _planes = new(dPooled, pooled, argmax, pool);
 

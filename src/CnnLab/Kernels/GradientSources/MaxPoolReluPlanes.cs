@@ -87,9 +87,11 @@ internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, in
                 }
                 g = Vector512.ConditionalSelect(Vector512.GreaterThan(value, zero), g, zero);
                 var target = Vector512.Create(rowStart + 2 * j) + Vector512<int>.Indices;
-                int matches = Half(Avx512F.PermuteVar16x32(g, low), Avx512F.PermuteVar16x32(at, low), target, below, top + 2 * j, w, Math.Min(16, 2 * count));
+                int matches = Half(Avx512F.PermuteVar16x32(g, low), Avx512F.PermuteVar16x32(at, low), target, below, top + 2 * j, w,
+                    Math.Min(16, 2 * count));
                 if (count > 8)
-                    matches += Half(Avx512F.PermuteVar16x32(g, high), Avx512F.PermuteVar16x32(at, high), target + Vector512.Create(16), below, top + 2 * j + 16, w, 2 * count - 16);
+                    matches += Half(Avx512F.PermuteVar16x32(g, high), Avx512F.PermuteVar16x32(at, high), target + Vector512.Create(16), below,
+                        top + 2 * j + 16, w, 2 * count - 16);
                 if (matches != count)
                     throw new ArgumentException($"an argmax index of pooled row {i} (outputs {j}..{j + count - 1}) lies outside its 2x2 window");
             }

@@ -12,7 +12,10 @@ internal abstract unsafe class PlaneGradient(int planeSize)
     /// <summary>Floats per plane.</summary>
     public readonly int PlaneSize = planeSize;
 
-    /// <summary>The gradient of plane <paramref name="plane"/> (index n·C + c); may be written into <paramref name="scratch"/> (PlaneSize floats).</summary>
+    /// <summary>
+    /// The gradient of plane <paramref name="plane"/> (index n·C + c); may be written into <paramref name="scratch"/>
+    /// (PlaneSize floats).
+    /// </summary>
     public abstract ReadOnlySpan<float> Plane(long plane, Span<float> scratch);
 
     /// <summary>

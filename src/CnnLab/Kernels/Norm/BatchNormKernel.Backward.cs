@@ -15,7 +15,8 @@ public static partial class BatchNormKernel
     {
         Check(dy.Length, n, c, s);
         Check(x.Length, n, c, s);
-        if (mean.Length < c || invStd.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
+        if (mean.Length < c || invStd.Length < c || sumDy.Length < c || sumDyXhat.Length < c)
+            throw new ArgumentException($"per-channel spans need {c} elements");
         fixed (float* pdy = dy)
             GradientSumsFrom(new StoredPlanes(pdy, s), x, n, c, s, mean, invStd, sumDy, sumDyXhat);
     }
@@ -32,7 +33,8 @@ public static partial class BatchNormKernel
             {
                 Span<float> scratch = s <= Chunk ? stackalloc float[s] : new float[s];
                 for (int ch = c0; ch < c1; ch++)
-                    (((double*)sa)[ch], ((double*)sb)[ch]) = ChannelSums(dy, (float*)xs, n, c, s, ch, ((double*)ms)[ch], ((double*)iss)[ch], scratch, null, null);
+                    (((double*)sa)[ch], ((double*)sb)[ch]) =
+                        ChannelSums(dy, (float*)xs, n, c, s, ch, ((double*)ms)[ch], ((double*)iss)[ch], scratch, null, null);
             });
         }
     }
@@ -51,7 +53,8 @@ public static partial class BatchNormKernel
         Check(x.Length, n, c, s);
         bool needDx = !dx.IsEmpty;
         if (needDx) Check(dx.Length, n, c, s);
-        if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
+        if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c)
+            throw new ArgumentException($"per-channel spans need {c} elements");
         double m = (double)n * s;
         fixed (float* px = x, pdx = dx)
         fixed (double* pm = mean, pi = invStd, pg = gamma, pa = sumDy, pb = sumDyXhat)
@@ -84,7 +87,8 @@ public static partial class BatchNormKernel
                             PlaneGradient.PrefetchRange((float*)xs + (plane + c) * s, s);
                         }
                         var g = fromKept ? kept!.AsSpan(i * s, s) : dy.Plane(plane, scratch);
-                        BatchNormPlanes.InputGradient(g, new ReadOnlySpan<float>((float*)xs + plane * s, s), mu, a, b, cc, new Span<float>((float*)dxs + plane * s, s));
+                        BatchNormPlanes.InputGradient(g, new ReadOnlySpan<float>((float*)xs + plane * s, s), mu, a, b, cc,
+                            new Span<float>((float*)dxs + plane * s, s));
                     }
                 }
                 if (kept is not null) ArrayPool<float>.Shared.Return(kept);
@@ -160,7 +164,8 @@ public static partial class BatchNormKernel
         for (int ch = 0; ch < c; ch++)
         {
             coefficients[4 * ch] = (float)mean[ch];
-            (coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3]) = InputGradientCoefficients(gamma[ch], invStd[ch], sumDy[ch], sumDyXhat[ch], m);
+            (coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3]) =
+                InputGradientCoefficients(gamma[ch], invStd[ch], sumDy[ch], sumDyXhat[ch], m);
         }
         return coefficients;
     }
@@ -171,7 +176,8 @@ public static partial class BatchNormKernel
     /// a = γ·invStd, b = −γ·invStd²·Σ(dy·x̂)/M, c = −γ·invStd·Σdy/M. Overwrites dx.
     /// </summary>
     public static unsafe void InputGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma,
+        ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
     {
         Check(dy.Length, n, c, s);
         fixed (float* pdy = dy)
@@ -180,11 +186,13 @@ public static partial class BatchNormKernel
 
     /// <summary><see cref="InputGradient"/> with dy supplied plane by plane.</summary>
     internal static unsafe void InputGradientFrom(PlaneGradient dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma,
+        ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
     {
         Check(x.Length, n, c, s);
         Check(dx.Length, n, c, s);
-        if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c) throw new ArgumentException($"per-channel spans need {c} elements");
+        if (mean.Length < c || invStd.Length < c || gamma.Length < c || sumDy.Length < c || sumDyXhat.Length < c)
+            throw new ArgumentException($"per-channel spans need {c} elements");
         var coefficients = PlaneCoefficients(n, c, s, mean, invStd, gamma, sumDy, sumDyXhat);
         fixed (float* px = x, pdx = dx)
         {
@@ -195,8 +203,9 @@ public static partial class BatchNormKernel
                 for (int plane = p0; plane < p1; plane++)
                 {
                     int ch = plane % c;
-                    BatchNormPlanes.InputGradient(dy.Plane(plane, scratch), new ReadOnlySpan<float>((float*)xs + (long)plane * s, s), coefficients[4 * ch],
-                        coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3], new Span<float>((float*)dxs + (long)plane * s, s));
+                    BatchNormPlanes.InputGradient(dy.Plane(plane, scratch), new ReadOnlySpan<float>((float*)xs + (long)plane * s, s),
+                        coefficients[4 * ch], coefficients[4 * ch + 1], coefficients[4 * ch + 2], coefficients[4 * ch + 3],
+                        new Span<float>((float*)dxs + (long)plane * s, s));
                 }
             });
         }
@@ -204,7 +213,8 @@ public static partial class BatchNormKernel
 
     /// <summary>The scalar, all-double twin of <see cref="InputGradient"/> (the formula as written).</summary>
     public static void InputGradientReference(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, int n, int c, int s,
-        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma, ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
+        ReadOnlySpan<double> mean, ReadOnlySpan<double> invStd, ReadOnlySpan<double> gamma,
+        ReadOnlySpan<double> sumDy, ReadOnlySpan<double> sumDyXhat)
     {
         double m = (double)n * s;
         for (int i = 0; i < n; i++)

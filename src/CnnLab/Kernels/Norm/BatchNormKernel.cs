@@ -26,7 +26,8 @@ public static partial class BatchNormKernel
         }
     }
 
-    private static unsafe void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance, int c0, int c1)
+    private static unsafe void StatisticsChannels(ReadOnlySpan<float> x, int n, int c, int s, Span<double> mean, Span<double> variance,
+        int c0, int c1)
     {
         for (int ch = c0; ch < c1; ch++)
         {
@@ -119,7 +120,8 @@ public static partial class BatchNormKernel
     }
 
     /// <summary>The single-threaded twin of <see cref="ScaleShift"/>.</summary>
-    public static void ScaleShiftReference(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift) =>
+    public static void ScaleShiftReference(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s,
+        ReadOnlySpan<float> scale, ReadOnlySpan<float> shift) =>
         ScaleShiftPlanes(x, y, c, s, scale, shift, 0, n * c);
 
     private static void ScaleShiftPlanes(ReadOnlySpan<float> x, Span<float> y, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
@@ -135,6 +137,7 @@ public static partial class BatchNormKernel
 
     private static void Check(int length, int n, int c, int s)
     {
-        if (n < 0 || c < 0 || s < 0 || length < (long)n * c * s) throw new ArgumentException($"buffer of {length} elements is too small for [N={n}, C={c}, S={s}]");
+        if (n < 0 || c < 0 || s < 0 || length < (long)n * c * s)
+            throw new ArgumentException($"buffer of {length} elements is too small for [N={n}, C={c}, S={s}]");
     }
 }

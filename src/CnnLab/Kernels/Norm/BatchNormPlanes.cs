@@ -22,7 +22,8 @@ internal static class BatchNormPlanes
     public static unsafe void ScaleShift(ReadOnlySpan<float> x, float scale, float shift, Span<float> y) => Affine(x, scale, shift, y, relu: false);
 
     /// <summary>y = max(0, x·scale + shift), NaN kept (the values of <see cref="ScaleShift"/> then <see cref="ReluKernel.Forward"/>).</summary>
-    public static unsafe void ScaleShiftRelu(ReadOnlySpan<float> x, float scale, float shift, Span<float> y) => Affine(x, scale, shift, y, relu: true);
+    public static unsafe void ScaleShiftRelu(ReadOnlySpan<float> x, float scale, float shift, Span<float> y) =>
+        Affine(x, scale, shift, y, relu: true);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Affine(ReadOnlySpan<float> x, float scale, float shift, Span<float> y, bool relu)
@@ -55,11 +56,17 @@ internal static class BatchNormPlanes
         }
     }
 
-    /// <summary>max(0, v·scale + shift) of one vector, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/> computes each element.</summary>
+    /// <summary>
+    /// max(0, v·scale + shift) of one vector, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/>
+    /// computes each element.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ScaleShiftRelu(Vector512<float> v, Vector512<float> scale, Vector512<float> shift) => Relu(v * scale + shift);
 
-    /// <summary>max(0, v·scale + shift) of one value, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/> computes each element.</summary>
+    /// <summary>
+    /// max(0, v·scale + shift) of one value, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/>
+    /// computes each element.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ScaleShiftRelu(float v, float scale, float shift) => Relu(v * scale + shift);
 

@@ -21,7 +21,8 @@ public static class BatchNormReluMaxPoolKernel
     {
         int planes = pool.N * pool.C, s = pool.H * pool.W, q = pool.OH * pool.OW;
         if (x.Length < (long)planes * s) throw new ArgumentException($"x has {x.Length} elements, needs {planes * s}");
-        if (pooled.Length < (long)planes * q || argmax.Length < (long)planes * q) throw new ArgumentException($"pooled and argmax need {planes * q} elements");
+        if (pooled.Length < (long)planes * q || argmax.Length < (long)planes * q)
+            throw new ArgumentException($"pooled and argmax need {planes * q} elements");
         if (scale.Length < pool.C || shift.Length < pool.C) throw new ArgumentException($"scale and shift need {pool.C} elements");
         // 2x2 windows: each plane pooled straight from x, normalized as it is loaded. Else one image at a
         // time: its C normalized planes go to a per-thread block, then one pooling call.
@@ -55,9 +56,11 @@ public static class BatchNormReluMaxPoolKernel
                     for (int ch = 0; ch < c; ch++)
                     {
                         // The values of ScaleShift then Relu, in one pass over the plane.
-                        BatchNormPlanes.ScaleShiftRelu(new ReadOnlySpan<float>((float*)xs + ((long)n * c + ch) * s, s), ((float*)scs)[ch], ((float*)shs)[ch], block.AsSpan(ch * s, s));
+                        BatchNormPlanes.ScaleShiftRelu(new ReadOnlySpan<float>((float*)xs + ((long)n * c + ch) * s, s), ((float*)scs)[ch],
+                            ((float*)shs)[ch], block.AsSpan(ch * s, s));
                     }
-                    MaxPool2dKernel.ForwardOnThisThread(oneImage, block.AsSpan(0, c * s), new Span<float>((float*)ps + (long)n * c * q, c * q), new Span<int>((int*)iss + (long)n * c * q, c * q));
+                    MaxPool2dKernel.ForwardOnThisThread(oneImage, block.AsSpan(0, c * s), new Span<float>((float*)ps + (long)n * c * q, c * q),
+                        new Span<int>((int*)iss + (long)n * c * q, c * q));
                 }
                 ArrayPool<float>.Shared.Return(block);
             });

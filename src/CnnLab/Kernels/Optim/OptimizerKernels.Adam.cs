@@ -12,27 +12,37 @@ public static partial class OptimizerKernels
     /// g = ±g (+ λ·p, Adam's coupled L2; pass 0 for AdamW); m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
     /// v̂ = amsgrad ? (vmax = max(vmax, v)) : v; p = p + (−step_size·m) / (√v̂ / √(1−β2^t) + ε).
     /// </summary>
-    public static unsafe void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
+    public static void Adam(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
         float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
-        float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
+        float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad) =>
+        AdamWithWidth(Vector512.IsHardwareAccelerated, p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1,
+            beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
+
+    /// <summary><see cref="Adam"/> by the 512-bit loop when <paramref name="use512"/>, else by the 256-bit one where it runs.</summary>
+    internal static unsafe void AdamWithWidth(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        Span<float> vMax, float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2,
+        float oneMinusBeta2, float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
     {
         int n = CheckAdam(p, g, m, v, vMax, amsgrad);
         if (!SplitsAcrossThreads(n))
         {
-            AdamRange(p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
+            AdamRange(use512, p, g, m, v, vMax, paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2,
+                biasCorrection2Sqrt, eps, negStepSize, amsgrad);
             return;
         }
         fixed (float* pp = p, pg = g, pm = m, pv = v, px = vMax)
         {
             nint ps = (nint)pp, gs = (nint)pg, ms = (nint)pm, vs = (nint)pv, xs = (nint)px;
-            InRanges(n, (start, len) => AdamRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
-                new Span<float>((float*)ms + start, len), new Span<float>((float*)vs + start, len), amsgrad ? new Span<float>((float*)xs + start, len) : default,
+            InRanges(n, (start, len) => AdamRange(use512, new Span<float>((float*)ps + start, len),
+                new ReadOnlySpan<float>((float*)gs + start, len),
+                new Span<float>((float*)ms + start, len), new Span<float>((float*)vs + start, len),
+                amsgrad ? new Span<float>((float*)xs + start, len) : default,
                 paramScale, weightDecay, maximize, beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AdamRange(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
+    private static void AdamRange(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v, Span<float> vMax,
         float paramScale, float weightDecay, bool maximize, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2,
         float biasCorrection2Sqrt, float eps, float negStepSize, bool amsgrad)
     {
@@ -41,7 +51,7 @@ public static partial class OptimizerKernels
         ref float rp = ref p.GetPinnableReference(), rm = ref m.GetPinnableReference(), rv = ref v.GetPinnableReference();
         ref float rx = ref (amsgrad ? ref vMax.GetPinnableReference() : ref rv);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Use512)
+        if (use512)
             i = AdamVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rm, ref rv, ref rx, n, paramScale, weightDecay, maximize,
                 beta1, oneMinusBeta1, beta2, oneMinusBeta2, biasCorrection2Sqrt, eps, negStepSize, amsgrad);
         else if (Vector256.IsHardwareAccelerated)

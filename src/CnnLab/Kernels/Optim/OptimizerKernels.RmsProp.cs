@@ -11,26 +11,35 @@ public static partial class OptimizerKernels
     /// RMSprop step. g = ±g (+ λ·p); v = α·v + (1−α)·g²; centered: ḡ = α·ḡ + (1−α)·g, a = √(v − ḡ²) + ε,
     /// else a = √v + ε; with momentum: b = μ·b + g/a, p = p − lr·b; else p = p − lr·g/a.
     /// </summary>
-    public static unsafe void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
-        float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered)
+    public static void RmsProp(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
+        float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered) =>
+        RmsPropWithWidth(Vector512.IsHardwareAccelerated, p, g, v, gAvg, b, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum,
+            negLr, centered);
+
+    /// <summary><see cref="RmsProp"/> by the 512-bit loop when <paramref name="use512"/>, else by the 256-bit one where it runs.</summary>
+    internal static unsafe void RmsPropWithWidth(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg,
+        Span<float> b, float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr,
+        bool centered)
     {
         int n = CheckRms(p, g, v, gAvg, b, centered, momentum);
         if (!SplitsAcrossThreads(n))
         {
-            RmsPropRange(p, g, v, gAvg, b, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+            RmsPropRange(use512, p, g, v, gAvg, b, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
             return;
         }
         fixed (float* pp = p, pg = g, pv = v, pa = gAvg, pb = b)
         {
             nint ps = (nint)pp, gs = (nint)pg, vs = (nint)pv, avs = (nint)pa, bs = (nint)pb;
-            InRanges(n, (start, len) => RmsPropRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
+            InRanges(n, (start, len) => RmsPropRange(use512, new Span<float>((float*)ps + start, len),
+                new ReadOnlySpan<float>((float*)gs + start, len),
                 new Span<float>((float*)vs + start, len), centered ? new Span<float>((float*)avs + start, len) : default,
-                momentum > 0f ? new Span<float>((float*)bs + start, len) : default, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered));
+                momentum > 0f ? new Span<float>((float*)bs + start, len) : default,
+                weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RmsPropRange(Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
+    private static void RmsPropRange(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> v, Span<float> gAvg, Span<float> b,
         float weightDecay, bool maximize, float alpha, float oneMinusAlpha, float eps, float momentum, float negLr, bool centered)
     {
         int n = p.Length;
@@ -39,10 +48,12 @@ public static partial class OptimizerKernels
         ref float ra = ref (centered ? ref gAvg.GetPinnableReference() : ref rv);
         ref float rb = ref (momentum > 0f ? ref b.GetPinnableReference() : ref rv);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Use512)
-            i = RmsPropVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+        if (use512)
+            i = RmsPropVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize,
+                alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         else if (Vector256.IsHardwareAccelerated)
-            i = RmsPropVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
+            i = RmsPropVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rv, ref ra, ref rb, n, weightDecay, maximize,
+                alpha, oneMinusAlpha, eps, momentum, negLr, centered);
         RmsPropScalar(p[i..], g[i..], v[i..], centered ? gAvg[i..] : default, momentum > 0f ? b[i..] : default,
             weightDecay, maximize, alpha, oneMinusAlpha, eps, momentum, negLr, centered);
     }

@@ -11,27 +11,35 @@ public static partial class OptimizerKernels
     /// SGD step. d = ±g (+ λ·p); with momentum: b = g on the first step (<paramref name="initBuffer"/>),
     /// else b = μ·b + (1−τ)·d; d = nesterov ? d + μ·b : b; then p = p − lr·d.
     /// </summary>
-    public static unsafe void Sgd(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
-        float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
+    public static void Sgd(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
+        float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer) =>
+        SgdWithWidth(Vector512.IsHardwareAccelerated, p, g, b, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize,
+            initBuffer);
+
+    /// <summary><see cref="Sgd"/> by the 512-bit loop when <paramref name="use512"/>, else by the 256-bit one where it runs.</summary>
+    internal static unsafe void SgdWithWidth(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay,
+        float momentum, float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
     {
         int n = Check(p, g);
         bool hasMomentum = momentum != 0f;
         if (hasMomentum && b.Length != n) throw new ArgumentException($"momentum buffer has {b.Length} elements, expected {n}");
         if (!SplitsAcrossThreads(n))
         {
-            SgdRange(p, g, b, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
+            SgdRange(use512, p, g, b, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
             return;
         }
         fixed (float* pp = p, pg = g, pb = b)
         {
             nint ps = (nint)pp, gs = (nint)pg, bs = (nint)pb;
-            InRanges(n, (start, len) => SgdRange(new Span<float>((float*)ps + start, len), new ReadOnlySpan<float>((float*)gs + start, len),
-                hasMomentum ? new Span<float>((float*)bs + start, len) : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer));
+            InRanges(n, (start, len) => SgdRange(use512, new Span<float>((float*)ps + start, len),
+                new ReadOnlySpan<float>((float*)gs + start, len),
+                hasMomentum ? new Span<float>((float*)bs + start, len) : default,
+                weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SgdRange(Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
+    private static void SgdRange(bool use512, Span<float> p, ReadOnlySpan<float> g, Span<float> b, float weightDecay, float momentum,
         float oneMinusDampening, float negLr, bool nesterov, bool maximize, bool initBuffer)
     {
         int n = p.Length;
@@ -39,10 +47,12 @@ public static partial class OptimizerKernels
         int i = 0;
         ref float rp = ref p.GetPinnableReference(), rb = ref (hasMomentum ? ref b.GetPinnableReference() : ref rp);
         ref float rg = ref Unsafe.AsRef(in g.GetPinnableReference());
-        if (Use512)
-            i = SgdVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
+        if (use512)
+            i = SgdVectors<Vector512<float>, Lanes512>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr,
+                nesterov, maximize, initBuffer, hasMomentum);
         else if (Vector256.IsHardwareAccelerated)
-            i = SgdVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer, hasMomentum);
+            i = SgdVectors<Vector256<float>, Lanes256>(ref rp, ref rg, ref rb, n, weightDecay, momentum, oneMinusDampening, negLr,
+                nesterov, maximize, initBuffer, hasMomentum);
         SgdScalar(p[i..], g[i..], hasMomentum ? b[i..] : default, weightDecay, momentum, oneMinusDampening, negLr, nesterov, maximize, initBuffer);
     }
 

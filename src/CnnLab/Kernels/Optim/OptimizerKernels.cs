@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics;
-
 namespace CnnLab.Kernels;
 
 // Legend: p parameter, g gradient, m first moment (exp_avg), v second moment (exp_avg_sq),
@@ -23,14 +21,9 @@ public static partial class OptimizerKernels
 
     private static bool SplitsAcrossThreads(int n) => n >= ParallelFloats && Parallelism.MaxThreads > 1;
 
-    /// <summary>
-    /// Makes the kernels called on this thread take the 256-bit loops even where 512-bit vectors run (tests:
-    /// both widths' instances of the one generic loop against the scalar twins). Buffers split across the
-    /// kernel threads (from 2^16 floats, with more than one thread) are not affected.
-    /// </summary>
-    [ThreadStatic] internal static bool Vector512Disabled;
-
-    private static bool Use512 => Vector512.IsHardwareAccelerated && !Vector512Disabled;
+    // The public kernels run the 512-bit loops wherever 512-bit vectors are accelerated. Each has an internal
+    // *WithWidth twin whose use512 false takes the 256-bit loops instead (where those run), so the tests reach both
+    // widths' instances of the one generic loop against the scalar twins on an AVX-512 machine.
 
     // Runs body(start, length) over [0, n) in ranges of RangeFloats (a multiple of every vector width,
     // so each element takes the same path, vector or scalar tail, as in one call: the same bits for any

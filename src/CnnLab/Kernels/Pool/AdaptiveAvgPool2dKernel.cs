@@ -77,7 +77,8 @@ public static class AdaptiveAvgPool2dKernel
 
     private static void Check(int planes, int h, int w, int oh, int ow, int xLen, int yLen)
     {
-        if (planes < 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0) throw new ArgumentException($"invalid adaptive pooling sizes: input {h}x{w}, output {oh}x{ow}");
+        if (planes < 0 || h <= 0 || w <= 0 || oh <= 0 || ow <= 0)
+            throw new ArgumentException($"invalid adaptive pooling sizes: input {h}x{w}, output {oh}x{ow}");
         if (xLen < planes * h * w || yLen < planes * oh * ow) throw new ArgumentException("adaptive pooling buffers too small");
     }
 }

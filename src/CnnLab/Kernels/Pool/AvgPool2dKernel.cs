@@ -29,7 +29,8 @@ public static partial class AvgPool2dKernel
             Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
             {
                 if (whole2x2) ForwardPlanes2x2(geo, (float*)xs, (float*)ys, start, end);
-                else ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw), start, end);
+                else ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw),
+                    start, end);
             });
         }
     }
@@ -75,7 +76,8 @@ public static partial class AvgPool2dKernel
             Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
             {
                 if (whole2x2) BackwardPlanes2x2(geo, (float*)dys, (float*)dxs, start, end);
-                else BackwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)dys, planes * ohw), new Span<float>((float*)dxs, planes * hw), start, end);
+                else BackwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)dys, planes * ohw),
+                    new Span<float>((float*)dxs, planes * hw), start, end);
             });
         }
     }
@@ -88,7 +90,8 @@ public static partial class AvgPool2dKernel
         BackwardPlanes(g, countIncludePad, dy, dx, 0, planes);
     }
 
-    private static void BackwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx, int planeStart, int planeEnd)
+    private static void BackwardPlanes(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx,
+        int planeStart, int planeEnd)
     {
         int oh = g.OH, ow = g.OW, width = g.W, hw = g.H * width, ohw = oh * ow;
         for (int plane = planeStart; plane < planeEnd; plane++)

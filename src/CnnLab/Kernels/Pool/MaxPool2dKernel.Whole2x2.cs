@@ -20,7 +20,8 @@ public static partial class MaxPool2dKernel
     /// buffer and then the pooling of that, so the same bits, without the buffer. x may be read up to
     /// <paramref name="readable"/> floats from its start; y and idx take OH·OW each.
     /// </summary>
-    internal static unsafe void ForwardPlane2x2ScaleShiftRelu(int oh, int ow, int w, float* x, float scale, float shift, float* y, int* idx, long readable)
+    internal static unsafe void ForwardPlane2x2ScaleShiftRelu(int oh, int ow, int w, float* x, float scale, float shift, float* y, int* idx,
+        long readable)
         => ForwardPlane2x2(oh, ow, w, x, y, idx, readable, affine: true, scale, shift);
 
     // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
@@ -82,8 +83,8 @@ public static partial class MaxPool2dKernel
 
     // Output rows i and i + 1 of a plane up to RowPairWidth wide (count = 2·OW outputs, contiguous in y): input
     // rows 2i … 2i + 3 are contiguous, so the windows' top taps come from the 32 floats at the pair's start
-    // and their bottom taps from the 32 floats W further, by the same two permutes. Half the iterations of
-    // ForwardRow2x2Avx512 (10x10 → 5x5: 28 → 18 ns a plane; lenet5's 2,048 planes at batch 128, 0.058 → 0.037 ms).
+    // and their bottom taps from the 32 floats W further, by the same two permutes: half the iterations of
+    // ForwardRow2x2Avx512.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void ForwardRowPair2x2Avx512(float* top, float* yRow, int* idxRow, int count, int w, int rowStart, Vector512<int> taps,
         bool affine, float scale, float shift)
@@ -129,8 +130,8 @@ public static partial class MaxPool2dKernel
     /// 3 masked blends against 18 vector operations for the NaN-aware chain (<see cref="Pick2x2Ordered"/>).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Pick2x2(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, Vector512<int> atC, Vector512<int> atD,
-        out Vector512<float> best, out Vector512<int> at)
+    internal static void Pick2x2(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d,
+        Vector512<int> atC, Vector512<int> atD, out Vector512<float> best, out Vector512<int> at)
     {
         if (AnyNaN(a, b, c, d)) Pick2x2Ordered(a, b, c, d, atC, atD, out best, out at);
         else Pick2x2WithoutNaN(a, b, c, d, atC, atD, out best, out at);
@@ -138,8 +139,8 @@ public static partial class MaxPool2dKernel
 
     /// <summary><see cref="Pick2x2"/> where no lane of a, b, c, d is NaN (<see cref="AnyNaN"/> is false).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Pick2x2WithoutNaN(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, Vector512<int> atC, Vector512<int> atD,
-        out Vector512<float> best, out Vector512<int> at)
+    internal static void Pick2x2WithoutNaN(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d,
+        Vector512<int> atC, Vector512<int> atD, out Vector512<float> best, out Vector512<int> at)
     {
         best = Avx512F.Max(d, Avx512F.Max(c, Avx512F.Max(b, a)));
         at = Vector512.ConditionalSelect(Vector512.Equals(c, best).AsInt32(), atC, atD);
@@ -154,8 +155,8 @@ public static partial class MaxPool2dKernel
 
     /// <summary><see cref="Pick2x2"/>'s rule taken tap by tap, NaN included: take v ⇔ !(v &lt;= best) &amp;&amp; best == best.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Pick2x2Ordered(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, Vector512<int> atC, Vector512<int> atD,
-        out Vector512<float> best, out Vector512<int> at)
+    internal static void Pick2x2Ordered(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d,
+        Vector512<int> atC, Vector512<int> atD, out Vector512<float> best, out Vector512<int> at)
     {
         best = a;
         at = Vector512<int>.Zero;

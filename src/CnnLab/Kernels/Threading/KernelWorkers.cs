@@ -11,12 +11,10 @@ namespace CnnLab.Kernels;
 /// Written by hand rather than using <see cref="Parallel.For(int, int, Action{int})"/> because of how
 /// long a parked thread takes to wake here. A training step runs about ten parallel loops with a few
 /// serial microseconds to a millisecond between them; the .NET thread pool parks its workers after a
-/// few microseconds of spinning, and on this project's virtual machines waking a parked thread (whose
-/// vCPU has halted) took 300–400 µs on average for the convolution backward of <c>cnn-small</c>, one
-/// helper never arriving at all in 5% of the calls: the 2-thread step ran 14.0 ms on average against
-/// 12.3 ms with workers that wait for work a while before parking (measured with the thread pool's
-/// own spin limit raised). So, as OpenMP's runtimes do (KMP_BLOCKTIME, GOMP_SPINCOUNT), a helper
-/// that runs out of work polls for the next loop for <see cref="Parallelism.IdlePoll"/> before it parks on its
+/// few microseconds of spinning, and on this project's virtual machines a parked thread (whose vCPU
+/// has halted) takes longer to wake than most gaps between the loops, and now and then a helper never
+/// arrives at all. So, as OpenMP's runtimes do (KMP_BLOCKTIME, GOMP_SPINCOUNT), a helper that
+/// runs out of work polls for the next loop for <see cref="Parallelism.IdlePoll"/> before it parks on its
 /// semaphore. The caller never spins on work split in advance: when it runs out of chunks it polls as
 /// long for the ones still running (at most one per helper), then waits on an event.
 /// One loop runs on the helpers at a time; a loop started while another holds them (another thread
@@ -106,7 +104,7 @@ internal static class KernelWorkers
 
     // One poll of a wait: a short spin, and every 8th time the core handed to any other runnable thread.
     // Without the yields, polling threads on both cores kept the runtime's tiered-compilation thread
-    // waiting: cnn-bn's 2-thread steps took 24 ms instead of 15 for the first 2 s.
+    // waiting, which slowed the first seconds of training.
     private static void Pause(ref int polls)
     {
         if ((++polls & 7) == 0) Thread.Yield();

@@ -73,10 +73,10 @@ public static class Parallelism
 
     /// <summary>
     /// How long a kernel helper thread that has run out of work (and a loop's caller waiting for its last
-    /// chunks) polls for more before it sleeps; 0 to 1 s. Default 2 ms: waking a sleeping thread took
-    /// 0.3 ms on average on this project's machines, longer than most gaps between a training step's
-    /// loops, so polling made 2-thread steps 12% faster; it costs CPU time while the program does
-    /// something else (the lab: 18% more CPU time, the same wall time). <see cref="TimeSpan.Zero"/> sleeps at once.
+    /// chunks) polls for more before it sleeps; 0 to 1 s. Default 2 ms: waking a sleeping thread takes
+    /// longer on this project's machines than most gaps between a training step's loops, so polling makes
+    /// multi-thread steps faster; it costs CPU time while the program does something else.
+    /// <see cref="TimeSpan.Zero"/> sleeps at once.
     /// </summary>
     public static TimeSpan IdlePoll
     {
@@ -110,7 +110,7 @@ public static class Parallelism
             return;
         }
         // Eight chunks per thread: a thread the host stalls near the end holds up at most 1/16 of a
-        // 2-thread loop (with four, cnn-bn's 2-thread median step was ~4% slower).
+        // 2-thread loop (four per thread measured slower).
         int chunks = Math.Min(count, threads * 8);
         int chunkSize = (count + chunks - 1) / chunks;
         KernelWorkers.Run(count, chunkSize, threads, body);

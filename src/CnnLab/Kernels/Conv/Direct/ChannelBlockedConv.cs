@@ -174,7 +174,8 @@ internal sealed unsafe class ChannelBlockedConv
     private static void StoreTransposed(Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
         Vector512<float> r4, Vector512<float> r5, Vector512<float> r6, Vector512<float> r7, float* y, long stride)
     {
-        TransposeInLanes(r0, r1, r2, r3, r4, r5, r6, r7, out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
+        TransposeInLanes(r0, r1, r2, r3, r4, r5, r6, r7,
+            out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
         StoreColumns(l0, h0, y, stride);
         StoreColumns(l1, h1, y + stride, stride);
         StoreColumns(l2, h2, y + 2 * stride, stride);
@@ -191,8 +192,10 @@ internal sealed unsafe class ChannelBlockedConv
         out Vector512<float> low0, out Vector512<float> high0, out Vector512<float> low1, out Vector512<float> high1,
         out Vector512<float> low2, out Vector512<float> high2, out Vector512<float> low3, out Vector512<float> high3)
     {
-        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
-        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5), t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1),
+            t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        Vector512<float> t4 = Avx512F.UnpackLow(r4, r5), t5 = Avx512F.UnpackHigh(r4, r5),
+            t6 = Avx512F.UnpackLow(r6, r7), t7 = Avx512F.UnpackHigh(r6, r7);
         (low0, high0) = (Avx512F.Shuffle(t0, t2, 0x44), Avx512F.Shuffle(t4, t6, 0x44));
         (low1, high1) = (Avx512F.Shuffle(t0, t2, 0xEE), Avx512F.Shuffle(t4, t6, 0xEE));
         (low2, high2) = (Avx512F.Shuffle(t1, t3, 0x44), Avx512F.Shuffle(t5, t7, 0x44));
@@ -293,7 +296,8 @@ internal sealed unsafe class ChannelBlockedConv
     {
         Vector512<float> z0 = Rows(from, 0, stride), z1 = Rows(from, 1, stride), z2 = Rows(from, 2, stride), z3 = Rows(from, 3, stride);
         Vector512<float> z4 = Rows(from, 4, stride), z5 = Rows(from, 5, stride), z6 = Rows(from, 6, stride), z7 = Rows(from, 7, stride);
-        TransposeInLanes(z0, z1, z2, z3, z4, z5, z6, z7, out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
+        TransposeInLanes(z0, z1, z2, z3, z4, z5, z6, z7,
+            out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
         StorePixels(l0, h0, to);
         StorePixels(l1, h1, to + Lanes);
         StorePixels(l2, h2, to + 2 * Lanes);

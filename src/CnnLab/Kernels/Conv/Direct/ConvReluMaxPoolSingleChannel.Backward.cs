@@ -24,7 +24,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         ReadOnlySpan<float> dPooled, Span<float> dw, Span<float> db)
     {
         long outs = (long)g.N * g.OC * pool.OH * pool.OW;
-        ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * g.ColRows, int.MaxValue, int.MaxValue);   // the geometries and x (no w, pooled or argmax here)
+        // The geometries and x (no w, pooled or argmax here).
+        ConvReluMaxPoolKernel.Check(g, pool, x.Length, g.OC * g.ColRows, int.MaxValue, int.MaxValue);
         if (dPooled.Length < outs) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {outs}");
         if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
         if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
@@ -39,7 +40,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     {
         var geo = g;
         int taps = g.ColRows, perChannel = taps + 1;   // one channel: 9 or 25 weight sums, then the bias sum
-        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw), chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
+        int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw);
+        int chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), dzLength = taps == 9 ? 0 : 4 * ph * codeStride;
         float[][] partials = new float[chunks][];
         nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled, dsEnd = (nint)(dPooled + (long)g.N * g.OC * ph * pw);
@@ -97,7 +99,9 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var w20 = Vector512.Load(sums + 96); var w21 = Vector512.Load(sums + 112); var w22 = Vector512.Load(sums + 128);
         var bias = Vector512.Load(sums + 144);
         // Conv row 2i + 1's own sums (v..), added to the first set at the end: two sets of 9 chains halve the wait on FMA latency.
-        Vector512<float> v00 = default, v01 = default, v02 = default, v10 = default, v11 = default, v12 = default, v20 = default, v21 = default, v22 = default;
+        Vector512<float> v00 = default, v01 = default, v02 = default;
+        Vector512<float> v10 = default, v11 = default, v12 = default;
+        Vector512<float> v20 = default, v21 = default, v22 = default;
         var noGradient = Vector512.Create(NoGradient);
         for (int i = 0; i < ph; i++)
         {

@@ -15,8 +15,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // registers, then meet each conv row's padded row 2i + c + ky (six vector loads per ten multiply-adds).
     // Walking the padded rows once instead, two pooled rows at a time, left no registers for the 25 weights:
     // each multiply-add took its weight broadcast from memory, 1.2 loads per multiply-add, and the stage ran
-    // at 0.33 ms per batch of 128 on one core against 0.25 ms this way. Each conv value is zero, then the taps
-    // in (ky, kx) order, then + b and ReLU: the GEMM path's order.
+    // slower. Each conv value is zero, then the taps in (ky, kx) order, then + b and ReLU: the GEMM path's order.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane5x5(float* e, float* o, int s, float* k, float* b, int ph, int pw, float* pooled, byte* codes)
     {
@@ -95,7 +94,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // two CodeStride halves); then kernel rows ky and ky + 1 together meet dz row r with padded rows r + ky and
     // r + ky + 1: ten chains each (five taps, even and odd windows apart), all in L1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, float* dpEnd, int ph, int pw, int codeStride, float* dz, float* sums)
+    private static void PlaneGradient5x5(float* e, float* o, int s, byte* codes, float* dp, float* dpEnd, int ph, int pw, int codeStride,
+        float* dz, float* sums)
     {
         var bias = Vector512.Load(sums + 25 * 16);
         var noGradient = Vector512.Create(NoGradient);
@@ -110,21 +110,24 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                 Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.Zero).AsSingle(), d, Vector512<float>.Zero).Store(top);
                 Vector512.ConditionalSelect(Vector512.Equals(code, Vector512<int>.One).AsSingle(), d, Vector512<float>.Zero).Store(top + codeStride);
                 Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(2)).AsSingle(), d, Vector512<float>.Zero).Store(top + dzRow);
-                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(3)).AsSingle(), d, Vector512<float>.Zero).Store(top + dzRow + codeStride);
+                Vector512.ConditionalSelect(Vector512.Equals(code, Vector512.Create(3)).AsSingle(), d, Vector512<float>.Zero)
+                    .Store(top + dzRow + codeStride);
             }
         bias.Store(sums + 25 * 16);
-        // Two kernel rows per pass (ky, ky + 1): twenty chains, each dz row loaded once for both (a kernel row per
-        // pass: 0.44 ms per batch of 128 on one core, against 0.33–0.34 this way).
+        // Two kernel rows per pass (ky, ky + 1): twenty chains, each dz row loaded once for both (a kernel row
+        // per pass measured slower).
         for (int ky = 0; ky < 5; ky += 2)
         {
             bool two = ky + 1 < 5;
             float* row = sums + ky * 5 * 16, next = row + 5 * 16;
-            Vector512<float> w0 = Vector512.Load(row), w1 = Vector512.Load(row + 16), w2 = Vector512.Load(row + 32), w3 = Vector512.Load(row + 48), w4 = Vector512.Load(row + 64);
+            Vector512<float> w0 = Vector512.Load(row), w1 = Vector512.Load(row + 16), w2 = Vector512.Load(row + 32),
+                w3 = Vector512.Load(row + 48), w4 = Vector512.Load(row + 64);
             Vector512<float> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default;
             Vector512<float> x0 = default, x1 = default, x2 = default, x3 = default, x4 = default;
             Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default, y4 = default;
             if (two)
-                (x0, x1, x2, x3, x4) = (Vector512.Load(next), Vector512.Load(next + 16), Vector512.Load(next + 32), Vector512.Load(next + 48), Vector512.Load(next + 64));
+                (x0, x1, x2, x3, x4) = (Vector512.Load(next), Vector512.Load(next + 16), Vector512.Load(next + 32),
+                    Vector512.Load(next + 48), Vector512.Load(next + 64));
             for (int r = 0; r < 2 * ph; r++)
             {
                 float* re = e + (long)(r + ky) * s, ro = o + (long)(r + ky) * s;
@@ -133,11 +136,16 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                     var even = Vector512.Load(dz + r * dzRow + j);
                     var odd = Vector512.Load(dz + r * dzRow + codeStride + j);
                     KernelRow(re + j, ro + j, even, odd, ref w0, ref w1, ref w2, ref w3, ref w4, ref v0, ref v1, ref v2, ref v3, ref v4);
-                    if (two) KernelRow(re + s + j, ro + s + j, even, odd, ref x0, ref x1, ref x2, ref x3, ref x4, ref y0, ref y1, ref y2, ref y3, ref y4);
+                    if (two)
+                        KernelRow(re + s + j, ro + s + j, even, odd, ref x0, ref x1, ref x2, ref x3, ref x4, ref y0, ref y1, ref y2, ref y3, ref y4);
                 }
             }
             (w0 + v0).Store(row); (w1 + v1).Store(row + 16); (w2 + v2).Store(row + 32); (w3 + v3).Store(row + 48); (w4 + v4).Store(row + 64);
-            if (two) { (x0 + y0).Store(next); (x1 + y1).Store(next + 16); (x2 + y2).Store(next + 32); (x3 + y3).Store(next + 48); (x4 + y4).Store(next + 64); }
+            if (two)
+            {
+                (x0 + y0).Store(next); (x1 + y1).Store(next + 16); (x2 + y2).Store(next + 32);
+                (x3 + y3).Store(next + 48); (x4 + y4).Store(next + 64);
+            }
         }
     }
 

@@ -18,16 +18,15 @@ namespace CnnLab.Kernels;
 /// 2i … 2i + 3 (walked once, down the plane, each row feeding the three conv rows it belongs to), and the
 /// pool is a lane-wise max of those four: no shuffles, no column matrix, no conv buffer. The general
 /// path (im2col into a [9, H·W] column matrix, a GEMM whose k is 9 into a [OC, H·W] block, then the
-/// pool over that block) took 1.39–1.51 ms for cnn-small's first stage (batch 128, one
-/// core); this takes 0.47–0.49 ms (~120 GFLOP/s counting the convolution's multiply-adds: 14 of 16 lanes
-/// are useful on 28-wide images, and the bias, the pool's maxes and compares with its window codes, the
-/// ReLU and the stores take ~20 vector operations per 36 multiply-adds; ~37 and 0.60–0.62 ms while the
-/// ReLU ran before the pool and the pool took the NaN-aware chain).
+/// pool over that block) writes and reads back both buffers. Here 14 of 16 lanes are useful on 28-wide
+/// images, and the bias, the pool's maxes and compares with its window codes, the ReLU and the stores
+/// take ~20 vector operations per 36 multiply-adds (the ReLU runs once, after the pool, and the pool
+/// takes the NaN-aware chain only when one of its 16 windows holds a NaN).
 /// Each conv value is the same sum in the same order as the GEMM's (zero, then the taps in (ky, kx)
 /// order by fused multiply-adds, then + b, then ReLU), so pooled values and the window each max came from
 /// are bit for bit the general path's. LeNet-5's 5x5 first layer (padding 2) runs the same way, four pooled
-/// rows at a time, a kernel row at a time (<see cref="ForwardPlane5x5"/>): 0.79 → 0.23 ms forward and
-/// 0.99 → 0.31 ms for dW and db at batch 128 on one core (~128 GFLOP/s of useful multiply-adds forward, against 38).
+/// rows at a time, a kernel row at a time with its weights in registers (<see cref="ForwardPlane5x5"/>), and
+/// its dW and db are computed directly too.
 /// Written by hand: no .NET library fuses convolution with pooling.
 /// </summary>
 /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), 2)</c> with one input channel.</remarks>
@@ -150,7 +149,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             Vector512<float> a = te + _bias, b = to + _bias, c = ue + _bias, d = uo + _bias, best;
             Vector512<int> at;
             if (MaxPool2dKernel.AnyNaN(a, b, c, d))
-                MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3), out best, out at);
+                MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3),
+                    out best, out at);
             else
             {
                 MaxPool2dKernel.Pick2x2WithoutNaN(a, b, c, d, Vector512.Create(2), Vector512.Create(3), out best, out at);

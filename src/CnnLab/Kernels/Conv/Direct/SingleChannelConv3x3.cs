@@ -16,9 +16,9 @@ namespace CnnLab.Kernels;
 /// and odd columns interleaved back by two permutes; each value is the GEMM path's sum in the GEMM path's
 /// order (zero, the 9 taps by fused multiply-adds, + b, ReLU), so y is the im2col path's, bit for bit. That path
 /// spends its time around a GEMM whose k is 9: writing and reading a [9, H·W] column matrix per image and
-/// storing 8x48 tiles after 9 multiply-adds each (cnn-bn's first layer, batch 128, one core: 0.82–0.88 →
-/// 0.60–0.69 ms; what is left is mostly writing y, 12.8 MB). The weight gradient stays on im2col + dot
-/// products: a direct one measured no faster, both being bound by reading dz (12.8 MB, ~0.9 ms here).
+/// storing 8x48 tiles after 9 multiply-adds each; what is left here is mostly writing y (12.8 MB for cnn-bn's
+/// first layer at batch 128). The weight gradient stays on im2col + dot products: a direct one measured no
+/// faster, both being bound by reading dz (as large as y).
 /// Written by hand: no .NET library has a convolution.
 /// </summary>
 /// <remarks>PyTorch: <c>F.conv2d(x, w, b, padding=1)</c> with one input channel.</remarks>

@@ -25,7 +25,8 @@ public static partial class ConvColumns
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
             // The flat im2col writes every row whole, the last one too.
-            if (CanUseFlatPath(sh, dh, w, ow) && (long)c * kh * kw * stride <= col.Length) Im2ColFlat(image, c, h, w, kh, kw, ph, pw, oh, col, stride);
+            if (CanUseFlatPath(sh, dh, w, ow) && (long)c * kh * kw * stride <= col.Length)
+                Im2ColFlat(image, c, h, w, kh, kw, ph, pw, oh, col, stride);
             else Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
             return;
         }

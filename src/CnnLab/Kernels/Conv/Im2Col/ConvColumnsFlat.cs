@@ -13,11 +13,10 @@ namespace CnnLab.Kernels;
 /// the whole plane shifted by one constant, with the lanes whose (oy + ki − PH, ox + kj − PW) falls in
 /// the padding loaded as zero. So the row is written 16 pixels at a time with one masked load and one
 /// whole-vector store, across the image rows, instead of one masked load and store per image row
-/// (14 floats for a 14x14 image, most stores straddling two cache lines): conv2 of cnn-small 6.6 →
-/// 2.9 µs per image. The masks depend on the pixels and the tap only, so they are made once for all
-/// channels (writing the matrix row by row instead, masks made ahead, was twice as slow). col2im is the
-/// same read backwards: image pixel q gets tap (ki, kj)'s row at q minus that constant, so each 16-pixel
-/// vector of a plane is the sum of one masked load per tap (conv2: 7.0 → 3.9 µs per image).
+/// (14 floats for a 14x14 image, most stores straddling two cache lines). The masks depend on the pixels
+/// and the tap only, so they are made once for all channels (writing the matrix row by row instead, masks
+/// made ahead, was twice as slow). col2im is the same read backwards: image pixel q gets tap (ki, kj)'s
+/// row at q minus that constant, so each 16-pixel vector of a plane is the sum of one masked load per tap.
 /// </summary>
 public static partial class ConvColumns
 {

@@ -25,7 +25,8 @@ public static partial class ConvColumns
     private static void CheckGeometry(int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow)
     {
         if (ph < 0 || pw < 0 || kh <= 0 || kw <= 0 || sh <= 0 || dh <= 0 || oh < 0 || ow < 0)
-            throw new ArgumentException($"im2col geometry out of range: kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
+            throw new ArgumentException(
+                $"im2col geometry out of range: kernel {kh}x{kw}, stride {sh}, padding ({ph}, {pw}), dilation {dh}, output {oh}x{ow}");
     }
 
     // For output columns x0 .. x0 + 15, the lanes of tap kj that exist: output column ox < OW whose input

@@ -18,10 +18,8 @@ internal static unsafe partial class Winograd3x3
     /// vector each, so they are made in registers from the row (its even and odd columns, each shifted by a lane)
     /// instead of being split into the scratch and read back. The read-back was the cost: its loads at
     /// E[j + 1] straddle two of the split's just-made stores, which the store-to-load forwarding cannot
-    /// serve, so each waited for the stores to reach the cache. 8,192 streamed 14x14 planes (one batch's
-    /// dY of cnn-small's conv2, one core): 1.07–1.29 → 0.65–0.68 ms (0.90 → 0.60 ms on one plane in L1); the
-    /// conv2 layers' forward went from 77–90 % to 84–98 % of the FMA peak in <c>bench --convs</c>. Masked
-    /// loads are avoided too: one from L2 or further took about twice a whole one here.
+    /// serve, so each waited for the stores to reach the cache. Masked loads are avoided too: one from L2
+    /// or further took about twice a whole one here.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformNarrowInput(float* x, int h, int w, float* v, long xiStride)

@@ -25,9 +25,6 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> algorithm computes for these convolutions.</remarks>
 internal static unsafe partial class Winograd3x3
 {
-    /// <summary>Overrides <see cref="BlockColumns"/> on this thread when positive (tests: full and short blocks on small batches).</summary>
-    [ThreadStatic] internal static int BlockColumnsOverride;
-
     /// <summary>True for 3x3, stride 1, dilation 1, padding 1, where AVX-512 runs (<see cref="ConvPlanner"/> chooses).</summary>
     public static bool Supports(in Conv2dGeometry g) =>
         Avx512F.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
@@ -37,16 +34,19 @@ internal static unsafe partial class Winograd3x3
 
     /// <summary>
     /// Columns of the GEMMs of one block of images: up to 512 (8 images of 14x14, 2 of 28x28), so the
-    /// GEMM's 48- and 64-wide column panels are mostly full (measured, cnn-small's second convolution:
-    /// 4.1 ms per batch at 512, 4.3 at 256, 4.6 at 128).
+    /// GEMM's 48- and 64-wide column panels are mostly full (smaller blocks measured slower).
     /// </summary>
     internal const int BlockColumns = 512;
 
-    /// <summary>Images per block: the most (a power of two, at most 16) whose tiles fit in <see cref="BlockColumns"/> columns, at least 1.</summary>
-    public static int ImagesPerBlock(int h, int w)
+    /// <summary>
+    /// Images per block: the most (a power of two, at most 16) whose tiles fit in <paramref name="blockColumns"/>
+    /// columns, at least 1. <paramref name="blockColumns"/> 0 is <see cref="BlockColumns"/>; the tests pass fewer
+    /// to make full and short blocks of a few images.
+    /// </summary>
+    public static int ImagesPerBlock(int h, int w, int blockColumns = 0)
     {
         int t = Tiles(h, w), images = 1;
-        int columns = BlockColumnsOverride > 0 ? BlockColumnsOverride : BlockColumns;
+        int columns = blockColumns > 0 ? blockColumns : BlockColumns;
         while (images < 16 && 2 * images * t <= columns) images *= 2;
         return images;
     }
@@ -61,7 +61,7 @@ internal static unsafe partial class Winograd3x3
         int cg = g.Cg, ocg = g.OCg, rows = inputGradient ? cg : ocg, cols = inputGradient ? ocg : cg, size = rows * cols;
         if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
         // The 16 matrices one line more than their size apart: 8 KB apart (64 x 32) they would fall in the
-        // same L1 set and each kernel's 16 writes would evict each other (cnn-small: 90 µs per call, 45 with the pad).
+        // same L1 set and each kernel's 16 writes would evict each other.
         int apart = size + 16;
         float[] u = ArrayPool<float>.Shared.Rent(16 * apart);
         var packed = new Gemm.PackedA[g.G * 16];

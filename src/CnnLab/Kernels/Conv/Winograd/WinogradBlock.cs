@@ -16,11 +16,12 @@ internal sealed unsafe class WinogradBlock
 {
     public readonly int H, W, Tiles, Images, Cols, Ldv;
 
-    public WinogradBlock(int h, int w)
+    /// <summary>Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> GEMM columns (0: the default).</summary>
+    public WinogradBlock(int h, int w, int blockColumns = 0)
     {
         (H, W) = (h, w);
         Tiles = Winograd3x3.Tiles(h, w);
-        Images = Winograd3x3.ImagesPerBlock(h, w);
+        Images = Winograd3x3.ImagesPerBlock(h, w, blockColumns);
         Cols = Images * Tiles;
         // Room for the 16-tile writes of the last image's last tile row, which run up to 15 floats past Cols.
         Ldv = (Cols + 15) / 16 * 16 + 16;

@@ -12,7 +12,8 @@ internal static class ImageFile
 {
     public static byte[] ReadGray28(string path, out bool inverted)
     {
-        using var decoded = SKBitmap.Decode(path) ?? throw new InvalidFileException(path, "not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)");
+        using var decoded = SKBitmap.Decode(path)
+            ?? throw new InvalidFileException(path, "not an image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP)");
         if (decoded.Width < 1 || decoded.Height < 1 || (long)decoded.Width * decoded.Height > 100_000_000)
             throw new InvalidFileException(path, $"image size {decoded.Width}x{decoded.Height} is not supported");
         var info = new SKImageInfo(28, 28, SKColorType.Rgba8888, SKAlphaType.Unpremul);

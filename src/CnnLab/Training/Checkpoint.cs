@@ -119,7 +119,8 @@ public static class Checkpoint
         RollForward(dir);
         foreach (var f in Files)
             if (!File.Exists(Path.Combine(dir, f)))
-                throw new InvalidFileException(Path.Combine(dir, f), "missing: a checkpoint folder needs model.safetensors, optimizer.safetensors, config.json and state.json");
+                throw new InvalidFileException(Path.Combine(dir, f),
+                    "missing: a checkpoint folder needs model.safetensors, optimizer.safetensors, config.json and state.json");
         var configPath = Path.Combine(dir, ConfigFile);
         var config = TrainingConfig.FromJson(File.ReadAllText(configPath), configPath);
         var statePath = Path.Combine(dir, StateFile);

@@ -76,7 +76,8 @@ public class BatchNormBenchmarks
 {
     private const int N = 128, C = 32, S = 28 * 28;
     private float[] _x = [], _y = [], _dy = [], _scale = [], _shift = [];
-    private readonly double[] _mean = new double[C], _var = new double[C], _invStd = new double[C], _sumDy = new double[C], _sumDyXhat = new double[C];
+    private readonly double[] _mean = new double[C], _var = new double[C], _invStd = new double[C], _sumDy = new double[C],
+        _sumDyXhat = new double[C];
 
     [Params(1, 2)]
     public int Threads { get; set; }

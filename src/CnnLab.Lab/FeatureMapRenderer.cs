@@ -114,7 +114,8 @@ public static class FeatureMapRenderer
             }
         long total = (long)n * c * hw;
         var dead = Enumerable.Range(0, c).Where(ch => !alive[ch]).ToArray();
-        return new StageStats(stage.Label, $"{c}×{stage.Height}×{stage.Width}", (double)zeros / total, sum / total, dead, (double)deadPairs / ((long)n * c));
+        return new StageStats(stage.Label, $"{c}×{stage.Height}×{stage.Width}", (double)zeros / total, sum / total, dead,
+            (double)deadPairs / ((long)n * c));
     }
 
     /// <summary>
@@ -241,7 +242,8 @@ public static class FeatureMapRenderer
         rows.Add([$"+ bias b[{ch}]", "", "", F(bias)]);
         rows.Add(["= conv output (by hand)", "", "", F(hand)]);
         rows.Add(["conv output (the layer's own)", "", "", F(model)]);
-        lines.Add(string.Create(CultureInfo.InvariantCulture, $"Σ products = {F(sum)}; + bias {F(bias)} = {F(hand)} (the layer computed {F(model)})"));
+        lines.Add(string.Create(CultureInfo.InvariantCulture,
+            $"Σ products = {F(sum)}; + bias {F(bias)} = {F(hand)} (the layer computed {F(model)})"));
 
         // Follow the pixel through the next stages: elementwise ones keep its position, pooling takes a window.
         int r0 = row, q0 = col;

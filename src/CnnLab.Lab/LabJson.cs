@@ -41,7 +41,8 @@ public static class LabJson
         ["verdict"] = r.Verdict,
         ["agrees"] = r.Agrees,
         ["metrics"] = ToObject(r.Metrics),
-        ["figures"] = new JsonArray(r.Figures.Select(f => (JsonNode)new JsonObject { ["png"] = Path.GetFileName(f.Png), ["svg"] = Path.GetFileName(f.Svg), ["caption"] = f.Caption }).ToArray()),
+        ["figures"] = new JsonArray(r.Figures.Select(f =>
+            (JsonNode)new JsonObject { ["png"] = Path.GetFileName(f.Png), ["svg"] = Path.GetFileName(f.Svg), ["caption"] = f.Caption }).ToArray()),
         ["seconds"] = r.Seconds,
     };
 }

@@ -19,27 +19,35 @@ public static class LabReport
             <html lang="en"><head><meta charset="utf-8"><title>CnnLab report</title>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <style>
-            body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+            body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;max-width:1000px;
+            """ + """
+            margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
             h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em} h3{margin-top:1.6em}
             .claim{background:#f6f8fa;border-left:4px solid #888;padding:.5em .8em;margin:.6em 0}
             .verdict{padding:.6em .8em;border-radius:6px;margin:.6em 0}
-            .agrees{background:#e9f7ef;border:1px solid #52b788} .disagrees{background:#fff4e5;border:1px solid #f4a261} .error{background:#fdecea;border:1px solid #e63946}
+            .agrees{background:#e9f7ef;border:1px solid #52b788} .disagrees{background:#fff4e5;
+            """ + """
+            border:1px solid #f4a261} .error{background:#fdecea;border:1px solid #e63946}
             .badge{font-weight:bold;margin-right:.4em}
             figure{margin:1em 0;text-align:center} figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:.9em;color:#555}
-            table{border-collapse:collapse;margin:.6em 0;font-size:.9em} td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right} th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
+            table{border-collapse:collapse;margin:.6em 0;font-size:.9em} td,th{border:1px solid #ddd;
+            """ + """
+            padding:.25em .6em;text-align:right} th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
             .toc li{margin:.15em 0} .meta{color:#666;font-size:.85em}
             </style></head><body>
             <h1>CnnLab report</h1>
-            <p>Every claim of <em>Deep Learning – Complete Notes (Day 01)</em> put to a measurement. Each verdict is computed from the numbers shown with it.</p>
-            """);
+            """ + "\n<p>Every claim of <em>Deep Learning – Complete Notes (Day 01)</em> put to a measurement. "
+            + "Each verdict is computed from the numbers shown with it.</p>");
         int agree = results.Count(r => r.Result?.Agrees == true);
-        sb.Append(CultureInfo.InvariantCulture, $"<p><strong>{agree} of {results.Count}</strong> measurements agree with the notes as written; the others show where the notes simplify.</p>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<p><strong>{agree} of {results.Count}</strong> measurements agree with the notes as written; ");
+        sb.Append("the others show where the notes simplify.</p>\n");
         sb.Append("<h2 id=\"contents\">Contents</h2><ol class=\"toc\">");
         foreach (var topic in results.GroupBy(r => r.Experiment.Topic))
         {
             sb.Append(CultureInfo.InvariantCulture, $"<li><a href=\"#topic-{Slug(topic.Key)}\">{E(topic.Key)}</a><ol>");
             foreach (var (e, r, _) in topic)
-                sb.Append(CultureInfo.InvariantCulture, $"<li><a href=\"#{E(e.Name)}\">{E(e.Title)}</a> — {(r is null ? "failed" : r.Agrees ? "agrees" : "disagrees")}</li>");
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<li><a href=\"#{E(e.Name)}\">{E(e.Title)}</a> — {(r is null ? "failed" : r.Agrees ? "agrees" : "disagrees")}</li>");
             sb.Append("</ol></li>");
         }
         sb.Append("<li><a href=\"#manifest\">Run manifest</a></li></ol>\n");
@@ -56,18 +64,22 @@ public static class LabReport
 
     private static void Section(StringBuilder sb, Experiment e, ExperimentResult? r, string? error)
     {
-        sb.Append(CultureInfo.InvariantCulture, $"<section id=\"{E(e.Name)}\" class=\"experiment\"><h3>{E(e.Title)} <span class=\"meta\">(cnnlab experiment {E(e.Name)})</span></h3>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<section id=\"{E(e.Name)}\" class=\"experiment\"><h3>{E(e.Title)} ");
+        sb.Append(CultureInfo.InvariantCulture, $"<span class=\"meta\">(cnnlab experiment {E(e.Name)})</span></h3>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<div class=\"claim\"><strong>The notes:</strong> {E(e.Claim)}</div>\n");
         if (r is null)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"<div class=\"verdict error\"><span class=\"badge\">Failed</span>{E(error ?? "")}</div></section>\n");
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<div class=\"verdict error\"><span class=\"badge\">Failed</span>{E(error ?? "")}</div></section>\n");
             return;
         }
-        sb.Append(CultureInfo.InvariantCulture, $"<div class=\"verdict {(r.Agrees ? "agrees" : "disagrees")}\"><span class=\"badge\">{(r.Agrees ? "Agrees" : "Disagrees")}</span>{E(r.Verdict)}</div>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<div class=\"verdict {(r.Agrees ? "agrees" : "disagrees")}\">");
+        sb.Append(CultureInfo.InvariantCulture, $"<span class=\"badge\">{(r.Agrees ? "Agrees" : "Disagrees")}</span>{E(r.Verdict)}</div>\n");
         foreach (var f in r.Figures)
         {
             string data = File.Exists(f.Png) ? Convert.ToBase64String(File.ReadAllBytes(f.Png)) : "";
-            sb.Append(CultureInfo.InvariantCulture, $"<figure><img alt=\"{E(f.Caption)}\" src=\"data:image/png;base64,{data}\"><figcaption>{E(f.Caption)}</figcaption></figure>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<figure><img alt=\"{E(f.Caption)}\" src=\"data:image/png;base64,{data}\">");
+            sb.Append(CultureInfo.InvariantCulture, $"<figcaption>{E(f.Caption)}</figcaption></figure>\n");
         }
         foreach (var t in r.Tables)
         {

@@ -9,7 +9,8 @@ namespace CnnLab.Lab;
 public static class LabRunner
 {
     /// <summary>The outcome of a lab run.</summary>
-    public sealed record LabRun(IReadOnlyList<(Experiment Experiment, ExperimentResult? Result, string? Error)> Results, JsonObject Manifest, string ReportPath);
+    public sealed record LabRun(IReadOnlyList<(Experiment Experiment, ExperimentResult? Result, string? Error)> Results, JsonObject Manifest,
+        string ReportPath);
 
     public static LabRun Run(IReadOnlyList<Experiment> experiments, string outDir, Data.TrainTestSplit data, string dataDescription,
         LabMode mode, long seed, int threads, TextWriter log)
@@ -45,14 +46,17 @@ public static class LabRunner
             ["data"] = dataDescription,
             ["dotnet"] = Environment.Version.ToString(),
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-            ["machine"] = $"{Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, AVX-512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "yes" : "no")}",
+            ["machine"] = $"{Environment.ProcessorCount} logical cores, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}, "
+                + $"AVX-512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "yes" : "no")}",
             ["started_utc"] = DateTime.UtcNow.AddSeconds(-total.Elapsed.TotalSeconds).ToString("u"),
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
         var combined = new JsonObject
         {
             ["experiments"] = new JsonObject(results.Select(r => KeyValuePair.Create(r.Item1.Name,
-                r.Item2 is null ? (JsonNode?)new JsonObject { ["claim"] = r.Item1.Claim, ["error"] = r.Item3, ["agrees"] = false } : LabJson.ResultNode(r.Item2)))),
+                r.Item2 is null
+                    ? (JsonNode?)new JsonObject { ["claim"] = r.Item1.Claim, ["error"] = r.Item3, ["agrees"] = false }
+                    : LabJson.ResultNode(r.Item2)))),
             ["manifest"] = manifest,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), combined.ToJsonString(LabJson.Options));

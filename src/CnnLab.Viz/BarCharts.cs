@@ -25,7 +25,8 @@ public static class BarCharts
         {
             var (name, values) = series[s];
             if (values is null || values.Length != groups.Length)
-                throw new ArgumentException($"series[{s}] '{name}' has {values?.Length ?? 0} values but there are {groups.Length} groups; they must match.", nameof(series));
+                throw new ArgumentException(
+                    $"series[{s}] '{name}' has {values?.Length ?? 0} values but there are {groups.Length} groups; they must match.", nameof(series));
             if (!values.Any(double.IsFinite))
                 throw new ArgumentException($"series[{s}] '{name}' has no finite value: all {values.Length} are NaN or infinity.", nameof(series));
         }

@@ -29,7 +29,8 @@ public static class ContourPaths
         CheckRange(xRange, nameof(xRange));
         CheckRange(yRange, nameof(yRange));
         if (levels < 2 || levels > 100) throw new ArgumentException($"levels must be in [2, 100]; got {levels}.", nameof(levels));
-        if (resolution < 10 || resolution > 1000) throw new ArgumentException($"resolution must be in [10, 1000]; got {resolution}.", nameof(resolution));
+        if (resolution < 10 || resolution > 1000)
+            throw new ArgumentException($"resolution must be in [10, 1000]; got {resolution}.", nameof(resolution));
         var clean = CleanPaths(paths);
         Figure.CheckPath(pathWithoutExtension);
         Figure.CheckSize(width, height);
@@ -97,7 +98,8 @@ public static class ContourPaths
             var (label, x, y) = paths[p];
             string what = $"paths[{p}] '{label}'";
             if (x is null || y is null) throw new ArgumentException($"{what}: X and Y must not be null.", nameof(paths));
-            if (x.Length != y.Length) throw new ArgumentException($"{what}: X has {x.Length} values but Y has {y.Length}; they must have the same length.", nameof(paths));
+            if (x.Length != y.Length)
+                throw new ArgumentException($"{what}: X has {x.Length} values but Y has {y.Length}; they must have the same length.", nameof(paths));
             int n = 0;
             while (n < x.Length && double.IsFinite(x[n]) && double.IsFinite(y[n])) n++;
             if (n == 0) throw new ArgumentException($"{what} has no finite starting point.", nameof(paths));

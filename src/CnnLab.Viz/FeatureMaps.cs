@@ -47,14 +47,16 @@ public static class FeatureMaps
         string title, float[][,] maps, string pathWithoutExtension,
         int maxMaps = 64, string colorbarLabel = "activation", int figureWidth = Figure.DefaultWidth, IReadOnlyList<string>? labels = null)
     {
-        if (maps is null || maps.Length == 0) throw new ArgumentException("maps must contain at least one [height, width] map; got none.", nameof(maps));
+        if (maps is null || maps.Length == 0)
+            throw new ArgumentException("maps must contain at least one [height, width] map; got none.", nameof(maps));
         int h = maps[0]?.GetLength(0) ?? 0, w = maps[0]?.GetLength(1) ?? 0;
         var data = new float[maps.Length * h * w];
         for (int c = 0; c < maps.Length; c++)
         {
             var m = maps[c];
             if (m is null || m.GetLength(0) != h || m.GetLength(1) != w)
-                throw new ArgumentException($"maps[{c}] is {(m is null ? "null" : $"{m.GetLength(0)}x{m.GetLength(1)}")} but maps[0] is {h}x{w}; all maps must have the same size.", nameof(maps));
+                throw new ArgumentException($"maps[{c}] is {(m is null ? "null" : $"{m.GetLength(0)}x{m.GetLength(1)}")} but maps[0] is {h}x{w}; "
+                    + "all maps must have the same size.", nameof(maps));
             int k = c * h * w;
             foreach (float v in m) data[k++] = v;   // a [,] array enumerates row-major
         }

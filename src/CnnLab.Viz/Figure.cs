@@ -48,7 +48,8 @@ internal static class Figure
     public static void CheckPath(string pathWithoutExtension)
     {
         if (string.IsNullOrWhiteSpace(pathWithoutExtension))
-            throw new ArgumentException("pathWithoutExtension must name a file (\".png\" and \".svg\" are appended); got an empty path.", nameof(pathWithoutExtension));
+            throw new ArgumentException("pathWithoutExtension must name a file (\".png\" and \".svg\" are appended); got an empty path.",
+                nameof(pathWithoutExtension));
     }
 
     public static void CheckSize(int width, int height)

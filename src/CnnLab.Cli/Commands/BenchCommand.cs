@@ -29,19 +29,42 @@ public static class BenchCommand
             Description = "inference batch size (1 measures latency)", DefaultValueFactory = _ => 1000,
         };
         var batch = new Option<int>("--batch") { Description = "training batch size", DefaultValueFactory = _ => 128 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var seconds = new Option<double>("--seconds") { Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0 };
-        var warmup = new Option<double>("--warmup-seconds") { Description = "untimed training first, after 5 steps (the JIT optimizes the kernels over the first 1-2 s)", DefaultValueFactory = _ => 2.0 };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "CPU threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount,
+        };
+        var seconds = new Option<double>("--seconds")
+        {
+            Description = "seconds of timed training (inference gets half)", DefaultValueFactory = _ => 10.0,
+        };
+        var warmup = new Option<double>("--warmup-seconds")
+        {
+            Description = "untimed training first, after 5 steps (the JIT optimizes the kernels over the first 1-2 s)",
+            DefaultValueFactory = _ => 2.0,
+        };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
         var arena = new Option<bool>("--arena")
         {
             Description = "each training step inside a TensorArena scope, as the Trainer runs (default: the README's plain loop)",
         };
-        var profile = new Option<bool>("--profile") { Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's" };
-        var steps = new Option<int>("--steps") { Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100 };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "milliseconds per training step by layer (forward, backward), loss, optimizer, allocation; "
+                + "layers run unfused here (the per-layer clock needs hooks), so the total is above the fused step's",
+        };
+        var steps = new Option<int>("--steps")
+        {
+            Description = "steps averaged by --profile (enough for the JIT to have optimized every kernel)", DefaultValueFactory = _ => 100,
+        };
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
-        var convs = new Option<bool>("--convs") { Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share of the measured FMA peak" };
-        var command = new Command("bench", "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; --gemm times the GEMM, --convs the convolutions.")
+        var convs = new Option<bool>("--convs")
+        {
+            Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): "
+                + "ms, GFLOP/s and share of the measured FMA peak",
+        };
+        var command = new Command("bench",
+            "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; "
+            + "--gemm times the GEMM, --convs the convolutions.")
         {
             model, batch, inferBatch, threads, seconds, warmup, json, arena, profile, steps, gemm, convs,
         };
@@ -86,7 +109,8 @@ public static class BenchCommand
                     + $"({r.TrainSteps} steps), inference {r.InferImagesPerSec:F0} images/s (batch {r.InferBatch}, "
                     + $"{1000.0 * r.InferBatch / r.InferImagesPerSec:F3} ms)"));
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections (gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
+                    $"peak working set {r.PeakWorkingSetMb:F0} MB; GC during training: {r.GcCollections} collections "
+                    + $"(gen1 {r.Gen1}, gen2 {r.Gen2}), {r.AllocatedMbPerStep:F2} MB allocated per step"));
             }
             return CliErrors.Ok;
         }));
@@ -109,11 +133,13 @@ public static class BenchCommand
             return CliErrors.Ok;
         }
         var ci = CultureInfo.InvariantCulture;
-        stdout.WriteLine(string.Create(ci, $"{options.Model} batch {options.Batch}, {options.Threads} thread(s), mean of {steps} steps: {prof.StepMs:F2} ms/step ({options.Batch * 1000 / prof.StepMs:F0} images/s)"));
+        stdout.WriteLine(string.Create(ci, $"{options.Model} batch {options.Batch}, {options.Threads} thread(s), mean of {steps} steps: "
+            + $"{prof.StepMs:F2} ms/step ({options.Batch * 1000 / prof.StepMs:F0} images/s)"));
         stdout.WriteLine($"{"part",-28} {"forward ms",10} {"backward ms",11} {"share",6}");
         foreach (var (part, f, b) in prof.Parts)
             stdout.WriteLine(string.Create(ci, $"{part,-28} {f,10:F2} {b,11:F2} {(f + b) / prof.StepMs,6:P0}"));
-        stdout.WriteLine(string.Create(ci, $"allocated {prof.AllocatedMbPerStep:F2} MB/step; GC per step: gen0 {prof.Gen0PerStep:F2}, gen1 {prof.Gen1PerStep:F2}, gen2 {prof.Gen2PerStep:F2}"));
+        stdout.WriteLine(string.Create(ci, $"allocated {prof.AllocatedMbPerStep:F2} MB/step; "
+            + $"GC per step: gen0 {prof.Gen0PerStep:F2}, gen1 {prof.Gen1PerStep:F2}, gen2 {prof.Gen2PerStep:F2}"));
         return CliErrors.Ok;
     }
 
@@ -142,7 +168,8 @@ public static class BenchCommand
         stdout.WriteLine($"{"layer",-16} {"shape",-26} {"fwd ms",7} {"GFLOP/s",8} {"peak",5} {"bwd ms",7} {"GFLOP/s",8} {"peak",5}  runs");
         foreach (var r in rows)
             stdout.WriteLine(string.Create(ci,
-                $"{r.Layer,-16} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} {r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}  {r.Runs}"));
+                $"{r.Layer,-16} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} "
+                + $"{r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}  {r.Runs}"));
         return CliErrors.Ok;
     }
 

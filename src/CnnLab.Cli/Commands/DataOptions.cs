@@ -9,7 +9,8 @@ public static class DataOptions
 {
     public static Option<string?> Create() => new("--data")
     {
-        Description = $"folder with the four IDX files (Fashion-MNIST or MNIST layout); default: ${DataSource.EnvironmentVariable}, then {DataSource.SystemDirectory}, then the embedded subset",
+        Description = $"folder with the four IDX files (Fashion-MNIST or MNIST layout); default: ${DataSource.EnvironmentVariable}, "
+            + $"then {DataSource.SystemDirectory}, then the embedded subset",
     };
 
     /// <summary>Resolves and loads the data, telling <paramref name="log"/> which data was used.</summary>

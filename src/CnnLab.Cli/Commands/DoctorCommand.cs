@@ -17,12 +17,19 @@ public static class DoctorCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var model = new Option<string>("--model") { Description = "a zoo model (see 'cnnlab models', e.g. mlp-30-256-relu) or a JSON spec file", Required = true };
-        var init = new Option<string>("--init") { Description = "the init scheme: " + string.Join(", ", InitScheme.ValidNames), DefaultValueFactory = _ => "pytorch-default" };
+        var model = new Option<string>("--model")
+        {
+            Description = "a zoo model (see 'cnnlab models', e.g. mlp-30-256-relu) or a JSON spec file", Required = true,
+        };
+        var init = new Option<string>("--init")
+        {
+            Description = "the init scheme: " + string.Join(", ", InitScheme.ValidNames), DefaultValueFactory = _ => "pytorch-default",
+        };
         var json = new Option<bool>("--json") { Description = "print one JSON document (layers, warnings) instead of the table" };
         var seed = new Option<long>("--seed") { Description = "seed of the weights, the batch and its labels", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch") { Description = "examples in the diagnostic batch", DefaultValueFactory = _ => 64 };
-        var command = new Command("doctor", "Diagnose a model's initialization: one forward/backward pass at init, per-layer statistics predicted and measured, warnings with fixes.")
+        var command = new Command("doctor",
+            "Diagnose a model's initialization: one forward/backward pass at init, per-layer statistics predicted and measured, warnings with fixes.")
         {
             model, init, json, seed, batch,
         };
@@ -48,9 +55,11 @@ public static class DoctorCommand
                 stdout.WriteLine(report.ToJson());
                 return CliErrors.Ok;
             }
-            stdout.WriteLine($"model {modelName}, init {scheme.Name}, batch {batchSize} x {string.Join("x", inputShape)} ~ N(0, 1), seed {seedValue}");
+            stdout.WriteLine($"model {modelName}, init {scheme.Name}, batch {batchSize} x {string.Join("x", inputShape)} ~ N(0, 1), "
+                + $"seed {seedValue}");
             foreach (var group in choices.GroupBy(c => (c.Scheme, c.Reason)))
-                stdout.WriteLine($"  {string.Join(", ", group.Select(c => c.Layer).Take(6))}{(group.Count() > 6 ? $", ... ({group.Count()} layers)" : "")}: {group.Key.Scheme} ({group.Key.Reason})");
+                stdout.WriteLine($"  {string.Join(", ", group.Select(c => c.Layer).Take(6))}"
+                    + $"{(group.Count() > 6 ? $", ... ({group.Count()} layers)" : "")}: {group.Key.Scheme} ({group.Key.Reason})");
             stdout.WriteLine();
             stdout.Write(report.ToText());
             return CliErrors.Ok;

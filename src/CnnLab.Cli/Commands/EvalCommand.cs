@@ -47,7 +47,8 @@ public static class EvalCommand
             }
             else
             {
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {result.Accuracy * 100:0.00}%, test loss {result.Loss:0.0000} ({result.Confusion.Total} images)"));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"test accuracy {result.Accuracy * 100:0.00}%, test loss {result.Loss:0.0000} ({result.Confusion.Total} images)"));
                 stdout.WriteLine(result.Confusion.ToText(split.Test.ClassNames));
             }
             return CliErrors.Ok;
@@ -63,7 +64,8 @@ public static class EvalCommand
     {
         if (checkpoint is not null)
         {
-            if (model is not null || weights is not null) throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
+            if (model is not null || weights is not null)
+                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
             var ckpt = Checkpoint.Load(checkpoint);
             var (net, _) = Trainer.BuildModel(ckpt.Config, new Generator(0));
             try { net.LoadStateDict(ckpt.Weights); }

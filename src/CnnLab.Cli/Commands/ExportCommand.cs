@@ -32,7 +32,8 @@ public static class ExportCommand
             var (net, inputShape) = Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
             bool probabilities = p.GetValue(softmax);
             OnnxExporter.Export(net, inputShape, outPath, probabilities);
-            stdout.WriteLine($"wrote {outPath}: input 'input' [N, {string.Join(", ", inputShape)}], output '{(probabilities ? "probabilities" : "logits")}', opset {OnnxExporter.Opset}");
+            stdout.WriteLine($"wrote {outPath}: input 'input' [N, {string.Join(", ", inputShape)}], "
+                + $"output '{(probabilities ? "probabilities" : "logits")}', opset {OnnxExporter.Opset}");
             return CliErrors.Ok;
         }));
         return new Command("export", "Export a trained model to another format.") { onnx };
@@ -42,7 +43,8 @@ public static class ExportCommand
     {
         if (checkpoint is not null)
         {
-            if (model is not null || weights is not null) throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
+            if (model is not null || weights is not null)
+                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
             var ckpt = Checkpoint.Load(checkpoint);
             var (net, input) = Trainer.BuildModel(ckpt.Config, new Generator(0));
             try { net.LoadStateDict(ckpt.Weights); }

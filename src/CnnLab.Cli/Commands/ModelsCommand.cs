@@ -11,7 +11,10 @@ public static class ModelsCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var name = new Argument<string?>("name") { Description = "show this model's layers (a zoo name or a JSON spec file)", Arity = ArgumentArity.ZeroOrOne };
+        var name = new Argument<string?>("name")
+        {
+            Description = "show this model's layers (a zoo name or a JSON spec file)", Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("models", "List the model zoo, or show one model's layers, output shapes and parameter counts.") { name };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -29,10 +32,12 @@ public static class ModelsCommand
             {
                 string shown = catalogName switch { "mlp-D-W-ACT" => "mlp-10-256-tanh", "plain-cnn-D" => "plain-cnn-20", _ => catalogName };
                 long count = ModelZoo.Create(shown, new Generator(0)).Parameters().Sum(t => (long)t.Numel);
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{catalogName,-16} {count,10:N0}  {description}{(shown != catalogName ? $" [{shown}]" : "")}"));
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{catalogName,-16} {count,10:N0}  {description}{(shown != catalogName ? $" [{shown}]" : "")}"));
             }
             stdout.WriteLine();
-            stdout.WriteLine("Options for the CNNs: --pool max|avg|conv, --relu-order before-pool|after-pool. 'cnnlab models NAME' shows the layers.");
+            stdout.WriteLine("Options for the CNNs: --pool max|avg|conv, --relu-order before-pool|after-pool. "
+                + "'cnnlab models NAME' shows the layers.");
             return CliErrors.Ok;
         }));
         return command;

@@ -14,9 +14,15 @@ public static class PredictCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "a checkpoint folder written by 'cnnlab train'", Required = true };
         var index = new Option<int?>("--index") { Description = "classify test image N of the data set" };
-        var image = new Argument<string?>("image") { Description = "a PNG/JPEG image (converted to 28x28 grayscale)", Arity = ArgumentArity.ZeroOrOne };
+        var image = new Argument<string?>("image")
+        {
+            Description = "a PNG/JPEG image (converted to 28x28 grayscale)", Arity = ArgumentArity.ZeroOrOne,
+        };
         var data = DataOptions.Create();
-        var command = new Command("predict", "Classify one image with a trained model: top-3 classes with probabilities.") { checkpoint, index, image, data };
+        var command = new Command("predict", "Classify one image with a trained model: top-3 classes with probabilities.")
+        {
+            checkpoint, index, image, data,
+        };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             var net = EvalCommand.LoadModel(p.GetValue(checkpoint), null, null);

@@ -15,14 +15,31 @@ public static class TrainCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var d = new TrainingConfig();
-        var model = new Option<string>("--model") { Description = "zoo model (see 'cnnlab models') or a JSON model spec file", DefaultValueFactory = _ => d.Model };
-        var init = new Option<string>("--init") { Description = "init scheme: pytorch-default, zeros, constant:V, normal:STD, uniform:A, xavier-uniform, xavier-normal, kaiming-uniform, kaiming-normal, lecun-normal, orthogonal, auto", DefaultValueFactory = _ => d.Init };
-        var optimizer = new Option<string>("--optimizer") { Description = "sgd | adam | adamw | adamw-paper | rmsprop", DefaultValueFactory = _ => d.Optimizer };
+        var model = new Option<string>("--model")
+        {
+            Description = "zoo model (see 'cnnlab models') or a JSON model spec file", DefaultValueFactory = _ => d.Model,
+        };
+        var init = new Option<string>("--init")
+        {
+            Description = "init scheme: pytorch-default, zeros, constant:V, normal:STD, uniform:A, xavier-uniform, xavier-normal, "
+                + "kaiming-uniform, kaiming-normal, lecun-normal, orthogonal, auto",
+            DefaultValueFactory = _ => d.Init,
+        };
+        var optimizer = new Option<string>("--optimizer")
+        {
+            Description = "sgd | adam | adamw | adamw-paper | rmsprop", DefaultValueFactory = _ => d.Optimizer,
+        };
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => d.Lr };
-        var wd = new Option<double?>("--weight-decay") { Description = "weight decay λ (default: AdamW 0.01, others 0); applied to weights only unless --decay-all" };
+        var wd = new Option<double?>("--weight-decay")
+        {
+            Description = "weight decay λ (default: AdamW 0.01, others 0); applied to weights only unless --decay-all",
+        };
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => d.Momentum };
         var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum (SGD)" };
-        var schedule = new Option<string>("--schedule") { Description = "none | cosine | step | onecycle | warmup-cosine (stepped per batch)", DefaultValueFactory = _ => d.Schedule };
+        var schedule = new Option<string>("--schedule")
+        {
+            Description = "none | cosine | step | onecycle | warmup-cosine (stepped per batch)", DefaultValueFactory = _ => d.Schedule,
+        };
         var epochs = new Option<int>("--epochs") { Description = "epochs", DefaultValueFactory = _ => d.Epochs };
         var batch = new Option<int>("--batch-size") { Description = "mini-batch size", DefaultValueFactory = _ => d.BatchSize };
         var seed = new Option<long>("--seed") { Description = "seed for weights, shuffling and augmentation", DefaultValueFactory = _ => d.Seed };
@@ -31,18 +48,31 @@ public static class TrainCommand
         var resume = new Option<string?>("--resume") { Description = "continue the run saved in this checkpoint folder" };
         var json = new Option<bool>("--json") { Description = "print one JSON object per epoch on stdout (human text goes to stderr)" };
         var decayAll = new Option<bool>("--decay-all") { Description = "apply weight decay to every parameter, biases and normalization included" };
-        var pool = new Option<string>("--pool") { Description = "max | avg | conv (strided convolution) downsampling in CNNs", DefaultValueFactory = _ => d.Pool };
+        var pool = new Option<string>("--pool")
+        {
+            Description = "max | avg | conv (strided convolution) downsampling in CNNs", DefaultValueFactory = _ => d.Pool,
+        };
         var reluOrder = new Option<string>("--relu-order") { Description = "before-pool | after-pool", DefaultValueFactory = _ => d.ReluOrder };
-        var augment = new Option<bool>("--augment") { Description = "random crop (padding 2) and horizontal flip on training images (off by default)" };
+        var augment = new Option<bool>("--augment")
+        {
+            Description = "random crop (padding 2) and horizontal flip on training images (off by default)",
+        };
         var noAugment = new Option<bool>("--no-augment") { Description = "no augmentation (the default; overrides --augment)" };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "visit training images in file order" };
         var maxSteps = new Option<long?>("--max-steps") { Description = "stop after N optimizer steps, even mid-epoch" };
-        var logSteps = new Option<bool>("--log-steps") { Description = "print {\"step\": N, \"loss\": L} per optimizer step (the batch's loss before the step)" };
+        var logSteps = new Option<bool>("--log-steps")
+        {
+            Description = "print {\"step\": N, \"loss\": L} per optimizer step (the batch's loss before the step)",
+        };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace a run already in the --out folder (default: refuse)" };
-        var initFrom = new Option<string?>("--init-from") { Description = "start from these weights (safetensors, PyTorch state_dict names) instead of an init scheme" };
+        var initFrom = new Option<string?>("--init-from")
+        {
+            Description = "start from these weights (safetensors, PyTorch state_dict names) instead of an init scheme",
+        };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
         var data = DataOptions.Create();
-        var command = new Command("train", "Train a model on Fashion-MNIST (or any IDX set) with progress, metrics.jsonl and atomic checkpoints.")
+        var command = new Command("train",
+            "Train a model on Fashion-MNIST (or any IDX set) with progress, metrics.jsonl and atomic checkpoints.")
         {
             model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads, outDir, resume, json,
             decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, data,
@@ -72,7 +102,8 @@ public static class TrainCommand
                     Data = source.Description,
                 };
                 config.Validate();
-                if (config.InitFrom is not null && !File.Exists(config.InitFrom)) throw new UsageException($"--init-from: file '{config.InitFrom}' does not exist");
+                if (config.InitFrom is not null && !File.Exists(config.InitFrom))
+                    throw new UsageException($"--init-from: file '{config.InitFrom}' does not exist");
                 string dir = p.GetValue(outDir) ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(config.Model));
                 OutputFolder.Ensure(dir);
                 trainer = new Trainer(config, split, dir) { Overwrite = p.GetValue(overwrite) };
@@ -88,13 +119,15 @@ public static class TrainCommand
         var c = t.Config;
         var summary = ModelSummary.Of(t.Model, t.InputShape);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Model {c.Model} ({summary.TotalParameters:N0} parameters), init {(c.InitFrom is null ? c.Init : "from " + c.InitFrom)}, {c.Epochs} epochs x {t.BatchesPerEpoch} batches of {c.BatchSize}, seed {c.Seed}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}"));
+            $"Model {c.Model} ({summary.TotalParameters:N0} parameters), init {(c.InitFrom is null ? c.Init : "from " + c.InitFrom)}, "
+            + $"{c.Epochs} epochs x {t.BatchesPerEpoch} batches of {c.BatchSize}, seed {c.Seed}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}"));
         foreach (var choice in t.InitReport.DistinctBy(x => (x.Scheme, x.Reason)).Take(6))
             log.WriteLine($"  init {choice.Layer}: {choice.Scheme} ({choice.Reason})");
         var groups = t.Optimizer.ParamGroups;
         string decay = c.DecayAll
             ? $"weight decay {groups[0].WeightDecay:G3} on all {groups[0].Params.Count} parameter tensors (--decay-all)"
-            : $"weight decay {groups[0].WeightDecay:G3} on {groups[0].Params.Count} weight tensors, none on {groups[1].Params.Count} bias/normalization tensors (--decay-all to decay everything)";
+            : $"weight decay {groups[0].WeightDecay:G3} on {groups[0].Params.Count} weight tensors, "
+                + $"none on {groups[1].Params.Count} bias/normalization tensors (--decay-all to decay everything)";
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Optimizer {c.Optimizer}, lr {c.Lr:G4}, schedule {c.Schedule}; {decay}"));
         if (t.OutDir is not null) log.WriteLine($"Writing metrics and checkpoints to {t.OutDir}");
     }
@@ -108,7 +141,8 @@ public static class TrainCommand
             bar.Reset();
             if (asJson) stdout.WriteLine(JsonSerializer.Serialize(m));
             else log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {m.Epoch}: train loss {m.TrainLoss:0.0000} acc {m.TrainAcc * 100:0.00}%  test loss {m.TestLoss:0.0000} acc {m.TestAcc * 100:0.00}%  lr {m.Lr:G3}  {m.Seconds:0.0}s  {m.ImagesPerSec:0} img/s"));
+                $"epoch {m.Epoch}: train loss {m.TrainLoss:0.0000} acc {m.TrainAcc * 100:0.00}%  "
+                + $"test loss {m.TestLoss:0.0000} acc {m.TestAcc * 100:0.00}%  lr {m.Lr:G3}  {m.Seconds:0.0}s  {m.ImagesPerSec:0} img/s"));
         };
         if (logSteps) trainer.StepCompleted += (step, loss) => stdout.WriteLine(JsonSerializer.Serialize(new { step, loss }));
 
@@ -122,7 +156,8 @@ public static class TrainCommand
         switch (result.Status)
         {
             case TrainingStatus.Interrupted:
-                stderr.WriteLine($"\nInterrupted at step {result.Steps}; checkpoint saved in {trainer.OutDir}. Continue with: cnnlab train --resume {trainer.OutDir}");
+                stderr.WriteLine($"\nInterrupted at step {result.Steps}; checkpoint saved in {trainer.OutDir}. "
+                    + $"Continue with: cnnlab train --resume {trainer.OutDir}");
                 return CliErrors.Interrupted;
             case TrainingStatus.Diverged:
                 string kept = trainer.OutDir is not null && trainer.HasCheckpoint
@@ -133,7 +168,8 @@ public static class TrainCommand
         }
         var eval = result.FinalEvaluation!;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"\n{(result.Status == TrainingStatus.MaxStepsReached ? $"Stopped after --max-steps {result.Steps}" : "Done")}: test accuracy {eval.Accuracy * 100:0.00}%, test loss {eval.Loss:0.0000}"));
+            $"\n{(result.Status == TrainingStatus.MaxStepsReached ? $"Stopped after --max-steps {result.Steps}" : "Done")}: "
+            + $"test accuracy {eval.Accuracy * 100:0.00}%, test loss {eval.Loss:0.0000}"));
         if (!asJson) log.WriteLine(eval.Confusion.ToText(trainer.ClassNames));
         if (trainer.OutDir is not null) log.WriteLine($"Checkpoint: {trainer.OutDir}");
         return CliErrors.Ok;

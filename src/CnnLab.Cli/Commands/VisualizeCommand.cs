@@ -20,9 +20,13 @@ public static class VisualizeCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "a checkpoint folder written by 'cnnlab train'", Required = true };
         var image = new Option<int>("--image") { Description = "index N of the test image to show", Required = true };
         var outDir = new Option<string>("--out") { Description = "output folder for the PNG/SVG figures", DefaultValueFactory = _ => "feature-maps" };
-        var arithmetic = new Option<bool>("--arithmetic") { Description = "print the convolution arithmetic of one output pixel (window, kernel, products, sum, bias, ReLU, pooling)" };
+        var arithmetic = new Option<bool>("--arithmetic")
+        {
+            Description = "print the convolution arithmetic of one output pixel (window, kernel, products, sum, bias, ReLU, pooling)",
+        };
         var data = DataOptions.Create();
-        var command = new Command("visualize", "Draw the feature maps of every conv/ReLU/pool stage of a trained model for one test image, and its first-layer filters.")
+        var command = new Command("visualize",
+            "Draw the feature maps of every conv/ReLU/pool stage of a trained model for one test image, and its first-layer filters.")
         {
             checkpoint, image, outDir, arithmetic, data,
         };
@@ -49,14 +53,17 @@ public static class VisualizeCommand
                 var s = stages.First(st => st.Label == stage);
                 var stats = FeatureMapRenderer.Stats(s);
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {stage,-28} {s.Channels}x{s.Height}x{s.Width}, {stats.Sparsity * 100:0.0}% zeros, mean {stats.MeanActivation:0.000}  {files.Png}"));
+                    $"  {stage,-28} {s.Channels}x{s.Height}x{s.Width}, {stats.Sparsity * 100:0.0}% zeros, "
+                    + $"mean {stats.MeanActivation:0.000}  {files.Png}"));
                 if (s.Module is ReLU && dead.Length > 0)
                     stdout.WriteLine($"    dead ReLU maps (all zero on this image): {dead.Length} of {s.Channels}: {string.Join(", ", dead)}");
             }
             var filters = FeatureMapRenderer.Filters(model, Path.Combine(dir, "filters"))!;
             stdout.WriteLine($"  first-layer filters          {filters.Png}");
             int deadRelu = stages.Where(s => s.Module is ReLU).Sum(s => FeatureMapRenderer.Stats(s).DeadMaps.Length);
-            stdout.WriteLine(deadRelu == 0 ? "No dead ReLU maps on this image." : $"{deadRelu} ReLU maps are all zero (dead) on this image; they are framed red in the figures.");
+            stdout.WriteLine(deadRelu == 0
+                ? "No dead ReLU maps on this image."
+                : $"{deadRelu} ReLU maps are all zero (dead) on this image; they are framed red in the figures.");
             if (p.GetValue(arithmetic))
             {
                 var a = FeatureMapRenderer.Arithmetic(stages, x, 0);

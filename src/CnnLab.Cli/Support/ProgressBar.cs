@@ -39,5 +39,7 @@ public sealed class ProgressBar(TextWriter output, bool interactive)
 
     public void Reset() => _lastDecile = -1;
 
-    private static string FormatTime(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    private static string FormatTime(TimeSpan t) => t.TotalHours >= 1
+        ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
+        : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 }

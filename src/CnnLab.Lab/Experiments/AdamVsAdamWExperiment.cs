@@ -33,7 +33,8 @@ public sealed class AdamVsAdamWExperiment : Experiment
     public override int Order => 50;
 
     public override string Claim =>
-        "Adam + L2 regularization ≠ true weight decay: the L2 term gets mixed with Adam's gradient scaling, which leads to poor generalization; AdamW decouples weight decay from the gradient update and generalizes better.";
+        "Adam + L2 regularization ≠ true weight decay: the L2 term gets mixed with Adam's gradient scaling, "
+        + "which leads to poor generalization; AdamW decouples weight decay from the gradient update and generalizes better.";
 
     public override ExperimentResult Run(LabContext ctx)
     {
@@ -53,8 +54,10 @@ public sealed class AdamVsAdamWExperiment : Experiment
             for (int i = 0; i < b.Lrs.Length; i++)
                 for (int j = 0; j < lambdas.Length; j++)
                 {
-                    grid[i, j] = DecayGridCell.Run(m, b.Lrs[i], lambdas[j], b.Model, train, trainEval, test, b.Steps, b.BatchSize, b.Checkpoints, ctx.Seed);
-                    ctx.Log.WriteLine(Invariant($"  {DecayMethods.Label(m)} lr {b.Lrs[i]:0.####e0} λ {lambdas[j]:0.##e0}: test {grid[i, j].TestAccuracy:0.000}"));
+                    grid[i, j] = DecayGridCell.Run(m, b.Lrs[i], lambdas[j], b.Model, train, trainEval, test, b.Steps, b.BatchSize,
+                        b.Checkpoints, ctx.Seed);
+                    ctx.Log.WriteLine(Invariant(
+                        $"  {DecayMethods.Label(m)} lr {b.Lrs[i]:0.####e0} λ {lambdas[j]:0.##e0}: test {grid[i, j].TestAccuracy:0.000}"));
                 }
             grids[m] = grid;
             string k = DecayMethods.Key(m);
@@ -64,7 +67,8 @@ public sealed class AdamVsAdamWExperiment : Experiment
             metrics[$"{k}_gap"] = Rows(grid, c => c.Gap);
             metrics[$"{k}_final_weight_norm"] = Rows(grid, c => c.WeightNorm[^1]);
         }
-        var none = DecayGridCell.Run(DecayMethod.AdamL2, b.ReferenceLr, 0, b.Model, train, trainEval, test, b.Steps, b.BatchSize, b.Checkpoints, ctx.Seed);
+        var none = DecayGridCell.Run(DecayMethod.AdamL2, b.ReferenceLr, 0, b.Model, train, trainEval, test, b.Steps, b.BatchSize,
+            b.Checkpoints, ctx.Seed);
         metrics["adam_no_decay_test_accuracy"] = none.TestAccuracy;
         metrics["adam_no_decay_gap"] = none.Gap;
 
@@ -130,7 +134,7 @@ public sealed class AdamVsAdamWExperiment : Experiment
             };
             figures.Add(Figure.Of(Heatmaps.Grid($"{DecayMethods.Label(m)}: test accuracy", values, rowLabels, b.Lambdas(m).Select(Num).ToArray(),
                 xLabel, "initial learning rate", ctx.FigurePath($"heatmap-{DecayMethods.Key(m)}"), colorbarLabel: "test accuracy", range: (lo, hi)),
-                Invariant($"{DecayMethods.Label(m)}: test accuracy over the grid (shared colour range {lo:0.00}–{hi:0.00}); best {summaries[m].Best.TestAccuracy:0.000} at lr {Num(summaries[m].Best.Lr)}, λ {Num(summaries[m].Best.Lambda)}; {summaries[m].WithinOnePoint} of {g.Length} cells within 1 point of it.")));
+                HeatmapCaption(m, summaries[m], g.Length, lo, hi)));
         }
 
         var curves = new List<(string, double[], double[])>();
@@ -142,13 +146,13 @@ public sealed class AdamVsAdamWExperiment : Experiment
             curves.Add(($"{DecayMethods.Label(m)} test", x, c.TestAccuracyCurve));
         }
         figures.Add(Figure.Of(LinePlots.Curves("Best cell of each method: train and test accuracy", "step", "accuracy", curves,
-            ctx.FigurePath("best-curves"), markers: true), "Train accuracy (on up to 1,000 of the training images) and test accuracy of each method's best grid cell; the distance between a method's two lines is its generalization gap."));
+            ctx.FigurePath("best-curves"), markers: true), BestCurvesCaption));
 
         var gapGroups = DecayMethods.All.Select(DecayMethods.Label).Append("Adam, no decay").ToArray();
         var best = DecayMethods.All.Select(m => summaries[m].Best).Append(none).ToArray();
         figures.Add(Figure.Of(BarCharts.Grouped("Generalization gap at each method's best cell", gapGroups,
             [("train − test accuracy", best.Select(c => c.Gap).ToArray())], "accuracy points (fraction)", ctx.FigurePath("gap")),
-            "Train accuracy minus test accuracy at the end of training, for each method's best cell and for Adam without any decay at lr " + Num(b.ReferenceLr) + "."));
+            GapCaption(b.ReferenceLr)));
 
         int refRow = Array.IndexOf(b.Lrs, b.ReferenceLr);
         if (refRow >= 0)
@@ -159,7 +163,7 @@ public sealed class AdamVsAdamWExperiment : Experiment
                 for (int j = 0; j < b.Lambdas(m).Length; j++)
                     norms.Add(($"{DecayMethods.Label(m)} λ {Num(b.Lambdas(m)[j])}", steps, grids[m][refRow, j].WeightNorm));
             figures.Add(Figure.Of(LinePlots.Curves(Invariant($"‖W‖ of the decayed weights, lr {Num(b.ReferenceLr)}"), "step", "‖W‖₂", norms,
-                ctx.FigurePath("weight-norms")), "L2 norm of all conv/linear weights during training. Adam + L2 and AdamW at the same numeric λ shrink the weights very differently: the L2 term is divided by √v̂, the decoupled one is not."));
+                ctx.FigurePath("weight-norms")), WeightNormsCaption));
         }
         return figures;
     }
@@ -175,11 +179,14 @@ public sealed class AdamVsAdamWExperiment : Experiment
         ["method", "lr", "λ", "test acc", "train acc", "gap", "cells within 1 point", "best λ per lr"],
         summaries.Select(kv => new[]
         {
-            DecayMethods.Label(kv.Key), Num(kv.Value.Best.Lr), Num(kv.Value.Best.Lambda), kv.Value.Best.TestAccuracy.ToString("0.000", CultureInfo.InvariantCulture),
-            kv.Value.Best.TrainAccuracy.ToString("0.000", CultureInfo.InvariantCulture), kv.Value.Best.Gap.ToString("0.000", CultureInfo.InvariantCulture),
+            DecayMethods.Label(kv.Key), Num(kv.Value.Best.Lr), Num(kv.Value.Best.Lambda),
+            kv.Value.Best.TestAccuracy.ToString("0.000", CultureInfo.InvariantCulture),
+            kv.Value.Best.TrainAccuracy.ToString("0.000", CultureInfo.InvariantCulture),
+            kv.Value.Best.Gap.ToString("0.000", CultureInfo.InvariantCulture),
             $"{kv.Value.WithinOnePoint}/{kv.Value.Cells}", string.Join(", ", kv.Value.BestLambdaPerLr.Select(Num)),
         }).Append(["Adam, no decay", Num(none.Lr), "0", none.TestAccuracy.ToString("0.000", CultureInfo.InvariantCulture),
-            none.TrainAccuracy.ToString("0.000", CultureInfo.InvariantCulture), none.Gap.ToString("0.000", CultureInfo.InvariantCulture), "", ""]).ToList());
+            none.TrainAccuracy.ToString("0.000", CultureInfo.InvariantCulture), none.Gap.ToString("0.000", CultureInfo.InvariantCulture),
+            "", ""]).ToList());
 
     private static (string Text, bool Agrees) Verdict(DecayGridBudget b, int testCount, Dictionary<DecayMethod, GridSummary> s,
         DecayCellResult none, List<DecayProbeResult> probes, Dictionary<DecayMethod, DecayCellResult[,]> grids, double medianSqrtV,
@@ -192,7 +199,8 @@ public sealed class AdamVsAdamWExperiment : Experiment
         var bestWMethod = bestW == torch ? DecayMethod.AdamWTorch : DecayMethod.AdamWPaper;
         double diff = bestW.Best.TestAccuracy - l2.Best.TestAccuracy;
         double p = l2.Best.TestAccuracy;
-        double se = Math.Sqrt(2 * p * (1 - p) / testCount); // standard error of an unpaired difference of two accuracies on testCount images (an upper bound: the test set is shared)
+        // standard error of an unpaired difference of two accuracies on testCount images (an upper bound: the test set is shared)
+        double se = Math.Sqrt(2 * p * (1 - p) / testCount);
         bool accuracyOk = diff >= 0;
         bool regionOk = Math.Max(torch.WithinOnePoint, paper.WithinOnePoint) >= l2.WithinOnePoint;
         bool agrees = accuracyOk && regionOk;
@@ -205,20 +213,34 @@ public sealed class AdamVsAdamWExperiment : Experiment
         var l2Small = P(DecayMethod.AdamL2, 1e-4);
         var l2Big = P(DecayMethod.AdamL2, 1e-2);
         var wBig = P(DecayMethod.AdamWTorch, 1e-2);
-        bool mechanism = l2Small.ShrinkZeroGrad > 50 * l2Small.ShrinkLargeGrad && Math.Abs(wBig.ShrinkZeroGrad - wBig.ShrinkLargeGrad) < 0.1 * wBig.ShrinkZeroGrad;
+        bool mechanism = l2Small.ShrinkZeroGrad > 50 * l2Small.ShrinkLargeGrad
+            && Math.Abs(wBig.ShrinkZeroGrad - wBig.ShrinkLargeGrad) < 0.1 * wBig.ShrinkZeroGrad;
         metrics["mechanism_coupled"] = mechanism;
 
         string F3(double v) => v.ToString("0.000", CultureInfo.InvariantCulture);
         string E(double v) => v.ToString("0.##e0", CultureInfo.InvariantCulture);
-        string Best(DecayMethod m) => Invariant($"{DecayMethods.Label(m)} {F3(s[m].Best.TestAccuracy)} (lr {Num(s[m].Best.Lr)}, λ {Num(s[m].Best.Lambda)})");
+        string Best(DecayMethod m) =>
+            Invariant($"{DecayMethods.Label(m)} {F3(s[m].Best.TestAccuracy)} (lr {Num(s[m].Best.Lr)}, λ {Num(s[m].Best.Lambda)})");
         var text = new List<string>
         {
-            Invariant($"Measured on {b.Model}, {b.TrainImages:N0} training images, {b.Steps} steps of {b.BatchSize} with a cosine schedule, same init and data order in every cell, test accuracy on {testCount:N0} images."),
-            Invariant($"The mechanism holds exactly as the notes say: for a weight with zero loss gradient, Adam + L2 shrinks it by {E(l2Small.ShrinkZeroGrad)} per step at λ = 1e-4 and {E(l2Big.ShrinkZeroGrad)} at λ = 1e-2 (≈ lr, whatever λ is, because λθ is divided by √v̂ ≈ λθ), but a weight with a large gradient only by {E(l2Big.ShrinkLargeGrad)} at λ = 1e-2; AdamW shrinks both by {E(wBig.ShrinkZeroGrad)} and {E(wBig.ShrinkLargeGrad)} (lr·λ = {E(wBig.Lr * wBig.Lambda)}) — decay independent of the gradient scale."),
-            Invariant($"In training, the median √v̂ of the weights under Adam + L2 is {E(medianSqrtV)}, so its λ acts like a decoupled λ about {1 / medianSqrtV:0} times larger (hence the different λ axes)."),
-            Invariant($"Best test accuracy: {Best(DecayMethod.AdamL2)}, {Best(DecayMethod.AdamWTorch)}, {Best(DecayMethod.AdamWPaper)}; Adam without decay {F3(none.TestAccuracy)}."),
-            Invariant($"Cells within 1 point of their method's best: Adam + L2 {l2.WithinOnePoint}/{l2.Cells}, AdamW (PyTorch) {torch.WithinOnePoint}/{torch.Cells}, AdamW (paper) {paper.WithinOnePoint}/{paper.Cells}; best λ per lr (top to bottom): L2 [{string.Join(", ", l2.BestLambdaPerLr.Select(Num))}], PyTorch [{string.Join(", ", torch.BestLambdaPerLr.Select(Num))}], paper [{string.Join(", ", paper.BestLambdaPerLr.Select(Num))}]."),
-            Invariant($"Generalization gap (train − test) at the best cells: L2 {F3(l2.Best.Gap)}, AdamW (PyTorch) {F3(torch.Best.Gap)}, AdamW (paper) {F3(paper.Best.Gap)}, no decay {F3(none.Gap)}."),
+            Invariant($"Measured on {b.Model}, {b.TrainImages:N0} training images, {b.Steps} steps of {b.BatchSize} with a cosine schedule, ")
+                + Invariant($"same init and data order in every cell, test accuracy on {testCount:N0} images."),
+            "The mechanism holds exactly as the notes say: for a weight with zero loss gradient, Adam + L2 shrinks it by "
+                + Invariant($"{E(l2Small.ShrinkZeroGrad)} per step at λ = 1e-4 and {E(l2Big.ShrinkZeroGrad)} at λ = 1e-2 ")
+                + "(≈ lr, whatever λ is, because λθ is divided by √v̂ ≈ λθ), but a weight with a large gradient only by "
+                + Invariant($"{E(l2Big.ShrinkLargeGrad)} at λ = 1e-2; AdamW shrinks both by {E(wBig.ShrinkZeroGrad)} and ")
+                + Invariant($"{E(wBig.ShrinkLargeGrad)} (lr·λ = {E(wBig.Lr * wBig.Lambda)}) — decay independent of the gradient scale."),
+            Invariant($"In training, the median √v̂ of the weights under Adam + L2 is {E(medianSqrtV)}, so its λ acts like a decoupled λ ")
+                + Invariant($"about {1 / medianSqrtV:0} times larger (hence the different λ axes)."),
+            Invariant($"Best test accuracy: {Best(DecayMethod.AdamL2)}, {Best(DecayMethod.AdamWTorch)}, {Best(DecayMethod.AdamWPaper)}; ")
+                + Invariant($"Adam without decay {F3(none.TestAccuracy)}."),
+            Invariant($"Cells within 1 point of their method's best: Adam + L2 {l2.WithinOnePoint}/{l2.Cells}, ")
+                + Invariant($"AdamW (PyTorch) {torch.WithinOnePoint}/{torch.Cells}, AdamW (paper) {paper.WithinOnePoint}/{paper.Cells}; ")
+                + $"best λ per lr (top to bottom): L2 [{string.Join(", ", l2.BestLambdaPerLr.Select(Num))}], "
+                + $"PyTorch [{string.Join(", ", torch.BestLambdaPerLr.Select(Num))}], "
+                + $"paper [{string.Join(", ", paper.BestLambdaPerLr.Select(Num))}].",
+            Invariant($"Generalization gap (train − test) at the best cells: L2 {F3(l2.Best.Gap)}, AdamW (PyTorch) {F3(torch.Best.Gap)}, ")
+                + Invariant($"AdamW (paper) {F3(paper.Best.Gap)}, no decay {F3(none.Gap)}."),
         };
         string size = Math.Abs(diff) < 2 * se
             ? Invariant($"within test noise (2 unpaired standard errors = {2 * se:0.000})")
@@ -227,19 +249,42 @@ public sealed class AdamVsAdamWExperiment : Experiment
             ? diff == 0
                 ? Invariant($"{DecayMethods.Label(bestWMethod)}'s best ties Adam + L2's ({l2.Best.TestAccuracy:0.000}).")
                 : Invariant($"{DecayMethods.Label(bestWMethod)}'s best beats Adam + L2's by {diff * 100:0.0} points, {size}.")
-            : Invariant($"On this budget Adam + L2's best beats the best AdamW by {-diff * 100:0.0} points, {size}: the notes' \"generalizes better\" is not reproduced here."));
+            : Invariant($"On this budget Adam + L2's best beats the best AdamW by {-diff * 100:0.0} points, {size}: ")
+                + "the notes' \"generalizes better\" is not reproduced here.");
         text.Add(regionOk
             ? "The good region is at least as wide for decoupled decay, as Loshchilov and Hutter report."
             : "The good region is not wider for AdamW here, unlike Loshchilov and Hutter's figure.");
         double lambdaEffect = DecayMethods.All.Max(m => LambdaEffect(grids[m]));
         metrics["max_accuracy_change_along_lambda"] = lambdaEffect;
-        text.Add(Invariant($"Within any row of the grids, changing λ moves test accuracy by at most {lambdaEffect * 100:0.0} points, so on this budget the learning rate matters far more than the decay."));
+        text.Add(Invariant($"Within any row of the grids, changing λ moves test accuracy by at most {lambdaEffect * 100:0.0} points, ")
+            + "so on this budget the learning rate matters far more than the decay.");
         bool noisy = Math.Abs(diff) < 2 * se;
         text.Add(agrees
             ? noisy
-                ? "Verdict: agrees by the numbers — the decoupling is real and AdamW's best is at least as good with an at-least-as-wide good region — but the accuracy margin is within noise, so this budget does not demonstrate the notes' \"generalizes better\"; the paper's gains come from long training where the decay accumulates."
-                : "Verdict: agrees — the decoupling is real, and AdamW generalizes better here by more than the test noise, with an at-least-as-wide good region."
-            : "Verdict: partly — the decoupling is real (measured above), but on this small budget AdamW's better generalization is not shown; the paper's gains come from long training where the decay accumulates.");
+                ? "Verdict: agrees by the numbers — the decoupling is real and AdamW's best is at least as good with an at-least-as-wide "
+                    + "good region — but the accuracy margin is within noise, so this budget does not demonstrate the notes' "
+                    + "\"generalizes better\"; the paper's gains come from long training where the decay accumulates."
+                : "Verdict: agrees — the decoupling is real, and AdamW generalizes better here by more than the test noise, "
+                    + "with an at-least-as-wide good region."
+            : "Verdict: partly — the decoupling is real (measured above), but on this small budget AdamW's better generalization "
+                + "is not shown; the paper's gains come from long training where the decay accumulates.");
         return (string.Join(" ", text), agrees);
     }
+
+    private static string HeatmapCaption(DecayMethod m, GridSummary s, int cells, double lo, double hi) =>
+        Invariant($"{DecayMethods.Label(m)}: test accuracy over the grid (shared colour range {lo:0.00}–{hi:0.00}); ")
+        + Invariant($"best {s.Best.TestAccuracy:0.000} at lr {Num(s.Best.Lr)}, λ {Num(s.Best.Lambda)}; ")
+        + Invariant($"{s.WithinOnePoint} of {cells} cells within 1 point of it.");
+
+    private const string BestCurvesCaption =
+        "Train accuracy (on up to 1,000 of the training images) and test accuracy of each method's best grid cell; "
+        + "the distance between a method's two lines is its generalization gap.";
+
+    private static string GapCaption(double referenceLr) =>
+        "Train accuracy minus test accuracy at the end of training, for each method's best cell and for Adam without any decay at lr "
+        + Num(referenceLr) + ".";
+
+    private const string WeightNormsCaption =
+        "L2 norm of all conv/linear weights during training. Adam + L2 and AdamW at the same numeric λ shrink the weights very "
+        + "differently: the L2 term is divided by √v̂, the decoupled one is not.";
 }

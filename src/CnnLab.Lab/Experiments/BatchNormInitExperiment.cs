@@ -45,7 +45,8 @@ public sealed class BatchNormInitExperiment : Experiment
     public override int Order => 90;
 
     public override string Claim =>
-        "Question from the notes: how does batch normalization interact with initialization? (The common answer: BN renormalizes every layer, so the network becomes insensitive to the init's scale.)";
+        "Question from the notes: how does batch normalization interact with initialization? "
+        + "(The common answer: BN renormalizes every layer, so the network becomes insensitive to the init's scale.)";
 
     /// <summary>Applies <paramref name="init"/> ("10x-kaiming" = Kaiming normal, then every conv/linear weight ×10).</summary>
     internal static void ApplyInit(Module model, string init, long seed)
@@ -89,7 +90,8 @@ public sealed class BatchNormInitExperiment : Experiment
         var (x, y) = LabTraining.FirstBatch(ctx.Data.Train, b.StatsBatch);
         var metrics = new Dictionary<string, object?>
         {
-            ["model"] = FormattableString.Invariant($"plain CNN, {b.Depth} 3x3 convs of {b.Channels} channels + ReLU (± BatchNorm2d after each conv), plain-cnn-{b.Depth} layout"),
+            ["model"] = FormattableString.Invariant(
+                $"plain CNN, {b.Depth} 3x3 convs of {b.Channels} channels + ReLU (± BatchNorm2d after each conv), plain-cnn-{b.Depth} layout"),
             ["optimizer"] = FormattableString.Invariant($"SGD lr {b.Lr} momentum 0.9, batch {b.BatchSize}, {b.Steps} steps"),
             ["inits"] = Inits,
         };
@@ -105,7 +107,8 @@ public sealed class BatchNormInitExperiment : Experiment
                 var probe = InitDepthExperiment.Measure(model, x, y);
                 var std = probe.ActStd;
                 lastStd[(bn, init)] = std[^1];
-                var losses = LabTraining.Train(model, new SGD(model.Parameters(), b.Lr, momentum: 0.9), LabTraining.Loader(ctx.Data.Train, b.BatchSize, ctx.Seed), b.Steps);
+                var losses = LabTraining.Train(model, new SGD(model.Parameters(), b.Lr, momentum: 0.9),
+                    LabTraining.Loader(ctx.Data.Train, b.BatchSize, ctx.Seed), b.Steps);
                 double f = losses.Any(double.IsNaN) ? double.NaN : LabTraining.Tail(losses, 10);
                 final[(bn, init)] = f;
                 string label = $"{(bn ? "BN" : "no BN")}, {init}";
@@ -114,7 +117,8 @@ public sealed class BatchNormInitExperiment : Experiment
                     ["activation_std_per_layer"] = std, ["final_loss"] = f, ["losses"] = losses,
                 };
                 if (std.Any(v => v > 0)) stdSeries.Add((label, Enumerable.Range(1, std.Length).Select(i => (double)i).ToArray(), std));
-                curves.Add((label, Enumerable.Range(1, losses.Length).Select(i => (double)i).ToArray(), InitDepthExperiment.Smooth(losses, 10)));
+                curves.Add((label, Enumerable.Range(1, losses.Length).Select(i => (double)i).ToArray(),
+                    InitDepthExperiment.Smooth(losses, 10)));
                 ctx.Log.WriteLine(FormattableString.Invariant($"      {label}: last std {std[^1]:G3}, loss {f:0.000}"));
             }
 
@@ -135,7 +139,8 @@ public sealed class BatchNormInitExperiment : Experiment
         var scales = new[] { 0.01, 10, 1000 };
         var inv = scales.Select(a => ScaleInvariance(a, ctx.Seed)).ToArray();
         // a ≥ 1 tests the invariance itself; at a = 0.01 the conv output's variance shrinks by 1e-4 and BN's ε = 1e-5 stops being negligible.
-        double maxOut = inv.Where((_, i) => scales[i] >= 1).Max(t => t.OutputDiff), maxGrad = inv.Where((_, i) => scales[i] >= 1).Max(t => t.GradDiff);
+        double maxOut = inv.Where((_, i) => scales[i] >= 1).Max(t => t.OutputDiff),
+            maxGrad = inv.Where((_, i) => scales[i] >= 1).Max(t => t.GradDiff);
         double smallOut = inv[0].OutputDiff;
         metrics["scale_invariance_scales"] = scales;
         metrics["scale_invariance_output_rel_diff"] = inv.Select(t => t.OutputDiff).ToArray();
@@ -145,14 +150,14 @@ public sealed class BatchNormInitExperiment : Experiment
         {
             Figure.Of(LinePlots.Curves($"Activation std per ReLU at init, depth-{b.Depth} plain CNN", "ReLU layer", "std", stdSeries,
                 ctx.FigurePath("activation-std"), logY: true),
-                "Without BN the init's scale is multiplied through every layer (N(0, 0.01²) and Xavier vanish, 10× Kaiming explodes); with BN every layer starts at the same spread whatever the init."),
-            Figure.Of(LinePlots.Curves($"Training loss, {b.Steps} steps (10-step average)", "step", "cross-entropy", curves, ctx.FigurePath("training")),
-                FormattableString.Invariant($"SGD lr {b.Lr}, momentum 0.9, batch {b.BatchSize}; same data order for every run. Diverged runs stop where the loss became NaN.")),
+                StdCaption),
+            Figure.Of(LinePlots.Curves($"Training loss, {b.Steps} steps (10-step average)", "step", "cross-entropy", curves,
+                ctx.FigurePath("training")), TrainingCaption(b)),
         };
         var grid = new double[2, Inits.Length];
         for (int j = 0; j < Inits.Length; j++) { grid[0, j] = final[(false, Inits[j])]; grid[1, j] = final[(true, Inits[j])]; }
-        figures.Add(Figure.Of(Heatmaps.Grid($"Loss after {b.Steps} steps", grid, ["no BN", "BN"], Inits, "initialization", "", ctx.FigurePath("final-loss"),
-            colorbarLabel: "cross-entropy (clipped at 2.5)", range: (0, 2.5)), "Grey = diverged (NaN)."));
+        figures.Add(Figure.Of(Heatmaps.Grid($"Loss after {b.Steps} steps", grid, ["no BN", "BN"], Inits, "initialization", "",
+            ctx.FigurePath("final-loss"), colorbarLabel: "cross-entropy (clipped at 2.5)", range: (0, 2.5)), "Grey = diverged (NaN)."));
 
         // A run "trains" when its final loss left the chance plateau ln 10 = 2.303 by at least 0.1. The spread alone misleads when
         // every run without BN is stuck at chance (equal losses, small spread): count the inits that train instead.
@@ -162,25 +167,65 @@ public sealed class BatchNormInitExperiment : Experiment
         metrics["trained_below"] = trainedBelow;
         metrics["inits_trained_without_bn"] = trainedPlain;
         metrics["inits_trained_with_bn"] = trainedBn;
-        bool moreTrain = trainedBn.Length > trainedPlain.Length || (trainedBn.Length == Inits.Length && trainedPlain.Length == Inits.Length && spreadBn < spreadPlain);
+        bool moreTrain = trainedBn.Length > trainedPlain.Length
+            || (trainedBn.Length == Inits.Length && trainedPlain.Length == Inits.Length && spreadBn < spreadPlain);
         bool flattens = moreTrain && stdRangeBn < 10;
         bool invariant = maxOut < 1e-3 && maxGrad < 1e-2;
         bool agrees = flattens && invariant;
         metrics["agrees"] = agrees;
         var finiteBn = Inits.Where(i => double.IsFinite(final[(true, i)])).ToArray();
-        string? slowestBn = finiteBn.Length > 1 ? finiteBn.MaxBy(i => final[(true, i)]) : null, fastestBn = finiteBn.Length > 1 ? finiteBn.MinBy(i => final[(true, i)]) : null;
+        string? slowestBn = finiteBn.Length > 1 ? finiteBn.MaxBy(i => final[(true, i)]) : null,
+            fastestBn = finiteBn.Length > 1 ? finiteBn.MinBy(i => final[(true, i)]) : null;
         string L(bool bn, string i) => double.IsNaN(final[(bn, i)]) ? "NaN" : final[(bn, i)].ToString("0.000", CultureInfo.InvariantCulture);
         string verdict =
-            FormattableString.Invariant($"Depth-{b.Depth} plain ReLU CNN ({b.Channels} channels, {b.Steps} SGD steps): at init the last ReLU's std varies by a factor {stdRangePlain:G3} across the four inits without BN and {stdRangeBn:G3} with BN. ")
+            Setup(b, stdRangePlain, stdRangeBn)
             + "Loss after training without BN: " + string.Join(", ", Inits.Select(i => $"{i} {L(false, i)}"))
             + "; with BN: " + string.Join(", ", Inits.Select(i => $"{i} {L(true, i)}"))
-            + FormattableString.Invariant($" — spread across inits {spreadPlain:0.000} without BN vs {spreadBn:0.000} with BN; inits that left the chance plateau (loss ≤ ln 10 − 0.1 = {trainedBelow:0.000}): {trainedPlain.Length} of {Inits.Length} without BN ({(trainedPlain.Length == 0 ? "none" : string.Join(", ", trainedPlain))}), {trainedBn.Length} of {Inits.Length} with BN ({(trainedBn.Length == 0 ? "none" : string.Join(", ", trainedBn))}). ")
-            + FormattableString.Invariant($"Scale invariance, one conv + BN in training mode: for a ∈ {{10, 1000}} max |BN(aWu) − BN(Wu)| = {maxOut:G2} of the output's size, and a·∂L/∂(aW) matches ∂L/∂W to {maxGrad:G2} (relative) — the gradient w.r.t. the weights scales as 1/a, so a too-large init also takes proportionally smaller effective steps; for a = 0.01 the difference is {smallOut:G2}, because the variance shrinks by a² = 1e-4 and BN's ε = 1e-5 is no longer negligible (BN(x) = (x − μ)/√(σ² + ε): the invariance is exact only for σ² ≫ ε). ")
-            + (agrees ? "So BN flattens the sensitivity to the init's scale (it still needs random weights to break symmetry)"
-                        + (slowestBn is null ? "." : FormattableString.Invariant($"; the scale still sets the speed with BN (slowest: {slowestBn} at {final[(true, slowestBn)]:0.000}, fastest: {fastestBn} at {final[(true, fastestBn!)]:0.000})."))
-                      : "The measurement does not fully support \"BN makes init irrelevant\": "
-                        + (flattens ? "" : "BN did not let more inits train in this budget (nor, with all training, narrow their spread); ")
-                        + (invariant ? "" : "the scale invariance held only approximately; ") + "see the numbers.");
+            + SpreadSentence(spreadPlain, spreadBn, trainedBelow, trainedPlain, trainedBn)
+            + ScaleInvarianceSentence(maxOut, maxGrad, smallOut)
+            + (agrees ? Flattens(final, slowestBn, fastestBn) : NotSupported(flattens, invariant));
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures };
     }
+
+    private const string StdCaption =
+        "Without BN the init's scale is multiplied through every layer (N(0, 0.01²) and Xavier vanish, 10× Kaiming explodes); "
+        + "with BN every layer starts at the same spread whatever the init.";
+
+    private static string TrainingCaption(Budget b) =>
+        FormattableString.Invariant($"SGD lr {b.Lr}, momentum 0.9, batch {b.BatchSize}; same data order for every run. ")
+        + "Diverged runs stop where the loss became NaN.";
+
+    private static string Setup(Budget b, double stdRangePlain, double stdRangeBn) =>
+        FormattableString.Invariant($"Depth-{b.Depth} plain ReLU CNN ({b.Channels} channels, {b.Steps} SGD steps): ")
+        + FormattableString.Invariant($"at init the last ReLU's std varies by a factor {stdRangePlain:G3} across the four inits without BN ")
+        + FormattableString.Invariant($"and {stdRangeBn:G3} with BN. ");
+
+    private static string SpreadSentence(double spreadPlain, double spreadBn, double trainedBelow, string[] trainedPlain,
+        string[] trainedBn) =>
+        FormattableString.Invariant($" — spread across inits {spreadPlain:0.000} without BN vs {spreadBn:0.000} with BN; ")
+        + FormattableString.Invariant($"inits that left the chance plateau (loss ≤ ln 10 − 0.1 = {trainedBelow:0.000}): ")
+        + FormattableString.Invariant($"{trainedPlain.Length} of {Inits.Length} without BN ")
+        + FormattableString.Invariant($"({(trainedPlain.Length == 0 ? "none" : string.Join(", ", trainedPlain))}), ")
+        + FormattableString.Invariant($"{trainedBn.Length} of {Inits.Length} with BN ")
+        + FormattableString.Invariant($"({(trainedBn.Length == 0 ? "none" : string.Join(", ", trainedBn))}). ");
+
+    private static string ScaleInvarianceSentence(double maxOut, double maxGrad, double smallOut) =>
+        "Scale invariance, one conv + BN in training mode: "
+        + FormattableString.Invariant($"for a ∈ {{10, 1000}} max |BN(aWu) − BN(Wu)| = {maxOut:G2} of the output's size, ")
+        + FormattableString.Invariant($"and a·∂L/∂(aW) matches ∂L/∂W to {maxGrad:G2} (relative) — ")
+        + "the gradient w.r.t. the weights scales as 1/a, so a too-large init also takes proportionally smaller effective steps; "
+        + FormattableString.Invariant($"for a = 0.01 the difference is {smallOut:G2}, because the variance shrinks by a² = 1e-4 ")
+        + "and BN's ε = 1e-5 is no longer negligible (BN(x) = (x − μ)/√(σ² + ε): the invariance is exact only for σ² ≫ ε). ";
+
+    private static string Flattens(Dictionary<(bool, string), double> final, string? slowestBn, string? fastestBn) =>
+        "So BN flattens the sensitivity to the init's scale (it still needs random weights to break symmetry)"
+        + (slowestBn is null
+            ? "."
+            : FormattableString.Invariant($"; the scale still sets the speed with BN (slowest: {slowestBn} at {final[(true, slowestBn)]:0.000}, ")
+                + FormattableString.Invariant($"fastest: {fastestBn} at {final[(true, fastestBn!)]:0.000})."));
+
+    private static string NotSupported(bool flattens, bool invariant) =>
+        "The measurement does not fully support \"BN makes init irrelevant\": "
+        + (flattens ? "" : "BN did not let more inits train in this budget (nor, with all training, narrow their spread); ")
+        + (invariant ? "" : "the scale invariance held only approximately; ") + "see the numbers.";
 }

@@ -35,7 +35,8 @@ public sealed class FeatureMapsExperiment : Experiment
     public override int Order => 110;
 
     public override string Claim =>
-        "Visualize feature maps at different CNN layers. Hierarchy of features: early layers → edges, middle layers → shapes, deep layers → objects; ReLU introduces non-linearity + sparsity; pooling reduces spatial dimensions.";
+        "Visualize feature maps at different CNN layers. Hierarchy of features: early layers → edges, middle layers → shapes, "
+        + "deep layers → objects; ReLU introduces non-linearity + sparsity; pooling reduces spatial dimensions.";
 
     public override ExperimentResult Run(LabContext ctx)
     {
@@ -80,7 +81,7 @@ public sealed class FeatureMapsExperiment : Experiment
         var figures = new List<Figure>();
         var filters = FeatureMapRenderer.Filters(model, ctx.FigurePath("filters"))!;
         figures.Add(Figure.Of(new Viz.FigureFiles(filters.Png, filters.Svg),
-            string.Create(CultureInfo.InvariantCulture, $"The 32 first-layer 3x3 filters after {steps} steps (blue negative, red positive); {edgeLike} of 32 sum to nearly zero (|Σw|/Σ|w| < 0.3), i.e. respond to intensity changes (edges) rather than to brightness.")));
+            FiltersCaption(steps, edgeLike)));
         var chosen = ChooseImages(test, images);
         var (xi, _) = Pick(test, chosen);
         var imageStages = FeatureMapRenderer.Capture(model, xi);
@@ -93,7 +94,8 @@ public sealed class FeatureMapsExperiment : Experiment
             {
                 string cap = stage == "input"
                     ? $"Test image {chosen[n]} ('{name}'), normalized as the network sees it."
-                    : $"Stage {stage} on test image {chosen[n]}: every map on one colour scale" + (dead.Length > 0 ? $"; {dead.Length} maps all zero (dead, framed red)." : ".");
+                    : $"Stage {stage} on test image {chosen[n]}: every map on one colour scale"
+                        + (dead.Length > 0 ? $"; {dead.Length} maps all zero (dead, framed red)." : ".");
                 figures.Add(Figure.Of(files, cap));
             }
             deadOnImages[$"image_{chosen[n]}"] = rendered.Where(r => r.Stage != "input").Select(r => r.DeadMaps.Length).ToArray();
@@ -128,16 +130,24 @@ public sealed class FeatureMapsExperiment : Experiment
         bool agrees = sparser && halves && edges;
         var sb = new System.Text.StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"cnn-small after {steps} steps (test accuracy {accuracy * 100:0.0}%). ");
-        sb.Append("Sparsity: " + string.Join("; ", reluIdx.Select(i => $"{P(stats[i - 1].Sparsity)} zeros before {stages[i].Label}, {P(stats[i].Sparsity)} after")) + ". ");
-        sb.Append("Spatial size: " + string.Join(" → ", new[] { $"{xb.Shape[2]}×{xb.Shape[3]}" }.Concat(poolIdx.Select(i => $"{stages[i].Height}×{stages[i].Width}"))) + " (each pooling halves it). ");
+        sb.Append("Sparsity: " + string.Join("; ", reluIdx.Select(i =>
+            $"{P(stats[i - 1].Sparsity)} zeros before {stages[i].Label}, {P(stats[i].Sparsity)} after")) + ". ");
+        sb.Append("Spatial size: "
+            + string.Join(" → ", new[] { $"{xb.Shape[2]}×{xb.Shape[3]}" }.Concat(poolIdx.Select(i => $"{stages[i].Height}×{stages[i].Width}")))
+            + " (each pooling halves it). ");
         sb.Append(CultureInfo.InvariantCulture, $"Dead ReLU maps (zero on all {statsBatch} images): {deadTotal} of {reluMaps}. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Receptive field: {string.Join(", ", convIdx.Select(i => $"{stages[i].Label} sees {rf[i]}×{rf[i]} pixels"))}, so the second conv stage can respond to parts of shapes, the first only to local edges; ");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"Receptive field: {string.Join(", ", convIdx.Select(i => $"{stages[i].Label} sees {rf[i]}×{rf[i]} pixels"))}, ");
+        sb.Append("so the second conv stage can respond to parts of shapes, the first only to local edges; ");
         sb.Append(CultureInfo.InvariantCulture, $"{edgeLike} of {conv1.OutChannels} first-layer filters are edge-like (sum near zero). ");
-        sb.Append(CultureInfo.InvariantCulture, $"The hand-computed output pixel ({F(arithmetic.HandSum)}) matches the layer's ({F(arithmetic.ModelOutput)}). ");
-        sb.Append(agrees
-            ? "This agrees with the notes: ReLU makes the maps sparse, pooling halves them, the first layer detects edges; \"deep layers → objects\" cannot show in a 2-conv network."
-            : $"This only partly agrees with the notes: {(sparser ? "" : "ReLU did not raise sparsity as claimed; ")}{(halves ? "" : "pooling did not halve every map; ")}{(edges ? "" : "fewer than half the first-layer filters are edge-like after this brief training; ")}\"deep layers → objects\" cannot show in a 2-conv network.");
-        return new ExperimentResult { Claim = Claim, Verdict = sb.ToString(), Agrees = agrees, Metrics = metrics, Figures = figures, Tables = [statsTable, arithmetic.Table] };
+        sb.Append(CultureInfo.InvariantCulture,
+            $"The hand-computed output pixel ({F(arithmetic.HandSum)}) matches the layer's ({F(arithmetic.ModelOutput)}). ");
+        sb.Append(Conclusion(agrees, sparser, halves, edges));
+        return new ExperimentResult
+        {
+            Claim = Claim, Verdict = sb.ToString(), Agrees = agrees, Metrics = metrics, Figures = figures,
+            Tables = [statsTable, arithmetic.Table],
+        };
     }
 
     /// <summary>|Σw| / Σ|w| of each output filter: 0 for a pure edge (derivative) detector, 1 for a blur.</summary>
@@ -194,4 +204,18 @@ public sealed class FeatureMapsExperiment : Experiment
     private static string P(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 
     private static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    private static string FiltersCaption(int steps, int edgeLike) =>
+        string.Create(CultureInfo.InvariantCulture, $"The 32 first-layer 3x3 filters after {steps} steps (blue negative, red positive); ")
+        + string.Create(CultureInfo.InvariantCulture, $"{edgeLike} of 32 sum to nearly zero (|Σw|/Σ|w| < 0.3), ")
+        + "i.e. respond to intensity changes (edges) rather than to brightness.";
+
+    private static string Conclusion(bool agrees, bool sparser, bool halves, bool edges) => agrees
+        ? "This agrees with the notes: ReLU makes the maps sparse, pooling halves them, the first layer detects edges; "
+            + "\"deep layers → objects\" cannot show in a 2-conv network."
+        : "This only partly agrees with the notes: "
+            + (sparser ? "" : "ReLU did not raise sparsity as claimed; ")
+            + (halves ? "" : "pooling did not halve every map; ")
+            + (edges ? "" : "fewer than half the first-layer filters are edge-like after this brief training; ")
+            + "\"deep layers → objects\" cannot show in a 2-conv network.";
 }

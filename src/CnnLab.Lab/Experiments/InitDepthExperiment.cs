@@ -64,7 +64,8 @@ public sealed class InitDepthExperiment : Experiment
     public override int Order => 30;
 
     public override string Claim =>
-        "Activation decides initialization: Xavier for sigmoid and tanh, Kaiming for ReLU, leaky ReLU and deep CNNs; without Kaiming, gradients decay layer by layer in deep ReLU CNNs.";
+        "Activation decides initialization: Xavier for sigmoid and tanh, Kaiming for ReLU, leaky ReLU and deep CNNs; "
+        + "without Kaiming, gradients decay layer by layer in deep ReLU CNNs.";
 
     /// <summary>One forward and backward pass, reading every activation module's output and its gradient.</summary>
     internal static Probe Measure(Module model, Tensor x, int[] y)
@@ -127,7 +128,9 @@ public sealed class InitDepthExperiment : Experiment
         return s;
     }
 
-    /// <summary>First step (1-based) at which the 10-step moving average of the loss is at most <paramref name="threshold"/>; null if never.</summary>
+    /// <summary>
+    /// First step (1-based) at which the 10-step moving average of the loss is at most <paramref name="threshold"/>; null if never.
+    /// </summary>
     internal static int? StepsTo(double[] losses, double threshold, int window = 10)
     {
         double sum = 0;
@@ -186,14 +189,16 @@ public sealed class InitDepthExperiment : Experiment
             }
         figures.Add(Figure.Of(Heatmaps.Grid($"Forward: log10 std(h_{deepest}) / std(h_1) at init, depth {deepest}", fGrid, Activations, Inits,
             "initialization", "activation", ctx.FigurePath("forward-ratio"), colorbarLabel: "log10 std ratio (clipped to ±6)", range: (-6, 6)),
-            FormattableString.Invariant($"0 = the last hidden layer's activations have the first's spread; -3 = a thousand times smaller. Width {b.Width}, batch of {b.StatsBatch} images.")));
-        figures.Add(Figure.Of(Heatmaps.Grid($"Backward: log10 std(dL/dh_1) / std(dL/dh_{deepest}) at init, depth {deepest}", bGrid, Activations, Inits,
-            "initialization", "activation", ctx.FigurePath("backward-ratio"), colorbarLabel: "log10 std ratio (clipped to ±6)", range: (-6, 6)),
-            "The gradient reaching the first hidden layer relative to the one at the last: negative = vanishing towards the input, positive = exploding."));
-        var reluSeries = Inits.Select(init => (init, b.Depths.Select(d => (double)d).ToArray(), b.Depths.Select(d => fwd[("relu", init, d)]).ToArray())).ToList();
+            ForwardCaption(b)));
+        figures.Add(Figure.Of(Heatmaps.Grid($"Backward: log10 std(dL/dh_1) / std(dL/dh_{deepest}) at init, depth {deepest}", bGrid,
+            Activations, Inits, "initialization", "activation", ctx.FigurePath("backward-ratio"),
+            colorbarLabel: "log10 std ratio (clipped to ±6)", range: (-6, 6)),
+            BackwardCaption));
+        var reluSeries = Inits.Select(init =>
+            (init, b.Depths.Select(d => (double)d).ToArray(), b.Depths.Select(d => fwd[("relu", init, d)]).ToArray())).ToList();
         figures.Add(Figure.Of(LinePlots.Curves("ReLU MLP: std(h_last) / std(h_1) at init against depth", "depth (hidden layers)", "forward std ratio",
             reluSeries, ctx.FigurePath("relu-ratio-vs-depth"), logY: true, markers: true),
-            "Only Kaiming keeps the ratio near 1 at every depth; Xavier/LeCun lose a factor √2 per layer, PyTorch's default (Var = 1/(3·fan_in)) √6, and N(0, 0.01²) about 12."));
+            ReluRatioCaption));
 
         // 2. Glorot & Bengio style histograms at depth 10.
         int histDepth = b.Depths.Contains(10) ? 10 : b.Depths.Min();
@@ -203,7 +208,8 @@ public sealed class InitDepthExperiment : Experiment
             var pick = PickLayers(histDepth);
             figures.Add(Figure.Of(Histograms.PerLayer($"Activations per layer at init: {act} + {init}, depth {histDepth}",
                 pick.Select(l => ($"layer {l + 1}", act == "relu" ? p.Activations[l].Where(v => v > 0).ToArray() : p.Activations[l])).ToList(),
-                ctx.FigurePath($"hist-act-{act}-{init}"), bins: 60, xLabel: act == "relu" ? "activation value (positive part; ReLU zeros left out)" : "activation value", logY: act == "relu"),
+                ctx.FigurePath($"hist-act-{act}-{init}"), bins: 60,
+                xLabel: act == "relu" ? "activation value (positive part; ReLU zeros left out)" : "activation value", logY: act == "relu"),
                 act == "tanh" ? "tanh + Xavier: the spread narrows slowly with depth (tanh contracts), as Glorot & Bengio's Fig. 6 shows."
                 : init == "xavier-normal" ? "ReLU + Xavier: each layer's distribution is narrower than the one before (std ×1/√2 per layer)."
                 : "ReLU + Kaiming: the distributions lie on top of each other — the variance is preserved."));
@@ -222,13 +228,15 @@ public sealed class InitDepthExperiment : Experiment
         foreach (var (act, init) in subset)
         {
             var model = Mlp(histDepth, b.Width, act, init, ctx.Seed);
-            var losses = LabTraining.Train(model, new SGD(model.Parameters(), 0.01, momentum: 0.9), LabTraining.Loader(ctx.Data.Train, 64, ctx.Seed), b.MlpSteps);
+            var losses = LabTraining.Train(model, new SGD(model.Parameters(), 0.01, momentum: 0.9),
+                LabTraining.Loader(ctx.Data.Train, 64, ctx.Seed), b.MlpSteps);
             mlpFinal[$"{act}+{init}"] = LabTraining.Tail(losses, 20);
             mlpCurves.Add(($"{act} + {init}", Steps(losses.Length), Smooth(losses, 10)));
             metrics[$"mlp_loss_{act}_{init}_depth{histDepth}"] = losses;
         }
-        figures.Add(Figure.Of(LinePlots.Curves($"Training loss, depth-{histDepth} MLPs, SGD momentum 0.9, lr 0.01 (10-step average)", "step", "cross-entropy",
-            mlpCurves, ctx.FigurePath("mlp-training")), "Same data order for every run; only activation and initialization differ."));
+        figures.Add(Figure.Of(LinePlots.Curves($"Training loss, depth-{histDepth} MLPs, SGD momentum 0.9, lr 0.01 (10-step average)", "step",
+            "cross-entropy", mlpCurves, ctx.FigurePath("mlp-training")),
+            "Same data order for every run; only activation and initialization differ."));
 
         // 4. He et al. 2015, Fig. 3: plain ReLU CNNs, Kaiming vs Xavier.
         var cnnCurves = new List<(string, double[], double[])>();
@@ -250,22 +258,24 @@ public sealed class InitDepthExperiment : Experiment
                 metrics[$"cnn_backward_ratio_depth{depth}_{init}"] = atInit.BackwardRatio;
                 metrics[$"cnn_forward_ratio_depth{depth}_{init}"] = atInit.ForwardRatio;
                 if (!trained) continue;
-                var losses = LabTraining.Train(model, new SGD(model.Parameters(), b.CnnLr, momentum: 0.9), LabTraining.Loader(ctx.Data.Train, b.CnnBatch, ctx.Seed), b.CnnSteps);
+                var losses = LabTraining.Train(model, new SGD(model.Parameters(), b.CnnLr, momentum: 0.9),
+                    LabTraining.Loader(ctx.Data.Train, b.CnnBatch, ctx.Seed), b.CnnSteps);
                 stepsTo[key] = StepsTo(losses, b.Threshold);
                 cnnFinal[key] = LabTraining.Tail(losses, 20);
                 cnnCurves.Add(($"{depth} layers, {init}", Steps(losses.Length), Smooth(losses, 10)));
                 metrics[$"cnn_loss_depth{depth}_{init}"] = losses;
                 metrics[$"cnn_steps_to_{S(b.Threshold)}_depth{depth}_{init}"] = stepsTo[key];
                 metrics[$"cnn_final_loss_depth{depth}_{init}"] = cnnFinal[key];
-                ctx.Log.WriteLine(FormattableString.Invariant($"      plain CNN depth {depth}, {init}: final loss {cnnFinal[key]:0.000}, steps to {b.Threshold}: {stepsTo[key]?.ToString(CultureInfo.InvariantCulture) ?? "never"}"));
+                ctx.Log.WriteLine(FormattableString.Invariant($"      plain CNN depth {depth}, {init}: final loss {cnnFinal[key]:0.000}, ")
+                    + FormattableString.Invariant($"steps to {b.Threshold}: {stepsTo[key]?.ToString(CultureInfo.InvariantCulture) ?? "never"}"));
             }
-        string cnnDesc = FormattableString.Invariant($"plain ReLU CNNs of {string.Join(" and ", b.CnnDepths)} 3x3 conv layers with {b.CnnChannels} channels (first conv stride 2: 28x28 → 14x14; max-pool after layers ⌈D/3⌉ and ⌈2D/3⌉; global average pooling; Linear({b.CnnChannels}, 10); zero biases, no BatchNorm), SGD momentum 0.9, lr {b.CnnLr}, batch {b.CnnBatch}, {b.CnnSteps} steps");
+        string cnnDesc = CnnDescription(b);
         metrics["cnn_setup"] = cnnDesc;
         metrics["cnn_threshold"] = b.Threshold;
         if (cnnCurves.Count > 0)
-            figures.Add(Figure.Of(LinePlots.Curves($"He et al. 2015 Fig. 3: plain ReLU CNNs, Kaiming vs Xavier (10-step average)", "step", "cross-entropy",
-                cnnCurves, ctx.FigurePath("plain-cnn-training")),
-                cnnDesc + FormattableString.Invariant($". Same data order for every run. 2.30 = ln 10, the loss of a uniform guess; \"converged\" = the 10-step average loss reaches {b.Threshold}.")));
+            figures.Add(Figure.Of(LinePlots.Curves($"He et al. 2015 Fig. 3: plain ReLU CNNs, Kaiming vs Xavier (10-step average)", "step",
+                "cross-entropy", cnnCurves, ctx.FigurePath("plain-cnn-training")),
+                CnnCurvesCaption(cnnDesc, b.Threshold)));
 
         // tanh with PyTorch's recommended gain: calculate_gain('tanh') = 5/3 ("auto" = Xavier normal with gain 5/3 before each tanh).
         var tanhGain = new Dictionary<int, (double Forward, double Backward)>();
@@ -319,28 +329,29 @@ public sealed class InitDepthExperiment : Experiment
 
         string Join(string[] a) => a.Length == 0 ? "none" : string.Join(", ", a);
         string St(int? s) => s is null ? "never" : FormattableString.Invariant($"step {s}");
-        string RunText(int depth, string init) => FormattableString.Invariant($"{St(stepsTo[$"{depth}-{init}"])} (final loss {cnnFinal[$"{depth}-{init}"]:0.00})");
+        string RunText(int depth, string init) =>
+            FormattableString.Invariant($"{St(stepsTo[$"{depth}-{init}"])} (final loss {cnnFinal[$"{depth}-{init}"]:0.00})");
         var (gF, gB) = tanhGain[deepest];
         string cnnVerdict = !trained
-            ? FormattableString.Invariant($"He et al. 2015, plain ReLU CNNs ({b.CnnChannels} channels): no training steps in this budget, only the statistics at init")
-            : FormattableString.Invariant($"He et al. 2015 ({cnnDesc}; steps until the 10-step average loss ≤ {b.Threshold}, chance = 2.30): depth {dDeep} Kaiming {RunText(dDeep, "kaiming-normal")}, Xavier {RunText(dDeep, "xavier-normal")}; depth {dShallow} Kaiming {RunText(dShallow, "kaiming-normal")}, Xavier {RunText(dShallow, "xavier-normal")}")
-              + (he30 ? FormattableString.Invariant($" — the {dDeep}-layer net trains with Kaiming and stalls with Xavier, as in the paper")
-                 : k30 is null ? FormattableString.Invariant($" — the {dDeep}-layer net did not leave the plateau with Kaiming either in this budget, so the paper's deep result was not reproduced here")
-                 : FormattableString.Invariant($" — the {dDeep}-layer net trained with Xavier too, so the paper's deep result was not reproduced here"))
-              + (he22 ? FormattableString.Invariant($"; the {dShallow}-layer net trains with both, Kaiming first, as in the paper")
-                 : shallowKaimingOnly ? FormattableString.Invariant($"; the {dShallow}-layer net trains with Kaiming, Kaiming first, but unlike the paper it also stalls with Xavier within {b.CnnSteps} steps: at init its last ReLU's output is {cnnForward[$"{dShallow}-xavier-normal"]:G2}× the first's with Xavier (Xavier's halved variance alone predicts (1/√2)^{dShallow - 1} = {Math.Pow(0.5, (dShallow - 1) / 2.0):G2}), the weight gradients are scaled down by a factor of that order, and the plateau outlasts this budget (He et al.'s 22-layer Xavier net left it only after far more iterations on ImageNet) — Xavier is worse here than in the paper, which strengthens the notes' point")
-                 : FormattableString.Invariant($"; the {dShallow}-layer net did not train with Kaiming within {b.CnnSteps} steps, so the paper's 22-layer comparison was not reproduced here"));
+            ? FormattableString.Invariant($"He et al. 2015, plain ReLU CNNs ({b.CnnChannels} channels): ")
+                + "no training steps in this budget, only the statistics at init"
+            : FormattableString.Invariant($"He et al. 2015 ({cnnDesc}; steps until the 10-step average loss ≤ {b.Threshold}, chance = 2.30): ")
+              + FormattableString.Invariant($"depth {dDeep} Kaiming {RunText(dDeep, "kaiming-normal")}, ")
+              + FormattableString.Invariant($"Xavier {RunText(dDeep, "xavier-normal")}; ")
+              + FormattableString.Invariant($"depth {dShallow} Kaiming {RunText(dShallow, "kaiming-normal")}, ")
+              + FormattableString.Invariant($"Xavier {RunText(dShallow, "xavier-normal")}")
+              + DeepCnnOutcome(dDeep, he30, k30)
+              + ShallowCnnOutcome(b, dShallow, he22, shallowKaimingOnly, cnnForward);
         string verdict =
-            FormattableString.Invariant($"At init, depth {deepest}, width {b.Width}: the inits that keep both the forward ratio std(h_{deepest})/std(h_1) and the backward ratio std(dL/dh_1)/std(dL/dh_{deepest}) within [0.5, 2] are — ")
+            KeepsIntro(deepest, b.Width)
             + string.Join("; ", Activations.Select(a => $"{a}: {Join(keeps[a])}")) + ". "
-            + FormattableString.Invariant($"ReLU: Kaiming keeps {fwd[("relu", "kaiming-normal", deepest)]:G3} forward / {bwd[("relu", "kaiming-normal", deepest)]:G3} backward, Xavier {fwd[("relu", "xavier-normal", deepest)]:G2} / {bwd[("relu", "xavier-normal", deepest)]:G2}, naive N(0, 0.01²) {fwd[("relu", "normal:0.01", deepest)]:G2}. ")
-            + FormattableString.Invariant($"tanh + Xavier (gain 1, as Glorot & Bengio): {fwd[("tanh", "xavier-normal", deepest)]:G3} / {bwd[("tanh", "xavier-normal", deepest)]:G3}; with PyTorch's calculate_gain('tanh') = 5/3: {gF:G3} / {gB:G3} (the gain offsets tanh's contraction away from 0). ")
-            + (sigmoidXavier ? FormattableString.Invariant($"sigmoid + Xavier: {fwd[("sigmoid", "xavier-normal", deepest)]:G3} / {bwd[("sigmoid", "xavier-normal", deepest)]:G3}. ")
-                : FormattableString.Invariant($"sigmoid + Xavier does not: forward {fwd[("sigmoid", "xavier-normal", deepest)]:G3} but backward {bwd[("sigmoid", "xavier-normal", deepest)]:G2} — sigmoid's slope is 1/4 at 0 and its outputs are not centred, so Xavier's linear-regime argument (made for symmetric, slope-1 units) does not hold for it and its gradients vanish with depth (Glorot & Bengio's own finding); the notes' \"sigmoid → Xavier\" is a simplification. "))
+            + ReluSentence(fwd, bwd, deepest)
+            + TanhSentence(fwd, bwd, deepest, gF, gB)
+            + SigmoidSentence(sigmoidXavier, fwd, bwd, deepest)
             + FormattableString.Invariant($"Depth-{histDepth} MLP training ({b.MlpSteps} steps): ")
             + string.Join(", ", mlpFinal.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value:0.000}"))) + ". "
             + cnnVerdict
-            + FormattableString.Invariant($". At init the gradient reaching the first conv layer is {kDeep:G3}× the last conv layer's with Kaiming and {xDeep:G3}× with Xavier at depth {dDeep} ({cnnBackward[$"{dShallow}-kaiming-normal"]:G3} vs {cnnBackward[$"{dShallow}-xavier-normal"]:G3} at depth {dShallow}): Xavier's is {xOverK:G3}× Kaiming's, (1/√2)^{dDeep - 1} = {predicted:G3} predicted — He et al.'s mechanism (the factor both share comes from the max-pool and ReLU masks, which zero part of the gradient whatever the init). ")
+            + GradientSentence(kDeep, xDeep, dDeep, dShallow, cnnBackward, xOverK, predicted)
             + (agrees ? "This agrees with the notes: the activation decides the init, and deep ReLU CNNs need Kaiming."
                       : "This does not fully agree with the notes: " + string.Join("; ", new[]
                         {
@@ -376,4 +387,88 @@ public sealed class InitDepthExperiment : Experiment
         }
         return r;
     }
+
+    private static string ForwardCaption(Budget b) =>
+        "0 = the last hidden layer's activations have the first's spread; -3 = a thousand times smaller. "
+        + FormattableString.Invariant($"Width {b.Width}, batch of {b.StatsBatch} images.");
+
+    private const string BackwardCaption =
+        "The gradient reaching the first hidden layer relative to the one at the last: negative = vanishing towards the input, "
+        + "positive = exploding.";
+
+    private const string ReluRatioCaption =
+        "Only Kaiming keeps the ratio near 1 at every depth; Xavier/LeCun lose a factor √2 per layer, "
+        + "PyTorch's default (Var = 1/(3·fan_in)) √6, and N(0, 0.01²) about 12.";
+
+    private static string CnnDescription(Budget b) =>
+        FormattableString.Invariant($"plain ReLU CNNs of {string.Join(" and ", b.CnnDepths)} 3x3 conv layers with {b.CnnChannels} channels ")
+        + "(first conv stride 2: 28x28 → 14x14; max-pool after layers ⌈D/3⌉ and ⌈2D/3⌉; global average pooling; "
+        + FormattableString.Invariant($"Linear({b.CnnChannels}, 10); zero biases, no BatchNorm), SGD momentum 0.9, lr {b.CnnLr}, ")
+        + FormattableString.Invariant($"batch {b.CnnBatch}, {b.CnnSteps} steps");
+
+    private static string CnnCurvesCaption(string cnnDesc, double threshold) =>
+        cnnDesc + ". Same data order for every run. 2.30 = ln 10, the loss of a uniform guess; "
+        + FormattableString.Invariant($"\"converged\" = the 10-step average loss reaches {threshold}.");
+
+    private static string DeepCnnOutcome(int dDeep, bool he30, int? k30) =>
+        he30 ? FormattableString.Invariant($" — the {dDeep}-layer net trains with Kaiming and stalls with Xavier, as in the paper")
+        : k30 is null
+            ? FormattableString.Invariant($" — the {dDeep}-layer net did not leave the plateau with Kaiming either in this budget, ")
+                + "so the paper's deep result was not reproduced here"
+        : FormattableString.Invariant($" — the {dDeep}-layer net trained with Xavier too, ")
+            + "so the paper's deep result was not reproduced here";
+
+    private static string ShallowCnnOutcome(Budget b, int dShallow, bool he22, bool shallowKaimingOnly,
+        Dictionary<string, double> cnnForward) =>
+        he22 ? FormattableString.Invariant($"; the {dShallow}-layer net trains with both, Kaiming first, as in the paper")
+        : shallowKaimingOnly
+            ? FormattableString.Invariant($"; the {dShallow}-layer net trains with Kaiming, Kaiming first, ")
+                + FormattableString.Invariant($"but unlike the paper it also stalls with Xavier within {b.CnnSteps} steps: ")
+                + FormattableString.Invariant($"at init its last ReLU's output is {cnnForward[$"{dShallow}-xavier-normal"]:G2}× the first's ")
+                + "with Xavier "
+                + FormattableString.Invariant($"(Xavier's halved variance alone predicts (1/√2)^{dShallow - 1} = ")
+                + FormattableString.Invariant($"{Math.Pow(0.5, (dShallow - 1) / 2.0):G2}), ")
+                + "the weight gradients are scaled down by a factor of that order, and the plateau outlasts this budget "
+                + "(He et al.'s 22-layer Xavier net left it only after far more iterations on ImageNet) — "
+                + "Xavier is worse here than in the paper, which strengthens the notes' point"
+        : FormattableString.Invariant($"; the {dShallow}-layer net did not train with Kaiming within {b.CnnSteps} steps, ")
+            + "so the paper's 22-layer comparison was not reproduced here";
+
+    private static string KeepsIntro(int deepest, int width) =>
+        FormattableString.Invariant($"At init, depth {deepest}, width {width}: the inits that keep both the forward ratio ")
+        + FormattableString.Invariant($"std(h_{deepest})/std(h_1) and the backward ratio std(dL/dh_1)/std(dL/dh_{deepest}) ")
+        + "within [0.5, 2] are — ";
+
+    private static string ReluSentence(Dictionary<(string, string, int), double> fwd, Dictionary<(string, string, int), double> bwd,
+        int deepest) =>
+        FormattableString.Invariant($"ReLU: Kaiming keeps {fwd[("relu", "kaiming-normal", deepest)]:G3} forward / ")
+        + FormattableString.Invariant($"{bwd[("relu", "kaiming-normal", deepest)]:G3} backward, ")
+        + FormattableString.Invariant($"Xavier {fwd[("relu", "xavier-normal", deepest)]:G2} / {bwd[("relu", "xavier-normal", deepest)]:G2}, ")
+        + FormattableString.Invariant($"naive N(0, 0.01²) {fwd[("relu", "normal:0.01", deepest)]:G2}. ");
+
+    private static string TanhSentence(Dictionary<(string, string, int), double> fwd, Dictionary<(string, string, int), double> bwd,
+        int deepest, double gF, double gB) =>
+        FormattableString.Invariant($"tanh + Xavier (gain 1, as Glorot & Bengio): {fwd[("tanh", "xavier-normal", deepest)]:G3} / ")
+        + FormattableString.Invariant($"{bwd[("tanh", "xavier-normal", deepest)]:G3}; ")
+        + FormattableString.Invariant($"with PyTorch's calculate_gain('tanh') = 5/3: {gF:G3} / {gB:G3} ")
+        + "(the gain offsets tanh's contraction away from 0). ";
+
+    private static string SigmoidSentence(bool sigmoidXavier, Dictionary<(string, string, int), double> fwd,
+        Dictionary<(string, string, int), double> bwd, int deepest) => sigmoidXavier
+        ? FormattableString.Invariant($"sigmoid + Xavier: {fwd[("sigmoid", "xavier-normal", deepest)]:G3} / ")
+            + FormattableString.Invariant($"{bwd[("sigmoid", "xavier-normal", deepest)]:G3}. ")
+        : FormattableString.Invariant($"sigmoid + Xavier does not: forward {fwd[("sigmoid", "xavier-normal", deepest)]:G3} ")
+            + FormattableString.Invariant($"but backward {bwd[("sigmoid", "xavier-normal", deepest)]:G2} — ")
+            + "sigmoid's slope is 1/4 at 0 and its outputs are not centred, so Xavier's linear-regime argument "
+            + "(made for symmetric, slope-1 units) does not hold for it and its gradients vanish with depth "
+            + "(Glorot & Bengio's own finding); the notes' \"sigmoid → Xavier\" is a simplification. ";
+
+    private static string GradientSentence(double kDeep, double xDeep, int dDeep, int dShallow, Dictionary<string, double> cnnBackward,
+        double xOverK, double predicted) =>
+        FormattableString.Invariant($". At init the gradient reaching the first conv layer is {kDeep:G3}× the last conv layer's ")
+        + FormattableString.Invariant($"with Kaiming and {xDeep:G3}× with Xavier at depth {dDeep} ")
+        + FormattableString.Invariant($"({cnnBackward[$"{dShallow}-kaiming-normal"]:G3} vs {cnnBackward[$"{dShallow}-xavier-normal"]:G3} ")
+        + FormattableString.Invariant($"at depth {dShallow}): Xavier's is {xOverK:G3}× Kaiming's, ")
+        + FormattableString.Invariant($"(1/√2)^{dDeep - 1} = {predicted:G3} predicted — He et al.'s mechanism ")
+        + "(the factor both share comes from the max-pool and ReLU masks, which zero part of the gradient whatever the init). ";
 }

@@ -36,7 +36,9 @@ public sealed class PoolingExperiment : Experiment
     public override int Order => 70;
 
     public override string Claim =>
-        "Pooling reduces spatial dimensions, makes features robust to small shifts and reduces computation; max pooling (most common) is preferred: it preserves strong activations and answers \"is this feature present?\". (Question: when would you prefer average pooling over max pooling?)";
+        "Pooling reduces spatial dimensions, makes features robust to small shifts and reduces computation; "
+        + "max pooling (most common) is preferred: it preserves strong activations and answers \"is this feature present?\". "
+        + "(Question: when would you prefer average pooling over max pooling?)";
 
     internal static readonly string[] Kinds = ["max", "avg", "strided-conv", "gap"];
 
@@ -69,14 +71,16 @@ public sealed class PoolingExperiment : Experiment
         {
             var model = Build(kind, c1, new Generator(ctx.Seed));
             parameters[kind] = model.Parameters().Sum(p => (long)p.Numel);
-            var losses = LabTraining.Train(model, new AdamW(model.Parameters(), 1e-3), LabTraining.Loader(ctx.Data.Train, batch, ctx.Seed), steps);
+            var losses = LabTraining.Train(model, new AdamW(model.Parameters(), 1e-3), LabTraining.Loader(ctx.Data.Train, batch, ctx.Seed),
+                steps);
             acc[kind] = LabTraining.Evaluate(model, test).Accuracy;
             shiftAcc[kind] = [acc[kind], .. shifted.Select(dirs => dirs.Average(d => LabTraining.Evaluate(model, d).Accuracy))];
             sparsity[kind] = PoolingSparsity(model, statsX);
             speed[kind] = TrainingSpeed(model, speedX, speedY);   // last: it runs the model in training mode again
             curves.Add((kind, Enumerable.Range(1, losses.Length).Select(i => (double)i).ToArray(), losses));
             metrics[$"loss_{kind}"] = losses;
-            ctx.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"      {kind}: acc {acc[kind]:0.000}, {speed[kind]:0} img/s, {parameters[kind]:N0} params"));
+            ctx.Log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"      {kind}: acc {acc[kind]:0.000}, {speed[kind]:0} img/s, {parameters[kind]:N0} params"));
         }
         foreach (var kind in Kinds)
         {
@@ -101,10 +105,12 @@ public sealed class PoolingExperiment : Experiment
                 "fraction", ctx.FigurePath("accuracy-sparsity")),
                 $"Sparsity measured with forward hooks on {statsX.Shape[0]} test images."),
             Figure.Of(BarCharts.Grouped("Parameters (log10) and training speed", labels,
-                [("log10(parameters)", Kinds.Select(k => Math.Log10(parameters[k])).ToArray()), ("images/s ÷ 1000", Kinds.Select(k => speed[k] / 1000).ToArray())],
+                [("log10(parameters)", Kinds.Select(k => Math.Log10(parameters[k])).ToArray()),
+                 ("images/s ÷ 1000", Kinds.Select(k => speed[k] / 1000).ToArray())],
                 "value", ctx.FigurePath("params-speed")),
                 "Global average pooling replaces the Flatten + Linear(C·7·7 → 128) head by Linear(C → 128)."),
-            Figure.Of(LinePlots.Curves("Training loss", "step", "cross-entropy", curves, ctx.FigurePath("training")), $"Same init seed, same data order, AdamW lr 1e-3, batch {batch}."),
+            Figure.Of(LinePlots.Curves("Training loss", "step", "cross-entropy", curves, ctx.FigurePath("training")),
+                $"Same init seed, same data order, AdamW lr 1e-3, batch {batch}."),
         };
         var table = new LabTable("Pooling variants",
             ["variant", "test acc", "shift 1", "shift 2", "shift 3", "images/s", "parameters", "zeros after pool 1", "zeros after pool 2"],
@@ -122,20 +128,22 @@ public sealed class PoolingExperiment : Experiment
         bool agrees = maxBest && poolRobust;
         var sb = new System.Text.StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"{metrics["model"]}, {steps} steps of batch {batch}, {test.Count} test images. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Test accuracy: max {P(acc["max"])}, average {P(acc["avg"])}, strided conv {P(acc["strided-conv"])}, global average pooling head {P(acc["gap"])}. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Accuracy lost when the test images move 3 pixels: max {Pt(dMax)}, average {Pt(dAvg)}, strided conv {Pt(dConv)}, GAP {Pt(dGap)}. ");
-        sb.Append(CultureInfo.InvariantCulture, $"Zeros after the second pooling stage: max {P(sparsity["max"][1])}, average {P(sparsity["avg"][1])}, strided conv {P(sparsity["strided-conv"][1])} (a learned conv output is not sparse). ");
-        sb.Append(CultureInfo.InvariantCulture, $"Parameters: {parameters["max"]:N0} with the Flatten head vs {parameters["gap"]:N0} with GAP ({(double)parameters["max"] / parameters["gap"]:0.0}× fewer); training speed (forward and backward, best of 5 runs) {speed["max"]:0} vs {speed["avg"]:0} vs {speed["strided-conv"]:0} vs {speed["gap"]:0} images/s. ");
+        sb.Append(AccuracySentence(acc));
+        sb.Append(ShiftSentence(dMax, dAvg, dConv, dGap));
+        sb.Append(SparsitySentence(sparsity));
+        sb.Append(CostSentence(parameters, speed));
         sb.Append("When to prefer average pooling: ");
         var reasons = new List<string>();
-        if (acc["avg"] > acc["max"] + 0.005) reasons.Add(string.Create(CultureInfo.InvariantCulture, $"here it was even more accurate (+{Pt(acc["avg"] - acc["max"])})"));
+        if (acc["avg"] > acc["max"] + 0.005)
+            reasons.Add(string.Create(CultureInfo.InvariantCulture, $"here it was even more accurate (+{Pt(acc["avg"] - acc["max"])})"));
         if (dAvg < dMax - 0.005) reasons.Add("it was more robust to shifts here");
-        reasons.Add(string.Create(CultureInfo.InvariantCulture, $"as a global average over the whole map at the end of the network (GAP) it cuts the parameters {(double)parameters["max"] / parameters["gap"]:0}× {(acc["gap"] >= acc["max"] - 0.02 ? "at little cost in accuracy" : string.Create(CultureInfo.InvariantCulture, $"at a cost of {Pt(acc["max"] - acc["gap"])} accuracy after this short training"))} and {(dGap < dMax ? "lost the least accuracy under shifts" : "accepts any input size")}"));
+        reasons.Add(GapReason(parameters, acc, dGap, dMax));
         sb.Append(string.Join("; ", reasons)).Append(". ");
-        sb.Append(agrees
-            ? "This agrees with the notes' preference for max pooling inside the network: it is at least as accurate as average pooling and pooling beats a strided conv under shifts."
-            : $"This does not fully agree with the notes: {(maxBest ? "" : "average pooling was more accurate than max pooling; ")}{(poolRobust ? "" : "max pooling lost more accuracy under shifts than the strided convolution; ")}the notes' preference for max pooling is a rule of thumb.");
-        return new ExperimentResult { Claim = Claim, Verdict = sb.ToString(), Agrees = agrees, Metrics = metrics, Figures = figures, Tables = [table] };
+        sb.Append(Conclusion(agrees, maxBest, poolRobust));
+        return new ExperimentResult
+        {
+            Claim = Claim, Verdict = sb.ToString(), Agrees = agrees, Metrics = metrics, Figures = figures, Tables = [table],
+        };
     }
 
     /// <summary>
@@ -146,7 +154,8 @@ public sealed class PoolingExperiment : Experiment
     internal static Sequential Build(string kind, int c1, Generator g)
     {
         if (c1 == 32 && kind != "gap")
-            return ModelZoo.Create("cnn-small", g, new ModelOptions(Pool: kind switch { "avg" => PoolKind.Avg, "strided-conv" => PoolKind.StridedConv, _ => PoolKind.Max }));
+            return ModelZoo.Create("cnn-small", g,
+                new ModelOptions(Pool: kind switch { "avg" => PoolKind.Avg, "strided-conv" => PoolKind.StridedConv, _ => PoolKind.Max }));
         int c2 = 2 * c1;
         Module Down(int c) => kind switch
         {
@@ -218,4 +227,42 @@ public sealed class PoolingExperiment : Experiment
     private static string P(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 
     private static string Pt(double v) => (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + " points";
+
+    private static string AccuracySentence(Dictionary<string, double> acc) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Test accuracy: max {P(acc["max"])}, average {P(acc["avg"])}, strided conv {P(acc["strided-conv"])}, ")
+        + string.Create(CultureInfo.InvariantCulture, $"global average pooling head {P(acc["gap"])}. ");
+
+    private static string ShiftSentence(double dMax, double dAvg, double dConv, double dGap) =>
+        string.Create(CultureInfo.InvariantCulture, $"Accuracy lost when the test images move 3 pixels: max {Pt(dMax)}, average {Pt(dAvg)}, ")
+        + string.Create(CultureInfo.InvariantCulture, $"strided conv {Pt(dConv)}, GAP {Pt(dGap)}. ");
+
+    private static string SparsitySentence(Dictionary<string, double[]> sparsity) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Zeros after the second pooling stage: max {P(sparsity["max"][1])}, average {P(sparsity["avg"][1])}, ")
+        + string.Create(CultureInfo.InvariantCulture, $"strided conv {P(sparsity["strided-conv"][1])} (a learned conv output is not sparse). ");
+
+    private static string CostSentence(Dictionary<string, long> parameters, Dictionary<string, double> speed) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Parameters: {parameters["max"]:N0} with the Flatten head vs {parameters["gap"]:N0} with GAP ")
+        + string.Create(CultureInfo.InvariantCulture, $"({(double)parameters["max"] / parameters["gap"]:0.0}× fewer); ")
+        + "training speed (forward and backward, best of 5 runs) "
+        + string.Create(CultureInfo.InvariantCulture,
+            $"{speed["max"]:0} vs {speed["avg"]:0} vs {speed["strided-conv"]:0} vs {speed["gap"]:0} images/s. ");
+
+    private static string GapReason(Dictionary<string, long> parameters, Dictionary<string, double> acc, double dGap, double dMax) =>
+        "as a global average over the whole map at the end of the network (GAP) "
+        + string.Create(CultureInfo.InvariantCulture, $"it cuts the parameters {(double)parameters["max"] / parameters["gap"]:0}× ")
+        + (acc["gap"] >= acc["max"] - 0.02
+            ? "at little cost in accuracy"
+            : string.Create(CultureInfo.InvariantCulture, $"at a cost of {Pt(acc["max"] - acc["gap"])} accuracy after this short training"))
+        + " and " + (dGap < dMax ? "lost the least accuracy under shifts" : "accepts any input size");
+
+    private static string Conclusion(bool agrees, bool maxBest, bool poolRobust) => agrees
+        ? "This agrees with the notes' preference for max pooling inside the network: it is at least as accurate as average pooling "
+            + "and pooling beats a strided conv under shifts."
+        : "This does not fully agree with the notes: "
+            + (maxBest ? "" : "average pooling was more accurate than max pooling; ")
+            + (poolRobust ? "" : "max pooling lost more accuracy under shifts than the strided convolution; ")
+            + "the notes' preference for max pooling is a rule of thumb.";
 }

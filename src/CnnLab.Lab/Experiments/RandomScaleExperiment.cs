@@ -51,7 +51,8 @@ public sealed class RandomScaleExperiment : Experiment
     public override int Order => 20;
 
     public override string Claim =>
-        "Random initialization alone is not sufficient for deep networks: too small → vanishing gradients, too large → exploding gradients, no control over variance.";
+        "Random initialization alone is not sufficient for deep networks: too small → vanishing gradients, "
+        + "too large → exploding gradients, no control over variance.";
 
     /// <summary>Diagnoses and trains one (activation, σ) net.</summary>
     internal static Cell Measure(string activation, double sigma, Budget b, Data.TrainTestSplit data, long seed, Tensor x, int[] y)
@@ -84,7 +85,8 @@ public sealed class RandomScaleExperiment : Experiment
             {
                 var c = Measure(a, s, b, ctx.Data, ctx.Seed, x, y);
                 cells.Add(c);
-                ctx.Log.WriteLine(FormattableString.Invariant($"      {a} σ={s:G3}: last/input std {c.ActRatio:G3}, grad first/last {c.GradRatio:G3}, loss {c.FinalLoss:0.000} ({c.Regime})"));
+                ctx.Log.WriteLine(FormattableString.Invariant(
+                    $"      {a} σ={s:G3}: last/input std {c.ActRatio:G3}, grad first/last {c.GradRatio:G3}, loss {c.FinalLoss:0.000} ({c.Regime})"));
             }
 
         static string S(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
@@ -130,19 +132,14 @@ public sealed class RandomScaleExperiment : Experiment
             var series = cells.Where(c => c.Activation == a).Select(c => ($"σ = {S(c.Sigma)}",
                 Enumerable.Range(0, c.ActivationStd.Length + 1).Select(i => (double)i).ToArray(),
                 c.ActivationStd.Prepend(c.InputStd).ToArray())).ToList();
-            figures.Add(Figure.Of(LinePlots.Curves($"Activation std per layer at init, {b.Depth}-layer {a} MLP, W ~ N(0, σ²)", "layer (0 = input)", "std of layer output",
-                series, ctx.FigurePath($"activation-std-{a}"), logY: true, markers: true),
-                a == "tanh"
-                    ? FormattableString.Invariant($"tanh: below σ ≈ 1/√{b.Width} = {lecun:0.0000} the signal shrinks geometrically (tanh is linear near 0); above it tanh saturates near ±1, so activations cannot explode — the damage is in the gradients (next figure).")
-                        + (tanhAtZero == 0 ? "" : FormattableString.Invariant($" The floor near {Math.Abs(tanhAtZero):G2} is float32 tanh's error at 0 (the vectorized kernel returns tanh(0) = {tanhAtZero:G3}), not signal."))
-                    : FormattableString.Invariant($"ReLU: the std changes by σ·√({b.Width}/2) per layer — a straight line on the log scale, falling for σ < √(2/{b.Width}) = {kaiming:0.000} and rising above it.")));
-            var gseries = cells.Where(c => c.Activation == a && c.GradStd.Any(v => v > 0 && double.IsFinite(v))).Select(c => ($"σ = {S(c.Sigma)}",
-                Enumerable.Range(1, c.GradStd.Length).Select(i => (double)i).ToArray(), c.GradStd)).ToList();
+            figures.Add(Figure.Of(LinePlots.Curves($"Activation std per layer at init, {b.Depth}-layer {a} MLP, W ~ N(0, σ²)", "layer (0 = input)",
+                "std of layer output", series, ctx.FigurePath($"activation-std-{a}"), logY: true, markers: true),
+                ActivationCaption(a, b.Width, lecun, kaiming, tanhAtZero)));
+            var gseries = cells.Where(c => c.Activation == a && c.GradStd.Any(v => v > 0 && double.IsFinite(v))).Select(c =>
+                ($"σ = {S(c.Sigma)}", Enumerable.Range(1, c.GradStd.Length).Select(i => (double)i).ToArray(), c.GradStd)).ToList();
             figures.Add(Figure.Of(LinePlots.Curves($"Weight-gradient std per layer at init, {a}", "layer", "std of dL/dW", gseries,
                 ctx.FigurePath($"grad-std-{a}"), logY: true, markers: true),
-                a == "tanh"
-                    ? "tanh: for large σ the back-propagated gradient grows layer after layer towards the input (the saturated, chaotic regime) even though the activations stay bounded."
-                    : "ReLU: every layer's weight gradient carries the same product of per-layer factors, so the curves are flat but sit many decades too low (small σ) or too high (large σ)."));
+                GradientCaption(a)));
         }
         var grid = new double[Activations.Length, Sigmas.Length];
         for (int i = 0; i < Activations.Length; i++)
@@ -175,7 +172,8 @@ public sealed class RandomScaleExperiment : Experiment
             metrics[$"{a}_exploding_sigmas"] = mine.Where(c => c.Regime == "explodes").Select(c => c.Sigma).ToArray();
             metrics[$"{a}_working_sigmas"] = works.Select(c => c.Sigma).ToArray();
             metrics[$"{a}_best_sigma"] = best?.Sigma;
-            text.Add(FormattableString.Invariant($"{a}: vanishes for σ ∈ {{{Range(a, "vanishes")}}}, explodes for σ ∈ {{{Range(a, "explodes")}}}, works for σ ∈ {{{Range(a, "works")}}}")
+            text.Add(FormattableString.Invariant($"{a}: vanishes for σ ∈ {{{Range(a, "vanishes")}}}, ")
+                + FormattableString.Invariant($"explodes for σ ∈ {{{Range(a, "explodes")}}}, works for σ ∈ {{{Range(a, "works")}}}")
                 + (best is null ? "" : FormattableString.Invariant($" (lowest loss {best.FinalLoss:0.000} at σ = {S(best.Sigma)})")));
         }
         var relu001 = cells.First(c => c.Activation == "relu" && c.Sigma == 1e-2);
@@ -183,13 +181,11 @@ public sealed class RandomScaleExperiment : Experiment
         bool agrees = bothEnds && bracket;
         metrics["agrees"] = agrees;
         string verdict =
-            FormattableString.Invariant($"Measured on {b.Depth}-layer width-{b.Width} MLPs (vanish: last hidden std < 1e-3 of the input's or first-layer gradient < 1e-3 of the last's; explode: > 1e3 or NaN; loss after {b.Steps} SGD steps): ")
+            Setup(b)
             + string.Join("; ", text) + ". "
-            + FormattableString.Invariant($"For example ReLU at σ = 0.01 keeps {relu001.ActRatio:G2} of the input's std after {b.Depth} layers; tanh at σ = 1 keeps its activations bounded (ratio {tanh1.ActRatio:G2}) but its first-layer gradient is {tanh1.GradRatio:G2}× the last layer's — for tanh, \"too large\" explodes the gradients, not the activations. ")
-            + FormattableString.Invariant($"The window that works is narrow and sits at the fan-in scale: tanh's critical σ is 1/√{b.Width} = {lecun:0.0000} (LeCun; Xavier on square layers) and ReLU's √(2/{b.Width}) = {kaiming:0.000} (Kaiming; measured crossing of the per-layer factor 1: σ = {reluCritical:0.000}) — exactly what Xavier/Kaiming compute from the layer's fan-in instead of guessing. ")
-            + (agrees ? "This agrees with the notes: too small vanishes, too large explodes, and a fixed σ has no control over the variance."
-                      : "This only partly agrees with the notes: " + (bothEnds ? "" : "the smallest σ does not vanish or the largest σ does not fail for one activation; ")
-                        + (bracket ? "" : "the vanishing/exploding boundaries do not bracket the fan-in-based σ; ") + "see the table.");
+            + Example(b, relu001, tanh1)
+            + Window(b, lecun, kaiming, reluCritical)
+            + Conclusion(agrees, bothEnds, bracket);
         var table = new LabTable("Regime per activation and σ (last hidden std / input std; first/last gradient std; loss)",
             ["activation", "σ", "act. ratio", "grad ratio", "final loss", "regime"],
             cells.Select(c => new[] { c.Activation, S(c.Sigma), S(c.ActRatio), S(c.GradRatio),
@@ -208,4 +204,44 @@ public sealed class RandomScaleExperiment : Experiment
             }
         return double.NaN;
     }
+
+    private static string ActivationCaption(string a, int width, double lecun, double kaiming, double tanhAtZero) => a == "tanh"
+        ? FormattableString.Invariant($"tanh: below σ ≈ 1/√{width} = {lecun:0.0000} the signal shrinks geometrically (tanh is linear near 0); ")
+            + "above it tanh saturates near ±1, so activations cannot explode — the damage is in the gradients (next figure)."
+            + (tanhAtZero == 0
+                ? ""
+                : FormattableString.Invariant($" The floor near {Math.Abs(tanhAtZero):G2} is float32 tanh's error at 0 ")
+                    + FormattableString.Invariant($"(the vectorized kernel returns tanh(0) = {tanhAtZero:G3}), not signal."))
+        : FormattableString.Invariant($"ReLU: the std changes by σ·√({width}/2) per layer — a straight line on the log scale, ")
+            + FormattableString.Invariant($"falling for σ < √(2/{width}) = {kaiming:0.000} and rising above it.");
+
+    private static string GradientCaption(string a) => a == "tanh"
+        ? "tanh: for large σ the back-propagated gradient grows layer after layer towards the input (the saturated, chaotic regime) "
+            + "even though the activations stay bounded."
+        : "ReLU: every layer's weight gradient carries the same product of per-layer factors, so the curves are flat but sit "
+            + "many decades too low (small σ) or too high (large σ).";
+
+    private static string Setup(Budget b) =>
+        FormattableString.Invariant($"Measured on {b.Depth}-layer width-{b.Width} MLPs (vanish: last hidden std < 1e-3 of the input's ")
+        + "or first-layer gradient < 1e-3 of the last's; explode: > 1e3 or NaN; "
+        + FormattableString.Invariant($"loss after {b.Steps} SGD steps): ");
+
+    private static string Example(Budget b, Cell relu001, Cell tanh1) =>
+        FormattableString.Invariant($"For example ReLU at σ = 0.01 keeps {relu001.ActRatio:G2} of the input's std after {b.Depth} layers; ")
+        + FormattableString.Invariant($"tanh at σ = 1 keeps its activations bounded (ratio {tanh1.ActRatio:G2}) ")
+        + FormattableString.Invariant($"but its first-layer gradient is {tanh1.GradRatio:G2}× the last layer's — ")
+        + "for tanh, \"too large\" explodes the gradients, not the activations. ";
+
+    private static string Window(Budget b, double lecun, double kaiming, double reluCritical) =>
+        "The window that works is narrow and sits at the fan-in scale: "
+        + FormattableString.Invariant($"tanh's critical σ is 1/√{b.Width} = {lecun:0.0000} (LeCun; Xavier on square layers) ")
+        + FormattableString.Invariant($"and ReLU's √(2/{b.Width}) = {kaiming:0.000} (Kaiming; measured crossing of the per-layer factor 1: ")
+        + FormattableString.Invariant($"σ = {reluCritical:0.000}) — ")
+        + "exactly what Xavier/Kaiming compute from the layer's fan-in instead of guessing. ";
+
+    private static string Conclusion(bool agrees, bool bothEnds, bool bracket) => agrees
+        ? "This agrees with the notes: too small vanishes, too large explodes, and a fixed σ has no control over the variance."
+        : "This only partly agrees with the notes: "
+            + (bothEnds ? "" : "the smallest σ does not vanish or the largest σ does not fail for one activation; ")
+            + (bracket ? "" : "the vanishing/exploding boundaries do not bracket the fan-in-based σ; ") + "see the table.";
 }

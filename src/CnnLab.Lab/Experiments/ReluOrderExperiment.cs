@@ -129,15 +129,11 @@ public sealed class ReluOrderExperiment : Experiment
 
         bool identical = dMax == 0 && (double)metrics["max_abs_diff_logits_max_pool"]! == 0;
         bool agrees = !identical;   // the notes call the order critical in general
-        string verdict = string.Create(CultureInfo.InvariantCulture,
-            $"With max pooling the order does not matter at all: on {x.Shape[0]} test images with the same weights, the max |difference| between Conv→ReLU→Pool and Conv→Pool→ReLU is {G(dMax)} after both blocks and {G((double)metrics["max_abs_diff_logits_max_pool"]!)} in the logits (ReLU is monotone, so it commutes with max), ")
-            + string.Create(CultureInfo.InvariantCulture, $"and trained from the same init on the same data order the two loss curves differ by at most {G(maxLossDiff)} over {maxSteps} steps. ")
-            + string.Create(CultureInfo.InvariantCulture, $"Pooling first gives ReLU {(double)y.Numel / pooled.Numel:0}× fewer values ({pooled.Numel:N0} instead of {y.Numel:N0}; ReLU alone {reluPooled:0.00} ms vs {reluFull:0.00} ms); the whole block measured {blockPoolFirst:0.00} ms pool-first vs {blockReluFirst:0.00} ms ReLU-first (fastest of 11 runs), so here pool-first was {(blockPoolFirst < blockReluFirst ? "faster" : "not faster: the pooling pass dominates the block")}. ")
-            + string.Create(CultureInfo.InvariantCulture, $"With average pooling the order matters: max |difference| {G(dAvg)} (relative {rAvg * 100:0.0}%; mean activation {(double)metrics["mean_activation_relu_first_avg_pool"]!:0.000} ReLU-first vs {(double)metrics["mean_activation_pool_first_avg_pool"]!:0.000} pool-first, since mean(ReLU) ≥ ReLU(mean)), ")
-            + string.Create(CultureInfo.InvariantCulture, $"and after {avgSteps} steps the test accuracy is {acc["avg_relu_first"] * 100:0.0}% (ReLU first) vs {acc["avg_pool_first"] * 100:0.0}% (pool first), {Math.Abs(accGap) * 100:0.0} points {(accGap >= 0 ? "in favour of ReLU first" : "in favour of pooling first")}. ")
-            + (identical
-                ? "So the notes overstate it: the order is not \"critical\" for max pooling (their default), where pooling first gives the same network for less work; \"pooling without ReLU downsamples weak linear signals\" holds only for average pooling."
-                : "Here even max pooling gave different outputs, so the order matters as the notes say.");
+        string verdict =
+            MaxPoolSentence(x.Shape[0], dMax, (double)metrics["max_abs_diff_logits_max_pool"]!, maxLossDiff, maxSteps)
+            + SpeedSentence(y, pooled, reluPooled, reluFull, blockPoolFirst, blockReluFirst)
+            + AvgPoolSentence(dAvg, rAvg, metrics, avgSteps, acc, accGap)
+            + Conclusion(identical);
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures };
     }
 
@@ -198,4 +194,43 @@ public sealed class ReluOrderExperiment : Experiment
     }
 
     private static string G(double v) => v == 0 ? "0" : v.ToString("0.###e0", CultureInfo.InvariantCulture);
+
+    private static string MaxPoolSentence(int images, double dMax, double logitsDiff, double maxLossDiff, int maxSteps) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"With max pooling the order does not matter at all: on {images} test images with the same weights, ")
+        + "the max |difference| between Conv→ReLU→Pool and Conv→Pool→ReLU is "
+        + string.Create(CultureInfo.InvariantCulture, $"{G(dMax)} after both blocks and {G(logitsDiff)} in the logits ")
+        + "(ReLU is monotone, so it commutes with max), "
+        + "and trained from the same init on the same data order the two loss curves differ by at most "
+        + string.Create(CultureInfo.InvariantCulture, $"{G(maxLossDiff)} over {maxSteps} steps. ");
+
+    private static string SpeedSentence(Tensor y, Tensor pooled, double reluPooled, double reluFull, double blockPoolFirst,
+        double blockReluFirst) =>
+        string.Create(CultureInfo.InvariantCulture, $"Pooling first gives ReLU {(double)y.Numel / pooled.Numel:0}× fewer values ")
+        + string.Create(CultureInfo.InvariantCulture, $"({pooled.Numel:N0} instead of {y.Numel:N0}; ")
+        + string.Create(CultureInfo.InvariantCulture, $"ReLU alone {reluPooled:0.00} ms vs {reluFull:0.00} ms); ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"the whole block measured {blockPoolFirst:0.00} ms pool-first vs {blockReluFirst:0.00} ms ReLU-first ")
+        + "(fastest of 11 runs), so here pool-first was "
+        + (blockPoolFirst < blockReluFirst ? "faster" : "not faster: the pooling pass dominates the block") + ". ";
+
+    private static string AvgPoolSentence(double dAvg, double rAvg, Dictionary<string, object?> metrics, int avgSteps,
+        Dictionary<string, double> acc, double accGap) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"With average pooling the order matters: max |difference| {G(dAvg)} (relative {rAvg * 100:0.0}%; ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"mean activation {(double)metrics["mean_activation_relu_first_avg_pool"]!:0.000} ReLU-first vs ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"{(double)metrics["mean_activation_pool_first_avg_pool"]!:0.000} pool-first, since mean(ReLU) ≥ ReLU(mean)), ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"and after {avgSteps} steps the test accuracy is {acc["avg_relu_first"] * 100:0.0}% (ReLU first) vs ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"{acc["avg_pool_first"] * 100:0.0}% (pool first), {Math.Abs(accGap) * 100:0.0} points ")
+        + (accGap >= 0 ? "in favour of ReLU first" : "in favour of pooling first") + ". ";
+
+    private static string Conclusion(bool identical) => identical
+        ? "So the notes overstate it: the order is not \"critical\" for max pooling (their default), "
+            + "where pooling first gives the same network for less work; "
+            + "\"pooling without ReLU downsamples weak linear signals\" holds only for average pooling."
+        : "Here even max pooling gave different outputs, so the order matters as the notes say.";
 }

@@ -12,7 +12,10 @@ internal sealed record SurfacePathResult(OptimizerKind Kind, double[] X, double[
     public double DistanceTo(double mx, double my) => Math.Sqrt((X[^1] - mx) * (X[^1] - mx) + (Y[^1] - my) * (Y[^1] - my));
 }
 
-/// <summary>Runs a CnnLab optimizer on a 2-element <see cref="Parameter"/> whose gradient comes from autograd through the surface's tensor formula.</summary>
+/// <summary>
+/// Runs a CnnLab optimizer on a 2-element <see cref="Parameter"/> whose gradient comes from autograd through the surface's
+/// tensor formula.
+/// </summary>
 internal static class SurfacePath
 {
     /// <summary>
@@ -20,7 +23,8 @@ internal static class SurfacePath
     /// the point leaves the region |x|, |y| ≤ <paramref name="bound"/> (escaped a saddle, or diverged) or f is not
     /// finite; <c>EscapeStep</c> is the first step after which |y| &gt; 1.
     /// </summary>
-    public static SurfacePathResult Run(OptimizerKind kind, double lr, Func<Tensor, Tensor> f, (double X, double Y) start, int steps, double bound = 1e3)
+    public static SurfacePathResult Run(OptimizerKind kind, double lr, Func<Tensor, Tensor> f, (double X, double Y) start, int steps,
+        double bound = 1e3)
     {
         var theta = new Parameter(Tensor.FromArray([(float)start.X, (float)start.Y], 2));
         var optimizer = OptimizerKinds.Create(kind, [theta], lr);

@@ -30,7 +30,9 @@ public sealed class WeightSharingExperiment : Experiment
     public override int Order => 100;
 
     public override string Claim =>
-        "Weight sharing: the same filter is used at all spatial locations — a huge reduction in parameters, and it enables translation equivariance: \"If an object moves, its feature map moves the same way.\" Pooling makes features robust to small shifts.";
+        "Weight sharing: the same filter is used at all spatial locations — a huge reduction in parameters, "
+        + "and it enables translation equivariance: \"If an object moves, its feature map moves the same way.\" "
+        + "Pooling makes features robust to small shifts.";
 
     public override ExperimentResult Run(LabContext ctx)
     {
@@ -103,7 +105,7 @@ public sealed class WeightSharingExperiment : Experiment
                 ["1×28×28 → 32×28×28", "32×14×14 → 64×14×14"],
                 [("conv 3x3", [Math.Log10(conv1), Math.Log10(conv2)]), ("fully connected", [Math.Log10(dense1), Math.Log10(dense2)])],
                 "log10(parameters)", ctx.FigurePath("parameters")),
-                string.Create(CultureInfo.InvariantCulture, $"The conv layers of cnn-small: {conv1:N0} and {conv2:N0} parameters; dense layers with the same shapes: {dense1:N0} and {dense2:N0}.")),
+                ParametersCaption(conv1, conv2, dense1, dense2)),
         };
         var (fsx, fsy) = shifts[2];
         var xs3 = Shift(x, fsx, fsy, fill);
@@ -111,22 +113,28 @@ public sealed class WeightSharingExperiment : Experiment
         Tensor cs, ds;
         using (Autograd.NoGrad()) { cs = Conv(xs3); ds = Dense(xs3); }
         float[][,] Maps(params (Tensor T, int C)[] ts) => ts.Select(t => Map(t.T, 0, t.C)).ToArray();
-        var inputs = FeatureMaps.Grid($"Input and input shifted by ({fsx},{fsy})", Maps((x, 0), (xs3, 0)), ctx.FigurePath("inputs"), colorbarLabel: "normalized pixel", labels: ["image", $"shifted by ({fsx},{fsy})"]);
-        figures.Add(Figure.Of(new FigureFiles(inputs.Png, inputs.Svg), $"Test image 0 and the same image moved {fsx} pixels right and {fsy} down (filled with background)."));
-        var convMaps = FeatureMaps.Grid($"Conv feature map {ch} of the image and of the shifted image", Maps((fx, ch), (cs, ch)), ctx.FigurePath("conv-maps"), colorbarLabel: "conv output", labels: [$"conv ch {ch}: image", $"conv ch {ch}: shifted"]);
-        figures.Add(Figure.Of(new FigureFiles(convMaps.Png, convMaps.Svg), "The convolution's map moves with the image: the same picture, shifted (equivariance)."));
-        var denseMaps = FeatureMaps.Grid("Dense layer 'map' 0 of the image and of the shifted image", Maps((dx, 0), (ds, 0)), ctx.FigurePath("dense-maps"), colorbarLabel: "dense output", labels: ["dense: image", "dense: shifted"]);
-        figures.Add(Figure.Of(new FigureFiles(denseMaps.Png, denseMaps.Svg), "A fully connected layer of the same output shape: its output has no spatial relation to the input and does not move with it."));
+        var inputs = FeatureMaps.Grid($"Input and input shifted by ({fsx},{fsy})", Maps((x, 0), (xs3, 0)), ctx.FigurePath("inputs"),
+            colorbarLabel: "normalized pixel", labels: ["image", $"shifted by ({fsx},{fsy})"]);
+        figures.Add(Figure.Of(new FigureFiles(inputs.Png, inputs.Svg),
+            $"Test image 0 and the same image moved {fsx} pixels right and {fsy} down (filled with background)."));
+        var convMaps = FeatureMaps.Grid($"Conv feature map {ch} of the image and of the shifted image", Maps((fx, ch), (cs, ch)),
+            ctx.FigurePath("conv-maps"), colorbarLabel: "conv output", labels: [$"conv ch {ch}: image", $"conv ch {ch}: shifted"]);
+        figures.Add(Figure.Of(new FigureFiles(convMaps.Png, convMaps.Svg),
+            "The convolution's map moves with the image: the same picture, shifted (equivariance)."));
+        var denseMaps = FeatureMaps.Grid("Dense layer 'map' 0 of the image and of the shifted image", Maps((dx, 0), (ds, 0)),
+            ctx.FigurePath("dense-maps"), colorbarLabel: "dense output", labels: ["dense: image", "dense: shifted"]);
+        figures.Add(Figure.Of(new FigureFiles(denseMaps.Png, denseMaps.Svg),
+            "A fully connected layer of the same output shape: its output has no spatial relation to the input and does not move with it."));
 
         bool exact = convErr.All(e => e == 0);
         bool agrees = convErr.All(e => e < 1e-5) && denseErr.All(e => e > 0.1) && pooledChange1 < mapChange1;
-        string verdict = string.Create(CultureInfo.InvariantCulture,
-            $"Parameters: a 3x3 conv from 1×28×28 to 32×28×28 has {conv1:N0}, a dense layer with the same shapes {dense1:N0} ({(double)dense1 / conv1:0.0e0}× more); for 32×14×14 → 64×14×14, {conv2:N0} vs {dense2:N0}. ")
-            + string.Create(CultureInfo.InvariantCulture, $"Equivariance on {x.Shape[0]} test images shifted by {string.Join(", ", shifts.Select(s => $"({s.Item1},{s.Item2})"))}: max |conv(shift x) − shift(conv x)| away from the borders is {string.Join(", ", convErr.Select(G))} of the map's range{(exact ? " — exactly zero" : "")}, ")
-            + string.Create(CultureInfo.InvariantCulture, $"against {string.Join(", ", denseErr.Select(e => e.ToString("0.00", CultureInfo.InvariantCulture)))} for a random dense layer of the same output shape (no equivariance). ")
-            + string.Create(CultureInfo.InvariantCulture, $"Max pooling (2x2) makes it only approximately invariant: a 1-pixel shift changes the pooled map by {pooledChange1 * 100:0.0}% (relative L2; {pooledUnchanged1 * 100:0.0}% of pooled values unchanged) against {mapChange1 * 100:0.0}% for the unpooled ReLU map ({mapUnchanged1 * 100:0.0}% unchanged); a 2-pixel shift is exact equivariance on the pooled grid (error {G(pooledEquiv2)}). ")
+        string verdict =
+            ParametersSentence(conv1, dense1, conv2, dense2)
+            + EquivarianceSentence(x.Shape[0], shifts, convErr, exact, denseErr)
+            + PoolingSentence(pooledChange1, pooledUnchanged1, mapChange1, mapUnchanged1, pooledEquiv2)
             + (agrees
-                ? "This agrees with the notes: sharing cuts parameters by orders of magnitude and the feature map moves with the object; pooling adds only partial robustness to small shifts."
+                ? "This agrees with the notes: sharing cuts parameters by orders of magnitude and the feature map moves with the object; "
+                    + "pooling adds only partial robustness to small shifts."
                 : "This does not fully agree with the notes: see the numbers above.");
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures };
     }
@@ -214,4 +222,33 @@ public sealed class WeightSharingExperiment : Experiment
     }
 
     private static string G(double v) => v == 0 ? "0" : v.ToString("0.##e0", CultureInfo.InvariantCulture);
+
+    private static string ParametersCaption(long conv1, long conv2, long dense1, long dense2) =>
+        string.Create(CultureInfo.InvariantCulture, $"The conv layers of cnn-small: {conv1:N0} and {conv2:N0} parameters; ")
+        + string.Create(CultureInfo.InvariantCulture, $"dense layers with the same shapes: {dense1:N0} and {dense2:N0}.");
+
+    private static string ParametersSentence(long conv1, long dense1, long conv2, long dense2) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Parameters: a 3x3 conv from 1×28×28 to 32×28×28 has {conv1:N0}, a dense layer with the same shapes {dense1:N0} ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"({(double)dense1 / conv1:0.0e0}× more); for 32×14×14 → 64×14×14, {conv2:N0} vs {dense2:N0}. ");
+
+    private static string EquivarianceSentence(int images, (int, int)[] shifts, double[] convErr, bool exact, double[] denseErr) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Equivariance on {images} test images shifted by {string.Join(", ", shifts.Select(s => $"({s.Item1},{s.Item2})"))}: ")
+        + "max |conv(shift x) − shift(conv x)| away from the borders is "
+        + string.Create(CultureInfo.InvariantCulture,
+            $"{string.Join(", ", convErr.Select(G))} of the map's range{(exact ? " — exactly zero" : "")}, ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"against {string.Join(", ", denseErr.Select(e => e.ToString("0.00", CultureInfo.InvariantCulture)))} ")
+        + "for a random dense layer of the same output shape (no equivariance). ";
+
+    private static string PoolingSentence(double pooledChange1, double pooledUnchanged1, double mapChange1, double mapUnchanged1,
+        double pooledEquiv2) =>
+        "Max pooling (2x2) makes it only approximately invariant: "
+        + string.Create(CultureInfo.InvariantCulture, $"a 1-pixel shift changes the pooled map by {pooledChange1 * 100:0.0}% ")
+        + string.Create(CultureInfo.InvariantCulture, $"(relative L2; {pooledUnchanged1 * 100:0.0}% of pooled values unchanged) ")
+        + string.Create(CultureInfo.InvariantCulture,
+            $"against {mapChange1 * 100:0.0}% for the unpooled ReLU map ({mapUnchanged1 * 100:0.0}% unchanged); ")
+        + string.Create(CultureInfo.InvariantCulture, $"a 2-pixel shift is exact equivariance on the pooled grid (error {G(pooledEquiv2)}). ");
 }

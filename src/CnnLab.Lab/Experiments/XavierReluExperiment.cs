@@ -25,7 +25,8 @@ public sealed class XavierReluExperiment : Experiment
     public override int Order => 40;
 
     public override string Claim =>
-        "Xavier is suboptimal for ReLU: ReLU zeros out half the activations, so the signal shrinks; Kaiming's factor 2 compensates. (Question: what happens if you use Xavier with ReLU?)";
+        "Xavier is suboptimal for ReLU: ReLU zeros out half the activations, so the signal shrinks; Kaiming's factor 2 compensates. "
+        + "(Question: what happens if you use Xavier with ReLU?)";
 
     public override ExperimentResult Run(LabContext ctx)
     {
@@ -88,10 +89,19 @@ public sealed class XavierReluExperiment : Experiment
         bool agrees = factorMatches && kaimingLevel;
         string verdict = FormattableString.Invariant(
             $"Measured under Xavier + ReLU: the activation std shrinks by {xavierFactor:0.000} per layer (predicted 1/√2 = {predicted:0.000}); ")
-            + FormattableString.Invariant($"after 10 layers the signal keeps {Math.Pow(xavierFactor, 9):0.000} of its size (predicted {Math.Pow(predicted, 9):0.000}), after 30 layers {Math.Pow(xavierFactor, 29):0.0e0} (predicted {Math.Pow(predicted, 29):0.0e0}). ")
-            + FormattableString.Invariant($"Kaiming's factor is {kaimingFactor:0.000}. Training the 30-layer net for {steps} steps: loss {xFinal:0.000} with Xavier vs {kFinal:0.000} with Kaiming")
+            + DecaySentence(xavierFactor, predicted)
+            + FormattableString.Invariant($"Kaiming's factor is {kaimingFactor:0.000}. ")
+            + FormattableString.Invariant($"Training the 30-layer net for {steps} steps: ")
+            + FormattableString.Invariant($"loss {xFinal:0.000} with Xavier vs {kFinal:0.000} with Kaiming")
             + (xFinal > kFinal ? " — Xavier learns slower." : " — here Xavier did not lose (momentum SGD can recover a small scale error).")
-            + (agrees ? " This agrees with the notes: ReLU needs Kaiming's factor 2." : " The measured factor is off the prediction, so the notes' explanation does not fully hold here.");
+            + (agrees
+                ? " This agrees with the notes: ReLU needs Kaiming's factor 2."
+                : " The measured factor is off the prediction, so the notes' explanation does not fully hold here.");
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures };
     }
+
+    private static string DecaySentence(double xavierFactor, double predicted) =>
+        FormattableString.Invariant($"after 10 layers the signal keeps {Math.Pow(xavierFactor, 9):0.000} of its size ")
+        + FormattableString.Invariant($"(predicted {Math.Pow(predicted, 9):0.000}), after 30 layers {Math.Pow(xavierFactor, 29):0.0e0} ")
+        + FormattableString.Invariant($"(predicted {Math.Pow(predicted, 29):0.0e0}). ");
 }

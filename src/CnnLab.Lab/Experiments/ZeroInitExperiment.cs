@@ -61,7 +61,8 @@ public sealed class ZeroInitExperiment : Experiment
     public override int Order => 10;
 
     public override string Claim =>
-        "Zero initialization prevents learning because it does not break symmetry: all neurons compute the same output, all gradients are identical, neurons never specialize. Bias = 0 is fine; weights = 0 is fatal.";
+        "Zero initialization prevents learning because it does not break symmetry: all neurons compute the same output, "
+        + "all gradients are identical, neurons never specialize. Bias = 0 is fine; weights = 0 is fatal.";
 
     public override ExperimentResult Run(LabContext ctx)
     {
@@ -140,15 +141,16 @@ public sealed class ZeroInitExperiment : Experiment
         metrics["agrees"] = agrees;
 
         string verdict =
-            FormattableString.Invariant($"Trained {budget.Steps} SGD steps. With zero or constant weights the hidden units never became different: the largest difference between two units' incoming weights stayed {worstDiff:G3} over all of training, and every hidden weight matrix kept rank at most {symmetric.Max(MaxRank)} (random Kaiming weights: rank {randomRank} of 64). ")
-            + FormattableString.Invariant($"With W = 0 and b = 0 the hidden layers output f(0): with ReLU exactly 0, so every hidden-weight gradient is {Grad("zeros-relu"):G3} and only the output bias learns; ")
-            + (tanhAtZero == 0
-                ? FormattableString.Invariant($"with tanh also 0, gradient {Grad("zeros-tanh"):G3}; ")
-                : FormattableString.Invariant($"with tanh the float32 kernel returns tanh(0) = {tanhAtZero:G3} instead of 0, which leaks hidden-weight gradients of at most {Grad("zeros-tanh"):G3} (rank 1, still identical units); "))
-            + FormattableString.Invariant($"test accuracy is {Acc("zeros-relu"):0.000} (ReLU) / {Acc("zeros-tanh"):0.000} (tanh), the majority-class rate {majority:0.000}. ")
-            + FormattableString.Invariant($"Constant weights (0.01) do get gradients, but the same one for every unit, so the net is a one-unit-wide net: accuracy {Acc("constant-relu"):0.000} (ReLU) / {Acc("constant-tanh"):0.000} (tanh) vs {zb:0.000} with random weights")
-            + (constAcc > majority + 0.1 ? " — above chance, so \"learning collapses\" is a simplification: it learns, but only what a single unit per layer can. " : " — near chance. ")
-            + FormattableString.Invariant($"Zero biases with random weights: {zb:0.000} vs {rb:0.000} with random biases (seed spread {noise:0.000}), ")
+            SymmetrySentence(budget.Steps, worstDiff, symmetric.Max(MaxRank), randomRank)
+            + ZeroWeightsSentence(Grad("zeros-relu"), Grad("zeros-tanh"), tanhAtZero)
+            + FormattableString.Invariant($"test accuracy is {Acc("zeros-relu"):0.000} (ReLU) / {Acc("zeros-tanh"):0.000} (tanh), ")
+            + FormattableString.Invariant($"the majority-class rate {majority:0.000}. ")
+            + ConstantSentence(Acc("constant-relu"), Acc("constant-tanh"), zb)
+            + (constAcc > majority + 0.1
+                ? " — above chance, so \"learning collapses\" is a simplification: it learns, but only what a single unit per layer can. "
+                : " — near chance. ")
+            + FormattableString.Invariant($"Zero biases with random weights: {zb:0.000} vs {rb:0.000} with random biases ")
+            + FormattableString.Invariant($"(seed spread {noise:0.000}), ")
             + (biasFine ? "the same within noise. " : "a difference beyond the seed noise. ")
             + (agrees ? "This agrees with the notes: weights = 0 is fatal by symmetry, bias = 0 is fine."
                       : "This does not fully agree with the notes: " + string.Join("; ", new[]
@@ -189,9 +191,10 @@ public sealed class ZeroInitExperiment : Experiment
         return
         [
             Figure.Of(LinePlots.Curves("Training loss (moving average of 10 steps)", "step", "cross-entropy", lossSeries, ctx.FigurePath("loss")),
-                "The two W = 0 runs draw one line (the tanh line hides the ReLU one). Zero weights learn nothing but the output bias (the loss drops only to the entropy of the class frequencies); constant weights learn as a one-unit-wide net; random weights, with zero or random biases, learn alike."),
-            Figure.Of(LinePlots.Curves("Rank of the first hidden layer's weight matrix (64 x 784)", "step", "numerical rank", rankSeries, ctx.FigurePath("rank"), markers: true),
-                "Numerical rank from the singular values (Jacobi eigenvalues of W·Wᵀ in double). Zero weights stay rank 0, constant weights rank 1: identical rows remain identical under SGD. Random weights are full rank (64) throughout. (Constant tanh and random-bias runs draw the same lines and are left out; the second hidden layer behaves the same, see the metrics.)"),
+                LossCaption),
+            Figure.Of(LinePlots.Curves("Rank of the first hidden layer's weight matrix (64 x 784)", "step", "numerical rank", rankSeries,
+                ctx.FigurePath("rank"), markers: true),
+                RankCaption),
         ];
     }
 
@@ -307,7 +310,9 @@ public sealed class ZeroInitExperiment : Experiment
         return sigma.Count(s => s > tol);
     }
 
-    /// <summary>Eigenvalues of a symmetric matrix by the cyclic Jacobi method (Golub &amp; Van Loan, §8.5); <paramref name="a"/> is overwritten.</summary>
+    /// <summary>
+    /// Eigenvalues of a symmetric matrix by the cyclic Jacobi method (Golub &amp; Van Loan, §8.5); <paramref name="a"/> is overwritten.
+    /// </summary>
     internal static double[] SymmetricEigenvalues(double[,] a)
     {
         int n = a.GetLength(0);
@@ -344,4 +349,34 @@ public sealed class ZeroInitExperiment : Experiment
         }
         return Enumerable.Range(0, n).Select(i => a[i, i]).ToArray();
     }
+
+    private const string LossCaption =
+        "The two W = 0 runs draw one line (the tanh line hides the ReLU one). Zero weights learn nothing but the output bias "
+        + "(the loss drops only to the entropy of the class frequencies); constant weights learn as a one-unit-wide net; "
+        + "random weights, with zero or random biases, learn alike.";
+
+    private const string RankCaption =
+        "Numerical rank from the singular values (Jacobi eigenvalues of W·Wᵀ in double). Zero weights stay rank 0, "
+        + "constant weights rank 1: identical rows remain identical under SGD. Random weights are full rank (64) throughout. "
+        + "(Constant tanh and random-bias runs draw the same lines and are left out; the second hidden layer behaves the same, "
+        + "see the metrics.)";
+
+    private static string SymmetrySentence(int steps, double worstDiff, int maxRank, int randomRank) =>
+        FormattableString.Invariant($"Trained {steps} SGD steps. ")
+        + "With zero or constant weights the hidden units never became different: "
+        + FormattableString.Invariant($"the largest difference between two units' incoming weights stayed {worstDiff:G3} over all of training, ")
+        + FormattableString.Invariant($"and every hidden weight matrix kept rank at most {maxRank} ")
+        + FormattableString.Invariant($"(random Kaiming weights: rank {randomRank} of 64). ");
+
+    private static string ZeroWeightsSentence(double reluGrad, double tanhGrad, double tanhAtZero) =>
+        "With W = 0 and b = 0 the hidden layers output f(0): with ReLU exactly 0, "
+        + FormattableString.Invariant($"so every hidden-weight gradient is {reluGrad:G3} and only the output bias learns; ")
+        + (tanhAtZero == 0
+            ? FormattableString.Invariant($"with tanh also 0, gradient {tanhGrad:G3}; ")
+            : FormattableString.Invariant($"with tanh the float32 kernel returns tanh(0) = {tanhAtZero:G3} instead of 0, ")
+                + FormattableString.Invariant($"which leaks hidden-weight gradients of at most {tanhGrad:G3} (rank 1, still identical units); "));
+
+    private static string ConstantSentence(double reluAcc, double tanhAcc, double zb) =>
+        "Constant weights (0.01) do get gradients, but the same one for every unit, so the net is a one-unit-wide net: "
+        + FormattableString.Invariant($"accuracy {reluAcc:0.000} (ReLU) / {tanhAcc:0.000} (tanh) vs {zb:0.000} with random weights");
 }

@@ -12,7 +12,8 @@ namespace CnnLab.Benchmarks;
 /// <param name="ForwardGflops">The convolution's multiply-adds ×2 (<see cref="Conv2dGeometry.Flops"/>) per second.</param>
 /// <param name="BackwardMs">Best backward time, milliseconds.</param>
 /// <param name="BackwardGflops">dW's multiply-adds, and dx's where the layer has one, ×2 per second.</param>
-public sealed record ConvLayerTiming(string Layer, string Shape, string Runs, double ForwardMs, double ForwardGflops, double BackwardMs, double BackwardGflops);
+public sealed record ConvLayerTiming(string Layer, string Shape, string Runs, double ForwardMs, double ForwardGflops, double BackwardMs,
+    double BackwardGflops);
 
 /// <summary>
 /// The zoo's convolutions at a batch size, each as training runs it (the direct one-channel first stage, the
@@ -97,7 +98,8 @@ public static class ConvBenchmark
         return v;
     }
 
-    private static ConvLayerTiming Time(string layer, in Conv2dGeometry g, string runs, bool firstLayer, Action forward, Action backward, double seconds)
+    private static ConvLayerTiming Time(string layer, in Conv2dGeometry g, string runs, bool firstLayer, Action forward, Action backward,
+        double seconds)
     {
         double f = BestTime.Seconds(forward, seconds), b = BestTime.Seconds(backward, seconds);
         double backwardFlops = g.Flops * (firstLayer ? 1 : 2);

@@ -35,7 +35,8 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
     /// <summary>How to get the full set, printed when the embedded subset is used.</summary>
     public const string FullSetHint =
         "For the full Fashion-MNIST (60,000 / 10,000 images): sudo apt-get install dataset-fashion-mnist, " +
-        "or pass --data DIR (or set CNNLAB_DATA=DIR) with the four IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz).";
+        "or pass --data DIR (or set CNNLAB_DATA=DIR) with the four IDX files " +
+        "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz).";
 
     /// <summary>
     /// Picks the data: <paramref name="dataDir"/> (the <c>--data</c> option) if given, else
@@ -59,9 +60,11 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
             return new DataSource(DataSourceKind.Environment, envValue, $"Data: IDX files from {envValue} ({EnvironmentVariable}).");
         }
         if (IdxDataset.HasFiles(systemDir))
-            return new DataSource(DataSourceKind.System, systemDir, $"Data: full Fashion-MNIST from {systemDir} (Debian package dataset-fashion-mnist).");
+            return new DataSource(DataSourceKind.System, systemDir,
+                $"Data: full Fashion-MNIST from {systemDir} (Debian package dataset-fashion-mnist).");
         return new DataSource(DataSourceKind.Embedded, null,
-            $"Data: the embedded Fashion-MNIST subset ({10 * FashionMnist.SubsetTrainPerClass:N0} training / {10 * FashionMnist.SubsetTestPerClass:N0} test images). {FullSetHint}");
+            $"Data: the embedded Fashion-MNIST subset ({10 * FashionMnist.SubsetTrainPerClass:N0} training / "
+            + $"{10 * FashionMnist.SubsetTestPerClass:N0} test images). {FullSetHint}");
     }
 
     /// <summary>

@@ -49,5 +49,6 @@ public static class FashionMnist
 
     private static Stream OpenResource(Assembly assembly, string fileName) =>
         assembly.GetManifestResourceStream(ResourcePrefix + fileName)
-        ?? throw new InvalidOperationException($"resource {ResourcePrefix + fileName} is missing from {assembly.GetName().Name}; the build embeds data/fashion-mnist-subset/*.gz");
+        ?? throw new InvalidOperationException($"resource {ResourcePrefix + fileName} is missing from {assembly.GetName().Name}; "
+            + "the build embeds data/fashion-mnist-subset/*.gz");
 }

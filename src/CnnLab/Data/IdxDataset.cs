@@ -48,11 +48,13 @@ public static class IdxDataset
     public static TrainTestSplit Build(IReadOnlyList<IdxArray> arrays, IReadOnlyList<string> fileNames, string name,
         string source, IReadOnlyList<string> classNames)
     {
-        if (arrays.Count != 4 || fileNames.Count != 4) throw new ArgumentException("expected four IDX arrays: train images, train labels, test images, test labels");
+        if (arrays.Count != 4 || fileNames.Count != 4)
+            throw new ArgumentException("expected four IDX arrays: train images, train labels, test images, test labels");
         var train = Make(arrays[0], fileNames[0], arrays[1], fileNames[1], $"{name} train", source, classNames);
         var test = Make(arrays[2], fileNames[2], arrays[3], fileNames[3], $"{name} test", source, classNames);
         if (test.Height != train.Height || test.Width != train.Width)
-            throw new InvalidFileException(fileNames[2], $"images are {test.Height}x{test.Width}, but the training images ({fileNames[0]}) are {train.Height}x{train.Width}");
+            throw new InvalidFileException(fileNames[2],
+                $"images are {test.Height}x{test.Width}, but the training images ({fileNames[0]}) are {train.Height}x{train.Width}");
         return new TrainTestSplit(train, test);
     }
 
@@ -60,17 +62,20 @@ public static class IdxDataset
         string source, IReadOnlyList<string> classNames)
     {
         if (images.Dims.Length != 3)
-            throw new InvalidFileException(imagesName, $"images have dims {IdxReader.FormatDims(images.Dims)}; expected 3 dimensions [count, height, width]");
+            throw new InvalidFileException(imagesName,
+                $"images have dims {IdxReader.FormatDims(images.Dims)}; expected 3 dimensions [count, height, width]");
         if (labels.Dims.Length != 1)
             throw new InvalidFileException(labelsName, $"labels have dims {IdxReader.FormatDims(labels.Dims)}; expected 1 dimension [count]");
         if (images.Count != labels.Count)
-            throw new InvalidFileException(labelsName, $"{labels.Count:N0} labels, but {imagesName} has {images.Count:N0} images; expected one label per image");
+            throw new InvalidFileException(labelsName,
+                $"{labels.Count:N0} labels, but {imagesName} has {images.Count:N0} images; expected one label per image");
         var y = new int[labels.Count];
         for (int i = 0; i < y.Length; i++)
         {
             y[i] = labels.Data[i];
             if (y[i] >= classNames.Count)
-                throw new InvalidFileException(labelsName, $"label {y[i]} of item {i} is outside [0, {classNames.Count}) ({classNames.Count} classes)");
+                throw new InvalidFileException(labelsName,
+                    $"label {y[i]} of item {i} is outside [0, {classNames.Count}) ({classNames.Count} classes)");
         }
         return new ImageDataset(name, source, images.Data, y, 1, images.Dims[1], images.Dims[2], classNames);
     }

@@ -84,9 +84,11 @@ public static class IdxReader
         long available = length - headerBytes;
         UInt128 need = Product(dims);
         if (need > (UInt128)available)
-            throw Bad(name, $"dims {FormatDims(dims)} need {need:N0} data bytes, but the file has only {available:N0} bytes after the {headerBytes}-byte header (file truncated?)");
+            throw Bad(name, $"dims {FormatDims(dims)} need {need:N0} data bytes, "
+                + $"but the file has only {available:N0} bytes after the {headerBytes}-byte header (file truncated?)");
         if (need < (UInt128)available)
-            throw Bad(name, $"trailing garbage: dims {FormatDims(dims)} need {need:N0} data bytes, but the file has {available:N0} after the {headerBytes}-byte header ({(UInt128)available - need:N0} extra bytes)");
+            throw Bad(name, $"trailing garbage: dims {FormatDims(dims)} need {need:N0} data bytes, "
+                + $"but the file has {available:N0} after the {headerBytes}-byte header ({(UInt128)available - need:N0} extra bytes)");
         if (need > MaxDataBytes)
             throw Bad(name, $"dims {FormatDims(dims)} hold {need:N0} bytes, more than the {MaxDataBytes:N0}-byte (1 GiB) limit of this reader");
         var data = new byte[(int)need];
@@ -113,7 +115,8 @@ public static class IdxReader
             var (dims, headerBytes) = ReadHeader(gz, name, counter);
             UInt128 need = Product(dims);
             if (need > MaxDataBytes)
-                throw Bad(name, $"dims {FormatDims(dims)} claim {need:N0} data bytes, more than the {MaxDataBytes:N0}-byte (1 GiB) limit of this reader");
+                throw Bad(name,
+                    $"dims {FormatDims(dims)} claim {need:N0} data bytes, more than the {MaxDataBytes:N0}-byte (1 GiB) limit of this reader");
             int needBytes = (int)need;
             // Allocate all at once only when the trailer agrees with the header and deflate's maximum
             // ratio (1032:1) makes the claim possible; otherwise grow as bytes actually arrive.
@@ -135,13 +138,15 @@ public static class IdxReader
             if (filled < needBytes)
             {
                 counter.ThrowIfTruncated();
-                throw Bad(name, $"dims {FormatDims(dims)} need {needBytes:N0} data bytes, but the decompressed data has only {filled:N0} after the {headerBytes}-byte header");
+                throw Bad(name, $"dims {FormatDims(dims)} need {needBytes:N0} data bytes, "
+                    + $"but the decompressed data has only {filled:N0} after the {headerBytes}-byte header");
             }
             long extra = Drain(gz);
             counter.Add(extra);
             counter.ThrowIfTruncated();
             if (extra > 0)
-                throw Bad(name, $"trailing garbage: dims {FormatDims(dims)} need {needBytes:N0} data bytes, but the decompressed data has {extra:N0} more after them");
+                throw Bad(name, $"trailing garbage: dims {FormatDims(dims)} need {needBytes:N0} data bytes, "
+                    + $"but the decompressed data has {extra:N0} more after them");
             return new IdxArray(dims, data);
         }
         catch (InvalidDataException e)
@@ -163,10 +168,12 @@ public static class IdxReader
         {
             gzip?.Add(got);
             gzip?.ThrowIfTruncated();
-            throw Bad(name, $"{(gzip is null ? "file" : "decompressed data")} is {got} bytes long, shorter than the 4-byte IDX header (00 00 type ndims)");
+            throw Bad(name,
+                $"{(gzip is null ? "file" : "decompressed data")} is {got} bytes long, shorter than the 4-byte IDX header (00 00 type ndims)");
         }
         if (head[0] != 0 || head[1] != 0)
-            throw Bad(name, $"wrong magic bytes {head[0]:X2} {head[1]:X2} {head[2]:X2} {head[3]:X2}: an IDX file starts with 00 00, then the type code and the number of dimensions");
+            throw Bad(name, $"wrong magic bytes {head[0]:X2} {head[1]:X2} {head[2]:X2} {head[3]:X2}: "
+                + "an IDX file starts with 00 00, then the type code and the number of dimensions");
         byte type = head[2];
         if (type != UnsignedByte)
             throw Bad(name, $"data type 0x{type:X2} {TypeName(type)} is not supported: CnnLab reads unsigned-byte (0x08) IDX files");
@@ -179,7 +186,8 @@ public static class IdxReader
         {
             gzip?.Add(4 + dimsGot);
             gzip?.ThrowIfTruncated();
-            throw Bad(name, $"header declares {ndims} dimensions and needs {headerBytes} bytes, but the {(gzip is null ? "file" : "decompressed data")} has only {4 + dimsGot}");
+            throw Bad(name, $"header declares {ndims} dimensions and needs {headerBytes} bytes, "
+                + $"but the {(gzip is null ? "file" : "decompressed data")} has only {4 + dimsGot}");
         }
         var dims = new int[ndims];
         for (int i = 0; i < ndims; i++)
@@ -208,7 +216,9 @@ public static class IdxReader
         return p;
     }
 
-    /// <summary>Reads the rest of <paramref name="s"/> into a small pooled scratch buffer, up to <see cref="MaxDataBytes"/>; returns the count.</summary>
+    /// <summary>
+    /// Reads the rest of <paramref name="s"/> into a small pooled scratch buffer, up to <see cref="MaxDataBytes"/>; returns the count.
+    /// </summary>
     private static long Drain(Stream s)
     {
         byte[] scratch = ArrayPool<byte>.Shared.Rent(1 << 16);
@@ -239,7 +249,8 @@ public static class IdxReader
         public void ThrowIfTruncated()
         {
             if ((uint)_total != isize)
-                throw Bad(name, $"truncated or corrupt gzip: the stream ends after {_total:N0} decompressed bytes, but its trailer (ISIZE) says {isize:N0} (the file was cut off, damaged, or has bytes after the gzip data)");
+                throw Bad(name, $"truncated or corrupt gzip: the stream ends after {_total:N0} decompressed bytes, "
+                    + $"but its trailer (ISIZE) says {isize:N0} (the file was cut off, damaged, or has bytes after the gzip data)");
         }
     }
 }

@@ -34,7 +34,9 @@ public sealed class ImageDataset
         if (classNames.Count == 0) throw new ArgumentException("a dataset needs at least one class name", nameof(classNames));
         long imageSize = (long)channels * height * width;
         if (imageSize * labels.Length != pixels.Length)
-            throw new ArgumentException($"{pixels.Length} pixel bytes do not hold {labels.Length} images of {channels}x{height}x{width} ({imageSize * labels.Length} bytes)", nameof(pixels));
+            throw new ArgumentException(
+                $"{pixels.Length} pixel bytes do not hold {labels.Length} images of {channels}x{height}x{width} ({imageSize * labels.Length} bytes)",
+                nameof(pixels));
         for (int i = 0; i < labels.Length; i++)
             if ((uint)labels[i] >= (uint)classNames.Count)
                 throw new ArgumentException($"label {labels[i]} of image {i} is outside [0, {classNames.Count})", nameof(labels));

@@ -30,7 +30,8 @@ internal static class JsonStrings
         catch (InvalidOperationException)
         {
             string raw = e.GetRawText();
-            throw new InvalidFileException(path, $"JSON string in {(raw.Length <= 40 ? raw : raw[..40] + "...")} holds an unpaired UTF-16 surrogate escape");
+            throw new InvalidFileException(path,
+                $"JSON string in {(raw.Length <= 40 ? raw : raw[..40] + "...")} holds an unpaired UTF-16 surrogate escape");
         }
     }
 }

@@ -13,7 +13,8 @@ public static class Fan
     public static (int FanIn, int FanOut) Compute(ReadOnlySpan<int> shape)
     {
         if (shape.Length < 2)
-            throw new ArgumentException($"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape {Tensors.Shape.Format(shape)})");
+            throw new ArgumentException(
+                $"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape {Tensors.Shape.Format(shape)})");
         int receptive = 1;
         for (int i = 2; i < shape.Length; i++) receptive *= shape[i];
         return (shape[1] * receptive, shape[0] * receptive);

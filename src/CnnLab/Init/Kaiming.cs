@@ -10,7 +10,8 @@ public static partial class Initializers
     /// a ReLU keeps half of a symmetric input's second moment, so Var(W) = 2/fan_in keeps Var(y) constant
     /// across layers (eq. 10); with a leaky slope a, Var(W) = 2/((1 + a²)·fan_in).
     /// </summary>
-    public static double KaimingStd(ReadOnlySpan<int> shape, double a = 0.0, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu)
+    public static double KaimingStd(ReadOnlySpan<int> shape, double a = 0.0, FanMode mode = FanMode.FanIn,
+        Nonlinearity nonlinearity = Nonlinearity.LeakyRelu)
     {
         var (fanIn, fanOut) = Fan.Compute(shape);
         int fan = mode == FanMode.FanIn ? fanIn : fanOut;

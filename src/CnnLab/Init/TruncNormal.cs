@@ -19,7 +19,8 @@ public static partial class Initializers
         if (!(a < b)) throw new ArgumentException($"TruncNormal expects a < b, got a={a}, b={b}");
         var (low, high) = TruncNormalCdfRange(mean, std, a, b);
         if (!(high > low))
-            throw new ArgumentException($"TruncNormal: [a, b] = [{a}, {b}] lies too far in the tail of N({mean}, {std}²) (probability mass {high - low:G3})");
+            throw new ArgumentException($"TruncNormal: [a, b] = [{a}, {b}] lies too far in the tail of N({mean}, {std}²) "
+                + $"(probability mass {high - low:G3})");
         var gen = Gen(generator);
         double alpha = (a - mean) / std, beta = (b - mean) / std;
         using (Autograd.NoGrad())

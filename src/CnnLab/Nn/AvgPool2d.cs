@@ -13,10 +13,12 @@ public sealed class AvgPool2d : Module
     public AvgPool2d(Pair kernelSize, Pair? stride = null, Pair? padding = null, bool ceilMode = false, bool countIncludePad = true)
     {
         Pair s = stride ?? kernelSize, p = padding ?? 0;
-        if (kernelSize.H <= 0 || kernelSize.W <= 0) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.ToString(), "AvgPool2d kernelSize must be positive");
+        if (kernelSize.H <= 0 || kernelSize.W <= 0)
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.ToString(), "AvgPool2d kernelSize must be positive");
         if (s.H <= 0 || s.W <= 0) throw new ArgumentOutOfRangeException(nameof(stride), s.ToString(), "AvgPool2d stride must be positive");
         if (p.H < 0 || p.W < 0 || p.H > kernelSize.H / 2 || p.W > kernelSize.W / 2)
-            throw new ArgumentOutOfRangeException(nameof(padding), p.ToString(), $"pad should be at most half of effective kernel size (kernel_size={kernelSize})");
+            throw new ArgumentOutOfRangeException(nameof(padding), p.ToString(),
+                $"pad should be at most half of effective kernel size (kernel_size={kernelSize})");
         KernelSize = kernelSize;
         Stride = s;
         Padding = p;

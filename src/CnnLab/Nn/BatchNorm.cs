@@ -78,7 +78,8 @@ public abstract class BatchNorm : Module
         if (!AcceptsRank(input.Rank))
             throw new ArgumentException($"{GetType().Name} expected {ExpectedInput} input, got shape {Shape.Format(input.Shape)}");
         if (input.Shape[1] != NumFeatures)
-            throw new ArgumentException($"{GetType().Name}({NumFeatures}) got input with {input.Shape[1]} channels (shape {Shape.Format(input.Shape)})");
+            throw new ArgumentException(
+                $"{GetType().Name}({NumFeatures}) got input with {input.Shape[1]} channels (shape {Shape.Format(input.Shape)})");
     }
 
     /// <summary>Counts a training batch (<see cref="NumBatchesTracked"/>); returns the running statistics' update factor (0 in eval).</summary>
@@ -90,7 +91,11 @@ public abstract class BatchNorm : Module
     }
 
     protected override string ExtraRepr() =>
-        FormattableString.Invariant($"{NumFeatures}, eps={Eps}, momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, affine={(Weight is not null ? "True" : "False")}, track_running_stats={(RunningMean is not null ? "True" : "False")}");
+        FormattableString.Invariant($"{NumFeatures}, eps={Eps}, ")
+        + FormattableString.Invariant(
+            $"momentum={(Momentum is double m ? m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "None")}, ")
+        + FormattableString.Invariant($"affine={(Weight is not null ? "True" : "False")}, ")
+        + FormattableString.Invariant($"track_running_stats={(RunningMean is not null ? "True" : "False")}");
 }
 
 /// <summary>Batch norm over [N, C] or [N, C, L]. <remarks>PyTorch: <c>torch.nn.BatchNorm1d</c>.</remarks></summary>

@@ -20,9 +20,12 @@ public sealed class Conv2d : Module
         if (inChannels <= 0) throw new ArgumentOutOfRangeException(nameof(inChannels), inChannels, "Conv2d inChannels must be positive");
         if (outChannels <= 0) throw new ArgumentOutOfRangeException(nameof(outChannels), outChannels, "Conv2d outChannels must be positive");
         if (groups <= 0) throw new ArgumentOutOfRangeException(nameof(groups), groups, "groups must be a positive integer");
-        if (inChannels % groups != 0) throw new ArgumentException($"in_channels must be divisible by groups (inChannels={inChannels}, groups={groups})");
-        if (outChannels % groups != 0) throw new ArgumentException($"out_channels must be divisible by groups (outChannels={outChannels}, groups={groups})");
-        if (kernelSize.H <= 0 || kernelSize.W <= 0) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.TupleString(), "Conv2d kernelSize must be positive");
+        if (inChannels % groups != 0)
+            throw new ArgumentException($"in_channels must be divisible by groups (inChannels={inChannels}, groups={groups})");
+        if (outChannels % groups != 0)
+            throw new ArgumentException($"out_channels must be divisible by groups (outChannels={outChannels}, groups={groups})");
+        if (kernelSize.H <= 0 || kernelSize.W <= 0)
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.TupleString(), "Conv2d kernelSize must be positive");
         if (s.H <= 0 || s.W <= 0) throw new ArgumentOutOfRangeException(nameof(stride), s.TupleString(), "Conv2d stride must be positive");
         if (p.H < 0 || p.W < 0) throw new ArgumentOutOfRangeException(nameof(padding), p.TupleString(), "Conv2d padding must be non-negative");
         if (d.H <= 0 || d.W <= 0) throw new ArgumentOutOfRangeException(nameof(dilation), d.TupleString(), "Conv2d dilation must be positive");

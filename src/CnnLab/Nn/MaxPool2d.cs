@@ -14,11 +14,13 @@ public sealed class MaxPool2d : Module
     public MaxPool2d(Pair kernelSize, Pair? stride = null, Pair? padding = null, Pair? dilation = null, bool ceilMode = false)
     {
         Pair s = stride ?? kernelSize, p = padding ?? 0, d = dilation ?? 1;
-        if (kernelSize.H <= 0 || kernelSize.W <= 0) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.ToString(), "MaxPool2d kernelSize must be positive");
+        if (kernelSize.H <= 0 || kernelSize.W <= 0)
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize.ToString(), "MaxPool2d kernelSize must be positive");
         if (s.H <= 0 || s.W <= 0) throw new ArgumentOutOfRangeException(nameof(stride), s.ToString(), "MaxPool2d stride must be positive");
         if (d.H <= 0 || d.W <= 0) throw new ArgumentOutOfRangeException(nameof(dilation), d.ToString(), "MaxPool2d dilation must be positive");
         if (p.H < 0 || p.W < 0 || p.H > ((kernelSize.H - 1) * d.H + 1) / 2 || p.W > ((kernelSize.W - 1) * d.W + 1) / 2)
-            throw new ArgumentOutOfRangeException(nameof(padding), p.ToString(), $"pad should be at most half of effective kernel size (kernel_size={kernelSize}, dilation={d})");
+            throw new ArgumentOutOfRangeException(nameof(padding), p.ToString(),
+                $"pad should be at most half of effective kernel size (kernel_size={kernelSize}, dilation={d})");
         KernelSize = kernelSize;
         Stride = s;
         Padding = p;

@@ -181,7 +181,8 @@ public abstract class Module
         {
             if (!state.TryGetValue(key, out var source)) continue;
             if (!Shape.Equal(source.Shape, target.Shape) && !(source.Numel == 1 && target.Numel == 1))
-                throw new ArgumentException($"size mismatch for {key}: checkpoint has shape {Shape.Format(source.Shape)}, the model has {Shape.Format(target.Shape)}");
+                throw new ArgumentException(
+                    $"size mismatch for {key}: checkpoint has shape {Shape.Format(source.Shape)}, the model has {Shape.Format(target.Shape)}");
             source.Data.CopyTo(target.Data);
         }
     }

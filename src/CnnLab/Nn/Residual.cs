@@ -32,7 +32,8 @@ public sealed class Residual : Module
         var main = Body.Forward(input);
         var skip = Shortcut is null ? input : Shortcut.Forward(input);
         if (!Shape.Equal(main.Shape, skip.Shape))
-            throw new ArgumentException($"Residual: body output {Shape.Format(main.Shape)} and shortcut output {Shape.Format(skip.Shape)} differ; give a shortcut that matches");
+            throw new ArgumentException($"Residual: body output {Shape.Format(main.Shape)} and shortcut output {Shape.Format(skip.Shape)} differ; "
+                + "give a shortcut that matches");
         return (main, skip);
     }
 }

@@ -3,7 +3,9 @@ using CnnLab.Tensors;
 
 namespace CnnLab.Optim;
 
-/// <summary>Hyper-parameters of <see cref="Adam"/> and <see cref="AdamW"/> (PyTorch's keys: lr, betas, eps, weight_decay, amsgrad, maximize).</summary>
+/// <summary>
+/// Hyper-parameters of <see cref="Adam"/> and <see cref="AdamW"/> (PyTorch's keys: lr, betas, eps, weight_decay, amsgrad, maximize).
+/// </summary>
 public class AdamOptions : OptimizerOptions, IMomentumOptions
 {
     /// <summary>β1, decay rate of the first-moment average.</summary>

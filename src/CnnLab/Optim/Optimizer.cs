@@ -68,7 +68,8 @@ public abstract class Optimizer
                 var grad = p.Grad;
                 if (grad is null) continue;
                 if (grad.Numel != p.Numel)
-                    throw new InvalidOperationException($"parameter {p.Name ?? ""} of shape {Shape.Format(p.Shape)} has a gradient of shape {Shape.Format(grad.Shape)}");
+                    throw new InvalidOperationException(
+                        $"parameter {p.Name ?? ""} of shape {Shape.Format(p.Shape)} has a gradient of shape {Shape.Format(grad.Shape)}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParamState();
                 Update(group, p, grad, state);
             }
@@ -122,15 +123,18 @@ public abstract class Optimizer
             var saved = stateDict.ParamGroups[gi];
             int count = saved.TryGetValue("params", out var ids) ? OptimizerStateDict.ParamIndices(ids).Length : -1;
             if (count != _groups[gi].Params.Count)
-                throw new ArgumentException($"loaded state dict contains a parameter group {gi} of {count} parameters that doesn't match the size of optimizer's group ({_groups[gi].Params.Count})");
+                throw new ArgumentException($"loaded state dict contains a parameter group {gi} of {count} parameters "
+                    + $"that doesn't match the size of optimizer's group ({_groups[gi].Params.Count})");
             all.AddRange(_groups[gi].Params);
         }
         foreach (var (index, s) in stateDict.State)
         {
-            if (index < 0 || index >= all.Count) throw new ArgumentException($"state for parameter {index}, but the optimizer has {all.Count} parameters");
+            if (index < 0 || index >= all.Count)
+                throw new ArgumentException($"state for parameter {index}, but the optimizer has {all.Count} parameters");
             foreach (var (name, buf) in s.Buffers)
                 if (buf.Numel != all[index].Numel)
-                    throw new ArgumentException($"state.{index}.{name} has shape {Shape.Format(buf.Shape)}, parameter {index} has shape {Shape.Format(all[index].Shape)}");
+                    throw new ArgumentException(
+                        $"state.{index}.{name} has shape {Shape.Format(buf.Shape)}, parameter {index} has shape {Shape.Format(all[index].Shape)}");
         }
         for (int gi = 0; gi < _groups.Count; gi++)
         {

@@ -32,7 +32,8 @@ public sealed class ParamGroup
     public string? Name { get; }
 
     /// <summary>This group's hyper-parameters (its own copy; a scheduler or the user may change them between steps).</summary>
-    public OptimizerOptions Options => _options ?? throw new InvalidOperationException("the group's options are set when it is added to an optimizer");
+    public OptimizerOptions Options =>
+        _options ?? throw new InvalidOperationException("the group's options are set when it is added to an optimizer");
 
     /// <summary>The learning rate (shortcut for <c>Options.Lr</c>).</summary>
     public double Lr { get => Options.Lr; set => Options.Lr = value; }

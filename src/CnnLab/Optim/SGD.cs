@@ -72,7 +72,10 @@ public sealed class SGD : Optimizer
     /// <summary>SGD over <paramref name="groups"/>; the arguments are the defaults for options a group does not set.</summary>
     public SGD(IEnumerable<ParamGroup> groups, double lr, double momentum = 0, double dampening = 0,
         bool nesterov = false, double weightDecay = 0, bool maximize = false)
-        : base(groups, new SGDOptions { Lr = lr, Momentum = momentum, Dampening = dampening, Nesterov = nesterov, WeightDecay = weightDecay, Maximize = maximize })
+        : base(groups, new SGDOptions
+        {
+            Lr = lr, Momentum = momentum, Dampening = dampening, Nesterov = nesterov, WeightDecay = weightDecay, Maximize = maximize,
+        })
     { }
 
     /// <inheritdoc/>

@@ -145,8 +145,10 @@ public static class SafeTensors
     {
         if (file.Length < 8) throw new InvalidFileException(path, $"file is {file.Length} bytes, shorter than the 8-byte header length");
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLen > MaxHeaderBytes) throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
-        if (headerLen > (ulong)(file.Length - 8)) throw new InvalidFileException(path, $"header length {headerLen} is larger than the {file.Length - 8} bytes after it");
+        if (headerLen > MaxHeaderBytes)
+            throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
+        if (headerLen > (ulong)(file.Length - 8))
+            throw new InvalidFileException(path, $"header length {headerLen} is larger than the {file.Length - 8} bytes after it");
         var headerBytes = file.Slice(8, (int)headerLen);
         string headerText;
         try { headerText = new UTF8Encoding(false, true).GetString(headerBytes); }
@@ -169,8 +171,10 @@ public static class SafeTensors
                 if (prop.Value.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "__metadata__ must be an object of strings");
                 foreach (var m in prop.Value.EnumerateObject())
                 {
-                    if (m.Value.ValueKind != JsonValueKind.String) throw new InvalidFileException(path, $"__metadata__ value '{m.Name}' must be a string, got {m.Value.ValueKind}");
-                    if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw new InvalidFileException(path, $"duplicate __metadata__ key '{m.Name}'");
+                    if (m.Value.ValueKind != JsonValueKind.String)
+                        throw new InvalidFileException(path, $"__metadata__ value '{m.Name}' must be a string, got {m.Value.ValueKind}");
+                    if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
+                        throw new InvalidFileException(path, $"duplicate __metadata__ key '{m.Name}'");
                 }
                 continue;
             }
@@ -203,7 +207,8 @@ public static class SafeTensors
     {
         string name = prop.Name;
         var v = prop.Value;
-        if (v.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, $"tensor '{name}': entry must be an object with dtype, shape, data_offsets");
+        if (v.ValueKind != JsonValueKind.Object)
+            throw new InvalidFileException(path, $"tensor '{name}': entry must be an object with dtype, shape, data_offsets");
         if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
             throw new InvalidFileException(path, $"tensor '{name}': missing or non-string 'dtype'");
         string dtype = dt.GetString()!;
@@ -229,9 +234,11 @@ public static class SafeTensors
         if (begin < 0 || end < begin)
             throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) must satisfy 0 <= begin <= end");
         if (end > dataLength)
-            throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) run past the end of the {dataLength}-byte data section");
+            throw new InvalidFileException(path,
+                $"tensor '{name}': data_offsets [{begin}, {end}) run past the end of the {dataLength}-byte data section");
         if (end - begin != numel * size)
-            throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) hold {end - begin} bytes but {dtype} {Shape.Format(shape.ToArray())} needs {numel * size}");
+            throw new InvalidFileException(path, $"tensor '{name}': data_offsets [{begin}, {end}) hold {end - begin} bytes "
+                + $"but {dtype} {Shape.Format(shape.ToArray())} needs {numel * size}");
         foreach (var p in v.EnumerateObject())
             if (p.Name is not ("dtype" or "shape" or "data_offsets"))
                 throw new InvalidFileException(path, $"tensor '{name}': unknown field '{p.Name}'");

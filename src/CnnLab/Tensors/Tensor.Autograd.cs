@@ -16,7 +16,8 @@ public partial class Tensor
         set
         {
             if (GradFn is not null && !value)
-                throw new InvalidOperationException("RequiresGrad can only be turned off on a leaf tensor; use Detach() to cut a tensor from the graph");
+                throw new InvalidOperationException(
+                    "RequiresGrad can only be turned off on a leaf tensor; use Detach() to cut a tensor from the graph");
             _requiresGrad = value;
         }
     }
@@ -68,11 +69,13 @@ public partial class Tensor
         if (gradient is null)
         {
             if (Numel != 1)
-                throw new InvalidOperationException($"Backward() without a gradient needs a one-element tensor; this one has shape {Tensors.Shape.Format(Shape)}");
+                throw new InvalidOperationException(
+                    $"Backward() without a gradient needs a one-element tensor; this one has shape {Tensors.Shape.Format(Shape)}");
             gradient = Ones(Shape);
         }
         else if (!Tensors.Shape.Equal(gradient.Shape, Shape))
-            throw new ArgumentException($"gradient of shape {Tensors.Shape.Format(gradient.Shape)} for a tensor of shape {Tensors.Shape.Format(Shape)}");
+            throw new ArgumentException(
+                $"gradient of shape {Tensors.Shape.Format(gradient.Shape)} for a tensor of shape {Tensors.Shape.Format(Shape)}");
         BackwardEngine.Run(this, gradient, retainGraph);
     }
 
@@ -110,7 +113,8 @@ public partial class Tensor
             if (replaced is not null)
             {
                 if (!Tensors.Shape.Equal(replaced.Shape, Shape))
-                    throw new InvalidOperationException($"a hook returned a gradient of shape {Tensors.Shape.Format(replaced.Shape)} for a tensor of shape {Tensors.Shape.Format(Shape)}");
+                    throw new InvalidOperationException($"a hook returned a gradient of shape {Tensors.Shape.Format(replaced.Shape)} "
+                        + $"for a tensor of shape {Tensors.Shape.Format(Shape)}");
                 grad = replaced;
             }
         }

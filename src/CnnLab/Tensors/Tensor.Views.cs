@@ -55,7 +55,8 @@ public partial class Tensor
             resolved[infer] = (int)(Numel / known);
         }
         else if (known != Numel)
-            throw new ArgumentException($"shape {Tensors.Shape.Format(shape)} is invalid for a tensor of {Numel} elements (shape {Tensors.Shape.Format(Shape)})");
+            throw new ArgumentException(
+                $"shape {Tensors.Shape.Format(shape)} is invalid for a tensor of {Numel} elements (shape {Tensors.Shape.Format(Shape)})");
         return resolved;
     }
 

@@ -23,7 +23,8 @@ public partial class Tensor
         _shape = (int[])shape.Clone();
         Numel = Tensors.Shape.Numel(_shape);
         if (storage.Length < Numel)
-            throw new ArgumentException($"storage of {storage.Length} floats is too small for shape {Tensors.Shape.Format(_shape)} ({Numel} elements)");
+            throw new ArgumentException(
+                $"storage of {storage.Length} floats is too small for shape {Tensors.Shape.Format(_shape)} ({Numel} elements)");
         _storage = storage;
         _lease = lease;
     }

@@ -65,7 +65,8 @@ public sealed class ConfusionMatrix
         int w = Math.Max(5, Enumerable.Range(0, NumClasses).Max(i => Name(i).Length));
         sb.AppendLine($"{"class".PadRight(w)}  accuracy");
         for (int i = 0; i < NumClasses; i++)
-            sb.AppendLine($"{Name(i).PadRight(w)}  {(double.IsNaN(per[i]) ? "   -" : (per[i] * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%"),8}");
+            sb.AppendLine(
+                $"{Name(i).PadRight(w)}  {(double.IsNaN(per[i]) ? "   -" : (per[i] * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%"),8}");
         sb.AppendLine();
         sb.AppendLine("confusion matrix (rows: true class, columns: predicted)");
         sb.Append(new string(' ', w + 1));

@@ -81,8 +81,10 @@ public sealed record TrainingConfig
         Check(Threads >= 1 && Threads <= 256, $"--threads must be between 1 and 256, got {Threads}");
         Check(MaxSteps is null || MaxSteps >= 1, $"--max-steps must be at least 1, got {MaxSteps}");
         Check(LabelSmoothing is >= 0 and < 1, $"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
-        Check(OptimizerFactory.Optimizers.Contains(Optimizer), $"--optimizer '{Optimizer}' is unknown: expected {string.Join(", ", OptimizerFactory.Optimizers)}");
-        Check(OptimizerFactory.Schedules.Contains(Schedule), $"--schedule '{Schedule}' is unknown: expected {string.Join(", ", OptimizerFactory.Schedules)}");
+        Check(OptimizerFactory.Optimizers.Contains(Optimizer),
+            $"--optimizer '{Optimizer}' is unknown: expected {string.Join(", ", OptimizerFactory.Optimizers)}");
+        Check(OptimizerFactory.Schedules.Contains(Schedule),
+            $"--schedule '{Schedule}' is unknown: expected {string.Join(", ", OptimizerFactory.Schedules)}");
         Check(!Nesterov || Optimizer == "sgd", "--nesterov applies to --optimizer sgd only");
         Check(!Nesterov || Momentum > 0, "--nesterov requires --momentum > 0");
     }

@@ -16,8 +16,10 @@ public class ConvBenchmarkTests
     public void Times_every_zoo_convolution_on_the_path_training_takes()
     {
         var rows = ConvBenchmark.Run(batch: 2, threads: 1, seconds: 0.001);
-        Assert.Equal(["cnn-small conv1", "cnn-small conv2", "cnn-bn conv1", "cnn-bn conv2", "lenet5 conv1", "lenet5 conv2"], rows.Select(r => r.Layer));
-        Assert.All(rows, r => Assert.True(r.ForwardMs > 0 && r.BackwardMs > 0 && double.IsFinite(r.ForwardGflops) && double.IsFinite(r.BackwardGflops)));
+        Assert.Equal(["cnn-small conv1", "cnn-small conv2", "cnn-bn conv1", "cnn-bn conv2", "lenet5 conv1", "lenet5 conv2"],
+            rows.Select(r => r.Layer));
+        Assert.All(rows, r =>
+            Assert.True(r.ForwardMs > 0 && r.BackwardMs > 0 && double.IsFinite(r.ForwardGflops) && double.IsFinite(r.BackwardGflops)));
         Assert.Equal("6→16, 5x5, 14x14→10x10", rows[5].Shape);
         Assert.StartsWith("Winograd", rows[1].Runs);
         if (!Avx512F.IsSupported) return;

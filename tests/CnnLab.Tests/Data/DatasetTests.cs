@@ -10,7 +10,8 @@ public class DatasetTests
     [Fact]
     public void FashionMnistClassNamesAndStatistics()
     {
-        Assert.Equal(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"], FashionMnist.ClassNames);
+        Assert.Equal(["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+            FashionMnist.ClassNames);
         Assert.Equal(0.2860f, FashionMnist.Mean);
         Assert.Equal(0.3530f, FashionMnist.Std);
         Assert.Equal(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], Mnist.ClassNames);

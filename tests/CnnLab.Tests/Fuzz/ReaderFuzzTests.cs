@@ -31,7 +31,8 @@ public class ReaderFuzzTests(ITestOutputHelper output)
 {
     private static readonly long Scale = long.TryParse(Environment.GetEnvironmentVariable("CNNLAB_FUZZ_SCALE"), out long s) && s > 0 ? s : 1;
 
-    private static readonly long[] Boundary = [0, 1, 2, 3, 7, 8, 255, 256, 65535, int.MaxValue, (long)int.MaxValue + 1, uint.MaxValue, long.MaxValue, -1, -8];
+    private static readonly long[] Boundary =
+        [0, 1, 2, 3, 7, 8, 255, 256, 65535, int.MaxValue, (long)int.MaxValue + 1, uint.MaxValue, long.MaxValue, -1, -8];
 
     // One mutation: (kind, position fraction, value).
     private static readonly Gen<(int Kind, double At, long Value)> Mutation =
@@ -76,7 +77,8 @@ public class ReaderFuzzTests(ITestOutputHelper output)
 
     /// <summary>Token-level JSON edits: replace a number/string/literal/bracketed value, delete or duplicate a span.</summary>
     private static Gen<string> JsonMutants(params string[] seeds) =>
-        Gen.Select(Gen.Int[0, seeds.Length - 1], Gen.Select(Gen.Int[0, 3], Gen.Double[0, 1], Gen.Int[0, JsonReplacements.Length - 1], Gen.Int[1, 12]).Array[1, 3])
+        Gen.Select(Gen.Int[0, seeds.Length - 1],
+                Gen.Select(Gen.Int[0, 3], Gen.Double[0, 1], Gen.Int[0, JsonReplacements.Length - 1], Gen.Int[1, 12]).Array[1, 3])
             .Select(t =>
             {
                 var text = seeds[t.Item1];
@@ -162,8 +164,8 @@ public class ReaderFuzzTests(ITestOutputHelper output)
 
     private const string SpecMlp = """
         { "input": [16], "layers": [ { "type": "linear", "out_features": 8, "bias": true }, { "type": "leaky_relu", "negative_slope": 0.1 },
-          { "type": "batchnorm1d", "eps": 0.001 }, { "type": "elu", "alpha": 1.0 }, { "type": "tanh" }, { "type": "linear", "in_features": 8, "out_features": 3 } ] }
-        """;
+          { "type": "batchnorm1d", "eps": 0.001 }, { "type": "elu", "alpha": 1.0 }, { "type": "tanh" },
+        """ + """ { "type": "linear", "in_features": 8, "out_features": 3 } ] }""";
 
     // ---- properties ----
 
@@ -175,7 +177,8 @@ public class ReaderFuzzTests(ITestOutputHelper output)
 
         var idxSeeds = new[] { IdxSeed(3, 4, 5), IdxSeed(7), IdxSeed(2, 3), IdxSeed(1, 2, 2, 2) };
         total += Run("IDX raw", Mutants(idxSeeds), 30_000, b => IdxReader.Read(new MemoryStream(b), "fuzz.idx"), "0000000000000");
-        total += Run("IDX gzip", Mutants(idxSeeds.Select(Gzip).ToArray()), 5_000, b => IdxReader.Read(new MemoryStream(b), "fuzz.idx.gz"), "0000000000001");
+        total += Run("IDX gzip", Mutants(idxSeeds.Select(Gzip).ToArray()), 5_000, b => IdxReader.Read(new MemoryStream(b), "fuzz.idx.gz"),
+            "0000000000001");
 
         var stSeeds = new[] { SafeTensorsSeed(true, true), SafeTensorsSeed(false, false), SafeTensorsSeed(true, false) };
         total += Run("safetensors bytes", Mutants(stSeeds), 30_000, b => SafeTensors.Parse(b, "fuzz.safetensors"), "0000000000002");

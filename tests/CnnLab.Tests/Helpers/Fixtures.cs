@@ -29,7 +29,9 @@ public static class Fixtures
     public static System.Text.Json.JsonElement Config(SafeTensors.Contents c) =>
         System.Text.Json.JsonDocument.Parse(c.Metadata["config"]).RootElement.Clone();
 
-    /// <summary>Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, naming the worst element and the generator to re-run.</summary>
+    /// <summary>
+    /// Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise, naming the worst element and the generator to re-run.
+    /// </summary>
     public static void AssertClose(Tensor expected, Tensor actual, double rtol, double atol, string what, string? generator = null)
     {
         Assert.True(Shape.Equal(expected.Shape, actual.Shape),
@@ -44,7 +46,8 @@ public static class Fixtures
             if (excess > worst) { worst = excess; worstAt = i; }
         }
         Assert.True(worstAt < 0,
-            worstAt < 0 ? "" : $"{what}: element {worstAt} is {actual.Storage[worstAt]:G9}, PyTorch gives {expected.Storage[worstAt]:G9} (rtol {rtol}, atol {atol})"
+            worstAt < 0 ? "" : $"{what}: element {worstAt} is {actual.Storage[worstAt]:G9}, "
+            + $"PyTorch gives {expected.Storage[worstAt]:G9} (rtol {rtol}, atol {atol})"
             + (generator is null ? "" : $"; if PyTorch's numbers changed, re-run {generator}"));
     }
 }

@@ -41,7 +41,9 @@ public static class GradCheck
             double scale = analytic.Length == 0 ? 1 : Math.Max(1, analytic.Max(v => Math.Abs((double)v)));
             var pick = new Generator(seed + k);
             int count = Math.Min(x.Numel, maxElementsPerInput);
-            var indices = x.Numel <= maxElementsPerInput ? Enumerable.Range(0, x.Numel) : Enumerable.Range(0, count).Select(_ => pick.NextInt(x.Numel));
+            var indices = x.Numel <= maxElementsPerInput
+                ? Enumerable.Range(0, x.Numel)
+                : Enumerable.Range(0, count).Select(_ => pick.NextInt(x.Numel));
             foreach (int i in indices)
             {
                 float orig = x.Storage[i];

@@ -34,7 +34,8 @@ public class InitDoctorTests(ITestOutputHelper output)
         Assert.Equal(("1", "59", "ReLU"), (first.Name, last.Name, last.Activation));
         double measured = last.ActivationStd / first.ActivationStd;
         double predicted = Math.Pow(1 / Math.Sqrt(2), 29);
-        output.WriteLine($"Xavier: measured ratio {measured:G4}, predicted (1/√2)^29 = {predicted:G4}, measured/predicted {measured / predicted:G4}");
+        output.WriteLine($"Xavier: measured ratio {measured:G4}, predicted (1/√2)^29 = {predicted:G4}, "
+            + $"measured/predicted {measured / predicted:G4}");
         Assert.InRange(measured / predicted, 0.5, 2.0);
         // the doctor's own prediction agrees too
         Assert.InRange(last.PredictedStd / first.PredictedStd / predicted, 0.5, 2.0);
@@ -115,7 +116,8 @@ public class InitDoctorTests(ITestOutputHelper output)
         using var doc = JsonDocument.Parse(report.ToJson());
         var layers = doc.RootElement.GetProperty("layers");
         Assert.Equal(3, layers.GetArrayLength());
-        foreach (var key in new[] { "name", "fan_in", "fan_out", "gain", "weight_std", "predicted_std", "activation_std", "grad_std", "dead_fraction" })
+        foreach (var key in new[]
+            { "name", "fan_in", "fan_out", "gain", "weight_std", "predicted_std", "activation_std", "grad_std", "dead_fraction" })
             Assert.True(layers[0].TryGetProperty(key, out _), key);
         Assert.Equal(8, layers[0].GetProperty("fan_in").GetInt32());
         Assert.Equal(32, layers[0].GetProperty("fan_out").GetInt32());
@@ -137,7 +139,8 @@ public class InitDoctorTests(ITestOutputHelper output)
     [Fact]
     public void CliPrintsJsonForAnMlp()
     {
-        var (code, stdout, stderr) = RunCli("doctor", "--model", "mlp-6-64-relu", "--init", "xavier-normal", "--json", "--seed", "5", "--batch", "32");
+        var (code, stdout, stderr) = RunCli("doctor", "--model", "mlp-6-64-relu", "--init", "xavier-normal", "--json", "--seed", "5",
+            "--batch", "32");
         Assert.Equal("", stderr);
         Assert.True(code == 0, stderr);
         using var doc = JsonDocument.Parse(stdout);

@@ -65,7 +65,8 @@ public class InitSchemeTests
         bn.Bias!.Data.Fill(-1f);
         var report = InitScheme.Parse("auto").Apply(model, g);
         Assert.Equal(["0", "2", "3", "5", "7", "10"], report.Select(r => r.Layer));
-        Assert.Equal(["kaiming-normal", "kaiming-normal(a=0.2)", "batchnorm", "xavier-normal(gain=5/3)", "xavier-normal", "xavier-normal"], report.Select(r => r.Scheme));
+        Assert.Equal(["kaiming-normal", "kaiming-normal(a=0.2)", "batchnorm", "xavier-normal(gain=5/3)", "xavier-normal", "xavier-normal"],
+            report.Select(r => r.Scheme));
         Assert.Equal(Math.Sqrt(2), report[0].Gain, 12);
         Assert.Equal(Math.Sqrt(2 / (1 + 0.2 * 0.2)), report[1].Gain, 6);
         Assert.Equal(5.0 / 3, report[3].Gain, 12);

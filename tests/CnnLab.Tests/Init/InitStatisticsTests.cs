@@ -158,7 +158,8 @@ public class InitStatisticsTests
     {
         AssertMoments(Apply("kaiming_normal", new Tensor(Shape), new Generator(14)), 0, Math.Sqrt(2.0 / 400), KurtosisNormal, "KaimingNormal(relu)");
         // PyTorch's defaults: a = 0, fan_in, leaky_relu → gain √(2/(1+0)) = √2
-        AssertMoments(Initializers.KaimingNormal(new Tensor(Shape), generator: new Generator(15)), 0, Math.Sqrt(2.0 / 400), KurtosisNormal, "KaimingNormal() defaults");
+        AssertMoments(Initializers.KaimingNormal(new Tensor(Shape), generator: new Generator(15)), 0, Math.Sqrt(2.0 / 400), KurtosisNormal,
+            "KaimingNormal() defaults");
     }
 
     [Fact]

@@ -116,7 +116,8 @@ public class Conv2dKernelTests
             Conv2dKernel.Backward(g, x, w, dy, added, default, default);
             var overwritten = Enumerable.Repeat(float.NaN, x.Length).ToArray();
             Conv2dKernel.Backward(g, x, w, dy, overwritten, default, default, overwriteDx: true);
-            Assert.True(added.Select(BitConverter.SingleToInt32Bits).SequenceEqual(overwritten.Select(BitConverter.SingleToInt32Bits)), $"dx bits differ for {g}");
+            Assert.True(added.Select(BitConverter.SingleToInt32Bits).SequenceEqual(overwritten.Select(BitConverter.SingleToInt32Bits)),
+                $"dx bits differ for {g}");
         }
     }
 

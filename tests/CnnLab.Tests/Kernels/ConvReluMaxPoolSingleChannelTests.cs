@@ -8,7 +8,8 @@ namespace CnnLab.Tests;
 /// <summary>
 /// The direct one-input-channel conv → ReLU → 2x2 max pool (<see cref="ConvReluMaxPoolSingleChannel"/>)
 /// against the general fused path (im2col + GEMM, then the pool), bit for bit in pooled values, and its
-/// window codes naming the general path's argmax wherever the gradient flows: small-integer data where windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
+/// window codes naming the general path's argmax wherever the gradient flows: small-integer data where
+/// windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
 /// rows of one, two and three vectors, odd and even pooled row counts, at 1 and 2 threads; nothing is
 /// written past the pooled output. Its weight and bias gradients agree with the general path's to
 /// rounding (summed in another order) and are the same bits for any thread count.
@@ -123,8 +124,10 @@ public class ConvReluMaxPoolSingleChannelTests
         Assert.Equal(results[0].Dw, results[1].Dw);
         Assert.Equal(results[0].Db, results[1].Db);
         float scale = 1 + dwRef.Concat(dbRef).Max(MathF.Abs);
-        for (int i = 0; i < dwRef.Length; i++) Assert.True(MathF.Abs(results[0].Dw[i] - dwRef[i]) <= 1e-5f * scale, $"dw[{i}]: {results[0].Dw[i]} against {dwRef[i]}");
-        for (int i = 0; i < dbRef.Length; i++) Assert.True(MathF.Abs(results[0].Db[i] - dbRef[i]) <= 1e-5f * scale, $"db[{i}]: {results[0].Db[i]} against {dbRef[i]}");
+        for (int i = 0; i < dwRef.Length; i++)
+            Assert.True(MathF.Abs(results[0].Dw[i] - dwRef[i]) <= 1e-5f * scale, $"dw[{i}]: {results[0].Dw[i]} against {dwRef[i]}");
+        for (int i = 0; i < dbRef.Length; i++)
+            Assert.True(MathF.Abs(results[0].Db[i] - dbRef[i]) <= 1e-5f * scale, $"db[{i}]: {results[0].Db[i]} against {dbRef[i]}");
         Assert.Contains(dwRef, v => v != 1f);   // there was a gradient to agree on
         // Either alone: the same values as both together.
         var dwOnly = DwOnes();
@@ -182,10 +185,12 @@ public class ConvReluMaxPoolSingleChannelTests
         Assert.Contains("dw has 35 elements, needs 36", e.Message);
         e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, dp, new float[36], new float[3]));
         Assert.Contains("db has 3 elements, needs 4", e.Message);
-        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, new float[127], new float[36], new float[4]));
+        e = Assert.Throws<ArgumentException>(() =>
+            ConvReluMaxPoolSingleChannel.BackwardWeights(g, pool, x, codes, new float[127], new float[36], new float[4]));
         Assert.Contains("d pooled has 127 elements, needs 128", e.Message);
         var twoChannels = new Conv2dGeometry(2, 2, 8, 8, 4, 3, 3, 1, 1, 1, 1);
-        e = Assert.Throws<ArgumentException>(() => ConvReluMaxPoolSingleChannel.Forward(twoChannels, pool, new float[256], new float[72], b, true, y, codes));
+        e = Assert.Throws<ArgumentException>(() =>
+            ConvReluMaxPoolSingleChannel.Forward(twoChannels, pool, new float[256], new float[72], b, true, y, codes));
         Assert.Contains("does not take", e.Message);
     }
 

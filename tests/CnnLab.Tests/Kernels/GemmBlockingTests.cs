@@ -197,7 +197,8 @@ public class GemmBlockingTests
             using (ThreadCount.Use(threads))
                 Gemm.Sgemm(false, false, m, n, k, 0.5f, a, k, b, n, 0.25f, c, n, GemmEpilogue.WithRowBias(bias, relu: true));
             for (int i = 0; i < c.Length; i++)
-                Assert.True(MathF.Abs(c[i] - expected[i]) <= 1e-3f + 1e-5f * MathF.Abs(expected[i]), $"{threads} threads: C[{i / n},{i % n}] {c[i]} vs {expected[i]}");
+                Assert.True(MathF.Abs(c[i] - expected[i]) <= 1e-3f + 1e-5f * MathF.Abs(expected[i]),
+                    $"{threads} threads: C[{i / n},{i % n}] {c[i]} vs {expected[i]}");
             results.Add(c);
         }
         Assert.Equal(results[0], results[1]);

@@ -54,7 +54,8 @@ public class GemmInPlaceBTests
         var expected = new float[m * n];
         Gemm.SgemmWithWidth(vectorBits, false, false, m, n, k, 1f, a, k, b, ldb, 0f, c, n, GemmEpilogue.None, bInPlace: true);
         Gemm.Reference(false, false, m, n, k, 1f, a, k, b, ldb, 0f, expected, n);
-        for (int i = 0; i < c.Length; i++) Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"element {i}: {c[i]} vs {expected[i]}");
+        for (int i = 0; i < c.Length; i++)
+            Assert.True(Math.Abs(c[i] - expected[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"element {i}: {c[i]} vs {expected[i]}");
     }
 
     [Fact]
@@ -64,7 +65,8 @@ public class GemmInPlaceBTests
         var a = new float[m * k];
         var b = new float[k * n]; // the last row has 20 floats, the kernel reads 32
         var c = new float[m * n];
-        var ex = Assert.Throws<ArgumentException>(() => Gemm.SgemmWithWidth(0, false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, GemmEpilogue.None, bInPlace: true));
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.SgemmWithWidth(0, false, false, m, n, k, 1f, a, k, b, n, 0f, c, n, GemmEpilogue.None, bInPlace: true));
         Assert.Contains("in place", ex.Message);
     }
 }

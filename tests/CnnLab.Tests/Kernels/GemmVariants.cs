@@ -4,7 +4,9 @@ using Xunit;
 
 namespace CnnLab.Tests;
 
-/// <summary>What the tests of the GEMM's variants (B in place, A packed once, ...) share: the kernel widths this machine runs and random operands.</summary>
+/// <summary>
+/// What the tests of the GEMM's variants (B in place, A packed once, ...) share: the kernel widths this machine runs and random operands.
+/// </summary>
 internal static class GemmVariants
 {
     /// <summary>The micro-kernel vector widths to test here: scalar, and 256 and 512 bits where accelerated.</summary>

@@ -33,7 +33,8 @@ public class SingleChannelConv3x3Tests
         return v;
     }
 
-    private static (float[] Y, double[] Means, double[] Squares) Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, bool hasBias, bool relu, bool direct, int threads)
+    private static (float[] Y, double[] Means, double[] Squares) Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, bool hasBias,
+        bool relu, bool direct, int threads)
     {
         int outs = g.N * g.OC * g.H * g.W;
         var y = new float[outs + 40];

@@ -36,7 +36,8 @@ public class BatchNormInitExperimentTests
             double plain = (double)r.Metrics["last_layer_std_range_without_bn"]!, bn = (double)r.Metrics["last_layer_std_range_with_bn"]!;
             Assert.True(plain > 1e3, $"without BN the std range is {plain}");
             Assert.True(bn < 3, $"with BN the std range is {bn}");
-            Assert.Contains(((double)r.Metrics["final_loss_spread_with_bn"]!).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture), r.Verdict);
+            Assert.Contains(((double)r.Metrics["final_loss_spread_with_bn"]!).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
+                r.Verdict);
             var trainedBn = (string[])r.Metrics["inits_trained_with_bn"]!;
             Assert.Contains($"{trainedBn.Length} of 4 with BN", r.Verdict);
             Assert.Equal(3, r.Figures.Count);

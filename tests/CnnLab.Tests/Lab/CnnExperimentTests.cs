@@ -18,7 +18,8 @@ public class ReluOrderExperimentTests
         Assert.Equal(0.0, (double)r.Metrics["max_loss_diff_max_pool_training"]!);
         double avg = (double)r.Metrics["max_abs_diff_avg_pool"]!;
         Assert.True(avg > 1e-3, $"avg-pool orders should differ: {avg}");
-        Assert.True((double)r.Metrics["mean_activation_relu_first_avg_pool"]! >= (double)r.Metrics["mean_activation_pool_first_avg_pool"]!, "mean(ReLU) ≥ ReLU(mean)");
+        Assert.True((double)r.Metrics["mean_activation_relu_first_avg_pool"]! >= (double)r.Metrics["mean_activation_pool_first_avg_pool"]!,
+            "mean(ReLU) ≥ ReLU(mean)");
         Assert.Equal(4 * (int)r.Metrics["relu_elements_pool_first"]!, (int)r.Metrics["relu_elements_relu_first"]!);
         Assert.False(r.Agrees);
         Assert.Contains("does not matter at all", r.Verdict);

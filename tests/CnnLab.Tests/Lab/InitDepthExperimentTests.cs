@@ -60,13 +60,15 @@ public class InitDepthExperimentTests
             Assert.InRange(fwd, 0.3, 3);
             Assert.Contains($"ReLU: Kaiming keeps {fwd.ToString("G3", CultureInfo.InvariantCulture)} forward", r.Verdict);
             Assert.Contains("depth 6 Kaiming", r.Verdict);
-            Assert.Equal(4 * 5 + 1, r.Metrics.Keys.Count(k => k.StartsWith("stats_", StringComparison.Ordinal) && k.EndsWith("depth6", StringComparison.Ordinal)));
+            Assert.Equal(4 * 5 + 1,
+                r.Metrics.Keys.Count(k => k.StartsWith("stats_", StringComparison.Ordinal) && k.EndsWith("depth6", StringComparison.Ordinal)));
             Assert.Equal(11, r.Figures.Count); // with the plain-CNN training curves
             Assert.IsType<double>(r.Metrics["cnn_backward_ratio_depth6_xavier-normal"]);
 
             // tanh with PyTorch's gain 5/3 is measured and quoted.
             var gain = (Dictionary<string, object?>)r.Metrics["stats_tanh_xavier-normal-gain-5/3_depth6"]!;
-            Assert.Contains($"calculate_gain('tanh') = 5/3: {((double)gain["forward_ratio"]!).ToString("G3", CultureInfo.InvariantCulture)}", r.Verdict);
+            Assert.Contains($"calculate_gain('tanh') = 5/3: {((double)gain["forward_ratio"]!).ToString("G3", CultureInfo.InvariantCulture)}",
+                r.Verdict);
 
             // He et al.: every plain-CNN run trained its steps and is quoted (steps to the threshold, or "never", and the final loss).
             foreach (int depth in new[] { 4, 6 })

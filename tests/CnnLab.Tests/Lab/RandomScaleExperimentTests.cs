@@ -49,7 +49,9 @@ public class RandomScaleExperimentTests
             var r = new RandomScaleExperiment(Tiny).Run(ctx);
             var vanish = (double[])r.Metrics["relu_vanishing_sigmas"]!;
             Assert.Contains(1e-3, vanish);
-            Assert.Contains("relu: vanishes for σ ∈ {" + string.Join(", ", vanish.Select(v => v.ToString("G3", CultureInfo.InvariantCulture))) + "}", r.Verdict);
+            Assert.Contains(
+                "relu: vanishes for σ ∈ {" + string.Join(", ", vanish.Select(v => v.ToString("G3", CultureInfo.InvariantCulture))) + "}",
+                r.Verdict);
             Assert.Contains("√(2/64) = 0.177", r.Verdict);
             Assert.Equal(5, r.Figures.Count);
         }

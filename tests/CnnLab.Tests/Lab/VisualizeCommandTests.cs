@@ -14,7 +14,8 @@ public class VisualizeCommandTests
     {
         var dir = TinyData.TempDir("viz-ckpt");
         var net = ModelZoo.Create(model, new Generator(2));
-        Checkpoint.Save(dir, net, new AdamW(net.Parameters()), new TrainingConfig { Model = model }, new TrainingState(1, 0, 0, new Generator(1).GetState()));
+        Checkpoint.Save(dir, net, new AdamW(net.Parameters()), new TrainingConfig { Model = model },
+            new TrainingState(1, 0, 0, new Generator(1).GetState()));
         return dir;
     }
 

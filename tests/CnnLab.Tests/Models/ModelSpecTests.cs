@@ -36,9 +36,11 @@ public class ModelSpecTests
     [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"kernel_size\": 3}]}", "layer 0 (conv2d): missing field 'out_channels'")]
     [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"out_channels\": \"8\", \"kernel_size\": 3}]}", "field 'out_channels' must be an integer")]
     [InlineData("{\"layers\": [{\"type\": \"relu\", \"inplace\": true}]}", "layer 0 (relu): unknown field 'inplace'")]
-    [InlineData("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"relu\"}, {\"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}]}", "layer 2 (conv2d): needs a 4-D input")]
+    [InlineData("{\"layers\": [{\"type\": \"flatten\"}, {\"type\": \"relu\"}, {\"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 3}]}",
+        "layer 2 (conv2d): needs a 4-D input")]
     [InlineData("{\"layers\": [{\"type\": \"linear\", \"out_features\": 3}]}", "layer 0 (linear): needs a 2-D input")]
-    [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"in_channels\": 3, \"out_channels\": 2, \"kernel_size\": 3}]}", "'in_channels' is 3 but the input has 1 channels")]
+    [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"in_channels\": 3, \"out_channels\": 2, \"kernel_size\": 3}]}",
+        "'in_channels' is 3 but the input has 1 channels")]
     [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"out_channels\": 2, \"kernel_size\": 40}]}", "layer 0 (conv2d) cannot take input")]
     [InlineData("{\"layers\": [{\"type\": \"conv2d\", \"out_channels\": -2, \"kernel_size\": 3}]}", "layer 0 (conv2d)")]
     [InlineData("{\"input\": [1, 0, 28], \"layers\": [{\"type\": \"relu\"}]}", "'input' must hold integers")]

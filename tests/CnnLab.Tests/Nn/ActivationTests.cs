@@ -8,7 +8,10 @@ public class ActivationTests
 {
     private const string Script = "tools/reference/make_fixtures.py";
 
-    public static TheoryData<string> FixtureOps() => new() { "relu", "leaky_relu", "leaky_relu_02", "sigmoid", "tanh", "gelu", "elu", "elu_05", "softmax", "log_softmax", "softmax_dim0" };
+    public static TheoryData<string> FixtureOps() => new()
+    {
+        "relu", "leaky_relu", "leaky_relu_02", "sigmoid", "tanh", "gelu", "elu", "elu_05", "softmax", "log_softmax", "softmax_dim0",
+    };
 
     private static Module ModuleFor(string op) => op switch
     {

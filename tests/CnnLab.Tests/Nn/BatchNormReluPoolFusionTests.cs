@@ -30,7 +30,8 @@ public class BatchNormReluPoolFusionTests
         var up = new float[y.Numel];
         r.FillNormal(up, 0, 1);
         y.Backward(Tensor.FromArray(up, y.Shape));
-        return new Outcome(y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray(), rm.Data.ToArray(), rv.Data.ToArray());
+        return new Outcome(y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray(), rm.Data.ToArray(),
+            rv.Data.ToArray());
     }
 
     [Theory]

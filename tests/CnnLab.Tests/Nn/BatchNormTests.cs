@@ -19,9 +19,13 @@ public class BatchNormTests
         var c = Fixtures.Load("batchnorm", name);
         var cfg = Fixtures.Config(c);
         bool train = cfg.GetProperty("train").GetBoolean();
-        double? momentum = cfg.GetProperty("momentum").ValueKind == System.Text.Json.JsonValueKind.Null ? null : cfg.GetProperty("momentum").GetDouble();
+        double? momentum = cfg.GetProperty("momentum").ValueKind == System.Text.Json.JsonValueKind.Null
+            ? null
+            : cfg.GetProperty("momentum").GetDouble();
         int channels = c.Tensors["weight"].Numel;
-        BatchNorm bn = cfg.GetProperty("rank").GetInt32() == 4 ? new BatchNorm2d(channels, momentum: momentum) : new BatchNorm1d(channels, momentum: momentum);
+        BatchNorm bn = cfg.GetProperty("rank").GetInt32() == 4
+            ? new BatchNorm2d(channels, momentum: momentum)
+            : new BatchNorm1d(channels, momentum: momentum);
         c.Tensors["weight"].Data.CopyTo(bn.Weight!.Data);
         c.Tensors["bias"].Data.CopyTo(bn.Bias!.Data);
         c.Tensors["running_mean_before"].Data.CopyTo(bn.RunningMean!.Data);

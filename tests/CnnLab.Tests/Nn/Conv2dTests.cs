@@ -85,7 +85,8 @@ public class Conv2dTests
     [MemberData(nameof(GradCases))]
     public void GradCheckOnRandomShapes(int[] c, bool bias)
     {
-        int n = c[0], ch = c[1], h = c[2], w = c[3], oc = c[4], kh = c[5], kw = c[6], sh = c[7], sw = c[8], ph = c[9], pw = c[10], d = c[11], groups = c[12];
+        int n = c[0], ch = c[1], h = c[2], w = c[3], oc = c[4], kh = c[5], kw = c[6], sh = c[7], sw = c[8], ph = c[9], pw = c[10], d = c[11],
+            groups = c[12];
         var g = new Generator(n * 100 + ch * 10 + h + oc);
         var x = Tensor.Randn(g, n, ch, h, w);
         var weight = Tensor.Randn(g, oc, ch / groups, kh, kw);
@@ -104,7 +105,8 @@ public class Conv2dTests
         Assert.Equal([3, 5, 4], y.Shape);
         var batched = conv.Forward(x.Reshape(1, 2, 5, 4));
         Assert.Equal(batched.ToArray(), y.ToArray());
-        GradCheck.Check(t => Functional.Conv2d(t[0], t[1], null, padding: 1), [Tensor.Randn(g, 2, 5, 4), Tensor.Randn(g, 3, 2, 3, 3)], what: "conv2d unbatched");
+        GradCheck.Check(t => Functional.Conv2d(t[0], t[1], null, padding: 1), [Tensor.Randn(g, 2, 5, 4), Tensor.Randn(g, 3, 2, 3, 3)],
+            what: "conv2d unbatched");
     }
 
     public static TheoryData<string> ConvFixtures() => new(Fixtures.Names("conv"));
@@ -147,10 +149,12 @@ public class Conv2dTests
             Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(1, 5, 8, 8))).Message);
         Assert.Contains("Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [3, 2]",
             Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(3, 2))).Message);
-        Assert.Contains("Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size can't be greater than actual input size",
+        Assert.Contains(
+            "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size can't be greater than actual input size",
             Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(1, 3, 2, 2))).Message);
         Assert.Contains("expected bias to be 1-dimensional with 6 elements, but got bias of size [5] instead",
-            Assert.Throws<ArgumentException>(() => Functional.Conv2d(Tensor.Zeros(1, 4, 8, 8), Tensor.Zeros(6, 2, 3, 3), Tensor.Zeros(5), groups: 2)).Message);
+            Assert.Throws<ArgumentException>(() =>
+                Functional.Conv2d(Tensor.Zeros(1, 4, 8, 8), Tensor.Zeros(6, 2, 3, 3), Tensor.Zeros(5), groups: 2)).Message);
         Assert.Contains("in_channels must be divisible by groups", Assert.Throws<ArgumentException>(() => new Conv2d(3, 4, 3, groups: 2)).Message);
         Assert.Contains("out_channels must be divisible by groups", Assert.Throws<ArgumentException>(() => new Conv2d(4, 3, 3, groups: 2)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2d(0, 4, 3));

@@ -12,7 +12,8 @@ namespace CnnLab.Tests;
 /// </summary>
 public class ConvBatchNormFusionTests
 {
-    private sealed record Case(int[] Shape, int OutChannels, int Kernel, int Padding, int Groups, bool ConvBias, bool Affine, (int K, int S, int P, bool Ceil) Pool);
+    private sealed record Case(int[] Shape, int OutChannels, int Kernel, int Padding, int Groups, bool ConvBias, bool Affine,
+        (int K, int S, int P, bool Ceil) Pool);
 
     private static float[][] Run(bool fused, bool training, Case k, long seed)
     {
@@ -26,8 +27,10 @@ public class ConvBatchNormFusionTests
         var rv = Tensor.Rand(r, k.OutChannels) + 0.5f;
         Pair pk = k.Pool.K, ps = k.Pool.S, pp = k.Pool.P;
         var y = fused
-            ? Functional.Conv2dBatchNormReluMaxPool2d(x, w, cb, 1, k.Padding, 1, k.Groups, rm, rv, gamma, beta, training, 0.1, 1e-5f, pk, ps, pp, 1, k.Pool.Ceil)
-            : Functional.MaxPool2d(Functional.Relu(Functional.BatchNorm(Functional.Conv2d(x, w, cb, 1, k.Padding, 1, k.Groups), rm, rv, gamma, beta, training, 0.1, 1e-5f)),
+            ? Functional.Conv2dBatchNormReluMaxPool2d(x, w, cb, 1, k.Padding, 1, k.Groups, rm, rv, gamma, beta, training, 0.1, 1e-5f,
+                pk, ps, pp, 1, k.Pool.Ceil)
+            : Functional.MaxPool2d(Functional.Relu(Functional.BatchNorm(Functional.Conv2d(x, w, cb, 1, k.Padding, 1, k.Groups),
+                rm, rv, gamma, beta, training, 0.1, 1e-5f)),
                 pk, ps, pp, 1, k.Pool.Ceil);
         var up = new float[y.Numel];
         r.FillNormal(up, 0, 1);
@@ -64,7 +67,8 @@ public class ConvBatchNormFusionTests
     [Fact]
     public void SequentialFusesOnlyWithoutHooks()
     {
-        static Sequential Block() => new(new Conv2d(2, 4, 3, padding: 1, generator: new Generator(1)), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2));
+        static Sequential Block() =>
+            new(new Conv2d(2, 4, 3, padding: 1, generator: new Generator(1)), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2));
         var x = Tensor.Randn(new Generator(2), 3, 2, 8, 8);
         var fused = Block();
         var hooked = Block();

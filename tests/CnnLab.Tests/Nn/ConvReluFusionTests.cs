@@ -21,7 +21,8 @@ public class ConvReluFusionTests
     private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Results(Tensor y, Tensor x, Tensor w, Tensor b) =>
         (y.Data.ToArray(), x.Grad!.Data.ToArray(), w.Grad!.Data.ToArray(), b.Grad!.Data.ToArray());
 
-    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool fused, Conv2dGeometry g, float[] x0, float[] w0, float[] b0, float[] upstream)
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool fused, Conv2dGeometry g, float[] x0, float[] w0, float[] b0,
+        float[] upstream)
     {
         var (x, w, b) = Leaves(g, x0, w0, b0);
         Pair s = (g.SH, g.SW), p = (g.PH, g.PW), d = (g.DH, g.DW);
@@ -62,7 +63,8 @@ public class ConvReluFusionTests
         }
     }
 
-    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunPool(bool fused, Conv2dGeometry g, Pool2dGeometry pg, float[] x0, float[] w0, float[] b0, Generator r)
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunPool(bool fused, Conv2dGeometry g, Pool2dGeometry pg, float[] x0,
+        float[] w0, float[] b0, Generator r)
     {
         var (x, w, b) = Leaves(g, x0, w0, b0);
         Pair s = (g.SH, g.SW), p = (g.PH, g.PW), d = (g.DH, g.DW);
@@ -136,6 +138,7 @@ public class ConvReluFusionTests
         var direct = FusionStep.Run(model, fuse: true).Grads;
         Assert.Equal(plain[first..], direct[first..]);
         float scale = plain[..first].Max(MathF.Abs);
-        for (int i = 0; i < first; i++) Assert.True(MathF.Abs(plain[i] - direct[i]) <= 1e-5f * scale, $"gradient {i}: {direct[i]} against {plain[i]}");
+        for (int i = 0; i < first; i++)
+            Assert.True(MathF.Abs(plain[i] - direct[i]) <= 1e-5f * scale, $"gradient {i}: {direct[i]} against {plain[i]}");
     }
 }

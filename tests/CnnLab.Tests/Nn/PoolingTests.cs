@@ -99,7 +99,8 @@ public class PoolingTests
     public void ExtraReprLikePyTorch()
     {
         Assert.Equal("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)", new MaxPool2d(2).ToString());
-        Assert.Equal("MaxPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0, dilation=1, ceil_mode=True)", new MaxPool2d((2, 3), ceilMode: true).ToString());
+        Assert.Equal("MaxPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0, dilation=1, ceil_mode=True)",
+            new MaxPool2d((2, 3), ceilMode: true).ToString());
         Assert.Equal("AvgPool2d(kernel_size=2, stride=2, padding=0)", new AvgPool2d(2).ToString());
         Assert.Equal("AvgPool2d(kernel_size=3, stride=2, padding=1)", new AvgPool2d(3, 2, 1, true, false).ToString());
         Assert.Equal("AdaptiveAvgPool2d(output_size=1)", new AdaptiveAvgPool2d(1).ToString());
@@ -199,10 +200,12 @@ public class PoolingTests
             Assert.Throws<ArgumentException>(() => Functional.AvgPool2d(Tensor.Zeros(1, 1, 5, 5), 2, 2, 2)).Message);
         Assert.Contains("Given input size: (1x1x1). Calculated output size: (1x-1x-1). Output size is too small",
             Assert.Throws<ArgumentException>(() => new MaxPool2d(3, 1).Forward(Tensor.Zeros(1, 1, 1, 1))).Message);
-        Assert.Contains("Output size is too small", Assert.Throws<ArgumentException>(() => new AvgPool2d(3, 1).Forward(Tensor.Zeros(1, 1, 1, 1))).Message);
+        Assert.Contains("Output size is too small",
+            Assert.Throws<ArgumentException>(() => new AvgPool2d(3, 1).Forward(Tensor.Zeros(1, 1, 1, 1))).Message);
         Assert.Contains("3D or 4D (batch mode) tensor expected for input, but got input of size: [3, 2]",
             Assert.Throws<ArgumentException>(() => new MaxPool2d(2).Forward(Tensor.Zeros(3, 2))).Message);
-        Assert.Contains("Expected 3D or 4D tensor", Assert.Throws<ArgumentException>(() => new AdaptiveAvgPool2d(1).Forward(Tensor.Zeros(3, 2))).Message);
+        Assert.Contains("Expected 3D or 4D tensor",
+            Assert.Throws<ArgumentException>(() => new AdaptiveAvgPool2d(1).Forward(Tensor.Zeros(3, 2))).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2d(2, padding: 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AvgPool2d(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveAvgPool2d(0));

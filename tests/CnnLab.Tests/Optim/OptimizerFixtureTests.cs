@@ -29,7 +29,8 @@ public class OptimizerFixtureTests(ITestOutputHelper output)
             "SGD" => new SGD(ps, D("lr", 0), D("momentum", 0), D("dampening", 0), B("nesterov"), D("weight_decay", 0), B("maximize")),
             "Adam" => new Adam(ps, D("lr", 1e-3), betas, D("eps", 1e-8), D("weight_decay", 0), B("amsgrad"), B("maximize")),
             "AdamW" => new AdamW(ps, D("lr", 1e-3), betas, D("eps", 1e-8), D("weight_decay", 1e-2), B("amsgrad"), B("maximize")),
-            "RMSprop" => new RMSprop(ps, D("lr", 1e-2), D("alpha", 0.99), D("eps", 1e-8), D("weight_decay", 0), D("momentum", 0), B("centered"), B("maximize")),
+            "RMSprop" => new RMSprop(ps, D("lr", 1e-2), D("alpha", 0.99), D("eps", 1e-8), D("weight_decay", 0), D("momentum", 0), B("centered"),
+                B("maximize")),
             var o => throw new ArgumentException($"unknown optimizer {o}"),
         };
     }
@@ -60,7 +61,8 @@ public class OptimizerFixtureTests(ITestOutputHelper output)
             for (int j = 0; j < count; j++)
             {
                 var expected = Row(c.Tensors[$"p{j}"], t + 1);
-                Fixtures.AssertClose(expected, ps[j], rtol: 1e-6, atol: 1e-7, what: $"{name} step {t + 1} p{j}", generator: "tools/reference/make_optim_fixtures.py");
+                Fixtures.AssertClose(expected, ps[j], rtol: 1e-6, atol: 1e-7, what: $"{name} step {t + 1} p{j}",
+                    generator: "tools/reference/make_optim_fixtures.py");
                 for (int i = 0; i < expected.Numel; i++)
                     worst = Math.Max(worst, Math.Abs(ps[j].Data[i] - expected.Data[i]) / Math.Max(Math.Abs(expected.Data[i]), 1e-30));
             }

@@ -23,7 +23,8 @@ public class OptimizerTests
         if (t % 4 == 3) ps[1].Grad = null;
     }
 
-    public static TheoryData<string> OptimizerKinds() => new(["sgd", "sgd_nesterov", "adam", "adam_amsgrad", "adamw", "adamw_schedule", "rmsprop", "rmsprop_all"]);
+    public static TheoryData<string> OptimizerKinds() =>
+        new(["sgd", "sgd_nesterov", "adam", "adam_amsgrad", "adamw", "adamw_schedule", "rmsprop", "rmsprop_all"]);
 
     private static Optimizer Make(string kind, List<Tensor> ps) => kind switch
     {
@@ -32,7 +33,8 @@ public class OptimizerTests
         "adam" => new Adam(ps, lr: 0.01, weightDecay: 0.1),
         "adam_amsgrad" => new Adam(ps, lr: 0.01, amsgrad: true, maximize: true),
         "adamw" => new AdamW(ps, lr: 0.01),
-        "adamw_schedule" => new AdamW(WeightDecayGroups.Split(ps.Select((p, i) => ($"p{i}", p)), 0.1), lr: 0.01, decay: DecoupledDecay.ScheduleScaled),
+        "adamw_schedule" => new AdamW(WeightDecayGroups.Split(ps.Select((p, i) => ($"p{i}", p)), 0.1), lr: 0.01,
+            decay: DecoupledDecay.ScheduleScaled),
         "rmsprop" => new RMSprop(ps),
         _ => new RMSprop(ps, momentum: 0.5, centered: true, weightDecay: 0.1),
     };
@@ -102,12 +104,15 @@ public class OptimizerTests
         var sgd = (SGDOptions)new SGD(Params(4), lr: 0.1).Defaults;
         Assert.Equal((0.1, 0.0, 0.0, false, 0.0, false), (sgd.Lr, sgd.Momentum, sgd.Dampening, sgd.Nesterov, sgd.WeightDecay, sgd.Maximize));
         var adam = (AdamOptions)new Adam(Params(4)).Defaults;
-        Assert.Equal((1e-3, 0.9, 0.999, 1e-8, 0.0, false, false), (adam.Lr, adam.Beta1, adam.Beta2, adam.Eps, adam.WeightDecay, adam.Amsgrad, adam.Maximize));
+        Assert.Equal((1e-3, 0.9, 0.999, 1e-8, 0.0, false, false),
+            (adam.Lr, adam.Beta1, adam.Beta2, adam.Eps, adam.WeightDecay, adam.Amsgrad, adam.Maximize));
         var adamw = (AdamWOptions)new AdamW(Params(4)).Defaults;
-        Assert.Equal((1e-3, 0.9, 0.999, 1e-8, 1e-2, false, false), (adamw.Lr, adamw.Beta1, adamw.Beta2, adamw.Eps, adamw.WeightDecay, adamw.Amsgrad, adamw.Maximize));
+        Assert.Equal((1e-3, 0.9, 0.999, 1e-8, 1e-2, false, false),
+            (adamw.Lr, adamw.Beta1, adamw.Beta2, adamw.Eps, adamw.WeightDecay, adamw.Amsgrad, adamw.Maximize));
         Assert.Equal(DecoupledDecay.LrScaled, adamw.Decay);
         var rms = (RMSpropOptions)new RMSprop(Params(4)).Defaults;
-        Assert.Equal((1e-2, 0.99, 1e-8, 0.0, 0.0, false, false), (rms.Lr, rms.Alpha, rms.Eps, rms.WeightDecay, rms.Momentum, rms.Centered, rms.Maximize));
+        Assert.Equal((1e-2, 0.99, 1e-8, 0.0, 0.0, false, false),
+            (rms.Lr, rms.Alpha, rms.Eps, rms.WeightDecay, rms.Momentum, rms.Centered, rms.Maximize));
     }
 
     [Fact]
@@ -117,8 +122,10 @@ public class OptimizerTests
         Assert.Equal("Invalid learning rate: -1", Assert.Throws<ArgumentException>(() => new SGD(ps, lr: -1)).Message);
         Assert.Equal("Invalid momentum value: -0.5", Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, momentum: -0.5)).Message);
         Assert.Equal("Invalid weight_decay value: -0.1", Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, weightDecay: -0.1)).Message);
-        Assert.Equal("Nesterov momentum requires a momentum and zero dampening", Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, nesterov: true)).Message);
-        Assert.Equal("Nesterov momentum requires a momentum and zero dampening", Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true)).Message);
+        Assert.Equal("Nesterov momentum requires a momentum and zero dampening",
+            Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, nesterov: true)).Message);
+        Assert.Equal("Nesterov momentum requires a momentum and zero dampening",
+            Assert.Throws<ArgumentException>(() => new SGD(ps, lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true)).Message);
         Assert.Equal("Invalid learning rate: -0.001", Assert.Throws<ArgumentException>(() => new Adam(ps, lr: -0.001)).Message);
         Assert.Equal("Invalid epsilon value: -1e-08", Assert.Throws<ArgumentException>(() => new Adam(ps, eps: -1e-8)).Message);
         Assert.Equal("Invalid beta parameter at index 0: 1", Assert.Throws<ArgumentException>(() => new Adam(ps, betas: (1.0, 0.999))).Message);
@@ -127,7 +134,8 @@ public class OptimizerTests
         Assert.Equal("Invalid momentum value: -1", Assert.Throws<ArgumentException>(() => new RMSprop(ps, momentum: -1)).Message);
         Assert.Equal("some parameters appear in more than one parameter group",
             Assert.Throws<ArgumentException>(() => new SGD([new ParamGroup(ps), new ParamGroup([ps[0]])], lr: 0.1)).Message);
-        Assert.Equal("optimizer got an empty parameter list", Assert.Throws<ArgumentException>(() => new SGD(Array.Empty<Tensor>(), lr: 0.1)).Message);
+        Assert.Equal("optimizer got an empty parameter list",
+            Assert.Throws<ArgumentException>(() => new SGD(Array.Empty<Tensor>(), lr: 0.1)).Message);
     }
 
     [Fact]
@@ -210,7 +218,8 @@ public class OptimizerTests
                 var (q2, m2, v2, x2) = ((float[])q1.Clone(), (float[])m1.Clone(), (float[])v1.Clone(), (float[])x1.Clone());
                 OptimizerKernels.AdamWithWidth(use512, q1, g, m1, v1, x1, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f,
                     1e-8f, -0.01f, flag);
-                OptimizerKernels.AdamReference(q2, g, m2, v2, x2, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f, 1e-8f, -0.01f, flag);
+                OptimizerKernels.AdamReference(q2, g, m2, v2, x2, 0.999f, flag ? 0.1f : 0f, flag, 0.9f, 0.1f, 0.999f, 0.001f, 0.3f, 1e-8f, -0.01f,
+                    flag);
                 Assert.Equal(q2, q1); Assert.Equal(m2, m1); Assert.Equal(v2, v1); Assert.Equal(x2, x1);
 
                 var (r1, s1, a1, c1) = (R(), Pos(), R(), R());
@@ -243,7 +252,8 @@ public class OptimizerTests
     public void ParameterGroupsKeepTheirOwnOptions()
     {
         var ps = Params(6);
-        var opt = new SGD([new ParamGroup([ps[0]]), new ParamGroup([ps[1]], lr: 0.5, options: null), new ParamGroup([ps[2]], options: new SGDOptions { Lr = 0.2, Momentum = 0.5 })], lr: 0.1);
+        var opt = new SGD([new ParamGroup([ps[0]]), new ParamGroup([ps[1]], lr: 0.5, options: null),
+            new ParamGroup([ps[2]], options: new SGDOptions { Lr = 0.2, Momentum = 0.5 })], lr: 0.1);
         Assert.Equal([0.1, 0.5, 0.2], opt.ParamGroups.Select(g => g.Lr));
         Assert.Equal(0.5, ((SGDOptions)opt.ParamGroups[2].Options).Momentum);
         foreach (var p in ps) p.Grad = Tensor.Ones(p.Shape);

@@ -82,7 +82,8 @@ public class InteropTests(ITestOutputHelper output)
             File.WriteAllBytes(Path.Combine(SourceFixtures(), "interop", "cnnlab_cnn_bn.safetensors"), bytes);
         var committed = File.ReadAllBytes(Path.Combine(Fixtures.Root, "interop", "cnnlab_cnn_bn.safetensors"));
         Assert.True(bytes.AsSpan().SequenceEqual(committed),
-            "cnnlab_cnn_bn.safetensors differs from what CnnLab writes: run this test with CNNLAB_WRITE_INTEROP_FIXTURE=1, then " + Script + " cnnlab");
+            "cnnlab_cnn_bn.safetensors differs from what CnnLab writes: run this test with CNNLAB_WRITE_INTEROP_FIXTURE=1, then "
+            + Script + " cnnlab");
     }
 
     [Fact]

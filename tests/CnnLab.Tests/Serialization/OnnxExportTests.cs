@@ -241,13 +241,15 @@ public class OnnxExportTests(ITestOutputHelper output)
         SafeTensorsStrictTests.AssertOneLineError(
             Cli.Run("export", "onnx", "--checkpoint", dir, "--out", Path.Combine(dir, "no", "such", "m.onnx")), "folder");
         SafeTensorsStrictTests.AssertOneLineError(
-            Cli.Run("export", "onnx", "--checkpoint", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "m.onnx")), "checkpoint folder does not exist");
+            Cli.Run("export", "onnx", "--checkpoint", Path.Combine(dir, "missing"), "--out", Path.Combine(dir, "m.onnx")),
+            "checkpoint folder does not exist");
         SafeTensorsStrictTests.AssertOneLineError(
             Cli.Run("export", "onnx", "--out", Path.Combine(dir, "m.onnx")), "give --checkpoint DIR");
         var bad = Path.Combine(dir, "bad.safetensors");
         File.WriteAllBytes(bad, MalformedSafeTensors.All()[0].Bytes);
         SafeTensorsStrictTests.AssertOneLineError(
-            Cli.Run("export", "onnx", "--model", "lenet5", "--weights", bad, "--out", Path.Combine(dir, "m.onnx")), "bad.safetensors: file is 0 bytes");
+            Cli.Run("export", "onnx", "--model", "lenet5", "--weights", bad, "--out", Path.Combine(dir, "m.onnx")),
+            "bad.safetensors: file is 0 bytes");
         Assert.Equal(2, Cli.Run("export", "onnx", "--checkpoint", dir, "--out", "x.onnx", "--opset", "9").ExitCode);
     }
 }

@@ -23,7 +23,8 @@ public class InterruptTests
         // Wait until training is under way (the first logged step), then press Ctrl-C.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         string? line;
-        while ((line = await p.StandardOutput.ReadLineAsync(timeout.Token)) is not null && !line.Contains("\"step\":20", StringComparison.Ordinal)) { }
+        while ((line = await p.StandardOutput.ReadLineAsync(timeout.Token)) is not null
+            && !line.Contains("\"step\":20", StringComparison.Ordinal)) { }
         Assert.NotNull(line);
         using (var kill = Process.Start("kill", ["-INT", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
             await kill.WaitForExitAsync(timeout.Token);

@@ -81,7 +81,11 @@ public class KillTests(ITestOutputHelper output)
                 {
                     Checkpoint.Contents c;
                     try { c = Checkpoint.Load(dir); }   // must never throw
-                    catch (Exception e) { throw new Xunit.Sdk.XunitException($"after kill {kills} ({(resume ? "resumed" : "fresh")} run): {e}\nfiles: {string.Join(", ", Directory.GetFiles(dir).Select(Path.GetFileName))}"); }
+                    catch (Exception e)
+                    {
+                        throw new Xunit.Sdk.XunitException($"after kill {kills} ({(resume ? "resumed" : "fresh")} run): {e}\n"
+                            + $"files: {string.Join(", ", Directory.GetFiles(dir).Select(Path.GetFileName))}");
+                    }
                     Assert.InRange(c.State.Epoch, 0, 6);
                     loadedAfterKill++;
                 }
@@ -89,7 +93,8 @@ public class KillTests(ITestOutputHelper output)
             else
             {
                 p.WaitForExit();
-                Assert.True(p.ExitCode == 0, $"run {(resume ? "resumed" : "fresh")} after {kills} kills exited {p.ExitCode}: {string.Join("\n", Stderr)}");
+                Assert.True(p.ExitCode == 0,
+                    $"run {(resume ? "resumed" : "fresh")} after {kills} kills exited {p.ExitCode}: {string.Join("\n", Stderr)}");
                 Assert.Equal(expected, Hash(dir));
                 completions++;
                 Directory.Delete(dir, recursive: true);
@@ -103,7 +108,8 @@ public class KillTests(ITestOutputHelper output)
             Assert.Equal(expected, Hash(dir));
             completions++;
         }
-        output.WriteLine($"{kills} kills ({loadedAfterKill} with a checkpoint to load), {completions} resumed runs reached the reference weights, {clock.Elapsed.TotalSeconds:0} s");
+        output.WriteLine($"{kills} kills ({loadedAfterKill} with a checkpoint to load), "
+            + $"{completions} resumed runs reached the reference weights, {clock.Elapsed.TotalSeconds:0} s");
         Assert.True(kills >= Kills, $"only {kills} kills in {Budget.TotalSeconds} s");
         Assert.True(completions >= 1);
     }

@@ -32,7 +32,8 @@ public class FeatureMapsTests
         Assert.Equal(16, fig.Shown);
         Assert.Equal(0, fig.Min);
         Assert.Equal(3, fig.Max, 2);   // channel 2's amplitude sets the shared top
-        FigureAssert.Valid(fig, 800, FigureHeight(fig.Png), "conv1 → ReLU", "ReLU output", "ch 3 dead", "ch 10 dead", "ch 15", "2 of 16 all zero (dead)");
+        FigureAssert.Valid(fig, 800, FigureHeight(fig.Png), "conv1 → ReLU", "ReLU output", "ch 3 dead", "ch 10 dead", "ch 15",
+            "2 of 16 all zero (dead)");
     }
 
     [Fact]
@@ -116,7 +117,8 @@ public class FeatureMapsTests
     public void Grid_DrawsGivenLabels()
     {
         string dir = FigureAssert.OutDir(nameof(Grid_DrawsGivenLabels));
-        var fig = FeatureMaps.Grid("labelled", [new float[,] { { 0, 1 }, { 1, 0 } }, new float[,] { { 1, 0 }, { 0, 1 } }], Path.Combine(dir, "g"), labels: ["image", "shifted"]);
+        var fig = FeatureMaps.Grid("labelled", [new float[,] { { 0, 1 }, { 1, 0 } }, new float[,] { { 1, 0 }, { 0, 1 } }], Path.Combine(dir, "g"),
+            labels: ["image", "shifted"]);
         string svg = File.ReadAllText(fig.Svg);
         Assert.Contains("shifted", svg);
         Assert.DoesNotContain("ch 1", svg);

@@ -4,7 +4,9 @@ using System.Text.Json;
 
 namespace CnnLab.Init.Networks;
 
-/// <summary>The init doctor's findings: a row per weight layer and the warnings. <see cref="ToJson"/> for scripts, <see cref="ToText"/> for people.</summary>
+/// <summary>
+/// The init doctor's findings: a row per weight layer and the warnings. <see cref="ToJson"/> for scripts, <see cref="ToText"/> for people.
+/// </summary>
 /// <remarks>PyTorch: no counterpart.</remarks>
 public sealed class DoctorReport(IReadOnlyList<DoctorLayer> layers, IReadOnlyList<DoctorWarning> warnings, double loss)
 {
@@ -86,7 +88,8 @@ public sealed class DoctorReport(IReadOnlyList<DoctorLayer> layers, IReadOnlyLis
                 sb.Append(c < 2 ? r[c].PadRight(widths[c]) : r[c].PadLeft(widths[c])).Append(c + 1 < r.Length ? "  " : "");
             sb.Append('\n');
         }
-        sb.Append(CultureInfo.InvariantCulture, $"(pred = variance propagation from the input batch; mean/std = measured; ratio = std / previous layer's std; loss {F(Loss)})\n");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"(pred = variance propagation from the input batch; mean/std = measured; ratio = std / previous layer's std; loss {F(Loss)})\n");
         if (Warnings.Count == 0) sb.Append("\nNo warnings.\n");
         foreach (var w in Warnings)
             sb.Append(CultureInfo.InvariantCulture, $"\nWARNING [{w.Layer}] {w.Message}\n  fix: {w.Fix}\n");

@@ -187,7 +187,8 @@ public static class InitDoctor
     private static List<DoctorWarning> BuildWarnings(Module model, IReadOnlyList<WeightLayer> layers, List<DoctorLayer> rows)
     {
         var warnings = new List<DoctorWarning>();
-        const string RandomFix = "break the symmetry with a random init: --init auto (Kaiming normal before ReLU, Xavier normal before tanh/sigmoid), "
+        const string RandomFix = "break the symmetry with a random init: "
+            + "--init auto (Kaiming normal before ReLU, Xavier normal before tanh/sigmoid), "
             + "e.g. Initializers.KaimingNormal(w, a: 0, FanMode.FanIn, Nonlinearity.Relu)";
 
         // 1. Zero / constant weights, or identical rows: units that can never differ.
@@ -201,9 +202,13 @@ public static class InitDoctor
             for (int i = per; i < d.Length && identicalRows; i++) identicalRows = d[i] == d[i % per];
             if (constant)
                 warnings.Add(new(l.Name, FormattableString.Invariant(
-                    $"all {d.Length} weights equal {d[0]:G4}: every one of the {units} units computes the same output and receives the same gradient, so they stay identical forever (symmetry is never broken) and the layer acts like a single unit"), RandomFix));
+                    $"all {d.Length} weights equal {d[0]:G4}: every one of the {units} units computes the same output ")
+                    + "and receives the same gradient, so they stay identical forever (symmetry is never broken) "
+                    + "and the layer acts like a single unit", RandomFix));
             else if (identicalRows)
-                warnings.Add(new(l.Name, $"all {units} rows of the weight are identical: the units compute the same output and receive the same gradient, so they never become different (symmetry is never broken)", RandomFix));
+                warnings.Add(new(l.Name, $"all {units} rows of the weight are identical: "
+                    + "the units compute the same output and receive the same gradient, "
+                    + "so they never become different (symmetry is never broken)", RandomFix));
         }
 
         // 2. Xavier (or LeCun) scaling followed by ReLU in a deep stack: Var halves per layer.
@@ -226,8 +231,14 @@ public static class InitDoctor
             double measuredRatio = last.ActivationStd / first.ActivationStd;
             int depth = (int)Math.Ceiling(Math.Log(1e-3) / Math.Log(perLayer));
             warnings.Add(new(first.Name, FormattableString.Invariant(
-                $"{n} layers followed by ReLU are scaled like Xavier/Glorot (Var(W) = 2/(fan_in + fan_out), which is LeCun's 1/fan_in on square layers): ReLU keeps only half of the second moment, so the signal's variance halves at every layer (std x{perLayer:G3} per layer); from {first.Name} to {last.Name} the std ratio is {Math.Pow(perLayer, n - 1):G3} predicted, {measuredRatio:G3} measured, and at this rate it falls below 1e-3 after {depth} layers"),
-                "use Kaiming (He et al. 2015, arXiv:1502.01852), Var(W) = 2/fan_in: --init kaiming-normal or --init auto, i.e. Initializers.KaimingNormal(w, a: 0, FanMode.FanIn, Nonlinearity.Relu)"));
+                $"{n} layers followed by ReLU are scaled like Xavier/Glorot ")
+                + "(Var(W) = 2/(fan_in + fan_out), which is LeCun's 1/fan_in on square layers): "
+                + "ReLU keeps only half of the second moment, so the signal's variance halves at every layer "
+                + FormattableString.Invariant($"(std x{perLayer:G3} per layer); from {first.Name} to {last.Name} the std ratio is ")
+                + FormattableString.Invariant($"{Math.Pow(perLayer, n - 1):G3} predicted, {measuredRatio:G3} measured, ")
+                + FormattableString.Invariant($"and at this rate it falls below 1e-3 after {depth} layers"),
+                "use Kaiming (He et al. 2015, arXiv:1502.01852), Var(W) = 2/fan_in: --init kaiming-normal or --init auto, "
+                + "i.e. Initializers.KaimingNormal(w, a: 0, FanMode.FanIn, Nonlinearity.Relu)"));
             xavierWarned = true;
         }
 
@@ -255,9 +266,14 @@ public static class InitDoctor
                 }
                 bool relu = layers.Count(l => l.Activation?.IsRectifier == true) * 2 >= layers.Count;
                 warnings.Add(new(at, FormattableString.Invariant(
-                    $"the activation std {(vanish ? "shrinks" : "grows")} by a factor {factor:G3} per layer (x{total:G3} from {rows[a].Name} to {rows[b].Name}): at this rate the signal {(vanish ? "falls below 1e-3" : "rises above 1e3")} of the first layer's after {depth} layers, and the gradients {(vanish ? "vanish" : "explode")} with it"),
+                    $"the activation std {(vanish ? "shrinks" : "grows")} by a factor {factor:G3} per layer ")
+                    + FormattableString.Invariant($"(x{total:G3} from {rows[a].Name} to {rows[b].Name}): ")
+                    + FormattableString.Invariant($"at this rate the signal {(vanish ? "falls below 1e-3" : "rises above 1e3")} ")
+                    + "of the first layer's "
+                    + FormattableString.Invariant($"after {depth} layers, and the gradients {(vanish ? "vanish" : "explode")} with it"),
                     relu ? "scale each layer by its fan_in: --init kaiming-normal (Var(W) = 2/fan_in) or --init auto"
-                         : "scale each layer by its fan_in and activation: --init auto (Xavier with the activation's gain for tanh/sigmoid, Kaiming for ReLU)"));
+                         : "scale each layer by its fan_in and activation: "
+                           + "--init auto (Xavier with the activation's gain for tanh/sigmoid, Kaiming for ReLU)"));
             }
         }
 
@@ -268,7 +284,11 @@ public static class InitDoctor
             double ratio = rows[gradRows[0]].GradStd / rows[gradRows[^1]].GradStd;
             if (ratio < 1e-3 || ratio > 1e3)
                 warnings.Add(new(rows[gradRows[0]].Name, FormattableString.Invariant(
-                    $"the weight gradient's std is {ratio:G3} times the last layer's ({rows[gradRows[0]].GradStd:G3} vs {rows[gradRows[^1]].GradStd:G3}, a factor {Math.Pow(ratio, 1.0 / (gradRows[^1] - gradRows[0])):G3} per layer): the gradients {(ratio < 1 ? "vanish" : "explode")} on their way back and the first layers {(ratio < 1 ? "barely learn" : "take huge steps")}"),
+                    $"the weight gradient's std is {ratio:G3} times the last layer's ")
+                    + FormattableString.Invariant($"({rows[gradRows[0]].GradStd:G3} vs {rows[gradRows[^1]].GradStd:G3}, ")
+                    + FormattableString.Invariant($"a factor {Math.Pow(ratio, 1.0 / (gradRows[^1] - gradRows[0])):G3} per layer): ")
+                    + FormattableString.Invariant($"the gradients {(ratio < 1 ? "vanish" : "explode")} on their way back ")
+                    + FormattableString.Invariant($"and the first layers {(ratio < 1 ? "barely learn" : "take huge steps")}"),
                     "scale each layer by its fan_in (--init kaiming-normal before ReLU, --init auto in general), zero the biases, or add BatchNorm"));
         }
 
@@ -276,14 +296,21 @@ public static class InitDoctor
         var deadRows = rows.Where(r => r.DeadFraction is > 0.5).ToList();
         if (deadRows.Count > 0)
             warnings.Add(new(deadRows[0].Name, FormattableString.Invariant(
-                $"more than half of the ReLUs output 0 for every example of the batch (dead: they pass no gradient) after {deadRows.Count} layer(s): {string.Join(", ", deadRows.Take(8).Select(r => $"{r.Name} {r.DeadFraction:P0}"))}{(deadRows.Count > 8 ? ", ..." : "")}"),
-                "zero the biases and use Kaiming init (--init kaiming-normal or auto); if it persists in training, lower the learning rate or use LeakyReLU"));
+                $"more than half of the ReLUs output 0 for every example of the batch (dead: they pass no gradient) ")
+                + FormattableString.Invariant($"after {deadRows.Count} layer(s): ")
+                + FormattableString.Invariant(
+                    $"{string.Join(", ", deadRows.Take(8).Select(r => $"{r.Name} {r.DeadFraction:P0}"))}{(deadRows.Count > 8 ? ", ..." : "")}"),
+                "zero the biases and use Kaiming init (--init kaiming-normal or auto); "
+                + "if it persists in training, lower the learning rate or use LeakyReLU"));
 
         // 6. BatchNorm: the choice matters less.
         if (hasBatchNorm)
         {
             var bns = model.NamedModules().Where(m => WeightLayer.IsBatchNorm(m.Module)).ToList();
-            warnings.Add(new(bns[0].Name, $"the model has {bns.Count} BatchNorm layer(s): in training they renormalize each channel to zero mean and unit variance over the batch, so the signal cannot vanish or explode across them and the init's scale matters much less (Ioffe & Szegedy 2015, arXiv:1502.03167); the init must still break symmetry",
+            warnings.Add(new(bns[0].Name, $"the model has {bns.Count} BatchNorm layer(s): "
+                + "in training they renormalize each channel to zero mean and unit variance over the batch, "
+                + "so the signal cannot vanish or explode across them and the init's scale matters much less "
+                + "(Ioffe & Szegedy 2015, arXiv:1502.03167); the init must still break symmetry",
                 "nothing required; keep γ = 1, β = 0 (every scheme does) and a random fan-scaled init (Kaiming before ReLU)"));
         }
         return warnings;

@@ -26,7 +26,10 @@ namespace CnnLab.Init.Networks;
 /// <remarks>PyTorch: no counterpart (a loop over <c>model.modules()</c> calling <c>torch.nn.init</c>).</remarks>
 public sealed class InitScheme
 {
-    private enum Kind { PytorchDefault, Zeros, Constant, Normal, Uniform, XavierUniform, XavierNormal, KaimingUniform, KaimingNormal, LeCunNormal, Orthogonal, Auto }
+    private enum Kind
+    {
+        PytorchDefault, Zeros, Constant, Normal, Uniform, XavierUniform, XavierNormal, KaimingUniform, KaimingNormal, LeCunNormal, Orthogonal, Auto,
+    }
 
     /// <summary>The valid names, as accepted by <see cref="Parse"/>.</summary>
     public static IReadOnlyList<string> ValidNames { get; } =
@@ -137,7 +140,8 @@ public sealed class InitScheme
                 return new(layer.Name, Name, _value * Math.Sqrt(fanIn), inv($"naive N(0, {_value}²), blind to fan_in = {fanIn}"));
             case Kind.Uniform:
                 Initializers.Uniform(w, -_value, _value, g);
-                return new(layer.Name, Name, _value / Math.Sqrt(3) * Math.Sqrt(fanIn), inv($"naive U(−{_value}, {_value}), blind to fan_in = {fanIn}"));
+                return new(layer.Name, Name, _value / Math.Sqrt(3) * Math.Sqrt(fanIn),
+                    inv($"naive U(−{_value}, {_value}), blind to fan_in = {fanIn}"));
             case Kind.XavierUniform:
                 Initializers.XavierUniform(w, 1.0, g);
                 return new(layer.Name, Name, 1.0, "Glorot & Bengio 2010: Var(W) = 2/(fan_in + fan_out)");
@@ -179,7 +183,8 @@ public sealed class InitScheme
                     Initializers.CalculateGain(Nonlinearity.LeakyRelu, act.Param), $"{after}: Kaiming with the slope, Var(W) = 2/((1+a²)·fan_in)");
             case "GELU" or "ELU":
                 Initializers.KaimingNormal(w, 0, FanMode.FanIn, Nonlinearity.Relu, g);
-                return new(layer.Name, "kaiming-normal", Math.Sqrt(2), $"{after}: ReLU-like, Kaiming with ReLU's gain √2 (PyTorch's table has no entry)");
+                return new(layer.Name, "kaiming-normal", Math.Sqrt(2),
+                    $"{after}: ReLU-like, Kaiming with ReLU's gain √2 (PyTorch's table has no entry)");
             case "Tanh":
                 double tanhGain = Initializers.CalculateGain(Nonlinearity.Tanh);
                 Initializers.XavierNormal(w, tanhGain, g);

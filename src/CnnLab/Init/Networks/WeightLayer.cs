@@ -7,7 +7,8 @@ namespace CnnLab.Init.Networks;
 /// that follows it in forward order (null for none, e.g. the output layer).
 /// </summary>
 /// <remarks>PyTorch: no counterpart (what one reads off <c>model.named_modules()</c> by hand).</remarks>
-public sealed record WeightLayer(string Name, Module Module, Parameter Weight, Parameter? Bias, ActivationKind? Activation, Module? ActivationModule, string? ActivationName)
+public sealed record WeightLayer(string Name, Module Module, Parameter Weight, Parameter? Bias, ActivationKind? Activation,
+    Module? ActivationModule, string? ActivationName)
 {
     /// <summary>
     /// The model's weight layers in forward order: depth-first <see cref="Module.NamedModules"/>, each module

@@ -39,10 +39,12 @@ public static partial class Functional
     /// </summary>
     /// <remarks>PyTorch: <c>F.max_pool2d(F.relu(F.batch_norm(x, ...)), ...)</c>, fused.</remarks>
     public static Tensor BatchNormReluMaxPool2d(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias,
-        bool training, double momentum, float eps, Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null, bool ceilMode = false)
+        bool training, double momentum, float eps, Pair poolKernel, Pair? poolStride = null, Pair? poolPadding = null, Pair? poolDilation = null,
+        bool ceilMode = false)
     {
         if (x.Rank != 4)
-            return MaxPool2d(Relu(BatchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps)), poolKernel, poolStride, poolPadding, poolDilation, ceilMode);
+            return MaxPool2d(Relu(BatchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps)), poolKernel, poolStride, poolPadding,
+                poolDilation, ceilMode);
         var pool = Pool2dGeometryOf(x.Shape, poolKernel, poolStride ?? poolKernel, poolPadding ?? 0, poolDilation ?? 1, ceilMode);
         var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
@@ -85,7 +87,8 @@ public static partial class Functional
             int n = x.Shape[0], c = x.Shape[1], s = x.Numel / Math.Max(1, n * c);
             foreach (var (t, what) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
                 if (t is not null && t.Numel != c)
-                    throw new ArgumentException($"BatchNorm {what} has {t.Numel} elements, expected {c} (the input's channels, input {Shape.Format(x.Shape)})");
+                    throw new ArgumentException(
+                        $"BatchNorm {what} has {t.Numel} elements, expected {c} (the input's channels, input {Shape.Format(x.Shape)})");
             bool useBatchStats = training || runningMean is null || runningVar is null;
             int m = n * s;
             if (useBatchStats && m <= 1)

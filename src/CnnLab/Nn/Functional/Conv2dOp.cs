@@ -78,28 +78,37 @@ public static partial class Functional
     private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, Pair s, Pair p, Pair d, int groups)
     {
         if (input.Rank != 4)
-            throw new ArgumentException($"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {Shape.Format(input.Shape)}");
+            throw new ArgumentException(
+                $"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {Shape.Format(input.Shape)}");
         if (weight.Rank != 4)
-            throw new ArgumentException($"conv2d weight must be 4-D [out_channels, in_channels/groups, kH, kW], but got weight of size {Shape.Format(weight.Shape)}");
+            throw new ArgumentException(
+                $"conv2d weight must be 4-D [out_channels, in_channels/groups, kH, kW], but got weight of size {Shape.Format(weight.Shape)}");
         if (s.H <= 0 || s.W <= 0) throw new ArgumentException($"non-positive stride is not supported (stride={s.TupleString()})");
         if (p.H < 0 || p.W < 0) throw new ArgumentException($"negative padding is not supported (padding={p.TupleString()})");
         if (d.H <= 0 || d.W <= 0) throw new ArgumentException($"dilation should be greater than zero (dilation={d.TupleString()})");
         if (groups <= 0) throw new ArgumentException($"non-positive groups is not supported (groups={groups})");
         int oc = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
         if (oc % groups != 0)
-            throw new ArgumentException($"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight of size {Shape.Format(weight.Shape)} instead");
+            throw new ArgumentException($"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                + $"but got weight of size {Shape.Format(weight.Shape)} instead");
         if (input.Shape[1] != weight.Shape[1] * groups)
-            throw new ArgumentException($"Given groups={groups}, weight of size {Shape.Format(weight.Shape)}, expected input{Shape.Format(input.Shape)} to have {weight.Shape[1] * groups} channels, but got {input.Shape[1]} channels instead");
+            throw new ArgumentException($"Given groups={groups}, weight of size {Shape.Format(weight.Shape)}, "
+                + $"expected input{Shape.Format(input.Shape)} to have {weight.Shape[1] * groups} channels, "
+                + $"but got {input.Shape[1]} channels instead");
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != oc))
-            throw new ArgumentException($"Given weight of size {Shape.Format(weight.Shape)}, expected bias to be 1-dimensional with {oc} elements, but got bias of size {Shape.Format(bias.Shape)} instead");
+            throw new ArgumentException($"Given weight of size {Shape.Format(weight.Shape)}, expected bias to be 1-dimensional with {oc} elements, "
+                + $"but got bias of size {Shape.Format(bias.Shape)} instead");
         // In 64 bits: a padding or dilation near int.MaxValue must be rejected, not wrap around to a
         // small plausible size that the kernels would then index far outside of.
         long paddedH = input.Shape[2] + 2L * p.H, paddedW = input.Shape[3] + 2L * p.W;
         long effH = d.H * (kh - 1L) + 1, effW = d.W * (kw - 1L) + 1;
         if (kh <= 0 || kw <= 0 || paddedH < effH || paddedW < effW)
-            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}). Kernel size: ({effH} x {effW}). Kernel size can't be greater than actual input size");
+            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}). Kernel size: ({effH} x {effW}). "
+                + "Kernel size can't be greater than actual input size");
         if (paddedH * paddedW > MaxPaddedPlane)
-            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}) is too large (padding={p.TupleString()}); at most {MaxPaddedPlane} elements per channel are supported");
+            throw new ArgumentException($"Calculated padded input size per channel: ({paddedH} x {paddedW}) "
+                + $"is too large (padding={p.TupleString()}); "
+                + $"at most {MaxPaddedPlane} elements per channel are supported");
         return new Conv2dGeometry(input.Shape[0], input.Shape[1], input.Shape[2], input.Shape[3], oc, kh, kw, s.H, s.W, p.H, p.W, d.H, d.W, groups);
     }
 }

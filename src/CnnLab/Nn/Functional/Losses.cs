@@ -14,9 +14,11 @@ public static partial class Functional
     {
         if (logits.Rank != 2) throw new ArgumentException($"CrossEntropy expects logits [N, C], got {Shape.Format(logits.Shape)}");
         int n = logits.Shape[0], c = logits.Shape[1];
-        if (targets.Length != n) throw new ArgumentException($"CrossEntropy got {targets.Length} targets for a batch of {n} (logits {Shape.Format(logits.Shape)})");
+        if (targets.Length != n)
+            throw new ArgumentException($"CrossEntropy got {targets.Length} targets for a batch of {n} (logits {Shape.Format(logits.Shape)})");
         if (n == 0) throw new ArgumentException("CrossEntropy of an empty batch");
-        if (labelSmoothing < 0f || labelSmoothing > 1f) throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label_smoothing must be between 0.0 and 1.0");
+        if (labelSmoothing < 0f || labelSmoothing > 1f)
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label_smoothing must be between 0.0 and 1.0");
         var target = targets.ToArray();
         foreach (int t in target)
             if (t < 0 || t >= c) throw new ArgumentException($"Target {t} is out of bounds (classes 0..{c - 1})");

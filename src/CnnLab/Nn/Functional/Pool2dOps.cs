@@ -13,7 +13,8 @@ public static partial class Functional
     /// (<see cref="Pool2dGeometry"/>); padding may be at most half the effective kernel size.
     /// </summary>
     /// <remarks>PyTorch: <c>torch.nn.functional.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)</c>.</remarks>
-    public static Tensor MaxPool2d(Tensor input, Pair kernelSize, Pair? stride = null, Pair? padding = null, Pair? dilation = null, bool ceilMode = false)
+    public static Tensor MaxPool2d(Tensor input, Pair kernelSize, Pair? stride = null, Pair? padding = null, Pair? dilation = null,
+        bool ceilMode = false)
     {
         if (input.Rank == 3)
         {
@@ -41,11 +42,13 @@ public static partial class Functional
     /// </summary>
     /// <remarks>PyTorch: <c>torch.nn.functional.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)</c>;
     /// <c>divisor_override</c> is not offered.</remarks>
-    public static Tensor AvgPool2d(Tensor input, Pair kernelSize, Pair? stride = null, Pair? padding = null, bool ceilMode = false, bool countIncludePad = true)
+    public static Tensor AvgPool2d(Tensor input, Pair kernelSize, Pair? stride = null, Pair? padding = null, bool ceilMode = false,
+        bool countIncludePad = true)
     {
         if (input.Rank == 3)
         {
-            var y3 = AvgPool2d(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), kernelSize, stride, padding, ceilMode, countIncludePad);
+            var y3 = AvgPool2d(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), kernelSize, stride, padding, ceilMode,
+                countIncludePad);
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, 1, ceilMode);
@@ -75,7 +78,8 @@ public static partial class Functional
             return y3.Reshape(y3.Shape[1], y3.Shape[2], y3.Shape[3]);
         }
         if (input.Rank != 4 || input.Shape[2] == 0 || input.Shape[3] == 0)
-            throw new ArgumentException($"adaptive_avg_pool2d(): Expected 3D or 4D tensor with non-zero height and width, but got input of size: {Shape.Format(input.Shape)}");
+            throw new ArgumentException("adaptive_avg_pool2d(): Expected 3D or 4D tensor with non-zero height and width, "
+                + $"but got input of size: {Shape.Format(input.Shape)}");
         int planes = input.Shape[0] * input.Shape[1], h = input.Shape[2], w = input.Shape[3], oh = outputSize.H, ow = outputSize.W;
         var y = Tensor.ForOp([input.Shape[0], input.Shape[1], oh, ow]);
         AdaptiveAvgPool2dKernel.Forward(planes, h, w, oh, ow, input.Data, y.Data);
@@ -113,10 +117,12 @@ public static partial class Functional
         long effH = (k.H - 1L) * d.H + 1, effW = (k.W - 1L) * d.W + 1;
         const long Huge = int.MaxValue / 4; // below this the 32-bit output size formula cannot overflow
         if ((effH > shape[2] + 2L * p.H || effW > shape[3] + 2L * p.W) && Math.Max(effH, effW) > Huge)
-            throw new ArgumentException($"Given input size: ({shape[1]}x{shape[2]}x{shape[3]}), padding {p.TupleString()}: the effective kernel ({effH}x{effW}) is larger than the padded input, so the output would be empty");
+            throw new ArgumentException($"Given input size: ({shape[1]}x{shape[2]}x{shape[3]}), padding {p.TupleString()}: "
+                + $"the effective kernel ({effH}x{effW}) is larger than the padded input, so the output would be empty");
         var g = new Pool2dGeometry(shape[0], shape[1], shape[2], shape[3], k.H, k.W, s.H, s.W, p.H, p.W, d.H, d.W, ceilMode);
         if (g.OH < 1 || g.OW < 1)
-            throw new ArgumentException($"Given input size: ({g.C}x{g.H}x{g.W}). Calculated output size: ({g.C}x{g.OH}x{g.OW}). Output size is too small");
+            throw new ArgumentException(
+                $"Given input size: ({g.C}x{g.H}x{g.W}). Calculated output size: ({g.C}x{g.OH}x{g.OW}). Output size is too small");
         return g;
     }
 
@@ -124,6 +130,7 @@ public static partial class Functional
     {
         if (pad < 0) throw new ArgumentException($"pad must be non-negative, but got pad={pad}");
         if (pad > ((kernel - 1L) * dilation + 1) / 2)
-            throw new ArgumentException($"pad should be at most half of effective kernel size, but got pad={pad}, kernel_size={kernel} and dilation={dilation}");
+            throw new ArgumentException(
+                $"pad should be at most half of effective kernel size, but got pad={pad}, kernel_size={kernel} and dilation={dilation}");
     }
 }

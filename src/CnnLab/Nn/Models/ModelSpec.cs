@@ -32,13 +32,19 @@ public static class ModelSpec
     public static (Sequential Model, int[] InputShape, string Name) Parse(string json, string path, Generator generator)
     {
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try
+        {
+            doc = JsonDocument.Parse(json,
+                new JsonDocumentOptions { MaxDepth = 16, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
         catch (JsonException e) { throw new InvalidFileException(path, $"not valid JSON: {e.Message}"); }
         using var _ = doc;
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new InvalidFileException(path, "the spec must be a JSON object with \"layers\"");
         IO.JsonStrings.Check(root, path);
-        string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : Path.GetFileNameWithoutExtension(path);
+        string name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString()!
+            : Path.GetFileNameWithoutExtension(path);
         int[] input = [1, 28, 28];
         if (root.TryGetProperty("input", out var inp))
         {
@@ -110,7 +116,8 @@ public static class ModelSpec
         int Channels() => shape.Length == 4 ? shape[1]
             : throw new ArgumentException($"needs a 4-D input [N, C, H, W] but the previous layer gives {Shape.Format(shape)}");
         int Features() => shape.Length == 2 ? shape[1]
-            : throw new ArgumentException($"needs a 2-D input [N, features] but the previous layer gives {Shape.Format(shape)} (add a flatten layer)");
+            : throw new ArgumentException(
+                $"needs a 2-D input [N, features] but the previous layer gives {Shape.Format(shape)} (add a flatten layer)");
         switch (f.Type)
         {
             case "conv2d":
@@ -120,7 +127,8 @@ public static class ModelSpec
                 int oc = f.RequiredInt("out_channels"), k = f.RequiredInt("kernel_size"), groups = f.Int("groups", 1);
                 if (oc > 0 && k > 0 && groups > 0) reserve(Saturating.Add(Saturating.Product(oc, inC / groups, k, k), oc));
                 return new Conv2d(inC, f.RequiredInt("out_channels"), f.RequiredInt("kernel_size"), stride: f.Int("stride", 1),
-                    padding: f.Int("padding", 0), dilation: f.Int("dilation", 1), groups: f.Int("groups", 1), bias: f.Bool("bias", true), generator: g);
+                    padding: f.Int("padding", 0), dilation: f.Int("dilation", 1), groups: f.Int("groups", 1), bias: f.Bool("bias", true),
+                    generator: g);
             }
             case "linear":
             {
@@ -144,7 +152,8 @@ public static class ModelSpec
             case "avgpool2d":
             {
                 int k = f.RequiredInt("kernel_size");
-                return new AvgPool2d(k, f.Int("stride", k), f.Int("padding", 0), ceilMode: f.Bool("ceil_mode", false), countIncludePad: f.Bool("count_include_pad", true));
+                return new AvgPool2d(k, f.Int("stride", k), f.Int("padding", 0), ceilMode: f.Bool("ceil_mode", false),
+                    countIncludePad: f.Bool("count_include_pad", true));
             }
             case "adaptive_avgpool2d":
                 return new AdaptiveAvgPool2d(f.Int("output_size", 1));

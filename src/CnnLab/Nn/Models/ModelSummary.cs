@@ -79,7 +79,8 @@ public sealed class ModelSummary
         sb.AppendLine($"{"Layer".PadRight(nameWidth)}  {"Output shape",-18}  {"Param #",12}");
         sb.AppendLine(new string('-', nameWidth + 34));
         foreach (var l in Layers)
-            sb.AppendLine($"{(l.Name + " (" + l.Type + ")").PadRight(nameWidth)}  {Shape.Format(l.OutputShape),-18}  {l.Parameters.ToString("N0", CultureInfo.InvariantCulture),12}");
+            sb.AppendLine($"{(l.Name + " (" + l.Type + ")").PadRight(nameWidth)}  {Shape.Format(l.OutputShape),-18}  "
+                + $"{l.Parameters.ToString("N0", CultureInfo.InvariantCulture),12}");
         sb.AppendLine(new string('-', nameWidth + 34));
         sb.AppendLine($"Total params: {TotalParameters.ToString("N0", CultureInfo.InvariantCulture)}");
         sb.Append($"Trainable params: {TrainableParameters.ToString("N0", CultureInfo.InvariantCulture)}");

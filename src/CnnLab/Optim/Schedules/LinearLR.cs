@@ -9,7 +9,9 @@ namespace CnnLab.Optim.Schedules;
 /// <remarks>PyTorch: <c>torch.optim.lr_scheduler.LinearLR</c>.</remarks>
 public sealed class LinearLR : LRScheduler
 {
-    /// <summary>Scales the lr linearly from <paramref name="startFactor"/> to <paramref name="endFactor"/> over <paramref name="totalIters"/> epochs.</summary>
+    /// <summary>
+    /// Scales the lr linearly from <paramref name="startFactor"/> to <paramref name="endFactor"/> over <paramref name="totalIters"/> epochs.
+    /// </summary>
     public LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3, double endFactor = 1.0, int totalIters = 5, int lastEpoch = -1)
         : base(optimizer, lastEpoch)
     {

@@ -32,7 +32,9 @@ public sealed class OneCycleLR : LRScheduler
     private readonly double[] _maxLrs, _minLrs, _maxMomentums, _baseMomentums;
     private const int Initial = 0, Max = 1, Min = 2, BaseM = 3, MaxM = 4;
 
-    /// <summary>A 1cycle schedule over <paramref name="totalSteps"/> steps peaking at <paramref name="maxLr"/> (one value, or one per group).</summary>
+    /// <summary>
+    /// A 1cycle schedule over <paramref name="totalSteps"/> steps peaking at <paramref name="maxLr"/> (one value, or one per group).
+    /// </summary>
     public OneCycleLR(Optimizer optimizer, IReadOnlyList<double> maxLr, int totalSteps, double pctStart = 0.3,
         AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool cycleMomentum = true, double baseMomentum = 0.85,
         double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4, bool threePhase = false, int lastEpoch = -1)
@@ -70,7 +72,8 @@ public sealed class OneCycleLR : LRScheduler
             _minLrs[i] = groups[i].InitialLr!.Value / finalDivFactor;
             if (cycleMomentum)
             {
-                if (groups[i].Options is not IMomentumOptions m) throw new ArgumentException("optimizer must support momentum with `cycle_momentum` option enabled");
+                if (groups[i].Options is not IMomentumOptions m)
+                    throw new ArgumentException("optimizer must support momentum with `cycle_momentum` option enabled");
                 if (lastEpoch == -1) m.Momentum = maxMomentum;
                 _maxMomentums[i] = maxMomentum;
                 _baseMomentums[i] = baseMomentum;

@@ -58,7 +58,8 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
         if (inputShape.Length == 0 || inputShape.Any(d => d < 1))
-            throw new ArgumentException($"inputShape must be the per-sample shape with positive sizes, e.g. [1, 28, 28]; got {Shape.Format(inputShape)}");
+            throw new ArgumentException(
+                $"inputShape must be the per-sample shape with positive sizes, e.g. [1, 28, 28]; got {Shape.Format(inputShape)}");
         var inputShapes = new Dictionary<Module, int[]>(ReferenceEqualityComparer.Instance);
         int[] outputShape = OutputShape(model, inputShape, inputShapes);
         var builder = new GraphBuilder(inputShapes);
@@ -110,7 +111,10 @@ public static class OnnxExporter
         return new Proto.ValueInfoProto
         {
             Name = name,
-            Type = new Proto.TypeProto { TensorType = new Proto.TypeProto.Types.Tensor { ElemType = (int)Proto.TensorProto.Types.DataType.Float, Shape = shape } },
+            Type = new Proto.TypeProto
+            {
+                TensorType = new Proto.TypeProto.Types.Tensor { ElemType = (int)Proto.TensorProto.Types.DataType.Float, Shape = shape },
+            },
         };
     }
 
@@ -227,7 +231,9 @@ public static class OnnxExporter
                     string var = Initializer(bn.RunningVar, name + ".running_var");
                     return Node("BatchNormalization", name, [x, scale, shift, mean, var], n => n.Attribute.Add(Float("epsilon", bn.Eps)));
                 default:
-                    throw new ArgumentException($"ONNX export: layer '{name}' ({m.GetType().Name}{(m is BatchNorm ? " without running statistics" : "")}) has no ONNX mapping; "
+                    throw new ArgumentException(
+                        $"ONNX export: layer '{name}' ({m.GetType().Name}{(m is BatchNorm ? " without running statistics" : "")}) "
+                        + "has no ONNX mapping; "
                         + "supported: Conv2d, Linear, ReLU, LeakyReLU, Sigmoid, Tanh, ELU, GELU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, "
                         + "Flatten, BatchNorm1d/2d, Residual, Dropout, Identity, Sequential");
             }

@@ -39,7 +39,8 @@ internal static class BackwardEngine
                 var g = inputGrads[k];
                 if (g is null || !input.RequiresGrad) continue;
                 if (!Shape.Equal(g.Shape, input.Shape))
-                    throw new InvalidOperationException($"{node.Name} returned a gradient of shape {Shape.Format(g.Shape)} for an input of shape {Shape.Format(input.Shape)}");
+                    throw new InvalidOperationException(
+                        $"{node.Name} returned a gradient of shape {Shape.Format(g.Shape)} for an input of shape {Shape.Format(input.Shape)}");
                 if (pending.TryGetValue(input, out var existing))
                 {
                     // Sum into a fresh buffer: either term may alias a tensor an op still holds.

@@ -8,7 +8,9 @@ namespace CnnLab.Tensors;
 /// </summary>
 public static class Broadcasting
 {
-    /// <summary>For each flat index of <paramref name="outShape"/>, the flat index into a tensor of <paramref name="inShape"/> that broadcasts to it.</summary>
+    /// <summary>
+    /// For each flat index of <paramref name="outShape"/>, the flat index into a tensor of <paramref name="inShape"/> that broadcasts to it.
+    /// </summary>
     public static int[] SourceIndices(ReadOnlySpan<int> inShape, ReadOnlySpan<int> outShape)
     {
         int rank = outShape.Length;

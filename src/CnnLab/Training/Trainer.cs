@@ -180,7 +180,8 @@ public sealed class Trainer
                 for (int i = 0; i < batch.Size; i++) if (predicted[i] == batch.Y[i]) correct++;
                 double rate = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 var eta = TimeSpan.FromSeconds((batches - _batchInEpoch) * (double)Config.BatchSize / Math.Max(1e-9, rate));
-                BatchCompleted?.Invoke(new BatchProgress(_epoch + 1, Config.Epochs, _batchInEpoch, batches, lossSum / seen, (double)correct / seen, rate, eta));
+                BatchCompleted?.Invoke(new BatchProgress(_epoch + 1, Config.Epochs, _batchInEpoch, batches, lossSum / seen,
+                    (double)correct / seen, rate, eta));
 
                 if (Config.MaxSteps is long max && _step >= max)
                 {

@@ -24,17 +24,13 @@ public sealed class AdamVsAdamWExperiment : Experiment
 
     internal AdamVsAdamWExperiment(DecayGridBudget budget) => _budget = budget;
 
-    public override string Name => "adam-vs-adamw";
-
-    public override string Title => "Adam + L2 vs AdamW: is weight decay really decoupled, and does it generalize better?";
-
-    public override string Topic => "Optimizers";
-
-    public override int Order => 50;
-
-    public override string Claim =>
-        "Adam + L2 regularization ≠ true weight decay: the L2 term gets mixed with Adam's gradient scaling, "
-        + "which leads to poor generalization; AdamW decouples weight decay from the gradient update and generalizes better.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "adam-vs-adamw",
+        Title: "Adam + L2 vs AdamW: is weight decay really decoupled, and does it generalize better?",
+        Topic: "Optimizers",
+        Order: 50,
+        Claim: "Adam + L2 regularization ≠ true weight decay: the L2 term gets mixed with Adam's gradient scaling, "
+            + "which leads to poor generalization; AdamW decouples weight decay from the gradient update and generalizes better.");
 
     public override ExperimentResult Run(LabContext ctx)
     {

@@ -36,17 +36,13 @@ public sealed class BatchNormInitExperiment : Experiment
 
     internal BatchNormInitExperiment(Budget budget) => _budget = budget;
 
-    public override string Name => "batchnorm-init";
-
-    public override string Title => "How does batch normalization interact with initialization?";
-
-    public override string Topic => "Initialization";
-
-    public override int Order => 90;
-
-    public override string Claim =>
-        "Question from the notes: how does batch normalization interact with initialization? "
-        + "(The common answer: BN renormalizes every layer, so the network becomes insensitive to the init's scale.)";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "batchnorm-init",
+        Title: "How does batch normalization interact with initialization?",
+        Topic: "Initialization",
+        Order: 90,
+        Claim: "Question from the notes: how does batch normalization interact with initialization? "
+            + "(The common answer: BN renormalizes every layer, so the network becomes insensitive to the init's scale.)");
 
     /// <summary>Applies <paramref name="init"/> ("10x-kaiming" = Kaiming normal, then every conv/linear weight ×10).</summary>
     internal static void ApplyInit(Module model, string init, long seed)

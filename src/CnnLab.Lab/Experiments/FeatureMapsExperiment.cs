@@ -26,17 +26,13 @@ public sealed class FeatureMapsExperiment : Experiment
     internal FeatureMapsExperiment(int steps, int images, int statsBatch, int testImages) =>
         (_steps, _images, _statsBatch, _testImages) = (steps, images, statsBatch, testImages);
 
-    public override string Name => "feature-maps";
-
-    public override string Title => "Feature maps at every CNN stage: what the layers compute";
-
-    public override string Topic => "CNNs";
-
-    public override int Order => 110;
-
-    public override string Claim =>
-        "Visualize feature maps at different CNN layers. Hierarchy of features: early layers → edges, middle layers → shapes, "
-        + "deep layers → objects; ReLU introduces non-linearity + sparsity; pooling reduces spatial dimensions.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "feature-maps",
+        Title: "Feature maps at every CNN stage: what the layers compute",
+        Topic: "CNNs",
+        Order: 110,
+        Claim: "Visualize feature maps at different CNN layers. Hierarchy of features: early layers → edges, middle layers → shapes, "
+            + "deep layers → objects; ReLU introduces non-linearity + sparsity; pooling reduces spatial dimensions.");
 
     public override ExperimentResult Run(LabContext ctx)
     {

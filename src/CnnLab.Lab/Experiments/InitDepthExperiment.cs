@@ -55,17 +55,13 @@ public sealed partial class InitDepthExperiment : Experiment
 
     internal InitDepthExperiment(Budget budget) => _budget = budget;
 
-    public override string Name => "init-depth";
-
-    public override string Title => "Activation decides initialization: signal and gradient through 5 to 30 layers";
-
-    public override string Topic => "Initialization";
-
-    public override int Order => 30;
-
-    public override string Claim =>
-        "Activation decides initialization: Xavier for sigmoid and tanh, Kaiming for ReLU, leaky ReLU and deep CNNs; "
-        + "without Kaiming, gradients decay layer by layer in deep ReLU CNNs.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "init-depth",
+        Title: "Activation decides initialization: signal and gradient through 5 to 30 layers",
+        Topic: "Initialization",
+        Order: 30,
+        Claim: "Activation decides initialization: Xavier for sigmoid and tanh, Kaiming for ReLU, leaky ReLU and deep CNNs; "
+            + "without Kaiming, gradients decay layer by layer in deep ReLU CNNs.");
 
     /// <summary>One forward and backward pass, reading every activation module's output and its gradient.</summary>
     internal static Probe Measure(Module model, Tensor x, int[] y)

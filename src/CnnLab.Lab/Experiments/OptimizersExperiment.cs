@@ -23,17 +23,13 @@ public sealed class OptimizersExperiment : Experiment
 
     internal OptimizersExperiment(OptimizersBudget budget) => _budget = budget;
 
-    public override string Name => "optimizers";
-
-    public override string Title => "SGD, momentum, RMSprop, Adam: curvature, saddles and speed";
-
-    public override string Topic => "Optimizers";
-
-    public override int Order => 60;
-
-    public override string Claim =>
-        "Vanilla gradient descent uses the same learning rate for all parameters, is sensitive to curvature, slow, "
-        + "and gets stuck near saddle points; Adam = momentum + RMSprop (per-parameter step sizes).";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "optimizers",
+        Title: "SGD, momentum, RMSprop, Adam: curvature, saddles and speed",
+        Topic: "Optimizers",
+        Order: 60,
+        Claim: "Vanilla gradient descent uses the same learning rate for all parameters, is sensitive to curvature, slow, "
+            + "and gets stuck near saddle points; Adam = momentum + RMSprop (per-parameter step sizes).");
 
     public override ExperimentResult Run(LabContext ctx)
     {

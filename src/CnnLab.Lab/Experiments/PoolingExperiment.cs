@@ -27,18 +27,14 @@ public sealed class PoolingExperiment : Experiment
     /// <summary>A smaller budget (tests): training steps, first-layer channels (second = 2×), test images.</summary>
     internal PoolingExperiment(int steps, int width, int testImages) => (_steps, _width, _testImages) = (steps, width, testImages);
 
-    public override string Name => "pooling";
-
-    public override string Title => "Max vs average vs strided-conv vs global average pooling";
-
-    public override string Topic => "CNNs";
-
-    public override int Order => 70;
-
-    public override string Claim =>
-        "Pooling reduces spatial dimensions, makes features robust to small shifts and reduces computation; "
-        + "max pooling (most common) is preferred: it preserves strong activations and answers \"is this feature present?\". "
-        + "(Question: when would you prefer average pooling over max pooling?)";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "pooling",
+        Title: "Max vs average vs strided-conv vs global average pooling",
+        Topic: "CNNs",
+        Order: 70,
+        Claim: "Pooling reduces spatial dimensions, makes features robust to small shifts and reduces computation; "
+            + "max pooling (most common) is preferred: it preserves strong activations and answers \"is this feature present?\". "
+            + "(Question: when would you prefer average pooling over max pooling?)");
 
     internal static readonly string[] Kinds = ["max", "avg", "strided-conv", "gap"];
 

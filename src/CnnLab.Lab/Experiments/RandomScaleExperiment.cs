@@ -42,17 +42,13 @@ public sealed class RandomScaleExperiment : Experiment
 
     internal RandomScaleExperiment(Budget budget) => _budget = budget;
 
-    public override string Name => "random-scale";
-
-    public override string Title => "Naive random N(0, σ²): where does the signal vanish, where does it explode?";
-
-    public override string Topic => "Initialization";
-
-    public override int Order => 20;
-
-    public override string Claim =>
-        "Random initialization alone is not sufficient for deep networks: too small → vanishing gradients, "
-        + "too large → exploding gradients, no control over variance.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "random-scale",
+        Title: "Naive random N(0, σ²): where does the signal vanish, where does it explode?",
+        Topic: "Initialization",
+        Order: 20,
+        Claim: "Random initialization alone is not sufficient for deep networks: too small → vanishing gradients, "
+            + "too large → exploding gradients, no control over variance.");
 
     /// <summary>Diagnoses and trains one (activation, σ) net.</summary>
     internal static Cell Measure(string activation, double sigma, Budget b, Data.TrainTestSplit data, long seed, Tensor x, int[] y)

@@ -27,16 +27,13 @@ public sealed class ReluOrderExperiment : Experiment
     internal ReluOrderExperiment(int batch, int avgSteps, int maxSteps, int testImages) =>
         (_batch, _avgSteps, _maxSteps, _testImages) = (batch, avgSteps, maxSteps, testImages);
 
-    public override string Name => "relu-order";
-
-    public override string Title => "Conv → ReLU → Pool or Conv → Pool → ReLU?";
-
-    public override string Topic => "CNNs";
-
-    public override int Order => 80;
-
-    public override string Claim =>
-        "Conv → ReLU → Pool order is critical; ReLU before pooling is essential: \"Pooling without ReLU would downsample weak linear signals.\"";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "relu-order",
+        Title: "Conv → ReLU → Pool or Conv → Pool → ReLU?",
+        Topic: "CNNs",
+        Order: 80,
+        Claim: "Conv → ReLU → Pool order is critical; ReLU before pooling is essential: "
+            + "\"Pooling without ReLU would downsample weak linear signals.\"");
 
     public override ExperimentResult Run(LabContext ctx)
     {

@@ -21,18 +21,14 @@ public sealed class WeightSharingExperiment : Experiment
     /// <summary>A smaller budget (tests): images compared.</summary>
     internal WeightSharingExperiment(int images) => _images = images;
 
-    public override string Name => "weight-sharing";
-
-    public override string Title => "Weight sharing: parameters and translation equivariance";
-
-    public override string Topic => "CNNs";
-
-    public override int Order => 100;
-
-    public override string Claim =>
-        "Weight sharing: the same filter is used at all spatial locations — a huge reduction in parameters, "
-        + "and it enables translation equivariance: \"If an object moves, its feature map moves the same way.\" "
-        + "Pooling makes features robust to small shifts.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "weight-sharing",
+        Title: "Weight sharing: parameters and translation equivariance",
+        Topic: "CNNs",
+        Order: 100,
+        Claim: "Weight sharing: the same filter is used at all spatial locations — a huge reduction in parameters, "
+            + "and it enables translation equivariance: \"If an object moves, its feature map moves the same way.\" "
+            + "Pooling makes features robust to small shifts.");
 
     public override ExperimentResult Run(LabContext ctx)
     {

@@ -16,17 +16,13 @@ namespace CnnLab.Lab.Experiments;
 /// </summary>
 public sealed class XavierReluExperiment : Experiment
 {
-    public override string Name => "xavier-relu";
-
-    public override string Title => "Xavier with ReLU: how fast does the signal shrink?";
-
-    public override string Topic => "Initialization";
-
-    public override int Order => 40;
-
-    public override string Claim =>
-        "Xavier is suboptimal for ReLU: ReLU zeros out half the activations, so the signal shrinks; Kaiming's factor 2 compensates. "
-        + "(Question: what happens if you use Xavier with ReLU?)";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "xavier-relu",
+        Title: "Xavier with ReLU: how fast does the signal shrink?",
+        Topic: "Initialization",
+        Order: 40,
+        Claim: "Xavier is suboptimal for ReLU: ReLU zeros out half the activations, so the signal shrinks; Kaiming's factor 2 compensates. "
+            + "(Question: what happens if you use Xavier with ReLU?)");
 
     public override ExperimentResult Run(LabContext ctx)
     {

@@ -52,17 +52,13 @@ public sealed class ZeroInitExperiment : Experiment
 
     internal ZeroInitExperiment(Budget budget) => _budget = budget;
 
-    public override string Name => "zero-init";
-
-    public override string Title => "Zero and constant weights: does symmetry ever break?";
-
-    public override string Topic => "Initialization";
-
-    public override int Order => 10;
-
-    public override string Claim =>
-        "Zero initialization prevents learning because it does not break symmetry: all neurons compute the same output, "
-        + "all gradients are identical, neurons never specialize. Bias = 0 is fine; weights = 0 is fatal.";
+    public override ExperimentInfo Info { get; } = new(
+        Name: "zero-init",
+        Title: "Zero and constant weights: does symmetry ever break?",
+        Topic: "Initialization",
+        Order: 10,
+        Claim: "Zero initialization prevents learning because it does not break symmetry: all neurons compute the same output, "
+            + "all gradients are identical, neurons never specialize. Bias = 0 is fine; weights = 0 is fatal.");
 
     public override ExperimentResult Run(LabContext ctx)
     {

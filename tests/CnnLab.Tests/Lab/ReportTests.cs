@@ -15,11 +15,8 @@ public class ReportTests
     // one that makes figures and one that fails, so both kinds of section are rendered.
     private sealed class FigureExperiment : Experiment
     {
-        public override string Name => "figure-maker";
-        public override string Title => "Makes two figures";
-        public override string Topic => "Initialization";
-        public override int Order => 1;
-        public override string Claim => "Figures <render> & load.";
+        public override ExperimentInfo Info { get; } =
+            new(Name: "figure-maker", Title: "Makes two figures", Topic: "Initialization", Order: 1, Claim: "Figures <render> & load.");
 
         public override ExperimentResult Run(LabContext ctx) => new()
         {
@@ -38,11 +35,8 @@ public class ReportTests
 
     private sealed class FailingExperiment : Experiment
     {
-        public override string Name => "fails";
-        public override string Title => "Fails on purpose";
-        public override string Topic => "CNNs";
-        public override int Order => 2;
-        public override string Claim => "It fails.";
+        public override ExperimentInfo Info { get; } =
+            new(Name: "fails", Title: "Fails on purpose", Topic: "CNNs", Order: 2, Claim: "It fails.");
 
         public override ExperimentResult Run(LabContext ctx) => throw new InvalidOperationException("deliberate failure");
     }

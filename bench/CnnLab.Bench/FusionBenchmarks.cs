@@ -58,14 +58,14 @@ public class Im2ColBenchmarks
     [Benchmark]
     public void Im2Col()
     {
-        ConvColumns.UseFastPath = FastPath;
-        ConvColumns.Im2Col(_image, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _col);
+        if (FastPath) ConvColumns.Im2Col(_image, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _col);
+        else ConvColumns.Im2ColGeneral(_image, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _col);
     }
 
     [Benchmark]
     public void Col2Im()
     {
-        ConvColumns.UseFastPath = FastPath;
-        ConvColumns.Col2Im(_col, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _image, accumulate: false);
+        if (FastPath) ConvColumns.Col2Im(_col, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _image, accumulate: false);
+        else ConvColumns.Col2ImGeneral(_col, 32, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 14, 14, _image, accumulate: false);
     }
 }

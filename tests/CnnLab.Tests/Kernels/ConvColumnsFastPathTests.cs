@@ -33,12 +33,6 @@ public class ConvColumnsFastPathTests
         }
     }
 
-    private static float[] WithGeneralLoop(Func<float[]> run)
-    {
-        ConvColumns.UseFastPath = false;
-        try { return run(); }
-        finally { ConvColumns.UseFastPath = true; }
-    }
 
     [Theory]
     [InlineData(false)]
@@ -52,14 +46,15 @@ public class ConvColumnsFastPathTests
             var image = new float[k.C * k.H * k.W];
             r.FillNormal(image, 0, 1);
             int rows = k.C * k.KH * k.KW, slack = 40;
-            float[] Run()
+            float[] Run(bool general = false)
             {
                 // The span is longer than the matrix, filled with a sentinel that must survive.
                 var col = Enumerable.Repeat(7.5f, rows * k.Stride + slack).ToArray();
-                ConvColumns.Im2Col(image, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, col, k.Stride);
+                if (general) ConvColumns.Im2ColGeneral(image, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, col, k.Stride);
+                else ConvColumns.Im2Col(image, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, col, k.Stride);
                 return col;
             }
-            var expected = WithGeneralLoop(Run);
+            var expected = Run(general: true);
             var actual = Run();
             Assert.True(expected.AsSpan().SequenceEqual(actual), $"im2col differs for {k}");
             Assert.All(actual[(rows * k.Stride)..], v => Assert.Equal(7.5f, v));
@@ -78,13 +73,14 @@ public class ConvColumnsFastPathTests
             // Exactly the matrix's length: the last row's last vector must not read past it.
             var col = new float[(rows - 1) * k.Stride + k.OH * k.OW];
             r.FillNormal(col, 0, 1);
-            float[] Run()
+            float[] Run(bool general = false)
             {
                 var image = new float[k.C * k.H * k.W];
-                ConvColumns.Col2Im(col, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, image, k.Stride);
+                if (general) ConvColumns.Col2ImGeneral(col, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, image, k.Stride);
+                else ConvColumns.Col2Im(col, k.C, k.H, k.W, k.KH, k.KW, k.SH, 1, k.PH, k.PW, k.DH, 1, k.OH, k.OW, image, k.Stride);
                 return image;
             }
-            var expected = WithGeneralLoop(Run);
+            var expected = Run(general: true);
             var actual = Run();
             Assert.True(expected.AsSpan().SequenceEqual(actual), $"col2im differs for {k}");
         }

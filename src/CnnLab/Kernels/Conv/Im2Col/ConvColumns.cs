@@ -30,7 +30,7 @@ public static partial class ConvColumns
             else Im2ColStride1(image, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, col, stride);
             return;
         }
-        if (UseFastPath && PhasedColumns.Applies(sw, dw))
+        if (PhasedColumns.Applies(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
             long whole = (long)c * kh * kw * stride;
@@ -38,6 +38,14 @@ public static partial class ConvColumns
             PhasedColumns.Im2Col(image, c, h, w, kh, kw, sh, sw, ph, pw, dh, oh, ow, col, stride);
             return;
         }
+        Im2ColGeneral(image, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, col, stride);
+    }
+
+    /// <summary><see cref="Im2Col"/> by the general loop: the readable form every fast path is tested against.</summary>
+    internal static void Im2ColGeneral(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw,
+        int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> col, int colStride = 0)
+    {
+        int stride = Stride(colStride, oh, ow);
         for (int ci = 0; ci < c; ci++)
         {
             var plane = image.Slice(ci * h * w, h * w);
@@ -95,12 +103,20 @@ public static partial class ConvColumns
             else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
-        if (UseFastPath && PhasedColumns.Applies(sw, dw))
+        if (PhasedColumns.Applies(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
             PhasedColumns.Col2Im(col, c, h, w, kh, kw, sh, sw, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
+        Col2ImGeneral(col, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, image, stride, accumulate);
+    }
+
+    /// <summary><see cref="Col2Im"/> by the general loop: the readable form every fast path is tested against.</summary>
+    internal static void Col2ImGeneral(ReadOnlySpan<float> col, int c, int h, int w, int kh, int kw,
+        int sh, int sw, int ph, int pw, int dh, int dw, int oh, int ow, Span<float> image, int colStride = 0, bool accumulate = true)
+    {
+        int stride = Stride(colStride, oh, ow);
         if (!accumulate) image[..(c * h * w)].Clear();
         for (int ci = 0; ci < c; ci++)
         {

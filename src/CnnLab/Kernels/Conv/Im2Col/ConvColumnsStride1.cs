@@ -17,10 +17,7 @@ namespace CnnLab.Kernels;
 /// </summary>
 public static partial class ConvColumns
 {
-    // Tests turn the fast path off to compare it with the general loop.
-    internal static bool UseFastPath = true;
-
-    private static bool CanUseFastPath(int sw, int dw) => UseFastPath && sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    private static bool CanUseFastPath(int sw, int dw) => sw == 1 && dw == 1 && Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     private static void CheckGeometry(int kh, int kw, int sh, int ph, int pw, int dh, int oh, int ow)
     {

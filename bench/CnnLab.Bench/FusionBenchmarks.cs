@@ -45,7 +45,7 @@ public class FusionBenchmarks
 
 /// <summary>
 /// im2col and col2im of cnn-small's second layer (32x14x14, 3x3, pad 1): the vectorized path (the flat
-/// shift of ConvColumnsFlat.cs for this "same" convolution) against the general loop (baseline).
+/// shift of ConvColumns.Flat.cs for this "same" convolution) against the general loop (baseline).
 /// </summary>
 public class Im2ColBenchmarks
 {

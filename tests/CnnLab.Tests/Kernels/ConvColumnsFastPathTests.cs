@@ -5,10 +5,10 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// The vectorized stride-1 im2col/col2im (<c>ConvColumnsStride1.cs</c>) against the general loop it
+/// The vectorized stride-1 im2col/col2im (<c>ConvColumns.Stride1.cs</c>) against the general loop it
 /// replaces: im2col bit for bit (it only moves numbers), col2im bit for bit from a zero image (it sums
 /// the same taps in the same order), and neither writes outside the matrix or the image. The flat
-/// im2col/col2im (<c>ConvColumnsFlat.cs</c>, output rows as wide as the image's) get cases of their own.
+/// im2col/col2im (<c>ConvColumns.Flat.cs</c>, output rows as wide as the image's) get cases of their own.
 /// </summary>
 public class ConvColumnsFastPathTests
 {

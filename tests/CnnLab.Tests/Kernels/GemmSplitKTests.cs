@@ -5,7 +5,7 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// A product with a long K and a small C (cut into K chunks, <c>GemmSplitK.cs</c>) against the plain
+/// A product with a long K and a small C (cut into K chunks, <c>Gemm.SplitK.cs</c>) against the plain
 /// triple loop, for every transpose, with beta and the bias + ReLU epilogue, and the same bits on 1 and
 /// 2 threads.
 /// </summary>

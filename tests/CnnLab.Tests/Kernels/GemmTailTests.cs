@@ -5,7 +5,7 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// The narrower last-panel kernels (<c>GemmKernels512Tails.cs</c>): every column count up to 130 (each
+/// The narrower last-panel kernels (<c>Gemm.Kernels512Tails.cs</c>): every column count up to 130 (each
 /// remainder of 48 and of 64 columns, so every tail width, full and partial) for row counts that pick
 /// the 6-row and the 8-row kernel, with B plain and transposed, beta, and the bias + ReLU epilogue.
 /// </summary>

@@ -26,11 +26,10 @@ namespace CnnLab.Kernels;
 public static unsafe partial class Gemm
 {
     // Block sizes, chosen by measurement on Zen 5 (48 KB L1D, 1 MB L2): KC·NC·4 B ≈ 768 KB of packed B
-    // stays in L2, an MR·KC A panel (9-12 KB) in L1. Not const so a tuning run can try others; read
-    // once per call.
-    internal static int KcMax = 384;
-    internal static int McMax = 576;
-    internal static int NcMax = 512;
+    // stays in L2, an MR·KC A panel (9-12 KB) in L1.
+    internal const int KcMax = 384;
+    internal const int McMax = 576;
+    internal const int NcMax = 512;
 
     // Below this many multiply-adds a call runs on the calling thread alone.
     private const long ParallelThreshold = 1L << 20;

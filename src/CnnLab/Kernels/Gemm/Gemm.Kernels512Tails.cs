@@ -6,7 +6,7 @@ namespace CnnLab.Kernels;
 // The AVX-512 micro-kernels for the last column panel of a block when fewer than NR columns are left
 // (N = 196 = 3·64 + 4 would otherwise run a fourth full 64-wide tile for 4 columns): 16, 32 or 48
 // columns wide, same row counts as Kernel6x64/Kernel8x48 so they share the packed A panel. Generated
-// in the same unrolled shape as GemmKernels512.cs (the statements of one row of the tile together).
+// in the same unrolled shape as Gemm.Kernels512.cs (the statements of one row of the tile together).
 
 public static unsafe partial class Gemm
 {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using CnnLab.IO;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Training;
@@ -86,6 +87,14 @@ public static class TrainCommand
             string? resumeDir = p.GetValue(resume);
             if (resumeDir is not null)
             {
+                if (!Directory.Exists(resumeDir)) throw new InvalidFileException(resumeDir, "checkpoint folder does not exist");
+                // A resumed run is its config.json: an option that would change it is refused, not ignored.
+                Option[] runOptions = [model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads,
+                    outDir, decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, initFrom, smoothing, overwrite];
+                var given = runOptions.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new UsageException($"--resume continues the run as its config.json says, so {string.Join(", ", given)} " +
+                        "cannot be given with it (start a new run, e.g. with --init-from DIR/model.safetensors)");
                 trainer = Trainer.Resume(resumeDir, split);
                 log.WriteLine($"Resuming {resumeDir}: {trainer.Config.Model}, {trainer.Config.Epochs} epochs");
             }

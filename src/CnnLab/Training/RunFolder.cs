@@ -35,15 +35,21 @@ public sealed class RunFolder : IDisposable
     {
         Directory.CreateDirectory(dir);
         var path = System.IO.Path.Combine(dir, LockFile);
-        FileStream stream;
-        try
+        FileStream? stream = null;
+        // A reader's probe (IsBeingWritten) holds a shared lock for a moment: a busy lock is tried again for a second
+        // before it counts as another writer's.
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); stream is null; Thread.Sleep(10))
         {
-            stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            throw new InvalidFileException(dir, "another cnnlab process is writing this run folder (it holds .lock); " +
-                "wait for it to finish, or give this run another --out");
+            try
+            {
+                stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (clock.Elapsed < TimeSpan.FromSeconds(1)) continue;
+                throw new InvalidFileException(dir, "another cnnlab process is writing this run folder (it holds .lock); " +
+                    "wait for it to finish, or give this run another --out");
+            }
         }
         var folder = new RunFolder(dir, stream);
         try

@@ -35,6 +35,7 @@ public sealed class Trainer
     public Trainer(TrainingConfig config, TrainTestSplit data, string? outDir)
     {
         config.Validate();
+        config = WithSpec(config);
         Config = config;
         OutDir = outDir;
         _modelGenerator = new Generator(config.Seed);
@@ -67,6 +68,7 @@ public sealed class Trainer
             throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.OptimizerFile),
                 $"holds {ckpt.OptimizerName} state but config.json asks for {optimizerName} (optimizer '{ckpt.Config.Optimizer}')");
         trainer.Model.LoadStateDict(ckpt.Weights);
+        CheckState(ckpt.State, trainer._train.Count, trainer.Config.Epochs, Path.Combine(checkpointDir, Checkpoint.StateFile));
         // Replaying the schedule reproduces its learning rates exactly; then the moments and lrs are loaded.
         for (long i = 0; i < ckpt.State.Step; i++) trainer.Schedule?.Step();
         trainer.Optimizer.LoadStateDict(ckpt.OptimizerState);
@@ -113,9 +115,18 @@ public sealed class Trainer
     public event Action<long, float>? StepCompleted;
 
     /// <summary>Builds the zoo model or JSON spec a config names.</summary>
+    /// <remarks>
+    /// A zoo name is the zoo's model even when a file of that name is in the working folder (write <c>./cnn-small</c> for
+    /// the file); a config that carries its spec (<see cref="TrainingConfig.ModelSpecJson"/>) builds from it.
+    /// </remarks>
     public static (Sequential Model, int[] InputShape) BuildModel(TrainingConfig config, Generator generator)
     {
-        if (config.Model.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(config.Model))
+        if (config.ModelSpecJson is not null)
+        {
+            var (model, input, _) = ModelSpec.Parse(config.ModelSpecJson, config.Model, generator);
+            return (model, input);
+        }
+        if (IsSpecFile(config.Model))
         {
             var (model, input, _) = ModelSpec.Load(config.Model, generator);
             return (model, input);
@@ -123,6 +134,26 @@ public sealed class Trainer
         var options = new ModelOptions(ModelOptions.ParsePool(config.Pool), ModelOptions.ParseReluOrder(config.ReluOrder));
         return (ModelZoo.Create(config.Model, generator, options), [1, 28, 28]);
     }
+
+    // A saved state must be one this run can reach: step = epoch · batches + batch, within the configured epochs (so a
+    // changed state.json cannot make the schedule replay for ever, and other data is seen, not silently used).
+    private static void CheckState(TrainingState state, int batches, int epochs, string statePath)
+    {
+        if (state.Epoch > epochs || state.BatchInEpoch > batches || state.Step != (long)state.Epoch * batches + state.BatchInEpoch)
+            throw new InvalidFileException(statePath, $"epoch {state.Epoch}, batch {state.BatchInEpoch} and step {state.Step} do not fit " +
+                $"{epochs} epochs of {batches} batches (step = epoch x batches + batch): the checkpoint was written for other data " +
+                "or batch size, or the file was changed");
+    }
+
+    /// <summary>True when <paramref name="model"/> names a JSON spec file rather than a zoo model.</summary>
+    public static bool IsSpecFile(string model) =>
+        !ModelZoo.IsKnown(model) && (model.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(model));
+
+    // The config with the spec's text in it, for a spec file, so that the run's checkpoint carries its model.
+    private static TrainingConfig WithSpec(TrainingConfig config) =>
+        config.ModelSpecJson is null && IsSpecFile(config.Model)
+            ? config with { ModelSpecJson = Budgets.ReadTextFile(config.Model, "model spec") }
+            : config;
 
     private static IReadOnlyList<LayerInitChoice> ApplyInit(TrainingConfig config, Module model, Generator generator)
     {
@@ -149,6 +180,8 @@ public sealed class Trainer
         using var threadScope = Parallelism.UseThreads(Config.Threads);
         using var folder = OutDir is null ? null : ClaimFolder();
         var history = new List<EpochMetrics>();
+        if (Config.MaxSteps is long done && _step >= done)
+            return new TrainingResult(TrainingStatus.MaxStepsReached, history, Evaluate(), null, _step);
         var trainingStep = new TrainingStep(Model, Optimizer, Config.LabelSmoothing, RecycleBuffers);
         _stepArena = trainingStep.Arena;
         Model.Train();

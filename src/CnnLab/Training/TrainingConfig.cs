@@ -66,6 +66,12 @@ public sealed record TrainingConfig
     /// <summary>Where the data came from (filled in by the caller, for the record).</summary>
     public string? Data { get; init; }
 
+    /// <summary>
+    /// The JSON spec itself when <see cref="Model"/> names a spec file, saved with the run so that its checkpoint
+    /// builds the same model from any folder, whatever becomes of the file (null for zoo models).
+    /// </summary>
+    public string? ModelSpecJson { get; init; }
+
     /// <summary>Checks every value, naming the field and what was expected.</summary>
     public void Validate()
     {
@@ -100,13 +106,21 @@ public sealed record TrainingConfig
 
     public static TrainingConfig FromJson(string json, string path)
     {
+        TrainingConfig config;
         try
         {
-            return JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new InvalidFileException(path, "config is null");
+            config = JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new InvalidFileException(path, "config is null");
         }
         catch (JsonException e)
         {
             throw new InvalidFileException(path, $"not a valid training config: {e.Message}");
         }
+        // A file CnnLab wrote is still input: every field is checked as the command line's options are.
+        foreach (var (field, value) in new[] { ("model", config.Model), ("init", config.Init), ("optimizer", config.Optimizer),
+                     ("schedule", config.Schedule), ("pool", config.Pool), ("relu_order", config.ReluOrder) })
+            if (string.IsNullOrWhiteSpace(value)) throw new InvalidFileException(path, $"field '{field}' must be a non-empty string");
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw new InvalidFileException(path, e.Message.Replace("--", "field ", StringComparison.Ordinal)); }
+        return config;
     }
 }

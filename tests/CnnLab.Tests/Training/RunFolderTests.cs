@@ -20,14 +20,17 @@ public class RunFolderTests
         ["train", "--model", "lenet5", "--batch-size", "32", "--threads", "1", "--epochs", epochs.ToString(),
          "--data", Data.Value, "--out", outDir, "--json", .. extra];
 
-    private static Process StartCli(string[] args)
+    private static Process StartCli(string[] args, System.Text.StringBuilder? errors = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && errors is not null) lock (errors) errors.AppendLine(e.Data);
+        };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
@@ -73,14 +76,22 @@ public class RunFolderTests
     {
         var dir = TinyData.TempDir("readers");
         // 2 steps an epoch and a save after each: many commits for the readers to meet.
-        using var writer = StartCli(Train(dir, 60));
+        var errors = new System.Text.StringBuilder();
+        using var writer = StartCli(Train(dir, 60), errors);
         int loads = 0;
         try
         {
             Assert.True(WaitUntil(() => Checkpoint.Exists(dir), writer, TimeSpan.FromSeconds(60)), "no checkpoint appeared");
             while (!writer.HasExited)
             {
-                var c = Checkpoint.Load(dir);
+                Checkpoint.Contents c;
+                try { c = Checkpoint.Load(dir); }
+                catch (InvalidFileException e)
+                {
+                    Thread.Sleep(200);
+                    lock (errors) Assert.Fail($"{e.Message}; writer exited: {writer.HasExited}; its stderr: {errors}");
+                    throw;
+                }
                 Assert.Equal(2L * c.State.Epoch + c.State.BatchInEpoch, c.State.Step);
                 Assert.NotNull(c.State.Commit);
                 loads++;
@@ -91,7 +102,7 @@ public class RunFolderTests
             if (!writer.HasExited) writer.Kill();
             writer.WaitForExit();
         }
-        Assert.Equal(0, writer.ExitCode);          // it never found a temporary gone
+        lock (errors) Assert.True(writer.ExitCode == 0, errors.ToString());   // it never found a temporary gone
         Assert.True(loads > 0);
         Assert.Equal(120, Checkpoint.Load(dir).State.Step);
         Assert.Equal(60, File.ReadAllLines(Path.Combine(dir, RunFolder.MetricsFile)).Length);

@@ -70,13 +70,22 @@ public static class EvalCommand
             var (net, _) = Trainer.BuildModel(ckpt.Config, new Generator(0));
             try { net.LoadStateDict(ckpt.Weights); }
             catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpoint, Checkpoint.ModelFile), e.Message); }
-            return net;
+            return Finite(net, Path.Combine(checkpoint, Checkpoint.ModelFile));
         }
         if (model is null || weights is null) throw new UsageException("give --checkpoint DIR, or --model NAME with --weights FILE.safetensors");
         if (!File.Exists(weights)) throw new UsageException($"--weights: file '{weights}' does not exist");
         var (m, _) = Trainer.BuildModel(new TrainingConfig { Model = model }, new Generator(0));
         try { m.LoadStateDict(SafeTensors.Load(weights).Tensors); }
         catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
-        return m;
+        return Finite(m, weights);
+    }
+
+    // Weights holding NaN or Inf would give "NaN%" answers: refused, naming the first such tensor.
+    private static Module Finite(Module net, string path)
+    {
+        foreach (var (name, tensor) in net.StateDict())
+            if (!NonFiniteGuard.IsFinite(tensor.Data))
+                throw new InvalidFileException(path, $"tensor '{name}' holds NaN or Inf: these weights cannot predict anything");
+        return net;
     }
 }

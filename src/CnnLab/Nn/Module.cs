@@ -164,9 +164,13 @@ public abstract class Module
         foreach (var (name, child) in _children) child.AddState(dict, Join(prefix, name));
     }
 
+    // Up to ten names and how many more: a message stays one readable line for any number of keys.
+    private static string Some(List<string> names) =>
+        string.Join(", ", names.Take(10)) + (names.Count > 10 ? $" and {names.Count - 10:N0} more" : "");
+
     /// <summary>
     /// Copies values into this module's parameters and buffers by name. With <paramref name="strict"/>,
-    /// missing and unexpected keys are an error (all of them are listed); shapes must always match.
+    /// missing and unexpected keys are an error (the first ten of each are listed); shapes must always match.
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
     {
@@ -175,8 +179,8 @@ public abstract class Module
         var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).ToList();
         if (strict && (missing.Count > 0 || unexpected.Count > 0))
             throw new ArgumentException("error loading state dict: "
-                + (missing.Count > 0 ? $"missing keys: {string.Join(", ", missing)}. " : "")
-                + (unexpected.Count > 0 ? $"unexpected keys: {string.Join(", ", unexpected)}." : ""));
+                + (missing.Count > 0 ? $"missing keys: {Some(missing)}. " : "")
+                + (unexpected.Count > 0 ? $"unexpected keys: {Some(unexpected)}." : ""));
         foreach (var (key, target) in own)
         {
             if (!state.TryGetValue(key, out var source)) continue;

@@ -67,11 +67,13 @@ public sealed class Trainer
         if (ckpt.OptimizerName is not null && ckpt.OptimizerName != optimizerName)
             throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.OptimizerFile),
                 $"holds {ckpt.OptimizerName} state but config.json asks for {optimizerName} (optimizer '{ckpt.Config.Optimizer}')");
-        trainer.Model.LoadStateDict(ckpt.Weights);
+        try { trainer.Model.LoadStateDict(ckpt.Weights); }
+        catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.ModelFile), e.Message); }
         CheckState(ckpt.State, trainer._train.Count, trainer.Config.Epochs, Path.Combine(checkpointDir, Checkpoint.StateFile));
         // Replaying the schedule reproduces its learning rates exactly; then the moments and lrs are loaded.
         for (long i = 0; i < ckpt.State.Step; i++) trainer.Schedule?.Step();
-        trainer.Optimizer.LoadStateDict(ckpt.OptimizerState);
+        try { trainer.Optimizer.LoadStateDict(ckpt.OptimizerState); }
+        catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.OptimizerFile), e.Message); }
         trainer._modelGenerator.SetState(ckpt.State.ModelGenerator);
         trainer._epoch = ckpt.State.Epoch;
         trainer._batchInEpoch = ckpt.State.BatchInEpoch;

@@ -146,4 +146,38 @@ public class RunFolderTests
         File.WriteAllText(Path.Combine(dir, ".commit.json"), "{\"../x.tmp\": \"model.safetensors\"}");
         Assert.Throws<InvalidFileException>(() => Checkpoint.Load(dir));
     }
+
+    [Fact]
+    public void ARunFromAJsonSpecCarriesItsSpec()
+    {
+        var specDir = TinyData.TempDir("spec-run");
+        var spec = Path.Combine(specDir, "net.json");
+        File.WriteAllText(spec, """{"layers": [{"type": "flatten"}, {"type": "linear", "out_features": 10}]}""");
+        var dir = TinyData.TempDir("spec-out");
+        Assert.Equal(0, Cli.Run(Train(dir, 1).Select(a => a == "lenet5" ? spec : a).ToArray()).ExitCode);
+        File.Delete(spec);   // the checkpoint no longer needs the file, from any folder
+        var eval = Cli.Run("eval", "--checkpoint", dir, "--data", Data.Value);
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+    }
+
+    [Fact]
+    public void AZooNameIsTheZoosModelEvenBesideAFileOfThatName()
+    {
+        var dir = TinyData.TempDir("shadow");
+        var file = Path.Combine(dir, "lenet5");
+        File.WriteAllText(file, "not a spec");
+        Assert.False(Trainer.IsSpecFile("lenet5"));
+        Assert.True(Trainer.IsSpecFile(file));
+    }
+
+    [Fact]
+    public void AResumedRunAtItsMaxStepsTakesNoMoreSteps()
+    {
+        var dir = TinyData.TempDir("max-steps");
+        Assert.Equal(0, Cli.Run(Train(dir, 3, "--max-steps", "3")).ExitCode);
+        Assert.Equal(3, Checkpoint.Load(dir).State.Step);
+        var resumed = Cli.Run("train", "--resume", dir, "--data", Data.Value);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Equal(3, Checkpoint.Load(dir).State.Step);
+    }
 }

@@ -143,7 +143,8 @@ public static class IdxReader
             }
             long extra = Drain(gz);
             counter.Add(extra);
-            counter.ThrowIfTruncated();
+            // The last trailer covers the last member only: several members (cat a.gz b.gz) are whole input too.
+            if (!counter.Matches && !GzipMembers.AreWhole(stream, start, counter.Total, MaxDataBytes)) counter.ThrowIfTruncated();
             if (extra > 0)
                 throw Bad(name, $"trailing garbage: dims {FormatDims(dims)} need {needBytes:N0} data bytes, "
                     + $"but the decompressed data has {extra:N0} more after them");
@@ -245,6 +246,10 @@ public static class IdxReader
         private long _total;
 
         public void Add(long bytes) => _total += bytes;
+
+        public long Total => _total;
+
+        public bool Matches => (uint)_total == isize;
 
         public void ThrowIfTruncated()
         {

@@ -76,6 +76,23 @@ public class IdxReaderTests
         Assert.Equal(messages.Count, messages.Distinct().Count());
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void SeveralGzipMembersReadAsOneFile(int members)
+    {
+        // What `cat a.gz b.gz` makes (RFC 1952 §2.2): the pieces of one IDX file, each compressed on its own.
+        using var files = new IdxTestFiles();
+        var raw = Idx(3, 50, 70);
+        var cuts = Enumerable.Range(0, members + 1).Select(i => raw.Length * i / members).ToArray();
+        var joined = Enumerable.Range(0, members).SelectMany(i => Gzip(raw[cuts[i]..cuts[i + 1]])).ToArray();
+        var r = IdxReader.Read(files.Write($"members-{members}.gz", joined));
+        Assert.Equal(IdxReader.Read(files.Write("whole", raw)).Data, r.Data);
+        // The same file missing its last trailer, or cut in its last member's data, is still refused.
+        Assert.Throws<InvalidFileException>(() => IdxReader.Read(files.Write("no-trailer.gz", joined[..^8])));
+        Assert.Throws<InvalidFileException>(() => IdxReader.Read(files.Write("cut.gz", joined[..^40])));
+    }
+
     [Fact]
     public void GzipAndRawReadTheSame()
     {

@@ -59,33 +59,6 @@ public static class EvalCommand
     internal static int PositiveThreads(int threads) =>
         threads >= 1 && threads <= 256 ? threads : throw new UsageException($"--threads must be between 1 and 256, got {threads}");
 
-    /// <summary>The model of a checkpoint folder, or a zoo model/spec with weights from a file.</summary>
-    internal static Module LoadModel(string? checkpoint, string? model, string? weights)
-    {
-        if (checkpoint is not null)
-        {
-            if (model is not null || weights is not null)
-                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
-            var ckpt = Checkpoint.Load(checkpoint);
-            var (net, _) = Trainer.BuildModel(ckpt.Config, new Generator(0));
-            try { net.LoadStateDict(ckpt.Weights); }
-            catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpoint, Checkpoint.ModelFile), e.Message); }
-            return Finite(net, Path.Combine(checkpoint, Checkpoint.ModelFile));
-        }
-        if (model is null || weights is null) throw new UsageException("give --checkpoint DIR, or --model NAME with --weights FILE.safetensors");
-        if (!File.Exists(weights)) throw new UsageException($"--weights: file '{weights}' does not exist");
-        var (m, _) = Trainer.BuildModel(new TrainingConfig { Model = model }, new Generator(0));
-        try { m.LoadStateDict(SafeTensors.Load(weights).Tensors); }
-        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
-        return Finite(m, weights);
-    }
-
-    // Weights holding NaN or Inf would give "NaN%" answers: refused, naming the first such tensor.
-    private static Module Finite(Module net, string path)
-    {
-        foreach (var (name, tensor) in net.StateDict())
-            if (!NonFiniteGuard.IsFinite(tensor.Data))
-                throw new InvalidFileException(path, $"tensor '{name}' holds NaN or Inf: these weights cannot predict anything");
-        return net;
-    }
+    /// <summary>The model of a checkpoint folder, or a zoo model/spec with weights from a file (<see cref="TrainedModel"/>).</summary>
+    internal static Module LoadModel(string? checkpoint, string? model, string? weights) => TrainedModel.Load(checkpoint, model, weights).Model;
 }

@@ -29,7 +29,7 @@ public static class ExportCommand
             string outPath = p.GetValue(output)!;
             string? folder = Path.GetDirectoryName(Path.GetFullPath(outPath));
             if (folder is null || !Directory.Exists(folder)) throw new UsageException($"--out: folder '{folder}' does not exist");
-            var (net, inputShape) = Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
+            var (net, inputShape) = TrainedModel.Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
             bool probabilities = p.GetValue(softmax);
             OnnxExporter.Export(net, inputShape, outPath, probabilities);
             stdout.WriteLine($"wrote {outPath}: input 'input' [N, {string.Join(", ", inputShape)}], "
@@ -37,25 +37,5 @@ public static class ExportCommand
             return CliErrors.Ok;
         }));
         return new Command("export", "Export a trained model to another format.") { onnx };
-    }
-
-    private static (Module Model, int[] InputShape) Load(string? checkpoint, string? model, string? weights)
-    {
-        if (checkpoint is not null)
-        {
-            if (model is not null || weights is not null)
-                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
-            var ckpt = Checkpoint.Load(checkpoint);
-            var (net, input) = Trainer.BuildModel(ckpt.Config, new Generator(0));
-            try { net.LoadStateDict(ckpt.Weights); }
-            catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(checkpoint, Checkpoint.ModelFile), e.Message); }
-            return (net, input);
-        }
-        if (model is null || weights is null) throw new UsageException("give --checkpoint DIR, or --model NAME with --weights FILE.safetensors");
-        if (!File.Exists(weights)) throw new UsageException($"--weights: file '{weights}' does not exist");
-        var (m, shape) = Trainer.BuildModel(new TrainingConfig { Model = model }, new Generator(0));
-        try { m.LoadStateDict(SafeTensors.Load(weights).Tensors); }
-        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
-        return (m, shape);
     }
 }

@@ -93,6 +93,12 @@ public class HostileInputTests
             "CNNLAB_MAX_IMAGE_PIXELS"),
         ["truncated png"] = () => (["predict", "--checkpoint", Run.Value, Png(64, 64, truncate: true)], "ends early"),
         ["NaN weights"] = () => (["predict", "--checkpoint", NaNWeights(), "--index", "0", "--data", Data.Value], "holds NaN or Inf"),
+        ["export NaN weights"] = () => (["export", "onnx", "--checkpoint", NaNWeights(), "--out",
+            Path.Combine(TinyData.TempDir("onnx"), "m.onnx")], "holds NaN or Inf"),
+        ["visualize an image past the test set"] = () => (["visualize", "--checkpoint", Run.Value, "--image", "999999",
+            "--data", Data.Value, "--out", TinyData.TempDir("viz")], "--image must be between 0 and 31"),
+        ["lab with an unknown experiment"] = () => (["lab", "--only", "nonexistent", "--out", TinyData.TempDir("lab")],
+            "unknown experiment 'nonexistent'"),
         ["checkpoint folder missing"] = () => (["eval", "--checkpoint", "/nonexistent/run"], "does not exist"),
         ["a sane spec passes"] = () => (["models", Spec("ok.json", """{"layers": [{"type": "flatten"}]}""")], ""),
     };

@@ -174,12 +174,20 @@ public static class Checkpoint
         while (true)
         {
             bool writing = RunFolder.IsBeingWritten(dir);
-            bool journal = File.Exists(Path.Combine(dir, Journal));
-            if (!(writing && journal))
+            if (!(writing && File.Exists(Path.Combine(dir, Journal))))
             {
-                var contents = Read(dir, out string? mismatch);
-                if (mismatch is null) return contents;
-                if (!RunFolder.IsBeingWritten(dir)) throw new InvalidFileException(dir, mismatch);
+                // A writer active before or after the read may have moved files under it (its last save included): the
+                // read is then made again; with no writer, what was read is what the folder holds.
+                try
+                {
+                    var contents = Read(dir, out string? mismatch);
+                    if (mismatch is null) return contents;
+                    if (!writing && !RunFolder.IsBeingWritten(dir)) throw new InvalidFileException(dir, mismatch);
+                }
+                catch (Exception e) when (e is InvalidFileException or IOException && (writing || RunFolder.IsBeingWritten(dir))
+                    && clock.Elapsed < SaveWait)
+                {
+                }
             }
             if (clock.Elapsed > SaveWait)
                 throw new InvalidFileException(dir, $"a save in progress did not finish within {SaveWait.TotalSeconds:0} s");

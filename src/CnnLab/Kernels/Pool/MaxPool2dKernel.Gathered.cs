@@ -18,11 +18,13 @@ public static partial class MaxPool2dKernel
     {
         var negInf = Vector512.Create(float.NegativeInfinity);
         var width = Vector512.Create(g.W);
-        for (int i = 0; i < g.OH; i++)
-            for (int j0 = 0; j0 < g.OW; j0 += 16)
+        // OH and OW are each a division in double (PyTorch's rule): read once, not per row and output.
+        int oh = g.OH, ow = g.OW;
+        for (int i = 0; i < oh; i++)
+            for (int j0 = 0; j0 < ow; j0 += 16)
             {
                 var lanes = Vector512<int>.Indices + Vector512.Create(j0);
-                var inRow = Vector512.LessThan(lanes, Vector512.Create(g.OW));
+                var inRow = Vector512.LessThan(lanes, Vector512.Create(ow));
                 var columnStart = lanes * g.SW - Vector512.Create(g.PW);
                 // The index to keep when no tap beats −∞, as the scalar loop (and PyTorch) sets it: the window's first
                 // row and column inside the padding's far side, even for a window with no tap in the input at all.
@@ -50,9 +52,9 @@ public static partial class MaxPool2dKernel
                         bestAt = Vector512.ConditionalSelect(take.AsInt32(), at, bestAt);
                     }
                 }
-                float* yr = y + (long)i * g.OW + j0;
-                int* ir = idx + (long)i * g.OW + j0;
-                if (j0 + 16 <= g.OW)
+                float* yr = y + (long)i * ow + j0;
+                int* ir = idx + (long)i * ow + j0;
+                if (j0 + 16 <= ow)
                 {
                     Vector512.Store(best, yr);
                     Vector512.Store(bestAt, ir);

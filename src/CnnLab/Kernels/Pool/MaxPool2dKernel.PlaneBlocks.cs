@@ -24,19 +24,22 @@ public static partial class MaxPool2dKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardPlaneBlock(in Pool2dGeometry g, float* x, float* y, int* idx, float* scratch)
     {
-        int hw = g.H * g.W, ohw = g.OH * g.OW;
+        // OH and OW are each a division in double (PyTorch's rule): read once, not per output.
+        int oh = g.OH, ow = g.OW, hw = g.H * g.W, ohw = oh * ow;
+        int wholeIn = Transpose16.IsSupported ? hw / 16 * 16 : 0, wholeOut = Transpose16.IsSupported ? ohw / 16 * 16 : 0;
+        for (int pixel = 0; pixel < wholeIn; pixel += 16) Transpose16.Block(x + pixel, hw, scratch + pixel * 16, 16);
         for (int q = 0; q < 16; q++)
         {
             float* plane = x + (long)q * hw;
-            for (int pixel = 0; pixel < hw; pixel++) scratch[pixel * 16 + q] = plane[pixel];
+            for (int pixel = wholeIn; pixel < hw; pixel++) scratch[pixel * 16 + q] = plane[pixel];
         }
         float* values = scratch + 16 * hw;
         int* indices = (int*)(values + 16 * ohw);
-        for (int i = 0; i < g.OH; i++)
+        for (int i = 0; i < oh; i++)
         {
             int firstRow = i * g.SH - g.PH;
             while (firstRow < 0) firstRow += g.DH;
-            for (int j = 0; j < g.OW; j++)
+            for (int j = 0; j < ow; j++)
             {
                 int firstColumn = j * g.SW - g.PW;
                 while (firstColumn < 0) firstColumn += g.DW;
@@ -56,13 +59,18 @@ public static partial class MaxPool2dKernel
                         bestAt = Vector512.ConditionalSelect(take.AsInt32(), Vector512.Create(h * g.W + w), bestAt);
                     }
                 }
-                int o = i * g.OW + j;
+                int o = i * ow + j;
                 Vector512.Store(best, values + o * 16);
                 Vector512.Store(bestAt, indices + o * 16);
             }
         }
+        for (int o = 0; o < wholeOut; o += 16)
+        {
+            Transpose16.Block(values + o * 16, 16, y + o, ohw);
+            Transpose16.Block((float*)(indices + o * 16), 16, (float*)(idx + o), ohw);
+        }
         for (int q = 0; q < 16; q++)
-            for (int o = 0; o < ohw; o++)
+            for (int o = wholeOut; o < ohw; o++)
             {
                 y[(long)q * ohw + o] = values[o * 16 + q];
                 idx[(long)q * ohw + o] = indices[o * 16 + q];

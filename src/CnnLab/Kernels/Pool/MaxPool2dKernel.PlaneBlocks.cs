@@ -7,11 +7,15 @@ namespace CnnLab.Kernels;
 
 public static partial class MaxPool2dKernel
 {
-    /// <summary>Planes pooled 16 at a time when a row of outputs would fill less than a vector (the 7x7 outputs of 14x14 planes).</summary>
-    private static bool PoolsPlaneBlocks(in Pool2dGeometry g) => Vector512.IsHardwareAccelerated && g.OW < 16;
+    /// <summary>
+    /// Planes pooled 16 at a time wherever AVX-512 runs and a block's scratch stays within 16 MB: contiguous loads of one
+    /// tap for sixteen planes beat the gathered path's two gathers per tap on every shape measured (1.5-4x, narrow rows
+    /// most, bench/RESULTS.md); the planes left over after the last whole block take the gathered path.
+    /// </summary>
+    private static bool PoolsPlaneBlocks(in Pool2dGeometry g) => Vector512.IsHardwareAccelerated && PlaneBlockScratch(g) <= 1L << 22;
 
     /// <summary>Floats of <see cref="ForwardPlaneBlock"/>'s scratch: the block transposed, and its outputs and indices.</summary>
-    private static int PlaneBlockScratch(in Pool2dGeometry g) => 16 * (g.H * g.W + 2 * g.OH * g.OW);
+    private static long PlaneBlockScratch(in Pool2dGeometry g) => 16L * ((long)g.H * g.W + 2L * g.OH * g.OW);
 
     /// <summary>
     /// Sixteen planes at once, one per lane: the block is transposed so that a tap of the same window in all sixteen is

@@ -29,7 +29,10 @@ public static partial class MaxPool2dKernel
             fixed (int* pi = argmaxIndices)
             {
                 nint xs = (nint)px, ys = (nint)py, idxs = (nint)pi;
-                Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
+                // Chunks of whole 16-plane blocks where those run, so that every thread count pools them the same way.
+                int chunk = Math.Max(1, 4096 / Math.Max(1, ohw));
+                if (PoolsPlaneBlocks(g) && !IsWhole2x2(g)) chunk = (chunk + 15) / 16 * 16;
+                Parallelism.For(planes, chunk, (start, end) =>
                     ForwardPlanes(geo, (float*)xs, (float*)ys, (int*)idxs, start, end));
             }
         }
@@ -63,7 +66,7 @@ public static partial class MaxPool2dKernel
         bool whole2x2 = IsWhole2x2(g);
         if (!whole2x2 && PoolsPlaneBlocks(g) && end - start >= 16)
         {
-            float[] scratch = ArrayPool<float>.Shared.Rent(PlaneBlockScratch(g));
+            float[] scratch = ArrayPool<float>.Shared.Rent((int)PlaneBlockScratch(g));
             fixed (float* s = scratch)
                 for (; start + 16 <= end; start += 16)
                     ForwardPlaneBlock(g, x + (long)start * hw, y + (long)start * ohw, idx + (long)start * ohw, s);

@@ -54,7 +54,8 @@ public static class Budgets
                         "set CNNLAB_MAX_TEXT_FILE_BYTES to raise it");
                 buffer.Write(chunk, 0, read);
             }
-            return new System.Text.UTF8Encoding(false, true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            var text = new System.Text.UTF8Encoding(false, true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            return text.StartsWith('\uFEFF') ? text[1..] : text;   // a byte-order mark, as File.ReadAllText drops it
         }
         catch (System.Text.DecoderFallbackException)
         {

@@ -26,6 +26,15 @@ public class ModelSpecTests
         Assert.Equal([3, 10], model.Forward(Tensor.Zeros(3, 1, 28, 28)).Shape);
     }
 
+    [Fact]
+    public void ASpecFileWithAByteOrderMarkLoads()
+    {
+        var path = Path.Combine(TinyData.TempDir("bom"), "tiny.json");
+        File.WriteAllText(path, Good, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        Assert.Equal(0xEF, File.ReadAllBytes(path)[0]);
+        Assert.Equal("tiny", ModelSpec.Load(path, new Generator(0)).Name);
+    }
+
     [Theory]
     [InlineData("not json", "not valid JSON")]
     [InlineData("[]", "must be a JSON object")]

@@ -132,7 +132,7 @@ public static class Checkpoint
     private static Dictionary<string, string> ReadJournal(string journalPath)
     {
         Dictionary<string, string>? renames;
-        try { renames = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllBytes(journalPath)); }
+        try { renames = JsonSerializer.Deserialize<Dictionary<string, string>>(Budgets.ReadTextFile(journalPath, "checkpoint journal")); }
         catch (JsonException e) { throw new InvalidFileException(journalPath, $"corrupt checkpoint journal: {e.Message}"); }
         foreach (var (temp, final) in renames ?? [])
             if (!Files.Contains(final) || temp.Contains('/') || temp.Contains('\\') || !temp.StartsWith('.'))
@@ -214,7 +214,7 @@ public static class Checkpoint
                 throw new InvalidFileException(sources[f],
                     "missing: a checkpoint folder needs model.safetensors, optimizer.safetensors, config.json and state.json");
         var configPath = sources[ConfigFile];
-        var config = TrainingConfig.FromJson(File.ReadAllText(configPath), configPath);
+        var config = TrainingConfig.FromJson(Budgets.ReadTextFile(configPath, "training config"), configPath);
         var state = ReadState(sources[StateFile]);
         var model = SafeTensors.Load(sources[ModelFile]);
         var optPath = sources[OptimizerFile];
@@ -245,7 +245,7 @@ public static class Checkpoint
         TrainingState state;
         try
         {
-            state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath), TrainingConfig.Json)
+            state = JsonSerializer.Deserialize<TrainingState>(Budgets.ReadTextFile(statePath, "training state"), TrainingConfig.Json)
                 ?? throw new InvalidFileException(statePath, "state is null");
         }
         catch (JsonException e) { throw new InvalidFileException(statePath, $"not a valid training state: {e.Message}"); }

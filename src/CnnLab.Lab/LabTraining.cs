@@ -30,6 +30,8 @@ public static class LabTraining
             foreach (var batch in loader.Epoch(epoch))
             {
                 var outcome = trainingStep.Run(batch.X, batch.Y, step + 1);
+                // A step whose update made a weight NaN or Inf still had its (finite) loss; training stops after it.
+                if (outcome.Diverged is { Where: "update" }) losses[step] = outcome.Loss;
                 if (outcome.Diverged is not null) return losses;
                 losses[step] = outcome.Loss;
                 afterStep?.Invoke(step, outcome.Loss);

@@ -148,7 +148,7 @@ public static class TrainCommand
         trainer.EpochCompleted += m =>
         {
             bar.Reset();
-            if (asJson) stdout.WriteLine(JsonSerializer.Serialize(m));
+            if (asJson) stdout.WriteLine(m.ToJson());
             else log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {m.Epoch}: train loss {m.TrainLoss:0.0000} acc {m.TrainAcc * 100:0.00}%  "
                 + $"test loss {m.TestLoss:0.0000} acc {m.TestAcc * 100:0.00}%  lr {m.Lr:G3}  {m.Seconds:0.0}s  {m.ImagesPerSec:0} img/s"));

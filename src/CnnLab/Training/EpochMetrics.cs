@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace CnnLab.Training;
@@ -16,7 +17,14 @@ public sealed record EpochMetrics(
     [property: JsonPropertyName("lr")] double Lr,
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("images_per_sec")] double ImagesPerSec,
-    [property: JsonPropertyName("step")] long Step);
+    [property: JsonPropertyName("step")] long Step)
+{
+    // A test loss can overflow to Inf while every weight is finite: written as "Infinity"/"NaN" rather than failing.
+    private static readonly JsonSerializerOptions Options = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>One line of <c>metrics.jsonl</c> (a non-finite value as the string "NaN", "Infinity" or "-Infinity").</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+}
 
 /// <summary>Progress within an epoch, for progress bars.</summary>
 public sealed record BatchProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double Accuracy, double ImagesPerSec, TimeSpan Eta);

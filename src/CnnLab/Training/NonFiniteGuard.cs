@@ -5,7 +5,8 @@ namespace CnnLab.Training;
 
 /// <summary>The first non-finite (NaN or ±Inf) value seen in a training step.</summary>
 /// <param name="Step">The optimizer step (1-based) in which it appeared.</param>
-/// <param name="Where">"loss", "forward" (a layer's output) or "backward" (a parameter's gradient).</param>
+/// <param name="Where">"loss", "forward" (a layer's output), "backward" (a parameter's gradient) or "update" (a parameter the
+/// optimizer's step made non-finite).</param>
 /// <param name="Layer">The layer (dotted module name) or parameter where it first appeared.</param>
 public sealed record NonFiniteReport(long Step, string Where, string Layer)
 {
@@ -13,6 +14,8 @@ public sealed record NonFiniteReport(long Step, string Where, string Layer)
     {
         "forward" => $"non-finite value (NaN or Inf) at step {Step}: first appeared in the output of layer '{Layer}' in the forward pass",
         "backward" => $"non-finite gradient (NaN or Inf) at step {Step}: first appeared in the gradient of '{Layer}'",
+        "update" => $"non-finite weight (NaN or Inf) after the update of step {Step}: first in '{Layer}' (the step was too large: " +
+            "lower --lr or --weight-decay)",
         _ => $"non-finite loss (NaN or Inf) at step {Step}",
     };
 }
@@ -73,6 +76,17 @@ public sealed class NonFiniteGuard
         {
             var (name, p) = _parameters[i];
             if (p.Grad is not null && !IsFinite(p.Grad.Data)) return new NonFiniteReport(step, "backward", name);
+        }
+        return null;
+    }
+
+    /// <summary>The first parameter, from the output layer backwards, whose value holds NaN or Inf after an update; or null.</summary>
+    public NonFiniteReport? CheckWeights(long step)
+    {
+        for (int i = _parameters.Count - 1; i >= 0; i--)
+        {
+            var (name, p) = _parameters[i];
+            if (!IsFinite(p.Data)) return new NonFiniteReport(step, "update", name);
         }
         return null;
     }

@@ -232,7 +232,7 @@ public sealed class Trainer
                 eval.Loss, eval.Accuracy, Optimizer.ParamGroups[0].Lr, seconds, seen / Math.Max(1e-9, seconds), _step);
             history.Add(metrics);
             if (OutDir is not null)
-                File.AppendAllText(MetricsPath, JsonSerializer.Serialize(metrics) + "\n");
+                File.AppendAllText(MetricsPath, metrics.ToJson() + "\n");
             SaveCheckpoint();
             EpochCompleted?.Invoke(metrics);
         }

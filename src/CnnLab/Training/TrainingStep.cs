@@ -6,13 +6,16 @@ namespace CnnLab.Training;
 
 /// <summary>What one <see cref="TrainingStep.Run"/> did.</summary>
 /// <param name="Loss">The batch's mean loss (before the update).</param>
-/// <param name="Diverged">Null when the step was taken; else where the first NaN or Inf appeared (no update made).</param>
+/// <param name="Diverged">
+/// Null when the step was taken cleanly; else where the first NaN or Inf appeared: in the loss or a gradient (then no update
+/// was made), or in a weight after the update (the step itself was too large).
+/// </param>
 /// <param name="Predicted">The argmax class of each row, when asked for.</param>
 public sealed record StepOutcome(float Loss, NonFiniteReport? Diverged, int[]? Predicted);
 
 /// <summary>
 /// One step of cross-entropy training: gradients zeroed in place, forward, loss, backward, optimizer step, with a
-/// NaN/Inf check on the loss and the gradients before anything is updated. The Trainer, the lab's experiments and
+/// NaN/Inf check on the loss and the gradients before anything is updated, and on the weights after. The Trainer, the lab's experiments and
 /// <c>cnnlab bench --arena</c> all run this one step, so they zero gradients, treat divergence and recycle buffers alike.
 /// </summary>
 /// <remarks>
@@ -53,7 +56,11 @@ public sealed class TrainingStep(Module model, Optimizer optimizer, float labelS
             }
             if (predictions) predicted = Evaluation.ArgMaxRows(logits);
         }
-        if (report is null) Optimizer.Step();
+        if (report is null)
+        {
+            Optimizer.Step();
+            report = _guard.CheckWeights(step);
+        }
         return new StepOutcome(loss, report, predicted);
     }
 

@@ -48,4 +48,12 @@ public class MetricsTests
         Assert.Equal(5, result.Confusion.Total);
         Assert.True(result.Loss > 0);
     }
+
+    [Fact]
+    public void ANonFiniteTestLossIsWrittenNotThrown()
+    {
+        var line = new CnnLab.Training.EpochMetrics(1, 0.5, 0.9, double.PositiveInfinity, 0.1, 1e-3, 2, 100, 10).ToJson();
+        Assert.Contains("\"test_loss\":\"Infinity\"", line);
+        Assert.Contains("\"train_loss\":0.5", line);
+    }
 }

@@ -65,6 +65,18 @@ public class TrainingStepTests
     }
 
     [Fact]
+    public void AnUpdateThatMakesAWeightInfiniteIsReported()
+    {
+        var model = ModelZoo.Create("cnn-bn", new Generator(seed: 3));
+        var optimizer = new AdamW(WeightDecayGroups.Split(model), lr: 1e-3, weightDecay: 1e300);   // p·(1 − lr·λ) overflows
+        var (x, y) = Batches().First();
+        var outcome = new TrainingStep(model, optimizer).Run(x, y, 4);
+        Assert.True(float.IsFinite(outcome.Loss));
+        Assert.Equal("update", outcome.Diverged?.Where);
+        Assert.Contains("lower --lr or --weight-decay", outcome.Diverged!.Message);
+    }
+
+    [Fact]
     public void AHookedModelKeepsItsTensors()
     {
         var (model, optimizer) = Make();

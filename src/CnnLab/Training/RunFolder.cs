@@ -35,20 +35,23 @@ public sealed class RunFolder : IDisposable
     {
         Directory.CreateDirectory(dir);
         var path = System.IO.Path.Combine(dir, LockFile);
-        FileStream? stream = null;
+        FileStream stream;
         // A reader's probe (IsBeingWritten) holds a shared lock for a moment: a busy lock is tried again for a second
         // before it counts as another writer's.
-        for (var clock = System.Diagnostics.Stopwatch.StartNew(); stream is null; Thread.Sleep(10))
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
             try
             {
                 stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
             }
             catch (IOException) when (File.Exists(path))
             {
-                if (clock.Elapsed < TimeSpan.FromSeconds(1)) continue;
-                throw new InvalidFileException(dir, "another cnnlab process is writing this run folder (it holds .lock); " +
-                    "wait for it to finish, or give this run another --out");
+                if (clock.Elapsed > TimeSpan.FromSeconds(1))
+                    throw new InvalidFileException(dir, "another cnnlab process is writing this run folder (it holds .lock); " +
+                        "wait for it to finish, or give this run another --out");
+                Thread.Sleep(10);
             }
         }
         var folder = new RunFolder(dir, stream);

@@ -10,10 +10,13 @@ internal static class FigureAssert
 {
     static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    /// <summary>A fresh folder for one test's figures (kept after the run so that they can be looked at).</summary>
+    /// <summary>
+    /// A fresh folder for one test's figures (kept after the run so that they can be looked at), one per process so that
+    /// two test runs at once do not delete each other's files.
+    /// </summary>
     public static string OutDir(string test)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "cnnlab-viz-tests", test);
+        string dir = Path.Combine(Path.GetTempPath(), "cnnlab-viz-tests", $"{test}-{Environment.ProcessId}");
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         Directory.CreateDirectory(dir);
         return dir;

@@ -2,7 +2,6 @@ using CnnLab.Benchmarks;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using CnnLab.Kernels;
 using CnnLab.Nn.Models;
 using CnnLab.Training;
 using CnnLab.Cli.Support;
@@ -71,8 +70,7 @@ public static class BenchCommand
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             int t = p.GetValue(threads);
-            if (t < 1 || t > Parallelism.MaxThreadsLimit)
-                throw new UsageException($"--threads must be between 1 and {Parallelism.MaxThreadsLimit}, got {t}");
+            EvalCommand.PositiveThreads(t);
             double secs = p.GetValue(seconds);
             if (!(secs > 0) || secs > 3600) throw new UsageException($"--seconds must be above 0 and at most 3600, got {secs}");
             bool asJson = p.GetValue(json);
@@ -146,7 +144,6 @@ public static class BenchCommand
     private static int RunConvs(int batch, int threads, double seconds, bool asJson, TextWriter stdout)
     {
         if (batch < 1 || batch > 4096) throw new UsageException($"--batch must be 1..4096 for --convs, got {batch}");
-        if (!(seconds > 0) || seconds > 3600) throw new UsageException($"--seconds must be above 0 and at most 3600, got {seconds}");
         double peak = FmaPeak.Measure() * threads;
         // Twelve timings (six layers, forward and backward): --seconds in all, at most half a second each.
         var rows = ConvBenchmark.Run(batch, threads, Math.Min(0.5, seconds / 12));

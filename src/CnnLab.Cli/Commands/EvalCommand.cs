@@ -32,7 +32,7 @@ public static class EvalCommand
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
             using var threadScope = Kernels.Parallelism.UseThreads(PositiveThreads(p.GetValue(threads)));
-            var net = LoadModel(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
+            var net = TrainedModel.Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights)).Model;
             var (_, split) = DataOptions.Load(p.GetValue(data), log);
             var loader = new DataLoader(split.Test, 1000, normalize: Normalize.FashionMnist);
             var result = Evaluation.Run(net, loader.Epoch(0).Select(b => (b.X, b.Y)), split.Test.NumClasses);
@@ -57,8 +57,7 @@ public static class EvalCommand
     }
 
     internal static int PositiveThreads(int threads) =>
-        threads >= 1 && threads <= 256 ? threads : throw new UsageException($"--threads must be between 1 and 256, got {threads}");
+        threads >= 1 && threads <= Kernels.Parallelism.MaxThreadsLimit ? threads
+            : throw new UsageException($"--threads must be between 1 and {Kernels.Parallelism.MaxThreadsLimit}, got {threads}");
 
-    /// <summary>The model of a checkpoint folder, or a zoo model/spec with weights from a file (<see cref="TrainedModel"/>).</summary>
-    internal static Module LoadModel(string? checkpoint, string? model, string? weights) => TrainedModel.Load(checkpoint, model, weights).Model;
 }

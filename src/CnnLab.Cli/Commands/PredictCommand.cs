@@ -25,7 +25,7 @@ public static class PredictCommand
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
-            var net = EvalCommand.LoadModel(p.GetValue(checkpoint), null, null);
+            var net = TrainedModel.Load(p.GetValue(checkpoint), null, null).Model;
             string? path = p.GetValue(image);
             int? idx = p.GetValue(index);
             if ((path is null) == (idx is null)) throw new UsageException("give either an IMAGE file or --index N");

@@ -32,7 +32,7 @@ public static class VisualizeCommand
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
-            var net = EvalCommand.LoadModel(p.GetValue(checkpoint), null, null);
+            var net = TrainedModel.Load(p.GetValue(checkpoint), null, null).Model;
             if (net is not Sequential model || !model.Layers.Any(l => l is Conv2d))
                 throw new UsageException("visualize needs a convolutional model (one with Conv2d layers); this checkpoint has none");
             var (_, split) = DataOptions.Load(p.GetValue(data), stdout);

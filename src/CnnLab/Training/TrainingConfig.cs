@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CnnLab.IO;
+using CnnLab.Kernels;
 
 namespace CnnLab.Training;
 
@@ -84,7 +85,8 @@ public sealed record TrainingConfig
         Check(Lr > 0 && double.IsFinite(Lr), $"--lr must be a positive number, got {Lr}");
         Check(WeightDecay is null || (WeightDecay >= 0 && double.IsFinite(WeightDecay.Value)), $"--weight-decay must be >= 0, got {WeightDecay}");
         Check(Momentum >= 0 && Momentum < 1, $"--momentum must be in [0, 1), got {Momentum}");
-        Check(Threads >= 1 && Threads <= 256, $"--threads must be between 1 and 256, got {Threads}");
+        Check(Threads >= 1 && Threads <= Parallelism.MaxThreadsLimit,
+            $"--threads must be between 1 and {Parallelism.MaxThreadsLimit}, got {Threads}");
         Check(MaxSteps is null || MaxSteps >= 1, $"--max-steps must be at least 1, got {MaxSteps}");
         Check(LabelSmoothing is >= 0 and < 1, $"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
         Check(OptimizerFactory.Optimizers.Contains(Optimizer),

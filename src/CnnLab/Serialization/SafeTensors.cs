@@ -115,16 +115,11 @@ public static class SafeTensors
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             long length = stream.CanSeek ? stream.Length : 0;
-            if (length < 8) throw new InvalidFileException(path, $"file is {length} bytes, shorter than the 8-byte header length");
+            Span<byte> head = stackalloc byte[8];
+            if (length >= 8) stream.ReadExactly(head);
+            HeaderLength(head, length, path);
             if (length > Array.MaxLength)
                 throw new InvalidFileException(path, $"file is {length:N0} bytes; CnnLab reads safetensors files of up to {Array.MaxLength:N0}");
-            Span<byte> head = stackalloc byte[8];
-            stream.ReadExactly(head);
-            ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(head);
-            if (headerLen > MaxHeaderBytes)
-                throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
-            if (headerLen > (ulong)(length - 8))
-                throw new InvalidFileException(path, $"header length {headerLen} is larger than the {length - 8} bytes after it");
             bytes = new byte[length];
             head.CopyTo(bytes);
             stream.ReadExactly(bytes.AsSpan(8));
@@ -140,15 +135,23 @@ public static class SafeTensors
         return Parse(bytes, path);
     }
 
+    // The header length in a file's first 8 bytes (start), checked against the limit and against the bytes that follow it
+    // in a file of `length` bytes: the one framing check of Load (before reading the rest) and of Parse.
+    private static ulong HeaderLength(ReadOnlySpan<byte> start, long length, string path)
+    {
+        if (length < 8) throw new InvalidFileException(path, $"file is {length} bytes, shorter than the 8-byte header length");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        if (headerLen > MaxHeaderBytes)
+            throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
+        if (headerLen > (ulong)(length - 8))
+            throw new InvalidFileException(path, $"header length {headerLen} is larger than the {length - 8} bytes after it");
+        return headerLen;
+    }
+
     /// <summary>Parses safetensors bytes; <paramref name="path"/> is used in error messages.</summary>
     public static Contents Parse(ReadOnlySpan<byte> file, string path)
     {
-        if (file.Length < 8) throw new InvalidFileException(path, $"file is {file.Length} bytes, shorter than the 8-byte header length");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(file);
-        if (headerLen > MaxHeaderBytes)
-            throw new InvalidFileException(path, $"header length {headerLen} exceeds the limit of {MaxHeaderBytes} bytes");
-        if (headerLen > (ulong)(file.Length - 8))
-            throw new InvalidFileException(path, $"header length {headerLen} is larger than the {file.Length - 8} bytes after it");
+        ulong headerLen = HeaderLength(file, file.Length, path);
         var headerBytes = file.Slice(8, (int)headerLen);
         string headerText;
         try { headerText = new UTF8Encoding(false, true).GetString(headerBytes); }

@@ -15,8 +15,9 @@ public static class LabTraining
 
     /// <summary>
     /// Runs <paramref name="steps"/> optimizer steps of cross-entropy training (<see cref="TrainingStep"/>), cycling
-    /// through epochs, and returns the loss of every step (NaN once the loss or a gradient is not finite; training then
-    /// stops and the remaining entries stay NaN). <paramref name="afterStep"/> sees (step, loss) after each step.
+    /// through epochs, and returns the loss of every step (NaN once the loss or a gradient is not finite, or after the step
+    /// whose update made a weight so; training then stops and the remaining entries stay NaN). <paramref name="afterStep"/>
+    /// sees (step, loss) after each step.
     /// </summary>
     public static double[] Train(Module model, Optimizer optimizer, DataLoader loader, int steps, Action<int, double>? afterStep = null)
     {

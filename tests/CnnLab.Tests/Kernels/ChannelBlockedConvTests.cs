@@ -129,10 +129,10 @@ public class ChannelBlockedConvTests
     [InlineData(false, 12, 8)]
     public void Input_gradient_in_blocks_of_images_is_each_image_alone(bool withDw, int side, int blockImages)
     {
-        // dx of small planes runs several images' dY through one GEMM (Conv2dKernel.DxBlockImages): the batch's dx
+        // dx of small planes runs several images' dY through one GEMM (ConvBackwardPass.DxBlockImages): the batch's dx
         // must be each image's own, bit for bit, whatever the blocks (37 images: chunks of 2 or 3 with dW, short last blocks) and threads.
         var g = new Conv2dGeometry(37, 6, side, side, 16, 5, 5);
-        Assert.Equal(blockImages, Conv2dKernel.DxBlockImages(g.ColCols));
+        Assert.Equal(blockImages, ConvBackwardPass.DxBlockImages(g.ColCols));
         var x = Values(g.N * g.C * g.H * g.W, 31);
         var w = Values(g.OC * g.ColRows, 32);
         var dy = Values(g.N * g.OC * g.ColCols, 33);
@@ -160,7 +160,7 @@ public class ChannelBlockedConvTests
     [InlineData(25, 8)]
     [InlineData(300, 1)]
     [InlineData(784, 1)]
-    public void Input_gradient_blocks_hold_up_to_512_columns(int pixels, int images) => Assert.Equal(images, Conv2dKernel.DxBlockImages(pixels));
+    public void Input_gradient_blocks_hold_up_to_512_columns(int pixels, int images) => Assert.Equal(images, ConvBackwardPass.DxBlockImages(pixels));
 
     [Fact]
     public void Takes_only_the_shapes_it_was_written_for()

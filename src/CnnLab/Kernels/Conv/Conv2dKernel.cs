@@ -212,11 +212,6 @@ public static class Conv2dKernel
         new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns).Run(x, dx, dw, db);
     }
 
-    /// <summary>How many partial weight gradients a batch is cut into (<see cref="ConvBackwardPass"/>).</summary>
-    internal const int WeightGradientChunks = ConvBackwardPass.WeightGradientChunks;
-
-    /// <summary>Images whose dY go into one GEMM for dx (<see cref="ConvBackwardPass.DxBlockImages"/>).</summary>
-    internal static int DxBlockImages(int pixels) => ConvBackwardPass.DxBlockImages(pixels);
 
     /// <summary>db[o] += Σ_n Σ_pixels dy[n, o, ·, ·] (y = … + b broadcast over n and pixels).</summary>
     public static void BackwardBias(in Conv2dGeometry g, ReadOnlySpan<float> dy, Span<float> db)

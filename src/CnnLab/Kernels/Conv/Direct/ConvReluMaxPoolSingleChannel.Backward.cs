@@ -41,7 +41,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var geo = g;
         int taps = g.ColRows, perChannel = taps + 1;   // one channel: 9 or 25 weight sums, then the bias sum
         int ph = pool.OH, pw = pool.OW, codeStride = CodeStride(pw);
-        int chunks = Math.Min(g.N, Conv2dKernel.WeightGradientChunks), perChunk = g.OC * perChannel;
+        int chunks = Math.Min(g.N, ConvBackwardPass.WeightGradientChunks), perChunk = g.OC * perChannel;
         int scratchLength = Winograd3x3.ScratchLength(g.H, g.W, g.PH), dzLength = taps == 9 ? 0 : 4 * ph * codeStride;
         float[][] partials = new float[chunks][];
         nint xs = (nint)x, cds = (nint)codes, ds = (nint)dPooled, dsEnd = (nint)(dPooled + (long)g.N * g.OC * ph * pw);

@@ -2,6 +2,7 @@ using CnnLab.Benchmarks;
 using CnnLab.Kernels;
 using CnnLab.Lab;
 using CnnLab.Viz;
+using CnnLab.Web;
 using Mono.Cecil;
 using Xunit;
 
@@ -29,6 +30,7 @@ public class LayeringTests
         ["CnnLab.Benchmarks"],
         ["CnnLab.Viz"],
         ["CnnLab.Lab", "CnnLab.Lab.Experiments"],
+        ["CnnLab.Web"],
         ["CnnLab.Cli.Support"],
         ["CnnLab.Cli.Commands"],
         ["CnnLab.Cli"],
@@ -75,6 +77,8 @@ public class LayeringTests
         // The test itself must be able to fail: Kernels are used by Nn's method bodies, not only in signatures.
         Assert.True(Graph.Value["CnnLab.Nn"].ContainsKey("CnnLab.Kernels"));
         Assert.True(Graph.Value["CnnLab.Cli.Commands"].ContainsKey("CnnLab.Lab"));
+        Assert.True(Graph.Value["CnnLab.Cli.Commands"].ContainsKey("CnnLab.Web"));
+        Assert.True(Graph.Value["CnnLab.Web"].ContainsKey("CnnLab.Lab"));
     }
 
     private static bool Reaches(string start, string target)
@@ -95,7 +99,7 @@ public class LayeringTests
     private static Dictionary<string, Dictionary<string, string>> ReadGraph()
     {
         var graph = new Dictionary<string, Dictionary<string, string>>();
-        var assemblies = new[] { typeof(Parallelism), typeof(BarCharts), typeof(LabRunner), typeof(ThroughputBenchmark) }
+        var assemblies = new[] { typeof(Parallelism), typeof(BarCharts), typeof(LabRunner), typeof(ThroughputBenchmark), typeof(WebServer) }
             .Select(t => t.Assembly.Location)
             .Append(Path.Combine(AppContext.BaseDirectory, "cnnlab.dll"))
             .Distinct();

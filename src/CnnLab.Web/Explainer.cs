@@ -1,0 +1,75 @@
+using CnnLab.Data;
+using CnnLab.IO;
+using CnnLab.Lab;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using CnnLab.Training;
+
+namespace CnnLab.Web;
+
+/// <summary>One class of a prediction.</summary>
+internal sealed record Guess(string Class, int Label, double Probability);
+
+/// <summary>A picture of one stage: its label and the PNG's file name in the explanation's folder.</summary>
+internal sealed record StagePicture(string Stage, string File, int[] DeadMaps);
+
+/// <summary>What the Explainer shows for one image.</summary>
+internal sealed record Explanation(string Id, IReadOnlyList<Guess> Top, IReadOnlyList<StagePicture> Stages, IReadOnlyList<string>? Arithmetic);
+
+/// <summary>
+/// A run's checkpoint applied to one uploaded or drawn image, as <c>cnnlab predict</c> and <c>cnnlab visualize</c> do: the
+/// image decoded within the upload's pixel budget and prepared as the training images were, the top-k classes, the
+/// feature maps of every stage (<see cref="FeatureMapRenderer"/>) and the arithmetic of one output pixel.
+/// </summary>
+internal static class Explainer
+{
+    public static Explanation Run(string runDir, byte[] image, int top, bool invert, long maxPixels, string outDir, string id)
+    {
+        if (top is < 1 or > 1000) throw new ArgumentException($"--top must be between 1 and 1000, got {top}");
+        var ckpt = Checkpoint.Load(runDir);
+        var config = ckpt.Config;
+        var (model, _) = Trainer.BuildModel(config, new Generator(0));
+        string weights = Path.Combine(runDir, Checkpoint.ModelFile);
+        try { model.LoadStateDict(ckpt.Weights); }
+        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
+        foreach (var (name, tensor) in model.StateDict())
+            if (!NonFiniteGuard.IsFinite(tensor.Data))
+                throw new InvalidFileException(weights, $"tensor '{name}' holds NaN or Inf: these weights cannot predict anything");
+
+        var header = ImageDecoder.ReadHeader(image, "the uploaded image");
+        if ((long)header.Width * header.Height > maxPixels)
+            throw new ArgumentException($"the uploaded image has {header.Width}x{header.Height} pixels, more than the server's {maxPixels:N0}");
+        var prep = config.Preprocessing;
+        var pixels = prep.Apply(ImageDecoder.Decode(image, "the uploaded image", prep.Channels));
+        if (invert) for (int j = 0; j < pixels.Length; j++) pixels[j] = (byte)(255 - pixels[j]);
+        var x = ToInput(pixels, config);
+
+        model.Eval();
+        float[] probs;
+        using (Autograd.NoGrad()) probs = Functional.Softmax(model.Forward(x), 1).ToArray();
+        var names = config.Classes;
+        var best = probs.Select((p, c) => new Guess(c < names.Count ? names[c] : c.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            c, p)).OrderByDescending(g => g.Probability).Take(top).ToList();
+
+        var pictures = new List<StagePicture>();
+        IReadOnlyList<string>? arithmetic = null;
+        if (model is Sequential sequential)
+        {
+            var stages = FeatureMapRenderer.Capture(sequential, x);
+            foreach (var (stage, files, dead) in FeatureMapRenderer.Render(stages, x, 0, "your image", outDir, "map", 32, config.Normalization))
+                pictures.Add(new StagePicture(stage, Path.GetFileName(files.Png), dead));
+            if (stages.Any(s => s.Module is Conv2d)) arithmetic = FeatureMapRenderer.Arithmetic(stages, x).Lines;
+        }
+        return new Explanation(id, best, pictures, arithmetic);
+    }
+
+    private static Tensor ToInput(byte[] pixels, TrainingConfig config)
+    {
+        var shape = config.Input;
+        var norm = config.Normalization;
+        var x = new Tensor(1, shape[0], shape[1], shape[2]);
+        int plane = shape[1] * shape[2];
+        for (int k = 0; k < pixels.Length; k++) x.Data[k] = norm.Apply(pixels[k], k / plane);
+        return x;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text.Json;
+using CnnLab.Data;
+using CnnLab.Training;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace CnnLab.Web;
+
+/// <summary>
+/// The Playground's API: start a training job (checked with the CLI's rules before it is queued: a bad value is 400 with the
+/// CLI's message), list the jobs, follow one job's events, stop one. Closing a page only ends its event stream.
+/// </summary>
+internal static class JobEndpoints
+{
+    // A form of a dozen fields: a larger body is not one.
+    private const int MaxBody = 64 * 1024;
+
+    public static void Map(WebApplication app, JobQueue queue, RunCatalog runs, WebData data, ServeOptions options)
+    {
+        app.MapGet("/api/jobs", () => Results.Json(queue.Jobs.Select(j => j.Describe()).ToArray()));
+        app.MapPost("/api/jobs", (HttpRequest request, CancellationToken cancel) => WebErrors.Guard(async () =>
+        {
+            if (request.ContentLength > MaxBody) return WebErrors.BadRequest($"the request body is over {MaxBody} bytes");
+            var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, cancellationToken: cancel);
+            var config = PlaygroundRequest.Parse(body, options.Threads);
+            var job = await Task.Run(() => Create(config, queue, runs, data));
+            queue.Submit(job);
+            return Results.Json(job.Describe(), statusCode: StatusCodes.Status201Created);
+        }));
+        app.MapGet("/api/jobs/{id:int}/events", (int id, HttpContext context) => StreamEvents(queue, id, context));
+        app.MapPost("/api/jobs/{id:int}/stop", (int id) =>
+        {
+            if (queue.Find(id) is not { } job) return NoJob(id);
+            queue.Stop(job);
+            return Results.Json(job.Describe());
+        });
+    }
+
+    private static IResult NoJob(int id) => WebErrors.NotFound($"no job {id} on this server");
+
+    // The Trainer is built here, before the job is queued, so that every error its constructor finds (the model against the
+    // data, the batch against the activation budget) is the request's 400 rather than a failed job later.
+    private static TrainingJob Create(TrainingConfig config, JobQueue queue, RunCatalog runs, WebData data)
+    {
+        var split = data.Load(DatasetOptions.Default with { Seed = config.Seed });
+        int id = queue.NextId();
+        string name = string.Create(CultureInfo.InvariantCulture, $"play-{DateTime.Now:yyyyMMdd-HHmmss}-{id}");
+        var trainer = new Trainer(config with { Data = data.Description }, split, Path.Combine(runs.Root, name));
+        return new TrainingJob(id, name, trainer);
+    }
+
+    private static async Task StreamEvents(JobQueue queue, int id, HttpContext context)
+    {
+        if (queue.Find(id) is not { } job)
+        {
+            await NoJob(id).ExecuteAsync(context);
+            return;
+        }
+        ServerSentEvents.Start(context.Response);
+        try
+        {
+            await foreach (var e in job.Events.ReadAll(context.RequestAborted))
+                await ServerSentEvents.Write(context.Response, e.Name, e.Json, context.RequestAborted);
+        }
+        catch (OperationCanceledException) { }   // the page went away: the job goes on
+        catch (IOException) { }
+    }
+}

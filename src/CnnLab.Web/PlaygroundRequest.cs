@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using CnnLab.Init.Networks;
 using CnnLab.Nn.Models;
@@ -69,8 +70,8 @@ internal static class PlaygroundRequest
     {
         if (!Given(body, name, out var v)) return null;
         if (v.ValueKind == JsonValueKind.Number) return v.GetDouble();
-        if (v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out double parsed)) return parsed;
+        if (v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), NumberStyles.Float,
+                CultureInfo.InvariantCulture, out double parsed)) return parsed;
         throw new ArgumentException($"--{Option(name)} must be a number, got {v.GetRawText()}");
     }
 
@@ -79,7 +80,7 @@ internal static class PlaygroundRequest
         double? value = Number(body, name);
         if (value is not double x) return null;
         if (x != Math.Floor(x) || x < min || x > max)
-            throw new ArgumentException($"--{Option(name)} must be a whole number, got {x.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            throw new ArgumentException($"--{Option(name)} must be a whole number, got {x.ToString(CultureInfo.InvariantCulture)}");
         return (long)x;
     }
 

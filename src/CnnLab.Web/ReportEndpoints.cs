@@ -18,7 +18,10 @@ internal static class ReportEndpoints
             if (options.ReportDirectory is null) return WebErrors.NotFound("no report folder: start cnnlab serve with --report DIR");
             string root = Path.GetFullPath(options.ReportDirectory);
             if (!File.Exists(Path.Combine(root, "index.html")))
-                return WebErrors.NotFound($"no lab report in '{options.ReportDirectory}': write one with 'cnnlab lab --out {options.ReportDirectory}'");
+            {
+                string dir = options.ReportDirectory;
+                return WebErrors.NotFound($"no lab report in '{dir}': write one with 'cnnlab lab --out {dir}'");
+            }
             string full = Path.GetFullPath(Path.Combine(root, string.IsNullOrEmpty(path) ? "index.html" : path));
             if (!full.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(full))
                 return WebErrors.NotFound($"the report has no file '{path}'");

@@ -85,7 +85,7 @@ internal sealed class TrainingJob
         }
         PublishStatus();
         var clock = Stopwatch.StartNew();
-        TimeSpan lastSent = TimeSpan.MinValue;
+        double lastSent = double.NegativeInfinity;   // seconds on the clock
         string? pending = null;
         _trainer.BatchCompleted += b =>
         {
@@ -94,10 +94,10 @@ internal sealed class TrainingJob
             {
                 step = Steps, epoch = b.Epoch, batch = b.Batch, loss = Finite(b.Loss), acc = b.Accuracy, images_per_sec = b.ImagesPerSec,
             });
-            if (clock.Elapsed - lastSent < BatchInterval) return;
+            if (clock.Elapsed.TotalSeconds - lastSent < BatchInterval.TotalSeconds) return;
             Events.Append("batch", pending);
             pending = null;
-            lastSent = clock.Elapsed;
+            lastSent = clock.Elapsed.TotalSeconds;
         };
         _trainer.EpochCompleted += m => Events.Append("epoch", m.ToJson());
         try

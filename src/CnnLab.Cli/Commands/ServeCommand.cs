@@ -68,7 +68,8 @@ public static class ServeCommand
         catch (IOException e) { throw new UsageException($"--port {options.Port}: cannot listen on {options.ListenUrl}: {e.Message}"); }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         int actualPort = new Uri(address).Port;
-        string shown = options.IsWildcard ? "localhost" : options.Host.Contains(':') && !options.Host.StartsWith('[') ? $"[{options.Host}]" : options.Host;
+        string shown = options.IsWildcard ? "localhost"
+            : options.Host.Contains(':') && !options.Host.StartsWith('[') ? $"[{options.Host}]" : options.Host;
         if (!options.IsLoopback)
             stderr.WriteLine($"cnnlab: warning: listening on {options.Host}, reachable from other machines; anyone with the token can train "
                 + "and read your runs (the default, 127.0.0.1, keeps it to this machine)");

@@ -36,7 +36,7 @@ function showTab(name) {
 window.addEventListener('hashchange', () => showTab(location.hash.slice(1) || 'runs'));
 Lab.ready = Lab.json('/api/info').then(info => {
   Lab.info = info;
-  document.getElementById('info').textContent = `data: ${info.data} · runs: ${info.runs} · jobs at once: ${info.jobs}`;
+  document.getElementById('info').textContent = `${info.data} · runs: ${info.runs} · jobs at once: ${info.jobs}`;
   const status = document.getElementById('report-status');
   if (info.report) status.replaceChildren(Lab.el('a', 'Open the lab report', { href: '/report/index.html' }));
   else status.textContent = 'No lab report found: write one with "cnnlab lab", then serve it with --report DIR.';

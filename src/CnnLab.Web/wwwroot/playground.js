@@ -33,7 +33,8 @@ function follow(status) {
   const events = new EventSource(`/api/jobs/${status.id}/events`);
   events.addEventListener('status', e => { job.status = JSON.parse(e.data); showJobs(); });
   events.addEventListener('batch', e => { job.points.push(JSON.parse(e.data)); job.status.steps = job.points.at(-1).step; drawJobs(); });
-  events.addEventListener('done', () => { events.close(); showJobs(); });
+  // A finished job's run folder has its checkpoint: the Runs list and the Explainer's choice of runs show it now.
+  events.addEventListener('done', () => { events.close(); showJobs(); loadRuns().catch(() => {}); });
   showJobs();
 }
 

@@ -15,12 +15,13 @@ internal sealed class WebHost : IAsyncDisposable
 {
     public const string Token = "0123456789abcdef0123456789abcdef";
 
-    private WebHost(WebApplication app, ServeOptions options, string dataDir)
+    private WebHost(WebApplication app, ServeOptions options, string dataDir, Uri? address)
     {
         App = app;
         Options = options;
         DataDir = dataDir;
-        Client = app.GetTestClient();
+        Address = address;
+        Client = address is null ? app.GetTestClient() : new HttpClient { BaseAddress = address };
         Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("token", Token);
         // Reading events must not hit HttpClient's 100 s default before a test's own timeouts.
         Client.Timeout = TimeSpan.FromMinutes(5);
@@ -32,6 +33,9 @@ internal sealed class WebHost : IAsyncDisposable
 
     public string DataDir { get; }
 
+    /// <summary>The real server's address (null on the test server).</summary>
+    public Uri? Address { get; }
+
     public string Runs => Options.RunsDirectory;
 
     /// <summary>A client with the token in its Authorization header.</summary>
@@ -40,7 +44,10 @@ internal sealed class WebHost : IAsyncDisposable
     /// <summary>A client with no token at all.</summary>
     public HttpClient Anonymous() => App.GetTestClient();
 
-    public static async Task<WebHost> Start(int jobs = 1, string? report = null, long maxUploadBytes = 1 << 20)
+    /// <summary>
+    /// The app on a test server, or with <paramref name="kestrel"/> on a real one listening on 127.0.0.1 at a free port (for a browser).
+    /// </summary>
+    public static async Task<WebHost> Start(int jobs = 1, string? report = null, long maxUploadBytes = 1 << 20, bool kestrel = false)
     {
         string dataDir = TinyData.Folder(200, 100);
         var options = new ServeOptions
@@ -50,9 +57,10 @@ internal sealed class WebHost : IAsyncDisposable
         };
         var source = DataSource.Resolve(dataDir, null);
         var data = new WebData(source.Description, o => source.Load(o, new List<string>()));
-        var app = WebServer.Build(options, data, b => b.WebHost.UseTestServer());
+        var app = WebServer.Build(options, data, kestrel ? null : b => b.WebHost.UseTestServer());
         await app.StartAsync();
-        return new WebHost(app, options, dataDir);
+        var address = kestrel ? new Uri(app.Urls.First()) : null;
+        return new WebHost(app, options, dataDir, address);
     }
 
     /// <summary>Posts a Playground form (a JSON object).</summary>

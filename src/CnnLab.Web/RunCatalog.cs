@@ -6,8 +6,9 @@ namespace CnnLab.Web;
 
 /// <summary>
 /// The run folders under <c>--runs</c>: every subfolder that holds a checkpoint or a metrics log, from <c>cnnlab train</c> or
-/// the Playground. A run is named by its folder's name, looked up among the subfolders, so no request can name a path
-/// outside the runs folder. Only reads: the folder's writer keeps its lock (<see cref="RunFolder"/>).
+/// the Playground, or a writer's lock (a run in its first epoch, before either is written). A run is named by its folder's
+/// name, looked up among the subfolders, so no request can name a path outside the runs folder. Only reads: the folder's
+/// writer keeps its lock (<see cref="RunFolder"/>).
 /// </summary>
 internal sealed class RunCatalog(ServeOptions options)
 {
@@ -19,7 +20,10 @@ internal sealed class RunCatalog(ServeOptions options)
 
     public IEnumerable<string> Names() =>
         !Directory.Exists(Root) ? [] :
-            Directory.EnumerateDirectories(Root).Where(RunFolder.HoldsRun).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal);
+            Directory.EnumerateDirectories(Root)
+                .Where(d => RunFolder.HoldsRun(d) || File.Exists(Path.Combine(d, RunFolder.LockFile)))
+                .Select(d => Path.GetFileName(d)!)
+                .Order(StringComparer.Ordinal);
 
     /// <summary>The folder of run <paramref name="name"/>, or null when there is no such run.</summary>
     public string? Folder(string name) => Names().Contains(name, StringComparer.Ordinal) ? Path.Combine(Root, name) : null;

@@ -39,7 +39,8 @@ internal static class RunEndpoints
             };
             return Results.Content(body.ToJsonString(), "application/json");
         }));
-        app.MapGet("/api/runs/{name}/stream", (string name, HttpContext context) => StreamMetrics(runs, name, context));
+        app.MapGet("/api/runs/{name}/stream", (string name, HttpContext context) =>
+            StreamMetrics(runs, name, context, app.Lifetime.ApplicationStopping));
         app.MapGet("/api/runs/{name}/files/{file}", (string name, string file) =>
         {
             if (runs.Folder(name) is not { } dir) return NoRun(name);
@@ -81,14 +82,16 @@ internal static class RunEndpoints
     }
 
     // Every line already in metrics.jsonl, then each new one as the trainer appends it, until the page goes away.
-    private static async Task StreamMetrics(RunCatalog runs, string name, HttpContext context)
+    // The stream ends when the page goes away or the server stops (else the server would wait for the page to close).
+    private static async Task StreamMetrics(RunCatalog runs, string name, HttpContext context, CancellationToken stopping)
     {
         if (runs.Folder(name) is not { } dir)
         {
             await NoRun(name).ExecuteAsync(context);
             return;
         }
-        var cancel = context.RequestAborted;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var cancel = linked.Token;
         ServerSentEvents.Start(context.Response);
         long offset = 0;
         bool? writing = null;

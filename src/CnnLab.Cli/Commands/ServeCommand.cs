@@ -1,11 +1,11 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using CnnLab.Data;
 using CnnLab.Cli.Support;
 using CnnLab.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace CnnLab.Cli.Commands;
 
@@ -73,24 +73,14 @@ public static class ServeCommand
         if (!options.IsLoopback)
             stderr.WriteLine($"cnnlab: warning: listening on {options.Host}, reachable from other machines; anyone with the token can train "
                 + "and read your runs (the default, 127.0.0.1, keeps it to this machine)");
-        stdout.WriteLine($"Data: {data.Description}");
+        stdout.WriteLine(data.Description);
         stdout.WriteLine($"Runs: {Path.GetFullPath(options.RunsDirectory)}");
         stdout.WriteLine($"CnnLab is at http://{shown}:{actualPort}/?token={options.Token}");
         stdout.WriteLine("Open that URL in a browser (the token is required on every request). Ctrl-C stops the server.");
-        using var stopped = new ManualResetEventSlim();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
-        {
-            ctx.Cancel = true;
-            stopped.Set();
-        });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-        {
-            ctx.Cancel = true;
-            stopped.Set();
-        });
-        stopped.Wait();
-        stdout.WriteLine("Stopping: running jobs save their checkpoints…");
-        app.StopAsync().GetAwaiter().GetResult();
+        // The host's console lifetime turns Ctrl-C (and SIGTERM) into ApplicationStopping; WaitForShutdown then stops the
+        // job queue first, which cancels the jobs and waits for their checkpoints, and the web server after it.
+        app.Lifetime.ApplicationStopping.Register(() => stdout.WriteLine("Stopping: running jobs save their checkpoints…"));
+        app.WaitForShutdown();
         return CliErrors.Ok;
     }
 }

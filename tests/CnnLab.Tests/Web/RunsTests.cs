@@ -32,6 +32,15 @@ public class RunsTests
         Assert.True(run.GetProperty("checkpoint").GetBoolean());
         Assert.False(run.GetProperty("writing").GetBoolean());
 
+        // A run in its first epoch has neither a checkpoint nor metrics yet, only its writer's lock: it is listed as training.
+        using (RunFolder.Claim(Path.Combine(host.Runs, "starting")))
+        {
+            var starting = JsonDocument.Parse(await host.Client.GetStringAsync("/api/runs")).RootElement.EnumerateArray()
+                .Single(r => r.GetProperty("name").GetString() == "starting");
+            Assert.True(starting.GetProperty("writing").GetBoolean());
+            Assert.Equal(0, starting.GetProperty("epochs_done").GetInt32());
+        }
+
         var detail = JsonDocument.Parse(await host.Client.GetStringAsync("/api/runs/mlp-run")).RootElement;
         Assert.Equal("mlp", detail.GetProperty("config").GetProperty("model").GetString());
         Assert.Equal(1, detail.GetProperty("metrics")[0].GetProperty("epoch").GetInt32());

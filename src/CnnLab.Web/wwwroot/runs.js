@@ -17,6 +17,8 @@ async function loadRuns() {
 
 function drawRun() {
   const m = Runs.metrics;
+  // The count of epochs shown, on the page itself: scripts and tests can wait for the next one.
+  document.getElementById('run-detail').dataset.epochs = m.length;
   const pts = key => m.map(e => [e.epoch, Lab.number(e[key])]);
   drawChart(document.getElementById('run-loss'), 'loss', 'epoch',
     [{ name: 'train loss', points: pts('train_loss') }, { name: 'test loss', points: pts('test_loss') }]);

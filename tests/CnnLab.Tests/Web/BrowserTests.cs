@@ -5,7 +5,8 @@ namespace CnnLab.Tests.Web;
 
 /// <summary>
 /// <c>cnnlab serve</c> in a real browser (headless Debian chromium): the token in the URL opens the pages, the Playground
-/// trains a 100-step run whose curve grows, and the Explainer predicts a drawing with feature maps. A screenshot of each
+/// trains a 100-step run whose curve grows, the Explainer predicts a drawing with feature maps, and the Runs page shows the
+/// run's confusion matrix. A screenshot of each
 /// page is kept in the test output's artifacts/ folder.
 /// </summary>
 public class BrowserTests
@@ -81,6 +82,21 @@ public class BrowserTests
         Assert.Equal(e.GetProperty("maps").GetInt32(), e.GetProperty("loaded").GetInt32());
         Assert.StartsWith("Output pixel: channel", e.GetProperty("arithmetic").GetString());
         await browser.Screenshot(Path.Combine(artifacts, "serve-explainer.png"));
+
+        string evaluated = await browser.Evaluate($$"""
+            (async () => {
+              {{WaitFor}}
+              location.hash = '#runs';
+              document.querySelector('#run-list tbody tr').click();
+              // 100 steps of 13 batches an epoch: seven epochs in metrics.jsonl, sent by the run's event stream.
+              await waitFor(() => document.getElementById('run-detail').dataset.epochs === '7');
+              document.getElementById('run-evaluate').click();
+              await waitFor(() => document.querySelectorAll('#run-confusion tr').length === 11);
+              return document.getElementById('run-eval-status').textContent;
+            })()
+            """);
+        Assert.Matches(@"^""test accuracy \d+\.\d\d% on 100 images", evaluated);
+        await browser.Screenshot(Path.Combine(artifacts, "serve-runs.png"));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ internal static class JobEndpoints
         int id = queue.NextId();
         string name = string.Create(CultureInfo.InvariantCulture, $"play-{DateTime.Now:yyyyMMdd-HHmmss}-{id}");
         var trainer = new Trainer(config with { Data = data.Description }, split, Path.Combine(runs.Root, name));
-        return new TrainingJob(id, name, trainer);
+        return new TrainingJob(id, name, trainer, new LayerMonitor(trainer.Model, split.Test, trainer.Config.Normalization));
     }
 
     private static async Task StreamEvents(JobQueue queue, int id, HttpContext context)

@@ -26,12 +26,14 @@ internal sealed class TrainingJob
     private static readonly TimeSpan BatchInterval = TimeSpan.FromMilliseconds(150);
 
     private readonly Trainer _trainer;
+    private readonly LayerMonitor _layers;
 
-    public TrainingJob(int id, string runName, Trainer trainer)
+    public TrainingJob(int id, string runName, Trainer trainer, LayerMonitor layers)
     {
         Id = id;
         RunName = runName;
         _trainer = trainer;
+        _layers = layers;
     }
 
     public int Id { get; }
@@ -99,9 +101,14 @@ internal sealed class TrainingJob
             pending = null;
             lastSent = clock.Elapsed.TotalSeconds;
         };
-        _trainer.EpochCompleted += m => Events.Append("epoch", m.ToJson());
+        _trainer.EpochCompleted += m =>
+        {
+            Events.Append("epoch", m.ToJson());
+            PublishLayers(m.Epoch, m.Step);
+        };
         try
         {
+            PublishLayers(0, 0);
             var result = _trainer.Run(Cancel.Token);
             if (pending is not null) Events.Append("batch", pending);
             Steps = result.Steps;
@@ -138,6 +145,10 @@ internal sealed class TrainingJob
         Events.Close("done", JsonSerializer.Serialize(new { state = state.ToString().ToLowerInvariant(), message, steps = Steps,
             test_acc = testAccuracy }));
     }
+
+    // The init doctor's numbers now, between steps, on the training thread (the model is not being changed meanwhile).
+    private void PublishLayers(int epoch, long step) =>
+        Events.Append("layers", JsonSerializer.Serialize(new { epoch, step, layers = _layers.Measure() }));
 
     // JSON has no NaN: a diverged batch's loss is sent as null.
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;

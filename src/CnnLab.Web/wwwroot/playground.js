@@ -27,11 +27,22 @@ function showJobs() {
   }));
 }
 
+// The init doctor's numbers of the job that reported last: per weight layer, measured on 64 test images.
+function showLayers(job, report) {
+  const fixed = v => (typeof v === 'number') ? v.toPrecision(3) : '';
+  document.getElementById('layers-title').textContent =
+    `Layers of job ${job.status.id} ${report.epoch === 0 ? 'before training' : `after epoch ${report.epoch}`} (step ${report.step})`;
+  const head = Lab.row(['layer', 'activation', 'activation std', 'weight grad std', 'dead ReLUs', 'update:weight since last']);
+  document.getElementById('play-layers').replaceChildren(head, ...report.layers.map(l =>
+    Lab.row([l.name, l.activation, fixed(l.activation_std), fixed(l.grad_std), l.dead === null ? '' : Lab.percent(l.dead), fixed(l.update_ratio)])));
+}
+
 function follow(status) {
   const job = { status, points: [], label: `${status.id}: ${status.model} ${status.init} ${status.optimizer} lr ${status.lr}` };
   Play.jobs.set(status.id, job);
   const events = new EventSource(`/api/jobs/${status.id}/events`);
   events.addEventListener('status', e => { job.status = JSON.parse(e.data); showJobs(); });
+  events.addEventListener('layers', e => showLayers(job, JSON.parse(e.data)));
   events.addEventListener('batch', e => { job.points.push(JSON.parse(e.data)); job.status.steps = job.points.at(-1).step; drawJobs(); });
   // A finished job's run folder has its checkpoint: the Runs list and the Explainer's choice of runs show it now.
   events.addEventListener('done', () => { events.close(); showJobs(); loadRuns().catch(() => {}); });

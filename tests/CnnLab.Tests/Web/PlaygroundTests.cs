@@ -40,6 +40,14 @@ public class PlaygroundTests
         Assert.Equal(5, batches[^1].GetProperty("step").GetInt64());
         Assert.True(batches[^1].GetProperty("loss").GetDouble() > 0);
         Assert.Null(await events.Next(30));   // the stream ends with the job
+        // The init doctor's numbers before the first step, per weight layer of the MLP (784-256-256-10).
+        var layers = JsonDocument.Parse(before.First(e => e.Name == "layers").Data).RootElement;
+        Assert.Equal(0, layers.GetProperty("step").GetInt64());
+        var rows = layers.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r => Assert.True(r.GetProperty("activation_std").GetDouble() > 0));
+        Assert.All(rows, r => Assert.True(r.GetProperty("grad_std").GetDouble() > 0));
+        Assert.All(rows, r => Assert.Equal(JsonValueKind.Null, r.GetProperty("update_ratio").ValueKind));
 
         var folder = Path.Combine(host.Runs, run);
         Assert.True(Checkpoint.Exists(folder));
@@ -70,7 +78,7 @@ public class PlaygroundTests
 
         // A page that goes away stops nothing: closing a second stream leaves the job running.
         (await EventStream.Open(host.Client, $"/api/jobs/{a}/events")).Dispose();
-        await firstEvents.Until("batch");
+        await firstEvents.Until("epoch");
 
         await Json(await host.Client.PostAsync($"/api/jobs/{b}/stop", null), HttpStatusCode.OK);
         using var secondEvents = await EventStream.Open(host.Client, $"/api/jobs/{b}/events");
@@ -78,7 +86,11 @@ public class PlaygroundTests
         Assert.Contains("\"stopped while queued\"", secondDone);
 
         await Json(await host.Client.PostAsync($"/api/jobs/{a}/stop", null), HttpStatusCode.OK);
-        var (firstDone, _) = await firstEvents.Until("done");
+        var (firstDone, firstBefore) = await firstEvents.Until("done");
+        // After an epoch, the doctor's numbers again, with how far each layer's weights moved.
+        var afterEpoch = firstBefore.Where(e => e.Name == "layers").Select(e => JsonDocument.Parse(e.Data).RootElement)
+            .First(l => l.GetProperty("epoch").GetInt32() >= 1);
+        Assert.All(afterEpoch.GetProperty("layers").EnumerateArray(), r => Assert.True(r.GetProperty("update_ratio").GetDouble() > 0));
         using var end = JsonDocument.Parse(firstDone);
         Assert.Equal("stopped", end.RootElement.GetProperty("state").GetString());
         var folder = Path.Combine(host.Runs, first.GetProperty("run").GetString()!);

@@ -32,7 +32,8 @@ public sealed record SweepData(ImageDataset Train, ImageDataset TrainEval, Image
         if (value == "full")
         {
             var source = DataSource.Resolve(null, Environment.GetEnvironmentVariable(DataSource.EnvironmentVariable));
-            if (source.Kind == DataSourceKind.Embedded) throw new ArgumentException($"data \"full\" needs the full Fashion-MNIST. {DataSource.FullSetHint}");
+            if (source.Kind == DataSourceKind.Embedded)
+                throw new ArgumentException($"data \"full\" needs the full Fashion-MNIST. {DataSource.FullSetHint}");
             return source.Load();
         }
         return DataSource.Resolve(value, null).Load();

@@ -22,7 +22,8 @@ namespace CnnLab.Lab.Sweeps;
 public static class SweepFile
 {
     private static readonly string[] TopKeys = ["name", "budget", "fixed", "grid", "cells"];
-    private static readonly string[] BudgetKeys = ["steps", "checkpoints", "schedule", "train_images", "train_eval_images", "test_images", "data_seed"];
+    private static readonly string[] BudgetKeys =
+        ["steps", "checkpoints", "schedule", "train_images", "train_eval_images", "test_images", "data_seed"];
 
     /// <summary>Reads and checks <paramref name="path"/> (size-limited like every text input).</summary>
     public static SweepSpec Load(string path) => Parse(Budgets.ReadTextFile(path, "sweep grid"), path);
@@ -75,7 +76,8 @@ public static class SweepFile
         {
             schedule = Text(s, "budget.schedule", path);
             if (!OptimizerFactory.Schedules.Contains(schedule))
-                throw new InvalidFileException(path, $"field 'budget.schedule': '{schedule}' is unknown, expected {string.Join(", ", OptimizerFactory.Schedules)}");
+                throw new InvalidFileException(path,
+                    $"field 'budget.schedule': '{schedule}' is unknown, expected {string.Join(", ", OptimizerFactory.Schedules)}");
         }
         long dataSeed = b.TryGetProperty("data_seed", out var ds) ? Integer(ds, "budget.data_seed", 0, int.MaxValue, path) : d.DataSeed;
         return new SweepBudget(steps, checkpoints, schedule, I("train_images", d.TrainImages, 1, int.MaxValue),

@@ -66,7 +66,8 @@ public static class SweepReport
                 .ToArray())).ToList();
         if (curves.Count > 0)
             figures.Add(Figure.Of(LinePlots.Curves("Mean test accuracy over the seeds", "step", "test accuracy", curves,
-                Path.Combine(dir, "test-accuracy"), markers: true), "Test accuracy at each checkpoint, averaged over the seeds of each configuration."));
+                Path.Combine(dir, "test-accuracy"), markers: true),
+                "Test accuracy at each checkpoint, averaged over the seeds of each configuration."));
         int k = 0;
         foreach (var g in summary.Ranked.Take(MaxCurveFigures))
         {

@@ -65,6 +65,7 @@ public sealed class FeatureHierarchyExperiment : Experiment
         var b = _budget ?? (ctx.Quick ? FeatureHierarchyBudget.Quick : FeatureHierarchyBudget.Full);
         var (model, layers) = Build(b.Widths, new Generator(ctx.Seed));
         var conv1 = (Conv2d)model[0];
+        var initialFilters = conv1.Weight.Data.ToArray();
         double edgeInit = EdgeFilters.EdgeLikeShare(EdgeFilters.Shares(conv1.Weight.Data, conv1.OutChannels, 1, conv1.KernelSize.H));
         var optimizer = new AdamW(model.Parameters(), b.Lr);
         var losses = LabTraining.Train(model, optimizer, LabTraining.Loader(ctx.Data.Train, b.BatchSize, ctx.Seed), b.Steps);
@@ -93,7 +94,7 @@ public sealed class FeatureHierarchyExperiment : Experiment
         var rf = layers.Select(i => fields[i].Size).ToArray();
         var (verdict, agrees, verdictMetrics) = FeatureHierarchyVerdict.Judge(new HierarchyMeasurements(
             rf, probe, meanSi, edgeTrained, edgeInit, test.Height, test.Count,
-            ClassSelectivity.MeanBreadth(testReadout[^1].ChannelMean, testLabels, 10)));
+            ClassSelectivity.MeanBreadth(testReadout[^1].ChannelMean, testLabels, 10), RelativeChange(initialFilters, conv1.Weight.Data)));
 
         var metrics = new Dictionary<string, object?>
         {
@@ -104,6 +105,7 @@ public sealed class FeatureHierarchyExperiment : Experiment
             ["selectivity_per_channel"] = selectivity.Select(s => s.Select(u => u.Index).ToArray()).ToArray(),
             ["dead_channels"] = selectivity.Select(s => s.Count(u => double.IsNaN(u.Index))).ToArray(),
             ["edge_like_share_trained"] = edgeTrained, ["edge_like_share_init"] = edgeInit,
+            ["first_layer_relative_change"] = RelativeChange(initialFilters, conv1.Weight.Data),
             ["first_layer_oriented_energy"] = shares.Select(s => s.Oriented).ToArray(),
             ["first_layer_dc_energy"] = shares.Select(s => s.Dc).ToArray(), ["probe_train_images"] = probeTrain.Count, ["test_images"] = test.Count,
         };
@@ -118,6 +120,14 @@ public sealed class FeatureHierarchyExperiment : Experiment
                 meanSi[l].ToString("0.000", CultureInfo.InvariantCulture), Invariant($"{selectivity[l].Count(u => double.IsNaN(u.Index))}"),
             }).ToList());
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures, Tables = [table] };
+    }
+
+    /// <summary>‖w − w₀‖ / ‖w₀‖.</summary>
+    private static double RelativeChange(float[] w0, ReadOnlySpan<float> w)
+    {
+        double d = 0, n = 0;
+        for (int i = 0; i < w0.Length; i++) { d += (w[i] - w0[i]) * (double)(w[i] - w0[i]); n += (double)w0[i] * w0[i]; }
+        return n == 0 ? double.NaN : Math.Sqrt(d / n);
     }
 
     private static List<Figure> Figures(LabContext ctx, FeatureHierarchyBudget b, Sequential model, int[] layers, ReceptiveField[] fields,

@@ -11,9 +11,10 @@ namespace CnnLab.Lab.Experiments;
 /// <param name="ImageSize">Side of the input images (28).</param>
 /// <param name="TestImages">Images the probes are tested on (sets the noise of an accuracy).</param>
 /// <param name="DeepestBreadth">Mean number of classes a deepest-layer channel answers at half its preferred class's strength or more.</param>
+/// <param name="FirstLayerChange">‖W − W₀‖ / ‖W₀‖ of the first layer's filters: how far training moved them from their init.</param>
 internal sealed record HierarchyMeasurements(
     int[] ReceptiveFields, double[] ProbeAccuracy, double[] Selectivity, double EdgeShareTrained, double EdgeShareInit, int ImageSize,
-    int TestImages, double DeepestBreadth);
+    int TestImages, double DeepestBreadth, double FirstLayerChange);
 
 /// <summary>
 /// The verdict of <see cref="FeatureHierarchyExperiment"/>, computed from its curves. A curve "rises with depth" when its
@@ -58,7 +59,7 @@ internal static class FeatureHierarchyVerdict
                 + (siRises ? "Channels become more class-specific with depth, as Morcos et al. find."
                     : "Selectivity does not rise clearly with depth here."),
             Invariant($"First layer: {Pct(m.EdgeShareTrained)} of the filters are edge-like (oriented energy > half) after training, ")
-                + Invariant($"{Pct(m.EdgeShareInit)} at initialization; ")
+                + Invariant($"{Pct(m.EdgeShareInit)} at initialization (training moved them by {m.FirstLayerChange * 100:0}% of their norm); ")
                 + (edges ? "early layers → edges holds." : "the first layer is not mostly edge detectors on this budget."),
         };
         string fields = Invariant($"Receptive fields {string.Join(", ", m.ReceptiveFields.Select(r => $"{r}"))} px on a {m.ImageSize}-px image: ");

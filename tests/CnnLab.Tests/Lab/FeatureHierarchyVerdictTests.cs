@@ -8,7 +8,7 @@ public class FeatureHierarchyVerdictTests
     private static readonly int[] Fields = [3, 5, 10, 14, 24, 32];
 
     private static HierarchyMeasurements Curves(double[] probe, double[] si, double edges = 0.7, double edgesInit = 0.4, double breadth = 4) =>
-        new(Fields, probe, si, edges, edgesInit, 28, 1000, breadth);
+        new(Fields, probe, si, edges, edgesInit, 28, 1000, breadth, 0.25);
 
     [Fact]
     public void RisingProbeAndSelectivity_WithEdgeLikeFilters_Agree()
@@ -55,6 +55,8 @@ public class FeatureHierarchyVerdictTests
             Curves([0.70, 0.74, 0.78, 0.81, 0.84, 0.86], [0.6, 0.5, 0.4, 0.3, 0.2, 0.1], edges: 0.4, edgesInit: 0.45));
         Assert.False(agrees);
         Assert.Contains("selectivity does not rise with depth; the first layer is not mostly edge-like.", text);
+        Assert.Contains("40.0% of the filters are edge-like (oriented energy > half) after training, 45.0% at initialization "
+            + "(training moved them by 25% of their norm)", text);
     }
 
     [Fact]

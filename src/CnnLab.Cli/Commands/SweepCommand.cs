@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using CnnLab.Cli.Support;
+using CnnLab.Data;
 using CnnLab.Lab.Sweeps;
 
 namespace CnnLab.Cli.Commands;
@@ -57,7 +58,12 @@ public static class SweepCommand
         var bar = new ProgressBar(stdout, ProgressBar.IsTerminal);
         var outcome = SweepRunner.Run(spec, value =>
         {
-            var split = SweepData.Load(value);
+            TrainTestSplit split;
+            try { split = SweepData.Load(value); }
+            catch (Exception e) when (e is IOException or ArgumentException)
+            {
+                throw new IO.InvalidFileException(gridPath, $"field 'data': '{value}': {e.Message}", e);
+            }
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Data '{value}': {split.Train.Count:N0} training / {split.Test.Count:N0} test images"));
             return split;
@@ -66,7 +72,7 @@ public static class SweepCommand
             string resumed = p.CellsResumed > 0 ? $", {p.CellsResumed} kept from an earlier run" : "";
             double fraction = p.StepsTotal == 0 ? 1 : (double)p.StepsDone / p.StepsTotal;
             bar.ReportItems("cells", p.CellsDone, p.CellsTotal, fraction, $"{fraction * 100:0}% of the steps{resumed}", p.Remaining);
-        }, cancel: cts.Token);
+        }, cancel: cts.Token, source: gridPath);
         int finished = outcome.Results.Count(r => r is not null);
         if (!outcome.Completed)
         {

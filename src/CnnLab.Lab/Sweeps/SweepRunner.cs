@@ -46,13 +46,19 @@ public static class SweepRunner
     /// <summary>
     /// Trains every cell of <paramref name="spec"/> not finished yet. <paramref name="loadData"/> gives the data set a cell's
     /// <c>data</c> value names (called once per value, before any training); <paramref name="probe"/> makes one probe per cell.
-    /// Cancelling stops the running cells at their next step; they leave no result.
+    /// Cancelling stops the running cells at their next step; they leave no result. <paramref name="source"/> names the grid
+    /// file in errors (the spec's name when null).
     /// </summary>
     public static SweepOutcome Run(SweepSpec spec, Func<string, TrainTestSplit> loadData, int jobs, string? folder = null,
-        Func<int, ICellProbe>? probe = null, Action<SweepProgress>? progress = null, CancellationToken cancel = default)
+        Func<int, ICellProbe>? probe = null, Action<SweepProgress>? progress = null, CancellationToken cancel = default, string? source = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(jobs, 1);
         var data = spec.Cells.Select(c => c.Data).Distinct().ToDictionary(d => d, d => SweepData.From(loadData(d), spec.Budget));
+        // Checked before any cell trains: a sweep should not fail an hour in on a cell it could have refused at once.
+        foreach (var c in spec.Cells)
+            if (c.BatchSize > data[c.Data].Train.Count)
+                throw new InvalidFileException(source ?? spec.Name, $"cell '{c.Describe(SweepCell.Axes)}': batch_size {c.BatchSize} is "
+                    + $"larger than the {data[c.Data].Train.Count} training images of the budget");
         using var owner = folder is null ? null : RunFolder.Claim(folder);
         var results = new SweepCellResult?[spec.Cells.Count];
         var pending = new List<int>();

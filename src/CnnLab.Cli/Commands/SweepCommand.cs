@@ -47,7 +47,7 @@ public static class SweepCommand
         outDir ??= "sweep-" + Path.GetFileNameWithoutExtension(gridPath);
         OutputFolder.Ensure(outDir);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Sweep '{spec.Name}': {spec.Cells.Count} cells ({string.Join(" × ", spec.Factors.Prepend("seed").Select(Count(spec)))}), "
+            $"Sweep '{spec.Name}': {spec.Cells.Count} cells ({string.Join(" × ", spec.Factors.Append("seed").Select(Count(spec)))}), "
             + $"{spec.Budget.Steps} steps each, {Math.Min(jobs, spec.Cells.Count)} side by side, into {outDir}"));
         using var cts = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
@@ -88,5 +88,5 @@ public static class SweepCommand
     }
 
     private static Func<string, string> Count(SweepSpec spec) =>
-        axis => $"{spec.Cells.Select(c => c.Value(axis)).Distinct().Count()} {axis}";
+        axis => $"{axis} {spec.Cells.Select(c => c.Value(axis)).Distinct().Count()}";
 }

@@ -33,10 +33,10 @@ public sealed record SweepOutcome(IReadOnlyList<SweepCellResult?> Results, IRead
 /// finished cells and trains the others from the start (a folder without the file was interrupted and is emptied first).
 /// The folder has one writer at a time (<see cref="RunFolder"/>'s lock).
 /// With <c>jobs</c> &gt; 1, cells run side by side in this process, each on one kernel thread. One cell at a time on all
-/// threads is the default because it measured faster on the 2-core machine (the README's example: 11 s against 16–20 s
-/// for two side by side): the caching allocator's lock and its forced collections are process-wide, so two training loops
-/// in one process stall each other. Every kernel gives the same bits for any thread count, so the numbers do not depend on
-/// <c>jobs</c>.
+/// threads is the default because side by side did not measure consistently faster on the 2-core machine (the README's
+/// example: 11 s against 16–20 s in one run, 21 s against 18 s in another, under other users' load): the caching
+/// allocator's lock and its forced collections are process-wide, so two training loops in one process stall each other.
+/// Every kernel gives the same bits for any thread count, so the numbers do not depend on <c>jobs</c>.
 /// </summary>
 public static class SweepRunner
 {

@@ -53,7 +53,7 @@ public sealed record SweepSummary(IReadOnlyList<SweepGroup> Ranked, IReadOnlyLis
         var beyond = comparisons.Where(c => c.ExceedsNoise).ToList();
         var within = comparisons.Where(c => !c.ExceedsNoise).ToList();
         string List(IEnumerable<SweepComparison> cs) => string.Join("; ", cs.Select(c =>
-            Invariant($"{c.Group.Label} ({c.Difference * 100:+0.00;-0.00} points, p = {P(c.P)})")));
+            Invariant($"{c.Group.Label} ({c.Difference * 100:+0.00;-0.00} points, p {P(c.P)})")));
         text += Invariant($" Rule: a difference exceeds the seed noise when Welch's two-sided t-test over the seeds gives p < {Alpha}.");
         text += beyond.Count == 0
             ? " No configuration is worse than the best by more than the seed noise."
@@ -64,5 +64,5 @@ public sealed record SweepSummary(IReadOnlyList<SweepGroup> Ranked, IReadOnlyLis
         return text;
     }
 
-    private static string P(double p) => double.IsNaN(p) ? "n/a" : p < 1e-4 ? "< 1e-4" : p.ToString("0.####", CultureInfo.InvariantCulture);
+    private static string P(double p) => double.IsNaN(p) ? "n/a" : p < 1e-4 ? "< 1e-4" : "= " + p.ToString("0.####", CultureInfo.InvariantCulture);
 }

@@ -57,7 +57,7 @@ public class SweepStatisticsTests
         Assert.Equal(["lr=1e-1", "lr=1e-3", "lr=1e-2"], s.Ranked.Select(g => g.Label));
         Assert.False(s.Comparisons[0].ExceedsNoise);       // 0.80 vs 0.80: within the noise
         Assert.True(s.Comparisons[1].ExceedsNoise);        // 0.80 vs 0.70 with spread 0.01: beyond it
-        Assert.Contains("Worse than the best beyond the seed noise: lr=1e-2 (-10.00 points", s.Statement);
+        Assert.Matches(@"Worse than the best beyond the seed noise: lr=1e-2 \(-10\.00 points, p (= 0\.\d+|< 1e-4)\)", s.Statement);
         Assert.Contains("Within the seed noise of the best (not distinguishable from it on this budget): lr=1e-3", s.Statement);
         Assert.Contains("Welch's two-sided t-test", s.Statement);
         var one = SweepSummary.Of(spec, results.Select((r, i) => r with { TestCurve = [i % 3 == 0 ? acc[i] : double.NaN] }).ToList());

@@ -36,6 +36,8 @@ public sealed record SweepOutcome(IReadOnlyList<SweepCellResult?> Results, IRead
 /// threads is the default because side by side did not measure consistently faster on the 2-core machine (the README's
 /// example: 11 s against 16–20 s in one run, 21 s against 18 s in another, under other users' load): the caching
 /// allocator's lock and its forced collections are process-wide, so two training loops in one process stall each other.
+/// A worker process per cell was tried and dropped: the example took 72 s against 30 s one cell at a time, each worker's
+/// start-up (about 0.9 s of CPU) outweighing cells of half a second; long-lived workers taking cells in turn would not pay it.
 /// Every kernel gives the same bits for any thread count, so the numbers do not depend on <c>jobs</c>.
 /// </summary>
 public static class SweepRunner

@@ -37,6 +37,7 @@ public static class Program
             Commands.VisualizeCommand.Create(stdout, stderr),
             Commands.BenchCommand.Create(stdout, stderr),
             Commands.ExportCommand.Create(stdout, stderr),
+            Commands.SweepCommand.Create(stdout, stderr),
         };
         return root;
     }

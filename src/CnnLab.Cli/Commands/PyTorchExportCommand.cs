@@ -43,7 +43,8 @@ public static class PyTorchExportCommand
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "visit training images in file order" };
         var augment = new Option<bool>("--augment") { Description = "random shift (padding 2) and horizontal flip" };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
-        var pool = new Option<string>("--pool") { Description = "max | avg | conv downsampling in the zoo's CNNs", DefaultValueFactory = _ => d.Pool };
+        var pool = new Option<string>("--pool")
+            { Description = "max | avg | conv downsampling in the zoo's CNNs", DefaultValueFactory = _ => d.Pool };
         var reluOrder = new Option<string>("--relu-order") { Description = "before-pool | after-pool", DefaultValueFactory = _ => d.ReluOrder };
         Option[] recipe = [init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, decayAll, noShuffle, augment, smoothing,
             pool, reluOrder];
@@ -65,7 +66,8 @@ public static class PyTorchExportCommand
             {
                 var given = recipe.Append(model).Append(weights).Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
-                    throw new UsageException($"--checkpoint brings its own recipe (config.json), so {string.Join(", ", given)} cannot be given with it");
+                    throw new UsageException(
+                        $"--checkpoint brings its own recipe (config.json), so {string.Join(", ", given)} cannot be given with it");
                 input = FromCheckpoint(ckptDir, source);
             }
             else

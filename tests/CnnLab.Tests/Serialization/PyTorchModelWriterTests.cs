@@ -38,7 +38,8 @@ public class PyTorchModelWriterTests
         foreach (var name in new[] { "lenet5", "cnn-small", "cnn-bn", "mlp", "mlp-2-32-tanh", "mlp-1-16-leaky-relu", "mlp-1-8-sigmoid",
                      "plain-cnn-4", "resnet-mini" })
             cases.Add((name, ModelZoo.Create(name, new Generator(7)), [1, 28, 28]));
-        cases.Add(("lenet5-avg-after-pool", ModelZoo.Create("lenet5", new Generator(7), new ModelOptions(PoolKind.Avg, ReluOrder.AfterPool)), [1, 28, 28]));
+        var avgAfter = new ModelOptions(PoolKind.Avg, ReluOrder.AfterPool);
+        cases.Add(("lenet5-avg-after-pool", ModelZoo.Create("lenet5", new Generator(7), avgAfter), [1, 28, 28]));
         cases.Add(("cnn-bn-strided", ModelZoo.Create("cnn-bn", new Generator(7), new ModelOptions(PoolKind.StridedConv)), [1, 28, 28]));
         var (spec, input, _) = ModelSpec.Parse(AllLayers, "all-layers.json", new Generator(3));
         cases.Add(("all-layers", spec, input));

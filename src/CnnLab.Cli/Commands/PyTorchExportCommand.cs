@@ -25,7 +25,8 @@ public static class PyTorchExportCommand
         var model = new Option<string?>("--model") { Description = "zoo model or JSON spec: a new run (with the recipe options below)" };
         var weights = new Option<string?>("--weights") { Description = "starting weights for --model (default: drawn by --init from --seed)" };
         var output = new Option<string>("--out") { Description = "the project folder to write (new or empty)", Required = true };
-        var data = DataOptions.Create();
+        var dataOptions = new DataOptions(preprocessing: false);
+        var data = dataOptions.Data;
         var init = new Option<string>("--init") { Description = "init scheme for --model without --weights", DefaultValueFactory = _ => d.Init };
         var optimizer = new Option<string>("--optimizer")
             { Description = "sgd | adam | adamw | adamw-paper | rmsprop", DefaultValueFactory = _ => d.Optimizer };
@@ -51,8 +52,9 @@ public static class PyTorchExportCommand
         var command = new Command("pytorch",
             "Write a PyTorch DDP project (model.py, data.py, train.py for torchrun) with this run's model, weights, optimizer and data.")
         {
-            checkpoint, model, weights, output, data,
+            checkpoint, model, weights, output,
         };
+        foreach (var option in dataOptions.All) command.Add(option);
         foreach (var option in recipe) command.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -60,7 +62,6 @@ public static class PyTorchExportCommand
             string outDir = p.GetValue(output)!;
             string? dataDir = p.GetValue(data);
             if (dataDir is not null && !Directory.Exists(dataDir)) throw new UsageException($"--data: folder '{dataDir}' does not exist");
-            var source = DataSource.Resolve(dataDir, Environment.GetEnvironmentVariable(DataSource.EnvironmentVariable));
             PyTorchProjectInput input;
             if (ckptDir is not null)
             {
@@ -68,6 +69,7 @@ public static class PyTorchExportCommand
                 if (given.Count > 0)
                     throw new UsageException(
                         $"--checkpoint brings its own recipe (config.json), so {string.Join(", ", given)} cannot be given with it");
+                var source = DataSource.Resolve(dataDir, Environment.GetEnvironmentVariable(DataSource.EnvironmentVariable));
                 input = FromCheckpoint(ckptDir, source);
             }
             else
@@ -82,10 +84,12 @@ public static class PyTorchExportCommand
                     LabelSmoothing = p.GetValue(smoothing), Pool = p.GetValue(pool)!, ReluOrder = p.GetValue(reluOrder)!,
                     Threads = Math.Min(Environment.ProcessorCount, Kernels.Parallelism.MaxThreadsLimit),
                 };
-                input = FromModel(config, weightsFile, source);
+                // The data decides what a new run's model takes and how images are normalized, as in 'cnnlab train'.
+                var (source, split) = dataOptions.Load(p, DatasetOptions.Default with { Seed = config.Seed }, stdout);
+                input = FromModel(Trainer.WithData(config, split), weightsFile, source);
             }
             PyTorchProject.Write(input, outDir);
-            stdout.WriteLine($"wrote {outDir}: {string.Join(", ", PyTorchProject.Files)}; {source.Description}");
+            stdout.WriteLine($"wrote {outDir}: {string.Join(", ", PyTorchProject.Files)}; {input.Data.Description}");
             stdout.WriteLine($"launch: cd {outDir} && torchrun --standalone --nproc_per_node 1 train.py   (README.md: 8 GPUs, 2 nodes)");
             return CliErrors.Ok;
         }));

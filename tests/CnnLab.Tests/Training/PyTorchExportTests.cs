@@ -53,9 +53,9 @@ public class PyTorchExportTests
         Assert.Equal(20, losses.Count);
 
         // (a) PyTorch's first loss is CnnLab's on the same 64 images (no shuffling: images 0-63, 32 per process).
-        var net = Build(project, model);
+        var (net, normalize) = Build(project, model);
         net.LoadStateDict(SafeTensors.Load(Path.Combine(project, "weights.safetensors")).Tensors);
-        var first = new DataLoader(data.Train, 64, normalize: Normalize.FashionMnist).Epoch(0).First();
+        var first = new DataLoader(data.Train, 64, normalize: normalize).Epoch(0).First();
         float cnnLabLoss = Functional.CrossEntropy(net.Forward(first.X), first.Y).Item();
         Assert.True(Math.Abs(losses[0] - cnnLabLoss) <= 1e-5 * Math.Abs(cnnLabLoss), $"first loss: PyTorch {losses[0]}, CnnLab {cnnLabLoss}");
 
@@ -66,9 +66,9 @@ public class PyTorchExportTests
         var run20 = Path.Combine(project, "run20");
         var ckpt = Checkpoint.Load(run20);
         Assert.Equal(20, ckpt.State.Step);
-        var trained = Build(project, model);
+        var (trained, _) = Build(project, model);
         trained.LoadStateDict(ckpt.Weights);
-        var eval = Evaluation.Run(trained, new DataLoader(data.Test, 1000, normalize: Normalize.FashionMnist).Epoch(0).Select(b => (b.X, b.Y)), 10);
+        var eval = Evaluation.Run(trained, new DataLoader(data.Test, 1000, normalize: normalize).Epoch(0).Select(b => (b.X, b.Y)), 10);
         double torchTestLoss = steps.Last().GetProperty("test_loss").GetDouble();
         Assert.True(Math.Abs(eval.Loss - torchTestLoss) <= 1e-4 * torchTestLoss, $"test loss: PyTorch {torchTestLoss}, CnnLab {eval.Loss}");
 
@@ -107,11 +107,12 @@ public class PyTorchExportTests
         for (int i = 0; i < torchMoments.Numel; i++) Assert.Equal(torchMoments.Data[i], cnnLabMoments.Data[i], 1e-6f);
     }
 
-    private static Sequential Build(string project, string model)
+    // The exported run's model (random weights) and the normalization its data.py applies.
+    private static (Sequential Model, Normalize Normalize) Build(string project, string model)
     {
         var config = TrainingConfig.FromJson(File.ReadAllText(Path.Combine(project, "cnnlab_config.json")), "cnnlab_config.json");
         Assert.Equal(model, config.Model);
-        return Trainer.BuildModel(config, new Generator(0)).Model;
+        return (Trainer.BuildModel(config, new Generator(0)).Model, config.Normalization);
     }
 
     // The README's launch on two CPU processes. Debian's torchrun (PyTorch 1.13 under Python 3.11) cannot parse its own

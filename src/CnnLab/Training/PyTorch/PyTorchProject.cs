@@ -44,9 +44,13 @@ public static class PyTorchProject
             throw new ArgumentException($"--out: folder '{outDir}' is not empty; give a new folder for the project");
         if (input.Data.Kind != DataSourceKind.Embedded && !IdxDataset.HasFiles(input.Data.Directory!))
             throw new ArgumentException($"export pytorch: {input.Data.Directory} does not hold the four IDX files data.py reads");
-        if (input.InputShape is not [1, _, _])
+        if (c.DataFormat is not (null or "idx" or "embedded"))
+            throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat} data, and data.py reads IDX sets only so far");
+        if (input.InputShape is not [1, _, _] || !input.InputShape.SequenceEqual(c.Input))
             throw new ArgumentException($"export pytorch: the model takes images {Shape.Format(input.InputShape)}, but IDX data holds " +
-                "one-channel images [1, H, W]");
+                $"one-channel images as stored{(c.InputShape is null ? "" : $" (the run's {Shape.Format(c.Input)})")}");
+        if (c.Augment && c.Augmentations is not null)
+            throw new ArgumentException($"export pytorch: data.py has CnnLab's default augmentation (shift and flip) only, not '{c.Augmentations}'");
         var summary = ModelSummary.Of(input.Model, input.InputShape);
         string modelPy = PyTorchModelWriter.Write(input.Model, input.InputShape, ModelName(c), (int)summary.Outputs);
         double weightDecay = c.WeightDecay ?? (c.Optimizer.StartsWith("adamw", StringComparison.Ordinal) ? Optim.AdamW.DefaultWeightDecay : 0);
@@ -111,12 +115,12 @@ public static class PyTorchProject
             dataDir = Path.GetFullPath(input.Data.Directory!);
             fields["DATA_NOTE"] = $"\nData: the IDX files in `{dataDir}`; on other machines, copy them and pass `--data DIR`.\n";
         }
-        var normalize = Normalize.FashionMnist; // the Trainer's normalization, whatever the IDX set
+        var normalize = input.Config.Normalization; // the run's, per channel (Fashion-MNIST's for configs that predate it)
         fields["DEFAULT_DATA"] = PythonLiteral.Of(dataDir);
         fields["DATA_FORMAT"] = PythonLiteral.Of("idx");
-        fields["MEAN"] = PythonLiteral.Tuple(Enumerable.Repeat(PythonLiteral.Of(normalize.Mean), input.InputShape[0]));
-        fields["STD"] = PythonLiteral.Tuple(Enumerable.Repeat(PythonLiteral.Of(normalize.Std), input.InputShape[0]));
-        fields["CLASS_NAMES"] = PythonLiteral.List(FashionMnist.ClassNames.Select(PythonLiteral.Of));
+        fields["MEAN"] = PythonLiteral.Tuple(normalize.Means.Select(m => PythonLiteral.Of(m)));
+        fields["STD"] = PythonLiteral.Tuple(normalize.Stds.Select(s => PythonLiteral.Of(s)));
+        fields["CLASS_NAMES"] = PythonLiteral.List(input.Config.Classes.Select(PythonLiteral.Of));
     }
 
     private static string ModelName(TrainingConfig c) =>

@@ -22,7 +22,7 @@ public class ExportPyTorchCliTests
         File.WriteAllText(spec, """{ "input": [3, 32, 32], "layers": [ { "type": "flatten" }, { "type": "linear", "out_features": 10 } ] }""");
         var r = Cli.Run("export", "pytorch", "--model", spec, "--out", Path.Combine(dir, "project"));
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("one-channel images", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("reads the IDX images as stored, [1, 28, 28]", r.Stderr, StringComparison.Ordinal);
         Assert.Single(r.Stderr.Trim().Split('\n'));
         Assert.False(Directory.Exists(Path.Combine(dir, "project")));
     }

@@ -42,13 +42,7 @@ public static class PyTorchProject
         c.Validate();
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
             throw new ArgumentException($"--out: folder '{outDir}' is not empty; give a new folder for the project");
-        if (input.Data.Kind != DataSourceKind.Embedded && !IdxDataset.HasFiles(input.Data.Directory!))
-            throw new ArgumentException($"export pytorch: {input.Data.Directory} does not hold the four IDX files data.py reads");
-        if (c.DataFormat is not (null or "idx" or "embedded"))
-            throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat} data, and data.py reads IDX sets only so far");
-        if (input.InputShape is not [1, _, _] || !input.InputShape.SequenceEqual(c.Input))
-            throw new ArgumentException($"export pytorch: the model takes images {Shape.Format(input.InputShape)}, but IDX data holds " +
-                $"one-channel images as stored{(c.InputShape is null ? "" : $" (the run's {Shape.Format(c.Input)})")}");
+        string format = DataFormat(c, input);
         if (c.Augment && c.Augmentations is not null)
             throw new ArgumentException($"export pytorch: data.py has CnnLab's default augmentation (shift and flip) only, not '{c.Augmentations}'");
         var summary = ModelSummary.Of(input.Model, input.InputShape);
@@ -78,7 +72,7 @@ public static class PyTorchProject
             ["MODEL_GENERATOR"] = PythonLiteral.List(input.ModelGenerator.Select(w => w.ToString(System.Globalization.CultureInfo.InvariantCulture))),
             ["RUN_ID"] = Slug(ModelName(c)),
         };
-        AddDataFields(fields, input, outDir);
+        AddDataFields(fields, input, format, outDir);
         fields["EXTRA_FILES"] = (input.Data.Kind == DataSourceKind.Embedded ? "| `data/` | the embedded Fashion-MNIST subset's IDX files |\n" : "")
             + (input.Checkpoint is null ? "" : "| `checkpoint/` | the CnnLab checkpoint exported: `--resume checkpoint` continues it |\n");
 
@@ -100,7 +94,7 @@ public static class PyTorchProject
     }
 
     // data.py's constants: where the data is, its format, CnnLab's normalization and class names.
-    private static void AddDataFields(Dictionary<string, string> fields, PyTorchProjectInput input, string outDir)
+    private static void AddDataFields(Dictionary<string, string> fields, PyTorchProjectInput input, string format, string outDir)
     {
         string dataDir;
         if (input.Data.Kind == DataSourceKind.Embedded)
@@ -113,14 +107,38 @@ public static class PyTorchProject
         else
         {
             dataDir = Path.GetFullPath(input.Data.Directory!);
-            fields["DATA_NOTE"] = $"\nData: the IDX files in `{dataDir}`; on other machines, copy them and pass `--data DIR`.\n";
+            fields["DATA_NOTE"] = $"\nData: the {format.ToUpperInvariant()} files in `{dataDir}`; on other machines, copy them and pass "
+                + "`--data DIR`.\n";
         }
         var normalize = input.Config.Normalization; // the run's, per channel (Fashion-MNIST's for configs that predate it)
         fields["DEFAULT_DATA"] = PythonLiteral.Of(dataDir);
-        fields["DATA_FORMAT"] = PythonLiteral.Of("idx");
+        fields["DATA_FORMAT"] = PythonLiteral.Of(format);
+        fields["IMAGE_SHAPE"] = PythonLiteral.Tuple(input.InputShape.Select(d => PythonLiteral.Of(d)));
         fields["MEAN"] = PythonLiteral.Tuple(normalize.Means.Select(m => PythonLiteral.Of(m)));
         fields["STD"] = PythonLiteral.Tuple(normalize.Stds.Select(s => PythonLiteral.Of(s)));
         fields["CLASS_NAMES"] = PythonLiteral.List(input.Config.Classes.Select(PythonLiteral.Of));
+    }
+
+    // data.py's reader for the run's data ("idx" or "cifar"), checked against the folder and the model's input: data.py
+    // reads the images as stored, so a run that converted them (other channels, another size) is refused.
+    private static string DataFormat(TrainingConfig c, PyTorchProjectInput input)
+    {
+        var (format, stored) = c.DataFormat switch
+        {
+            // IDX sets other than the embedded one are checked by data.py, which compares the files' size with the model's.
+            null or "idx" or "embedded" => ("idx", input.Data.Kind == DataSourceKind.Embedded ? [1, 28, 28] : new[] { 1, c.Input[1], c.Input[2] }),
+            "cifar-10" or "cifar-100" => ("cifar", new[] { 3, 32, 32 }),
+            _ => throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat} data; data.py reads IDX and CIFAR sets only so far"),
+        };
+        bool found = input.Data.Kind == DataSourceKind.Embedded ? format == "idx"
+            : format == "idx" ? IdxDataset.HasFiles(input.Data.Directory!) : CifarBinary.Find(input.Data.Directory!) is not null;
+        if (!found)
+            throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat ?? "idx"} data, which {input.Data.Description} " +
+                "does not hold (pass --data DIR)");
+        if (!input.InputShape.SequenceEqual(stored) || !input.InputShape.SequenceEqual(c.Input))
+            throw new ArgumentException($"export pytorch: the model takes images {Shape.Format(input.InputShape)}, but data.py reads the " +
+                $"{format.ToUpperInvariant()} images as stored, {Shape.Format(stored)}");
+        return format;
     }
 
     private static string ModelName(TrainingConfig c) =>

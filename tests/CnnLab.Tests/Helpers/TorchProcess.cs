@@ -19,6 +19,14 @@ public static class TorchProcess
             "PyTorch is needed for this test: apt-get install python3-torch (.ci/run installs it)");
     }
 
+    /// <summary>Fails the test when Pillow, which the projects' data.py uses for image folders, is missing.</summary>
+    public static void RequirePillow()
+    {
+        Require();
+        Assert.True(Run(Python, ["-c", "import PIL"], ".", 120).ExitCode == 0,
+            "Pillow is needed for this test: apt-get install python3-pil (.ci/run installs it)");
+    }
+
     /// <summary>Runs <paramref name="file"/> with <paramref name="args"/> in <paramref name="dir"/>; the output is stdout + stderr.</summary>
     public static (int ExitCode, string Output) Run(string file, IEnumerable<string> args, string dir, int timeoutSeconds)
     {

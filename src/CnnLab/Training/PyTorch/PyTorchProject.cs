@@ -80,7 +80,10 @@ public static class PyTorchProject
         WriteText(outDir, "data.py", Fill("data.py.template", fields));
         WriteText(outDir, "train.py", Fill("train.py.template", fields));
         WriteText(outDir, "safetensors_io.py", Template("safetensors_io.py"));
-        WriteText(outDir, "requirements.txt", Template("requirements.txt"));
+        WriteText(outDir, "requirements.txt", Template("requirements.txt")
+            + (format == "image-folder" ? "# Image folders are decoded and resized by Pillow, as CnnLab does it.\nPillow\n" : ""));
+        if (format == "image-folder")
+            WriteText(outDir, "image_lists.json", ImageFolderLists.Json(input.Data.Directory!, config));
         WriteText(outDir, "README.md", Fill("README.md.template", fields));
         WriteText(outDir, "cnnlab_config.json", config.ToJson() + "\n");
         Checkpoint.SaveWeights(Path.Combine(outDir, "weights.safetensors"), input.Model);
@@ -107,12 +110,13 @@ public static class PyTorchProject
         else
         {
             dataDir = Path.GetFullPath(input.Data.Directory!);
-            fields["DATA_NOTE"] = $"\nData: the {format.ToUpperInvariant()} files in `{dataDir}`; on other machines, copy them and pass "
-                + "`--data DIR`.\n";
+            string what = format == "image-folder" ? "the image folder" : $"the {format.ToUpperInvariant()} files in";
+            fields["DATA_NOTE"] = $"\nData: {what} `{dataDir}`; on other machines, copy it and pass `--data DIR`.\n";
         }
         var normalize = input.Config.Normalization; // the run's, per channel (Fashion-MNIST's for configs that predate it)
         fields["DEFAULT_DATA"] = PythonLiteral.Of(dataDir);
         fields["DATA_FORMAT"] = PythonLiteral.Of(format);
+        fields["CENTER_CROP"] = PythonLiteral.Of(input.Config.CenterCrop);
         fields["IMAGE_SHAPE"] = PythonLiteral.Tuple(input.InputShape.Select(d => PythonLiteral.Of(d)));
         fields["MEAN"] = PythonLiteral.Tuple(normalize.Means.Select(m => PythonLiteral.Of(m)));
         fields["STD"] = PythonLiteral.Tuple(normalize.Stds.Select(s => PythonLiteral.Of(s)));
@@ -128,10 +132,16 @@ public static class PyTorchProject
             // IDX sets other than the embedded one are checked by data.py, which compares the files' size with the model's.
             null or "idx" or "embedded" => ("idx", input.Data.Kind == DataSourceKind.Embedded ? [1, 28, 28] : new[] { 1, c.Input[1], c.Input[2] }),
             "cifar-10" or "cifar-100" => ("cifar", new[] { 3, 32, 32 }),
-            _ => throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat} data; data.py reads IDX and CIFAR sets only so far"),
+            "image-folder" => ("image-folder", c.Input), // decoded and resized to the run's size by data.py
+            _ => throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat} data; data.py reads IDX, CIFAR and image folders"),
         };
         bool found = input.Data.Kind == DataSourceKind.Embedded ? format == "idx"
-            : format == "idx" ? IdxDataset.HasFiles(input.Data.Directory!) : CifarBinary.Find(input.Data.Directory!) is not null;
+            : format switch
+            {
+                "idx" => IdxDataset.HasFiles(input.Data.Directory!),
+                "cifar" => CifarBinary.Find(input.Data.Directory!) is not null,
+                _ => ImageFolderScan.Looks(input.Data.Directory!),
+            };
         if (!found)
             throw new ArgumentException($"export pytorch: the run trains on {c.DataFormat ?? "idx"} data, which {input.Data.Description} " +
                 "does not hold (pass --data DIR)");

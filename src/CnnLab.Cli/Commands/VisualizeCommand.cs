@@ -50,7 +50,8 @@ public static class VisualizeCommand
             string name = split.Test.ClassNames[split.Test.Label(i)];
             var prediction = Predict(model, x);
             stdout.WriteLine($"Test image {i} (true class: {name}; predicted: {split.Test.ClassNames[prediction]})");
-            var rendered = FeatureMapRenderer.Render(stages, x, 0, $"test image {i}, '{name}'", dir, $"image{i}");
+            var rendered = FeatureMapRenderer.Render(stages, x, 0, $"test image {i}, '{name}'", dir, $"image{i}",
+                normalization: config.Normalization);
             foreach (var (stage, files, dead) in rendered)
             {
                 if (stage == "input") { stdout.WriteLine($"  input                        {files.Png}"); continue; }

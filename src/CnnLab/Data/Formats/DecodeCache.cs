@@ -7,28 +7,32 @@ namespace CnnLab.Data;
 
 /// <summary>
 /// A file of decoded images, so that an image folder is decoded once. Its name is a SHA-256 of everything the pixels
-/// depend on: the preprocessing, the skip rule, and each file's path, label, size and modification time (a changed,
-/// added or removed file makes a new key). Layout, little-endian: "CNNLABDC", int32 version, int32 files, int32 kept,
-/// int32 C, H, W, kept int32 labels, int32 bad count with (int32 index, int32 length, UTF-8 message) each, then
-/// kept·C·H·W pixel bytes. A cache is input like any file: sizes are checked against the file's length before
-/// anything is allocated, and one that does not fit its key is decoded again (with a note), never trusted.
+/// depend on: the options asked for (channels, size, crop; "auto" stays "auto", so a hit reads no image header), the skip
+/// rule, and each file's path, label, size and modification time (a changed, added or removed file makes a new key).
+/// Layout, little-endian: "CNNLABDC", int32 version, int32 files, int32 kept, int32 C, H, W, kept int32 labels, int32
+/// bad count with (int32 index, int32 length, UTF-8 message) each, then kept·C·H·W pixel bytes. A cache is input like any
+/// file: sizes are checked against the file's length before anything is allocated, and one that does not fit its key is
+/// decoded again (with a note), never trusted.
 /// </summary>
 internal static class DecodeCache
 {
     private const int Version = 1;
     private static ReadOnlySpan<byte> Magic => "CNNLABDC"u8;
 
-    /// <summary>The cached set for these files, or null when there is none (or no cache folder).</summary>
-    public static (byte[] Pixels, int[] Labels, List<BadImage> Bad)? Load((string Path, int Label)[] files, ImagePreprocessing prep,
-        DatasetOptions options, ICollection<string> notes)
+    /// <summary>
+    /// The decoded set for these files: from the cache when it holds them, else from <paramref name="decode"/> (then
+    /// cached). Without a cache folder, always decoded.
+    /// </summary>
+    public static (ImagePreprocessing Prep, (byte[] Pixels, int[] Labels, List<BadImage> Bad) Decoded) Load((string Path, int Label)[] files,
+        DatasetOptions options, ICollection<string> notes, Func<(ImagePreprocessing, (byte[], int[], List<BadImage>))> decode)
     {
-        if (options.CacheDirectory is null) return null;
-        string path = PathFor(files, prep, options);
+        if (options.CacheDirectory is null) return decode();
+        string path = PathFor(files, options);
         if (File.Exists(path))
         {
             try
             {
-                var hit = Read(path, files.Length, prep);
+                var hit = Read(path, files.Length, options);
                 notes.Add($"decoded images read from the cache {path}");
                 return hit;
             }
@@ -37,7 +41,7 @@ internal static class DecodeCache
                 notes.Add($"the image cache {path} is damaged ({e.Problem}); decoding again");
             }
         }
-        var decoded = ImageFolder.DecodeAll(files, prep, options);
+        var (prep, decoded) = decode();
         try
         {
             Directory.CreateDirectory(options.CacheDirectory);
@@ -48,12 +52,12 @@ internal static class DecodeCache
         {
             notes.Add($"could not write the image cache in {options.CacheDirectory} ({e.Message}); images are decoded each run");
         }
-        return decoded;
+        return (prep, decoded);
     }
 
-    internal static string PathFor((string Path, int Label)[] files, ImagePreprocessing prep, DatasetOptions options)
+    internal static string PathFor((string Path, int Label)[] files, DatasetOptions o)
     {
-        var key = new StringBuilder($"v{Version}|{prep.Channels}|{prep.Height}|{prep.Width}|{prep.CenterCrop}|{options.SkipBadImages}\n");
+        var key = new StringBuilder($"v{Version}|{o.Channels}|{o.Height}|{o.Width}|{o.CenterCrop}|{o.SkipBadImages}\n");
         foreach (var (file, label) in files)
         {
             var info = new FileInfo(file);
@@ -61,7 +65,7 @@ internal static class DecodeCache
                 .Append(info.LastWriteTimeUtc.Ticks).Append('\n');
         }
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())));
-        return Path.Combine(options.CacheDirectory!, $"images-{hash[..32]}.cache");
+        return Path.Combine(o.CacheDirectory!, $"images-{hash[..32]}.cache");
     }
 
     private static void Write(Stream s, int files, ImagePreprocessing prep, (byte[] Pixels, int[] Labels, List<BadImage> Bad) d)
@@ -81,7 +85,7 @@ internal static class DecodeCache
         w.Write(d.Pixels);
     }
 
-    private static (byte[], int[], List<BadImage>) Read(string path, int files, ImagePreprocessing prep)
+    private static (ImagePreprocessing, (byte[], int[], List<BadImage>)) Read(string path, int files, DatasetOptions options)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var r = new BinaryReader(stream);
@@ -95,7 +99,9 @@ internal static class DecodeCache
         Check(r.ReadInt32() == Version, "is of another version");
         int count = r.ReadInt32(), kept = r.ReadInt32(), c = r.ReadInt32(), h = r.ReadInt32(), w = r.ReadInt32();
         Check(count == files && kept >= 0 && kept <= files, $"holds {count} files, expected {files}");
-        Check(c == prep.Channels && h == prep.Height && w == prep.Width, $"holds {c}x{h}x{w} images, expected {prep}");
+        Check(c is 1 or 3 && h is >= 1 and <= 4096 && w is >= 1 and <= 4096, $"holds images of {c}x{h}x{w}");
+        Check((options.Channels == 0 || c == options.Channels) && (options.Height == 0 || (h == options.Height && w == options.Width)),
+            $"holds {c}x{h}x{w} images, not what was asked for");
         Check(length - stream.Position >= 4L * kept + 4, "ends inside its labels");
         var labels = new int[kept];
         for (int i = 0; i < kept; i++) labels[i] = r.ReadInt32();
@@ -113,6 +119,6 @@ internal static class DecodeCache
         Check(length - stream.Position == pixelBytes, $"holds {length - stream.Position} pixel bytes, expected {pixelBytes}");
         var pixels = new byte[pixelBytes];
         stream.ReadExactly(pixels);
-        return (pixels, labels, bad);
+        return (new ImagePreprocessing(c, h, w, options.CenterCrop), (pixels, labels, bad));
     }
 }

@@ -29,8 +29,11 @@ public static class ImageFolder
         if (scan.HasSplits && options.ValSplit is not null)
             notes.Add($"--val-split is not used: {directory} has train/ and {scan.TestFolder}/ folders");
         var all = scan.Train.Concat(scan.Test).ToArray();
-        var prep = Preprocessing(scan, all, options);
-        var (pixels, labels, bad) = DecodeCache.Load(all, prep, options, notes) ?? DecodeAll(all, prep, options);
+        var (prep, (pixels, labels, bad)) = DecodeCache.Load(all, options, notes, () =>
+        {
+            var p = Preprocessing(scan, all, options);
+            return (p, DecodeAll(all, p, options));
+        });
         if (bad.Count > 0)
             notes.Add($"{bad.Count} image{(bad.Count == 1 ? "" : "s")} could not be decoded and {(bad.Count == 1 ? "was" : "were")} "
                 + $"skipped (--skip-bad-images): {string.Join("; ", bad.Take(5))}{(bad.Count > 5 ? "; …" : "")}");

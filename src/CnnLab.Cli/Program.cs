@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CnnLab.Cli.Commands;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli;
 
@@ -38,6 +39,7 @@ public static class Program
             Commands.BenchCommand.Create(stdout, stderr),
             Commands.ExportCommand.Create(stdout, stderr),
         };
+        VersionText.Install(root, stdout);
         return root;
     }
 }

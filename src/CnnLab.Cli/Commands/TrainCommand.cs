@@ -6,6 +6,7 @@ using CnnLab.IO;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Training;
+using CnnLab.Training.TensorBoard;
 using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
@@ -70,13 +71,18 @@ public static class TrainCommand
         {
             Description = "start from these weights (safetensors, PyTorch state_dict names) instead of an init scheme",
         };
+        var tensorboard = new Option<string?>("--tensorboard")
+        {
+            Description = "also write TensorBoard event files to DIR: loss, accuracy and lr per step and epoch, weight and gradient "
+                + "histograms, first-layer filters and feature maps (view with: tensorboard --logdir DIR)",
+        };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
         var data = DataOptions.Create();
         var command = new Command("train",
             "Train a model on Fashion-MNIST (or any IDX set) with progress, metrics.jsonl and atomic checkpoints.")
         {
             model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads, outDir, resume, json,
-            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, data,
+            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, tensorboard, data,
         };
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
@@ -118,7 +124,13 @@ public static class TrainCommand
                 trainer = new Trainer(config, split, dir) { Overwrite = p.GetValue(overwrite) };
             }
             DescribeRun(trainer, log);
-            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps));
+            string? tensorboardDir = p.GetValue(tensorboard);
+            if (tensorboardDir is null) return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), null);
+            OutputFolder.Ensure(tensorboardDir, "--tensorboard");
+            using var writer = new SummaryWriter(tensorboardDir);
+            trainer.TensorBoard = writer;
+            log.WriteLine($"Writing TensorBoard events to {writer.FilePath} (view with: tensorboard --logdir {tensorboardDir})");
+            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), new TensorBoardImages(writer, split.Test));
         }));
         return command;
     }
@@ -141,12 +153,14 @@ public static class TrainCommand
         if (t.OutDir is not null) log.WriteLine($"Writing metrics and checkpoints to {t.OutDir}");
     }
 
-    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter stderr, TextWriter log, bool asJson, bool logSteps)
+    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter stderr, TextWriter log, bool asJson, bool logSteps,
+        TensorBoardImages? images)
     {
         var bar = new ProgressBar(log, interactive: !asJson && ProgressBar.IsTerminal);
         trainer.BatchCompleted += b => bar.Report(b.Epoch, b.Epochs, b.Batch, b.Batches, b.Loss, b.Accuracy, b.ImagesPerSec, b.Eta);
         trainer.EpochCompleted += m =>
         {
+            images?.Write(trainer.Model, m.Step);
             bar.Reset();
             if (asJson) stdout.WriteLine(m.ToJson());
             else log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -175,6 +189,7 @@ public static class TrainCommand
                 stderr.WriteLine($"\nStopped: {result.NonFinite!.Message}. {kept}. Try a lower --lr or another --init.");
                 return CliErrors.Diverged;
         }
+        if (result.Status == TrainingStatus.MaxStepsReached) images?.Write(trainer.Model, result.Steps);
         var eval = result.FinalEvaluation!;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"\n{(result.Status == TrainingStatus.MaxStepsReached ? $"Stopped after --max-steps {result.Steps}" : "Done")}: "

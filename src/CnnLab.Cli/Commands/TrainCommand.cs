@@ -88,6 +88,8 @@ public static class TrainCommand
         {
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
+            string? tensorboardDir = p.GetValue(tensorboard);
+            if (tensorboardDir is not null) OutputFolder.Ensure(tensorboardDir, "--tensorboard");
             var (source, split) = DataOptions.Load(p.GetValue(data), log);
             Trainer trainer;
             string? resumeDir = p.GetValue(resume);
@@ -124,9 +126,7 @@ public static class TrainCommand
                 trainer = new Trainer(config, split, dir) { Overwrite = p.GetValue(overwrite) };
             }
             DescribeRun(trainer, log);
-            string? tensorboardDir = p.GetValue(tensorboard);
             if (tensorboardDir is null) return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), null);
-            OutputFolder.Ensure(tensorboardDir, "--tensorboard");
             using var writer = new SummaryWriter(tensorboardDir);
             trainer.TensorBoard = writer;
             log.WriteLine($"Writing TensorBoard events to {writer.FilePath} (view with: tensorboard --logdir {tensorboardDir})");

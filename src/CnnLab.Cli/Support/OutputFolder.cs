@@ -7,6 +7,7 @@ internal static class OutputFolder
     /// <paramref name="option"/>.</summary>
     public static void Ensure(string dir, string option = "--out")
     {
+        if (string.IsNullOrWhiteSpace(dir)) throw new UsageException($"{option} needs a folder name, got an empty one");
         try
         {
             Directory.CreateDirectory(dir);

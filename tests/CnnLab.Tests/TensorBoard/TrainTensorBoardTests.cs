@@ -69,4 +69,12 @@ public class TrainTensorBoardTests
         Assert.StartsWith("cnnlab: --tensorboard: cannot write to folder", r.Stderr);
         Assert.Single(r.Stderr.TrimEnd().Split('\n'));
     }
+
+    [Fact]
+    public void AnEmptyTensorBoardFolderNameIsAOneLineUsageError()
+    {
+        var r = Cli.Run("train", "--max-steps", "1", "--out", TinyData.TempDir("tb-run"), "--tensorboard", "");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("cnnlab: --tensorboard needs a folder name, got an empty one", r.Stderr.TrimEnd());
+    }
 }

@@ -7,7 +7,8 @@ namespace CnnLab.Training.TensorBoard;
 /// </summary>
 /// <remarks>
 /// .NET's System.IO.Hashing has only the IEEE polynomial. Byte-at-a-time table lookup is enough here: an event record is
-/// a few kilobytes at most, written once per step.
+/// a few kilobytes at most, written once per step. PyTorch: the crc32c that torch.utils.tensorboard's RecordWriter uses
+/// (tensorboard.compat.tensorflow_stub).
 /// </remarks>
 public static class Crc32C
 {

@@ -15,7 +15,8 @@ namespace CnnLab.Training.TensorBoard;
 /// <remarks>
 /// Written by hand with Google.Protobuf's <see cref="CodedOutputStream"/> rather than from generated classes: generating
 /// summary.proto drags in TensorProto and its five imports (thousands of lines) for the four messages and fifteen
-/// fields written here, and the event files are only ever written, never read, by CnnLab.
+/// fields written here, and the event files are only ever written, never read, by CnnLab. PyTorch: the Event and Summary
+/// protos that torch.utils.tensorboard.summary builds.
 /// </remarks>
 public static class EventEncoder
 {

@@ -7,6 +7,7 @@ namespace CnnLab.Training.TensorBoard;
 /// <c>uint64 length | uint32 masked_crc32c(length) | byte data[length] | uint32 masked_crc32c(data)</c>, integers
 /// little-endian, CRC as <see cref="Crc32C.Masked"/> (TensorFlow's tf.io.TFRecordWriter; tensorflow/core/lib/io/record_writer.cc).
 /// </summary>
+/// <remarks>PyTorch: torch.utils.tensorboard's RecordWriter (tensorboard.summary.writer.record_writer).</remarks>
 public sealed class TfRecordWriter(Stream stream) : IDisposable
 {
     /// <summary>Appends one record holding <paramref name="data"/>.</summary>

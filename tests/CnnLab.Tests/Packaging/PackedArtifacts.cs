@@ -57,6 +57,9 @@ public sealed class PackedArtifacts : IDisposable
         {
             string extracted = Path.Combine(GlobalPackages(), id, Version.ToLowerInvariant());
             if (Directory.Exists(extracted)) Directory.Delete(extracted, recursive: true);
+            // The id's folder too, when this run's version was all it held.
+            string idFolder = Path.Combine(GlobalPackages(), id);
+            if (Directory.Exists(idFolder) && !Directory.EnumerateFileSystemEntries(idFolder).Any()) Directory.Delete(idFolder);
         }
         if (Directory.Exists(Feed)) Directory.Delete(Feed, recursive: true);
     }

@@ -44,11 +44,14 @@ public class ToolPackageTests(PackedArtifacts packages)
             Assert.Contains("cnn-small", models.Stdout);
             Assert.Contains("421,642", models.Stdout);
 
+            // --tensorboard draws filters and feature maps: SkiaSharp's native library and the font must be in the package.
             var train = ChildProcess.Run(cnnlab, ["train", "--model", "lenet5", "--max-steps", "20", "--batch-size", "32",
-                "--threads", "1", "--out", "run"], empty, Limit, env);
+                "--threads", "1", "--out", "run", "--tensorboard", "tb"], empty, Limit, env);
             Assert.True(train.ExitCode == 0, $"cnnlab train: {train}");
             Assert.Contains("Stopped after --max-steps 20", train.Stdout);
             Assert.True(File.Exists(Path.Combine(empty, "run", "model.safetensors")), train.ToString());
+            var events = File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(empty, "tb"))));
+            Assert.True(events.AsSpan().IndexOf("images/feature_maps/00_Conv2d"u8) > 0, "no feature-map image in the event file");
         }
         finally
         {

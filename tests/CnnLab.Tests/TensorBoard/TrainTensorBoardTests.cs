@@ -57,6 +57,7 @@ public class TrainTensorBoardTests
         Assert.Contains(images, i => i.Value.GetProperty("tag").GetString() == "images/first_layer_filters" && i.Step == 12);
         Assert.Contains(images, i => i.Value.GetProperty("tag").GetString() == "images/feature_maps/00_Conv2d" && i.Step == 8);
         Assert.All(images, i => Assert.Equal(i.Value.GetProperty("png_height").GetInt64(), i.Value.GetProperty("height").GetInt64()));
+        foreach (var dir in new[] { data, run, Path.GetDirectoryName(tb)! }) Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

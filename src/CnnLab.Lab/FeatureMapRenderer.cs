@@ -1,3 +1,4 @@
+using CnnLab.Data;
 using System.Globalization;
 using CnnLab.Nn;
 using CnnLab.Tensors;
@@ -119,12 +120,19 @@ public static class FeatureMapRenderer
     }
 
     /// <summary>
-    /// Draws the first layer's filters when the model starts with a <see cref="Conv2d"/> (null otherwise).
+    /// Draws the first layer's filters when the model starts with a <see cref="Conv2d"/> (null otherwise); filters over three
+    /// input channels as colour patches (<see cref="ColorImages.Filters"/>).
     /// </summary>
     public static FeatureMapFigure? Filters(Sequential model, string pathWithoutExtension)
     {
         if (model.Layers.FirstOrDefault(l => l is Conv2d) is not Conv2d conv) return null;
         var w = conv.Weight;
+        if (conv.InChannels == 3 && conv.Groups == 1)
+        {
+            string title = $"First-layer filters as colour patches ({conv.OutChannels} of 3x{conv.KernelSize.H}x{conv.KernelSize.W})";
+            var files = ColorImages.Filters(title, w.ToArray(), conv.OutChannels, conv.KernelSize.H, conv.KernelSize.W, pathWithoutExtension);
+            return new FeatureMapFigure(files.Png, files.Svg, conv.OutChannels, Math.Min(conv.OutChannels, 64), [], -1, 1);
+        }
         return FeatureMaps.Filters($"First-layer filters ({conv.OutChannels} of {conv.InChannels}x{conv.KernelSize.H}x{conv.KernelSize.W})",
             w.ToArray(), w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3], pathWithoutExtension);
     }
@@ -132,20 +140,37 @@ public static class FeatureMapRenderer
     /// <summary>
     /// Draws the input image and one grid per stage for sample <paramref name="sample"/> of the captured batch;
     /// files are <paramref name="prefix"/>-input, <paramref name="prefix"/>-stage-K in <paramref name="dir"/>.
-    /// Returns (stage label or "input", files, dead maps of that stage on this image).
+    /// Returns (stage label or "input", files, dead maps of that stage on this image). An RGB input is drawn in colour when
+    /// <paramref name="normalization"/> says how to undo its normalization.
     /// </summary>
     public static List<(string Stage, FigureFiles Files, int[] DeadMaps)> Render(
-        IReadOnlyList<CnnStage> stages, Tensor x, int sample, string imageTitle, string dir, string prefix, int maxMaps = 64)
+        IReadOnlyList<CnnStage> stages, Tensor x, int sample, string imageTitle, string dir, string prefix, int maxMaps = 64,
+        Normalize? normalization = null)
     {
         ArgumentNullException.ThrowIfNull(stages);
         ArgumentNullException.ThrowIfNull(x);
         Directory.CreateDirectory(dir);
         var figures = new List<(string, FigureFiles, int[])>();
         int h = x.Shape[2], w = x.Shape[3];
-        var pixels = new float[h, w];
-        int offset = sample * x.Shape[1] * h * w;   // the first input channel
-        for (int i = 0; i < h; i++) for (int j = 0; j < w; j++) pixels[i, j] = x.Data[offset + i * w + j];
-        figures.Add(("input", FeatureMaps.Image($"Input: {imageTitle}", pixels, Path.Combine(dir, $"{prefix}-input"), "normalized pixel"), []));
+        string inputPath = Path.Combine(dir, $"{prefix}-input");
+        if (x.Shape[1] == 3 && normalization is not null)
+        {
+            // An RGB input in its own colours: the normalization undone, x·std + mean.
+            var rgb = x.Data.Slice(sample * 3 * h * w, 3 * h * w).ToArray();
+            for (int k = 0; k < rgb.Length; k++)
+            {
+                int c = normalization.Channels == 1 ? 0 : k / (h * w);
+                rgb[k] = rgb[k] * normalization.Stds[c] + normalization.Means[c];
+            }
+            figures.Add(("input", ColorImages.Image($"Input: {imageTitle}", rgb, h, w, inputPath), []));
+        }
+        else
+        {
+            var pixels = new float[h, w];
+            int offset = sample * x.Shape[1] * h * w;   // the first input channel
+            for (int i = 0; i < h; i++) for (int j = 0; j < w; j++) pixels[i, j] = x.Data[offset + i * w + j];
+            figures.Add(("input", FeatureMaps.Image($"Input: {imageTitle}", pixels, inputPath, "normalized pixel"), []));
+        }
         foreach (var s in stages)
         {
             var f = FeatureMaps.Grid($"{s.Label} ({imageTitle})", s.Sample(sample), s.Channels, s.Height, s.Width,

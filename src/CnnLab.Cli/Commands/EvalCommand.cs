@@ -25,16 +25,25 @@ public static class EvalCommand
         var weights = new Option<string?>("--weights") { Description = "a safetensors file with the model's state_dict (e.g. saved from PyTorch)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object: test_loss, test_acc, per_class_acc" };
         var threads = new Option<int>("--threads") { Description = "CPU threads", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var data = DataOptions.Create();
-        var command = new Command("eval", "Evaluate a trained model on the test set.") { checkpoint, model, weights, json, threads, data };
+        var data = new DataOptions(preprocessing: false);
+        var command = new Command("eval", "Evaluate a trained model on the test set.") { checkpoint, model, weights, json, threads };
+        foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
             using var threadScope = Kernels.Parallelism.UseThreads(PositiveThreads(p.GetValue(threads)));
-            var net = TrainedModel.Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights)).Model;
-            var (_, split) = DataOptions.Load(p.GetValue(data), log);
-            var loader = new DataLoader(split.Test, 1000, normalize: Normalize.FashionMnist);
+            string? dir = p.GetValue(checkpoint);
+            if (dir is not null && (p.GetValue(model) is not null || p.GetValue(weights) is not null))
+                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
+            if (dir is null) TrainedModel.Check(p.GetValue(model), p.GetValue(weights));
+            // A checkpoint says how its images were prepared; a bare model reads the data as stored.
+            var options = dir is null ? DatasetOptions.Default : DataOptions.FromConfig(TrainedModel.Config(dir, null));
+            var (_, split) = data.Load(p, options, log);
+            var config = TrainedModel.Config(dir, p.GetValue(model), split);
+            if (dir is not null) Trainer.WithData(config, split);
+            var net = TrainedModel.Load(dir, p.GetValue(model), p.GetValue(weights), split).Model;
+            var loader = new DataLoader(split.Test, 1000, normalize: dir is null ? split.Normalization : config.Normalization);
             var result = Evaluation.Run(net, loader.Epoch(0).Select(b => (b.X, b.Y)), split.Test.NumClasses);
             if (asJson)
             {

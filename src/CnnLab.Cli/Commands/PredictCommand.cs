@@ -1,13 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using CnnLab.Data;
 using CnnLab.Nn;
 using CnnLab.Tensors;
+using CnnLab.Training;
 using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
 
-/// <summary><c>cnnlab predict --checkpoint DIR --index N</c> (or an image file): the top-3 classes with probabilities.</summary>
+/// <summary>
+/// <c>cnnlab predict --checkpoint DIR IMAGE</c> (any PNG, JPEG, BMP, GIF or TGA of any size) or <c>--index N</c> (a test
+/// image): the top-k classes with probabilities, the image prepared as the model's training images were.
+/// </summary>
 public static class PredictCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
@@ -16,55 +21,106 @@ public static class PredictCommand
         var index = new Option<int?>("--index") { Description = "classify test image N of the data set" };
         var image = new Argument<string?>("image")
         {
-            Description = "a PNG/JPEG image (converted to 28x28 grayscale)", Arity = ArgumentArity.ZeroOrOne,
+            Description = "an image file (PNG, JPEG, BMP, GIF, TGA; any size or mode), prepared as the model's training images were",
+            Arity = ArgumentArity.ZeroOrOne,
         };
-        var data = DataOptions.Create();
-        var command = new Command("predict", "Classify one image with a trained model: top-3 classes with probabilities.")
+        var top = new Option<int>("--top") { Description = "how many classes to list", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object: input, true_class, top [{class, label, probability}]" };
+        var invert = new Option<string>("--invert")
         {
-            checkpoint, index, image, data,
+            Description = "invert grey levels: auto (for models trained on IDX sets, when the border is light: Fashion-MNIST and MNIST "
+                + "show bright objects on black), on or off",
+            DefaultValueFactory = _ => "auto",
         };
+        var data = new DataOptions(preprocessing: false);
+        var command = new Command("predict", "Classify one image with a trained model: the top classes with probabilities.")
+        {
+            checkpoint, index, image, top, json, invert,
+        };
+        foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
-            var net = TrainedModel.Load(p.GetValue(checkpoint), null, null).Model;
+            string dir = p.GetValue(checkpoint)!;
+            var config = TrainedModel.Config(dir, null);
+            var net = TrainedModel.Load(dir, null, null).Model;
             string? path = p.GetValue(image);
             int? idx = p.GetValue(index);
             if ((path is null) == (idx is null)) throw new UsageException("give either an IMAGE file or --index N");
+            int k = p.GetValue(top);
+            if (k < 1) throw new UsageException($"--top must be at least 1, got {k}");
+            var log = p.GetValue(json) ? stderr : stdout;
+            var names = config.Classes;
             Tensor x;
             string what;
             int? truth = null;
-            IReadOnlyList<string> names = FashionMnist.ClassNames;
             if (idx is int i)
             {
-                var (_, split) = DataOptions.Load(p.GetValue(data), stdout);
+                var (_, split) = data.Load(p, DataOptions.FromConfig(config), log);
+                Trainer.WithData(config, split);
                 if (i < 0 || i >= split.Test.Count) throw new UsageException($"--index must be between 0 and {split.Test.Count - 1}, got {i}");
-                x = ToInput(split.Test.ImageBytes(i), split.Test.Channels, split.Test.Height, split.Test.Width);
+                x = ToInput(split.Test.ImageBytes(i), config);
                 truth = split.Test.Label(i);
-                names = split.Test.ClassNames;
                 what = $"test image {i}";
             }
             else
             {
                 if (!File.Exists(path)) throw new UsageException($"image file '{path}' does not exist");
-                var pixels = ImageFile.ReadGray28(path!, out bool inverted);
-                x = ToInput(pixels, 1, 28, 28);
-                what = path! + (inverted ? " (light background: inverted to Fashion-MNIST's bright-on-dark)" : "");
+                var prep = config.Preprocessing;
+                var pixels = prep.Apply(ImageDecoder.Decode(path!, prep.Channels));
+                bool inverted = Invert(p.GetValue(invert)!, config, pixels, prep);
+                if (inverted) for (int j = 0; j < pixels.Length; j++) pixels[j] = (byte)(255 - pixels[j]);
+                x = ToInput(pixels, config);
+                what = path! + (inverted ? " (light background: inverted to the training images' bright-on-dark)" : "");
             }
             net.Eval();
             using var _ = Autograd.NoGrad();
             var probs = Functional.Softmax(net.Forward(x), 1).ToArray();
+            var best = probs.Select((v, c) => (Probability: v, Label: c)).OrderByDescending(v => v.Probability).Take(k).ToList();
+            if (p.GetValue(json))
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new
+                {
+                    input = path ?? $"test:{idx}",
+                    true_class = truth is int t0 ? names[t0] : null,
+                    top = best.Select(b => new { @class = names[b.Label], label = b.Label, probability = b.Probability }),
+                }));
+                return CliErrors.Ok;
+            }
             stdout.WriteLine($"{what}{(truth is int t ? $" (true class: {names[t]})" : "")}");
-            foreach (var (prob, cls) in probs.Select((v, k) => (v, k)).OrderByDescending(v => v.v).Take(3))
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[cls],-12} {prob * 100,6:0.00}%"));
+            int width = Math.Max(12, best.Max(b => names[b.Label].Length));
+            foreach (var (prob, cls) in best)
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[cls].PadRight(width)} {prob * 100,6:0.00}%"));
             return CliErrors.Ok;
         }));
         return command;
     }
 
-    private static Tensor ToInput(ReadOnlySpan<byte> pixels, int c, int h, int w)
+    // Fashion-MNIST and MNIST show a bright object on black; a photo of a garment usually has a light background.
+    private static bool Invert(string mode, TrainingConfig config, byte[] pixels, ImagePreprocessing prep) => mode.ToLowerInvariant() switch
     {
-        var norm = Normalize.FashionMnist;
-        var x = new Tensor(1, c, h, w);
-        for (int k = 0; k < pixels.Length; k++) x.Data[k] = (pixels[k] / 255f - norm.Mean) / norm.Std;
+        "on" => true,
+        "off" => false,
+        "auto" => prep.Channels == 1 && config.DataFormat is null or "idx" or "embedded" && BorderMean(pixels, prep.Height, prep.Width) > 127,
+        _ => throw new UsageException($"--invert must be auto, on or off, got '{mode}'"),
+    };
+
+    private static double BorderMean(byte[] pixels, int h, int w)
+    {
+        double sum = 0;
+        int n = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (y == 0 || x == 0 || y == h - 1 || x == w - 1) { sum += pixels[y * w + x]; n++; }
+        return sum / n;
+    }
+
+    private static Tensor ToInput(ReadOnlySpan<byte> pixels, TrainingConfig config)
+    {
+        var shape = config.Input;
+        var norm = config.Normalization;
+        var x = new Tensor(1, shape[0], shape[1], shape[2]);
+        int plane = shape[1] * shape[2];
+        for (int k = 0; k < pixels.Length; k++) x.Data[k] = norm.Apply(pixels[k], k / plane);
         return x;
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using CnnLab.Data;
 using CnnLab.IO;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
@@ -55,9 +56,11 @@ public static class TrainCommand
             Description = "max | avg | conv (strided convolution) downsampling in CNNs", DefaultValueFactory = _ => d.Pool,
         };
         var reluOrder = new Option<string>("--relu-order") { Description = "before-pool | after-pool", DefaultValueFactory = _ => d.ReluOrder };
-        var augment = new Option<bool>("--augment")
+        var augment = new Option<string?>("--augment")
         {
-            Description = "random crop (padding 2) and horizontal flip on training images (off by default)",
+            Description = "augment training images: alone, a random crop (padding 2) and a horizontal flip; or a list of crop[:P], "
+                + "flip[:p], resized-crop[:min scale], jitter[:s] (brightness and contrast), brightness:s, contrast:s (off by default)",
+            Arity = ArgumentArity.ZeroOrOne,
         };
         var noAugment = new Option<bool>("--no-augment") { Description = "no augmentation (the default; overrides --augment)" };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "visit training images in file order" };
@@ -77,44 +80,51 @@ public static class TrainCommand
                 + "histograms, first-layer filters and feature maps (view with: tensorboard --logdir DIR)",
         };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
-        var data = DataOptions.Create();
+        var data = new DataOptions(preprocessing: true);
         var command = new Command("train",
-            "Train a model on Fashion-MNIST (or any IDX set) with progress, metrics.jsonl and atomic checkpoints.")
+            "Train a model on Fashion-MNIST, CIFAR or your own folders of images, with progress, metrics.jsonl and atomic checkpoints.")
         {
             model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads, outDir, resume, json,
-            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, tensorboard, data,
+            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, tensorboard,
         };
+        foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
             string? tensorboardDir = p.GetValue(tensorboard);
             if (tensorboardDir is not null) OutputFolder.Ensure(tensorboardDir, "--tensorboard");
-            var (source, split) = DataOptions.Load(p.GetValue(data), log);
             Trainer trainer;
+            TrainTestSplit split;
             string? resumeDir = p.GetValue(resume);
             if (resumeDir is not null)
             {
                 if (!Directory.Exists(resumeDir)) throw new InvalidFileException(resumeDir, "checkpoint folder does not exist");
                 // A resumed run is its config.json: an option that would change it is refused, not ignored.
                 Option[] runOptions = [model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads,
-                    outDir, decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, initFrom, smoothing, overwrite];
+                    outDir, decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, initFrom, smoothing, overwrite,
+                    .. data.Preprocessing];
                 var given = runOptions.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
                     throw new UsageException($"--resume continues the run as its config.json says, so {string.Join(", ", given)} " +
                         "cannot be given with it (start a new run, e.g. with --init-from DIR/model.safetensors)");
+                (_, split) = data.Load(p, DataOptions.FromConfig(Checkpoint.Load(resumeDir).Config), log);
                 trainer = Trainer.Resume(resumeDir, split);
                 log.WriteLine($"Resuming {resumeDir}: {trainer.Config.Model}, {trainer.Config.Epochs} epochs");
             }
             else
             {
+                (var source, split) = data.Load(p, data.FromCommandLine(p, p.GetValue(seed)), log);
+                string? augmentList = p.GetValue(augment);
+                if (augmentList is not null) Augmentation.Parse(augmentList);
                 var config = new TrainingConfig
                 {
                     Model = p.GetValue(model)!, Init = p.GetValue(init)!, Optimizer = p.GetValue(optimizer)!.ToLowerInvariant(),
                     Lr = p.GetValue(lr), WeightDecay = p.GetValue(wd), Momentum = p.GetValue(momentum), Nesterov = p.GetValue(nesterov),
                     Schedule = p.GetValue(schedule)!.ToLowerInvariant(), Epochs = p.GetValue(epochs), BatchSize = p.GetValue(batch),
                     Seed = p.GetValue(seed), Threads = p.GetValue(threads), DecayAll = p.GetValue(decayAll), Pool = p.GetValue(pool)!,
-                    ReluOrder = p.GetValue(reluOrder)!, Augment = p.GetValue(augment) && !p.GetValue(noAugment), Shuffle = !p.GetValue(noShuffle),
+                    ReluOrder = p.GetValue(reluOrder)!, Augment = p.GetResult(augment) is not null && !p.GetValue(noAugment),
+                    Augmentations = augmentList, ValSplit = p.GetValue(data.ValSplit), Shuffle = !p.GetValue(noShuffle),
                     MaxSteps = p.GetValue(maxSteps), InitFrom = p.GetValue(initFrom), LabelSmoothing = p.GetValue(smoothing),
                     Data = source.Description,
                 };
@@ -130,7 +140,8 @@ public static class TrainCommand
             using var writer = new SummaryWriter(tensorboardDir);
             trainer.TensorBoard = writer;
             log.WriteLine($"Writing TensorBoard events to {writer.FilePath} (view with: tensorboard --logdir {tensorboardDir})");
-            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), new TensorBoardImages(writer, split.Test));
+            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), new TensorBoardImages(writer, split.Test,
+                trainer.Config.Normalization));
         }));
         return command;
     }

@@ -4,6 +4,7 @@ using CnnLab.Data;
 using CnnLab.Lab;
 using CnnLab.Nn;
 using CnnLab.Tensors;
+using CnnLab.Training;
 using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
@@ -24,29 +25,33 @@ public static class VisualizeCommand
         {
             Description = "print the convolution arithmetic of one output pixel (window, kernel, products, sum, bias, ReLU, pooling)",
         };
-        var data = DataOptions.Create();
+        var data = new DataOptions(preprocessing: false);
         var command = new Command("visualize",
             "Draw the feature maps of every conv/ReLU/pool stage of a trained model for one test image, and its first-layer filters.")
         {
-            checkpoint, image, outDir, arithmetic, data,
+            checkpoint, image, outDir, arithmetic,
         };
+        foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
+            var config = TrainedModel.Config(p.GetValue(checkpoint), null);
             var net = TrainedModel.Load(p.GetValue(checkpoint), null, null).Model;
             if (net is not Sequential model || !model.Layers.Any(l => l is Conv2d))
                 throw new UsageException("visualize needs a convolutional model (one with Conv2d layers); this checkpoint has none");
-            var (_, split) = DataOptions.Load(p.GetValue(data), stdout);
+            var (_, split) = data.Load(p, DataOptions.FromConfig(config), stdout);
+            Trainer.WithData(config, split);
             int i = p.GetValue(image);
             if (i < 0 || i >= split.Test.Count) throw new UsageException($"--image must be between 0 and {split.Test.Count - 1}, got {i}");
             string dir = p.GetValue(outDir)!;
             OutputFolder.Ensure(dir);
 
-            var x = LabTraining.FirstBatch(split.Test.Subset([i]), 1).X;
+            var x = new DataLoader(split.Test.Subset([i]), 1, normalize: config.Normalization, prefetch: false).Epoch(0).First().X;
             var stages = FeatureMapRenderer.Capture(model, x);
             string name = split.Test.ClassNames[split.Test.Label(i)];
             var prediction = Predict(model, x);
             stdout.WriteLine($"Test image {i} (true class: {name}; predicted: {split.Test.ClassNames[prediction]})");
-            var rendered = FeatureMapRenderer.Render(stages, x, 0, $"test image {i}, '{name}'", dir, $"image{i}");
+            var rendered = FeatureMapRenderer.Render(stages, x, 0, $"test image {i}, '{name}'", dir, $"image{i}",
+                normalization: config.Normalization);
             foreach (var (stage, files, dead) in rendered)
             {
                 if (stage == "input") { stdout.WriteLine($"  input                        {files.Png}"); continue; }

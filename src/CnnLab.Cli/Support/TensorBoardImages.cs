@@ -7,7 +7,7 @@ namespace CnnLab.Cli.Support;
 
 /// <summary>
 /// The pictures <c>cnnlab train --tensorboard</c> adds to the event files: the first layer's filters
-/// (<c>images/first_layer_filters</c>), one test image (<c>images/input</c>) and the feature maps every convolutional
+/// (<c>images/first_layer_filters</c>), the first test image (<c>images/input</c>) and the feature maps every convolutional
 /// stage makes of it (<c>images/feature_maps/K_LAYER</c>, K the layer's index), drawn by CnnLab.Viz as
 /// <c>cnnlab visualize</c> draws them. A model without a convolution has no such pictures and gets none.
 /// </summary>
@@ -15,7 +15,7 @@ namespace CnnLab.Cli.Support;
 /// The library's <see cref="SummaryWriter"/> takes encoded PNGs because the library draws nothing; the figures are
 /// written to a temporary folder, read back and deleted.
 /// </remarks>
-public sealed class TensorBoardImages(SummaryWriter writer, ImageDataset test)
+public sealed class TensorBoardImages(SummaryWriter writer, ImageDataset test, Normalize normalize)
 {
     private readonly int _image = 0;
 
@@ -28,7 +28,8 @@ public sealed class TensorBoardImages(SummaryWriter writer, ImageDataset test)
         {
             var filters = FeatureMapRenderer.Filters(net, Path.Combine(dir.FullName, "filters"));
             if (filters is not null) writer.AddImage("images/first_layer_filters", File.ReadAllBytes(filters.Png), step);
-            var x = LabTraining.FirstBatch(test.Subset([_image]), 1).X;
+            // Prepared as the run's training images are (its normalization), as cnnlab visualize does.
+            var x = new DataLoader(test.Subset([_image]), 1, normalize: normalize, prefetch: false).Epoch(0).First().X;
             var stages = FeatureMapRenderer.Capture(net, x);
             string name = test.ClassNames[test.Label(_image)];
             var rendered = FeatureMapRenderer.Render(stages, x, 0, $"test image {_image}, '{name}'", dir.FullName, "image");

@@ -24,13 +24,13 @@ namespace CnnLab.Data;
 /// what torchvision's transforms do per item. Differences: the epoch is explicit (PyTorch advances
 /// a generator), prefetch is one batch on one worker, and the default normalization is
 /// Fashion-MNIST's (0.2860, 0.3530).</remarks>
-public sealed class DataLoader
+public sealed partial class DataLoader
 {
     private const int RingSize = 3;
 
     private readonly ImageDataset _dataset;
     private readonly int[] _order;
-    private readonly float[] _table = new float[256];
+    private readonly float[] _table;   // [channel, byte] → normalized value
     private readonly Slot[] _ring = new Slot[RingSize];
     private readonly Generator _augmentGenerator = new();
     private int _active;
@@ -49,7 +49,10 @@ public sealed class DataLoader
         Augmentation = augmentation;
         Prefetch = prefetch;
         _order = new int[dataset.Count];
-        for (int v = 0; v < 256; v++) _table[v] = Normalize.Apply((byte)v);
+        Normalize.CheckChannels(dataset.Channels);
+        _table = new float[256 * dataset.Channels];
+        for (int c = 0; c < dataset.Channels; c++)
+            for (int v = 0; v < 256; v++) _table[c * 256 + v] = Normalize.Apply((byte)v, c);
         int capacity = Math.Min(batchSize, Math.Max(dataset.Count, 1)); // no buffer bigger than the dataset
         for (int i = 0; i < RingSize; i++) _ring[i] = new Slot(capacity, dataset);
     }
@@ -153,23 +156,34 @@ public sealed class DataLoader
 
     private void Convert(ReadOnlySpan<byte> src, Span<float> dst)
     {
-        var table = _table;
-        for (int j = 0; j < src.Length; j++) dst[j] = table[src[j]];
+        int plane = _dataset.Height * _dataset.Width;
+        for (int c = 0; c < _dataset.Channels; c++)
+        {
+            var table = _table.AsSpan(c * 256, 256);
+            var s = src.Slice(c * plane, plane);
+            var d = dst.Slice(c * plane, plane);
+            for (int j = 0; j < s.Length; j++) d[j] = table[s[j]];
+        }
     }
 
     // src, dst: [C, H, W]. cropped(y, x) = padded(y + dy, x + dx) = src(y + dy − p, x + dx − p);
     // flipped(y, x) = cropped(y, W − 1 − x).
     private void Augment(ReadOnlySpan<byte> src, Span<float> dst, Augmentation aug)
     {
+        if (aug.NeedsFloat)
+        {
+            AugmentInFloat(src, dst, aug);
+            return;
+        }
         int c = _dataset.Channels, h = _dataset.Height, w = _dataset.Width, p = aug.Padding;
         var gen = _augmentGenerator;
         int dy = p > 0 ? gen.NextInt(2 * p + 1) - p : 0;
         int dx = p > 0 ? gen.NextInt(2 * p + 1) - p : 0;
         bool flip = gen.NextFloat() < aug.FlipProbability;
-        float padValue = _table[0];
-        var table = _table;
         for (int ch = 0; ch < c; ch++)
         {
+            var table = _table.AsSpan(ch * 256, 256);
+            float padValue = table[0];
             var plane = src.Slice(ch * h * w, h * w);
             for (int yy = 0; yy < h; yy++)
             {

@@ -1,3 +1,5 @@
+using CnnLab.IO;
+
 namespace CnnLab.Data;
 
 /// <summary>Where a <see cref="DataSource"/> found its data.</summary>
@@ -51,13 +53,13 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
         {
             if (!System.IO.Directory.Exists(dataDir))
                 throw new DirectoryNotFoundException($"--data {dataDir}: no such directory");
-            return new DataSource(DataSourceKind.Argument, dataDir, $"Data: IDX files from {dataDir} (--data).");
+            return new DataSource(DataSourceKind.Argument, dataDir, $"Data: {dataDir} (--data).");
         }
         if (!string.IsNullOrWhiteSpace(envValue))
         {
             if (!System.IO.Directory.Exists(envValue))
                 throw new DirectoryNotFoundException($"{EnvironmentVariable}={envValue}: no such directory");
-            return new DataSource(DataSourceKind.Environment, envValue, $"Data: IDX files from {envValue} ({EnvironmentVariable}).");
+            return new DataSource(DataSourceKind.Environment, envValue, $"Data: {envValue} ({EnvironmentVariable}).");
         }
         if (IdxDataset.HasFiles(systemDir))
             return new DataSource(DataSourceKind.System, systemDir,
@@ -73,10 +75,67 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
     /// </summary>
     public TrainTestSplit Load(IReadOnlyList<string>? classNames = null)
     {
-        if (Kind == DataSourceKind.Embedded) return FashionMnist.LoadEmbeddedSubset();
+        if (Kind == DataSourceKind.Embedded) return FashionMnist.LoadEmbeddedSubset() with { Format = "embedded" };
         classNames ??= FashionMnist.ClassNames;
         string name = ReferenceEquals(classNames, FashionMnist.ClassNames) ? "Fashion-MNIST"
             : ReferenceEquals(classNames, Mnist.ClassNames) ? "MNIST" : "IDX dataset";
         return IdxDataset.LoadFolder(Directory!, name, classNames);
+    }
+
+    /// <summary>
+    /// Loads whatever the folder holds, detected in this order: the four IDX files, CIFAR-10/100 binary batches, then
+    /// class folders of images (<see cref="ImageFolder"/>). Images are brought to <paramref name="options"/>' channels and
+    /// size; <paramref name="notes"/> receives the format found and anything skipped or assumed, for the user.
+    /// </summary>
+    public TrainTestSplit Load(DatasetOptions options, ICollection<string> notes)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(notes);
+        options.Validate();
+        TrainTestSplit split;
+        if (Kind == DataSourceKind.Embedded || IdxDataset.HasFiles(Directory!))
+            split = Load();
+        else if (CifarBinary.Find(Directory!) is not null)
+            split = CifarBinary.Load(Directory!);
+        else if (ImageFolderScan.Looks(Directory!))
+            split = ImageFolder.Load(Directory!, options, notes);
+        else
+            throw new InvalidFileException(Directory!, "holds no data CnnLab reads: expected the four IDX files (train-images-idx3-ubyte[.gz], …), "
+                + "CIFAR binary batches (data_batch_1.bin … test_batch.bin, or train.bin and test.bin), "
+                + "or one folder of images per class (optionally under train/ and test/)");
+        if (split.Preprocessing is null) split = Reshape(split, options);
+        if (options.Normalize is { } given)
+        {
+            given.CheckChannels(split.Train.Channels);
+            split = split with { Normalization = given };
+        }
+        notes.Add($"{FormatName(split.Format)}: {split.Train.Count:N0} training and {split.Test.Count:N0} test images, "
+            + $"{split.Train.NumClasses} classes, {split.Preprocessing ?? Stored(split.Train)}; normalization {split.Normalization}");
+        return split;
+    }
+
+    private static string FormatName(string format) => format switch
+    {
+        "embedded" => "the embedded Fashion-MNIST subset",
+        "idx" => "IDX files",
+        "cifar-10" => "CIFAR-10 binary",
+        "cifar-100" => "CIFAR-100 binary",
+        _ => "an image folder",
+    };
+
+    private static ImagePreprocessing Stored(ImageDataset d) => new(d.Channels, d.Height, d.Width);
+
+    // Sets stored at one size (IDX, CIFAR) are converted only when the options ask for other channels or another size.
+    private static TrainTestSplit Reshape(TrainTestSplit split, DatasetOptions options)
+    {
+        var stored = Stored(split.Train);
+        var target = new ImagePreprocessing(options.Channels == 0 ? stored.Channels : options.Channels,
+            options.Height == 0 ? stored.Height : options.Height, options.Width == 0 ? stored.Width : options.Width, options.CenterCrop);
+        if (target with { CenterCrop = false } == stored) return split with { Preprocessing = stored };
+        var train = target.ApplyTo(split.Train);
+        return new TrainTestSplit(train, target.ApplyTo(split.Test))
+        {
+            Preprocessing = target, Format = split.Format, Normalization = Normalize.FromKnownOrData(train),
+        };
     }
 }

@@ -36,7 +36,7 @@ public sealed class Trainer
     public Trainer(TrainingConfig config, TrainTestSplit data, string? outDir)
     {
         config.Validate();
-        config = WithSpec(config);
+        config = WithData(WithSpec(config), data);
         Config = config;
         OutDir = outDir;
         _modelGenerator = new Generator(config.Seed);
@@ -44,15 +44,17 @@ public sealed class Trainer
         InitReport = ApplyInit(config, Model, _modelGenerator);
         CheckInput(data.Train);
         NumClasses = data.Train.NumClasses;
+        var normalize = config.Normalization;
         var summary = ModelSummary.Of(Model, InputShape);
         if (summary.Outputs != NumClasses)
             throw new ArgumentException($"model '{config.Model}' scores {summary.Outputs} classes but the data has {NumClasses} " +
                 $"(labels 0..{NumClasses - 1}): its last layer must have {NumClasses} outputs");
         summary.CheckBatch(Math.Max(config.BatchSize, 1000), InputShape, $"--batch-size {config.BatchSize} (and evaluation's 1000)");
         ClassNames = data.Train.ClassNames;
-        _train = new DataLoader(data.Train, config.BatchSize, shuffle: config.Shuffle, seed: config.Seed,
-            normalize: Normalize.FashionMnist, augmentation: config.Augment ? new Augmentation(2) : null);
-        _test = new DataLoader(data.Test, 1000, normalize: Normalize.FashionMnist);
+        var augmentation = !config.Augment ? null : config.Augmentations is null ? Augmentation.Default : Augmentation.Parse(config.Augmentations);
+        _train = new DataLoader(data.Train, config.BatchSize, shuffle: config.Shuffle, seed: config.Seed, normalize: normalize,
+            augmentation: augmentation);
+        _test = new DataLoader(data.Test, 1000, normalize: normalize);
         Optimizer = OptimizerFactory.Create(config, Model);
         Schedule = OptimizerFactory.CreateSchedule(config, Optimizer, TotalSteps);
         // The folder is not touched here: Run claims it (RunFolder) and only then clears or appends.
@@ -63,7 +65,7 @@ public sealed class Trainer
     {
         var ckpt = Checkpoint.Load(checkpointDir);
         var trainer = new Trainer(ckpt.Config with { InitFrom = null, Init = "pytorch-default" }, data, outDir: null) { OutDir = checkpointDir };
-        trainer.Config = ckpt.Config;
+        trainer.Config = WithData(ckpt.Config, data);
         string optimizerName = trainer.Optimizer.GetType().Name;
         if (ckpt.OptimizerName is not null && ckpt.OptimizerName != optimizerName)
             throw new InvalidFileException(Path.Combine(checkpointDir, Checkpoint.OptimizerFile),
@@ -140,8 +142,36 @@ public sealed class Trainer
             var (model, input, _) = ModelSpec.Load(config.Model, generator);
             return (model, input);
         }
-        var options = new ModelOptions(ModelOptions.ParsePool(config.Pool), ModelOptions.ParseReluOrder(config.ReluOrder));
-        return (ModelZoo.Create(config.Model, generator, options), [1, 28, 28]);
+        var options = new ModelOptions(ModelOptions.ParsePool(config.Pool), ModelOptions.ParseReluOrder(config.ReluOrder))
+            .ForData(config.Input, config.Classes.Count);
+        return (ModelZoo.Create(config.Model, generator, options), config.Input);
+    }
+
+    /// <summary>
+    /// The config with what the model is trained on filled in from <paramref name="data"/>: input shape, class names,
+    /// normalization and format. A value the config already has must agree with the data (a resumed run on other data,
+    /// a spec for other images), else the run is refused, naming both.
+    /// </summary>
+    public static TrainingConfig WithData(TrainingConfig config, TrainTestSplit data)
+    {
+        var train = data.Train;
+        int[] shape = [train.Channels, train.Height, train.Width];
+        if (config.InputShape is { } given && !given.SequenceEqual(shape))
+            throw new ArgumentException($"the run was made for images {Shape.Format(given)} but the data has {Shape.Format(shape)}");
+        if (config.ClassNames is { } names && !names.SequenceEqual(train.ClassNames))
+            throw new ArgumentException($"the run was made for the classes {string.Join(", ", names.Take(12))} but the data has "
+                + string.Join(", ", train.ClassNames.Take(12)));
+        var normalize = config.NormalizeMean is null ? data.Normalization : config.Normalization;
+        normalize.CheckChannels(train.Channels);
+        return config with
+        {
+            InputShape = shape,
+            ClassNames = [.. train.ClassNames],
+            NormalizeMean = [.. normalize.Means],
+            NormalizeStd = [.. normalize.Stds],
+            CenterCrop = data.Preprocessing?.CenterCrop ?? config.CenterCrop,
+            DataFormat = config.DataFormat ?? data.Format,
+        };
     }
 
     // A saved state must be one this run can reach: step = epoch · batches + batch, within the configured epochs (so a

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CnnLab.IO;
+using CnnLab.Data;
 using CnnLab.Kernels;
+using CnnLab.Tensors;
 
 namespace CnnLab.Training;
 
@@ -46,8 +48,11 @@ public sealed record TrainingConfig
 
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>Random crop (padding 2) and horizontal flip on training images.</summary>
+    /// <summary>Random crop (padding 2) and horizontal flip on training images, or what <see cref="Augmentations"/> lists.</summary>
     public bool Augment { get; init; }
+
+    /// <summary>The augmentations when <see cref="Augment"/> is on (<see cref="Augmentation.Parse"/>; null: crop and flip).</summary>
+    public string? Augmentations { get; init; }
 
     /// <summary>Stop after this many optimizer steps (even mid-epoch); null for no limit.</summary>
     public long? MaxSteps { get; init; }
@@ -66,6 +71,54 @@ public sealed record TrainingConfig
 
     /// <summary>Where the data came from (filled in by the caller, for the record).</summary>
     public string? Data { get; init; }
+
+    // What the model was trained on, so that eval, predict, visualize and export prepare images the same way. The Trainer
+    // fills them from the data; a config without them (written before they existed) means Fashion-MNIST's.
+
+    /// <summary>[C, H, W] of the model's input images (null: 1x28x28).</summary>
+    public int[]? InputShape { get; init; }
+
+    /// <summary>Images were scaled to cover the input size and centre-cropped rather than stretched.</summary>
+    public bool CenterCrop { get; init; }
+
+    /// <summary>Share of a class-folder set without splits held out for testing.</summary>
+    public double? ValSplit { get; init; }
+
+    /// <summary>Per-channel means of the normalization (null: Fashion-MNIST's).</summary>
+    public float[]? NormalizeMean { get; init; }
+
+    /// <summary>Per-channel stds of the normalization (null: Fashion-MNIST's).</summary>
+    public float[]? NormalizeStd { get; init; }
+
+    /// <summary>The class names, by label (null: Fashion-MNIST's ten).</summary>
+    public string[]? ClassNames { get; init; }
+
+    /// <summary>idx | embedded | cifar-10 | cifar-100 | image-folder (null: idx).</summary>
+    public string? DataFormat { get; init; }
+
+    /// <summary>The input shape, [1, 28, 28] when the config does not say.</summary>
+    [JsonIgnore]
+    public int[] Input => InputShape ?? [1, 28, 28];
+
+    /// <summary>The normalization the model was trained with.</summary>
+    [JsonIgnore]
+    public Normalize Normalization => NormalizeMean is null || NormalizeStd is null ? Normalize.FashionMnist : new(NormalizeMean, NormalizeStd);
+
+    /// <summary>The class names, Fashion-MNIST's when the config does not say.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> Classes => ClassNames ?? FashionMnist.ClassNames;
+
+    /// <summary>How an image file becomes this model's input.</summary>
+    [JsonIgnore]
+    public ImagePreprocessing Preprocessing => new(Input[0], Input[1], Input[2], CenterCrop);
+
+    /// <summary>The options that read the data as this run did.</summary>
+    [JsonIgnore]
+    public DatasetOptions DataOptions => new()
+    {
+        Channels = Input[0], Height = Input[1], Width = Input[2], CenterCrop = CenterCrop, ValSplit = ValSplit, Seed = Seed,
+        Normalize = Normalization,
+    };
 
     /// <summary>
     /// The JSON spec itself when <see cref="Model"/> names a spec file, saved with the run so that its checkpoint
@@ -95,6 +148,18 @@ public sealed record TrainingConfig
             $"--schedule '{Schedule}' is unknown: expected {string.Join(", ", OptimizerFactory.Schedules)}");
         Check(!Nesterov || Optimizer == "sgd", "--nesterov applies to --optimizer sgd only");
         Check(!Nesterov || Momentum > 0, "--nesterov requires --momentum > 0");
+        Check(InputShape is null || (InputShape.Length == 3 && InputShape[0] is 1 or 3 && InputShape[1] is >= 1 and <= 4096
+            && InputShape[2] is >= 1 and <= 4096), $"--input must be 1 or 3 channels and sides 1..4096, got {Shape.Format(InputShape ?? [])}");
+        Check((NormalizeMean is null) == (NormalizeStd is null), "normalize_mean and normalize_std must be given together");
+        if (NormalizeMean is not null)
+        {
+            try { new Normalize(NormalizeMean, NormalizeStd!).CheckChannels(Input[0]); }
+            catch (ArgumentException e) { throw new ArgumentException($"--normalize: {e.Message}"); }
+        }
+        Check(ClassNames is null || (ClassNames.Length >= 2 && ClassNames.All(n => !string.IsNullOrEmpty(n))),
+            "class_names must list at least two non-empty names");
+        Check(ValSplit is null || (ValSplit > 0 && ValSplit < 1), $"--val-split must be between 0 and 1, got {ValSplit}");
+        if (Augmentations is not null) Augmentation.Parse(Augmentations);
     }
 
     internal static readonly JsonSerializerOptions Json = new()

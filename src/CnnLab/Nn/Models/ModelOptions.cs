@@ -27,16 +27,25 @@ public enum ReluOrder
 /// <param name="Pool">Downsampling in CNNs (default max pooling).</param>
 /// <param name="ReluOrder">ReLU before or after pooling (default before).</param>
 /// <param name="InputChannels">Image channels (1 for Fashion-MNIST).</param>
-/// <param name="InputSize">Image height and width (28 for Fashion-MNIST).</param>
+/// <param name="InputHeight">Image height (28 for Fashion-MNIST).</param>
+/// <param name="InputWidth">Image width (28 for Fashion-MNIST).</param>
 /// <param name="NumClasses">Output classes.</param>
 public sealed record ModelOptions(
     PoolKind Pool = PoolKind.Max,
     ReluOrder ReluOrder = ReluOrder.BeforePool,
     int InputChannels = 1,
-    int InputSize = 28,
+    int InputHeight = 28,
+    int InputWidth = 28,
     int NumClasses = 10)
 {
     public static ModelOptions Default { get; } = new();
+
+    /// <summary>The input shape [C, H, W].</summary>
+    public int[] InputShape => [InputChannels, InputHeight, InputWidth];
+
+    /// <summary>Options for images of <paramref name="shape"/> [C, H, W] and <paramref name="classes"/> classes.</summary>
+    public ModelOptions ForData(IReadOnlyList<int> shape, int classes) =>
+        this with { InputChannels = shape[0], InputHeight = shape[1], InputWidth = shape[2], NumClasses = classes };
 
     /// <summary>Parses "max|avg|conv".</summary>
     public static PoolKind ParsePool(string text) => text.ToLowerInvariant() switch

@@ -38,6 +38,9 @@ public static partial class ModelZoo
     public static Sequential Create(string name, Generator generator, ModelOptions? options = null)
     {
         options ??= ModelOptions.Default;
+        if (options.InputChannels < 1 || options.InputHeight < 1 || options.InputWidth < 1 || options.NumClasses < 1)
+            throw new ArgumentException(
+                $"model '{name}': input {Shape.Format(options.InputShape)} and {options.NumClasses} classes must be positive");
         switch (name)
         {
             case "lenet5": return LeNet5(generator, options);
@@ -95,9 +98,10 @@ public static partial class ModelZoo
         AddActivationAndPool(s, 6, g, o);
         s.Add(new Conv2d(6, 16, 5, generator: g));
         AddActivationAndPool(s, 16, g, o);
-        int side = (o.InputSize / 2 - 4) / 2;
+        int h = (o.InputHeight / 2 - 4) / 2, w = (o.InputWidth / 2 - 4) / 2;
+        if (h < 1 || w < 1) throw new ArgumentException($"model 'lenet5' needs images of at least 12x12, got {o.InputHeight}x{o.InputWidth}");
         s.Add(new Flatten());
-        s.Add(new Linear(16 * side * side, 120, generator: g));
+        s.Add(new Linear(16 * h * w, 120, generator: g));
         s.Add(new ReLU());
         s.Add(new Linear(120, 84, generator: g));
         s.Add(new ReLU());
@@ -114,9 +118,11 @@ public static partial class ModelZoo
         s.Add(new Conv2d(32, 64, 3, padding: 1, generator: g));
         if (batchNorm) s.Add(new BatchNorm2d(64));
         AddActivationAndPool(s, 64, g, o);
-        int side = o.InputSize / 4;
+        int h = o.InputHeight / 4, w = o.InputWidth / 4;
+        if (h < 1 || w < 1) throw new ArgumentException($"model 'cnn-small' needs images of at least 4x4, got {o.InputHeight}x{o.InputWidth}");
         s.Add(new Flatten());
-        s.Add(new Linear(64 * side * side, 128, generator: g));
+        s.Add(new Linear(Saturating.Multiply(64L * h, w) <= int.MaxValue ? 64 * h * w
+            : throw new ArgumentException($"model 'cnn-small': {o.InputHeight}x{o.InputWidth} images give too many features"), 128, generator: g));
         s.Add(new ReLU());
         s.Add(new Linear(128, o.NumClasses, generator: g));
         return s;
@@ -124,7 +130,9 @@ public static partial class ModelZoo
 
     private static Sequential Mlp(int depth, int width, string activation, Generator g, ModelOptions o)
     {
-        int inFeatures = o.InputChannels * o.InputSize * o.InputSize;
+        long features = Saturating.Multiply(Saturating.Multiply(o.InputChannels, o.InputHeight), o.InputWidth);
+        if (features > int.MaxValue) throw new ArgumentException($"model 'mlp': {Shape.Format(o.InputShape)} images give too many features");
+        int inFeatures = (int)features;
         // Sized before any weight is allocated: the first layer, depth − 1 hidden ones, the classifier.
         long parameters = Saturating.Add(Saturating.Multiply(inFeatures + 1L, width),
             Saturating.Add(Saturating.Multiply(depth - 1L, Saturating.Multiply(width + 1L, width)), (width + 1L) * o.NumClasses));
@@ -144,6 +152,9 @@ public static partial class ModelZoo
     {
         var s = new Sequential();
         int pool1 = (depth + 2) / 3, pool2 = (2 * depth + 2) / 3;
+        if (Math.Min(o.InputHeight, o.InputWidth) < 4)
+            throw new ArgumentException(
+                $"model 'plain-cnn-{depth}' pools twice: it needs images of at least 4x4, got {o.InputHeight}x{o.InputWidth}");
         for (int i = 1; i <= depth; i++)
         {
             s.Add(new Conv2d(i == 1 ? o.InputChannels : channels, channels, 3, padding: 1, generator: g));

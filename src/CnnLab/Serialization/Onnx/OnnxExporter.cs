@@ -42,18 +42,20 @@ public static class OnnxExporter
     /// (e.g. [1, 28, 28]; the batch axis is added as the dynamic dimension "N"). The output is
     /// "logits", or "probabilities" when <paramref name="softmax"/> appends a Softmax.
     /// </summary>
-    public static void Export(Module model, int[] inputShape, Stream output, bool softmax = false) =>
-        Build(model, inputShape, softmax).WriteTo(output);
+    public static void Export(Module model, int[] inputShape, Stream output, bool softmax = false, OnnxPreprocessing? preprocessing = null) =>
+        Build(model, inputShape, softmax, preprocessing).WriteTo(output);
 
     /// <summary>Exports to a file, written atomically.</summary>
-    public static void Export(Module model, int[] inputShape, string path, bool softmax = false)
+    public static void Export(Module model, int[] inputShape, string path, bool softmax = false, OnnxPreprocessing? preprocessing = null)
     {
-        var proto = Build(model, inputShape, softmax);
+        var proto = Build(model, inputShape, softmax, preprocessing);
         AtomicFile.Write(path, s => proto.WriteTo(s));
     }
 
     /// <summary>The ONNX model as a protobuf message.</summary>
-    public static Proto.ModelProto Build(Module model, int[] inputShape, bool softmax = false)
+    /// <remarks>With <paramref name="preprocessing"/>, its metadata is written and, if asked, the normalization is the
+    /// graph's first step.</remarks>
+    public static Proto.ModelProto Build(Module model, int[] inputShape, bool softmax = false, OnnxPreprocessing? preprocessing = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
@@ -63,7 +65,15 @@ public static class OnnxExporter
         var inputShapes = new Dictionary<Module, int[]>(ReferenceEqualityComparer.Instance);
         int[] outputShape = OutputShape(model, inputShape, inputShapes);
         var builder = new GraphBuilder(inputShapes);
-        string y = builder.Emit(model, "", InputName);
+        string x = InputName;
+        if (preprocessing is { InGraph: true } p)
+        {
+            p.Normalization.CheckChannels(inputShape[0]);
+            long[] dims = [1, p.Normalization.Channels, .. Enumerable.Repeat(1L, inputShape.Length - 1)];
+            x = builder.Node("Sub", "normalize.sub", [x, builder.Constant("normalize.mean", [.. p.Normalization.Means], dims)]);
+            x = builder.Node("Div", "normalize.div", [x, builder.Constant("normalize.std", [.. p.Normalization.Stds], dims)]);
+        }
+        string y = builder.Emit(model, "", x);
         string outName = softmax ? "probabilities" : "logits";
         if (softmax) y = builder.Node("Softmax", "softmax", [y], n => n.Attribute.Add(Int("axis", 1)));
         var g = builder.Graph;
@@ -81,6 +91,8 @@ public static class OnnxExporter
             Graph = g,
         };
         m.OpsetImport.Add(new Proto.OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in preprocessing?.Metadata(inputShape) ?? new Dictionary<string, string>())
+            m.MetadataProps.Add(new Proto.StringStringEntryProto { Key = key, Value = value });
         return m;
     }
 
@@ -282,7 +294,7 @@ public static class OnnxExporter
             return t;
         }
 
-        private string Constant(string name, float[] values, params long[] dims) =>
+        public string Constant(string name, float[] values, params long[] dims) =>
             AddInitializer(name, Proto.TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values.AsSpan()), dims);
 
         private string Int64Constant(string name, params long[] values) =>

@@ -38,6 +38,7 @@ public static class Program
             Commands.VisualizeCommand.Create(stdout, stderr),
             Commands.BenchCommand.Create(stdout, stderr),
             Commands.ExportCommand.Create(stdout, stderr),
+            Commands.SweepCommand.Create(stdout, stderr),
         };
         VersionText.Install(root, stdout);
         return root;

@@ -28,7 +28,7 @@ public class LayeringTests
         ["CnnLab.Training", "CnnLab.Training.TensorBoard"],
         ["CnnLab.Benchmarks"],
         ["CnnLab.Viz"],
-        ["CnnLab.Lab", "CnnLab.Lab.Experiments"],
+        ["CnnLab.Lab", "CnnLab.Lab.Sweeps", "CnnLab.Lab.Experiments"],
         ["CnnLab.Cli.Support"],
         ["CnnLab.Cli.Commands"],
         ["CnnLab.Cli"],

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CnnLab.Cli.Commands;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli;
 
@@ -39,6 +40,7 @@ public static class Program
             Commands.ExportCommand.Create(stdout, stderr),
             Commands.SweepCommand.Create(stdout, stderr),
         };
+        VersionText.Install(root, stdout);
         return root;
     }
 }

@@ -25,7 +25,7 @@ public class LayeringTests
         ["CnnLab.Init.Networks", "CnnLab.Optim", "CnnLab.Optim.Schedules"],
         ["CnnLab.Data"],
         ["CnnLab.Serialization", "CnnLab.Serialization.Onnx", "CnnLab.Serialization.PyTorch"],
-        ["CnnLab.Training"],
+        ["CnnLab.Training", "CnnLab.Training.TensorBoard"],
         ["CnnLab.Training.PyTorch"],
         ["CnnLab.Benchmarks"],
         ["CnnLab.Viz"],

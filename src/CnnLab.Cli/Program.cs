@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CnnLab.Cli.Commands;
+using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli;
 
@@ -37,8 +38,10 @@ public static class Program
             Commands.VisualizeCommand.Create(stdout, stderr),
             Commands.BenchCommand.Create(stdout, stderr),
             Commands.ExportCommand.Create(stdout, stderr),
+            Commands.SweepCommand.Create(stdout, stderr),
             Commands.ServeCommand.Create(stdout, stderr),
         };
+        VersionText.Install(root, stdout);
         return root;
     }
 }

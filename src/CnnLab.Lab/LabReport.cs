@@ -11,12 +11,12 @@ namespace CnnLab.Lab;
 /// </summary>
 public static class LabReport
 {
-    public static string Html(IReadOnlyList<(Experiment Experiment, ExperimentResult? Result, string? Error)> results, JsonObject manifest)
-    {
-        var sb = new StringBuilder();
-        sb.Append("""
+    /// <summary>The page's head and style up to the opened body, shared by the lab's report and the sweep's.</summary>
+    public static string PageHead(string title) => """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>CnnLab report</title>
+            <html lang="en"><head><meta charset="utf-8"><title>
+            """ + E(title) + """
+            </title>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <style>
             body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;max-width:1000px;
@@ -35,8 +35,42 @@ public static class LabReport
             padding:.25em .6em;text-align:right} th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
             .toc li{margin:.15em 0} .meta{color:#666;font-size:.85em}
             </style></head><body>
-            <h1>CnnLab report</h1>
-            """ + "\n<p>Every claim of <em>Deep Learning – Complete Notes (Day 01)</em> put to a measurement. "
+
+            """;
+
+    /// <summary>Each figure as an embedded PNG with its caption.</summary>
+    public static void AppendFigures(StringBuilder sb, IEnumerable<Figure> figures)
+    {
+        foreach (var f in figures)
+        {
+            string data = File.Exists(f.Png) ? Convert.ToBase64String(File.ReadAllBytes(f.Png)) : "";
+            sb.Append(CultureInfo.InvariantCulture, $"<figure><img alt=\"{E(f.Caption)}\" src=\"data:image/png;base64,{data}\">");
+            sb.Append(CultureInfo.InvariantCulture, $"<figcaption>{E(f.Caption)}</figcaption></figure>\n");
+        }
+    }
+
+    /// <summary>Each table with its caption and header row.</summary>
+    public static void AppendTables(StringBuilder sb, IEnumerable<LabTable> tables)
+    {
+        foreach (var t in tables)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<table><caption>{E(t.Title)}</caption><tr>");
+            foreach (var h in t.Headers) sb.Append(CultureInfo.InvariantCulture, $"<th>{E(h)}</th>");
+            sb.Append("</tr>");
+            foreach (var row in t.Rows)
+            {
+                sb.Append("<tr>");
+                foreach (var c in row) sb.Append(CultureInfo.InvariantCulture, $"<td>{E(c)}</td>");
+                sb.Append("</tr>");
+            }
+            sb.Append("</table>\n");
+        }
+    }
+
+    public static string Html(IReadOnlyList<(Experiment Experiment, ExperimentResult? Result, string? Error)> results, JsonObject manifest)
+    {
+        var sb = new StringBuilder(PageHead("CnnLab report"));
+        sb.Append("<h1>CnnLab report</h1>\n<p>Every claim of <em>Deep Learning – Complete Notes (Day 01)</em> put to a measurement. "
             + "Each verdict is computed from the numbers shown with it.</p>");
         int agree = results.Count(r => r.Result?.Agrees == true);
         sb.Append(CultureInfo.InvariantCulture, $"<p><strong>{agree} of {results.Count}</strong> measurements agree with the notes as written; ");
@@ -75,25 +109,8 @@ public static class LabReport
         }
         sb.Append(CultureInfo.InvariantCulture, $"<div class=\"verdict {(r.Agrees ? "agrees" : "disagrees")}\">");
         sb.Append(CultureInfo.InvariantCulture, $"<span class=\"badge\">{(r.Agrees ? "Agrees" : "Disagrees")}</span>{E(r.Verdict)}</div>\n");
-        foreach (var f in r.Figures)
-        {
-            string data = File.Exists(f.Png) ? Convert.ToBase64String(File.ReadAllBytes(f.Png)) : "";
-            sb.Append(CultureInfo.InvariantCulture, $"<figure><img alt=\"{E(f.Caption)}\" src=\"data:image/png;base64,{data}\">");
-            sb.Append(CultureInfo.InvariantCulture, $"<figcaption>{E(f.Caption)}</figcaption></figure>\n");
-        }
-        foreach (var t in r.Tables)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"<table><caption>{E(t.Title)}</caption><tr>");
-            foreach (var h in t.Headers) sb.Append(CultureInfo.InvariantCulture, $"<th>{E(h)}</th>");
-            sb.Append("</tr>");
-            foreach (var row in t.Rows)
-            {
-                sb.Append("<tr>");
-                foreach (var c in row) sb.Append(CultureInfo.InvariantCulture, $"<td>{E(c)}</td>");
-                sb.Append("</tr>");
-            }
-            sb.Append("</table>\n");
-        }
+        AppendFigures(sb, r.Figures);
+        AppendTables(sb, r.Tables);
         var scalars = r.Metrics.Where(kv => kv.Value is double or float or int or long or bool or string).ToList();
         if (scalars.Count > 0)
         {
@@ -111,7 +128,8 @@ public static class LabReport
         _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
     };
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
+    /// <summary>HTML-escaped text.</summary>
+    public static string E(string s) => WebUtility.HtmlEncode(s);
 
     private static string Slug(string s) => new(s.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray());
 }

@@ -44,6 +44,6 @@ public static class ExportCommand
                 + $", output '{(probabilities ? "probabilities" : "logits")}', opset {OnnxExporter.Opset}; class names in the metadata");
             return CliErrors.Ok;
         }));
-        return new Command("export", "Export a trained model to another format.") { onnx };
+        return new Command("export", "Export a trained model to another format.") { onnx, PyTorchExportCommand.Create(stdout, stderr) };
     }
 }

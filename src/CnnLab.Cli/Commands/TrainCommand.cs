@@ -7,6 +7,7 @@ using CnnLab.IO;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Training;
+using CnnLab.Training.TensorBoard;
 using CnnLab.Cli.Support;
 
 namespace CnnLab.Cli.Commands;
@@ -73,20 +74,28 @@ public static class TrainCommand
         {
             Description = "start from these weights (safetensors, PyTorch state_dict names) instead of an init scheme",
         };
+        var tensorboard = new Option<string?>("--tensorboard")
+        {
+            Description = "also write TensorBoard event files to DIR: loss, accuracy and lr per step and epoch, weight and gradient "
+                + "histograms, first-layer filters and feature maps (view with: tensorboard --logdir DIR)",
+        };
         var smoothing = new Option<float>("--label-smoothing") { Description = "cross-entropy label smoothing", DefaultValueFactory = _ => 0f };
         var data = new DataOptions(preprocessing: true);
         var command = new Command("train",
             "Train a model on Fashion-MNIST, CIFAR or your own folders of images, with progress, metrics.jsonl and atomic checkpoints.")
         {
             model, init, optimizer, lr, wd, momentum, nesterov, schedule, epochs, batch, seed, threads, outDir, resume, json,
-            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite,
+            decayAll, pool, reluOrder, augment, noAugment, noShuffle, maxSteps, logSteps, initFrom, smoothing, overwrite, tensorboard,
         };
         foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             bool asJson = p.GetValue(json);
             var log = asJson ? stderr : stdout;
+            string? tensorboardDir = p.GetValue(tensorboard);
+            if (tensorboardDir is not null) OutputFolder.Ensure(tensorboardDir, "--tensorboard");
             Trainer trainer;
+            TrainTestSplit split;
             string? resumeDir = p.GetValue(resume);
             if (resumeDir is not null)
             {
@@ -99,13 +108,13 @@ public static class TrainCommand
                 if (given.Count > 0)
                     throw new UsageException($"--resume continues the run as its config.json says, so {string.Join(", ", given)} " +
                         "cannot be given with it (start a new run, e.g. with --init-from DIR/model.safetensors)");
-                var (_, saved) = data.Load(p, DataOptions.FromConfig(Checkpoint.Load(resumeDir).Config), log);
-                trainer = Trainer.Resume(resumeDir, saved);
+                (_, split) = data.Load(p, DataOptions.FromConfig(Checkpoint.Load(resumeDir).Config), log);
+                trainer = Trainer.Resume(resumeDir, split);
                 log.WriteLine($"Resuming {resumeDir}: {trainer.Config.Model}, {trainer.Config.Epochs} epochs");
             }
             else
             {
-                var (source, split) = data.Load(p, data.FromCommandLine(p, p.GetValue(seed)), log);
+                (var source, split) = data.Load(p, data.FromCommandLine(p, p.GetValue(seed)), log);
                 string? augmentList = p.GetValue(augment);
                 if (augmentList is not null) Augmentation.Parse(augmentList);
                 var config = new TrainingConfig
@@ -127,7 +136,12 @@ public static class TrainCommand
                 trainer = new Trainer(config, split, dir) { Overwrite = p.GetValue(overwrite) };
             }
             DescribeRun(trainer, log);
-            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps));
+            if (tensorboardDir is null) return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), null);
+            using var writer = new SummaryWriter(tensorboardDir);
+            trainer.TensorBoard = writer;
+            log.WriteLine($"Writing TensorBoard events to {writer.FilePath} (view with: tensorboard --logdir {tensorboardDir})");
+            return RunWithProgress(trainer, stdout, stderr, log, asJson, p.GetValue(logSteps), new TensorBoardImages(writer, split.Test,
+                trainer.Config.Normalization));
         }));
         return command;
     }
@@ -150,12 +164,14 @@ public static class TrainCommand
         if (t.OutDir is not null) log.WriteLine($"Writing metrics and checkpoints to {t.OutDir}");
     }
 
-    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter stderr, TextWriter log, bool asJson, bool logSteps)
+    private static int RunWithProgress(Trainer trainer, TextWriter stdout, TextWriter stderr, TextWriter log, bool asJson, bool logSteps,
+        TensorBoardImages? images)
     {
         var bar = new ProgressBar(log, interactive: !asJson && ProgressBar.IsTerminal);
         trainer.BatchCompleted += b => bar.Report(b.Epoch, b.Epochs, b.Batch, b.Batches, b.Loss, b.Accuracy, b.ImagesPerSec, b.Eta);
         trainer.EpochCompleted += m =>
         {
+            images?.Write(trainer.Model, m.Step);
             bar.Reset();
             if (asJson) stdout.WriteLine(m.ToJson());
             else log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -184,6 +200,7 @@ public static class TrainCommand
                 stderr.WriteLine($"\nStopped: {result.NonFinite!.Message}. {kept}. Try a lower --lr or another --init.");
                 return CliErrors.Diverged;
         }
+        if (result.Status == TrainingStatus.MaxStepsReached) images?.Write(trainer.Model, result.Steps);
         var eval = result.FinalEvaluation!;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"\n{(result.Status == TrainingStatus.MaxStepsReached ? $"Stopped after --max-steps {result.Steps}" : "Done")}: "

@@ -37,6 +37,32 @@ public sealed class ProgressBar(TextWriter output, bool interactive)
         }
     }
 
+    /// <summary>
+    /// One line for a run of many items (a sweep's cells): done of total, what is running, and the time left; redrawn in
+    /// place on a terminal, every ~10% otherwise.
+    /// </summary>
+    public void ReportItems(string what, int done, int total, double fraction, string stats, TimeSpan? eta)
+    {
+        string left = eta is TimeSpan t ? $"  left {FormatTime(t)}" : "";
+        if (interactive)
+        {
+            var now = DateTime.UtcNow;
+            if (done < total && (now - _lastDraw).TotalMilliseconds < 200) return;
+            _lastDraw = now;
+            const int width = 28;
+            int filled = (int)Math.Clamp(width * fraction, 0, width);
+            output.Write($"\r{what} [{new string('#', filled)}{new string('.', width - filled)}] {done}/{total}  {stats}{left}   ");
+            if (done == total) output.WriteLine();
+        }
+        else
+        {
+            int decile = (int)Math.Clamp(10 * fraction, 0, 10);
+            if (decile == _lastDecile && done < total) return;
+            _lastDecile = decile;
+            output.WriteLine($"{what} {done}/{total}  {stats}{left}");
+        }
+    }
+
     public void Reset() => _lastDecile = -1;
 
     private static string FormatTime(TimeSpan t) => t.TotalHours >= 1

@@ -1,6 +1,5 @@
 using System.Globalization;
-using CnnLab.Data;
-using CnnLab.Tensors;
+using CnnLab.Lab.Sweeps;
 using CnnLab.Viz;
 using static System.FormattableString;
 
@@ -35,14 +34,20 @@ public sealed class AdamVsAdamWExperiment : Experiment
     public override ExperimentResult Run(LabContext ctx)
     {
         var b = _budget ?? (ctx.Quick ? DecayGridBudget.Quick : DecayGridBudget.Full);
-        var (train, trainEval, test) = Datasets(ctx, b);
+        // The grid is a sweep: one cell per (method, lr, λ), then Adam without decay at the reference lr.
+        var sweep = Sweep(b, ctx.Seed);
+        var normProbes = new DecayNormProbe[sweep.Spec.Cells.Count];
+        var outcome = SweepRunner.Run(sweep.Spec, _ => ctx.Data, jobs: 1, probe: i => normProbes[i] = new DecayNormProbe());
+        var cells = sweep.Keys.Select((k, i) => DecayGridCell.From(k.Method, k.Lr, k.Lambda, outcome.Results[i]!, normProbes[i])).ToArray();
+        var data = SweepData.From(ctx.Data, sweep.Spec.Budget);
         var metrics = new Dictionary<string, object?>
         {
-            ["model"] = b.Model, ["train_images"] = train.Count, ["test_images"] = test.Count, ["steps"] = b.Steps,
+            ["model"] = b.Model, ["train_images"] = data.Train.Count, ["test_images"] = data.Test.Count, ["steps"] = b.Steps,
             ["batch_size"] = b.BatchSize, ["schedule"] = "cosine annealing to 0 over all steps", ["lrs"] = b.Lrs,
             ["reference_lr"] = b.ReferenceLr,
         };
         var grids = new Dictionary<DecayMethod, DecayCellResult[,]>();
+        int next = 0;
         foreach (var m in DecayMethods.All)
         {
             var lambdas = b.Lambdas(m);
@@ -50,8 +55,7 @@ public sealed class AdamVsAdamWExperiment : Experiment
             for (int i = 0; i < b.Lrs.Length; i++)
                 for (int j = 0; j < lambdas.Length; j++)
                 {
-                    grid[i, j] = DecayGridCell.Run(m, b.Lrs[i], lambdas[j], b.Model, train, trainEval, test, b.Steps, b.BatchSize,
-                        b.Checkpoints, ctx.Seed);
+                    grid[i, j] = cells[next++];
                     ctx.Log.WriteLine(Invariant(
                         $"  {DecayMethods.Label(m)} lr {b.Lrs[i]:0.####e0} λ {lambdas[j]:0.##e0}: test {grid[i, j].TestAccuracy:0.000}"));
                 }
@@ -63,8 +67,7 @@ public sealed class AdamVsAdamWExperiment : Experiment
             metrics[$"{k}_gap"] = Rows(grid, c => c.Gap);
             metrics[$"{k}_final_weight_norm"] = Rows(grid, c => c.WeightNorm[^1]);
         }
-        var none = DecayGridCell.Run(DecayMethod.AdamL2, b.ReferenceLr, 0, b.Model, train, trainEval, test, b.Steps, b.BatchSize,
-            b.Checkpoints, ctx.Seed);
+        var none = cells[next];
         metrics["adam_no_decay_test_accuracy"] = none.TestAccuracy;
         metrics["adam_no_decay_gap"] = none.Gap;
 
@@ -85,16 +88,24 @@ public sealed class AdamVsAdamWExperiment : Experiment
 
         var figures = Figures(ctx, b, grids, summaries, none);
         var tables = new List<LabTable> { ProbeTable(probes), BestTable(summaries, none) };
-        var (verdict, agrees) = Verdict(b, test.Count, summaries, none, probes, grids, l2MedianSqrtV, metrics);
+        var (verdict, agrees) = Verdict(b, data.Test.Count, summaries, none, probes, grids, l2MedianSqrtV, metrics);
         return new ExperimentResult { Claim = Claim, Verdict = verdict, Agrees = agrees, Metrics = metrics, Figures = figures, Tables = tables };
     }
 
-    private static (ImageDataset Train, ImageDataset TrainEval, ImageDataset Test) Datasets(LabContext ctx, DecayGridBudget b)
+    /// <summary>
+    /// The grid as a sweep over the training images the budget names (a fixed random subset, drawn from seed + 7), train
+    /// accuracy on the first 1,000 of them, and the cosine schedule: each method's lr × λ cells, then Adam without decay.
+    /// </summary>
+    internal static (SweepSpec Spec, List<(DecayMethod Method, double Lr, double Lambda)> Keys) Sweep(DecayGridBudget b, long seed)
     {
-        var indices = Enumerable.Range(0, ctx.Data.Train.Count).ToArray();
-        new Generator(ctx.Seed + 7).Shuffle(indices.AsSpan());
-        var train = ctx.Data.Train.Subset(indices.AsSpan(0, Math.Min(b.TrainImages, indices.Length)), "training subset");
-        return (train, train.Take(1000), ctx.Data.Test.Take(b.TestImages));
+        var keys = new List<(DecayMethod, double, double)>();
+        foreach (var m in DecayMethods.All)
+            foreach (double lr in b.Lrs)
+                foreach (double lambda in b.Lambdas(m)) keys.Add((m, lr, lambda));
+        keys.Add((DecayMethod.AdamL2, b.ReferenceLr, 0));
+        var budget = new SweepBudget(b.Steps, b.Checkpoints, "cosine", b.TrainImages, 1000, b.TestImages, seed + 7);
+        var cells = keys.Select(k => DecayGridCell.Cell(k.Item1, k.Item2, k.Item3, b.Model, b.BatchSize, seed)).ToList();
+        return (new SweepSpec("adam-vs-adamw", budget, cells), keys);
     }
 
     private static double[][] Rows(DecayCellResult[,] grid, Func<DecayCellResult, double> f) =>

@@ -83,6 +83,17 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
     }
 
     /// <summary>
+    /// Loads the data in <paramref name="directory"/> (IDX files, CIFAR binary, or class folders of images), for library
+    /// users: <c>var data = DataSource.FromFolder("pets", new DatasetOptions { Height = 64, Width = 64 });</c>.
+    /// </summary>
+    public static TrainTestSplit FromFolder(string directory, DatasetOptions? options = null, ICollection<string>? notes = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"data folder {directory} does not exist");
+        return new DataSource(DataSourceKind.Argument, directory, $"Data: {directory}.").Load(options ?? DatasetOptions.Default, notes ?? []);
+    }
+
+    /// <summary>
     /// Loads whatever the folder holds, detected in this order: the four IDX files, CIFAR-10/100 binary batches, then
     /// class folders of images (<see cref="ImageFolder"/>). Images are brought to <paramref name="options"/>' channels and
     /// size; <paramref name="notes"/> receives the format found and anything skipped or assumed, for the user.

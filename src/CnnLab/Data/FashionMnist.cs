@@ -47,6 +47,21 @@ public static class FashionMnist
         return IdxDataset.Build(arrays, names.Select(n => $"embedded:{n}").ToArray(), "Fashion-MNIST subset", EmbeddedSource, ClassNames);
     }
 
+    /// <summary>
+    /// Writes the embedded subset's four <c>.gz</c> IDX files into <paramref name="directory"/> (created if needed), for
+    /// programs other than CnnLab that should train on the same images (<c>cnnlab export pytorch</c>).
+    /// </summary>
+    public static void CopyEmbeddedSubset(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var assembly = typeof(FashionMnist).Assembly;
+        foreach (var name in IdxDataset.FileNames.Select(f => f + ".gz"))
+        {
+            using var source = OpenResource(assembly, name);
+            IO.AtomicFile.Write(Path.Combine(directory, name), source.CopyTo);
+        }
+    }
+
     private static Stream OpenResource(Assembly assembly, string fileName) =>
         assembly.GetManifestResourceStream(ResourcePrefix + fileName)
         ?? throw new InvalidOperationException($"resource {ResourcePrefix + fileName} is missing from {assembly.GetName().Name}; "

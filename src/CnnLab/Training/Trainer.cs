@@ -11,6 +11,7 @@ using CnnLab.Serialization;
 using CnnLab.Tensors;
 using CnnLab.Init.Networks;
 using CnnLab.IO;
+using CnnLab.Training.TensorBoard;
 
 namespace CnnLab.Training;
 
@@ -114,6 +115,12 @@ public sealed class Trainer
     public event Action<BatchProgress>? BatchCompleted;
 
     public event Action<EpochMetrics>? EpochCompleted;
+
+    /// <summary>
+    /// Where <see cref="Run"/> writes TensorBoard scalars and histograms (<see cref="TensorBoardLog"/> says which), or null
+    /// for none. The caller owns the writer (and may add images to it, e.g. from <see cref="EpochCompleted"/>).
+    /// </summary>
+    public SummaryWriter? TensorBoard { get; set; }
 
     /// <summary>(step, loss of the batch before the step), for --log-steps.</summary>
     public event Action<long, float>? StepCompleted;
@@ -230,6 +237,7 @@ public sealed class Trainer
                     SaveCheckpoint();
                     return new TrainingResult(TrainingStatus.Interrupted, history, null, null, _step);
                 }
+                double lr = Optimizer.ParamGroups[0].Lr;   // the rate this step uses, before the schedule moves it
                 var outcome = trainingStep.Run(batch.X, batch.Y, _step + 1, predictions: true);
                 if (outcome.Diverged is not null)
                     return new TrainingResult(TrainingStatus.Diverged, history, null, outcome.Diverged, _step);
@@ -242,7 +250,11 @@ public sealed class Trainer
 
                 lossSum += (double)lossValue * batch.Size;
                 seen += batch.Size;
-                for (int i = 0; i < batch.Size; i++) if (predicted[i] == batch.Y[i]) correct++;
+                int batchCorrect = 0;
+                for (int i = 0; i < batch.Size; i++) if (predicted[i] == batch.Y[i]) batchCorrect++;
+                correct += batchCorrect;
+                if (TensorBoard is not null)
+                    TensorBoardLog.Step(TensorBoard, _step, lossValue, (double)batchCorrect / batch.Size, lr);
                 double rate = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 var eta = TimeSpan.FromSeconds((batches - _batchInEpoch) * (double)Config.BatchSize / Math.Max(1e-9, rate));
                 BatchCompleted?.Invoke(new BatchProgress(_epoch + 1, Config.Epochs, _batchInEpoch, batches, lossSum / seen,
@@ -250,6 +262,7 @@ public sealed class Trainer
 
                 if (Config.MaxSteps is long max && _step >= max)
                 {
+                    if (TensorBoard is not null) TensorBoardLog.Parameters(TensorBoard, Model, _step);
                     SaveCheckpoint();
                     return new TrainingResult(TrainingStatus.MaxStepsReached, history, Evaluate(), null, _step);
                 }
@@ -263,6 +276,11 @@ public sealed class Trainer
             history.Add(metrics);
             if (OutDir is not null)
                 File.AppendAllText(MetricsPath, metrics.ToJson() + "\n");
+            if (TensorBoard is not null)
+            {
+                TensorBoardLog.Epoch(TensorBoard, metrics);
+                TensorBoardLog.Parameters(TensorBoard, Model, _step);
+            }
             SaveCheckpoint();
             EpochCompleted?.Invoke(metrics);
         }

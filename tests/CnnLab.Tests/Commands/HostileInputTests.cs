@@ -100,6 +100,12 @@ public class HostileInputTests
         ["lab with an unknown experiment"] = () => (["lab", "--only", "nonexistent", "--out", TinyData.TempDir("lab")],
             "unknown experiment 'nonexistent'"),
         ["checkpoint folder missing"] = () => (["eval", "--checkpoint", "/nonexistent/run"], "does not exist"),
+        ["sweep grid is /dev/zero"] = () => (["sweep", "/dev/zero", "--out", TinyData.TempDir("sweep")], "CNNLAB_MAX_TEXT_FILE_BYTES"),
+        ["sweep data folder missing"] = () => (["sweep", Spec("g.json", """{"fixed": {"data": "/nonexistent/idx"}, "grid": {"lr": [0.1]}}"""),
+            "--out", TinyData.TempDir("sweep")], "g.json: field 'data': '/nonexistent/idx'"),
+        ["sweep batch larger than its images"] = () => (["sweep", Spec("b.json",
+            """{"budget": {"train_images": 100}, "fixed": {"batch_size": 200}, "grid": {"lr": [0.1]}}"""), "--out", TinyData.TempDir("sweep")],
+            "batch_size 200 is larger than the 100 training images"),
         ["a sane spec passes"] = () => (["models", Spec("ok.json", """{"layers": [{"type": "flatten"}]}""")], ""),
     };
 

@@ -125,4 +125,44 @@ public class OwnImagesCliTests
         Assert.Contains(message, r.Stderr);
         Assert.Single(r.Stderr.Trim().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("corrupt image", "broken.png: not an image CnnLab can decode")]
+    [InlineData("decompression bomb", "CNNLAB_MAX_IMAGE_PIXELS")]
+    [InlineData("empty class folder", "class folder 'c' holds no images")]
+    [InlineData("no data at all", "holds no data CnnLab reads")]
+    public void BadFoldersGiveOneLineNamingTheFileAndExitCode2(string what, string message)
+    {
+        var data = ImageFiles.Folder(["a", "b"], 2);
+        switch (what)
+        {
+            case "corrupt image": File.WriteAllBytes(Path.Combine(data, "train", "b", "broken.png"), [1, 2, 3, 4, 5]); break;
+            case "decompression bomb": File.Copy(BombPng(), Path.Combine(data, "train", "a", "bomb.png")); break;
+            case "empty class folder": Directory.CreateDirectory(Path.Combine(data, "train", "c")); break;
+            case "no data at all": data = TinyData.TempDir("no-data"); break;
+        }
+        var r = Cli.Run("train", "--data", data, "--max-steps", "1", "--out", TinyData.TempDir("bad-folder"), "--no-cache");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+    }
+
+    // A PNG whose header claims 50000 x 50000 pixels: refused from the header, nothing decoded.
+    private static string BombPng()
+    {
+        var ihdr = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, 50000);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), 50000);
+        ihdr[8] = 8;
+        ihdr[9] = 2;
+        var png = new MemoryStream();
+        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+        png.Write([0, 0, 0, 13]);
+        png.Write("IHDR"u8);
+        png.Write(ihdr);
+        png.Write([0, 0, 0, 0]);
+        var path = Path.Combine(TinyData.TempDir("bomb"), "bomb.png");
+        File.WriteAllBytes(path, png.ToArray());
+        return path;
+    }
 }

@@ -162,4 +162,18 @@ public class ImageFolderTests
         Assert.Equal([10, 2, 1], Enumerable.Range(0, 3).Select(c => test.Count(i => labels[i] == c)).ToArray());
         Assert.Equal(test.Order().ToArray(), test);
     }
+
+    [Fact]
+    public void TheReadmesCSharpSnippetTrainsAStepOnAnImageFolder()
+    {
+        var dir = ImageFiles.Folder(["cat", "dog"], 3, width: 40, height: 30);
+        var data = DataSource.FromFolder(dir, new DatasetOptions { Height = 16, Width = 16, CenterCrop = true });
+        var model = CnnLab.Nn.Models.ModelZoo.Create("resnet-mini", new CnnLab.Tensors.Generator(0),
+            CnnLab.Nn.Models.ModelOptions.Default.ForData([3, 16, 16], data.Train.NumClasses));
+        var loader = new DataLoader(data.Train, batchSize: 4, shuffle: true, normalize: data.Normalization, augmentation: Augmentation.Default);
+        var batch = loader.Epoch(0).First();
+        var loss = CnnLab.Nn.Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+        Assert.True(float.IsFinite(loss.Item()));
+        Assert.Throws<DirectoryNotFoundException>(() => DataSource.FromFolder(Path.Combine(dir, "missing")));
+    }
 }

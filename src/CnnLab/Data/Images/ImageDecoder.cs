@@ -105,6 +105,9 @@ public static class ImageDecoder
         }
     }
 
+    /// <summary>ITU-R 601-2 luma in Pillow's integer form: (19595·R + 38470·G + 7471·B + 2^15) >> 16.</summary>
+    internal static byte Luma(byte r, byte g, byte b) => (byte)((19595 * r + 38470 * g + 7471 * b + 32768) >> 16);
+
     // Interleaved RGB → planes; grey by Pillow's integer luma.
     private static byte[] ToPlanes(byte[] rgb, int pixels, int channels)
     {
@@ -120,8 +123,7 @@ public static class ImageDecoder
         }
         else
         {
-            for (int i = 0; i < pixels; i++)
-                planes[i] = (byte)((19595 * rgb[3 * i] + 38470 * rgb[3 * i + 1] + 7471 * rgb[3 * i + 2] + 32768) >> 16);
+            for (int i = 0; i < pixels; i++) planes[i] = Luma(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]);
         }
         return planes;
     }

@@ -71,8 +71,7 @@ public sealed record ImagePreprocessing(int Channels, int Height, int Width, boo
             for (int c = 0; c < 3; c++) planes[..pixels].CopyTo(output.AsSpan(c * pixels));
             return output;
         }
-        for (int i = 0; i < pixels; i++)
-            output[i] = (byte)((19595 * planes[i] + 38470 * planes[pixels + i] + 7471 * planes[2 * pixels + i] + 32768) >> 16);
+        for (int i = 0; i < pixels; i++) output[i] = ImageDecoder.Luma(planes[i], planes[pixels + i], planes[2 * pixels + i]);
         return output;
     }
 

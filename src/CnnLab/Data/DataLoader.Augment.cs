@@ -18,8 +18,7 @@ public sealed partial class DataLoader
         if (aug.ResizedCropMinScale > 0)
         {
             var (top, left, rh, rw) = ResizedCropRegion(h, w, aug.ResizedCropMinScale);
-            for (int ch = 0; ch < c; ch++)
-                ImageResize.ResizeRegion(source.AsSpan(ch * plane, plane), w, top, left, rh, rw, dst.Slice(ch * plane, plane), h, w, scratch);
+            ImageResize.ResizeRegion(source, c, h, w, top, left, rh, rw, dst, h, w, scratch);
         }
         else
         {

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace CnnLab.Data;
 
 /// <summary>
@@ -44,15 +46,30 @@ public static class ImageResize
     /// [height, width], with no rounding between the passes. <paramref name="scratch"/> holds regionHeight·width floats.
     /// </summary>
     public static void ResizeRegion(ReadOnlySpan<float> plane, int sourceWidth, int top, int left, int regionHeight, int regionWidth,
-        Span<float> output, int height, int width, Span<float> scratch)
+        Span<float> output, int height, int width, Span<float> scratch) =>
+        ResizeRegion(plane, 1, plane.Length / sourceWidth, sourceWidth, top, left, regionHeight, regionWidth, output, height, width, scratch);
+
+    /// <summary>
+    /// The float version for every plane of a [C, H, W] image into [C, height, width], the filters built once for all.
+    /// </summary>
+    public static void ResizeRegion(ReadOnlySpan<float> image, int channels, int sourceHeight, int sourceWidth, int top, int left,
+        int regionHeight, int regionWidth, Span<float> output, int height, int width, Span<float> scratch)
     {
         var rows = Filter.For(regionWidth, width, left);
         var cols = Filter.For(regionHeight, height, 0);   // the first pass's rows start at the region's top
+        int planeIn = sourceHeight * sourceWidth, planeOut = height * width;
+        for (int c = 0; c < channels; c++)
+            Resize(image.Slice(c * planeIn, planeIn), sourceWidth, top, regionHeight, rows, cols, output.Slice(c * planeOut, planeOut),
+                width, scratch);
+    }
+
+    private static void Resize(ReadOnlySpan<float> plane, int sourceWidth, int top, int regionHeight, Filter rows, Filter cols,
+        Span<float> output, int width, Span<float> scratch)
+    {
         scratch = scratch[..(regionHeight * width)];
         for (int y = 0; y < regionHeight; y++)
             rows.Apply(plane.Slice((top + y) * sourceWidth, sourceWidth), scratch.Slice(y * width, width));
-        for (int x = 0; x < width; x++)
-            cols.ApplyColumn(scratch, width, x, output, width);
+        cols.ApplyRows(scratch, width, output);
     }
 
     private static void CheckRegion(int length, int channels, int sh, int sw, int top, int left, int rh, int rw, int h, int w)
@@ -145,15 +162,20 @@ public static class ImageResize
             }
         }
 
-        public void ApplyColumn(ReadOnlySpan<float> temp, int width, int x, Span<float> output, int outWidth)
+        // The vertical pass a whole row at a time (output row i = Σ_j w_ij · input row first_i + j), vectorized along x.
+        public void ApplyRows(ReadOnlySpan<float> temp, int width, Span<float> output)
         {
             int rows = temp.Length / width;
             for (int i = 0; i < _first.Length; i++)
             {
-                float s = 0;
+                var o = output.Slice(i * width, width);
+                o.Clear();
                 int start = _first[i];
-                for (int j = 0; j < _taps && start + j < rows; j++) s += _weights[i * _taps + j] * temp[(start + j) * width + x];
-                output[i * outWidth + x] = s;
+                for (int j = 0; j < _taps && start + j < rows; j++)
+                {
+                    float w = _weights[i * _taps + j];
+                    if (w != 0) TensorPrimitives.MultiplyAdd(temp.Slice((start + j) * width, width), w, o, o);
+                }
             }
         }
 

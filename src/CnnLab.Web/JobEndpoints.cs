@@ -9,7 +9,8 @@ namespace CnnLab.Web;
 
 /// <summary>
 /// The Playground's API: start a training job (checked with the CLI's rules before it is queued: a bad value is 400 with the
-/// CLI's message), list the jobs, follow one job's events, stop one. Closing a page only ends its event stream.
+/// CLI's message), list the jobs, follow one job's events, stop one, pause one (a checkpoint, as Stop) and resume it (the same
+/// run folder and event stream, from the saved step). Closing a page only ends its event stream.
 /// </summary>
 internal static class JobEndpoints
 {
@@ -35,6 +36,41 @@ internal static class JobEndpoints
             queue.Stop(job);
             return Results.Json(job.Describe());
         });
+        app.MapPost("/api/jobs/{id:int}/pause", (int id) =>
+        {
+            if (queue.Find(id) is not { } job) return NoJob(id);
+            if (job.State != JobState.Running) return Conflict(job, "pause", "it is not running");
+            job.Pause();
+            return Results.Json(job.Describe());
+        });
+        app.MapPost("/api/jobs/{id:int}/resume", (int id) => WebErrors.Guard(async () =>
+        {
+            if (queue.Find(id) is not { } job) return NoJob(id);
+            if (!job.TryBeginResume()) return Conflict(job, "resume", "it is not paused");
+            try
+            {
+                var (trainer, layers) = await Task.Run(() => Continue(job, runs, data));
+                if (job.State != JobState.Paused) return Conflict(job, "resume", "it is not paused");
+                job.Continue(trainer, layers);
+                queue.Requeue(job);
+                return Results.Json(job.Describe());
+            }
+            finally
+            {
+                job.EndResume();
+            }
+        }));
+    }
+
+    private static IResult Conflict(TrainingJob job, string action, string why) =>
+        WebErrors.Text(StatusCodes.Status409Conflict, $"cannot {action} job {job.Id}: {why} (it is {job.State.ToString().ToLowerInvariant()})");
+
+    // The paused job's run folder, loaded as `cnnlab train --resume` does: its checkpoint's weights, optimizer state and step.
+    private static (Trainer, LayerMonitor) Continue(TrainingJob job, RunCatalog runs, WebData data)
+    {
+        var split = data.Load(DatasetOptions.Default with { Seed = job.Config.Seed });
+        var trainer = Trainer.Resume(Path.Combine(runs.Root, job.RunName), split);
+        return (trainer, new LayerMonitor(trainer.Model, split.Test, trainer.Config.Normalization));
     }
 
     private static IResult NoJob(int id) => WebErrors.NotFound($"no job {id} on this server");

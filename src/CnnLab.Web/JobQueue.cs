@@ -42,8 +42,22 @@ internal sealed class JobQueue(ServeOptions options) : IHostedService, IDisposab
         }
     }
 
+    /// <summary>Queues a paused job again, with the trainer that continues its run (<see cref="TrainingJob.Continue"/>).</summary>
+    public void Requeue(TrainingJob job)
+    {
+        lock (_lock)
+        {
+            UpdatePositions();
+            _tasks.Add(Task.Run(() => RunWhenFree(job)));
+        }
+    }
+
     /// <summary>Stops a job: a queued one leaves the queue, a running one stops at its next batch and saves its checkpoint.</summary>
-    public void Stop(TrainingJob job) => job.Cancel.Cancel();
+    public void Stop(TrainingJob job)
+    {
+        if (job.State == JobState.Paused) job.Finish(JobState.Stopped, $"stopped at step {job.Steps}; checkpoint saved");
+        else job.Cancel.Cancel();
+    }
 
     private async Task RunWhenFree(TrainingJob job)
     {

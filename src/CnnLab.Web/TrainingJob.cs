@@ -12,6 +12,7 @@ public enum JobState
     Running,
     Completed,
     Stopped,
+    Paused,
     Diverged,
     Failed,
 }
@@ -19,14 +20,18 @@ public enum JobState
 /// <summary>
 /// One Playground training run: a <see cref="Trainer"/> writing an ordinary run folder, its events (status, batch progress
 /// several times a second, epochs, the end) in an <see cref="EventLog"/>, and the token that stops it with a checkpoint.
+/// A paused job has stopped with a checkpoint but keeps its events open: resumed (a <see cref="Trainer.Resume"/> of its run
+/// folder), it trains on from the saved step and its stream goes on where it was.
 /// </summary>
 internal sealed class TrainingJob
 {
     // Batch progress is sent at most this often: several points a second draw a live curve without flooding the page.
     private static readonly TimeSpan BatchInterval = TimeSpan.FromMilliseconds(150);
 
-    private readonly Trainer _trainer;
-    private readonly LayerMonitor _layers;
+    private Trainer _trainer;
+    private LayerMonitor _layers;
+    private volatile bool _pauseRequested;
+    private int _resuming;   // 1 while a resume request loads the checkpoint: a second one is refused
 
     public TrainingJob(int id, string runName, Trainer trainer, LayerMonitor layers)
     {
@@ -56,9 +61,33 @@ internal sealed class TrainingJob
     public EventLog Events { get; } = new();
 
     /// <summary>Fires on Stop, and for every job when the server shuts down.</summary>
-    public CancellationTokenSource Cancel { get; } = new();
+    public CancellationTokenSource Cancel { get; private set; } = new();
 
-    public bool IsFinished => State is not (JobState.Queued or JobState.Running);
+    public bool IsFinished => State is not (JobState.Queued or JobState.Running or JobState.Paused);
+
+    /// <summary>Stops the running job at its next batch with a checkpoint, leaving it resumable.</summary>
+    public void Pause()
+    {
+        _pauseRequested = true;
+        Cancel.Cancel();
+    }
+
+    /// <summary>True for the one request that may resume this paused job; <see cref="EndResume"/> lets the next one try.</summary>
+    public bool TryBeginResume() => State == JobState.Paused && Interlocked.CompareExchange(ref _resuming, 1, 0) == 0;
+
+    public void EndResume() => Interlocked.Exchange(ref _resuming, 0);
+
+    /// <summary>Gives a paused job the trainer that continues its run folder; it is queued again (the caller submits it).</summary>
+    public void Continue(Trainer trainer, LayerMonitor layers)
+    {
+        _trainer = trainer;
+        _layers = layers;
+        _pauseRequested = false;
+        Cancel = new CancellationTokenSource();
+        State = JobState.Queued;
+        Message = null;
+        PublishStatus();
+    }
 
     /// <summary>The job as the API shows it.</summary>
     public object Describe() => new
@@ -108,12 +137,19 @@ internal sealed class TrainingJob
         };
         try
         {
-            PublishLayers(0, 0);
+            PublishLayers(Steps == 0 ? 0 : (int)(Steps / Math.Max(1, _trainer.BatchesPerEpoch)), Steps);
             var result = _trainer.Run(Cancel.Token);
             if (pending is not null) Events.Append("batch", pending);
             Steps = result.Steps;
             var eval = result.FinalEvaluation;
             string accuracy = eval is null ? "" : $": test accuracy {eval.Accuracy * 100:0.00}%, test loss {eval.Loss:0.0000}";
+            if (result.Status == TrainingStatus.Interrupted && _pauseRequested)
+            {
+                State = JobState.Paused;
+                Message = $"paused at step {result.Steps}; checkpoint saved";
+                PublishStatus();
+                return;
+            }
             (var state, string message) = result.Status switch
             {
                 TrainingStatus.Interrupted => (JobState.Stopped, $"stopped at step {result.Steps}; checkpoint saved"),

@@ -19,11 +19,19 @@ function showJobs() {
   body.replaceChildren(...[...Play.jobs.values()].map((j, i) => {
     const d = j.status;
     const state = d.state === 'queued' ? `queued (place ${d.position})` : d.message ? `${d.state}: ${d.message}` : d.state;
-    const stop = Lab.el('button', 'stop');
-    stop.disabled = !(d.state === 'queued' || d.state === 'running');
-    stop.addEventListener('click', () => Lab.json(`/api/jobs/${d.id}/stop`, { method: 'POST' }).catch(e => alert(e.message)));
+    const action = (name, enabled) => {
+      const button = Lab.el('button', name);
+      button.disabled = !enabled;
+      button.addEventListener('click', () => Lab.json(`/api/jobs/${d.id}/${name}`, { method: 'POST' }).catch(e => alert(e.message)));
+      return button;
+    };
+    const stop = action('stop', ['queued', 'running', 'paused'].includes(d.state));
+    // Pause stops with a checkpoint as Stop does; Resume continues the same run folder, and the curve goes on from its step.
+    const pause = d.state === 'paused' ? action('resume', true) : action('pause', d.state === 'running');
+    const buttons = Lab.el('span');
+    buttons.append(pause, stop);
     const swatch = Lab.el('span', '', { class: 'swatch', style: `background:${Palette[i % Palette.length]}` });
-    return Lab.row([swatch, d.run, d.model, d.init, d.optimizer, d.lr, state, `${d.steps}/${d.total_steps}`, stop]);
+    return Lab.row([swatch, d.run, d.model, d.init, d.optimizer, d.lr, state, `${d.steps}/${d.total_steps}`, buttons]);
   }));
 }
 

@@ -220,6 +220,40 @@ public static class FeatureMapRenderer
                 }
         }
         else (ch, row, col) = ArgMax(after.Count > 0 ? after[^1] : convStage, sample);
+        return Compute(stages, x, convAt, ch, row, col, sample);
+    }
+
+    /// <summary>
+    /// The arithmetic of the output pixel (<paramref name="channel"/>, <paramref name="row"/>, <paramref name="col"/>) of the
+    /// convolution at position <paramref name="layer"/> of the model (<see cref="CnnStage.Index"/>), any conv layer, with what
+    /// the stages after it up to the next convolution make of it. Indices out of range are an <see cref="ArgumentException"/>.
+    /// </summary>
+    public static ConvArithmetic Arithmetic(IReadOnlyList<CnnStage> stages, Tensor x, int layer, int channel, int row, int col, int sample = 0)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        int at = -1;
+        for (int k = 0; k < stages.Count; k++) if (stages[k].Index == layer) at = k;
+        var convs = stages.Where(s => s.Module is Conv2d).Select(s => s.Index.ToString(CultureInfo.InvariantCulture)).ToList();
+        if (at < 0 || stages[at].Module is not Conv2d)
+            throw new ArgumentException($"layer {layer} is not a conv layer of the model: expected one of {string.Join(", ", convs)}");
+        var s = stages[at];
+        if (channel < 0 || channel >= s.Channels)
+            throw new ArgumentException($"channel {channel} is out of range: layer {s.Label} has channels 0..{s.Channels - 1}");
+        if (row < 0 || row >= s.Height || col < 0 || col >= s.Width)
+            throw new ArgumentException($"pixel ({row}, {col}) is out of range: layer {s.Label} outputs {s.Height}x{s.Width}");
+        if (sample < 0 || sample >= s.Output.Shape[0])
+            throw new ArgumentException($"sample {sample} is out of range: the batch has {s.Output.Shape[0]}");
+        return Compute(stages, x, at, channel, row, col, sample);
+    }
+
+    private static ConvArithmetic Compute(IReadOnlyList<CnnStage> stages, Tensor x, int convAt, int ch, int row, int col, int sample)
+    {
+        var conv = (Conv2d)stages[convAt].Module;
+        var input = convAt == 0 ? x : stages[convAt - 1].Output;
+        int end = convAt + 1;
+        while (end < stages.Count && stages[end].Module is not Conv2d) end++;
+        var after = stages.Skip(convAt + 1).Take(end - convAt - 1).ToList();
+        var convStage = stages[convAt];
 
         var rows = new List<string[]>();
         var lines = new List<string>();

@@ -15,6 +15,7 @@ internal sealed partial class ExplainEndpoints(string workDirectory)
     // Explanations kept on disk: enough for a page's recent images, not a folder that grows for ever.
     private const int Kept = 16;
     private readonly Queue<string> _folders = new();
+    private readonly Dictionary<string, Explanation> _explanations = [];
     private readonly Lock _lock = new();
 
     [GeneratedRegex("^[0-9a-f]{16}$")]
@@ -45,14 +46,33 @@ internal sealed partial class ExplainEndpoints(string workDirectory)
             string folder = Path.Combine(workDirectory, id);
             Remember(folder);
             var result = await Task.Run(() => Explainer.Run(dir, bytes, top, invert, options.MaxUploadPixels, folder, id));
+            lock (_lock) if (_folders.Contains(folder)) _explanations[id] = result;
             return Results.Json(new
             {
+                conv_layers = result.ConvLayers,
                 id,
                 top = result.Top.Select(g => new { @class = g.Class, label = g.Label, probability = g.Probability }),
                 stages = result.Stages.Select(s => new { stage = s.Stage, url = $"/api/explain/{id}/{s.File}", dead_maps = s.DeadMaps }),
                 arithmetic = result.Arithmetic,
             });
         })).DisableAntiforgery();
+        // Any pixel of any conv layer: the page draws one channel's map (…/map) and asks for the arithmetic of the pixel clicked.
+        app.MapGet("/api/explain/{id}/map", (string id, string? layer, string? channel) => WebErrors.Guard(() =>
+        {
+            if (Find(id) is not { } e) return NoExplanation(id);
+            int l = Required(layer, "layer"), c = Required(channel, "channel");
+            return Results.Json(new { layer = l, channel = c, values = e.Map(l, c).Select(v => double.IsFinite(v) ? v : 0) });
+        }));
+        app.MapGet("/api/explain/{id}/arithmetic", (string id, string? layer, string? channel, string? row, string? col) => WebErrors.Guard(() =>
+        {
+            if (Find(id) is not { } e) return NoExplanation(id);
+            var a = e.PixelArithmetic(Required(layer, "layer"), Required(channel, "channel"), Required(row, "row"), Required(col, "col"));
+            return Results.Json(new
+            {
+                lines = a.Lines, sum_plus_bias = a.HandSum, model_output = a.ModelOutput,
+                columns = a.Table.Headers, rows = a.Table.Rows,
+            });
+        }));
         app.MapGet("/api/explain/{id}/{file}", (string id, string file) =>
         {
             string path = Path.Combine(workDirectory, id, file);
@@ -60,6 +80,17 @@ internal sealed partial class ExplainEndpoints(string workDirectory)
                 ? Results.File(path, "image/png") : WebErrors.NotFound($"no picture '{file}' of explanation '{id}' (kept: the last {Kept})");
         });
     }
+
+    private Explanation? Find(string id)
+    {
+        lock (_lock) return _explanations.GetValueOrDefault(id);
+    }
+
+    private static IResult NoExplanation(string id) => WebErrors.NotFound($"no explanation '{id}' (kept: the last {Kept}): explain the image again");
+
+    private static int Required(string? value, string name) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new ArgumentException($"{name} must be a whole number, got '{value}' (ask ?layer=L&channel=C&row=R&col=Q)");
 
     private static IResult TooLarge(ServeOptions options) =>
         WebErrors.Text(StatusCodes.Status413PayloadTooLarge, $"the upload is over the server's {options.MaxUploadBytes:N0} bytes");
@@ -73,6 +104,7 @@ internal sealed partial class ExplainEndpoints(string workDirectory)
             while (_folders.Count > Kept)
             {
                 string old = _folders.Dequeue();
+                _explanations.Remove(Path.GetFileName(old));
                 try { if (Directory.Exists(old)) Directory.Delete(old, recursive: true); }
                 catch (IOException) { }   // a picture being served: the folder goes with the server's work folder
             }

@@ -14,7 +14,32 @@ internal sealed record Guess(string Class, int Label, double Probability);
 internal sealed record StagePicture(string Stage, string File, int[] DeadMaps);
 
 /// <summary>What the Explainer shows for one image.</summary>
-internal sealed record Explanation(string Id, IReadOnlyList<Guess> Top, IReadOnlyList<StagePicture> Stages, IReadOnlyList<string>? Arithmetic);
+internal sealed record Explanation(string Id, IReadOnlyList<Guess> Top, IReadOnlyList<StagePicture> Stages, IReadOnlyList<string>? Arithmetic)
+{
+    /// <summary>The captured feature maps and the model's input, kept for the arithmetic of any pixel the page clicks.</summary>
+    public IReadOnlyList<CnnStage> Captured { get; init; } = [];
+
+    public Tensor? Input { get; init; }
+
+    /// <summary>The conv layers a page may ask about: position in the model, label, channels, height, width.</summary>
+    public IEnumerable<object> ConvLayers => Captured.Where(s => s.Module is Conv2d)
+        .Select(s => new { layer = s.Index, stage = s.Label, channels = s.Channels, height = s.Height, width = s.Width });
+
+    /// <summary>One channel of one stage's map, row by row (for the page to draw and click on).</summary>
+    public float[] Map(int layer, int channel)
+    {
+        var stage = Captured.FirstOrDefault(s => s.Index == layer)
+            ?? throw new ArgumentException($"layer {layer} has no feature map: expected one of {string.Join(", ", Captured.Select(s => s.Index))}");
+        if (channel < 0 || channel >= stage.Channels)
+            throw new ArgumentException($"channel {channel} is out of range: layer {stage.Label} has channels 0..{stage.Channels - 1}");
+        int hw = stage.Height * stage.Width;
+        return stage.Sample(0).AsSpan(channel * hw, hw).ToArray();
+    }
+
+    /// <summary>The arithmetic of one output pixel of any conv layer, as <see cref="FeatureMapRenderer"/> computes it.</summary>
+    public ConvArithmetic PixelArithmetic(int layer, int channel, int row, int col) =>
+        FeatureMapRenderer.Arithmetic(Captured, Input ?? throw new ArgumentException("this model has no feature maps"), layer, channel, row, col);
+}
 
 /// <summary>
 /// A run's checkpoint applied to one uploaded or drawn image, as <c>cnnlab predict</c> and <c>cnnlab visualize</c> do: the
@@ -53,14 +78,15 @@ internal static class Explainer
 
         var pictures = new List<StagePicture>();
         IReadOnlyList<string>? arithmetic = null;
+        IReadOnlyList<CnnStage> stages = [];
         if (model is Sequential sequential)
         {
-            var stages = FeatureMapRenderer.Capture(sequential, x);
+            stages = FeatureMapRenderer.Capture(sequential, x);
             foreach (var (stage, files, dead) in FeatureMapRenderer.Render(stages, x, 0, "your image", outDir, "map", 32, config.Normalization))
                 pictures.Add(new StagePicture(stage, Path.GetFileName(files.Png), dead));
             if (stages.Any(s => s.Module is Conv2d)) arithmetic = FeatureMapRenderer.Arithmetic(stages, x).Lines;
         }
-        return new Explanation(id, best, pictures, arithmetic);
+        return new Explanation(id, best, pictures, arithmetic) { Captured = stages, Input = x };
     }
 
     private static Tensor ToInput(byte[] pixels, TrainingConfig config)

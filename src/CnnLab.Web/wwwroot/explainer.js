@@ -38,13 +38,52 @@ async function explain(image) {
     error.textContent = '';
     document.getElementById('explain-top').replaceChildren(...r.top.map(t => Lab.el('li', `${t.class}: ${Lab.percent(t.probability)}`)));
     document.getElementById('explain-arithmetic').textContent = (r.arithmetic || []).join('\n');
+    document.getElementById('explain-pixel').replaceChildren();
     document.getElementById('explain-maps').replaceChildren(...r.stages.map(s => {
       const figure = Lab.el('figure');
-      figure.append(Lab.el('img', null, { src: s.url, alt: s.stage }), Lab.el('figcaption', s.stage));
+      const conv = r.conv_layers.find(c => c.stage === s.stage);
+      const caption = conv ? `${s.stage} (click to choose one of its output pixels)` : s.stage;
+      figure.append(Lab.el('img', null, { src: s.url, alt: s.stage }), Lab.el('figcaption', caption));
+      if (conv) figure.addEventListener('click', () => pickPixel(r.id, conv));
+      if (conv) figure.classList.add('clickable');
       return figure;
     }));
   } catch (e) {
     error.textContent = e.message;
+  }
+}
+
+// One channel of a conv layer drawn cell by cell: the pixel clicked gets its arithmetic (window, kernel, products, sum, bias).
+async function pickPixel(id, conv, channel = 0) {
+  const box = document.getElementById('explain-pixel');
+  const error = document.getElementById('explain-error');
+  try {
+    const map = await Lab.json(`/api/explain/${id}/map?layer=${conv.layer}&channel=${channel}`);
+    const cell = Math.max(4, Math.floor(256 / Math.max(conv.height, conv.width)));
+    const picture = Lab.el('canvas', null, { width: conv.width * cell, height: conv.height * cell, class: 'pixel-map' });
+    const ink = picture.getContext('2d');
+    const lo = Math.min(...map.values), hi = Math.max(...map.values);
+    map.values.forEach((v, k) => {
+      const g = hi > lo ? Math.round(255 * (v - lo) / (hi - lo)) : 128;
+      ink.fillStyle = `rgb(${g},${g},${g})`;
+      ink.fillRect((k % conv.width) * cell, Math.floor(k / conv.width) * cell, cell, cell);
+    });
+    picture.addEventListener('click', async e => {
+      const row = Math.floor(e.offsetY / cell), col = Math.floor(e.offsetX / cell);
+      const url = `/api/explain/${id}/arithmetic?layer=${conv.layer}&channel=${channel}&row=${row}&col=${col}`;
+      try {
+        document.getElementById('explain-arithmetic').textContent = (await Lab.json(url)).lines.join('\n');
+        ink.strokeStyle = '#e53935'; ink.strokeRect(col * cell + 0.5, row * cell + 0.5, cell - 1, cell - 1);
+      } catch (err) { error.textContent = err.message; }
+    });
+    const pick = Lab.el('input', null, { type: 'number', min: 0, max: conv.channels - 1, value: channel });
+    pick.addEventListener('change', () => pickPixel(id, conv, Number(pick.value)));
+    const label = Lab.el('label', `${conv.stage}: channel (0–${conv.channels - 1}) `);
+    label.append(pick);
+    box.replaceChildren(label, Lab.el('p', `Click a pixel of this ${conv.height}x${conv.width} map to see the arithmetic behind it.`), picture);
+    box.scrollIntoView({ block: 'nearest' });
+  } catch (err) {
+    error.textContent = err.message;
   }
 }
 

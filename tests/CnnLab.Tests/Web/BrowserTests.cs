@@ -81,6 +81,23 @@ public class BrowserTests
         Assert.True(e.GetProperty("maps").GetInt32() >= 5, explained);
         Assert.Equal(e.GetProperty("maps").GetInt32(), e.GetProperty("loaded").GetInt32());
         Assert.StartsWith("Output pixel: channel", e.GetProperty("arithmetic").GetString());
+
+        // Any pixel of any conv layer: the second conv's maps clicked, then one cell of its channel 0.
+        string clicked = await browser.Evaluate($$"""
+            (async () => {
+              {{WaitFor}}
+              document.querySelectorAll('#explain-maps figure.clickable')[1].click();
+              await waitFor(() => document.querySelector('#explain-pixel canvas') !== null);
+              const map = document.querySelector('#explain-pixel canvas');
+              const box = map.getBoundingClientRect();
+              const cell = map.width / Number(/ (\d+)x(\d+) map/.exec(document.querySelector('#explain-pixel p').textContent)[2]);
+              map.dispatchEvent(new MouseEvent('click', { clientX: box.left + cell * 2.5, clientY: box.top + cell * 1.5, bubbles: true }));
+              await waitFor(() => document.getElementById('explain-arithmetic').textContent.includes('row 1, column 2'));
+              return document.getElementById('explain-arithmetic').textContent.split('\n')[0];
+            })()
+            """);
+        Assert.Matches(@"^""Output pixel: channel 0, row 1, column 2 of layer \d+ Conv2d", clicked);
+        Assert.DoesNotMatch(@"layer 0 Conv2d", clicked);
         await browser.Screenshot(Path.Combine(artifacts, "serve-explainer.png"));
 
         string evaluated = await browser.Evaluate($$"""

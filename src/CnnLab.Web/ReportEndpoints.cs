@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.StaticFiles;
@@ -6,12 +7,47 @@ namespace CnnLab.Web;
 
 /// <summary>
 /// The lab's report folder (<c>cnnlab lab --out DIR</c>) served under /report/ when it holds an index.html; looked for on each
-/// request, so a report written while the server runs appears. A path is resolved inside the folder or refused.
+/// request, so a report written while the server runs appears. A path is resolved inside the folder or refused. One experiment
+/// at a time can be re-run from the page with its quick budget (<see cref="ReportRerun"/>), its progress as events.
 /// </summary>
 internal static class ReportEndpoints
 {
     public static void Map(WebApplication app, ServeOptions options)
     {
+        var rerun = new ReportRerun();
+        app.MapGet("/api/report/experiments", () => Results.Json(new
+        {
+            experiments = options.Experiments().Select(e => new { name = e.Name, title = e.Title, topic = e.Topic }),
+            rerun = rerun.Status,
+        }));
+        app.MapPost("/api/report/experiments/{name}/rerun", (string name) => WebErrors.Guard(() =>
+        {
+            var all = options.Experiments();
+            if (all.FirstOrDefault(e => e.Name == name) is not { } experiment)
+                return WebErrors.BadRequest($"unknown experiment '{name}': expected one of {string.Join(", ", all.Select(e => e.Name))}");
+            if (options.ReportDirectory is null) return WebErrors.BadRequest("no report folder: start cnnlab serve with --report DIR");
+            Directory.CreateDirectory(options.ReportDirectory);
+            if (!rerun.TryStart(experiment, options.ReportDirectory, options.Threads, out var status))
+                return WebErrors.Text(StatusCodes.Status409Conflict,
+                    $"an experiment is already being re-run ({JsonSerializer.Serialize(status)}): one at a time");
+            return Results.Json(status, statusCode: StatusCodes.Status202Accepted);
+        }));
+        app.MapGet("/api/report/rerun/events", async (HttpContext context) =>
+        {
+            if (rerun.Events is not { } events)
+            {
+                await WebErrors.NotFound("no experiment has been re-run on this server").ExecuteAsync(context);
+                return;
+            }
+            ServerSentEvents.Start(context.Response);
+            try
+            {
+                await foreach (var e in events.ReadAll(context.RequestAborted))
+                    await ServerSentEvents.Write(context.Response, e.Name, e.Json, context.RequestAborted);
+            }
+            catch (OperationCanceledException) { }   // the page went away: the experiment goes on
+            catch (IOException) { }
+        });
         app.MapGet("/report", () => Results.Redirect("/report/index.html"));
         app.MapGet("/report/{**path}", (string? path) =>
         {

@@ -33,6 +33,9 @@ public sealed record ServeOptions
     /// <summary>The most pixels an uploaded image may have (a smaller budget than files on disk get: a server decodes strangers' input).</summary>
     public long MaxUploadPixels { get; init; } = 16_000_000;
 
+    /// <summary>The experiments the Report page may re-run (the lab's catalog; tests give stand-ins).</summary>
+    public Func<IReadOnlyList<Lab.Experiment>> Experiments { get; init; } = Lab.ExperimentCatalog.All;
+
     /// <summary>A fresh random token: 24 bytes from the OS's cryptographic generator, as hex.</summary>
     public static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 

@@ -47,7 +47,8 @@ internal sealed class WebHost : IAsyncDisposable
     /// <summary>
     /// The app on a test server, or with <paramref name="kestrel"/> on a real one listening on 127.0.0.1 at a free port (for a browser).
     /// </summary>
-    public static async Task<WebHost> Start(int jobs = 1, string? report = null, long maxUploadBytes = 1 << 20, bool kestrel = false)
+    public static async Task<WebHost> Start(int jobs = 1, string? report = null, long maxUploadBytes = 1 << 20, bool kestrel = false,
+        Func<IReadOnlyList<CnnLab.Lab.Experiment>>? experiments = null)
     {
         string dataDir = TinyData.Folder(200, 100);
         var options = new ServeOptions
@@ -55,6 +56,7 @@ internal sealed class WebHost : IAsyncDisposable
             RunsDirectory = TinyData.TempDir("web-runs"), Token = Token, Port = 0, Jobs = jobs, Threads = 2, ReportDirectory = report,
             MaxUploadBytes = maxUploadBytes, MaxUploadPixels = 1_000_000,
         };
+        if (experiments is not null) options = options with { Experiments = experiments };
         var source = DataSource.Resolve(dataDir, null);
         var data = new WebData(source.Description, o => source.Load(o, new List<string>()));
         var app = WebServer.Build(options, data, kestrel ? null : b => b.WebHost.UseTestServer());

@@ -109,7 +109,8 @@ internal sealed class TrainingJob
     /// <summary>Trains on the calling thread until done or cancelled; never throws (a failure becomes the job's message).</summary>
     public void Run()
     {
-        if (Cancel.IsCancellationRequested)
+        // A pause that came before the first batch still goes through the trainer, which saves the checkpoint Resume needs.
+        if (Cancel.IsCancellationRequested && !_pauseRequested)
         {
             Finish(JobState.Stopped, "stopped before it started");
             return;

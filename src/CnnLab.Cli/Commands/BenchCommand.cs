@@ -11,7 +11,7 @@ namespace CnnLab.Cli.Commands;
 /// <summary>
 /// <c>cnnlab bench</c>: training and inference images/s, peak working set and GC counts of a zoo model
 /// (the CnnLab side of bench/compare-pytorch.sh); <c>--profile</c> breaks one step down by layer;
-/// <c>--gemm</c> times the GEMM on bench/gemm-openblas.py's cases; <c>--convs</c> the zoo's convolutions
+/// <c>--gemm</c> times the GEMM on bench/gemm-openblas.py's cases; <c>--convs</c> the convolutions (of --model, or the zoo's)
 /// against the measured FMA peak.
 /// </summary>
 public static class BenchCommand
@@ -58,8 +58,8 @@ public static class BenchCommand
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
         var convs = new Option<bool>("--convs")
         {
-            Description = "each zoo convolution's forward and backward as training runs them (at --batch, best of runs for --seconds in all): "
-                + "ms, GFLOP/s and share of the measured FMA peak",
+            Description = "each convolution's forward and backward (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share "
+                + "of the measured FMA peak; of the --model given (zoo name or spec), else of the zoo's tuned layers as training fuses them",
         };
         var command = new Command("bench",
             "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; "
@@ -75,7 +75,9 @@ public static class BenchCommand
             if (!(secs > 0) || secs > 3600) throw new UsageException($"--seconds must be above 0 and at most 3600, got {secs}");
             bool asJson = p.GetValue(json);
             if (p.GetValue(gemm)) return RunGemm(t, p.GetValue(seconds), asJson, stdout);
-            if (p.GetValue(convs)) return RunConvs(p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);
+            // --convs alone: the zoo's tuned layers; with a --model: that model's own convolutions.
+            string? convModel = p.GetResult(model) is { Implicit: false } ? p.GetValue(model) : null;
+            if (p.GetValue(convs)) return RunConvs(convModel, p.GetValue(batch), t, p.GetValue(seconds), asJson, stdout);
             string name = p.GetValue(model)!;
             if (!ThroughputBenchmark.IsSpecPath(name) && !ModelZoo.IsKnown(name))
                 throw new UsageException($"--model: unknown model '{name}' (see 'cnnlab models', or give a .json spec)");
@@ -141,12 +143,15 @@ public static class BenchCommand
         return CliErrors.Ok;
     }
 
-    private static int RunConvs(int batch, int threads, double seconds, bool asJson, TextWriter stdout)
+    private static int RunConvs(string? model, int batch, int threads, double seconds, bool asJson, TextWriter stdout)
     {
         if (batch < 1 || batch > 4096) throw new UsageException($"--batch must be 1..4096 for --convs, got {batch}");
+        if (model is not null && !ThroughputBenchmark.IsSpecPath(model) && !ModelZoo.IsKnown(model))
+            throw new UsageException($"--model: unknown model '{model}' (see 'cnnlab models', or give a .json spec)");
         double peak = FmaPeak.Measure() * threads;
-        // Twelve timings (six layers, forward and backward): --seconds in all, at most half a second each.
-        var rows = ConvBenchmark.Run(batch, threads, Math.Min(0.5, seconds / 12));
+        // Two timings per layer (forward and backward): --seconds in all, at most half a second each.
+        var rows = model is null ? ConvBenchmark.Run(batch, threads, Math.Min(0.5, seconds / 12))
+            : ConvBenchmark.Run(model, batch, threads, Math.Min(0.5, seconds / 12));
         if (asJson)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new
@@ -162,10 +167,12 @@ public static class BenchCommand
         }
         var ci = CultureInfo.InvariantCulture;
         stdout.WriteLine(string.Create(ci, $"batch {batch}, {threads} thread(s); FMA peak measured: {peak:F0} GFLOP/s"));
-        stdout.WriteLine($"{"layer",-16} {"shape",-26} {"fwd ms",7} {"GFLOP/s",8} {"peak",5} {"bwd ms",7} {"GFLOP/s",8} {"peak",5}  runs");
+        int width = Math.Max(16, rows.Max(r => r.Layer.Length));
+        stdout.WriteLine($"{"layer".PadRight(width)} {"shape",-26} {"fwd ms",7} {"GFLOP/s",8} {"peak",5} "
+            + $"{"bwd ms",7} {"GFLOP/s",8} {"peak",5}  runs");
         foreach (var r in rows)
             stdout.WriteLine(string.Create(ci,
-                $"{r.Layer,-16} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} "
+                $"{r.Layer.PadRight(width)} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} "
                 + $"{r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}  {r.Runs}"));
         return CliErrors.Ok;
     }

@@ -22,7 +22,7 @@ public sealed record ConvLayerTiming(string Layer, string Shape, string Runs, do
 /// the numbers behind the "convolution at 80 % of peak" target. The FLOPs counted are those of the plain
 /// convolution (Winograd's fewer multiplications count as the direct ones they replace).
 /// </summary>
-public static class ConvBenchmark
+public static partial class ConvBenchmark
 {
     /// <summary>Times every zoo convolution for about <paramref name="seconds"/> each way.</summary>
     public static IReadOnlyList<ConvLayerTiming> Run(int batch, int threads, double seconds = 0.5)

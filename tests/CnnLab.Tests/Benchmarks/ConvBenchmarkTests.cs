@@ -55,4 +55,23 @@ public class ConvBenchmarkTests
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains(message, r.Stderr);
     }
+
+    [Fact]
+    public void Times_a_specs_own_convolutions_with_their_strides_dilations_and_groups()
+    {
+        string spec = Path.Combine(ChildProcess.RepoRoot, "bench", "models", "depthwise-dilated.json");
+        var rows = ConvBenchmark.Run(spec, batch: 2, threads: 1, seconds: 0.001);
+        Assert.Equal(6, rows.Count);
+        Assert.All(rows, r => Assert.True(r.ForwardMs > 0 && r.BackwardMs > 0 && double.IsFinite(r.BackwardGflops)));
+        Assert.Contains("32 groups", rows[1].Runs);
+        Assert.Contains("4 groups", rows[3].Runs);
+        Assert.Equal("64→64, 3x3, 16x16→8x8", rows[4].Shape);
+        Assert.EndsWith("; dW, db", rows[0].Runs);   // the first layer reads the model's input: no dx
+        Assert.Contains("dx, dW", rows[1].Runs);
+        var cli = Cli.Run("bench", "--model", "lenet5", "--convs", "--batch", "2", "--seconds", "0.01", "--threads", "1");
+        Assert.Equal(0, cli.ExitCode);
+        Assert.Contains("lenet5 0 ", cli.Stdout);
+        Assert.Contains("lenet5 3 ", cli.Stdout);
+        Assert.Equal(2, Cli.Run("bench", "--model", "nope", "--convs").ExitCode);
+    }
 }

@@ -14,8 +14,8 @@ namespace CnnLab.Web;
 /// </summary>
 internal static class JobEndpoints
 {
-    // A form of a dozen fields: a larger body is not one.
-    private const int MaxBody = 64 * 1024;
+    // A form of a dozen fields and at most a spec's text (PlaygroundRequest.MaxSpecBytes): a larger body is not one.
+    private const int MaxBody = 2 * PlaygroundRequest.MaxSpecBytes;
 
     public static void Map(WebApplication app, JobQueue queue, RunCatalog runs, WebData data, ServeOptions options)
     {

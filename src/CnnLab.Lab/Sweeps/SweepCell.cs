@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using CnnLab.Nn.Models;
 using CnnLab.Training;
 
 namespace CnnLab.Lab.Sweeps;
@@ -33,12 +34,7 @@ public sealed record SweepCell(
     public static SweepCell Default { get; } = new("cnn-small", "pytorch-default", "adamw", 1e-3, null, "max", "before-pool", null, 64, 0, "subset");
 
     /// <summary>The zoo model that is built: cnn-small/cnn-bn switched by <see cref="BatchNorm"/>.</summary>
-    public string BuiltModel => BatchNorm switch
-    {
-        true when Model is "cnn-small" or "cnn-bn" => "cnn-bn",
-        false when Model is "cnn-small" or "cnn-bn" => "cnn-small",
-        _ => Model,
-    };
+    public string BuiltModel => BatchNorm is bool bn && ModelZoo.HasBatchNormVariant(Model) ? ModelZoo.WithBatchNorm(Model, bn) : Model;
 
     /// <summary>The value of <paramref name="axis"/> as the report prints it ("1e-3", "adamw", "default").</summary>
     public string Value(string axis) => axis switch

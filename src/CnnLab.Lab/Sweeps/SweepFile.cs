@@ -161,7 +161,7 @@ public static class SweepFile
         Check(OptimizerFactory.Optimizers.Contains(cell.Optimizer), "optimizer", string.Join(", ", OptimizerFactory.Optimizers));
         Check(cell.Pool is "max" or "avg" or "conv", "pool", "max, avg or conv");
         Check(cell.ReluOrder is "before-pool" or "after-pool", "relu_order", "before-pool or after-pool");
-        Check(cell.BatchNorm is null || cell.Model is "cnn-small" or "cnn-bn", "batch_norm",
+        Check(cell.BatchNorm is null || ModelZoo.HasBatchNormVariant(cell.Model), "batch_norm",
             "batch_norm only with model cnn-small or cnn-bn (it switches between the two)");
         Check(cell.Data.Length > 0, "data", "subset, full, or a folder of IDX files");
         try { InitScheme.Parse(cell.Init); }

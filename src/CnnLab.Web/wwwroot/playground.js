@@ -62,6 +62,7 @@ document.getElementById('play-form').addEventListener('submit', async e => {
   const error = document.getElementById('play-error');
   error.textContent = '';
   const body = Object.fromEntries(new FormData(e.target).entries());
+  if (body.spec && body.spec.trim()) delete body.model;   // a pasted spec is the model
   try {
     const status = await Lab.json('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     follow(status);

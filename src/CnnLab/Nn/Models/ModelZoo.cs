@@ -34,6 +34,17 @@ public static partial class ModelZoo
     public static bool IsKnown(string name) =>
         Catalog.Any(c => c.Name == name) || MlpPattern().IsMatch(name) || PlainCnnPattern().IsMatch(name);
 
+    /// <summary>True when <paramref name="name"/> has a with/without-BatchNorm twin that <see cref="WithBatchNorm"/> switches.</summary>
+    public static bool HasBatchNormVariant(string name) => name is "cnn-small" or "cnn-bn";
+
+    /// <summary>
+    /// The zoo model <paramref name="name"/> with (<paramref name="batchNorm"/> true: cnn-bn) or without (cnn-small) BatchNorm,
+    /// the one mapping that the sweeps' batch_norm axis and the Playground's switch share; a model without a twin is refused.
+    /// </summary>
+    public static string WithBatchNorm(string name, bool batchNorm) => HasBatchNormVariant(name)
+        ? batchNorm ? "cnn-bn" : "cnn-small"
+        : throw new ArgumentException($"model '{name}' has no BatchNorm variant: batch_norm switches only between cnn-small and cnn-bn");
+
     /// <summary>Builds the named model with weights drawn from <paramref name="generator"/> (PyTorch's default init).</summary>
     public static Sequential Create(string name, Generator generator, ModelOptions? options = null)
     {

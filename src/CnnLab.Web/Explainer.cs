@@ -1,5 +1,4 @@
 using CnnLab.Data;
-using CnnLab.IO;
 using CnnLab.Lab;
 using CnnLab.Nn;
 using CnnLab.Tensors;
@@ -51,15 +50,8 @@ internal static class Explainer
     public static Explanation Run(string runDir, byte[] image, int top, bool invert, long maxPixels, string outDir, string id)
     {
         if (top is < 1 or > 1000) throw new ArgumentException($"--top must be between 1 and 1000, got {top}");
-        var ckpt = Checkpoint.Load(runDir);
-        var config = ckpt.Config;
-        var (model, _) = Trainer.BuildModel(config, new Generator(0));
-        string weights = Path.Combine(runDir, Checkpoint.ModelFile);
-        try { model.LoadStateDict(ckpt.Weights); }
-        catch (ArgumentException e) { throw new InvalidFileException(weights, e.Message); }
-        foreach (var (name, tensor) in model.StateDict())
-            if (!NonFiniteGuard.IsFinite(tensor.Data))
-                throw new InvalidFileException(weights, $"tensor '{name}' holds NaN or Inf: these weights cannot predict anything");
+        var trained = TrainedModel.Load(runDir).RequireFinite();
+        var (model, config) = (trained.Model, trained.Config);
 
         var header = ImageDecoder.ReadHeader(image, "the uploaded image");
         if ((long)header.Width * header.Height > maxPixels)
@@ -67,7 +59,7 @@ internal static class Explainer
         var prep = config.Preprocessing;
         var pixels = prep.Apply(ImageDecoder.Decode(image, "the uploaded image", prep.Channels));
         if (invert) for (int j = 0; j < pixels.Length; j++) pixels[j] = (byte)(255 - pixels[j]);
-        var x = ToInput(pixels, config);
+        var x = trained.Input(pixels);
 
         model.Eval();
         float[] probs;
@@ -87,15 +79,5 @@ internal static class Explainer
             if (stages.Any(s => s.Module is Conv2d)) arithmetic = FeatureMapRenderer.Arithmetic(stages, x).Lines;
         }
         return new Explanation(id, best, pictures, arithmetic) { Captured = stages, Input = x };
-    }
-
-    private static Tensor ToInput(byte[] pixels, TrainingConfig config)
-    {
-        var shape = config.Input;
-        var norm = config.Normalization;
-        var x = new Tensor(1, shape[0], shape[1], shape[2]);
-        int plane = shape[1] * shape[2];
-        for (int k = 0; k < pixels.Length; k++) x.Data[k] = norm.Apply(pixels[k], k / plane);
-        return x;
     }
 }

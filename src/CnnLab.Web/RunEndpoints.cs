@@ -1,9 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CnnLab.Data;
-using CnnLab.IO;
 using CnnLab.Kernels;
-using CnnLab.Tensors;
 using CnnLab.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -65,10 +63,7 @@ internal static class RunEndpoints
         var (config, error) = RunCatalog.ReadConfig(dir);
         if (config is null) throw new ArgumentException(error);
         if (!Checkpoint.Exists(dir)) throw new ArgumentException("the run has no checkpoint yet (one is written after each epoch)");
-        var ckpt = Checkpoint.Load(dir);
-        var (model, _) = Trainer.BuildModel(ckpt.Config, new Generator(0));
-        try { model.LoadStateDict(ckpt.Weights); }
-        catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(dir, Checkpoint.ModelFile), e.Message); }
+        var model = TrainedModel.Load(dir).Model;
         var split = data.Load(config.DataOptions);
         Trainer.WithData(config, split);
         using var scope = Parallelism.UseThreads(threads);

@@ -20,8 +20,9 @@ public enum JobState
 /// <summary>
 /// One Playground training run: a <see cref="Trainer"/> writing an ordinary run folder, its events (status, batch progress
 /// several times a second, epochs, the end) in an <see cref="EventLog"/>, and the token that stops it with a checkpoint.
-/// A paused job has stopped with a checkpoint but keeps its events open: resumed (a <see cref="Trainer.Resume"/> of its run
-/// folder), it trains on from the saved step and its stream goes on where it was.
+/// A paused job has stopped with a checkpoint but keeps its events open: resumed (a
+/// <see cref="Trainer.Resume(string, CnnLab.Data.TrainTestSplit)"/> of its run folder), it trains on from the saved step
+/// and its stream goes on where it was.
 /// </summary>
 internal sealed class TrainingJob
 {

@@ -34,16 +34,15 @@ public static class EvalCommand
             var log = asJson ? stderr : stdout;
             using var threadScope = Kernels.Parallelism.UseThreads(PositiveThreads(p.GetValue(threads)));
             string? dir = p.GetValue(checkpoint);
-            if (dir is not null && (p.GetValue(model) is not null || p.GetValue(weights) is not null))
-                throw new UsageException("give either --checkpoint DIR or --model NAME --weights FILE, not both");
-            if (dir is null) TrainedModel.Check(p.GetValue(model), p.GetValue(weights));
-            // A checkpoint says how its images were prepared; a bare model reads the data as stored.
-            var options = dir is null ? DatasetOptions.Default : DataOptions.FromConfig(TrainedModel.Config(dir, null));
-            var (_, split) = data.Load(p, options, log);
-            var config = TrainedModel.Config(dir, p.GetValue(model), split);
-            if (dir is not null) Trainer.WithData(config, split);
-            var net = TrainedModel.Load(dir, p.GetValue(model), p.GetValue(weights), split).Model;
-            var loader = new DataLoader(split.Test, 1000, normalize: dir is null ? split.Normalization : config.Normalization);
+            ModelArguments.CheckOneWay(dir, p.GetValue(model), p.GetValue(weights));
+            // A checkpoint says how its images were prepared; a bare model reads the data as stored and is sized to it.
+            var trained = dir is null ? null : ModelArguments.Load(dir, null, null);
+            var weightsRead = dir is null ? ModelArguments.CheckAndReadWeights(p.GetValue(model), p.GetValue(weights)) : null;
+            var (_, split) = data.Load(p, trained is null ? DatasetOptions.Default : DataOptions.FromConfig(trained.Config), log);
+            if (trained is not null) Trainer.WithData(trained.Config, split);
+            trained ??= ModelArguments.Load(null, p.GetValue(model), p.GetValue(weights), split, weightsRead);
+            var net = trained.Model;
+            var loader = new DataLoader(split.Test, 1000, normalize: trained.Config.Normalization);
             var result = Evaluation.Run(net, loader.Epoch(0).Select(b => (b.X, b.Y)), split.Test.NumClasses);
             if (asJson)
             {

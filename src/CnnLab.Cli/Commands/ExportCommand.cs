@@ -34,8 +34,8 @@ public static class ExportCommand
             string outPath = p.GetValue(output)!;
             string? folder = Path.GetDirectoryName(Path.GetFullPath(outPath));
             if (folder is null || !Directory.Exists(folder)) throw new UsageException($"--out: folder '{folder}' does not exist");
-            var (net, inputShape) = TrainedModel.Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
-            var config = TrainedModel.Config(p.GetValue(checkpoint), p.GetValue(model));
+            var trained = ModelArguments.Load(p.GetValue(checkpoint), p.GetValue(model), p.GetValue(weights));
+            var (net, inputShape, config) = (trained.Model, trained.InputShape, trained.Config);
             bool probabilities = p.GetValue(softmax), normalizeInGraph = p.GetValue(inGraph);
             var preprocessing = new OnnxPreprocessing(config.Normalization, normalizeInGraph, config.Classes, config.CenterCrop);
             OnnxExporter.Export(net, inputShape, outPath, probabilities, preprocessing);

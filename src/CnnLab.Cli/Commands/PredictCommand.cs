@@ -41,8 +41,8 @@ public static class PredictCommand
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
             string dir = p.GetValue(checkpoint)!;
-            var config = TrainedModel.Config(dir, null);
-            var net = TrainedModel.Load(dir, null, null).Model;
+            var trained = ModelArguments.Load(dir, null, null);
+            var (net, config) = (trained.Model, trained.Config);
             string? path = p.GetValue(image);
             int? idx = p.GetValue(index);
             if ((path is null) == (idx is null)) throw new UsageException("give either an IMAGE file or --index N");
@@ -58,7 +58,7 @@ public static class PredictCommand
                 var (_, split) = data.Load(p, DataOptions.FromConfig(config), log);
                 Trainer.WithData(config, split);
                 if (i < 0 || i >= split.Test.Count) throw new UsageException($"--index must be between 0 and {split.Test.Count - 1}, got {i}");
-                x = ToInput(split.Test.ImageBytes(i), config);
+                x = trained.Input(split.Test.ImageBytes(i));
                 truth = split.Test.Label(i);
                 what = $"test image {i}";
             }
@@ -69,7 +69,7 @@ public static class PredictCommand
                 var pixels = prep.Apply(ImageDecoder.Decode(path!, prep.Channels));
                 bool inverted = Invert(p.GetValue(invert)!, config, pixels, prep);
                 if (inverted) for (int j = 0; j < pixels.Length; j++) pixels[j] = (byte)(255 - pixels[j]);
-                x = ToInput(pixels, config);
+                x = trained.Input(pixels);
                 what = path! + (inverted ? " (light background: inverted to the training images' bright-on-dark)" : "");
             }
             net.Eval();
@@ -112,15 +112,5 @@ public static class PredictCommand
             for (int x = 0; x < w; x++)
                 if (y == 0 || x == 0 || y == h - 1 || x == w - 1) { sum += pixels[y * w + x]; n++; }
         return sum / n;
-    }
-
-    private static Tensor ToInput(ReadOnlySpan<byte> pixels, TrainingConfig config)
-    {
-        var shape = config.Input;
-        var norm = config.Normalization;
-        var x = new Tensor(1, shape[0], shape[1], shape[2]);
-        int plane = shape[1] * shape[2];
-        for (int k = 0; k < pixels.Length; k++) x.Data[k] = norm.Apply(pixels[k], k / plane);
-        return x;
     }
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using CnnLab.Data;
 using CnnLab.Init.Networks;
 using CnnLab.IO;
-using CnnLab.Nn;
 using CnnLab.Serialization;
 using CnnLab.Tensors;
 using CnnLab.Training;
@@ -99,9 +98,7 @@ public static class PyTorchExportCommand
     private static PyTorchProjectInput FromCheckpoint(string dir, DataSource source)
     {
         var ckpt = Checkpoint.Load(dir);
-        var (net, input) = Trainer.BuildModel(ckpt.Config, new Generator(ckpt.Config.Seed));
-        try { net.LoadStateDict(ckpt.Weights); }
-        catch (ArgumentException e) { throw new InvalidFileException(Path.Combine(dir, Checkpoint.ModelFile), e.Message); }
+        var (net, input, _, _) = TrainedModel.FromCheckpoint(ckpt, dir);
         return new PyTorchProjectInput(ckpt.Config, net, input, source, ckpt.State.ModelGenerator, dir,
             $"the checkpoint {Path.GetFullPath(dir)} (step {ckpt.State.Step})");
     }

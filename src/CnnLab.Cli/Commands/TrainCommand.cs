@@ -108,8 +108,9 @@ public static class TrainCommand
                 if (given.Count > 0)
                     throw new UsageException($"--resume continues the run as its config.json says, so {string.Join(", ", given)} " +
                         "cannot be given with it (start a new run, e.g. with --init-from DIR/model.safetensors)");
-                (_, split) = data.Load(p, DataOptions.FromConfig(Checkpoint.Load(resumeDir).Config), log);
-                trainer = Trainer.Resume(resumeDir, split);
+                var ckpt = Checkpoint.Load(resumeDir);
+                (_, split) = data.Load(p, DataOptions.FromConfig(ckpt.Config), log);
+                trainer = Trainer.Resume(ckpt, resumeDir, split);
                 log.WriteLine($"Resuming {resumeDir}: {trainer.Config.Model}, {trainer.Config.Epochs} epochs");
             }
             else

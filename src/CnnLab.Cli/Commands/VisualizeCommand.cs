@@ -34,8 +34,8 @@ public static class VisualizeCommand
         foreach (var option in data.All) command.Options.Add(option);
         command.SetAction(p => CliErrors.Guard(stderr, () =>
         {
-            var config = TrainedModel.Config(p.GetValue(checkpoint), null);
-            var net = TrainedModel.Load(p.GetValue(checkpoint), null, null).Model;
+            var trained = ModelArguments.Load(p.GetValue(checkpoint), null, null);
+            var (net, config) = (trained.Model, trained.Config);
             if (net is not Sequential model || !model.Layers.Any(l => l is Conv2d))
                 throw new UsageException("visualize needs a convolutional model (one with Conv2d layers); this checkpoint has none");
             var (_, split) = data.Load(p, DataOptions.FromConfig(config), stdout);

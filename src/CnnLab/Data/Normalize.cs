@@ -1,4 +1,5 @@
 using System.Globalization;
+using CnnLab.Tensors;
 
 namespace CnnLab.Data;
 
@@ -65,6 +66,20 @@ public sealed class Normalize : IEquatable<Normalize>
     {
         int c = _mean.Length == 1 ? 0 : channel;
         return (value / 255f - _mean[c]) / _std[c];
+    }
+
+    /// <summary>One [C, H, W] byte image (<paramref name="shape"/>) as a normalized [1, C, H, W] tensor.</summary>
+    public Tensor ToTensor(ReadOnlySpan<byte> image, IReadOnlyList<int> shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Count != 3 || (long)shape[0] * shape[1] * shape[2] != image.Length)
+            throw new ArgumentException($"{image.Length} bytes are not one image of shape [{string.Join(", ", shape)}]");
+        CheckChannels(shape[0]);
+        var x = new Tensor(1, shape[0], shape[1], shape[2]);
+        var data = x.Data;
+        int plane = shape[1] * shape[2];
+        for (int k = 0; k < image.Length; k++) data[k] = Apply(image[k], k / plane);
+        return x;
     }
 
     /// <summary>Throws unless this normalization fits images of <paramref name="channels"/> channels.</summary>

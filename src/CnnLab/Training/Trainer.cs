@@ -61,9 +61,12 @@ public sealed class Trainer
     }
 
     /// <summary>Continues the run saved in <paramref name="checkpointDir"/> (which also becomes the output folder).</summary>
-    public static Trainer Resume(string checkpointDir, TrainTestSplit data)
+    public static Trainer Resume(string checkpointDir, TrainTestSplit data) => Resume(Checkpoint.Load(checkpointDir), checkpointDir, data);
+
+    /// <summary>Continues the run whose checkpoint <paramref name="ckpt"/> was read from <paramref name="checkpointDir"/>.</summary>
+    public static Trainer Resume(Checkpoint.Contents ckpt, string checkpointDir, TrainTestSplit data)
     {
-        var ckpt = Checkpoint.Load(checkpointDir);
+        ArgumentNullException.ThrowIfNull(ckpt);
         var trainer = new Trainer(ckpt.Config with { InitFrom = null, Init = "pytorch-default" }, data, outDir: null) { OutDir = checkpointDir };
         trainer.Config = WithData(ckpt.Config, data);
         string optimizerName = trainer.Optimizer.GetType().Name;

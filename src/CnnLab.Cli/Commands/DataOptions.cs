@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using CnnLab.Data;
 using CnnLab.Cli.Support;
-using CnnLab.Training;
 
 namespace CnnLab.Cli.Commands;
 
@@ -83,9 +82,6 @@ public sealed class DataOptions(bool preprocessing)
             Normalize = ParseNormalize(p.GetValue(Normalize)),
         };
     }
-
-    /// <summary>The dataset options a trained model was trained with (eval, predict, visualize).</summary>
-    public static DatasetOptions FromConfig(TrainingConfig config) => config.DataOptions;
 
     /// <summary>Resolves and loads the data, telling <paramref name="log"/> which data was used and how.</summary>
     public (DataSource Source, TrainTestSplit Data) Load(ParseResult p, DatasetOptions options, TextWriter log)

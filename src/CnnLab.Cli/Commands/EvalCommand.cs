@@ -38,7 +38,7 @@ public static class EvalCommand
             // A checkpoint says how its images were prepared; a bare model reads the data as stored and is sized to it.
             var trained = dir is null ? null : ModelArguments.Load(dir, null, null);
             var weightsRead = dir is null ? ModelArguments.CheckAndReadWeights(p.GetValue(model), p.GetValue(weights)) : null;
-            var (_, split) = data.Load(p, trained is null ? DatasetOptions.Default : DataOptions.FromConfig(trained.Config), log);
+            var (_, split) = data.Load(p, trained is null ? DatasetOptions.Default : trained.Config.DataOptions, log);
             if (trained is not null) Trainer.WithData(trained.Config, split);
             trained ??= ModelArguments.Load(null, p.GetValue(model), p.GetValue(weights), split, weightsRead);
             var net = trained.Model;

@@ -55,7 +55,7 @@ public static class PredictCommand
             int? truth = null;
             if (idx is int i)
             {
-                var (_, split) = data.Load(p, DataOptions.FromConfig(config), log);
+                var (_, split) = data.Load(p, config.DataOptions, log);
                 Trainer.WithData(config, split);
                 if (i < 0 || i >= split.Test.Count) throw new UsageException($"--index must be between 0 and {split.Test.Count - 1}, got {i}");
                 x = trained.Input(split.Test.ImageBytes(i));

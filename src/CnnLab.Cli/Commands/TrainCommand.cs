@@ -109,7 +109,7 @@ public static class TrainCommand
                     throw new UsageException($"--resume continues the run as its config.json says, so {string.Join(", ", given)} " +
                         "cannot be given with it (start a new run, e.g. with --init-from DIR/model.safetensors)");
                 var ckpt = Checkpoint.Load(resumeDir);
-                (_, split) = data.Load(p, DataOptions.FromConfig(ckpt.Config), log);
+                (_, split) = data.Load(p, ckpt.Config.DataOptions, log);
                 trainer = Trainer.Resume(ckpt, resumeDir, split);
                 log.WriteLine($"Resuming {resumeDir}: {trainer.Config.Model}, {trainer.Config.Epochs} epochs");
             }

@@ -38,7 +38,7 @@ public static class VisualizeCommand
             var (net, config) = (trained.Model, trained.Config);
             if (net is not Sequential model || !model.Layers.Any(l => l is Conv2d))
                 throw new UsageException("visualize needs a convolutional model (one with Conv2d layers); this checkpoint has none");
-            var (_, split) = data.Load(p, DataOptions.FromConfig(config), stdout);
+            var (_, split) = data.Load(p, config.DataOptions, stdout);
             Trainer.WithData(config, split);
             int i = p.GetValue(image);
             if (i < 0 || i >= split.Test.Count) throw new UsageException($"--image must be between 0 and {split.Test.Count - 1}, got {i}");

@@ -146,7 +146,7 @@ public sealed record DataSource(DataSourceKind Kind, string? Directory, string D
         var train = target.ApplyTo(split.Train);
         return new TrainTestSplit(train, target.ApplyTo(split.Test))
         {
-            Preprocessing = target, Format = split.Format, Normalization = Normalize.FromKnownOrData(train),
+            Preprocessing = target, Format = split.Format,
         };
     }
 }

@@ -12,8 +12,17 @@ public sealed record TrainTestSplit(ImageDataset Train, ImageDataset Test)
     /// <summary>How files became these images (null: they were stored at this size, e.g. IDX or CIFAR).</summary>
     public ImagePreprocessing? Preprocessing { get; init; }
 
-    /// <summary>The normalization to train with: the data set's published one, or the training images' own statistics.</summary>
-    public Normalize Normalization { get; init; } = Normalize.FromKnownOrData(Train);
+    private Normalize? _normalization;
+
+    /// <summary>
+    /// The normalization to train with: the one given, else the data set's published one, or the training images' own
+    /// statistics (computed on first use, so a split that is given one never computes them).
+    /// </summary>
+    public Normalize Normalization
+    {
+        get => _normalization ??= Normalize.FromKnownOrData(Train);
+        init => _normalization = value;
+    }
 
     /// <summary>What kind of files the data came from: "idx", "cifar-10", "cifar-100", "image-folder" or "embedded".</summary>
     public string Format { get; init; } = "idx";

@@ -18,7 +18,8 @@ public class ChannelBlockedConvTests
     public static TheoryData<Conv2dGeometry> Shapes => new()
     {
         new Conv2dGeometry(5, 6, 14, 14, 16, 5, 5),                        // lenet5's conv2: 100 pixels
-        new Conv2dGeometry(3, 4, 13, 11, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), // 7x6 = 42 pixels, two channel blocks
+        new Conv2dGeometry(3, 4, 13, 11, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), // 7x6 = 42 pixels, two channel blocks (a pair)
+        new Conv2dGeometry(2, 5, 9, 10, 80, 3, 3, PH: 1, PW: 1),           // 80 outputs: two pairs, then one block of 16
         new Conv2dGeometry(2, 3, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),  // dilation 2
         new Conv2dGeometry(4, 2, 9, 7, 16, 2, 3, PH: 1, PW: 0),            // unequal kernel and padding: 10x5 pixels
         new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                         // one pixel; enough images for two threads
@@ -173,11 +174,13 @@ public class ChannelBlockedConvTests
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)));  // Winograd's
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 6, 14, 14, 16, 1, 1)));                // pointwise
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 6, 28, 28, 16, 5, 5)));                 // 576 pixels, 150 taps
-        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));               // 800 taps and 256 pixels
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 80, 5, 5)));               // 800 taps and 256 pixels
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 32, 20, 20, 64, 5, 5)));                // the same, 32 outputs per step
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 128, 16, 16, 128, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1))); // 1152 taps, 64 pixels
-        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));  // a 7x7 stem's forward
+        Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 80, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));  // a 7x7 stem's forward
         Assert.Equal(ConvAlgorithm.ChannelBlocked,
-            ConvPlanner.Plan(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)).WeightGradient);  // but not its dW
+            ConvPlanner.Plan(new Conv2dGeometry(2, 3, 64, 64, 80, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)).WeightGradient);  // but not its dW
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));   // 32 per step: both
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
         Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 12, 5, 5)));  // not whole vectors
     }

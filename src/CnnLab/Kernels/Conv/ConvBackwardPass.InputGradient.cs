@@ -130,7 +130,7 @@ internal sealed unsafe partial class ConvBackwardPass
             {
                 Padded = pool.Rent(Math.Max(1, pass._directDw.PaddedLength));
                 Array.Clear(Padded);
-                DyTransposed = pool.Rent(g.ColCols * ChannelBlockedConv.Lanes);
+                DyTransposed = pool.Rent(g.ColCols * 2 * ChannelBlockedConv.Lanes);
             }
         }
 

@@ -44,10 +44,13 @@ public static class ConvPlanner
     // tiles × channels of at least MinWinogradWork to keep its 16 GEMMs wide enough.
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
 
-    // The channel-blocked direct kernel runs at about the same rate whatever the shape; im2col + GEMM beats it only where
-    // the sum (R taps), the plane (P pixels) and the outputs per group all fill the GEMM's tiles: R ≥ 640 with P ≥ 256,
-    // or (its forward only) R ≥ 128 with P ≥ 1024, with at least 64 outputs per group.
+    // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
+    // multiple of 32 outputs per group) it beat im2col + GEMM on every shape measured; with 16 per step, im2col + GEMM
+    // wins where the sum (R taps), the plane (P pixels) and the outputs per group all fill the GEMM's tiles: R ≥ 640 with
+    // P ≥ 256, or (its forward only) R ≥ 128 with P ≥ 1024, with at least 64 outputs per group.
     internal const int GemmTaps = 640, GemmPixels = 256, GemmWidePixels = 1024, GemmWideTaps = 128, GemmRows = 64;
+
+    private static bool PairsChannels(int channels) => channels % (2 * ChannelBlockedConv.Lanes) == 0;
 
     // Column matrices of at most this many rows (a one-channel 3x3 or 5x5) keep im2col's dot-product weight gradient.
     internal const int DotProductRows = 32;
@@ -66,19 +69,25 @@ public static class ConvPlanner
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (ChannelBlockedPays(g) && !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows))
+        if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
             return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
     }
 
     // At a stride above 1, im2col's dx (a GEMM whose sum runs over the output channels, then col2im) is slow with few
-    // output channels and the direct one wins; from MaxDirectDxOutputs on, the GEMM's longer sums win.
+    // output channels and the direct one wins; from MaxDirectDxOutputs on, the GEMM's longer sums win unless the direct
+    // one takes 32 input channels per step. At stride 1 only that one pays, and only where dx has few more pixels than dy
+    // (padding that keeps the size): the direct loop also multiplies the zeros around dy.
     internal const int MaxDirectDxOutputs = 128;
+
+    private static bool DirectInputGradientPays(in Conv2dGeometry g) =>
+        ChannelBlockedInputGradient.Supports(g) && (g.SH > 1 || g.SW > 1
+            ? g.OC < MaxDirectDxOutputs || PairsChannels(g.C)
+            : PairsChannels(g.C) && !g.IsPointwise && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OC * g.KH * g.KW >= 64);
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
-        : (g.SH > 1 || g.SW > 1) && g.OC < MaxDirectDxOutputs && ChannelBlockedInputGradient.Supports(g) ? ConvAlgorithm.ChannelBlocked
-        : ConvAlgorithm.Im2ColGemm;
+        : DirectInputGradientPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
     // The one-channel weight gradient stays on im2col + dot products: a direct one measured no faster, both bound by reading dy.
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
@@ -87,7 +96,8 @@ public static class ConvPlanner
 
     // A pointwise convolution is a GEMM on the input itself: nothing for a direct kernel to save.
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
-        ChannelBlockedConv.Supports(g) && !g.IsPointwise && !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows);
+        ChannelBlockedConv.Supports(g) && !g.IsPointwise
+        && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise

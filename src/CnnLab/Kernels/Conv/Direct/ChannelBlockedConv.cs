@@ -26,7 +26,7 @@ namespace CnnLab.Kernels;
 /// chunk's partial image by image). Written by hand: no .NET library has a convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's direct convolution does for <c>F.conv2d</c> on such shapes.</remarks>
-internal sealed unsafe class ChannelBlockedConv
+internal sealed unsafe partial class ChannelBlockedConv
 {
     /// <summary>Output channels per vector.</summary>
     public const int Lanes = 16;
@@ -119,12 +119,15 @@ internal sealed unsafe class ChannelBlockedConv
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
         fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC; o0 += Lanes)
+            for (int o0 = 0; o0 < _g.OC;)
             {
                 float* weights = packed + (long)o0 * r;
-                float* yBlock = y + (long)o0 * p;
+                float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
+                bool pair = o0 + 2 * Lanes <= _g.OC;
                 for (int p0 = 0; p0 < p; p0 += Block)
-                    ForwardBlock(src, pixels + p0, taps, weights, r, bias == null ? null : bias + o0, relu, yBlock + p0, p, Math.Min(Block, p - p0));
+                    if (pair) ForwardBlockPair(src, pixels + p0, taps, weights, r, b, relu, yBlock + p0, p, Math.Min(Block, p - p0));
+                    else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, yBlock + p0, p, Math.Min(Block, p - p0));
+                o0 += pair ? 2 * Lanes : Lanes;
             }
     }
 
@@ -149,20 +152,8 @@ internal sealed unsafe class ChannelBlockedConv
             a6 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x6[t]), a6);
             a7 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x7[t]), a7);
         }
-        a0 = Finish(a0, bias, relu); a1 = Finish(a1, bias, relu); a2 = Finish(a2, bias, relu); a3 = Finish(a3, bias, relu);
-        a4 = Finish(a4, bias, relu); a5 = Finish(a5, bias, relu); a6 = Finish(a6, bias, relu); a7 = Finish(a7, bias, relu);
-        // Pixel-major in registers, channel-major in y: written across.
-        if (count == Block)
-        {
-            StoreTransposed(a0, a1, a2, a3, a4, a5, a6, a7, y, p);
-            return;
-        }
         float* block = stackalloc float[Block * Lanes];
-        a0.Store(block + 0 * Lanes); a1.Store(block + 1 * Lanes); a2.Store(block + 2 * Lanes); a3.Store(block + 3 * Lanes);
-        a4.Store(block + 4 * Lanes); a5.Store(block + 5 * Lanes); a6.Store(block + 6 * Lanes); a7.Store(block + 7 * Lanes);
-        for (int o = 0; o < Lanes; o++)
-            for (int i = 0; i < count; i++)
-                y[(long)o * p + i] = block[i * Lanes + o];
+        StoreBlock(a0, a1, a2, a3, a4, a5, a6, a7, bias, relu, y, p, count, block);
     }
 
     /// <summary>
@@ -228,7 +219,7 @@ internal sealed unsafe class ChannelBlockedConv
     /// <summary>
     /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
     /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
-    /// <paramref name="dyT"/>: scratch of P·16 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
+    /// <paramref name="dyT"/>: scratch of P·32 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
     /// <see cref="AddToWeights"/> turns the sum into dw.
     /// </summary>
     public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded)
@@ -236,12 +227,16 @@ internal sealed unsafe class ChannelBlockedConv
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
         fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC; o0 += Lanes)
+            for (int o0 = 0; o0 < _g.OC;)
             {
+                bool pair = o0 + 2 * Lanes <= _g.OC;
                 Transpose(dy + (long)o0 * p, p, dyT);
+                if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
                 float* sums = partial + (long)o0 * r;
                 for (int k0 = 0; k0 < r; k0 += Block)
-                    WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
+                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0));
+                    else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
+                o0 += pair ? 2 * Lanes : Lanes;
             }
     }
 

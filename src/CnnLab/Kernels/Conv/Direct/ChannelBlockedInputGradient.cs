@@ -12,7 +12,7 @@ namespace CnnLab.Kernels;
 /// tap list, and within a phase tap (o, kh, kw) of pixel (a, b) reads dy at a fixed offset from (a, b): the forward's
 /// channel-blocked loop (<see cref="ChannelBlockedConv"/>) runs on dy with the roles of channels swapped. At stride 2
 /// im2col's route multiplies into a column matrix whose sum runs over only the output channels, then adds it back
-/// through col2im. Each phase's 16 channels are computed into a scratch and its rows merged into dx (at stride 2 in x,
+/// through col2im. Each phase's 16 or 32 channels are computed into a scratch and its rows merged into dx (at stride 2 in x,
 /// two phase rows interleaved, <see cref="StrideTwoRows.Interleave"/>). Each dx is one sum per phase in tap order
 /// (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same bits for any thread count.
 /// </summary>
@@ -29,7 +29,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
     private readonly int _mh, _mw, _hq, _wq;
     private readonly List<Phase> _phases = [];
     private readonly int _phaseColumns;
-    private readonly long[] _phaseStart;   // where each phase's [16, P] region starts in the phase scratch
+    private readonly long[] _phaseStart;   // where each phase's [32, P] region starts in the phase scratch
 
     public ChannelBlockedInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
@@ -60,7 +60,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
         _phaseColumns = columns.Count;
         _phaseStart = new long[_phases.Count];
-        for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)Lanes * _phases[i - 1].Rows * _phases[i - 1].Columns;
+        for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * _phases[i - 1].Rows * _phases[i - 1].Columns;
     }
 
     /// <summary>Floats of the padded dy plane set (zero it once per thread: only its inside is written).</summary>
@@ -119,9 +119,10 @@ internal sealed unsafe class ChannelBlockedInputGradient
             for (int oy = 0; oy < g.OH; oy++)
                 new ReadOnlySpan<float>(dy + ((long)o * g.OH + oy) * g.OW, g.OW)
                     .CopyTo(new Span<float>(padded + ((long)o * _hq + oy + _mh) * _wq + _mw, g.OW));
-        for (int c0 = 0; c0 < g.C; c0 += Lanes)
+        for (int c0 = 0; c0 < g.C;)
         {
-            // Every phase's 16 channels into its own region, [16, P] each, then the rows of dx from them.
+            // Every phase's 16 or 32 channels into its own region, [32, P] each, then the rows of dx from them.
+            int width = c0 + 2 * Lanes <= g.C ? 2 * Lanes : Lanes;
             long at = 0;
             foreach (var phase in _phases)
             {
@@ -129,18 +130,23 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
                 fixed (float* weights = phase.Weights)
                     for (int p0 = 0; p0 < p; p0 += Block)
-                        ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
-                            phaseOut + at + p0, p, Math.Min(Block, p - p0));
-                at += (long)Lanes * p;
+                        if (width == Lanes)
+                            ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
+                                phaseOut + at + p0, p, Math.Min(Block, p - p0));
+                        else
+                            ChannelBlockedConv.ForwardBlockPair(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
+                                phaseOut + at + p0, p, Math.Min(Block, p - p0));
+                at += (long)2 * Lanes * p;
             }
-            for (int lane = 0; lane < Lanes; lane++)
+            for (int lane = 0; lane < width; lane++)
                 for (int y = 0; y < g.H; y++)
                     MergeRow(phaseOut, lane, y, dx + ((long)(c0 + lane) * g.H + y) * g.W, accumulate);
+            c0 += width;
         }
     }
 
-    /// <summary>Floats of <see cref="Image"/>'s phase scratch: 16 rows of every phase's pixels.</summary>
-    public int PhaseOutLength => Lanes * _phases.Sum(p => p.Rows * p.Columns) + 16;
+    /// <summary>Floats of <see cref="Image"/>'s phase scratch: 32 rows of every phase's pixels.</summary>
+    public int PhaseOutLength => 2 * Lanes * _phases.Sum(p => p.Rows * p.Columns) + 16;
 
     // dx row y of one channel from the phases of y mod SH: at stride 2 in x the two phase rows interleaved, else element by element.
     private void MergeRow(float* phaseOut, int lane, int y, float* row, bool accumulate)

@@ -31,6 +31,8 @@ public class ConvPlannerTests
         new Conv2dGeometry(2, 16, 8, 8, 16, 1, 1, SH: 2, SW: 2),                    // 1x1 stride 2: odd pixels get nothing
         new Conv2dGeometry(2, 32, 9, 7, 48, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),     // 32 channels per step and 16, both ways
         new Conv2dGeometry(2, 64, 7, 6, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),     // stride 1, dilated: direct dx in pairs
+        new Conv2dGeometry(2, 32, 16, 32, 16, 3, 3, PH: 1, PW: 1),                 // dx rows of 512 pixels (L1-aliasing), a pair
+        new Conv2dGeometry(2, 64, 8, 9, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4), // 4 groups of 16, dilated: direct dx per group
     ];
 
     public static TheoryData<Conv2dGeometry> Geometries => new(All);
@@ -54,14 +56,16 @@ public class ConvPlannerTests
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
         Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
         // Strided with fewer than 128 outputs: the direct input gradient; with 128 or more, im2col's GEMM, unless the direct
-        // one takes 32 input channels per step. At stride 1 only that one, and only where padding keeps the size.
+        // one takes 32 input channels per step. At stride 1 with 32 per step, groups or dilation, where padding keeps the size.
         var blocked = ConvAlgorithm.ChannelBlocked;
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 12, 12, 64, 3, 3)).InputGradient);
-        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 32, 5, 5, PH: 2, PW: 2)).InputGradient);
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2)).InputGradient);
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4)).InputGradient);
     }
 
     [Fact]

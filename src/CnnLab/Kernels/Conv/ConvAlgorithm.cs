@@ -18,7 +18,8 @@ public enum ConvAlgorithm
     Winograd,
 
     /// <summary>
-    /// Direct, 16 output channels per vector (<see cref="ChannelBlockedConv"/>): one group, OC a multiple of 16, AVX-512; y and dW.
+    /// Direct, 16 output channels per vector, two vectors where they fill (<see cref="ChannelBlockedConv"/>): OC per group a multiple
+    /// of 16, AVX-512; y, dW, and dx (<see cref="ChannelBlockedInputGradient"/>) where C per group is a multiple of 16.
     /// </summary>
     ChannelBlocked,
 

@@ -11,7 +11,7 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_directDx is not null)
         {
             fixed (float* dys = dyg, pd = b.DyPadded, po = b.PhaseOut)
-                _directDx.Image(dys, dx + (long)n * g.C * g.H * g.W, !_overwriteDx, pd, po);
+                _directDx[grp].Image(dys, dx + xOff, !_overwriteDx, pd, po);
             return;
         }
         if (_winogradDx is not null)
@@ -122,9 +122,10 @@ internal sealed unsafe partial class ConvBackwardPass
             WinogradDw = pass._winogradDw?.Rent();
             if (pass._directDx is not null)
             {
-                DyPadded = pool.Rent(pass._directDx.PaddedLength);
-                Array.Clear(DyPadded, 0, pass._directDx.PaddedLength);
-                PhaseOut = pool.Rent(pass._directDx.PhaseOutLength);
+                var direct = pass._directDx[0];   // every group's is the same size
+                DyPadded = pool.Rent(direct.PaddedLength);
+                Array.Clear(DyPadded, 0, direct.PaddedLength);
+                PhaseOut = pool.Rent(direct.PhaseOutLength);
             }
             if (pass._directDw is not null)
             {

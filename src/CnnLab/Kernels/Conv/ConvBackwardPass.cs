@@ -34,7 +34,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly bool _needDx, _needDw, _needDb, _overwriteDx;
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
-    private readonly ChannelBlockedInputGradient? _directDx;
+    private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
     private readonly ChannelBlockedConv? _directDw;
     private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
     private readonly Gemm.PackedA[] _packedWT;
@@ -55,7 +55,7 @@ internal sealed unsafe partial class ConvBackwardPass
         bool anyWinograd = plan.InputGradient == ConvAlgorithm.Winograd || plan.WeightGradient == ConvAlgorithm.Winograd;
         _block = anyWinograd ? new WinogradBlock(g.H, g.W, winogradBlockColumns) : null;
         _winogradDx = needDx && plan.InputGradient == ConvAlgorithm.Winograd ? _block : null;
-        _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedInputGradient(g, w) : null;
+        _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
         // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
         _dxImages = needDx && _block is null && _directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;

@@ -76,14 +76,16 @@ public static class ConvPlanner
 
     // At a stride above 1, im2col's dx (a GEMM whose sum runs over the output channels, then col2im) is slow with few
     // output channels and the direct one wins; from MaxDirectDxOutputs on, the GEMM's longer sums win unless the direct
-    // one takes 32 input channels per step. At stride 1 only that one pays, and only where dx has few more pixels than dy
-    // (padding that keeps the size): the direct loop also multiplies the zeros around dy.
+    // one takes 32 input channels per step. At stride 1 it pays with 32 per step, with groups (im2col's dx then runs one
+    // image and group at a time) or with dilation, and only where dx has few more pixels than dy (padding that keeps the
+    // size): the direct loop also multiplies the zeros around dy.
     internal const int MaxDirectDxOutputs = 128;
 
     private static bool DirectInputGradientPays(in Conv2dGeometry g) =>
         ChannelBlockedInputGradient.Supports(g) && (g.SH > 1 || g.SW > 1
-            ? g.OC < MaxDirectDxOutputs || PairsChannels(g.C)
-            : PairsChannels(g.C) && !g.IsPointwise && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OC * g.KH * g.KW >= 64);
+            ? g.OCg < MaxDirectDxOutputs || PairsChannels(g.Cg)
+            : (PairsChannels(g.Cg) || g.G > 1 || g.DH > 1 || g.DW > 1) && !g.IsPointwise
+              && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OCg * g.KH * g.KW >= 64);
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
@@ -109,7 +111,7 @@ public static class ConvPlanner
     private static string Requirement(ConvAlgorithm a) => a switch
     {
         ConvAlgorithm.Winograd => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
-        ConvAlgorithm.ChannelBlocked => "one group, output channels a multiple of 16 and AVX-512",
+        ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 and AVX-512",
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
         _ => "nothing",

@@ -118,18 +118,44 @@ internal sealed unsafe partial class ChannelBlockedConv
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
+        bool aliased = RowsAlias(p);
+        float* tile = stackalloc float[aliased ? 2 * Lanes * TileStride : 1];
         fixed (int* pixels = _pixels, taps = _taps)
             for (int o0 = 0; o0 < _g.OC;)
             {
                 float* weights = packed + (long)o0 * r;
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
-                bool pair = o0 + 2 * Lanes <= _g.OC;
-                for (int p0 = 0; p0 < p; p0 += Block)
-                    if (pair) ForwardBlockPair(src, pixels + p0, taps, weights, r, b, relu, yBlock + p0, p, Math.Min(Block, p - p0));
-                    else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, yBlock + p0, p, Math.Min(Block, p - p0));
-                o0 += pair ? 2 * Lanes : Lanes;
+                int width = o0 + 2 * Lanes <= _g.OC ? 2 * Lanes : Lanes;
+                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width);
+                else
+                    for (int c0 = 0; c0 < p; c0 += TilePixels)
+                    {
+                        int n = Math.Min(TilePixels, p - c0);
+                        ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width);
+                        for (int o = 0; o < width; o++)
+                            new ReadOnlySpan<float>(tile + o * TileStride, n).CopyTo(new Span<float>(yBlock + (long)o * p + c0, n));
+                    }
+                o0 += width;
             }
     }
+
+    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart.
+    private static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
+        int stride, int from, int to, int width)
+    {
+        for (int p0 = from; p0 < to; p0 += Block)
+            if (width == 2 * Lanes) ForwardBlockPair(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+            else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+    }
+
+    /// <summary>
+    /// Whether rows of P floats put the 16 or 32 rows a block writes into too few of L1's sets (P·4 bytes a multiple
+    /// of 2 KB: 64 sets of 12 ways, so 32 rows share 2 sets or 1). Such outputs go through a tile of
+    /// <see cref="TilePixels"/> columns whose rows are <see cref="TileStride"/> floats apart, copied into y whole lines at a time.
+    /// </summary>
+    internal static bool RowsAlias(int p) => p % 512 == 0;
+
+    internal const int TilePixels = 64, TileStride = TilePixels + 16;
 
     // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -20,8 +20,21 @@ internal sealed unsafe class ChannelBlockedInputGradient
 {
     private const int Lanes = ChannelBlockedConv.Lanes, Block = 8;
 
-    /// <summary>One group, input channels that fill whole vectors, and AVX-512.</summary>
-    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.G == 1 && g.C % Lanes == 0;
+    /// <summary>Input channels per group that fill whole vectors, and AVX-512.</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.Cg % Lanes == 0;
+
+    /// <summary>
+    /// One per group: group k's dx channels take only its dy channels and weights, so each is the one-group problem on
+    /// the slices (C = Cg, OC = OCg, the weights [OCg, Cg, KH, KW] from k·OCg on).
+    /// </summary>
+    public static ChannelBlockedInputGradient[] PerGroup(in Conv2dGeometry g, ReadOnlySpan<float> w)
+    {
+        var one = g with { C = g.Cg, OC = g.OCg, G = 1 };
+        int length = g.OCg * g.ColRows;
+        var groups = new ChannelBlockedInputGradient[g.G];
+        for (int k = 0; k < g.G; k++) groups[k] = new ChannelBlockedInputGradient(one, w.Slice(k * length, length));
+        return groups;
+    }
 
     private sealed record Phase(int Rows, int Columns, int[] Pixels, int[] Taps, float[] Weights);
 
@@ -33,7 +46,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
 
     public ChannelBlockedInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
-        if (!Supports(g)) throw new ArgumentException($"the channel-blocked input gradient does not take {g}");
+        if (!Supports(g) || g.G != 1) throw new ArgumentException($"the channel-blocked input gradient does not take {g}");
         _g = g;
         var geo = g;
         // Each phase's kernel rows and columns, with dy's row (column) offset for them: dh = (ry + PH − kh·DH) / SH.
@@ -60,7 +73,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
         _phaseColumns = columns.Count;
         _phaseStart = new long[_phases.Count];
-        for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * _phases[i - 1].Rows * _phases[i - 1].Columns;
+        for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * LaneStride(_phases[i - 1]);
     }
 
     /// <summary>Floats of the padded dy plane set (zero it once per thread: only its inside is written).</summary>
@@ -132,11 +145,11 @@ internal sealed unsafe class ChannelBlockedInputGradient
                     for (int p0 = 0; p0 < p; p0 += Block)
                         if (width == Lanes)
                             ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
-                                phaseOut + at + p0, p, Math.Min(Block, p - p0));
+                                phaseOut + at + p0, LaneStride(phase), Math.Min(Block, p - p0));
                         else
                             ChannelBlockedConv.ForwardBlockPair(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
-                                phaseOut + at + p0, p, Math.Min(Block, p - p0));
-                at += (long)2 * Lanes * p;
+                                phaseOut + at + p0, LaneStride(phase), Math.Min(Block, p - p0));
+                at += (long)2 * Lanes * LaneStride(phase);
             }
             for (int lane = 0; lane < width; lane++)
                 for (int y = 0; y < g.H; y++)
@@ -146,7 +159,15 @@ internal sealed unsafe class ChannelBlockedInputGradient
     }
 
     /// <summary>Floats of <see cref="Image"/>'s phase scratch: 32 rows of every phase's pixels.</summary>
-    public int PhaseOutLength => 2 * Lanes * _phases.Sum(p => p.Rows * p.Columns) + 16;
+    public int PhaseOutLength => 2 * Lanes * _phases.Sum(LaneStride) + 16;
+
+    // A channel's row of a phase region: its pixels, and 16 floats more where rows P apart would alias in L1
+    // (ChannelBlockedConv.RowsAlias).
+    private static int LaneStride(Phase phase)
+    {
+        int p = phase.Rows * phase.Columns;
+        return ChannelBlockedConv.RowsAlias(p) ? p + 16 : p;
+    }
 
     // dx row y of one channel from the phases of y mod SH: at stride 2 in x the two phase rows interleaved, else element by element.
     private void MergeRow(float* phaseOut, int lane, int y, float* row, bool accumulate)
@@ -169,6 +190,6 @@ internal sealed unsafe class ChannelBlockedInputGradient
     private float* PhaseRow(float* phaseOut, int lane, int ry, int rx, int a)
     {
         var phase = _phases[ry * _phaseColumns + rx];
-        return phaseOut + _phaseStart[ry * _phaseColumns + rx] + (long)lane * phase.Rows * phase.Columns + (long)a * phase.Columns;
+        return phaseOut + _phaseStart[ry * _phaseColumns + rx] + (long)lane * LaneStride(phase) + (long)a * phase.Columns;
     }
 }

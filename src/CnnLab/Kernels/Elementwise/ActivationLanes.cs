@@ -30,7 +30,7 @@ internal readonly struct EluForward(float alpha) : IUnaryLanes
     public float Invoke(float x) => x > 0f ? x : alpha * (MathF.Exp(x) - 1f);
 
     public Vector512<float> Invoke(Vector512<float> x) =>
-        Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, (Vector512.Exp(x) - Vector512<float>.One) * alpha);
+        Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, (VectorExp.Of(x) - Vector512<float>.One) * alpha);
 }
 
 /// <summary>Forward y = x &gt; 0 ? x : α(eˣ − 1), so dx = dy · (x &gt; 0 ? 1 : y + α).</summary>

@@ -33,7 +33,7 @@ internal readonly struct GeluBackward : ITernaryLanes
     public Vector512<float> Invoke(Vector512<float> x, Vector512<float> y, Vector512<float> dy)
     {
         var cdf = (Vector512<float>.One + Erf.Of(x * Erf.Sqrt1_2)) * 0.5f;
-        var pdf = Vector512.Exp(x * x * -0.5f) * Beta;
+        var pdf = VectorExp.Of(x * x * -0.5f) * Beta;
         return dy * (cdf + x * pdf);
     }
 }
@@ -61,7 +61,7 @@ internal static class Erf
         r = Vector512.FusedMultiplyAdd(r, t, Vector512.Create(A3));
         r = Vector512.FusedMultiplyAdd(r, t, Vector512.Create(A2));
         r = Vector512.FusedMultiplyAdd(r, t, Vector512.Create(A1));
-        var magnitude = Vector512.FusedMultiplyAdd(-Vector512.Exp(-(v * v)) * t, r, Vector512<float>.One);
+        var magnitude = Vector512.FusedMultiplyAdd(-VectorExp.Of(-(v * v)) * t, r, Vector512<float>.One);
         return magnitude ^ (v & Vector512.Create(-0f));
     }
 }

@@ -37,7 +37,7 @@ public static partial class Functional
     public static Tensor Sigmoid(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Sigmoid(x.Data, y.Data);
+        ElementwiseLoop.Map(new SigmoidForward(), x.Data, y.Data);
         // y = σ(x)  →  dx = dy · y · (1 − y)
         return Autograd.Record(y, "SigmoidBackward", [x], dy =>
         {
@@ -51,8 +51,7 @@ public static partial class Functional
     public static Tensor Tanh(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Tanh(x.Data, y.Data);
-        ElementwiseLoop.Map(new TanhNearZero(), x.Data, y.Data, y.Data, y.Data);
+        ElementwiseLoop.Map(new TanhForward(), x.Data, y.Data);
         // y = tanh x  →  dx = dy · (1 − y²)
         return Autograd.Record(y, "TanhBackward", [x], dy =>
         {

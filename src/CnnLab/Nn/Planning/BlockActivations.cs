@@ -14,12 +14,8 @@ internal static class BlockActivations
         LeakyReLU leaky => Leaky(leaky.NegativeSlope),
         ELU elu => Elu(elu.Alpha),
         GELU => static (z, y) => ElementwiseLoop.MapOnThisThread(new GeluForward(), z, y),
-        Sigmoid => static (z, y) => TensorPrimitives.Sigmoid(z, y),
-        Tanh => static (z, y) =>
-        {
-            TensorPrimitives.Tanh(z, y);
-            ElementwiseLoop.MapOnThisThread(new TanhNearZero(), z, y, y, y);
-        },
+        Sigmoid => static (z, y) => ElementwiseLoop.MapOnThisThread(new SigmoidForward(), z, y),
+        Tanh => static (z, y) => ElementwiseLoop.MapOnThisThread(new TanhForward(), z, y),
         _ => null,
     };
 

@@ -75,6 +75,7 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace CnnLab.Kernels;
 
@@ -6,8 +7,8 @@ namespace CnnLab.Kernels;
 /// Forward plans (weights packed for the GEMM, transformed for Winograd, or copied for a direct kernel) kept between
 /// calls for weights that have not changed. Inference runs the same layer with the same weights again and again, and
 /// at batch 1 preparing them anew was most of a layer's time. A plan is reused only while the geometry (the batch
-/// aside), the algorithm and every weight are what they were when it was made (compared with a snapshot, so weights written in
-/// place through any path are noticed); the entry lives as long as the weights' array.
+/// aside), the algorithm and every weight are what they were when it was made (compared bit for bit with a snapshot, so weights written
+/// in place through any path are noticed); the entry lives as long as the weights' array.
 /// </summary>
 /// <remarks>PyTorch: oneDNN's weight-prepacking in inference (<c>torch.jit.freeze</c>, <c>ipex.optimize</c>), automatic here.</remarks>
 internal static class ConvPlanCache
@@ -20,10 +21,15 @@ internal static class ConvPlanCache
     public static ConvForwardPlan Get(in Conv2dGeometry g, float[] key, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
         var shape = g with { N = 0 };
-        if (s_plans.TryGetValue(key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm && w.SequenceEqual(e.Snapshot)) return e.Plan;
+        if (s_plans.TryGetValue(key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm && SameBits(w, e.Snapshot)) return e.Plan;
         // A replaced plan is left to the GC, not disposed: another thread may still be running it.
         var plan = new ConvForwardPlan(shape, w, algorithm);
         s_plans.AddOrUpdate(key, new Entry(shape, w.ToArray(), plan));
         return plan;
     }
+
+    // Bit for bit, as ints: float's SequenceEqual compares element by element with Equals (NaN, −0), about ten times
+    // slower than the vectorized compare of bits, and at batch 1 that compare was a third of a small layer's time.
+    private static bool SameBits(ReadOnlySpan<float> w, float[] snapshot) =>
+        MemoryMarshal.Cast<float, int>(w).SequenceEqual(MemoryMarshal.Cast<float, int>(snapshot.AsSpan()));
 }

@@ -55,6 +55,42 @@ public class DepthwiseConvTests
         }
     }
 
+    // Narrow (≤ 16 columns) and wide planes, row counts that leave partial tiles (1, 3, 5, 7, 9, 13), odd vector counts.
+    public static TheoryData<int, int, int, int, int> Tiles() => new()
+    {
+        { 1, 5, 1, 1, 1 }, { 3, 40, 1, 1, 1 }, { 7, 16, 2, 1, 1 }, { 9, 8, 1, 2, 2 }, { 13, 50, 3, 2, 1 }, { 26, 33, 2, 1, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tiles))]
+    public void Forward_adds_bias_then_each_tap_in_order_by_fma(int oh, int ow, int m, int stride, int dilation)
+    {
+        // Input size giving oh x ow outputs of a 3x5 kernel with padding (1, 2).
+        int kh = 3, kw = 5, h = (oh - 1) * stride + dilation * (kh - 1) + 1 - 2, w = (ow - 1) * stride + dilation * (kw - 1) + 1 - 4;
+        var g = new Conv2dGeometry(2, 3, h, w, 3 * m, kh, kw, stride, stride, 1, 2, dilation, dilation, 3);
+        Assert.Equal((oh, ow), (g.OH, g.OW));
+        var rnd = new Generator(oh * 100 + ow);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), wt = Fill(rnd, g.OC * kh * kw), b = Fill(rnd, g.OC);
+        float[] y = new float[g.N * g.OC * oh * ow], expected = new float[y.Length];
+        Conv2dKernel.Forward(g, x, wt, b, true, y, algorithm: ConvAlgorithm.Depthwise);
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.OC; o++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        float v = b[o];
+                        for (int u = 0; u < kh; u++)
+                            for (int t = 0; t < kw; t++)
+                            {
+                                int r = i * stride - 1 + u * dilation, c = j * stride - 2 + t * dilation;
+                                float xv = r < 0 || r >= h || c < 0 || c >= w ? 0f : x[((n * g.C + o / m) * h + r) * w + c];
+                                v = MathF.FusedMultiplyAdd(wt[(o * kh + u) * kw + t], xv, v);
+                            }
+                        expected[((n * g.OC + o) * oh + i) * ow + j] = v;
+                    }
+        Assert.Equal(expected, y);
+    }
+
     [Fact]
     public void Fused_relu_matches_relu_of_the_convolution_and_its_gradient()
     {

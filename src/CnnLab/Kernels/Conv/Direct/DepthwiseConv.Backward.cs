@@ -24,22 +24,27 @@ internal static unsafe partial class DepthwiseConv
         float[] dwPartial = needDw ? ArrayPool<float>.Shared.Rent(g.N * g.OC * taps) : [];
         float[] dbPartial = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
         var geo = g;
+        long xLength = x.Length;
         fixed (float* px = x, pw = w, pdx = dx, pdwp = dwPartial, pdbp = dbPartial)
         {
             nint xs = (nint)px, ws = (nint)pw, dxs = (nint)pdx, dwps = (nint)pdwp, dbps = (nint)pdbp;
             Parallelism.For(g.N, 1, (start, end) =>
             {
                 int planeLength = PhasedPlane(geo);
-                float[] scratch = ArrayPool<float>.Shared.Rent(2 * planeLength + geo.OH * cols + m * p + 16);
+                int slack = (int)TileSlack(RowStep(geo));
+                float[] scratch = ArrayPool<float>.Shared.Rent(2 * planeLength + slack + geo.OH * cols + m * p + 16);
                 fixed (float* s = scratch)
                 {
-                    float* plane = s, dxPlane = s + planeLength, dyRows = s + 2 * planeLength;
-                    var blockScratch = scratch.AsSpan(2 * planeLength + geo.OH * cols);
+                    // Reads past the plane's last row (dropped lanes) see zeros.
+                    new Span<float>(s + 2 * planeLength, slack).Clear();
+                    float* plane = s, dxPlane = s + planeLength, dyRows = s + 2 * planeLength + slack;
+                    var blockScratch = scratch.AsSpan(2 * planeLength + slack + geo.OH * cols);
                     for (int n = start; n < end; n++)
                         for (int c = 0; c < geo.C; c++)
                         {
                             var block = source.ForImage(n, c, blockScratch);
-                            if (needDw) SplitPadded(geo, (float*)xs + ((long)n * geo.C + c) * geo.H * geo.W, plane);
+                            if (needDw)
+                                SplitPadded(geo, (float*)xs + ((long)n * geo.C + c) * geo.H * geo.W, plane, (float*)xs, (float*)xs + xLength);
                             if (needDx) new Span<float>(dxPlane, planeLength).Clear();
                             for (int k = 0; k < m; k++)
                             {

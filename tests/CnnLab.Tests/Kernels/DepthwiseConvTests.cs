@@ -91,6 +91,36 @@ public class DepthwiseConvTests
         Assert.Equal(expected, y);
     }
 
+    // The gathered dx: stride 1 (straight into dx), 2 (phases interleaved by permutes) and 3 (scalar merge), narrow and
+    // wide planes, padding wider than the kernel (dy rows no dx row sees) and strides past the kernel (phases with no taps).
+    public static TheoryData<Conv2dGeometry> InputGradientShapes() => new()
+    {
+        new Conv2dGeometry(2, 3, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3),
+        new Conv2dGeometry(2, 2, 13, 41, 2, 5, 3, 1, 1, 2, 1, 2, 1, 2),
+        new Conv2dGeometry(1, 4, 16, 16, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4),
+        new Conv2dGeometry(2, 3, 17, 35, 9, 3, 5, 2, 2, 1, 2, 1, 2, 3),
+        new Conv2dGeometry(1, 2, 11, 20, 4, 1, 1, 3, 3, 0, 0, 1, 1, 2),
+        new Conv2dGeometry(1, 2, 7, 9, 2, 2, 2, 3, 2, 3, 3, 1, 1, 2),
+        new Conv2dGeometry(2, 2, 23, 50, 6, 7, 7, 3, 3, 3, 3, 1, 1, 2),
+    };
+
+    [Theory]
+    [MemberData(nameof(InputGradientShapes))]
+    public void Gathered_input_gradient_matches_the_reference_added_or_written(Conv2dGeometry g)
+    {
+        var rnd = new Generator(g.H * 100 + g.W);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * g.KH * g.KW), dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
+        float[] dx = Half(x.Length), dxRef = Half(x.Length), written = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        float[] dw = new float[w.Length], dwRef = new float[w.Length];
+        Conv2dKernel.Backward(g, x, w, dy, dx, dw, default, algorithm: ConvAlgorithm.Depthwise);
+        Conv2dKernel.Backward(g, x, w, dy, written, default, default, overwriteDx: true, algorithm: ConvAlgorithm.Depthwise);
+        Conv2dReference.Backward(g, x, w, dy, dxRef, dwRef, default);
+        AssertClose(dxRef, dx, $"dx {g}");
+        AssertClose(dwRef, dw, $"dw {g}");
+        for (int i = 0; i < x.Length; i++) dxRef[i] -= 0.5f;
+        AssertClose(dxRef, written, $"written dx {g}");
+    }
+
     [Fact]
     public void Fused_relu_matches_relu_of_the_convolution_and_its_gradient()
     {

@@ -34,9 +34,6 @@ internal static unsafe partial class DepthwiseConv
     /// <summary>Floats of a padded, phase-split plane: Hp rows of SW phases of <see cref="PhaseRow"/>.</summary>
     private static int PhasedPlane(in Conv2dGeometry g) => (g.H + 2 * g.PH) * g.SW * PhaseRow(g);
 
-    // Output columns rounded up to whole vectors.
-    private static int WholeColumns(in Conv2dGeometry g) => (g.OW + 15) / 16 * 16;
-
     // Output row to output row in a phased plane.
     private static long RowStep(in Conv2dGeometry g) => (long)g.SH * g.SW * PhaseRow(g);
 
@@ -81,20 +78,6 @@ internal static unsafe partial class DepthwiseConv
                 offsets[kh * g.KW + kw] = (kh * g.DH * g.SW + shift % g.SW) * len + shift / g.SW;
             }
         return (long)g.SH * g.SW * len;
-    }
-
-    // acc[0..n) += s · src[0..n), n a multiple of 16.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(float* acc, float* src, float s, int n)
-    {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var sv = Vector512.Create(s);
-            for (int j = 0; j < n; j += 16)
-                Vector512.Store(Vector512.FusedMultiplyAdd(sv, Vector512.Load(src + j), Vector512.Load(acc + j)), acc + j);
-        }
-        else
-            for (int j = 0; j < n; j++) acc[j] = MathF.FusedMultiplyAdd(s, src[j], acc[j]);
     }
 
     // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);

@@ -26,7 +26,13 @@ internal static unsafe partial class DepthwiseConv
             for (int r = 0; r < sw; r++)
             {
                 float* d = dst + ((long)a * sw + r) * len;
-                if (!inside) new Span<float>(d, len).Clear();
+                if (!inside)
+                {
+                    // Padding rows are short: stores beat a call to Clear.
+                    if (Vector512.IsHardwareAccelerated)
+                        for (int m = 0; m < len; m += 16) Vector512.Store(Vector512<float>.Zero, d + m);
+                    else new Span<float>(d, len).Clear();
+                }
                 else if (Vector512.IsHardwareAccelerated && sw == 1)
                     for (int m = 0; m < len; m += 16) Vector512.Store(LoadInside(row, m - left, srcCols, lo, hi), d + m);
                 else if (Vector512.IsHardwareAccelerated && sw == 2)

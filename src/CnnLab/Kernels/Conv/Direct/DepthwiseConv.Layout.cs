@@ -11,8 +11,8 @@ internal static unsafe partial class DepthwiseConv
     /// <summary>
     /// dst[(a·SW + r)·len + m] = src[a − top, m·SW + r − left] for a &lt; dstRows, r &lt; SW, m &lt; len (0 outside src
     /// [srcRows, srcCols]): the rows of src shifted by (top, left) into zero padding, each split into SW column phases
-    /// (phase r holds columns r, r + SW, …). Every float of dst is written; len is a multiple of 16. At SW = 2 each 16
-    /// floats take two loads and one two-source permute (vpermt2ps). Loads at the edges of a row read whole vectors
+    /// (phase r holds columns r, r + SW, …). Every float of dst is written; len is a multiple of 16. At SW = 2 two loads
+    /// give 16 floats of both phases by two two-source permutes (vpermt2ps). Loads at the edges of a row read whole vectors
     /// where [<paramref name="lo"/>, <paramref name="hi"/>) (around src) allows, else masked loads (slower).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -21,37 +21,35 @@ internal static unsafe partial class DepthwiseConv
     {
         for (int a = 0; a < dstRows; a++)
         {
-            float* row = src + (long)(a - top) * srcCols;
-            bool inside = a >= top && a - top < srcRows;
-            for (int r = 0; r < sw; r++)
+            float* row = src + (long)(a - top) * srcCols, d = dst + (long)a * sw * len;
+            if (a < top || a - top >= srcRows)
             {
-                float* d = dst + ((long)a * sw + r) * len;
-                if (!inside)
+                // Padding rows are short: stores beat a call to Clear.
+                if (Vector512.IsHardwareAccelerated)
+                    for (int m = 0; m < sw * len; m += 16) Vector512.Store(Vector512<float>.Zero, d + m);
+                else new Span<float>(d, sw * len).Clear();
+            }
+            else if (Vector512.IsHardwareAccelerated && sw == 1)
+                for (int m = 0; m < len; m += 16) Vector512.Store(LoadInside(row, m - left, srcCols, lo, hi), d + m);
+            else if (Vector512.IsHardwareAccelerated && sw == 2)
+            {
+                // Columns 2m − left, 2m − left + 1, … : phase 0 takes the even lanes, phase 1 the odd ones, of the same loads.
+                Vector512<int> evens = Evens, odds = Evens + Vector512<int>.One;
+                for (int m = 0; m < len; m += 16)
                 {
-                    // Padding rows are short: stores beat a call to Clear.
-                    if (Vector512.IsHardwareAccelerated)
-                        for (int m = 0; m < len; m += 16) Vector512.Store(Vector512<float>.Zero, d + m);
-                    else new Span<float>(d, len).Clear();
+                    int at = 2 * m - left;
+                    Vector512<float> u = LoadInside(row, at, srcCols, lo, hi), v = LoadInside(row, at + 16, srcCols, lo, hi);
+                    Vector512.Store(Avx512F.PermuteVar16x32x2(u, evens, v), d + m);
+                    Vector512.Store(Avx512F.PermuteVar16x32x2(u, odds, v), d + len + m);
                 }
-                else if (Vector512.IsHardwareAccelerated && sw == 1)
-                    for (int m = 0; m < len; m += 16) Vector512.Store(LoadInside(row, m - left, srcCols, lo, hi), d + m);
-                else if (Vector512.IsHardwareAccelerated && sw == 2)
-                {
-                    var evens = Evens;
-                    for (int m = 0; m < len; m += 16)
-                    {
-                        int at = 2 * m + r - left;
-                        var even = LoadInside(row, at, srcCols, lo, hi);
-                        Vector512.Store(Avx512F.PermuteVar16x32x2(even, evens, LoadInside(row, at + 16, srcCols, lo, hi)), d + m);
-                    }
-                }
-                else
+            }
+            else
+                for (int r = 0; r < sw; r++)
                     for (int m = 0; m < len; m++)
                     {
                         int at = m * sw + r - left;
-                        d[m] = at >= 0 && at < srcCols ? row[at] : 0f;
+                        d[r * len + m] = at >= 0 && at < srcCols ? row[at] : 0f;
                     }
-            }
         }
     }
 

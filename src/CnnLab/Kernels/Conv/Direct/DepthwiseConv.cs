@@ -14,6 +14,8 @@ namespace CnnLab.Kernels;
 /// multiply [M, KH·KW] by [KH·KW, P] per channel, GEMMs too thin to keep the FMA units busy; here each tap is one
 /// 16-lane FMA per 16 outputs instead. Any stride works the same way: each padded row is split into SW phases
 /// (phase r holds its columns r, r + SW, r + 2·SW, …), in which the taps of consecutive outputs are consecutive.
+/// The forward and dx share one loop (<see cref="GatherRows"/>, 8 independent sums per tile); dx gathers from padded
+/// dy (<see cref="InputGradient"/>) instead of scattering, dW takes nine taps per pass (<see cref="WeightGradient"/>).
 /// Images run in parallel; the weight and bias gradients are summed per image, then over images in order, so
 /// results are the same for every thread count. <see cref="Conv2dReference"/> is the readable twin.
 /// </summary>

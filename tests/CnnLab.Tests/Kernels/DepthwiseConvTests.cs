@@ -55,6 +55,72 @@ public class DepthwiseConvTests
         }
     }
 
+    // Narrow (≤ 16 columns) and wide planes, row counts that leave partial tiles (1, 3, 5, 7, 9, 13), odd vector counts.
+    public static TheoryData<int, int, int, int, int> Tiles() => new()
+    {
+        { 1, 5, 1, 1, 1 }, { 3, 40, 1, 1, 1 }, { 7, 16, 2, 1, 1 }, { 9, 8, 1, 2, 2 }, { 13, 50, 3, 2, 1 }, { 26, 33, 2, 1, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tiles))]
+    public void Forward_adds_bias_then_each_tap_in_order_by_fma(int oh, int ow, int m, int stride, int dilation)
+    {
+        // Input size giving oh x ow outputs of a 3x5 kernel with padding (1, 2).
+        int kh = 3, kw = 5, h = (oh - 1) * stride + dilation * (kh - 1) + 1 - 2, w = (ow - 1) * stride + dilation * (kw - 1) + 1 - 4;
+        var g = new Conv2dGeometry(2, 3, h, w, 3 * m, kh, kw, stride, stride, 1, 2, dilation, dilation, 3);
+        Assert.Equal((oh, ow), (g.OH, g.OW));
+        var rnd = new Generator(oh * 100 + ow);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), wt = Fill(rnd, g.OC * kh * kw), b = Fill(rnd, g.OC);
+        float[] y = new float[g.N * g.OC * oh * ow], expected = new float[y.Length];
+        Conv2dKernel.Forward(g, x, wt, b, true, y, algorithm: ConvAlgorithm.Depthwise);
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.OC; o++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                    {
+                        float v = b[o];
+                        for (int u = 0; u < kh; u++)
+                            for (int t = 0; t < kw; t++)
+                            {
+                                int r = i * stride - 1 + u * dilation, c = j * stride - 2 + t * dilation;
+                                float xv = r < 0 || r >= h || c < 0 || c >= w ? 0f : x[((n * g.C + o / m) * h + r) * w + c];
+                                v = MathF.FusedMultiplyAdd(wt[(o * kh + u) * kw + t], xv, v);
+                            }
+                        expected[((n * g.OC + o) * oh + i) * ow + j] = v;
+                    }
+        Assert.Equal(expected, y);
+    }
+
+    // The gathered dx: stride 1 (straight into dx), 2 (phases interleaved by permutes) and 3 (scalar merge), narrow and
+    // wide planes, padding wider than the kernel (dy rows no dx row sees) and strides past the kernel (phases with no taps).
+    public static TheoryData<Conv2dGeometry> InputGradientShapes() => new()
+    {
+        new Conv2dGeometry(2, 3, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3),
+        new Conv2dGeometry(2, 2, 13, 41, 2, 5, 3, 1, 1, 2, 1, 2, 1, 2),
+        new Conv2dGeometry(1, 4, 16, 16, 4, 3, 3, 2, 2, 1, 1, 1, 1, 4),
+        new Conv2dGeometry(2, 3, 17, 35, 9, 3, 5, 2, 2, 1, 2, 1, 2, 3),
+        new Conv2dGeometry(1, 2, 11, 20, 4, 1, 1, 3, 3, 0, 0, 1, 1, 2),
+        new Conv2dGeometry(1, 2, 7, 9, 2, 2, 2, 3, 2, 3, 3, 1, 1, 2),
+        new Conv2dGeometry(2, 2, 23, 50, 6, 7, 7, 3, 3, 3, 3, 1, 1, 2),
+    };
+
+    [Theory]
+    [MemberData(nameof(InputGradientShapes))]
+    public void Gathered_input_gradient_matches_the_reference_added_or_written(Conv2dGeometry g)
+    {
+        var rnd = new Generator(g.H * 100 + g.W);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * g.KH * g.KW), dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
+        float[] dx = Half(x.Length), dxRef = Half(x.Length), written = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+        float[] dw = new float[w.Length], dwRef = new float[w.Length];
+        Conv2dKernel.Backward(g, x, w, dy, dx, dw, default, algorithm: ConvAlgorithm.Depthwise);
+        Conv2dKernel.Backward(g, x, w, dy, written, default, default, overwriteDx: true, algorithm: ConvAlgorithm.Depthwise);
+        Conv2dReference.Backward(g, x, w, dy, dxRef, dwRef, default);
+        AssertClose(dxRef, dx, $"dx {g}");
+        AssertClose(dwRef, dw, $"dw {g}");
+        for (int i = 0; i < x.Length; i++) dxRef[i] -= 0.5f;
+        AssertClose(dxRef, written, $"written dx {g}");
+    }
+
     [Fact]
     public void Fused_relu_matches_relu_of_the_convolution_and_its_gradient()
     {

@@ -1,6 +1,4 @@
-using System.Runtime.CompilerServices;
 using System.Buffers;
-using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
 
@@ -10,48 +8,59 @@ internal static unsafe partial class DepthwiseConv
     /// Accumulates the gradients of <see cref="ForwardImage"/>, dL/dY of each image and channel taken from
     /// <paramref name="source"/> (plain, ReLU-masked, or scattered from a max pool). Forward, per output plane o of
     /// channel c = o / M: y[i, j] = b + Σ w[kh, kw] · xp[i·SH + kh·DH, j·SW + kw·DW] (xp the padded plane). So
-    /// dxp[i·SH + kh·DH, j·SW + kw·DW] += w[kh, kw] · dy[i, j] (scattered into the phases, then cropped into dx),
-    /// dw[kh, kw] += Σ_{i, j} dy[i, j] · xp[…], db += Σ dy. Each span may be empty (not wanted); with
-    /// <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx +=.
+    /// dw[kh, kw] += Σ_{i, j} dy[i, j] · xp[…] (<see cref="WeightGradient"/>), db += Σ dy, and
+    /// dxp[i·SH + kh·DH, j·SW + kw·DW] += w[kh, kw] · dy[i, j], computed as a gather (<see cref="InputGradient"/>).
+    /// Each span may be empty (not wanted); with <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx +=.
     /// </summary>
     public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         if ((!needDx && !needDw && !needDb) || g.N == 0) return;
-        int taps = g.KH * g.KW, cols = WholeColumns(g), p = g.ColCols, m = g.OCg;
+        int taps = g.KH * g.KW, p = g.ColCols, m = g.OCg;
         // Per image and output channel, summed over images in order below: the same bits for any thread count.
         float[] dwPartial = needDw ? ArrayPool<float>.Shared.Rent(g.N * g.OC * taps) : [];
         float[] dbPartial = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
+        var plan = needDx ? new InputGradientPlan(g) : null;
         var geo = g;
+        long xLength = x.Length;
         fixed (float* px = x, pw = w, pdx = dx, pdwp = dwPartial, pdbp = dbPartial)
+        fixed (int* pOffsets = plan?.Offsets, pWeights = plan?.Weights)
         {
             nint xs = (nint)px, ws = (nint)pw, dxs = (nint)pdx, dwps = (nint)pdwp, dbps = (nint)pdbp;
+            nint offs = (nint)pOffsets, widx = (nint)pWeights;
             Parallelism.For(g.N, 1, (start, end) =>
             {
-                int planeLength = PhasedPlane(geo);
-                float[] scratch = ArrayPool<float>.Shared.Rent(2 * planeLength + geo.OH * cols + m * p + 16);
+                int planeLength = needDw ? ScratchLength(geo) : 0, dxLength = plan?.ScratchLength(geo) ?? 0;
+                float[] scratch = ArrayPool<float>.Shared.Rent(planeLength + dxLength + m * p + 16);
+                // Tiles and vectors past the last row read the slack past each plane: zeros, so that dropped lanes stay finite.
+                Array.Clear(scratch);
                 fixed (float* s = scratch)
                 {
-                    float* plane = s, dxPlane = s + planeLength, dyRows = s + 2 * planeLength;
-                    var blockScratch = scratch.AsSpan(2 * planeLength + geo.OH * cols);
+                    float* plane = s, dxScratch = s + planeLength;
+                    var blockScratch = scratch.AsSpan(planeLength + dxLength);
+                    int* offsets = stackalloc int[taps];
+                    long rowStep = TapOffsets(geo, offsets);
+                    float* x0 = (float*)xs, xEnd = x0 + xLength;
                     for (int n = start; n < end; n++)
                         for (int c = 0; c < geo.C; c++)
                         {
                             var block = source.ForImage(n, c, blockScratch);
-                            if (needDw) SplitPadded(geo, (float*)xs + ((long)n * geo.C + c) * geo.H * geo.W, plane);
-                            if (needDx) new Span<float>(dxPlane, planeLength).Clear();
-                            for (int k = 0; k < m; k++)
+                            fixed (float* dy = block)
                             {
-                                int o = c * m + k;
-                                var dyPlane = block.Slice(k * p, p);
-                                if (needDb) ((float*)dbps)[(long)n * geo.OC + o] = TensorPrimitives.Sum(dyPlane);
-                                if (!needDw && !needDx) continue;
-                                CopyRows(geo, dyPlane, dyRows, cols);
-                                if (needDw) AddWeightGradient(geo, plane, dyRows, cols, (float*)dwps + ((long)n * geo.OC + o) * taps);
-                                if (needDx) ScatterInputGradient(geo, (float*)ws + (long)o * taps, dyRows, cols, dxPlane);
+                                if (needDw) SplitPadded(geo, x0 + ((long)n * geo.C + c) * geo.H * geo.W, plane, x0, xEnd);
+                                for (int k = 0; k < m; k++)
+                                {
+                                    long o = (long)n * geo.OC + c * m + k;
+                                    if (needDb) ((float*)dbps)[o] = TensorPrimitives.Sum(block.Slice(k * p, p));
+                                    if (needDw)
+                                        WeightGradient(geo, plane, rowStep, offsets, taps, dy + (long)k * p, dy + block.Length,
+                                            (float*)dwps + o * taps);
+                                }
+                                if (needDx)
+                                    InputGradient(geo, plan!, (int*)offs, (int*)widx, dy, dy + block.Length, (float*)ws + (long)c * m * taps,
+                                        (float*)dxs + ((long)n * geo.C + c) * geo.H * geo.W, overwriteDx, dxScratch);
                             }
-                            if (needDx) Crop(geo, dxPlane, (float*)dxs + ((long)n * geo.C + c) * geo.H * geo.W, overwriteDx);
                         }
                 }
                 ArrayPool<float>.Shared.Return(scratch);
@@ -76,89 +85,6 @@ internal static unsafe partial class DepthwiseConv
                 db[o] += (float)sum;
             }
             ArrayPool<float>.Shared.Return(dbPartial);
-        }
-    }
-
-    // rows [OH, cols] = dy [OH, OW] with each row's columns past OW zeroed (they then add nothing).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CopyRows(in Conv2dGeometry g, ReadOnlySpan<float> dy, float* rows, int cols)
-    {
-        for (int i = 0; i < g.OH; i++)
-        {
-            var row = new Span<float>(rows + (long)i * cols, cols);
-            dy.Slice(i * g.OW, g.OW).CopyTo(row);
-            row[g.OW..].Clear();
-        }
-    }
-
-    // dw[kh, kw] = Σ_{i, j} dy[i, j] · xp[i·SH + kh·DH, j·SW + kw·DW], each tap's sum in a fixed order.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddWeightGradient(in Conv2dGeometry g, float* plane, float* dyRows, int cols, float* dw)
-    {
-        int taps = g.KH * g.KW;
-        int* offsets = stackalloc int[taps];
-        long rowStep = TapOffsets(g, offsets);
-        for (int t = 0; t < taps; t++)
-            {
-                float sum;
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    var acc = Vector512<float>.Zero;
-                    for (int i = 0; i < g.OH; i++)
-                    {
-                        float* tap = plane + i * rowStep + offsets[t], dyRow = dyRows + (long)i * cols;
-                        for (int j = 0; j < cols; j += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(dyRow + j), Vector512.Load(tap + j), acc);
-                    }
-                    sum = Vector512.Sum(acc);
-                }
-                else
-                {
-                    sum = 0f;
-                    for (int i = 0; i < g.OH; i++)
-                    {
-                        float* tap = plane + i * rowStep + offsets[t], dyRow = dyRows + (long)i * cols;
-                        for (int j = 0; j < cols; j++) sum = MathF.FusedMultiplyAdd(dyRow[j], tap[j], sum);
-                    }
-                }
-                dw[t] = sum;
-            }
-    }
-
-    // dxp[i·SH + kh·DH, j·SW + kw·DW] += w[kh, kw] · dy[i, j], into the phase rows.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScatterInputGradient(in Conv2dGeometry g, float* w, float* dyRows, int cols, float* dxPlane)
-    {
-        int taps = g.KH * g.KW;
-        int* offsets = stackalloc int[taps];
-        long rowStep = TapOffsets(g, offsets);
-        for (int i = 0; i < g.OH; i++)
-            for (int t = 0; t < taps; t++)
-                AddScaled(dxPlane + i * rowStep + offsets[t], dyRows + (long)i * cols, w[t], cols);
-    }
-
-    // dx [H, W] (+)= the inside of the padded, phase-split dxPlane (phase r's m-th float is padded column m·SW + r).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Crop(in Conv2dGeometry g, float* dxPlane, float* dx, bool overwrite)
-    {
-        int len = PhaseRow(g);
-        for (int h = 0; h < g.H; h++)
-        {
-            float* rows = dxPlane + (long)(h + g.PH) * g.SW * len, dst = dx + (long)h * g.W;
-            if (g.SW == 1)
-            {
-                var inside = new ReadOnlySpan<float>(rows + g.PW, g.W);
-                var target = new Span<float>(dst, g.W);
-                if (overwrite) inside.CopyTo(target);
-                else TensorPrimitives.Add(target, inside, target);
-                continue;
-            }
-            for (int r = 0; r < g.SW; r++)
-            {
-                float* phase = rows + (long)r * len;
-                // Padded columns m·SW + r that fall inside the image: w = m·SW + r − PW in [0, W).
-                for (int m = 0, w = r - g.PW; w < g.W; m++, w += g.SW)
-                    if (w >= 0) dst[w] = overwrite ? phase[m] : dst[w] + phase[m];
-            }
         }
     }
 }

@@ -14,6 +14,8 @@ namespace CnnLab.Kernels;
 /// multiply [M, KH·KW] by [KH·KW, P] per channel, GEMMs too thin to keep the FMA units busy; here each tap is one
 /// 16-lane FMA per 16 outputs instead. Any stride works the same way: each padded row is split into SW phases
 /// (phase r holds its columns r, r + SW, r + 2·SW, …), in which the taps of consecutive outputs are consecutive.
+/// The forward and dx share one loop (<see cref="GatherRows"/>, 8 independent sums per tile); dx gathers from padded
+/// dy (<see cref="InputGradient"/>) instead of scattering, dW takes nine taps per pass (<see cref="WeightGradient"/>).
 /// Images run in parallel; the weight and bias gradients are summed per image, then over images in order, so
 /// results are the same for every thread count. <see cref="Conv2dReference"/> is the readable twin.
 /// </summary>
@@ -23,58 +25,43 @@ internal static unsafe partial class DepthwiseConv
     /// <summary>Depthwise geometries: one input channel per group, several groups (<see cref="ConvPlanner"/> chooses when it pays).</summary>
     public static bool Supports(in Conv2dGeometry g) => g.Cg == 1 && g.G > 1;
 
-    /// <summary>Floats of one phase row: ⌈Wp / SW⌉ rounded up to 16, plus 16 so that a vector may start at any tap offset.</summary>
-    private static int PhaseRow(in Conv2dGeometry g) => ((g.W + 2 * g.PW + g.SW - 1) / g.SW + 15) / 16 * 16 + 16 + (g.KW - 1) * g.DW / g.SW;
+    /// <summary>
+    /// Floats of one phase row, a multiple of 16 so that rows are written in whole vectors: at least ⌈Wp / SW⌉ (the
+    /// phase's columns) and OW + (KW − 1)·DW / SW (the last output's farthest tap). Vectors of outputs past OW read on
+    /// into the next row (or <see cref="TileSlack"/>): lanes that are dropped, or multiplied by dy = 0.
+    /// </summary>
+    private static int PhaseRow(in Conv2dGeometry g) =>
+        (Math.Max((g.W + 2 * g.PW + g.SW - 1) / g.SW, g.OW + (g.KW - 1) * g.DW / g.SW) + 15) / 16 * 16;
 
     /// <summary>Floats of a padded, phase-split plane: Hp rows of SW phases of <see cref="PhaseRow"/>.</summary>
     private static int PhasedPlane(in Conv2dGeometry g) => (g.H + 2 * g.PH) * g.SW * PhaseRow(g);
 
-    // Output columns rounded up to whole vectors.
-    private static int WholeColumns(in Conv2dGeometry g) => (g.OW + 15) / 16 * 16;
+    // Output row to output row in a phased plane.
+    private static long RowStep(in Conv2dGeometry g) => (long)g.SH * g.SW * PhaseRow(g);
 
-    /// <summary>Floats of one thread's scratch for <see cref="ForwardImage"/>: a phased plane.</summary>
-    public static int ScratchLength(in Conv2dGeometry g) => PhasedPlane(g);
+    /// <summary>Floats of one thread's scratch for <see cref="ForwardImage"/>: a phased plane and the tiles' slack past it.</summary>
+    public static int ScratchLength(in Conv2dGeometry g) => PhasedPlane(g) + (int)TileSlack(RowStep(g));
 
     /// <summary>
     /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none; ReLU with <paramref name="relu"/>, as
-    /// ReluKernel's max(v, 0)). Each output starts from its bias and adds the taps in (kh, kw) order by FMAs, 16 outputs
-    /// of a row at a time in registers; the scalar path computes the same sum.
+    /// ReluKernel's max(v, 0)). Each output starts from its bias and adds the taps in (kh, kw) order by FMAs
+    /// (<see cref="GatherRows"/>); the scalar path computes the same sum.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardImage(in Conv2dGeometry g, float* x, float* w, float* bias, bool relu, float* y, float* scratch)
     {
-        int m = g.OCg, taps = g.KH * g.KW, ow = g.OW;
+        int m = g.OCg, taps = g.KH * g.KW, planeLength = PhasedPlane(g);
         int* offsets = stackalloc int[taps];
         long rowStep = TapOffsets(g, offsets);
+        // Tiles past the last row read the slack: zero, so that the dropped lanes stay finite.
+        new Span<float>(scratch + planeLength, (int)TileSlack(rowStep)).Clear();
         for (int c = 0; c < g.C; c++)
         {
-            SplitPadded(g, x + (long)c * g.H * g.W, scratch);
+            SplitPadded(g, x + (long)c * g.H * g.W, scratch, x, x + (long)g.C * g.H * g.W);
             for (int k = 0; k < m; k++)
             {
                 int o = c * m + k;
-                float* wo = w + (long)o * taps;
-                float b = bias != null ? bias[o] : 0f;
-                for (int i = 0; i < g.OH; i++)
-                {
-                    float* rows = scratch + i * rowStep, yr = y + ((long)o * g.OH + i) * ow;
-                    if (Vector512.IsHardwareAccelerated)
-                        for (int j = 0; j < ow; j += 16)
-                        {
-                            var v = Vector512.Create(b);
-                            for (int t = 0; t < taps; t++)
-                                v = Vector512.FusedMultiplyAdd(Vector512.Create(wo[t]), Vector512.Load(rows + offsets[t] + j), v);
-                            if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
-                            if (j + 16 <= ow) Vector512.Store(v, yr + j);
-                            else Avx512F.MaskStore(yr + j, LaneMask.First(ow - j).AsSingle(), v);
-                        }
-                    else
-                        for (int j = 0; j < ow; j++)
-                        {
-                            float v = b;
-                            for (int t = 0; t < taps; t++) v = MathF.FusedMultiplyAdd(wo[t], rows[offsets[t] + j], v);
-                            yr[j] = relu ? MathF.Max(v, 0f) : v;
-                        }
-                }
+                GatherRows(scratch, rowStep, offsets, w + (long)o * taps, taps, bias != null ? bias[o] : 0f, relu, false,
+                    y + (long)o * g.OH * g.OW, g.OW, g.OH, g.OW);
             }
         }
     }
@@ -95,34 +82,8 @@ internal static unsafe partial class DepthwiseConv
         return (long)g.SH * g.SW * len;
     }
 
-    // acc[0..n) += s · src[0..n), n a multiple of 16.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled(float* acc, float* src, float s, int n)
-    {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var sv = Vector512.Create(s);
-            for (int j = 0; j < n; j += 16)
-                Vector512.Store(Vector512.FusedMultiplyAdd(sv, Vector512.Load(src + j), Vector512.Load(acc + j)), acc + j);
-        }
-        else
-            for (int j = 0; j < n; j++) acc[j] = MathF.FusedMultiplyAdd(s, src[j], acc[j]);
-    }
-
-    // plane = the zero-padded x [H, W] split into SW phases per padded row (the slack past each phase row is zero too).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SplitPadded(in Conv2dGeometry g, float* x, float* plane)
-    {
-        int len = PhaseRow(g);
-        new Span<float>(plane, PhasedPlane(g)).Clear();
-        for (int h = 0; h < g.H; h++)
-        {
-            float* src = x + (long)h * g.W, rows = plane + (long)(h + g.PH) * g.SW * len;
-            if (g.SW == 1) new ReadOnlySpan<float>(src, g.W).CopyTo(new Span<float>(rows + g.PW, g.W));
-            else
-                for (int r = 0; r < g.SW; r++)
-                    for (int m = 0, w = r - g.PW; w < g.W; m++, w += g.SW)
-                        if (w >= 0) rows[(long)r * len + m] = src[w];
-        }
-    }
+    // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);
+    // [lo, hi) readable around x.
+    private static void SplitPadded(in Conv2dGeometry g, float* x, float* plane, float* lo, float* hi) =>
+        PadRows(x, g.H, g.W, g.PH, g.PW, plane, g.H + 2 * g.PH, PhaseRow(g), g.SW, lo, hi);
 }

@@ -143,9 +143,17 @@ internal sealed unsafe partial class ChannelBlockedConv
     private static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
         int stride, int from, int to, int width)
     {
-        for (int p0 = from; p0 < to; p0 += Block)
+        for (int p0 = from; p0 < to;)
+        {
             if (width == 2 * Lanes) ForwardBlockPair(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+            else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
+            {
+                p0 += Run;
+                continue;
+            }
             else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+            p0 += Block;
+        }
     }
 
     /// <summary>

@@ -172,6 +172,26 @@ public class DepthwiseConvTests
         Assert.False(DepthwiseConv.Supports(new Conv2dGeometry(1, 1, 5, 5, 4, 3, 3)));
     }
 
+    [Fact]
+    public void An_infinite_input_no_output_pairs_with_a_tap_leaves_that_taps_weight_gradient_finite()
+    {
+        // 3x3, padding 1, 20 columns (a vector and a tail): x's last column meets kw = 0 in no output, so dW[·, ·, 0] is finite.
+        var g = new Conv2dGeometry(1, 2, 3, 20, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2);
+        var rnd = new Generator(7);
+        float[] x = Fill(rnd, g.N * g.C * g.H * g.W), w = Fill(rnd, g.OC * 9), dy = Fill(rnd, g.N * g.OC * g.OH * g.OW);
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++) x[(c * g.H + h) * g.W + g.W - 1] = float.PositiveInfinity;
+        float[] dw = new float[w.Length], db = new float[g.OC], dwRef = new float[w.Length], dbRef = new float[g.OC];
+        Conv2dKernel.Backward(g, x, w, dy, default, dw, db, algorithm: ConvAlgorithm.Depthwise);
+        Conv2dReference.Backward(g, x, w, dy, new float[x.Length], dwRef, dbRef);
+        for (int i = 0; i < w.Length; i++)
+        {
+            Assert.Equal(float.IsFinite(dwRef[i]), float.IsFinite(dw[i]));
+            if (float.IsFinite(dwRef[i])) Assert.Equal(dwRef[i], dw[i], 1e-4f);
+        }
+        Assert.Contains(dw, float.IsFinite);
+    }
+
     private static float[] Fill(Generator r, int n)
     {
         var a = new float[n];

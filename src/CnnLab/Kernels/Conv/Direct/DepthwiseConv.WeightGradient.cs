@@ -38,10 +38,10 @@ internal static unsafe partial class DepthwiseConv
             for (int i = 0; i < oh; i++)
             {
                 float* s = plane + i * rowStep, d = dy + (long)i * ow;
-                for (int j = 0; j < ow; j += 16)
+                int j = 0;
+                for (; j + 16 <= ow; j += 16)
                 {
-                    // Lanes past OW are 0: their products (with finite plane floats) add nothing.
-                    var v = j + 16 <= ow ? Vector512.Load(d + j) : LoadInside(d, j, ow, dy, dyEnd);
+                    var v = Vector512.Load(d + j);
                     float* p = s + j;
                     a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o0), a0);
                     a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o1), a1);
@@ -52,6 +52,23 @@ internal static unsafe partial class DepthwiseConv
                     a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o6), a6);
                     a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o7), a7);
                     a8 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o8), a8);
+                }
+                if (j < ow)
+                {
+                    // Lanes past OW: dy 0 and the plane's floats masked to 0 too (an ∞ of x that no output pairs with this
+                    // tap must not make 0·∞ = NaN of it).
+                    var keep = LaneMask.First(ow - j).AsSingle();
+                    var v = LoadInside(d, j, ow, dy, dyEnd);
+                    float* p = s + j;
+                    a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o0) & keep, a0);
+                    a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o1) & keep, a1);
+                    a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o2) & keep, a2);
+                    a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o3) & keep, a3);
+                    a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o4) & keep, a4);
+                    a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o5) & keep, a5);
+                    a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o6) & keep, a6);
+                    a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o7) & keep, a7);
+                    a8 = Vector512.FusedMultiplyAdd(v, Vector512.Load(p + o8) & keep, a8);
                 }
             }
             // A repeated tap's accumulators hold the same sum, so the order of these stores does not matter.

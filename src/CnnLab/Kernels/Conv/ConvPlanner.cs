@@ -38,7 +38,7 @@ public static class ConvPlanner
     public static bool PoolsSingleChannel(in Conv2dGeometry g, in Pool2dGeometry pool, ConvAlgorithm pinned = ConvAlgorithm.Auto) =>
         (pinned is ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel) && ConvReluMaxPoolSingleChannel.Supports(g, pool);
 
-    // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner chooses").
+    // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
     // MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single image needs
     // tiles × channels of at least MinWinogradWork to keep its 16 GEMMs wide enough, and at least MinWinogradTiles tiles
@@ -101,7 +101,7 @@ public static class ConvPlanner
         : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
         : ChannelBlockedPays(g) && g.ColRows > DotProductRows ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
-    // A pointwise convolution is a GEMM on the input itself: nothing for a direct kernel to save.
+    // A pointwise convolution's forward is a GEMM on the input itself: nothing for a direct kernel to save (its dW: above).
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
         ChannelBlockedConv.Supports(g) && !g.IsPointwise
         && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));

@@ -139,8 +139,8 @@ internal sealed unsafe partial class ChannelBlockedConv
             }
     }
 
-    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart.
-    private static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
+    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy).
+    internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
         int stride, int from, int to, int width)
     {
         for (int p0 = from; p0 < to;)

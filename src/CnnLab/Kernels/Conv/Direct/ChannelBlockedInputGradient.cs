@@ -142,13 +142,8 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 int p = phase.Rows * phase.Columns, taps = phase.Taps.Length;
                 fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
                 fixed (float* weights = phase.Weights)
-                    for (int p0 = 0; p0 < p; p0 += Block)
-                        if (width == Lanes)
-                            ChannelBlockedConv.ForwardBlock(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
-                                phaseOut + at + p0, LaneStride(phase), Math.Min(Block, p - p0));
-                        else
-                            ChannelBlockedConv.ForwardBlockPair(padded, pixels + p0, offsets, weights + (long)c0 * taps, taps, null, false,
-                                phaseOut + at + p0, LaneStride(phase), Math.Min(Block, p - p0));
+                    ChannelBlockedConv.ForwardPixels(padded, pixels, offsets, weights + (long)c0 * taps, taps, null, false, phaseOut + at,
+                        LaneStride(phase), 0, p, width);
                 at += (long)2 * Lanes * LaneStride(phase);
             }
             for (int lane = 0; lane < width; lane++)

@@ -105,34 +105,13 @@ internal static unsafe partial class DepthwiseConv
         for (int h = 0; h < g.H; h++)
         {
             float* row = phases + (long)h * g.SW * plan.PhaseRow, d = dx + (long)h * g.W;
-            if (g.SW == 2 && Vector512.IsHardwareAccelerated) Interleave(row, row + plan.PhaseRow, d, g.W, overwrite);
-            else if (g.SW == 2) StrideTwoRows.Interleave(row, row + plan.PhaseRow, d, g.W, !overwrite);
+            if (g.SW == 2) StrideTwoRows.Interleave(row, row + plan.PhaseRow, d, g.W, !overwrite);
             else
                 for (int c = 0; c < g.W; c++)
                 {
                     float v = row[(long)(c % g.SW) * plan.PhaseRow + c / g.SW];
                     d[c] = overwrite ? v : d[c] + v;
                 }
-        }
-    }
-
-    private static readonly Vector512<int> Interleaved = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-
-    // dst[2i] (+)= even[i], dst[2i + 1] (+)= odd[i] for the n floats of dst, inlined (short rows: a call per row costs more
-    // than the row); both phases are readable to the next multiple of 8 past n / 2.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Interleave(float* even, float* odd, float* dst, int n, bool overwrite)
-    {
-        for (int x = 0; x < n; x += 16)
-        {
-            var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleaved,
-                Vector256.Load(odd + x / 2).ToVector512Unsafe());
-            if (x + 16 <= n) Vector512.Store(overwrite ? v : Vector512.Load(dst + x) + v, dst + x);
-            else
-            {
-                var mask = LaneMask.First(n - x).AsSingle();
-                Avx512F.MaskStore(dst + x, mask, overwrite ? v : Avx512F.MaskLoad(dst + x, mask, Vector512<float>.Zero) + v);
-            }
         }
     }
 }

@@ -6,8 +6,6 @@ namespace CnnLab.Kernels;
 
 internal static unsafe partial class DepthwiseConv
 {
-    private static readonly Vector512<int> Evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-
     /// <summary>
     /// dst[(a·SW + r)·len + m] = src[a − top, m·SW + r − left] for a &lt; dstRows, r &lt; SW, m &lt; len (0 outside src
     /// [srcRows, srcCols]): the rows of src shifted by (top, left) into zero padding, each split into SW column phases
@@ -34,7 +32,7 @@ internal static unsafe partial class DepthwiseConv
             else if (Vector512.IsHardwareAccelerated && sw == 2)
             {
                 // Columns 2m − left, 2m − left + 1, … : phase 0 takes the even lanes, phase 1 the odd ones, of the same loads.
-                Vector512<int> evens = Evens, odds = Evens + Vector512<int>.One;
+                Vector512<int> evens = StrideTwoRows.Evens, odds = evens + Vector512<int>.One;
                 for (int m = 0; m < len; m += 16)
                 {
                     int at = 2 * m - left;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -12,7 +13,7 @@ namespace CnnLab.Kernels;
 /// </summary>
 internal static class StrideTwoRows
 {
-    private static readonly Vector512<int> Evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    internal static readonly Vector512<int> Evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     // Source lanes 0..7 (8..15) to the even lanes of the first (second) vector; odd lanes are never stored.
     private static readonly Vector512<int> LowToEvens = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     private static readonly Vector512<int> HighToEvens = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
@@ -76,23 +77,37 @@ internal static class StrideTwoRows
 
     /// <summary>
     /// dst[2i] (+)= even[i] and dst[2i + 1] (+)= odd[i] for the n floats of dst (added with <paramref name="accumulate"/>,
-    /// else written): two column phases merged back into a row, 16 outputs from 8 + 8 floats by one two-source permute.
-    /// even holds ⌈n/2⌉ floats, odd ⌊n/2⌋.
+    /// else written): two column phases merged back into a row, 16 outputs from 8 + 8 floats by one two-source permute,
+    /// the last partial 16 through masks (every access inside even's ⌈n/2⌉, odd's ⌊n/2⌋ and dst's n floats). Inlined: a
+    /// short row (16x16 planes) cost less than the call.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Interleave(float* even, float* odd, float* dst, int n, bool accumulate)
     {
-        int x = 0;
-        if (Avx512F.IsSupported)
-            for (; x + 16 <= n; x += 16)
+        if (!Avx512F.IsSupported)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                float v = ((i & 1) == 0 ? even : odd)[i >> 1];
+                dst[i] = accumulate ? dst[i] + v : v;
+            }
+            return;
+        }
+        for (int x = 0; x < n; x += 16)
+        {
+            int left = n - x;
+            if (left >= 16)
             {
                 var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleaved,
                     Vector256.Load(odd + x / 2).ToVector512Unsafe());
                 Vector512.Store(accumulate ? Vector512.Load(dst + x) + v : v, dst + x);
+                continue;
             }
-        for (; x < n; x++)
-        {
-            float v = ((x & 1) == 0 ? even : odd)[x >> 1];
-            dst[x] = accumulate ? dst[x] + v : v;
+            var e = Avx512F.MaskLoad(even + x / 2, LaneMask.First((left + 1) / 2).AsSingle(), Vector512<float>.Zero);
+            var o = Avx512F.MaskLoad(odd + x / 2, LaneMask.First(left / 2).AsSingle(), Vector512<float>.Zero);
+            var tail = Avx512F.PermuteVar16x32x2(e, Interleaved, o);
+            var mask = LaneMask.First(left).AsSingle();
+            Avx512F.MaskStore(dst + x, mask, accumulate ? Avx512F.MaskLoad(dst + x, mask, Vector512<float>.Zero) + tail : tail);
         }
     }
 }

@@ -42,7 +42,7 @@ public static class ConvPlanner
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
     // MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single image needs
     // tiles × channels of at least MinWinogradWork to keep its 16 GEMMs wide enough, and at least MinWinogradTiles tiles
-    // (a 24x24 plane): on 14x14 and 20x20 planes the channel-blocked kernel, 32 outputs per step, was 10-20 % faster.
+    // (a 24x24 plane): on 14x14 and 20x20 planes the channel-blocked kernel, 32 outputs per step, was faster.
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1500, MinWinogradTiles = 144;
 
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
@@ -94,8 +94,8 @@ public static class ConvPlanner
 
     // With 16 outputs per step, a weight gradient of few rows (one input channel) stays on im2col + dot products: the direct
     // one measured no faster, both bound by reading dy. With 32 per step the direct one won on every shape measured with
-    // more than one input channel, pointwise included (32→64 1x1 on 32x32: 6.0 ms against 10.3); one input channel keeps
-    // the dot products, which the fused one-channel conv + ReLU + pool computes too (the same bits fused or not).
+    // more than one input channel, pointwise included; one input channel keeps the dot products, which the fused
+    // one-channel conv + ReLU + pool computes too (the same bits fused or not).
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
         : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked

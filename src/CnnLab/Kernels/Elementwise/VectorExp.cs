@@ -8,7 +8,7 @@ namespace CnnLab.Kernels;
 /// r = x − n·ln 2 (ln 2 in two parts, so r is exact to float precision), eʳ = 1 + r + r²·P(r) with P of degree 5 on
 /// |r| ≤ ln 2 / 2 (relative error about 1e-7), then 2ⁿ applied by <c>vscalefps</c>, which overflows to ∞ and
 /// underflows through the subnormals to 0; NaN stays NaN. .NET's <see cref="Vector512.Exp(Vector512{float})"/> widens
-/// to double and took about six times as long, the cost of every GELU, ELU, tanh and sigmoid.
+/// to double, several times the work, and every GELU, ELU, tanh and sigmoid pays for its exp.
 /// Without AVX-512 it is <see cref="Vector512.Exp(Vector512{float})"/>.
 /// </summary>
 /// <remarks>PyTorch: <c>Vectorized&lt;float&gt;::exp</c> (Sleef's <c>expf_u10</c>) plays this role.</remarks>

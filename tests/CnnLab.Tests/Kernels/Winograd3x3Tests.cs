@@ -24,6 +24,9 @@ public class Winograd3x3Tests
         { 3, 32, 6, 3, 32, 2, 8 },        // groups; blocks of 1 image
         { 2, 16, 1, 1, 16, 1, 0 },        // one pixel: only the kernel's centre sees the image
         { 4, 16, 2, 35, 17, 1, 36 },      // a row of 35: 18 tiles; 2-image blocks
+        { 2, 16, 3, 100, 16, 1, 0 },      // 50 tiles a row: multiply chunks of two tile rows in three 48-tile passes
+        { 2, 16, 5, 56, 16, 1, 0 },       // 28 tiles a row: chunks of three tile rows in two passes
+        { 3, 20, 4, 4, 20, 1, 0 },        // 2x2 tiles a plane: a chunk spans the block's images; 20 rows: a block of 4 of 8
     };
 
     [Theory]

@@ -63,8 +63,8 @@ internal sealed unsafe partial class ConvBackwardPass
         }
         for (int grp = 0; grp < g.G; grp++)
         {
-            _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _packedWT.AsSpan(grp * 16, 16), grp * g.OCg, g.OCg, g.Cg,
-                count, dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, image, null, false, accumulate: !_overwriteDx);
+            _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, grp * g.OCg, count,
+                dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, image, null, false, accumulate: !_overwriteDx);
             if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
         }
     }
@@ -118,7 +118,7 @@ internal sealed unsafe partial class ConvBackwardPass
             DcolBlock = pass._dxImages > 1 ? pool.Rent(g.ColRows * pass._dxStride) : [];
             Array.Clear(DyBlock);
             Scratch = pool.Rent(g.OCg * g.ColCols + 16);
-            WinogradDx = pass._winogradDx?.Rent(g.OC, g.Cg);
+            WinogradDx = pass._winogradDx?.Rent(g.OC);
             WinogradDw = pass._winogradDw?.Rent();
             if (pass._directDx is not null)
             {

@@ -38,6 +38,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly ChannelBlockedConv? _directDw;
     private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
     private readonly Gemm.PackedA[] _packedWT;
+    private readonly WinogradWeights? _winogradWT;
     private readonly float[][] _partials;
     private readonly float[] _rowSums;
 
@@ -61,9 +62,9 @@ internal sealed unsafe partial class ConvBackwardPass
         _dxImages = needDx && _block is null && _directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = _dxImages * p;
         _dxStride = Conv2dKernel.RowStride(dxColumns);
-        _packedWT = !needDx || _directDx is not null ? []
-            : _winogradDx is null ? Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns)
-            : Winograd3x3.TransformWeights(g, w, inputGradient: true, _winogradDx.Cols);
+        _packedWT = !needDx || _directDx is not null || _winogradDx is not null ? []
+            : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
+        _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true);
         _winogradDw = needDw && plan.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, _block!) : null;
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         _partialLength = _winogradDw?.TransformedLength ?? g.OC * g.ColRows;
@@ -99,6 +100,7 @@ internal sealed unsafe partial class ConvBackwardPass
         }
         // (Not returned if the loop throws: the pool then just makes new buffers.)
         foreach (var packed in _packedWT) packed.Dispose();
+        _winogradWT?.Dispose();
         if (_needDb) AddBias(db);
         if (_needDw) AddWeights(dw);
     }

@@ -7,7 +7,7 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// A convolution's forward over a batch by the algorithm <see cref="ConvPlanner"/> chose, prepared once: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
-/// (<see cref="Winograd3x3"/>, where it applies: blocks of images share each of the 16 GEMMs), or packed
+/// (<see cref="Winograd3x3"/>, where it applies, by blocks of images), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>),
 /// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
 /// depthwise one (<see cref="DepthwiseConv"/>). Each image's
@@ -19,6 +19,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly Conv2dGeometry _g;
     private readonly Gemm.PackedA[] _packed;
     private readonly WinogradBlock? _winograd;
+    private readonly WinogradWeights? _winogradWeights;
     private readonly ChannelBlockedConv? _direct;
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked), or as given (one channel).
     private readonly float[]? _directWeights;
@@ -49,7 +50,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             case ConvAlgorithm.Winograd:
                 _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns);
                 ImagesPerBlock = _winograd.Images;
-                _packed = Winograd3x3.TransformWeights(g, w, inputGradient: false, _winograd.Cols);
+                _winogradWeights = new WinogradWeights(g, w, inputGradient: false);
                 break;
             case ConvAlgorithm.SingleChannel:
                 _singleChannel = true;
@@ -91,7 +92,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     public Workspace Rent()
     {
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
-        if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg, _g.OCg) };
+        if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg) };
         if (_direct is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
         // A direct kernel's scratch (the padded image) stays zero where no image writes.
         int length = _direct?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g);
@@ -134,14 +135,15 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             {
                 for (int s = 0; s < count; s++)
                     _winograd.TransformInput(buffers, px + ((long)s * _g.C + grp * cg) * plane, cg, 0, s);
-                _winograd.MultiplyAndTransformOutput(buffers, _packed.AsSpan(grp * 16, 16), 0, cg, ocg, count,
-                    py + (long)grp * ocg * plane, (long)_g.OC * plane, bias != null ? bias + grp * ocg : null, relu, accumulate: false);
+                _winograd.MultiplyAndTransformOutput(buffers, _winogradWeights!, grp, 0, count, py + (long)grp * ocg * plane,
+                    (long)_g.OC * plane, bias != null ? bias + grp * ocg : null, relu, accumulate: false);
             }
     }
 
     public void Dispose()
     {
         foreach (var packed in _packed) packed.Dispose();
+        _winogradWeights?.Dispose();
         if (_directWeights is not null) ArrayPool<float>.Shared.Return(_directWeights);
     }
 }

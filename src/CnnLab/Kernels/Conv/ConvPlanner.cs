@@ -40,8 +40,8 @@ public static class ConvPlanner
 
     // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
-    // MinWinogradChannels on either side the GEMMs' k or m is too short for them to pay off, and a single image needs
-    // tiles × channels of at least MinWinogradWork to keep its 16 GEMMs wide enough, and at least MinWinogradTiles tiles
+    // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off, and a single image needs
+    // tiles × channels of at least MinWinogradWork to keep its products wide enough, and at least MinWinogradTiles tiles
     // (a 24x24 plane): on 14x14 and 20x20 planes the channel-blocked kernel, 32 outputs per step, was faster.
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1500, MinWinogradTiles = 144;
 

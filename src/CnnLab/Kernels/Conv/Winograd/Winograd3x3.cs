@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -15,7 +14,7 @@ namespace CnnLab.Kernels;
 /// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): per 2x2 output tile,
 /// Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A with
 /// Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1], Aᵀ = [1 1 1 0; 0 1 −1 −1].
-/// The sum over channels at each of the 16 positions ξ is a GEMM, U_ξ [OC, C] · V_ξ [C, tiles]: 16·OC·C
+/// The sum over channels at each of the 16 positions ξ is a matrix product, U_ξ [OC, C] · V_ξ [C, tiles]: 16·OC·C
 /// multiply-adds per tile where im2col + GEMM does 36·OC·C, so 2.25x fewer. The transforms are
 /// adds and shuffles, vectorized 16 tiles at a time (AVX-512 only; elsewhere the convolution keeps
 /// im2col). Rounding differs from the direct sum by a few ulps of the largest partial products (the
@@ -33,8 +32,8 @@ internal static unsafe partial class Winograd3x3
     public static int Tiles(int h, int w) => (h + 1) / 2 * ((w + 1) / 2);
 
     /// <summary>
-    /// Columns of the GEMMs of one block of images: up to 512 (8 images of 14x14, 2 of 28x28), so the
-    /// GEMM's 48- and 64-wide column panels are mostly full (smaller blocks measured slower).
+    /// Tiles of one block of images: up to 512 (8 images of 14x14, 2 of 28x28), whose transformed inputs
+    /// (16·512 floats a channel) stay in L2 while <see cref="WinogradBlock"/> multiplies them chunk by chunk.
     /// </summary>
     internal const int BlockColumns = 512;
 
@@ -49,33 +48,6 @@ internal static unsafe partial class Winograd3x3
         int columns = blockColumns > 0 ? blockColumns : BlockColumns;
         while (images < 16 && 2 * images * t <= columns) images *= 2;
         return images;
-    }
-
-    /// <summary>
-    /// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels, packed for the GEMMs with <paramref name="columns"/>
-    /// columns: the forward's [OCg, Cg] from g = w[o, c], or the input gradient's [Cg, OCg] from the
-    /// kernels turned by 180° (dx is the convolution of dy with them). Entry grp·16 + ξ; dispose each.
-    /// </summary>
-    public static Gemm.PackedA[] TransformWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int columns)
-    {
-        int cg = g.Cg, ocg = g.OCg, rows = inputGradient ? cg : ocg, cols = inputGradient ? ocg : cg, size = rows * cols;
-        if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
-        // The 16 matrices one line more than their size apart: 8 KB apart (64 x 32) they would fall in the
-        // same L1 set and each kernel's 16 writes would evict each other.
-        int apart = size + 16;
-        float[] u = ArrayPool<float>.Shared.Rent(16 * apart);
-        var packed = new Gemm.PackedA[g.G * 16];
-        fixed (float* pw = w, pu = u)
-            for (int grp = 0; grp < g.G; grp++)
-            {
-                for (int o = 0; o < ocg; o++)
-                    for (int c = 0; c < cg; c++)
-                        TransformKernel(pw + ((grp * ocg + o) * cg + c) * 9, inputGradient, pu + (inputGradient ? c * ocg + o : o * cg + c), apart);
-                for (int xi = 0; xi < 16; xi++)
-                    packed[grp * 16 + xi] = Gemm.PackAOnce(false, rows, cols, u.AsSpan(xi * apart, size), cols, columns);
-            }
-        ArrayPool<float>.Shared.Return(u);
-        return packed;
     }
 
     /// <summary>
@@ -117,7 +89,7 @@ internal static unsafe partial class Winograd3x3
     /// <summary>
     /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to
     /// v[ξ·xiStride + t]. Writes run 16 tiles at a time in increasing t and may spill up to 15 floats past
-    /// the plane's last tile (which later writes or the GEMM's padding take). A tile's four columns are the
+    /// the plane's last tile (which later writes or the block's padding take). A tile's four columns are the
     /// padded row's even and odd columns E[j], O[j], E[j + 1], O[j + 1] (E[r, j] = x[r − 1, 2j − 1],
     /// O[r, j] = x[r − 1, 2j]): for a plane up to <see cref="NarrowWidth"/> wide they are made in registers
     /// (<see cref="TransformNarrowInput"/>); a wider one is first split into the scratch
@@ -238,15 +210,17 @@ internal static unsafe partial class Winograd3x3
     }
 
     /// <summary>
-    /// y [H, W] (+)= act(Aᵀ·M·A + bias) of one plane from its tiles' 16 GEMM outputs, tile t's value for
-    /// position ξ at m[ξ·xiStride + t] (read 16 tiles at a time, up to 15 floats past the plane's last
-    /// tile). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue applies them;
-    /// with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
+    /// y [H, W] (+)= act(Aᵀ·M·A + bias) of one plane from its tiles' 16 multiply outputs, tile t's value for
+    /// position ξ at m[ξ·xiStride + t] (read 16 tiles at a time, up to 15 floats past the last tile row's last
+    /// tile), for tile rows <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 (−1: to the last; only
+    /// those rows' tiles are read). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue
+    /// would apply them; with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y)
+    public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
+        int firstRow = 0, int endRow = -1)
     {
-        int th = (h + 1) / 2, tw = (w + 1) / 2;
+        int th = endRow < 0 ? (h + 1) / 2 : endRow, tw = (w + 1) / 2;
         var first = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         var second = first + Vector512.Create(8);
         var b = bias != null ? Vector512.Create(*bias) : Vector512<float>.Zero;
@@ -256,7 +230,7 @@ internal static unsafe partial class Winograd3x3
             int col = 2 * tb, count = Math.Min(32, w - col);
             var maskLo = LaneMask.First(Math.Min(16, count)).AsSingle();
             var maskHi = LaneMask.First(count - 16).AsSingle();
-            for (int ty = 0; ty < th; ty++)
+            for (int ty = firstRow; ty < th; ty++)
             {
                 float* p = m + ty * tw + tb;
                 // Aᵀ·M down the columns: rows (m0 + m1 + m2, m1 − m2 − m3) for each of the 4 columns.

@@ -2,32 +2,57 @@ using System.Buffers;
 
 namespace CnnLab.Kernels;
 
-// Legend as in Winograd3x3.cs; B images per block, cols = B·T GEMM columns, ldv ≥ cols + 16 floats between rows of V.
+// Legend as in Winograd3x3.cs; B images per block, cols = B·T tiles, ldv ≥ cols + a chunk's width floats between rows
+// of V. A block's tile rows are numbered r = s·TH + ty over its image slots s; a chunk is ChunkRows of them,
+// ChunkRows·TW consecutive tiles.
 
 /// <summary>
 /// A block of B images' planes (H x W) through Winograd F(2x2, 3x3), the layout the forward and the input
 /// gradient share: V [K, 16, ldv] holds the transformed input tiles of K channels (a channel's 16 rows
-/// together, so each plane's transform writes one contiguous region), the 16 GEMMs U_ξ [R, K] · V_ξ
-/// [K, cols] write M [R, 16, cols], and each output plane is transformed back from its 16 rows. A
-/// short last block multiplies zero columns for its missing images, so an image's result does not
-/// depend on the block it lands in.
+/// together, so each plane's transform writes one contiguous region). The block is then multiplied and
+/// transformed back chunk by chunk (<see cref="MultiplyAndTransformOutput"/>): for a chunk of a few tile rows
+/// and 8 output planes, M_ξ = U_ξ · V_ξ for the 16 positions into a small buffer that stays in L1, and the
+/// 8 planes' tiles transformed back from it at once. (Multiplying the whole block first, as 16 GEMMs, wrote
+/// and read back an M as large as V through L2.) Each tile's sums are the same whatever block or chunk it
+/// lands in, so an image's result does not depend on the block.
 /// </summary>
-internal sealed unsafe class WinogradBlock
+internal sealed unsafe partial class WinogradBlock
 {
     public readonly int H, W, Tiles, Images, Cols, Ldv;
 
-    /// <summary>Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> GEMM columns (0: the default).</summary>
+    /// <summary>Tile rows per chunk, and the chunk's width in tiles rounded up to the multiply's 48-tile passes.</summary>
+    public readonly int ChunkRows, ChunkWidth;
+
+    /// <summary>Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default).</summary>
     public WinogradBlock(int h, int w, int blockColumns = 0)
     {
         (H, W) = (h, w);
         Tiles = Winograd3x3.Tiles(h, w);
         Images = Winograd3x3.ImagesPerBlock(h, w, blockColumns);
         Cols = Images * Tiles;
-        // Room for the 16-tile writes of the last image's last tile row, which run up to 15 floats past Cols.
-        Ldv = (Cols + 15) / 16 * 16 + 16;
+        (ChunkRows, ChunkWidth) = Chunk((w + 1) / 2);
+        // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
+        Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
 
-    /// <summary>One thread's V, M and transform scratch; dispose to return them.</summary>
+    // The chunk for tile rows of tw tiles: whole tile rows in 1 to 3 passes of 48 tiles (14 tiles a row: 3 rows, 42 of
+    // 48 lanes), a wider chunk only for clearly fuller lanes, since each pass adds 24 KB of M chunk to keep in L1.
+    private static (int Rows, int Width) Chunk(int tw)
+    {
+        const int lanes = MultiplyColumns;
+        if (tw > 3 * lanes) return (1, (tw + lanes - 1) / lanes * lanes);
+        (int Rows, int Width) best = default;
+        double bestUse = 0;
+        for (int passes = 1; passes <= 3; passes++)
+        {
+            int rows = passes * lanes / tw;
+            double use = (double)rows * tw / (passes * lanes);
+            if (rows >= 1 && use > bestUse + 0.1) (best, bestUse) = ((rows, passes * lanes), use);
+        }
+        return best;
+    }
+
+    /// <summary>One thread's V, M chunk and transform scratch; dispose to return them.</summary>
     public sealed class Buffers : IDisposable
     {
         internal float[]? V, M, Scratch;
@@ -41,15 +66,16 @@ internal sealed unsafe class WinogradBlock
         }
     }
 
-    /// <summary>Buffers for <paramref name="inputs"/> transformed input channels and <paramref name="outputs"/> output channels.</summary>
-    public Buffers Rent(int inputs, int outputs)
+    /// <summary>Buffers for <paramref name="inputs"/> transformed channels; <paramref name="multiply"/>: with the M chunk.</summary>
+    public Buffers Rent(int inputs, bool multiply = true)
     {
-        // Each with the 16 floats the transforms' whole-vector reads and writes may reach past the last tile.
-        var b = new Buffers
-        {
-            V = ArrayPool<float>.Shared.Rent(16 * inputs * Ldv + 16),
-            M = ArrayPool<float>.Shared.Rent(16 * outputs * Cols + 16),
-        };
+        // V zeroed once: a chunk's lanes past the block's tiles multiply whatever V holds there, and a value never
+        // written is then 0, not a subnormal or NaN left in the pool (their results are never stored).
+        int v = 16 * inputs * Ldv + 16;
+        var b = new Buffers { V = ArrayPool<float>.Shared.Rent(v) };
+        Array.Clear(b.V, 0, v);
+        // M's last position's reads run up to 15 floats past a chunk (TransformOutput reads 16 tiles at a time).
+        if (multiply) b.M = ArrayPool<float>.Shared.Rent(WinogradWeights.BlockRows * 16 * ChunkWidth + 16);
         int scratch = Winograd3x3.ScratchLength(H, W);
         b.Scratch = ArrayPool<float>.Shared.Rent(scratch);
         Array.Clear(b.Scratch, 0, scratch);
@@ -68,30 +94,39 @@ internal sealed unsafe class WinogradBlock
     }
 
     /// <summary>
-    /// The block's <paramref name="count"/> images' output planes from V's channels first … first + k − 1:
-    /// M [rows, 16, cols] = U_ξ · V_ξ with U_ξ = packed[ξ] [rows, k] (zero columns first for the slots past
-    /// count), then plane r of slot s, y + s·<paramref name="imageStride"/> + r·H·W, (+)= act(Aᵀ·M·A + bias[r])
-    /// (see <see cref="Winograd3x3.TransformOutput"/>; bias null: none).
+    /// The block's <paramref name="count"/> images' output planes from V's channels first … first + K − 1 with group
+    /// <paramref name="group"/> of <paramref name="u"/> (R rows, K columns): M_ξ = U_ξ · V_ξ, then plane r of slot s,
+    /// y + s·<paramref name="imageStride"/> + r·H·W, (+)= act(Aᵀ·M·A + bias[r]) (see <see cref="Winograd3x3.TransformOutput"/>;
+    /// bias null: none). Chunk by chunk, 8 planes at a time: their M chunk is made and used while in L1.
     /// </summary>
-    public void MultiplyAndTransformOutput(Buffers b, ReadOnlySpan<Gemm.PackedA> packed, int first, int k, int rows, int count,
+    public void MultiplyAndTransformOutput(Buffers b, WinogradWeights u, int group, int first, int count,
         float* y, long imageStride, float* bias, bool relu, bool accumulate)
     {
-        fixed (float* v0 = b.V, m = b.M)
+        int th = (H + 1) / 2, tw = (W + 1) / 2, rows = count * th, k = u.K, block = WinogradWeights.BlockRows;
+        long plane = (long)H * W, mRow = 16L * ChunkWidth;
+        fixed (float* v0 = b.V, m = b.M, pu = u.Data)
         {
             float* v = v0 + 16L * first * Ldv;
-            // A partial block multiplies its own tiles only (a batch of one image: 49 of 490 columns), and zeroes the
-            // columns after them that the GEMM's last panel reads (any tile width up to 64, plus a vector).
-            int used = count * Tiles;
-            if (count < Images)
-                for (int row = 0; row < 16 * k; row++)
-                    new Span<float>(v + (long)row * Ldv + used, Math.Min(Ldv - used, 80)).Clear();
-            for (int xi = 0; xi < 16; xi++)
-                Gemm.SgemmPackedA(packed[xi], used, 1f, false, new ReadOnlySpan<float>(v + (long)xi * Ldv, 16 * k * Ldv - xi * Ldv), 16 * Ldv,
-                    0f, new Span<float>(m + (long)xi * Cols, 16 * rows * Cols - xi * Cols), 16 * Cols, GemmEpilogue.None, bInPlace: true);
-            for (int s = 0; s < count; s++)
-                for (int r = 0; r < rows; r++)
-                    Winograd3x3.TransformOutput(m + 16L * r * Cols + s * Tiles, Cols, H, W, bias != null ? bias + r : null, relu, accumulate,
-                        y + s * imageStride + (long)r * H * W);
+            for (int r0 = 0; r0 < rows; r0 += ChunkRows)
+            {
+                int rEnd = Math.Min(rows, r0 + ChunkRows);
+                for (int rb = 0; rb < u.RowBlocks; rb++)
+                {
+                    for (int xi = 0; xi < 16; xi++)
+                        for (int pass = 0; pass < ChunkWidth; pass += MultiplyColumns)
+                            Multiply(k, pu + u.Offset(group, xi, rb), v + (long)xi * Ldv + r0 * tw + pass, 16L * Ldv,
+                                m + (long)xi * ChunkWidth + pass, mRow);
+                    for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
+                        for (int s = r0 / th; s * th < rEnd; s++)
+                        {
+                            // Image s's tile rows in this chunk, read where its tile (0, 0) would lie in the chunk.
+                            int first0 = Math.Max(r0, s * th) - s * th, end = Math.Min(rEnd, (s + 1) * th) - s * th;
+                            float* at = m + (o - rb * block) * mRow + ((long)s * th - r0) * tw;
+                            Winograd3x3.TransformOutput(at, ChunkWidth, H, W, bias != null ? bias + o : null, relu, accumulate,
+                                y + s * imageStride + o * plane, first0, end);
+                        }
+                }
+            }
         }
     }
 }

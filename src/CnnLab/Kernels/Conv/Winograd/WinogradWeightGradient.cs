@@ -29,7 +29,7 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
     /// One thread's buffers: the block's V [C + OC, 16, ldv] holds the transformed inputs in its first C
     /// channels and the output gradients dM (same layout) in the OC after them. Dispose to return them.
     /// </summary>
-    public WinogradBlock.Buffers Rent() => _block.Rent(_g.C + _g.OC, 0);
+    public WinogradBlock.Buffers Rent() => _block.Rent(_g.C + _g.OC, multiply: false);
 
     /// <summary>
     /// Transforms group <paramref name="group"/> of one image into block slot <paramref name="slot"/>:

@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CnnLab.Kernels;
+
+internal sealed unsafe partial class WinogradBlock
+{
+    /// <summary>Tiles one <see cref="Multiply"/> call covers: three vectors.</summary>
+    internal const int MultiplyColumns = 48;
+
+    /// <summary>
+    /// m[r, j] = Σ_c u[c, r]·v[c, j] for 8 rows r and 48 tiles j: u a packed block of <see cref="WinogradWeights"/>
+    /// (u[c·8 + r]), v's rows <paramref name="vStride"/> floats apart, m's rows <paramref name="mStride"/> apart. Each
+    /// sum runs over c in order from 0 by fused multiply-adds, as the GEMM's micro-kernel does. Written by hand
+    /// rather than by calling the GEMM: K is only a layer's channels (16 to 128), so 24 accumulators in registers
+    /// and plain stores into the L1 chunk are what the product needs, without a GEMM call's blocking per position.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Multiply(int k, float* u, float* v, long vStride, float* m, long mStride)
+    {
+        Vector512<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
+        Vector512<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
+        for (int c = 0; c < k; c++)
+        {
+            var b0 = Vector512.Load(v); var b1 = Vector512.Load(v + 16); var b2 = Vector512.Load(v + 32);
+            var x = Vector512.Create(u[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02);
+            x = Vector512.Create(u[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11); c12 = Vector512.FusedMultiplyAdd(x, b2, c12);
+            x = Vector512.Create(u[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21); c22 = Vector512.FusedMultiplyAdd(x, b2, c22);
+            x = Vector512.Create(u[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32);
+            x = Vector512.Create(u[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42);
+            x = Vector512.Create(u[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52);
+            x = Vector512.Create(u[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61); c62 = Vector512.FusedMultiplyAdd(x, b2, c62);
+            x = Vector512.Create(u[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71); c72 = Vector512.FusedMultiplyAdd(x, b2, c72);
+            u += 8;
+            v += vStride;
+        }
+        StoreRow(m, c00, c01, c02);
+        StoreRow(m + mStride, c10, c11, c12);
+        StoreRow(m + 2 * mStride, c20, c21, c22);
+        StoreRow(m + 3 * mStride, c30, c31, c32);
+        StoreRow(m + 4 * mStride, c40, c41, c42);
+        StoreRow(m + 5 * mStride, c50, c51, c52);
+        StoreRow(m + 6 * mStride, c60, c61, c62);
+        StoreRow(m + 7 * mStride, c70, c71, c72);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* m, Vector512<float> a, Vector512<float> b, Vector512<float> c)
+    {
+        a.Store(m);
+        b.Store(m + 16);
+        c.Store(m + 32);
+    }
+}

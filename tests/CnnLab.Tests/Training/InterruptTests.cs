@@ -14,10 +14,12 @@ public class InterruptTests
     {
         var data = TinyData.Folder(512, 100);
         var dir = TinyData.TempDir("sigint");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Through env, which execs dotnet with SIGINT's default action: a test host started as a background job of a
+        // non-interactive shell ignores SIGINT, its children inherit that, and the run would never see the signal.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
         // Far more epochs than it will run: on a loaded host the test may read step 20's line late, and the run must still
         // be going when the signal arrives.
-        foreach (var a in new[] { CliDll, "train", "--model", "lenet5", "--epochs", "2000", "--batch-size", "32", "--threads", "1",
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", CliDll, "train", "--model", "lenet5", "--epochs", "2000", "--batch-size", "32", "--threads", "1",
                      "--data", data, "--out", dir, "--log-steps" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

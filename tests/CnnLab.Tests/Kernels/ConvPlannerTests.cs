@@ -69,6 +69,18 @@ public class ConvPlannerTests
     }
 
     [Fact]
+    public void Winograds_weight_gradient_needs_planes_of_36_tiles_where_the_direct_one_can_run()
+    {
+        if (!Avx512F.IsSupported) return;
+        var small = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked), small);
+        var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), twelve);
+        // 24 outputs: no direct weight gradient, so Winograd's stays.
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 7, 7, 24, 3, 3, PH: 1, PW: 1)).WeightGradient);
+    }
+
+    [Fact]
     public void One_image_of_few_tiles_and_channels_is_too_little_for_winograd()
     {
         if (!Avx512F.IsSupported) return;

@@ -57,4 +57,37 @@ public class WinogradWeightGradientTests
         for (int i = 0; i < 9; i++) right += (double)k[i] * (dk[i] - 0.25f);
         Assert.Equal(left, right, 4);
     }
+
+    [Theory]
+    [InlineData(16, 16, 392)]
+    [InlineData(5, 7, 37)]     // rows past both 4 x 4 blocks' edges, a masked tail of 5 tiles
+    [InlineData(4, 4, 16)]
+    [InlineData(3, 2, 1)]
+    public unsafe void DotsAddEveryRowPairsProductOverTheTiles(int rows, int cols, int k)
+    {
+        if (!Avx512F.IsSupported) return;
+        const int stride = 400;
+        var rnd = new Generator(5);
+        var dm = new float[rows * stride];
+        var v = new float[cols * stride];
+        rnd.FillNormal(dm, 0, 1);
+        rnd.FillNormal(v, 0, 1);
+        // Past k the rows hold values the products must not read: NaN would spread.
+        for (int r = 0; r < rows; r++) dm.AsSpan(r * stride + k, stride - k).Fill(float.NaN);
+        for (int c = 0; c < cols; c++) v.AsSpan(c * stride + k, stride - k).Fill(float.NaN);
+        var du = new float[rows * cols];
+        du.AsSpan().Fill(0.5f);
+        fixed (float* pdm = dm, pv = v, pdu = du) WinogradWeightGradient.AddDots(rows, cols, k, pdm, pv, stride, pdu);
+        for (int o = 0; o < rows; o++)
+            for (int c = 0; c < cols; c++)
+            {
+                double expected = 0.5, scale = 0;
+                for (int t = 0; t < k; t++)
+                {
+                    expected += (double)dm[o * stride + t] * v[c * stride + t];
+                    scale += Math.Abs((double)dm[o * stride + t] * v[c * stride + t]);
+                }
+                Assert.True(Math.Abs(du[o * cols + c] - expected) <= 1e-5 * (scale + 1), $"dU[{o}, {c}] = {du[o * cols + c]}, expected {expected}");
+            }
+    }
 }

@@ -19,8 +19,8 @@ public class InterruptTests
         var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
         // Far more epochs than it will run: on a loaded host the test may read step 20's line late, and the run must still
         // be going when the signal arrives.
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", CliDll, "train", "--model", "lenet5", "--epochs", "2000", "--batch-size", "32", "--threads", "1",
-                     "--data", data, "--out", dir, "--log-steps" })
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", CliDll, "train", "--model", "lenet5", "--epochs", "2000",
+                     "--batch-size", "32", "--threads", "1", "--data", data, "--out", dir, "--log-steps" })
             psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();

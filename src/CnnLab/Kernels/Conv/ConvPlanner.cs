@@ -96,8 +96,14 @@ public static class ConvPlanner
     // one measured no faster, both bound by reading dy. With 32 per step the direct one won on every shape measured with
     // more than one input channel, pointwise included; one input channel keeps the dot products, which the fused
     // one-channel conv + ReLU + pool computes too (the same bits fused or not).
+    // Winograd's weight gradient needs planes of at least MinWinogradWeightGradientTiles tiles (12x12): on 7x7 to 10x10 planes
+    // its transforms and per-block products cost more than the channel-blocked direct one, where that can run.
+    internal const int MinWinogradWeightGradientTiles = 36;
+
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
-        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
+        DepthwisePays(g) ? ConvAlgorithm.Depthwise
+        : WinogradPays(g) && (Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles || !ChannelBlockedConv.Supports(g))
+            ? ConvAlgorithm.Winograd
         : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
         : ChannelBlockedPays(g) && g.ColRows > DotProductRows ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace CnnLab.Kernels;
 
@@ -52,35 +53,63 @@ internal sealed unsafe partial class WinogradBlock
         return best;
     }
 
-    /// <summary>One thread's V, M chunk and transform scratch; dispose to return them.</summary>
+    /// <summary>
+    /// One thread's V, M chunk and transform scratch; dispose to return them. V and M are pinned while rented and used from
+    /// their first 64-byte boundary on (<see cref="VStart"/>, <see cref="MStart"/>), so that rows a multiple of 16 floats
+    /// from there are whole cache lines: the weight gradient's products load two rows per multiply-add, and a load that
+    /// straddles two lines costs two.
+    /// </summary>
     public sealed class Buffers : IDisposable
     {
-        internal float[]? V, M, Scratch;
+        internal float[]? Scratch;
+        private readonly float[] _v;
+        private readonly float[]? _m;
+        private GCHandle _vPin, _mPin;
+
+        internal Buffers(int vLength, int mLength, int scratchLength)
+        {
+            _v = ArrayPool<float>.Shared.Rent(vLength + 16);
+            _vPin = GCHandle.Alloc(_v, GCHandleType.Pinned);
+            VStart = Aligned(_vPin);
+            // Zeroed once: a chunk's lanes past the block's tiles multiply whatever V holds there, and a value never
+            // written is then 0, not a subnormal or NaN left in the pool (their results are never stored).
+            new Span<float>(VStart, vLength).Clear();
+            if (mLength > 0)
+            {
+                _m = ArrayPool<float>.Shared.Rent(mLength + 16);
+                _mPin = GCHandle.Alloc(_m, GCHandleType.Pinned);
+                MStart = Aligned(_mPin);
+            }
+            Scratch = ArrayPool<float>.Shared.Rent(scratchLength);
+            Array.Clear(Scratch, 0, scratchLength);
+        }
+
+        /// <summary>V's first float (64-byte aligned), and the M chunk's (null without one).</summary>
+        internal float* VStart { get; }
+
+        internal float* MStart { get; }
+
+        private static float* Aligned(GCHandle pin) => (float*)(((nint)pin.AddrOfPinnedObject() + 63) & ~(nint)63);
 
         public void Dispose()
         {
-            if (V is not null) ArrayPool<float>.Shared.Return(V);
-            if (M is not null) ArrayPool<float>.Shared.Return(M);
-            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
-            V = M = Scratch = null;
+            if (Scratch is null) return;
+            _vPin.Free();
+            ArrayPool<float>.Shared.Return(_v);
+            if (_m is not null)
+            {
+                _mPin.Free();
+                ArrayPool<float>.Shared.Return(_m);
+            }
+            ArrayPool<float>.Shared.Return(Scratch);
+            Scratch = null;
         }
     }
 
+    // M's last position's reads run up to 15 floats past a chunk (TransformOutput reads 16 tiles at a time).
     /// <summary>Buffers for <paramref name="inputs"/> transformed channels; <paramref name="multiply"/>: with the M chunk.</summary>
-    public Buffers Rent(int inputs, bool multiply = true)
-    {
-        // V zeroed once: a chunk's lanes past the block's tiles multiply whatever V holds there, and a value never
-        // written is then 0, not a subnormal or NaN left in the pool (their results are never stored).
-        int v = 16 * inputs * Ldv + 16;
-        var b = new Buffers { V = ArrayPool<float>.Shared.Rent(v) };
-        Array.Clear(b.V, 0, v);
-        // M's last position's reads run up to 15 floats past a chunk (TransformOutput reads 16 tiles at a time).
-        if (multiply) b.M = ArrayPool<float>.Shared.Rent(WinogradWeights.BlockRows * 16 * ChunkWidth + 16);
-        int scratch = Winograd3x3.ScratchLength(H, W);
-        b.Scratch = ArrayPool<float>.Shared.Rent(scratch);
-        Array.Clear(b.Scratch, 0, scratch);
-        return b;
-    }
+    public Buffers Rent(int inputs, bool multiply = true) =>
+        new(16 * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * 16 * ChunkWidth + 16 : 0, Winograd3x3.ScratchLength(H, W));
 
     /// <summary>
     /// Transforms one image's <paramref name="channels"/> planes (consecutive, H·W floats each) into V's
@@ -88,7 +117,8 @@ internal sealed unsafe partial class WinogradBlock
     /// </summary>
     public void TransformInput(Buffers b, float* planes, int channels, int first, int slot)
     {
-        fixed (float* v = b.V, scratch = b.Scratch)
+        float* v = b.VStart;
+        fixed (float* scratch = b.Scratch)
             for (int c = 0; c < channels; c++)
                 Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, v + 16L * (first + c) * Ldv + slot * Tiles, Ldv);
     }
@@ -104,9 +134,9 @@ internal sealed unsafe partial class WinogradBlock
     {
         int th = (H + 1) / 2, tw = (W + 1) / 2, rows = count * th, k = u.K, block = WinogradWeights.BlockRows;
         long plane = (long)H * W, mRow = 16L * ChunkWidth;
-        fixed (float* v0 = b.V, m = b.M, pu = u.Data)
+        float* v = b.VStart + 16L * first * Ldv, m = b.MStart;
+        fixed (float* pu = u.Data)
         {
-            float* v = v0 + 16L * first * Ldv;
             for (int r0 = 0; r0 < rows; r0 += ChunkRows)
             {
                 int rEnd = Math.Min(rows, r0 + ChunkRows);

@@ -8,7 +8,7 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// The weight gradient of a Winograd F(2x2, 3x3) convolution, the adjoint of its forward: with
 /// M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy),
-/// dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (16 GEMMs over a block's tiles, V the forward's transformed
+/// dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (16 products over a block's tiles, V the forward's transformed
 /// input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per tile where im2col + GEMM does 36
 /// (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
@@ -16,7 +16,7 @@ namespace CnnLab.Kernels;
 /// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
-internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, WinogradBlock block)
+internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g, WinogradBlock block)
 {
     private readonly Conv2dGeometry _g = g;
     private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
@@ -40,9 +40,9 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
     {
         int plane = _g.H * _g.W, ldv = _block.Ldv;
         long at = (long)slot * _block.Tiles;
-        fixed (float* v = b.V, scratch = b.Scratch, pdy = dy)
+        float* v = b.VStart, dm = v + 16L * _g.C * ldv;
+        fixed (float* scratch = b.Scratch, pdy = dy)
         {
-            float* dm = v + 16L * _g.C * ldv;
             for (int c = 0; c < _g.Cg; c++)
                 Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, v + 16L * (group * _g.Cg + c) * ldv + at, ldv);
             for (int o = 0; o < _g.OCg; o++)
@@ -52,18 +52,16 @@ internal sealed unsafe class WinogradWeightGradient(in Conv2dGeometry g, Winogra
 
     /// <summary>
     /// dU_ξ [OCg, Cg] of group <paramref name="group"/> += dM_ξ [OCg, tiles] · V_ξᵀ [tiles, Cg] over the block's
-    /// first <paramref name="count"/> images. (This way round rather than dUᵀ = V·dMᵀ: the GEMM's 32 columns
-    /// then run on one 8x32 tile shape instead of an 8x48 and an 8x16 one.)
+    /// first <paramref name="count"/> images (<see cref="AddDots"/>).
     /// </summary>
     public void Accumulate(WinogradBlock.Buffers b, int group, int count, Span<float> du)
     {
         int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles;
         var dug = du.Slice(group * 16 * ocg * cg, 16 * ocg * cg);
-        var v = b.V.AsSpan(16 * group * cg * ldv, 16 * cg * ldv);
-        var dm = b.V.AsSpan(16 * (_g.C + group * ocg) * ldv, 16 * ocg * ldv);
-        for (int xi = 0; xi < 16; xi++)
-            Gemm.Sgemm(false, true, ocg, cg, k, 1f, dm[(xi * ldv)..], 16 * ldv, v[(xi * ldv)..], 16 * ldv,
-                1f, dug.Slice(xi * ocg * cg, ocg * cg), cg);
+        float* x = b.VStart + 16L * group * cg * ldv, dm = b.VStart + 16L * (_g.C + group * ocg) * ldv;
+        fixed (float* pdu = dug)
+            for (int xi = 0; xi < 16; xi++)
+                AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, 16L * ldv, pdu + xi * ocg * cg);
     }
 
     /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G from the accumulated dU [G, 16, OCg, Cg].</summary>

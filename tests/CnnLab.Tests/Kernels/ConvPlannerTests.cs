@@ -81,6 +81,15 @@ public class ConvPlannerTests
     }
 
     [Fact]
+    public void A_strided_one_by_one_convolution_keeps_im2cols_input_gradient()
+    {
+        if (!Avx512F.IsSupported) return;
+        var shortcut = ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, ConvAlgorithm.Im2ColGemm, ConvAlgorithm.ChannelBlocked), shortcut);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
+    }
+
+    [Fact]
     public void One_image_of_few_tiles_and_channels_is_too_little_for_winograd()
     {
         if (!Avx512F.IsSupported) return;

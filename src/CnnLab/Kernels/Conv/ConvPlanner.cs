@@ -79,12 +79,13 @@ public static class ConvPlanner
     // output channels and the direct one wins; from MaxDirectDxOutputs on, the GEMM's longer sums win unless the direct
     // one takes 32 input channels per step. At stride 1 it pays with 32 per step, with groups (im2col's dx then runs one
     // image and group at a time) or with dilation, and only where dx has few more pixels than dy (padding that keeps the
-    // size): the direct loop also multiplies the zeros around dy.
+    // size): the direct loop also multiplies the zeros around dy. A strided 1x1 kernel (a shortcut's projection) keeps
+    // im2col's dx: one GEMM and a scatter to every other pixel beat the direct loop's phases, three of four of them empty.
     internal const int MaxDirectDxOutputs = 128;
 
     private static bool DirectInputGradientPays(in Conv2dGeometry g) =>
         ChannelBlockedInputGradient.Supports(g) && (g.SH > 1 || g.SW > 1
-            ? g.OCg < MaxDirectDxOutputs || PairsChannels(g.Cg)
+            ? (g.OCg < MaxDirectDxOutputs || PairsChannels(g.Cg)) && g.KH * g.KW > 1
             : (PairsChannels(g.Cg) || g.G > 1 || g.DH > 1 || g.DW > 1) && !g.IsPointwise
               && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OCg * g.KH * g.KW >= 64);
 

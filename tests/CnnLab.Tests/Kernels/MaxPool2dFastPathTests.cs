@@ -138,6 +138,11 @@ public class MaxPool2dFastPathTests
                 Assert.True(atRef.SequenceEqual(at), $"{g}: indices differ");
                 Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)),
                     $"{g}: values differ");
+                // Inference's values-only forward (no indices written where the blocks run): the same bits.
+                var values = new float[outputs];
+                using (ThreadCount.Use(threads)) MaxPool2dKernel.ForwardValues(g, x, values);
+                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(values.Select(BitConverter.SingleToInt32Bits)),
+                    $"{g}: values-only forward differs");
             }
         }
     }

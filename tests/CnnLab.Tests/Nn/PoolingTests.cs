@@ -40,6 +40,20 @@ public class PoolingTests
     }
 
     [Fact]
+    public void MaxPoolWithoutGradientGivesTheSameValues()
+    {
+        // 40 planes of 14x14, 3x3 windows, stride 2, padding 1: two 16-plane blocks and 8 planes after them. With no
+        // gradient to take, the op skips the argmax indices; the values must not change.
+        var x = Tensor.Randn(new Generator(3), [4, 10, 14, 14]);
+        var recorded = Functional.MaxPool2d(x.Clone().RequiresGrad_(), 3, stride: 2, padding: 1);
+        Tensor free;
+        using (Autograd.NoGrad()) free = Functional.MaxPool2d(x, 3, stride: 2, padding: 1);
+        Assert.NotNull(recorded.GradFn);
+        Assert.Null(free.GradFn);
+        Assert.Equal(recorded.ToArray(), free.ToArray());
+    }
+
+    [Fact]
     public void AvgPoolByHand()
     {
         // (1+5+3+4)/4 = 3.25, (2+0+8+1)/4 = 2.75, (9+0+2+1)/4 = 3, (6+7+3+4)/4 = 5

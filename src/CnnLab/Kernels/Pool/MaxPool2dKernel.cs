@@ -39,6 +39,33 @@ public static partial class MaxPool2dKernel
     }
 
     /// <summary>
+    /// y alone, for a forward no gradient will be taken of (inference): the values of <see cref="Forward"/>, bit for bit,
+    /// without writing the argmax indices where the 16-plane blocks run (the other paths fill a scratch of them).
+    /// </summary>
+    public static void ForwardValues(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int planes = g.N * g.C, ohw = g.OH * g.OW;
+        if (IsWhole2x2(g) || !PoolsPlaneBlocks(g))
+        {
+            int[] indices = ArrayPool<int>.Shared.Rent(Math.Max(1, planes * ohw));
+            Forward(g, x, y, indices.AsSpan(0, planes * ohw));
+            ArrayPool<int>.Shared.Return(indices);
+            return;
+        }
+        CheckBuffers(g, x.Length, y.Length, planes * ohw);
+        var geo = g;
+        unsafe
+        {
+            fixed (float* px = x, py = y)
+            {
+                nint xs = (nint)px, ys = (nint)py;
+                int chunk = (Math.Max(1, 4096 / Math.Max(1, ohw)) + 15) / 16 * 16;
+                Parallelism.For(planes, chunk, (start, end) => ForwardPlanes(geo, (float*)xs, (float*)ys, null, start, end));
+            }
+        }
+    }
+
+    /// <summary>
     /// <see cref="Forward"/> on this thread, for a fused kernel's loop that pools each image's block as it is made
     /// (a parallel loop per image would allocate its delegate every time: ~22 KB per training step of lenet5).
     /// </summary>
@@ -69,8 +96,23 @@ public static partial class MaxPool2dKernel
             float[] scratch = ArrayPool<float>.Shared.Rent((int)PlaneBlockScratch(g));
             fixed (float* s = scratch)
                 for (; start + 16 <= end; start += 16)
-                    ForwardPlaneBlock(g, x + (long)start * hw, y + (long)start * ohw, idx + (long)start * ohw, s);
+                {
+                    if (start + 32 <= end) PrefetchBlock(x + (long)(start + 16) * hw, 16L * hw);
+                    ForwardPlaneBlock(g, x + (long)start * hw, y + (long)start * ohw, idx == null ? null : idx + (long)start * ohw, s);
+                }
             ArrayPool<float>.Shared.Return(scratch);
+        }
+        if (start < end && idx == null)
+        {
+            // Values alone: the planes after the last whole block write their indices to a scratch, one plane at a time.
+            int[] spare = ArrayPool<int>.Shared.Rent(ohw);
+            fixed (int* pSpare = spare)
+                for (int plane = start; plane < end; plane++)
+                    if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, pSpare);
+                    else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
+                        new Span<int>(pSpare, ohw), 0, oh);
+            ArrayPool<int>.Shared.Return(spare);
+            return;
         }
         for (int plane = start; plane < end; plane++)
         {

@@ -23,6 +23,12 @@ public static partial class Functional
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, dilation ?? 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.C, g.OH, g.OW]);
+        if (!Autograd.NeedsGrad([input]))
+        {
+            // No backward will ask where each max came from.
+            MaxPool2dKernel.ForwardValues(g, input.Data, y.Data);
+            return y;
+        }
         var argmaxIndices = RentArgmax(y.Numel);
         MaxPool2dKernel.Forward(g, input.Data, y.Data, AsIndices(argmaxIndices, y.Numel));
         return Autograd.Record(y, "MaxPool2DWithIndicesBackward", [input], dy =>

@@ -71,9 +71,6 @@ internal sealed unsafe partial class WinogradBlock
             _v = ArrayPool<float>.Shared.Rent(vLength + 16);
             _vPin = GCHandle.Alloc(_v, GCHandleType.Pinned);
             VStart = Aligned(_vPin);
-            // Zeroed once: a chunk's lanes past the block's tiles multiply whatever V holds there, and a value never
-            // written is then 0, not a subnormal or NaN left in the pool (their results are never stored).
-            new Span<float>(VStart, vLength).Clear();
             if (mLength > 0)
             {
                 _m = ArrayPool<float>.Shared.Rent(mLength + 16);
@@ -108,8 +105,16 @@ internal sealed unsafe partial class WinogradBlock
 
     // M's last position's reads run up to 15 floats past a chunk (TransformOutput reads 16 tiles at a time).
     /// <summary>Buffers for <paramref name="inputs"/> transformed channels; <paramref name="multiply"/>: with the M chunk.</summary>
-    public Buffers Rent(int inputs, bool multiply = true) =>
-        new(16 * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * 16 * ChunkWidth + 16 : 0, Winograd3x3.ScratchLength(H, W));
+    public Buffers Rent(int inputs, bool multiply = true)
+    {
+        var b = new Buffers(16 * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * 16 * ChunkWidth + 16 : 0,
+            Winograd3x3.ScratchLength(H, W));
+        // The last chunk's lanes past the block's tiles multiply whatever V holds after them: zero there, not a subnormal
+        // or NaN left in the pool (their results are never stored). The weight gradient reads no further than its tiles.
+        if (multiply)
+            for (long row = 0; row < 16L * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
+        return b;
+    }
 
     /// <summary>
     /// Transforms one image's <paramref name="channels"/> planes (consecutive, H·W floats each) into V's
@@ -135,6 +140,13 @@ internal sealed unsafe partial class WinogradBlock
         int th = (H + 1) / 2, tw = (W + 1) / 2, rows = count * th, k = u.K, block = WinogradWeights.BlockRows;
         long plane = (long)H * W, mRow = 16L * ChunkWidth;
         float* v = b.VStart + 16L * first * Ldv, m = b.MStart;
+        if (count < Images)
+        {
+            // A short block: the slots after its images hold an earlier block's tiles, or nothing yet. Zero what its last
+            // chunk reads there, as past a full block.
+            int used = count * Tiles, length = Math.Min(ChunkWidth, Ldv - used);
+            for (long row = 0; row < 16L * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
+        }
         fixed (float* pu = u.Data)
         {
             for (int r0 = 0; r0 < rows; r0 += ChunkRows)

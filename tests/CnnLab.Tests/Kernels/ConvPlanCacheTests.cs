@@ -30,6 +30,24 @@ public class ConvPlanCacheTests
     }
 
     [Fact]
+    public void A_frozen_arrays_plan_is_reused_without_comparing_its_values()
+    {
+        // Frozen: the library promises never to write the array again (folded batch norm weights), so not even a write is
+        // looked for; the same write to an ordinary array makes a new plan.
+        var g = new Conv2dGeometry(1, 16, 10, 10, 16, 3, 3, PH: 1, PW: 1);
+        var algorithm = ConvPlanner.Plan(g).Forward;
+        var frozen = Tensor.Randn(new Generator(4), 16, 16, 3, 3);
+        var plain = Tensor.Randn(new Generator(4), 16, 16, 3, 3);
+        ConvPlanCache.Freeze(frozen.Buffer);
+        var frozenPlan = ConvPlanCache.Get(g, frozen.Buffer, frozen.Data, algorithm);
+        var plainPlan = ConvPlanCache.Get(g, plain.Buffer, plain.Data, algorithm);
+        frozen.Data[0] += 1f;
+        plain.Data[0] += 1f;
+        Assert.Same(frozenPlan, ConvPlanCache.Get(g, frozen.Buffer, frozen.Data, algorithm));
+        Assert.NotSame(plainPlan, ConvPlanCache.Get(g, plain.Buffer, plain.Data, algorithm));
+    }
+
+    [Fact]
     public void Inference_after_the_weights_change_in_place_uses_the_new_weights()
     {
         var gen = new Generator(2);

@@ -67,6 +67,8 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
             for (int k = 0; k < perChannel; k++) w[o * perChannel + k] = (float)(s * weight[o * perChannel + k]);
             b[o] = (float)(s * (bias - mean[o]) + beta);
         }
+        // Never written after this, and the sources are compared here: the convolution's plan cache need not compare w too.
+        Kernels.ConvPlanCache.Freeze(w);
         return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc));
     }
 }

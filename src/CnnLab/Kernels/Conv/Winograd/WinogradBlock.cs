@@ -100,6 +100,14 @@ internal sealed unsafe partial class WinogradBlock
             }
             ArrayPool<float>.Shared.Return(Scratch);
             Scratch = null;
+            GC.SuppressFinalize(this);
+        }
+
+        // Buffers never disposed (a caller that threw past its using) would otherwise keep their arrays pinned for good.
+        ~Buffers()
+        {
+            if (_vPin.IsAllocated) _vPin.Free();
+            if (_mPin.IsAllocated) _mPin.Free();
         }
     }
 

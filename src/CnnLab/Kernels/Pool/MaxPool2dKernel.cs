@@ -29,10 +29,7 @@ public static partial class MaxPool2dKernel
             fixed (int* pi = argmaxIndices)
             {
                 nint xs = (nint)px, ys = (nint)py, idxs = (nint)pi;
-                // Chunks of whole 16-plane blocks where those run, so that every thread count pools them the same way.
-                int chunk = Math.Max(1, 4096 / Math.Max(1, ohw));
-                if (PoolsPlaneBlocks(g) && !IsWhole2x2(g)) chunk = (chunk + 15) / 16 * 16;
-                Parallelism.For(planes, chunk, (start, end) =>
+                Parallelism.For(planes, PlaneChunk(g), (start, end) =>
                     ForwardPlanes(geo, (float*)xs, (float*)ys, (int*)idxs, start, end));
             }
         }
@@ -59,10 +56,16 @@ public static partial class MaxPool2dKernel
             fixed (float* px = x, py = y)
             {
                 nint xs = (nint)px, ys = (nint)py;
-                int chunk = (Math.Max(1, 4096 / Math.Max(1, ohw)) + 15) / 16 * 16;
-                Parallelism.For(planes, chunk, (start, end) => ForwardPlanes(geo, (float*)xs, (float*)ys, null, start, end));
+                Parallelism.For(planes, PlaneChunk(g), (start, end) => ForwardPlanes(geo, (float*)xs, (float*)ys, null, start, end));
             }
         }
+    }
+
+    // Planes per parallel chunk: whole 16-plane blocks where those run, so that every thread count pools them the same way.
+    private static int PlaneChunk(in Pool2dGeometry g)
+    {
+        int chunk = Math.Max(1, 4096 / Math.Max(1, g.OH * g.OW));
+        return PoolsPlaneBlocks(g) && !IsWhole2x2(g) ? (chunk + 15) / 16 * 16 : chunk;
     }
 
     /// <summary>

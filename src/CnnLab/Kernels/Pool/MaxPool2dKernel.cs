@@ -21,7 +21,7 @@ public static partial class MaxPool2dKernel
     public static void Forward(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmaxIndices)
     {
         CheckBuffers(g, x.Length, y.Length, argmaxIndices.Length);
-        int planes = g.N * g.C, ohw = g.OH * g.OW;
+        int planes = g.N * g.C;
         var geo = g;
         unsafe
         {

@@ -100,7 +100,8 @@ public static partial class MaxPool2dKernel
             fixed (float* s = scratch)
                 for (; start + 16 <= end; start += 16)
                 {
-                    if (start + 32 <= end) PrefetchBlock(x + (long)(start + 16) * hw, 16L * hw);
+                    // The next block's 16 planes: its transpose reads them at once, 16 streams the prefetchers do not follow.
+                    if (start + 32 <= end) CacheLines.Prefetch(x + (long)(start + 16) * hw, 16L * hw);
                     ForwardPlaneBlock(g, x + (long)start * hw, y + (long)start * ohw, idx == null ? null : idx + (long)start * ohw, s);
                 }
             ArrayPool<float>.Shared.Return(scratch);

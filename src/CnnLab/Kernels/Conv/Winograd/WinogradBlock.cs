@@ -133,7 +133,10 @@ internal sealed unsafe partial class WinogradBlock
         float* v = b.VStart;
         fixed (float* scratch = b.Scratch)
             for (int c = 0; c < channels; c++)
+            {
+                if (c + 1 < channels) CacheLines.Prefetch(planes + (c + 1L) * H * W, (long)H * W);
                 Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, v + 16L * (first + c) * Ldv + slot * Tiles, Ldv);
+            }
     }
 
     /// <summary>

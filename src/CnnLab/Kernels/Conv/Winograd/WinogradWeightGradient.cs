@@ -44,9 +44,15 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
         fixed (float* scratch = b.Scratch, pdy = dy)
         {
             for (int c = 0; c < _g.Cg; c++)
+            {
+                CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
                 Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, v + 16L * (group * _g.Cg + c) * ldv + at, ldv);
+            }
             for (int o = 0; o < _g.OCg; o++)
+            {
+                if (o + 1 < _g.OCg) CacheLines.Prefetch(pdy + (o + 1L) * plane, plane);
                 TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, dm + 16L * (group * _g.OCg + o) * ldv + at, ldv);
+            }
         }
     }
 

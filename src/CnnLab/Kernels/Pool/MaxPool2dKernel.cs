@@ -106,28 +106,21 @@ public static partial class MaxPool2dKernel
                 }
             ArrayPool<float>.Shared.Return(scratch);
         }
-        if (start < end && idx == null)
-        {
-            // Values alone: the planes after the last whole block write their indices to a scratch, one plane at a time.
-            int[] spare = ArrayPool<int>.Shared.Rent(ohw);
-            fixed (int* pSpare = spare)
-                for (int plane = start; plane < end; plane++)
-                    if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, pSpare);
-                    else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
-                        new Span<int>(pSpare, ohw), 0, oh);
-            ArrayPool<int>.Shared.Return(spare);
-            return;
-        }
-        for (int plane = start; plane < end; plane++)
-        {
-            // readable: how many floats from the plane's start may be read (the rest of x), so that the vector
-            // loop may read past the plane's last row into the next plane (those lanes are discarded).
-            long readable = (long)(planes - plane) * hw;
-            if (whole2x2) ForwardPlane2x2(oh, ow, g.W, x + (long)plane * hw, y + (long)plane * ohw, idx + (long)plane * ohw, readable);
-            else if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, idx + (long)plane * ohw);
-            else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
-                new Span<int>(idx + (long)plane * ohw, ohw), 0, oh);
-        }
+        // Values alone (idx null): the planes after the last whole block write their indices to a scratch, one plane at a time.
+        int[]? spare = idx == null && start < end ? ArrayPool<int>.Shared.Rent(ohw) : null;
+        fixed (int* pSpare = spare)
+            for (int plane = start; plane < end; plane++)
+            {
+                int* at = idx == null ? pSpare : idx + (long)plane * ohw;
+                // readable: how many floats from the plane's start may be read (the rest of x), so that the vector
+                // loop may read past the plane's last row into the next plane (those lanes are discarded).
+                long readable = (long)(planes - plane) * hw;
+                if (whole2x2) ForwardPlane2x2(oh, ow, g.W, x + (long)plane * hw, y + (long)plane * ohw, at, readable);
+                else if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, at);
+                else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
+                    new Span<int>(at, ohw), 0, oh);
+            }
+        if (spare is not null) ArrayPool<int>.Shared.Return(spare);
     }
 
     private static void ForwardPlaneGeneral(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> idx,

@@ -125,7 +125,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             {
                 float* weights = packed + (long)o0 * r;
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
-                int width = o0 + 2 * Lanes <= _g.OC ? 2 * Lanes : Lanes;
+                int width = StepWidth(o0, _g.OC);
                 if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width);
                 else
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
@@ -138,6 +138,9 @@ internal sealed unsafe partial class ChannelBlockedConv
                 o0 += width;
             }
     }
+
+    /// <summary>Channels the next step takes from <paramref name="first"/> of <paramref name="count"/>: 32 where two vectors fill, else 16.</summary>
+    internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
     // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy).
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
@@ -263,7 +266,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         fixed (int* pixels = _pixels, taps = _taps)
             for (int o0 = 0; o0 < _g.OC;)
             {
-                bool pair = o0 + 2 * Lanes <= _g.OC;
+                bool pair = StepWidth(o0, _g.OC) == 2 * Lanes;
                 Transpose(dy + (long)o0 * p, p, dyT);
                 if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
                 float* sums = partial + (long)o0 * r;

@@ -135,16 +135,15 @@ internal sealed unsafe class ChannelBlockedInputGradient
         for (int c0 = 0; c0 < g.C;)
         {
             // Every phase's 16 or 32 channels into its own region, [32, P] each, then the rows of dx from them.
-            int width = c0 + 2 * Lanes <= g.C ? 2 * Lanes : Lanes;
-            long at = 0;
-            foreach (var phase in _phases)
+            int width = ChannelBlockedConv.StepWidth(c0, g.C);
+            for (int i = 0; i < _phases.Count; i++)
             {
+                var phase = _phases[i];
                 int p = phase.Rows * phase.Columns, taps = phase.Taps.Length;
                 fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
                 fixed (float* weights = phase.Weights)
-                    ChannelBlockedConv.ForwardPixels(padded, pixels, offsets, weights + (long)c0 * taps, taps, null, false, phaseOut + at,
-                        LaneStride(phase), 0, p, width);
-                at += (long)2 * Lanes * LaneStride(phase);
+                    ChannelBlockedConv.ForwardPixels(padded, pixels, offsets, weights + (long)c0 * taps, taps, null, false,
+                        phaseOut + _phaseStart[i], LaneStride(phase), 0, p, width);
             }
             for (int lane = 0; lane < width; lane++)
                 for (int y = 0; y < g.H; y++)

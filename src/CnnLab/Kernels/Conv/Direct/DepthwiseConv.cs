@@ -79,7 +79,7 @@ internal static unsafe partial class DepthwiseConv
                 int shift = kw * g.DW;
                 offsets[kh * g.KW + kw] = (kh * g.DH * g.SW + shift % g.SW) * len + shift / g.SW;
             }
-        return (long)g.SH * g.SW * len;
+        return RowStep(g);
     }
 
     // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);

@@ -21,34 +21,49 @@ internal static class Transpose16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Block(float* src, long srcStride, float* dst, long dstStride)
     {
-        var r = stackalloc Vector512<float>[16];
-        for (int i = 0; i < 16; i++) r[i] = Vector512.Load(src + i * srcStride);
+        // Locals, not a stackalloc'd array: the JIT keeps them in the 32 vector registers, where an array went through the stack.
+        Vector512<float> r0 = Vector512.Load(src), r1 = Vector512.Load(src + srcStride), r2 = Vector512.Load(src + 2 * srcStride);
+        Vector512<float> r3 = Vector512.Load(src + 3 * srcStride), r4 = Vector512.Load(src + 4 * srcStride);
+        Vector512<float> r5 = Vector512.Load(src + 5 * srcStride), r6 = Vector512.Load(src + 6 * srcStride);
+        Vector512<float> r7 = Vector512.Load(src + 7 * srcStride), r8 = Vector512.Load(src + 8 * srcStride);
+        Vector512<float> r9 = Vector512.Load(src + 9 * srcStride), r10 = Vector512.Load(src + 10 * srcStride);
+        Vector512<float> r11 = Vector512.Load(src + 11 * srcStride), r12 = Vector512.Load(src + 12 * srcStride);
+        Vector512<float> r13 = Vector512.Load(src + 13 * srcStride), r14 = Vector512.Load(src + 14 * srcStride);
+        Vector512<float> r15 = Vector512.Load(src + 15 * srcStride);
         // Pairs of rows interleaved by 32-bit values, then by 64-bit pairs: each 128-bit lane then holds a 4 x 4 block.
-        var t = stackalloc Vector512<float>[16];
-        for (int i = 0; i < 16; i += 2)
-        {
-            t[i] = Avx512F.UnpackLow(r[i], r[i + 1]);
-            t[i + 1] = Avx512F.UnpackHigh(r[i], r[i + 1]);
-        }
-        for (int i = 0; i < 16; i += 4)
-        {
-            r[i] = Avx512F.UnpackLow(t[i].AsDouble(), t[i + 2].AsDouble()).AsSingle();
-            r[i + 1] = Avx512F.UnpackHigh(t[i].AsDouble(), t[i + 2].AsDouble()).AsSingle();
-            r[i + 2] = Avx512F.UnpackLow(t[i + 1].AsDouble(), t[i + 3].AsDouble()).AsSingle();
-            r[i + 3] = Avx512F.UnpackHigh(t[i + 1].AsDouble(), t[i + 3].AsDouble()).AsSingle();
-        }
+        Quad(r0, r1, r2, r3, out var q0, out var q1, out var q2, out var q3);
+        Quad(r4, r5, r6, r7, out var q4, out var q5, out var q6, out var q7);
+        Quad(r8, r9, r10, r11, out var q8, out var q9, out var q10, out var q11);
+        Quad(r12, r13, r14, r15, out var q12, out var q13, out var q14, out var q15);
         // 128-bit lanes gathered across groups of four rows, then of eight.
-        for (int i = 0; i < 4; i++)
-        {
-            t[i] = Avx512F.Shuffle4x128(r[i], r[i + 4], 0x88);
-            t[i + 4] = Avx512F.Shuffle4x128(r[i], r[i + 4], 0xdd);
-            t[i + 8] = Avx512F.Shuffle4x128(r[i + 8], r[i + 12], 0x88);
-            t[i + 12] = Avx512F.Shuffle4x128(r[i + 8], r[i + 12], 0xdd);
-        }
-        for (int i = 0; i < 8; i++)
-        {
-            Vector512.Store(Avx512F.Shuffle4x128(t[i], t[i + 8], 0x88), dst + i * dstStride);
-            Vector512.Store(Avx512F.Shuffle4x128(t[i], t[i + 8], 0xdd), dst + (i + 8) * dstStride);
-        }
+        Lanes(q0, q4, q8, q12, dst, dstStride);
+        Lanes(q1, q5, q9, q13, dst + dstStride, dstStride);
+        Lanes(q2, q6, q10, q14, dst + 2 * dstStride, dstStride);
+        Lanes(q3, q7, q11, q15, dst + 3 * dstStride, dstStride);
+    }
+
+    // Four rows turned into four vectors whose 128-bit lane L holds the 4 x 4 block of columns 4L … 4L + 3: qj holds column 4L + j.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quad(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d,
+        out Vector512<float> q0, out Vector512<float> q1, out Vector512<float> q2, out Vector512<float> q3)
+    {
+        Vector512<float> t0 = Avx512F.UnpackLow(a, b), t1 = Avx512F.UnpackHigh(a, b), t2 = Avx512F.UnpackLow(c, d), t3 = Avx512F.UnpackHigh(c, d);
+        q0 = Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        q1 = Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle();
+        q2 = Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle();
+        q3 = Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle();
+    }
+
+    // The q_j of the four groups of rows (a: rows 0-3, … d: rows 12-15): their lanes L hold columns 4L + j, stored as output rows
+    // j, j + 4, j + 8 and j + 12 (dst is row j).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Lanes(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* dst, long stride)
+    {
+        Vector512<float> ab0 = Avx512F.Shuffle4x128(a, b, 0x88), ab1 = Avx512F.Shuffle4x128(a, b, 0xdd);
+        Vector512<float> cd0 = Avx512F.Shuffle4x128(c, d, 0x88), cd1 = Avx512F.Shuffle4x128(c, d, 0xdd);
+        Vector512.Store(Avx512F.Shuffle4x128(ab0, cd0, 0x88), dst);
+        Vector512.Store(Avx512F.Shuffle4x128(ab1, cd1, 0x88), dst + 4 * stride);
+        Vector512.Store(Avx512F.Shuffle4x128(ab0, cd0, 0xdd), dst + 8 * stride);
+        Vector512.Store(Avx512F.Shuffle4x128(ab1, cd1, 0xdd), dst + 12 * stride);
     }
 }

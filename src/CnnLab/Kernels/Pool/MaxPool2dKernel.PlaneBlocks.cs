@@ -31,6 +31,8 @@ public static partial class MaxPool2dKernel
     {
         // OH and OW are each a division in double (PyTorch's rule): read once, not per output.
         int oh = g.OH, ow = g.OW, hw = g.H * g.W, ohw = oh * ow;
+        // The geometry in locals: read through the reference, every field would be loaded again after each store.
+        int height = g.H, width = g.W, kh = g.KH, kw = g.KW, sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW, dh = g.DH, dw = g.DW;
         int wholeIn = Transpose16.IsSupported ? hw / 16 * 16 : 0, wholeOut = Transpose16.IsSupported ? ohw / 16 * 16 : 0;
         for (int pixel = 0; pixel < wholeIn; pixel += 16) Transpose16.Block(x + pixel, hw, scratch + pixel * 16, 16);
         for (int q = 0; q < 16; q++)
@@ -42,31 +44,33 @@ public static partial class MaxPool2dKernel
         int* indices = (int*)(values + 16 * ohw);
         for (int i = 0; i < oh; i++)
         {
-            int firstRow = i * g.SH - g.PH;
-            while (firstRow < 0) firstRow += g.DH;
+            int firstRow = i * sh - ph;
+            while (firstRow < 0) firstRow += dh;
+            float* rowValues = values + (long)i * ow * 16;
+            int* rowIndices = indices + (long)i * ow * 16;
             for (int j = 0; j < ow; j++)
             {
-                int firstColumn = j * g.SW - g.PW;
-                while (firstColumn < 0) firstColumn += g.DW;
-                var best = Vector512.Create(float.NegativeInfinity);
-                var bestAt = Vector512.Create(firstRow * g.W + firstColumn);
-                for (int kh = 0; kh < g.KH; kh++)
+                int firstColumn = j * sw - pw;
+                while (firstColumn < 0) firstColumn += dw;
+                Vector512.Store(Vector512.Create(float.NegativeInfinity), rowValues + j * 16);
+                if (idx != null) Vector512.Store(Vector512.Create(firstRow * width + firstColumn), rowIndices + j * 16);
+            }
+            // Tap by tap across the whole output row, each output's running max kept in the scratch: the taps of one output
+            // still come in row-major order, and the row's outputs are independent chains (one output at a time waited on its
+            // compare-and-select before the next tap).
+            for (int u = 0; u < kh; u++)
+            {
+                int h = i * sh - ph + u * dh;
+                if ((uint)h >= (uint)height) continue;
+                for (int v = 0; v < kw; v++)
                 {
-                    int h = i * g.SH - g.PH + kh * g.DH;
-                    if ((uint)h >= (uint)g.H) continue;
-                    for (int kw = 0; kw < g.KW; kw++)
-                    {
-                        int w = j * g.SW - g.PW + kw * g.DW;
-                        if ((uint)w >= (uint)g.W) continue;
-                        var v = Vector512.Load(scratch + (h * g.W + w) * 16);
-                        var take = Vector512.Equals(best, best) & (Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v));
-                        best = Vector512.ConditionalSelect(take, v, best);
-                        if (idx != null) bestAt = Vector512.ConditionalSelect(take.AsInt32(), Vector512.Create(h * g.W + w), bestAt);
-                    }
+                    // Output j reads column j·SW + offset: the outputs whose column lies inside the plane.
+                    int offset = v * dw - pw;
+                    int from = offset >= 0 ? 0 : (-offset + sw - 1) / sw, to = width - 1 - offset < 0 ? 0 : Math.Min(ow, (width - 1 - offset) / sw + 1);
+                    float* tap = scratch + ((long)h * width + offset) * 16;
+                    if (idx == null) UpdateMaxima(tap, sw * 16, rowValues, from, to);
+                    else UpdateMaximaAndIndices(tap, sw * 16, rowValues, rowIndices, h * width + offset, sw, from, to);
                 }
-                int o = i * ow + j;
-                Vector512.Store(best, values + o * 16);
-                if (idx != null) Vector512.Store(bestAt, indices + o * 16);
             }
         }
         for (int o = 0; o < wholeOut; o += 16)
@@ -81,4 +85,37 @@ public static partial class MaxPool2dKernel
                 if (idx != null) idx[(long)q * ohw + o] = indices[o * 16 + q];
             }
     }
+
+    // best[j] ← value[j] where value[j] > best[j] or is NaN, unless best[j] is NaN (ForwardPlaneGeneral's rule), for outputs
+    // j in [from, to) of a row: value[j] is the tap at taps + j·step, best[j] at best + 16j.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void UpdateMaxima(float* taps, int step, float* best, int from, int to)
+    {
+        for (int j = from; j < to; j++)
+        {
+            var value = Vector512.Load(taps + (long)j * step);
+            var current = Vector512.Load(best + j * 16);
+            Vector512.Store(Vector512.ConditionalSelect(Takes(value, current), value, current), best + j * 16);
+        }
+    }
+
+    // UpdateMaxima, and bestAt[j] ← the tap's index (first + j·stride) where the value is taken.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void UpdateMaximaAndIndices(float* taps, int step, float* best, int* bestAt, int first, int stride, int from,
+        int to)
+    {
+        for (int j = from; j < to; j++)
+        {
+            var value = Vector512.Load(taps + (long)j * step);
+            var current = Vector512.Load(best + j * 16);
+            var take = Takes(value, current);
+            Vector512.Store(Vector512.ConditionalSelect(take, value, current), best + j * 16);
+            var at = Vector512.Load(bestAt + j * 16);
+            Vector512.Store(Vector512.ConditionalSelect(take.AsInt32(), Vector512.Create(first + j * stride), at), bestAt + j * 16);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Takes(Vector512<float> value, Vector512<float> best) =>
+        Vector512.Equals(best, best) & (Vector512.GreaterThan(value, best) | ~Vector512.Equals(value, value));
 }

@@ -99,7 +99,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         int h = _g.H, w = _g.W, hp = PaddedHeight, wp = PaddedWidth;
         for (int c = 0; c < _g.C; c++)
             for (int i = 0; i < h; i++)
-                new ReadOnlySpan<float>(x + ((long)c * h + i) * w, w).CopyTo(new Span<float>(padded + ((long)c * hp + i + _g.PH) * wp + _g.PW, w));
+                RowCopy.Copy(x + ((long)c * h + i) * w, padded + ((long)c * hp + i + _g.PH) * wp + _g.PW, w);
         return padded;
     }
 
@@ -132,8 +132,7 @@ internal sealed unsafe partial class ChannelBlockedConv
                     {
                         int n = Math.Min(TilePixels, p - c0);
                         ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width);
-                        for (int o = 0; o < width; o++)
-                            new ReadOnlySpan<float>(tile + o * TileStride, n).CopyTo(new Span<float>(yBlock + (long)o * p + c0, n));
+                        for (int o = 0; o < width; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
                     }
                 o0 += width;
             }

@@ -217,6 +217,27 @@ public class MaxPool2dFastPathTests
         Assert.Throws<ArgumentException>(() => MaxPool2dKernel.ForwardOnThisThread(g, x.AsSpan(1), y1, idx1));
     }
 
+    [Theory]
+    [InlineData(2, 2, 2, 0)]  // whole 2x2 windows
+    [InlineData(3, 3, 2, 1)]  // 16 planes at once
+    public void A_fused_convolution_and_pool_without_indices_gives_the_same_values(int k, int kernel, int stride, int padding)
+    {
+        // Inference: no argmax asked for, so none is written; the values must be those of the forward that keeps them.
+        var g = new Conv2dGeometry(3, 5, 18, 17, 32, k, k, 1, 1, 1, 1);
+        var pool = new Pool2dGeometry(3, 32, g.OH, g.OW, kernel, kernel, stride, stride, padding, padding, 1, 1, false);
+        var gen = new Generator(11);
+        var (x, w, b) = (new float[3 * 5 * 18 * 17], new float[32 * 5 * k * k], new float[32]);
+        gen.FillNormal(x, 0, 1);
+        gen.FillNormal(w, 0, 1);
+        gen.FillNormal(b, 0, 1);
+        int outputs = 3 * 32 * pool.OH * pool.OW;
+        var (y, idx, values) = (new float[outputs], new int[outputs], new float[outputs]);
+        ConvReluMaxPoolKernel.Forward(g, pool, x, w, b, true, y, idx);
+        ConvReluMaxPoolKernel.Forward(g, pool, x, w, b, true, values, default);
+        Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), values.Select(BitConverter.SingleToInt32Bits));
+        Assert.Throws<ArgumentException>(() => ConvReluMaxPoolKernel.Forward(g, pool, x, w, b, true, values, idx.AsSpan(1)));
+    }
+
     [Fact]
     public void A_fused_convolution_and_pool_allocates_the_same_for_any_batch()
     {

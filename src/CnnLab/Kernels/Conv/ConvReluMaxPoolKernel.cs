@@ -16,7 +16,10 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's post-op fusion does for conv → relu → max_pool2d.</remarks>
 public static class ConvReluMaxPoolKernel
 {
-    /// <summary>Overwrites <paramref name="pooled"/> and <paramref name="argmax"/> [N, OC, PH, PW] (argmax: index within the OH·OW plane).</summary>
+    /// <summary>
+    /// Overwrites <paramref name="pooled"/> and <paramref name="argmax"/> [N, OC, PH, PW] (argmax: index within the OH·OW plane); with
+    /// <paramref name="argmax"/> empty, the pooled values alone, for a forward no gradient will be taken of.
+    /// </summary>
     public static unsafe void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
         ForwardCached(g, pool, x, w, b, hasBias, pooled, argmax, weightsKey: null, algorithm);
@@ -52,7 +55,7 @@ public static class ConvReluMaxPoolKernel
                     plan.Run(workspace, xAll.Slice(n * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu: true, conv);
                     MaxPool2dKernel.ForwardOnThisThread(poolGeo with { N = count }, conv,
                         new Span<float>((float*)ps + (long)n * geo.OC * q, count * geo.OC * q),
-                        new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));
+                        isx == 0 ? default : new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));
                 }
                 ArrayPool<float>.Shared.Return(block);
             });
@@ -83,6 +86,6 @@ public static class ConvReluMaxPoolKernel
             throw new ArgumentException($"pool geometry {pool} does not match the convolution's output [N={g.N}, C={g.OC}, H={g.OH}, W={g.OW}]");
         Conv2dKernel.CheckInputs(g, xLen, wLen);
         long outs = (long)g.N * g.OC * pool.OH * pool.OW;
-        if (pooledLen < outs || argmaxLen < outs) throw new ArgumentException($"pooled and argmax need {outs} elements");
+        if (pooledLen < outs || (argmaxLen != 0 && argmaxLen < outs)) throw new ArgumentException($"pooled and argmax need {outs} elements");
     }
 }

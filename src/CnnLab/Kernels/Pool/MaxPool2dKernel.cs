@@ -70,14 +70,17 @@ public static partial class MaxPool2dKernel
 
     /// <summary>
     /// <see cref="Forward"/> on this thread, for a fused kernel's loop that pools each image's block as it is made
-    /// (a parallel loop per image would allocate its delegate every time: ~22 KB per training step of lenet5).
+    /// (a parallel loop per image would allocate its delegate every time: ~22 KB per training step of lenet5). With
+    /// <paramref name="argmaxIndices"/> empty, the values alone (<see cref="ForwardValues"/>).
     /// </summary>
     internal static unsafe void ForwardOnThisThread(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmaxIndices)
     {
-        CheckBuffers(g, x.Length, y.Length, argmaxIndices.Length);
+        // No indices: the values alone, as ForwardValues.
+        bool values = argmaxIndices.IsEmpty;
+        CheckBuffers(g, x.Length, y.Length, values ? g.N * g.C * g.OH * g.OW : argmaxIndices.Length);
         fixed (float* px = x, py = y)
         fixed (int* pi = argmaxIndices)
-            ForwardPlanes(g, px, py, pi, 0, g.N * g.C);
+            ForwardPlanes(g, px, py, values ? null : pi, 0, g.N * g.C);
     }
 
     private static void CheckBuffers(in Pool2dGeometry g, int xLength, int yLength, int argmaxLength)

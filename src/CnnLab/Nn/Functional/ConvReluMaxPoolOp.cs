@@ -30,6 +30,13 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         if (!input.RequiresGrad && ConvPlanner.PoolsSingleChannel(g, pool, algorithm))
             return SingleChannelConvReluMaxPool(g, pool, input, weight, bias, y, inputs);
+        if (!Autograd.NeedsGrad(inputs))
+        {
+            // No backward will ask where each max came from.
+            ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
+                default, PlanKey(inputs, weight), algorithm);
+            return y;
+        }
         var argmax = RentArgmax(y.Numel);
         ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
             AsIndices(argmax, y.Numel), PlanKey(inputs, weight), algorithm);

@@ -108,7 +108,8 @@ public class ConvReluFusionTests
             // Inference (no gradient asked for): the fused op keeps no argmax, and its values are the same bits.
             using (Autograd.NoGrad())
             {
-                var (xt, wt, bt) = (Tensor.FromArray(x, g.N, g.C, g.H, g.W), Tensor.FromArray(w, g.OC, g.C / g.G, g.KH, g.KW), Tensor.FromArray(b, g.OC));
+                var (xt, wt, bt) = (Tensor.FromArray(x, g.N, g.C, g.H, g.W), Tensor.FromArray(w, g.OC, g.C / g.G, g.KH, g.KW),
+                    Tensor.FromArray(b, g.OC));
                 var inferred = Functional.Conv2dReluMaxPool2d(xt, wt, bt, (g.SH, g.SW), (g.PH, g.PW), (g.DH, g.DW), g.G, pc.K, pc.S, pc.P, pc.D,
                     pc.Ceil);
                 Assert.Null(inferred.GradFn);

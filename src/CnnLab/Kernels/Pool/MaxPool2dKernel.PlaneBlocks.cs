@@ -66,7 +66,8 @@ public static partial class MaxPool2dKernel
                 {
                     // Output j reads column j·SW + offset: the outputs whose column lies inside the plane.
                     int offset = v * dw - pw;
-                    int from = offset >= 0 ? 0 : (-offset + sw - 1) / sw, to = width - 1 - offset < 0 ? 0 : Math.Min(ow, (width - 1 - offset) / sw + 1);
+                    int from = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
+                    int to = width - 1 - offset < 0 ? 0 : Math.Min(ow, (width - 1 - offset) / sw + 1);
                     float* tap = scratch + ((long)h * width + offset) * 16;
                     if (idx == null) UpdateMaxima(tap, sw * 16, rowValues, from, to);
                     else UpdateMaximaAndIndices(tap, sw * 16, rowValues, rowIndices, h * width + offset, sw, from, to);

@@ -79,14 +79,28 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         internal float[]? Col;
         internal WinogradBlock.Buffers? Winograd;
         internal float[]? Scratch;
+        // The plan that keeps a direct kernel's zero-bordered scratch for its next call (null: the scratch goes back to the pool).
+        internal ConvForwardPlan? Keeper;
 
         public void Dispose()
         {
             if (Col is not null) ArrayPool<float>.Shared.Return(Col);
-            if (Scratch is not null) ArrayPool<float>.Shared.Return(Scratch);
+            if (Scratch is not null)
+                if (Keeper is not null) Keeper.Keep(Scratch);
+                else ArrayPool<float>.Shared.Return(Scratch);
             Winograd?.Dispose();
-            (Col, Winograd, Scratch) = (null, null, null);
+            (Col, Winograd, Scratch, Keeper) = (null, null, null, null);
         }
+    }
+
+    // The direct kernels' padded-image scratches of earlier calls, one per thread that ran at once: each image writes only
+    // their inside, so their border is still zero and a later call takes one as it is. Clearing a fresh one on every call
+    // was a visible share of a small layer's time at batch 1, where a cached plan runs once per image.
+    private readonly Stack<float[]> _zeroBordered = new();
+
+    private void Keep(float[] scratch)
+    {
+        lock (_zeroBordered) _zeroBordered.Push(scratch);
     }
 
     public Workspace Rent()
@@ -94,11 +108,15 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg) };
         if (_direct is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
-        // A direct kernel's scratch (the padded image) stays zero where no image writes.
-        int length = _direct?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g);
-        var scratch = ArrayPool<float>.Shared.Rent(Math.Max(1, length));
-        Array.Clear(scratch);
-        return new Workspace { Scratch = scratch };
+        float[]? scratch;
+        lock (_zeroBordered) _zeroBordered.TryPop(out scratch);
+        if (scratch is null)
+        {
+            int length = Math.Max(1, _direct?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g));
+            scratch = ArrayPool<float>.Shared.Rent(length);
+            Array.Clear(scratch, 0, length);
+        }
+        return new Workspace { Scratch = scratch, Keeper = this };
     }
 
     /// <summary>
@@ -145,5 +163,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         foreach (var packed in _packed) packed.Dispose();
         _winogradWeights?.Dispose();
         if (_directWeights is not null) ArrayPool<float>.Shared.Return(_directWeights);
+        lock (_zeroBordered)
+            while (_zeroBordered.TryPop(out var scratch)) ArrayPool<float>.Shared.Return(scratch);
     }
 }

@@ -186,6 +186,32 @@ public class FusionPlanTests
             Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), Output(net, x, true).Select(BitConverter.SingleToInt32Bits));
     }
 
+    [Theory]
+    [MemberData(nameof(ActivationNames))]
+    public void Inference_pools_each_block_after_the_activation_with_the_layers_bits(string name)
+    {
+        var gen = new Generator(12);
+        // An average pool (2x2 whole windows, then 3x3 stride 2 padded without the padding counted) and a max pool (3x3
+        // stride 2, 16 planes at once and the rest one at a time), after Winograd's blocks of images and im2col. (A batch norm
+        // between would be folded, which rounds differently: the test above.)
+        var net = new Sequential(new Conv2d(3, 16, 3, stride: 2, padding: 1, generator: gen), Activation(name), new AvgPool2d(2),
+            new Conv2d(16, 20, 3, padding: 1, generator: gen), Activation(name), new MaxPool2d(3, 2, 1),
+            new Conv2d(20, 16, 3, padding: 1, generator: gen), Activation(name), new AvgPool2d(3, 2, 1, ceilMode: true, countIncludePad: false));
+        net.Eval();
+        Assert.Equal([3, 3, 3], new FusionPlan(net.Layers).StepSizes);
+        var x = Tensor.Randn(gen, 5, 3, 46, 42);
+        x.Data[7] = float.NaN;
+        Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), Output(net, x, true).Select(BitConverter.SingleToInt32Bits));
+        using (ThreadCount.Use(1))
+            Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), Output(net, x, true).Select(BitConverter.SingleToInt32Bits));
+        // With a gradient to take, the group runs layer by layer: the same values, and a backward through the pools.
+        Sequential.SetFusion(net, true);
+        var y = net.Forward(x);
+        Assert.Equal(Output(net, x, false).Select(BitConverter.SingleToInt32Bits), y.Data.ToArray().Select(BitConverter.SingleToInt32Bits));
+        y.Sum().Backward();
+        Assert.NotNull(((Conv2d)net[0]).Weight.Grad);
+    }
+
     [Fact]
     public void Inference_folds_the_batch_norm_and_applies_the_activation_and_training_runs_the_layers()
     {

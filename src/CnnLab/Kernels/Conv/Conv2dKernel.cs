@@ -21,9 +21,10 @@ public static class Conv2dKernel
 {
     /// <summary>
     /// An activation applied to each block of images as the forward finishes it, while it is in cache: y = f(z) for the
-    /// block's convolution output z (inference: nothing is kept for a backward).
+    /// block's convolution output z (inference: nothing is kept for a backward). It may also pool: then y holds fewer floats
+    /// per image than z (<see cref="ForwardCached"/>'s outputImage), and z is the block's own scratch, free to overwrite.
     /// </summary>
-    public delegate void BlockActivation(ReadOnlySpan<float> z, Span<float> y);
+    public delegate void BlockActivation(Span<float> z, Span<float> y);
 
     /// <summary>
     /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
@@ -42,13 +43,17 @@ public static class Conv2dKernel
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
     /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone). A plan prepared for this
     /// call alone cuts Winograd's blocks of images at <paramref name="winogradBlockColumns"/> GEMM columns (0: the
-    /// default; the tests pass fewer to make full and short blocks on small batches).
+    /// default; the tests pass fewer to make full and short blocks on small batches). An <paramref name="activation"/> that
+    /// pools writes <paramref name="outputImage"/> floats of y per image (0: OC·OH·OW, the convolution's own).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
         Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
-        BlockActivation? activation = null, int winogradBlockColumns = 0)
+        BlockActivation? activation = null, int winogradBlockColumns = 0, int outputImage = 0)
     {
-        CheckLengths(g, x.Length, w.Length, y.Length);
+        if (outputImage != 0 && activation is null) throw new ArgumentException("only a block epilogue writes another output size");
+        int yImageOut = outputImage == 0 ? g.OC * g.ColCols : outputImage;
+        CheckInputs(g, x.Length, w.Length);
+        if (y.Length < (long)g.N * yImageOut) throw new ArgumentException($"y has {y.Length} elements, needs {(long)g.N * yImageOut}");
         if (weightsKey is not null && winogradBlockColumns != 0)
             throw new ArgumentException("a cached plan keeps the default Winograd blocks", nameof(winogradBlockColumns));
         bool statistics = !planeMeans.IsEmpty;
@@ -68,13 +73,13 @@ public static class Conv2dKernel
             {
                 using var workspace = plan.Rent();
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
-                var yAll = new Span<float>((float*)ys, geo.N * geo.OC * p);
+                var yAll = new Span<float>((float*)ys, geo.N * yImageOut);
                 int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;
                 float[]? block = activation is null ? null : ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * yImage);
                 for (int n0 = start; n0 < end; n0 += plan.ImagesPerBlock)
                 {
                     int count = Math.Min(plan.ImagesPerBlock, end - n0);
-                    var ySlice = yAll.Slice(n0 * yImage, count * yImage);
+                    var ySlice = yAll.Slice(n0 * yImageOut, count * yImageOut);
                     plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu,
                         block is null ? ySlice : block.AsSpan(0, count * yImage));
                     if (block is not null) activation!(block.AsSpan(0, count * yImage), ySlice);

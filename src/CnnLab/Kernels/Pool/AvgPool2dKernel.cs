@@ -35,6 +35,19 @@ public static partial class AvgPool2dKernel
         }
     }
 
+    /// <summary>
+    /// <see cref="Forward"/> on this thread, by the same per-plane loops (the same bits): for a fused kernel that pools each block of
+    /// images as it is made.
+    /// </summary>
+    internal static unsafe void ForwardOnThisThread(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        if (MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported)
+            fixed (float* px = x, py = y) ForwardPlanes2x2(g, px, py, 0, planes);
+        else ForwardPlanes(g, countIncludePad, x, y, 0, planes);
+    }
+
     /// <summary>The single-threaded twin of <see cref="Forward"/>.</summary>
     public static void ForwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {

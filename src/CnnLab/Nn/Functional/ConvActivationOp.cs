@@ -13,12 +13,47 @@ public static partial class Functional
     internal static Tensor Conv2dActivationInference(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
         int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation)
     {
-        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        if (Autograd.NeedsGrad(inputs)) throw new InvalidOperationException("the fused inference convolution records no gradient");
-        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
             weight.Buffer, algorithm, activation);
         return y;
+    }
+
+    /// <summary>
+    /// pool(activation(conv2d(x, w, b))) for inference, <paramref name="pool"/> an <see cref="Nn.AvgPool2d"/> or <see cref="Nn.MaxPool2d"/>:
+    /// each block of images is activated and pooled while in cache, so neither the convolution's output nor the activation's
+    /// is stored. Records nothing (as <see cref="Conv2dActivationInference"/>). The same bits as the three ops in a row.
+    /// </summary>
+    internal static Tensor Conv2dActivationPoolInference(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, Module pool)
+    {
+        var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
+        int[] convShape = [g.N, g.OC, g.OH, g.OW];
+        var (geometry, average, includePad) = pool switch
+        {
+            AvgPool2d a => (Pool2dGeometryOf(convShape, a.KernelSize, a.Stride, a.Padding, 1, a.CeilMode), true, a.CountIncludePad),
+            MaxPool2d m => (Pool2dGeometryOf(convShape, m.KernelSize, m.Stride, m.Padding, m.Dilation, m.CeilMode), false, false),
+            _ => throw new ArgumentException($"a fused inference pool is AvgPool2d or MaxPool2d, not {pool.GetType().Name}", nameof(pool)),
+        };
+        var y = Tensor.ForOp([g.N, g.OC, geometry.OH, geometry.OW]);
+        int convImage = g.OC * g.OH * g.OW;
+        void ActivateAndPool(Span<float> z, Span<float> pooled)
+        {
+            activation(z, z);
+            var block = geometry with { N = z.Length / convImage };
+            if (average) AvgPool2dKernel.ForwardOnThisThread(block, includePad, z, pooled);
+            else MaxPool2dKernel.ForwardOnThisThread(block, z, pooled, default);
+        }
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+            weight.Buffer, algorithm, ActivateAndPool, outputImage: g.OC * geometry.OH * geometry.OW);
+        return y;
+    }
+
+    private static Conv2dGeometry InferenceGeometry(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups)
+    {
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        if (Autograd.NeedsGrad(inputs)) throw new InvalidOperationException("the fused inference convolution records no gradient");
+        return Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
     }
 }

@@ -13,12 +13,13 @@ namespace CnnLab.Nn;
 /// conv → ReLU (→ pool) puts the ReLU in the convolution's epilogue (<see cref="Functional.Conv2dRelu"/>,
 /// <see cref="Functional.Conv2dReluMaxPool2d"/>);</item>
 /// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
-/// applies the activation to each block of images as the convolution finishes it (<see cref="BlockActivations"/>);</item>
+/// (→ AvgPool2d or MaxPool2d) applies the activation, and the pool, to each block of images as the convolution finishes it
+/// (<see cref="BlockActivations"/>);</item>
 /// <item>anything else runs layer by layer.</item>
 /// </list>
 /// Every training path gives the unfused layers' bits; folding rounds differently (as PyTorch's does), to ~1e-6 relative.
 /// </summary>
-internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPool2d? pool, Module? activation = null)
+internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPool2d? pool, Module? activation = null, Module? activationPool = null)
 {
     private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
     private readonly Conv2dKernel.BlockActivation? _blockActivation = BlockActivations.For(activation);
@@ -64,12 +65,16 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
             var (w, b) = norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
             if (!Autograd.NeedsGrad(inputs))
-                return Functional.Conv2dActivationInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
-                    _blockActivation!);
+                return activationPool is null
+                    ? Functional.Conv2dActivationInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
+                        _blockActivation!)
+                    : Functional.Conv2dActivationPoolInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
+                        _blockActivation!, activationPool);
         }
         var y = conv.Forward(x);
         if (norm is not null) y = norm.Forward(y);
-        return layer.Forward(y);
+        y = layer.Forward(y);
+        return activationPool is null ? y : activationPool.Forward(y);
     }
 
     private Tensor ConvReluPool(Tensor x, Tensor w, Tensor? b) =>

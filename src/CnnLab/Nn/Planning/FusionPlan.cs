@@ -7,8 +7,8 @@ namespace CnnLab.Nn;
 /// execute as one op. Training and eval are decided when a group runs, and so are hooks: a group whose layers have a
 /// forward hook runs layer by layer, so every hook sees the intermediate it asked for. Groups, first match at each layer:
 /// <list type="bullet">
-/// <item>Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d), Conv2d (→ BatchNorm2d) → LeakyReLU, ELU, GELU, sigmoid or tanh, and
-/// BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
+/// <item>Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d), Conv2d (→ BatchNorm2d) → LeakyReLU, ELU, GELU, sigmoid or tanh
+/// (→ AvgPool2d or MaxPool2d), and BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
 /// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>).</item>
 /// </list>
 /// Modules do not know their neighbours; only this pass does.
@@ -64,7 +64,11 @@ internal sealed class FusionPlan
             int k = 1;
             var bn = At(k) as BatchNorm2d;
             if (bn is not null) k++;
-            if (BlockActivations.For(At(k)) is not null) return (k + 1, new ConvBlock(conv, bn, false, null, At(k)).Forward);
+            if (BlockActivations.For(At(k)) is not null)
+            {
+                var pooled = At(k + 1) is AvgPool2d or MaxPool2d ? At(k + 1) : null;
+                return (pooled is null ? k + 1 : k + 2, new ConvBlock(conv, bn, false, null, At(k), pooled).Forward);
+            }
             bool relu = At(k) is ReLU;
             if (relu) k++;
             var pool = relu ? At(k) as MaxPool2d : null;

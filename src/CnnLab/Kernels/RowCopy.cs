@@ -5,9 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 /// <summary>
-/// Copies of short rows (a plane's row into a padded plane, a tile's row into its output), inlined into the loop that
-/// makes them: <c>Span.CopyTo</c> is a call into <c>Memmove</c> per row, which costs more than the copy for rows of 7 to 64
-/// floats. Whole vectors, then one masked vector for the rest (AVX-512), else scalars.
+/// Copies of short rows (a plane's row into a padded plane, a tile's row into its output, a run of a GEMM panel), inlined
+/// into the loop that makes them: <c>Span.CopyTo</c> is a call into <c>Memmove</c> per row, which costs more than the copy for
+/// rows of 7 to 64 floats. Whole vectors, then one masked vector for the rest (AVX-512); else 8-float vectors and scalars.
 /// </summary>
 internal static unsafe class RowCopy
 {
@@ -27,6 +27,8 @@ internal static unsafe class RowCopy
             }
             return;
         }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
         for (; i < count; i++) dst[i] = src[i];
     }
 }

@@ -66,7 +66,7 @@ public static unsafe partial class Gemm
                 {
                     int valid = Math.Min(nr, cols - jr), width = kernel.PanelWidth(valid);
                     float* d = dst + (long)jr * kc + p * width;
-                    if (valid == width) CopyRun(src + jr, d, width);
+                    if (valid == width) RowCopy.Copy(src + jr, d, width);
                     else
                     {
                         for (int j = 0; j < valid; j++) d[j] = src[jr + j];
@@ -125,17 +125,6 @@ public static unsafe partial class Gemm
         Avx.Permute2x128(s1, s5, 0x31).Store(dst + 5 * dstStride);
         Avx.Permute2x128(s2, s6, 0x31).Store(dst + 6 * dstStride);
         Avx.Permute2x128(s3, s7, 0x31).Store(dst + 7 * dstStride);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyRun(float* src, float* dst, int count)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(src + i), dst + i);
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
-        for (; i < count; i++) dst[i] = src[i];
     }
 
     // Per-thread packing buffers on the pinned object heap: allocated once per thread at the

@@ -52,6 +52,12 @@ public partial class Tensor
     // The backing array for the library's own ops, which use it only while they hold this tensor.
     internal float[] Buffer => _storage;
 
+    // Hands this tensor's buffer back to the CachingAllocator now (see CachingAllocator.Recycle); the tensor must not be read again.
+    internal void RecycleStorage()
+    {
+        if (_lease is not null) CachingAllocator.Recycle(_lease);
+    }
+
     // A view of this tensor's storage with another shape (the same lease, so the buffer lives while either does).
     internal Tensor ViewAs(int[] shape) => new(_storage, shape, _lease);
 

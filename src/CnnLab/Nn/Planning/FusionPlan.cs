@@ -11,7 +11,9 @@ namespace CnnLab.Nn;
 /// (→ AvgPool2d or MaxPool2d), and BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
 /// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>).</item>
 /// </list>
-/// Modules do not know their neighbours; only this pass does.
+/// Modules do not know their neighbours; only this pass does. Under no-grad it also hands each intermediate back to the
+/// <see cref="Tensors.CachingAllocator"/> as soon as the next step has read it, where no hook saw it and every module is the
+/// library's own (a module of the user's might keep what it was given), so the next step's output reuses lines still in cache.
 /// </summary>
 /// <remarks>PyTorch: what <c>torch.fx</c>'s fusion passes and <c>torch.jit.freeze</c> do to a model, applied at every forward.</remarks>
 internal sealed class FusionPlan
@@ -28,7 +30,11 @@ internal sealed class FusionPlan
             _steps.Add((i, count, fused));
             i += count;
         }
+        _libraryOnly = layers.All(l => l.NamedModules().All(m => m.Module.GetType().Assembly == typeof(Module).Assembly));
     }
+
+    // Every layer, and every module inside one, is the library's own: none keeps a tensor it was given or made past its forward.
+    private readonly bool _libraryOnly;
 
     /// <summary>How many layers each step runs (1 where nothing fuses), in order.</summary>
     public IEnumerable<int> StepSizes => _steps.Select(s => s.Count);
@@ -37,14 +43,19 @@ internal sealed class FusionPlan
     public Tensor Forward(Tensor input)
     {
         var x = input;
+        bool recycle = _libraryOnly && !Autograd.IsGradEnabled, hooked = true;
         foreach (var (start, count, fused) in _steps)
         {
-            if (fused is not null && !AnyHooks(start, count))
-            {
-                x = fused(x);
-                continue;
-            }
-            for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
+            var before = x;
+            bool hooks = AnyHooks(start, count);
+            if (fused is not null && !hooks) x = fused(x);
+            else
+                for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
+            // Under no-grad an intermediate made by the step before is dead once this step has read it (no graph keeps it),
+            // unless a hook of either step saw it or this step's output shares its buffer (a view): its buffer goes back to
+            // the cache now, while its lines are still in cache, instead of after the next collection.
+            if (recycle && before != input && !hooked && !hooks && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
+            hooked = hooks;
         }
         return x;
     }

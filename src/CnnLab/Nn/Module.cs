@@ -51,6 +51,16 @@ public abstract class Module
     /// <summary>True when a forward hook is registered on this module (not its children).</summary>
     public bool HasForwardHooks => _forwardHooks.Count > 0;
 
+    // True when this module or one inside it has a forward hook (walked without the enumerators NamedModules allocates: the
+    // fusion pass asks this for every step of every inference forward).
+    internal bool HasForwardHooksWithin()
+    {
+        if (_forwardHooks.Count > 0) return true;
+        foreach (var (_, child) in _children)
+            if (child.HasForwardHooksWithin()) return true;
+        return false;
+    }
+
     /// <summary>
     /// True when this module, one inside it, or one of their parameters has a hook: a hook may keep a tensor
     /// past its step, so a training loop recycles buffers through a <see cref="TensorArena"/> only without one.

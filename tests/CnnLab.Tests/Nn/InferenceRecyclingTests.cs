@@ -103,6 +103,28 @@ public class InferenceRecyclingTests
         }
     }
 
+    [Fact]
+    public void A_hook_inside_a_block_keeps_the_block_input_it_saw()
+    {
+        // The hook sits on the first layer inside a residual block, so it sees the block's input: an intermediate of the
+        // outer Sequential, which the pass must then leave alone.
+        var gen = new Generator(25);
+        var net = (Sequential)CnnLab.Nn.Models.ModelZoo.Create("resnet-mini", gen);
+        net.Eval();
+        var block = net.NamedModules().Select(m => m.Module).OfType<Residual>().Skip(1).First();
+        var inner = ((Sequential)block.Body)[0];
+        var (x, other) = (Tensor.Randn(gen, 2, 1, 28, 28), Tensor.Randn(gen, 2, 1, 28, 28));
+        Tensor? seen = null;
+        using (inner.RegisterForwardHook((m, i, o) => { seen ??= i; }))
+        using (Autograd.NoGrad())
+        {
+            net.Forward(x);
+            var values = seen!.Data.ToArray();
+            for (int i = 0; i < 3; i++) net.Forward(other);
+            Assert.Equal(values, seen.Data.ToArray());
+        }
+    }
+
     // A module of the user's own, which keeps what it was given: the pass cannot know, so it recycles nothing in that Sequential.
     private sealed class Keeper : Module
     {

@@ -52,10 +52,12 @@ internal sealed class FusionPlan
             else
                 for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
             // Under no-grad an intermediate made by the step before is dead once this step has read it (no graph keeps it),
-            // unless a hook of either step saw it or this step's output shares its buffer (a view): its buffer goes back to
-            // the cache now, while its lines are still in cache, instead of after the next collection.
-            if (recycle && before != input && !hooked && !hooks && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
-            hooked = hooks;
+            // unless a hook in either step saw it (at any depth: a block's first layer sees the block's input) or this step's
+            // output shares its buffer (a view): its buffer goes back to the cache now, while its lines are still in cache,
+            // instead of after the next collection.
+            bool seen = recycle && HooksWithin(start, count);
+            if (recycle && before != input && !hooked && !seen && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
+            hooked = seen;
         }
         return x;
     }
@@ -64,6 +66,13 @@ internal sealed class FusionPlan
     {
         for (int i = start; i < start + count; i++)
             if (_layers[i].HasForwardHooks) return true;
+        return false;
+    }
+
+    private bool HooksWithin(int start, int count)
+    {
+        for (int i = start; i < start + count; i++)
+            if (_layers[i].HasForwardHooksWithin()) return true;
         return false;
     }
 

@@ -51,6 +51,12 @@ public class PoolingTests
         Assert.NotNull(recorded.GradFn);
         Assert.Null(free.GradFn);
         Assert.Equal(recorded.ToArray(), free.ToArray());
+        // Whole 2x2 windows and a dilated window take the per-plane paths, which keep their indices in a scratch.
+        foreach (var (kernel, dilation) in new[] { (2, 1), (3, 2) })
+        {
+            var kept = Functional.MaxPool2d(x.Clone().RequiresGrad_(), kernel, dilation: dilation);
+            using (Autograd.NoGrad()) Assert.Equal(kept.ToArray(), Functional.MaxPool2d(x, kernel, dilation: dilation).ToArray());
+        }
     }
 
     [Fact]

@@ -52,8 +52,7 @@ public static class Conv2dKernel
     {
         if (outputImage != 0 && activation is null) throw new ArgumentException("only a block epilogue writes another output size");
         int yImageOut = outputImage == 0 ? g.OC * g.ColCols : outputImage;
-        CheckInputs(g, x.Length, w.Length);
-        if (y.Length < (long)g.N * yImageOut) throw new ArgumentException($"y has {y.Length} elements, needs {(long)g.N * yImageOut}");
+        CheckLengths(g, x.Length, w.Length, y.Length, yImageOut);
         if (weightsKey is not null && winogradBlockColumns != 0)
             throw new ArgumentException("a cached plan keeps the default Winograd blocks", nameof(winogradBlockColumns));
         bool statistics = !planeMeans.IsEmpty;
@@ -230,10 +229,12 @@ public static class Conv2dKernel
         }
     }
 
-    private static void CheckLengths(in Conv2dGeometry g, int xLen, int wLen, int yLen)
+    // x, w, and y (or dy) of yImage floats per image (0: OC·OH·OW, the convolution's own output).
+    private static void CheckLengths(in Conv2dGeometry g, int xLen, int wLen, int yLen, int yImage = 0)
     {
         CheckInputs(g, xLen, wLen);
-        if (yLen < g.N * g.OC * g.ColCols) throw new ArgumentException($"y has {yLen} elements, needs {g.N * g.OC * g.ColCols}");
+        long needed = (long)g.N * (yImage == 0 ? g.OC * g.ColCols : yImage);
+        if (yLen < needed) throw new ArgumentException($"y has {yLen} elements, needs {needed}");
     }
 
     // dx, dw and db, each empty (not wanted) or big enough (for this kernel and the fused ones built on it).

@@ -37,26 +37,18 @@ public static partial class MaxPool2dKernel
 
     /// <summary>
     /// y alone, for a forward no gradient will be taken of (inference): the values of <see cref="Forward"/>, bit for bit,
-    /// without writing the argmax indices where the 16-plane blocks run (the other paths fill a scratch of them).
+    /// without writing the argmax indices where the 16-plane blocks run (the other paths fill a per-plane scratch of them).
     /// </summary>
     public static void ForwardValues(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y)
     {
-        int planes = g.N * g.C, ohw = g.OH * g.OW;
-        if (IsWhole2x2(g) || !PoolsPlaneBlocks(g))
-        {
-            int[] indices = ArrayPool<int>.Shared.Rent(Math.Max(1, planes * ohw));
-            Forward(g, x, y, indices.AsSpan(0, planes * ohw));
-            ArrayPool<int>.Shared.Return(indices);
-            return;
-        }
-        CheckBuffers(g, x.Length, y.Length, planes * ohw);
+        CheckBuffers(g, x.Length, y.Length, argmaxLength: null);
         var geo = g;
         unsafe
         {
             fixed (float* px = x, py = y)
             {
                 nint xs = (nint)px, ys = (nint)py;
-                Parallelism.For(planes, PlaneChunk(g), (start, end) => ForwardPlanes(geo, (float*)xs, (float*)ys, null, start, end));
+                Parallelism.For(g.N * g.C, PlaneChunk(g), (start, end) => ForwardPlanes(geo, (float*)xs, (float*)ys, null, start, end));
             }
         }
     }
@@ -77,13 +69,14 @@ public static partial class MaxPool2dKernel
     {
         // No indices: the values alone, as ForwardValues.
         bool values = argmaxIndices.IsEmpty;
-        CheckBuffers(g, x.Length, y.Length, values ? g.N * g.C * g.OH * g.OW : argmaxIndices.Length);
+        CheckBuffers(g, x.Length, y.Length, values ? null : argmaxIndices.Length);
         fixed (float* px = x, py = y)
         fixed (int* pi = argmaxIndices)
             ForwardPlanes(g, px, py, values ? null : pi, 0, g.N * g.C);
     }
 
-    private static void CheckBuffers(in Pool2dGeometry g, int xLength, int yLength, int argmaxLength)
+    // x, y and the argmax indices (null: none asked for) big enough for g.
+    private static void CheckBuffers(in Pool2dGeometry g, int xLength, int yLength, int? argmaxLength)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
         if (xLength < planes * hw || yLength < planes * ohw || argmaxLength < planes * ohw)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
@@ -54,6 +55,7 @@ internal static class Erf
         return BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(magnitude) ^ (BitConverter.SingleToInt32Bits(v) & int.MinValue));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Of(Vector512<float> v)
     {
         var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(Vector512.Create(P), Vector512.Abs(v), Vector512<float>.One);

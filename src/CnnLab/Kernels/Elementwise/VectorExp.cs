@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,6 +22,8 @@ internal static class VectorExp
     // Beyond these eˣ is ∞ (e^88.73 > float.MaxValue) or 0 (e^-104 is below half the smallest subnormal).
     private const float Highest = 89f, Lowest = -104f;
 
+    // Inlined: a call passes and returns its vectors through the stack, which cost as much as the polynomial.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Of(Vector512<float> x)
     {
         if (!Avx512F.IsSupported) return Vector512.Exp(x);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
@@ -6,5 +7,6 @@ namespace CnnLab.Kernels;
 internal static class LaneMask
 {
     /// <summary>All ones in lanes 0 … <paramref name="count"/> − 1, zero in the rest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> First(int count) => Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(count));
 }

@@ -31,9 +31,15 @@ public sealed class Residual : Module
     {
         var main = Body.Forward(input);
         var skip = Shortcut is null ? input : Shortcut.Forward(input);
+        CheckBranches(main, skip);
+        return (main, skip);
+    }
+
+    /// <summary>Throws unless the body's output and the shortcut's have one shape.</summary>
+    internal static void CheckBranches(Tensor main, Tensor skip)
+    {
         if (!Shape.Equal(main.Shape, skip.Shape))
             throw new ArgumentException($"Residual: body output {Shape.Format(main.Shape)} and shortcut output {Shape.Format(skip.Shape)} differ; "
                 + "give a shortcut that matches");
-        return (main, skip);
     }
 }

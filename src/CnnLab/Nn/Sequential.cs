@@ -46,6 +46,9 @@ public sealed class Sequential : Module
 
     private FusionPlan? _plan;
 
+    /// <summary>relu(Forward(input) + skip) with the add fused into the last layers where the pass can (a residual body).</summary>
+    internal Tensor ForwardAddRelu(Tensor input, Tensor skip) => (_plan ??= new FusionPlan(_layers.ToArray())).ForwardAddRelu(input, skip);
+
     protected override Tensor ForwardCore(Tensor input)
     {
         if (Fuse) return (_plan ??= new FusionPlan(_layers.ToArray())).Forward(input);

@@ -23,8 +23,10 @@ public static class Conv2dKernel
     /// An activation applied to each block of images as the forward finishes it, while it is in cache: y = f(z) for the
     /// block's convolution output z (inference: nothing is kept for a backward). It may also pool: then y holds fewer floats
     /// per image than z (<see cref="ForwardCached"/>'s outputImage), and z is the block's own scratch, free to overwrite.
+    /// <paramref name="firstImage"/>: the batch index of the block's first image (an epilogue that reads another tensor of
+    /// the batch, such as a residual, finds its block there).
     /// </summary>
-    public delegate void BlockActivation(Span<float> z, Span<float> y);
+    public delegate void BlockActivation(int firstImage, Span<float> z, Span<float> y);
 
     /// <summary>
     /// y = conv(x, w) + b, or max(0, conv(x, w) + b) with <paramref name="relu"/> (applied in the GEMM's
@@ -81,7 +83,7 @@ public static class Conv2dKernel
                     var ySlice = yAll.Slice(n0 * yImageOut, count * yImageOut);
                     plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu,
                         block is null ? ySlice : block.AsSpan(0, count * yImage));
-                    if (block is not null) activation!(block.AsSpan(0, count * yImage), ySlice);
+                    if (block is not null) activation!(n0, block.AsSpan(0, count * yImage), ySlice);
                     if (statistics)
                         for (int n = n0; n < n0 + count; n++)
                             for (int o = 0; o < geo.OC; o++)

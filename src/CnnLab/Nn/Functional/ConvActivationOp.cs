@@ -38,15 +38,43 @@ public static partial class Functional
         };
         var y = Tensor.ForOp([g.N, g.OC, geometry.OH, geometry.OW]);
         int convImage = g.OC * g.OH * g.OW;
-        void ActivateAndPool(Span<float> z, Span<float> pooled)
+        void ActivateAndPool(int firstImage, Span<float> z, Span<float> pooled)
         {
-            activation(z, z);
+            activation(firstImage, z, z);
             var block = geometry with { N = z.Length / convImage };
             if (average) AvgPool2dKernel.ForwardOnThisThread(block, includePad, z, pooled);
             else MaxPool2dKernel.ForwardOnThisThread(block, z, pooled, default);
         }
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
             weight.Buffer, algorithm, ActivateAndPool, outputImage: g.OC * geometry.OH * geometry.OW);
+        return y;
+    }
+
+    /// <summary>
+    /// relu(conv2d(x, w, b) + skip) for inference: a residual block's last convolution, its add and the ReLU after it
+    /// (He et al. 2016, arXiv:1512.03385). Each block of images is added to its block of <paramref name="skip"/> and rectified
+    /// while in cache, so the convolution's own output is never stored. Records nothing (as <see cref="Conv2dActivationInference"/>).
+    /// The same bits as <c>AddRelu(Conv2d(x, w, b), skip)</c>. Null when skip's shape is not the convolution's output's, for
+    /// the caller to report as the unfused ops would.
+    /// </summary>
+    internal static Tensor? Conv2dAddReluInference(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
+        int groups, ConvAlgorithm algorithm, Tensor skip)
+    {
+        var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
+        int[] shape = [g.N, g.OC, g.OH, g.OW];
+        if (!Shape.Equal(shape, skip.Shape)) return null;
+        if (Autograd.NeedsGrad([skip])) throw new InvalidOperationException("the fused inference convolution records no gradient");
+        var y = Tensor.ForOp(shape);
+        float[] residual = skip.Buffer;
+        int image = g.OC * g.OH * g.OW;
+        void AddRelu(int firstImage, Span<float> z, Span<float> block)
+        {
+            var s = residual.AsSpan(firstImage * image, z.Length);
+            ElementwiseLoop.MapOnThisThread(new AddReluForward(), z, s, s, block);
+        }
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+            weight.Buffer, algorithm, AddRelu);
+        GC.KeepAlive(skip);
         return y;
     }
 

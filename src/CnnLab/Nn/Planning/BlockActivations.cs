@@ -13,13 +13,13 @@ internal static class BlockActivations
     {
         LeakyReLU leaky => Leaky(leaky.NegativeSlope),
         ELU elu => Elu(elu.Alpha),
-        GELU => static (z, y) => ElementwiseLoop.MapOnThisThread(new GeluForward(), z, y),
-        Sigmoid => static (z, y) => ElementwiseLoop.MapOnThisThread(new SigmoidForward(), z, y),
-        Tanh => static (z, y) => ElementwiseLoop.MapOnThisThread(new TanhForward(), z, y),
+        GELU => static (_, z, y) => ElementwiseLoop.MapOnThisThread(new GeluForward(), z, y),
+        Sigmoid => static (_, z, y) => ElementwiseLoop.MapOnThisThread(new SigmoidForward(), z, y),
+        Tanh => static (_, z, y) => ElementwiseLoop.MapOnThisThread(new TanhForward(), z, y),
         _ => null,
     };
 
-    private static Conv2dKernel.BlockActivation Leaky(float slope) => (z, y) => ElementwiseLoop.MapOnThisThread(new LeakyReluForward(slope), z, y);
+    private static Conv2dKernel.BlockActivation Leaky(float slope) => (_, z, y) => ElementwiseLoop.MapOnThisThread(new LeakyReluForward(slope), z, y);
 
-    private static Conv2dKernel.BlockActivation Elu(float alpha) => (z, y) => ElementwiseLoop.MapOnThisThread(new EluForward(alpha), z, y);
+    private static Conv2dKernel.BlockActivation Elu(float alpha) => (_, z, y) => ElementwiseLoop.MapOnThisThread(new EluForward(alpha), z, y);
 }

@@ -57,6 +57,22 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
             pool.KernelSize, pool.Stride, pool.Padding, pool.Dilation, pool.CeilMode, conv.Algorithm);
     }
 
+    /// <summary>
+    /// relu(this block(x) + skip) in one pass where the block is a bare convolution (→ batch norm folded) and nothing needs a
+    /// gradient (<see cref="Functional.Conv2dAddReluInference"/>); null otherwise, and when skip's shape does not fit, for the
+    /// caller to run the layers and the add one after the other.
+    /// </summary>
+    public Tensor? ForwardAddRelu(Tensor x, Tensor skip)
+    {
+        if (activation is not null || relu || pool is not null) return null;
+        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);
+        if (!shapesFit || (norm is not null && !_folding!.Applies)) return null;
+        var (w, b) = norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
+        Tensor[] inputs = b is null ? [x, w, skip] : [x, w, b, skip];
+        if (Autograd.NeedsGrad(inputs)) return null;
+        return Functional.Conv2dAddReluInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm, skip);
+    }
+
     private Tensor ForwardWithActivation(Tensor x, Module layer)
     {
         bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);

@@ -9,7 +9,8 @@ namespace CnnLab.Nn;
 /// <list type="bullet">
 /// <item>Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d), Conv2d (→ BatchNorm2d) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// (→ AvgPool2d or MaxPool2d), and BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
-/// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>).</item>
+/// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>); in inference, with no hook
+/// in the block, in the epilogue of the body's last convolution (<see cref="ForwardAddRelu"/>).</item>
 /// </list>
 /// Modules do not know their neighbours; only this pass does. Under no-grad it also hands each intermediate back to the
 /// <see cref="Tensors.CachingAllocator"/> as soon as the next step has read it, where no hook saw it and every module is the
@@ -19,15 +20,15 @@ namespace CnnLab.Nn;
 internal sealed class FusionPlan
 {
     private readonly IReadOnlyList<Module> _layers;
-    private readonly List<(int Start, int Count, Func<Tensor, Tensor>? Fused)> _steps = [];
+    private readonly List<(int Start, int Count, Func<Tensor, Tensor>? Fused, ConvBlock? Block)> _steps = [];
 
     public FusionPlan(IReadOnlyList<Module> layers)
     {
         _layers = layers;
         for (int i = 0; i < layers.Count;)
         {
-            var (count, fused) = Match(layers, i);
-            _steps.Add((i, count, fused));
+            var (count, fused, block) = Match(layers, i);
+            _steps.Add((i, count, fused, block));
             i += count;
         }
         _libraryOnly = layers.All(l => l.NamedModules().All(m => m.Module.GetType().Assembly == typeof(Module).Assembly));
@@ -40,17 +41,31 @@ internal sealed class FusionPlan
     public IEnumerable<int> StepSizes => _steps.Select(s => s.Count);
 
     /// <summary>The layers' forward, fused where the pass grouped them and no layer of a group has a forward hook.</summary>
-    public Tensor Forward(Tensor input)
+    public Tensor Forward(Tensor input) => Run(input, null);
+
+    /// <summary>
+    /// relu(the layers' forward + <paramref name="skip"/>): a residual body's layers, whose last convolution adds the skip and
+    /// rectifies in its epilogue where it can (<see cref="ConvBlock.ForwardAddRelu"/>), else the add and ReLU as one op after it.
+    /// </summary>
+    public Tensor ForwardAddRelu(Tensor input, Tensor skip) => Run(input, skip);
+
+    private Tensor Run(Tensor input, Tensor? skip)
     {
         var x = input;
         bool recycle = _libraryOnly && !Autograd.IsGradEnabled, hooked = true;
-        foreach (var (start, count, fused) in _steps)
+        for (int s = 0; s < _steps.Count; s++)
         {
+            var (start, count, fused, block) = _steps[s];
             var before = x;
-            bool hooks = AnyHooks(start, count);
-            if (fused is not null && !hooks) x = fused(x);
+            bool hooks = AnyHooks(start, count), last = s == _steps.Count - 1;
+            if (last && skip is not null && !hooks && block?.ForwardAddRelu(x, skip) is { } added) x = added;
             else
-                for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
+            {
+                if (fused is not null && !hooks) x = fused(x);
+                else
+                    for (int i = start; i < start + count; i++) x = _layers[i].Forward(x);
+                if (last && skip is not null) x = AddRelu(x, skip);
+            }
             // Under no-grad an intermediate made by the step before is dead once this step has read it (no graph keeps it),
             // unless a hook in either step saw it (at any depth: a block's first layer sees the block's input) or this step's
             // output shares its buffer (a view): its buffer goes back to the cache now, while its lines are still in cache,
@@ -59,7 +74,25 @@ internal sealed class FusionPlan
             if (recycle && before != input && !hooked && !seen && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
             hooked = seen;
         }
+        if (_steps.Count == 0 && skip is not null) x = AddRelu(x, skip);
         return x;
+    }
+
+    // The unfused residual add: the shapes checked as the Residual checks them, then relu(main + skip) as one op.
+    private static Tensor AddRelu(Tensor main, Tensor skip)
+    {
+        Residual.CheckBranches(main, skip);
+        return Functional.AddRelu(main, skip);
+    }
+
+    // relu(body(x) + shortcut(x)). In inference, with no hook anywhere in the block, the shortcut runs first so that the body's
+    // last convolution can add it in its epilogue (the order changes no value: nothing is recorded for a backward).
+    private static Tensor ResidualAddRelu(Residual residual, Tensor x)
+    {
+        if (!Autograd.IsGradEnabled && residual.Body is Sequential { Fuse: true } body && !residual.HasForwardHooksWithin())
+            return body.ForwardAddRelu(x, residual.Shortcut is null ? x : residual.Shortcut.Forward(x));
+        var (main, skip) = residual.Branches(x);
+        return Functional.AddRelu(main, skip);
     }
 
     private bool AnyHooks(int start, int count)
@@ -76,7 +109,7 @@ internal sealed class FusionPlan
         return false;
     }
 
-    private static (int Count, Func<Tensor, Tensor>? Fused) Match(IReadOnlyList<Module> layers, int i)
+    private static (int Count, Func<Tensor, Tensor>? Fused, ConvBlock? Block) Match(IReadOnlyList<Module> layers, int i)
     {
         Module? At(int k) => i + k < layers.Count ? layers[i + k] : null;
         if (At(0) is Conv2d conv)
@@ -87,22 +120,19 @@ internal sealed class FusionPlan
             if (BlockActivations.For(At(k)) is not null)
             {
                 var pooled = At(k + 1) is AvgPool2d or MaxPool2d ? At(k + 1) : null;
-                return (pooled is null ? k + 1 : k + 2, new ConvBlock(conv, bn, false, null, At(k), pooled).Forward);
+                var activated = new ConvBlock(conv, bn, false, null, At(k), pooled);
+                return (pooled is null ? k + 1 : k + 2, activated.Forward, activated);
             }
             bool relu = At(k) is ReLU;
             if (relu) k++;
             var pool = relu ? At(k) as MaxPool2d : null;
             if (pool is not null) k++;
-            if (k > 1) return (k, new ConvBlock(conv, bn, relu, pool).Forward);
+            var block = new ConvBlock(conv, bn, relu, pool);
+            return (k, k > 1 ? block.Forward : null, block);
         }
         if (At(0) is BatchNorm2d norm && At(1) is ReLU && At(2) is MaxPool2d after)
-            return (3, x => ConvBlock.BatchNormReluMaxPool(norm, after, x));
-        if (At(0) is Residual residual && At(1) is ReLU)
-            return (2, x =>
-            {
-                var (main, skip) = residual.Branches(x);
-                return Functional.AddRelu(main, skip);
-            });
-        return (1, null);
+            return (3, x => ConvBlock.BatchNormReluMaxPool(norm, after, x), null);
+        if (At(0) is Residual residual && At(1) is ReLU) return (2, x => ResidualAddRelu(residual, x), null);
+        return (1, null, null);
     }
 }

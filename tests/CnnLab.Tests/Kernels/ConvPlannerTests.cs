@@ -97,6 +97,12 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        // A single image's tiles fill about half of the multiply's lanes on 14x14 and 20x20 planes, two thirds on 16x16.
+        Assert.Equal(49.0 / 96, WinogradBlock.OneImageLaneUse(14, 14), 6);
+        Assert.Equal(64.0 / 96, WinogradBlock.OneImageLaneUse(16, 16), 6);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 16, 16, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 20, 20, 32, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 16, 16, 16, 3, 3, PH: 1, PW: 1)).Forward);
     }
 
     [Fact]

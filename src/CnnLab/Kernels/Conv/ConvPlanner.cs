@@ -40,10 +40,12 @@ public static class ConvPlanner
 
     // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
-    // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off, and a single image needs
-    // tiles × channels of at least MinWinogradWork to keep its products wide enough, and at least MinWinogradTiles tiles
-    // (a 24x24 plane): on 14x14 and 20x20 planes the channel-blocked kernel, 32 outputs per step, was faster.
-    internal const int MinWinogradChannels = 16, MinWinogradWork = 1500, MinWinogradTiles = 144;
+    // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off. A single image needs
+    // tiles × channels of at least MinWinogradWork to keep its products wide enough, and its tiles must fill at least
+    // MinWinogradLaneUse of the multiply's lanes (WinogradBlock.OneImageLaneUse): on 10x10, 14x14 and 20x20 planes (about half)
+    // the channel-blocked kernel was faster, on 12x12, 16x16, 18x18 and 22x22 (two thirds and more) Winograd was.
+    internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
+    internal const double MinWinogradLaneUse = 0.6;
 
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
     // multiple of 32 outputs per group) it beat im2col + GEMM on every shape measured; with 16 per step, im2col + GEMM
@@ -61,7 +63,8 @@ public static class ConvPlanner
 
     private static bool WinogradPays(in Conv2dGeometry g) =>
         Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
-        && (g.N != 1 || Winograd3x3.Tiles(g.H, g.W) >= MinWinogradTiles && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
+        && (g.N != 1 || WinogradBlock.OneImageLaneUse(g.H, g.W) >= MinWinogradLaneUse
+            && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 

@@ -54,6 +54,19 @@ internal sealed unsafe partial class WinogradBlock
     }
 
     /// <summary>
+    /// The share of the multiply's lanes that hold tiles when a block holds one image of H x W planes (a batch of one): its
+    /// ⌈H/2⌉ tile rows go in chunks of <see cref="ChunkRows"/>, each multiplied <see cref="ChunkWidth"/> tiles wide, so a last
+    /// chunk of one or two tile rows costs as much as a full one (14x14: 49 tiles in 96 lanes; 16x16: 64 in 96; 24x24: 144 in 144).
+    /// </summary>
+    internal static double OneImageLaneUse(int h, int w)
+    {
+        int th = (h + 1) / 2, tw = (w + 1) / 2;
+        var (rows, width) = Chunk(tw);
+        int chunks = (th + rows - 1) / rows;
+        return (double)th * tw / ((double)chunks * width);
+    }
+
+    /// <summary>
     /// One thread's V, M chunk and transform scratch; dispose to return them. V and M are pinned while rented and used from
     /// their first 64-byte boundary on (<see cref="VStart"/>, <see cref="MStart"/>), so that rows a multiple of 16 floats
     /// from there are whole cache lines: the weight gradient's products load two rows per multiply-add, and a load that

@@ -90,19 +90,18 @@ public class ConvPlannerTests
     }
 
     [Fact]
-    public void One_image_of_few_tiles_and_channels_is_too_little_for_winograd()
+    public void One_image_of_few_tiles_channels_or_tiles_a_row_is_too_little_for_winograd()
     {
         if (!Avx512F.IsSupported) return;
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
-        // A single image's tiles fill about half of the multiply's lanes on 14x14 and 20x20 planes, two thirds on 16x16.
-        Assert.Equal(49.0 / 96, WinogradBlock.OneImageLaneUse(14, 14), 6);
-        Assert.Equal(64.0 / 96, WinogradBlock.OneImageLaneUse(16, 16), 6);
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 16, 16, 64, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 20, 20, 32, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 16, 16, 16, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 10, 10, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        // Rows of four tiles (planes 8 wide or less) leave three quarters of the transforms' lanes empty, whatever the channels.
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
     }
 
     [Fact]

@@ -41,11 +41,11 @@ public static class ConvPlanner
     // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
     // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off. A single image needs
-    // tiles × channels of at least MinWinogradWork to keep its products wide enough, and its tiles must fill at least
-    // MinWinogradLaneUse of the multiply's lanes (WinogradBlock.OneImageLaneUse): on 10x10, 14x14 and 20x20 planes (about half)
-    // the channel-blocked kernel was faster, on 12x12, 16x16, 18x18 and 22x22 (two thirds and more) Winograd was.
-    internal const int MinWinogradChannels = 16, MinWinogradWork = 1500;
-    internal const double MinWinogradLaneUse = 0.6;
+    // tiles × channels of at least MinWinogradWork to keep its products wide enough (32→64 on 14x14, 1,568, was slower than
+    // the channel-blocked kernel; 64→64 on 10x10, 1,600, faster), and rows of at least MinWinogradRowTiles tiles: the transforms
+    // take 16 tiles of one row per vector, so on planes 8 wide or less three quarters of their lanes are empty (128→128 on
+    // 8x8 and 7x7 was slower by 15-35 %).
+    internal const int MinWinogradChannels = 16, MinWinogradWork = 1600, MinWinogradRowTiles = 5;
 
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
     // multiple of 32 outputs per group) it beat im2col + GEMM on every shape measured; with 16 per step, im2col + GEMM
@@ -63,8 +63,7 @@ public static class ConvPlanner
 
     private static bool WinogradPays(in Conv2dGeometry g) =>
         Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
-        && (g.N != 1 || WinogradBlock.OneImageLaneUse(g.H, g.W) >= MinWinogradLaneUse
-            && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
+        && (g.N != 1 || (g.W + 1) / 2 >= MinWinogradRowTiles && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 

@@ -54,6 +54,52 @@ internal sealed unsafe partial class WinogradBlock
         StoreRow(m + 7 * mStride, c70, c71, c72);
     }
 
+    /// <summary>
+    /// <see cref="Multiply"/> for the last 16 or 32 tiles of a chunk whose tiles end there (a chunk of one image's last tile rows):
+    /// <paramref name="vectors"/> (1 or 2) vectors of tiles, each sum the same chain as <see cref="Multiply"/>'s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyNarrow(int k, float* u, float* v, long vStride, float* m, long mStride, int vectors)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        bool two = vectors == 2;
+        for (int c = 0; c < k; c++)
+        {
+            var b0 = Vector512.Load(v);
+            var b1 = two ? Vector512.Load(v + 16) : default;
+            var x = Vector512.Create(u[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(u[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(u[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(u[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(u[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(u[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(u[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(u[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            u += 8;
+            v += vStride;
+        }
+        StoreNarrow(m, c00, c01, two); StoreNarrow(m + mStride, c10, c11, two);
+        StoreNarrow(m + 2 * mStride, c20, c21, two); StoreNarrow(m + 3 * mStride, c30, c31, two);
+        StoreNarrow(m + 4 * mStride, c40, c41, two); StoreNarrow(m + 5 * mStride, c50, c51, two);
+        StoreNarrow(m + 6 * mStride, c60, c61, two); StoreNarrow(m + 7 * mStride, c70, c71, two);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreNarrow(float* m, Vector512<float> a, Vector512<float> b, bool two)
+    {
+        a.Store(m);
+        if (two) b.Store(m + 16);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* m, Vector512<float> a, Vector512<float> b, Vector512<float> c)
     {

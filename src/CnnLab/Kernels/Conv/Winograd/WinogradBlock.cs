@@ -54,19 +54,6 @@ internal sealed unsafe partial class WinogradBlock
     }
 
     /// <summary>
-    /// The share of the multiply's lanes that hold tiles when a block holds one image of H x W planes (a batch of one): its
-    /// ⌈H/2⌉ tile rows go in chunks of <see cref="ChunkRows"/>, each multiplied <see cref="ChunkWidth"/> tiles wide, so a last
-    /// chunk of one or two tile rows costs as much as a full one (14x14: 49 tiles in 96 lanes; 16x16: 64 in 96; 24x24: 144 in 144).
-    /// </summary>
-    internal static double OneImageLaneUse(int h, int w)
-    {
-        int th = (h + 1) / 2, tw = (w + 1) / 2;
-        var (rows, width) = Chunk(tw);
-        int chunks = (th + rows - 1) / rows;
-        return (double)th * tw / ((double)chunks * width);
-    }
-
-    /// <summary>
     /// One thread's V, M chunk and transform scratch; dispose to return them. V and M are pinned while rented and used from
     /// their first 64-byte boundary on (<see cref="VStart"/>, <see cref="MStart"/>), so that rows a multiple of 16 floats
     /// from there are whole cache lines: the weight gradient's products load two rows per multiply-add, and a load that
@@ -176,12 +163,18 @@ internal sealed unsafe partial class WinogradBlock
             for (int r0 = 0; r0 < rows; r0 += ChunkRows)
             {
                 int rEnd = Math.Min(rows, r0 + ChunkRows);
+                // A chunk that ends the block early (a single image's last tile rows) is multiplied only as wide as its tiles,
+                // rounded up to a vector: the output transform reads no lane past them for a value it stores.
+                int width = Math.Min(ChunkWidth, ((rEnd - r0) * tw + 15) / 16 * 16), whole = width / MultiplyColumns * MultiplyColumns;
                 for (int rb = 0; rb < u.RowBlocks; rb++)
                 {
                     for (int xi = 0; xi < 16; xi++)
-                        for (int pass = 0; pass < ChunkWidth; pass += MultiplyColumns)
-                            Multiply(k, pu + u.Offset(group, xi, rb), v + (long)xi * Ldv + r0 * tw + pass, 16L * Ldv,
-                                m + (long)xi * ChunkWidth + pass, mRow);
+                    {
+                        float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
+                        for (int pass = 0; pass < whole; pass += MultiplyColumns)
+                            Multiply(k, ux, vx + pass, 16L * Ldv, mx + pass, mRow);
+                        if (whole < width) MultiplyNarrow(k, ux, vx + whole, 16L * Ldv, mx + whole, mRow, (width - whole) / 16);
+                    }
                     for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
                         for (int s = r0 / th; s * th < rEnd; s++)
                         {

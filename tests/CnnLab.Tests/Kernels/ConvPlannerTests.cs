@@ -99,7 +99,7 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 10, 10, 64, 3, 3, PH: 1, PW: 1)).Forward);
-        // Rows of four tiles (planes 8 wide or less) leave three quarters of the transforms' lanes empty, whatever the channels.
+        // One image of a plane 8 wide or less has at most 16 tiles: too few for Winograd, whatever the channels.
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
     }

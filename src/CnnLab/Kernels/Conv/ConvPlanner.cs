@@ -42,9 +42,9 @@ public static class ConvPlanner
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
     // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off. A single image needs
     // tiles × channels of at least MinWinogradWork to keep its products wide enough (32→64 on 14x14, 1,568, was slower than
-    // the channel-blocked kernel; 64→64 on 10x10, 1,600, faster), and rows of at least MinWinogradRowTiles tiles: the transforms
-    // take 16 tiles of one row per vector, so on planes 8 wide or less three quarters of their lanes are empty (128→128 on
-    // 8x8 and 7x7 was slower by 15-35 %).
+    // the channel-blocked kernel; 64→64 on 10x10, 1,600, faster), and rows of at least MinWinogradRowTiles tiles: a plane 8
+    // wide or less has at most 16 tiles, one vector a position, too few for the multiply's passes to pay for the transforms
+    // (128→128 on 8x8 and 7x7 was slower by 15-30 %, 64→64 on 7x7 by 50 %).
     internal const int MinWinogradChannels = 16, MinWinogradWork = 1600, MinWinogradRowTiles = 5;
 
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a

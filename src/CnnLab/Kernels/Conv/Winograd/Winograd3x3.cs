@@ -91,7 +91,8 @@ internal static unsafe partial class Winograd3x3
     /// v[ξ·xiStride + t]. Writes run 16 tiles at a time in increasing t and may spill up to 15 floats past
     /// the plane's last tile (which later writes or the block's padding take). A tile's four columns are the
     /// padded row's even and odd columns E[j], O[j], E[j + 1], O[j + 1] (E[r, j] = x[r − 1, 2j − 1],
-    /// O[r, j] = x[r − 1, 2j]): for a plane up to <see cref="NarrowWidth"/> wide they are made in registers
+    /// O[r, j] = x[r − 1, 2j]): a plane of at most 8 x 8 has all its tiles in one vector (<see cref="TransformSmallInput"/>);
+    /// for a plane up to <see cref="NarrowWidth"/> wide they are made in registers
     /// (<see cref="TransformNarrowInput"/>); a wider one is first split into the scratch
     /// (<see cref="TransformSplitInput"/>: contiguous loads for 16 tiles in a row).
     /// <paramref name="scratch"/> (<see cref="ScratchLength"/> floats) must be zero where it was never
@@ -100,7 +101,8 @@ internal static unsafe partial class Winograd3x3
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformInput(float* x, int h, int w, float* scratch, float* v, long xiStride)
     {
-        if (w <= NarrowWidth) TransformNarrowInput(x, h, w, v, xiStride);
+        if (h <= SmallSide && w <= SmallSide) TransformSmallInput(x, h, w, v, xiStride);
+        else if (w <= NarrowWidth) TransformNarrowInput(x, h, w, v, xiStride);
         else TransformSplitInput(x, h, w, scratch, v, xiStride);
     }
 
@@ -215,9 +217,20 @@ internal static unsafe partial class Winograd3x3
     /// tile), for tile rows <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 (−1: to the last; only
     /// those rows' tiles are read). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue
     /// would apply them; with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
+    /// A whole plane of at most 8 x 8 goes all at once (<see cref="TransformSmallOutput"/>), any other row by row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
+        int firstRow = 0, int endRow = -1)
+    {
+        if (h <= SmallSide && w <= SmallSide && firstRow == 0 && (endRow < 0 || endRow == (h + 1) / 2))
+            TransformSmallOutput(m, xiStride, h, w, bias, relu, accumulate, y);
+        else TransformOutputRows(m, xiStride, h, w, bias, relu, accumulate, y, firstRow, endRow);
+    }
+
+    /// <summary><see cref="TransformOutput"/> tile row by tile row, 16 tiles of a row at a time, for any plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void TransformOutputRows(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
         int firstRow = 0, int endRow = -1)
     {
         int th = endRow < 0 ? (h + 1) / 2 : endRow, tw = (w + 1) / 2;

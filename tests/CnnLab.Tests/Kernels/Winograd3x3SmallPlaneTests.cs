@@ -66,7 +66,7 @@ public class Winograd3x3SmallPlaneTests
                 fixed (float* pm = m, ps = small, pr = rows)
                 {
                     Winograd3x3.TransformSmallOutput(pm, xiStride, h, w, bias ? &b : null, relu, accumulate, ps);
-                    Winograd3x3.TransformOutputRows(pm, xiStride, h, w, bias ? &b : null, relu, accumulate, pr);
+                    Winograd3x3.TransformOutput(pm, xiStride, h, w, bias ? &b : null, relu, accumulate, pr);
                 }
                 Assert.True(Bits(rows, 0, rows.Length).SequenceEqual(Bits(small, 0, small.Length)), $"{h}x{w}");
                 Assert.Equal(Bits(start, h * w, 32), Bits(small, h * w, 32));   // nothing past the plane

@@ -217,20 +217,10 @@ internal static unsafe partial class Winograd3x3
     /// tile), for tile rows <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 (−1: to the last; only
     /// those rows' tiles are read). Bias (when <paramref name="bias"/> is not null) then ReLU as the GEMM's epilogue
     /// would apply them; with <paramref name="accumulate"/>, added to y (no bias or ReLU then). Stores are masked to the plane.
-    /// A whole plane of at most 8 x 8 goes all at once (<see cref="TransformSmallOutput"/>), any other row by row.
+    /// (A whole plane of at most 8 x 8 can go all at once instead: <see cref="TransformSmallOutput"/>.)
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
-        int firstRow = 0, int endRow = -1)
-    {
-        if (h <= SmallSide && w <= SmallSide && firstRow == 0 && (endRow < 0 || endRow == (h + 1) / 2))
-            TransformSmallOutput(m, xiStride, h, w, bias, relu, accumulate, y);
-        else TransformOutputRows(m, xiStride, h, w, bias, relu, accumulate, y, firstRow, endRow);
-    }
-
-    /// <summary><see cref="TransformOutput"/> tile row by tile row, 16 tiles of a row at a time, for any plane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void TransformOutputRows(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
         int firstRow = 0, int endRow = -1)
     {
         int th = endRow < 0 ? (h + 1) / 2 : endRow, tw = (w + 1) / 2;

@@ -24,6 +24,9 @@ internal sealed unsafe partial class WinogradBlock
     /// <summary>Tile rows per chunk, and the chunk's width in tiles rounded up to the multiply's 48-tile passes.</summary>
     public readonly int ChunkRows, ChunkWidth;
 
+    // Planes of at most 8 x 8: each whole plane's tiles are transformed back at once (Winograd3x3.TransformSmallOutput).
+    private readonly bool _small;
+
     /// <summary>Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default).</summary>
     public WinogradBlock(int h, int w, int blockColumns = 0)
     {
@@ -32,6 +35,7 @@ internal sealed unsafe partial class WinogradBlock
         Images = Winograd3x3.ImagesPerBlock(h, w, blockColumns);
         Cols = Images * Tiles;
         (ChunkRows, ChunkWidth) = Chunk((w + 1) / 2);
+        _small = h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
         Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
@@ -181,8 +185,10 @@ internal sealed unsafe partial class WinogradBlock
                             // Image s's tile rows in this chunk, read where its tile (0, 0) would lie in the chunk.
                             int first0 = Math.Max(r0, s * th) - s * th, end = Math.Min(rEnd, (s + 1) * th) - s * th;
                             float* at = m + (o - rb * block) * mRow + ((long)s * th - r0) * tw;
-                            Winograd3x3.TransformOutput(at, ChunkWidth, H, W, bias != null ? bias + o : null, relu, accumulate,
-                                y + s * imageStride + o * plane, first0, end);
+                            float* yPlane = y + s * imageStride + o * plane, planeBias = bias != null ? bias + o : null;
+                            if (_small && first0 == 0 && end == th)
+                                Winograd3x3.TransformSmallOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane);
+                            else Winograd3x3.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
                         }
                 }
             }

@@ -61,32 +61,55 @@ internal sealed unsafe partial class WinogradBlock
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MultiplyNarrow(int k, float* u, float* v, long vStride, float* m, long mStride, int vectors)
     {
+        if (vectors == 2) MultiplyNarrow<TwoVectors>(k, u, v, vStride, m, mStride);
+        else MultiplyNarrow<OneVector>(k, u, v, vStride, m, mStride);
+    }
+
+    // The width as a type, so that each instantiation is compiled for its own width: one vector multiplies no zero second one.
+    private interface INarrowWidth
+    {
+        static abstract bool Two { get; }
+    }
+
+    private struct OneVector : INarrowWidth
+    {
+        public static bool Two => false;
+    }
+
+    private struct TwoVectors : INarrowWidth
+    {
+        public static bool Two => true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyNarrow<TWidth>(int k, float* u, float* v, long vStride, float* m, long mStride) where TWidth : struct, INarrowWidth
+    {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        bool two = vectors == 2;
         for (int c = 0; c < k; c++)
         {
             var b0 = Vector512.Load(v);
-            var b1 = two ? Vector512.Load(v + 16) : default;
+            var b1 = TWidth.Two ? Vector512.Load(v + 16) : default;
             var x = Vector512.Create(u[0]);
-            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); if (TWidth.Two) c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
             x = Vector512.Create(u[1]);
-            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); if (TWidth.Two) c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
             x = Vector512.Create(u[2]);
-            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); if (TWidth.Two) c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
             x = Vector512.Create(u[3]);
-            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); if (TWidth.Two) c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
             x = Vector512.Create(u[4]);
-            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); if (TWidth.Two) c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
             x = Vector512.Create(u[5]);
-            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); if (TWidth.Two) c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
             x = Vector512.Create(u[6]);
-            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); if (TWidth.Two) c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
             x = Vector512.Create(u[7]);
-            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); if (TWidth.Two) c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
             u += 8;
             v += vStride;
         }
+        bool two = TWidth.Two;
         StoreNarrow(m, c00, c01, two); StoreNarrow(m + mStride, c10, c11, two);
         StoreNarrow(m + 2 * mStride, c20, c21, two); StoreNarrow(m + 3 * mStride, c30, c31, two);
         StoreNarrow(m + 4 * mStride, c40, c41, two); StoreNarrow(m + 5 * mStride, c50, c51, two);

@@ -158,9 +158,7 @@ public static class CachingAllocator
             else if (entry.Recycled) RemoveAt(i);
             else if (!entry.Lease.TryGetTarget(out _))
             {
-                if (!s_free.TryGetValue(entry.Buffer.Length, out var stack)) s_free[entry.Buffer.Length] = stack = new();
-                stack.Push((entry.Buffer, s_collections));
-                FreeFloats += entry.Buffer.Length;
+                PushFree(entry.Buffer);
                 RemoveAt(i);
                 reclaimed++;
             }
@@ -199,10 +197,16 @@ public static class CachingAllocator
         {
             if (entry.Escaped || entry.Recycled) return;
             entry.Recycled = true;
-            if (!s_free.TryGetValue(entry.Buffer.Length, out var stack)) s_free[entry.Buffer.Length] = stack = new();
-            stack.Push((entry.Buffer, s_collections));
-            FreeFloats += entry.Buffer.Length;
+            PushFree(entry.Buffer);
         }
+    }
+
+    // A buffer onto the free list of its length (under s_lock), stamped with the collection count it was freed at.
+    private static void PushFree(float[] buffer)
+    {
+        if (!s_free.TryGetValue(buffer.Length, out var stack)) s_free[buffer.Length] = stack = new();
+        stack.Push((buffer, s_collections));
+        FreeFloats += buffer.Length;
     }
 
     internal sealed class Entry(float[] buffer)

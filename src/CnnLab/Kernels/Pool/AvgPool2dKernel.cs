@@ -19,19 +19,14 @@ public static partial class AvgPool2dKernel
     /// <summary>Overwrites y.</summary>
     public static unsafe void Forward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
-        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        int planes = g.N * g.C, ohw = g.OH * g.OW;
+        CheckBuffers(g, x.Length, y.Length);
         var geo = g;
         fixed (float* px = x, py = y)
         {
             nint xs = (nint)px, ys = (nint)py;
-            bool whole2x2 = MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported;
-            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
-            {
-                if (whole2x2) ForwardPlanes2x2(geo, (float*)xs, (float*)ys, start, end);
-                else ForwardPlanes(geo, countIncludePad, new ReadOnlySpan<float>((float*)xs, planes * hw), new Span<float>((float*)ys, planes * ohw),
-                    start, end);
-            });
+            Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)),
+                (start, end) => PlaneRange(geo, countIncludePad, (float*)xs, (float*)ys, start, end));
         }
     }
 
@@ -41,18 +36,35 @@ public static partial class AvgPool2dKernel
     /// </summary>
     internal static unsafe void ForwardOnThisThread(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
-        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
-        if (MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported)
-            fixed (float* px = x, py = y) ForwardPlanes2x2(g, px, py, 0, planes);
-        else ForwardPlanes(g, countIncludePad, x, y, 0, planes);
+        int planes = g.N * g.C;
+        CheckBuffers(g, x.Length, y.Length);
+        fixed (float* px = x, py = y) PlaneRange(g, countIncludePad, px, py, 0, planes);
+    }
+
+    // An input-shaped buffer (x or dx) of planes·H·W floats and an output-shaped one (y or dy) of planes·OH·OW, at least.
+    private static void CheckBuffers(in Pool2dGeometry g, int inputLength, int outputLength)
+    {
+        int planes = g.N * g.C;
+        if (inputLength < planes * g.H * g.W || outputLength < planes * g.OH * g.OW)
+            throw new ArgumentException($"avg-pool buffers too small for {g}");
+    }
+
+    // Planes [start, end) of x into y: whole 2x2 windows 16 outputs at a time (AVX-512), any other geometry plane by plane.
+    private static unsafe void PlaneRange(in Pool2dGeometry g, bool countIncludePad, float* x, float* y, int start, int end)
+    {
+        if (MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported) ForwardPlanes2x2(g, x, y, start, end);
+        else
+        {
+            int planes = g.N * g.C;
+            ForwardPlanes(g, countIncludePad, new ReadOnlySpan<float>(x, planes * g.H * g.W), new Span<float>(y, planes * g.OH * g.OW), start, end);
+        }
     }
 
     /// <summary>The single-threaded twin of <see cref="Forward"/>.</summary>
     public static void ForwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
-        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (x.Length < planes * hw || y.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        int planes = g.N * g.C;
+        CheckBuffers(g, x.Length, y.Length);
         ForwardPlanes(g, countIncludePad, x, y, 0, planes);
     }
 
@@ -80,7 +92,7 @@ public static partial class AvgPool2dKernel
     public static unsafe void Backward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (dx.Length < planes * hw || dy.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        CheckBuffers(g, dx.Length, dy.Length);
         var geo = g;
         fixed (float* pdy = dy, pdx = dx)
         {
@@ -98,8 +110,8 @@ public static partial class AvgPool2dKernel
     /// <summary>The single-threaded twin of <see cref="Backward"/>.</summary>
     public static void BackwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {
-        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (dx.Length < planes * hw || dy.Length < planes * ohw) throw new ArgumentException($"avg-pool buffers too small for {g}");
+        int planes = g.N * g.C;
+        CheckBuffers(g, dx.Length, dy.Length);
         BackwardPlanes(g, countIncludePad, dy, dx, 0, planes);
     }
 

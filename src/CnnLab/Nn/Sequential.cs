@@ -47,11 +47,14 @@ public sealed class Sequential : Module
     private FusionPlan? _plan;
 
     /// <summary>relu(Forward(input) + skip) with the add fused into the last layers where the pass can (a residual body).</summary>
-    internal Tensor ForwardAddRelu(Tensor input, Tensor skip) => (_plan ??= new FusionPlan(_layers.ToArray())).ForwardAddRelu(input, skip);
+    internal Tensor ForwardAddRelu(Tensor input, Tensor skip) => Plan.ForwardAddRelu(input, skip);
+
+    // Made at the first forward after the layers last changed.
+    private FusionPlan Plan => _plan ??= new FusionPlan(_layers.ToArray());
 
     protected override Tensor ForwardCore(Tensor input)
     {
-        if (Fuse) return (_plan ??= new FusionPlan(_layers.ToArray())).Forward(input);
+        if (Fuse) return Plan.Forward(input);
         var x = input;
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;

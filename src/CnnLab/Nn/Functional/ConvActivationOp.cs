@@ -15,8 +15,7 @@ public static partial class Functional
     {
         var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            weight.Buffer, algorithm, activation);
+        ConvolveInBlocks(g, input, weight, bias, y, algorithm, activation);
         return y;
     }
 
@@ -45,8 +44,7 @@ public static partial class Functional
             if (average) AvgPool2dKernel.ForwardOnThisThread(block, includePad, z, pooled);
             else MaxPool2dKernel.ForwardOnThisThread(block, z, pooled, default);
         }
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            weight.Buffer, algorithm, ActivateAndPool, outputImage: g.OC * geometry.OH * geometry.OW);
+        ConvolveInBlocks(g, input, weight, bias, y, algorithm, ActivateAndPool, g.OC * geometry.OH * geometry.OW);
         return y;
     }
 
@@ -72,11 +70,17 @@ public static partial class Functional
             var s = residual.AsSpan(firstImage * image, z.Length);
             ElementwiseLoop.MapOnThisThread(new AddReluForward(), z, s, s, block);
         }
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            weight.Buffer, algorithm, AddRelu);
+        ConvolveInBlocks(g, input, weight, bias, y, algorithm, AddRelu);
         GC.KeepAlive(skip);
         return y;
     }
+
+    // The convolution into y with an epilogue on each block of images (outputImage: y's floats per image, 0: the convolution's
+    // own), its weights' plan cached under their array.
+    private static void ConvolveInBlocks(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor y, ConvAlgorithm algorithm,
+        Conv2dKernel.BlockActivation epilogue, int outputImage = 0) =>
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+            weight.Buffer, algorithm, epilogue, outputImage: outputImage);
 
     private static Conv2dGeometry InferenceGeometry(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups)
     {

@@ -64,10 +64,8 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
     /// </summary>
     public Tensor? ForwardAddRelu(Tensor x, Tensor skip)
     {
-        if (activation is not null || relu || pool is not null) return null;
-        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);
-        if (!shapesFit || (norm is not null && !_folding!.Applies)) return null;
-        var (w, b) = norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
+        if (activation is not null || relu || pool is not null || InferenceWeights(x) is not { } weights) return null;
+        var (w, b) = weights;
         Tensor[] inputs = b is null ? [x, w, skip] : [x, w, b, skip];
         if (Autograd.NeedsGrad(inputs)) return null;
         return Functional.Conv2dAddReluInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm, skip);
@@ -75,10 +73,9 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
 
     private Tensor ForwardWithActivation(Tensor x, Module layer)
     {
-        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);
-        if (shapesFit && (norm is null || _folding!.Applies))
+        if (InferenceWeights(x) is { } weights)
         {
-            var (w, b) = norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
+            var (w, b) = weights;
             Tensor[] inputs = b is null ? [x, w] : [x, w, b];
             if (!Autograd.NeedsGrad(inputs))
                 return activationPool is null
@@ -91,6 +88,16 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
         if (norm is not null) y = norm.Forward(y);
         y = layer.Forward(y);
         return activationPool is null ? y : activationPool.Forward(y);
+    }
+
+    // The weights this block runs one convolution with where x fits its layers: the convolution's own, or with the batch norm
+    // folded in where it runs on its running statistics; null where the block must run as its layers (the caller still checks
+    // that nothing needs a gradient).
+    private (Tensor W, Tensor? B)? InferenceWeights(Tensor x)
+    {
+        bool shapesFit = x.Rank == 4 && x.Shape[1] == conv.InChannels && (norm is null || conv.OutChannels == norm.NumFeatures);
+        if (!shapesFit || (norm is not null && !_folding!.Applies)) return null;
+        return norm is null ? (conv.Weight, conv.Bias) : _folding!.Get();
     }
 
     private Tensor ConvReluPool(Tensor x, Tensor w, Tensor? b) =>

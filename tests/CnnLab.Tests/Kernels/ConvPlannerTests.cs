@@ -10,7 +10,8 @@ namespace CnnLab.Tests.Kernels;
 public class ConvPlannerTests
 {
     private static readonly ConvAlgorithm[] Concrete =
-        [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise];
+        [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise,
+         ConvAlgorithm.OutputRows];
 
     // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
     private static readonly Conv2dGeometry[] All =
@@ -93,7 +94,8 @@ public class ConvPlannerTests
     public void One_image_of_few_tiles_channels_or_tiles_a_row_is_too_little_for_winograd()
     {
         if (!Avx512F.IsSupported) return;
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
+        // Its rows of 14 fill 7/8 of a vector, and 16 outputs would take the channel-blocked kernel's 16-channel steps.
+        Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
@@ -182,6 +184,7 @@ public class ConvPlannerTests
     [Theory]
     [InlineData(ConvAlgorithm.Winograd)]
     [InlineData(ConvAlgorithm.ChannelBlocked)]
+    [InlineData(ConvAlgorithm.OutputRows)]
     [InlineData(ConvAlgorithm.Im2ColGemm)]
     public void A_pinned_layer_passes_the_finite_difference_check(ConvAlgorithm algorithm)
     {

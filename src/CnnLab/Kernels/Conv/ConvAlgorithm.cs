@@ -31,4 +31,10 @@ public enum ConvAlgorithm
 
     /// <summary>Direct depthwise (<see cref="DepthwiseConv"/>): one input channel per group, several groups; y, dx and dW.</summary>
     Depthwise,
+
+    /// <summary>
+    /// Direct, 16 pixels of an output row per vector and 8 output channels per step (<see cref="OutputRowConv"/>): stride 1,
+    /// AVX-512; y only.
+    /// </summary>
+    OutputRows,
 }

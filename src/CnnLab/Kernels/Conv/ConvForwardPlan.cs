@@ -8,7 +8,8 @@ namespace CnnLab.Kernels;
 /// A convolution's forward over a batch by the algorithm <see cref="ConvPlanner"/> chose, prepared once: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
 /// (<see cref="Winograd3x3"/>, where it applies, by blocks of images), or packed
-/// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>),
+/// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>) or of 8 for
+/// the direct one by output rows (<see cref="OutputRowConv"/>),
 /// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
 /// depthwise one (<see cref="DepthwiseConv"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
@@ -21,6 +22,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly WinogradBlock? _winograd;
     private readonly WinogradWeights? _winogradWeights;
     private readonly ChannelBlockedConv? _direct;
+    private readonly OutputRowConv? _rows;
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked), or as given (one channel).
     private readonly float[]? _directWeights;
     private readonly bool _singleChannel;
@@ -61,6 +63,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 _direct = new ChannelBlockedConv(g);
                 _directWeights = ArrayPool<float>.Shared.Rent(_direct.PackedLength);
                 _direct.PackWeights(w, _directWeights);
+                break;
+            case ConvAlgorithm.OutputRows:
+                _rows = new OutputRowConv(g);
+                _directWeights = ArrayPool<float>.Shared.Rent(_rows.PackedLength);
+                _rows.PackWeights(w, _directWeights);
                 break;
             case ConvAlgorithm.Im2ColGemm:
                 _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
@@ -107,12 +114,12 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     {
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg) };
-        if (_direct is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
+        if (_direct is null && _rows is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
         float[]? scratch;
         lock (_zeroBordered) _zeroBordered.TryPop(out scratch);
         if (scratch is null)
         {
-            int length = Math.Max(1, _direct?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g));
+            int length = Math.Max(1, _direct?.PaddedLength ?? _rows?.PaddedLength ?? SingleChannelConv3x3.ScratchLength(_g));
             scratch = ArrayPool<float>.Shared.Rent(length);
             Array.Clear(scratch, 0, length);
         }
@@ -134,10 +141,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch) DepthwiseConv.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }
-        if (_direct is not null || _singleChannel)
+        if (_direct is not null || _rows is not null || _singleChannel)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch)
                 if (_direct is not null) _direct.ForwardImage(px, pw, bias, relu, py, scratch);
+                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, relu, py, scratch);
                 else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }

@@ -10,7 +10,7 @@ public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm Inpu
     public override string ToString() =>
         Forward == InputGradient && Forward == WeightGradient ? Name(Forward) : $"{Name(Forward)}/{Name(InputGradient)}/{Name(WeightGradient)}";
 
-    /// <summary>A short name for tables: im2col+GEMM, Winograd, channel-blocked, single-channel, depthwise.</summary>
+    /// <summary>A short name for tables: im2col+GEMM, Winograd, channel-blocked, single-channel, depthwise, output-rows.</summary>
     public static string Name(ConvAlgorithm algorithm) => algorithm switch
     {
         ConvAlgorithm.Im2ColGemm => "im2col+GEMM",
@@ -18,6 +18,7 @@ public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm Inpu
         ConvAlgorithm.ChannelBlocked => "channel-blocked",
         ConvAlgorithm.SingleChannel => "single-channel",
         ConvAlgorithm.Depthwise => "depthwise",
+        ConvAlgorithm.OutputRows => "output-rows",
         _ => "auto",
     };
 }

@@ -80,6 +80,39 @@ public class OutputRowConvTests
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f * MathF.Max(1f, MathF.Abs(expected[i])));
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Input_gradient_as_a_forward_on_dy_matches_the_reference_written_or_added(Conv2dGeometry g)
+    {
+        if (!Avx512F.IsSupported) return;
+        var (x, w, dy) = (Values(g.N * g.C * g.H * g.W, 7), Values(g.OC * g.ColRows, 8), Values(g.N * g.OC * g.ColCols, 9));
+        var expected = new float[x.Length];
+        Conv2dReference.Backward(g, x, w, dy, expected, default, default);
+        Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(g, ConvAlgorithm.OutputRows).InputGradient);
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var (written, added) = (Values(x.Length, 10), Enumerable.Repeat(0.25f, x.Length).ToArray());
+            using (ThreadCount.Use(threads))
+            {
+                Conv2dKernel.Backward(g, x, w, dy, written, default, default, overwriteDx: true, algorithm: ConvAlgorithm.OutputRows);
+                Conv2dKernel.Backward(g, x, w, dy, added, default, default, algorithm: ConvAlgorithm.OutputRows);
+            }
+            Conv2dKernelTests.AssertClose(expected, written, $"dx {g}");
+            Conv2dKernelTests.AssertClose(expected.Select(v => v + 0.25f).ToArray(), added, $"dx += {g}");
+            first ??= written;
+            Assert.Equal(first, written); // the same bits for one thread and two
+        }
+    }
+
+    [Fact]
+    public void Padding_beyond_the_kernels_reach_leaves_dx_to_im2col()
+    {
+        var g = new Conv2dGeometry(2, 4, 8, 16, 8, 3, 3, PH: 3, PW: 3);
+        Assert.False(OutputRowInputGradient.Supports(g));
+        if (Avx512F.IsSupported) Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(g, ConvAlgorithm.OutputRows).InputGradient);
+    }
+
     [Fact]
     public void The_planner_takes_it_where_rows_fill_their_vectors_and_steps_of_16_channels_or_large_planes_would_be_slower()
     {

@@ -14,6 +14,11 @@ internal sealed unsafe partial class ConvBackwardPass
                 _directDx[grp].Image(dys, dx + xOff, !_overwriteDx, pd, po);
             return;
         }
+        if (_rowsDx is not null)
+        {
+            fixed (float* dys = dyg, pd = b.DyPadded) _rowsDx.Group(grp, dys, dx + xOff, !_overwriteDx, pd);
+            return;
+        }
         if (_winogradDx is not null)
         {
             fixed (float* planes = dyg)
@@ -126,6 +131,12 @@ internal sealed unsafe partial class ConvBackwardPass
                 DyPadded = pool.Rent(direct.PaddedLength);
                 Array.Clear(DyPadded, 0, direct.PaddedLength);
                 PhaseOut = pool.Rent(direct.PhaseOutLength);
+            }
+            if (pass._rowsDx is not null)
+            {
+                int length = Math.Max(1, pass._rowsDx.PaddedLength);
+                DyPadded = pool.Rent(length);
+                Array.Clear(DyPadded, 0, length);
             }
             if (pass._directDw is not null)
             {

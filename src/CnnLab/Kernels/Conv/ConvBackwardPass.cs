@@ -12,8 +12,9 @@ namespace CnnLab.Kernels;
 /// <list type="bullet">
 /// <item>dW: Winograd (dU per chunk, turned into dW at the end), channel-blocked direct, or dW_g += dY_g · col_gᵀ
 /// (dot products when R is small).</item>
-/// <item>dx: channel-blocked direct (strided), Winograd (dY's tiles collected by blocks of images), dcol = W_gᵀ · dY_g
-/// of several small images in one GEMM, or one image at a time (then col2im).</item>
+/// <item>dx: channel-blocked direct (strided), output-row direct (stride 1, as a forward on dy), Winograd (dY's tiles
+/// collected by blocks of images), dcol = W_gᵀ · dY_g of several small images in one GEMM, or one image at a time (then
+/// col2im).</item>
 /// </list>
 /// Each chunk accumulates its own dW partial in image order and the partials are summed in chunk order, so dW is the
 /// same for any thread count; db sums per (image, channel) in the chunk, then over images in order, the order of
@@ -35,6 +36,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
+    private readonly OutputRowInputGradient? _rowsDx;
     private readonly ChannelBlockedConv? _directDw;
     private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
     private readonly Gemm.PackedA[] _packedWT;
@@ -57,12 +59,13 @@ internal sealed unsafe partial class ConvBackwardPass
         _block = anyWinograd ? new WinogradBlock(g.H, g.W, winogradBlockColumns) : null;
         _winogradDx = needDx && plan.InputGradient == ConvAlgorithm.Winograd ? _block : null;
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
+        _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
         // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
-        _dxImages = needDx && _block is null && _directDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
+        _dxImages = needDx && _block is null && _directDx is null && _rowsDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = _dxImages * p;
         _dxStride = Conv2dKernel.RowStride(dxColumns);
-        _packedWT = !needDx || _directDx is not null || _winogradDx is not null ? []
+        _packedWT = !needDx || _directDx is not null || _rowsDx is not null || _winogradDx is not null ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true);
         _winogradDw = needDw && plan.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, _block!) : null;
@@ -101,6 +104,7 @@ internal sealed unsafe partial class ConvBackwardPass
         // (Not returned if the loop throws: the pool then just makes new buffers.)
         foreach (var packed in _packedWT) packed.Dispose();
         _winogradWT?.Dispose();
+        _rowsDx?.Dispose();
         if (_needDb) AddBias(db);
         if (_needDw) AddWeights(dw);
     }

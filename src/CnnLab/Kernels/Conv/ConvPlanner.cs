@@ -71,23 +71,29 @@ public static class ConvPlanner
     // The output-row kernel fills its lanes with a row's pixels and its steps with 8 output channels: it pays where rows fill at
     // least 7/8 of their vectors (14, 15, 16, 28 … wide) and the output channels 3/4 of their blocks of 8, against im2col + GEMM
     // everywhere and against the channel-blocked kernel where that takes 16 channels a step (17 loads per 16 FMAs) or the plane
-    // has at least 1,024 pixels. With 32 channels a step on smaller planes the channel-blocked kernel was faster by 5-15 %.
-    internal const int OutputRowPixels = 1024;
+    // has at least OutputRowPixels pixels: with 32 channels a step on smaller planes the channel-blocked forward was faster by
+    // 5-15 %. Run as dx (a forward on dy), it tied or won against the channel-blocked dx from 16x16 planes on (dilated: 25-30 %).
+    internal const int OutputRowPixels = 1024, OutputRowInputGradientPixels = 256;
 
-    private static bool OutputRowsPay(in Conv2dGeometry g)
+    private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs)
     {
         if (!OutputRowConv.Supports(g) || g.IsPointwise) return false;
         int rowLanes = (g.OW + 15) / 16 * 16, channelLanes = (g.OCg + 7) / 8 * 8;
         return 8 * g.OW >= 7 * rowLanes && 4 * g.OCg >= 3 * channelLanes
-            && (!ChannelBlockedConv.Supports(g) || !PairsChannels(g.OCg) || g.ColCols >= OutputRowPixels);
+            && (!ChannelBlockedConv.Supports(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
     }
+
+    // As for the direct dx below, only where dx has few more pixels than dy: the loop multiplies the zeros around dy too.
+    private static bool OutputRowInputGradientPays(in Conv2dGeometry g) =>
+        OutputRowInputGradient.Supports(g) && 4L * g.H * g.W <= 5L * g.OH * g.OW
+        && OutputRowsPay(OutputRowInputGradient.Transposed(g), OutputRowInputGradientPixels);
 
     private static ConvAlgorithm ChooseForward(in Conv2dGeometry g)
     {
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (WinogradPays(g)) return ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (OutputRowsPay(g)) return ConvAlgorithm.OutputRows;
+        if (OutputRowsPay(g, OutputRowPixels)) return ConvAlgorithm.OutputRows;
         if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
             return ConvAlgorithm.ChannelBlocked;
         return ConvAlgorithm.Im2ColGemm;
@@ -109,6 +115,7 @@ public static class ConvPlanner
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
+        : OutputRowInputGradientPays(g) ? ConvAlgorithm.OutputRows
         : DirectInputGradientPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
     // With 16 outputs per step, a weight gradient of few rows (one input channel) stays on im2col + dot products: the direct
@@ -133,7 +140,8 @@ public static class ConvPlanner
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise
-        || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g));
+        || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g))
+        || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
     private static bool HasWeightGradient(ConvAlgorithm a) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise;

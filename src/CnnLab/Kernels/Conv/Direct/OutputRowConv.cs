@@ -34,7 +34,7 @@ internal sealed unsafe class OutputRowConv
     private readonly int _groups;
     private readonly int[] _inputs;  // each pixel vector's first input, oh·Wp + ow0, then the last one up to a whole step
     private readonly int[] _outputs; // its first output, oh·OW + ow0, likewise
-    private readonly int[] _counts;  // its pixels, 1 to 16, likewise
+    private readonly int[] _counts;  // its pixels, 1 to 16; 0 for the step's filling, which stores nothing
     private readonly int[] _taps;    // tap(k) for k < R
 
     public OutputRowConv(in Conv2dGeometry g)
@@ -46,7 +46,8 @@ internal sealed unsafe class OutputRowConv
         for (int i = 0; i < _inputs.Length; i++)
         {
             int vector = Math.Min(i, vectors - 1), oh = vector / perRow, ow0 = vector % perRow * Lanes;
-            (_inputs[i], _outputs[i], _counts[i]) = (oh * PaddedWidth + ow0, oh * g.OW + ow0, Math.Min(Lanes, g.OW - ow0));
+            (_inputs[i], _outputs[i]) = (oh * PaddedWidth + ow0, oh * g.OW + ow0);
+            _counts[i] = i < vectors ? Math.Min(Lanes, g.OW - ow0) : 0;
         }
         _taps = new int[g.ColRows];
         for (int k = 0; k < _taps.Length; k++)
@@ -104,26 +105,31 @@ internal sealed unsafe class OutputRowConv
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
     {
-        long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)ChannelBlocks * _g.ColRows * Channels, yGroup = (long)_g.OC * _g.ColCols;
         for (int grp = 0; grp < _groups; grp++)
-            ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded);
+            ForwardGroup(grp, x + (long)grp * _g.C * _g.H * _g.W, packed, bias, relu, y + (long)grp * _g.OC * _g.ColCols, padded, false);
     }
 
-    private void ForwardGroup(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    /// <summary>
+    /// Group <paramref name="grp"/> of <see cref="ForwardImage"/>: x and y point at the group's channels of the image, packed and
+    /// bias at all groups'; with <paramref name="accumulate"/>, y += act(conv(x) + bias) instead.
+    /// </summary>
+    public void ForwardGroup(int grp, float* x, float* packed, float* bias, bool relu, float* y, float* padded, bool accumulate)
     {
-        float* src = Padded(x, padded);
         int r = _g.ColRows, p = _g.ColCols;
+        float* src = Padded(x, padded);
+        packed += (long)grp * ChannelBlocks * r * Channels;
+        if (bias != null) bias += grp * _g.OC;
         fixed (int* inputs = _inputs, outputs = _outputs, counts = _counts, taps = _taps)
             for (int i = 0; i < _inputs.Length; i += Vectors)
                 for (int o0 = 0; o0 < _g.OC; o0 += Channels)
-                    Step(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu,
+                    Step(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
                         y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0));
     }
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, ReLU, and the `channels` real ones stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p,
-        int* outputs, int* counts, int channels)
+    private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, bool relu, bool accumulate,
+        float* y, int p, int* outputs, int* counts, int channels)
     {
         float* x0 = src + inputs[0], x1 = src + inputs[1], x2 = src + inputs[2];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -150,27 +156,28 @@ internal sealed unsafe class OutputRowConv
             w = Vector512.Create(weights[7]);
             a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7); c7 = Vector512.FusedMultiplyAdd(w, s, c7);
         }
-        Store(a0, b0, c0, 0, bias, relu, y, p, outputs, counts, channels);
-        Store(a1, b1, c1, 1, bias, relu, y, p, outputs, counts, channels);
-        Store(a2, b2, c2, 2, bias, relu, y, p, outputs, counts, channels);
-        Store(a3, b3, c3, 3, bias, relu, y, p, outputs, counts, channels);
-        Store(a4, b4, c4, 4, bias, relu, y, p, outputs, counts, channels);
-        Store(a5, b5, c5, 5, bias, relu, y, p, outputs, counts, channels);
-        Store(a6, b6, c6, 6, bias, relu, y, p, outputs, counts, channels);
-        Store(a7, b7, c7, 7, bias, relu, y, p, outputs, counts, channels);
+        Store(a0, b0, c0, 0, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a1, b1, c1, 1, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a2, b2, c2, 2, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a3, b3, c3, 3, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a4, b4, c4, 4, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a5, b5, c5, 5, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a6, b6, c6, 6, bias, relu, accumulate, y, p, outputs, counts, channels);
+        Store(a7, b7, c7, 7, bias, relu, accumulate, y, p, outputs, counts, channels);
     }
 
-    // Output channel o of the step's three pixel vectors: + bias, ReLU (as the GEMM's epilogue), each vector's pixels stored.
+    // Output channel o of the step's three pixel vectors: + bias, ReLU (as the GEMM's epilogue), each vector's pixels stored
+    // (or added to what is there).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> a, Vector512<float> b, Vector512<float> c, int o, float* bias, bool relu, float* y, int p,
-        int* outputs, int* counts, int channels)
+    private static void Store(Vector512<float> a, Vector512<float> b, Vector512<float> c, int o, float* bias, bool relu, bool accumulate,
+        float* y, int p, int* outputs, int* counts, int channels)
     {
         if (o >= channels) return;
         float* row = y + (long)o * p;
         float add = bias == null ? 0 : bias[o];
-        StoreVector(Finish(a, bias != null, add, relu), row + outputs[0], counts[0]);
-        StoreVector(Finish(b, bias != null, add, relu), row + outputs[1], counts[1]);
-        StoreVector(Finish(c, bias != null, add, relu), row + outputs[2], counts[2]);
+        StoreVector(Finish(a, bias != null, add, relu), row + outputs[0], counts[0], accumulate);
+        StoreVector(Finish(b, bias != null, add, relu), row + outputs[1], counts[1], accumulate);
+        StoreVector(Finish(c, bias != null, add, relu), row + outputs[2], counts[2], accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -181,9 +188,16 @@ internal sealed unsafe class OutputRowConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreVector(Vector512<float> v, float* at, int count)
+    private static void StoreVector(Vector512<float> v, float* at, int count, bool accumulate)
     {
-        if (count == Lanes) v.Store(at);
-        else Avx512F.MaskStore(at, LaneMask.First(count).AsSingle(), v);
+        if (count == Lanes)
+        {
+            if (accumulate) v = Vector512.Load(at) + v;
+            v.Store(at);
+            return;
+        }
+        var mask = LaneMask.First(count).AsSingle();
+        if (accumulate) v = Avx512F.MaskLoad(at, mask, Vector512<float>.Zero) + v;
+        Avx512F.MaskStore(at, mask, v);
     }
 }

@@ -31,4 +31,16 @@ internal static unsafe class RowCopy
             for (; i + 8 <= count; i += 8) Vector256.Store(Vector256.Load(src + i), dst + i);
         for (; i < count; i++) dst[i] = src[i];
     }
+
+    /// <summary>
+    /// The inside of zero-bordered planes: padded[c, i + ph, j + pw] = x[c, i, j] for planes of h x w into planes of
+    /// (h + 2·ph) x (w + 2·pw); the border is not written (the direct kernels zero it once and keep the scratch).
+    /// </summary>
+    public static void IntoPadded(float* x, int channels, int h, int w, int ph, int pw, float* padded)
+    {
+        int hp = h + 2 * ph, wp = w + 2 * pw;
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < h; i++)
+                Copy(x + ((long)c * h + i) * w, padded + ((long)c * hp + i + ph) * wp + pw, w);
+    }
 }

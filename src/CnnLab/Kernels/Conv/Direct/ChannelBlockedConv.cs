@@ -96,10 +96,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     private float* Padded(float* x, float* padded)
     {
         if (PaddedLength == 0) return x;
-        int h = _g.H, w = _g.W, hp = PaddedHeight, wp = PaddedWidth;
-        for (int c = 0; c < _g.C; c++)
-            for (int i = 0; i < h; i++)
-                RowCopy.Copy(x + ((long)c * h + i) * w, padded + ((long)c * hp + i + _g.PH) * wp + _g.PW, w);
+        RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded);
         return padded;
     }
 

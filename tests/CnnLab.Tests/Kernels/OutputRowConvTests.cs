@@ -26,6 +26,8 @@ public class OutputRowConvTests
         new Conv2dGeometry(2, 3, 6, 34, 16, 3, 3),                           // no padding, rows of 32: read in place
         new Conv2dGeometry(2, 3, 5, 13, 8, 3, 3),                            // no padding, rows of 11: through the scratch
         new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                           // one output pixel; images for two threads
+        new Conv2dGeometry(2, 8, 6, 32, 16, 3, 3, PH: 2, PW: 2),             // a "full" convolution: its dx reads dy in place
+        new Conv2dGeometry(2, 4, 6, 32, 8, 3, 3, PH: 4, PW: 4, DH: 2, DW: 2), // the same, dilated
     };
 
     private static float[] Values(int n, long seed, bool special = false)
@@ -92,16 +94,41 @@ public class OutputRowConvTests
         float[]? first = null;
         foreach (int threads in new[] { 1, 2 })
         {
-            var (written, added) = (Values(x.Length, 10), Enumerable.Repeat(0.25f, x.Length).ToArray());
+            // 40 sentinels past dx: nothing is written beyond it.
+            var (written, added) = (Values(x.Length + 40, 10), Enumerable.Repeat(0.25f, x.Length + 40).ToArray());
             using (ThreadCount.Use(threads))
             {
                 Conv2dKernel.Backward(g, x, w, dy, written, default, default, overwriteDx: true, algorithm: ConvAlgorithm.OutputRows);
                 Conv2dKernel.Backward(g, x, w, dy, added, default, default, algorithm: ConvAlgorithm.OutputRows);
             }
-            Conv2dKernelTests.AssertClose(expected, written, $"dx {g}");
-            Conv2dKernelTests.AssertClose(expected.Select(v => v + 0.25f).ToArray(), added, $"dx += {g}");
+            Assert.Equal(Values(x.Length + 40, 10)[x.Length..], written[x.Length..]);
+            Assert.All(added[x.Length..], v => Assert.Equal(0.25f, v));
+            Conv2dKernelTests.AssertClose(expected, written[..x.Length], $"dx {g}");
+            Conv2dKernelTests.AssertClose(expected.Select(v => v + 0.25f).ToArray(), added[..x.Length], $"dx += {g}");
             first ??= written;
             Assert.Equal(first, written); // the same bits for one thread and two
+        }
+    }
+
+    [Fact]
+    public void Input_gradient_through_a_relu_mask_matches_the_reference()
+    {
+        if (!Avx512F.IsSupported) return;
+        // dy comes from the gradient source's scratch (masked by y > 0), not from the caller's array; the second shape reads it
+        // in place.
+        Conv2dGeometry[] shapes = [new(3, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1), new(2, 8, 6, 32, 16, 3, 3, PH: 2, PW: 2)];
+        foreach (var g in shapes)
+        {
+            var (x, w, b) = (Values(g.N * g.C * g.H * g.W, 11), Values(g.OC * g.ColRows, 12), Values(g.OC, 13));
+            var (y, dy) = (new float[g.N * g.OC * g.ColCols], Values(g.N * g.OC * g.ColCols, 14));
+            Conv2dReference.Forward(g, x, w, b, true, y);
+            for (int i = 0; i < y.Length; i++) y[i] = MathF.Max(y[i], 0f);
+            var maskedDy = dy.Select((v, i) => y[i] > 0 ? v : 0f).ToArray();
+            var expected = new float[x.Length];
+            Conv2dReference.Backward(g, x, w, maskedDy, expected, default, default);
+            var dx = new float[x.Length];
+            Conv2dKernel.Backward(g, x, w, dy, dx, default, default, reluOutput: y, overwriteDx: true, algorithm: ConvAlgorithm.OutputRows);
+            Conv2dKernelTests.AssertClose(expected, dx, $"relu-masked dx {g}");
         }
     }
 
@@ -124,7 +151,8 @@ public class OutputRowConvTests
         // 32 channels a step on a plane of fewer than 1,024 pixels: the channel-blocked kernel.
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 16, 16, 32, 5, 5, PH: 2, PW: 2)).Forward);
         // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block; stride 2 it cannot run.
-        Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 24, 24, 16, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked,
+            ConvPlanner.Plan(new Conv2dGeometry(128, 32, 24, 24, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 8, 32, 32, 4, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows));

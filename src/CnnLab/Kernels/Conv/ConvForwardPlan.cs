@@ -23,7 +23,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly WinogradWeights? _winogradWeights;
     private readonly ChannelBlockedConv? _direct;
     private readonly OutputRowConv? _rows;
-    // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked), or as given (one channel).
+    // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked) or of 8 (output rows), or as given
+    // (one channel, depthwise).
     private readonly float[]? _directWeights;
     private readonly bool _singleChannel;
     private readonly bool _depthwise;

@@ -71,8 +71,9 @@ public static class ConvPlanner
     // The output-row kernel fills its lanes with a row's pixels and its steps with 8 output channels: it pays where rows fill at
     // least 7/8 of their vectors (14, 15, 16, 28 … wide) and the output channels 3/4 of their blocks of 8, against im2col + GEMM
     // everywhere and against the channel-blocked kernel where that takes 16 channels a step (17 loads per 16 FMAs) or the plane
-    // has at least OutputRowPixels pixels: with 32 channels a step on smaller planes the channel-blocked forward was faster by
-    // 5-15 %. Run as dx (a forward on dy), it tied or won against the channel-blocked dx from 16x16 planes on (dilated: 25-30 %).
+    // has at least OutputRowPixels pixels: with 32 channels a step on smaller planes the channel-blocked forward was faster. Run
+    // as dx (a forward on dy), it tied or won against the channel-blocked dx from 16x16 planes on (bench/RESULTS.md, "The
+    // output-row direct convolution").
     internal const int OutputRowPixels = 1024, OutputRowInputGradientPixels = 256;
 
     private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs)

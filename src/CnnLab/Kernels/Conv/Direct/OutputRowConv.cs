@@ -13,7 +13,7 @@ namespace CnnLab.Kernels;
 /// y[o, oh, ow0 … ow0+15] = Σ_k w[o, k] · x_padded[oh·Wp + ow0 + tap(k) … + 15]. A step takes three pixel vectors and
 /// eight output channels (24 accumulators): per tap three input loads and eight broadcast weights feed 24 FMAs. The
 /// channel-blocked kernel puts output channels in the lanes and broadcasts one input value per FMA, which with 16 outputs
-/// per group (a grouped or dilated layer) is 17 loads per 16 FMAs; this one needs no more than a row of 12 or more pixels.
+/// per group (a grouped or dilated layer) is 17 loads per 16 FMAs; this one needs only rows that fill their vectors.
 /// Each output is one fused multiply-add chain over k in the column matrix's order starting from zero, then + b, then
 /// ReLU: <see cref="ChannelBlockedConv"/>'s order, so the same bits as it (and as im2col + GEMM where R ≤
 /// <see cref="Gemm.KcMax"/>). Written by hand: no .NET library has a convolution.

@@ -6,8 +6,9 @@ namespace CnnLab.Kernels;
 /// The input gradient of a stride-1 convolution as a forward one, run by <see cref="OutputRowConv"/>:
 /// dx[c, y, x] = Σ_{o, u, v} w[o, c, u, v] · dy[o, y + PH − u·DH, x + PW − v·DW] is the convolution of dy padded by
 /// (DH·(KH − 1) − PH, DW·(KW − 1) − PW) with the weights turned round, w′[c, o, u, v] = w[o, c, KH − 1 − u, KW − 1 − v],
-/// group by group, at the same dilation; its output is H x W again. Each dx is one sum in tap order (o, u, v), added to dx
-/// or written over it: within rounding of <see cref="Conv2dReference"/>, the same bits for any thread count.
+/// group by group, at the same dilation; its output is H x W again. Each dx is one sum over (o, u, v) in the turned kernel's
+/// order (u and v backwards through w), added to dx or written over it: within rounding of <see cref="Conv2dReference"/>,
+/// the same bits for any thread count.
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.grad.conv2d_input</c>, which is this transposed convolution.</remarks>
 internal sealed unsafe class OutputRowInputGradient : IDisposable
@@ -48,5 +49,6 @@ internal sealed unsafe class OutputRowInputGradient : IDisposable
         fixed (float* packed = _packed) _conv.ForwardGroup(grp, dy, packed, null, false, dx, padded, accumulate);
     }
 
+    /// <summary>Returns the packed weights to the pool (<see cref="ConvBackwardPass"/> calls it once, after every chunk has run).</summary>
     public void Dispose() => ArrayPool<float>.Shared.Return(_packed);
 }

@@ -40,7 +40,7 @@ internal static unsafe partial class DepthwiseConv
                     float* plane = s, dxScratch = s + planeLength;
                     var blockScratch = scratch.AsSpan(planeLength + dxLength);
                     int* offsets = stackalloc int[taps];
-                    long rowStep = TapOffsets(geo, offsets);
+                    long rowStep = TapOffsets(geo, offsets, PhaseRow(geo));
                     float* x0 = (float*)xs, xEnd = x0 + xLength;
                     for (int n = start; n < end; n++)
                         for (int c = 0; c < geo.C; c++)

@@ -49,14 +49,21 @@ internal static unsafe partial class DepthwiseConv
     /// </summary>
     public static void ForwardImage(in Conv2dGeometry g, float* x, float* w, float* bias, bool relu, float* y, float* scratch)
     {
-        int m = g.OCg, taps = g.KH * g.KW, planeLength = PhasedPlane(g);
+        // At stride 1 along rows the plane is the padded rows as they are, Wp apart: each channel copies only their inside and
+        // the border is cleared once per image, where PadRows would write every float of each channel's plane.
+        bool plainRows = g.SW == 1;
+        int m = g.OCg, taps = g.KH * g.KW, len = plainRows ? g.W + 2 * g.PW : PhaseRow(g), planeLength = (g.H + 2 * g.PH) * g.SW * len;
         int* offsets = stackalloc int[taps];
-        long rowStep = TapOffsets(g, offsets);
+        long rowStep = TapOffsets(g, offsets, len);
         // Tiles past the last row read the slack: zero, so that the dropped lanes stay finite.
-        new Span<float>(scratch + planeLength, (int)TileSlack(rowStep)).Clear();
+        int slack = (int)TileSlack(rowStep);
+        if (plainRows) new Span<float>(scratch, planeLength + slack).Clear();
+        else new Span<float>(scratch + planeLength, slack).Clear();
         for (int c = 0; c < g.C; c++)
         {
-            SplitPadded(g, x + (long)c * g.H * g.W, scratch, x, x + (long)g.C * g.H * g.W);
+            float* plane = x + (long)c * g.H * g.W;
+            if (plainRows) RowCopy.IntoPadded(plane, 1, g.H, g.W, g.PH, g.PW, scratch);
+            else SplitPadded(g, plane, scratch, x, x + (long)g.C * g.H * g.W);
             for (int k = 0; k < m; k++)
             {
                 int o = c * m + k;
@@ -67,19 +74,18 @@ internal static unsafe partial class DepthwiseConv
     }
 
     /// <summary>
-    /// offsets[kh·KW + kw] = where tap (kh, kw) of output row 0, column 0 lies in a phased plane (column j's is j floats
-    /// on); returns the step from one output row to the next.
+    /// offsets[kh·KW + kw] = where tap (kh, kw) of output row 0, column 0 lies in a phased plane of <paramref name="len"/>
+    /// floats a phase row (column j's is j floats on); returns the step from one output row to the next.
     /// </summary>
-    private static long TapOffsets(in Conv2dGeometry g, int* offsets)
+    private static long TapOffsets(in Conv2dGeometry g, int* offsets, int len)
     {
-        int len = PhaseRow(g);
         for (int kh = 0; kh < g.KH; kh++)
             for (int kw = 0; kw < g.KW; kw++)
             {
                 int shift = kw * g.DW;
                 offsets[kh * g.KW + kw] = (kh * g.DH * g.SW + shift % g.SW) * len + shift / g.SW;
             }
-        return RowStep(g);
+        return (long)g.SH * g.SW * len;
     }
 
     // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);

@@ -13,7 +13,8 @@ namespace CnnLab.Kernels;
 /// x[n, o / M, i·SH − PH + kh·DH, j·SW − PW + kw·DW]. With one input channel per group, im2col + GEMM would
 /// multiply [M, KH·KW] by [KH·KW, P] per channel, GEMMs too thin to keep the FMA units busy; here each tap is one
 /// 16-lane FMA per 16 outputs instead. Any stride works the same way: each padded row is split into SW phases
-/// (phase r holds its columns r, r + SW, r + 2·SW, …), in which the taps of consecutive outputs are consecutive.
+/// (phase r holds its columns r, r + SW, r + 2·SW, …), in which the taps of consecutive outputs are consecutive; at
+/// SW = 1 the forward keeps the padded rows as they are (one phase, Wp floats).
 /// The forward and dx share one loop (<see cref="GatherRows"/>, 8 independent sums per tile); dx gathers from padded
 /// dy (<see cref="InputGradient"/>) instead of scattering, dW takes nine taps per pass (<see cref="WeightGradient"/>).
 /// Images run in parallel; the weight and bias gradients are summed per image, then over images in order, so

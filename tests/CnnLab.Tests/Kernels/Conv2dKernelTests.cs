@@ -184,6 +184,31 @@ public class Conv2dKernelTests
                 Assert.Equal(first, Run());
     }
 
+    [Theory]
+    [InlineData(24, 8, 8, 32)]    // 64 pixels: the input's rows read in place by the GEMM
+    [InlineData(400, 16, 16, 16)] // 256 pixels, a sum longer than one GEMM slice: in place, slice by slice
+    [InlineData(8, 32, 32, 16)]   // 1,024 pixels: rows 4 KB apart, packed
+    [InlineData(5, 7, 9, 16)]     // 63 pixels: a partial last vector, packed
+    public void PointwiseForwardReadsItsInputInPlaceWithThePackedBits(int c, int h, int w, int oc)
+    {
+        var g = new Conv2dGeometry(3, c, h, w, oc, 1, 1);
+        var r = new Generator(c + h);
+        float[] x = new float[g.N * c * h * w], wt = new float[oc * c], b = new float[oc];
+        r.FillNormal(x, 0f, 1f);
+        r.FillNormal(wt, 0f, 1f);
+        r.FillNormal(b, 0f, 1f);
+        var expected = new float[g.N * oc * h * w];
+        Conv2dReference.Forward(g, x, wt, b, true, expected);
+        var y = new float[expected.Length];
+        Conv2dKernel.Forward(g, x, wt, b, true, y, relu: false, algorithm: ConvAlgorithm.Im2ColGemm);
+        AssertClose(expected, y, $"pointwise {g}");
+        // Where the GEMM takes the sum in one slice, the channel-blocked kernel adds the same products in the same order.
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported || c > Gemm.KcMax) return;
+        var direct = new float[expected.Length];
+        Conv2dKernel.Forward(g, x, wt, b, true, direct, relu: false, algorithm: ConvAlgorithm.ChannelBlocked);
+        Assert.Equal(direct, y);
+    }
+
     [Fact]
     public void Col2ImIsTheAdjointOfIm2Col()
     {

@@ -146,7 +146,9 @@ public static class Conv2dKernel
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue);
+            // The input's rows read in place where whole vectors cover them, as im2col's columns are; rows 4 KB apart (planes
+            // of a multiple of 1,024 pixels) gained nothing that way and keep their packing.
+            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, bInPlace: p % 16 == 0 && p % 1024 != 0);
             return;
         }
         int stride = ColumnStride(g);

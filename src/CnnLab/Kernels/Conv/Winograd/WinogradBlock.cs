@@ -176,7 +176,7 @@ internal sealed unsafe partial class WinogradBlock
                     {
                         float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
                         for (int pass = 0; pass < whole; pass += MultiplyColumns)
-                            Multiply(k, ux, vx + pass, 16L * Ldv, mx + pass, mRow);
+                            Multiply<ThreeVectors>(k, ux, vx + pass, 16L * Ldv, mx + pass, mRow);
                         if (whole < width) MultiplyNarrow(k, ux, vx + whole, 16L * Ldv, mx + whole, mRow, (width - whole) / 16);
                     }
                     for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)

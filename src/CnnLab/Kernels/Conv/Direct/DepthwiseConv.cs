@@ -34,14 +34,14 @@ internal static unsafe partial class DepthwiseConv
     private static int PhaseRow(in Conv2dGeometry g) =>
         (Math.Max((g.W + 2 * g.PW + g.SW - 1) / g.SW, g.OW + (g.KW - 1) * g.DW / g.SW) + 15) / 16 * 16;
 
-    /// <summary>Floats of a padded, phase-split plane: Hp rows of SW phases of <see cref="PhaseRow"/>.</summary>
-    private static int PhasedPlane(in Conv2dGeometry g) => (g.H + 2 * g.PH) * g.SW * PhaseRow(g);
+    /// <summary>Floats of a padded, phase-split plane: Hp rows of SW phases of <paramref name="len"/> (<see cref="PhaseRow"/>).</summary>
+    private static int PhasedPlane(in Conv2dGeometry g, int len) => (g.H + 2 * g.PH) * g.SW * len;
 
     // Output row to output row in a phased plane.
-    private static long RowStep(in Conv2dGeometry g) => (long)g.SH * g.SW * PhaseRow(g);
+    private static long RowStep(in Conv2dGeometry g, int len) => (long)g.SH * g.SW * len;
 
     /// <summary>Floats of one thread's scratch for <see cref="ForwardImage"/>: a phased plane and the tiles' slack past it.</summary>
-    public static int ScratchLength(in Conv2dGeometry g) => PhasedPlane(g) + (int)TileSlack(RowStep(g));
+    public static int ScratchLength(in Conv2dGeometry g) => PhasedPlane(g, PhaseRow(g)) + (int)TileSlack(RowStep(g, PhaseRow(g)));
 
     /// <summary>
     /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none; ReLU with <paramref name="relu"/>, as
@@ -53,7 +53,7 @@ internal static unsafe partial class DepthwiseConv
         // At stride 1 along rows the plane is the padded rows as they are, Wp apart: each channel copies only their inside and
         // the border is cleared once per image, where PadRows would write every float of each channel's plane.
         bool plainRows = g.SW == 1;
-        int m = g.OCg, taps = g.KH * g.KW, len = plainRows ? g.W + 2 * g.PW : PhaseRow(g), planeLength = (g.H + 2 * g.PH) * g.SW * len;
+        int m = g.OCg, taps = g.KH * g.KW, len = plainRows ? g.W + 2 * g.PW : PhaseRow(g), planeLength = PhasedPlane(g, len);
         int* offsets = stackalloc int[taps];
         long rowStep = TapOffsets(g, offsets, len);
         // Tiles past the last row read the slack: zero, so that the dropped lanes stay finite.
@@ -86,7 +86,7 @@ internal static unsafe partial class DepthwiseConv
                 int shift = kw * g.DW;
                 offsets[kh * g.KW + kw] = (kh * g.DH * g.SW + shift % g.SW) * len + shift / g.SW;
             }
-        return (long)g.SH * g.SW * len;
+        return RowStep(g, len);
     }
 
     // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);

@@ -68,4 +68,37 @@ public class ConvPlanCacheTests
             conv.Weight.Data[round * 7] *= -2f;
         }
     }
+
+    [Theory]
+    [InlineData(16, 10, 12)]   // one image per Winograd block
+    [InlineData(16, 7, 7)]     // small planes: several images per block
+    [InlineData(32, 14, 14)]
+    [InlineData(16, 9, 45)]    // rows wider than the transform's registers: split through its scratch
+    public void A_cached_Winograd_plan_reuses_its_buffers_with_the_uncached_bits(int c, int h, int w)
+    {
+        // The cached plan keeps its buffers from call to call (V's padding columns and the transform's scratch border are
+        // not cleared again): batches of changing size, one with NaN and ±∞, must give the bits of a plan made for the call.
+        var gen = new Generator(11);
+        var weights = Tensor.Randn(gen, c, c, 3, 3);
+        var bias = Tensor.Randn(gen, c);
+        foreach (var (n, special) in new[] { (5, false), (1, true), (3, false), (1, false), (4, true) })
+        {
+            var g = new Conv2dGeometry(n, c, h, w, c, 3, 3, PH: 1, PW: 1);
+            var x = Tensor.Randn(gen, n, c, h, w).ToArray();
+            if (special)
+                for (int i = 0; i < x.Length; i += 97)
+                    x[i] = (i / 97 % 3) switch { 0 => float.NaN, 1 => float.PositiveInfinity, _ => float.NegativeInfinity };
+            float[] cached = new float[n * c * h * w], fresh = new float[cached.Length];
+            foreach (int threads in new[] { 1, 2 })
+                using (ThreadCount.Use(threads))
+                {
+                    Conv2dKernel.ForwardCached(g, x, weights.Data, bias.Data, true, cached, true, default, default, weights.Buffer,
+                        ConvAlgorithm.Winograd);
+                    Conv2dKernel.ForwardCached(g, x, weights.Data, bias.Data, true, fresh, true, default, default, weightsKey: null,
+                        ConvAlgorithm.Winograd);
+                    Assert.True(fresh.Select(BitConverter.SingleToInt32Bits).SequenceEqual(cached.Select(BitConverter.SingleToInt32Bits)),
+                        $"batch {n}, {threads} thread(s): the cached plan's output differs");
+                }
+        }
+    }
 }

@@ -35,9 +35,13 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// <summary>
     /// The forward of <paramref name="g"/> by <paramref name="algorithm"/> (<see cref="ConvPlanner"/>'s choice, never Auto);
     /// Winograd's blocks of images fill <paramref name="winogradBlockColumns"/> GEMM columns (0: the default).
+    /// <paramref name="cached"/>: the plan lives across calls (<see cref="ConvPlanCache"/>), so it keeps Winograd's buffers,
+    /// one set per thread that ran it at once, for the next call instead of renting and clearing them anew.
     /// </summary>
-    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvAlgorithm algorithm, int winogradBlockColumns = 0)
+    public ConvForwardPlan(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvAlgorithm algorithm, int winogradBlockColumns = 0,
+        bool cached = false)
     {
+        _cached = cached;
         if (!ConvPlanner.CanRun(algorithm, g)) throw new ArgumentException($"{algorithm} cannot run {g}", nameof(algorithm));
         _g = g;
         Algorithm = algorithm;
@@ -96,7 +100,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             if (Scratch is not null)
                 if (Keeper is not null) Keeper.Keep(Scratch);
                 else ArrayPool<float>.Shared.Return(Scratch);
-            Winograd?.Dispose();
+            if (Winograd is { Kept: true }) Keeper!.Keep(Winograd);
+            else Winograd?.Dispose();
             (Col, Winograd, Scratch, Keeper) = (null, null, null, null);
         }
     }
@@ -111,10 +116,29 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         lock (_zeroBordered) _zeroBordered.Push(scratch);
     }
 
+    // A cached plan's Winograd buffers of earlier calls, one per thread that ran at once: V's columns past the tiles and
+    // the transform's scratch border are zero from when they were made and never written, so a later call takes them as
+    // they are (clearing them on every call was a visible share of a layer's time at batch 1).
+    private readonly bool _cached;
+    private readonly Stack<WinogradBlock.Buffers> _keptWinograd = new();
+
+    private void Keep(WinogradBlock.Buffers buffers)
+    {
+        lock (_keptWinograd) _keptWinograd.Push(buffers);
+    }
+
+    private WinogradBlock.Buffers RentWinograd()
+    {
+        if (!_cached) return _winograd!.Rent(_g.Cg);
+        WinogradBlock.Buffers? kept;
+        lock (_keptWinograd) _keptWinograd.TryPop(out kept);
+        return kept ?? _winograd!.Rent(_g.Cg, kept: true);
+    }
+
     public Workspace Rent()
     {
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
-        if (_winograd is not null) return new Workspace { Winograd = _winograd.Rent(_g.Cg) };
+        if (_winograd is not null) return new Workspace { Winograd = RentWinograd(), Keeper = _cached ? this : null };
         if (_direct is null && _rows is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
         float[]? scratch;
         lock (_zeroBordered) _zeroBordered.TryPop(out scratch);

@@ -26,7 +26,7 @@ internal static class ConvPlanCache
             && (e.Snapshot is null || SameBits(w, e.Snapshot)))
             return e.Plan;
         // A replaced plan is left to the GC, not disposed: another thread may still be running it.
-        var plan = new ConvForwardPlan(shape, w, algorithm);
+        var plan = new ConvForwardPlan(shape, w, algorithm, cached: true);
         s_plans.AddOrUpdate(key, new Entry(shape, s_frozen.TryGetValue(key, out _) ? null : w.ToArray(), plan));
         return plan;
     }

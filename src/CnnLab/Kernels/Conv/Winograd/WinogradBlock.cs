@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace CnnLab.Kernels;
@@ -70,31 +71,54 @@ internal sealed unsafe partial class WinogradBlock
         private readonly float[]? _m;
         private GCHandle _vPin, _mPin;
 
-        internal Buffers(int vLength, int mLength, int scratchLength)
+        internal Buffers(int vLength, int mLength, int scratchLength, bool kept)
         {
+            Kept = kept;
+            if (kept)
+            {
+                // On the pinned object heap, zeroed: no handle to free, and the GC takes them back with their owner.
+                GC.SuppressFinalize(this);
+                _v = GC.AllocateArray<float>(vLength + 16, pinned: true);
+                VStart = Aligned(_v);
+                if (mLength > 0)
+                {
+                    _m = GC.AllocateArray<float>(mLength + 16, pinned: true);
+                    MStart = Aligned(_m);
+                }
+                Scratch = new float[scratchLength];
+                return;
+            }
             _v = ArrayPool<float>.Shared.Rent(vLength + 16);
             _vPin = GCHandle.Alloc(_v, GCHandleType.Pinned);
-            VStart = Aligned(_vPin);
+            VStart = Aligned(_v);
             if (mLength > 0)
             {
                 _m = ArrayPool<float>.Shared.Rent(mLength + 16);
                 _mPin = GCHandle.Alloc(_m, GCHandleType.Pinned);
-                MStart = Aligned(_mPin);
+                MStart = Aligned(_m);
             }
             Scratch = ArrayPool<float>.Shared.Rent(scratchLength);
             Array.Clear(Scratch, 0, scratchLength);
         }
+
+        /// <summary>
+        /// Whether these buffers belong to one long-lived plan (<see cref="Rent"/>'s <c>kept</c>), which reuses them call after
+        /// call; they are never disposed, only dropped with the plan.
+        /// </summary>
+        internal bool Kept { get; }
 
         /// <summary>V's first float (64-byte aligned), and the M chunk's (null without one).</summary>
         internal float* VStart { get; }
 
         internal float* MStart { get; }
 
-        private static float* Aligned(GCHandle pin) => (float*)(((nint)pin.AddrOfPinnedObject() + 63) & ~(nint)63);
+        // The array's first 64-byte boundary (the array is pinned: its address does not move).
+        private static float* Aligned(float[] pinned) =>
+            (float*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)) + 63) & ~(nint)63);
 
         public void Dispose()
         {
-            if (Scratch is null) return;
+            if (Scratch is null || Kept) return;
             _vPin.Free();
             ArrayPool<float>.Shared.Return(_v);
             if (_m is not null)
@@ -116,14 +140,18 @@ internal sealed unsafe partial class WinogradBlock
     }
 
     // M's last position's reads run up to 15 floats past a chunk (TransformOutput reads 16 tiles at a time).
-    /// <summary>Buffers for <paramref name="inputs"/> transformed channels; <paramref name="multiply"/>: with the M chunk.</summary>
-    public Buffers Rent(int inputs, bool multiply = true)
+    /// <summary>
+    /// Buffers for <paramref name="inputs"/> transformed channels; <paramref name="multiply"/>: with the M chunk;
+    /// <paramref name="kept"/>: allocated for one owner to use call after call (see <see cref="Buffers.Kept"/>).
+    /// </summary>
+    public Buffers Rent(int inputs, bool multiply = true, bool kept = false)
     {
         var b = new Buffers(16 * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * 16 * ChunkWidth + 16 : 0,
-            Winograd3x3.ScratchLength(H, W));
+            Winograd3x3.ScratchLength(H, W), kept);
         // The last chunk's lanes past the block's tiles multiply whatever V holds after them: zero there, not a subnormal
         // or NaN left in the pool (their results are never stored). The weight gradient reads no further than its tiles.
-        if (multiply)
+        // Nothing writes those columns, so kept buffers, zero when made, stay zero there.
+        if (multiply && !kept)
             for (long row = 0; row < 16L * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
         return b;
     }

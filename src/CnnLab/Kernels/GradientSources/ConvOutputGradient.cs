@@ -5,7 +5,7 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// Where a convolution's backward gets dL/d(its output), one image and group at a time: from dy itself,
 /// or computed on the spot for a fused op that never stored the convolution's output gradient (dy
-/// masked by a ReLU, or scattered back from a max pool). The pointers belong to spans the caller keeps
+/// masked by a ReLU or another activation's derivative, or scattered back from a max pool). The pointers belong to spans the caller keeps
 /// fixed for the duration of the backward.
 /// </summary>
 internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
@@ -45,6 +45,24 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
         long off = BlockOffset(n, group);
         ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(y + off, BlockLength), new ReadOnlySpan<float>(dy + off, BlockLength),
             scratch[..BlockLength]);
+        return scratch;
+    }
+}
+
+/// <summary>
+/// y = f(conv) for an activation whose derivative follows from y alone → d conv = dy·f′, computed from y while the block
+/// is in cache by the activation's own backward lanes (x, y, dy), with y in the place of x: LeakyReLU's and ELU's
+/// x &gt; 0 is y &gt; 0 for a slope or α of at least 0, and sigmoid's and tanh's read y alone. The same values as the
+/// activation's backward on the stored z.
+/// </summary>
+internal sealed unsafe class ActivationOutputGradient<TBackward>(Conv2dGeometry g, float* dy, float* y, TBackward backward)
+    : ConvOutputGradient(g) where TBackward : struct, ITernaryLanes
+{
+    public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
+    {
+        long off = BlockOffset(n, group);
+        var output = new ReadOnlySpan<float>(y + off, BlockLength);
+        ElementwiseLoop.MapOnThisThread(backward, output, output, new ReadOnlySpan<float>(dy + off, BlockLength), scratch[..BlockLength]);
         return scratch;
     }
 }

@@ -20,6 +20,31 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// activation(conv2d(x, w, b)) recorded for training, for an activation whose gradient follows from its output
+    /// (<see cref="BlockActivations.GradientFromOutput"/>): each block of images is activated as the convolution finishes it,
+    /// and the backward takes d conv = dy·f′ from y one image at a time inside the convolution's, so the convolution's own
+    /// output is never stored or read back and the activation takes no pass over memory of its own. The same bits as
+    /// the two layers in a row (as <see cref="Conv2dRelu"/> for the ReLU).
+    /// </summary>
+    internal static unsafe Tensor Conv2dActivation(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.OutputGradient gradient)
+    {
+        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default,
+            default, PlanKey(inputs, weight), algorithm, activation);
+        return Autograd.Record(y, "ConvolutionActivationBackward", inputs, dy =>
+        {
+            var grads = new ConvGradients(input, weight, bias);
+            fixed (float* pdy = dy.Data, py = y.Data)
+                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, gradient(g, pdy, py), grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
+                    algorithm);
+            return grads.ForInputs();
+        });
+    }
+
+    /// <summary>
     /// pool(activation(conv2d(x, w, b))) for inference, <paramref name="pool"/> an <see cref="Nn.AvgPool2d"/> or <see cref="Nn.MaxPool2d"/>:
     /// each block of images is activated and pooled while in cache, so neither the convolution's output nor the activation's
     /// is stored. Records nothing (as <see cref="Conv2dActivationInference"/>). The same bits as the three ops in a row.

@@ -15,6 +15,8 @@ namespace CnnLab.Nn;
 /// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// (→ AvgPool2d or MaxPool2d) applies the activation, and the pool, to each block of images as the convolution finishes it
 /// (<see cref="BlockActivations"/>);</item>
+/// <item>in training, conv → LeakyReLU or ELU (slope or α at least 0), sigmoid or tanh does the same, and its backward takes
+/// the activation's derivative from its output inside the convolution's (<see cref="Functional.Conv2dActivation"/>);</item>
 /// <item>anything else runs layer by layer.</item>
 /// </list>
 /// Every training path gives the unfused layers' bits; folding rounds differently (as PyTorch's does), to ~1e-6 relative.
@@ -23,6 +25,7 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
 {
     private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
     private readonly Conv2dKernel.BlockActivation? _blockActivation = BlockActivations.For(activation);
+    private readonly BlockActivations.OutputGradient? _gradientFromOutput = BlockActivations.GradientFromOutput(activation);
 
     public Tensor Forward(Tensor x)
     {
@@ -84,9 +87,16 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
                     : Functional.Conv2dActivationPoolInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
                         _blockActivation!, activationPool);
         }
-        var y = conv.Forward(x);
-        if (norm is not null) y = norm.Forward(y);
-        y = layer.Forward(y);
+        Tensor y;
+        if (norm is null && _gradientFromOutput is not null && x.Rank == 4 && x.Shape[1] == conv.InChannels)
+            y = Functional.Conv2dActivation(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
+                _blockActivation!, _gradientFromOutput);
+        else
+        {
+            y = conv.Forward(x);
+            if (norm is not null) y = norm.Forward(y);
+            y = layer.Forward(y);
+        }
         return activationPool is null ? y : activationPool.Forward(y);
     }
 

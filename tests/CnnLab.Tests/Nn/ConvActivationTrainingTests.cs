@@ -1,0 +1,80 @@
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Training's conv → activation as one op (<c>Functional.Conv2dActivation</c>): the activation applied to each block of
+/// images as the convolution finishes it, and its derivative taken from the output inside the convolution's backward.
+/// Output and every gradient must be the unfused layers' bits, on im2col, channel-blocked, Winograd, grouped and dilated
+/// convolutions; activations whose derivative needs their input (GELU, a negative slope) must still run layer by layer.
+/// </summary>
+public class ConvActivationTrainingTests
+{
+    public static TheoryData<string, bool> Activations => new()
+    {
+        { "leaky 0.2", true }, { "leaky 0", true }, { "elu 0.7", true }, { "sigmoid", true }, { "tanh", true },
+        { "leaky -0.3", false }, { "elu -0.5", false }, { "gelu", false },
+    };
+
+    private static Module Activation(string name) => name switch
+    {
+        "leaky 0.2" => new LeakyReLU(0.2f),
+        "leaky 0" => new LeakyReLU(0f),
+        "leaky -0.3" => new LeakyReLU(-0.3f),
+        "elu 0.7" => new ELU(0.7f),
+        "elu -0.5" => new ELU(-0.5f),
+        "sigmoid" => new Sigmoid(),
+        "tanh" => new Tanh(),
+        _ => new GELU(),
+    };
+
+    // 3 → 16 stride 2 with an odd plane (im2col or direct), 16 → 32 same 3x3 (Winograd), 32 → 32 in 4 groups dilated 2,
+    // 32 → 16 1x1 (a plain GEMM), each followed by the activation.
+    private static Sequential Net(string activation, Generator gen) => new(
+        new Conv2d(3, 16, 3, stride: 2, padding: 1, generator: gen), Activation(activation),
+        new Conv2d(16, 32, 3, padding: 1, generator: gen), Activation(activation),
+        new Conv2d(32, 32, 3, padding: 2, dilation: 2, groups: 4, generator: gen), Activation(activation),
+        new Conv2d(32, 16, 1, bias: false, generator: gen), Activation(activation));
+
+    [Theory]
+    [MemberData(nameof(Activations))]
+    public void Training_applies_the_activation_in_the_convolution_with_the_layers_bits(string activation, bool fuses)
+    {
+        var gen = new Generator(21);
+        var net = Net(activation, gen);
+        var x = Tensor.Randn(gen, 5, 3, 23, 21);
+        // Exact zeros where the activation's branch changes (z = 0: LeakyReLU and ELU take their x ≤ 0 side).
+        for (int i = 0; i < x.Numel; i += 11) x.Data[i] = 0f;
+        var weights = Tensor.Randn(gen, 5, 16, 12, 11);
+        foreach (int threads in new[] { 2, 1 })
+        {
+            var (unfusedOut, unfusedGrads, _) = Step(net, x, weights, fuse: false, threads);
+            var (fusedOut, fusedGrads, lastNode) = Step(net, x, weights, fuse: true, threads);
+            Assert.Equal(fuses ? "ConvolutionActivationBackward" : "ConvolutionBackward", lastNode);
+            Assert.Equal(Bits(unfusedOut), Bits(fusedOut));
+            Assert.Equal(unfusedGrads.Length, fusedGrads.Length);
+            for (int i = 0; i < unfusedGrads.Length; i++)
+                Assert.True(Bits(unfusedGrads[i]).SequenceEqual(Bits(fusedGrads[i])), $"{activation}, {threads} thread(s): gradient {i} differs");
+        }
+    }
+
+    // One forward and backward of sum(net(x)·weights): the output, the gradients of x and of every parameter, and the name of
+    // the op that made the last activation's input (the fused op, or the last convolution when the layers run one by one).
+    private static (float[] Output, float[][] Grads, string LastNode) Step(Sequential net, Tensor x, Tensor weights, bool fuse, int threads)
+    {
+        net.Fuse = fuse;
+        net.ZeroGrad();
+        var input = x.Detach().RequiresGrad_();
+        using var _ = ThreadCount.Use(threads);
+        var y = net.Forward(input);
+        var node = y.GradFn!.Name;
+        if (node != "ConvolutionActivationBackward") node = y.GradFn.Inputs[0].GradFn!.Name;
+        (y * weights).Sum().Backward();
+        var grads = new[] { input.Grad!.ToArray() }.Concat(net.Parameters().Select(p => p.Grad!.ToArray())).ToArray();
+        return (y.ToArray(), grads, node);
+    }
+
+    private static IEnumerable<int> Bits(float[] values) => values.Select(BitConverter.SingleToInt32Bits);
+}

@@ -50,19 +50,19 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
 }
 
 /// <summary>
-/// y = f(conv) for an activation whose derivative follows from y alone → d conv = dy·f′, computed from y while the block
-/// is in cache by the activation's own backward lanes (x, y, dy), with y in the place of x: LeakyReLU's and ELU's
-/// x &gt; 0 is y &gt; 0 for a slope or α of at least 0, and sigmoid's and tanh's read y alone. The same values as the
-/// activation's backward on the stored z.
+/// y = f(conv) → d conv = dy·f′, computed per image while the block is in cache by the activation's own backward lanes
+/// (x, y, dy). <paramref name="input"/> is the stored conv where the derivative needs it (GELU, a negative slope), else y
+/// itself: LeakyReLU's and ELU's x &gt; 0 is y &gt; 0 for a slope or α of at least 0, and sigmoid's and tanh's read y
+/// alone. The same values as the activation's backward on the stored conv.
 /// </summary>
-internal sealed unsafe class ActivationOutputGradient<TBackward>(Conv2dGeometry g, float* dy, float* y, TBackward backward)
+internal sealed unsafe class ActivationGradient<TBackward>(Conv2dGeometry g, float* dy, float* input, float* y, TBackward backward)
     : ConvOutputGradient(g) where TBackward : struct, ITernaryLanes
 {
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);
-        var output = new ReadOnlySpan<float>(y + off, BlockLength);
-        ElementwiseLoop.MapOnThisThread(backward, output, output, new ReadOnlySpan<float>(dy + off, BlockLength), scratch[..BlockLength]);
+        ElementwiseLoop.MapOnThisThread(backward, new ReadOnlySpan<float>(input + off, BlockLength), new ReadOnlySpan<float>(y + off, BlockLength),
+            new ReadOnlySpan<float>(dy + off, BlockLength), scratch[..BlockLength]);
         return scratch;
     }
 }

@@ -20,26 +20,35 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// activation(conv2d(x, w, b)) recorded for training, for an activation whose gradient follows from its output
-    /// (<see cref="BlockActivations.GradientFromOutput"/>): each block of images is activated as the convolution finishes it,
-    /// and the backward takes d conv = dy·f′ from y one image at a time inside the convolution's, so the convolution's own
-    /// output is never stored or read back and the activation takes no pass over memory of its own. The same bits as
-    /// the two layers in a row (as <see cref="Conv2dRelu"/> for the ReLU).
+    /// activation(conv2d(x, w, b)) recorded for training: each block of images is activated as the convolution finishes it
+    /// (and, where the activation's derivative needs its input, copied into a kept tensor), and the backward takes
+    /// d conv = dy·f′ one image at a time inside the convolution's (<see cref="BlockActivations.ForTraining"/>). The activation
+    /// takes no pass over memory of its own and d conv is never stored: the same bits as the two layers in a row (as
+    /// <see cref="Conv2dRelu"/> for the ReLU).
     /// </summary>
     internal static unsafe Tensor Conv2dActivation(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
-        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.OutputGradient gradient)
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.TrainingForm training)
     {
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
-        var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
+        int[] shape = [g.N, g.OC, g.OH, g.OW];
+        var y = Tensor.ForOp(shape);
+        var z = training.NeedsInput ? Tensor.ForOp(shape) : null;
+        int image = g.OC * g.OH * g.OW;
+        Conv2dKernel.BlockActivation forward = z is null ? activation : (first, block, ys) =>
+        {
+            block.CopyTo(z.Data.Slice(first * image, block.Length));
+            activation(first, block, ys);
+        };
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default,
-            default, PlanKey(inputs, weight), algorithm, activation);
+            default, PlanKey(inputs, weight), algorithm, forward);
         return Autograd.Record(y, "ConvolutionActivationBackward", inputs, dy =>
         {
             var grads = new ConvGradients(input, weight, bias);
-            fixed (float* pdy = dy.Data, py = y.Data)
-                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, gradient(g, pdy, py), grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                    algorithm);
+            fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
+                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx, grads.Dw,
+                    grads.Db, overwriteDx: true, algorithm);
+            GC.KeepAlive(z);
             return grads.ForInputs();
         });
     }

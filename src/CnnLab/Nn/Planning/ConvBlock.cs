@@ -15,8 +15,9 @@ namespace CnnLab.Nn;
 /// <item>in inference (nothing needs a gradient), conv (→ folded batch norm) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// (→ AvgPool2d or MaxPool2d) applies the activation, and the pool, to each block of images as the convolution finishes it
 /// (<see cref="BlockActivations"/>);</item>
-/// <item>in training, conv → LeakyReLU or ELU (slope or α at least 0), sigmoid or tanh does the same, and its backward takes
-/// the activation's derivative from its output inside the convolution's (<see cref="Functional.Conv2dActivation"/>);</item>
+/// <item>in training, conv → one of those activations does the same (keeping the convolution's output where the derivative
+/// needs it: GELU, a negative slope or α), and its backward takes the derivative inside the convolution's
+/// (<see cref="Functional.Conv2dActivation"/>);</item>
 /// <item>anything else runs layer by layer.</item>
 /// </list>
 /// Every training path gives the unfused layers' bits; folding rounds differently (as PyTorch's does), to ~1e-6 relative.
@@ -25,7 +26,7 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
 {
     private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
     private readonly Conv2dKernel.BlockActivation? _blockActivation = BlockActivations.For(activation);
-    private readonly BlockActivations.OutputGradient? _gradientFromOutput = BlockActivations.GradientFromOutput(activation);
+    private readonly BlockActivations.TrainingForm? _training = BlockActivations.ForTraining(activation);
 
     public Tensor Forward(Tensor x)
     {
@@ -88,9 +89,9 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
                         _blockActivation!, activationPool);
         }
         Tensor y;
-        if (norm is null && _gradientFromOutput is not null && x.Rank == 4 && x.Shape[1] == conv.InChannels)
+        if (norm is null && _training is not null && x.Rank == 4 && x.Shape[1] == conv.InChannels)
             y = Functional.Conv2dActivation(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
-                _blockActivation!, _gradientFromOutput);
+                _blockActivation!, _training);
         else
         {
             y = conv.Forward(x);

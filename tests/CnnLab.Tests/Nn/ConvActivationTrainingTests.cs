@@ -57,6 +57,36 @@ public class ConvActivationTrainingTests
         }
     }
 
+    // 3 → 16 stride 2 then a 2x2 average pool (whole windows), 16 → 20 (Winograd) then a 3x3 stride-2 padded max pool, 20 → 16
+    // then a 3x3 stride-2 average pool in ceil mode without the padding counted, 16 → 16 then a 2x2 max pool: each pool after
+    // the activation.
+    private static Sequential PooledNet(string activation, Generator gen) => new(
+        new Conv2d(3, 16, 3, stride: 2, padding: 1, generator: gen), Activation(activation), new AvgPool2d(2),
+        new Conv2d(16, 20, 3, padding: 1, generator: gen), Activation(activation), new MaxPool2d(3, 2, 1),
+        new Conv2d(20, 16, 3, padding: 1, generator: gen), Activation(activation), new AvgPool2d(3, 2, 1, ceilMode: true, countIncludePad: false),
+        new Conv2d(16, 16, 3, padding: 1, bias: false, generator: gen), Activation(activation), new MaxPool2d(2));
+
+    [Theory]
+    [MemberData(nameof(Activations))]
+    public void Training_activates_and_pools_in_the_convolution_with_the_layers_bits(string activation)
+    {
+        var gen = new Generator(23);
+        var net = PooledNet(activation, gen);
+        var x = Tensor.Randn(gen, 3, 3, 46, 42);
+        for (int i = 0; i < x.Numel; i += 13) x.Data[i] = 0f;
+        var weights = Tensor.Randn(gen, 3, 16, 1, 1);
+        foreach (int threads in new[] { 2, 1 })
+        {
+            var (unfusedOut, unfusedGrads, _) = Step(net, x, weights, fuse: false, threads);
+            var (fusedOut, fusedGrads, lastNode) = Step(net, x, weights, fuse: true, threads);
+            Assert.Equal("ConvolutionActivationPoolBackward", lastNode);
+            Assert.Equal(Bits(unfusedOut), Bits(fusedOut));
+            Assert.Equal(unfusedGrads.Length, fusedGrads.Length);
+            for (int i = 0; i < unfusedGrads.Length; i++)
+                Assert.True(Bits(unfusedGrads[i]).SequenceEqual(Bits(fusedGrads[i])), $"{activation}, {threads} thread(s): gradient {i} differs");
+        }
+    }
+
     // One forward and backward of sum(net(x)·weights): the output, the gradients of x and of every parameter, and the name of
     // the op that made the last activation's input (the fused op, or the last convolution when the layers run one by one).
     private static (float[] Output, float[][] Grads, string LastNode) Step(Sequential net, Tensor x, Tensor weights, bool fuse, int threads)
@@ -67,7 +97,7 @@ public class ConvActivationTrainingTests
         using var _ = ThreadCount.Use(threads);
         var y = net.Forward(input);
         var node = y.GradFn!.Name;
-        if (node != "ConvolutionActivationBackward") node = y.GradFn.Inputs[0].GradFn!.Name;
+        if (!node.StartsWith("ConvolutionActivation", StringComparison.Ordinal)) node = y.GradFn.Inputs[0].GradFn!.Name;
         (y * weights).Sum().Backward();
         var grads = new[] { input.Grad!.ToArray() }.Concat(net.Parameters().Select(p => p.Grad!.ToArray())).ToArray();
         return (y.ToArray(), grads, node);

@@ -107,6 +107,19 @@ public static partial class AvgPool2dKernel
         }
     }
 
+    /// <summary>
+    /// <see cref="Backward"/> on this thread into <paramref name="dx"/> (zeroed by the caller, as the op's is), by the same
+    /// per-plane loops (the same bits): for a fused op's backward, image by image.
+    /// </summary>
+    internal static unsafe void BackwardOnThisThread(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int planes = g.N * g.C;
+        CheckBuffers(g, dx.Length, dy.Length);
+        if (MaxPool2dKernel.IsWhole2x2(g) && Avx512F.IsSupported)
+            fixed (float* pdy = dy, pdx = dx) BackwardPlanes2x2(g, pdy, pdx, 0, planes);
+        else BackwardPlanes(g, countIncludePad, dy, dx, 0, planes);
+    }
+
     /// <summary>The single-threaded twin of <see cref="Backward"/>.</summary>
     public static void BackwardReference(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {

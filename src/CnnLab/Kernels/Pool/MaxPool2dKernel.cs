@@ -170,19 +170,37 @@ public static partial class MaxPool2dKernel
                 nint dys = (nint)pdy, dxs = (nint)pdx, idxs = (nint)pi;
                 // Each plane's indices point into that plane only, so planes are independent.
                 Parallelism.For(planes, Math.Max(1, 4096 / Math.Max(1, ohw)), (start, end) =>
-                {
-                    for (int plane = start; plane < end; plane++)
-                    {
-                        float* d = (float*)dys + (long)plane * ohw, dst = (float*)dxs + (long)plane * hw;
-                        int* idx = (int*)idxs + (long)plane * ohw;
-                        if (overwrite) new Span<float>(dst, hw).Clear();
-                        for (int k = 0; k < ohw; k++)
-                        {
-                            if ((uint)idx[k] >= (uint)hw) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {hw} elements");
-                            dst[idx[k]] += d[k];
-                        }
-                    }
-                });
+                    BackwardPlanes(hw, ohw, (float*)dys, (int*)idxs, (float*)dxs, start, end, overwrite));
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> with <c>overwrite</c> on this thread, by the same loop (the same bits): for a fused op's backward,
+    /// image by image.
+    /// </summary>
+    internal static unsafe void BackwardOnThisThread(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmaxIndices, Span<float> dx)
+    {
+        int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
+        if (dx.Length < planes * hw || dy.Length < planes * ohw || argmaxIndices.Length < planes * ohw)
+            throw new ArgumentException($"max-pool buffers too small for {g}");
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* pi = argmaxIndices)
+            BackwardPlanes(hw, ohw, pdy, pi, pdx, 0, planes, overwrite: true);
+    }
+
+    // dx[argmax] += dy for planes [start, end), each plane of dx cleared first with overwrite.
+    private static unsafe void BackwardPlanes(int hw, int ohw, float* dy, int* argmax, float* dx, int start, int end, bool overwrite)
+    {
+        for (int plane = start; plane < end; plane++)
+        {
+            float* d = dy + (long)plane * ohw, dst = dx + (long)plane * hw;
+            int* idx = argmax + (long)plane * ohw;
+            if (overwrite) new Span<float>(dst, hw).Clear();
+            for (int k = 0; k < ohw; k++)
+            {
+                if ((uint)idx[k] >= (uint)hw) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {hw} elements");
+                dst[idx[k]] += d[k];
             }
         }
     }

@@ -54,6 +54,50 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// pool(activation(conv2d(x, w, b))) recorded for training, <paramref name="pool"/> an <see cref="Nn.AvgPool2d"/> or
+    /// <see cref="Nn.MaxPool2d"/>: each block of images is copied into a kept tensor as the convolution finishes it, then
+    /// activated and pooled while in cache, so the activation's output is never stored; the backward rebuilds d conv one image
+    /// at a time inside the convolution's (the pool's backward, the activation's again where its derivative reads it, then
+    /// its derivative). The same bits as the three layers in a row.
+    /// </summary>
+    internal static unsafe Tensor Conv2dActivationPool(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.TrainingForm training, Module pool)
+    {
+        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        int[] convShape = [g.N, g.OC, g.OH, g.OW];
+        var (geometry, average, includePad) = PoolGeometry(convShape, pool);
+        var pooled = Tensor.ForOp([g.N, g.OC, geometry.OH, geometry.OW]);
+        var z = Tensor.ForOp(convShape);
+        var argmax = average ? null : RentArgmax(pooled.Numel);
+        int convImage = g.OC * g.OH * g.OW, pooledImage = g.OC * geometry.OH * geometry.OW;
+        void KeepActivateAndPool(int first, Span<float> block, Span<float> pooledBlock)
+        {
+            block.CopyTo(z.Data.Slice(first * convImage, block.Length));
+            activation(first, block, block);
+            var blockGeometry = geometry with { N = block.Length / convImage };
+            if (average) AvgPool2dKernel.ForwardOnThisThread(blockGeometry, includePad, block, pooledBlock);
+            else MaxPool2dKernel.ForwardOnThisThread(blockGeometry, block, pooledBlock,
+                AsIndices(argmax!, pooled.Numel).Slice(first * pooledImage, pooledBlock.Length));
+        }
+        Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
+        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, pooled.Data, false, default,
+            default, PlanKey(inputs, weight), algorithm, KeepActivateAndPool, outputImage: pooledImage);
+        return Autograd.Record(pooled, "ConvolutionActivationPoolBackward", inputs, dy =>
+        {
+            var grads = new ConvGradients(input, weight, bias);
+            fixed (float* pdy = dy.Data, pz = z.Data)
+            fixed (int* pi = argmax is null ? default : AsIndices(argmax, pooled.Numel))
+            {
+                var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
+                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
+            }
+            GC.KeepAlive(z);
+            GC.KeepAlive(argmax);
+            return grads.ForInputs();
+        });
+    }
+
+    /// <summary>
     /// pool(activation(conv2d(x, w, b))) for inference, <paramref name="pool"/> an <see cref="Nn.AvgPool2d"/> or <see cref="Nn.MaxPool2d"/>:
     /// each block of images is activated and pooled while in cache, so neither the convolution's output nor the activation's
     /// is stored. Records nothing (as <see cref="Conv2dActivationInference"/>). The same bits as the three ops in a row.
@@ -63,12 +107,7 @@ public static partial class Functional
     {
         var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
         int[] convShape = [g.N, g.OC, g.OH, g.OW];
-        var (geometry, average, includePad) = pool switch
-        {
-            AvgPool2d a => (Pool2dGeometryOf(convShape, a.KernelSize, a.Stride, a.Padding, 1, a.CeilMode), true, a.CountIncludePad),
-            MaxPool2d m => (Pool2dGeometryOf(convShape, m.KernelSize, m.Stride, m.Padding, m.Dilation, m.CeilMode), false, false),
-            _ => throw new ArgumentException($"a fused inference pool is AvgPool2d or MaxPool2d, not {pool.GetType().Name}", nameof(pool)),
-        };
+        var (geometry, average, includePad) = PoolGeometry(convShape, pool);
         var y = Tensor.ForOp([g.N, g.OC, geometry.OH, geometry.OW]);
         int convImage = g.OC * g.OH * g.OW;
         void ActivateAndPool(int firstImage, Span<float> z, Span<float> pooled)
@@ -122,4 +161,12 @@ public static partial class Functional
         if (Autograd.NeedsGrad(inputs)) throw new InvalidOperationException("the fused inference convolution records no gradient");
         return Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
     }
+
+    // The geometry of an AvgPool2d or MaxPool2d on the convolution's output, whether it averages, and its count_include_pad.
+    private static (Pool2dGeometry Geometry, bool Average, bool IncludePad) PoolGeometry(int[] convShape, Module pool) => pool switch
+    {
+        AvgPool2d a => (Pool2dGeometryOf(convShape, a.KernelSize, a.Stride, a.Padding, 1, a.CeilMode), true, a.CountIncludePad),
+        MaxPool2d m => (Pool2dGeometryOf(convShape, m.KernelSize, m.Stride, m.Padding, m.Dilation, m.CeilMode), false, false),
+        _ => throw new ArgumentException($"a fused pool is AvgPool2d or MaxPool2d, not {pool.GetType().Name}", nameof(pool)),
+    };
 }

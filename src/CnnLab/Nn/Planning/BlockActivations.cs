@@ -20,28 +20,47 @@ internal static class BlockActivations
         _ => null,
     };
 
-    /// <summary>Where a fused convolution's backward gets d conv: from dy, the activation's input (or y) and its output y.</summary>
-    public unsafe delegate ConvOutputGradient GradientSource(Conv2dGeometry g, float* dy, float* input, float* y);
-
     /// <summary>
-    /// How training applies an activation in a convolution: the source of d conv, and whether its derivative needs the
-    /// activation's input kept (else it reads y, which gives the same values).
+    /// How training applies an activation in a convolution: the sources of d conv the convolution's backward reads, made of
+    /// the activation's own backward lanes (x, y, dy).
     /// </summary>
-    public sealed record TrainingForm(GradientSource Gradient, bool NeedsInput);
+    public abstract unsafe class TrainingForm
+    {
+        /// <summary>Whether the lanes need the activation's input kept (else they read y, which gives the same values).</summary>
+        public abstract bool NeedsInput { get; }
+
+        /// <summary>y = f(conv) stored: d conv from dy, the kept input (or y) and y.</summary>
+        public abstract ConvOutputGradient Gradient(Conv2dGeometry g, float* dy, float* input, float* y);
+
+        /// <summary>pooled = pool(f(conv)), conv kept: d conv from d pooled (and the argmax of a max pool), f recomputed where read.</summary>
+        public abstract ConvOutputGradient PoolGradient(Conv2dGeometry g, Pool2dGeometry pool, bool average, bool countIncludePad,
+            float* dPooled, int* argmax, float* z, Conv2dKernel.BlockActivation forward);
+    }
 
     /// <summary>The training form of <paramref name="layer"/>, or null when it is not such an activation.</summary>
     public static TrainingForm? ForTraining(Module? layer) => layer switch
     {
-        LeakyReLU leaky => new(FromLanes(new LeakyReluBackward(leaky.NegativeSlope)), NeedsInput: leaky.NegativeSlope is not >= 0f),
-        ELU elu => new(FromLanes(new EluBackward(elu.Alpha)), NeedsInput: elu.Alpha is not >= 0f),
-        GELU => new(FromLanes(new GeluBackward()), NeedsInput: true),
-        Sigmoid => new(FromLanes(new SigmoidBackward()), NeedsInput: false),
-        Tanh => new(FromLanes(new TanhBackward()), NeedsInput: false),
+        // LeakyReLU's and ELU's x > 0 is y > 0 for a slope or α of at least 0; sigmoid's and tanh's lanes read y alone.
+        LeakyReLU leaky => new Lanes<LeakyReluBackward>(new(leaky.NegativeSlope), leaky.NegativeSlope is not >= 0f, ReadsOutput: false),
+        ELU elu => new Lanes<EluBackward>(new(elu.Alpha), elu.Alpha is not >= 0f, ReadsOutput: true),
+        GELU => new Lanes<GeluBackward>(new(), NeedsInputKept: true, ReadsOutput: false),
+        Sigmoid => new Lanes<SigmoidBackward>(new(), NeedsInputKept: false, ReadsOutput: true),
+        Tanh => new Lanes<TanhBackward>(new(), NeedsInputKept: false, ReadsOutput: true),
         _ => null,
     };
 
-    private static unsafe GradientSource FromLanes<TBackward>(TBackward backward) where TBackward : struct, ITernaryLanes =>
-        (g, dy, input, y) => new ActivationGradient<TBackward>(g, dy, input, y, backward);
+    private sealed unsafe class Lanes<TBackward>(TBackward backward, bool NeedsInputKept, bool ReadsOutput) : TrainingForm
+        where TBackward : struct, ITernaryLanes
+    {
+        public override bool NeedsInput => NeedsInputKept;
+
+        public override ConvOutputGradient Gradient(Conv2dGeometry g, float* dy, float* input, float* y) =>
+            new ActivationGradient<TBackward>(g, dy, input, y, backward);
+
+        public override ConvOutputGradient PoolGradient(Conv2dGeometry g, Pool2dGeometry pool, bool average, bool countIncludePad,
+            float* dPooled, int* argmax, float* z, Conv2dKernel.BlockActivation forward) =>
+            new ActivationPoolGradient<TBackward>(g, pool, average, countIncludePad, dPooled, argmax, z, forward, ReadsOutput, backward);
+    }
 
     private static Conv2dKernel.BlockActivation Leaky(float slope) => (_, z, y) => ElementwiseLoop.MapOnThisThread(new LeakyReluForward(slope), z, y);
 

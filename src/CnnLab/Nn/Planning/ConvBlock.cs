@@ -90,8 +90,13 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
         }
         Tensor y;
         if (norm is null && _training is not null && x.Rank == 4 && x.Shape[1] == conv.InChannels)
+        {
+            if (activationPool is not null)
+                return Functional.Conv2dActivationPool(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+                    conv.Algorithm, _blockActivation!, _training, activationPool);
             y = Functional.Conv2dActivation(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
                 _blockActivation!, _training);
+        }
         else
         {
             y = conv.Forward(x);

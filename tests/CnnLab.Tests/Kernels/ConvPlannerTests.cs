@@ -101,7 +101,10 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        // 25 tiles: 32 channels are enough (800), 16 are not (400).
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 10, 10, 64, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.NotEqual(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 10, 10, 32, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 10, 10, 64, 3, 3, PH: 1, PW: 1)).Forward);
         // One image of a plane 8 wide or less has at most 16 tiles: too few for Winograd, whatever the channels.

@@ -156,7 +156,8 @@ public class Winograd3x3Tests
         if (!Avx512F.IsSupported) return;
         Assert.True(Chosen(Same3x3(2, 32, 14, 14, 64)));
         Assert.False(Chosen(Same3x3(1, 16, 14, 14, 16)));                     // one image, 49 tiles of 16 channels
-        Assert.False(Chosen(Same3x3(1, 32, 14, 14, 64)));                     // one image, 49 tiles of 32: too few tiles
+        Assert.True(Chosen(Same3x3(1, 32, 14, 14, 64)));                      // one image, 49 tiles of 32 channels
+        Assert.False(Chosen(Same3x3(1, 16, 12, 12, 16)));                     // one image, 36 tiles of 16: too few
         Assert.True(Chosen(Same3x3(1, 32, 28, 28, 32)));                      // one image, 196 tiles of 32
         Assert.False(Chosen(Same3x3(1, 1, 28, 28, 32)));                      // one input channel: im2col
         Assert.False(Chosen(Same3x3(1, 32, 14, 14, 8)));                      // few output channels

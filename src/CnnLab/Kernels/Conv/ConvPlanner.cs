@@ -42,11 +42,12 @@ public static class ConvPlanner
     // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
     // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
     // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off. A single image needs
-    // tiles × channels of at least MinWinogradWork to keep its products wide enough (32→64 on 14x14, 1,568, was slower than
-    // the channel-blocked kernel; 64→64 on 10x10, 1,600, faster), and rows of at least MinWinogradRowTiles tiles: a plane 8
-    // wide or less has at most 16 tiles, one vector a position, too few for the multiply's passes to pay for the transforms
-    // (128→128 on 8x8 and 7x7 was slower by 15-30 %, 64→64 on 7x7 by 50 %).
-    internal const int MinWinogradChannels = 16, MinWinogradWork = 1600, MinWinogradRowTiles = 5;
+    // tiles × channels of at least MinWinogradWork to keep its products wide enough (16→16 on 12x12, 576, and 16→32 on
+    // 10x10, 400, were slower than the channel-blocked kernel, 16→16 on 14x14, 784, than the output-row one; 32→64 on 10x10,
+    // 800, and 32→32 on 12x12, 1,152, faster than either), and
+    // rows of at least MinWinogradRowTiles tiles: a plane 8 wide or less has at most 16 tiles, one vector a position, too
+    // few for the multiply's passes to pay for the transforms (64→64 on 8x8 slower by 12 %, on 7x7 by 34 %).
+    internal const int MinWinogradChannels = 16, MinWinogradWork = 800, MinWinogradRowTiles = 5;
 
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
     // multiple of 32 outputs per group) it beat im2col + GEMM on every shape measured; with 16 per step, im2col + GEMM

@@ -45,16 +45,7 @@ public class ConvActivationTrainingTests
         // Exact zeros where the activation's branch changes (z = 0: LeakyReLU and ELU take their x ≤ 0 side).
         for (int i = 0; i < x.Numel; i += 11) x.Data[i] = 0f;
         var weights = Tensor.Randn(gen, 5, 16, 12, 11);
-        foreach (int threads in new[] { 2, 1 })
-        {
-            var (unfusedOut, unfusedGrads, _) = Step(net, x, weights, fuse: false, threads);
-            var (fusedOut, fusedGrads, lastNode) = Step(net, x, weights, fuse: true, threads);
-            Assert.Equal("ConvolutionActivationBackward", lastNode);
-            Assert.Equal(Bits(unfusedOut), Bits(fusedOut));
-            Assert.Equal(unfusedGrads.Length, fusedGrads.Length);
-            for (int i = 0; i < unfusedGrads.Length; i++)
-                Assert.True(Bits(unfusedGrads[i]).SequenceEqual(Bits(fusedGrads[i])), $"{activation}, {threads} thread(s): gradient {i} differs");
-        }
+        AssertFusedAsLayers(net, x, weights, "ConvolutionActivationBackward", activation);
     }
 
     // 3 → 16 stride 2 then a 2x2 average pool (whole windows), 16 → 20 (Winograd) then a 3x3 stride-2 padded max pool, 20 → 16
@@ -75,11 +66,17 @@ public class ConvActivationTrainingTests
         var x = Tensor.Randn(gen, 3, 3, 46, 42);
         for (int i = 0; i < x.Numel; i += 13) x.Data[i] = 0f;
         var weights = Tensor.Randn(gen, 3, 16, 1, 1);
+        AssertFusedAsLayers(net, x, weights, "ConvolutionActivationPoolBackward", activation);
+    }
+
+    // The fused run (its last op the expected one) against the layers one by one: output and gradients, bit for bit, 2 and 1 threads.
+    private static void AssertFusedAsLayers(Sequential net, Tensor x, Tensor weights, string fusedOp, string activation)
+    {
         foreach (int threads in new[] { 2, 1 })
         {
             var (unfusedOut, unfusedGrads, _) = Step(net, x, weights, fuse: false, threads);
             var (fusedOut, fusedGrads, lastNode) = Step(net, x, weights, fuse: true, threads);
-            Assert.Equal("ConvolutionActivationPoolBackward", lastNode);
+            Assert.Equal(fusedOp, lastNode);
             Assert.Equal(Bits(unfusedOut), Bits(fusedOut));
             Assert.Equal(unfusedGrads.Length, fusedGrads.Length);
             for (int i = 0; i < unfusedGrads.Length; i++)

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using CnnLab.Data;
 using CnnLab.Nn;
@@ -115,9 +117,18 @@ public class PyTorchExportTests
         return (Trainer.BuildModel(config, new Generator(0)).Model, config.Normalization);
     }
 
-    // The README's launch on two CPU processes. Debian's torchrun (PyTorch 1.13 under Python 3.11) cannot parse its own
-    // default "--redirects 0" (Python 3.11 no longer lists IntFlag's zero member): any other value avoids it.
-    private static (int, string) Torchrun(string project, params string[] args) =>
-        TorchProcess.Run(TorchProcess.Torchrun,
-            ["--standalone", "--nproc_per_node", "2", "--redirects", "2", "--tee", "2", "train.py", "--device", "cpu", .. args], project, 420);
+    // The README's launch on two CPU processes, on a free port of its own: --standalone always rendezvouses on port 29400,
+    // and a launch that follows the last within seconds (as here) could find it still held and wait until the timeout.
+    // Debian's torchrun (PyTorch 1.13 under Python 3.11) cannot parse its own default "--redirects 0" (Python 3.11 no longer
+    // lists IntFlag's zero member): any other value avoids it.
+    private static (int, string) Torchrun(string project, params string[] args)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return TorchProcess.Run(TorchProcess.Torchrun,
+            ["--nnodes", "1", "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", port.ToString(CultureInfo.InvariantCulture),
+                "--redirects", "2", "--tee", "2", "train.py", "--device", "cpu", .. args], project, 420);
+    }
 }

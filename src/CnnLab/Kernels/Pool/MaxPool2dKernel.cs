@@ -160,8 +160,7 @@ public static partial class MaxPool2dKernel
     public static void Backward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmaxIndices, Span<float> dx, bool overwrite = false)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (dx.Length < planes * hw || dy.Length < planes * ohw || argmaxIndices.Length < planes * ohw)
-            throw new ArgumentException($"max-pool buffers too small for {g}");
+        CheckBackwardBuffers(g, dy.Length, argmaxIndices.Length, dx.Length);
         unsafe
         {
             fixed (float* pdy = dy, pdx = dx)
@@ -182,11 +181,18 @@ public static partial class MaxPool2dKernel
     internal static unsafe void BackwardOnThisThread(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmaxIndices, Span<float> dx)
     {
         int planes = g.N * g.C, hw = g.H * g.W, ohw = g.OH * g.OW;
-        if (dx.Length < planes * hw || dy.Length < planes * ohw || argmaxIndices.Length < planes * ohw)
-            throw new ArgumentException($"max-pool buffers too small for {g}");
+        CheckBackwardBuffers(g, dy.Length, argmaxIndices.Length, dx.Length);
         fixed (float* pdy = dy, pdx = dx)
         fixed (int* pi = argmaxIndices)
             BackwardPlanes(hw, ohw, pdy, pi, pdx, 0, planes, overwrite: true);
+    }
+
+    // dy and the argmax indices of g's outputs, dx of its inputs, at least.
+    private static void CheckBackwardBuffers(in Pool2dGeometry g, int dyLength, int argmaxLength, int dxLength)
+    {
+        int planes = g.N * g.C;
+        if (dxLength < planes * g.H * g.W || dyLength < planes * g.OH * g.OW || argmaxLength < planes * g.OH * g.OW)
+            throw new ArgumentException($"max-pool buffers too small for {g}");
     }
 
     // dx[argmax] += dy for planes [start, end), each plane of dx cleared first with overwrite.

@@ -73,11 +73,8 @@ public static partial class Functional
         void KeepActivateAndPool(int first, Span<float> block, Span<float> pooledBlock)
         {
             block.CopyTo(z.Data.Slice(first * convImage, block.Length));
-            activation(first, block, block);
-            var blockGeometry = geometry with { N = block.Length / convImage };
-            if (average) AvgPool2dKernel.ForwardOnThisThread(blockGeometry, includePad, block, pooledBlock);
-            else MaxPool2dKernel.ForwardOnThisThread(blockGeometry, block, pooledBlock,
-                AsIndices(argmax!, pooled.Numel).Slice(first * pooledImage, pooledBlock.Length));
+            ActivateAndPool(activation, geometry, average, includePad, convImage, first, block, pooledBlock,
+                average ? default : AsIndices(argmax!, pooled.Numel).Slice(first * pooledImage, pooledBlock.Length));
         }
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, pooled.Data, false, default,
@@ -110,14 +107,9 @@ public static partial class Functional
         var (geometry, average, includePad) = PoolGeometry(convShape, pool);
         var y = Tensor.ForOp([g.N, g.OC, geometry.OH, geometry.OW]);
         int convImage = g.OC * g.OH * g.OW;
-        void ActivateAndPool(int firstImage, Span<float> z, Span<float> pooled)
-        {
-            activation(firstImage, z, z);
-            var block = geometry with { N = z.Length / convImage };
-            if (average) AvgPool2dKernel.ForwardOnThisThread(block, includePad, z, pooled);
-            else MaxPool2dKernel.ForwardOnThisThread(block, z, pooled, default);
-        }
-        ConvolveInBlocks(g, input, weight, bias, y, algorithm, ActivateAndPool, g.OC * geometry.OH * geometry.OW);
+        ConvolveInBlocks(g, input, weight, bias, y, algorithm,
+            (first, z, pooled) => ActivateAndPool(activation, geometry, average, includePad, convImage, first, z, pooled, default),
+            g.OC * geometry.OH * geometry.OW);
         return y;
     }
 
@@ -160,6 +152,17 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         if (Autograd.NeedsGrad(inputs)) throw new InvalidOperationException("the fused inference convolution records no gradient");
         return Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+    }
+
+    // A block of the convolution's output activated in place, then pooled into `pooled` (a max pool's argmax into `argmax`,
+    // none where it is empty), by the layers' own kernels.
+    private static void ActivateAndPool(Conv2dKernel.BlockActivation activation, in Pool2dGeometry geometry, bool average, bool includePad,
+        int convImage, int first, Span<float> block, Span<float> pooled, Span<int> argmax)
+    {
+        activation(first, block, block);
+        var blockGeometry = geometry with { N = block.Length / convImage };
+        if (average) AvgPool2dKernel.ForwardOnThisThread(blockGeometry, includePad, block, pooled);
+        else MaxPool2dKernel.ForwardOnThisThread(blockGeometry, block, pooled, argmax);
     }
 
     // The geometry of an AvgPool2d or MaxPool2d on the convolution's output, whether it averages, and its count_include_pad.

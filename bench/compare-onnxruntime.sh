@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CnnLab inference against ONNX Runtime on CnnLab's own ONNX export, side by side in one process per row
-# (bench/CnnLab.Bench's `ort` mode): milliseconds per batch at batch 1 (latency) and 256, one thread.
+# (bench/CnnLab.Bench's `ort` mode): milliseconds per batch at batch 1 (latency) and 256, one thread; CnnLab in eval mode
+# and frozen (Module.Freeze: its weights constants, as ONNX Runtime's session holds them).
 # Usage: bench/compare-onnxruntime.sh [SECONDS]   (default 4 s per row); prints a Markdown table for bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,15 +14,15 @@ echo "## Inference against ONNX Runtime (one thread, ms per batch, best of 6 alt
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| model | batch | CnnLab ms | ONNX Runtime ms | CnnLab speed / ORT's |"
-echo "|---|---|---|---|---|"
+echo "| model | batch | CnnLab ms | frozen ms | ONNX Runtime ms | CnnLab speed / ORT's | frozen |"
+echo "|---|---|---|---|---|---|---|"
 for model in lenet5 cnn-small cnn-bn resnet-mini plain-cnn-20 bench/models/*.json; do
   label=$model
   case "$model" in *.json) label="$(basename "$model" .json) (bench/models)";; esac
   for batch in 1 256; do
     r=$($BENCH --model "$model" --batch "$batch" --threads 1 --seconds "$SECONDS_PER_ROW")
-    c=$(echo "$r" | field "['cnnlab_ms']"); o=$(echo "$r" | field "['ort_ms']")
-    echo "| $label | $batch | $(python3 -c "print(f'{$c:.3f}')") | $(python3 -c "print(f'{$o:.3f}')") | $(python3 -c "print(f'{$o/$c:.2f}x')") |"
+    c=$(echo "$r" | field "['cnnlab_ms']"); f=$(echo "$r" | field "['cnnlab_frozen_ms']"); o=$(echo "$r" | field "['ort_ms']")
+    echo "| $label | $batch | $(python3 -c "print(f'{$c:.3f} | {$f:.3f} | {$o:.3f} | {$o/$c:.2f}x | {$o/$f:.2f}x')") |"
   done
 done
 echo

@@ -12,9 +12,9 @@ using Microsoft.ML.OnnxRuntime;
 namespace CnnLab.Bench;
 
 /// <summary>
-/// Inference of one model in CnnLab (eval mode, no-grad) and in ONNX Runtime on CnnLab's own ONNX export, side by side
-/// in one process: the same random weights and inputs, rounds that alternate the two, and the best of each side's
-/// per-round median milliseconds per batch. Prints one JSON line. bench/compare-onnxruntime.sh runs it per model.
+/// Inference of one model in CnnLab (eval mode, no-grad; and frozen, Module.Freeze) and in ONNX Runtime on CnnLab's own ONNX
+/// export, side by side in one process: the same random weights and inputs, rounds that alternate the three, and the best of
+/// each side's per-round median milliseconds per batch. Prints one JSON line. bench/compare-onnxruntime.sh runs it per model.
 /// Usage: dotnet run -c Release --project bench/CnnLab.Bench -- ort --model cnn-small|SPEC.json --batch 1 --threads 1 --seconds 4
 /// </summary>
 public static class OrtComparison
@@ -52,16 +52,21 @@ public static class OrtComparison
             using var outputs = session.Run(runOptions, inputNames, [ortInput], outputNames);
         }
 
-        double cnnlab = double.MaxValue, ort = double.MaxValue;
+        double cnnlab = double.MaxValue, frozen = double.MaxValue, ort = double.MaxValue;
         for (int round = 0; round < 6; round++)
         {
-            // The first round warms both up (the JIT, ORT's arena); every round alternates the two.
-            cnnlab = Math.Min(cnnlab, MedianMs(CnnLabOnce, seconds / 12));
-            ort = Math.Min(ort, MedianMs(OrtOnce, seconds / 12));
+            // The first round warms all up (the JIT, ORT's arena); every round alternates CnnLab in eval mode, CnnLab frozen
+            // (Module.Freeze: its weights constants, as the ONNX Runtime session holds them) and ONNX Runtime.
+            net.Unfreeze().Eval();
+            cnnlab = Math.Min(cnnlab, MedianMs(CnnLabOnce, seconds / 18));
+            net.Freeze();
+            frozen = Math.Min(frozen, MedianMs(CnnLabOnce, seconds / 18));
+            ort = Math.Min(ort, MedianMs(OrtOnce, seconds / 18));
         }
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            model = name, batch, threads, cnnlab_ms = cnnlab, ort_ms = ort, ratio = ort / cnnlab,
+            model = name, batch, threads, cnnlab_ms = cnnlab, cnnlab_frozen_ms = frozen, ort_ms = ort, ratio = ort / cnnlab,
+            frozen_ratio = ort / frozen,
             ort_version = typeof(InferenceSession).Assembly.GetName().Version?.ToString(),
         }));
         return 0;

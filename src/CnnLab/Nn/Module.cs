@@ -198,17 +198,53 @@ public abstract class Module
                 throw new ArgumentException(
                     $"size mismatch for {key}: checkpoint has shape {Shape.Format(source.Shape)}, the model has {Shape.Format(target.Shape)}");
             source.Data.CopyTo(target.Data);
+            target.NoteWrite();
         }
     }
 
     // ---- modes and grads ----------------------------------------------------------------------
 
-    /// <summary>Sets training mode on this module and all descendants; returns this.</summary>
+    /// <summary>Sets training mode on this module and all descendants; returns this. Training ends a <see cref="Freeze"/>.</summary>
     public Module Train(bool mode = true)
     {
         Training = mode;
+        if (mode) SetFrozenEpoch(0);
         foreach (var (_, child) in _children) child.Train(mode);
         return this;
+    }
+
+    /// <summary>
+    /// Eval mode, and a promise that the parameters and buffers keep their values until <see cref="Unfreeze"/> or
+    /// <see cref="Train"/>: what inference prepares from them (a convolution's packed or transformed weights, a batch norm
+    /// folded into its convolution) is checked against them once, not on every call. An optimizer step or
+    /// <see cref="LoadStateDict"/> on a frozen model is seen (what it wrote is checked once more); a write through
+    /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. Returns this.
+    /// Not to be confused with <c>RequiresGrad_(false)</c>, which freezes parameters for fine-tuning.
+    /// </summary>
+    /// <remarks>PyTorch: <c>torch.jit.freeze</c>, which turns a module's parameters into constants (as an ONNX Runtime session
+    /// holds them).</remarks>
+    public Module Freeze()
+    {
+        Eval();
+        int epoch = Tensor.NewFrozenEpoch();
+        foreach (var (_, child) in NamedModules()) child.SetFrozenEpoch(epoch);
+        return this;
+    }
+
+    /// <summary>Ends <see cref="Freeze"/>: prepared weights are compared with the parameters on every call again. Returns this.</summary>
+    public Module Unfreeze()
+    {
+        foreach (var (_, child) in NamedModules()) child.SetFrozenEpoch(0);
+        return this;
+    }
+
+    /// <summary>Whether every parameter and buffer of this module and its descendants is frozen (<see cref="Freeze"/>).</summary>
+    public bool IsFrozen => StateDict().Values.All(t => t.FrozenEpoch != 0);
+
+    private void SetFrozenEpoch(int epoch)
+    {
+        foreach (var (_, p) in _parameters) p.FrozenEpoch = epoch;
+        foreach (var (_, b) in _buffers) b.FrozenEpoch = epoch;
     }
 
     /// <summary>Evaluation mode (same as <c>Train(false)</c>).</summary>

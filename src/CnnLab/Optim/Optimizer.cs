@@ -72,6 +72,7 @@ public abstract class Optimizer
                         $"parameter {p.Name ?? ""} of shape {Shape.Format(p.Shape)} has a gradient of shape {Shape.Format(grad.Shape)}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParamState();
                 Update(group, p, grad, state);
+                p.NoteWrite();
             }
         }
     }

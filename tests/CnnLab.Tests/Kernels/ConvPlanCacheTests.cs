@@ -18,15 +18,15 @@ public class ConvPlanCacheTests
         var w = Tensor.Randn(new Generator(1), oc, c / groups, k, k);
         var g1 = new Conv2dGeometry(1, c, 12, 11, oc, k, k, stride, stride, k / 2, k / 2, G: groups);
         var algorithm = ConvPlanner.Plan(g1).Forward;
-        var plan = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
-        Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, w.Buffer, w.Data, algorithm));
-        Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, w.Buffer, w.Data, algorithm));
-        var again = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
+        var plan = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm);
+        Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
+        Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
+        var again = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm);
         if (algorithm != ConvAlgorithm.Im2ColGemm)   // another algorithm, another plan
-            Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data, ConvAlgorithm.Im2ColGemm));
-        again = ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm);
+            Assert.NotSame(again, ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, ConvAlgorithm.Im2ColGemm));
+        again = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm);
         w.Data[w.Numel - 1] += 1f;   // written in place, as an optimizer step does
-        Assert.NotSame(again, ConvPlanCache.Get(g1, w.Buffer, w.Data, algorithm));
+        Assert.NotSame(again, ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
     }
 
     [Fact]
@@ -39,12 +39,12 @@ public class ConvPlanCacheTests
         var frozen = Tensor.Randn(new Generator(4), 16, 16, 3, 3);
         var plain = Tensor.Randn(new Generator(4), 16, 16, 3, 3);
         ConvPlanCache.Freeze(frozen.Buffer);
-        var frozenPlan = ConvPlanCache.Get(g, frozen.Buffer, frozen.Data, algorithm);
-        var plainPlan = ConvPlanCache.Get(g, plain.Buffer, plain.Data, algorithm);
+        var frozenPlan = ConvPlanCache.Get(g, new CachedWeights(frozen.Buffer, 0), frozen.Data, algorithm);
+        var plainPlan = ConvPlanCache.Get(g, new CachedWeights(plain.Buffer, 0), plain.Data, algorithm);
         frozen.Data[0] += 1f;
         plain.Data[0] += 1f;
-        Assert.Same(frozenPlan, ConvPlanCache.Get(g, frozen.Buffer, frozen.Data, algorithm));
-        Assert.NotSame(plainPlan, ConvPlanCache.Get(g, plain.Buffer, plain.Data, algorithm));
+        Assert.Same(frozenPlan, ConvPlanCache.Get(g, new CachedWeights(frozen.Buffer, 0), frozen.Data, algorithm));
+        Assert.NotSame(plainPlan, ConvPlanCache.Get(g, new CachedWeights(plain.Buffer, 0), plain.Data, algorithm));
     }
 
     [Fact]
@@ -92,8 +92,8 @@ public class ConvPlanCacheTests
             foreach (int threads in new[] { 1, 2 })
                 using (ThreadCount.Use(threads))
                 {
-                    Conv2dKernel.ForwardCached(g, x, weights.Data, bias.Data, true, cached, true, default, default, weights.Buffer,
-                        ConvAlgorithm.Winograd);
+                    Conv2dKernel.ForwardCached(g, x, weights.Data, bias.Data, true, cached, true, default, default,
+                        new CachedWeights(weights.Buffer, 0), ConvAlgorithm.Winograd);
                     Conv2dKernel.ForwardCached(g, x, weights.Data, bias.Data, true, fresh, true, default, default, weightsKey: null,
                         ConvAlgorithm.Winograd);
                     Assert.True(fresh.Select(BitConverter.SingleToInt32Bits).SequenceEqual(cached.Select(BitConverter.SingleToInt32Bits)),

@@ -43,13 +43,13 @@ public static class Conv2dKernel
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' prepared plan kept in <see cref="ConvPlanCache"/> under
-    /// <paramref name="weightsKey"/> (their array; null: prepare them for this call alone). A plan prepared for this
+    /// <paramref name="weightsKey"/> (their array and freeze; null: prepare them for this call alone). A plan prepared for this
     /// call alone cuts Winograd's blocks of images at <paramref name="winogradBlockColumns"/> GEMM columns (0: the
     /// default; the tests pass fewer to make full and short blocks on small batches). An <paramref name="activation"/> that
     /// pools writes <paramref name="outputImage"/> floats of y per image (0: OC·OH·OW, the convolution's own).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
-        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, float[]? weightsKey, ConvAlgorithm algorithm,
+        Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, CachedWeights? weightsKey, ConvAlgorithm algorithm,
         BlockActivation? activation = null, int winogradBlockColumns = 0, int outputImage = 0)
     {
         if (outputImage != 0 && activation is null) throw new ArgumentException("only a block epilogue writes another output size");
@@ -64,7 +64,7 @@ public static class Conv2dKernel
         var geo = g;
         int p = g.ColCols;
         var forward = ConvPlanner.Plan(g, algorithm).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey, w, forward);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)

@@ -8,26 +8,44 @@ namespace CnnLab.Kernels;
 /// calls for weights that have not changed. Inference runs the same layer with the same weights again and again, and
 /// at batch 1 preparing them anew was most of a layer's time. A plan is reused only while the geometry (the batch
 /// aside), the algorithm and every weight are what they were when it was made (compared bit for bit with a snapshot, so weights written
-/// in place through any path are noticed); the entry lives as long as the weights' array.
+/// in place through any path are noticed; a frozen model's, Nn.Module.Freeze, once per freeze); the entry lives as long as the
+/// weights' array.
 /// </summary>
 /// <remarks>PyTorch: oneDNN's weight-prepacking in inference (<c>torch.jit.freeze</c>, <c>ipex.optimize</c>), automatic here.</remarks>
 internal static class ConvPlanCache
 {
-    // Snapshot null: the weights were frozen (Freeze) and are not compared.
-    private sealed record Entry(Conv2dGeometry Geometry, float[]? Snapshot, ConvForwardPlan Plan);
+    // Snapshot null: the weights were frozen (Freeze) and are not compared. Epoch: the freeze (Tensor.FrozenEpoch) in which
+    // the snapshot was last found equal to the weights, 0 for none.
+    private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, ConvForwardPlan plan, int epoch)
+    {
+        public readonly Conv2dGeometry Geometry = geometry;
+        public readonly float[]? Snapshot = snapshot;
+        public readonly ConvForwardPlan Plan = plan;
+        public volatile int Epoch = epoch;
+    }
 
     private static readonly ConditionalWeakTable<float[], Entry> s_plans = new();
 
-    /// <summary>The plan for weights <paramref name="w"/>, whose backing array is <paramref name="key"/>. Never dispose it.</summary>
-    public static ConvForwardPlan Get(in Conv2dGeometry g, float[] key, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
+    /// <summary>
+    /// The plan for <paramref name="weights"/>' values <paramref name="w"/>. Never dispose it. Weights frozen in an epoch
+    /// (<see cref="CachedWeights.FrozenEpoch"/>) are compared with the plan's snapshot once in that epoch, not on every call.
+    /// </summary>
+    public static ConvForwardPlan Get(in Conv2dGeometry g, CachedWeights weights, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
         var shape = g with { N = 0 };
-        if (s_plans.TryGetValue(key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm
-            && (e.Snapshot is null || SameBits(w, e.Snapshot)))
-            return e.Plan;
+        int epoch = weights.FrozenEpoch;
+        if (s_plans.TryGetValue(weights.Key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm)
+        {
+            if (e.Snapshot is null || (epoch != 0 && e.Epoch == epoch)) return e.Plan;
+            if (SameBits(w, e.Snapshot))
+            {
+                e.Epoch = epoch;
+                return e.Plan;
+            }
+        }
         // A replaced plan is left to the GC, not disposed: another thread may still be running it.
         var plan = new ConvForwardPlan(shape, w, algorithm, cached: true);
-        s_plans.AddOrUpdate(key, new Entry(shape, s_frozen.TryGetValue(key, out _) ? null : w.ToArray(), plan));
+        s_plans.AddOrUpdate(weights.Key, new Entry(shape, s_frozen.TryGetValue(weights.Key, out _) ? null : w.ToArray(), plan, epoch));
         return plan;
     }
 

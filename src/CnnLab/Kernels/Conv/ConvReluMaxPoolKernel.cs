@@ -28,14 +28,14 @@ public static class ConvReluMaxPoolKernel
     /// <see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
-        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, float[]? weightsKey, ConvAlgorithm algorithm)
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, CachedWeights? weightsKey, ConvAlgorithm algorithm)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
         var forward = ConvPlanner.Plan(g, algorithm).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey, w, forward);
+        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)

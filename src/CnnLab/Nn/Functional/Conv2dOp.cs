@@ -68,7 +68,10 @@ public static partial class Functional
 
     // Inference (nothing recorded: no-grad, or nothing requires grad) keeps the weights' prepared plan between calls
     // (ConvPlanCache); training changes them every step, so it prepares them per call.
-    private static float[]? PlanKey(Tensor[] inputs, Tensor weight) => Autograd.NeedsGrad(inputs) ? null : weight.Buffer;
+    private static CachedWeights? PlanKey(Tensor[] inputs, Tensor weight) => Autograd.NeedsGrad(inputs) ? null : CachedWeightsOf(weight);
+
+    // The weights' array, under which their forward plan is kept, and the freeze (Module.Freeze) they are constant in.
+    private static CachedWeights CachedWeightsOf(Tensor weight) => new(weight.Buffer, weight.FrozenEpoch);
 
     // Checks a batched conv2d call the way PyTorch does and returns its geometry.
     // 2^28 floats (1 GiB) per padded channel plane: far beyond any image, and small enough that every

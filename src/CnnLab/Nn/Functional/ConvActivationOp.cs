@@ -145,7 +145,7 @@ public static partial class Functional
     private static void ConvolveInBlocks(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor y, ConvAlgorithm algorithm,
         Conv2dKernel.BlockActivation epilogue, int outputImage = 0) =>
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            weight.Buffer, algorithm, epilogue, outputImage: outputImage);
+            CachedWeightsOf(weight), algorithm, epilogue, outputImage: outputImage);
 
     private static Conv2dGeometry InferenceGeometry(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups)
     {

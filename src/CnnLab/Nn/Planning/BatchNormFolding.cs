@@ -8,13 +8,18 @@ namespace CnnLab.Nn;
 /// arXiv:1502.03167, eval mode): with s_o = γ_o / √(σ²_o + ε), W'[o] = s_o·W[o] and b'_o = s_o·(b_o − μ_o) + β_o, so
 /// W' ⋆ x + b' = γ·(W ⋆ x + b − μ)/√(σ² + ε) + β. Computed in double and rounded once. The folded tensors are kept
 /// while every source value is what it was (a bitwise snapshot: an optimizer step, a loaded checkpoint or a write in
-/// place refolds), so the convolution's prepared weights (<see cref="Kernels.ConvPlanCache"/>) are kept too.
+/// place refolds; in a frozen model, <see cref="Module.Freeze"/>, they are compared once per freeze), so the convolution's
+/// prepared weights (<see cref="Kernels.ConvPlanCache"/>) are kept too.
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.utils.fusion.fuse_conv_bn_eval</c>, which <c>torch.jit.freeze</c> and
 /// <c>torch.ao.quantization.fuse_modules</c> apply.</remarks>
 internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
 {
-    private sealed record Folded(float[] Sources, Tensor Weight, Tensor Bias);
+    // Epochs: each source's freeze (Tensor.FrozenEpoch) in which Sources was last found equal to it; null: not all frozen.
+    private sealed record Folded(float[] Sources, Tensor Weight, Tensor Bias)
+    {
+        public volatile int[]? Epochs;
+    }
 
     private readonly Tensor[] _parameters = new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias }.OfType<Tensor>().ToArray();
     private readonly object _gate = new();
@@ -27,21 +32,35 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     public (Tensor Weight, Tensor Bias) Get()
     {
         var folded = _folded;
-        if (folded is null || !Unchanged(folded.Sources))
+        if (folded is null || !(CheckedInThisFreeze(folded) || Unchanged(folded)))
             lock (_gate)
             {
                 folded = _folded;
-                if (folded is null || !Unchanged(folded.Sources)) _folded = folded = Fold();
+                if (folded is null || !Unchanged(folded)) _folded = folded = Fold();
             }
         return (folded.Weight, folded.Bias);
+    }
+
+    // Every source frozen (Module.Freeze) and found unchanged since: no compare.
+    private bool CheckedInThisFreeze(Folded folded)
+    {
+        var epochs = folded.Epochs;
+        if (epochs is null) return false;
+        int i = 0;
+        foreach (var t in Sources())
+            if (i >= epochs.Length || t.FrozenEpoch != epochs[i++]) return false;
+        return i == epochs.Length;
     }
 
     // The sources in one array: W, then b, γ, β, μ, σ² (b, γ, β only where the layers have them).
     private IEnumerable<Tensor> Sources() =>
         new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias, norm.RunningMean, norm.RunningVar }.OfType<Tensor>();
 
-    private bool Unchanged(float[] snapshot)
+    // Every source's bits equal to the snapshot; if so, and every source is frozen, the freezes they were found equal in.
+    private bool Unchanged(Folded folded)
     {
+        var snapshot = folded.Sources;
+        var epochs = new List<int>(6);
         int at = 0;
         foreach (var t in Sources())
         {
@@ -49,8 +68,11 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
             if (at + now.Length > snapshot.Length) return false;
             if (!MemoryMarshal.Cast<float, int>(now).SequenceEqual(MemoryMarshal.Cast<float, int>(snapshot.AsSpan(at, now.Length)))) return false;
             at += now.Length;
+            epochs.Add(t.FrozenEpoch);
         }
-        return at == snapshot.Length;
+        if (at != snapshot.Length) return false;
+        folded.Epochs = epochs.Contains(0) ? null : epochs.ToArray();
+        return true;
     }
 
     private Folded Fold()
@@ -69,6 +91,7 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
         }
         // Never written after this, and the sources are compared here: the convolution's plan cache need not compare w too.
         Kernels.ConvPlanCache.Freeze(w);
-        return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc));
+        var epochs = Sources().Select(t => t.FrozenEpoch).ToArray();
+        return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc)) { Epochs = epochs.Contains(0) ? null : epochs };
     }
 }

@@ -183,10 +183,12 @@ internal sealed unsafe partial class WinogradBlock
         int th = (H + 1) / 2, tw = (W + 1) / 2, rows = count * th, k = u.K, block = WinogradWeights.BlockRows;
         long plane = (long)H * W, mRow = 16L * ChunkWidth;
         float* v = b.VStart + 16L * first * Ldv, m = b.MStart;
-        if (count < Images)
+        if (count < Images && !b.Kept)
         {
-            // A short block: the slots after its images hold an earlier block's tiles, or nothing yet. Zero what its last
-            // chunk reads there, as past a full block.
+            // A short block: the slots after its images hold an earlier block's tiles, or whatever the pool left there (a
+            // subnormal or a NaN, slow to multiply). Zero what its last chunk reads there, as past a full block. Kept buffers
+            // were zeroed when allocated and since hold only transformed inputs: their lanes there are multiplied as they are
+            // (each lane is its own tile, and those lanes' results are never stored).
             int used = count * Tiles, length = Math.Min(ChunkWidth, Ldv - used);
             for (long row = 0; row < 16L * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
         }

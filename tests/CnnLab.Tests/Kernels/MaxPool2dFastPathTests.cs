@@ -52,6 +52,10 @@ public class MaxPool2dFastPathTests
         { 2, 3, 9, 10 },   // odd height: two row pairs, the last input row unused
         { 2, 2, 6, 7 },    // odd width: three outputs a row, the last column unused
         { 1, 1, 4, 10 },   // a row pair whose loads would pass the end of x: one row at a time
+        { 2, 3, 16, 16 },  // vgg-bn's 16x16 → 8x8: two output rows fill a vector, each input row a vector of its own
+        { 2, 3, 12, 15 },  // odd width above 10: seven outputs a row, two rows per vector
+        { 2, 2, 11, 13 },  // odd height and width above 10
+        { 1, 1, 4, 16 },   // the last row pair's loads of rows 2i + 2 and 2i + 3 would pass the end of x
     };
 
     [Theory]

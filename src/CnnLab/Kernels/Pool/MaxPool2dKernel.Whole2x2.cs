@@ -31,17 +31,17 @@ public static partial class MaxPool2dKernel
     private static unsafe void ForwardPlane2x2(int oh, int ow, int w, float* px, float* py, int* pi, long readable,
         bool affine = false, float scale = 1f, float shift = 0f)
     {
-        // Planes up to 10 wide (lenet5's conv2: 10x10 → 5x5) pool two output rows per vector.
-        bool pairs = Avx512F.IsSupported && w <= RowPairWidth && oh > 1;
-        var pairTaps = pairs ? RowPairTaps(w, ow) : default;
+        // Planes up to 16 wide (lenet5's conv2: 10x10 → 5x5, cnn-small's: 14x14 → 7x7) pool two output rows per vector.
+        bool pairs = Avx512F.IsSupported && w <= RowPairWidth && 2 * ow <= 16 && oh > 1;
+        var (pairTaps, pairLoads) = pairs ? (RowPairTaps(w, ow), RowPairLoads(ow)) : default;
         for (int i = 0; i < oh; i++)
         {
             int rowStart = 2 * i * w;
             float* top = px + rowStart, bottom = top + w, yRow = py + (long)i * ow;
             int* idxRow = pi + (long)i * ow;
-            if (pairs && i + 1 < oh && rowStart + w + 32 <= readable)
+            if (pairs && i + 1 < oh && rowStart + 3 * w + 16 <= readable)
             {
-                ForwardRowPair2x2Avx512(top, yRow, idxRow, 2 * ow, w, rowStart, pairTaps, affine, scale, shift);
+                ForwardRowPair2x2Avx512(top, yRow, idxRow, 2 * ow, w, rowStart, pairTaps, pairLoads, affine, scale, shift);
                 i++;
                 continue;
             }
@@ -66,9 +66,8 @@ public static partial class MaxPool2dKernel
         }
     }
 
-    // Widest plane whose two output rows' windows ForwardRowPair2x2Avx512 takes: their top taps lie within
-    // 3W − 1 < 32 floats of the row pair's start.
-    private const int RowPairWidth = 10;
+    // Widest plane whose two output rows' windows ForwardRowPair2x2Avx512 takes: each input row's taps lie in one vector.
+    private const int RowPairWidth = 16;
 
     // Lane k of two output rows (k < 2·OW): its window's top-left tap, 2W·(k / OW) + 2·(k % OW) from the pair's first row.
     // (Lanes from 2·OW on: 0.)
@@ -81,15 +80,25 @@ public static partial class MaxPool2dKernel
         return taps & LaneMask.First(2 * ow);
     }
 
-    // Output rows i and i + 1 of a plane up to RowPairWidth wide (count = 2·OW outputs, contiguous in y): input
-    // rows 2i … 2i + 3 are contiguous, so the windows' top taps come from the 32 floats at the pair's start
-    // and their bottom taps from the 32 floats W further, by the same two permutes: half the iterations of
-    // ForwardRow2x2Avx512.
+    // Where RowPairTaps' windows lie in the two vectors Windows2x2.Taps loads, one at input row 2i and one at row 2i + 2:
+    // lane k < OW at 2k in the first, lane OW + k at 2k in the second (16 + 2k).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> RowPairLoads(int ow)
+    {
+        var k = Vector512<int>.Indices;
+        var secondRow = Vector512.GreaterThanOrEqual(k, Vector512.Create(ow));
+        return (k * 2 + (secondRow & Vector512.Create(16 - 2 * ow))) & LaneMask.First(2 * ow);
+    }
+
+    // Output rows i and i + 1 of a plane up to RowPairWidth wide (count = 2·OW outputs, contiguous in y): the top taps
+    // come from input rows 2i and 2i + 2, a vector each, and the bottom taps from the vectors W further, by the same two
+    // permutes: half the iterations of ForwardRow2x2Avx512. Reads 16 floats from the start of rows 2i to 2i + 3.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void ForwardRowPair2x2Avx512(float* top, float* yRow, int* idxRow, int count, int w, int rowStart, Vector512<int> taps,
-        bool affine, float scale, float shift)
+        Vector512<int> loads, bool affine, float scale, float shift)
     {
-        Windows2x2.Taps(top, w, taps, affine, Vector512.Create(scale), Vector512.Create(shift), out var a, out var b, out var c, out var d);
+        Windows2x2.Taps(top, w, loads, affine, Vector512.Create(scale), Vector512.Create(shift), out var a, out var b, out var c, out var d,
+            second: 2 * w);
         Pick2x2(a, b, c, d, Vector512.Create(w), Vector512.Create(w + 1), out var best, out var at);
         StoreRow(yRow, idxRow, best, Vector512.Create(rowStart) + taps + at, count);
     }

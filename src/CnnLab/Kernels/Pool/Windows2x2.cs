@@ -22,16 +22,17 @@ internal static unsafe class Windows2x2
     /// <summary>
     /// The taps a, b, c, d of the 16 windows; with <paramref name="affine"/>, each input as
     /// max(0, x·scale + shift) (<see cref="BatchNormPlanes.ScaleShiftRelu(Vector512{float}, Vector512{float}, Vector512{float})"/>)
-    /// as it is loaded. Reads 32 floats at top and at top + W.
+    /// as it is loaded. Reads 16 floats at top and at top + <paramref name="second"/>, and the same W further: taps 0 to 15
+    /// index the first run, 16 to 31 the second (by default the 16 floats after the first, one 32-float run).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Taps(float* top, int w, Vector512<int> taps, bool affine, Vector512<float> scale, Vector512<float> shift,
-        out Vector512<float> a, out Vector512<float> b, out Vector512<float> c, out Vector512<float> d)
+        out Vector512<float> a, out Vector512<float> b, out Vector512<float> c, out Vector512<float> d, int second = 16)
     {
         var t0 = Vector512.Load(top);
-        var t1 = Vector512.Load(top + 16);
+        var t1 = Vector512.Load(top + second);
         var b0 = Vector512.Load(top + w);
-        var b1 = Vector512.Load(top + w + 16);
+        var b1 = Vector512.Load(top + w + second);
         if (affine)
         {
             t0 = BatchNormPlanes.ScaleShiftRelu(t0, scale, shift);

@@ -58,7 +58,7 @@ public class FewRowsLinearTests
         float[] x = Tensor.Randn(g, 2 * k).ToArray(), w = Tensor.Randn(g, n * k).ToArray(), b = Tensor.Randn(g, n).ToArray();
         var alone = new float[n];
         var pair = new float[2 * n];
-        FewRowsLinear.Forward(1, n, k, x, w, b, alone);   // eight rows of w at a time, in registers
+        FewRowsLinear.Forward(1, n, k, x, w, b, alone);   // two rows of w at a time, in registers (an odd last one: Rows)
         FewRowsLinear.Forward(2, n, k, x, w, b, pair);    // the general loop
         Assert.Equal(pair[..n], alone);
     }

@@ -37,51 +37,36 @@ internal static unsafe class FewRowsLinear
             {
                 int o = i0 * RowsPerItem, end = Math.Min(n, i1 * RowsPerItem);
                 if (m == 1 && Vector512.IsHardwareAccelerated)
-                    for (; o + 8 <= end; o += 8) EightRows((float*)xs, k, (float*)ws, o, (float*)bs, (float*)ys);
+                    for (; o + 2 <= end; o += 2) TwoRows((float*)xs, k, (float*)ws, o, (float*)bs, (float*)ys);
                 for (; o < end; o += 4)
                     Rows((float*)xs, m, k, (float*)ws, o, Math.Min(4, end - o), (float*)bs, (float*)ys, n);
             });
         }
     }
 
-    // y[o + j] = b[o + j] + x · w[o + j] for j < 8, one row of x: eight chains kept in registers (Rows keeps its
-    // accumulators in an array the JIT leaves in memory, a store-to-load round trip per step). The same chains in the
-    // same order as Rows, so the same bits.
+    // y[o + j] = b[o + j] + x · w[o + j] for j < 2, one row of x: two chains kept in registers (Rows keeps its accumulators
+    // in an array the JIT leaves in memory, a store-to-load round trip per step). Two rows of w streamed at a time read w
+    // from L3 faster than eight (bench/RESULTS.md). The same chains in the same order as Rows, so the same bits.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EightRows(float* x, int k, float* w, int o, float* b, float* y)
+    private static void TwoRows(float* x, int k, float* w, int o, float* b, float* y)
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        float* w0 = w + (long)o * k;
-        long k2 = 2L * k, k3 = 3L * k, k4 = 4L * k, k5 = 5L * k, k6 = 6L * k, k7 = 7L * k;
+        Vector512<float> a0 = default, a1 = default;
+        float* w0 = w + (long)o * k, w1 = w0 + k;
         int kk = 0;
         for (; kk + 16 <= k; kk += 16)
         {
             var xv = Vector512.Load(x + kk);
-            float* at = w0 + kk;
-            a0 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at), a0);
-            a1 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k), a1);
-            a2 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k2), a2);
-            a3 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k3), a3);
-            a4 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k4), a4);
-            a5 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k5), a5);
-            a6 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k6), a6);
-            a7 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(at + k7), a7);
+            a0 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(w0 + kk), a0);
+            a1 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(w1 + kk), a1);
         }
-        Finish(Vector512.Sum(a0), 0);
-        Finish(Vector512.Sum(a1), 1);
-        Finish(Vector512.Sum(a2), 2);
-        Finish(Vector512.Sum(a3), 3);
-        Finish(Vector512.Sum(a4), 4);
-        Finish(Vector512.Sum(a5), 5);
-        Finish(Vector512.Sum(a6), 6);
-        Finish(Vector512.Sum(a7), 7);
-
-        void Finish(float sum, int j)
+        float s0 = Vector512.Sum(a0), s1 = Vector512.Sum(a1);
+        for (int t = kk; t < k; t++)
         {
-            float* wr = w0 + (long)j * k;
-            for (int t = kk; t < k; t++) sum = MathF.FusedMultiplyAdd(x[t], wr[t], sum);
-            y[o + j] = b != null ? sum + b[o + j] : sum;
+            s0 = MathF.FusedMultiplyAdd(x[t], w0[t], s0);
+            s1 = MathF.FusedMultiplyAdd(x[t], w1[t], s1);
         }
+        y[o] = b != null ? s0 + b[o] : s0;
+        y[o + 1] = b != null ? s1 + b[o + 1] : s1;
     }
 
     // y[r, o + j] = b[o + j] + x[r] · w[o + j] for r < m, j < count (≤ 4).

@@ -12,7 +12,8 @@ namespace CnnLab.Tests;
 /// windows tie, NaN, ±Inf and −0 in x, with and without bias, odd sizes,
 /// rows of one, two and three vectors, odd and even pooled row counts, at 1 and 2 threads; nothing is
 /// written past the pooled output. Its weight and bias gradients agree with the general path's to
-/// rounding (summed in another order) and are the same bits for any thread count.
+/// rounding (summed in another order) and are the same bits for any thread count. Inference's values-only forward gives
+/// the same pooled bits.
 /// </summary>
 public class ConvReluMaxPoolSingleChannelTests
 {
@@ -87,6 +88,12 @@ public class ConvReluMaxPoolSingleChannelTests
                 AssertCodesName(g, pool, yRef, idxRef, codes);
                 Assert.All(y[outs..], v => Assert.Equal(1234.5f, v));
                 Assert.All(codes[codesLength..], v => Assert.Equal(77, v));
+                // Inference's values alone: the same bits, and nothing past the output either.
+                var values = new float[outs + 64];
+                values.AsSpan(outs).Fill(1234.5f);
+                using (ThreadCount.Use(threads)) ConvReluMaxPoolSingleChannel.ForwardValues(g, pool, x, wt, b, hasBias, values);
+                Assert.Equal(BitsOf(yRef), BitsOf(values[..outs]));
+                Assert.All(values[outs..], v => Assert.Equal(1234.5f, v));
                 if (outs < 16) continue;
                 if (ties) Assert.Contains(y[..outs], float.IsNaN);
                 Assert.Contains(y[..outs], v => v == 0f);   // the ReLU did cut something

@@ -55,6 +55,13 @@ public static partial class Functional
     private static Tensor SingleChannelConvReluMaxPool(in Conv2dGeometry g, in Pool2dGeometry pool, Tensor input, Tensor weight, Tensor? bias,
         Tensor y, Tensor[] inputs)
     {
+        if (!Autograd.NeedsGrad(inputs))
+        {
+            // No backward will ask where each max came from.
+            ConvReluMaxPoolSingleChannel.ForwardValues(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null,
+                y.Data);
+            return y;
+        }
         int codesLength = checked((int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool));
         var codes = Tensor.ForOp([(codesLength + 3) / 4]);
         Span<byte> Codes() => MemoryMarshal.AsBytes(codes.Data).Slice(0, codesLength);

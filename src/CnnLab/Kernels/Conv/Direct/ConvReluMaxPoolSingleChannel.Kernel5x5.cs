@@ -19,7 +19,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlane5x5(float* e, float* o, int s, float* k, float* b, int ph, int pw, float* pooled, byte* codes)
     {
-        var epilogue = new Epilogue(b);
+        var epilogue = new Epilogue(b, valuesOnly: codes == null);
         int codeStride = CodeStride(pw);
         for (int j = 0; j < pw; j += 16)
             for (int i = 0; i < ph; i += 4)

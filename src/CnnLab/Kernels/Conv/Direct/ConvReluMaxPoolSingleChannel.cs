@@ -66,6 +66,21 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             Forward(g, pool, px, pw, hasBias ? pb : null, pp, pc);
     }
 
+    /// <summary>
+    /// The pooled values of <c>Forward</c> alone, for a forward no gradient will be taken of (inference): the same bits,
+    /// without finding where in its window each maximum came from.
+    /// </summary>
+    public static void ForwardValues(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> b, bool hasBias, Span<float> pooled)
+    {
+        ConvReluMaxPoolKernel.Check(g, pool, x.Length, w.Length, pooled.Length, pooled.Length);
+        if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
+        if (hasBias && b.Length < g.OC) throw new ArgumentException($"b has {b.Length} elements, needs {g.OC}");
+        fixed (float* px = x, pw = w, pb = b, pp = pooled)
+            Forward(g, pool, px, pw, hasBias ? pb : null, pp, null);
+    }
+
+    // codes null: the values alone (ForwardValues).
     private static void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, float* x, float* w, float* bias, float* pooled, byte* codes)
     {
         var geo = g;
@@ -84,7 +99,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
                     {
                         long plane = (long)n * geo.OC + oc;
                         float* k = (float*)ws + taps * oc, b = bs == 0 ? null : (float*)bs + oc, p = (float*)ps + plane * ph * pw;
-                        byte* c = (byte*)cds + plane * ph * codeStride;
+                        byte* c = cds == 0 ? null : (byte*)cds + plane * ph * codeStride;
                         if (taps == 9) ForwardPlane(e, o, s, k, b, ph, pw, p, c);
                         else ForwardPlane5x5(e, o, s, k, b, ph, pw, p, c);
                     }
@@ -93,8 +108,9 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         });
     }
 
-    // One output channel of one image: k the channel's 9 weights, b its bias (null: none). Down the padded rows r, three conv rows are open: r − 2
-    // takes its kernel row 2 and is complete, r − 1 its row 1, r its row 0 (six chains of 3 multiply-adds
+    // One output channel of one image: k the channel's 9 weights, b its bias (null: none), codes null for the values alone.
+    // Down the padded rows r, three conv rows are open: r − 2 takes its kernel row 2 and is complete, r − 1 its row 1, r its
+    // row 0 (six chains of 3 multiply-adds
     // per row, and the next row's chains start before this row's finish, so the FMA pipes stay busy).
     // Every second completed conv row closes a pooled row.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -103,7 +119,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         var k00 = Vector512.Create(k[0]); var k01 = Vector512.Create(k[1]); var k02 = Vector512.Create(k[2]);
         var k10 = Vector512.Create(k[3]); var k11 = Vector512.Create(k[4]); var k12 = Vector512.Create(k[5]);
         var k20 = Vector512.Create(k[6]); var k21 = Vector512.Create(k[7]); var k22 = Vector512.Create(k[8]);
-        var epilogue = new Epilogue(b);
+        var epilogue = new Epilogue(b, valuesOnly: codes == null);
         int codeStride = CodeStride(pw);
         int rows = 2 * ph;   // conv rows pooled; padded rows 0 … rows + 1 feed them
         for (int j = 0; j < pw; j += 16)
@@ -135,9 +151,10 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     // where the max is positive (the only place its window code is kept) the first tap equal to it is the
     // same before and after the ReLU; where it is not, the pooled value is +0 either way. That saves 6 of
     // the 8 operations the four ReLUs (IEEE max with NaN kept: vmaxps and vfixupimmps each) took.
-    private readonly struct Epilogue(float* bias)
+    // valuesOnly: no window codes (codes is not written).
+    private readonly struct Epilogue(float* bias, bool valuesOnly)
     {
-        private readonly bool _hasBias = bias != null;
+        private readonly bool _hasBias = bias != null, _valuesOnly = valuesOnly;
         private readonly Vector512<float> _bias = bias != null ? Vector512.Create(*bias) : default;
 
         // Conv rows 2i (t) and 2i + 1 (u), even and odd columns: the pooled row's next 16 outputs (count of
@@ -148,7 +165,16 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             // Adding a zero bias turns −0 into +0, which only a value ≤ 0 can be: its output is +0 and code 4 either way.
             Vector512<float> a = te + _bias, b = to + _bias, c = ue + _bias, d = uo + _bias, best;
             Vector512<int> at;
-            if (MaxPool2dKernel.AnyNaN(a, b, c, d))
+            bool nan = MaxPool2dKernel.AnyNaN(a, b, c, d);
+            if (_valuesOnly && !nan)
+            {
+                // Pick2x2WithoutNaN's maximum, then the ReLU, without its compares and blends for the window.
+                best = Avx512F.Max(Avx512F.Max(d, Avx512F.Max(c, Avx512F.Max(b, a))), Vector512<float>.Zero);
+                if (count >= 16) best.Store(pooled);
+                else Avx512F.MaskStore(pooled, LaneMask.First(count).AsSingle(), best);
+                return;
+            }
+            if (nan)
                 MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3),
                     out best, out at);
             else
@@ -158,7 +184,7 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
             }
             var keep = LaneMask.First(count);
             var flows = Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & keep;
-            Avx512F.ConvertToVector128Byte(Vector512.ConditionalSelect(flows, at, Vector512.Create(NoGradient))).Store(codes);
+            if (!_valuesOnly) Avx512F.ConvertToVector128Byte(Vector512.ConditionalSelect(flows, at, Vector512.Create(NoGradient))).Store(codes);
             if (count >= 16) best.Store(pooled);
             else Avx512F.MaskStore(pooled, keep.AsSingle(), best);
         }

@@ -14,7 +14,7 @@ public static partial class Initializers
     {
         ArgumentNullException.ThrowIfNull(tensor);
         using (Autograd.NoGrad()) tensor.Data.Fill((float)value);
-        return tensor;
+        return Written(tensor);
     }
 
     /// <summary>Fills <paramref name="tensor"/> with 0 (see <see cref="Constant"/> for why weights must not be zero).</summary>

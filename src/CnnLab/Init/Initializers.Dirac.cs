@@ -37,6 +37,6 @@ public static partial class Initializers
                 for (int d = 0; d < minDim; d++)
                     data[((g * outPerGroup + d) * shape[1] + d) * kernelSize + center] = 1f;
         }
-        return tensor;
+        return Written(tensor);
     }
 }

@@ -22,6 +22,6 @@ public static partial class Initializers
             int rows = tensor.Shape[0], cols = tensor.Shape[1];
             for (int i = 0; i < Math.Min(rows, cols); i++) data[i * cols + i] = 1f;
         }
-        return tensor;
+        return Written(tensor);
     }
 }

@@ -37,7 +37,7 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double bound = Math.Sqrt(3.0) * KaimingStd(tensor.Shape, a, mode, nonlinearity);
         using (Autograd.NoGrad()) FillUniform(tensor, -bound, bound, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 
     /// <summary>
@@ -51,6 +51,6 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double std = KaimingStd(tensor.Shape, a, mode, nonlinearity);
         using (Autograd.NoGrad()) FillNormal(tensor, 0.0, std, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 }

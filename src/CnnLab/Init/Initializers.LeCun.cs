@@ -19,7 +19,7 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double bound = Math.Sqrt(3.0) * LeCunStd(tensor.Shape);
         using (Autograd.NoGrad()) FillUniform(tensor, -bound, bound, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 
     /// <summary>
@@ -33,6 +33,6 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double std = LeCunStd(tensor.Shape);
         using (Autograd.NoGrad()) FillNormal(tensor, 0.0, std, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 }

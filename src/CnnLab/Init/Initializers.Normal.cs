@@ -11,6 +11,6 @@ public static partial class Initializers
         ArgumentNullException.ThrowIfNull(tensor);
         if (!(std >= 0)) throw new ArgumentOutOfRangeException(nameof(std), std, "Normal expects std >= 0");
         using (Autograd.NoGrad()) FillNormal(tensor, mean, std, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 }

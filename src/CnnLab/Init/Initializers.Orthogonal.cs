@@ -40,7 +40,7 @@ public static partial class Initializers
             var data = tensor.Data;
             for (int i = 0; i < data.Length; i++) data[i] = (float)(w[i] * gain);
         }
-        return tensor;
+        return Written(tensor);
     }
 
     private static double[] TransposeMatrix(double[] src, int rows, int cols)

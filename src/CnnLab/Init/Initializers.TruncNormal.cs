@@ -33,7 +33,7 @@ public static partial class Initializers
                 data[i] = (float)Math.Clamp(mean + std * z, a, b);
             }
         }
-        return tensor;
+        return Written(tensor);
     }
 
     /// <summary>(Φ((a−mean)/std), Φ((b−mean)/std)): the CDF range TruncNormal draws its uniform from (PyTorch's l and u).</summary>

@@ -14,6 +14,6 @@ public static partial class Initializers
         ArgumentNullException.ThrowIfNull(tensor);
         if (!(a <= b)) throw new ArgumentException($"Uniform expects a <= b, got a={a} > b={b}");
         using (Autograd.NoGrad()) FillUniform(tensor, a, b, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 }

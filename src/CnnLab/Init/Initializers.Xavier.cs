@@ -28,7 +28,7 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double bound = Math.Sqrt(3.0) * XavierStd(tensor.Shape, gain);
         using (Autograd.NoGrad()) FillUniform(tensor, -bound, bound, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 
     /// <summary>
@@ -40,6 +40,6 @@ public static partial class Initializers
         if (IsEmpty(tensor)) return tensor;
         double std = XavierStd(tensor.Shape, gain);
         using (Autograd.NoGrad()) FillNormal(tensor, 0.0, std, Gen(generator));
-        return tensor;
+        return Written(tensor);
     }
 }

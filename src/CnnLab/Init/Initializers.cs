@@ -16,6 +16,13 @@ public static partial class Initializers
 {
     private static Generator Gen(Generator? generator) => generator ?? Generator.Default;
 
+    // What an initializer wrote, seen by a frozen model (Module.Freeze): the tensor gets a new freeze epoch.
+    private static Tensor Written(Tensor tensor)
+    {
+        tensor.NoteWrite();
+        return tensor;
+    }
+
     // PyTorch warns and returns on zero-element tensors ("Initializing zero-element tensors is a no-op").
     private static bool IsEmpty(Tensor tensor)
     {

@@ -216,8 +216,8 @@ public abstract class Module
     /// <summary>
     /// Eval mode, and a promise that the parameters and buffers keep their values until <see cref="Unfreeze"/> or
     /// <see cref="Train"/>: what inference prepares from them (a convolution's packed or transformed weights, a batch norm
-    /// folded into its convolution) is checked against them once, not on every call. An optimizer step or
-    /// <see cref="LoadStateDict"/> on a frozen model is seen (what it wrote is checked once more); a write through
+    /// folded into its convolution) is checked against them once, not on every call. An optimizer step,
+    /// <see cref="LoadStateDict"/> or an initializer on a frozen model is seen (what it wrote is checked once more); a write through
     /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. Returns this.
     /// Not to be confused with <c>RequiresGrad_(false)</c>, which freezes parameters for fine-tuning.
     /// </summary>

@@ -16,7 +16,7 @@ public partial class Tensor
     /// <summary>A number no freeze has had before.</summary>
     internal static int NewFrozenEpoch() => Interlocked.Increment(ref s_frozenEpochs);
 
-    /// <summary>Called by the library after it writes this tensor's values (an optimizer step, a loaded state dict).</summary>
+    /// <summary>Called by the library after it writes this tensor's values (an optimizer step, a loaded state dict, an initializer).</summary>
     internal void NoteWrite()
     {
         if (FrozenEpoch != 0) FrozenEpoch = NewFrozenEpoch();

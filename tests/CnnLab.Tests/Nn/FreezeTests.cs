@@ -1,3 +1,4 @@
+using CnnLab.Init;
 using CnnLab.Nn;
 using CnnLab.Nn.Models;
 using CnnLab.Optim;
@@ -89,7 +90,7 @@ public class FreezeTests
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void An_optimizer_step_and_a_loaded_state_dict_are_seen_while_frozen(string name)
+    public void An_optimizer_step_a_loaded_state_dict_and_an_initializer_are_seen_while_frozen(string name)
     {
         var net = Model(name, 5);
         var x = Tensor.Randn(new Generator(6), 1, 1, 28, 28);
@@ -104,6 +105,12 @@ public class FreezeTests
 
         net.LoadStateDict(Model(name, 7).StateDict());
         Assert.Equal(Fresh(name, net, x), Run(net, x));
+
+        var before2 = Run(net, x);
+        Initializers.KaimingUniform(net.NamedParameters().Last(p => p.Parameter.Rank == 4).Parameter, generator: new Generator(8));
+        var initialized = Run(net, x);
+        Assert.NotEqual(before2, initialized);
+        Assert.Equal(Fresh(name, net, x), initialized);
     }
 
     [Fact]

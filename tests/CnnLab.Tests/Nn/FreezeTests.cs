@@ -18,12 +18,7 @@ public class FreezeTests
     {
         var gen = new Generator(seed);
         var net = ModelZoo.Create(name, gen);
-        foreach (var (key, buffer) in net.NamedBuffers())
-        {
-            if (key.EndsWith("running_mean", StringComparison.Ordinal)) gen.FillNormal(buffer.Data, 0f, 0.5f);
-            if (key.EndsWith("running_var", StringComparison.Ordinal))
-                for (int i = 0; i < buffer.Numel; i++) buffer.Data[i] = 0.5f + (float)gen.NextDouble();
-        }
+        FusionPlanTests.Perturb(net, gen);
         return net;
     }
 

@@ -21,7 +21,7 @@ public class FusionPlanTests
         new Flatten(), new Linear(32, 5, generator: gen));
 
     // Running statistics and affine parameters away from their defaults, so that folding has something to fold.
-    private static void Perturb(Module model, Generator gen)
+    internal static void Perturb(Module model, Generator gen)
     {
         foreach (var (name, buffer) in model.NamedBuffers())
         {

@@ -115,6 +115,42 @@ public class MaxPool2dFastPathTests
         }
     }
 
+    public static TheoryData<int, int, int, int, bool> RowSizes => new()
+    {
+        { 1, 64, 14, 14, false },  // avgpool-gelu-tanh's second pool at batch 1
+        { 1, 32, 32, 32, false },  // stem-7x7-5x5's pool: two vectors a row, 16 outputs
+        { 2, 3, 15, 17, false },   // odd sides: the last window's right tap and bottom row in the padding
+        { 2, 3, 15, 17, true },    // ceil mode where it gives the floor's size
+        { 2, 3, 16, 16, true },    // ceil mode with one more row: not this path
+        { 1, 5, 1, 1, false },     // one pixel
+        { 2, 4, 2, 31, false },
+        { 3, 2, 9, 33, false },    // wider than 32: not this path
+    };
+
+    // Inference's 3x3 stride-2 padding-1 pool read row by row: bit for bit the scalar loop's values, ties, ±0 and ±∞ included,
+    // and a plane with a NaN pooled by the general loop, for 1 and 2 threads.
+    [Theory]
+    [MemberData(nameof(RowSizes))]
+    public void A_3x3_stride_2_pool_read_by_rows_matches_the_scalar_loop_bit_for_bit(int n, int c, int h, int w, bool ceil)
+    {
+        var g = new Pool2dGeometry(n, c, h, w, 3, 3, 2, 2, 1, 1, 1, 1, ceil);
+        int outputs = n * c * g.OH * g.OW;
+        for (long seed = 1; seed <= 4; seed++)
+        {
+            var x = TieHeavyValues(n * c * h * w, seed * 10 + h, withoutNaN: true);
+            if (seed > 2) x[(int)(seed * 7919 % x.Length)] = float.NaN;   // one plane with a NaN, the others without
+            var (yRef, atRef) = (new float[outputs], new int[outputs]);
+            MaxPool2dKernel.ForwardReference(g, x, yRef, atRef);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var y = new float[outputs];
+                using (ThreadCount.Use(threads)) MaxPool2dKernel.ForwardValues(g, x, y);
+                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)),
+                    $"{g}, seed {seed}, {threads} threads: values differ");
+            }
+        }
+    }
+
     // Many planes, rows narrower and wider than a vector: the 16-planes-at-once path, then the rest one at a time (gathered),
     // for 1 and 2 threads.
     [Theory]

@@ -7,7 +7,7 @@ namespace CnnLab.Kernels;
 
 /// <summary>
 /// y = x·wᵀ + b for a batch of at most <see cref="MaxRows"/> rows (inference latency): every output is a dot product of
-/// a row of x with a row of w, which is contiguous, so w is streamed once, four of its rows at a time against all of
+/// a row of x with a row of w, which is contiguous, so w is streamed once, four of its rows at a time (two for one row of x) against all of
 /// x's rows, with no packing. The GEMM would first pack all of w (1.6 MB for cnn-small's 3136 → 128 layer) for a
 /// product it then uses once. Each dot product runs in a fixed order (16 lanes, then the lanes summed), so results
 /// do not depend on the thread count; they differ in the last bits from the GEMM's, as PyTorch's do between its paths.

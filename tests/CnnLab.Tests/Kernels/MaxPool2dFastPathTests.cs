@@ -127,11 +127,11 @@ public class MaxPool2dFastPathTests
         { 3, 2, 9, 33, false },    // wider than 32: not this path
     };
 
-    // Inference's 3x3 stride-2 padding-1 pool read row by row: bit for bit the scalar loop's values, ties, ±0 and ±∞ included,
-    // and a plane with a NaN pooled by the general loop, for 1 and 2 threads.
+    // The 3x3 stride-2 padding-1 pool read row by row: bit for bit the scalar loop's values and indices, ties, ±0 and ±∞
+    // included, and a plane with a NaN pooled by the general loop, for 1 and 2 threads.
     [Theory]
     [MemberData(nameof(RowSizes))]
-    public void A_3x3_stride_2_pool_read_by_rows_matches_the_scalar_loop_bit_for_bit(int n, int c, int h, int w, bool ceil)
+    public void A_3x3_stride_2_pool_read_by_rows_matches_the_scalar_loop_bit_for_bit_with_and_without_indices(int n, int c, int h, int w, bool ceil)
     {
         var g = new Pool2dGeometry(n, c, h, w, 3, 3, 2, 2, 1, 1, 1, 1, ceil);
         int outputs = n * c * g.OH * g.OW;
@@ -139,6 +139,7 @@ public class MaxPool2dFastPathTests
         {
             var x = TieHeavyValues(n * c * h * w, seed * 10 + h, withoutNaN: true);
             if (seed > 2) x[(int)(seed * 7919 % x.Length)] = float.NaN;   // one plane with a NaN, the others without
+            if (seed == 2) x.AsSpan(0, h * w).Fill(float.NegativeInfinity);   // every window ties: its first tap in the plane
             var (yRef, atRef) = (new float[outputs], new int[outputs]);
             MaxPool2dKernel.ForwardReference(g, x, yRef, atRef);
             foreach (int threads in new[] { 1, 2 })
@@ -147,6 +148,12 @@ public class MaxPool2dFastPathTests
                 using (ThreadCount.Use(threads)) MaxPool2dKernel.ForwardValues(g, x, y);
                 Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(y.Select(BitConverter.SingleToInt32Bits)),
                     $"{g}, seed {seed}, {threads} threads: values differ");
+                // Training's forward: the same values, and the index of each maximum's first tap.
+                var (yi, at) = (new float[outputs], new int[outputs]);
+                using (ThreadCount.Use(threads)) MaxPool2dKernel.Forward(g, x, yi, at);
+                Assert.True(yRef.Select(BitConverter.SingleToInt32Bits).SequenceEqual(yi.Select(BitConverter.SingleToInt32Bits)),
+                    $"{g}, seed {seed}, {threads} threads: values with indices differ");
+                Assert.True(atRef.SequenceEqual(at), $"{g}, seed {seed}, {threads} threads: indices differ");
             }
         }
     }

@@ -88,9 +88,9 @@ public static partial class MaxPool2dKernel
     // rule), and four of them per plane were most of a small plane's time.
     private static unsafe void ForwardPlanes(in Pool2dGeometry g, float* x, float* y, int* idx, int start, int end)
     {
-        if (idx == null && PoolsRows3x3(g))
+        if (PoolsRows3x3(g))
         {
-            ForwardPlanesRows3x3(g, x, y, start, end);
+            ForwardPlanesRows3x3(g, x, y, idx, start, end);
             return;
         }
         int planes = g.N * g.C, hw = g.H * g.W, oh = g.OH, ow = g.OW, ohw = oh * ow;

@@ -218,7 +218,8 @@ public abstract class Module
     /// <see cref="Train"/>: what inference prepares from them (a convolution's packed or transformed weights, a batch norm
     /// folded into its convolution) is checked against them once, not on every call. An optimizer step,
     /// <see cref="LoadStateDict"/> or an initializer on a frozen model is seen (what it wrote is checked once more); a write through
-    /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. Returns this.
+    /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. The promise belongs to
+    /// the tensors: a parameter shared with another model is frozen there too. Returns this.
     /// Not to be confused with <c>RequiresGrad_(false)</c>, which freezes parameters for fine-tuning.
     /// </summary>
     /// <remarks>PyTorch: <c>torch.jit.freeze</c>, which turns a module's parameters into constants (as an ONNX Runtime session

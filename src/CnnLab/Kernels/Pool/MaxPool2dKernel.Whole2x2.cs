@@ -151,11 +151,19 @@ public static partial class MaxPool2dKernel
     internal static void Pick2x2WithoutNaN(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d,
         Vector512<int> atC, Vector512<int> atD, out Vector512<float> best, out Vector512<int> at)
     {
-        best = Avx512F.Max(d, Avx512F.Max(c, Avx512F.Max(b, a)));
+        best = Max2x2WithoutNaN(a, b, c, d);
         at = Vector512.ConditionalSelect(Vector512.Equals(c, best).AsInt32(), atC, atD);
         at = Vector512.ConditionalSelect(Vector512.Equals(b, best).AsInt32(), Vector512<int>.One, at);
         at = Vector512.ConditionalSelect(Vector512.Equals(a, best).AsInt32(), Vector512<int>.Zero, at);
     }
+
+    /// <summary>
+    /// <see cref="Pick2x2WithoutNaN"/>'s maximum alone: <c>vmaxps v, best</c> (v &gt; best ? v : best) over the taps in scan
+    /// order, so that the first of two equal taps (−0 and +0) is kept.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Max2x2WithoutNaN(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+        Avx512F.Max(d, Avx512F.Max(c, Avx512F.Max(b, a)));
 
     /// <summary>Whether any lane of the four is NaN.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -57,10 +57,8 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     public static void Forward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
         bool hasBias, Span<float> pooled, Span<byte> codes)
     {
-        ConvReluMaxPoolKernel.Check(g, pool, x.Length, w.Length, pooled.Length, pooled.Length);
-        if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
+        Check(g, pool, x, w, b, hasBias, pooled);
         if (codes.Length < CodesLength(g, pool)) throw new ArgumentException($"codes has {codes.Length} bytes, needs {CodesLength(g, pool)}");
-        if (hasBias && b.Length < g.OC) throw new ArgumentException($"b has {b.Length} elements, needs {g.OC}");
         fixed (float* px = x, pw = w, pb = b, pp = pooled)
         fixed (byte* pc = codes)
             Forward(g, pool, px, pw, hasBias ? pb : null, pp, pc);
@@ -73,11 +71,18 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
     public static void ForwardValues(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> b, bool hasBias, Span<float> pooled)
     {
+        Check(g, pool, x, w, b, hasBias, pooled);
+        fixed (float* px = x, pw = w, pb = b, pp = pooled)
+            Forward(g, pool, px, pw, hasBias ? pb : null, pp, null);
+    }
+
+    // The geometries, x, w, b and pooled of either forward.
+    private static void Check(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b,
+        bool hasBias, Span<float> pooled)
+    {
         ConvReluMaxPoolKernel.Check(g, pool, x.Length, w.Length, pooled.Length, pooled.Length);
         if (!Supports(g, pool)) throw new ArgumentException($"the direct one-channel path does not take {g} pooled by {pool}");
         if (hasBias && b.Length < g.OC) throw new ArgumentException($"b has {b.Length} elements, needs {g.OC}");
-        fixed (float* px = x, pw = w, pb = b, pp = pooled)
-            Forward(g, pool, px, pw, hasBias ? pb : null, pp, null);
     }
 
     // codes null: the values alone (ForwardValues).
@@ -164,27 +169,23 @@ internal static unsafe partial class ConvReluMaxPoolSingleChannel
         {
             // Adding a zero bias turns −0 into +0, which only a value ≤ 0 can be: its output is +0 and code 4 either way.
             Vector512<float> a = te + _bias, b = to + _bias, c = ue + _bias, d = uo + _bias, best;
-            Vector512<int> at;
-            bool nan = MaxPool2dKernel.AnyNaN(a, b, c, d);
-            if (_valuesOnly && !nan)
-            {
-                // Pick2x2WithoutNaN's maximum, then the ReLU, without its compares and blends for the window.
-                best = Avx512F.Max(Avx512F.Max(d, Avx512F.Max(c, Avx512F.Max(b, a))), Vector512<float>.Zero);
-                if (count >= 16) best.Store(pooled);
-                else Avx512F.MaskStore(pooled, LaneMask.First(count).AsSingle(), best);
-                return;
-            }
-            if (nan)
+            Vector512<int> at = default;
+            if (MaxPool2dKernel.AnyNaN(a, b, c, d))
                 MaxPool2dKernel.Pick2x2Ordered(Activate(te), Activate(to), Activate(ue), Activate(uo), Vector512.Create(2), Vector512.Create(3),
                     out best, out at);
             else
             {
-                MaxPool2dKernel.Pick2x2WithoutNaN(a, b, c, d, Vector512.Create(2), Vector512.Create(3), out best, out at);
+                // The values alone need no window: the maximum without its compares and blends.
+                if (_valuesOnly) best = MaxPool2dKernel.Max2x2WithoutNaN(a, b, c, d);
+                else MaxPool2dKernel.Pick2x2WithoutNaN(a, b, c, d, Vector512.Create(2), Vector512.Create(3), out best, out at);
                 best = Avx512F.Max(best, Vector512<float>.Zero);   // best > 0 ? best : +0
             }
             var keep = LaneMask.First(count);
-            var flows = Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & keep;
-            if (!_valuesOnly) Avx512F.ConvertToVector128Byte(Vector512.ConditionalSelect(flows, at, Vector512.Create(NoGradient))).Store(codes);
+            if (!_valuesOnly)
+            {
+                var flows = Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & keep;
+                Avx512F.ConvertToVector128Byte(Vector512.ConditionalSelect(flows, at, Vector512.Create(NoGradient))).Store(codes);
+            }
             if (count >= 16) best.Store(pooled);
             else Avx512F.MaskStore(pooled, keep.AsSingle(), best);
         }

@@ -40,7 +40,11 @@ public static class TorchProcess
         if (!p.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
         {
             p.Kill(entireProcessTree: true);
-            Assert.Fail($"{file} {string.Join(' ', args)} ran past {timeoutSeconds} s");
+            p.WaitForExit();
+            // What it printed until then: where a launch stops is the only clue to why.
+            string printed = stdout.Result + stderr.Result;
+            Assert.Fail($"{file} {string.Join(' ', args)} ran past {timeoutSeconds} s; it printed:\n"
+                + (printed.Length <= 4000 ? printed : "…" + printed[^4000..]));
         }
         p.WaitForExit();
         return (p.ExitCode, stdout.Result + stderr.Result);

@@ -56,11 +56,13 @@ public class ConvPlannerTests
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(cnnSmallConv2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
         Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
-        // Strided with fewer than 128 outputs: the direct input gradient; with 128 or more, im2col's GEMM, unless the direct
-        // one takes 32 input channels per step. At stride 1, where padding keeps the size, the output-row kernel on dy where
-        // the input's rows fill their vectors, else the channel-blocked one with 32 per step, groups or dilation.
+        // Strided with fewer than 128 outputs: the direct input gradient, by phase rows where they fill their vectors; with 128
+        // or more, im2col's GEMM, unless the direct one takes 32 input channels per step. At stride 1, where padding keeps the
+        // size, the output-row kernel on dy where the input's rows fill their vectors, else the channel-blocked one with 32 per
+        // step, groups or dilation.
         var (blocked, rows) = (ConvAlgorithm.ChannelBlocked, ConvAlgorithm.OutputRows);
-        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
@@ -90,7 +92,7 @@ public class ConvPlannerTests
         if (!Avx512F.IsSupported) return;
         var shortcut = ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, ConvAlgorithm.Im2ColGemm, ConvAlgorithm.ChannelBlocked), shortcut);
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
     }
 
     [Fact]

@@ -150,11 +150,12 @@ public class OutputRowConvTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 3, 32, 32, 24, 5, 5, PH: 2, PW: 2)).Forward);
         // 32 channels a step on a plane of fewer than 1,024 pixels: the channel-blocked kernel.
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 16, 16, 32, 5, 5, PH: 2, PW: 2)).Forward);
-        // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block; stride 2 it cannot run.
+        // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block; stride 2 it runs for dx alone.
         Assert.Equal(ConvAlgorithm.ChannelBlocked,
             ConvPlanner.Plan(new Conv2dGeometry(128, 32, 24, 24, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 8, 32, 32, 4, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows));
+        Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows).Forward);
+        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 1, 1, 1), rows));
     }
 }

@@ -16,11 +16,16 @@ public static class ConvPlanner
         if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
         if (!CanRun(pinned, g))
             throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
-        return new(pinned, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
+        // The output-row kernels' stride-2 dx has no forward beside it: im2col runs that pass.
+        var forward = pinned == ConvAlgorithm.OutputRows && !OutputRowConv.Supports(g) ? ConvAlgorithm.Im2ColGemm : pinned;
+        return new(forward, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
             HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
     }
 
-    /// <summary>Whether <paramref name="algorithm"/> can compute this convolution's forward at all (on this CPU).</summary>
+    /// <summary>
+    /// Whether <paramref name="algorithm"/> can compute this convolution at all (on this CPU): its forward, or for
+    /// <see cref="ConvAlgorithm.OutputRows"/> at stride 2 its dx alone.
+    /// </summary>
     public static bool CanRun(ConvAlgorithm algorithm, in Conv2dGeometry g) => algorithm switch
     {
         ConvAlgorithm.Auto or ConvAlgorithm.Im2ColGemm => true,
@@ -28,7 +33,7 @@ public static class ConvPlanner
         ConvAlgorithm.ChannelBlocked => ChannelBlockedConv.Supports(g),
         ConvAlgorithm.SingleChannel => SingleChannelConv3x3.Supports(g),
         ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
-        ConvAlgorithm.OutputRows => OutputRowConv.Supports(g),
+        ConvAlgorithm.OutputRows => OutputRowConv.Supports(g) || StrideTwoRowInputGradient.Supports(g),
         _ => false,
     };
 
@@ -115,9 +120,20 @@ public static class ConvPlanner
             : (PairsChannels(g.Cg) || g.G > 1 || g.DH > 1 || g.DW > 1) && !g.IsPointwise
               && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OCg * g.KH * g.KW >= 64);
 
+    // At stride 2 in x the output-row dx (both column phases of 3 phase rows and 8 input channels a step) pays where dx's phase
+    // rows fill 7/8 of their vectors (dx 28 to 32 wide, 56 to 64 …) and the input channels 3/4 of their blocks of 8: it beat
+    // the channel-blocked dx and im2col's on every such shape measured up to 128 output channels; with more, im2col's longer
+    // sums won (bench/RESULTS.md, "The stride-2 input gradient by rows"). A strided 1x1 kernel keeps im2col's (below).
+    private static bool StrideTwoRowsPay(in Conv2dGeometry g)
+    {
+        if (!StrideTwoRowInputGradient.Supports(g) || g.KH * g.KW == 1 || g.OCg > MaxDirectDxOutputs) return false;
+        int columns = (g.W + 1) / 2, rowLanes = (columns + 15) / 16 * 16, channelLanes = (g.Cg + 7) / 8 * 8;
+        return 8 * columns >= 7 * rowLanes && 4 * g.Cg >= 3 * channelLanes;
+    }
+
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
-        : OutputRowInputGradientPays(g) ? ConvAlgorithm.OutputRows
+        : OutputRowInputGradientPays(g) || StrideTwoRowsPay(g) ? ConvAlgorithm.OutputRows
         : DirectInputGradientPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
     // With 16 outputs per step, a weight gradient of few rows (one input channel) stays on im2col + dot products: the direct
@@ -154,7 +170,7 @@ public static class ConvPlanner
         ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 and AVX-512",
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
-        ConvAlgorithm.OutputRows => "stride 1 and AVX-512",
+        ConvAlgorithm.OutputRows => "stride 1 (or, for dx alone, stride 2 in x) and AVX-512",
         _ => "nothing",
     };
 

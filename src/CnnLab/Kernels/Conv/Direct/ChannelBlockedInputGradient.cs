@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 // Legend as in Conv2dKernel.cs; a phase (ry, rx): the dx pixels y = ry + a·SH, x = rx + b·SW (A rows, B columns of them);
-// dy is copied into a plane padded by (MH, MW) zeros, Hq x Wq, so that every read lands inside it.
+// dy is copied into planes padded by zeros so that every read lands inside them (InputGradientPhases).
 
 /// <summary>
 /// The input gradient of a strided convolution computed directly, 16 input channels per vector:
@@ -39,7 +39,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
     private sealed record Phase(int Rows, int Columns, int[] Pixels, int[] Taps, float[] Weights);
 
     private readonly Conv2dGeometry _g;
-    private readonly int _mh, _mw, _hq, _wq;
+    private readonly InputGradientPhases _layout;
     private readonly List<Phase> _phases = [];
     private readonly int _phaseColumns;
     private readonly long[] _phaseStart;   // where each phase's [32, P] region starts in the phase scratch
@@ -48,63 +48,28 @@ internal sealed unsafe class ChannelBlockedInputGradient
     {
         if (!Supports(g) || g.G != 1) throw new ArgumentException($"the channel-blocked input gradient does not take {g}");
         _g = g;
-        var geo = g;
-        // Each phase's kernel rows and columns, with dy's row (column) offset for them: dh = (ry + PH − kh·DH) / SH.
-        var rows = new List<(int Ry, int[] Kh, int[] Dh)>();
-        for (int ry = 0; ry < Math.Min(g.SH, g.H); ry++)
-        {
-            var (kh, dh) = Offsets(ry, g.PH, g.KH, g.DH, g.SH);
-            rows.Add((ry, kh, dh));
-        }
-        var columns = new List<(int Rx, int[] Kw, int[] Dw)>();
-        for (int rx = 0; rx < Math.Min(g.SW, g.W); rx++)
-        {
-            var (kw, dw) = Offsets(rx, g.PW, g.KW, g.DW, g.SW);
-            columns.Add((rx, kw, dw));
-        }
-        _mh = Math.Max(0, -rows.SelectMany(r => r.Dh).DefaultIfEmpty(0).Min());
-        _mw = Math.Max(0, -columns.SelectMany(c => c.Dw).DefaultIfEmpty(0).Min());
-        int lastRow = rows.Max(r => Count(geo.H, r.Ry, geo.SH) - 1 + r.Dh.DefaultIfEmpty(0).Max());
-        int lastColumn = columns.Max(c => Count(geo.W, c.Rx, geo.SW) - 1 + c.Dw.DefaultIfEmpty(0).Max());
-        _hq = Math.Max(_mh + g.OH, _mh + lastRow + 1);
-        _wq = Math.Max(_mw + g.OW, _mw + lastColumn + 1);
-        foreach (var (ry, kh, dh) in rows)
-            foreach (var (rx, kw, dw) in columns)
+        _layout = new InputGradientPhases(g, readPast: 0);
+        foreach (var (ry, kh, dh) in _layout.RowPhases)
+            foreach (var (rx, kw, dw) in _layout.ColumnPhases)
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
-        _phaseColumns = columns.Count;
+        _phaseColumns = _layout.ColumnPhases.Length;
         _phaseStart = new long[_phases.Count];
         for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * LaneStride(_phases[i - 1]);
     }
 
     /// <summary>Floats of the padded dy plane set (zero it once per thread: only its inside is written).</summary>
-    public int PaddedLength => _g.OC * _hq * _wq;
-
-    private static int Count(int size, int first, int stride) => (size - first + stride - 1) / stride;
-
-    // The kernel taps k with (r + P − k·D) divisible by S, and the quotients.
-    private static (int[] Taps, int[] Offsets) Offsets(int r, int pad, int kernel, int dilation, int stride)
-    {
-        var taps = new List<int>();
-        var offsets = new List<int>();
-        for (int k = 0; k < kernel; k++)
-        {
-            int v = r + pad - k * dilation;
-            if (((v % stride) + stride) % stride != 0) continue;
-            taps.Add(k);
-            offsets.Add(v / stride);
-        }
-        return ([.. taps], [.. offsets]);
-    }
+    public int PaddedLength => _layout.PaddedLength;
 
     private Phase MakePhase(int ry, int rx, int[] kh, int[] dh, int[] kw, int[] dw, ReadOnlySpan<float> w)
     {
         var g = _g;
-        int rowsOut = Count(g.H, ry, g.SH), columnsOut = Count(g.W, rx, g.SW), p = rowsOut * columnsOut;
+        int rowsOut = InputGradientPhases.Count(g.H, ry, g.SH), columnsOut = InputGradientPhases.Count(g.W, rx, g.SW);
+        int p = rowsOut * columnsOut;
         var pixels = new int[(p + Block - 1) / Block * Block];
         for (int i = 0; i < pixels.Length; i++)
         {
             int pixel = Math.Min(i, p - 1);
-            pixels[i] = pixel / columnsOut * _wq + pixel % columnsOut;
+            pixels[i] = pixel / columnsOut * _layout.PaddedWidth + pixel % columnsOut;
         }
         int taps = g.OC * kh.Length * kw.Length;
         var offsets = new int[taps];
@@ -114,7 +79,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
             for (int i = 0; i < kh.Length; i++)
                 for (int j = 0; j < kw.Length; j++, t++)
                 {
-                    offsets[t] = (o * _hq + dh[i] + _mh) * _wq + dw[j] + _mw;
+                    offsets[t] = _layout.Offset(o, dh[i], dw[j]);
                     for (int c = 0; c < g.C; c++)
                         weights[((c / Lanes) * taps + t) * Lanes + c % Lanes] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + kw[j]];
                 }
@@ -128,10 +93,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
     public void Image(float* dy, float* dx, bool accumulate, float* padded, float* phaseOut)
     {
         var g = _g;
-        for (int o = 0; o < g.OC; o++)
-            for (int oy = 0; oy < g.OH; oy++)
-                new ReadOnlySpan<float>(dy + ((long)o * g.OH + oy) * g.OW, g.OW)
-                    .CopyTo(new Span<float>(padded + ((long)o * _hq + oy + _mh) * _wq + _mw, g.OW));
+        _layout.CopyIn(dy, padded);
         for (int c0 = 0; c0 < g.C;)
         {
             // Every phase's 16 or 32 channels into its own region, [32, P] each, then the rows of dx from them.

@@ -13,12 +13,16 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.nn.grad.conv2d_input</c>, which is this transposed convolution.</remarks>
 internal sealed unsafe class OutputRowInputGradient : IDisposable
 {
-    private readonly OutputRowConv _conv;
-    private readonly float[] _packed;
+    private readonly OutputRowConv? _conv;
+    private readonly float[] _packed = [];
+    private readonly StrideTwoRowInputGradient? _strided;
 
-    /// <summary>Stride 1 with padding of at most the dilated kernel's reach (else dy's padding would be negative), and AVX-512.</summary>
+    /// <summary>
+    /// Stride 1 with padding of at most the dilated kernel's reach (else dy's padding would be negative), or stride 2 in x
+    /// (<see cref="StrideTwoRowInputGradient"/>); AVX-512.
+    /// </summary>
     public static bool Supports(in Conv2dGeometry g) =>
-        OutputRowConv.Supports(g) && g.PH <= g.DH * (g.KH - 1) && g.PW <= g.DW * (g.KW - 1);
+        OutputRowConv.Supports(g) && g.PH <= g.DH * (g.KH - 1) && g.PW <= g.DW * (g.KW - 1) || StrideTwoRowInputGradient.Supports(g);
 
     /// <summary>The forward convolution that computes dx of <paramref name="g"/>: dy's planes in, x's out.</summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>
@@ -27,6 +31,11 @@ internal sealed unsafe class OutputRowInputGradient : IDisposable
     public OutputRowInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
         if (!Supports(g)) throw new ArgumentException($"the output-row input gradient does not take {g}");
+        if (StrideTwoRowInputGradient.Supports(g))
+        {
+            _strided = new StrideTwoRowInputGradient(g, w);
+            return;
+        }
         _conv = new OutputRowConv(Transposed(g));
         int taps = g.KH * g.KW, length = g.OC * g.ColRows;
         var turned = ArrayPool<float>.Shared.Rent(length);
@@ -41,14 +50,22 @@ internal sealed unsafe class OutputRowInputGradient : IDisposable
     }
 
     /// <summary>Floats of the zero-bordered scratch each thread needs (zero it once: only its inside is written).</summary>
-    public int PaddedLength => _conv.PaddedLength;
+    public int PaddedLength => _strided?.PaddedLength ?? _conv!.PaddedLength;
 
     /// <summary>dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW].</summary>
     public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded)
     {
-        fixed (float* packed = _packed) _conv.ForwardGroup(grp, dy, packed, null, false, dx, padded, accumulate);
+        if (_strided is not null)
+        {
+            _strided.Group(grp, dy, dx, accumulate, padded);
+            return;
+        }
+        fixed (float* packed = _packed) _conv!.ForwardGroup(grp, dy, packed, null, false, dx, padded, accumulate);
     }
 
     /// <summary>Returns the packed weights to the pool (<see cref="ConvBackwardPass"/> calls it once, after every chunk has run).</summary>
-    public void Dispose() => ArrayPool<float>.Shared.Return(_packed);
+    public void Dispose()
+    {
+        if (_conv is not null) ArrayPool<float>.Shared.Return(_packed);
+    }
 }

@@ -1,0 +1,185 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Conv2dKernel.cs; a phase (ry, rx): the dx pixels y = ry + a·SH, x = rx + 2b (A rows, B0 = ⌈W/2⌉ or B1 = ⌊W/2⌋
+// columns of them); dy is copied into a plane padded by (MH, MW) zeros, Hq x Wq, so that every read a stored lane needs
+// lands inside it (InputGradientPhases).
+
+/// <summary>
+/// The input gradient of a convolution of stride 2 in x with 16 pixels of a phase row per vector:
+/// dx[c, y, x] = Σ_{o, kh, kw} w[o, c, kh, kw] · dy[o, (y + PH − kh·DH)/SH, (x + PW − kw·DW)/2] over the taps whose divisions
+/// are exact. Within a phase every tap (o, kh, kw) reads dy at a fixed offset from the pixel (a, b), so a vector of 16
+/// consecutive b takes one load per tap. A step holds both column phases of 3 phase rows and 4 input channels
+/// (24 accumulators): per tap 3 loads and 4 broadcast weights feed 12 FMAs, and the two phases' vectors are interleaved in
+/// registers (one two-source permute per 16 outputs) into whole dx rows, so no phase scratch is written and merged. The
+/// channel-blocked dx (<see cref="ChannelBlockedInputGradient"/>) puts channels in the lanes instead: with 16 of them, one
+/// broadcast per FMA. Each dx is one fused multiply-add chain over its phase's taps in the order (o, kh, kw) from zero, then
+/// added to dx or written over it: <see cref="ChannelBlockedInputGradient"/>'s sums, so the same bits as it and within
+/// rounding of <see cref="Conv2dReference"/>, for any thread count. Written by hand: no .NET library has a convolution.
+/// </summary>
+/// <remarks>PyTorch: <c>torch.nn.grad.conv2d_input</c>; oneDNN's backward-data kernels split a strided one into such phases.</remarks>
+internal sealed unsafe class StrideTwoRowInputGradient
+{
+    private const int Lanes = 16, Channels = 8, Rows = 3;
+
+    /// <summary>Stride 2 in x, at least 2 columns, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.SW == 2 && g.W >= 2;
+
+    // A phase row's taps for both column phases: dy offsets, and the weights [⌈C/4⌉, taps, 4] (zero past the last channel).
+    private sealed record RowPhase(int Ry, int Rows, int[] Even, float[] EvenWeights, int[] Odd, float[] OddWeights);
+
+    private readonly Conv2dGeometry _g;   // one group's
+    private readonly int _groups;
+    private readonly InputGradientPhases _layout;
+    private readonly RowPhase[] _phases;
+
+    public StrideTwoRowInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
+    {
+        if (!Supports(g)) throw new ArgumentException($"the stride-2 row input gradient does not take {g}");
+        (_g, _groups) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G);
+        _layout = new InputGradientPhases(_g, readPast: Lanes);
+        _phases = new RowPhase[_layout.RowPhases.Length * _groups];
+        int length = g.OCg * g.ColRows;
+        for (int grp = 0; grp < _groups; grp++)
+            for (int i = 0; i < _layout.RowPhases.Length; i++)
+            {
+                var group = w.Slice(grp * length, length);
+                var (ry, kh, dh) = _layout.RowPhases[i];
+                var (even, evenWeights) = Taps(kh, dh, _layout.ColumnPhases[0], group);
+                var (odd, oddWeights) = Taps(kh, dh, _layout.ColumnPhases[1], group);
+                int rows = InputGradientPhases.Count(_g.H, ry, _g.SH);
+                _phases[grp * _layout.RowPhases.Length + i] = new RowPhase(ry, rows, even, evenWeights, odd, oddWeights);
+            }
+    }
+
+    /// <summary>Floats of the padded dy plane set each thread needs (zero it once: only its inside is written).</summary>
+    public int PaddedLength => _layout.PaddedLength;
+
+    private (int[] Offsets, float[] Weights) Taps(int[] kh, int[] dh, (int Rx, int[] Kw, int[] Dw) column, ReadOnlySpan<float> w)
+    {
+        var g = _g;
+        int taps = g.OC * kh.Length * column.Kw.Length, blocks = (g.C + Channels - 1) / Channels;
+        var offsets = new int[taps];
+        var weights = new float[blocks * taps * Channels];
+        int t = 0;
+        for (int o = 0; o < g.OC; o++)
+            for (int i = 0; i < kh.Length; i++)
+                for (int j = 0; j < column.Kw.Length; j++, t++)
+                {
+                    offsets[t] = _layout.Offset(o, dh[i], column.Dw[j]);
+                    for (int c = 0; c < g.C; c++)
+                        weights[((c / Channels) * taps + t) * Channels + c % Channels] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + column.Kw[j]];
+                }
+        return (offsets, weights);
+    }
+
+    /// <summary>dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW].</summary>
+    public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded)
+    {
+        var g = _g;
+        _layout.CopyIn(dy, padded);
+        int blocks = (g.C + Channels - 1) / Channels, vectors = (_layout.Columns(0) + Lanes - 1) / Lanes;
+        float* sums = stackalloc float[2 * Rows * Channels * Lanes];
+        for (int i = 0; i < _layout.RowPhases.Length; i++)
+        {
+            var phase = _phases[grp * _layout.RowPhases.Length + i];
+            fixed (int* even = phase.Even, odd = phase.Odd)
+            fixed (float* evenWeights = phase.EvenWeights, oddWeights = phase.OddWeights)
+                for (int a0 = 0; a0 < phase.Rows; a0 += Rows)
+                    for (int v = 0; v < vectors; v++)
+                        for (int block = 0; block < blocks; block++)
+                            Step(padded + a0 * _layout.PaddedWidth + v * Lanes, Math.Min(Rows, phase.Rows - a0),
+                                even, evenWeights + (long)block * phase.Even.Length * Channels, phase.Even.Length,
+                                odd, oddWeights + (long)block * phase.Odd.Length * Channels, phase.Odd.Length,
+                                dx + ((long)block * Channels * g.H + phase.Ry + a0 * g.SH) * g.W + 2 * v * Lanes,
+                                Math.Min(2 * Lanes, g.W - 2 * v * Lanes), Math.Min(Channels, g.C - block * Channels), accumulate, sums);
+        }
+    }
+
+    // Both column phases of `rows` phase rows (1 to 3; the missing ones recompute the last) and 4 channels, into `width` floats
+    // of dx rows. Each phase's 12 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
+    // both phases' 24 in one method the JIT kept them in memory.
+    private void Step(float* src, int rows, int* even, float* evenWeights, int evenTaps, int* odd, float* oddWeights, int oddTaps,
+        float* dx, int width, int channels, bool accumulate, float* sums)
+    {
+        nint r1 = Math.Min(1, rows - 1) * _layout.PaddedWidth, r2 = Math.Min(2, rows - 1) * _layout.PaddedWidth;
+        Chains(src, r1, r2, even, evenWeights, evenTaps, sums);
+        Chains(src, r1, r2, odd, oddWeights, oddTaps, sums + Rows * Channels * Lanes);
+        long plane = (long)_g.H * _g.W, row = (long)_g.SH * _g.W;
+        for (int c = 0; c < channels; c++)
+            for (int r = 0; r < rows; r++)
+            {
+                float* at = sums + (r * Channels + c) * Lanes;
+                StoreRow(Vector512.Load(at), Vector512.Load(at + Rows * Channels * Lanes), dx + c * plane + r * row, width, accumulate);
+            }
+    }
+
+    // One phase's 24 chains: 3 rows (r1, r2 floats after the first) by 8 channels over its taps, into sums [row, channel].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chains(float* src, nint r1, nint r2, int* taps, float* weights, int count, float* sums)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int* tap = taps, end = taps + count; tap < end; tap++, weights += Channels)
+        {
+            float* at = src + *tap;
+            Vector512<float> u = Vector512.Load(at), v = Vector512.Load(at + r1), s = Vector512.Load(at + r2);
+            var w = Vector512.Create(weights[0]);
+            a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0);
+            w = Vector512.Create(weights[1]);
+            a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); c1 = Vector512.FusedMultiplyAdd(w, s, c1);
+            w = Vector512.Create(weights[2]);
+            a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); c2 = Vector512.FusedMultiplyAdd(w, s, c2);
+            w = Vector512.Create(weights[3]);
+            a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); c3 = Vector512.FusedMultiplyAdd(w, s, c3);
+            w = Vector512.Create(weights[4]);
+            a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); c4 = Vector512.FusedMultiplyAdd(w, s, c4);
+            w = Vector512.Create(weights[5]);
+            a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); c5 = Vector512.FusedMultiplyAdd(w, s, c5);
+            w = Vector512.Create(weights[6]);
+            a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6); c6 = Vector512.FusedMultiplyAdd(w, s, c6);
+            w = Vector512.Create(weights[7]);
+            a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7); c7 = Vector512.FusedMultiplyAdd(w, s, c7);
+        }
+        Park(a0, a1, a2, a3, a4, a5, a6, a7, sums);
+        Park(b0, b1, b2, b3, b4, b5, b6, b7, sums + Channels * Lanes);
+        Park(c0, c1, c2, c3, c4, c5, c6, c7, sums + 2 * Channels * Lanes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Park(Vector512<float> s0, Vector512<float> s1, Vector512<float> s2, Vector512<float> s3, Vector512<float> s4,
+        Vector512<float> s5, Vector512<float> s6, Vector512<float> s7, float* sums)
+    {
+        s0.Store(sums); s1.Store(sums + Lanes); s2.Store(sums + 2 * Lanes); s3.Store(sums + 3 * Lanes);
+        s4.Store(sums + 4 * Lanes); s5.Store(sums + 5 * Lanes); s6.Store(sums + 6 * Lanes); s7.Store(sums + 7 * Lanes);
+    }
+
+    private static readonly Vector512<int> Low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    private static readonly Vector512<int> High = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    // dx[2b] (+)= even[b], dx[2b + 1] (+)= odd[b] for the first `width` floats of a dx row (at most 32).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(Vector512<float> even, Vector512<float> odd, float* dx, int width, bool accumulate)
+    {
+        var low = Avx512F.PermuteVar16x32x2(even, Low, odd);
+        var high = Avx512F.PermuteVar16x32x2(even, High, odd);
+        if (width >= 2 * Lanes)
+        {
+            if (accumulate) (low, high) = (Vector512.Load(dx) + low, Vector512.Load(dx + Lanes) + high);
+            low.Store(dx);
+            high.Store(dx + Lanes);
+            return;
+        }
+        var lowMask = LaneMask.First(width).AsSingle();
+        if (accumulate) low = Avx512F.MaskLoad(dx, lowMask, Vector512<float>.Zero) + low;
+        Avx512F.MaskStore(dx, lowMask, low);
+        if (width <= Lanes) return;
+        var highMask = LaneMask.First(width - Lanes).AsSingle();
+        if (accumulate) high = Avx512F.MaskLoad(dx + Lanes, highMask, Vector512<float>.Zero) + high;
+        Avx512F.MaskStore(dx + Lanes, highMask, high);
+    }
+}

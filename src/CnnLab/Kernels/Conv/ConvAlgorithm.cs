@@ -35,6 +35,7 @@ public enum ConvAlgorithm
     /// <summary>
     /// Direct, 16 pixels of an output row per vector and 8 output channels per step (<see cref="OutputRowConv"/>): stride 1,
     /// AVX-512; y, and dx as a forward on dy (<see cref="OutputRowInputGradient"/>) where the padding is at most the kernel's reach.
+    /// At stride 2 in x dx alone, 16 pixels of a phase row per vector (<see cref="StrideTwoRowInputGradient"/>); y by im2col.
     /// </summary>
     OutputRows,
 }

@@ -90,7 +90,8 @@ public class ConvPlannerTests
     public void A_strided_one_by_one_convolution_keeps_im2cols_input_gradient()
     {
         if (!Avx512F.IsSupported) return;
-        var shortcut = ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2));
+        // Over the channel-blocked dx; on planes whose phase rows fill their vectors the output-row dx takes it (its own tests).
+        var shortcut = ConvPlanner.Plan(new Conv2dGeometry(128, 32, 14, 14, 64, 1, 1, 2, 2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, ConvAlgorithm.Im2ColGemm, ConvAlgorithm.ChannelBlocked), shortcut);
         Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
     }

@@ -119,11 +119,12 @@ public class StrideTwoRowInputGradientTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 32, 32, 64, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 24, 28, 28, 48, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
-        // Phase rows of 7 or 8 fill half a vector: the channel-blocked dx; 256 outputs: im2col's; a 1x1 kernel: im2col's.
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2)).InputGradient);  // a shortcut
+        // Phase rows of 7 or 8 fill half a vector: the channel-blocked dx, or im2col's for a 1x1 kernel; 256 outputs: im2col's.
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 14, 14, 64, 1, 1, 2, 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 28, 28, 256, 3, 3, 2, 2, 1, 1)).InputGradient);
-        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2)).InputGradient);
         // 4 input channels fill half a block of 8.
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 4, 32, 32, 16, 3, 3, 2, 2, 1, 1)).InputGradient);
         // The forward of a pinned strided layer is im2col's: the output-row forward runs stride 1 only.

@@ -111,7 +111,7 @@ public static class ConvPlanner
     // one takes 32 input channels per step. At stride 1 it pays with 32 per step, with groups (im2col's dx then runs one
     // image and group at a time) or with dilation, and only where dx has few more pixels than dy (padding that keeps the
     // size): the direct loop also multiplies the zeros around dy. A strided 1x1 kernel (a shortcut's projection) keeps
-    // im2col's dx: one GEMM and a scatter to every other pixel beat the direct loop's phases, three of four of them empty.
+    // im2col's dx over this one: one GEMM and a scatter to every other pixel beat its phases, three of four of them empty.
     internal const int MaxDirectDxOutputs = 128;
 
     private static bool DirectInputGradientPays(in Conv2dGeometry g) =>
@@ -122,11 +122,12 @@ public static class ConvPlanner
 
     // At stride 2 in x the output-row dx (both column phases of 3 phase rows and 8 input channels a step) pays where dx's phase
     // rows fill 7/8 of their vectors (dx 28 to 32 wide, 56 to 64 …) and the input channels 3/4 of their blocks of 8: it beat
-    // the channel-blocked dx and im2col's on every such shape measured up to 128 output channels; with more, im2col's longer
-    // sums won (bench/RESULTS.md, "The stride-2 input gradient by rows"). A strided 1x1 kernel keeps im2col's (below).
+    // the channel-blocked dx and im2col's on every such shape measured up to 128 output channels, 1x1 shortcuts included (its
+    // empty phases only store zeros); with more, im2col's longer sums won (bench/RESULTS.md, "The stride-2 input gradient by
+    // rows").
     private static bool StrideTwoRowsPay(in Conv2dGeometry g)
     {
-        if (!StrideTwoRowInputGradient.Supports(g) || g.KH * g.KW == 1 || g.OCg > MaxDirectDxOutputs) return false;
+        if (!StrideTwoRowInputGradient.Supports(g) || g.OCg > MaxDirectDxOutputs) return false;
         int columns = (g.W + 1) / 2, rowLanes = (columns + 15) / 16 * 16, channelLanes = (g.Cg + 7) / 8 * 8;
         return 8 * columns >= 7 * rowLanes && 4 * g.Cg >= 3 * channelLanes;
     }

@@ -12,9 +12,9 @@ namespace CnnLab.Kernels;
 /// The input gradient of a convolution of stride 2 in x with 16 pixels of a phase row per vector:
 /// dx[c, y, x] = Σ_{o, kh, kw} w[o, c, kh, kw] · dy[o, (y + PH − kh·DH)/SH, (x + PW − kw·DW)/2] over the taps whose divisions
 /// are exact. Within a phase every tap (o, kh, kw) reads dy at a fixed offset from the pixel (a, b), so a vector of 16
-/// consecutive b takes one load per tap. A step holds both column phases of 3 phase rows and 4 input channels
-/// (24 accumulators): per tap 3 loads and 4 broadcast weights feed 12 FMAs, and the two phases' vectors are interleaved in
-/// registers (one two-source permute per 16 outputs) into whole dx rows, so no phase scratch is written and merged. The
+/// consecutive b takes one load per tap. A step holds both column phases of 3 phase rows and 8 input channels (24
+/// accumulators a phase): per tap 3 loads and 8 broadcast weights feed 24 FMAs, and the two phases' vectors are interleaved
+/// (one two-source permute per 16 outputs) into whole dx rows, so no phase scratch is written and merged row by row. The
 /// channel-blocked dx (<see cref="ChannelBlockedInputGradient"/>) puts channels in the lanes instead: with 16 of them, one
 /// broadcast per FMA. Each dx is one fused multiply-add chain over its phase's taps in the order (o, kh, kw) from zero, then
 /// added to dx or written over it: <see cref="ChannelBlockedInputGradient"/>'s sums, so the same bits as it and within
@@ -28,7 +28,7 @@ internal sealed unsafe class StrideTwoRowInputGradient
     /// <summary>Stride 2 in x, at least 2 columns, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
     public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.SW == 2 && g.W >= 2;
 
-    // A phase row's taps for both column phases: dy offsets, and the weights [⌈C/4⌉, taps, 4] (zero past the last channel).
+    // A phase row's taps for both column phases: dy offsets, and the weights [⌈C/8⌉, taps, 8] (zero past the last channel).
     private sealed record RowPhase(int Ry, int Rows, int[] Even, float[] EvenWeights, int[] Odd, float[] OddWeights);
 
     private readonly Conv2dGeometry _g;   // one group's
@@ -99,9 +99,9 @@ internal sealed unsafe class StrideTwoRowInputGradient
         }
     }
 
-    // Both column phases of `rows` phase rows (1 to 3; the missing ones recompute the last) and 4 channels, into `width` floats
-    // of dx rows. Each phase's 12 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
-    // both phases' 24 in one method the JIT kept them in memory.
+    // Both column phases of `rows` phase rows (1 to 3; the missing ones recompute the last) and 8 channels, into `width` floats
+    // of dx rows. Each phase's 24 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
+    // both phases' chains live in one method the JIT kept them in memory through the loops.
     private void Step(float* src, int rows, int* even, float* evenWeights, int evenTaps, int* odd, float* oddWeights, int oddTaps,
         float* dx, int width, int channels, bool accumulate, float* sums)
     {

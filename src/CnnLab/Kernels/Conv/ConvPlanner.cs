@@ -120,7 +120,7 @@ public static class ConvPlanner
             : (PairsChannels(g.Cg) || g.G > 1 || g.DH > 1 || g.DW > 1) && !g.IsPointwise
               && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OCg * g.KH * g.KW >= 64);
 
-    // At stride 2 in x the output-row dx (both column phases of 3 phase rows and 8 input channels a step) pays where dx's phase
+    // At stride 2 in x the output-row dx (both column phases of 2 phase rows and 8 input channels a step) pays where dx's phase
     // rows fill 7/8 of their vectors (dx 28 to 32 wide, 56 to 64 …) and the input channels 3/4 of their blocks of 8: it beat
     // the channel-blocked dx and im2col's on every such shape measured up to 128 output channels, 1x1 shortcuts included (its
     // empty phases only store zeros); with more, im2col's longer sums won (bench/RESULTS.md, "The stride-2 input gradient by

@@ -12,8 +12,8 @@ namespace CnnLab.Kernels;
 /// The input gradient of a convolution of stride 2 in x with 16 pixels of a phase row per vector:
 /// dx[c, y, x] = Σ_{o, kh, kw} w[o, c, kh, kw] · dy[o, (y + PH − kh·DH)/SH, (x + PW − kw·DW)/2] over the taps whose divisions
 /// are exact. Within a phase every tap (o, kh, kw) reads dy at a fixed offset from the pixel (a, b), so a vector of 16
-/// consecutive b takes one load per tap. A step holds both column phases of 3 phase rows and 8 input channels (24
-/// accumulators a phase): per tap 3 loads and 8 broadcast weights feed 24 FMAs, and the two phases' vectors are interleaved
+/// consecutive b takes one load per tap. A step holds both column phases of 2 phase rows and 8 input channels (16
+/// accumulators a phase): per tap 2 loads and 8 broadcast weights feed 16 FMAs, and the two phases' vectors are interleaved
 /// (one two-source permute per 16 outputs) into whole dx rows, so no phase scratch is written and merged row by row. The
 /// channel-blocked dx (<see cref="ChannelBlockedInputGradient"/>) puts channels in the lanes instead: with 16 of them, one
 /// broadcast per FMA. Each dx is one fused multiply-add chain over its phase's taps in the order (o, kh, kw) from zero, then
@@ -23,7 +23,7 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.nn.grad.conv2d_input</c>; oneDNN's backward-data kernels split a strided one into such phases.</remarks>
 internal sealed unsafe class StrideTwoRowInputGradient
 {
-    private const int Lanes = 16, Channels = 8, Rows = 3;
+    private const int Lanes = 16, Channels = 8, Rows = 2;
 
     /// <summary>Stride 2 in x, at least 2 columns, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
     public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.SW == 2 && g.W >= 2;
@@ -99,15 +99,16 @@ internal sealed unsafe class StrideTwoRowInputGradient
         }
     }
 
-    // Both column phases of `rows` phase rows (1 to 3; the missing ones recompute the last) and 8 channels, into `width` floats
-    // of dx rows. Each phase's 24 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
+    // Both column phases of `rows` phase rows (1 or 2; a missing one recomputes the first) and 8 channels, into `width` floats
+    // of dx rows. Two rows a step waste none of 14 or 16 phase rows (three wasted one of 15 or two of 18, 7-10 % slower).
+    // Each phase's 16 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
     // both phases' chains live in one method the JIT kept them in memory through the loops.
     private void Step(float* src, int rows, int* even, float* evenWeights, int evenTaps, int* odd, float* oddWeights, int oddTaps,
         float* dx, int width, int channels, bool accumulate, float* sums)
     {
-        nint r1 = Math.Min(1, rows - 1) * _layout.PaddedWidth, r2 = Math.Min(2, rows - 1) * _layout.PaddedWidth;
-        Chains(src, r1, r2, even, evenWeights, evenTaps, sums);
-        Chains(src, r1, r2, odd, oddWeights, oddTaps, sums + Rows * Channels * Lanes);
+        nint r1 = Math.Min(1, rows - 1) * _layout.PaddedWidth;
+        Chains(src, r1, even, evenWeights, evenTaps, sums);
+        Chains(src, r1, odd, oddWeights, oddTaps, sums + Rows * Channels * Lanes);
         long plane = (long)_g.H * _g.W, row = (long)_g.SH * _g.W;
         for (int c = 0; c < channels; c++)
             for (int r = 0; r < rows; r++)
@@ -117,37 +118,35 @@ internal sealed unsafe class StrideTwoRowInputGradient
             }
     }
 
-    // One phase's 24 chains: 3 rows (r1, r2 floats after the first) by 8 channels over its taps, into sums [row, channel].
+    // One phase's 16 chains: 2 rows (r1 floats apart) by 8 channels over its taps, into sums [row, channel].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chains(float* src, nint r1, nint r2, int* taps, float* weights, int count, float* sums)
+    private static void Chains(float* src, nint r1, int* taps, float* weights, int count, float* sums)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         for (int* tap = taps, end = taps + count; tap < end; tap++, weights += Channels)
         {
             float* at = src + *tap;
-            Vector512<float> u = Vector512.Load(at), v = Vector512.Load(at + r1), s = Vector512.Load(at + r2);
+            Vector512<float> u = Vector512.Load(at), v = Vector512.Load(at + r1);
             var w = Vector512.Create(weights[0]);
-            a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0);
+            a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0);
             w = Vector512.Create(weights[1]);
-            a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1); c1 = Vector512.FusedMultiplyAdd(w, s, c1);
+            a1 = Vector512.FusedMultiplyAdd(w, u, a1); b1 = Vector512.FusedMultiplyAdd(w, v, b1);
             w = Vector512.Create(weights[2]);
-            a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2); c2 = Vector512.FusedMultiplyAdd(w, s, c2);
+            a2 = Vector512.FusedMultiplyAdd(w, u, a2); b2 = Vector512.FusedMultiplyAdd(w, v, b2);
             w = Vector512.Create(weights[3]);
-            a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3); c3 = Vector512.FusedMultiplyAdd(w, s, c3);
+            a3 = Vector512.FusedMultiplyAdd(w, u, a3); b3 = Vector512.FusedMultiplyAdd(w, v, b3);
             w = Vector512.Create(weights[4]);
-            a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4); c4 = Vector512.FusedMultiplyAdd(w, s, c4);
+            a4 = Vector512.FusedMultiplyAdd(w, u, a4); b4 = Vector512.FusedMultiplyAdd(w, v, b4);
             w = Vector512.Create(weights[5]);
-            a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5); c5 = Vector512.FusedMultiplyAdd(w, s, c5);
+            a5 = Vector512.FusedMultiplyAdd(w, u, a5); b5 = Vector512.FusedMultiplyAdd(w, v, b5);
             w = Vector512.Create(weights[6]);
-            a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6); c6 = Vector512.FusedMultiplyAdd(w, s, c6);
+            a6 = Vector512.FusedMultiplyAdd(w, u, a6); b6 = Vector512.FusedMultiplyAdd(w, v, b6);
             w = Vector512.Create(weights[7]);
-            a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7); c7 = Vector512.FusedMultiplyAdd(w, s, c7);
+            a7 = Vector512.FusedMultiplyAdd(w, u, a7); b7 = Vector512.FusedMultiplyAdd(w, v, b7);
         }
         Park(a0, a1, a2, a3, a4, a5, a6, a7, sums);
         Park(b0, b1, b2, b3, b4, b5, b6, b7, sums + Channels * Lanes);
-        Park(c0, c1, c2, c3, c4, c5, c6, c7, sums + 2 * Channels * Lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -30,7 +30,8 @@ public class OutputRowConvTests
         new Conv2dGeometry(2, 4, 6, 32, 8, 3, 3, PH: 4, PW: 4, DH: 2, DW: 2), // the same, dilated
     };
 
-    private static float[] Values(int n, long seed, bool special = false)
+    // Gaussian values; with special, NaN, ±∞ and −0 among them. Shared with StrideTwoRowInputGradientTests.
+    internal static float[] Values(int n, long seed, bool special = false)
     {
         var r = new Generator(seed);
         var v = new float[n];

@@ -38,14 +38,7 @@ public class StrideTwoRowInputGradientTests
         new Conv2dGeometry(2, 8, 1, 17, 8, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),        // one row
     };
 
-    private static float[] Values(int n, long seed, bool special = false)
-    {
-        var r = new Generator(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)r.NextGaussian();
-        if (special && n > 40) (v[1], v[17], v[23], v[40]) = (float.NaN, float.PositiveInfinity, -0f, float.NegativeInfinity);
-        return v;
-    }
+    private static float[] Values(int n, long seed, bool special = false) => OutputRowConvTests.Values(n, seed, special);
 
     // dx by `algorithm`, written over sentinels (or added to 0.25 with `add`) with 40 more past its end, which must stay.
     private static float[] InputGradient(in Conv2dGeometry g, float[] x, float[] w, float[] dy, ConvAlgorithm algorithm, int threads, bool add)

@@ -29,6 +29,7 @@ public class ConvPlannerTests
         new Conv2dGeometry(2, 8, 9, 10, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // 2 groups of 4 → 16, dilated
         new Conv2dGeometry(3, 16, 11, 9, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),     // stride 2, 16 input channels (direct dx)
         new Conv2dGeometry(2, 32, 10, 13, 16, 5, 3, SH: 3, SW: 2, PH: 2, PW: 0, DH: 2), // strides 3 and 2, dilated rows
+        new Conv2dGeometry(2, 16, 10, 11, 16, 3, 3, SH: 1, SW: 3, PH: 1, PW: 1),   // strides 1 and 3: phases merged one by one
         new Conv2dGeometry(2, 16, 8, 8, 16, 1, 1, SH: 2, SW: 2),                    // 1x1 stride 2: odd pixels get nothing
         new Conv2dGeometry(2, 32, 9, 7, 48, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),     // 32 channels per step and 16, both ways
         new Conv2dGeometry(2, 64, 7, 6, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),     // stride 1, dilated: direct dx in pairs

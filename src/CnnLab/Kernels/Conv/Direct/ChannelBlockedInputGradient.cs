@@ -108,8 +108,8 @@ internal sealed unsafe class ChannelBlockedInputGradient
                         phaseOut + _phaseStart[i], LaneStride(phase), 0, p, width);
             }
             for (int lane = 0; lane < width; lane++)
-                for (int y = 0; y < g.H; y++)
-                    MergeRow(phaseOut, lane, y, dx + ((long)(c0 + lane) * g.H + y) * g.W, accumulate);
+                for (int ry = 0; ry < _layout.RowPhases.Length; ry++)
+                    MergeRows(phaseOut, lane, ry, dx + (long)(c0 + lane) * g.H * g.W, accumulate);
             c0 += width;
         }
     }
@@ -125,20 +125,29 @@ internal sealed unsafe class ChannelBlockedInputGradient
         return ChannelBlockedConv.RowsAlias(p) ? p + 16 : p;
     }
 
-    // dx row y of one channel from the phases of y mod SH: at stride 2 in x the two phase rows interleaved, else element by element.
-    private void MergeRow(float* phaseOut, int lane, int y, float* row, bool accumulate)
+    // The dx rows y ≡ ry (mod SH) of one channel plane from its row phase's column phases: at stride 2 in x the two phase rows
+    // interleaved, else element by element. The phases' rows are found once per plane, not per row.
+    private void MergeRows(float* phaseOut, int lane, int ry, float* plane, bool accumulate)
     {
         var g = _g;
-        int ry = y % g.SH, a = y / g.SH;
+        int rows = InputGradientPhases.Count(g.H, ry, g.SH);
+        long step = (long)g.SH * g.W;
+        float* row = plane + (long)ry * g.W;
         if (g.SW == 2 && g.W >= 2)
         {
-            StrideTwoRows.Interleave(PhaseRow(phaseOut, lane, ry, 0, a), PhaseRow(phaseOut, lane, ry, 1, a), row, g.W, accumulate);
+            float* even = PhaseRow(phaseOut, lane, ry, 0, 0), odd = PhaseRow(phaseOut, lane, ry, 1, 0);
+            int evenColumns = _phases[ry * _phaseColumns].Columns, oddColumns = _phases[ry * _phaseColumns + 1].Columns;
+            for (int a = 0; a < rows; a++, row += step, even += evenColumns, odd += oddColumns)
+                StrideTwoRows.Interleave(even, odd, row, g.W, accumulate);
             return;
         }
-        for (int rx = 0; rx < Math.Min(g.SW, g.W); rx++)
+        for (int rx = 0; rx < _phaseColumns; rx++)
         {
-            float* from = PhaseRow(phaseOut, lane, ry, rx, a);
-            for (int x = rx, b = 0; x < g.W; x += g.SW, b++) row[x] = accumulate ? row[x] + from[b] : from[b];
+            float* from = PhaseRow(phaseOut, lane, ry, rx, 0);
+            int columns = _phases[ry * _phaseColumns + rx].Columns;
+            float* at = row;
+            for (int a = 0; a < rows; a++, at += step, from += columns)
+                for (int x = rx, b = 0; x < g.W; x += g.SW, b++) at[x] = accumulate ? at[x] + from[b] : from[b];
         }
     }
 

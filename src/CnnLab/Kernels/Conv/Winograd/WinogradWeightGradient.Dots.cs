@@ -30,7 +30,18 @@ internal sealed unsafe partial class WinogradWeightGradient
             {
                 float* b0 = v + c0 * stride, b1 = v + (c0 + 1 < cg ? c0 + 1 : 0) * stride;
                 float* b2 = v + (c0 + 2 < cg ? c0 + 2 : 0) * stride, b3 = v + (c0 + 3 < cg ? c0 + 3 : 0) * stride;
-                Dots4x4(a0, a1, a2, a3, b0, b1, b2, b3, whole, k, tailMask).Store(sums);
+                var dots = Dots4x4(a0, a1, a2, a3, b0, b1, b2, b3, whole, k, tailMask);
+                if (o0 + 4 <= ocg && c0 + 4 <= cg)
+                {
+                    // A whole 4 x 4 block: each row's 4 sums added as one 128-bit vector.
+                    float* row = du + (long)o0 * cg + c0;
+                    (Vector128.Load(row) + dots.GetLower().GetLower()).Store(row);
+                    (Vector128.Load(row + cg) + dots.GetLower().GetUpper()).Store(row + cg);
+                    (Vector128.Load(row + 2 * cg) + dots.GetUpper().GetLower()).Store(row + 2 * cg);
+                    (Vector128.Load(row + 3 * cg) + dots.GetUpper().GetUpper()).Store(row + 3 * cg);
+                    continue;
+                }
+                dots.Store(sums);
                 for (int i = 0; i < 4 && o0 + i < ocg; i++)
                 {
                     float* row = du + (long)(o0 + i) * cg + c0;

@@ -71,18 +71,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
             int pixel = Math.Min(i, p - 1);
             pixels[i] = pixel / columnsOut * _layout.PaddedWidth + pixel % columnsOut;
         }
-        int taps = g.OC * kh.Length * kw.Length;
-        var offsets = new int[taps];
-        var weights = new float[g.C / Lanes * taps * Lanes];
-        int t = 0;
-        for (int o = 0; o < g.OC; o++)
-            for (int i = 0; i < kh.Length; i++)
-                for (int j = 0; j < kw.Length; j++, t++)
-                {
-                    offsets[t] = _layout.Offset(o, dh[i], dw[j]);
-                    for (int c = 0; c < g.C; c++)
-                        weights[((c / Lanes) * taps + t) * Lanes + c % Lanes] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + kw[j]];
-                }
+        var (offsets, weights) = _layout.Taps(kh, dh, kw, dw, w, Lanes);
         return new Phase(rowsOut, columnsOut, pixels, offsets, weights);
     }
 

@@ -48,6 +48,29 @@ internal sealed unsafe class InputGradientPhases
     /// <summary>Where tap (o, dh, dw) of phase pixel (0, 0) reads the padded planes.</summary>
     public int Offset(int o, int dh, int dw) => (o * _hq + dh + _mh) * PaddedWidth + dw + _mw;
 
+    /// <summary>
+    /// The taps of phase (kh, dh) x (kw, dw) in the order (o, kh, kw): where each reads the padded planes (<see cref="Offset"/>),
+    /// and the one-group weights w [OC, C, KH, KW] packed as [⌈C / lanes⌉, taps, lanes] (zero past the last channel), so
+    /// that a step over <paramref name="lanes"/> input channels reads each tap's weights side by side.
+    /// </summary>
+    public (int[] Offsets, float[] Weights) Taps(int[] kh, int[] dh, int[] kw, int[] dw, ReadOnlySpan<float> w, int lanes)
+    {
+        var g = _g;
+        int taps = g.OC * kh.Length * kw.Length, blocks = (g.C + lanes - 1) / lanes;
+        var offsets = new int[taps];
+        var weights = new float[blocks * taps * lanes];
+        int t = 0;
+        for (int o = 0; o < g.OC; o++)
+            for (int i = 0; i < kh.Length; i++)
+                for (int j = 0; j < kw.Length; j++, t++)
+                {
+                    offsets[t] = Offset(o, dh[i], dw[j]);
+                    for (int c = 0; c < g.C; c++)
+                        weights[((c / lanes) * taps + t) * lanes + c % lanes] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + kw[j]];
+                }
+        return (offsets, weights);
+    }
+
     // The kernel taps k with (r + P − k·D) divisible by S, and the quotients.
     private static (int R, int[] Taps, int[] Offsets) Phase(int r, int pad, int kernel, int dilation, int stride)
     {

@@ -48,8 +48,10 @@ internal sealed unsafe class StrideTwoRowInputGradient
             {
                 var group = w.Slice(grp * length, length);
                 var (ry, kh, dh) = _layout.RowPhases[i];
-                var (even, evenWeights) = Taps(kh, dh, _layout.ColumnPhases[0], group);
-                var (odd, oddWeights) = Taps(kh, dh, _layout.ColumnPhases[1], group);
+                var (_, evenKw, evenDw) = _layout.ColumnPhases[0];
+                var (_, oddKw, oddDw) = _layout.ColumnPhases[1];
+                var (even, evenWeights) = _layout.Taps(kh, dh, evenKw, evenDw, group, Channels);
+                var (odd, oddWeights) = _layout.Taps(kh, dh, oddKw, oddDw, group, Channels);
                 int rows = InputGradientPhases.Count(_g.H, ry, _g.SH);
                 _phases[grp * _layout.RowPhases.Length + i] = new RowPhase(ry, rows, even, evenWeights, odd, oddWeights);
             }
@@ -57,24 +59,6 @@ internal sealed unsafe class StrideTwoRowInputGradient
 
     /// <summary>Floats of the padded dy plane set each thread needs (zero it once: only its inside is written).</summary>
     public int PaddedLength => _layout.PaddedLength;
-
-    private (int[] Offsets, float[] Weights) Taps(int[] kh, int[] dh, (int Rx, int[] Kw, int[] Dw) column, ReadOnlySpan<float> w)
-    {
-        var g = _g;
-        int taps = g.OC * kh.Length * column.Kw.Length, blocks = (g.C + Channels - 1) / Channels;
-        var offsets = new int[taps];
-        var weights = new float[blocks * taps * Channels];
-        int t = 0;
-        for (int o = 0; o < g.OC; o++)
-            for (int i = 0; i < kh.Length; i++)
-                for (int j = 0; j < column.Kw.Length; j++, t++)
-                {
-                    offsets[t] = _layout.Offset(o, dh[i], column.Dw[j]);
-                    for (int c = 0; c < g.C; c++)
-                        weights[((c / Channels) * taps + t) * Channels + c % Channels] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + column.Kw[j]];
-                }
-        return (offsets, weights);
-    }
 
     /// <summary>dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW].</summary>
     public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded)

@@ -16,9 +16,7 @@ public static class ConvPlanner
         if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
         if (!CanRun(pinned, g))
             throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
-        // The output-row kernels' stride-2 dx has no forward beside it: im2col runs that pass.
-        var forward = pinned == ConvAlgorithm.OutputRows && !OutputRowConv.Supports(g) ? ConvAlgorithm.Im2ColGemm : pinned;
-        return new(forward, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
+        return new(HasForward(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
             HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
     }
 
@@ -156,6 +154,13 @@ public static class ConvPlanner
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
         ChannelBlockedConv.Supports(g) && !g.IsPointwise
         && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));
+
+    /// <summary>
+    /// Whether <paramref name="a"/>, which <see cref="CanRun"/> allows, computes the forward itself: the output-row kernels'
+    /// stride-2 dx has no forward beside it, and im2col runs that pass.
+    /// </summary>
+    internal static bool HasForward(ConvAlgorithm a, in Conv2dGeometry g) =>
+        CanRun(a, g) && (a != ConvAlgorithm.OutputRows || OutputRowConv.Supports(g));
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise

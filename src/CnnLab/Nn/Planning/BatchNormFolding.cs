@@ -56,11 +56,12 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     private IEnumerable<Tensor> Sources() =>
         new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias, norm.RunningMean, norm.RunningVar }.OfType<Tensor>();
 
-    // Every source's bits equal to the snapshot; if so, and every source is frozen, the freezes they were found equal in.
+    // Every source's bits equal to the snapshot; if so, and every source is frozen, the freezes they were found equal in (read
+    // before the compare: a write during it gives its tensor a newer freeze, so the next call compares again).
     private bool Unchanged(Folded folded)
     {
         var snapshot = folded.Sources;
-        var epochs = new List<int>(6);
+        var epochs = FrozenEpochs();
         int at = 0;
         foreach (var t in Sources())
         {
@@ -68,15 +69,23 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
             if (at + now.Length > snapshot.Length) return false;
             if (!MemoryMarshal.Cast<float, int>(now).SequenceEqual(MemoryMarshal.Cast<float, int>(snapshot.AsSpan(at, now.Length)))) return false;
             at += now.Length;
-            epochs.Add(t.FrozenEpoch);
         }
         if (at != snapshot.Length) return false;
-        folded.Epochs = epochs.Contains(0) ? null : epochs.ToArray();
+        folded.Epochs = epochs;
         return true;
+    }
+
+    // Each source's freeze (Tensor.FrozenEpoch), in Sources' order; null where any is not frozen (eval mode compares anyway).
+    private int[]? FrozenEpochs()
+    {
+        foreach (var t in Sources())
+            if (t.FrozenEpoch == 0) return null;
+        return Sources().Select(t => t.FrozenEpoch).ToArray();
     }
 
     private Folded Fold()
     {
+        var epochs = FrozenEpochs();
         var snapshot = Sources().SelectMany(t => t.Data.ToArray()).ToArray();
         int oc = conv.OutChannels, perChannel = conv.Weight.Numel / oc;
         var w = new float[conv.Weight.Numel];
@@ -91,7 +100,6 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
         }
         // Never written after this, and the sources are compared here: the convolution's plan cache need not compare w too.
         Kernels.ConvPlanCache.Freeze(w);
-        var epochs = Sources().Select(t => t.FrozenEpoch).ToArray();
-        return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc)) { Epochs = epochs.Contains(0) ? null : epochs };
+        return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc)) { Epochs = epochs };
     }
 }

@@ -11,7 +11,7 @@ public class ConvPlannerTests
 {
     private static readonly ConvAlgorithm[] Concrete =
         [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise,
-         ConvAlgorithm.OutputRows];
+         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4];
 
     // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
     private static readonly Conv2dGeometry[] All =
@@ -54,7 +54,8 @@ public class ConvPlannerTests
         Assert.Equal(new ConvPlan(ConvAlgorithm.Depthwise, ConvAlgorithm.Depthwise, ConvAlgorithm.Depthwise), ConvPlanner.Plan(depthwise));
         if (!Avx512F.IsSupported) return;
         Assert.Equal(new ConvPlan(ConvAlgorithm.SingleChannel, im2col, im2col), ConvPlanner.Plan(cnnSmallConv1));
-        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), ConvPlanner.Plan(cnnSmallConv2));
+        var (wide, winograd) = (ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd);
+        Assert.Equal(new ConvPlan(wide, wide, winograd), ConvPlanner.Plan(cnnSmallConv2));
         Assert.Equal(new ConvPlan(ConvAlgorithm.ChannelBlocked, im2col, ConvAlgorithm.ChannelBlocked), ConvPlanner.Plan(lenetConv2));
         Assert.Equal("channel-blocked/im2col+GEMM/channel-blocked", ConvPlanner.Plan(lenetConv2).ToString());
         // Strided with fewer than 128 outputs: the direct input gradient, by phase rows where they fill their vectors; with 128
@@ -82,7 +83,7 @@ public class ConvPlannerTests
         var small = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked), small);
         var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1));
-        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.Winograd), twelve);
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd), twelve);
         // 24 outputs: no direct weight gradient, so Winograd's stays.
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 7, 7, 24, 3, 3, PH: 1, PW: 1)).WeightGradient);
     }
@@ -103,7 +104,7 @@ public class ConvPlannerTests
         if (!Avx512F.IsSupported) return;
         // Its rows of 14 fill 7/8 of a vector, and 16 outputs would take the channel-blocked kernel's 16-channel steps.
         Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 28, 28, 16, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 32, 14, 14, 64, 3, 3, PH: 1, PW: 1)).Forward);
         // 25 tiles: 32 channels are enough (800), 16 are not (400).
@@ -169,14 +170,14 @@ public class ConvPlannerTests
                     Conv2dKernel.Forward(g, x, w, b, true, y, algorithm: algorithm);
                     Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: true, algorithm: algorithm);
                 }
-                Conv2dKernelTests.AssertClose(yRef, y, $"{algorithm} forward {g}");
-                Conv2dKernelTests.AssertClose(dxRef, dx, $"{algorithm} dx {g}");
+                Conv2dKernelTests.AssertClose(yRef, y, $"{algorithm} forward {g}", algorithm);
+                Conv2dKernelTests.AssertClose(dxRef, dx, $"{algorithm} dx {g}", algorithm);
                 Conv2dKernelTests.AssertClose(dwRef, dw, $"{algorithm} dW {g}");
                 Conv2dKernelTests.AssertClose(dbRef, db, $"{algorithm} db {g}");
                 // dx added to what is there, as a second consumer of x would have it.
                 var added = Enumerable.Repeat(0.5f, x.Length).ToArray();
                 using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, added, [], [], algorithm: algorithm);
-                Conv2dKernelTests.AssertClose(dxRef.Select(v => v + 0.5f).ToArray(), added, $"{algorithm} dx += {g}");
+                Conv2dKernelTests.AssertClose(dxRef.Select(v => v + 0.5f).ToArray(), added, $"{algorithm} dx += {g}", algorithm);
                 float[] all = [.. y, .. dx, .. dw, .. db];
                 if (first is null) first = all;
                 else Assert.Equal(first, all);   // the same bits for one thread and two
@@ -193,6 +194,7 @@ public class ConvPlannerTests
 
     [Theory]
     [InlineData(ConvAlgorithm.Winograd)]
+    [InlineData(ConvAlgorithm.Winograd4x4)]
     [InlineData(ConvAlgorithm.ChannelBlocked)]
     [InlineData(ConvAlgorithm.OutputRows)]
     [InlineData(ConvAlgorithm.Im2ColGemm)]

@@ -166,7 +166,7 @@ public class Winograd3x3Tests
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2))); // dilated
         Assert.False(Chosen(new Conv2dGeometry(1, 32, 14, 14, 32, 5, 5, PH: 2, PW: 2)));
         Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(Same3x3(2, 32, 14, 14, 64), ConvAlgorithm.Im2ColGemm).Forward);
-        static bool Chosen(in Conv2dGeometry g) => ConvPlanner.Plan(g).Forward == ConvAlgorithm.Winograd;
+        static bool Chosen(in Conv2dGeometry g) => ConvPlanner.Plan(g).Forward is ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4;
     }
 
     [Fact]

@@ -38,4 +38,10 @@ public enum ConvAlgorithm
     /// At stride 2 in x dx alone, 16 pixels of a phase row per vector (<see cref="StrideTwoRowInputGradient"/>); y by im2col.
     /// </summary>
     OutputRows,
+
+    /// <summary>
+    /// Winograd F(4x4, 3x3) (<see cref="Winograd4x4"/>): 3x3, stride 1, padding 1, dilation 1, planes at most 32 wide, AVX-512; y and
+    /// dx (the planner gives dW to F(2x2, 3x3)).
+    /// </summary>
+    Winograd4x4,
 }

@@ -57,21 +57,26 @@ internal sealed unsafe partial class ConvBackwardPass
         int p = g.ColCols;
         bool anyWinograd = plan.InputGradient == ConvAlgorithm.Winograd || plan.WeightGradient == ConvAlgorithm.Winograd;
         _block = anyWinograd ? new WinogradBlock(g.H, g.W, winogradBlockColumns) : null;
-        _winogradDx = needDx && plan.InputGradient == ConvAlgorithm.Winograd ? _block : null;
+        _winogradDx = !needDx ? null : plan.InputGradient == ConvAlgorithm.Winograd ? _block
+            : plan.InputGradient == ConvAlgorithm.Winograd4x4 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, tileSide: 4) : null;
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
         // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
-        _dxImages = needDx && _block is null && _directDx is null && _rowsDx is null && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
+        bool direct = _winogradDx is not null || _directDx is not null || _rowsDx is not null;
+        _dxImages = needDx && _block is null && !direct && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = _dxImages * p;
         _dxStride = Conv2dKernel.RowStride(dxColumns);
         _packedWT = !needDx || _directDx is not null || _rowsDx is not null || _winogradDx is not null ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
-        _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true);
+        _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
         _winogradDw = needDw && plan.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, _block!) : null;
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         _partialLength = _winogradDw?.TransformedLength ?? g.OC * g.ColRows;
-        _blockImages = _block?.Images ?? _dxImages;
+        // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
+        // hold a power of two of images).
+        _blockImages = Math.Min(_block?.Images ?? int.MaxValue, _winogradDx?.Images ?? int.MaxValue);
+        if (_blockImages == int.MaxValue) _blockImages = _dxImages;
         // Several chunks per thread let a core the host steals for a while hold up only one. Without dW, a chunk per
         // block of images.
         _chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : (g.N + _blockImages - 1) / _blockImages;

@@ -7,7 +7,7 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// A convolution's forward over a batch by the algorithm <see cref="ConvPlanner"/> chose, prepared once: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
-/// (<see cref="Winograd3x3"/>, where it applies, by blocks of images), or packed
+/// or F(4x4, 3x3) (<see cref="Winograd3x3"/>, <see cref="Winograd4x4"/>, where they apply, by blocks of images), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>) or of 8 for
 /// the direct one by output rows (<see cref="OutputRowConv"/>),
 /// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
@@ -54,10 +54,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 _directWeights = ArrayPool<float>.Shared.Rent(g.OC * g.KH * g.KW);
                 w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
                 break;
-            case ConvAlgorithm.Winograd:
-                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns);
+            case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4:
+                int side = algorithm == ConvAlgorithm.Winograd ? 2 : 4;
+                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side);
                 ImagesPerBlock = _winograd.Images;
-                _winogradWeights = new WinogradWeights(g, w, inputGradient: false);
+                _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);
                 break;
             case ConvAlgorithm.SingleChannel:
                 _singleChannel = true;

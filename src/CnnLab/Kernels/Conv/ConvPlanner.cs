@@ -28,6 +28,7 @@ public static class ConvPlanner
     {
         ConvAlgorithm.Auto or ConvAlgorithm.Im2ColGemm => true,
         ConvAlgorithm.Winograd => Winograd3x3.Supports(g),
+        ConvAlgorithm.Winograd4x4 => Winograd4x4.Supports(g),
         ConvAlgorithm.ChannelBlocked => ChannelBlockedConv.Supports(g),
         ConvAlgorithm.SingleChannel => SingleChannelConv3x3.Supports(g),
         ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
@@ -70,6 +71,14 @@ public static class ConvPlanner
         Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
         && (g.N != 1 || (g.W + 1) / 2 >= MinWinogradRowTiles && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
+    // F(4x4, 3x3) does 36 products per 16 outputs against F(2x2, 3x3)'s 16 per 4, and its transforms cost about as much per
+    // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 32x32 measured
+    // (16 to 64 channels, by 13-32 %), and lost on 7x7 and 8x8 (two tiles a row: half-empty vectors) and on single images,
+    // whose weights, transformed per call, are 36 positions instead of 16 (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
+    internal const int MinWideTileWidth = 9;
+
+    private static bool WideTilesPay(in Conv2dGeometry g) => Winograd4x4.Supports(g) && g.N != 1 && g.W >= MinWideTileWidth;
+
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 
     // The output-row kernel fills its lanes with a row's pixels and its steps with 8 output channels: it pays where rows fill at
@@ -96,7 +105,7 @@ public static class ConvPlanner
     private static ConvAlgorithm ChooseForward(in Conv2dGeometry g)
     {
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
-        if (WinogradPays(g)) return ConvAlgorithm.Winograd;
+        if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
         if (OutputRowsPay(g, OutputRowPixels)) return ConvAlgorithm.OutputRows;
         if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
@@ -131,7 +140,8 @@ public static class ConvPlanner
     }
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
-        DepthwisePays(g) ? ConvAlgorithm.Depthwise : WinogradPays(g) ? ConvAlgorithm.Winograd
+        DepthwisePays(g) ? ConvAlgorithm.Depthwise
+        : WinogradPays(g) ? WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : OutputRowInputGradientPays(g) || StrideTwoRowsPay(g) ? ConvAlgorithm.OutputRows
         : DirectInputGradientPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
@@ -163,7 +173,7 @@ public static class ConvPlanner
         CanRun(a, g) && (a != ConvAlgorithm.OutputRows || OutputRowConv.Supports(g));
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
-        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Depthwise
+        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Depthwise
         || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g))
         || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
@@ -173,6 +183,7 @@ public static class ConvPlanner
     private static string Requirement(ConvAlgorithm a) => a switch
     {
         ConvAlgorithm.Winograd => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
+        ConvAlgorithm.Winograd4x4 => $"a 3x3 kernel, stride 1, padding 1, dilation 1, planes at most {Winograd4x4.MaxWidth} wide and AVX-512",
         ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 and AVX-512",
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",

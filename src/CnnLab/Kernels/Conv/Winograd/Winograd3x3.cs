@@ -38,15 +38,13 @@ internal static unsafe partial class Winograd3x3
     internal const int BlockColumns = 512;
 
     /// <summary>
-    /// Images per block: the most (a power of two, at most 16) whose tiles fit in <paramref name="blockColumns"/>
-    /// columns, at least 1. <paramref name="blockColumns"/> 0 is <see cref="BlockColumns"/>; the tests pass fewer
-    /// to make full and short blocks of a few images.
+    /// Images per block: the most (a power of two, at most 16) whose <paramref name="tiles"/> each fit in
+    /// <paramref name="columns"/> columns, at least 1 (the tests pass few columns to make full and short blocks of a few images).
     /// </summary>
-    public static int ImagesPerBlock(int h, int w, int blockColumns = 0)
+    public static int ImagesPerBlock(int tiles, int columns)
     {
-        int t = Tiles(h, w), images = 1;
-        int columns = blockColumns > 0 ? blockColumns : BlockColumns;
-        while (images < 16 && 2 * images * t <= columns) images *= 2;
+        int images = 1;
+        while (images < 16 && 2 * images * tiles <= columns) images *= 2;
         return images;
     }
 
@@ -271,7 +269,7 @@ internal static unsafe partial class Winograd3x3
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Finish(float* y, Vector512<float> v, Vector512<float> mask, Vector512<float> bias, bool addBias, bool relu, bool accumulate)
+    internal static void Finish(float* y, Vector512<float> v, Vector512<float> mask, Vector512<float> bias, bool addBias, bool relu, bool accumulate)
     {
         if (accumulate) v = Avx512F.MaskLoad(y, mask, Vector512<float>.Zero) + v;
         else

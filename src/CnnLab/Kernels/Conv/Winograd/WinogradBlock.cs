@@ -9,11 +9,11 @@ namespace CnnLab.Kernels;
 // ChunkRows·TW consecutive tiles.
 
 /// <summary>
-/// A block of B images' planes (H x W) through Winograd F(2x2, 3x3), the layout the forward and the input
-/// gradient share: V [K, 16, ldv] holds the transformed input tiles of K channels (a channel's 16 rows
-/// together, so each plane's transform writes one contiguous region). The block is then multiplied and
+/// A block of B images' planes (H x W) through Winograd F(2x2, 3x3) or F(4x4, 3x3) (P = 16 or 36 positions), the layout
+/// the forward and the input gradient share: V [K, P, ldv] holds the transformed input tiles of K channels (a channel's P
+/// rows together, so each plane's transform writes one contiguous region). The block is then multiplied and
 /// transformed back chunk by chunk (<see cref="MultiplyAndTransformOutput"/>): for a chunk of a few tile rows
-/// and 8 output planes, M_ξ = U_ξ · V_ξ for the 16 positions into a small buffer that stays in L1, and the
+/// and 8 output planes, M_ξ = U_ξ · V_ξ for the P positions into a small buffer that stays near L1, and the
 /// 8 planes' tiles transformed back from it at once. (Multiplying the whole block first, as 16 GEMMs, wrote
 /// and read back an M as large as V through L2.) Each tile's sums are the same whatever block or chunk it
 /// lands in, so an image's result does not depend on the block.
@@ -22,24 +22,37 @@ internal sealed unsafe partial class WinogradBlock
 {
     public readonly int H, W, Tiles, Images, Cols, Ldv;
 
+    /// <summary>The outputs a tile has on a side (2: F(2x2, 3x3), 4: F(4x4, 3x3)), and its transformed positions (16 or 36).</summary>
+    public readonly int TileSide, Positions;
+
     /// <summary>Tile rows per chunk, and the chunk's width in tiles rounded up to the multiply's 48-tile passes.</summary>
     public readonly int ChunkRows, ChunkWidth;
 
     // Planes of at most 8 x 8: each whole plane's tiles are transformed back at once (Winograd3x3.TransformSmallOutput).
     private readonly bool _small;
 
-    /// <summary>Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default).</summary>
-    public WinogradBlock(int h, int w, int blockColumns = 0)
+    /// <summary>
+    /// Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default), by tiles of
+    /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs: 2 (<see cref="Winograd3x3"/>) or 4 (<see cref="Winograd4x4"/>).
+    /// </summary>
+    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2)
     {
-        (H, W) = (h, w);
-        Tiles = Winograd3x3.Tiles(h, w);
-        Images = Winograd3x3.ImagesPerBlock(h, w, blockColumns);
+        if (tileSide is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "tiles of 2x2 or 4x4 outputs");
+        (H, W, TileSide, Positions) = (h, w, tileSide, (tileSide + 2) * (tileSide + 2));
+        Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
+        Images = Winograd3x3.ImagesPerBlock(Tiles, blockColumns > 0 ? blockColumns : tileSide == 2 ? Winograd3x3.BlockColumns : WideBlockColumns);
         Cols = Images * Tiles;
-        (ChunkRows, ChunkWidth) = Chunk((w + 1) / 2);
-        _small = h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
+        (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide);
+        _small = tileSide == 2 && h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
         Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
+
+    /// <summary>
+    /// Tiles of one block of F(4x4, 3x3) images: 36 transformed positions a tile, so a block of 512 tiles' V would leave L2
+    /// with 16 channels (4 images of 28x28, 196 tiles: 0.5 MB).
+    /// </summary>
+    internal const int WideBlockColumns = 256;
 
     // The chunk for tile rows of tw tiles: whole tile rows in 1 to 3 passes of 48 tiles (14 tiles a row: 3 rows, 42 of
     // 48 lanes), a wider chunk only for clearly fuller lanes, since each pass adds 24 KB of M chunk to keep in L1.
@@ -146,13 +159,13 @@ internal sealed unsafe partial class WinogradBlock
     /// </summary>
     public Buffers Rent(int inputs, bool multiply = true, bool kept = false)
     {
-        var b = new Buffers(16 * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * 16 * ChunkWidth + 16 : 0,
+        var b = new Buffers(Positions * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * Positions * ChunkWidth + 16 : 0,
             Winograd3x3.ScratchLength(H, W), kept);
         // The last chunk's lanes past the block's tiles multiply whatever V holds after them: zero there, not a subnormal
         // or NaN left in the pool (their results are never stored). The weight gradient reads no further than its tiles.
         // Nothing writes those columns, so kept buffers, zero when made, stay zero there.
         if (multiply && !kept)
-            for (long row = 0; row < 16L * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
+            for (long row = 0; row < (long)Positions * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
         return b;
     }
 
@@ -167,7 +180,9 @@ internal sealed unsafe partial class WinogradBlock
             for (int c = 0; c < channels; c++)
             {
                 if (c + 1 < channels) CacheLines.Prefetch(planes + (c + 1L) * H * W, (long)H * W);
-                Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, v + 16L * (first + c) * Ldv + slot * Tiles, Ldv);
+                float* to = v + (long)Positions * (first + c) * Ldv + slot * Tiles;
+                if (TileSide == 2) Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, to, Ldv);
+                else Winograd4x4.TransformInput(planes + (long)c * H * W, H, W, to, Ldv);
             }
     }
 
@@ -180,9 +195,11 @@ internal sealed unsafe partial class WinogradBlock
     public void MultiplyAndTransformOutput(Buffers b, WinogradWeights u, int group, int first, int count,
         float* y, long imageStride, float* bias, bool relu, bool accumulate)
     {
-        int th = (H + 1) / 2, tw = (W + 1) / 2, rows = count * th, k = u.K, block = WinogradWeights.BlockRows;
-        long plane = (long)H * W, mRow = 16L * ChunkWidth;
-        float* v = b.VStart + 16L * first * Ldv, m = b.MStart;
+        if (u.Positions != Positions) throw new ArgumentException($"weights of {u.Positions} positions for tiles of {Positions}", nameof(u));
+        int side = TileSide, th = (H + side - 1) / side, tw = (W + side - 1) / side, rows = count * th, k = u.K;
+        int block = WinogradWeights.BlockRows, positions = Positions;
+        long plane = (long)H * W, mRow = (long)positions * ChunkWidth, vChannel = (long)positions * Ldv;
+        float* v = b.VStart + vChannel * first, m = b.MStart;
         if (count < Images && !b.Kept)
         {
             // A short block: the slots after its images hold an earlier block's tiles, or whatever the pool left there (a
@@ -190,7 +207,7 @@ internal sealed unsafe partial class WinogradBlock
             // were zeroed when allocated and since hold only transformed inputs: their lanes there are multiplied as they are
             // (each lane is its own tile, and those lanes' results are never stored).
             int used = count * Tiles, length = Math.Min(ChunkWidth, Ldv - used);
-            for (long row = 0; row < 16L * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
+            for (long row = 0; row < (long)positions * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
         }
         fixed (float* pu = u.Data)
         {
@@ -202,12 +219,12 @@ internal sealed unsafe partial class WinogradBlock
                 int width = Math.Min(ChunkWidth, ((rEnd - r0) * tw + 15) / 16 * 16), whole = width / MultiplyColumns * MultiplyColumns;
                 for (int rb = 0; rb < u.RowBlocks; rb++)
                 {
-                    for (int xi = 0; xi < 16; xi++)
+                    for (int xi = 0; xi < positions; xi++)
                     {
                         float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
                         for (int pass = 0; pass < whole; pass += MultiplyColumns)
-                            Multiply<ThreeVectors>(k, ux, vx + pass, 16L * Ldv, mx + pass, mRow);
-                        if (whole < width) MultiplyNarrow(k, ux, vx + whole, 16L * Ldv, mx + whole, mRow, (width - whole) / 16);
+                            Multiply<ThreeVectors>(k, ux, vx + pass, vChannel, mx + pass, mRow);
+                        if (whole < width) MultiplyNarrow(k, ux, vx + whole, vChannel, mx + whole, mRow, (width - whole) / 16);
                     }
                     for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
                         for (int s = r0 / th; s * th < rEnd; s++)
@@ -216,7 +233,8 @@ internal sealed unsafe partial class WinogradBlock
                             int first0 = Math.Max(r0, s * th) - s * th, end = Math.Min(rEnd, (s + 1) * th) - s * th;
                             float* at = m + (o - rb * block) * mRow + ((long)s * th - r0) * tw;
                             float* yPlane = y + s * imageStride + o * plane, planeBias = bias != null ? bias + o : null;
-                            if (_small && first0 == 0 && end == th)
+                            if (side == 4) Winograd4x4.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
+                            else if (_small && first0 == 0 && end == th)
                                 Winograd3x3.TransformSmallOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane);
                             else Winograd3x3.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
                         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 
 namespace CnnLab.Kernels;
 
@@ -6,9 +7,10 @@ namespace CnnLab.Kernels;
 // channels summed), RB = ⌈R/8⌉ blocks of 8 rows.
 
 /// <summary>
-/// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels, packed for <see cref="WinogradBlock"/>'s multiply: the forward's
+/// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels (16 positions for F(2x2, 3x3), 36 for F(4x4, 3x3)), packed for
+/// <see cref="WinogradBlock"/>'s multiply: the forward's
 /// [OCg, Cg] from g = w[o, c], or the input gradient's [Cg, OCg] from the kernels turned by 180° (dx is the
-/// convolution of dy with them). Layout [G][16][RB][K][8]: for each position ξ and block of 8 rows, the 8 rows'
+/// convolution of dy with them). Layout [G][positions][RB][K][8]: for each position ξ and block of 8 rows, the 8 rows'
 /// values for one column k side by side, so the multiply broadcasts them in turn; rows past R are zero.
 /// The buffer is rented from the shared pool: dispose to return it.
 /// </summary>
@@ -17,32 +19,55 @@ internal sealed unsafe class WinogradWeights : IDisposable
     /// <summary>Rows of a packed block: the multiply's register tile is 8 rows high.</summary>
     public const int BlockRows = 8;
 
-    public readonly int Groups, Rows, K, RowBlocks;
+    public readonly int Groups, Rows, K, RowBlocks, Positions;
     private float[]? _data;
 
-    public WinogradWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient)
+    public WinogradWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int tileSide = 2)
     {
+        if (tileSide is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "tiles of 2x2 or 4x4 outputs");
+        Positions = (tileSide + 2) * (tileSide + 2);
         int cg = g.Cg, ocg = g.OCg;
         if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
         (Groups, Rows, K) = (g.G, inputGradient ? cg : ocg, inputGradient ? ocg : cg);
         RowBlocks = (Rows + BlockRows - 1) / BlockRows;
-        int length = Groups * GroupLength;
+        int length = Groups * GroupLength, positions = Positions, rowBlock = positions * BlockRows;
         _data = ArrayPool<float>.Shared.Rent(length);
-        Array.Clear(_data, 0, length);
-        long xiStride = (long)RowBlocks * K * BlockRows;
-        fixed (float* pw = w, pu = _data)
+        // One block of 8 rows at a time: its kernels transformed into a scratch [K][positions][8], then each position's
+        // [K][8] copied out whole. Transformed straight into place, each kernel wrote one float to every position's matrix,
+        // all a multiple of 4 KB apart, so they competed for one set of L1's lines.
+        var scratch = ArrayPool<float>.Shared.Rent(K * rowBlock);
+        fixed (float* pw = w, pu = _data, ps = scratch)
             for (int grp = 0; grp < g.G; grp++)
-                for (int o = 0; o < ocg; o++)
-                    for (int c = 0; c < cg; c++)
+                for (int rb = 0; rb < RowBlocks; rb++)
+                {
+                    for (int r = 0; r < BlockRows; r++)
                     {
-                        int row = inputGradient ? c : o, col = inputGradient ? o : c;
-                        float* u = pu + (long)grp * GroupLength + ((long)row / BlockRows * K + col) * BlockRows + row % BlockRows;
-                        Winograd3x3.TransformKernel(pw + ((grp * ocg + o) * cg + c) * 9, inputGradient, u, (int)xiStride);
+                        int row = rb * BlockRows + r;
+                        for (int col = 0; col < K; col++)
+                        {
+                            float* u = ps + (long)col * rowBlock + r;
+                            if (row >= Rows)
+                            {
+                                for (int xi = 0; xi < positions; xi++) u[xi * BlockRows] = 0f;   // rows past R are zero
+                                continue;
+                            }
+                            int o = inputGradient ? col : row, c = inputGradient ? row : col;
+                            float* k = pw + ((grp * ocg + o) * cg + c) * 9;
+                            if (tileSide == 2) Winograd3x3.TransformKernel(k, inputGradient, u, BlockRows);
+                            else Winograd4x4.TransformKernel(k, inputGradient, u, BlockRows);
+                        }
                     }
+                    for (int xi = 0; xi < positions; xi++)
+                    {
+                        float* to = pu + Offset(grp, xi, rb), from = ps + xi * BlockRows;
+                        for (int col = 0; col < K; col++) Vector256.Load(from + (long)col * rowBlock).Store(to + col * BlockRows);
+                    }
+                }
+        ArrayPool<float>.Shared.Return(scratch);
     }
 
-    /// <summary>Floats of one group's 16 packed matrices.</summary>
-    public int GroupLength => 16 * RowBlocks * K * BlockRows;
+    /// <summary>Floats of one group's packed matrices, one per position.</summary>
+    public int GroupLength => Positions * RowBlocks * K * BlockRows;
 
     /// <summary>Where group <paramref name="grp"/>'s block <paramref name="block"/> of U_ξ starts in <see cref="Data"/>.</summary>
     public long Offset(int grp, int xi, int block) => (long)grp * GroupLength + ((long)xi * RowBlocks + block) * K * BlockRows;

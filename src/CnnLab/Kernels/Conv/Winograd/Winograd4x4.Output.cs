@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend as in Winograd4x4.cs.
+
+internal static unsafe partial class Winograd4x4
+{
+    /// <summary>
+    /// y [H, W] (+)= act(Aᵀ·M·A + bias) of one plane from its tiles' 36 multiply outputs, tile t's value for position ξ at
+    /// m[ξ·xiStride + t] (read 16 tiles at a time, up to 15 floats past the last tile row's last tile), for tile rows
+    /// <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 (−1: to the last). Bias (when <paramref name="bias"/> is not
+    /// null) then ReLU as the GEMM's epilogue would apply them; with <paramref name="accumulate"/>, added to y (no bias or
+    /// ReLU then). A vector of tiles holds <see cref="RowsPerVector"/> tile rows, transformed together; each output row's four
+    /// tile columns are then interleaved by two permutes and a blend per vector, and stores are masked to the plane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
+        int firstRow = 0, int endRow = -1)
+    {
+        if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
+        int th = endRow < 0 ? (h + 3) / 4 : endRow, tw = (w + 3) / 4;
+        // Lane 4q + k of a row's first vector takes tile q's column k: k = 0 and 2 from the first operand, 1 and 3 from the second.
+        var index = Vector512.Create(0, 16, 0, 16, 1, 17, 1, 17, 2, 18, 2, 18, 3, 19, 3, 19);
+        var upper = Vector512.Create(0, 0, -1, -1, 0, 0, -1, -1, 0, 0, -1, -1, 0, 0, -1, -1).AsSingle();
+        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
+        var maskHi = LaneMask.First(w - 16).AsSingle();
+        var b = bias != null ? Vector512.Create(*bias) : Vector512<float>.Zero;
+        bool addBias = bias != null;
+        // A vector of tiles holds RowsPerVector tile rows, lane l tile row l / TW's tile l % TW: one transform serves them all.
+        int k = RowsPerVector(w);
+        for (int ty0 = firstRow; ty0 < th; ty0 += k)
+        {
+            float* p = m + ty0 * tw;
+            // ·A across each row i of M: q_ik, k = 0 … 3.
+            Across(p, xiStride, 0, out var q00, out var q01, out var q02, out var q03);
+            Across(p, xiStride, 1, out var q10, out var q11, out var q12, out var q13);
+            Across(p, xiStride, 2, out var q20, out var q21, out var q22, out var q23);
+            Across(p, xiStride, 3, out var q30, out var q31, out var q32, out var q33);
+            Across(p, xiStride, 4, out var q40, out var q41, out var q42, out var q43);
+            Across(p, xiStride, 5, out var q50, out var q51, out var q52, out var q53);
+            // Aᵀ· down each column k: output rows 0 … 3.
+            Combine(q00, q10, q20, q30, q40, q50, out var y00, out var y10, out var y20, out var y30);
+            Combine(q01, q11, q21, q31, q41, q51, out var y01, out var y11, out var y21, out var y31);
+            Combine(q02, q12, q22, q32, q42, q52, out var y02, out var y12, out var y22, out var y32);
+            Combine(q03, q13, q23, q33, q43, q53, out var y03, out var y13, out var y23, out var y33);
+            for (int j = 0; j < k && ty0 + j < th; j++)
+            {
+                int ty = ty0 + j, rows = Math.Min(4, h - 4 * ty);
+                var at = index + Vector512.Create(j * tw);
+                float* top = y + (long)4 * ty * w;
+                StoreRow(top, y00, y01, y02, y03, at, upper, w, maskLo, maskHi, b, addBias, relu, accumulate);
+                if (rows > 1) StoreRow(top + w, y10, y11, y12, y13, at, upper, w, maskLo, maskHi, b, addBias, relu, accumulate);
+                if (rows > 2) StoreRow(top + 2 * w, y20, y21, y22, y23, at, upper, w, maskLo, maskHi, b, addBias, relu, accumulate);
+                if (rows > 3) StoreRow(top + 3 * w, y30, y31, y32, y33, at, upper, w, maskLo, maskHi, b, addBias, relu, accumulate);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Across(float* p, long xiStride, int i, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2,
+        out Vector512<float> o3)
+    {
+        float* row = p + 6 * i * xiStride;
+        Combine(Vector512.Load(row), Vector512.Load(row + xiStride), Vector512.Load(row + 2 * xiStride), Vector512.Load(row + 3 * xiStride),
+            Vector512.Load(row + 4 * xiStride), Vector512.Load(row + 5 * xiStride), out o0, out o1, out o2, out o3);
+    }
+
+    // Aᵀ·(m0 … m5): (m0 + (m1 + m2) + (m3 + m4), (m1 − m2) + 2(m3 − m4), (m1 + m2) + 4(m3 + m4), (m1 − m2) + 8(m3 − m4) + m5).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Combine(Vector512<float> m0, Vector512<float> m1, Vector512<float> m2, Vector512<float> m3, Vector512<float> m4,
+        Vector512<float> m5, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3)
+    {
+        Vector512<float> sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4;
+        o0 = m0 + sum12 + sum34;
+        o1 = Vector512.FusedMultiplyAdd(Vector512.Create(2f), diff34, diff12);
+        o2 = Vector512.FusedMultiplyAdd(Vector512.Create(4f), sum34, sum12);
+        o3 = Vector512.FusedMultiplyAdd(Vector512.Create(8f), diff34, diff12 + m5);
+    }
+
+    // One output row from its tiles' four columns (lanes = tiles): tiles 0 … 3 into the first 16 floats, 4 … 7 into the next.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* y, Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
+        Vector512<int> index, Vector512<float> upper, int w, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<float> bias,
+        bool addBias, bool relu, bool accumulate)
+    {
+        var lo = Vector512.ConditionalSelect(upper, Avx512F.PermuteVar16x32x2(c2, index, c3), Avx512F.PermuteVar16x32x2(c0, index, c1));
+        Winograd3x3.Finish(y, lo, maskLo, bias, addBias, relu, accumulate);
+        if (w <= 16) return;
+        var next = index + Vector512.Create(4);
+        var hi = Vector512.ConditionalSelect(upper, Avx512F.PermuteVar16x32x2(c2, next, c3), Avx512F.PermuteVar16x32x2(c0, next, c1));
+        Winograd3x3.Finish(y + 16, hi, maskHi, bias, addBias, relu, accumulate);
+    }
+}

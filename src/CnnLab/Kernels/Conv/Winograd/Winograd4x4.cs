@@ -1,0 +1,258 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend: a plane H x W (W ≤ 32) with zero padding 1, 3x3 kernel, stride 1, so the output is H x W too. Tiles:
+// TH = ⌈H/4⌉ rows of TW = ⌈W/4⌉ tiles of 4x4 outputs, T = TH·TW per plane; tile (ty, tx) reads the 6x6 input patch at
+// rows 4ty − 1 … 4ty + 4, columns 4tx − 1 … 4tx + 4. ξ = 6i + j names one of the 36 positions of a transformed 6x6 tile.
+
+/// <summary>
+/// Winograd's minimal filtering F(4x4, 3x3) for a 3x3, stride-1, padding-1 convolution (Lavin &amp; Gray, "Fast
+/// Algorithms for Convolutional Neural Networks", CVPR 2016, with the points 0, ±1, ±2): per 4x4 output tile,
+/// Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A with
+/// Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+/// G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
+/// Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+/// 36 products per channel pair and tile of 16 outputs, against F(2x2, 3x3)'s 16 per 4 (<see cref="Winograd3x3"/>) and
+/// the direct sum's 9 per output: 4x fewer than direct, 1.78x fewer than F(2x2, 3x3), and its input transform writes 2.25
+/// floats per output instead of 4. Its rounding is larger (the transforms' coefficients reach 8 and ⅙ is inexact): a few
+/// parts in a million of the sum's magnitude, as with oneDNN's F(4x4, 3x3) kernels. Planes up to 32 wide, each row of
+/// the plane in two vectors (<see cref="WinogradBlock"/> runs it; the planner chooses where it pays).
+/// Written by hand: no .NET library has Winograd convolution.
+/// </summary>
+/// <remarks>PyTorch: oneDNN's <c>convolution_winograd</c> on AVX-512 computes F(4x4, 3x3).</remarks>
+[SkipLocalsInit]
+internal static unsafe partial class Winograd4x4
+{
+    /// <summary>The widest plane: a row in two vectors.</summary>
+    public const int MaxWidth = 32;
+
+    /// <summary>True for 3x3, stride 1, dilation 1, padding 1, planes at most <see cref="MaxWidth"/> wide, where AVX-512 runs.</summary>
+    public static bool Supports(in Conv2dGeometry g) => Winograd3x3.Supports(g) && g.W <= MaxWidth;
+
+    /// <summary>Tiles per plane, ⌈H/4⌉·⌈W/4⌉.</summary>
+    public static int Tiles(int h, int w) => (h + 3) / 4 * ((w + 3) / 4);
+
+    /// <summary>
+    /// u = G·k·Gᵀ for one 3x3 kernel k (row-major; turned 180° first with <paramref name="turned"/>): u[ξ·stride] for
+    /// ξ = 6i + j. Computed in double and rounded once, since ⅙ and 1/24 are inexact in float.
+    /// </summary>
+    internal static void TransformKernel(float* k, bool turned, float* u, int stride)
+    {
+        double k00 = k[0], k01 = k[1], k02 = k[2], k10 = k[3], k11 = k[4], k12 = k[5], k20 = k[6], k21 = k[7], k22 = k[8];
+        if (turned)
+            (k00, k01, k02, k10, k12, k20, k21, k22) = (k22, k21, k20, k12, k10, k02, k01, k00);
+        // Rows of G·k (6x3), each then times Gᵀ into its row of u (by the reciprocals: a division per product cost more than
+        // the rest of a layer's preparation).
+        Row(k00 * Quarter, k01 * Quarter, k02 * Quarter, u, stride);
+        Row((k00 + k10 + k20) * -Sixth, (k01 + k11 + k21) * -Sixth, (k02 + k12 + k22) * -Sixth, u + 6L * stride, stride);
+        Row((k00 - k10 + k20) * -Sixth, (k01 - k11 + k21) * -Sixth, (k02 - k12 + k22) * -Sixth, u + 12L * stride, stride);
+        Row(Fourth(k00, k10, k20, 1), Fourth(k01, k11, k21, 1), Fourth(k02, k12, k22, 1), u + 18L * stride, stride);
+        Row(Fourth(k00, k10, k20, -1), Fourth(k01, k11, k21, -1), Fourth(k02, k12, k22, -1), u + 24L * stride, stride);
+        Row(k20, k21, k22, u + 30L * stride, stride);
+
+        // G's rows 3 and 4: a/24 ± b/12 + c/6.
+        static double Fourth(double a, double b, double c, double sign) => a * TwentyFourth + sign * b * Twelfth + c * Sixth;
+
+        static void Row(double a, double b, double c, float* row, long stride)
+        {
+            row[0] = (float)(a * Quarter);
+            row[stride] = (float)((a + b + c) * -Sixth);
+            row[2 * stride] = (float)((a - b + c) * -Sixth);
+            row[3 * stride] = (float)Fourth(a, b, c, 1);
+            row[4 * stride] = (float)Fourth(a, b, c, -1);
+            row[5 * stride] = (float)c;
+        }
+    }
+
+    private const double Quarter = 0.25, Sixth = 1.0 / 6, Twelfth = 1.0 / 12, TwentyFourth = 1.0 / 24;
+
+    /// <summary>
+    /// Tile rows one vector of tiles holds: 4 for planes up to 16 wide (TW ≤ 4), 2 for wider ones (TW of 5 to 8). Lane l holds
+    /// tile row l / TW's tile l % TW, so that the 16 consecutive tiles a vector stores are its tile rows' tiles in order.
+    /// </summary>
+    internal static int RowsPerVector(int w) => w <= 16 ? 4 : 2;
+
+    /// <summary>
+    /// Per plane width, the gathers of a vector of tile rows: for each column b = 0 … 5 of a tile's patch, the float each lane
+    /// reads from its input rows (column 4tx − 1 + b; a column outside the plane reads a float known to be zero, or, for
+    /// planes 16 or 32 wide that have none, is cleared by <see cref="Inside"/>), and which lanes take the second permute.
+    /// Planes up to 16 wide hold a row in one vector, and one permute of two rows serves two tile rows (lanes of odd tile rows
+    /// read the second operand); wider ones hold a row in two vectors, one permute per tile row.
+    /// </summary>
+    private sealed class Columns
+    {
+        public readonly Vector512<int>[] Index = new Vector512<int>[6];
+        public readonly Vector512<float>[] Inside = new Vector512<float>[6];
+        public readonly Vector512<float> Second;
+        public readonly bool Exact;
+
+        public Columns(int w)
+        {
+            int tw = (w + 3) / 4, k = RowsPerVector(w);
+            bool narrow = w <= 16;
+            Exact = w is 16 or 32;
+            int zeroLane = narrow ? 15 : 31;
+            Span<int> index = stackalloc int[16], inside = stackalloc int[16], second = stackalloc int[16];
+            for (int b = 0; b < 6; b++)
+            {
+                for (int l = 0; l < 16; l++)
+                {
+                    int j = l / tw, c = 4 * (l % tw) - 1 + b;
+                    bool within = j < k && c >= 0 && c < w;
+                    int at = within ? c : zeroLane;
+                    (index[l], inside[l]) = (narrow && j % 2 == 1 ? at + 16 : at, within ? -1 : 0);
+                    second[l] = narrow ? (j >= 2 ? -1 : 0) : (j >= 1 ? -1 : 0);
+                }
+                (Index[b], Inside[b]) = (Vector512.Create(index), Vector512.Create(inside).AsSingle());
+            }
+            Second = Vector512.Create(second).AsSingle();
+        }
+    }
+
+    private static readonly Columns?[] s_columns = new Columns?[MaxWidth + 1];
+
+    // Made once per width (a benign race: two threads may both make it, with the same contents).
+    private static Columns ColumnsOf(int w) => s_columns[w] ??= new Columns(w);
+
+    /// <summary>
+    /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to v[ξ·xiStride + t].
+    /// Writes run 16 tiles at a time in increasing t, zero past the tiles they hold, and may spill up to 15 floats past the
+    /// plane's last tile (which later writes or the block's padding take). A vector holds <see cref="RowsPerVector"/> tile
+    /// rows: for each of the six patch rows, their input rows are gathered into the tiles' six patch columns (a permute per
+    /// two tile rows, or per tile row when wider than 16, and a blend) and transformed across (·B) into a small buffer;
+    /// then each of its six columns is transformed down (Bᵀ·) and stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransformInput(float* x, int h, int w, float* v, long xiStride)
+    {
+        if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
+        var columns = ColumnsOf(w);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = RowsPerVector(w);
+        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
+        var maskHi = LaneMask.First(w - 16).AsSingle();
+        Vector512<int> i0 = columns.Index[0], i1 = columns.Index[1], i2 = columns.Index[2], i3 = columns.Index[3];
+        Vector512<int> i4 = columns.Index[4], i5 = columns.Index[5];
+        var second = columns.Second;
+        bool narrow = w <= 16, exact = columns.Exact;
+        // [patch row a][patch column b][16 lanes], 64-byte aligned.
+        float* buffer = stackalloc float[36 * 16 + 16];
+        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);
+        for (int ty0 = 0; ty0 < th; ty0 += k)
+        {
+            int rows = Math.Min(k, th - ty0);
+            for (int a = 0; a < 6; a++)
+            {
+                int r = 4 * ty0 - 1 + a;
+                Vector512<float> d0, d1, d2, d3, d4, d5;
+                if (narrow)
+                {
+                    // Input row r + 4j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
+                    var r0 = Row(x, r, h, w, maskLo);
+                    var r1 = rows > 1 ? Row(x, r + 4, h, w, maskLo) : Vector512<float>.Zero;
+                    var r2 = rows > 2 ? Row(x, r + 8, h, w, maskLo) : Vector512<float>.Zero;
+                    var r3 = rows > 3 ? Row(x, r + 12, h, w, maskLo) : Vector512<float>.Zero;
+                    d0 = Gather(r0, r1, r2, r3, i0, second);
+                    d1 = Gather(r0, r1, r2, r3, i1, second);
+                    d2 = Gather(r0, r1, r2, r3, i2, second);
+                    d3 = Gather(r0, r1, r2, r3, i3, second);
+                    d4 = Gather(r0, r1, r2, r3, i4, second);
+                    d5 = Gather(r0, r1, r2, r3, i5, second);
+                }
+                else
+                {
+                    // Input row r of tile row 0 and r + 4 of tile row 1, two vectors each.
+                    Row(x, r, h, w, maskLo, maskHi, out var a0, out var a1);
+                    var b0 = Vector512<float>.Zero;
+                    var b1 = b0;
+                    if (rows > 1) Row(x, r + 4, h, w, maskLo, maskHi, out b0, out b1);
+                    d0 = Gather(a0, a1, b0, b1, i0, second);
+                    d1 = Gather(a0, a1, b0, b1, i1, second);
+                    d2 = Gather(a0, a1, b0, b1, i2, second);
+                    d3 = Gather(a0, a1, b0, b1, i3, second);
+                    d4 = Gather(a0, a1, b0, b1, i4, second);
+                    d5 = Gather(a0, a1, b0, b1, i5, second);
+                }
+                if (exact)
+                {
+                    // No float of the row is known to be zero: the columns outside the plane are cleared.
+                    (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
+                    (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
+                }
+                Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
+            }
+            float* dst = v + ty0 * tw;
+            for (int j = 0; j < 6; j++)
+            {
+                float* column = f + 16 * j;
+                Down(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
+                    Vector512.Load(column + 384), Vector512.Load(column + 480),
+                    out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
+            }
+        }
+    }
+
+    // One patch column of every lane: from (p0, p1) for the first lanes, (p2, p3) for those of Second.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
+        Vector512<int> index, Vector512<float> second) =>
+        Vector512.ConditionalSelect(second, Avx512F.PermuteVar16x32x2(p2, index, p3), Avx512F.PermuteVar16x32x2(p0, index, p1));
+
+    // Row r of a plane at most 16 wide as one vector, zero past w and outside the plane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* x, int r, int h, int w, Vector512<float> mask)
+    {
+        if ((uint)r >= (uint)h) return Vector512<float>.Zero;
+        float* row = x + (long)r * w;
+        return (long)(h - r) * w >= 16 ? Vector512.Load(row) & mask : Avx512F.MaskLoad(row, mask, Vector512<float>.Zero);
+    }
+
+    // Row r of x as two vectors, zero past w and outside the plane: whole loads where they stay inside the plane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(float* x, int r, int h, int w, Vector512<float> maskLo, Vector512<float> maskHi,
+        out Vector512<float> lo, out Vector512<float> hi)
+    {
+        var zero = Vector512<float>.Zero;
+        if ((uint)r >= (uint)h)
+        {
+            (lo, hi) = (zero, zero);
+            return;
+        }
+        float* row = x + (long)r * w;
+        long readable = (long)(h - r) * w;
+        lo = readable >= 16 ? Vector512.Load(row) & maskLo : Avx512F.MaskLoad(row, maskLo, zero);
+        hi = w <= 16 ? zero : readable >= 32 ? Vector512.Load(row + 16) & maskHi : Avx512F.MaskLoad(row + 16, maskHi, zero);
+    }
+
+    // Bᵀ·d: (4d0 − 5d2 + d4, (d3 + d4) − 4(d1 + d2), (d4 − d3) + 4(d1 − d2), (d4 − d2) + 2(d3 − d1), (d4 − d2) − 2(d3 − d1),
+    // 4d1 − 5d3 + d5).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Down(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4,
+        Vector512<float> d5, out Vector512<float> r0, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3,
+        out Vector512<float> r4, out Vector512<float> r5)
+    {
+        Vector512<float> four = Vector512.Create(4f), five = Vector512.Create(-5f), two = Vector512.Create(2f);
+        r0 = Vector512.FusedMultiplyAdd(five, d2, Vector512.FusedMultiplyAdd(four, d0, d4));
+        r1 = Vector512.FusedMultiplyAdd(-four, d1 + d2, d3 + d4);
+        r2 = Vector512.FusedMultiplyAdd(four, d1 - d2, d4 - d3);
+        r3 = Vector512.FusedMultiplyAdd(two, d3 - d1, d4 - d2);
+        r4 = Vector512.FusedMultiplyAdd(-two, d3 - d1, d4 - d2);
+        r5 = Vector512.FusedMultiplyAdd(five, d3, Vector512.FusedMultiplyAdd(four, d1, d5));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSix(float* p, long stride, Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
+        Vector512<float> r4, Vector512<float> r5)
+    {
+        r0.Store(p);
+        r1.Store(p + stride);
+        r2.Store(p + 2 * stride);
+        r3.Store(p + 3 * stride);
+        r4.Store(p + 4 * stride);
+        r5.Store(p + 5 * stride);
+    }
+}

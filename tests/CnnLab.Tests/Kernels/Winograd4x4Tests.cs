@@ -1,0 +1,256 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Winograd F(4x4, 3x3): its transforms against the matrices written out (exact on small integers, whose sums and products by
+/// the coefficients 1, 2, 4, 5 and 8 float holds exactly), and the forward and dx it runs, alone and beside F(2x2, 3x3)'s
+/// weight gradient, against the direct-loop <see cref="Conv2dReference"/>, for any thread count and block size.
+/// </summary>
+public class Winograd4x4Tests
+{
+    private static readonly double[,] BT =
+    {
+        { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
+        { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
+    };
+
+    private static readonly double[,] AT = { { 1, 1, 1, 1, 1, 0 }, { 0, 1, -1, 2, -2, 0 }, { 0, 1, 1, 4, 4, 0 }, { 0, 1, -1, 8, -8, 1 } };
+
+    private static readonly double[,] G =
+    {
+        { 0.25, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+        { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+    };
+
+    private static Conv2dGeometry Same3x3(int n, int c, int h, int w, int oc, int groups = 1) => new(n, c, h, w, oc, 3, 3, PH: 1, PW: 1, G: groups);
+
+    public static TheoryData<int, int> Planes() => new()
+    {
+        { 1, 1 }, { 3, 5 }, { 4, 4 }, { 7, 7 }, { 5, 9 }, { 9, 12 }, { 13, 13 }, { 14, 14 }, { 16, 16 }, { 6, 17 },
+        { 11, 20 }, { 28, 28 }, { 9, 31 }, { 32, 32 }, { 2, 30 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Planes))]
+    public unsafe void InputTransformIsBTransposedDB(int h, int w)
+    {
+        // The plane sits at the end of its buffer, so the last rows' loads must stop there; V is filled with a sentinel.
+        if (!Avx512F.IsSupported) return;
+        var x = SmallIntegers(h * w, h * 100 + w);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
+        var v = Enumerable.Repeat(7f, 36 * stride).ToArray();
+        fixed (float* px = x, pv = v) Winograd4x4.TransformInput(px, h, w, pv, stride);
+        int k = Winograd4x4.RowsPerVector(w), written = ((th - 1) / k * k) * tw + 16;   // the last vector's first tile, plus 16
+        for (int t = 0; t < tiles; t++)
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                {
+                    double sum = 0;
+                    for (int a = 0; a < 6; a++)
+                        for (int b = 0; b < 6; b++)
+                        {
+                            int r = 4 * (t / tw) - 1 + a, c = 4 * (t % tw) - 1 + b;
+                            double d = r >= 0 && r < h && c >= 0 && c < w ? x[r * w + c] : 0;
+                            sum += BT[i, a] * d * BT[j, b];
+                        }
+                    float got = v[(6 * i + j) * stride + t];
+                    Assert.True(sum == got, $"{h}x{w} tile {t} position {6 * i + j}: {got}, not {sum}");
+                }
+        for (int xi = 0; xi < 36; xi++)
+        {
+            for (int t = tiles; t < written; t++) Assert.True(v[xi * stride + t] == 0f, $"{h}x{w}: lane past the tiles at {t} not zero");
+            for (int t = written; t < stride; t++) Assert.Equal(7f, v[xi * stride + t]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Planes))]
+    public unsafe void OutputTransformIsATransposedMAWithItsEpilogue(int h, int w)
+    {
+        if (!Avx512F.IsSupported) return;
+        int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
+        var m = SmallIntegers(36 * stride, h * 7 + w);
+        float bias = 1.5f;
+        foreach (var (useBias, relu, accumulate) in new[] { (false, false, false), (true, true, false), (false, false, true), (true, false, false) })
+            foreach (var (first, end) in new[] { (0, -1), (th / 2, th), (0, (th + 1) / 2) })
+            {
+                var y = Enumerable.Repeat(3f, h * w + 16).ToArray();
+                fixed (float* pm = m, py = y)
+                    Winograd4x4.TransformOutput(pm, stride, h, w, useBias ? &bias : null, relu, accumulate, py, first, end);
+                for (int r = 0; r < h; r++)
+                    for (int c = 0; c < w; c++)
+                    {
+                        int ty = r / 4, t = ty * tw + c / 4;
+                        bool inside = ty >= first && ty < (end < 0 ? th : end);
+                        double sum = 0;
+                        for (int i = 0; i < 6; i++)
+                            for (int j = 0; j < 6; j++) sum += AT[r % 4, i] * m[(6 * i + j) * stride + t] * AT[c % 4, j];
+                        float expected = !inside ? 3f : accumulate ? 3f + (float)sum : (float)sum + (useBias ? bias : 0f);
+                        if (inside && relu) expected = Math.Max(expected, 0f);
+                        Assert.True(expected == y[r * w + c], $"{h}x{w} ({r}, {c}) rows {first}..{end}: {y[r * w + c]}, not {expected}");
+                    }
+                Assert.All(y.Skip(h * w), value => Assert.Equal(3f, value));   // nothing past the plane
+            }
+    }
+
+    [Fact]
+    public unsafe void KernelTransformIsGTimesKTimesGTransposed()
+    {
+        var k = new float[9];
+        new Generator(5).FillNormal(k, 0, 1);
+        foreach (bool turned in new[] { false, true })
+        {
+            var u = new float[36 * 3];
+            fixed (float* pk = k, pu = u) Winograd4x4.TransformKernel(pk, turned, pu, 3);
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                {
+                    double sum = 0;
+                    for (int a = 0; a < 3; a++)
+                        for (int c = 0; c < 3; c++)
+                            sum += G[i, a] * (turned ? k[(2 - a) * 3 + 2 - c] : k[a * 3 + c]) * G[j, c];
+                    // Computed in double and rounded once: within an ulp of float.
+                    float got = u[(6 * i + j) * 3];
+                    Assert.True(Math.Abs(sum - got) <= 1.2e-7 * Math.Abs(sum), $"position {6 * i + j}: {got}, not {sum}");
+                }
+        }
+    }
+
+    public static TheoryData<int, int, int, int, int, int, int> Shapes() => new()
+    {
+        // n, c, h, w, oc, groups, block columns (0: the default; small ones make full and short blocks of a few images)
+        { 2, 32, 14, 14, 64, 1, 0 },
+        { 5, 16, 14, 14, 24, 1, 40 },     // blocks of 2 images: two full, one short
+        { 3, 16, 7, 9, 16, 1, 0 },        // odd sizes: the last tile row and column mostly outside
+        { 2, 16, 5, 32, 16, 1, 0 },       // 32 wide: no float of a row is zero, the columns outside are cleared
+        { 2, 16, 16, 16, 16, 1, 0 },      // 16 wide: likewise, rows in one vector
+        { 3, 32, 6, 3, 32, 2, 4 },        // groups; blocks of 1 image
+        { 2, 16, 1, 1, 16, 1, 0 },        // one pixel: only the kernel's centre sees the image
+        { 3, 20, 13, 13, 20, 1, 0 },      // four tile rows a vector, the last vector one tile row
+        { 2, 16, 30, 31, 17, 1, 0 },      // two tile rows a vector; 17 outputs: a block of 8 rows of 1
+        { 2, 18, 10, 10, 19, 1, 0 },
+        { 4, 16, 28, 28, 16, 1, 0 },
+        { 40, 16, 28, 28, 16, 1, 200 },   // blocks of 4 images for these tiles, of 1 for F(2x2, 3x3)'s weight gradient beside them
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardAndInputGradientMatchTheReference(int n, int c, int h, int w, int oc, int groups, int blockColumns)
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = Same3x3(n, c, h, w, oc, groups);
+        Assert.True(ConvPlanner.CanRun(ConvAlgorithm.Winograd4x4, g));
+        var (x, wt, b, dy) = Inputs(g, n * 131 + c);
+        var y = new float[dy.Length];
+        var yRef = new float[dy.Length];
+        Forward(g, x, wt, b, y, blockColumns, ConvAlgorithm.Winograd4x4);
+        Conv2dReference.Forward(g, x, wt, b, true, yRef);
+        AssertClose(yRef, y, $"forward {g}");
+
+        // Pinned (dW by im2col) and planned (beside F(2x2, 3x3)'s weight gradient, which shares the blocks' slots): "+=" from a
+        // nonzero start, and overwriting a NaN-filled dx.
+        foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Auto })
+        {
+            float[] dx = Filled(x.Length, 0.5f), dw = Filled(wt.Length, 0.5f), db = Filled(b.Length, 0.5f);
+            float[] dxRef = Filled(x.Length, 0.5f), dwRef = Filled(wt.Length, 0.5f), dbRef = Filled(b.Length, 0.5f);
+            Backward(g, x, wt, dy, dx, dw, db, blockColumns, algorithm);
+            Conv2dReference.Backward(g, x, wt, dy, dxRef, dwRef, dbRef);
+            AssertClose(dxRef, dx, $"dx {algorithm} {g}");
+            AssertClose(dwRef, dw, $"dw {algorithm} {g}");
+            AssertClose(dbRef, db, $"db {algorithm} {g}");
+            var dxOver = Filled(x.Length, float.NaN);
+            Backward(g, x, wt, dy, dxOver, [], [], blockColumns, algorithm, overwriteDx: true);
+            AssertClose(dxRef.Select(v => v - 0.5f).ToArray(), dxOver, $"overwritten dx {algorithm} {g}");
+        }
+    }
+
+    [Fact]
+    public void ThePlannerPairsItsInputGradientWithTheNarrowTilesWeightGradient()
+    {
+        if (!Avx512F.IsSupported) return;
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd),
+            ConvPlanner.Plan(Same3x3(5, 16, 14, 14, 24)));
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize()
+    {
+        if (!Avx512F.IsSupported) return;
+        // 40 images: 16 chunks of 2-3 images at both thread counts, blocks of 8, 2 or 1 images.
+        var g = Same3x3(40, 16, 9, 11, 32);
+        var (x, wt, b, dy) = Inputs(g, 7);
+        float[]? yFirst = null, dxFirst = null;
+        foreach (int columns in new[] { 0, 20, 9 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                var y = new float[dy.Length];
+                var dx = new float[x.Length];
+                using (ThreadCount.Use(threads))
+                {
+                    Forward(g, x, wt, b, y, columns, ConvAlgorithm.Winograd4x4, relu: true);
+                    Backward(g, x, wt, dy, dx, [], [], columns, ConvAlgorithm.Winograd4x4, overwriteDx: true);
+                }
+                yFirst ??= y;
+                dxFirst ??= dx;
+                Assert.Equal(yFirst, y);
+                Assert.Equal(dxFirst, dx);
+            }
+    }
+
+    [Fact]
+    public void ThePlannerTakesItForBatchesOfPlanesNineToThirtyTwoWide()
+    {
+        if (!Avx512F.IsSupported) return;
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 16, 28, 28, 16)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 32, 32, 32, 32)).InputGradient);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(2, 64, 10, 9, 64)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).Forward);     // two tiles a row
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(1, 32, 28, 28, 32)).Forward);     // one image
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(8, 32, 40, 40, 32)).Forward);     // wider than 32
+        Assert.False(ConvPlanner.CanRun(ConvAlgorithm.Winograd4x4, Same3x3(8, 32, 40, 33, 32)));
+        var e = Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(Same3x3(8, 32, 40, 33, 32), ConvAlgorithm.Winograd4x4));
+        Assert.Contains("at most 32 wide", e.Message);
+        // Pinned, it runs y and dx and leaves dW to im2col.
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Im2ColGemm),
+            ConvPlanner.Plan(Same3x3(2, 3, 5, 5, 4), ConvAlgorithm.Winograd4x4));
+    }
+
+    private static void Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, float[] y, int blockColumns, ConvAlgorithm algorithm,
+        bool relu = false) =>
+        Conv2dKernel.ForwardCached(g, x, w, b, true, y, relu, default, default, weightsKey: null, algorithm, winogradBlockColumns: blockColumns);
+
+    private static unsafe void Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, float[] dx, float[] dw, float[] db,
+        int blockColumns, ConvAlgorithm algorithm, bool overwriteDx = false)
+    {
+        fixed (float* pdy = dy)
+            Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), dx, dw, db, overwriteDx, algorithm, blockColumns);
+    }
+
+    // Multiples of ¼ in [−4, 4]: every sum and product of the transforms is exact in float.
+    private static float[] SmallIntegers(int length, long seed)
+    {
+        var r = new Generator(seed);
+        var a = new float[length];
+        for (int i = 0; i < length; i++) a[i] = r.NextInt(9) - 4 + 0.25f * r.NextInt(4);
+        return a;
+    }
+
+    private static (float[] x, float[] w, float[] b, float[] dy) Inputs(Conv2dGeometry g, long seed)
+    {
+        var rnd = new Generator(seed);
+        float[] x = new float[g.N * g.C * g.H * g.W], w = new float[g.OC * g.ColRows], b = new float[g.OC];
+        var dy = new float[g.N * g.OC * g.ColCols];
+        rnd.FillNormal(x, 0, 1); rnd.FillNormal(w, 0, 1); rnd.FillNormal(b, 0, 1); rnd.FillNormal(dy, 0, 1);
+        return (x, w, b, dy);
+    }
+
+    private static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+
+    // F(4x4, 3x3)'s tolerance: within 2e-5 of the largest value (its transforms scale the partial products before the sum).
+    private static void AssertClose(float[] expected, float[] actual, string what) =>
+        Conv2dKernelTests.AssertClose(expected, actual, what, ConvAlgorithm.Winograd4x4);
+}

@@ -172,7 +172,7 @@ public class ConvPlannerTests
                 }
                 Conv2dKernelTests.AssertClose(yRef, y, $"{algorithm} forward {g}", algorithm);
                 Conv2dKernelTests.AssertClose(dxRef, dx, $"{algorithm} dx {g}", algorithm);
-                Conv2dKernelTests.AssertClose(dwRef, dw, $"{algorithm} dW {g}");
+                Conv2dKernelTests.AssertClose(dwRef, dw, $"{algorithm} dW {g}", algorithm);
                 Conv2dKernelTests.AssertClose(dbRef, db, $"{algorithm} db {g}");
                 // dx added to what is there, as a second consumer of x would have it.
                 var added = Enumerable.Repeat(0.5f, x.Length).ToArray();

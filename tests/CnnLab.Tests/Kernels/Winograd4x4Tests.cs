@@ -6,9 +6,10 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// Winograd F(4x4, 3x3): its transforms against the matrices written out (exact on small integers, whose sums and products by
-/// the coefficients 1, 2, 4, 5 and 8 float holds exactly), and the forward and dx it runs, alone and beside F(2x2, 3x3)'s
-/// weight gradient, against the direct-loop <see cref="Conv2dReference"/>, for any thread count and block size.
+/// Winograd F(4x4, 3x3): its transforms and their adjoints against the matrices written out (exact on small integers, whose
+/// sums and products by the coefficients 1, 2, 4, 5 and 8 float holds exactly), and the forward, dx and dW it runs, alone and
+/// beside F(2x2, 3x3)'s weight gradient, against the direct-loop <see cref="Conv2dReference"/>, for any thread count and
+/// block size.
 /// </summary>
 public class Winograd4x4Tests
 {
@@ -97,6 +98,54 @@ public class Winograd4x4Tests
             }
     }
 
+    [Theory]
+    [MemberData(nameof(Planes))]
+    public unsafe void OutputGradientTransformIsADyATransposed(int h, int w)
+    {
+        if (!Avx512F.IsSupported) return;
+        var dy = SmallIntegers(h * w, h * 31 + w);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
+        var dm = Enumerable.Repeat(7f, 36 * stride).ToArray();
+        fixed (float* pdy = dy, pdm = dm) Winograd4x4.TransformOutputGradient(pdy, h, w, pdm, stride);
+        int k = Winograd4x4.RowsPerVector(w), written = ((th - 1) / k * k) * tw + 16;
+        for (int t = 0; t < tiles; t++)
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++)
+                {
+                    double sum = 0;
+                    for (int a = 0; a < 4; a++)
+                        for (int b = 0; b < 4; b++)
+                        {
+                            int r = 4 * (t / tw) + a, c = 4 * (t % tw) + b;
+                            sum += AT[a, i] * (r < h && c < w ? dy[r * w + c] : 0) * AT[b, j];
+                        }
+                    float got = dm[(6 * i + j) * stride + t];
+                    Assert.True(sum == got, $"{h}x{w} tile {t} position {6 * i + j}: {got}, not {sum}");
+                }
+        for (int xi = 0; xi < 36; xi++)
+        {
+            for (int t = tiles; t < written; t++) Assert.True(dm[xi * stride + t] == 0f, $"{h}x{w}: lane past the tiles at {t} not zero");
+            for (int t = written; t < stride; t++) Assert.Equal(7f, dm[xi * stride + t]);
+        }
+    }
+
+    [Fact]
+    public void KernelGradientIsGTransposedTimesDuTimesG()
+    {
+        var du = new float[36];
+        new Generator(11).FillNormal(du, 0, 1);
+        var dk = Enumerable.Repeat(0.5f, 9).ToArray();
+        Winograd4x4.KernelGradient(du, dk);
+        for (int a = 0; a < 3; a++)
+            for (int c = 0; c < 3; c++)
+            {
+                double sum = 0;
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) sum += G[i, a] * du[6 * i + j] * G[j, c];
+                Assert.True(Math.Abs(0.5 + sum - dk[3 * a + c]) <= 1e-6, $"({a}, {c}): {dk[3 * a + c]}, not {0.5 + sum}");
+            }
+    }
+
     [Fact]
     public unsafe void KernelTransformIsGTimesKTimesGTransposed()
     {
@@ -139,7 +188,7 @@ public class Winograd4x4Tests
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void ForwardAndInputGradientMatchTheReference(int n, int c, int h, int w, int oc, int groups, int blockColumns)
+    public void ForwardAndBackwardMatchTheReference(int n, int c, int h, int w, int oc, int groups, int blockColumns)
     {
         if (!Avx512F.IsSupported) return;
         var g = Same3x3(n, c, h, w, oc, groups);
@@ -151,8 +200,8 @@ public class Winograd4x4Tests
         Conv2dReference.Forward(g, x, wt, b, true, yRef);
         AssertClose(yRef, y, $"forward {g}");
 
-        // Pinned (dW by im2col) and planned (beside F(2x2, 3x3)'s weight gradient, which shares the blocks' slots): "+=" from a
-        // nonzero start, and overwriting a NaN-filled dx.
+        // Pinned (dx and dW from one block) and planned (on small batches beside F(2x2, 3x3)'s weight gradient, whose blocks
+        // take the same slots): "+=" from a nonzero start, and overwriting a NaN-filled dx.
         foreach (var algorithm in new[] { ConvAlgorithm.Winograd4x4, ConvAlgorithm.Auto })
         {
             float[] dx = Filled(x.Length, 0.5f), dw = Filled(wt.Length, 0.5f), db = Filled(b.Length, 0.5f);
@@ -214,9 +263,16 @@ public class Winograd4x4Tests
         Assert.False(ConvPlanner.CanRun(ConvAlgorithm.Winograd4x4, Same3x3(8, 32, 40, 33, 32)));
         var e = Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(Same3x3(8, 32, 40, 33, 32), ConvAlgorithm.Winograd4x4));
         Assert.Contains("at most 32 wide", e.Message);
-        // Pinned, it runs y and dx and leaves dW to im2col.
-        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Im2ColGemm),
-            ConvPlanner.Plan(Same3x3(2, 3, 5, 5, 4), ConvAlgorithm.Winograd4x4));
+        // Pinned, it runs all three passes.
+        var wide = ConvAlgorithm.Winograd4x4;
+        Assert.Equal(new ConvPlan(wide, wide, wide), ConvPlanner.Plan(Same3x3(2, 3, 5, 5, 4), wide));
+        // Its weight gradient: on blocks of at least 128 tiles (a sixteenth of the batch) mostly inside the plane.
+        Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 32, 28, 28, 32)).WeightGradient);
+        Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 64, 16, 16, 64)).WeightGradient);
+        Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 16, 14, 14, 16)).WeightGradient);      // 16 channels: its transforms pay
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 32, 14, 14, 32)).WeightGradient);   // 23 % outside
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(32, 32, 28, 28, 32)).WeightGradient);    // blocks of 98
+        Assert.Equal(wide, ConvPlanner.Plan(Same3x3(32, 32, 28, 28, 32)).InputGradient);
     }
 
     private static void Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, float[] y, int blockColumns, ConvAlgorithm algorithm,

@@ -40,8 +40,8 @@ public enum ConvAlgorithm
     OutputRows,
 
     /// <summary>
-    /// Winograd F(4x4, 3x3) (<see cref="Winograd4x4"/>): 3x3, stride 1, padding 1, dilation 1, planes at most 32 wide, AVX-512; y and
-    /// dx (the planner gives dW to F(2x2, 3x3)).
+    /// Winograd F(4x4, 3x3) (<see cref="Winograd4x4"/>): 3x3, stride 1, padding 1, dilation 1, planes at most 32 wide, AVX-512; y, dx
+    /// and dW. Fewer products than <see cref="Winograd"/>, with more rounding (a few millionths of the largest output).
     /// </summary>
     Winograd4x4,
 }

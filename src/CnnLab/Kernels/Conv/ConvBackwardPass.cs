@@ -55,10 +55,10 @@ internal sealed unsafe partial class ConvBackwardPass
         _source = source;
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
         int p = g.ColCols;
-        bool anyWinograd = plan.InputGradient == ConvAlgorithm.Winograd || plan.WeightGradient == ConvAlgorithm.Winograd;
-        _block = anyWinograd ? new WinogradBlock(g.H, g.W, winogradBlockColumns) : null;
-        _winogradDx = !needDx ? null : plan.InputGradient == ConvAlgorithm.Winograd ? _block
-            : plan.InputGradient == ConvAlgorithm.Winograd4x4 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, tileSide: 4) : null;
+        // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
+        int dwSide = needDw ? TileSide(plan.WeightGradient) : 0, dxSide = needDx ? TileSide(plan.InputGradient) : 0;
+        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide) : null;
+        _winogradDx = dxSide == 0 ? null : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
@@ -70,7 +70,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _packedWT = !needDx || _directDx is not null || _rowsDx is not null || _winogradDx is not null ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
-        _winogradDw = needDw && plan.WeightGradient == ConvAlgorithm.Winograd ? new WinogradWeightGradient(g, _block!) : null;
+        _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block);
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         _partialLength = _winogradDw?.TransformedLength ?? g.OC * g.ColRows;
         // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
@@ -84,6 +84,8 @@ internal sealed unsafe partial class ConvBackwardPass
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
     }
+
+    private static int TileSide(ConvAlgorithm a) => a switch { ConvAlgorithm.Winograd => 2, ConvAlgorithm.Winograd4x4 => 4, _ => 0 };
 
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
     // 8 or 4 images splits into whole blocks), 1 for planes of more than 256 pixels.

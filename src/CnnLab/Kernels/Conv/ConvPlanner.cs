@@ -79,6 +79,21 @@ public static class ConvPlanner
 
     private static bool WideTilesPay(in Conv2dGeometry g) => Winograd4x4.Supports(g) && g.N != 1 && g.W >= MinWideTileWidth;
 
+    // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s: it paid
+    // where a block holds at least MinWideWeightGradientTiles of them (a block is at most a sixteenth of the batch) and the
+    // tiles lie mostly inside the plane (at least 85 %: 16x16, 28x28, 32x32; 14x14 only with 16 channels, its transforms
+    // then the larger share). 32 to 128 channels on 14x14 and 64 on 10x10 tied or lost (bench/RESULTS.md).
+    internal const int MinWideWeightGradientTiles = 128;
+
+    private static bool WideWeightGradientPays(in Conv2dGeometry g)
+    {
+        if (!WideTilesPay(g)) return false;
+        int tiles = Winograd4x4.Tiles(g.H, g.W);
+        bool inside = 100L * g.H * g.W >= 85L * 16 * tiles;
+        long blockTiles = (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * tiles;
+        return (inside || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && blockTiles >= MinWideWeightGradientTiles;
+    }
+
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 
     // The output-row kernel fills its lanes with a row's pixels and its steps with 8 output channels: it pays where rows fill at
@@ -156,7 +171,7 @@ public static class ConvPlanner
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise
         : WinogradPays(g) && (Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles || !ChannelBlockedConv.Supports(g))
-            ? ConvAlgorithm.Winograd
+            ? WideWeightGradientPays(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
         : ChannelBlockedPays(g) && g.ColRows > DotProductRows ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
@@ -178,7 +193,8 @@ public static class ConvPlanner
         || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
     private static bool HasWeightGradient(ConvAlgorithm a) =>
-        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise;
+        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.ChannelBlocked
+        or ConvAlgorithm.Depthwise;
 
     private static string Requirement(ConvAlgorithm a) => a switch
     {

@@ -93,4 +93,79 @@ internal static unsafe partial class Winograd4x4
         var hi = Vector512.ConditionalSelect(upper, Avx512F.PermuteVar16x32x2(c2, next, c3), Avx512F.PermuteVar16x32x2(c0, next, c1));
         Winograd3x3.Finish(y + 16, hi, maskHi, bias, addBias, relu, accumulate);
     }
+
+    /// <summary>
+    /// dM_ξ = (A·dY·Aᵀ)_ξ of every tile of one output-gradient plane dy [H, W], the adjoint of <see cref="TransformOutput"/>
+    /// (A = [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1]): tile t's value for ξ goes to dm[ξ·xiStride + t].
+    /// Outputs outside the plane count as zero. Writes as <see cref="TransformInput"/>'s, whose gathers it shares: a tile's
+    /// 4x4 outputs are its 6x6 input patch without the first and last rows and columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
+    {
+        if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
+        var columns = ColumnsOf(w);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = RowsPerVector(w);
+        float* buffer = stackalloc float[24 * 16 + 16];
+        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);   // [output row a][position column j][16 lanes]
+        for (int ty0 = 0; ty0 < th; ty0 += k)
+        {
+            int rows = Math.Min(k, th - ty0);
+            for (int a = 0; a < 4; a++)
+            {
+                // Patch columns 1 … 4 of patch row a + 1: the tile's outputs (4ty + a, 4tx + 0 … 3).
+                GatherRow(columns, dy, 4 * ty0 + a, h, w, rows, out _, out var d1, out var d2, out var d3, out var d4, out _);
+                Spread(d1, d2, d3, d4, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
+            }
+            float* dst = dm + ty0 * tw;
+            for (int j = 0; j < 6; j++)
+            {
+                float* column = f + 16 * j;
+                Spread(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
+                    out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
+            }
+        }
+    }
+
+    // A·(y0 … y3): (y0, (y0 + y2) + (y1 + y3), (y0 + y2) − (y1 + y3), (y0 + 4y2) + (2y1 + 8y3), (y0 + 4y2) − (2y1 + 8y3), y3).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Spread(Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3,
+        out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2, out Vector512<float> o3, out Vector512<float> o4,
+        out Vector512<float> o5)
+    {
+        Vector512<float> even = y0 + y2, odd = y1 + y3;
+        var evenWide = Vector512.FusedMultiplyAdd(Vector512.Create(4f), y2, y0);
+        var oddWide = Vector512.FusedMultiplyAdd(Vector512.Create(8f), y3, y1 + y1);
+        (o0, o1, o2, o3, o4, o5) = (y0, even + odd, even - odd, evenWide + oddWide, evenWide - oddWide, y3);
+    }
+
+    /// <summary>
+    /// dk [3, 3] += Gᵀ·dU·G for one (o, c), dU [6, 6] at ξ = 6i + j: the adjoint of <see cref="TransformKernel"/>, in double.
+    /// </summary>
+    internal static void KernelGradient(ReadOnlySpan<float> du, Span<float> dk)
+    {
+        Span<double> t = stackalloc double[18];   // Gᵀ·dU, [3, 6]
+        for (int j = 0; j < 6; j++)
+        {
+            Gather(du[j], du[6 + j], du[12 + j], du[18 + j], du[24 + j], du[30 + j], out var a, out var b, out var c);
+            (t[j], t[6 + j], t[12 + j]) = (a, b, c);
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            Gather(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5], out var a, out var b, out var c);
+            dk[3 * i] += (float)a;
+            dk[3 * i + 1] += (float)b;
+            dk[3 * i + 2] += (float)c;
+        }
+
+        // Gᵀ times (v0 … v5).
+        static void Gather(double v0, double v1, double v2, double v3, double v4, double v5, out double a, out double b, out double c)
+        {
+            a = v0 * Quarter - (v1 + v2) * Sixth + (v3 + v4) * TwentyFourth;
+            b = (v2 - v1) * Sixth + (v3 - v4) * Twelfth;
+            c = (v3 + v4 - v1 - v2) * Sixth + v5;
+        }
+    }
 }

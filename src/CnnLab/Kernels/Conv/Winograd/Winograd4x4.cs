@@ -131,12 +131,6 @@ internal static unsafe partial class Winograd4x4
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
         var columns = ColumnsOf(w);
         int th = (h + 3) / 4, tw = (w + 3) / 4, k = RowsPerVector(w);
-        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
-        var maskHi = LaneMask.First(w - 16).AsSingle();
-        Vector512<int> i0 = columns.Index[0], i1 = columns.Index[1], i2 = columns.Index[2], i3 = columns.Index[3];
-        Vector512<int> i4 = columns.Index[4], i5 = columns.Index[5];
-        var second = columns.Second;
-        bool narrow = w <= 16, exact = columns.Exact;
         // [patch row a][patch column b][16 lanes], 64-byte aligned.
         float* buffer = stackalloc float[36 * 16 + 16];
         float* f = (float*)(((nint)buffer + 63) & ~(nint)63);
@@ -145,42 +139,7 @@ internal static unsafe partial class Winograd4x4
             int rows = Math.Min(k, th - ty0);
             for (int a = 0; a < 6; a++)
             {
-                int r = 4 * ty0 - 1 + a;
-                Vector512<float> d0, d1, d2, d3, d4, d5;
-                if (narrow)
-                {
-                    // Input row r + 4j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
-                    var r0 = Row(x, r, h, w, maskLo);
-                    var r1 = rows > 1 ? Row(x, r + 4, h, w, maskLo) : Vector512<float>.Zero;
-                    var r2 = rows > 2 ? Row(x, r + 8, h, w, maskLo) : Vector512<float>.Zero;
-                    var r3 = rows > 3 ? Row(x, r + 12, h, w, maskLo) : Vector512<float>.Zero;
-                    d0 = Gather(r0, r1, r2, r3, i0, second);
-                    d1 = Gather(r0, r1, r2, r3, i1, second);
-                    d2 = Gather(r0, r1, r2, r3, i2, second);
-                    d3 = Gather(r0, r1, r2, r3, i3, second);
-                    d4 = Gather(r0, r1, r2, r3, i4, second);
-                    d5 = Gather(r0, r1, r2, r3, i5, second);
-                }
-                else
-                {
-                    // Input row r of tile row 0 and r + 4 of tile row 1, two vectors each.
-                    Row(x, r, h, w, maskLo, maskHi, out var a0, out var a1);
-                    var b0 = Vector512<float>.Zero;
-                    var b1 = b0;
-                    if (rows > 1) Row(x, r + 4, h, w, maskLo, maskHi, out b0, out b1);
-                    d0 = Gather(a0, a1, b0, b1, i0, second);
-                    d1 = Gather(a0, a1, b0, b1, i1, second);
-                    d2 = Gather(a0, a1, b0, b1, i2, second);
-                    d3 = Gather(a0, a1, b0, b1, i3, second);
-                    d4 = Gather(a0, a1, b0, b1, i4, second);
-                    d5 = Gather(a0, a1, b0, b1, i5, second);
-                }
-                if (exact)
-                {
-                    // No float of the row is known to be zero: the columns outside the plane are cleared.
-                    (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
-                    (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
-                }
+                GatherRow(columns, x, 4 * ty0 - 1 + a, h, w, rows, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
                 Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
                 StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
             }
@@ -193,6 +152,53 @@ internal static unsafe partial class Winograd4x4
                     out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
                 StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
             }
+        }
+    }
+
+    /// <summary>
+    /// Patch row a of every tile of the vector's <paramref name="rows"/> tile rows (input row <paramref name="r"/> of the first,
+    /// r + 4j of tile row j): its six patch columns, gathered into the tiles' lanes (zero outside the plane).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherRow(Columns columns, float* x, int r, int h, int w, int rows, out Vector512<float> d0,
+        out Vector512<float> d1, out Vector512<float> d2, out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5)
+    {
+        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
+        var second = columns.Second;
+        if (w <= 16)
+        {
+            // Input row r + 4j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
+            var r0 = Row(x, r, h, w, maskLo);
+            var r1 = rows > 1 ? Row(x, r + 4, h, w, maskLo) : Vector512<float>.Zero;
+            var r2 = rows > 2 ? Row(x, r + 8, h, w, maskLo) : Vector512<float>.Zero;
+            var r3 = rows > 3 ? Row(x, r + 12, h, w, maskLo) : Vector512<float>.Zero;
+            d0 = Gather(r0, r1, r2, r3, columns.Index[0], second);
+            d1 = Gather(r0, r1, r2, r3, columns.Index[1], second);
+            d2 = Gather(r0, r1, r2, r3, columns.Index[2], second);
+            d3 = Gather(r0, r1, r2, r3, columns.Index[3], second);
+            d4 = Gather(r0, r1, r2, r3, columns.Index[4], second);
+            d5 = Gather(r0, r1, r2, r3, columns.Index[5], second);
+        }
+        else
+        {
+            // Input row r of tile row 0 and r + 4 of tile row 1, two vectors each.
+            var maskHi = LaneMask.First(w - 16).AsSingle();
+            Row(x, r, h, w, maskLo, maskHi, out var a0, out var a1);
+            var b0 = Vector512<float>.Zero;
+            var b1 = b0;
+            if (rows > 1) Row(x, r + 4, h, w, maskLo, maskHi, out b0, out b1);
+            d0 = Gather(a0, a1, b0, b1, columns.Index[0], second);
+            d1 = Gather(a0, a1, b0, b1, columns.Index[1], second);
+            d2 = Gather(a0, a1, b0, b1, columns.Index[2], second);
+            d3 = Gather(a0, a1, b0, b1, columns.Index[3], second);
+            d4 = Gather(a0, a1, b0, b1, columns.Index[4], second);
+            d5 = Gather(a0, a1, b0, b1, columns.Index[5], second);
+        }
+        if (columns.Exact)
+        {
+            // No float of the row is known to be zero: the columns outside the plane are cleared.
+            (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
+            (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
         }
     }
 

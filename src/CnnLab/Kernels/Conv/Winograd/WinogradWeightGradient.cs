@@ -6,11 +6,11 @@ namespace CnnLab.Kernels;
 // Legend as in Winograd3x3.cs and WinogradBlock.cs; dU_ξ the gradient of the transformed kernels U_ξ.
 
 /// <summary>
-/// The weight gradient of a Winograd F(2x2, 3x3) convolution, the adjoint of its forward: with
-/// M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy),
-/// dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (16 products over a block's tiles, V the forward's transformed
-/// input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per tile where im2col + GEMM does 36
-/// (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
+/// The weight gradient of a Winograd F(2x2, 3x3) or F(4x4, 3x3) convolution (the block's tile size), the adjoint of its
+/// forward: with M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy, or 6x6
+/// from each 4x4), dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (P = 16 or 36 products over a block's tiles, V the forward's
+/// transformed input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per 4 outputs (36 per 16) where im2col + GEMM
+/// does 36 per output (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
 /// block's tiles multiplied into a running dU [G, 16, OCg, Cg] (<see cref="Accumulate"/>) in image order,
 /// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
@@ -22,11 +22,11 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
         : throw new ArgumentException($"a block of {block.H}x{block.W} planes for a convolution of {g.H}x{g.W}");
 
-    /// <summary>Floats of the dU this gradient accumulates: [G][16][OCg][Cg].</summary>
-    public int TransformedLength => 16 * _g.C * _g.OCg;
+    /// <summary>Floats of the dU this gradient accumulates: [G][P][OCg][Cg].</summary>
+    public int TransformedLength => _block.Positions * _g.C * _g.OCg;
 
     /// <summary>
-    /// One thread's buffers: the block's V [C + OC, 16, ldv] holds the transformed inputs in its first C
+    /// One thread's buffers: the block's V [C + OC, P, ldv] holds the transformed inputs in its first C
     /// channels and the output gradients dM (same layout) in the OC after them. Dispose to return them.
     /// </summary>
     public WinogradBlock.Buffers Rent() => _block.Rent(_g.C + _g.OC, multiply: false);
@@ -39,19 +39,24 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     public void AddImage(WinogradBlock.Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot)
     {
         int plane = _g.H * _g.W, ldv = _block.Ldv;
-        long at = (long)slot * _block.Tiles;
-        float* v = b.VStart, dm = v + 16L * _g.C * ldv;
+        long at = (long)slot * _block.Tiles, channel = (long)_block.Positions * ldv;
+        bool wide = _block.TileSide == 4;
+        float* v = b.VStart, dm = v + channel * _g.C;
         fixed (float* scratch = b.Scratch, pdy = dy)
         {
             for (int c = 0; c < _g.Cg; c++)
             {
                 CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
-                Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, v + 16L * (group * _g.Cg + c) * ldv + at, ldv);
+                float* to = v + channel * (group * _g.Cg + c) + at;
+                if (wide) Winograd4x4.TransformInput(x + (long)c * plane, _g.H, _g.W, to, ldv);
+                else Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, to, ldv);
             }
             for (int o = 0; o < _g.OCg; o++)
             {
                 if (o + 1 < _g.OCg) CacheLines.Prefetch(pdy + (o + 1L) * plane, plane);
-                TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, dm + 16L * (group * _g.OCg + o) * ldv + at, ldv);
+                float* to = dm + channel * (group * _g.OCg + o) + at;
+                if (wide) Winograd4x4.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
+                else TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
             }
         }
     }
@@ -62,25 +67,28 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     /// </summary>
     public void Accumulate(WinogradBlock.Buffers b, int group, int count, Span<float> du)
     {
-        int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles;
-        var dug = du.Slice(group * 16 * ocg * cg, 16 * ocg * cg);
-        float* x = b.VStart + 16L * group * cg * ldv, dm = b.VStart + 16L * (_g.C + group * ocg) * ldv;
+        int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles, positions = _block.Positions;
+        long channel = (long)positions * ldv;
+        var dug = du.Slice(group * positions * ocg * cg, positions * ocg * cg);
+        float* x = b.VStart + channel * group * cg, dm = b.VStart + channel * (_g.C + group * ocg);
         fixed (float* pdu = dug)
-            for (int xi = 0; xi < 16; xi++)
-                AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, 16L * ldv, pdu + xi * ocg * cg);
+            for (int xi = 0; xi < positions; xi++)
+                AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, channel, pdu + xi * ocg * cg);
     }
 
-    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G from the accumulated dU [G, 16, OCg, Cg].</summary>
+    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G from the accumulated dU [G, P, OCg, Cg].</summary>
     public void AddToWeights(ReadOnlySpan<float> du, Span<float> dw)
     {
-        int cg = _g.Cg, ocg = _g.OCg;
-        Span<float> one = stackalloc float[16];
+        int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions;
+        Span<float> one = stackalloc float[positions];
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int c = 0; c < cg; c++)
                 {
-                    for (int xi = 0; xi < 16; xi++) one[xi] = du[((grp * 16 + xi) * ocg + o) * cg + c];
-                    KernelGradient(one, dw.Slice(((grp * ocg + o) * cg + c) * 9, 9));
+                    for (int xi = 0; xi < positions; xi++) one[xi] = du[((grp * positions + xi) * ocg + o) * cg + c];
+                    var dk = dw.Slice(((grp * ocg + o) * cg + c) * 9, 9);
+                    if (positions == 16) KernelGradient(one, dk);
+                    else Winograd4x4.KernelGradient(one, dk);
                 }
     }
 

@@ -246,13 +246,13 @@ public class Conv2dKernelTests
 
     // Fast and reference sum in different orders (float GEMM vs double loops): 1e-4 relative plus
     // 1e-4 absolute covers float32 rounding of sums of up to ~100 unit-normal products.
-    // Every convolution algorithm against the reference: within 1e-4 absolute plus 1e-4 relative; Winograd F(4x4, 3x3),
-    // whose transforms multiply by up to 8 before the sum and cancel after it, also within 2e-5 of the largest output.
+    // Every convolution algorithm against the reference: within 1e-4 absolute plus 1e-4 relative; Winograd F(4x4, 3x3) and
+    // F(2x2, 5x5), whose transforms multiply by up to 8 before the sum and cancel after it, also within 2e-5 of the largest output.
     internal static void AssertClose(float[] expected, float[] actual, string what, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = 0;
-        if (algorithm == ConvAlgorithm.Winograd4x4)
+        if (algorithm is ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5)
             foreach (var v in expected) scale = Math.Max(scale, 2e-5 * Math.Abs(v));
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 + 1e-4 * Math.Abs(expected[i]) + scale,

@@ -11,7 +11,7 @@ public class ConvPlannerTests
 {
     private static readonly ConvAlgorithm[] Concrete =
         [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise,
-         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4];
+         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd5x5];
 
     // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
     private static readonly Conv2dGeometry[] All =
@@ -35,6 +35,8 @@ public class ConvPlannerTests
         new Conv2dGeometry(2, 64, 7, 6, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),     // stride 1, dilated: direct dx in pairs
         new Conv2dGeometry(2, 32, 16, 32, 16, 3, 3, PH: 1, PW: 1),                 // dx rows of 512 pixels (L1-aliasing), a pair
         new Conv2dGeometry(2, 64, 8, 9, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4), // 4 groups of 16, dilated: direct dx per group
+        new Conv2dGeometry(2, 3, 7, 9, 8, 5, 5, PH: 2, PW: 2),                    // 5x5 "same", 3 channels
+        new Conv2dGeometry(3, 32, 6, 11, 32, 5, 5, PH: 2, PW: 2, G: 2),           // 5x5 "same", 2 groups of 16
     ];
 
     public static TheoryData<Conv2dGeometry> Geometries => new(All);

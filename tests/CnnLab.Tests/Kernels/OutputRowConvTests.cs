@@ -149,8 +149,9 @@ public class OutputRowConvTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4)).Forward);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 3, 32, 32, 32, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 3, 32, 32, 24, 5, 5, PH: 2, PW: 2)).Forward);
-        // 32 channels a step on a plane of fewer than 1,024 pixels: the channel-blocked kernel.
-        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 16, 16, 32, 5, 5, PH: 2, PW: 2)).Forward);
+        // 32 channels a step on a plane of fewer than 1,024 pixels: the channel-blocked kernel (dilated: 5x5 "same" takes Winograd).
+        var dilated = new Conv2dGeometry(128, 32, 16, 16, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(dilated).Forward);
         // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block; stride 2 it runs for dx alone.
         Assert.Equal(ConvAlgorithm.ChannelBlocked,
             ConvPlanner.Plan(new Conv2dGeometry(128, 32, 24, 24, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);

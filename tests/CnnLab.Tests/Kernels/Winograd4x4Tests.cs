@@ -13,7 +13,7 @@ namespace CnnLab.Tests;
 /// </summary>
 public class Winograd4x4Tests
 {
-    private static readonly double[,] BT =
+    internal static readonly double[,] BT =
     {
         { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
         { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
@@ -45,7 +45,7 @@ public class Winograd4x4Tests
         int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
         var v = Enumerable.Repeat(7f, 36 * stride).ToArray();
         fixed (float* px = x, pv = v) Winograd4x4.TransformInput(px, h, w, pv, stride);
-        int k = Winograd4x4.RowsPerVector(w), written = ((th - 1) / k * k) * tw + 16;   // the last vector's first tile, plus 16
+        int k = WinogradPatches.RowsPerVector(w, 4), written = ((th - 1) / k * k) * tw + 16;   // the last vector's first tile, plus 16
         for (int t = 0; t < tiles; t++)
             for (int i = 0; i < 6; i++)
                 for (int j = 0; j < 6; j++)
@@ -107,7 +107,7 @@ public class Winograd4x4Tests
         int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
         var dm = Enumerable.Repeat(7f, 36 * stride).ToArray();
         fixed (float* pdy = dy, pdm = dm) Winograd4x4.TransformOutputGradient(pdy, h, w, pdm, stride);
-        int k = Winograd4x4.RowsPerVector(w), written = ((th - 1) / k * k) * tw + 16;
+        int k = WinogradPatches.RowsPerVector(w, 4), written = ((th - 1) / k * k) * tw + 16;
         for (int t = 0; t < tiles; t++)
             for (int i = 0; i < 6; i++)
                 for (int j = 0; j < 6; j++)
@@ -275,11 +275,11 @@ public class Winograd4x4Tests
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(32, 32, 28, 28, 32)).InputGradient);
     }
 
-    private static void Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, float[] y, int blockColumns, ConvAlgorithm algorithm,
+    internal static void Forward(in Conv2dGeometry g, float[] x, float[] w, float[] b, float[] y, int blockColumns, ConvAlgorithm algorithm,
         bool relu = false) =>
         Conv2dKernel.ForwardCached(g, x, w, b, true, y, relu, default, default, weightsKey: null, algorithm, winogradBlockColumns: blockColumns);
 
-    private static unsafe void Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, float[] dx, float[] dw, float[] db,
+    internal static unsafe void Backward(in Conv2dGeometry g, float[] x, float[] w, float[] dy, float[] dx, float[] dw, float[] db,
         int blockColumns, ConvAlgorithm algorithm, bool overwriteDx = false)
     {
         fixed (float* pdy = dy)
@@ -287,7 +287,7 @@ public class Winograd4x4Tests
     }
 
     // Multiples of ¼ in [−4, 4]: every sum and product of the transforms is exact in float.
-    private static float[] SmallIntegers(int length, long seed)
+    internal static float[] SmallIntegers(int length, long seed)
     {
         var r = new Generator(seed);
         var a = new float[length];
@@ -295,7 +295,7 @@ public class Winograd4x4Tests
         return a;
     }
 
-    private static (float[] x, float[] w, float[] b, float[] dy) Inputs(Conv2dGeometry g, long seed)
+    internal static (float[] x, float[] w, float[] b, float[] dy) Inputs(Conv2dGeometry g, long seed)
     {
         var rnd = new Generator(seed);
         float[] x = new float[g.N * g.C * g.H * g.W], w = new float[g.OC * g.ColRows], b = new float[g.OC];
@@ -304,9 +304,9 @@ public class Winograd4x4Tests
         return (x, w, b, dy);
     }
 
-    private static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+    internal static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
 
     // F(4x4, 3x3)'s tolerance: within 2e-5 of the largest value (its transforms scale the partial products before the sum).
-    private static void AssertClose(float[] expected, float[] actual, string what) =>
+    internal static void AssertClose(float[] expected, float[] actual, string what) =>
         Conv2dKernelTests.AssertClose(expected, actual, what, ConvAlgorithm.Winograd4x4);
 }

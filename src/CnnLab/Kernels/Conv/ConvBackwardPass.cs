@@ -57,8 +57,8 @@ internal sealed unsafe partial class ConvBackwardPass
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? TileSide(plan.WeightGradient) : 0, dxSide = needDx ? TileSide(plan.InputGradient) : 0;
-        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide) : null;
-        _winogradDx = dxSide == 0 ? null : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide);
+        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide, g.KH) : null;
+        _winogradDx = dxSide == 0 ? null : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide, g.KH);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
@@ -85,7 +85,8 @@ internal sealed unsafe partial class ConvBackwardPass
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
     }
 
-    private static int TileSide(ConvAlgorithm a) => a switch { ConvAlgorithm.Winograd => 2, ConvAlgorithm.Winograd4x4 => 4, _ => 0 };
+    private static int TileSide(ConvAlgorithm a) =>
+        a switch { ConvAlgorithm.Winograd or ConvAlgorithm.Winograd5x5 => 2, ConvAlgorithm.Winograd4x4 => 4, _ => 0 };
 
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
     // 8 or 4 images splits into whole blocks), 1 for planes of more than 256 pixels.

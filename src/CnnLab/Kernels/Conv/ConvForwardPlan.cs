@@ -54,9 +54,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 _directWeights = ArrayPool<float>.Shared.Rent(g.OC * g.KH * g.KW);
                 w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
                 break;
-            case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4:
-                int side = algorithm == ConvAlgorithm.Winograd ? 2 : 4;
-                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side);
+            case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5:
+                int side = algorithm == ConvAlgorithm.Winograd4x4 ? 4 : 2;
+                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH);
                 ImagesPerBlock = _winograd.Images;
                 _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);
                 break;

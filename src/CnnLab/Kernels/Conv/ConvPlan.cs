@@ -10,12 +10,16 @@ public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm Inpu
     public override string ToString() =>
         Forward == InputGradient && Forward == WeightGradient ? Name(Forward) : $"{Name(Forward)}/{Name(InputGradient)}/{Name(WeightGradient)}";
 
-    /// <summary>A short name for tables: im2col+GEMM, Winograd, Winograd-4x4, channel-blocked, single-channel, depthwise, output-rows.</summary>
+    /// <summary>
+    /// A short name for tables: im2col+GEMM, Winograd, Winograd-4x4, Winograd-5x5, channel-blocked, single-channel, depthwise,
+    /// output-rows.
+    /// </summary>
     public static string Name(ConvAlgorithm algorithm) => algorithm switch
     {
         ConvAlgorithm.Im2ColGemm => "im2col+GEMM",
         ConvAlgorithm.Winograd => "Winograd",
         ConvAlgorithm.Winograd4x4 => "Winograd-4x4",
+        ConvAlgorithm.Winograd5x5 => "Winograd-5x5",
         ConvAlgorithm.ChannelBlocked => "channel-blocked",
         ConvAlgorithm.SingleChannel => "single-channel",
         ConvAlgorithm.Depthwise => "depthwise",

@@ -13,7 +13,7 @@ internal static unsafe partial class Winograd4x4
     /// m[ξ·xiStride + t] (read 16 tiles at a time, up to 15 floats past the last tile row's last tile), for tile rows
     /// <paramref name="firstRow"/> … <paramref name="endRow"/> − 1 (−1: to the last). Bias (when <paramref name="bias"/> is not
     /// null) then ReLU as the GEMM's epilogue would apply them; with <paramref name="accumulate"/>, added to y (no bias or
-    /// ReLU then). A vector of tiles holds <see cref="RowsPerVector"/> tile rows, transformed together; each output row's four
+    /// ReLU then). A vector of tiles holds <see cref="WinogradPatches.RowsPerVector"/> tile rows, transformed together; each output row's four
     /// tile columns are then interleaved by two permutes and a blend per vector, and stores are masked to the plane.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -30,7 +30,7 @@ internal static unsafe partial class Winograd4x4
         var b = bias != null ? Vector512.Create(*bias) : Vector512<float>.Zero;
         bool addBias = bias != null;
         // A vector of tiles holds RowsPerVector tile rows, lane l tile row l / TW's tile l % TW: one transform serves them all.
-        int k = RowsPerVector(w);
+        int k = WinogradPatches.RowsPerVector(w, 4);
         for (int ty0 = firstRow; ty0 < th; ty0 += k)
         {
             float* p = m + ty0 * tw;
@@ -104,8 +104,8 @@ internal static unsafe partial class Winograd4x4
     public static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
     {
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
-        var columns = ColumnsOf(w);
-        int th = (h + 3) / 4, tw = (w + 3) / 4, k = RowsPerVector(w);
+        var columns = WinogradPatches.ColumnsOf(w, 4);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4);
         float* buffer = stackalloc float[24 * 16 + 16];
         float* f = (float*)(((nint)buffer + 63) & ~(nint)63);   // [output row a][position column j][16 lanes]
         for (int ty0 = 0; ty0 < th; ty0 += k)
@@ -114,9 +114,9 @@ internal static unsafe partial class Winograd4x4
             for (int a = 0; a < 4; a++)
             {
                 // Patch columns 1 … 4 of patch row a + 1: the tile's outputs (4ty + a, 4tx + 0 … 3).
-                GatherRow(columns, dy, 4 * ty0 + a, h, w, rows, out _, out var d1, out var d2, out var d3, out var d4, out _);
+                WinogradPatches.GatherRow(columns, dy, 4 * ty0 + a, 4, h, w, rows, out _, out var d1, out var d2, out var d3, out var d4, out _);
                 Spread(d1, d2, d3, d4, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
+                WinogradPatches.StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
             }
             float* dst = dm + ty0 * tw;
             for (int j = 0; j < 6; j++)
@@ -124,7 +124,7 @@ internal static unsafe partial class Winograd4x4
                 float* column = f + 16 * j;
                 Spread(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
                     out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
+                WinogradPatches.StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
             }
         }
     }

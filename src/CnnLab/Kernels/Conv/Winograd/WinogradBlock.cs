@@ -22,8 +22,11 @@ internal sealed unsafe partial class WinogradBlock
 {
     public readonly int H, W, Tiles, Images, Cols, Ldv;
 
-    /// <summary>The outputs a tile has on a side (2: F(2x2, 3x3), 4: F(4x4, 3x3)), and its transformed positions (16 or 36).</summary>
-    public readonly int TileSide, Positions;
+    /// <summary>
+    /// The outputs a tile has on a side (2: F(2x2, 3x3) and F(2x2, 5x5), 4: F(4x4, 3x3)), the kernel's side (3 or 5), and a
+    /// tile's transformed positions ((tile + kernel − 1)²: 16 or 36).
+    /// </summary>
+    public readonly int TileSide, KernelSide, Positions;
 
     /// <summary>Tile rows per chunk, and the chunk's width in tiles rounded up to the multiply's 48-tile passes.</summary>
     public readonly int ChunkRows, ChunkWidth;
@@ -33,17 +36,21 @@ internal sealed unsafe partial class WinogradBlock
 
     /// <summary>
     /// Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default), by tiles of
-    /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs: 2 (<see cref="Winograd3x3"/>) or 4 (<see cref="Winograd4x4"/>).
+    /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs of a <paramref name="kernelSide"/> kernel: F(2x2, 3x3)
+    /// (<see cref="Winograd3x3"/>), F(4x4, 3x3) (<see cref="Winograd4x4"/>) or F(2x2, 5x5) (<see cref="Winograd5x5"/>).
     /// </summary>
-    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2)
+    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3)
     {
-        if (tileSide is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "tiles of 2x2 or 4x4 outputs");
-        (H, W, TileSide, Positions) = (h, w, tileSide, (tileSide + 2) * (tileSide + 2));
+        if ((tileSide, kernelSide) is not ((2, 3) or (4, 3) or (2, 5)))
+            throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
+        (H, W, TileSide, KernelSide) = (h, w, tileSide, kernelSide);
+        Positions = (tileSide + kernelSide - 1) * (tileSide + kernelSide - 1);
         Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
-        Images = Winograd3x3.ImagesPerBlock(Tiles, blockColumns > 0 ? blockColumns : tileSide == 2 ? Winograd3x3.BlockColumns : WideBlockColumns);
+        int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns : WideBlockColumns;
+        Images = Winograd3x3.ImagesPerBlock(Tiles, columns);
         Cols = Images * Tiles;
         (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide);
-        _small = tileSide == 2 && h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
+        _small = Positions == 16 && h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
         Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
@@ -181,8 +188,8 @@ internal sealed unsafe partial class WinogradBlock
             {
                 if (c + 1 < channels) CacheLines.Prefetch(planes + (c + 1L) * H * W, (long)H * W);
                 float* to = v + (long)Positions * (first + c) * Ldv + slot * Tiles;
-                if (TileSide == 2) Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, to, Ldv);
-                else Winograd4x4.TransformInput(planes + (long)c * H * W, H, W, to, Ldv);
+                if (Positions == 16) Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, to, Ldv);
+                else WinogradPatches.TransformInput(planes + (long)c * H * W, H, W, to, Ldv, TileSide);
             }
     }
 
@@ -234,6 +241,8 @@ internal sealed unsafe partial class WinogradBlock
                             float* at = m + (o - rb * block) * mRow + ((long)s * th - r0) * tw;
                             float* yPlane = y + s * imageStride + o * plane, planeBias = bias != null ? bias + o : null;
                             if (side == 4) Winograd4x4.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
+                            else if (KernelSide == 5)
+                                Winograd5x5.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
                             else if (_small && first0 == 0 && end == th)
                                 Winograd3x3.TransformSmallOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane);
                             else Winograd3x3.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);

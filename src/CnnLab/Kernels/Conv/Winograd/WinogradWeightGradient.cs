@@ -40,7 +40,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     {
         int plane = _g.H * _g.W, ldv = _block.Ldv;
         long at = (long)slot * _block.Tiles, channel = (long)_block.Positions * ldv;
-        bool wide = _block.TileSide == 4;
+        int side = _block.TileSide, kernel = _block.KernelSide;
         float* v = b.VStart, dm = v + channel * _g.C;
         fixed (float* scratch = b.Scratch, pdy = dy)
         {
@@ -48,14 +48,15 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
             {
                 CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
                 float* to = v + channel * (group * _g.Cg + c) + at;
-                if (wide) Winograd4x4.TransformInput(x + (long)c * plane, _g.H, _g.W, to, ldv);
+                if (_block.Positions == 36) WinogradPatches.TransformInput(x + (long)c * plane, _g.H, _g.W, to, ldv, side);
                 else Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, to, ldv);
             }
             for (int o = 0; o < _g.OCg; o++)
             {
                 if (o + 1 < _g.OCg) CacheLines.Prefetch(pdy + (o + 1L) * plane, plane);
                 float* to = dm + channel * (group * _g.OCg + o) + at;
-                if (wide) Winograd4x4.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
+                if (kernel == 5) Winograd5x5.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
+                else if (side == 4) Winograd4x4.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
                 else TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
             }
         }
@@ -76,18 +77,19 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
                 AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, channel, pdu + xi * ocg * cg);
     }
 
-    /// <summary>dw [OC, Cg, 3, 3] += Gᵀ·dU·G from the accumulated dU [G, P, OCg, Cg].</summary>
+    /// <summary>dw [OC, Cg, K, K] += Gᵀ·dU·G from the accumulated dU [G, P, OCg, Cg].</summary>
     public void AddToWeights(ReadOnlySpan<float> du, Span<float> dw)
     {
-        int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions;
+        int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions, taps = _block.KernelSide * _block.KernelSide;
         Span<float> one = stackalloc float[positions];
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int c = 0; c < cg; c++)
                 {
                     for (int xi = 0; xi < positions; xi++) one[xi] = du[((grp * positions + xi) * ocg + o) * cg + c];
-                    var dk = dw.Slice(((grp * ocg + o) * cg + c) * 9, 9);
-                    if (positions == 16) KernelGradient(one, dk);
+                    var dk = dw.Slice(((grp * ocg + o) * cg + c) * taps, taps);
+                    if (taps == 25) Winograd5x5.KernelGradient(one, dk);
+                    else if (positions == 16) KernelGradient(one, dk);
                     else Winograd4x4.KernelGradient(one, dk);
                 }
     }

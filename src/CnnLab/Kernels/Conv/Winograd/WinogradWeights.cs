@@ -24,10 +24,13 @@ internal sealed unsafe class WinogradWeights : IDisposable
 
     public WinogradWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int tileSide = 2)
     {
-        if (tileSide is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "tiles of 2x2 or 4x4 outputs");
-        Positions = (tileSide + 2) * (tileSide + 2);
+        int kernel = g.KH;
+        if ((tileSide, kernel) is not ((2, 3) or (4, 3) or (2, 5)) || g.KW != kernel)
+            throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
+        Positions = (tileSide + kernel - 1) * (tileSide + kernel - 1);
         int cg = g.Cg, ocg = g.OCg;
-        if (w.Length < g.OC * cg * 9) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * 9}");
+        int taps = kernel * kernel;
+        if (w.Length < g.OC * cg * taps) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * taps}");
         (Groups, Rows, K) = (g.G, inputGradient ? cg : ocg, inputGradient ? ocg : cg);
         RowBlocks = (Rows + BlockRows - 1) / BlockRows;
         int length = Groups * GroupLength, positions = Positions, rowBlock = positions * BlockRows;
@@ -52,8 +55,9 @@ internal sealed unsafe class WinogradWeights : IDisposable
                                 continue;
                             }
                             int o = inputGradient ? col : row, c = inputGradient ? row : col;
-                            float* k = pw + ((grp * ocg + o) * cg + c) * 9;
-                            if (tileSide == 2) Winograd3x3.TransformKernel(k, inputGradient, u, BlockRows);
+                            float* k = pw + ((grp * ocg + o) * cg + c) * taps;
+                            if (kernel == 5) Winograd5x5.TransformKernel(k, inputGradient, u, BlockRows);
+                            else if (tileSide == 2) Winograd3x3.TransformKernel(k, inputGradient, u, BlockRows);
                             else Winograd4x4.TransformKernel(k, inputGradient, u, BlockRows);
                         }
                     }

@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+// Legend: a plane H x W (W ≤ 32); tiles S = 4 (F(4x4, 3x3), padding 1) or 2 (F(2x2, 5x5), padding 2) outputs apart, TH = ⌈H/S⌉
+// rows of TW = ⌈W/S⌉ tiles; tile (ty, tx) reads the 6x6 input patch at rows S·ty − P … S·ty − P + 5 (P = (6 − S) / 2), columns
+// likewise. ξ = 6i + j names one of the 36 positions of a transformed tile.
+
+/// <summary>
+/// The 6x6 input patches of Winograd's F(4x4, 3x3) and F(2x2, 5x5), which share their interpolation points (0, ±1, ±2, ∞)
+/// and so their input transform Bᵀ·d·B, Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0;
+/// 0 4 0 −5 0 1] (Lavin &amp; Gray 2016): a plane's patches gathered into the tiles' lanes, several tile rows a vector, and
+/// transformed (<see cref="Winograd4x4"/>, <see cref="Winograd5x5"/>). Written by hand: no .NET library has Winograd convolution.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class WinogradPatches
+{
+    /// <summary>The widest plane: a row in two vectors.</summary>
+    public const int MaxWidth = 32;
+
+    /// <summary>
+    /// Tile rows one vector of tiles holds: as many as fill it (⌊16 / TW⌋), at most 4 for planes up to 16 wide and 2 for wider
+    /// ones. Lane l holds tile row l / TW's tile l % TW, so that the 16 consecutive tiles a vector stores are its tile rows'
+    /// tiles in order.
+    /// </summary>
+    internal static int RowsPerVector(int w, int side) => Math.Clamp(16 / ((w + side - 1) / side), 1, w <= 16 ? 4 : 2);
+
+    /// <summary>
+    /// Per plane width and tile side S (padding P = (6 − S) / 2), the gathers of a vector of tile rows: for each column b = 0 … 5
+    /// of a tile's patch, the float each lane reads from its input rows (column S·tx − P + b; a column outside the plane reads
+    /// a float known to be zero, or, for planes 16 or 32 wide that have none, is cleared by <see cref="Inside"/>), and which
+    /// lanes take the second permute.
+    /// Planes up to 16 wide hold a row in one vector, and one permute of two rows serves two tile rows (lanes of odd tile rows
+    /// read the second operand); wider ones hold a row in two vectors, one permute per tile row.
+    /// </summary>
+    internal sealed class Columns
+    {
+        public readonly Vector512<int>[] Index = new Vector512<int>[6];
+        public readonly Vector512<float>[] Inside = new Vector512<float>[6];
+        public readonly Vector512<float> Second;
+        public readonly bool Exact;
+
+        public Columns(int w, int side)
+        {
+            int tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
+            bool narrow = w <= 16;
+            Exact = w is 16 or 32;
+            int zeroLane = narrow ? 15 : 31;
+            Span<int> index = stackalloc int[16], inside = stackalloc int[16], second = stackalloc int[16];
+            for (int b = 0; b < 6; b++)
+            {
+                for (int l = 0; l < 16; l++)
+                {
+                    int j = l / tw, c = side * (l % tw) - pad + b;
+                    bool within = j < k && c >= 0 && c < w;
+                    int at = within ? c : zeroLane;
+                    (index[l], inside[l]) = (narrow && j % 2 == 1 ? at + 16 : at, within ? -1 : 0);
+                    second[l] = narrow ? (j >= 2 ? -1 : 0) : (j >= 1 ? -1 : 0);
+                }
+                (Index[b], Inside[b]) = (Vector512.Create(index), Vector512.Create(inside).AsSingle());
+            }
+            Second = Vector512.Create(second).AsSingle();
+        }
+    }
+
+    private static readonly Columns?[] s_columns = new Columns?[2 * (MaxWidth + 1)];
+
+    // Made once per width and tile side, 2 or 4 (a benign race: two threads may both make it, with the same contents).
+    internal static Columns ColumnsOf(int w, int side) => s_columns[(side / 4) * (MaxWidth + 1) + w] ??= new Columns(w, side);
+
+    /// <summary>
+    /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W], tiles <paramref name="side"/> apart (4: F(4x4, 3x3), padding 1;
+    /// 2: F(2x2, 5x5), padding 2): tile t's value for position ξ goes to v[ξ·xiStride + t].
+    /// Writes run 16 tiles at a time in increasing t, zero past the tiles they hold, and may spill up to 15 floats past the
+    /// plane's last tile (which later writes or the block's padding take). A vector holds <see cref="RowsPerVector"/> tile
+    /// rows: for each of the six patch rows, their input rows are gathered into the tiles' six patch columns (a permute per
+    /// two tile rows, or per tile row when wider than 16, and a blend) and transformed across (·B) into a small buffer;
+    /// then each of its six columns is transformed down (Bᵀ·) and stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransformInput(float* x, int h, int w, float* v, long xiStride, int side)
+    {
+        if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
+        if (side is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(side), side, "tiles 2 or 4 apart");
+        var columns = ColumnsOf(w, side);
+        int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
+        // [patch row a][patch column b][16 lanes], 64-byte aligned.
+        float* buffer = stackalloc float[36 * 16 + 16];
+        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);
+        for (int ty0 = 0; ty0 < th; ty0 += k)
+        {
+            int rows = Math.Min(k, th - ty0);
+            for (int a = 0; a < 6; a++)
+            {
+                GatherRow(columns, x, side * ty0 - pad + a, side, h, w, rows, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
+                Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
+            }
+            float* dst = v + ty0 * tw;
+            for (int j = 0; j < 6; j++)
+            {
+                float* column = f + 16 * j;
+                Down(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
+                    Vector512.Load(column + 384), Vector512.Load(column + 480),
+                    out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Patch row a of every tile of the vector's <paramref name="rows"/> tile rows (input row <paramref name="r"/> of the first,
+    /// r + S·j of tile row j, S = <paramref name="side"/>): its six patch columns, gathered into the tiles' lanes (zero outside
+    /// the plane).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void GatherRow(Columns columns, float* x, int r, int side, int h, int w, int rows, out Vector512<float> d0,
+        out Vector512<float> d1, out Vector512<float> d2, out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5)
+    {
+        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
+        var second = columns.Second;
+        if (w <= 16)
+        {
+            // Input row r + S·j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
+            var r0 = Row(x, r, h, w, maskLo);
+            var r1 = rows > 1 ? Row(x, r + side, h, w, maskLo) : Vector512<float>.Zero;
+            var r2 = rows > 2 ? Row(x, r + 2 * side, h, w, maskLo) : Vector512<float>.Zero;
+            var r3 = rows > 3 ? Row(x, r + 3 * side, h, w, maskLo) : Vector512<float>.Zero;
+            d0 = Gather(r0, r1, r2, r3, columns.Index[0], second);
+            d1 = Gather(r0, r1, r2, r3, columns.Index[1], second);
+            d2 = Gather(r0, r1, r2, r3, columns.Index[2], second);
+            d3 = Gather(r0, r1, r2, r3, columns.Index[3], second);
+            d4 = Gather(r0, r1, r2, r3, columns.Index[4], second);
+            d5 = Gather(r0, r1, r2, r3, columns.Index[5], second);
+        }
+        else
+        {
+            // Input row r of tile row 0 and r + S of tile row 1, two vectors each.
+            var maskHi = LaneMask.First(w - 16).AsSingle();
+            Row(x, r, h, w, maskLo, maskHi, out var a0, out var a1);
+            var b0 = Vector512<float>.Zero;
+            var b1 = b0;
+            if (rows > 1) Row(x, r + side, h, w, maskLo, maskHi, out b0, out b1);
+            d0 = Gather(a0, a1, b0, b1, columns.Index[0], second);
+            d1 = Gather(a0, a1, b0, b1, columns.Index[1], second);
+            d2 = Gather(a0, a1, b0, b1, columns.Index[2], second);
+            d3 = Gather(a0, a1, b0, b1, columns.Index[3], second);
+            d4 = Gather(a0, a1, b0, b1, columns.Index[4], second);
+            d5 = Gather(a0, a1, b0, b1, columns.Index[5], second);
+        }
+        if (columns.Exact)
+        {
+            // No float of the row is known to be zero: the columns outside the plane are cleared.
+            (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
+            (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
+        }
+    }
+
+    // One patch column of every lane: from (p0, p1) for the first lanes, (p2, p3) for those of Second.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
+        Vector512<int> index, Vector512<float> second) =>
+        Vector512.ConditionalSelect(second, Avx512F.PermuteVar16x32x2(p2, index, p3), Avx512F.PermuteVar16x32x2(p0, index, p1));
+
+    // Row r of a plane at most 16 wide as one vector, zero past w and outside the plane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Row(float* x, int r, int h, int w, Vector512<float> mask)
+    {
+        if ((uint)r >= (uint)h) return Vector512<float>.Zero;
+        float* row = x + (long)r * w;
+        return (long)(h - r) * w >= 16 ? Vector512.Load(row) & mask : Avx512F.MaskLoad(row, mask, Vector512<float>.Zero);
+    }
+
+    // Row r of x as two vectors, zero past w and outside the plane: whole loads where they stay inside the plane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(float* x, int r, int h, int w, Vector512<float> maskLo, Vector512<float> maskHi,
+        out Vector512<float> lo, out Vector512<float> hi)
+    {
+        var zero = Vector512<float>.Zero;
+        if ((uint)r >= (uint)h)
+        {
+            (lo, hi) = (zero, zero);
+            return;
+        }
+        float* row = x + (long)r * w;
+        long readable = (long)(h - r) * w;
+        lo = readable >= 16 ? Vector512.Load(row) & maskLo : Avx512F.MaskLoad(row, maskLo, zero);
+        hi = w <= 16 ? zero : readable >= 32 ? Vector512.Load(row + 16) & maskHi : Avx512F.MaskLoad(row + 16, maskHi, zero);
+    }
+
+    // Bᵀ·d: (4d0 − 5d2 + d4, (d3 + d4) − 4(d1 + d2), (d4 − d3) + 4(d1 − d2), (d4 − d2) + 2(d3 − d1), (d4 − d2) − 2(d3 − d1),
+    // 4d1 − 5d3 + d5).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Down(Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3, Vector512<float> d4,
+        Vector512<float> d5, out Vector512<float> r0, out Vector512<float> r1, out Vector512<float> r2, out Vector512<float> r3,
+        out Vector512<float> r4, out Vector512<float> r5)
+    {
+        Vector512<float> four = Vector512.Create(4f), five = Vector512.Create(-5f), two = Vector512.Create(2f);
+        r0 = Vector512.FusedMultiplyAdd(five, d2, Vector512.FusedMultiplyAdd(four, d0, d4));
+        r1 = Vector512.FusedMultiplyAdd(-four, d1 + d2, d3 + d4);
+        r2 = Vector512.FusedMultiplyAdd(four, d1 - d2, d4 - d3);
+        r3 = Vector512.FusedMultiplyAdd(two, d3 - d1, d4 - d2);
+        r4 = Vector512.FusedMultiplyAdd(-two, d3 - d1, d4 - d2);
+        r5 = Vector512.FusedMultiplyAdd(five, d3, Vector512.FusedMultiplyAdd(four, d1, d5));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreSix(float* p, long stride, Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3,
+        Vector512<float> r4, Vector512<float> r5)
+    {
+        r0.Store(p);
+        r1.Store(p + stride);
+        r2.Store(p + 2 * stride);
+        r3.Store(p + 3 * stride);
+        r4.Store(p + 4 * stride);
+        r5.Store(p + 5 * stride);
+    }
+}

@@ -226,28 +226,37 @@ public class Winograd4x4Tests
     }
 
     [Fact]
-    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize()
+    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize() =>
+        SameBitsForAnyThreadCountOrBlock(Same3x3(40, 16, 9, 11, 32), ConvAlgorithm.Winograd4x4, [0, 20, 9]);
+
+    /// <summary>
+    /// y (with a ReLU) and dx of <paramref name="g"/> by <paramref name="algorithm"/>, the same bits for 1 and 2 threads and for
+    /// blocks cut at each of <paramref name="blockColumns"/> (40 images: 16 chunks of 2-3 images at both thread counts); dW the
+    /// same bits for 1 and 2 threads (its blocks' sums are added to dU block by block, so the block size orders them).
+    /// </summary>
+    internal static void SameBitsForAnyThreadCountOrBlock(Conv2dGeometry g, ConvAlgorithm algorithm, int[] blockColumns)
     {
         if (!Avx512F.IsSupported) return;
-        // 40 images: 16 chunks of 2-3 images at both thread counts, blocks of 8, 2 or 1 images.
-        var g = Same3x3(40, 16, 9, 11, 32);
         var (x, wt, b, dy) = Inputs(g, 7);
-        float[]? yFirst = null, dxFirst = null;
-        foreach (int columns in new[] { 0, 20, 9 })
+        float[]? first = null;
+        foreach (int columns in blockColumns)
+        {
+            float[]? firstDw = null;
             foreach (int threads in new[] { 1, 2 })
             {
-                var y = new float[dy.Length];
-                var dx = new float[x.Length];
+                float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[wt.Length];
                 using (ThreadCount.Use(threads))
                 {
-                    Forward(g, x, wt, b, y, columns, ConvAlgorithm.Winograd4x4, relu: true);
-                    Backward(g, x, wt, dy, dx, [], [], columns, ConvAlgorithm.Winograd4x4, overwriteDx: true);
+                    Forward(g, x, wt, b, y, columns, algorithm, relu: true);
+                    Backward(g, x, wt, dy, dx, dw, [], columns, algorithm, overwriteDx: true);
                 }
-                yFirst ??= y;
-                dxFirst ??= dx;
-                Assert.Equal(yFirst, y);
-                Assert.Equal(dxFirst, dx);
+                float[] all = [.. y, .. dx];
+                first ??= all;
+                firstDw ??= dw;
+                Assert.Equal(first, all);
+                Assert.Equal(firstDw, dw);
             }
+        }
     }
 
     [Fact]

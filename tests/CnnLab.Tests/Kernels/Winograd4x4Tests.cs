@@ -32,7 +32,7 @@ public class Winograd4x4Tests
     public static TheoryData<int, int> Planes() => new()
     {
         { 1, 1 }, { 3, 5 }, { 4, 4 }, { 7, 7 }, { 5, 9 }, { 9, 12 }, { 13, 13 }, { 14, 14 }, { 16, 16 }, { 6, 17 },
-        { 11, 20 }, { 28, 28 }, { 9, 31 }, { 32, 32 }, { 2, 30 },
+        { 11, 20 }, { 28, 28 }, { 9, 31 }, { 32, 32 }, { 2, 30 }, { 5, 33 }, { 9, 40 }, { 13, 57 }, { 6, 64 },
     };
 
     [Theory]
@@ -184,6 +184,9 @@ public class Winograd4x4Tests
         { 2, 18, 10, 10, 19, 1, 0 },
         { 4, 16, 28, 28, 16, 1, 0 },
         { 40, 16, 28, 28, 16, 1, 200 },   // blocks of 4 images for these tiles, of 1 for F(2x2, 3x3)'s weight gradient beside them
+        { 2, 16, 9, 56, 16, 1, 0 },       // one tile row a vector, its input rows in four vectors
+        { 3, 16, 6, 37, 24, 1, 60 },      // 10 tiles a row, blocks of 2 images
+        { 2, 16, 5, 64, 16, 1, 0 },       // 64 wide: the columns outside are cleared
     };
 
     [Theory]
@@ -260,7 +263,7 @@ public class Winograd4x4Tests
     }
 
     [Fact]
-    public void ThePlannerTakesItForBatchesOfPlanesNineToThirtyTwoWide()
+    public void ThePlannerTakesItForBatchesOfPlanesNineToSixtyFourWide()
     {
         if (!Avx512F.IsSupported) return;
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 16, 28, 28, 16)).Forward);
@@ -268,10 +271,11 @@ public class Winograd4x4Tests
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(2, 64, 10, 9, 64)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).Forward);     // two tiles a row
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(1, 32, 28, 28, 32)).Forward);     // one image
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(8, 32, 40, 40, 32)).Forward);     // wider than 32
-        Assert.False(ConvPlanner.CanRun(ConvAlgorithm.Winograd4x4, Same3x3(8, 32, 40, 33, 32)));
-        var e = Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(Same3x3(8, 32, 40, 33, 32), ConvAlgorithm.Winograd4x4));
-        Assert.Contains("at most 32 wide", e.Message);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(8, 32, 56, 56, 32)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(8, 32, 72, 72, 32)).Forward);     // wider than 64
+        Assert.False(ConvPlanner.CanRun(ConvAlgorithm.Winograd4x4, Same3x3(8, 32, 40, 65, 32)));
+        var e = Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(Same3x3(8, 32, 40, 65, 32), ConvAlgorithm.Winograd4x4));
+        Assert.Contains("at most 64 wide", e.Message);
         // Pinned, it runs all three passes.
         var wide = ConvAlgorithm.Winograd4x4;
         Assert.Equal(new ConvPlan(wide, wide, wide), ConvPlanner.Plan(Same3x3(2, 3, 5, 5, 4), wide));

@@ -40,7 +40,7 @@ public enum ConvAlgorithm
     OutputRows,
 
     /// <summary>
-    /// Winograd F(4x4, 3x3) (<see cref="Winograd4x4"/>): 3x3, stride 1, padding 1, dilation 1, planes at most 32 wide, AVX-512; y, dx
+    /// Winograd F(4x4, 3x3) (<see cref="Winograd4x4"/>): 3x3, stride 1, padding 1, dilation 1, planes at most 64 wide, AVX-512; y, dx
     /// and dW. Fewer products than <see cref="Winograd"/>, with more rounding (a few millionths of the largest output).
     /// </summary>
     Winograd4x4,

@@ -73,8 +73,8 @@ public static class ConvPlanner
         && (g.N != 1 || (g.W + 1) / 2 >= MinWinogradRowTiles && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
     // F(4x4, 3x3) does 36 products per 16 outputs against F(2x2, 3x3)'s 16 per 4, and its transforms cost about as much per
-    // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 32x32 measured
-    // (16 to 64 channels, by 13-32 %), and lost on 7x7 and 8x8 (two tiles a row: half-empty vectors) and on single images,
+    // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 56x56 measured
+    // (16 to 64 channels, by 13-35 %), and lost on 7x7 and 8x8 (two tiles a row: half-empty vectors) and on single images,
     // whose weights, transformed per call, are 36 positions instead of 16 (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
     internal const int MinWideTileWidth = 9;
 

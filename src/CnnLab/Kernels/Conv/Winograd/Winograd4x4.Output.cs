@@ -80,7 +80,8 @@ internal static unsafe partial class Winograd4x4
         o3 = Vector512.FusedMultiplyAdd(Vector512.Create(8f), diff34, diff12 + m5);
     }
 
-    // One output row from its tiles' four columns (lanes = tiles): tiles 0 … 3 into the first 16 floats, 4 … 7 into the next.
+    // One output row from its tiles' four columns (lanes = tiles): tiles 0 … 3 into the first 16 floats, 4 … 7 into the next,
+    // and so on to the row's end.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* y, Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3,
         Vector512<int> index, Vector512<float> upper, int w, Vector512<float> maskLo, Vector512<float> maskHi, Vector512<float> bias,
@@ -91,7 +92,13 @@ internal static unsafe partial class Winograd4x4
         if (w <= 16) return;
         var next = index + Vector512.Create(4);
         var hi = Vector512.ConditionalSelect(upper, Avx512F.PermuteVar16x32x2(c2, next, c3), Avx512F.PermuteVar16x32x2(c0, next, c1));
-        Winograd3x3.Finish(y + 16, hi, maskHi, bias, addBias, relu, accumulate);
+        Winograd3x3.Finish(y + 16, hi, w <= 32 ? maskHi : Vector512<float>.AllBitsSet, bias, addBias, relu, accumulate);
+        for (int from = 32; from < w; from += 16)
+        {
+            next += Vector512.Create(4);
+            var piece = Vector512.ConditionalSelect(upper, Avx512F.PermuteVar16x32x2(c2, next, c3), Avx512F.PermuteVar16x32x2(c0, next, c1));
+            Winograd3x3.Finish(y + from, piece, LaneMask.First(w - from).AsSingle(), bias, addBias, relu, accumulate);
+        }
     }
 
     /// <summary>

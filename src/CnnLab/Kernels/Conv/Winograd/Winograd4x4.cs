@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
-// Legend: a plane H x W (W ≤ 32) with zero padding 1, 3x3 kernel, stride 1, so the output is H x W too. Tiles:
+// Legend: a plane H x W (W ≤ 64) with zero padding 1, 3x3 kernel, stride 1, so the output is H x W too. Tiles:
 // TH = ⌈H/4⌉ rows of TW = ⌈W/4⌉ tiles of 4x4 outputs, T = TH·TW per plane; tile (ty, tx) reads the 6x6 input patch at
 // rows 4ty − 1 … 4ty + 4, columns 4tx − 1 … 4tx + 4. ξ = 6i + j names one of the 36 positions of a transformed 6x6 tile.
 
@@ -18,16 +18,16 @@ namespace CnnLab.Kernels;
 /// 36 products per channel pair and tile of 16 outputs, against F(2x2, 3x3)'s 16 per 4 (<see cref="Winograd3x3"/>) and
 /// the direct sum's 9 per output: 4x fewer than direct, 1.78x fewer than F(2x2, 3x3), and its input transform writes 2.25
 /// floats per output instead of 4. Its rounding is larger (the transforms' coefficients reach 8 and ⅙ is inexact): a few
-/// parts in a million of the sum's magnitude, as with oneDNN's F(4x4, 3x3) kernels. Planes up to 32 wide, each row of
-/// the plane in two vectors (<see cref="WinogradBlock"/> runs it; the planner chooses where it pays).
+/// parts in a million of the sum's magnitude, as with oneDNN's F(4x4, 3x3) kernels. Planes up to 64 wide, each row of
+/// the plane in up to four vectors (<see cref="WinogradBlock"/> runs it; the planner chooses where it pays).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
 /// <remarks>PyTorch: oneDNN's <c>convolution_winograd</c> on AVX-512 computes F(4x4, 3x3).</remarks>
 [SkipLocalsInit]
 internal static unsafe partial class Winograd4x4
 {
-    /// <summary>The widest plane: a row in two vectors.</summary>
-    public const int MaxWidth = 32;
+    /// <summary>The widest plane: a row in four vectors.</summary>
+    public const int MaxWidth = WinogradPatches.MaxWidth;
 
     /// <summary>True for 3x3, stride 1, dilation 1, padding 1, planes at most <see cref="MaxWidth"/> wide, where AVX-512 runs.</summary>
     public static bool Supports(in Conv2dGeometry g) => Winograd3x3.Supports(g) && g.W <= MaxWidth;

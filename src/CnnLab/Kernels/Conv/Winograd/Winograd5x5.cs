@@ -22,7 +22,7 @@ internal static unsafe class Winograd5x5
 {
     /// <summary>True for 5x5, stride 1, dilation 1, padding 2, planes at most 32 wide, where AVX-512 runs.</summary>
     public static bool Supports(in Conv2dGeometry g) =>
-        Avx512F.IsSupported && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PH: 2, PW: 2, W: <= WinogradPatches.MaxWidth };
+        Avx512F.IsSupported && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PH: 2, PW: 2, W: <= WinogradPatches.MaxNarrowTileWidth };
 
     /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
     public static int Tiles(int h, int w) => (h + 1) / 2 * ((w + 1) / 2);
@@ -79,7 +79,7 @@ internal static unsafe class Winograd5x5
     public static void TransformOutput(float* m, long xiStride, int h, int w, float* bias, bool relu, bool accumulate, float* y,
         int firstRow = 0, int endRow = -1)
     {
-        if ((uint)(w - 1) >= WinogradPatches.MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, "planes 1 to 32 wide");
+        if ((uint)(w - 1) >= WinogradPatches.MaxNarrowTileWidth) throw new ArgumentOutOfRangeException(nameof(w), w, "planes 1 to 32 wide");
         int th = endRow < 0 ? (h + 1) / 2 : endRow, tw = (w + 1) / 2, k = WinogradPatches.RowsPerVector(w, 2);
         // Lane 2q + b of an output row's first vector takes tile q's column b: b = 0 from the first operand, 1 from the second.
         var index = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -144,7 +144,7 @@ internal static unsafe class Winograd5x5
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
     {
-        if ((uint)(w - 1) >= WinogradPatches.MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, "planes 1 to 32 wide");
+        if ((uint)(w - 1) >= WinogradPatches.MaxNarrowTileWidth) throw new ArgumentOutOfRangeException(nameof(w), w, "planes 1 to 32 wide");
         var columns = WinogradPatches.ColumnsOf(w, 2);
         int th = (h + 1) / 2, tw = (w + 1) / 2, k = WinogradPatches.RowsPerVector(w, 2);
         for (int ty0 = 0; ty0 < th; ty0 += k)

@@ -4,9 +4,9 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
-// Legend: a plane H x W (W ≤ 32); tiles S = 4 (F(4x4, 3x3), padding 1) or 2 (F(2x2, 5x5), padding 2) outputs apart, TH = ⌈H/S⌉
-// rows of TW = ⌈W/S⌉ tiles; tile (ty, tx) reads the 6x6 input patch at rows S·ty − P … S·ty − P + 5 (P = (6 − S) / 2), columns
-// likewise. ξ = 6i + j names one of the 36 positions of a transformed tile.
+// Legend: a plane H x W (W ≤ 64, ≤ 32 for S = 2); tiles S = 4 (F(4x4, 3x3), padding 1) or 2 (F(2x2, 5x5), padding 2) outputs
+// apart, TH = ⌈H/S⌉ rows of TW = ⌈W/S⌉ tiles; tile (ty, tx) reads the 6x6 input patch at rows S·ty − P … S·ty − P + 5
+// (P = (6 − S) / 2), columns likewise. ξ = 6i + j names one of the 36 positions of a transformed tile.
 
 /// <summary>
 /// The 6x6 input patches of Winograd's F(4x4, 3x3) and F(2x2, 5x5), which share their interpolation points (0, ±1, ±2, ∞)
@@ -17,36 +17,39 @@ namespace CnnLab.Kernels;
 [SkipLocalsInit]
 internal static unsafe class WinogradPatches
 {
-    /// <summary>The widest plane: a row in two vectors.</summary>
-    public const int MaxWidth = 32;
+    /// <summary>The widest plane: a row in four vectors (tiles 4 apart; 2 apart, at most <see cref="MaxNarrowTileWidth"/>).</summary>
+    public const int MaxWidth = 64;
+
+    /// <summary>The widest plane for tiles 2 apart: one tile row in a vector.</summary>
+    public const int MaxNarrowTileWidth = 32;
 
     /// <summary>
-    /// Tile rows one vector of tiles holds: as many as fill it (⌊16 / TW⌋), at most 4 for planes up to 16 wide and 2 for wider
-    /// ones. Lane l holds tile row l / TW's tile l % TW, so that the 16 consecutive tiles a vector stores are its tile rows'
-    /// tiles in order.
+    /// Tile rows one vector of tiles holds: as many as fill it (⌊16 / TW⌋), at most 4 for planes up to 16 wide, 2 up to 32
+    /// and 1 wider. Lane l holds tile row l / TW's tile l % TW, so that the 16 consecutive tiles a vector stores are its tile
+    /// rows' tiles in order.
     /// </summary>
-    internal static int RowsPerVector(int w, int side) => Math.Clamp(16 / ((w + side - 1) / side), 1, w <= 16 ? 4 : 2);
+    internal static int RowsPerVector(int w, int side) => Math.Clamp(16 / ((w + side - 1) / side), 1, w <= 16 ? 4 : w <= 32 ? 2 : 1);
 
     /// <summary>
     /// Per plane width and tile side S (padding P = (6 − S) / 2), the gathers of a vector of tile rows: for each column b = 0 … 5
     /// of a tile's patch, the float each lane reads from its input rows (column S·tx − P + b; a column outside the plane reads
     /// a float known to be zero, or, for planes 16 or 32 wide that have none, is cleared by <see cref="Inside"/>), and which
-    /// lanes take the second permute.
-    /// Planes up to 16 wide hold a row in one vector, and one permute of two rows serves two tile rows (lanes of odd tile rows
-    /// read the second operand); wider ones hold a row in two vectors, one permute per tile row.
+    /// lanes take the second permute. Planes up to 16 wide hold a row in one vector, and one permute of two rows serves two
+    /// tile rows (lanes of odd tile rows read the second operand); up to 32 wide a row in two vectors, one permute per tile
+    /// row; wider (one tile row a vector) a row in four, columns from 32 on by the second permute.
     /// </summary>
     internal sealed class Columns
     {
         public readonly Vector512<int>[] Index = new Vector512<int>[6];
         public readonly Vector512<float>[] Inside = new Vector512<float>[6];
-        public readonly Vector512<float> Second;
+        public readonly Vector512<float>[] Second = new Vector512<float>[6];
         public readonly bool Exact;
 
         public Columns(int w, int side)
         {
             int tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
-            bool narrow = w <= 16;
-            Exact = w is 16 or 32;
+            bool narrow = w <= 16, wider = w > 32;
+            Exact = w is 16 or 32 or 64;
             int zeroLane = narrow ? 15 : 31;
             Span<int> index = stackalloc int[16], inside = stackalloc int[16], second = stackalloc int[16];
             for (int b = 0; b < 6; b++)
@@ -55,13 +58,13 @@ internal static unsafe class WinogradPatches
                 {
                     int j = l / tw, c = side * (l % tw) - pad + b;
                     bool within = j < k && c >= 0 && c < w;
-                    int at = within ? c : zeroLane;
-                    (index[l], inside[l]) = (narrow && j % 2 == 1 ? at + 16 : at, within ? -1 : 0);
-                    second[l] = narrow ? (j >= 2 ? -1 : 0) : (j >= 1 ? -1 : 0);
+                    int at = within ? c : wider ? 63 : zeroLane;
+                    (index[l], inside[l]) = (narrow && j % 2 == 1 ? at + 16 : at % 32, within ? -1 : 0);
+                    second[l] = (narrow ? j >= 2 : wider ? at >= 32 : j >= 1) ? -1 : 0;
                 }
                 (Index[b], Inside[b]) = (Vector512.Create(index), Vector512.Create(inside).AsSingle());
+                Second[b] = Vector512.Create(second).AsSingle();
             }
-            Second = Vector512.Create(second).AsSingle();
         }
     }
 
@@ -84,6 +87,8 @@ internal static unsafe class WinogradPatches
     {
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
         if (side is not (2 or 4)) throw new ArgumentOutOfRangeException(nameof(side), side, "tiles 2 or 4 apart");
+        if (side == 2 && w > MaxNarrowTileWidth)
+            throw new ArgumentOutOfRangeException(nameof(w), w, $"tiles 2 apart on planes 1 to {MaxNarrowTileWidth} wide");
         var columns = ColumnsOf(w, side);
         int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
         // [patch row a][patch column b][16 lanes], 64-byte aligned.
@@ -120,8 +125,22 @@ internal static unsafe class WinogradPatches
         out Vector512<float> d1, out Vector512<float> d2, out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5)
     {
         var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
-        var second = columns.Second;
-        if (w <= 16)
+        var second = columns.Second[0];
+        if (w > 32)
+        {
+            // One tile row: its input row in four vectors, columns 0 … 31 by the first permute and 32 … 63 by the second.
+            Row(x, r, h, w, 0, out var q0);
+            Row(x, r, h, w, 16, out var q1);
+            Row(x, r, h, w, 32, out var q2);
+            Row(x, r, h, w, 48, out var q3);
+            d0 = Gather(q0, q1, q2, q3, columns.Index[0], columns.Second[0]);
+            d1 = Gather(q0, q1, q2, q3, columns.Index[1], columns.Second[1]);
+            d2 = Gather(q0, q1, q2, q3, columns.Index[2], columns.Second[2]);
+            d3 = Gather(q0, q1, q2, q3, columns.Index[3], columns.Second[3]);
+            d4 = Gather(q0, q1, q2, q3, columns.Index[4], columns.Second[4]);
+            d5 = Gather(q0, q1, q2, q3, columns.Index[5], columns.Second[5]);
+        }
+        else if (w <= 16)
         {
             // Input row r + S·j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
             var r0 = Row(x, r, h, w, maskLo);
@@ -163,6 +182,21 @@ internal static unsafe class WinogradPatches
     private static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
         Vector512<int> index, Vector512<float> second) =>
         Vector512.ConditionalSelect(second, Avx512F.PermuteVar16x32x2(p2, index, p3), Avx512F.PermuteVar16x32x2(p0, index, p1));
+
+    // Floats from..from + 15 of row r of x, zero past w and outside the plane: a whole load where it stays inside the plane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row(float* x, int r, int h, int w, int from, out Vector512<float> v)
+    {
+        var zero = Vector512<float>.Zero;
+        if ((uint)r >= (uint)h || from >= w)
+        {
+            v = zero;
+            return;
+        }
+        float* at = x + (long)r * w + from;
+        var mask = LaneMask.First(w - from).AsSingle();
+        v = (long)(h - r) * w - from >= 16 ? Vector512.Load(at) & mask : Avx512F.MaskLoad(at, mask, zero);
+    }
 
     // Row r of a plane at most 16 wide as one vector, zero past w and outside the plane.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

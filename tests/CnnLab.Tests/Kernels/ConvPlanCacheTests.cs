@@ -22,8 +22,14 @@ public class ConvPlanCacheTests
         Assert.Same(plan, ConvPlanCache.Get(g1 with { N = 7 }, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
         Assert.NotSame(plan, ConvPlanCache.Get(g1 with { H = 13 }, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
         var again = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm);
-        if (algorithm != ConvAlgorithm.Im2ColGemm)   // another algorithm, another plan
-            Assert.NotSame(again, ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, ConvAlgorithm.Im2ColGemm));
+        if (algorithm != ConvAlgorithm.Im2ColGemm)
+        {
+            // Another algorithm (a single image's and a batch's may differ), another plan, and both are kept.
+            var other = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, ConvAlgorithm.Im2ColGemm);
+            Assert.NotSame(again, other);
+            Assert.Same(again, ConvPlanCache.Get(g1 with { N = 3 }, new CachedWeights(w.Buffer, 0), w.Data, algorithm));
+            Assert.Same(other, ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, ConvAlgorithm.Im2ColGemm));
+        }
         again = ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm);
         w.Data[w.Numel - 1] += 1f;   // written in place, as an optimizer step does
         Assert.NotSame(again, ConvPlanCache.Get(g1, new CachedWeights(w.Buffer, 0), w.Data, algorithm));

@@ -7,7 +7,8 @@ namespace CnnLab.Kernels;
 /// Forward plans (weights packed for the GEMM, transformed for Winograd, or copied for a direct kernel) kept between
 /// calls for weights that have not changed. Inference runs the same layer with the same weights again and again, and
 /// at batch 1 preparing them anew was most of a layer's time. A plan is reused only while the geometry (the batch
-/// aside), the algorithm and every weight are what they were when it was made (compared bit for bit with a snapshot, so weights written
+/// aside) and every weight are what they were when it was made, one plan per algorithm, since a batch of one and a larger
+/// batch of the same layer can take different ones (compared bit for bit with a snapshot, so weights written
 /// in place through any path are noticed; a frozen model's, Nn.Module.Freeze, once per freeze); the entry lives as long as the
 /// weights' array.
 /// </summary>
@@ -16,12 +17,24 @@ internal static class ConvPlanCache
 {
     // Snapshot null: the weights were frozen (Freeze) and are not compared. Epoch: the freeze (Tensor.FrozenEpoch) in which
     // the snapshot was last found equal to the weights, 0 for none.
-    private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, ConvForwardPlan plan, int epoch)
+    private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, int epoch)
     {
         public readonly Conv2dGeometry Geometry = geometry;
         public readonly float[]? Snapshot = snapshot;
-        public readonly ConvForwardPlan Plan = plan;
         public volatile int Epoch = epoch;
+
+        // By algorithm: a single image and a batch of the same layer may run different ones (ConvPlanner).
+        public readonly ConvForwardPlan?[] Plans = new ConvForwardPlan?[Enum.GetValues<ConvAlgorithm>().Length];
+
+        // The plan for the algorithm, made for these weights' values when first asked for (a benign race: two threads may
+        // both make one, and the later is left to the GC).
+        public ConvForwardPlan PlanFor(ConvAlgorithm algorithm, ReadOnlySpan<float> w)
+        {
+            ref var slot = ref Plans[(int)algorithm];
+            if (slot is { } plan) return plan;
+            var made = new ConvForwardPlan(Geometry, w, algorithm, cached: true);
+            return Interlocked.CompareExchange(ref slot, made, null) ?? made;
+        }
     }
 
     private static readonly ConditionalWeakTable<float[], Entry> s_plans = new();
@@ -34,19 +47,19 @@ internal static class ConvPlanCache
     {
         var shape = g with { N = 0 };
         int epoch = weights.FrozenEpoch;
-        if (s_plans.TryGetValue(weights.Key, out var e) && e.Geometry == shape && e.Plan.Algorithm == algorithm)
+        if (s_plans.TryGetValue(weights.Key, out var e) && e.Geometry == shape)
         {
-            if (e.Snapshot is null || (epoch != 0 && e.Epoch == epoch)) return e.Plan;
+            if (e.Snapshot is null || (epoch != 0 && e.Epoch == epoch)) return e.PlanFor(algorithm, w);
             if (SameBits(w, e.Snapshot))
             {
                 e.Epoch = epoch;
-                return e.Plan;
+                return e.PlanFor(algorithm, w);
             }
         }
-        // A replaced plan is left to the GC, not disposed: another thread may still be running it.
-        var plan = new ConvForwardPlan(shape, w, algorithm, cached: true);
-        s_plans.AddOrUpdate(weights.Key, new Entry(shape, s_frozen.TryGetValue(weights.Key, out _) ? null : w.ToArray(), plan, epoch));
-        return plan;
+        // A replaced entry's plans are left to the GC, not disposed: another thread may still be running one.
+        var entry = new Entry(shape, s_frozen.TryGetValue(weights.Key, out _) ? null : w.ToArray(), epoch);
+        s_plans.AddOrUpdate(weights.Key, entry);
+        return entry.PlanFor(algorithm, w);
     }
 
     private static readonly ConditionalWeakTable<float[], object> s_frozen = new();

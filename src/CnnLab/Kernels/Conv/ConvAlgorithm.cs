@@ -46,8 +46,8 @@ public enum ConvAlgorithm
     Winograd4x4,
 
     /// <summary>
-    /// Winograd F(2x2, 5x5) (<see cref="Winograd5x5"/>): 5x5, stride 1, padding 2, dilation 1, planes at most 32 wide, AVX-512; y and dx
-    /// (dW by the planner's direct choice). 2.8x fewer products than a direct sum, with F(4x4, 3x3)'s rounding.
+    /// Winograd F(2x2, 5x5) (<see cref="Winograd5x5"/>): 5x5, stride 1, padding 2, dilation 1, planes at most 32 wide, AVX-512; y, dx
+    /// and dW. 2.8x fewer products than a direct sum, with F(4x4, 3x3)'s rounding.
     /// </summary>
     Winograd5x5,
 }

@@ -166,7 +166,11 @@ internal sealed unsafe partial class WinogradBlock
     /// </summary>
     public Buffers Rent(int inputs, bool multiply = true, bool kept = false)
     {
-        var b = new Buffers(Positions * inputs * Ldv + 16, multiply ? WinogradWeights.BlockRows * Positions * ChunkWidth + 16 : 0,
+        // Sized before allocating: a block too large for one array is an error that says so, not an overflowed length.
+        long vLength = (long)Positions * inputs * Ldv + 16;
+        if (vLength > Array.MaxLength)
+            throw new ArgumentException($"a Winograd block of {inputs} channels of {H}x{W} planes needs {vLength} floats, more than one array holds");
+        var b = new Buffers((int)vLength, multiply ? WinogradWeights.BlockRows * Positions * ChunkWidth + 16 : 0,
             Winograd3x3.ScratchLength(H, W), kept);
         // The last chunk's lanes past the block's tiles multiply whatever V holds after them: zero there, not a subnormal
         // or NaN left in the pool (their results are never stored). The weight gradient reads no further than its tiles.

@@ -83,7 +83,7 @@ public class ConvPlannerTests
     {
         if (!Avx512F.IsSupported) return;
         var small = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1));
-        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked), small);
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.ChannelBlocked), small);
         var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd), twelve);
         // 24 outputs: no direct weight gradient, so Winograd's stays.
@@ -116,7 +116,7 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(1, 64, 10, 10, 64, 3, 3, PH: 1, PW: 1)).Forward);
         // One image of a plane 8 wide or less has at most 16 tiles: too few for Winograd, whatever the channels.
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(2, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(new Conv2dGeometry(2, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)).Forward);
     }
 
     [Fact]

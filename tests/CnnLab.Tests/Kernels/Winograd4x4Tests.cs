@@ -129,6 +129,39 @@ public class Winograd4x4Tests
         }
     }
 
+    [Theory]
+    [InlineData(7, 7, 9)]
+    [InlineData(8, 8, 4)]
+    [InlineData(5, 6, 3)]
+    [InlineData(8, 5, 13)]
+    public unsafe void TinyPlanesFourAtATimeKeepTheBitsOfOneAtATime(int h, int w, int count)
+    {
+        if (!Avx512F.IsSupported) return;
+        int plane = h * w, stride = 4 * count + 32;
+        var x = Normal(h * 10 + w, count * plane);
+        float[] packed = Enumerable.Repeat(7f, 36 * stride).ToArray(), single = (float[])packed.Clone();
+        fixed (float* px = x, pp = packed, ps = single)
+        {
+            Winograd4x4.TransformTinyInputs(px, count, h, w, pp, stride);
+            for (int p = 0; p < count; p++) Winograd4x4.TransformInput(px + p * plane, h, w, ps + 4 * p, stride);
+        }
+        for (int xi = 0; xi < 36; xi++)
+            for (int t = 0; t < 4 * count; t++) Assert.Equal(single[xi * stride + t], packed[xi * stride + t]);
+        var m = Normal(3, 36 * stride);
+        float bias = 0.25f;
+        foreach (var (useBias, relu, accumulate) in new[] { (true, true, false), (false, false, true) })
+        {
+            float[] yPacked = Normal(5, count * plane + 16), ySingle = (float[])yPacked.Clone();
+            fixed (float* pm = m, pp = yPacked, ps = ySingle)
+            {
+                Winograd4x4.TransformTinyOutputs(pm, stride, h, w, count, useBias ? &bias : null, relu, accumulate, pp, plane);
+                for (int p = 0; p < count; p++)
+                    Winograd4x4.TransformOutput(pm + 4 * p, stride, h, w, useBias ? &bias : null, relu, accumulate, ps + p * plane);
+            }
+            Assert.Equal(ySingle, yPacked);
+        }
+    }
+
     [Fact]
     public void KernelGradientIsGTransposedTimesDuTimesG()
     {
@@ -187,6 +220,9 @@ public class Winograd4x4Tests
         { 2, 16, 9, 56, 16, 1, 0 },       // one tile row a vector, its input rows in four vectors
         { 3, 16, 6, 37, 24, 1, 60 },      // 10 tiles a row, blocks of 2 images
         { 2, 16, 5, 64, 16, 1, 0 },       // 64 wide: the columns outside are cleared
+        { 9, 16, 7, 7, 24, 1, 0 },        // tiny planes: 4 images a vector, the last vector one image
+        { 6, 32, 8, 8, 16, 2, 8 },        // 8 wide: the columns outside are cleared; groups; blocks of 2 images
+        { 7, 16, 5, 6, 16, 1, 0 },        // the smallest tiny plane
     };
 
     [Theory]
@@ -269,7 +305,10 @@ public class Winograd4x4Tests
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 16, 28, 28, 16)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 32, 32, 32, 32)).InputGradient);
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(2, 64, 10, 9, 64)).Forward);
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).Forward);     // two tiles a row
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).Forward);  // 4 images a vector
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 16, 7, 7, 16)).InputGradient);
+        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 6, 6, 64)).Forward);     // most of a tile outside
+        Assert.NotEqual(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 64, 7, 7, 64)).WeightGradient);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(1, 32, 28, 28, 32)).Forward);     // one image
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(8, 32, 56, 56, 32)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(8, 32, 72, 72, 32)).Forward);     // wider than 64
@@ -315,6 +354,13 @@ public class Winograd4x4Tests
         var dy = new float[g.N * g.OC * g.ColCols];
         rnd.FillNormal(x, 0, 1); rnd.FillNormal(w, 0, 1); rnd.FillNormal(b, 0, 1); rnd.FillNormal(dy, 0, 1);
         return (x, w, b, dy);
+    }
+
+    private static float[] Normal(long seed, int length)
+    {
+        var a = new float[length];
+        new Generator(seed).FillNormal(a, 0, 1);
+        return a;
     }
 
     internal static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();

@@ -74,11 +74,14 @@ public static class ConvPlanner
 
     // F(4x4, 3x3) does 36 products per 16 outputs against F(2x2, 3x3)'s 16 per 4, and its transforms cost about as much per
     // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 56x56 measured
-    // (16 to 64 channels, by 13-35 %), and lost on 7x7 and 8x8 (two tiles a row: half-empty vectors) and on single images,
-    // whose weights, transformed per call, are 36 positions instead of 16 (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
-    internal const int MinWideTileWidth = 9;
+    // (16 to 64 channels, by 13-35 %), and on 7x7 and 8x8 (2x2 tiles, 4 images' planes a vector) by 20-40 %; it lost on
+    // smaller tiny planes (6x5: most of a tile outside) and on single images, whose weights, transformed per call, are 36
+    // positions instead of 16 (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
+    internal const int MinWideTileWidth = 9, MinTinySide = 7;
 
-    private static bool WideTilesPay(in Conv2dGeometry g) => Winograd4x4.Supports(g) && g.N != 1 && g.W >= MinWideTileWidth;
+    private static bool WideTilesPay(in Conv2dGeometry g) =>
+        Winograd4x4.Supports(g) && g.N != 1
+        && (g.W >= MinWideTileWidth || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.H, g.W) >= MinTinySide);
 
     // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s: it paid
     // where a block holds at least MinWideWeightGradientTiles of them (a block is at most a sixteenth of the batch) and the

@@ -60,7 +60,7 @@ internal static unsafe partial class Winograd4x4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Across(float* p, long xiStride, int i, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2,
+    internal static void Across(float* p, long xiStride, int i, out Vector512<float> o0, out Vector512<float> o1, out Vector512<float> o2,
         out Vector512<float> o3)
     {
         float* row = p + 6 * i * xiStride;

@@ -34,6 +34,9 @@ internal sealed unsafe partial class WinogradBlock
     // Planes of at most 8 x 8: each whole plane's tiles are transformed back at once (Winograd3x3.TransformSmallOutput).
     private readonly bool _small;
 
+    // Planes of 2x2 F(4x4, 3x3) tiles: a block's images are transformed 4 at a time once all are in (WinogradBlock.Tiny.cs).
+    private readonly bool _tiny;
+
     /// <summary>
     /// Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default), by tiles of
     /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs of a <paramref name="kernelSide"/> kernel: F(2x2, 3x3)
@@ -51,6 +54,7 @@ internal sealed unsafe partial class WinogradBlock
         Cols = Images * Tiles;
         (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide);
         _small = Positions == 16 && h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
+        _tiny = tileSide == 4 && Winograd4x4.IsTiny(h, w);
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
         Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
@@ -87,6 +91,9 @@ internal sealed unsafe partial class WinogradBlock
     public sealed class Buffers : IDisposable
     {
         internal float[]? Scratch;
+
+        // Tiny planes: the block's input planes [inputs][images][H·W], transformed together (Winograd4x4.TransformTinyInputs).
+        internal float[]? Staging;
         private readonly float[] _v;
         private readonly float[]? _m;
         private GCHandle _vPin, _mPin;
@@ -147,6 +154,7 @@ internal sealed unsafe partial class WinogradBlock
                 ArrayPool<float>.Shared.Return(_m);
             }
             ArrayPool<float>.Shared.Return(Scratch);
+            if (Staging is not null) ArrayPool<float>.Shared.Return(Staging);
             Scratch = null;
             GC.SuppressFinalize(this);
         }
@@ -177,6 +185,11 @@ internal sealed unsafe partial class WinogradBlock
         // Nothing writes those columns, so kept buffers, zero when made, stay zero there.
         if (multiply && !kept)
             for (long row = 0; row < (long)Positions * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
+        if (_tiny)
+        {
+            int staging = inputs * Images * H * W;
+            b.Staging = kept ? new float[staging] : ArrayPool<float>.Shared.Rent(staging);
+        }
         return b;
     }
 
@@ -186,6 +199,11 @@ internal sealed unsafe partial class WinogradBlock
     /// </summary>
     public void TransformInput(Buffers b, float* planes, int channels, int first, int slot)
     {
+        if (_tiny)
+        {
+            Stage(b, planes, channels, first, slot);
+            return;
+        }
         float* v = b.VStart;
         fixed (float* scratch = b.Scratch)
             for (int c = 0; c < channels; c++)
@@ -211,6 +229,7 @@ internal sealed unsafe partial class WinogradBlock
         int block = WinogradWeights.BlockRows, positions = Positions;
         long plane = (long)H * W, mRow = (long)positions * ChunkWidth, vChannel = (long)positions * Ldv;
         float* v = b.VStart + vChannel * first, m = b.MStart;
+        if (_tiny) TransformStaged(b, first, k, count);
         if (count < Images && !b.Kept)
         {
             // A short block: the slots after its images hold an earlier block's tiles, or whatever the pool left there (a
@@ -236,6 +255,14 @@ internal sealed unsafe partial class WinogradBlock
                         for (int pass = 0; pass < whole; pass += MultiplyColumns)
                             Multiply<ThreeVectors>(k, ux, vx + pass, vChannel, mx + pass, mRow);
                         if (whole < width) MultiplyNarrow(k, ux, vx + whole, vChannel, mx + whole, mRow, (width - whole) / 16);
+                    }
+                    if (_tiny && r0 % th == 0 && rEnd % th == 0)
+                    {
+                        // Whole images: 4 at a time.
+                        for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
+                            Winograd4x4.TransformTinyOutputs(m + (o - rb * block) * mRow, ChunkWidth, H, W, (rEnd - r0) / th,
+                                bias != null ? bias + o : null, relu, accumulate, y + r0 / th * imageStride + o * plane, imageStride);
+                        continue;
                     }
                     for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
                         for (int s = r0 / th; s * th < rEnd; s++)

@@ -179,13 +179,13 @@ internal static unsafe class WinogradPatches
 
     // One patch column of every lane: from (p0, p1) for the first lanes, (p2, p3) for those of Second.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
+    internal static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
         Vector512<int> index, Vector512<float> second) =>
         Vector512.ConditionalSelect(second, Avx512F.PermuteVar16x32x2(p2, index, p3), Avx512F.PermuteVar16x32x2(p0, index, p1));
 
     // Floats from..from + 15 of row r of x, zero past w and outside the plane: a whole load where it stays inside the plane.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Row(float* x, int r, int h, int w, int from, out Vector512<float> v)
+    internal static void Row(float* x, int r, int h, int w, int from, out Vector512<float> v)
     {
         var zero = Vector512<float>.Zero;
         if ((uint)r >= (uint)h || from >= w)

@@ -56,7 +56,8 @@ internal sealed unsafe partial class ConvBackwardPass
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
-        int dwSide = needDw ? TileSide(plan.WeightGradient) : 0, dxSide = needDx ? TileSide(plan.InputGradient) : 0;
+        int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
+        int dxSide = needDx ? WinogradBlock.TileSideOf(plan.InputGradient) : 0;
         _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide, g.KH) : null;
         _winogradDx = dxSide == 0 ? null : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide, g.KH);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
@@ -67,7 +68,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _dxImages = needDx && _block is null && !direct && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = _dxImages * p;
         _dxStride = Conv2dKernel.RowStride(dxColumns);
-        _packedWT = !needDx || _directDx is not null || _rowsDx is not null || _winogradDx is not null ? []
+        _packedWT = !needDx || direct ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
         _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block);
@@ -84,9 +85,6 @@ internal sealed unsafe partial class ConvBackwardPass
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
     }
-
-    private static int TileSide(ConvAlgorithm a) =>
-        a switch { ConvAlgorithm.Winograd or ConvAlgorithm.Winograd5x5 => 2, ConvAlgorithm.Winograd4x4 => 4, _ => 0 };
 
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
     // 8 or 4 images splits into whole blocks), 1 for planes of more than 256 pixels.

@@ -55,7 +55,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 w[..(g.OC * g.KH * g.KW)].CopyTo(_directWeights);
                 break;
             case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5:
-                int side = algorithm == ConvAlgorithm.Winograd4x4 ? 4 : 2;
+                int side = WinogradBlock.TileSideOf(algorithm);
                 _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH);
                 ImagesPerBlock = _winograd.Images;
                 _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);

@@ -24,7 +24,7 @@ internal static class ConvPlanCache
         public volatile int Epoch = epoch;
 
         // By algorithm: a single image and a batch of the same layer may run different ones (ConvPlanner).
-        public readonly ConvForwardPlan?[] Plans = new ConvForwardPlan?[Enum.GetValues<ConvAlgorithm>().Length];
+        public readonly ConvForwardPlan?[] Plans = new ConvForwardPlan?[s_algorithms];
 
         // The plan for the algorithm, made for these weights' values when first asked for (a benign race: two threads may
         // both make one, and the later is left to the GC).
@@ -38,6 +38,9 @@ internal static class ConvPlanCache
     }
 
     private static readonly ConditionalWeakTable<float[], Entry> s_plans = new();
+
+    // The algorithms a plan can be made for (Enum.GetValues allocates on every call, and an entry is made per weight update).
+    private static readonly int s_algorithms = Enum.GetValues<ConvAlgorithm>().Length;
 
     /// <summary>
     /// The plan for <paramref name="weights"/>' values <paramref name="w"/>. Never dispose it. Weights frozen in an epoch

@@ -94,9 +94,13 @@ public static class ConvPlanner
         if (!WideTilesPay(g)) return false;
         int tiles = Winograd4x4.Tiles(g.H, g.W);
         bool inside = 100L * g.H * g.W >= 85L * 16 * tiles;
-        long blockTiles = (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * tiles;
-        return (inside || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && blockTiles >= MinWideWeightGradientTiles;
+        return (inside || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
     }
+
+    // The tiles a Winograd weight gradient's block sums over: a block holds at most a chunk's images (a sixteenth of the
+    // batch, ConvBackwardPass) and at most 16.
+    private static long BlockTiles(in Conv2dGeometry g, int tilesPerImage) =>
+        (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * tilesPerImage;
 
     // F(2x2, 5x5) does 36 products per 4 outputs against the direct kernels' 100. With 32 or more channels on both sides it beat
     // them by 23-45 % forward and as dx on every batched plane measured (8x8 to 16x16); with 16 it only tied on 28x28, its
@@ -110,7 +114,7 @@ public static class ConvPlanner
     // MinWideWeightGradientTiles tiles, and tied on smaller blocks (64→64 on 8x8, batch 64: 64 tiles).
     private static bool Winograd5x5WeightGradientPays(in Conv2dGeometry g) =>
         Winograd5x5.Supports(g) && g.N != 1 && Math.Min(g.Cg, g.OCg) >= MinWinogradChannels
-        && (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * Winograd5x5.Tiles(g.H, g.W) >= MinWideWeightGradientTiles;
+        && BlockTiles(g, Winograd5x5.Tiles(g.H, g.W)) >= MinWideWeightGradientTiles;
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;
 

@@ -44,10 +44,7 @@ internal sealed unsafe partial class WinogradBlock
     /// </summary>
     public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3)
     {
-        if ((tileSide, kernelSide) is not ((2, 3) or (4, 3) or (2, 5)))
-            throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
-        (H, W, TileSide, KernelSide) = (h, w, tileSide, kernelSide);
-        Positions = (tileSide + kernelSide - 1) * (tileSide + kernelSide - 1);
+        (H, W, TileSide, KernelSide, Positions) = (h, w, tileSide, kernelSide, PositionsOf(tileSide, kernelSide));
         Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
         int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns : WideBlockColumns;
         Images = Winograd3x3.ImagesPerBlock(Tiles, columns);
@@ -64,6 +61,21 @@ internal sealed unsafe partial class WinogradBlock
     /// with 16 channels (4 images of 28x28, 196 tiles: 0.5 MB).
     /// </summary>
     internal const int WideBlockColumns = 256;
+
+    /// <summary>
+    /// A transformed tile's positions, (tile + kernel − 1)², for the variants there are: F(2x2, 3x3), F(4x4, 3x3), F(2x2, 5x5).
+    /// </summary>
+    internal static int PositionsOf(int tileSide, int kernelSide) => (tileSide, kernelSide) is (2, 3) or (4, 3) or (2, 5)
+        ? (tileSide + kernelSide - 1) * (tileSide + kernelSide - 1)
+        : throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
+
+    /// <summary>The tile side of a Winograd algorithm: 4 for F(4x4, 3x3), 2 for F(2x2, 3x3) and F(2x2, 5x5), 0 for any other.</summary>
+    internal static int TileSideOf(ConvAlgorithm algorithm) => algorithm switch
+    {
+        ConvAlgorithm.Winograd or ConvAlgorithm.Winograd5x5 => 2,
+        ConvAlgorithm.Winograd4x4 => 4,
+        _ => 0,
+    };
 
     // The chunk for tile rows of tw tiles: whole tile rows in 1 to 3 passes of 48 tiles (14 tiles a row: 3 rows, 42 of
     // 48 lanes), a wider chunk only for clearly fuller lanes, since each pass adds 24 KB of M chunk to keep in L1.
@@ -185,7 +197,7 @@ internal sealed unsafe partial class WinogradBlock
         // Nothing writes those columns, so kept buffers, zero when made, stay zero there.
         if (multiply && !kept)
             for (long row = 0; row < (long)Positions * inputs; row++) new Span<float>(b.VStart + row * Ldv + Cols, Ldv - Cols).Clear();
-        if (_tiny)
+        if (_tiny && multiply)   // the weight gradient transforms its planes itself
         {
             int staging = inputs * Images * H * W;
             b.Staging = kept ? new float[staging] : ArrayPool<float>.Shared.Rent(staging);
@@ -209,10 +221,18 @@ internal sealed unsafe partial class WinogradBlock
             for (int c = 0; c < channels; c++)
             {
                 if (c + 1 < channels) CacheLines.Prefetch(planes + (c + 1L) * H * W, (long)H * W);
-                float* to = v + (long)Positions * (first + c) * Ldv + slot * Tiles;
-                if (Positions == 16) Winograd3x3.TransformInput(planes + (long)c * H * W, H, W, scratch, to, Ldv);
-                else WinogradPatches.TransformInput(planes + (long)c * H * W, H, W, to, Ldv, TileSide);
+                TransformPlane(planes + (long)c * H * W, scratch, v + (long)Positions * (first + c) * Ldv + slot * Tiles);
             }
+    }
+
+    /// <summary>
+    /// V_ξ of one plane x [H, W] by this block's variant, tile t's value for ξ at to[ξ·Ldv + t] (<see cref="Winograd3x3.TransformInput"/>,
+    /// with its <paramref name="scratch"/>, or <see cref="WinogradPatches.TransformInput"/>).
+    /// </summary>
+    internal void TransformPlane(float* x, float* scratch, float* to)
+    {
+        if (Positions == 16) Winograd3x3.TransformInput(x, H, W, scratch, to, Ldv);
+        else WinogradPatches.TransformInput(x, H, W, to, Ldv, TileSide);
     }
 
     /// <summary>

@@ -6,13 +6,13 @@ namespace CnnLab.Kernels;
 // Legend as in Winograd3x3.cs and WinogradBlock.cs; dU_ξ the gradient of the transformed kernels U_ξ.
 
 /// <summary>
-/// The weight gradient of a Winograd F(2x2, 3x3) or F(4x4, 3x3) convolution (the block's tile size), the adjoint of its
+/// The weight gradient of a Winograd F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5) convolution (the block's variant), the adjoint of its
 /// forward: with M_ξ = Σ_c U_ξ[o, c]·V_ξ[c, t] and Y = Aᵀ·M·A per tile, dM = A·dY·Aᵀ (4x4 from each 2x2 tile of dy, or 6x6
 /// from each 4x4), dU_ξ[o, c] = Σ_t dM_ξ[o, t]·V_ξ[c, t] (P = 16 or 36 products over a block's tiles, V the forward's
 /// transformed input), and dW = Gᵀ·dU·G per (o, c). 16·C·OC multiply-adds per 4 outputs (36 per 16) where im2col + GEMM
 /// does 36 per output (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
-/// block's tiles multiplied into a running dU [G, 16, OCg, Cg] (<see cref="Accumulate"/>) in image order,
+/// block's tiles multiplied into a running dU [G, P, OCg, Cg] (<see cref="Accumulate"/>) in image order,
 /// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
@@ -47,9 +47,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
             for (int c = 0; c < _g.Cg; c++)
             {
                 CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
-                float* to = v + channel * (group * _g.Cg + c) + at;
-                if (_block.Positions == 36) WinogradPatches.TransformInput(x + (long)c * plane, _g.H, _g.W, to, ldv, side);
-                else Winograd3x3.TransformInput(x + (long)c * plane, _g.H, _g.W, scratch, to, ldv);
+                _block.TransformPlane(x + (long)c * plane, scratch, v + channel * (group * _g.Cg + c) + at);
             }
             for (int o = 0; o < _g.OCg; o++)
             {

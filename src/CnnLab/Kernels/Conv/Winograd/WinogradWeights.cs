@@ -7,7 +7,7 @@ namespace CnnLab.Kernels;
 // channels summed), RB = ⌈R/8⌉ blocks of 8 rows.
 
 /// <summary>
-/// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels (16 positions for F(2x2, 3x3), 36 for F(4x4, 3x3)), packed for
+/// U_ξ = (G·g·Gᵀ)_ξ of each group's kernels (16 positions for F(2x2, 3x3), 36 for F(4x4, 3x3) and F(2x2, 5x5)), packed for
 /// <see cref="WinogradBlock"/>'s multiply: the forward's
 /// [OCg, Cg] from g = w[o, c], or the input gradient's [Cg, OCg] from the kernels turned by 180° (dx is the
 /// convolution of dy with them). Layout [G][positions][RB][K][8]: for each position ξ and block of 8 rows, the 8 rows'
@@ -25,9 +25,8 @@ internal sealed unsafe class WinogradWeights : IDisposable
     public WinogradWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int tileSide = 2)
     {
         int kernel = g.KH;
-        if ((tileSide, kernel) is not ((2, 3) or (4, 3) or (2, 5)) || g.KW != kernel)
-            throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
-        Positions = (tileSide + kernel - 1) * (tileSide + kernel - 1);
+        if (g.KW != kernel) throw new ArgumentException($"a square kernel, not {g.KH}x{g.KW}", nameof(g));
+        Positions = WinogradBlock.PositionsOf(tileSide, kernel);
         int cg = g.Cg, ocg = g.OCg;
         int taps = kernel * kernel;
         if (w.Length < g.OC * cg * taps) throw new ArgumentException($"w has {w.Length} elements, needs {g.OC * cg * taps}");

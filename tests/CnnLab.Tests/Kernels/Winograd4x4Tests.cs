@@ -44,7 +44,7 @@ public class Winograd4x4Tests
         var x = SmallIntegers(h * w, h * 100 + w);
         int th = (h + 3) / 4, tw = (w + 3) / 4, tiles = th * tw, stride = tiles + 32;
         var v = Enumerable.Repeat(7f, 36 * stride).ToArray();
-        fixed (float* px = x, pv = v) Winograd4x4.TransformInput(px, h, w, pv, stride);
+        fixed (float* px = x, pv = v) WinogradPatches.TransformInput(px, h, w, pv, stride, 4);
         int k = WinogradPatches.RowsPerVector(w, 4), written = ((th - 1) / k * k) * tw + 16;   // the last vector's first tile, plus 16
         for (int t = 0; t < tiles; t++)
             for (int i = 0; i < 6; i++)
@@ -143,7 +143,7 @@ public class Winograd4x4Tests
         fixed (float* px = x, pp = packed, ps = single)
         {
             Winograd4x4.TransformTinyInputs(px, count, h, w, pp, stride);
-            for (int p = 0; p < count; p++) Winograd4x4.TransformInput(px + p * plane, h, w, ps + 4 * p, stride);
+            for (int p = 0; p < count; p++) WinogradPatches.TransformInput(px + p * plane, h, w, ps + 4 * p, stride, 4);
         }
         for (int xi = 0; xi < 36; xi++)
             for (int t = 0; t < 4 * count; t++) Assert.Equal(single[xi * stride + t], packed[xi * stride + t]);

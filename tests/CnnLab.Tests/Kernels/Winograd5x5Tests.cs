@@ -35,7 +35,7 @@ public class Winograd5x5Tests
         var x = SmallIntegers(h * w, h * 100 + w);
         int th = (h + 1) / 2, tw = (w + 1) / 2, tiles = th * tw, stride = tiles + 32;
         var v = Enumerable.Repeat(7f, 36 * stride).ToArray();
-        fixed (float* px = x, pv = v) Winograd5x5.TransformInput(px, h, w, pv, stride);
+        fixed (float* px = x, pv = v) WinogradPatches.TransformInput(px, h, w, pv, stride, 2);
         for (int t = 0; t < tiles; t++)
             for (int xi = 0; xi < 36; xi++)
             {

@@ -104,7 +104,7 @@ internal static unsafe partial class Winograd4x4
     /// <summary>
     /// dM_ξ = (A·dY·Aᵀ)_ξ of every tile of one output-gradient plane dy [H, W], the adjoint of <see cref="TransformOutput"/>
     /// (A = [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1]): tile t's value for ξ goes to dm[ξ·xiStride + t].
-    /// Outputs outside the plane count as zero. Writes as <see cref="TransformInput"/>'s, whose gathers it shares: a tile's
+    /// Outputs outside the plane count as zero. Writes as <see cref="WinogradPatches.TransformInput"/>'s, whose gathers it shares: a tile's
     /// 4x4 outputs are its 6x6 input patch without the first and last rows and columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -43,7 +43,7 @@ internal static unsafe partial class Winograd4x4
 
     /// <summary>
     /// V_ξ of <paramref name="count"/> tiny planes (consecutive, H·W floats each): plane p's 4 tiles at v[ξ·xiStride + 4p + t],
-    /// the same values as <see cref="TransformInput"/> gives each. Writes run 16 tiles at a time, zero past the planes.
+    /// the same values as <see cref="WinogradPatches.TransformInput"/> gives each. Writes run 16 tiles at a time, zero past the planes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformTinyInputs(float* planes, int count, int h, int w, float* v, long xiStride)

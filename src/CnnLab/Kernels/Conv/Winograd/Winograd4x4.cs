@@ -68,10 +68,4 @@ internal static unsafe partial class Winograd4x4
     }
 
     private const double Quarter = 0.25, Sixth = 1.0 / 6, Twelfth = 1.0 / 12, TwentyFourth = 1.0 / 24;
-
-    /// <summary>
-    /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W]: tile t's value for position ξ goes to v[ξ·xiStride + t]
-    /// (<see cref="WinogradPatches.TransformInput"/> with tiles 4 apart).
-    /// </summary>
-    public static void TransformInput(float* x, int h, int w, float* v, long xiStride) => WinogradPatches.TransformInput(x, h, w, v, xiStride, 4);
 }

@@ -68,9 +68,6 @@ internal static unsafe class Winograd5x5
             }
     }
 
-    /// <summary>V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane (<see cref="WinogradPatches.TransformInput"/> with tiles 2 apart).</summary>
-    public static void TransformInput(float* x, int h, int w, float* v, long xiStride) => WinogradPatches.TransformInput(x, h, w, v, xiStride, 2);
-
     /// <summary>
     /// y [H, W] (+)= act(Aᵀ·M·A + bias) of one plane from its tiles' 36 multiply outputs, as <see cref="Winograd4x4.TransformOutput"/>
     /// for tiles of 2x2 outputs: each output row's two tile columns interleaved by one permute per vector.

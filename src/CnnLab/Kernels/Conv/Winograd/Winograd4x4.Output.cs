@@ -104,35 +104,73 @@ internal static unsafe partial class Winograd4x4
     /// <summary>
     /// dM_ξ = (A·dY·Aᵀ)_ξ of every tile of one output-gradient plane dy [H, W], the adjoint of <see cref="TransformOutput"/>
     /// (A = [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1]): tile t's value for ξ goes to dm[ξ·xiStride + t].
-    /// Outputs outside the plane count as zero. Writes as <see cref="WinogradPatches.TransformInput"/>'s, whose gathers it shares: a tile's
-    /// 4x4 outputs are its 6x6 input patch without the first and last rows and columns.
+    /// Outputs outside the plane count as zero. Writes as <see cref="WinogradPatches.TransformInput"/>'s, and like it A· goes
+    /// first, on whole rows (each tile row's four output rows spread into six), before the gathers it shares: a tile's 4x4
+    /// outputs are its 6x6 input patch without the first and last rows and columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformOutputGradient(float* dy, int h, int w, float* dm, long xiStride)
     {
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
         var columns = WinogradPatches.ColumnsOf(w, 4);
-        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4);
-        float* buffer = stackalloc float[24 * 16 + 16];
-        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);   // [output row a][position column j][16 lanes]
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4), perRow = w <= 16 ? 1 : w <= 32 ? 2 : 4;
+        float* buffer = stackalloc float[6 * 64 + 16];
+        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of A·dY][slot: tile row j · perRow + vector q][16 lanes]
         for (int ty0 = 0; ty0 < th; ty0 += k)
         {
             int rows = Math.Min(k, th - ty0);
-            for (int a = 0; a < 4; a++)
-            {
-                // Patch columns 1 … 4 of patch row a + 1: the tile's outputs (4ty + a, 4tx + 0 … 3).
-                WinogradPatches.GatherRow(columns, dy, 4 * ty0 + a, 4, h, w, rows, out _, out var d1, out var d2, out var d3, out var d4, out _);
-                Spread(d1, d2, d3, d4, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                WinogradPatches.StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
-            }
-            float* dst = dm + ty0 * tw;
-            for (int j = 0; j < 6; j++)
-            {
-                float* column = f + 16 * j;
-                Spread(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
-                    out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                WinogradPatches.StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
-            }
+            for (int j = 0; j < rows; j++)
+                for (int q = 0; q < perRow; q++)
+                    SpreadRows(dy, 4 * (ty0 + j), h, w, 16 * q, u + 16 * (j * perRow + q));
+            for (int slot = rows * perRow; slot < 4; slot++)
+                for (int i = 0; i < 6; i++) Vector512<float>.Zero.Store(u + 64 * i + 16 * slot);
+            SpreadAcrossAndStore(u, columns, dm + ty0 * tw, xiStride);
+        }
+    }
+
+    // Rows i = 0 … 5 of A·dY for output rows r … r + 3 of dy, floats from … from + 15 of each (zero outside the plane), to u + 64i.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SpreadRows(float* dy, int r, int h, int w, int from, float* u)
+    {
+        Vector512<float> d0, d1, d2, d3;
+        if ((long)(h - r - 3) * w - from >= 16)
+        {
+            var mask = LaneMask.First(w - from).AsSingle();
+            float* at = dy + (long)r * w + from;
+            (d0, d1, d2, d3) = (Vector512.Load(at) & mask, Vector512.Load(at + w) & mask, Vector512.Load(at + 2 * w) & mask,
+                Vector512.Load(at + 3 * w) & mask);
+        }
+        else
+        {
+            WinogradPatches.Row(dy, r, h, w, from, out d0);
+            WinogradPatches.Row(dy, r + 1, h, w, from, out d1);
+            WinogradPatches.Row(dy, r + 2, h, w, from, out d2);
+            WinogradPatches.Row(dy, r + 3, h, w, from, out d3);
+        }
+        Spread(d0, d1, d2, d3, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+        WinogradPatches.StoreSix(u, 64, e0, e1, e2, e3, e4, e5);
+    }
+
+    // For each row i of A·dY in u: the tiles' patch columns 1 … 4 (their outputs) gathered into their lanes, spread across
+    // (·Aᵀ) and stored at dst + (6i + j)·xiStride.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SpreadAcrossAndStore(float* u, WinogradPatches.Columns columns, float* dst, long xiStride)
+    {
+        Vector512<int> i1 = columns.Index[1], i2 = columns.Index[2], i3 = columns.Index[3], i4 = columns.Index[4];
+        Vector512<float> s1 = columns.Second[1], s2 = columns.Second[2], s3 = columns.Second[3], s4 = columns.Second[4];
+        var inside = columns.Exact ? columns.Inside : null;
+        for (int i = 0; i < 6; i++)
+        {
+            float* row = u + 64 * i;
+            Vector512<float> p0 = Vector512.Load(row), p1 = Vector512.Load(row + 16), p2 = Vector512.Load(row + 32);
+            var p3 = Vector512.Load(row + 48);
+            var d1 = WinogradPatches.Gather(p0, p1, p2, p3, i1, s1);
+            var d2 = WinogradPatches.Gather(p0, p1, p2, p3, i2, s2);
+            var d3 = WinogradPatches.Gather(p0, p1, p2, p3, i3, s3);
+            var d4 = WinogradPatches.Gather(p0, p1, p2, p3, i4, s4);
+            if (inside != null) (d1, d2, d3, d4) = (d1 & inside[1], d2 & inside[2], d3 & inside[3], d4 & inside[4]);
+            Spread(d1, d2, d3, d4, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+            WinogradPatches.StoreSix(dst + 6 * i * xiStride, xiStride, e0, e1, e2, e3, e4, e5);
         }
     }
 

@@ -22,6 +22,7 @@ internal static unsafe partial class Winograd4x4
     {
         public readonly Vector512<int>[] Index = new Vector512<int>[6];
         public readonly Vector512<float>[] Inside = new Vector512<float>[6];
+        public readonly Vector512<float>[] Second = new Vector512<float>[6];
 
         public TinyColumns(int w)
         {
@@ -35,6 +36,7 @@ internal static unsafe partial class Winograd4x4
                     (index[l], inside[l]) = (8 * ty + (within ? c : 7) + 16 * (p % 2), within ? -1 : 0);
                 }
                 (Index[b], Inside[b]) = (Vector512.Create(index), Vector512.Create(inside).AsSingle());
+                Second[b] = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
             }
         }
     }
@@ -50,43 +52,22 @@ internal static unsafe partial class Winograd4x4
     {
         if (!IsTiny(h, w)) throw new ArgumentOutOfRangeException(nameof(h), $"{h}x{w}: tiny planes are 5 to 8 rows and columns");
         var columns = s_tinyColumns[w] ??= new TinyColumns(w);
-        var second = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1, -1).AsSingle();
         long plane = (long)h * w;
-        float* buffer = stackalloc float[36 * 16 + 16];
-        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);   // [patch row a][patch column b][16 lanes]
+        float* buffer = stackalloc float[6 * 64 + 16];
+        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of Bᵀ·d][image p of the 4][16 lanes]
         for (int p0 = 0; p0 < count; p0 += 4)
         {
             int images = Math.Min(4, count - p0);
-            float* x = planes + p0 * plane;
-            for (int a = 0; a < 6; a++)
+            for (int p = 0; p < 4; p++)
             {
-                var r0 = RowPair(x, a, h, w, images > 0);
-                var r1 = RowPair(x + plane, a, h, w, images > 1);
-                var r2 = RowPair(x + 2 * plane, a, h, w, images > 2);
-                var r3 = RowPair(x + 3 * plane, a, h, w, images > 3);
-                var d0 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[0], second);
-                var d1 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[1], second);
-                var d2 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[2], second);
-                var d3 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[3], second);
-                var d4 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[4], second);
-                var d5 = WinogradPatches.Gather(r0, r1, r2, r3, columns.Index[5], second);
-                if (w == 8)
-                {
-                    (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
-                    (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
-                }
-                WinogradPatches.Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                WinogradPatches.StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
-            }
-            float* dst = v + 4 * p0;
-            for (int j = 0; j < 6; j++)
-            {
-                float* column = f + 16 * j;
-                WinogradPatches.Down(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192),
-                    Vector512.Load(column + 288), Vector512.Load(column + 384), Vector512.Load(column + 480),
+                float* x = planes + (p0 + p) * plane;
+                bool present = p < images;
+                WinogradPatches.Down(RowPair(x, 0, h, w, present), RowPair(x, 1, h, w, present), RowPair(x, 2, h, w, present),
+                    RowPair(x, 3, h, w, present), RowPair(x, 4, h, w, present), RowPair(x, 5, h, w, present),
                     out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                WinogradPatches.StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
+                WinogradPatches.StoreSix(u + 16 * p, 64, e0, e1, e2, e3, e4, e5);
             }
+            WinogradPatches.AcrossAndStore(u, columns.Index, columns.Second, w == 8 ? columns.Inside : null, v + 4 * p0, xiStride);
         }
     }
 

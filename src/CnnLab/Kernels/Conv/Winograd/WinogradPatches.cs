@@ -78,9 +78,8 @@ internal static unsafe class WinogradPatches
     /// 2: F(2x2, 5x5), padding 2): tile t's value for position ξ goes to v[ξ·xiStride + t].
     /// Writes run 16 tiles at a time in increasing t, zero past the tiles they hold, and may spill up to 15 floats past the
     /// plane's last tile (which later writes or the block's padding take). A vector holds <see cref="RowsPerVector"/> tile
-    /// rows: for each of the six patch rows, their input rows are gathered into the tiles' six patch columns (a permute per
-    /// two tile rows, or per tile row when wider than 16, and a blend) and transformed across (·B) into a small buffer;
-    /// then each of its six columns is transformed down (Bᵀ·) and stored.
+    /// rows. Bᵀ· goes first, on whole input rows: each tile row's six rows combine into six rows of Bᵀ·d (<see cref="DownRows"/>),
+    /// before any gather, so that the gathers, ·B and the stores run once per row of the result (<see cref="AcrossAndStore"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformInput(float* x, int h, int w, float* v, long xiStride, int side)
@@ -91,27 +90,84 @@ internal static unsafe class WinogradPatches
             throw new ArgumentOutOfRangeException(nameof(w), w, $"tiles 2 apart on planes 1 to {MaxNarrowTileWidth} wide");
         var columns = ColumnsOf(w, side);
         int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
-        // [patch row a][patch column b][16 lanes], 64-byte aligned.
-        float* buffer = stackalloc float[36 * 16 + 16];
-        float* f = (float*)(((nint)buffer + 63) & ~(nint)63);
+        int perRow = w <= 16 ? 1 : w <= 32 ? 2 : 4;
+        // [row i of Bᵀ·d][slot: tile row j · perRow + vector q of its row][16 lanes], 64-byte aligned.
+        float* buffer = stackalloc float[6 * 64 + 16];
+        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);
         for (int ty0 = 0; ty0 < th; ty0 += k)
         {
             int rows = Math.Min(k, th - ty0);
-            for (int a = 0; a < 6; a++)
+            for (int j = 0; j < rows; j++)
+                for (int q = 0; q < perRow; q++)
+                    DownRows(x, side * (ty0 + j) - pad, h, w, 16 * q, u + 16 * (j * perRow + q));
+            for (int slot = rows * perRow; slot < 4; slot++)
+                for (int i = 0; i < 6; i++) Vector512<float>.Zero.Store(u + 64 * i + 16 * slot);
+            AcrossAndStore(u, columns.Index, columns.Second, columns.Exact ? columns.Inside : null, v + ty0 * tw, xiStride);
+        }
+    }
+
+    /// <summary>
+    /// Rows i = 0 … 5 of Bᵀ·d for the six input rows r … r + 5 of x, floats from … from + 15 of each (zero outside the plane
+    /// and past w), to u + 64i.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DownRows(float* x, int r, int h, int w, int from, float* u)
+    {
+        Vector512<float> d0, d1, d2, d3, d4, d5;
+        if (r >= 0 && (long)(h - r - 5) * w - from >= 16)
+        {
+            // All six whole loads stay inside the plane; lanes past w are masked off.
+            var mask = LaneMask.First(w - from).AsSingle();
+            float* at = x + (long)r * w + from;
+            d0 = Vector512.Load(at) & mask;
+            d1 = Vector512.Load(at + w) & mask;
+            d2 = Vector512.Load(at + 2 * w) & mask;
+            d3 = Vector512.Load(at + 3 * w) & mask;
+            d4 = Vector512.Load(at + 4 * w) & mask;
+            d5 = Vector512.Load(at + 5 * w) & mask;
+        }
+        else
+        {
+            Row(x, r, h, w, from, out d0);
+            Row(x, r + 1, h, w, from, out d1);
+            Row(x, r + 2, h, w, from, out d2);
+            Row(x, r + 3, h, w, from, out d3);
+            Row(x, r + 4, h, w, from, out d4);
+            Row(x, r + 5, h, w, from, out d5);
+        }
+        Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+        StoreSix(u, 64, e0, e1, e2, e3, e4, e5);
+    }
+
+    /// <summary>
+    /// For each row i of Bᵀ·d in u (<see cref="DownRows"/>'s layout, four slots of 16 lanes): its six patch columns gathered
+    /// into the tiles' lanes (from slots 0, 1, or 2, 3 for the lanes of <paramref name="second"/>; cleared outside the plane
+    /// by <paramref name="inside"/> where given), transformed across (·B) and stored at dst + (6i + j)·xiStride.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AcrossAndStore(float* u, Vector512<int>[] index, Vector512<float>[] second, Vector512<float>[]? inside,
+        float* dst, long xiStride)
+    {
+        Vector512<int> i0 = index[0], i1 = index[1], i2 = index[2], i3 = index[3], i4 = index[4], i5 = index[5];
+        Vector512<float> s0 = second[0], s1 = second[1], s2 = second[2], s3 = second[3], s4 = second[4], s5 = second[5];
+        for (int i = 0; i < 6; i++)
+        {
+            float* row = u + 64 * i;
+            Vector512<float> p0 = Vector512.Load(row), p1 = Vector512.Load(row + 16), p2 = Vector512.Load(row + 32);
+            var p3 = Vector512.Load(row + 48);
+            var d0 = Gather(p0, p1, p2, p3, i0, s0);
+            var d1 = Gather(p0, p1, p2, p3, i1, s1);
+            var d2 = Gather(p0, p1, p2, p3, i2, s2);
+            var d3 = Gather(p0, p1, p2, p3, i3, s3);
+            var d4 = Gather(p0, p1, p2, p3, i4, s4);
+            var d5 = Gather(p0, p1, p2, p3, i5, s5);
+            if (inside != null)
             {
-                GatherRow(columns, x, side * ty0 - pad + a, side, h, w, rows, out var d0, out var d1, out var d2, out var d3, out var d4, out var d5);
-                Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                StoreSix(f + 96 * a, 16, e0, e1, e2, e3, e4, e5);
+                (d0, d1, d2) = (d0 & inside[0], d1 & inside[1], d2 & inside[2]);
+                (d3, d4, d5) = (d3 & inside[3], d4 & inside[4], d5 & inside[5]);
             }
-            float* dst = v + ty0 * tw;
-            for (int j = 0; j < 6; j++)
-            {
-                float* column = f + 16 * j;
-                Down(Vector512.Load(column), Vector512.Load(column + 96), Vector512.Load(column + 192), Vector512.Load(column + 288),
-                    Vector512.Load(column + 384), Vector512.Load(column + 480),
-                    out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
-                StoreSix(dst + j * xiStride, 6 * xiStride, e0, e1, e2, e3, e4, e5);
-            }
+            Down(d0, d1, d2, d3, d4, d5, out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+            StoreSix(dst + 6 * i * xiStride, xiStride, e0, e1, e2, e3, e4, e5);
         }
     }
 

@@ -53,6 +53,30 @@ public class ConvPlanCacheTests
         Assert.NotSame(plainPlan, ConvPlanCache.Get(g, new CachedWeights(plain.Buffer, 0), plain.Data, algorithm));
     }
 
+    [Theory]
+    [InlineData(3, 14)]   // F(4x4, 3x3) for one image in inference, F(2x2, 3x3) or a direct kernel in training
+    [InlineData(5, 12)]   // F(2x2, 5x5)
+    public void One_image_in_inference_matches_the_reference_and_a_training_forward(int k, int side)
+    {
+        var gen = new Generator(5);
+        var conv = new Conv2d(16, 16, k, padding: k / 2, generator: gen);
+        var x = Tensor.Randn(gen, 1, 16, side, side);
+        var g = new Conv2dGeometry(1, 16, side, side, 16, k, k, PH: k / 2, PW: k / 2);
+        var expected = new float[16 * side * side];
+        Conv2dReference.Forward(g, x.Data, conv.Weight.Data, conv.Bias!.Data, true, expected);
+        var trained = conv.Forward(x).Data.ToArray();
+        float[] inferred;
+        using (Autograd.NoGrad()) inferred = conv.Forward(x).Data.ToArray();
+        float largest = expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(inferred[i] - expected[i]) <= 2e-5f * largest, $"inference [{i}]: {inferred[i]}, not {expected[i]}");
+            Assert.True(Math.Abs(trained[i] - expected[i]) <= 2e-5f * largest, $"training [{i}]: {trained[i]}, not {expected[i]}");
+        }
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            Assert.Equal(k == 3 ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd5x5, ConvPlanner.Plan(g, weightsKept: true).Forward);
+    }
+
     [Fact]
     public void Inference_after_the_weights_change_in_place_uses_the_new_weights()
     {

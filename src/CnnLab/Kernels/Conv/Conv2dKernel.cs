@@ -63,7 +63,7 @@ public static class Conv2dKernel
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
         var geo = g;
         int p = g.ColCols;
-        var forward = ConvPlanner.Plan(g, algorithm).Forward;
+        var forward = ConvPlanner.Plan(g, algorithm, weightsKept: weightsKey is not null).Forward;
         var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
         using var owned = weightsKey is null ? plan : null;
         fixed (float* px = x, pb = b, py = y)

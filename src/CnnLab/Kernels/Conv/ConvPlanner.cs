@@ -10,10 +10,14 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.backends.cudnn</c>'s heuristic algorithm choice (benchmark=False) plays this role.</remarks>
 public static class ConvPlanner
 {
-    /// <summary>The algorithms of y, dx and dW for <paramref name="g"/> (of the batch size, only a batch of one changes the choice).</summary>
-    public static ConvPlan Plan(in Conv2dGeometry g, ConvAlgorithm pinned = ConvAlgorithm.Auto)
+    /// <summary>
+    /// The algorithms of y, dx and dW for <paramref name="g"/> (of the batch size, only a batch of one changes the choice).
+    /// <paramref name="weightsKept"/>: the forward's prepared weights are kept between calls (inference, <see cref="ConvPlanCache"/>),
+    /// so a single image need not pay for preparing them on every call.
+    /// </summary>
+    public static ConvPlan Plan(in Conv2dGeometry g, ConvAlgorithm pinned = ConvAlgorithm.Auto, bool weightsKept = false)
     {
-        if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g), ChooseInputGradient(g), ChooseWeightGradient(g));
+        if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g, weightsKept), ChooseInputGradient(g), ChooseWeightGradient(g));
         if (!CanRun(pinned, g))
             throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
         return new(HasForward(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
@@ -139,9 +143,23 @@ public static class ConvPlanner
         OutputRowInputGradient.Supports(g) && 4L * g.H * g.W <= 5L * g.OH * g.OW
         && OutputRowsPay(OutputRowInputGradient.Transposed(g), OutputRowInputGradientPixels);
 
-    private static ConvAlgorithm ChooseForward(in Conv2dGeometry g)
+    // A single image with its prepared weights kept between calls (inference) pays the larger weight transforms of F(4x4, 3x3)
+    // and F(2x2, 5x5) once. Their fewer products then won: F(4x4, 3x3) from 13x13 planes on (16→16 to 64→64: by 10-34 %, 32→32
+    // on 56x56 by 34 %; tied on 12x12, lost on 10x10 and on 7x7 and 8x8, whose 4 tiles fill a quarter of a vector), F(2x2, 5x5)
+    // from 16 channels on every plane measured (8x8 to 28x28, by 25-45 %) (bench/RESULTS.md, "Single images with kept weights").
+    internal const int MinKeptWideTileSide = 13;
+
+    private static ConvAlgorithm? KeptSingleImage(in Conv2dGeometry g)
+    {
+        if (g.N != 1 || Math.Min(g.Cg, g.OCg) < MinWinogradChannels) return null;
+        if (Winograd4x4.Supports(g) && Math.Min(g.H, g.W) >= MinKeptWideTileSide) return ConvAlgorithm.Winograd4x4;
+        return Winograd5x5.Supports(g) ? ConvAlgorithm.Winograd5x5 : null;
+    }
+
+    private static ConvAlgorithm ChooseForward(in Conv2dGeometry g, bool weightsKept)
     {
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
+        if (weightsKept && KeptSingleImage(g) is { } kept) return kept;
         if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
         if (Winograd5x5Pays(g)) return ConvAlgorithm.Winograd5x5;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;

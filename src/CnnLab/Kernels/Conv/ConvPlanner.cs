@@ -146,7 +146,7 @@ public static class ConvPlanner
     // A single image with its prepared weights kept between calls (inference) pays the larger weight transforms of F(4x4, 3x3)
     // and F(2x2, 5x5) once. Their fewer products then won: F(4x4, 3x3) from 13x13 planes on (16→16 to 64→64: by 10-34 %, 32→32
     // on 56x56 by 34 %; tied on 12x12, lost on 10x10 and on 7x7 and 8x8, whose 4 tiles fill a quarter of a vector), F(2x2, 5x5)
-    // from 16 channels on every plane measured (8x8 to 28x28, by 25-45 %) (bench/RESULTS.md, "Single images with kept weights").
+    // from 16 channels on every plane measured (8x8 to 28x28, by 25-45 %) (bench/RESULTS.md, "… single images with kept weights").
     internal const int MinKeptWideTileSide = 13;
 
     private static ConvAlgorithm? KeptSingleImage(in Conv2dGeometry g)

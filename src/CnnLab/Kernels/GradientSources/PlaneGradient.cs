@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
@@ -56,5 +58,46 @@ internal sealed unsafe class ReluMaskedPlanes(float* dy, float* y, int planeSize
     {
         PrefetchRange(dy + plane * PlaneSize, PlaneSize);
         PrefetchRange(y + plane * PlaneSize, PlaneSize);
+    }
+}
+
+/// <summary>
+/// The gradient of u where y = max(0, u) and u = z·scale + shift, a batch norm's output before its ReLU: dy·[u &gt; 0] with u
+/// recomputed from z per channel as <see cref="BatchNormPlanes.ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/>
+/// computed it (a multiply, then an add), so that [u &gt; 0] is [y &gt; 0] and the bits are <see cref="ReluMaskedPlanes"/>'
+/// on the stored y. The batch norm's backward reads z anyway, so y is not read at all: one stream of the batch fewer.
+/// </summary>
+internal sealed unsafe class ScaleShiftReluMaskedPlanes(float* dy, float* z, float[] scale, float[] shift, int channels, int planeSize)
+    : PlaneGradient(planeSize)
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override ReadOnlySpan<float> Plane(long plane, Span<float> scratch)
+    {
+        var dst = scratch[..PlaneSize];
+        int c = (int)(plane % channels);
+        long at = plane * PlaneSize;
+        float sc = scale[c], sh = shift[c];
+        float* zp = z + at, dp = dy + at;
+        int i = 0;
+        fixed (float* d = dst)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> s = Vector512.Create(sc), h = Vector512.Create(sh);
+                for (; i <= PlaneSize - 16; i += 16)
+                {
+                    var mask = Vector512.GreaterThan(Vector512.Load(zp + i) * s + h, Vector512<float>.Zero);
+                    (Vector512.Load(dp + i) & mask).Store(d + i);
+                }
+            }
+            for (; i < PlaneSize; i++) d[i] = zp[i] * sc + sh > 0f ? dp[i] : 0f;
+        }
+        return dst;
+    }
+
+    public override void Prefetch(long plane)
+    {
+        PrefetchRange(dy + plane * PlaneSize, PlaneSize);
+        PrefetchRange(z + plane * PlaneSize, PlaneSize);
     }
 }

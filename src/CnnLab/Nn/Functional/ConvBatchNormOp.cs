@@ -34,12 +34,14 @@ public static partial class Functional
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
         return Autograd.Record(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, dy =>
         {
-            // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[y > 0]); dz = a·du + b·(z − μ) + c per channel.
+            // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[u > 0], u recomputed from z, which the backward reads
+            // anyway, rather than y read); dz = a·du + b·(z − μ) + c per channel.
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data)
+                fixed (float* pdy = dy.Data, pz = z.Data)
                 {
-                    PlaneGradient du = relu ? new ReluMaskedPlanes(pdy, py, plan.S) : new StoredPlanes(pdy, plan.S);
+                    PlaneGradient du = relu ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
+                        : new StoredPlanes(pdy, plan.S);
                     return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm);
                 }
             }

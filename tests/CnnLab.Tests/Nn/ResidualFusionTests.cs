@@ -6,8 +6,9 @@ namespace CnnLab.Tests;
 
 /// <summary>
 /// Residual → ReLU in inference: the body's last convolution adds the shortcut and rectifies in its epilogue
-/// (FusionPlan.ForwardAddRelu, ConvBlock.ForwardAddRelu). The same bits as the layers one by one, for every convolution
-/// algorithm and thread count; the layers one by one wherever a hook, a gradient or a layer after the convolution asks.
+/// (FusionPlan.ForwardAddRelu, ConvBlock.ForwardAddRelu); in training, a body ending in conv → batch norm adds it in the
+/// batch norm's pass. The same bits as the layers one by one, for every convolution algorithm and thread count; the layers
+/// one by one wherever a hook, a layer after the convolution or a shortcut that draws random numbers asks.
 /// </summary>
 public class ResidualFusionTests
 {
@@ -58,7 +59,13 @@ public class ResidualFusionTests
             Assert.Null(new ConvBlock(conv, null, true, null).ForwardAddRelu(x, skip));        // a ReLU comes first
             Assert.Null(new ConvBlock(conv, null, false, null).ForwardAddRelu(x, Tensor.Zeros(2, 8, 3, 3)));   // the shapes differ
             norm.Train();
-            Assert.Null(new ConvBlock(conv, norm, false, null).ForwardAddRelu(x, skip));       // batch statistics: not folded
+            // Batch statistics: not folded, but the batch norm's pass adds the skip (the training op, here under no-grad).
+            var trained = new ConvBlock(conv, norm, false, null).ForwardAddRelu(x, skip);
+            Assert.NotNull(trained);
+            Assert.Equal(1f, norm.NumBatchesTracked!.Data[0]);
+            Assert.Equal(Functional.AddRelu(norm.Forward(conv.Forward(x)), skip).Data.ToArray(), trained!.Data.ToArray());
+            Assert.Null(new ConvBlock(conv, norm, false, null).ForwardAddRelu(x, Tensor.Zeros(2, 8, 3, 3)));
+            Assert.Equal(2f, norm.NumBatchesTracked!.Data[0]);   // counted once per batch that ran, not for one refused
             norm.Eval();
             Assert.NotNull(new ConvBlock(conv, norm, false, null).ForwardAddRelu(x, skip));
         }
@@ -98,5 +105,66 @@ public class ResidualFusionTests
         using var _ = Autograd.NoGrad();
         var error = Assert.Throws<ArgumentException>(() => wrong.Forward(x));
         Assert.Contains("Residual: body output [2, 4, 9, 9] and shortcut output [2, 3, 9, 9] differ", error.Message);
+    }
+
+    // A ResNet's blocks in training: conv → BN → ReLU → conv → BN, + the identity or a 1x1 stride-2 conv → BN, → ReLU. With
+    // dropouts, the second block's body and shortcut draw from one generator, so running them in the other order changes values.
+    private static Sequential ResNet(Generator gen, bool dropouts)
+    {
+        var draws = new Generator(33);
+        Module[] body = dropouts
+            ? [new Conv2d(16, 32, 3, stride: 2, padding: 1, generator: gen), new BatchNorm2d(32), new ReLU(), new Dropout(0.5f, draws),
+               new Conv2d(32, 32, 3, padding: 1, generator: gen), new BatchNorm2d(32)]
+            : [new Conv2d(16, 32, 3, stride: 2, padding: 1, generator: gen), new BatchNorm2d(32), new ReLU(),
+               new Conv2d(32, 32, 3, padding: 1, generator: gen), new BatchNorm2d(32)];
+        Module[] shortcut = dropouts
+            ? [new Conv2d(16, 32, 1, stride: 2, generator: gen), new Dropout(0.5f, draws)]
+            : [new Conv2d(16, 32, 1, stride: 2, generator: gen), new BatchNorm2d(32)];
+        return new(
+            new Conv2d(3, 16, 3, padding: 1, generator: gen), new BatchNorm2d(16), new ReLU(),
+            new Residual(new Sequential(new Conv2d(16, 16, 3, padding: 1, generator: gen), new BatchNorm2d(16), new ReLU(),
+                new Conv2d(16, 16, 3, padding: 1, generator: gen), new BatchNorm2d(16))), new ReLU(),
+            new Residual(new Sequential(body), new Sequential(shortcut)), new ReLU());
+    }
+
+    private static (int[] Output, int[][] Gradients, int[][] Buffers) TrainStep(bool fuse, bool dropouts = false) =>
+        TrainStep(fuse, dropouts, out _);
+
+    private static (int[] Output, int[][] Gradients, int[][] Buffers) TrainStep(bool fuse, bool dropouts, out string lastOp)
+    {
+        var gen = new Generator(31);
+        var net = ResNet(gen, dropouts);
+        net.Train();
+        Sequential.SetFusion(net, fuse);
+        var x = Tensor.Randn(gen, 4, 3, 11, 9);
+        x.RequiresGrad = true;
+        var y = net.Forward(x);
+        lastOp = y.GradFn!.Name;
+        (y * Tensor.Randn(new Generator(32), y.Shape)).Sum().Backward();
+        static int[] Bits(Tensor t) => [.. t.Data.ToArray().Select(BitConverter.SingleToInt32Bits)];
+        return (Bits(y), [Bits(x.Grad!), .. net.Parameters().Select(p => Bits(p.Grad!))], [.. net.StateDict().Values.Select(Bits)]);
+    }
+
+    [Fact]
+    public void Training_adds_the_shortcut_in_the_last_batch_norms_pass_with_the_layers_bits()
+    {
+        var (output, gradients, buffers) = TrainStep(false, false, out var unfusedOp);
+        var fused = TrainStep(true, false, out var fusedOp);
+        Assert.Equal("ReluBackward", unfusedOp);
+        Assert.Equal("ConvolutionBatchNormAddReluBackward", fusedOp);
+        Assert.Equal(output, fused.Output);
+        Assert.Equal(gradients.Length, fused.Gradients.Length);
+        for (int i = 0; i < gradients.Length; i++) Assert.Equal(gradients[i], fused.Gradients[i]);
+        for (int i = 0; i < buffers.Length; i++) Assert.Equal(buffers[i], fused.Buffers[i]);   // running statistics, batches counted
+    }
+
+    [Fact]
+    public void Training_keeps_the_branches_order_where_the_shortcut_draws_random_numbers()
+    {
+        var (output, gradients, _) = TrainStep(fuse: false, dropouts: true);
+        var fused = TrainStep(true, true, out var fusedOp);
+        Assert.Equal("AddReluBackward", fusedOp);   // the branches one after the other, the add and ReLU after them
+        Assert.Equal(output, fused.Output);
+        for (int i = 0; i < gradients.Length; i++) Assert.Equal(gradients[i], fused.Gradients[i]);
     }
 }

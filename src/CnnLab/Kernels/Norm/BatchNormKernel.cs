@@ -119,6 +119,33 @@ public static partial class BatchNormKernel
         }
     }
 
+    /// <summary>
+    /// y = relu(x·scale[c] + shift[c] + skip) per channel (<see cref="BatchNormPlanes.ScaleShiftAddRelu"/>): the values of
+    /// <see cref="ScaleShift"/> and then the residual add and ReLU, in one pass.
+    /// </summary>
+    public static unsafe void ScaleShiftAddRelu(ReadOnlySpan<float> x, ReadOnlySpan<float> skip, Span<float> y, int n, int c, int s,
+        ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
+    {
+        Check(x.Length, n, c, s);
+        Check(skip.Length, n, c, s);
+        Check(y.Length, n, c, s);
+        if (scale.Length < c || shift.Length < c) throw new ArgumentException($"scale and shift need {c} elements");
+        fixed (float* px = x, pk = skip, py = y, psc = scale, psh = shift)
+        {
+            nint xs = (nint)px, ks = (nint)pk, ys = (nint)py, scs = (nint)psc, shs = (nint)psh;
+            Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
+            {
+                for (int plane = p0; plane < p1; plane++)
+                {
+                    long off = (long)plane * s;
+                    int ch = plane % c;
+                    BatchNormPlanes.ScaleShiftAddRelu(new ReadOnlySpan<float>((float*)xs + off, s), ((float*)scs)[ch], ((float*)shs)[ch],
+                        new ReadOnlySpan<float>((float*)ks + off, s), new Span<float>((float*)ys + off, s));
+                }
+            });
+        }
+    }
+
     /// <summary>The single-threaded twin of <see cref="ScaleShift"/>.</summary>
     public static void ScaleShiftReference(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s,
         ReadOnlySpan<float> scale, ReadOnlySpan<float> shift) =>

@@ -57,6 +57,29 @@ internal static class BatchNormPlanes
     }
 
     /// <summary>
+    /// y = relu((x·scale + shift) + skip), NaN kept: a residual block's last batch norm, its add and its ReLU in one pass, the
+    /// values of <see cref="ScaleShift"/> and then <see cref="AddReluForward"/> (each operation rounded as they round it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void ScaleShiftAddRelu(ReadOnlySpan<float> x, float scale, float shift, ReadOnlySpan<float> skip, Span<float> y)
+    {
+        int n = x.Length;
+        if (y.Length < n || skip.Length < n) throw new ArgumentException($"skip has {skip.Length} and output {y.Length} elements, need {n}");
+        var lanes = new AddReluForward();
+        fixed (float* px = x, pk = skip, py = y)
+        {
+            int i = 0;
+            if (Fast)
+            {
+                Vector512<float> s = Vector512.Create(scale), h = Vector512.Create(shift);
+                for (; i <= n - 16; i += 16)
+                    lanes.Invoke(Vector512.Load(px + i) * s + h, Vector512.Load(pk + i), default).Store(py + i);
+            }
+            for (; i < n; i++) py[i] = lanes.Invoke(px[i] * scale + shift, pk[i], 0f);
+        }
+    }
+
+    /// <summary>
     /// max(0, v·scale + shift) of one vector, as <see cref="ScaleShiftRelu(ReadOnlySpan{float}, float, float, Span{float})"/>
     /// computes each element.
     /// </summary>

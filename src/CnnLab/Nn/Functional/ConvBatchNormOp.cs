@@ -48,6 +48,43 @@ public static partial class Functional
         });
     }
 
+    /// <summary>
+    /// relu(batch_norm(conv2d(x, w, b), ...) + skip) in training, as one op: a residual block's last convolution, its batch
+    /// norm on the batch's statistics, the add of the shortcut and the ReLU after it. The convolution takes the statistics
+    /// as in <see cref="Conv2dBatchNorm"/>, then one pass writes relu(z·scale + shift + skip), so the batch norm's output is
+    /// never written and read back. The backward masks dy once (d = dy·[y &gt; 0], the shortcut's gradient) and runs the
+    /// convolution's backward with batch norm's gradient made from d. Same values and gradients as the ops in a row, bit
+    /// for bit. Null where the shapes do not fit or the batch norm runs on running statistics, for the caller to run the ops;
+    /// <paramref name="countBatch"/> (the batch norm's running-statistics factor, counting this batch) is called only when it runs.
+    /// </summary>
+    internal static Tensor? Conv2dBatchNormAddRelu(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
+        int groups, Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, Func<double> countBatch,
+        float eps, Tensor skip, ConvAlgorithm algorithm)
+    {
+        bool batchStatistics = training || runningMean is null || runningVar is null;
+        if (input.Rank != 4 || !batchStatistics) return null;
+        var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
+        if (!Shape.Equal(skip.Shape, [g.N, g.OC, g.OH, g.OW])) return null;
+        double momentum = countBatch();
+        var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps,
+            algorithm);
+        var y = Tensor.ForOp(z.Shape);
+        BatchNormKernel.ScaleShiftAddRelu(z.Data, skip.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
+        Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
+        return Autograd.Record(y, "ConvolutionBatchNormAddReluBackward", inputs, dy =>
+        {
+            // y = relu(u + skip), u = batch_norm(z)  →  du = dskip = dy·[y > 0], one tensor for both (as AddRelu's backward).
+            var d = Tensor.ForOp(y.Shape);
+            ReluKernel.Backward(y.Data, dy.Data, d.Data);
+            unsafe
+            {
+                fixed (float* pd = d.Data)
+                    return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm),
+                        skip.RequiresGrad ? d : null];
+            }
+        });
+    }
+
     // z = conv(x) with each plane's mean and squared deviations taken as it is written, and batch norm's plan from them.
     private static (Tensor Z, BatchNormPlan Plan) ConvWithBatchStatistics(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias,
         Tensor? runningMean, Tensor? runningVar, Tensor? bnWeight, Tensor? bnBias, bool training, double momentum, float eps, ConvAlgorithm algorithm)

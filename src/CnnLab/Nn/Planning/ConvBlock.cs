@@ -63,12 +63,17 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
 
     /// <summary>
     /// relu(this block(x) + skip) in one pass where the block is a bare convolution (→ batch norm folded) and nothing needs a
-    /// gradient (<see cref="Functional.Conv2dAddReluInference"/>); null otherwise, and when skip's shape does not fit, for the
+    /// gradient (<see cref="Functional.Conv2dAddReluInference"/>), or a convolution → batch norm on the batch's statistics
+    /// (<see cref="Functional.Conv2dBatchNormAddRelu"/>, training); null otherwise, and when skip's shape does not fit, for the
     /// caller to run the layers and the add one after the other.
     /// </summary>
     public Tensor? ForwardAddRelu(Tensor x, Tensor skip)
     {
-        if (activation is not null || relu || pool is not null || InferenceWeights(x) is not { } weights) return null;
+        if (activation is not null || relu || pool is not null) return null;
+        if (norm is not null && x.Rank == 4 && x.Shape[1] == conv.InChannels && conv.OutChannels == norm.NumFeatures && !_folding!.Applies)
+            return Functional.Conv2dBatchNormAddRelu(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
+                norm.RunningMean, norm.RunningVar, norm.Weight, norm.Bias, norm.Training, norm.CountBatch, norm.Eps, skip, conv.Algorithm);
+        if (InferenceWeights(x) is not { } weights) return null;
         var (w, b) = weights;
         Tensor[] inputs = b is null ? [x, w, skip] : [x, w, b, skip];
         if (Autograd.NeedsGrad(inputs)) return null;

@@ -9,8 +9,9 @@ namespace CnnLab.Nn;
 /// <list type="bullet">
 /// <item>Conv2d (→ BatchNorm2d) (→ ReLU) (→ MaxPool2d), Conv2d (→ BatchNorm2d) → LeakyReLU, ELU, GELU, sigmoid or tanh
 /// (→ AvgPool2d or MaxPool2d), and BatchNorm2d → ReLU → MaxPool2d (<see cref="ConvBlock"/>);</item>
-/// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>); in inference, with no hook
-/// in the block, in the epilogue of the body's last convolution (<see cref="ForwardAddRelu"/>).</item>
+/// <item>Residual → ReLU: the residual add and the ReLU as one op (<see cref="Functional.AddRelu"/>); with no hook in the block,
+/// in the epilogue of the body's last convolution in inference, or in the pass of its last batch norm in training where the
+/// shortcut draws no random numbers (<see cref="ForwardAddRelu"/>).</item>
 /// </list>
 /// Modules do not know their neighbours; only this pass does. Under no-grad it also hands each intermediate back to the
 /// <see cref="Tensors.CachingAllocator"/> as soon as the next step has read it, where no hook saw it and every module is the
@@ -85,15 +86,20 @@ internal sealed class FusionPlan
         return Functional.AddRelu(main, skip);
     }
 
-    // relu(body(x) + shortcut(x)). In inference, with no hook anywhere in the block, the shortcut runs first so that the body's
-    // last convolution can add it in its epilogue (the order changes no value: nothing is recorded for a backward).
+    // relu(body(x) + shortcut(x)). With no hook anywhere in the block, the shortcut runs first so that the body's last layers
+    // can add it as they finish (a convolution's epilogue in inference, a batch norm's pass in training). In training only
+    // where the shortcut draws no random numbers (none, or convolutions and batch norms), so that the order changes no value.
     private static Tensor ResidualAddRelu(Residual residual, Tensor x)
     {
-        if (!Autograd.IsGradEnabled && residual.Body is Sequential { Fuse: true } body && !residual.HasForwardHooksWithin())
+        if (residual.Body is Sequential { Fuse: true } body && !residual.HasForwardHooksWithin()
+            && (!Autograd.IsGradEnabled || residual.Shortcut is null || Deterministic(residual.Shortcut)))
             return body.ForwardAddRelu(x, residual.Shortcut is null ? x : residual.Shortcut.Forward(x));
         var (main, skip) = residual.Branches(x);
         return Functional.AddRelu(main, skip);
     }
+
+    private static bool Deterministic(Module shortcut) =>
+        shortcut.NamedModules().All(m => m.Module is Conv2d or BatchNorm2d or Sequential);
 
     private bool AnyHooks(int start, int count)
     {

@@ -167,4 +167,36 @@ public class ResidualFusionTests
         Assert.Equal(output, fused.Output);
         for (int i = 0; i < gradients.Length; i++) Assert.Equal(gradients[i], fused.Gradients[i]);
     }
+
+    [Theory]
+    [InlineData(false, true, null)]    // no affine parameters
+    [InlineData(true, false, 0.1)]     // no running statistics: batch statistics in eval mode too
+    [InlineData(true, true, null)]     // momentum None: the cumulative average
+    public void Training_fuses_every_kind_of_batch_norm_with_the_layers_bits(bool affine, bool track, double? momentum)
+    {
+        (int[] Y, int[][] Grads, int[][] State, string Op) Step(bool fuse)
+        {
+            var gen = new Generator(41);
+            var net = new Sequential(new Residual(new Sequential(
+                new Conv2d(6, 6, 3, padding: 2, dilation: 2, groups: 2, generator: gen), new BatchNorm2d(6, affine: affine, trackRunningStats: track),
+                new ReLU(), new Conv2d(6, 6, 3, padding: 1, generator: gen), new BatchNorm2d(6, momentum: momentum, affine: affine,
+                    trackRunningStats: track))), new ReLU());
+            net.Train();
+            Sequential.SetFusion(net, fuse);
+            var x = Tensor.Randn(gen, 3, 6, 7, 5);
+            x.RequiresGrad = true;
+            var y = net.Forward(x);
+            (y * Tensor.Randn(new Generator(42), y.Shape)).Sum().Backward();
+            static int[] Bits(Tensor t) => [.. t.Data.ToArray().Select(BitConverter.SingleToInt32Bits)];
+            return (Bits(y), [Bits(x.Grad!), .. net.Parameters().Select(p => Bits(p.Grad!))], [.. net.StateDict().Values.Select(Bits)],
+                y.GradFn!.Name);
+        }
+        var plain = Step(false);
+        var fused = Step(true);
+        Assert.Equal("ConvolutionBatchNormAddReluBackward", fused.Op);
+        Assert.Equal(plain.Y, fused.Y);
+        Assert.Equal(plain.Grads.Length, fused.Grads.Length);
+        for (int i = 0; i < plain.Grads.Length; i++) Assert.Equal(plain.Grads[i], fused.Grads[i]);
+        for (int i = 0; i < plain.State.Length; i++) Assert.Equal(plain.State[i], fused.State[i]);
+    }
 }

@@ -148,8 +148,8 @@ internal static unsafe class Winograd5x5
         {
             int rows = Math.Min(k, th - ty0);
             // Output rows 2ty and 2ty + 1 of each tile row, each spread across (·Aᵀ) into six columns.
-            WinogradPatches.GatherRow(columns, dy, 2 * ty0, 2, h, w, rows, out _, out _, out var a0, out var a1, out _, out _);
-            WinogradPatches.GatherRow(columns, dy, 2 * ty0 + 1, 2, h, w, rows, out _, out _, out var b0, out var b1, out _, out _);
+            OutputColumns(columns, dy, 2 * ty0, h, w, rows, out var a0, out var a1);
+            OutputColumns(columns, dy, 2 * ty0 + 1, h, w, rows, out var b0, out var b1);
             float* dst = dm + ty0 * tw;
             Spread(a0, a1, out var t0, out var t1, out var t2, out var t3, out var t4, out var t5);
             Spread(b0, b1, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
@@ -161,6 +161,38 @@ internal static unsafe class Winograd5x5
             Down(dst, xiStride, 4, t4, u4);
             Down(dst, xiStride, 5, t5, u5);
         }
+    }
+
+    // A tile's two outputs in output row r of the vector's first tile row (r + 2j of tile row j), its patch columns 2 and 3,
+    // gathered into the tiles' lanes as the input's patch columns are (WinogradPatches.Columns; zero outside the plane).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputColumns(WinogradPatches.Columns columns, float* dy, int r, int h, int w, int rows, out Vector512<float> c0,
+        out Vector512<float> c1)
+    {
+        var zero = Vector512<float>.Zero;
+        Vector512<float> p0, p1 = zero, p2 = zero, p3 = zero;
+        WinogradPatches.Row(dy, r, h, w, 0, out p0);
+        if (w <= 16)
+        {
+            // A row a vector: tile rows 0, 1 by the first permute, 2, 3 by the second.
+            if (rows > 1) WinogradPatches.Row(dy, r + 2, h, w, 0, out p1);
+            if (rows > 2) WinogradPatches.Row(dy, r + 4, h, w, 0, out p2);
+            if (rows > 3) WinogradPatches.Row(dy, r + 6, h, w, 0, out p3);
+        }
+        else
+        {
+            // Two vectors a row: tile row 0 by the first permute, 1 by the second.
+            WinogradPatches.Row(dy, r, h, w, 16, out p1);
+            if (rows > 1)
+            {
+                WinogradPatches.Row(dy, r + 2, h, w, 0, out p2);
+                WinogradPatches.Row(dy, r + 2, h, w, 16, out p3);
+            }
+        }
+        c0 = WinogradPatches.Gather(p0, p1, p2, p3, columns.Index[2], columns.Second[2]);
+        c1 = WinogradPatches.Gather(p0, p1, p2, p3, columns.Index[3], columns.Second[3]);
+        // Planes 16 or 32 wide have no float known to be zero: the columns outside the plane are cleared.
+        if (columns.Exact) (c0, c1) = (c0 & columns.Inside[2], c1 & columns.Inside[3]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -171,68 +171,6 @@ internal static unsafe class WinogradPatches
         }
     }
 
-    /// <summary>
-    /// Patch row a of every tile of the vector's <paramref name="rows"/> tile rows (input row <paramref name="r"/> of the first,
-    /// r + S·j of tile row j, S = <paramref name="side"/>): its six patch columns, gathered into the tiles' lanes (zero outside
-    /// the plane).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void GatherRow(Columns columns, float* x, int r, int side, int h, int w, int rows, out Vector512<float> d0,
-        out Vector512<float> d1, out Vector512<float> d2, out Vector512<float> d3, out Vector512<float> d4, out Vector512<float> d5)
-    {
-        var maskLo = LaneMask.First(Math.Min(16, w)).AsSingle();
-        var second = columns.Second[0];
-        if (w > 32)
-        {
-            // One tile row: its input row in four vectors, columns 0 … 31 by the first permute and 32 … 63 by the second.
-            Row(x, r, h, w, 0, out var q0);
-            Row(x, r, h, w, 16, out var q1);
-            Row(x, r, h, w, 32, out var q2);
-            Row(x, r, h, w, 48, out var q3);
-            d0 = Gather(q0, q1, q2, q3, columns.Index[0], columns.Second[0]);
-            d1 = Gather(q0, q1, q2, q3, columns.Index[1], columns.Second[1]);
-            d2 = Gather(q0, q1, q2, q3, columns.Index[2], columns.Second[2]);
-            d3 = Gather(q0, q1, q2, q3, columns.Index[3], columns.Second[3]);
-            d4 = Gather(q0, q1, q2, q3, columns.Index[4], columns.Second[4]);
-            d5 = Gather(q0, q1, q2, q3, columns.Index[5], columns.Second[5]);
-        }
-        else if (w <= 16)
-        {
-            // Input row r + S·j of tile row j in one vector each; tile rows 0, 1 by the first permute, 2, 3 by the second.
-            var r0 = Row(x, r, h, w, maskLo);
-            var r1 = rows > 1 ? Row(x, r + side, h, w, maskLo) : Vector512<float>.Zero;
-            var r2 = rows > 2 ? Row(x, r + 2 * side, h, w, maskLo) : Vector512<float>.Zero;
-            var r3 = rows > 3 ? Row(x, r + 3 * side, h, w, maskLo) : Vector512<float>.Zero;
-            d0 = Gather(r0, r1, r2, r3, columns.Index[0], second);
-            d1 = Gather(r0, r1, r2, r3, columns.Index[1], second);
-            d2 = Gather(r0, r1, r2, r3, columns.Index[2], second);
-            d3 = Gather(r0, r1, r2, r3, columns.Index[3], second);
-            d4 = Gather(r0, r1, r2, r3, columns.Index[4], second);
-            d5 = Gather(r0, r1, r2, r3, columns.Index[5], second);
-        }
-        else
-        {
-            // Input row r of tile row 0 and r + S of tile row 1, two vectors each.
-            var maskHi = LaneMask.First(w - 16).AsSingle();
-            Row(x, r, h, w, maskLo, maskHi, out var a0, out var a1);
-            var b0 = Vector512<float>.Zero;
-            var b1 = b0;
-            if (rows > 1) Row(x, r + side, h, w, maskLo, maskHi, out b0, out b1);
-            d0 = Gather(a0, a1, b0, b1, columns.Index[0], second);
-            d1 = Gather(a0, a1, b0, b1, columns.Index[1], second);
-            d2 = Gather(a0, a1, b0, b1, columns.Index[2], second);
-            d3 = Gather(a0, a1, b0, b1, columns.Index[3], second);
-            d4 = Gather(a0, a1, b0, b1, columns.Index[4], second);
-            d5 = Gather(a0, a1, b0, b1, columns.Index[5], second);
-        }
-        if (columns.Exact)
-        {
-            // No float of the row is known to be zero: the columns outside the plane are cleared.
-            (d0, d1, d2) = (d0 & columns.Inside[0], d1 & columns.Inside[1], d2 & columns.Inside[2]);
-            (d3, d4, d5) = (d3 & columns.Inside[3], d4 & columns.Inside[4], d5 & columns.Inside[5]);
-        }
-    }
-
     // One patch column of every lane: from (p0, p1) for the first lanes, (p2, p3) for those of Second.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Gather(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
@@ -252,32 +190,6 @@ internal static unsafe class WinogradPatches
         float* at = x + (long)r * w + from;
         var mask = LaneMask.First(w - from).AsSingle();
         v = (long)(h - r) * w - from >= 16 ? Vector512.Load(at) & mask : Avx512F.MaskLoad(at, mask, zero);
-    }
-
-    // Row r of a plane at most 16 wide as one vector, zero past w and outside the plane.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Row(float* x, int r, int h, int w, Vector512<float> mask)
-    {
-        if ((uint)r >= (uint)h) return Vector512<float>.Zero;
-        float* row = x + (long)r * w;
-        return (long)(h - r) * w >= 16 ? Vector512.Load(row) & mask : Avx512F.MaskLoad(row, mask, Vector512<float>.Zero);
-    }
-
-    // Row r of x as two vectors, zero past w and outside the plane: whole loads where they stay inside the plane.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Row(float* x, int r, int h, int w, Vector512<float> maskLo, Vector512<float> maskHi,
-        out Vector512<float> lo, out Vector512<float> hi)
-    {
-        var zero = Vector512<float>.Zero;
-        if ((uint)r >= (uint)h)
-        {
-            (lo, hi) = (zero, zero);
-            return;
-        }
-        float* row = x + (long)r * w;
-        long readable = (long)(h - r) * w;
-        lo = readable >= 16 ? Vector512.Load(row) & maskLo : Avx512F.MaskLoad(row, maskLo, zero);
-        hi = w <= 16 ? zero : readable >= 32 ? Vector512.Load(row + 16) & maskHi : Avx512F.MaskLoad(row + 16, maskHi, zero);
     }
 
     // Bᵀ·d: (4d0 − 5d2 + d4, (d3 + d4) − 4(d1 + d2), (d4 − d3) + 4(d1 − d2), (d4 − d2) + 2(d3 − d1), (d4 − d2) − 2(d3 − d1),

@@ -104,60 +104,50 @@ public static partial class BatchNormKernel
     /// y = x·scale[c] + shift[c] per channel (normalization and affine folded into one pass); with <paramref name="relu"/>,
     /// max(0, ·) of it, the values of <see cref="ReluKernel.Forward"/> after it.
     /// </summary>
-    public static unsafe void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale,
-        ReadOnlySpan<float> shift, bool relu = false)
-    {
-        Check(x.Length, n, c, s);
-        Check(y.Length, n, c, s);
-        if (scale.Length < c || shift.Length < c) throw new ArgumentException($"scale and shift need {c} elements");
-        fixed (float* px = x, py = y, psc = scale, psh = shift)
-        {
-            nint xs = (nint)px, ys = (nint)py, scs = (nint)psc, shs = (nint)psh;
-            Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) => ScaleShiftPlanes(new ReadOnlySpan<float>((float*)xs, n * c * s),
-                new Span<float>((float*)ys, n * c * s), c, s, new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c),
-                p0, p1, relu));
-        }
-    }
+    public static void ScaleShift(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, ReadOnlySpan<float> scale,
+        ReadOnlySpan<float> shift, bool relu = false) => ScaleShiftAll(x, default, y, n, c, s, scale, shift, relu);
 
     /// <summary>
     /// y = relu(x·scale[c] + shift[c] + skip) per channel (<see cref="BatchNormPlanes.ScaleShiftAddRelu"/>): the values of
     /// <see cref="ScaleShift"/> and then the residual add and ReLU, in one pass.
     /// </summary>
-    public static unsafe void ScaleShiftAddRelu(ReadOnlySpan<float> x, ReadOnlySpan<float> skip, Span<float> y, int n, int c, int s,
+    public static void ScaleShiftAddRelu(ReadOnlySpan<float> x, ReadOnlySpan<float> skip, Span<float> y, int n, int c, int s,
         ReadOnlySpan<float> scale, ReadOnlySpan<float> shift)
     {
-        Check(x.Length, n, c, s);
         Check(skip.Length, n, c, s);
+        ScaleShiftAll(x, skip, y, n, c, s, scale, shift, relu: true);
+    }
+
+    // ScaleShift, and with a skip (not empty) ScaleShiftAddRelu, over the planes in parallel.
+    private static unsafe void ScaleShiftAll(ReadOnlySpan<float> x, ReadOnlySpan<float> skip, Span<float> y, int n, int c, int s,
+        ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu)
+    {
+        Check(x.Length, n, c, s);
         Check(y.Length, n, c, s);
         if (scale.Length < c || shift.Length < c) throw new ArgumentException($"scale and shift need {c} elements");
+        int total = n * c * s, skipLength = skip.IsEmpty ? 0 : total;
         fixed (float* px = x, pk = skip, py = y, psc = scale, psh = shift)
         {
             nint xs = (nint)px, ks = (nint)pk, ys = (nint)py, scs = (nint)psc, shs = (nint)psh;
-            Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) =>
-            {
-                for (int plane = p0; plane < p1; plane++)
-                {
-                    long off = (long)plane * s;
-                    int ch = plane % c;
-                    BatchNormPlanes.ScaleShiftAddRelu(new ReadOnlySpan<float>((float*)xs + off, s), ((float*)scs)[ch], ((float*)shs)[ch],
-                        new ReadOnlySpan<float>((float*)ks + off, s), new Span<float>((float*)ys + off, s));
-                }
-            });
+            Parallelism.For(n * c, Math.Max(1, 4096 / Math.Max(1, s)), (p0, p1) => ScaleShiftPlanes(new ReadOnlySpan<float>((float*)xs, total),
+                new ReadOnlySpan<float>((float*)ks, skipLength), new Span<float>((float*)ys, total), c, s,
+                new ReadOnlySpan<float>((float*)scs, c), new ReadOnlySpan<float>((float*)shs, c), p0, p1, relu));
         }
     }
 
     /// <summary>The single-threaded twin of <see cref="ScaleShift"/>.</summary>
     public static void ScaleShiftReference(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s,
         ReadOnlySpan<float> scale, ReadOnlySpan<float> shift) =>
-        ScaleShiftPlanes(x, y, c, s, scale, shift, 0, n * c);
+        ScaleShiftPlanes(x, default, y, c, s, scale, shift, 0, n * c, relu: false);
 
-    private static void ScaleShiftPlanes(ReadOnlySpan<float> x, Span<float> y, int c, int s, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
-        int p0, int p1, bool relu = false)
+    private static void ScaleShiftPlanes(ReadOnlySpan<float> x, ReadOnlySpan<float> skip, Span<float> y, int c, int s,
+        ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, int p0, int p1, bool relu)
     {
         for (int plane = p0; plane < p1; plane++)
         {
             int ch = plane % c, off = plane * s;
-            if (relu) BatchNormPlanes.ScaleShiftRelu(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
+            if (!skip.IsEmpty) BatchNormPlanes.ScaleShiftAddRelu(x.Slice(off, s), scale[ch], shift[ch], skip.Slice(off, s), y.Slice(off, s));
+            else if (relu) BatchNormPlanes.ScaleShiftRelu(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
             else BatchNormPlanes.ScaleShift(x.Slice(off, s), scale[ch], shift[ch], y.Slice(off, s));
         }
     }

@@ -113,7 +113,8 @@ internal static unsafe partial class Winograd4x4
     {
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
         var columns = WinogradPatches.ColumnsOf(w, 4);
-        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4), perRow = w <= 16 ? 1 : w <= 32 ? 2 : 4;
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4);
+        int perRow = WinogradPatches.VectorsPerRow(w);
         float* buffer = stackalloc float[6 * 64 + 16];
         float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of A·dY][slot: tile row j · perRow + vector q][16 lanes]
         for (int ty0 = 0; ty0 < th; ty0 += k)
@@ -122,8 +123,7 @@ internal static unsafe partial class Winograd4x4
             for (int j = 0; j < rows; j++)
                 for (int q = 0; q < perRow; q++)
                     SpreadRows(dy, 4 * (ty0 + j), h, w, 16 * q, u + 16 * (j * perRow + q));
-            for (int slot = rows * perRow; slot < 4; slot++)
-                for (int i = 0; i < 6; i++) Vector512<float>.Zero.Store(u + 64 * i + 16 * slot);
+            WinogradPatches.ClearSlots(u, rows * perRow);
             SpreadAcrossAndStore(u, columns, dm + ty0 * tw, xiStride);
         }
     }

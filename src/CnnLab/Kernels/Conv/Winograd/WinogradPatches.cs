@@ -90,7 +90,7 @@ internal static unsafe class WinogradPatches
             throw new ArgumentOutOfRangeException(nameof(w), w, $"tiles 2 apart on planes 1 to {MaxNarrowTileWidth} wide");
         var columns = ColumnsOf(w, side);
         int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
-        int perRow = w <= 16 ? 1 : w <= 32 ? 2 : 4;
+        int perRow = VectorsPerRow(w);
         // [row i of Bᵀ·d][slot: tile row j · perRow + vector q of its row][16 lanes], 64-byte aligned.
         float* buffer = stackalloc float[6 * 64 + 16];
         float* u = (float*)(((nint)buffer + 63) & ~(nint)63);
@@ -100,10 +100,22 @@ internal static unsafe class WinogradPatches
             for (int j = 0; j < rows; j++)
                 for (int q = 0; q < perRow; q++)
                     DownRows(x, side * (ty0 + j) - pad, h, w, 16 * q, u + 16 * (j * perRow + q));
-            for (int slot = rows * perRow; slot < 4; slot++)
-                for (int i = 0; i < 6; i++) Vector512<float>.Zero.Store(u + 64 * i + 16 * slot);
+            ClearSlots(u, rows * perRow);
             AcrossAndStore(u, columns.Index, columns.Second, columns.Exact ? columns.Inside : null, v + ty0 * tw, xiStride);
         }
+    }
+
+    /// <summary>
+    /// Vectors an input row takes in a row-combined buffer (four slots of 16 lanes for each of six rows): 1 for planes up to 16
+    /// wide, 2 up to 32, 4 wider; a tile row j's vector q is slot j · VectorsPerRow + q.
+    /// </summary>
+    internal static int VectorsPerRow(int w) => w <= 16 ? 1 : w <= 32 ? 2 : 4;
+
+    /// <summary>Zeroes slots <paramref name="first"/> … 3 of a row-combined buffer's six rows: the lanes of tile rows past the plane.</summary>
+    internal static void ClearSlots(float* u, int first)
+    {
+        for (int slot = first; slot < 4; slot++)
+            for (int i = 0; i < 6; i++) Vector512<float>.Zero.Store(u + 64 * i + 16 * slot);
     }
 
     /// <summary>

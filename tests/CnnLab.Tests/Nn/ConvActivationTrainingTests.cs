@@ -1,3 +1,4 @@
+using CnnLab.Kernels;
 using CnnLab.Nn;
 using CnnLab.Tensors;
 using Xunit;
@@ -46,6 +47,30 @@ public class ConvActivationTrainingTests
         for (int i = 0; i < x.Numel; i += 11) x.Data[i] = 0f;
         var weights = Tensor.Randn(gen, 5, 16, 12, 11);
         AssertFusedAsLayers(net, x, weights, "ConvolutionActivationBackward", activation);
+    }
+
+    // all-conv's first two layers: 3 → 32 5x5 on 32x32 planes (the output-row kernel) and 32 → 64 stride 2 (channel-blocked),
+    // whose kernels store a leaky ReLU themselves (Rectifier) where its derivative needs no kept input.
+    [Theory]
+    [MemberData(nameof(Activations))]
+    public void Training_with_kernels_that_store_the_activation_has_the_layers_bits(string activation)
+    {
+        Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(3, 3, 32, 32, 32, 5, 5, PH: 2, PW: 2)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked,
+            ConvPlanner.Plan(new Conv2dGeometry(3, 32, 32, 32, 64, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1)).Forward);
+        var gen = new Generator(25);
+        var net = new Sequential(new Conv2d(3, 32, 5, padding: 2, generator: gen), Activation(activation),
+            new Conv2d(32, 64, 3, stride: 2, padding: 1, generator: gen), Activation(activation));
+        var x = Tensor.Randn(gen, 3, 3, 32, 32);
+        for (int i = 0; i < x.Numel; i += 11) x.Data[i] = 0f;
+        var weights = Tensor.Randn(gen, 3, 64, 16, 16);
+        AssertFusedAsLayers(net, x, weights, "ConvolutionActivationBackward", activation);
+        net.Eval();
+        using var noGrad = Autograd.NoGrad();
+        net.Fuse = false;
+        var layers = net.Forward(x).ToArray();
+        net.Fuse = true;
+        Assert.Equal(layers.Select(BitConverter.SingleToInt32Bits), net.Forward(x).ToArray().Select(BitConverter.SingleToInt32Bits));
     }
 
     // 3 → 16 stride 2 then a 2x2 average pool (whole windows), 16 → 20 (Winograd) then a 3x3 stride-2 padded max pool, 20 → 16

@@ -47,11 +47,15 @@ public static class Conv2dKernel
     /// call alone cuts Winograd's blocks of images at <paramref name="winogradBlockColumns"/> GEMM columns (0: the
     /// default; the tests pass fewer to make full and short blocks on small batches). An <paramref name="activation"/> that
     /// pools writes <paramref name="outputImage"/> floats of y per image (0: OC·OH·OW, the convolution's own).
+    /// <paramref name="stored"/>: the same <paramref name="activation"/> as the kernels can store it (a leaky ReLU), taken instead
+    /// of the block pass where the planned kernels store it (<see cref="ConvForwardPlan.StoresLeaky"/>).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias,
         Span<float> y, bool relu, Span<double> planeMeans, Span<double> planeSquares, CachedWeights? weightsKey, ConvAlgorithm algorithm,
-        BlockActivation? activation = null, int winogradBlockColumns = 0, int outputImage = 0)
+        BlockActivation? activation = null, int winogradBlockColumns = 0, int outputImage = 0, Rectifier stored = default)
     {
+        if (!stored.IsNone && (!stored.IsLeaky || activation is null || outputImage != 0))
+            throw new ArgumentException("a stored rectifier is a leaky ReLU that stands for its block activation", nameof(stored));
         if (outputImage != 0 && activation is null) throw new ArgumentException("only a block epilogue writes another output size");
         int yImageOut = outputImage == 0 ? g.OC * g.ColCols : outputImage;
         CheckLengths(g, x.Length, w.Length, y.Length, yImageOut);
@@ -66,6 +70,8 @@ public static class Conv2dKernel
         var forward = ConvPlanner.Plan(g, algorithm, weightsKept: weightsKey is not null).Forward;
         var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
         using var owned = weightsKey is null ? plan : null;
+        Rectifier act = relu;
+        if (stored.IsLeaky && plan.StoresLeaky) (act, activation) = (stored, null);
         fixed (float* px = x, pb = b, py = y)
         fixed (double* pm = planeMeans, pq = planeSquares)
         {
@@ -81,7 +87,7 @@ public static class Conv2dKernel
                 {
                     int count = Math.Min(plan.ImagesPerBlock, end - n0);
                     var ySlice = yAll.Slice(n0 * yImageOut, count * yImageOut);
-                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, relu,
+                    plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, act,
                         block is null ? ySlice : block.AsSpan(0, count * yImage));
                     if (block is not null) activation!(n0, block.AsSpan(0, count * yImage), ySlice);
                     if (statistics)

@@ -152,14 +152,20 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         return new Workspace { Scratch = scratch, Keeper = this };
     }
 
+    /// <summary>Whether <see cref="Run"/> stores a leaky ReLU itself: the direct channel-blocked and output-row kernels do.</summary>
+    public bool StoresLeaky => _direct is not null || _rows is not null;
+
     /// <summary>
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
-    /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>.
+    /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>, or a leaky ReLU where
+    /// <see cref="StoresLeaky"/>.
     /// </summary>
-    public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, bool relu, Span<float> y)
+    public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y)
     {
         if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count,
             $"1 to {ImagesPerBlock} images per block");
+        if (act.IsLeaky && !StoresLeaky) throw new ArgumentException($"this convolution's kernels store no {act}", nameof(act));
+        bool relu = act.IsRelu;
         int xImage = _g.C * _g.H * _g.W, yImage = _g.OC * _g.ColCols;
         if (x.Length < count * xImage || y.Length < count * yImage) throw new ArgumentException($"x or y too small for {count} images");
         if (_depthwise)
@@ -170,8 +176,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (_direct is not null || _rows is not null || _singleChannel)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch)
-                if (_direct is not null) _direct.ForwardImage(px, pw, bias, relu, py, scratch);
-                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, relu, py, scratch);
+                if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch);
+                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch);
                 else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }

@@ -11,11 +11,11 @@ public static partial class Functional
     /// only for inputs that need no gradient (the fusion pass checks). The same bits as the two ops one after the other.
     /// </summary>
     internal static Tensor Conv2dActivationInference(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
-        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation)
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, Rectifier stored = default)
     {
         var g = InferenceGeometry(input, weight, bias, stride, padding, dilation, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
-        ConvolveInBlocks(g, input, weight, bias, y, algorithm, activation);
+        ConvolveInBlocks(g, input, weight, bias, y, algorithm, activation, stored: stored);
         return y;
     }
 
@@ -24,10 +24,12 @@ public static partial class Functional
     /// (and, where the activation's derivative needs its input, copied into a kept tensor), and the backward takes
     /// d conv = dy·f′ one image at a time inside the convolution's (<see cref="BlockActivations.ForTraining"/>). The activation
     /// takes no pass over memory of its own and d conv is never stored: the same bits as the two layers in a row (as
-    /// <see cref="Conv2dRelu"/> for the ReLU).
+    /// <see cref="Conv2dRelu"/> for the ReLU). A leaky ReLU the kernels store (<paramref name="stored"/>) takes no block pass
+    /// either, where its derivative needs no kept input.
     /// </summary>
     internal static unsafe Tensor Conv2dActivation(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation,
-        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.TrainingForm training)
+        int groups, ConvAlgorithm algorithm, Conv2dKernel.BlockActivation activation, BlockActivations.TrainingForm training,
+        Rectifier stored = default)
     {
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         int[] shape = [g.N, g.OC, g.OH, g.OW];
@@ -41,7 +43,7 @@ public static partial class Functional
         };
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default,
-            default, PlanKey(inputs, weight), algorithm, forward);
+            default, PlanKey(inputs, weight), algorithm, forward, stored: z is null ? stored : default);
         return Autograd.Record(y, "ConvolutionActivationBackward", inputs, dy =>
         {
             var grads = new ConvGradients(input, weight, bias);
@@ -143,9 +145,9 @@ public static partial class Functional
     // The convolution into y with an epilogue on each block of images (outputImage: y's floats per image, 0: the convolution's
     // own), its weights' plan cached under their array.
     private static void ConvolveInBlocks(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor y, ConvAlgorithm algorithm,
-        Conv2dKernel.BlockActivation epilogue, int outputImage = 0) =>
+        Conv2dKernel.BlockActivation epilogue, int outputImage = 0, Rectifier stored = default) =>
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
-            CachedWeightsOf(weight), algorithm, epilogue, outputImage: outputImage);
+            CachedWeightsOf(weight), algorithm, epilogue, outputImage: outputImage, stored: stored);
 
     private static Conv2dGeometry InferenceGeometry(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups)
     {

@@ -21,6 +21,13 @@ internal static class BlockActivations
     };
 
     /// <summary>
+    /// The form of <paramref name="layer"/> the convolution's kernels can store themselves (<see cref="Rectifier"/>: a leaky
+    /// ReLU, whose lanes are <see cref="LeakyReluForward"/>'s), none for any other layer; where the planned kernels cannot,
+    /// the block form runs (<see cref="Conv2dKernel.ForwardCached"/>).
+    /// </summary>
+    public static Rectifier Stored(Module? layer) => layer is LeakyReLU leaky ? Rectifier.Leaky(leaky.NegativeSlope) : default;
+
+    /// <summary>
     /// How training applies an activation in a convolution: the sources of d conv the convolution's backward reads, made of
     /// the activation's own backward lanes (x, y, dy).
     /// </summary>

@@ -27,6 +27,7 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
     private readonly BatchNormFolding? _folding = norm is null ? null : new BatchNormFolding(conv, norm);
     private readonly Conv2dKernel.BlockActivation? _blockActivation = BlockActivations.For(activation);
     private readonly BlockActivations.TrainingForm? _training = BlockActivations.ForTraining(activation);
+    private readonly Rectifier _stored = BlockActivations.Stored(activation);
 
     public Tensor Forward(Tensor x)
     {
@@ -89,7 +90,7 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
             if (!Autograd.NeedsGrad(inputs))
                 return activationPool is null
                     ? Functional.Conv2dActivationInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
-                        _blockActivation!)
+                        _blockActivation!, _stored)
                     : Functional.Conv2dActivationPoolInference(x, w, b, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
                         _blockActivation!, activationPool);
         }
@@ -100,7 +101,7 @@ internal sealed class ConvBlock(Conv2d conv, BatchNorm2d? norm, bool relu, MaxPo
                 return Functional.Conv2dActivationPool(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups,
                     conv.Algorithm, _blockActivation!, _training, activationPool);
             y = Functional.Conv2dActivation(x, conv.Weight, conv.Bias, conv.Stride, conv.Padding, conv.Dilation, conv.Groups, conv.Algorithm,
-                _blockActivation!, _training);
+                _blockActivation!, _training, _stored);
         }
         else
         {

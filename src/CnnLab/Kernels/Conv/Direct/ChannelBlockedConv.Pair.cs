@@ -12,7 +12,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// output's chain (zero, then the taps in order, + b, ReLU) is <see cref="ForwardBlock"/>'s: the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardBlockPair(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y,
+    internal static void ForwardBlockPair(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y,
         int p, int count)
     {
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
@@ -51,7 +51,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     // block, 128 floats). Inlined, so no accumulator lives across a call (a call would spill them all).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreBlock(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector512<float> a4,
-        Vector512<float> a5, Vector512<float> a6, Vector512<float> a7, float* bias, bool relu, float* y, int p, int count, float* block)
+        Vector512<float> a5, Vector512<float> a6, Vector512<float> a7, float* bias, Rectifier relu, float* y, int p, int count, float* block)
     {
         a0 = Finish(a0, bias, relu); a1 = Finish(a1, bias, relu); a2 = Finish(a2, bias, relu); a3 = Finish(a3, bias, relu);
         a4 = Finish(a4, bias, relu); a5 = Finish(a5, bias, relu); a6 = Finish(a6, bias, relu); a7 = Finish(a7, bias, relu);
@@ -119,7 +119,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// 16 FMAs and no pointer spilled. Each output's chain is <see cref="ForwardBlock"/>'s: the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool ForwardRun(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p,
+    internal static bool ForwardRun(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
         int left)
     {
         if (left < Run || pixels[Run - 1] - pixels[0] != Run - 1) return false;

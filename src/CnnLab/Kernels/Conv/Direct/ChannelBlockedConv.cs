@@ -104,14 +104,14 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
     /// </summary>
-    public void ForwardImage(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
     {
         long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)_g.OC * _g.ColRows, yGroup = (long)_g.OC * _g.ColCols;
         for (int grp = 0; grp < _groups; grp++)
             ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded);
     }
 
-    private void ForwardGroup(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
@@ -139,7 +139,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
     // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy).
-    internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, bool relu, float* y,
+    internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
         int stride, int from, int to, int width)
     {
         for (int p0 = from; p0 < to;)
@@ -166,7 +166,8 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, bool relu, float* y, int p, int count)
+    internal static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
+        int count)
     {
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
         float* x4 = src + pixels[4], x5 = src + pixels[5], x6 = src + pixels[6], x7 = src + pixels[7];
@@ -241,12 +242,12 @@ internal sealed unsafe partial class ChannelBlockedConv
         second.GetUpper().Store(y + 12 * stride);
     }
 
-    // + bias, then ReLU, as the GEMM's epilogue does it.
+    // + bias, then the rectifier, as the GEMM's epilogue does it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Finish(Vector512<float> v, float* bias, bool relu)
+    private static Vector512<float> Finish(Vector512<float> v, float* bias, Rectifier relu)
     {
         if (bias != null) v += Vector512.Load(bias);
-        return relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+        return relu.Apply(v);
     }
 
     /// <summary>

@@ -100,7 +100,7 @@ internal sealed unsafe class OutputRowConv
     /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
     /// </summary>
-    public void ForwardImage(float* x, float* packed, float* bias, bool relu, float* y, float* padded)
+    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
     {
         for (int grp = 0; grp < _groups; grp++)
             ForwardGroup(grp, x + (long)grp * _g.C * _g.H * _g.W, packed, bias, relu, y + (long)grp * _g.OC * _g.ColCols, padded, false);
@@ -110,7 +110,7 @@ internal sealed unsafe class OutputRowConv
     /// Group <paramref name="grp"/> of <see cref="ForwardImage"/>: x and y point at the group's channels of the image, packed and
     /// bias at all groups'; with <paramref name="accumulate"/>, y += act(conv(x) + bias) instead.
     /// </summary>
-    public void ForwardGroup(int grp, float* x, float* packed, float* bias, bool relu, float* y, float* padded, bool accumulate)
+    public void ForwardGroup(int grp, float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, bool accumulate)
     {
         int r = _g.ColRows, p = _g.ColCols;
         float* src = Padded(x, padded);
@@ -125,7 +125,7 @@ internal sealed unsafe class OutputRowConv
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, ReLU, and the `channels` real ones stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, bool relu, bool accumulate,
+    private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
         float* y, int p, int* outputs, int* counts, int channels)
     {
         float* x0 = src + inputs[0], x1 = src + inputs[1], x2 = src + inputs[2];
@@ -166,7 +166,7 @@ internal sealed unsafe class OutputRowConv
     // Output channel o of the step's three pixel vectors: + bias, ReLU (as the GEMM's epilogue), each vector's pixels stored
     // (or added to what is there).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> a, Vector512<float> b, Vector512<float> c, int o, float* bias, bool relu, bool accumulate,
+    private static void Store(Vector512<float> a, Vector512<float> b, Vector512<float> c, int o, float* bias, Rectifier relu, bool accumulate,
         float* y, int p, int* outputs, int* counts, int channels)
     {
         if (o >= channels) return;
@@ -178,10 +178,10 @@ internal sealed unsafe class OutputRowConv
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Finish(Vector512<float> v, bool hasBias, float bias, bool relu)
+    private static Vector512<float> Finish(Vector512<float> v, bool hasBias, float bias, Rectifier relu)
     {
         if (hasBias) v += Vector512.Create(bias);
-        return relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+        return relu.Apply(v);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

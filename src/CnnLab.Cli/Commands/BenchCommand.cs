@@ -59,7 +59,8 @@ public static class BenchCommand
         var convs = new Option<bool>("--convs")
         {
             Description = "each convolution's forward and backward (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share "
-                + "of the measured FMA peak; of the --model given (zoo name or spec), else of the zoo's tuned layers as training fuses them",
+                + "of the measured FMA peak; of the --model given (zoo name or spec), with dx and dW each alone too, else of the zoo's "
+                + "tuned layers as training fuses them",
         };
         var command = new Command("bench",
             "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; "
@@ -149,9 +150,10 @@ public static class BenchCommand
         if (model is not null && !ThroughputBenchmark.IsSpecPath(model) && !ModelZoo.IsKnown(model))
             throw new UsageException($"--model: unknown model '{model}' (see 'cnnlab models', or give a .json spec)");
         double peak = FmaPeak.Measure() * threads;
-        // Two timings per layer (forward and backward): --seconds in all, at most half a second each.
+        // Two timings per zoo layer (forward and backward), four per layer of a --model (and dx and dW apart): --seconds in
+        // all, at most half a second each.
         var rows = model is null ? ConvBenchmark.Run(batch, threads, Math.Min(0.5, seconds / 12))
-            : ConvBenchmark.Run(model, batch, threads, Math.Min(0.5, seconds / 12));
+            : ConvBenchmark.Run(model, batch, threads, Math.Min(0.5, seconds / 24));
         if (asJson)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new
@@ -161,6 +163,8 @@ public static class BenchCommand
                 {
                     layer = r.Layer, shape = r.Shape, runs = r.Runs, forward_ms = r.ForwardMs, forward_gflops = r.ForwardGflops,
                     backward_ms = r.BackwardMs, backward_gflops = r.BackwardGflops,
+                    input_gradient_ms = Finite(r.InputGradientMs), input_gradient_gflops = Finite(r.InputGradientGflops),
+                    weight_gradient_ms = Finite(r.WeightGradientMs), weight_gradient_gflops = Finite(r.WeightGradientGflops),
                 }),
             }));
             return CliErrors.Ok;
@@ -168,14 +172,30 @@ public static class BenchCommand
         var ci = CultureInfo.InvariantCulture;
         stdout.WriteLine(string.Create(ci, $"batch {batch}, {threads} thread(s); FMA peak measured: {peak:F0} GFLOP/s"));
         int width = Math.Max(16, rows.Max(r => r.Layer.Length));
+        // dx and dW apart only where they were timed apart (a --model's layers).
+        bool passes = rows.Any(r => double.IsFinite(r.WeightGradientMs));
         stdout.WriteLine($"{"layer".PadRight(width)} {"shape",-26} {"fwd ms",7} {"GFLOP/s",8} {"peak",5} "
-            + $"{"bwd ms",7} {"GFLOP/s",8} {"peak",5}  runs");
+            + $"{"bwd ms",7} {"GFLOP/s",8} {"peak",5}" + (passes ? $" {"dx ms",7} {"peak",5} {"dW ms",7} {"peak",5}" : "") + "  runs");
         foreach (var r in rows)
-            stdout.WriteLine(string.Create(ci,
+        {
+            string line = string.Create(ci,
                 $"{r.Layer.PadRight(width)} {r.Shape,-26} {r.ForwardMs,7:F3} {r.ForwardGflops,8:F0} {r.ForwardGflops / peak,5:P0} "
-                + $"{r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}  {r.Runs}"));
+                + $"{r.BackwardMs,7:F3} {r.BackwardGflops,8:F0} {r.BackwardGflops / peak,5:P0}");
+            if (passes)
+                line += $" {Pass(r.InputGradientMs, ci),7} {Share(r.InputGradientGflops / peak, ci),5}"
+                    + $" {Pass(r.WeightGradientMs, ci),7} {Share(r.WeightGradientGflops / peak, ci),5}";
+            stdout.WriteLine(line + "  " + r.Runs);
+        }
         return CliErrors.Ok;
     }
+
+    // A pass's milliseconds, or "–" where the layer has no such pass; its share of the peak likewise.
+    private static string Pass(double ms, CultureInfo ci) => double.IsFinite(ms) ? ms.ToString("F3", ci) : "–";
+
+    private static string Share(double fraction, CultureInfo ci) => double.IsFinite(fraction) ? fraction.ToString("P0", ci) : "–";
+
+    // JSON has no NaN: a pass not timed apart is null.
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private static int RunGemm(int threads, double seconds, bool asJson, TextWriter stdout)
     {

@@ -9,7 +9,8 @@ public static partial class ConvBenchmark
     /// <summary>
     /// Times every convolution of <paramref name="model"/> (a zoo name or a JSON spec) at its own geometry — stride,
     /// padding, dilation and groups included — as the unfused op runs it: the planner's forward, then dx (except for a
-    /// layer that reads the model's input, which training never differentiates) and dW with db.
+    /// layer that reads the model's input, which training never differentiates) and dW with db, together as training runs
+    /// them and each alone.
     /// </summary>
     public static IReadOnlyList<ConvLayerTiming> Run(string model, int batch, int threads, double seconds = 0.5)
     {
@@ -30,7 +31,9 @@ public static partial class ConvBenchmark
             string runs = $"{Algorithm(g)}{(g.G > 1 ? $", {g.G} groups" : "")}; " + (first ? "dW" : "dx, dW") + (bias ? ", db" : "");
             rows.Add(Time($"{name} {path}", g, runs, first,
                 () => Conv2dKernel.Forward(g, x, w, b, bias, y),
-                () => Conv2dKernel.Backward(g, x, w, dy, dx, dw, bias ? db : [], overwriteDx: true), seconds));
+                () => Conv2dKernel.Backward(g, x, w, dy, dx, dw, bias ? db : [], overwriteDx: true), seconds,
+                first ? null : () => Conv2dKernel.Backward(g, x, w, dy, dx, default, default, overwriteDx: true),
+                () => Conv2dKernel.Backward(g, x, w, dy, default, dw, bias ? db : [])));
         }
         if (rows.Count == 0) throw new ArgumentException($"model '{model}' has no Conv2d layer to time");
         return rows;

@@ -12,8 +12,18 @@ namespace CnnLab.Benchmarks;
 /// <param name="ForwardGflops">The convolution's multiply-adds ×2 (<see cref="Conv2dGeometry.Flops"/>) per second.</param>
 /// <param name="BackwardMs">Best backward time, milliseconds.</param>
 /// <param name="BackwardGflops">dW's multiply-adds, and dx's where the layer has one, ×2 per second.</param>
+/// <param name="InputGradientMs">dx alone, best time in milliseconds: NaN where the layer has none or it is not timed apart
+/// (the zoo's fused stages).</param>
+/// <param name="WeightGradientMs">dW (and db) alone, best time in milliseconds: NaN where not timed apart.</param>
 public sealed record ConvLayerTiming(string Layer, string Shape, string Runs, double ForwardMs, double ForwardGflops, double BackwardMs,
-    double BackwardGflops);
+    double BackwardGflops, double InputGradientMs = double.NaN, double WeightGradientMs = double.NaN)
+{
+    /// <summary>dx's multiply-adds ×2 per second (NaN where not timed apart).</summary>
+    public double InputGradientGflops => ForwardGflops * ForwardMs / InputGradientMs;
+
+    /// <summary>dW's multiply-adds ×2 per second (NaN where not timed apart).</summary>
+    public double WeightGradientGflops => ForwardGflops * ForwardMs / WeightGradientMs;
+}
 
 /// <summary>
 /// The zoo's convolutions at a batch size, each as training runs it (the direct one-channel first stage, the
@@ -99,10 +109,12 @@ public static partial class ConvBenchmark
     }
 
     private static ConvLayerTiming Time(string layer, in Conv2dGeometry g, string runs, bool firstLayer, Action forward, Action backward,
-        double seconds)
+        double seconds, Action? inputGradient = null, Action? weightGradient = null)
     {
         double f = BestTime.Seconds(forward, seconds), b = BestTime.Seconds(backward, seconds);
+        double dx = inputGradient is null ? double.NaN : BestTime.Seconds(inputGradient, seconds);
+        double dw = weightGradient is null ? double.NaN : BestTime.Seconds(weightGradient, seconds);
         double backwardFlops = g.Flops * (firstLayer ? 1 : 2);
-        return new ConvLayerTiming(layer, ShapeOf(g), runs, f * 1e3, g.Flops / f / 1e9, b * 1e3, backwardFlops / b / 1e9);
+        return new ConvLayerTiming(layer, ShapeOf(g), runs, f * 1e3, g.Flops / f / 1e9, b * 1e3, backwardFlops / b / 1e9, dx * 1e3, dw * 1e3);
     }
 }

@@ -20,6 +20,8 @@ public class ConvBenchmarkTests
             rows.Select(r => r.Layer));
         Assert.All(rows, r =>
             Assert.True(r.ForwardMs > 0 && r.BackwardMs > 0 && double.IsFinite(r.ForwardGflops) && double.IsFinite(r.BackwardGflops)));
+        // The zoo's fused stages time their backward as one: dx and dW are not timed apart.
+        Assert.All(rows, r => Assert.True(double.IsNaN(r.InputGradientMs) && double.IsNaN(r.WeightGradientGflops)));
         Assert.Equal("6→16, 5x5, 14x14→10x10", rows[5].Shape);
         Assert.StartsWith("Winograd", rows[1].Runs);
         if (!Avx512F.IsSupported) return;
@@ -68,10 +70,22 @@ public class ConvBenchmarkTests
         Assert.Equal("64→64, 3x3, 16x16→8x8", rows[4].Shape);
         Assert.EndsWith("; dW, db", rows[0].Runs);   // the first layer reads the model's input: no dx
         Assert.Contains("dx, dW", rows[1].Runs);
+        // dx and dW each alone too, but the first layer's dx (it has none).
+        Assert.True(double.IsNaN(rows[0].InputGradientMs) && rows[0].WeightGradientMs > 0 && rows[0].WeightGradientGflops > 0);
+        Assert.All(rows.Skip(1), r => Assert.True(r.InputGradientMs > 0 && r.InputGradientGflops > 0 && r.WeightGradientMs > 0));
         var cli = Cli.Run("bench", "--model", "lenet5", "--convs", "--batch", "2", "--seconds", "0.01", "--threads", "1");
         Assert.Equal(0, cli.ExitCode);
         Assert.Contains("lenet5 0 ", cli.Stdout);
         Assert.Contains("lenet5 3 ", cli.Stdout);
+        Assert.Contains(" dx ms ", cli.Stdout);
+        Assert.Contains("     –     –", cli.Stdout);   // the first layer's dx
+        var json = Cli.Run("bench", "--model", "lenet5", "--convs", "--batch", "2", "--seconds", "0.01", "--threads", "1", "--json");
+        Assert.Equal(0, json.ExitCode);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var layers = doc.RootElement.GetProperty("layers");
+        Assert.Equal(JsonValueKind.Null, layers[0].GetProperty("input_gradient_ms").ValueKind);
+        Assert.True(layers[1].GetProperty("input_gradient_ms").GetDouble() > 0);
+        Assert.True(layers[1].GetProperty("weight_gradient_gflops").GetDouble() > 0);
         Assert.Equal(2, Cli.Run("bench", "--model", "nope", "--convs").ExitCode);
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
@@ -8,8 +7,8 @@ namespace CnnLab.Kernels;
 /// Copies of short rows (a plane's row into a padded plane, a tile's row into its output, a run of a GEMM panel), inlined
 /// into the loop that makes them: <c>Span.CopyTo</c> is a call into <c>Memmove</c> per row, which costs more than the copy for
 /// rows of 7 to 64 floats. Whole vectors, then the row's last vector again where the row is at least one vector long (its
-/// store overlaps the one before and rewrites the same values); a masked load and store cost more than that second store
-/// (the strided dx's 8-float rows of dy: 13 % of that layer by masks). Rows shorter than 4 floats go one by one.
+/// store overlaps the one before and rewrites the same values): a masked load and store cost more than that second store
+/// (bench/RESULTS.md). Rows shorter than 4 floats go one by one.
 /// </summary>
 internal static unsafe class RowCopy
 {

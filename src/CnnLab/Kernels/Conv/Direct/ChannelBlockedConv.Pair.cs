@@ -47,7 +47,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         StoreBlock(b0, b1, b2, b3, b4, b5, b6, b7, bias == null ? null : bias + Lanes, relu, y + (long)Lanes * p, p, count, block);
     }
 
-    // + bias, ReLU, then the eight pixels of 16 channels written across into y [16, p] (count of them; a partial block through
+    // + bias, the rectifier, then the eight pixels of 16 channels written across into y [16, p] (count of them; a partial block through
     // block, 128 floats). Inlined, so no accumulator lives across a call (a call would spill them all).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreBlock(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Vector512<float> a4,

@@ -123,7 +123,7 @@ internal sealed unsafe class OutputRowConv
                         y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0));
     }
 
-    // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, ReLU, and the `channels` real ones stored.
+    // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, the rectifier, and the `channels` real ones stored.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
         float* y, int p, int* outputs, int* counts, int channels)
@@ -163,7 +163,7 @@ internal sealed unsafe class OutputRowConv
         Store(a7, b7, c7, 7, bias, relu, accumulate, y, p, outputs, counts, channels);
     }
 
-    // Output channel o of the step's three pixel vectors: + bias, ReLU (as the GEMM's epilogue), each vector's pixels stored
+    // Output channel o of the step's three pixel vectors: + bias, the rectifier (as the GEMM's epilogue), each vector's pixels stored
     // (or added to what is there).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector512<float> a, Vector512<float> b, Vector512<float> c, int o, float* bias, Rectifier relu, bool accumulate,

@@ -103,6 +103,12 @@ public static partial class ConvColumns
             else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
+        if (kh == 1 && kw == 1 && sw == 2 && ph == 0 && pw == 0)
+        {
+            CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
+            StrideTwoRows.Col2ImPointwise(col, c, h, w, sh, oh, ow, image, stride, accumulate);
+            return;
+        }
         if (PhasedColumns.Applies(sw, dw))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);

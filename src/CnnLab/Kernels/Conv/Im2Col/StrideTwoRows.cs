@@ -73,6 +73,59 @@ internal static class StrideTwoRows
         }
     }
 
+    /// <summary>
+    /// col2im of a 1x1 kernel at stride (SH, 2) without padding, a shortcut's projection: image[c, oy·SH, 2·ox] (+)=
+    /// col[c·stride + oy·OW + ox]; every other pixel is zeroed (left as it is with <paramref name="accumulate"/>). A column
+    /// row spreads into the even lanes of its image row, the other rows are cleared: the general loop's values, bit for bit,
+    /// with none of the phase buffers whose short rows cost the general phased col2im more than its GEMM.
+    /// </summary>
+    public static unsafe void Col2ImPointwise(ReadOnlySpan<float> col, int c, int h, int w, int sh, int oh, int ow, Span<float> image,
+        int stride, bool accumulate)
+    {
+        if (ow != (w + 1) / 2 || oh != (h - 1) / sh + 1)
+            throw new ArgumentException($"a 1x1 kernel at stride ({sh}, 2) maps {h}x{w} to {(h - 1) / sh + 1}x{(w + 1) / 2}, not {oh}x{ow}");
+        fixed (float* pCol = col, pImage = image)
+            for (int ci = 0; ci < c; ci++)
+            {
+                float* plane = pImage + (long)ci * h * w, rows = pCol + (long)ci * stride;
+                for (int y = 0; y < h; y++)
+                {
+                    float* dst = plane + (long)y * w;
+                    if (y % sh != 0)
+                    {
+                        if (!accumulate) new Span<float>(dst, w).Clear();
+                        continue;
+                    }
+                    float* src = rows + (long)(y / sh) * ow;
+                    if (accumulate) ScatterAdd(new ReadOnlySpan<float>(src, ow), new Span<float>(dst, w));
+                    else Spread(src, dst, w);
+                }
+            }
+    }
+
+    // dst[2i] = 0 + src[i], dst[2i + 1] = 0 for the n floats of dst (as on a cleared row: −0 becomes +0).
+    private static unsafe void Spread(float* src, float* dst, int n)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            for (int i = 0; i < n; i++) dst[i] = (i & 1) == 0 ? 0f + src[i >> 1] : 0f;
+            return;
+        }
+        var zero = Vector512<float>.Zero;
+        for (int x = 0; x < n; x += 16)
+        {
+            int left = n - x;
+            if (left >= 16)
+            {
+                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(src + x / 2).ToVector512Unsafe(), Interleaved, zero);
+                Vector512.Store(zero + v, dst + x);
+                continue;
+            }
+            var e = Avx512F.MaskLoad(src + x / 2, LaneMask.First((left + 1) / 2).AsSingle(), zero);
+            Avx512F.MaskStore(dst + x, LaneMask.First(left).AsSingle(), zero + Avx512F.PermuteVar16x32x2(e, Interleaved, zero));
+        }
+    }
+
     private static readonly Vector512<int> Interleaved = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace CnnLab.Tests;
 /// against the plain reference where it does not; its weight gradient against im2col + GEMM to rounding
 /// (the pixels are summed in another order) and the same bits for any thread count; its input gradient
 /// and bias gradient are the general path's. Shapes: lenet5's conv2, padding, stride 2, dilation 2,
-/// 32 channels, planes whose pixels do not fill the last block of 8, one pixel.
+/// 32 channels, planes whose pixels do not fill the last block of 8 (1 to 4 left: the pairs' four-pixel steps), one pixel.
 /// </summary>
 public class ChannelBlockedConvTests
 {
@@ -26,6 +26,8 @@ public class ChannelBlockedConvTests
         new Conv2dGeometry(4, 2, 9, 7, 16, 2, 3, PH: 1, PW: 0),            // unequal kernel and padding: 10x5 pixels
         new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                         // one pixel; enough images for two threads
         new Conv2dGeometry(2, 1, 16, 16, 48, 1, 1, SH: 2, SW: 2),          // 1x1, stride 2: 64 pixels, 1 tap
+        new Conv2dGeometry(3, 5, 14, 14, 64, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), // 7x7: the pairs' last pixel by four-pixel steps
+        new Conv2dGeometry(2, 3, 10, 10, 32, 3, 3, PH: 1, PW: 1),          // 100 pixels: the last four by a four-pixel step
     };
 
     private static float[] Values(int n, long seed, bool special = false)

@@ -63,4 +63,28 @@ public class StrideTwoRowsTests
                 Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), dst.Select(BitConverter.SingleToInt32Bits));
             }
     }
+
+    [Fact]
+    public unsafe void InterleaveRows_is_Interleave_row_by_row_and_writes_nothing_between_the_rows()
+    {
+        for (int n = 1; n <= 40; n++)
+            foreach (bool accumulate in new[] { false, true })
+            {
+                const int rows = 3;
+                int evenStride = (n + 1) / 2 + n % 3, oddStride = n / 2 + 1, dstStride = n + 5;
+                // 8 readable floats past the last phase rows, as InterleaveRows asks; NaN there must never reach dst.
+                var even = Enumerable.Range(0, rows * evenStride + 8).Select(i => i < rows * evenStride ? i * 0.5f - 7f : float.NaN).ToArray();
+                var odd = Enumerable.Range(0, rows * oddStride + 8).Select(i => i < rows * oddStride ? (i % 5 == 0 ? -0f : i * 0.125f) : float.NaN)
+                    .ToArray();
+                var start = Enumerable.Range(0, rows * dstStride + 16).Select(i => i * 0.75f).ToArray();
+                var expected = (float[])start.Clone();
+                fixed (float* e = even, o = odd, d = expected)
+                    for (int a = 0; a < rows; a++)
+                        StrideTwoRows.Interleave(e + a * evenStride, o + a * oddStride, d + a * dstStride, n, accumulate);
+                var actual = (float[])start.Clone();
+                fixed (float* e = even, o = odd, d = actual)
+                    StrideTwoRows.InterleaveRows(e, evenStride, o, oddStride, d, dstStride, rows, n, accumulate);
+                Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+            }
+    }
 }

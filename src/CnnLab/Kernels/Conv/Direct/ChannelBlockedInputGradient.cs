@@ -13,7 +13,7 @@ namespace CnnLab.Kernels;
 /// channel-blocked loop (<see cref="ChannelBlockedConv"/>) runs on dy with the roles of channels swapped. At stride 2
 /// im2col's route multiplies into a column matrix whose sum runs over only the output channels, then adds it back
 /// through col2im. Each phase's 16 or 32 channels are computed into a scratch and its rows merged into dx (at stride 2 in x,
-/// two phase rows interleaved, <see cref="StrideTwoRows.Interleave"/>). Each dx is one sum per phase in tap order
+/// two phase rows interleaved, <see cref="StrideTwoRows.InterleaveRows"/>). Each dx is one sum per phase in tap order
 /// (o, kh, kw): within rounding of <see cref="Conv2dReference"/>, the same bits for any thread count.
 /// </summary>
 internal sealed unsafe class ChannelBlockedInputGradient
@@ -126,8 +126,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
         {
             float* even = PhaseRow(phaseOut, lane, ry, 0, 0), odd = PhaseRow(phaseOut, lane, ry, 1, 0);
             int evenColumns = _phases[ry * _phaseColumns].Columns, oddColumns = _phases[ry * _phaseColumns + 1].Columns;
-            for (int a = 0; a < rows; a++, row += step, even += evenColumns, odd += oddColumns)
-                StrideTwoRows.Interleave(even, odd, row, g.W, accumulate);
+            StrideTwoRows.InterleaveRows(even, evenColumns, odd, oddColumns, row, step, rows, g.W, accumulate);
             return;
         }
         for (int rx = 0; rx < _phaseColumns; rx++)

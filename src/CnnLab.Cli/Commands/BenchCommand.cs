@@ -186,6 +186,9 @@ public static class BenchCommand
                     + $" {Pass(r.WeightGradientMs, ci),7} {Share(r.WeightGradientGflops / peak, ci),5}";
             stdout.WriteLine(line + "  " + r.Runs);
         }
+        if (passes)
+            stdout.WriteLine("dx and dW alone are each repeated on their own, so operands that a training step reads from memory may "
+                + "stay in cache; bwd runs them together, image by image, as training does.");
         return CliErrors.Ok;
     }
 

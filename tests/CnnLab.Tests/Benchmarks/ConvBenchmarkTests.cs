@@ -79,6 +79,7 @@ public class ConvBenchmarkTests
         Assert.Contains("lenet5 3 ", cli.Stdout);
         Assert.Contains(" dx ms ", cli.Stdout);
         Assert.Contains("     –     –", cli.Stdout);   // the first layer's dx
+        Assert.Contains("bwd runs them together", cli.Stdout);   // what the passes alone do not see
         var json = Cli.Run("bench", "--model", "lenet5", "--convs", "--batch", "2", "--seconds", "0.01", "--threads", "1", "--json");
         Assert.Equal(0, json.ExitCode);
         using var doc = JsonDocument.Parse(json.Stdout);

@@ -7,16 +7,20 @@ internal sealed unsafe partial class ChannelBlockedConv
 {
     /// <summary>
     /// <see cref="ForwardBlock"/> for 32 output channels at once: the two blocks of 16 that follow each other in the packed
-    /// weights (R·16 floats apart), eight pixels each. Each input value, broadcast once, feeds two FMAs, so a step is 2 + 8
-    /// loads per 16 FMAs instead of 9 per 8, and 16 independent chains hide the FMA latency that 8 barely cover. Every
-    /// output's chain (zero, then the taps in order, + b, ReLU) is <see cref="ForwardBlock"/>'s: the same bits.
+    /// weights (R·16 floats apart), eight pixels each (<see cref="EightPixels"/>), or four for a run's last 1 to 4
+    /// (<see cref="FourPixels"/>: 8 chains instead of 16 of which at most half are kept; pixels[0 … 3] readable). Each input
+    /// value, broadcast once, feeds two FMAs, so a step is 2 + 8 loads per 16 FMAs instead of 9 per 8, and 16 independent
+    /// chains hide the FMA latency that 8 barely cover. Every output's chain (zero, then the taps in order, + b, ReLU) is
+    /// <see cref="ForwardBlock"/>'s: the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardBlockPair(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y,
-        int p, int count)
+    internal static void ForwardBlockPair<TPixels>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu,
+        float* y, int p, int count) where TPixels : struct, IPixels
     {
+        bool eight = TPixels.Eight;   // a constant in each instantiation: the four-pixel one has no code for pixels 4 … 7
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
-        float* x4 = src + pixels[4], x5 = src + pixels[5], x6 = src + pixels[6], x7 = src + pixels[7];
+        float* x4 = eight ? src + pixels[4] : null, x5 = eight ? src + pixels[5] : null;
+        float* x6 = eight ? src + pixels[6] : null, x7 = eight ? src + pixels[7] : null;
         nint second = (nint)r * Lanes;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
@@ -33,6 +37,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             a2 = Vector512.FusedMultiplyAdd(wa, v, a2); b2 = Vector512.FusedMultiplyAdd(wb, v, b2);
             v = Vector512.Create(x3[t]);
             a3 = Vector512.FusedMultiplyAdd(wa, v, a3); b3 = Vector512.FusedMultiplyAdd(wb, v, b3);
+            if (!eight) continue;
             v = Vector512.Create(x4[t]);
             a4 = Vector512.FusedMultiplyAdd(wa, v, a4); b4 = Vector512.FusedMultiplyAdd(wb, v, b4);
             v = Vector512.Create(x5[t]);
@@ -47,36 +52,20 @@ internal sealed unsafe partial class ChannelBlockedConv
         StoreBlock(b0, b1, b2, b3, b4, b5, b6, b7, bias == null ? null : bias + Lanes, relu, y + (long)Lanes * p, p, count, block);
     }
 
-    /// <summary>
-    /// <see cref="ForwardBlockPair"/> for the last 1 to 4 pixels of a run (<paramref name="count"/>; pixels[0 … 3] readable): 8
-    /// chains, 2 + 4 loads per 8 FMAs, instead of 16 chains of which at most half are kept (a 7x7 plane's 49 pixels took 7
-    /// blocks of 8). Each output's chain is <see cref="ForwardBlock"/>'s: the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardQuadPair(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y,
-        int p, int count)
+    // The pixels a ForwardBlockPair step takes, as a type, so that each instantiation is compiled for its own count.
+    internal interface IPixels
     {
-        float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
-        nint second = (nint)r * Lanes;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-        for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Lanes)
-        {
-            var wa = Vector512.Load(weights);
-            var wb = Vector512.Load(weights + second);
-            nint t = *tap;
-            var v = Vector512.Create(x0[t]);
-            a0 = Vector512.FusedMultiplyAdd(wa, v, a0); b0 = Vector512.FusedMultiplyAdd(wb, v, b0);
-            v = Vector512.Create(x1[t]);
-            a1 = Vector512.FusedMultiplyAdd(wa, v, a1); b1 = Vector512.FusedMultiplyAdd(wb, v, b1);
-            v = Vector512.Create(x2[t]);
-            a2 = Vector512.FusedMultiplyAdd(wa, v, a2); b2 = Vector512.FusedMultiplyAdd(wb, v, b2);
-            v = Vector512.Create(x3[t]);
-            a3 = Vector512.FusedMultiplyAdd(wa, v, a3); b3 = Vector512.FusedMultiplyAdd(wb, v, b3);
-        }
-        float* block = stackalloc float[Block * Lanes];
-        var zero = Vector512<float>.Zero;
-        StoreBlock(a0, a1, a2, a3, zero, zero, zero, zero, bias, relu, y, p, count, block);
-        StoreBlock(b0, b1, b2, b3, zero, zero, zero, zero, bias == null ? null : bias + Lanes, relu, y + (long)Lanes * p, p, count, block);
+        static abstract bool Eight { get; }
+    }
+
+    internal struct EightPixels : IPixels
+    {
+        public static bool Eight => true;
+    }
+
+    internal struct FourPixels : IPixels
+    {
+        public static bool Eight => false;
     }
 
     // + bias, the rectifier, then the eight pixels of 16 channels written across into y [16, p] (count of them; a partial block through

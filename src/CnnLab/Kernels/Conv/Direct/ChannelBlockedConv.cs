@@ -144,8 +144,10 @@ internal sealed unsafe partial class ChannelBlockedConv
     {
         for (int p0 = from; p0 < to;)
         {
-            if (width == 2 * Lanes && to - p0 <= Block / 2) ForwardQuadPair(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0);
-            else if (width == 2 * Lanes) ForwardBlockPair(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+            if (width == 2 * Lanes && to - p0 <= Block / 2)
+                ForwardBlockPair<FourPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0);
+            else if (width == 2 * Lanes)
+                ForwardBlockPair<EightPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
             else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
             {
                 p0 += Run;

@@ -115,6 +115,8 @@ public class StrideTwoRowInputGradientTests
         // A shortcut's 1x1 kernel: im2col's GEMM and spread, on any plane.
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 56, 56, 32, 1, 1, 2, 2)).InputGradient);
+        // Padded, a 1x1 kernel's col2im is the phased one, never measured against the rows: they keep it.
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 1, 1, 2, 2, 1, 1)).InputGradient);
         // Phase rows of 7 or 8 fill half a vector: the channel-blocked dx, or im2col's for a 1x1 kernel; 256 outputs: im2col's.
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);

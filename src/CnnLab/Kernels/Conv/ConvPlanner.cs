@@ -186,11 +186,11 @@ public static class ConvPlanner
     // At stride 2 in x the output-row dx (both column phases of 2 phase rows and 8 input channels a step) pays where dx's phase
     // rows fill 7/8 of their vectors (dx 28 to 32 wide, 56 to 64 …) and the input channels 3/4 of their blocks of 8: it beat
     // the channel-blocked dx and im2col's on every such shape measured up to 128 output channels; with more, im2col's longer
-    // sums won (bench/RESULTS.md, "The stride-2 input gradient by rows"). A 1x1 shortcut's dx is im2col's: one GEMM and the
-    // spread of its rows into every other pixel beat the phases by 10-60 % on every shape measured, 8→16 to 64→128.
+    // sums won (bench/RESULTS.md, "The stride-2 input gradient by rows"). A 1x1 shortcut's dx (no padding) is im2col's: one
+    // GEMM and the spread of its rows into every other pixel beat the phases by 10-60 % on every shape measured, 8→16 to 64→128.
     private static bool StrideTwoRowsPay(in Conv2dGeometry g)
     {
-        if (!StrideTwoRowInputGradient.Supports(g) || g.OCg > MaxDirectDxOutputs || g.KH * g.KW == 1) return false;
+        if (!StrideTwoRowInputGradient.Supports(g) || g.OCg > MaxDirectDxOutputs || g is { KH: 1, KW: 1, PH: 0, PW: 0 }) return false;
         int columns = (g.W + 1) / 2, rowLanes = (columns + 15) / 16 * 16, channelLanes = (g.Cg + 7) / 8 * 8;
         return 8 * columns >= 7 * rowLanes && 4 * g.Cg >= 3 * channelLanes;
     }

@@ -9,7 +9,8 @@ namespace CnnLab.Kernels;
 /// row) and its adjoint dst[2i] += src[i]. With AVX-512 each 16 outputs take two masked loads and one two-source
 /// permute (vpermt2ps) instead of 16 scalar moves, the last partial 16 too (the masks keep every access inside the
 /// spans); the scatter stores the even lanes alone, so the values are those of the scalar loops, bit for bit.
-/// <see cref="Interleave"/> merges two phases back into a row.
+/// <see cref="Interleave"/> merges two phases back into a row, <see cref="InterleaveRows"/> many rows (reading past each
+/// phase row, which its callers' scratch allows), and <see cref="Col2ImPointwise"/> is col2im of a 1x1 kernel at stride 2.
 /// </summary>
 internal static class StrideTwoRows
 {

@@ -103,7 +103,7 @@ public static partial class ConvColumns
             else Col2ImStride1(col, c, h, w, kh, kw, sh, ph, pw, dh, oh, ow, image, stride, accumulate);
             return;
         }
-        if (kh == 1 && kw == 1 && sw == 2 && ph == 0 && pw == 0 && ow == (w + 1) / 2 && oh == (h - 1) / sh + 1)
+        if (kh == 1 && kw == 1 && sw == 2 && ph == 0 && pw == 0 && StrideTwoRows.MapsPointwise(h, w, sh, oh, ow))
         {
             CheckSizes(image.Length, c, h, w, col.Length, kh, kw, stride, oh, ow);
             StrideTwoRows.Col2ImPointwise(col, c, h, w, sh, oh, ow, image, stride, accumulate);

@@ -83,7 +83,7 @@ internal static class StrideTwoRows
     public static unsafe void Col2ImPointwise(ReadOnlySpan<float> col, int c, int h, int w, int sh, int oh, int ow, Span<float> image,
         int stride, bool accumulate)
     {
-        if (ow != (w + 1) / 2 || oh != (h - 1) / sh + 1)
+        if (!MapsPointwise(h, w, sh, oh, ow))
             throw new ArgumentException($"a 1x1 kernel at stride ({sh}, 2) maps {h}x{w} to {(h - 1) / sh + 1}x{(w + 1) / 2}, not {oh}x{ow}");
         fixed (float* pCol = col, pImage = image)
             for (int ci = 0; ci < c; ci++)
@@ -103,6 +103,9 @@ internal static class StrideTwoRows
                 }
             }
     }
+
+    /// <summary>Whether a 1x1 kernel at stride (<paramref name="sh"/>, 2) without padding maps h x w to oh x ow.</summary>
+    public static bool MapsPointwise(int h, int w, int sh, int oh, int ow) => ow == (w + 1) / 2 && oh == (h - 1) / sh + 1;
 
     // dst[2i] = 0 + src[i], dst[2i + 1] = 0 for the n floats of dst (as on a cleared row: −0 becomes +0).
     private static unsafe void Spread(float* src, float* dst, int n)
@@ -152,9 +155,7 @@ internal static class StrideTwoRows
             int left = n - x;
             if (left >= 16)
             {
-                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleaved,
-                    Vector256.Load(odd + x / 2).ToVector512Unsafe());
-                Vector512.Store(accumulate ? Vector512.Load(dst + x) + v : v, dst + x);
+                StoreOrAdd(Interleaved8(even + x / 2, odd + x / 2), dst + x, accumulate);
                 continue;
             }
             var e = Avx512F.MaskLoad(even + x / 2, LaneMask.First((left + 1) / 2).AsSingle(), Vector512<float>.Zero);
@@ -184,16 +185,19 @@ internal static class StrideTwoRows
         var mask = LaneMask.First(left).AsSingle();
         for (int a = 0; a < rows; a++, even += evenStride, odd += oddStride, dst += dstStride)
         {
-            for (int x = 0; x < full; x += 16)
-            {
-                var v = Avx512F.PermuteVar16x32x2(Vector256.Load(even + x / 2).ToVector512Unsafe(), Interleaved,
-                    Vector256.Load(odd + x / 2).ToVector512Unsafe());
-                Vector512.Store(accumulate ? Vector512.Load(dst + x) + v : v, dst + x);
-            }
+            for (int x = 0; x < full; x += 16) StoreOrAdd(Interleaved8(even + x / 2, odd + x / 2), dst + x, accumulate);
             if (left == 0) continue;
-            var tail = Avx512F.PermuteVar16x32x2(Vector256.Load(even + full / 2).ToVector512Unsafe(), Interleaved,
-                Vector256.Load(odd + full / 2).ToVector512Unsafe());
+            var tail = Interleaved8(even + full / 2, odd + full / 2);
             Avx512F.MaskStore(dst + full, mask, accumulate ? Avx512F.MaskLoad(dst + full, mask, Vector512<float>.Zero) + tail : tail);
         }
     }
+
+    // The 8 floats at even and the 8 at odd in turn: even[0], odd[0], even[1], odd[1], … (one two-source permute).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> Interleaved8(float* even, float* odd) =>
+        Avx512F.PermuteVar16x32x2(Vector256.Load(even).ToVector512Unsafe(), Interleaved, Vector256.Load(odd).ToVector512Unsafe());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreOrAdd(Vector512<float> v, float* dst, bool accumulate) =>
+        Vector512.Store(accumulate ? Vector512.Load(dst) + v : v, dst);
 }

@@ -88,7 +88,8 @@ public static class Conv2dKernel
                     int count = Math.Min(plan.ImagesPerBlock, end - n0);
                     var ySlice = yAll.Slice(n0 * yImageOut, count * yImageOut);
                     plan.Run(workspace, xAll.Slice(n0 * xImage, count * xImage), count, hasBias ? (float*)bs : null, act,
-                        block is null ? ySlice : block.AsSpan(0, count * yImage));
+                        block is null ? ySlice : block.AsSpan(0, count * yImage),
+                        xAll.Slice((n0 + count) * xImage, (end - n0 - count) * xImage));
                     if (block is not null) activation!(n0, block.AsSpan(0, count * yImage), ySlice);
                     if (statistics)
                         for (int n = n0; n < n0 + count; n++)

@@ -135,7 +135,9 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (_needDb)
                     for (int o = 0; o < g.OCg; o++)
                         _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
-                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial);
+                // What this chunk reads next (the next group's x, or the next image's), which the direct dW asks for as it runs.
+                float* next = grp + 1 < g.G || n + 1 < n1 ? x + xOff + (long)g.Cg * g.H * g.W : null;
+                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, next);
                 if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
             }
             // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
@@ -148,7 +150,7 @@ internal sealed unsafe partial class ConvBackwardPass
         }
     }
 
-    private void AddWeightGradient(ChunkBuffers b, float* xg, ReadOnlySpan<float> dyg, int grp, int slot, float[] partial)
+    private void AddWeightGradient(ChunkBuffers b, float* xg, ReadOnlySpan<float> dyg, int grp, int slot, float[] partial, float* next)
     {
         var g = _g;
         int r = g.ColRows, p = g.ColCols;
@@ -160,7 +162,7 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_directDw is not null)
         {
             fixed (float* dys = dyg, sums = partial, transposed = b.DyTransposed, pad = b.Padded)
-                _directDw.AddWeightGradient(xg, dys, sums + (long)grp * g.OCg * r, transposed, pad);
+                _directDw.AddWeightGradient(xg, dys, sums + (long)grp * g.OCg * r, transposed, pad, next);
             return;
         }
         ReadOnlySpan<float> cols = new(xg, g.Cg * g.H * g.W);

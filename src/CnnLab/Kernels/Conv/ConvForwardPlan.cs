@@ -158,9 +158,10 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// <summary>
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
     /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>, or a leaky ReLU where
-    /// <see cref="StoresLeaky"/>.
+    /// <see cref="StoresLeaky"/>. <paramref name="next"/>: the images the caller runs next (empty: none), whose first the
+    /// channel-blocked kernels ask for while these run.
     /// </summary>
-    public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y)
+    public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y, ReadOnlySpan<float> next = default)
     {
         if (count < 1 || count > ImagesPerBlock) throw new ArgumentOutOfRangeException(nameof(count), count,
             $"1 to {ImagesPerBlock} images per block");
@@ -175,8 +176,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         }
         if (_direct is not null || _rows is not null || _singleChannel)
         {
-            fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch)
-                if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch);
+            fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch, pn = next)
+                if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch, next.Length >= xImage ? pn : null);
                 else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch);
                 else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;

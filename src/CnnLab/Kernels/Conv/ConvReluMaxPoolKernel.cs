@@ -52,7 +52,8 @@ public static class ConvReluMaxPoolKernel
                     // conv [count, OC, P] = max(0, W * x + b), bias and ReLU applied as it is written, then pooled in cache.
                     int count = Math.Min(plan.ImagesPerBlock, end - n);
                     var conv = block.AsSpan(0, count * geo.OC * p);
-                    plan.Run(workspace, xAll.Slice(n * xImage, count * xImage), count, hasBias ? (float*)bs : null, act: true, conv);
+                    plan.Run(workspace, xAll.Slice(n * xImage, count * xImage), count, hasBias ? (float*)bs : null, act: true, conv,
+                        xAll.Slice((n + count) * xImage, (end - n - count) * xImage));
                     MaxPool2dKernel.ForwardOnThisThread(poolGeo with { N = count }, conv,
                         new Span<float>((float*)ps + (long)n * geo.OC * q, count * geo.OC * q),
                         isx == 0 ? default : new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));

@@ -11,11 +11,12 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// (<see cref="FourPixels"/>: 8 chains instead of 16 of which at most half are kept; pixels[0 … 3] readable). Each input
     /// value, broadcast once, feeds two FMAs, so a step is 2 + 8 loads per 16 FMAs instead of 9 per 8, and 16 independent
     /// chains hide the FMA latency that 8 barely cover. Every output's chain (zero, then the taps in order, + b, ReLU) is
-    /// <see cref="ForwardBlock"/>'s: the same bits.
+    /// <see cref="ForwardBlock"/>'s: the same bits. Each tap asks for one line of <paramref name="ahead"/>, then moves it on by
+    /// <paramref name="aheadStep"/> floats (<see cref="CacheLines.Ahead"/>; null: none).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardBlockPair<TPixels>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu,
-        float* y, int p, int count) where TPixels : struct, IPixels
+        float* y, int p, int count, float* ahead, nint aheadStep) where TPixels : struct, IPixels
     {
         bool eight = TPixels.Eight;   // a constant in each instantiation: the four-pixel one has no code for pixels 4 … 7
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
@@ -29,6 +30,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             var wa = Vector512.Load(weights);
             var wb = Vector512.Load(weights + second);
             nint t = *tap;
+            CacheLines.Ahead(ref ahead, aheadStep);
             var v = Vector512.Create(x0[t]);
             a0 = Vector512.FusedMultiplyAdd(wa, v, a0); b0 = Vector512.FusedMultiplyAdd(wb, v, b0);
             v = Vector512.Create(x1[t]);
@@ -91,10 +93,12 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>
     /// <see cref="WeightGradientBlock"/> for 32 output channels: dyT holds the two blocks' [P, 16] one after the other, and
     /// the second block's sums lie R·16 floats after the first's. Each chain is <see cref="WeightGradientBlock"/>'s: the
-    /// same bits, with 2 + 8 loads per 16 FMAs.
+    /// same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line of <paramref name="ahead"/> as
+    /// <see cref="ForwardBlockPair"/>'s taps do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int r, int count)
+    private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int r, int count,
+        float* ahead, nint aheadStep)
     {
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
         nint second = (nint)p * Lanes;
@@ -106,6 +110,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             var da = Vector512.Load(d);
             var db = Vector512.Load(d + second);
             float* xs = src + *pixel;
+            CacheLines.Ahead(ref ahead, aheadStep);
             var v = Vector512.Create(xs[t0]);
             a0 = Vector512.FusedMultiplyAdd(da, v, a0); b0 = Vector512.FusedMultiplyAdd(db, v, b0);
             v = Vector512.Create(xs[t1]);

@@ -102,16 +102,19 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     /// <summary>
     /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
-    /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
+    /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call. <paramref name="next"/>: the image the
+    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs.
     /// </summary>
-    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
+    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
         long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)_g.OC * _g.ColRows, yGroup = (long)_g.OC * _g.ColCols;
         for (int grp = 0; grp < _groups; grp++)
-            ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded);
+            ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded,
+                grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
-    private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
+    // Fetches `ahead` (the input read next: C·H·W floats, or null) during the first step of 32 channels.
+    private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
@@ -123,7 +126,9 @@ internal sealed unsafe partial class ChannelBlockedConv
                 float* weights = packed + (long)o0 * r;
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
                 int width = StepWidth(o0, _g.OC);
-                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width);
+                bool fetch = o0 == 0 && width == 2 * Lanes;
+                nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r);
+                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, fetch ? ahead : null, aheadStep);
                 else
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
                     {
@@ -138,16 +143,18 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>Channels the next step takes from <paramref name="first"/> of <paramref name="count"/>: 32 where two vectors fill, else 16.</summary>
     internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
-    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy).
+    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy). With 32, each
+    // block of pixels asks for r lines' worth of `ahead` (null: none), aheadStep floats apart.
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
-        int stride, int from, int to, int width)
+        int stride, int from, int to, int width, float* ahead = null, nint aheadStep = 0)
     {
         for (int p0 = from; p0 < to;)
         {
             if (width == 2 * Lanes && to - p0 <= Block / 2)
-                ForwardBlockPair<FourPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0);
+                ForwardBlockPair<FourPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead, aheadStep);
             else if (width == 2 * Lanes)
-                ForwardBlockPair<EightPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+                ForwardBlockPair<EightPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead,
+                    aheadStep);
             else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
             {
                 p0 += Run;
@@ -155,6 +162,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             }
             else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
             p0 += Block;
+            if (ahead != null) ahead += aheadStep * r;
         }
     }
 
@@ -257,9 +265,10 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
     /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
     /// <paramref name="dyT"/>: scratch of P·32 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
-    /// <see cref="AddToWeights"/> turns the sum into dw.
+    /// <see cref="AddToWeights"/> turns the sum into dw. <paramref name="next"/>: the input the caller reads next (C·H·W floats of
+    /// this group's geometry; null: none), asked for into L2 a line at a time during the first step of 32 channels.
     /// </summary>
-    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded)
+    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded, float* next = null)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
@@ -270,8 +279,11 @@ internal sealed unsafe partial class ChannelBlockedConv
                 Transpose(dy + (long)o0 * p, p, dyT);
                 if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
                 float* sums = partial + (long)o0 * r;
-                for (int k0 = 0; k0 < r; k0 += Block)
-                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0));
+                float* ahead = o0 == 0 && pair ? next : null;
+                nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)RoundUp(r) / Block * p);
+                for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead == null ? null : ahead + aheadStep * p)
+                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead,
+                        aheadStep);
                     else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
                 o0 += pair ? 2 * Lanes : Lanes;
             }

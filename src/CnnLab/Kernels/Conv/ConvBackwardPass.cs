@@ -135,9 +135,7 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (_needDb)
                     for (int o = 0; o < g.OCg; o++)
                         _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
-                // What this chunk reads next (the next group's x, or the next image's), which the direct dW asks for as it runs.
-                float* next = grp + 1 < g.G || n + 1 < n1 ? x + xOff + (long)g.Cg * g.H * g.W : null;
-                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, next);
+                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, Upcoming(n, grp, n1, x + xOff));
                 if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
             }
             // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
@@ -150,7 +148,18 @@ internal sealed unsafe partial class ConvBackwardPass
         }
     }
 
-    private void AddWeightGradient(ChunkBuffers b, float* xg, ReadOnlySpan<float> dyg, int grp, int slot, float[] partial, float* next)
+    // What this chunk reads after image n's group grp (the next group's x and dY, or the next image's), which the direct dW asks
+    // for as it runs.
+    private ChannelBlockedConv.Upcoming Upcoming(int n, int grp, int chunkEnd, float* xg)
+    {
+        if (_directDw is null || (grp + 1 == _g.G && n + 1 == chunkEnd)) return default;
+        (int nextImage, int nextGroup) = grp + 1 < _g.G ? (n, grp + 1) : (n + 1, 0);
+        _source.Reads(nextImage, nextGroup, out float* first, out float* second);
+        return new(xg + (long)_g.Cg * _g.H * _g.W, first, second);
+    }
+
+    private void AddWeightGradient(ChunkBuffers b, float* xg, ReadOnlySpan<float> dyg, int grp, int slot, float[] partial,
+        ChannelBlockedConv.Upcoming next)
     {
         var g = _g;
         int r = g.ColRows, p = g.ColCols;

@@ -20,6 +20,17 @@ internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
     /// </summary>
     public abstract ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch);
 
+    /// <summary>
+    /// The blocks of OCg·P floats that <see cref="ForImage"/> reads from memory for image <paramref name="n"/>, group
+    /// <paramref name="group"/> (null where there are fewer, or where the reads are elsewhere), for a kernel to ask for
+    /// while the image before runs.
+    /// </summary>
+    public virtual void Reads(int n, int group, out float* first, out float* second)
+    {
+        first = null;
+        second = null;
+    }
+
     protected long BlockOffset(int n, int group) => ((long)n * Geometry.OC + (long)group * Geometry.OCg) * Geometry.ColCols;
 
     protected int BlockLength => Geometry.OCg * Geometry.ColCols;
@@ -30,6 +41,12 @@ internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
 /// <summary>dy as given.</summary>
 internal sealed unsafe class PlainGradient(Conv2dGeometry g, float* dy) : ConvOutputGradient(g)
 {
+    public override void Reads(int n, int group, out float* first, out float* second)
+    {
+        first = dy + BlockOffset(n, group);
+        second = null;
+    }
+
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);
@@ -40,6 +57,12 @@ internal sealed unsafe class PlainGradient(Conv2dGeometry g, float* dy) : ConvOu
 /// <summary>y = max(0, conv) → d conv = dy·[y &gt; 0], masked while the block is in cache.</summary>
 internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, float* y) : ConvOutputGradient(g)
 {
+    public override void Reads(int n, int group, out float* first, out float* second)
+    {
+        first = dy + BlockOffset(n, group);
+        second = y + BlockOffset(n, group);
+    }
+
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);
@@ -58,6 +81,13 @@ internal sealed unsafe class ReluMaskedGradient(Conv2dGeometry g, float* dy, flo
 internal sealed unsafe class ActivationGradient<TBackward>(Conv2dGeometry g, float* dy, float* input, float* y, TBackward backward)
     : ConvOutputGradient(g) where TBackward : struct, ITernaryLanes
 {
+    // The stored input where it is not y (GELU, a negative slope) is a third block, not asked for.
+    public override void Reads(int n, int group, out float* first, out float* second)
+    {
+        first = dy + BlockOffset(n, group);
+        second = y + BlockOffset(n, group);
+    }
+
     public override ReadOnlySpan<float> ForImage(int n, int group, Span<float> scratch)
     {
         long off = BlockOffset(n, group);

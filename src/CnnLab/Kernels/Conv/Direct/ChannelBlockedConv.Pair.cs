@@ -93,13 +93,15 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>
     /// <see cref="WeightGradientBlock"/> for 32 output channels: dyT holds the two blocks' [P, 16] one after the other, and
     /// the second block's sums lie R·16 floats after the first's. Each chain is <see cref="WeightGradientBlock"/>'s: the
-    /// same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line of <paramref name="ahead"/> as
+    /// same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line of each of <paramref name="ahead"/>'s regions as
     /// <see cref="ForwardBlockPair"/>'s taps do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int r, int count,
-        float* ahead, nint aheadStep)
+        Upcoming ahead)
     {
+        float* aheadX = ahead.X, aheadFirst = ahead.First, aheadSecond = ahead.Second;
+        nint xStep = ahead.XStep, blockStep = ahead.BlockStep;
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
         nint second = (nint)p * Lanes;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -110,7 +112,9 @@ internal sealed unsafe partial class ChannelBlockedConv
             var da = Vector512.Load(d);
             var db = Vector512.Load(d + second);
             float* xs = src + *pixel;
-            CacheLines.Ahead(ref ahead, aheadStep);
+            CacheLines.Ahead(ref aheadX, xStep);
+            CacheLines.Ahead(ref aheadFirst, blockStep);
+            CacheLines.Ahead(ref aheadSecond, blockStep);
             var v = Vector512.Create(xs[t0]);
             a0 = Vector512.FusedMultiplyAdd(da, v, a0); b0 = Vector512.FusedMultiplyAdd(db, v, b0);
             v = Vector512.Create(xs[t1]);
@@ -168,5 +172,26 @@ internal sealed unsafe partial class ChannelBlockedConv
         StoreBlock(a0, a1, a2, a3, a4, a5, a6, a7, bias, relu, y, p, Block, null);
         StoreBlock(b0, b1, b2, b3, b4, b5, b6, b7, bias, relu, y + Block, p, Block, null);
         return true;
+    }
+
+    /// <summary>
+    /// What the weight gradient's caller reads next, each region asked for a line per iteration of the loop before it: the next
+    /// input X (C·H·W floats of a group) and up to two blocks of OCg·P floats its output gradient is made from
+    /// (<see cref="ConvOutputGradient.Reads"/>). Null regions are skipped.
+    /// </summary>
+    internal readonly struct Upcoming(float* x, float* first, float* second, nint xStep = 0, nint blockStep = 0)
+    {
+        public readonly float* X = x, First = first, Second = second;
+        public readonly nint XStep = xStep, BlockStep = blockStep;
+
+        /// <summary>The same regions with the steps that cover them in <paramref name="iterations"/>.</summary>
+        public Upcoming Spread(in Conv2dGeometry g, long iterations) => new(X, First, Second,
+            CacheLines.StepOver((long)g.C * g.H * g.W, iterations), CacheLines.StepOver((long)g.OC * g.ColCols, iterations));
+
+        /// <summary>Where the regions stand after <paramref name="iterations"/> more.</summary>
+        public Upcoming After(long iterations) => new(Advance(X, XStep, iterations), Advance(First, BlockStep, iterations),
+            Advance(Second, BlockStep, iterations), XStep, BlockStep);
+
+        private static float* Advance(float* at, nint step, long iterations) => at == null ? null : at + step * iterations;
     }
 }

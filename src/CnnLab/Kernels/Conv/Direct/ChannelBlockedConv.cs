@@ -265,10 +265,10 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
     /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
     /// <paramref name="dyT"/>: scratch of P·32 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
-    /// <see cref="AddToWeights"/> turns the sum into dw. <paramref name="next"/>: the input the caller reads next (C·H·W floats of
-    /// this group's geometry; null: none), asked for into L2 a line at a time during the first step of 32 channels.
+    /// <see cref="AddToWeights"/> turns the sum into dw. <paramref name="next"/>: what the caller reads next, asked for into L2 a
+    /// line at a time during the first step of 32 channels.
     /// </summary>
-    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded, float* next = null)
+    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded, Upcoming next = default)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
@@ -279,11 +279,9 @@ internal sealed unsafe partial class ChannelBlockedConv
                 Transpose(dy + (long)o0 * p, p, dyT);
                 if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
                 float* sums = partial + (long)o0 * r;
-                float* ahead = o0 == 0 && pair ? next : null;
-                nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)RoundUp(r) / Block * p);
-                for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead == null ? null : ahead + aheadStep * p)
-                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead,
-                        aheadStep);
+                var ahead = o0 == 0 && pair ? next.Spread(_g, (long)RoundUp(r) / Block * p) : default;
+                for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))
+                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead);
                     else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
                 o0 += pair ? 2 * Lanes : Lanes;
             }

@@ -269,8 +269,12 @@ internal sealed unsafe partial class WinogradBlock
                 int width = Math.Min(ChunkWidth, ((rEnd - r0) * tw + 15) / 16 * 16), whole = width / MultiplyColumns * MultiplyColumns;
                 for (int rb = 0; rb < u.RowBlocks; rb++)
                 {
+                    var outputs = new OutputRows(y, imageStride, H, W, side, rb * block, Math.Min(u.Rows, (rb + 1) * block), r0, rEnd, th);
                     for (int xi = 0; xi < positions; xi++)
                     {
+                        // The output rows this block of channels stores next, asked for a share per position while the products
+                        // run: a store to a line not in cache first reads it from memory.
+                        AskFor(outputs, xi, positions);
                         float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
                         for (int pass = 0; pass < whole; pass += MultiplyColumns)
                             Multiply<ThreeVectors>(k, ux, vx + pass, vChannel, mx + pass, mRow);
@@ -300,6 +304,40 @@ internal sealed unsafe partial class WinogradBlock
                         }
                 }
             }
+        }
+    }
+
+    // Spans [share·n / shares, (share + 1)·n / shares) of the n in `rows`, asked for into L1 (CacheLines.Prefetch).
+    private static void AskFor(in OutputRows rows, int share, int shares)
+    {
+        for (int span = rows.Spans * share / shares; span < rows.Spans * (share + 1) / shares; span++)
+        {
+            float* start = rows.Span(span, out long floats);
+            CacheLines.Prefetch(start, floats);
+        }
+    }
+
+    /// <summary>
+    /// The rows of the output planes [H, W] (one per channel, images <paramref name="imageStride"/> floats apart) that a chunk of
+    /// tile rows <paramref name="r0"/> … <paramref name="rEnd"/> − 1 (images of <paramref name="tileRows"/> each, tiles
+    /// <paramref name="side"/> outputs high) writes for output channels <paramref name="oFirst"/> … <paramref name="oEnd"/> − 1:
+    /// one span per channel and image, channel by channel.
+    /// </summary>
+    internal readonly unsafe struct OutputRows(float* y, long imageStride, int h, int w, int side, int oFirst, int oEnd, int r0, int rEnd,
+        int tileRows)
+    {
+        private int FirstImage => r0 / tileRows;
+        private int Images => (rEnd + tileRows - 1) / tileRows - FirstImage;
+
+        public int Spans => (oEnd - oFirst) * Images;
+
+        /// <summary>Where span <paramref name="i"/> starts, and its length.</summary>
+        public float* Span(int i, out long floats)
+        {
+            int o = oFirst + i / Images, s = FirstImage + i % Images;
+            int top = s * tileRows, first = Math.Max(r0, top) - top, end = Math.Min(rEnd, top + tileRows) - top;
+            floats = Math.Min((long)(end - first) * side, h - (long)first * side) * w;
+            return y + s * imageStride + ((long)o * h + (long)first * side) * w;
         }
     }
 }

@@ -159,7 +159,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
     /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>, or a leaky ReLU where
     /// <see cref="StoresLeaky"/>. <paramref name="next"/>: the images the caller runs next (empty: none), whose first the
-    /// channel-blocked kernels ask for while these run.
+    /// direct kernels (channel-blocked, output rows) ask for while these run.
     /// </summary>
     public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y, ReadOnlySpan<float> next = default)
     {
@@ -178,7 +178,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch, pn = next)
                 if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch, next.Length >= xImage ? pn : null);
-                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch);
+                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch, next.Length >= xImage ? pn : null);
                 else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }

@@ -266,7 +266,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
     /// <paramref name="dyT"/>: scratch of P·32 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
     /// <see cref="AddToWeights"/> turns the sum into dw. <paramref name="next"/>: what the caller reads next, asked for into L2 a
-    /// line at a time during the first step of 32 channels.
+    /// line at a time during the first step of 16 or 32 channels.
     /// </summary>
     public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded, Upcoming next = default)
     {
@@ -279,20 +279,23 @@ internal sealed unsafe partial class ChannelBlockedConv
                 Transpose(dy + (long)o0 * p, p, dyT);
                 if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
                 float* sums = partial + (long)o0 * r;
-                var ahead = o0 == 0 && pair ? next.Spread(_g, (long)RoundUp(r) / Block * p) : default;
+                var ahead = o0 == 0 ? next.Spread(_g, (long)RoundUp(r) / Block * p) : default;
                 for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))
                     if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead);
-                    else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0));
+                    else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0), ahead);
                 o0 += pair ? 2 * Lanes : Lanes;
             }
     }
 
     // Eight taps of 16 channels, each summed in two chains, one over the even pixels and one over the odd (the sixteen chains
     // in flight cover the FMA's latency, which eight left exposed: 40-50 % of the peak on 16 outputs a group), then the two
-    // added and the sum added to the partial. The order is fixed by the pixels, so the same bits for any thread count.
+    // added and the sum added to the partial. The order is fixed by the pixels, so the same bits for any thread count. Each
+    // pair of pixels asks for two shares of `ahead`'s regions, as WeightGradientBlockPair's pixels ask for one.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradientBlock(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int count)
+    private static void WeightGradientBlock(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int count, Upcoming ahead)
     {
+        float* aheadX = ahead.X, aheadFirst = ahead.First, aheadSecond = ahead.Second;
+        nint xStep = 2 * ahead.XStep, blockStep = 2 * ahead.BlockStep;   // a step of two pixels asks for both pixels' share
         // Native-sized offsets: an int would be sign-extended again at every use.
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -304,6 +307,9 @@ internal sealed unsafe partial class ChannelBlockedConv
             var de = Vector512.Load(d);
             var dd = Vector512.Load(d + Lanes);
             float* xe = src + pixel[0], xo = src + pixel[1];
+            CacheLines.Ahead(ref aheadX, xStep);
+            CacheLines.Ahead(ref aheadFirst, blockStep);
+            CacheLines.Ahead(ref aheadSecond, blockStep);
             a0 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t0]), a0); b0 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t0]), b0);
             a1 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t1]), a1); b1 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t1]), b1);
             a2 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t2]), a2); b2 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t2]), b2);

@@ -98,35 +98,42 @@ internal sealed unsafe class OutputRowConv
 
     /// <summary>
     /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
-    /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call.
+    /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call. <paramref name="next"/>: the image the
+    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (<see cref="CacheLines.Ahead"/>).
     /// </summary>
-    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded)
+    public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
+        long xGroup = (long)_g.C * _g.H * _g.W;
         for (int grp = 0; grp < _groups; grp++)
-            ForwardGroup(grp, x + (long)grp * _g.C * _g.H * _g.W, packed, bias, relu, y + (long)grp * _g.OC * _g.ColCols, padded, false);
+            ForwardGroup(grp, x + grp * xGroup, packed, bias, relu, y + (long)grp * _g.OC * _g.ColCols, padded, false,
+                grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
     /// <summary>
     /// Group <paramref name="grp"/> of <see cref="ForwardImage"/>: x and y point at the group's channels of the image, packed and
-    /// bias at all groups'; with <paramref name="accumulate"/>, y += act(conv(x) + bias) instead.
+    /// bias at all groups'; with <paramref name="accumulate"/>, y += act(conv(x) + bias) instead. <paramref name="ahead"/>: what
+    /// the caller reads next (C·H·W floats; null: none), asked for a line per tap of every step.
     /// </summary>
-    public void ForwardGroup(int grp, float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, bool accumulate)
+    public void ForwardGroup(int grp, float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, bool accumulate,
+        float* ahead = null)
     {
         int r = _g.ColRows, p = _g.ColCols;
         float* src = Padded(x, padded);
         packed += (long)grp * ChannelBlocks * r * Channels;
         if (bias != null) bias += grp * _g.OC;
+        nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)_inputs.Length / Vectors * ChannelBlocks * r);
         fixed (int* inputs = _inputs, outputs = _outputs, counts = _counts, taps = _taps)
             for (int i = 0; i < _inputs.Length; i += Vectors)
-                for (int o0 = 0; o0 < _g.OC; o0 += Channels)
+                for (int o0 = 0; o0 < _g.OC; o0 += Channels, ahead = ahead == null ? null : ahead + aheadStep * r)
                     Step(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
-                        y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0));
+                        y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead, aheadStep);
     }
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, the rectifier, and the `channels` real ones stored.
+    // Each tap asks for one line of `ahead` (null: none), then moves it on by aheadStep floats.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
-        float* y, int p, int* outputs, int* counts, int channels)
+        float* y, int p, int* outputs, int* counts, int channels, float* ahead, nint aheadStep)
     {
         float* x0 = src + inputs[0], x1 = src + inputs[1], x2 = src + inputs[2];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -135,6 +142,7 @@ internal sealed unsafe class OutputRowConv
         for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Channels)
         {
             nint t = *tap;
+            CacheLines.Ahead(ref ahead, aheadStep);
             Vector512<float> u = Vector512.Load(x0 + t), v = Vector512.Load(x1 + t), s = Vector512.Load(x2 + t);
             var w = Vector512.Create(weights[0]);
             a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0);

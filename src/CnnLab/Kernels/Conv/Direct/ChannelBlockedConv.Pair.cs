@@ -11,12 +11,12 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// (<see cref="FourPixels"/>: 8 chains instead of 16 of which at most half are kept; pixels[0 … 3] readable). Each input
     /// value, broadcast once, feeds two FMAs, so a step is 2 + 8 loads per 16 FMAs instead of 9 per 8, and 16 independent
     /// chains hide the FMA latency that 8 barely cover. Every output's chain (zero, then the taps in order, + b, ReLU) is
-    /// <see cref="ForwardBlock"/>'s: the same bits. Each tap asks for one line of <paramref name="ahead"/>, then moves it on by
-    /// <paramref name="aheadStep"/> floats (<see cref="CacheLines.Ahead"/>; null: none).
+    /// <see cref="ForwardBlock"/>'s: the same bits. With <see cref="CacheLines.AskAhead"/>, each tap asks for one line of
+    /// <paramref name="ahead"/>, then moves it on by <paramref name="aheadStep"/> floats (<see cref="CacheLines.Ahead"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardBlockPair<TPixels>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu,
-        float* y, int p, int count, float* ahead, nint aheadStep) where TPixels : struct, IPixels
+    internal static void ForwardBlockPair<TPixels, TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu,
+        float* y, int p, int count, float* ahead, nint aheadStep) where TPixels : struct, IPixels where TAhead : struct, CacheLines.IAhead
     {
         bool eight = TPixels.Eight;   // a constant in each instantiation: the four-pixel one has no code for pixels 4 … 7
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
@@ -30,7 +30,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             var wa = Vector512.Load(weights);
             var wb = Vector512.Load(weights + second);
             nint t = *tap;
-            CacheLines.Ahead(ref ahead, aheadStep);
+            if (TAhead.Asks) CacheLines.Ahead(ref ahead, aheadStep);
             var v = Vector512.Create(x0[t]);
             a0 = Vector512.FusedMultiplyAdd(wa, v, a0); b0 = Vector512.FusedMultiplyAdd(wb, v, b0);
             v = Vector512.Create(x1[t]);
@@ -172,26 +172,5 @@ internal sealed unsafe partial class ChannelBlockedConv
         StoreBlock(a0, a1, a2, a3, a4, a5, a6, a7, bias, relu, y, p, Block, null);
         StoreBlock(b0, b1, b2, b3, b4, b5, b6, b7, bias, relu, y + Block, p, Block, null);
         return true;
-    }
-
-    /// <summary>
-    /// What the weight gradient's caller reads next, each region asked for a line per iteration of the loop before it: the next
-    /// input X (C·H·W floats of a group) and up to two blocks of OCg·P floats its output gradient is made from
-    /// (<see cref="ConvOutputGradient.Reads"/>). Null regions are skipped.
-    /// </summary>
-    internal readonly struct Upcoming(float* x, float* first, float* second, nint xStep = 0, nint blockStep = 0)
-    {
-        public readonly float* X = x, First = first, Second = second;
-        public readonly nint XStep = xStep, BlockStep = blockStep;
-
-        /// <summary>The same regions with the steps that cover them in <paramref name="iterations"/>.</summary>
-        public Upcoming Spread(in Conv2dGeometry g, long iterations) => new(X, First, Second,
-            CacheLines.StepOver((long)g.C * g.H * g.W, iterations), CacheLines.StepOver((long)g.OC * g.ColCols, iterations));
-
-        /// <summary>Where the regions stand after <paramref name="iterations"/> more.</summary>
-        public Upcoming After(long iterations) => new(Advance(X, XStep, iterations), Advance(First, BlockStep, iterations),
-            Advance(Second, BlockStep, iterations), XStep, BlockStep);
-
-        private static float* Advance(float* at, nint step, long iterations) => at == null ? null : at + step * iterations;
     }
 }

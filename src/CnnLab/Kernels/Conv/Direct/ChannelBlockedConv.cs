@@ -148,12 +148,19 @@ internal sealed unsafe partial class ChannelBlockedConv
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
         int stride, int from, int to, int width, float* ahead = null, nint aheadStep = 0)
     {
+        if (ahead == null) ForwardPixels<CacheLines.NoAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, null, 0);
+        else ForwardPixels<CacheLines.AskAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, ahead, aheadStep);
+    }
+
+    private static void ForwardPixels<TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
+        int stride, int from, int to, int width, float* ahead, nint aheadStep) where TAhead : struct, CacheLines.IAhead
+    {
         for (int p0 = from; p0 < to;)
         {
             if (width == 2 * Lanes && to - p0 <= Block / 2)
-                ForwardBlockPair<FourPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead, aheadStep);
+                ForwardBlockPair<FourPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead, aheadStep);
             else if (width == 2 * Lanes)
-                ForwardBlockPair<EightPixels>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead,
+                ForwardBlockPair<EightPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead,
                     aheadStep);
             else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
             {
@@ -338,50 +345,6 @@ internal sealed unsafe partial class ChannelBlockedConv
     private static void Accumulate(float* sums, int i, int count, Vector512<float> a)
     {
         if (i < count) (Vector512.Load(sums + i * Lanes) + a).Store(sums + i * Lanes);
-    }
-
-    /// <summary>dyT [P, 16] = the 16 rows of dy [16, P] turned round, 8 pixels at a time.</summary>
-    private static void Transpose(float* dy, int p, float* dyT)
-    {
-        int i = 0;
-        for (; i + Block <= p; i += Block)
-            LoadTransposed(dy + i, p, dyT + (long)i * Lanes);
-        for (; i < p; i++)
-            for (int o = 0; o < Lanes; o++)
-                dyT[(long)i * Lanes + o] = dy[(long)o * p + i];
-    }
-
-    /// <summary>
-    /// The inverse of <see cref="StoreTransposed"/>: 8 floats of each of 16 rows <paramref name="stride"/> apart,
-    /// stored as 8 vectors of 16 (to[i·16 + o] = from[o·stride + i]). Rows o and o + 8 share a vector, so one
-    /// 8x8 transpose by unpacks and shuffles turns both halves; then lanes are moved into place.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void LoadTransposed(float* from, long stride, float* to)
-    {
-        Vector512<float> z0 = Rows(from, 0, stride), z1 = Rows(from, 1, stride), z2 = Rows(from, 2, stride), z3 = Rows(from, 3, stride);
-        Vector512<float> z4 = Rows(from, 4, stride), z5 = Rows(from, 5, stride), z6 = Rows(from, 6, stride), z7 = Rows(from, 7, stride);
-        TransposeInLanes(z0, z1, z2, z3, z4, z5, z6, z7,
-            out var l0, out var h0, out var l1, out var h1, out var l2, out var h2, out var l3, out var h3);
-        StorePixels(l0, h0, to);
-        StorePixels(l1, h1, to + Lanes);
-        StorePixels(l2, h2, to + 2 * Lanes);
-        StorePixels(l3, h3, to + 3 * Lanes);
-    }
-
-    // Row o's 8 floats in the low half, row o + 8's in the high half.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Rows(float* from, int o, long stride) =>
-        Vector512.Create(Vector256.Load(from + o * stride), Vector256.Load(from + (o + 8) * stride));
-
-    // low: rows 0–3 of pixel m (lanes 0, 2) and m + 4 (lanes 1, 3), rows 8–11 in lanes 2 and 3; high: rows 4–7 and 12–15.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StorePixels(Vector512<float> low, Vector512<float> high, float* to)
-    {
-        var first = Avx512F.Shuffle4x128(low, high, 0x88);
-        var second = Avx512F.Shuffle4x128(low, high, 0xDD);
-        Avx512F.Shuffle4x128(first, first, 0xD8).Store(to);
-        Avx512F.Shuffle4x128(second, second, 0xD8).Store(to + 4 * Lanes);
     }
 
     /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> (all groups) put back in order.</summary>

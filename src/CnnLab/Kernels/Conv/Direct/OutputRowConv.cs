@@ -122,18 +122,26 @@ internal sealed unsafe class OutputRowConv
         packed += (long)grp * ChannelBlocks * r * Channels;
         if (bias != null) bias += grp * _g.OC;
         nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)_inputs.Length / Vectors * ChannelBlocks * r);
+        if (ahead == null) Steps<CacheLines.NoAhead>(src, packed, bias, relu, y, accumulate, null, 0);
+        else Steps<CacheLines.AskAhead>(src, packed, bias, relu, y, accumulate, ahead, aheadStep);
+    }
+
+    private void Steps<TAhead>(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, float* ahead, nint aheadStep)
+        where TAhead : struct, CacheLines.IAhead
+    {
+        int r = _g.ColRows, p = _g.ColCols;
         fixed (int* inputs = _inputs, outputs = _outputs, counts = _counts, taps = _taps)
             for (int i = 0; i < _inputs.Length; i += Vectors)
-                for (int o0 = 0; o0 < _g.OC; o0 += Channels, ahead = ahead == null ? null : ahead + aheadStep * r)
-                    Step(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
+                for (int o0 = 0; o0 < _g.OC; o0 += Channels, ahead = TAhead.Asks ? ahead + aheadStep * r : null)
+                    Step<TAhead>(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
                         y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead, aheadStep);
     }
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, the rectifier, and the `channels` real ones stored.
-    // Each tap asks for one line of `ahead` (null: none), then moves it on by aheadStep floats.
+    // With AskAhead, each tap asks for one line of `ahead`, then moves it on by aheadStep floats.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Step(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
-        float* y, int p, int* outputs, int* counts, int channels, float* ahead, nint aheadStep)
+    private static void Step<TAhead>(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
+        float* y, int p, int* outputs, int* counts, int channels, float* ahead, nint aheadStep) where TAhead : struct, CacheLines.IAhead
     {
         float* x0 = src + inputs[0], x1 = src + inputs[1], x2 = src + inputs[2];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -142,7 +150,7 @@ internal sealed unsafe class OutputRowConv
         for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Channels)
         {
             nint t = *tap;
-            CacheLines.Ahead(ref ahead, aheadStep);
+            if (TAhead.Asks) CacheLines.Ahead(ref ahead, aheadStep);
             Vector512<float> u = Vector512.Load(x0 + t), v = Vector512.Load(x1 + t), s = Vector512.Load(x2 + t);
             var w = Vector512.Create(weights[0]);
             a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0);

@@ -30,14 +30,31 @@ public unsafe class ConvOutputGradientReadsTests
     }
 
     [Fact]
-    public void Upcoming_regions_cover_their_lengths_and_skip_null()
+    public void Activation_source_names_dy_and_y()
+    {
+        var dy = new float[Geometry.N * Geometry.OC * Geometry.ColCols];
+        var y = new float[dy.Length];
+        fixed (float* pdy = dy, py = y)
+        {
+            long block = (long)(1 * Geometry.OC + Geometry.OCg) * Geometry.ColCols;   // image 1, group 1
+            new ActivationGradient<LeakyReluBackward>(Geometry, pdy, py, py, new LeakyReluBackward(0.1f)).Reads(1, 1, out var first,
+                out var second);
+            Assert.True(first == pdy + block && second == py + block);
+        }
+    }
+
+    [Fact]
+    public void Upcoming_regions_cover_a_groups_lengths_and_skip_null()
     {
         float* x = (float*)0x10000, dy = (float*)0x90000;
         var spread = new ChannelBlockedConv.Upcoming(x, dy, null).Spread(Geometry, iterations: 10);
-        Assert.Equal(10, (long)spread.XStep);       // 4 · 5 · 5 = 100 floats of x over 10 iterations
-        Assert.Equal(15, (long)spread.BlockStep);   // 6 · 25 = 150 floats of output gradient
+        Assert.Equal(5, (long)spread.X.Step);       // Cg · H · W = 2 · 5 · 5 = 50 floats of x over 10 asks
+        Assert.Equal(8, (long)spread.First.Step);   // OCg · P = 3 · 25 = 75 floats of output gradient
+        Assert.True(spread.X.End == x + 50 && spread.First.End == dy + 75);
         var later = spread.After(4);
-        Assert.True(later.X == x + 40 && later.First == dy + 60 && later.Second == null);
-        Assert.True(default(ChannelBlockedConv.Upcoming).After(7).X == null);
+        Assert.True(later.X.At == x + 20 && later.First.At == dy + 32 && later.Second.At == null && later.X.End == x + 50);
+        Assert.True(default(ChannelBlockedConv.Upcoming).After(7).X.At == null);
+        Assert.True(new ChannelBlockedConv.Upcoming(x, dy, null).X.At == null);   // not spread: asks nothing
+        Assert.True(spread.After(10).X.At == null && spread.After(9).First.At == dy + 72);   // past its end: none
     }
 }

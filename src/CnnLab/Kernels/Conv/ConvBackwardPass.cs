@@ -135,7 +135,7 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (_needDb)
                     for (int o = 0; o < g.OCg; o++)
                         _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
-                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, Upcoming(n, grp, n1, x + xOff));
+                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, NextReads(n, grp, n1, x + xOff));
                 if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
             }
             // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
@@ -150,7 +150,7 @@ internal sealed unsafe partial class ConvBackwardPass
 
     // What this chunk reads after image n's group grp (the next group's x and dY, or the next image's), which the direct dW asks
     // for as it runs.
-    private ChannelBlockedConv.Upcoming Upcoming(int n, int grp, int chunkEnd, float* xg)
+    private ChannelBlockedConv.Upcoming NextReads(int n, int grp, int chunkEnd, float* xg)
     {
         if (_directDw is null || (grp + 1 == _g.G && n + 1 == chunkEnd)) return default;
         (int nextImage, int nextGroup) = grp + 1 < _g.G ? (n, grp + 1) : (n + 1, 0);

@@ -23,7 +23,7 @@ internal abstract unsafe class ConvOutputGradient(Conv2dGeometry g)
     /// <summary>
     /// The blocks of OCg·P floats that <see cref="ForImage"/> reads from memory for image <paramref name="n"/>, group
     /// <paramref name="group"/> (null where there are fewer, or where the reads are elsewhere), for a kernel to ask for
-    /// while the image before runs.
+    /// while the image or group before runs.
     /// </summary>
     public virtual void Reads(int n, int group, out float* first, out float* second)
     {

@@ -12,12 +12,14 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// value, broadcast once, feeds two FMAs, so a step is 2 + 8 loads per 16 FMAs instead of 9 per 8, and 16 independent
     /// chains hide the FMA latency that 8 barely cover. Every output's chain (zero, then the taps in order, + b, ReLU) is
     /// <see cref="ForwardBlock"/>'s: the same bits. With <see cref="CacheLines.AskAhead"/>, each tap asks for one line of
-    /// <paramref name="ahead"/>, then moves it on by <paramref name="aheadStep"/> floats (<see cref="CacheLines.Ahead"/>).
+    /// <paramref name="ahead"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ForwardBlockPair<TPixels, TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu,
-        float* y, int p, int count, float* ahead, nint aheadStep) where TPixels : struct, IPixels where TAhead : struct, CacheLines.IAhead
+        float* y, int p, int count, PrefetchStream ahead) where TPixels : struct, IPixels where TAhead : struct, CacheLines.IAhead
     {
+        float* asked = ahead.At;
+        nint askStep = ahead.Step;
         bool eight = TPixels.Eight;   // a constant in each instantiation: the four-pixel one has no code for pixels 4 … 7
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
         float* x4 = eight ? src + pixels[4] : null, x5 = eight ? src + pixels[5] : null;
@@ -30,7 +32,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             var wa = Vector512.Load(weights);
             var wb = Vector512.Load(weights + second);
             nint t = *tap;
-            if (TAhead.Asks) CacheLines.Ahead(ref ahead, aheadStep);
+            if (TAhead.Asks) asked = PrefetchStream.Ask(asked, askStep);
             var v = Vector512.Create(x0[t]);
             a0 = Vector512.FusedMultiplyAdd(wa, v, a0); b0 = Vector512.FusedMultiplyAdd(wb, v, b0);
             v = Vector512.Create(x1[t]);
@@ -100,8 +102,8 @@ internal sealed unsafe partial class ChannelBlockedConv
     private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int r, int count,
         Upcoming ahead)
     {
-        float* aheadX = ahead.X, aheadFirst = ahead.First, aheadSecond = ahead.Second;
-        nint xStep = ahead.XStep, blockStep = ahead.BlockStep;
+        float* aheadX = ahead.X.At, aheadFirst = ahead.First.At, aheadSecond = ahead.Second.At;
+        nint xStep = ahead.X.Step, blockStep = ahead.First.Step;
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
         nint second = (nint)p * Lanes;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -112,9 +114,9 @@ internal sealed unsafe partial class ChannelBlockedConv
             var da = Vector512.Load(d);
             var db = Vector512.Load(d + second);
             float* xs = src + *pixel;
-            CacheLines.Ahead(ref aheadX, xStep);
-            CacheLines.Ahead(ref aheadFirst, blockStep);
-            CacheLines.Ahead(ref aheadSecond, blockStep);
+            aheadX = PrefetchStream.Ask(aheadX, xStep);
+            aheadFirst = PrefetchStream.Ask(aheadFirst, blockStep);
+            aheadSecond = PrefetchStream.Ask(aheadSecond, blockStep);
             var v = Vector512.Create(xs[t0]);
             a0 = Vector512.FusedMultiplyAdd(da, v, a0); b0 = Vector512.FusedMultiplyAdd(db, v, b0);
             v = Vector512.Create(xs[t1]);

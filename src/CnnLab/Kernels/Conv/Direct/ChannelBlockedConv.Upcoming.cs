@@ -4,22 +4,31 @@ internal sealed unsafe partial class ChannelBlockedConv
 {
     /// <summary>
     /// What the weight gradient's caller reads next, each region asked for a line per iteration of the loop before it: the next
-    /// input X (C·H·W floats of a group) and up to two blocks of OCg·P floats its output gradient is made from
-    /// (<see cref="ConvOutputGradient.Reads"/>). Null regions are skipped.
+    /// input X (Cg·H·W floats) and up to two blocks of OCg·P floats its output gradient is made from
+    /// (<see cref="ConvOutputGradient.Reads"/>). Made from the regions' starts (null: none), its streams ask for nothing until
+    /// <see cref="Spread"/>.
     /// </summary>
-    internal readonly struct Upcoming(float* x, float* first, float* second, nint xStep = 0, nint blockStep = 0)
+    internal readonly unsafe struct Upcoming
     {
-        public readonly float* X = x, First = first, Second = second;
-        public readonly nint XStep = xStep, BlockStep = blockStep;
+        private readonly float* _x, _first, _second;
+        public readonly PrefetchStream X, First, Second;
 
-        /// <summary>The same regions with the steps that cover them in <paramref name="iterations"/>.</summary>
-        public Upcoming Spread(in Conv2dGeometry g, long iterations) => new(X, First, Second,
-            CacheLines.StepOver((long)g.C * g.H * g.W, iterations), CacheLines.StepOver((long)g.OC * g.ColCols, iterations));
+        public Upcoming(float* x, float* first, float* second)
+        {
+            _x = x;
+            _first = first;
+            _second = second;
+        }
 
-        /// <summary>Where the regions stand after <paramref name="iterations"/> more.</summary>
-        public Upcoming After(long iterations) => new(Advance(X, XStep, iterations), Advance(First, BlockStep, iterations),
-            Advance(Second, BlockStep, iterations), XStep, BlockStep);
+        private Upcoming(PrefetchStream x, PrefetchStream first, PrefetchStream second) => (X, First, Second) = (x, first, second);
 
-        private static float* Advance(float* at, nint step, long iterations) => at == null ? null : at + step * iterations;
+        /// <summary>The regions of a group of <paramref name="g"/>, each over <paramref name="iterations"/> asks.</summary>
+        public Upcoming Spread(in Conv2dGeometry g, long iterations) => new(
+            PrefetchStream.Over(_x, (long)g.Cg * g.H * g.W, iterations),
+            PrefetchStream.Over(_first, (long)g.OCg * g.ColCols, iterations),
+            PrefetchStream.Over(_second, (long)g.OCg * g.ColCols, iterations));
+
+        /// <summary>Where the streams stand after <paramref name="asks"/> more (none past their ends).</summary>
+        public Upcoming After(long asks) => new(X.After(asks), First.After(asks), Second.After(asks));
     }
 }

@@ -103,7 +103,8 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>
     /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call. <paramref name="next"/>: the image the
-    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs.
+    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (by a group whose first step takes
+    /// 32 channels and whose rows do not go through the tile).
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
@@ -113,7 +114,8 @@ internal sealed unsafe partial class ChannelBlockedConv
                 grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
-    // Fetches `ahead` (the input read next: C·H·W floats, or null) during the first step of 32 channels.
+    // Asks for `ahead` (the input read next: C·H·W floats, or null) during the first step where it takes 32 channels and its rows
+    // do not go through the tile.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
@@ -126,9 +128,9 @@ internal sealed unsafe partial class ChannelBlockedConv
                 float* weights = packed + (long)o0 * r;
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
                 int width = StepWidth(o0, _g.OC);
-                bool fetch = o0 == 0 && width == 2 * Lanes;
-                nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r);
-                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, fetch ? ahead : null, aheadStep);
+                var stream = o0 == 0 && width == 2 * Lanes ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r)
+                    : default;
+                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
                 else
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
                     {
@@ -144,24 +146,23 @@ internal sealed unsafe partial class ChannelBlockedConv
     internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
     // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy). With 32, each
-    // block of pixels asks for r lines' worth of `ahead` (null: none), aheadStep floats apart.
+    // block of pixels asks for r lines' worth of `ahead` (default: none).
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
-        int stride, int from, int to, int width, float* ahead = null, nint aheadStep = 0)
+        int stride, int from, int to, int width, PrefetchStream ahead = default)
     {
-        if (ahead == null) ForwardPixels<CacheLines.NoAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, null, 0);
-        else ForwardPixels<CacheLines.AskAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, ahead, aheadStep);
+        if (ahead.At == null) ForwardPixels<CacheLines.NoAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, default);
+        else ForwardPixels<CacheLines.AskAhead>(src, pixels, taps, weights, r, b, relu, y, stride, from, to, width, ahead);
     }
 
     private static void ForwardPixels<TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
-        int stride, int from, int to, int width, float* ahead, nint aheadStep) where TAhead : struct, CacheLines.IAhead
+        int stride, int from, int to, int width, PrefetchStream ahead) where TAhead : struct, CacheLines.IAhead
     {
         for (int p0 = from; p0 < to;)
         {
             if (width == 2 * Lanes && to - p0 <= Block / 2)
-                ForwardBlockPair<FourPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead, aheadStep);
+                ForwardBlockPair<FourPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead);
             else if (width == 2 * Lanes)
-                ForwardBlockPair<EightPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead,
-                    aheadStep);
+                ForwardBlockPair<EightPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead);
             else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
             {
                 p0 += Run;
@@ -169,7 +170,7 @@ internal sealed unsafe partial class ChannelBlockedConv
             }
             else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
             p0 += Block;
-            if (ahead != null) ahead += aheadStep * r;
+            if (TAhead.Asks) ahead = ahead.After(r);
         }
     }
 
@@ -301,8 +302,8 @@ internal sealed unsafe partial class ChannelBlockedConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradientBlock(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int count, Upcoming ahead)
     {
-        float* aheadX = ahead.X, aheadFirst = ahead.First, aheadSecond = ahead.Second;
-        nint xStep = 2 * ahead.XStep, blockStep = 2 * ahead.BlockStep;   // a step of two pixels asks for both pixels' share
+        float* aheadX = ahead.X.At, aheadFirst = ahead.First.At, aheadSecond = ahead.Second.At;
+        nint xStep = 2 * ahead.X.Step, blockStep = 2 * ahead.First.Step;   // a step of two pixels asks for both pixels' share
         // Native-sized offsets: an int would be sign-extended again at every use.
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -314,9 +315,9 @@ internal sealed unsafe partial class ChannelBlockedConv
             var de = Vector512.Load(d);
             var dd = Vector512.Load(d + Lanes);
             float* xe = src + pixel[0], xo = src + pixel[1];
-            CacheLines.Ahead(ref aheadX, xStep);
-            CacheLines.Ahead(ref aheadFirst, blockStep);
-            CacheLines.Ahead(ref aheadSecond, blockStep);
+            aheadX = PrefetchStream.Ask(aheadX, xStep);
+            aheadFirst = PrefetchStream.Ask(aheadFirst, blockStep);
+            aheadSecond = PrefetchStream.Ask(aheadSecond, blockStep);
             a0 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t0]), a0); b0 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t0]), b0);
             a1 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t1]), a1); b1 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t1]), b1);
             a2 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t2]), a2); b2 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t2]), b2);
@@ -328,7 +329,10 @@ internal sealed unsafe partial class ChannelBlockedConv
         }
         if ((p & 1) != 0)
         {
-            // The last, even pixel.
+            // The last, even pixel, and its asks.
+            PrefetchStream.Ask(aheadX, 0);
+            PrefetchStream.Ask(aheadFirst, 0);
+            PrefetchStream.Ask(aheadSecond, 0);
             var de = Vector512.Load(d);
             float* xe = src + pixel[0];
             a0 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t0]), a0); a1 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t1]), a1);

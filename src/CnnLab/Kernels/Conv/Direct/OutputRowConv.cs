@@ -99,7 +99,7 @@ internal sealed unsafe class OutputRowConv
     /// <summary>
     /// y [OC, OH·OW] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call. <paramref name="next"/>: the image the
-    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (<see cref="CacheLines.Ahead"/>).
+    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (<see cref="PrefetchStream"/>).
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
@@ -117,32 +117,34 @@ internal sealed unsafe class OutputRowConv
     public void ForwardGroup(int grp, float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, bool accumulate,
         float* ahead = null)
     {
-        int r = _g.ColRows, p = _g.ColCols;
+        int r = _g.ColRows;
         float* src = Padded(x, padded);
         packed += (long)grp * ChannelBlocks * r * Channels;
         if (bias != null) bias += grp * _g.OC;
-        nint aheadStep = CacheLines.StepOver((long)_g.C * _g.H * _g.W, (long)_inputs.Length / Vectors * ChannelBlocks * r);
-        if (ahead == null) Steps<CacheLines.NoAhead>(src, packed, bias, relu, y, accumulate, null, 0);
-        else Steps<CacheLines.AskAhead>(src, packed, bias, relu, y, accumulate, ahead, aheadStep);
+        if (ahead == null) Steps<CacheLines.NoAhead>(src, packed, bias, relu, y, accumulate, default);
+        else Steps<CacheLines.AskAhead>(src, packed, bias, relu, y, accumulate,
+            PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)_inputs.Length / Vectors * ChannelBlocks * r));
     }
 
-    private void Steps<TAhead>(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, float* ahead, nint aheadStep)
+    private void Steps<TAhead>(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, PrefetchStream ahead)
         where TAhead : struct, CacheLines.IAhead
     {
         int r = _g.ColRows, p = _g.ColCols;
         fixed (int* inputs = _inputs, outputs = _outputs, counts = _counts, taps = _taps)
             for (int i = 0; i < _inputs.Length; i += Vectors)
-                for (int o0 = 0; o0 < _g.OC; o0 += Channels, ahead = TAhead.Asks ? ahead + aheadStep * r : null)
+                for (int o0 = 0; o0 < _g.OC; o0 += Channels, ahead = TAhead.Asks ? ahead.After(r) : default)
                     Step<TAhead>(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
-                        y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead, aheadStep);
+                        y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead);
     }
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, the rectifier, and the `channels` real ones stored.
-    // With AskAhead, each tap asks for one line of `ahead`, then moves it on by aheadStep floats.
+    // With AskAhead, each tap asks for one line of `ahead`.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Step<TAhead>(float* src, int* inputs, int* taps, float* weights, int r, float* bias, Rectifier relu, bool accumulate,
-        float* y, int p, int* outputs, int* counts, int channels, float* ahead, nint aheadStep) where TAhead : struct, CacheLines.IAhead
+        float* y, int p, int* outputs, int* counts, int channels, PrefetchStream ahead) where TAhead : struct, CacheLines.IAhead
     {
+        float* asked = ahead.At;
+        nint askStep = ahead.Step;
         float* x0 = src + inputs[0], x1 = src + inputs[1], x2 = src + inputs[2];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
@@ -150,7 +152,7 @@ internal sealed unsafe class OutputRowConv
         for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Channels)
         {
             nint t = *tap;
-            if (TAhead.Asks) CacheLines.Ahead(ref ahead, aheadStep);
+            if (TAhead.Asks) asked = PrefetchStream.Ask(asked, askStep);
             Vector512<float> u = Vector512.Load(x0 + t), v = Vector512.Load(x1 + t), s = Vector512.Load(x2 + t);
             var w = Vector512.Create(weights[0]);
             a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0); c0 = Vector512.FusedMultiplyAdd(w, s, c0);

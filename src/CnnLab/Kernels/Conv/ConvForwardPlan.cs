@@ -177,9 +177,12 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (_direct is not null || _rows is not null || _singleChannel)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch, pn = next)
-                if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch, next.Length >= xImage ? pn : null);
-                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch, next.Length >= xImage ? pn : null);
+            {
+                float* following = next.Length >= xImage ? pn : null;
+                if (_direct is not null) _direct.ForwardImage(px, pw, bias, act, py, scratch, following);
+                else if (_rows is not null) _rows.ForwardImage(px, pw, bias, act, py, scratch, following);
                 else SingleChannelConv3x3.ForwardImage(_g, px, pw, bias, relu, py, scratch);
+            }
             return;
         }
         if (_winograd is null)

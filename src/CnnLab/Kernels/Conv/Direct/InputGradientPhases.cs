@@ -59,14 +59,19 @@ internal sealed unsafe class InputGradientPhases
         int taps = g.OC * kh.Length * kw.Length, blocks = (g.C + lanes - 1) / lanes;
         var offsets = new int[taps];
         var weights = new float[blocks * taps * lanes];
-        int t = 0;
+        int t = 0, kernel = g.KH * g.KW;
         for (int o = 0; o < g.OC; o++)
             for (int i = 0; i < kh.Length; i++)
                 for (int j = 0; j < kw.Length; j++, t++)
                 {
                     offsets[t] = Offset(o, dh[i], dw[j]);
-                    for (int c = 0; c < g.C; c++)
-                        weights[((c / lanes) * taps + t) * lanes + c % lanes] = w[((o * g.C + c) * g.KH + kh[i]) * g.KW + kw[j]];
+                    // Channel c = b·lanes + l goes to [b, t, l]; lanes is not a constant, so no division per channel.
+                    int from = (o * g.C * g.KH + kh[i]) * g.KW + kw[j];
+                    for (int b = 0, c = 0; c < g.C; b++)
+                    {
+                        int to = (b * taps + t) * lanes;
+                        for (int l = 0; l < lanes && c < g.C; l++, c++) weights[to + l] = w[from + c * kernel];
+                    }
                 }
         return (offsets, weights);
     }

@@ -66,13 +66,17 @@ public static partial class BatchNormKernel
     {
         if (planeMeans.Length < n * c || planeSquares.Length < n * c) throw new ArgumentException($"plane statistics need {n * c} elements");
         if (mean.Length < c || variance.Length < c) throw new ArgumentException($"mean and variance need {c} elements");
-        for (int ch = 0; ch < c; ch++)
+        // Images outer, channels inner: each channel's merges run in the same order as one channel at a time (the same
+        // bits), but the channels' chains of divisions are independent and overlap instead of waiting on each other.
+        mean[..c].Clear();
+        variance[..c].Clear();
+        for (int i = 0; i < n; i++)
         {
-            double mu = 0, m2 = 0;
-            for (int i = 0; i < n; i++) MergePlane(ref mu, ref m2, i, s, planeMeans[i * c + ch], planeSquares[i * c + ch]);
-            mean[ch] = mu;
-            variance[ch] = m2 / ((double)n * s);
+            var means = planeMeans.Slice(i * c, c);
+            var squares = planeSquares.Slice(i * c, c);
+            for (int ch = 0; ch < c; ch++) MergePlane(ref mean[ch], ref variance[ch], i, s, means[ch], squares[ch]);
         }
+        for (int ch = 0; ch < c; ch++) variance[ch] /= (double)n * s;
     }
 
     // Planes up to this many floats use stack scratch (16 KB).

@@ -196,6 +196,25 @@ public class BatchNormKernelTests
     }
 
     [Theory]
+    [InlineData(9, 3, 49)]
+    [InlineData(5, 17, 196)]
+    public void Statistics_from_plane_statistics_equal_the_direct_pass_bit_for_bit(int n, int c, int s)
+    {
+        // The fused convolution hands each plane's mean and squared deviations over; merged channel by channel in image order
+        // they must give the standalone pass's bits, whichever loop order the merge runs in.
+        var x = new float[n * c * s];
+        new Generator(11).FillNormal(x, 0.3f, 2f);
+        double[] planeMeans = new double[n * c], planeSquares = new double[n * c];
+        for (int plane = 0; plane < n * c; plane++)
+            (planeMeans[plane], planeSquares[plane]) = BatchNormPlanes.MeanAndSquaredDeviations(x.AsSpan(plane * s, s));
+        double[] mean = new double[c], variance = new double[c], fromPlanes = new double[c], varianceFromPlanes = new double[c];
+        BatchNormKernel.Statistics(x, n, c, s, mean, variance);
+        BatchNormKernel.StatisticsFromPlanes(planeMeans, planeSquares, n, c, s, fromPlanes, varianceFromPlanes);
+        Assert.Equal(mean.Select(BitConverter.DoubleToInt64Bits), fromPlanes.Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(variance.Select(BitConverter.DoubleToInt64Bits), varianceFromPlanes.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Theory]
     [InlineData(1e4f)]
     [InlineData(-3e5f)]
     public void Variance_survives_a_large_mean(float offset)

@@ -234,6 +234,7 @@ public static unsafe partial class Gemm
             int mr = _kernel.MR, nr = _kernel.NR;
             int j0 = columnBlock * _nc, cols = Math.Min(_nc, _n - j0);
             float* edge = stackalloc float[8 * 64];
+            float* edgeBias = stackalloc float[8];
             var plain = new Tail { Alpha = 1f };
             for (int k0 = 0; k0 < _k; k0 += _kc)
             {
@@ -277,6 +278,8 @@ public static unsafe partial class Gemm
                                 run(kc, aPanel, bPanel, edge, width, &tail);
                                 for (int r = 0; r < mr; r++) Buffer.MemoryCopy(edge + r * width, cTile + r * _ldc, validCols * 4L, validCols * 4L);
                             }
+                            else if (tail.ColBias == null || validCols == width)
+                                EdgeRows(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
                             else
                             {
                                 // Edge tile: compute the full padded tile aside, write back only what is in C.
@@ -289,6 +292,25 @@ public static unsafe partial class Gemm
                     }
                 }
             }
+        }
+
+        // A tile with rows past C's edge (and any columns when no column bias reads past them): the whole tile, epilogue
+        // included, into a copy of its valid C rows, the rows past the edge given a zero row bias, then the valid part copied
+        // back. The vector epilogue's operations are the scalar one's, in the same order: the same values as element by element.
+        private void EdgeRows(delegate*<int, float*, float*, float*, nint, Tail*, void> run, int kc, float* aPanel, float* bPanel,
+            float* cTile, int validRows, int validCols, int width, Tail tail, float* edge, float* edgeBias)
+        {
+            int mr = _kernel.MR;
+            long bytes = validCols * 4L;
+            if (tail.RowBias != null)
+            {
+                for (int r = 0; r < mr; r++) edgeBias[r] = r < validRows ? tail.RowBias[r] : 0f;
+                tail.RowBias = edgeBias;
+            }
+            if (tail.Beta != 0f)
+                for (int r = 0; r < validRows; r++) Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, bytes, bytes);
+            run(kc, aPanel, bPanel, edge, width, &tail);
+            for (int r = 0; r < validRows; r++) Buffer.MemoryCopy(edge + r * width, cTile + r * _ldc, bytes, bytes);
         }
     }
 

@@ -210,21 +210,26 @@ public static class Conv2dKernel
     /// <see cref="BackwardBias"/>, so every op gives the same bits (a separate pass walks each channel's planes N·OC·P
     /// floats apart, one thread, at memory latency). Winograd's blocks of images fill <paramref name="winogradBlockColumns"/>
     /// GEMM columns (0: the default; the tests pass fewer to make full and short blocks on small batches).
+    /// <paramref name="maskDxByInput"/>: dx·[x &gt; 0] instead of dx, each image masked while in cache, for an x that is a ReLU's
+    /// output (Tensor.PremaskedFor); returns whether it was (not by the depthwise kernel, nor without an overwritten dx).
     /// </summary>
-    internal static void BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0)
+    internal static bool BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0,
+        bool maskDxByInput = false)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
-        if ((!needDx && !needDw && !needDb) || g.N == 0) return;
+        if ((!needDx && !needDw && !needDb) || g.N == 0) return false;
         var plan = ConvPlanner.Plan(g, algorithm);
         // The planner gives depthwise (and Winograd) to dx and dW together.
         if (plan.InputGradient == ConvAlgorithm.Depthwise)
         {
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
-            return;
+            return false;
         }
-        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns).Run(x, dx, dw, db);
+        bool mask = maskDxByInput && needDx && overwriteDx;
+        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, mask).Run(x, dx, dw, db);
+        return mask;
     }
 
 

@@ -32,7 +32,7 @@ internal sealed unsafe partial class ConvBackwardPass
 
     private readonly Conv2dGeometry _g;
     private readonly ConvOutputGradient _source;
-    private readonly bool _needDx, _needDw, _needDb, _overwriteDx;
+    private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx;
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
@@ -46,14 +46,17 @@ internal sealed unsafe partial class ConvBackwardPass
 
     /// <summary>
     /// The backward of <paramref name="g"/> by <paramref name="plan"/>'s algorithms; Winograd's blocks of images fill
-    /// <paramref name="winogradBlockColumns"/> GEMM columns (0: the default).
+    /// <paramref name="winogradBlockColumns"/> GEMM columns (0: the default). <paramref name="maskDx"/> (with an overwritten
+    /// dx): each image's dx, once complete, is masked by [x &gt; 0] while x and dx are in cache (x a ReLU's output, see
+    /// Tensor.PremaskedFor).
     /// </summary>
     public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
-        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0)
+        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false)
     {
         _g = g;
         _source = source;
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
+        _maskDx = maskDx && needDx && overwriteDx;
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
@@ -143,8 +146,20 @@ internal sealed unsafe partial class ConvBackwardPass
             if (n - blockStart + 1 == _blockImages || n == n1 - 1)
             {
                 FinishBlock(b, dx, blockStart, n - blockStart + 1, partial);
+                if (_maskDx) MaskInputGradient(x, dx, blockStart, n + 1);
                 blockStart = n + 1;
             }
+        }
+    }
+
+    // dx·[x > 0] for images n0 … n1 − 1, whose dx is complete (the ReLU's backward, with the same kernel).
+    private void MaskInputGradient(float* x, float* dx, int n0, int n1)
+    {
+        long image = (long)_g.C * _g.H * _g.W;
+        for (int n = n0; n < n1; n++)
+        {
+            var gradient = new Span<float>(dx + n * image, (int)image);
+            ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
         }
     }
 

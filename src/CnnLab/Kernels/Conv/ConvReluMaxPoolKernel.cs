@@ -70,14 +70,24 @@ public static class ConvReluMaxPoolKernel
     /// </summary>
     public static unsafe void Backward(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
-        bool overwriteDx = false, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+        bool overwriteDx = false, ConvAlgorithm algorithm = ConvAlgorithm.Auto) =>
+        BackwardMaskingDx(g, pool, x, w, pooled, argmax, dPooled, dx, dw, db, overwriteDx, algorithm, maskDxByInput: false);
+
+    /// <summary>
+    /// <see cref="Backward"/>, with dx·[x &gt; 0] where <paramref name="maskDxByInput"/> (x a ReLU's output, see
+    /// <see cref="Conv2dKernel.BackwardCore"/>); returns whether dx was masked.
+    /// </summary>
+    internal static unsafe bool BackwardMaskingDx(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
+        bool overwriteDx, ConvAlgorithm algorithm, bool maskDxByInput)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
         if (dPooled.Length < g.N * g.OC * q) throw new ArgumentException($"d pooled has {dPooled.Length} elements, needs {g.N * g.OC * q}");
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
-            Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx, algorithm);
+            return Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx, algorithm,
+                maskDxByInput: maskDxByInput);
     }
 
     // The two geometries, x, w, and the pooled output and its argmax (for this kernel and the direct one-channel one).

@@ -35,7 +35,12 @@ public static partial class Functional
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm: algorithm);
+            unsafe
+            {
+                fixed (float* pdy = dy.Data)
+                    grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new PlainGradient(g, pdy), grads.Dx, grads.Dw,
+                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
+            }
             return grads.ForInputs();
         });
     }
@@ -56,12 +61,21 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
             PlanKey(inputs, weight), algorithm);
+        y.IsReluOutput = true;
         return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
         {
-            // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0], then the convolution's backward with dz.
+            // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0] (unless the next convolution masked dy already), then the convolution's
+            // backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            Conv2dKernel.Backward(g, input.Data, weight.Data, dy.Data, grads.Dx, grads.Dw, grads.Db, reluOutput: y.Data, overwriteDx: true,
-                algorithm: algorithm);
+            unsafe
+            {
+                fixed (float* pdy = dy.Data, py = y.Data)
+                {
+                    ConvOutputGradient source = ReferenceEquals(dy.PremaskedFor, y) ? new PlainGradient(g, pdy) : new ReluMaskedGradient(g, pdy, py);
+                    grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
+                        algorithm, maskDxByInput: grads.MaskDx));
+                }
+            }
             return grads.ForInputs();
         });
     }

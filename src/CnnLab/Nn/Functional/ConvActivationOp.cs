@@ -48,8 +48,8 @@ public static partial class Functional
         {
             var grads = new ConvGradients(input, weight, bias);
             fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
-                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx, grads.Dw,
-                    grads.Db, overwriteDx: true, algorithm);
+                grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx,
+                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
             GC.KeepAlive(z);
             return grads.ForInputs();
         });
@@ -88,7 +88,8 @@ public static partial class Functional
             fixed (int* pi = argmax is null ? default : AsIndices(argmax, pooled.Numel))
             {
                 var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
-                Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
+                grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
+                    algorithm, maskDxByInput: grads.MaskDx));
             }
             GC.KeepAlive(z);
             GC.KeepAlive(argmax);

@@ -117,8 +117,8 @@ public static partial class Functional
         {
             BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
             var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
-            Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm);
+            grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
         }
         return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
     }

@@ -13,10 +13,12 @@ public static partial class Functional
     private readonly struct ConvGradients
     {
         private readonly Tensor? _dx, _dw, _db;
+        private readonly Tensor _input;
         private readonly bool _hasBias;
 
         public ConvGradients(Tensor input, Tensor weight, Tensor? bias)
         {
+            _input = input;
             _dx = input.RequiresGrad ? Tensor.ForOp(input.Shape) : null;
             _dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
             _db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
@@ -26,6 +28,15 @@ public static partial class Functional
         public Span<float> Dx => _dx is null ? default : _dx.Data;
         public Span<float> Dw => _dw is null ? default : _dw.Data;
         public Span<float> Db => _db is null ? default : _db.Data;
+
+        /// <summary>Whether the kernels may hand dx back masked by [x &gt; 0] (x a ReLU's output: Tensor.PremaskedFor).</summary>
+        public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
+
+        /// <summary>Marks dx as masked for x where the kernels say they masked it.</summary>
+        public void DxMasked(bool masked)
+        {
+            if (masked) _dx!.PremaskedFor = _input;
+        }
 
         public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];
     }

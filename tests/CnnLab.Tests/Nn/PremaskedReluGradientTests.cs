@@ -26,15 +26,25 @@ public class PremaskedReluGradientTests
         { ConvAlgorithm.Auto, new(3, 32, 16, 16, 64, 3, 3, 2, 2, 1, 1) },
     };
 
+    // x and dy drawn from N(0, 1) (half of x at most zero, for the mask to cut), w from N(0, 0.25).
+    private static (float[] X, float[] W, float[] Dy) Operands(Conv2dGeometry g, int seed)
+    {
+        var r = new Generator(seed);
+        var x = new float[g.N * g.C * g.H * g.W];
+        var w = new float[g.OC * g.ColRows];
+        var dy = new float[g.N * g.OC * g.OH * g.OW];
+        r.FillNormal(x, 0, 1);
+        r.FillNormal(w, 0, 0.5f);
+        r.FillNormal(dy, 0, 1);
+        return (x, w, dy);
+    }
+
     [Theory]
     [MemberData(nameof(Layers))]
     public void Each_algorithm_masks_dx_by_its_input_bit_for_bit(ConvAlgorithm algorithm, Conv2dGeometry g)
     {
         Assert.True(ConvPlanner.CanRun(algorithm, g), $"{algorithm} on {g}");
-        var r = new Generator(3);
-        var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
-        var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
-        var dy = new float[g.N * g.OC * g.OH * g.OW]; r.FillNormal(dy, 0, 1);
+        var (x, w, dy) = Operands(g, 3);
         var (plain, masked) = (new float[x.Length], new float[x.Length]);
         var (dw, dwMasked) = (new float[w.Length], new float[w.Length]);
         unsafe
@@ -57,10 +67,7 @@ public class PremaskedReluGradientTests
     public void Depthwise_backward_leaves_dx_unmasked_and_says_so()
     {
         var g = new Conv2dGeometry(2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8);
-        var r = new Generator(4);
-        var x = new float[g.N * g.C * g.H * g.W]; r.FillNormal(x, 0, 1);
-        var w = new float[g.OC * g.ColRows]; r.FillNormal(w, 0, 0.5f);
-        var dy = new float[g.N * g.OC * g.OH * g.OW]; r.FillNormal(dy, 0, 1);
+        var (x, w, dy) = Operands(g, 4);
         var (plain, asked) = (new float[x.Length], new float[x.Length]);
         unsafe
         {

@@ -42,6 +42,20 @@ internal sealed unsafe class WinogradWeights : IDisposable
             for (int grp = 0; grp < g.G; grp++)
                 for (int rb = 0; rb < RowBlocks; rb++)
                 {
+                    if (kernel == 3 && (rb + 1) * BlockRows <= Rows && (tileSide == 2 || Winograd4x4.TransformsKernelsInLanes))
+                    {
+                        // A whole block of 3x3 kernels: its 8 rows' kernels of each column transformed together, a lane each.
+                        for (int col = 0; col < K; col++)
+                        {
+                            int o = inputGradient ? col : rb * BlockRows, c = inputGradient ? rb * BlockRows : col;
+                            float* first = pw + ((grp * ocg + o) * cg + c) * taps, to = ps + (long)col * rowBlock;
+                            long stride = inputGradient ? taps : (long)cg * taps;
+                            if (tileSide == 4) Winograd4x4.TransformKernels(first, stride, inputGradient, to);
+                            else Winograd3x3.TransformKernels(first, stride, inputGradient, to);
+                        }
+                        CopyOut(grp, rb, pu, ps, positions, rowBlock);
+                        continue;
+                    }
                     for (int r = 0; r < BlockRows; r++)
                     {
                         int row = rb * BlockRows + r;
@@ -60,13 +74,19 @@ internal sealed unsafe class WinogradWeights : IDisposable
                             else Winograd4x4.TransformKernel(k, inputGradient, u, BlockRows);
                         }
                     }
-                    for (int xi = 0; xi < positions; xi++)
-                    {
-                        float* to = pu + Offset(grp, xi, rb), from = ps + xi * BlockRows;
-                        for (int col = 0; col < K; col++) Vector256.Load(from + (long)col * rowBlock).Store(to + col * BlockRows);
-                    }
+                    CopyOut(grp, rb, pu, ps, positions, rowBlock);
                 }
         ArrayPool<float>.Shared.Return(scratch);
+    }
+
+    // Each position's [K][8] of block rb from the scratch [K][positions][8] into place.
+    private void CopyOut(int grp, int rb, float* pu, float* ps, int positions, int rowBlock)
+    {
+        for (int xi = 0; xi < positions; xi++)
+        {
+            float* to = pu + Offset(grp, xi, rb), from = ps + xi * BlockRows;
+            for (int col = 0; col < K; col++) Vector256.Load(from + (long)col * rowBlock).Store(to + col * BlockRows);
+        }
     }
 
     /// <summary>Floats of one group's packed matrices, one per position.</summary>

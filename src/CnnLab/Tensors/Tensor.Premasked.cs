@@ -19,8 +19,9 @@ public partial class Tensor
     internal Tensor? PremaskedFor { get; set; }
 
     /// <summary>
-    /// Whether a gradient for this tensor may be handed over masked by [this &gt; 0]: a ReLU's output whose gradient no
-    /// hook and no retained gradient sees (each would see the masked values instead of dL/dthis).
+    /// Whether a gradient for this tensor may be handed over masked by [this &gt; 0]: a ReLU's output recorded with its op (a
+    /// leaf made from one, under no-grad, would keep the masked values as its Grad) whose gradient no hook and no retained
+    /// gradient sees (each would see the masked values instead of dL/dthis).
     /// </summary>
-    internal bool AcceptsPremaskedGradient => IsReluOutput && RequiresGrad && !HasHooks && !RetainsGrad;
+    internal bool AcceptsPremaskedGradient => IsReluOutput && GradFn is not null && !HasHooks && !RetainsGrad;
 }

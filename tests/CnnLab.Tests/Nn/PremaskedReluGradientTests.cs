@@ -144,6 +144,31 @@ public class PremaskedReluGradientTests
     }
 
     [Fact]
+    public void A_leaf_made_from_a_fused_output_gets_its_gradient_unmasked()
+    {
+        // Features computed under no-grad, then trained on (a frozen backbone's output): no ReLU backward follows to undo a mask.
+        var r = new Generator(6);
+        var x = new float[2 * 3 * 8 * 8]; r.FillNormal(x, 0, 1);
+        var w = new float[8 * 3 * 9]; r.FillNormal(w, 0, 0.5f);
+        var w2 = new float[4 * 8 * 9]; r.FillNormal(w2, 0, 0.5f);
+        float[] GradOfFeatures(bool fused)
+        {
+            Tensor features;
+            using (Autograd.NoGrad())
+            {
+                var (xt, wt) = (Tensor.FromArray(x, 2, 3, 8, 8), Tensor.FromArray(w, 8, 3, 3, 3));
+                features = fused ? Functional.Conv2dRelu(xt, wt, padding: 1) : Functional.Relu(Functional.Conv2d(xt, wt, padding: 1));
+            }
+            features.RequiresGrad_();
+            Functional.Sum(Functional.Conv2d(features, Tensor.FromArray(w2, 4, 8, 3, 3), padding: 1)).Backward();
+            return features.Grad!.Data.ToArray();
+        }
+        var fused = GradOfFeatures(true);
+        Assert.Equal(GradOfFeatures(false), fused);
+        Assert.Contains(fused, v => v != 0f);
+    }
+
+    [Fact]
     public void The_next_convolution_hands_back_a_masked_gradient_unless_someone_watches()
     {
         foreach (bool watched in new[] { false, true })

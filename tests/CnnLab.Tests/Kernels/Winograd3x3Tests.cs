@@ -15,22 +15,7 @@ public class Winograd3x3Tests
     [Fact]
     public unsafe void Eight_kernels_in_lanes_have_the_bits_of_one_at_a_time()
     {
-        const int stride = 11;   // kernels 11 floats apart
-        var k = new float[8 * stride];
-        new Generator(8).FillNormal(k, 0, 1);
-        k[3] = 1e-38f;
-        k[2 * stride + 4] = -0f;
-        foreach (bool turned in new[] { false, true })
-        {
-            var lanes = new float[16 * 8];
-            var oneByOne = new float[16 * 8];
-            fixed (float* pk = k, pl = lanes, po = oneByOne)
-            {
-                Winograd3x3.TransformKernels(pk, stride, turned, pl);
-                for (int r = 0; r < 8; r++) Winograd3x3.TransformKernel(pk + r * stride, turned, po + r, 8);
-            }
-            Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), lanes.Select(BitConverter.SingleToInt32Bits));
-        }
+        KernelTransformLanes.AssertSameBits(16, &Winograd3x3.TransformKernels, &Winograd3x3.TransformKernel);
     }
 
     private static Conv2dGeometry Same3x3(int n, int c, int h, int w, int oc, int groups = 1) => new(n, c, h, w, oc, 3, 3, PH: 1, PW: 1, G: groups);

@@ -206,22 +206,7 @@ public class Winograd4x4Tests
     public unsafe void Eight_kernels_in_lanes_have_the_bits_of_one_at_a_time()
     {
         if (!Winograd4x4.TransformsKernelsInLanes) return;   // no AVX-512: WinogradWeights takes the scalar path
-        const int stride = 13;   // kernels 13 floats apart: none starts where the one before ends
-        var k = new float[8 * stride];
-        new Generator(7).FillNormal(k, 0, 1);
-        k[2] = 1e-38f;           // a subnormal product on the way
-        k[stride + 4] = -0f;
-        foreach (bool turned in new[] { false, true })
-        {
-            var lanes = new float[36 * 8];
-            var oneByOne = new float[36 * 8];
-            fixed (float* pk = k, pl = lanes, po = oneByOne)
-            {
-                Winograd4x4.TransformKernels(pk, stride, turned, pl);
-                for (int r = 0; r < 8; r++) Winograd4x4.TransformKernel(pk + r * stride, turned, po + r, 8);
-            }
-            Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), lanes.Select(BitConverter.SingleToInt32Bits));
-        }
+        KernelTransformLanes.AssertSameBits(36, &Winograd4x4.TransformKernels, &Winograd4x4.TransformKernel);
     }
 
     public static TheoryData<int, int, int, int, int, int, int> Shapes() => new()

@@ -13,17 +13,8 @@ internal static unsafe partial class Winograd3x3
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformKernels(float* k, long kernelStride, bool turned, float* u)
     {
-        var k00 = Tap(k, kernelStride, 0);
-        var k01 = Tap(k, kernelStride, 1);
-        var k02 = Tap(k, kernelStride, 2);
-        var k10 = Tap(k, kernelStride, 3);
-        var k11 = Tap(k, kernelStride, 4);
-        var k12 = Tap(k, kernelStride, 5);
-        var k20 = Tap(k, kernelStride, 6);
-        var k21 = Tap(k, kernelStride, 7);
-        var k22 = Tap(k, kernelStride, 8);
-        if (turned)
-            (k00, k01, k02, k10, k12, k20, k21, k22) = (k22, k21, k20, k12, k10, k02, k01, k00);
+        KernelTaps(k, kernelStride, turned, out var k00, out var k01, out var k02, out var k10, out var k11, out var k12, out var k20,
+            out var k21, out var k22);
         var half = Vector256.Create(0.5f);
         Row(k00, k01, k02, u);
         Row(half * (k00 + k10 + k20), half * (k01 + k11 + k21), half * (k02 + k12 + k22), u + 4 * 8);
@@ -38,6 +29,22 @@ internal static unsafe partial class Winograd3x3
             (half * (a - b + c)).Store(row + 16);
             c.Store(row + 24);
         }
+    }
+
+    /// <summary>
+    /// The nine taps of eight 3x3 kernels <paramref name="stride"/> floats apart, tap by tap with a kernel a lane (kij: row i,
+    /// column j), each kernel turned 180° first with <paramref name="turned"/>, as the scalar transforms read them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void KernelTaps(float* k, long stride, bool turned, out Vector256<float> k00, out Vector256<float> k01,
+        out Vector256<float> k02, out Vector256<float> k10, out Vector256<float> k11, out Vector256<float> k12, out Vector256<float> k20,
+        out Vector256<float> k21, out Vector256<float> k22)
+    {
+        (k00, k01, k02) = (Tap(k, stride, 0), Tap(k, stride, 1), Tap(k, stride, 2));
+        (k10, k11, k12) = (Tap(k, stride, 3), Tap(k, stride, 4), Tap(k, stride, 5));
+        (k20, k21, k22) = (Tap(k, stride, 6), Tap(k, stride, 7), Tap(k, stride, 8));
+        if (turned)
+            (k00, k01, k02, k10, k12, k20, k21, k22) = (k22, k21, k20, k12, k10, k02, k01, k00);
     }
 
     // Tap t of the eight kernels.

@@ -15,17 +15,12 @@ internal static unsafe partial class Winograd4x4
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void TransformKernels(float* k, long kernelStride, bool turned, float* u)
     {
-        var k00 = Tap(k, kernelStride, 0);
-        var k01 = Tap(k, kernelStride, 1);
-        var k02 = Tap(k, kernelStride, 2);
-        var k10 = Tap(k, kernelStride, 3);
-        var k11 = Tap(k, kernelStride, 4);
-        var k12 = Tap(k, kernelStride, 5);
-        var k20 = Tap(k, kernelStride, 6);
-        var k21 = Tap(k, kernelStride, 7);
-        var k22 = Tap(k, kernelStride, 8);
-        if (turned)
-            (k00, k01, k02, k10, k12, k20, k21, k22) = (k22, k21, k20, k12, k10, k02, k01, k00);
+        Winograd3x3.KernelTaps(k, kernelStride, turned, out var f00, out var f01, out var f02, out var f10, out var f11, out var f12,
+            out var f20, out var f21, out var f22);
+        // Widened to double exactly, as the scalar transform's loads are.
+        var (k00, k01, k02) = (Avx512F.ConvertToVector512Double(f00), Avx512F.ConvertToVector512Double(f01), Avx512F.ConvertToVector512Double(f02));
+        var (k10, k11, k12) = (Avx512F.ConvertToVector512Double(f10), Avx512F.ConvertToVector512Double(f11), Avx512F.ConvertToVector512Double(f12));
+        var (k20, k21, k22) = (Avx512F.ConvertToVector512Double(f20), Avx512F.ConvertToVector512Double(f21), Avx512F.ConvertToVector512Double(f22));
         var quarter = Vector512.Create(Quarter);
         var minusSixth = Vector512.Create(-Sixth);
         Row(k00 * quarter, k01 * quarter, k02 * quarter, u);
@@ -38,11 +33,6 @@ internal static unsafe partial class Winograd4x4
 
     /// <summary>Whether <see cref="TransformKernels"/> runs here (AVX-512).</summary>
     internal static bool TransformsKernelsInLanes => Avx512F.IsSupported;
-
-    // Tap t of the eight kernels, widened to double.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<double> Tap(float* k, long stride, int t) => Vector512.Create(k[t], k[stride + t], k[2 * stride + t],
-        k[3 * stride + t], k[4 * stride + t], k[5 * stride + t], k[6 * stride + t], k[7 * stride + t]);
 
     // As the scalar Fourth: a/24 ± b/12 + c/6, summed left to right.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,0 +1,32 @@
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Checks a Winograd kernel transform that takes eight 3x3 kernels a vector (u[ξ·8 + r]) against its one-kernel form
+/// (u[ξ·stride]) bit for bit, turned and not, on kernels 13 floats apart with a subnormal and a −0 among the taps.
+/// </summary>
+internal static unsafe class KernelTransformLanes
+{
+    public static void AssertSameBits(int positions, delegate*<float*, long, bool, float*, void> eight,
+        delegate*<float*, bool, float*, int, void> one)
+    {
+        const int stride = 13;
+        var k = new float[8 * stride];
+        new Generator(positions).FillNormal(k, 0, 1);
+        k[2] = 1e-38f;
+        k[stride + 4] = -0f;
+        foreach (bool turned in new[] { false, true })
+        {
+            var lanes = new float[positions * 8];
+            var oneByOne = new float[positions * 8];
+            fixed (float* pk = k, pl = lanes, po = oneByOne)
+            {
+                eight(pk, stride, turned, pl);
+                for (int r = 0; r < 8; r++) one(pk + r * stride, turned, po + r, 8);
+            }
+            Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), lanes.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+}

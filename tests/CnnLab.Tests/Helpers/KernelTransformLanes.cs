@@ -4,15 +4,16 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// Checks a Winograd kernel transform that takes eight 3x3 kernels a vector (u[ξ·8 + r]) against its one-kernel form
-/// (u[ξ·stride]) bit for bit, turned and not, on kernels 13 floats apart with a subnormal and a −0 among the taps.
+/// Checks a Winograd kernel transform that takes eight kernels a vector (u[ξ·8 + r]) against its one-kernel form
+/// (u[ξ·stride]) bit for bit, turned and not, on kernels 4 floats further apart than their taps, with a subnormal and a −0
+/// among the taps.
 /// </summary>
 internal static unsafe class KernelTransformLanes
 {
     public static void AssertSameBits(int positions, delegate*<float*, long, bool, float*, void> eight,
-        delegate*<float*, bool, float*, int, void> one)
+        delegate*<float*, bool, float*, int, void> one, int taps = 9)
     {
-        const int stride = 13;
+        int stride = taps + 4;
         var k = new float[8 * stride];
         new Generator(positions).FillNormal(k, 0, 1);
         k[2] = 1e-38f;

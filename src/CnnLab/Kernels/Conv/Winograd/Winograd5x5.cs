@@ -18,7 +18,7 @@ namespace CnnLab.Kernels;
 /// F(4x4, 3x3), a few parts in a million of the largest output. Planes up to 32 wide (<see cref="WinogradBlock"/> runs it;
 /// the planner chooses where it pays). Written by hand: no .NET library has Winograd convolution.
 /// </summary>
-internal static unsafe class Winograd5x5
+internal static unsafe partial class Winograd5x5
 {
     /// <summary>True for 5x5, stride 1, dilation 1, padding 2, planes at most 32 wide, where AVX-512 runs.</summary>
     public static bool Supports(in Conv2dGeometry g) =>

@@ -80,10 +80,20 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     {
         int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions, taps = _block.KernelSide * _block.KernelSide;
         Span<float> one = stackalloc float[positions];
+        bool lanes = taps == 25 && Winograd5x5.TransformsKernelsInLanes;
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int c = 0; c < cg; c++)
                 {
+                    if (lanes && c + 8 <= cg)
+                    {
+                        // Eight channels side by side: their dU entries lie next to each other at every position.
+                        fixed (float* pdu = du, pdw = dw)
+                            Winograd5x5.KernelGradients(pdu + ((long)(grp * positions) * ocg + o) * cg + c, (long)ocg * cg,
+                                pdw + ((long)(grp * ocg + o) * cg + c) * taps);
+                        c += 7;
+                        continue;
+                    }
                     for (int xi = 0; xi < positions; xi++) one[xi] = du[((grp * positions + xi) * ocg + o) * cg + c];
                     var dk = dw.Slice(((grp * ocg + o) * cg + c) * taps, taps);
                     if (taps == 25) Winograd5x5.KernelGradient(one, dk);

@@ -42,15 +42,17 @@ internal sealed unsafe class WinogradWeights : IDisposable
             for (int grp = 0; grp < g.G; grp++)
                 for (int rb = 0; rb < RowBlocks; rb++)
                 {
-                    if (kernel == 3 && (rb + 1) * BlockRows <= Rows && (tileSide == 2 || Winograd4x4.TransformsKernelsInLanes))
+                    bool inLanes = kernel == 5 ? Winograd5x5.TransformsKernelsInLanes : tileSide == 2 || Winograd4x4.TransformsKernelsInLanes;
+                    if ((rb + 1) * BlockRows <= Rows && inLanes)
                     {
-                        // A whole block of 3x3 kernels: its 8 rows' kernels of each column transformed together, a lane each.
+                        // A whole block: its 8 rows' kernels of each column transformed together, a lane each.
                         for (int col = 0; col < K; col++)
                         {
                             int o = inputGradient ? col : rb * BlockRows, c = inputGradient ? rb * BlockRows : col;
                             float* first = pw + ((grp * ocg + o) * cg + c) * taps, to = ps + (long)col * rowBlock;
                             long stride = inputGradient ? taps : (long)cg * taps;
-                            if (tileSide == 4) Winograd4x4.TransformKernels(first, stride, inputGradient, to);
+                            if (kernel == 5) Winograd5x5.TransformKernels(first, stride, inputGradient, to);
+                            else if (tileSide == 4) Winograd4x4.TransformKernels(first, stride, inputGradient, to);
                             else Winograd3x3.TransformKernels(first, stride, inputGradient, to);
                         }
                         CopyOut(grp, rb, pu, ps, positions, rowBlock);

@@ -30,4 +30,29 @@ internal static unsafe class KernelTransformLanes
             Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), lanes.Select(BitConverter.SingleToInt32Bits));
         }
     }
+
+    /// <summary>
+    /// Checks a weight-gradient transform that takes eight (o, c) a vector (lane l's dU at ξ·11 + l, its kernel gradient at
+    /// dk + l·<paramref name="taps"/>, +=) against its one-kernel form bit for bit, on random dU with a subnormal among them.
+    /// </summary>
+    public static void AssertGradientSameBits(int positions, int taps, delegate*<float*, long, float*, void> eight,
+        delegate*<ReadOnlySpan<float>, Span<float>, void> one)
+    {
+        const int lanes = 8, duStride = 11;
+        var du = new float[positions * duStride];
+        var start = new float[lanes * taps];
+        var r = new Generator(positions + taps);
+        r.FillNormal(du, 0, 1);
+        r.FillNormal(start, 0, 1);
+        du[5] = 1e-38f;
+        var inLanes = (float[])start.Clone();
+        var oneByOne = (float[])start.Clone();
+        fixed (float* pdu = du, pk = inLanes) eight(pdu, duStride, pk);
+        for (int l = 0; l < lanes; l++)
+        {
+            var single = Enumerable.Range(0, positions).Select(xi => du[xi * duStride + l]).ToArray();
+            one(single, oneByOne.AsSpan(l * taps, taps));
+        }
+        Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), inLanes.Select(BitConverter.SingleToInt32Bits));
+    }
 }

@@ -25,22 +25,7 @@ public class Winograd5x5Tests
     public unsafe void Eight_kernel_gradients_in_lanes_have_the_bits_of_one_at_a_time()
     {
         if (!Winograd5x5.TransformsKernelsInLanes) return;
-        const int lanes = 8, duStride = 11;   // dU of lane l at ξ·11 + l
-        var du = new float[36 * duStride];
-        var start = new float[lanes * 25];
-        var r = new Generator(12);
-        r.FillNormal(du, 0, 1);
-        r.FillNormal(start, 0, 1);
-        du[5] = 1e-38f;
-        var inLanes = (float[])start.Clone();
-        var oneByOne = (float[])start.Clone();
-        fixed (float* pdu = du, pk = inLanes) Winograd5x5.KernelGradients(pdu, duStride, pk);
-        for (int l = 0; l < lanes; l++)
-        {
-            var one = Enumerable.Range(0, 36).Select(xi => du[xi * duStride + l]).ToArray();
-            Winograd5x5.KernelGradient(one, oneByOne.AsSpan(l * 25, 25));
-        }
-        Assert.Equal(oneByOne.Select(BitConverter.SingleToInt32Bits), inLanes.Select(BitConverter.SingleToInt32Bits));
+        KernelTransformLanes.AssertGradientSameBits(36, 25, &Winograd5x5.KernelGradients, &Winograd5x5.KernelGradient);
     }
 
     private static readonly double[,] AT = { { 1, 1, 1, 1, 1, 0 }, { 0, 1, -1, 2, -2, 1 } };

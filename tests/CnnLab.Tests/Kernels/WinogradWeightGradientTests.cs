@@ -11,6 +11,14 @@ namespace CnnLab.Tests;
 /// </summary>
 public class WinogradWeightGradientTests
 {
+    [Fact]
+    public unsafe void Eight_kernel_gradients_in_lanes_have_the_bits_of_one_at_a_time()
+    {
+        KernelTransformLanes.AssertGradientSameBits(16, 9, &WinogradWeightGradient.KernelGradients, &WinogradWeightGradient.KernelGradient);
+        if (Winograd4x4.TransformsKernelsInLanes)
+            KernelTransformLanes.AssertGradientSameBits(36, 9, &Winograd4x4.KernelGradients, &Winograd4x4.KernelGradient);
+    }
+
     [Theory]
     [InlineData(14, 14)]
     [InlineData(7, 9)]     // odd: the last tile row and column half outside

@@ -31,6 +31,49 @@ internal static unsafe partial class Winograd4x4
         Row(k20, k21, k22, u + 30 * 8);
     }
 
+    /// <summary>
+    /// <see cref="KernelGradient"/> for eight (o, c) at once: lane l's dU at du[ξ·<paramref name="duStride"/> + l], its kernel
+    /// gradient at dk + l·9 (+=). The scalar form's operations in its order on each lane, in doubles: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelGradients(float* du, long duStride, float* dk)
+    {
+        Vector512<double>* t = stackalloc Vector512<double>[18];   // Gᵀ·dU, [3, 6]
+        for (int j = 0; j < 6; j++)
+        {
+            GatherLanes(Widen(du, duStride, j), Widen(du, duStride, 6 + j), Widen(du, duStride, 12 + j), Widen(du, duStride, 18 + j),
+                Widen(du, duStride, 24 + j), Widen(du, duStride, 30 + j), out t[j], out t[6 + j], out t[12 + j]);
+        }
+        float* lanes = stackalloc float[3 * 8];
+        for (int i = 0; i < 3; i++)
+        {
+            GatherLanes(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5], out var a, out var b, out var c);
+            Avx512F.ConvertToVector256Single(a).Store(lanes);
+            Avx512F.ConvertToVector256Single(b).Store(lanes + 8);
+            Avx512F.ConvertToVector256Single(c).Store(lanes + 16);
+            for (int l = 0; l < 8; l++)
+            {
+                float* k = dk + l * 9 + 3 * i;
+                k[0] += lanes[l];
+                k[1] += lanes[8 + l];
+                k[2] += lanes[16 + l];
+            }
+        }
+
+        static Vector512<double> Widen(float* du, long stride, int xi) => Avx512F.ConvertToVector512Double(Vector256.Load(du + xi * stride));
+    }
+
+    // KernelGradient's Gather, a lane each: Gᵀ times (v0 … v5).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GatherLanes(Vector512<double> v0, Vector512<double> v1, Vector512<double> v2, Vector512<double> v3,
+        Vector512<double> v4, Vector512<double> v5, out Vector512<double> a, out Vector512<double> b, out Vector512<double> c)
+    {
+        var (quarter, sixth) = (Vector512.Create(Quarter), Vector512.Create(Sixth));
+        a = v0 * quarter - (v1 + v2) * sixth + (v3 + v4) * Vector512.Create(TwentyFourth);
+        b = (v2 - v1) * sixth + (v3 - v4) * Vector512.Create(Twelfth);
+        c = (v3 + v4 - v1 - v2) * sixth + v5;
+    }
+
     /// <summary>Whether <see cref="TransformKernels"/> runs here (AVX-512).</summary>
     internal static bool TransformsKernelsInLanes => Avx512F.IsSupported;
 

@@ -80,7 +80,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     {
         int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions, taps = _block.KernelSide * _block.KernelSide;
         Span<float> one = stackalloc float[positions];
-        bool lanes = taps == 25 && Winograd5x5.TransformsKernelsInLanes;
+        bool lanes = taps == 25 ? Winograd5x5.TransformsKernelsInLanes : positions == 16 || Winograd4x4.TransformsKernelsInLanes;
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int c = 0; c < cg; c++)
@@ -89,8 +89,12 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
                     {
                         // Eight channels side by side: their dU entries lie next to each other at every position.
                         fixed (float* pdu = du, pdw = dw)
-                            Winograd5x5.KernelGradients(pdu + ((long)(grp * positions) * ocg + o) * cg + c, (long)ocg * cg,
-                                pdw + ((long)(grp * ocg + o) * cg + c) * taps);
+                        {
+                            float* from = pdu + ((long)(grp * positions) * ocg + o) * cg + c, to = pdw + ((long)(grp * ocg + o) * cg + c) * taps;
+                            if (taps == 25) Winograd5x5.KernelGradients(from, (long)ocg * cg, to);
+                            else if (positions == 16) KernelGradients(from, (long)ocg * cg, to);
+                            else Winograd4x4.KernelGradients(from, (long)ocg * cg, to);
+                        }
                         c += 7;
                         continue;
                     }
@@ -123,6 +127,40 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
             dk[3 * i] += r0 + 0.5f * (r1 + r2);
             dk[3 * i + 1] += 0.5f * (r1 - r2);
             dk[3 * i + 2] += 0.5f * (r1 + r2) + r3;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="KernelGradient"/> for eight (o, c) at once: lane l's dU at du[ξ·<paramref name="duStride"/> + l], its kernel
+    /// gradient at dk + l·9 (+=). The scalar form's operations in its order on each lane: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void KernelGradients(float* du, long duStride, float* dk)
+    {
+        var half = Vector256.Create(0.5f);
+        Vector256<float>* t = stackalloc Vector256<float>[12];
+        for (int j = 0; j < 4; j++)
+        {
+            var (d0, d1, d2, d3) = (Vector256.Load(du + j * duStride), Vector256.Load(du + (4 + j) * duStride),
+                Vector256.Load(du + (8 + j) * duStride), Vector256.Load(du + (12 + j) * duStride));
+            t[j] = d0 + half * (d1 + d2);
+            t[4 + j] = half * (d1 - d2);
+            t[8 + j] = half * (d1 + d2) + d3;
+        }
+        float* lanes = stackalloc float[3 * 8];
+        for (int i = 0; i < 3; i++)
+        {
+            var (r0, r1, r2, r3) = (t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]);
+            (r0 + half * (r1 + r2)).Store(lanes);
+            (half * (r1 - r2)).Store(lanes + 8);
+            (half * (r1 + r2) + r3).Store(lanes + 16);
+            for (int l = 0; l < 8; l++)
+            {
+                float* k = dk + l * 9 + 3 * i;
+                k[0] += lanes[l];
+                k[1] += lanes[8 + l];
+                k[2] += lanes[16 + l];
+            }
         }
     }
 

@@ -73,21 +73,6 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     private static int RoundUp(int n) => (n + Block - 1) / Block * Block;
 
-    /// <summary>
-    /// Wᵀ by blocks of 16 output channels: packed[(o / 16)·R + k][o % 16] = w[o, k] (R per group; each group's channels
-    /// fill whole blocks, so group g's blocks start at g·OCg·R).
-    /// </summary>
-    public void PackWeights(ReadOnlySpan<float> w, Span<float> packed)
-    {
-        int r = _g.ColRows;
-        for (int o = 0; o < _allOutputs; o++)
-            for (int k = 0; k < r; k++)
-                packed[Blocked(o, k)] = w[o * r + k];
-    }
-
-    // Where [o, k] of an [OC, R] matrix lies in the layout by blocks of 16 output channels, [(o / 16)·R + k][o % 16]
-    // (the packed weights, the weight gradient's partial sums).
-    private int Blocked(int o, int k) => ((o / Lanes) * _g.ColRows + k) * Lanes + o % Lanes;
 
     /// <summary>
     /// The padded input of one image: the image itself without padding, else <paramref name="padded"/>
@@ -349,14 +334,5 @@ internal sealed unsafe partial class ChannelBlockedConv
     private static void Accumulate(float* sums, int i, int count, Vector512<float> a)
     {
         if (i < count) (Vector512.Load(sums + i * Lanes) + a).Store(sums + i * Lanes);
-    }
-
-    /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> (all groups) put back in order.</summary>
-    public void AddToWeights(ReadOnlySpan<float> partial, Span<float> dw)
-    {
-        int r = _g.ColRows;
-        for (int o = 0; o < _allOutputs; o++)
-            for (int k = 0; k < r; k++)
-                dw[o * r + k] += partial[Blocked(o, k)];
     }
 }

@@ -267,19 +267,8 @@ public static unsafe partial class Gemm
                             tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
                             if (validRows == mr && validCols == width)
                                 run(kc, aPanel, bPanel, cTile, _ldc, &tail);
-                            else if (validRows == mr && tail.ColBias == null)
-                            {
-                                // Edge columns only: run the whole tile, epilogue included, on a copy of the C rows
-                                // (the lanes past the edge compute on whatever is there and are dropped), then copy
-                                // the valid part back. Every row bias read is in range since all rows are valid.
-                                if (tail.Beta != 0f)
-                                    for (int r = 0; r < mr; r++)
-                                        Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, validCols * 4L, validCols * 4L);
-                                run(kc, aPanel, bPanel, edge, width, &tail);
-                                for (int r = 0; r < mr; r++) Buffer.MemoryCopy(edge + r * width, cTile + r * _ldc, validCols * 4L, validCols * 4L);
-                            }
                             else if (tail.ColBias == null || validCols == width)
-                                EdgeRows(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
+                                EdgeTile(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
                             else
                             {
                                 // Edge tile: compute the full padded tile aside, write back only what is in C.
@@ -294,15 +283,16 @@ public static unsafe partial class Gemm
             }
         }
 
-        // A tile with rows past C's edge (and any columns when no column bias reads past them): the whole tile, epilogue
-        // included, into a copy of its valid C rows, the rows past the edge given a zero row bias, then the valid part copied
+        // A tile past C's edge in rows or columns (columns only where no column bias reads past them): the whole tile, epilogue
+        // included, on a copy of its valid C rows (the lanes and rows past the edge compute on whatever is there and are
+        // dropped; rows past the edge take a zero row bias, so no bias is read past the matrix), then the valid part copied
         // back. The vector epilogue's operations are the scalar one's, in the same order: the same values as element by element.
-        private void EdgeRows(delegate*<int, float*, float*, float*, nint, Tail*, void> run, int kc, float* aPanel, float* bPanel,
+        private void EdgeTile(delegate*<int, float*, float*, float*, nint, Tail*, void> run, int kc, float* aPanel, float* bPanel,
             float* cTile, int validRows, int validCols, int width, Tail tail, float* edge, float* edgeBias)
         {
             int mr = _kernel.MR;
             long bytes = validCols * 4L;
-            if (tail.RowBias != null)
+            if (tail.RowBias != null && validRows < mr)
             {
                 for (int r = 0; r < mr; r++) edgeBias[r] = r < validRows ? tail.RowBias[r] : 0f;
                 tail.RowBias = edgeBias;

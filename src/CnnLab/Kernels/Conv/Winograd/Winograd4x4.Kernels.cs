@@ -44,20 +44,12 @@ internal static unsafe partial class Winograd4x4
             GatherLanes(Widen(du, duStride, j), Widen(du, duStride, 6 + j), Widen(du, duStride, 12 + j), Widen(du, duStride, 18 + j),
                 Widen(du, duStride, 24 + j), Widen(du, duStride, 30 + j), out t[j], out t[6 + j], out t[12 + j]);
         }
-        float* lanes = stackalloc float[3 * 8];
         for (int i = 0; i < 3; i++)
         {
             GatherLanes(t[6 * i], t[6 * i + 1], t[6 * i + 2], t[6 * i + 3], t[6 * i + 4], t[6 * i + 5], out var a, out var b, out var c);
-            Avx512F.ConvertToVector256Single(a).Store(lanes);
-            Avx512F.ConvertToVector256Single(b).Store(lanes + 8);
-            Avx512F.ConvertToVector256Single(c).Store(lanes + 16);
-            for (int l = 0; l < 8; l++)
-            {
-                float* k = dk + l * 9 + 3 * i;
-                k[0] += lanes[l];
-                k[1] += lanes[8 + l];
-                k[2] += lanes[16 + l];
-            }
+            WinogradWeightGradient.AddLanes(Avx512F.ConvertToVector256Single(a), dk, 9, 3 * i);
+            WinogradWeightGradient.AddLanes(Avx512F.ConvertToVector256Single(b), dk, 9, 3 * i + 1);
+            WinogradWeightGradient.AddLanes(Avx512F.ConvertToVector256Single(c), dk, 9, 3 * i + 2);
         }
 
         static Vector512<double> Widen(float* du, long stride, int xi) => Avx512F.ConvertToVector512Double(Vector256.Load(du + xi * stride));

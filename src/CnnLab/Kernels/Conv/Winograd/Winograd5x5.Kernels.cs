@@ -61,14 +61,12 @@ internal static unsafe partial class Winograd5x5
                 for (int i = 0; i < 6; i++) sum += Vector512.Create(g[5 * i + a]) * d[6 * i + j];
                 t[6 * a + j] = sum;
             }
-        float* lanes = stackalloc float[8];
         for (int a = 0; a < 5; a++)
             for (int c = 0; c < 5; c++)
             {
                 var sum = Vector512<double>.Zero;
                 for (int j = 0; j < 6; j++) sum += t[6 * a + j] * Vector512.Create(g[5 * j + c]);
-                Avx512F.ConvertToVector256Single(sum).Store(lanes);
-                for (int l = 0; l < 8; l++) dk[l * 25 + 5 * a + c] += lanes[l];
+                WinogradWeightGradient.AddLanes(Avx512F.ConvertToVector256Single(sum), dk, 25, 5 * a + c);
             }
     }
 }

@@ -81,29 +81,27 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
         int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions, taps = _block.KernelSide * _block.KernelSide;
         Span<float> one = stackalloc float[positions];
         bool lanes = taps == 25 ? Winograd5x5.TransformsKernelsInLanes : positions == 16 || Winograd4x4.TransformsKernelsInLanes;
-        for (int grp = 0; grp < _g.G; grp++)
-            for (int o = 0; o < ocg; o++)
-                for (int c = 0; c < cg; c++)
-                {
-                    if (lanes && c + 8 <= cg)
+        fixed (float* pdu = du, pdw = dw)
+            for (int grp = 0; grp < _g.G; grp++)
+                for (int o = 0; o < ocg; o++)
+                    for (int c = 0; c < cg; c++)
                     {
-                        // Eight channels side by side: their dU entries lie next to each other at every position.
-                        fixed (float* pdu = du, pdw = dw)
+                        if (lanes && c + 8 <= cg)
                         {
+                            // Eight channels side by side: their dU entries lie next to each other at every position.
                             float* from = pdu + ((long)(grp * positions) * ocg + o) * cg + c, to = pdw + ((long)(grp * ocg + o) * cg + c) * taps;
                             if (taps == 25) Winograd5x5.KernelGradients(from, (long)ocg * cg, to);
                             else if (positions == 16) KernelGradients(from, (long)ocg * cg, to);
                             else Winograd4x4.KernelGradients(from, (long)ocg * cg, to);
+                            c += 7;
+                            continue;
                         }
-                        c += 7;
-                        continue;
+                        for (int xi = 0; xi < positions; xi++) one[xi] = du[((grp * positions + xi) * ocg + o) * cg + c];
+                        var dk = dw.Slice(((grp * ocg + o) * cg + c) * taps, taps);
+                        if (taps == 25) Winograd5x5.KernelGradient(one, dk);
+                        else if (positions == 16) KernelGradient(one, dk);
+                        else Winograd4x4.KernelGradient(one, dk);
                     }
-                    for (int xi = 0; xi < positions; xi++) one[xi] = du[((grp * positions + xi) * ocg + o) * cg + c];
-                    var dk = dw.Slice(((grp * ocg + o) * cg + c) * taps, taps);
-                    if (taps == 25) Winograd5x5.KernelGradient(one, dk);
-                    else if (positions == 16) KernelGradient(one, dk);
-                    else Winograd4x4.KernelGradient(one, dk);
-                }
     }
 
     /// <summary>
@@ -147,21 +145,21 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
             t[4 + j] = half * (d1 - d2);
             t[8 + j] = half * (d1 + d2) + d3;
         }
-        float* lanes = stackalloc float[3 * 8];
         for (int i = 0; i < 3; i++)
         {
             var (r0, r1, r2, r3) = (t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]);
-            (r0 + half * (r1 + r2)).Store(lanes);
-            (half * (r1 - r2)).Store(lanes + 8);
-            (half * (r1 + r2) + r3).Store(lanes + 16);
-            for (int l = 0; l < 8; l++)
-            {
-                float* k = dk + l * 9 + 3 * i;
-                k[0] += lanes[l];
-                k[1] += lanes[8 + l];
-                k[2] += lanes[16 + l];
-            }
+            AddLanes(r0 + half * (r1 + r2), dk, 9, 3 * i);
+            AddLanes(half * (r1 - r2), dk, 9, 3 * i + 1);
+            AddLanes(half * (r1 + r2) + r3, dk, 9, 3 * i + 2);
         }
+    }
+
+    /// <summary>dk[l·<paramref name="taps"/> + <paramref name="tap"/>] += lane l of <paramref name="v"/>: one tap of eight kernels'
+    /// gradients taken a lane each, added back kernel by kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddLanes(Vector256<float> v, float* dk, int taps, int tap)
+    {
+        for (int l = 0; l < 8; l++) dk[l * taps + tap] += v.GetElement(l);
     }
 
     /// <summary>

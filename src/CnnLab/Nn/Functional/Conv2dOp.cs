@@ -61,7 +61,7 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
             PlanKey(inputs, weight), algorithm);
-        y.IsReluOutput = Autograd.NeedsGrad(inputs);   // only an output recorded with this op's backward, which skips the mask
+        y.IsReluOutput = true;   // this op's backward skips the mask for a premasked gradient (taken only once it is recorded)
         return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0] (unless the next convolution masked dy already), then the convolution's

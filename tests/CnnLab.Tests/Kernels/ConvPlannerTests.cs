@@ -90,6 +90,20 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 7, 7, 24, 3, 3, PH: 1, PW: 1)).WeightGradient);
     }
 
+    [Theory]
+    [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd)]     // 64 channels, tiles inside, blocks of 8 images' 16 tiles
+    [InlineData(128, 64, 10, 10, 64, ConvAlgorithm.Winograd)]
+    [InlineData(256, 64, 6, 6, 64, ConvAlgorithm.Winograd)]      // 16 images a block, 144 tiles
+    [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.ChannelBlocked)] // 72 tiles a block
+    [InlineData(64, 64, 8, 8, 128, ConvAlgorithm.ChannelBlocked)] // 64 tiles a block
+    [InlineData(128, 32, 8, 8, 32, ConvAlgorithm.ChannelBlocked)] // 32 channels
+    [InlineData(128, 64, 7, 7, 64, ConvAlgorithm.ChannelBlocked)] // a quarter of the tiles' pixels outside the plane
+    public void Winograds_weight_gradient_takes_small_planes_with_many_channels(int n, int c, int h, int w, int oc, ConvAlgorithm expected)
+    {
+        if (!Avx512F.IsSupported) return;
+        Assert.Equal(expected, ConvPlanner.Plan(new Conv2dGeometry(n, c, h, w, oc, 3, 3, PH: 1, PW: 1)).WeightGradient);
+    }
+
     [Fact]
     public void A_strided_one_by_one_convolution_keeps_im2cols_input_gradient()
     {

@@ -271,6 +271,16 @@ public class Winograd4x4Tests
             ConvPlanner.Plan(Same3x3(5, 16, 14, 14, 24)));
     }
 
+    [Theory]
+    [InlineData(16, 13, 96)]   // 13 tile rows of 7 in two passes: 16 x 36 x 96 floats of V, 221 KB
+    [InlineData(64, 6, 48)]    // 6 rows in one pass: two would read 885 KB of V
+    [InlineData(0, 6, 48)]     // depth not known
+    public void A_chunk_of_few_channels_takes_two_passes_for_fuller_lanes(int channels, int rows, int width)
+    {
+        var block = new WinogradBlock(28, 28, tileSide: 4, kernelSide: 3, channels: channels);
+        Assert.Equal((rows, width), (block.ChunkRows, block.ChunkWidth));
+    }
+
     [Fact]
     public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize() =>
         SameBitsForAnyThreadCountOrBlock(Same3x3(40, 16, 9, 11, 32), ConvAlgorithm.Winograd4x4, [0, 20, 9]);

@@ -61,8 +61,9 @@ internal sealed unsafe partial class ConvBackwardPass
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
         int dxSide = needDx ? WinogradBlock.TileSideOf(plan.InputGradient) : 0;
-        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide, g.KH) : null;
-        _winogradDx = dxSide == 0 ? null : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide, g.KH);
+        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide, g.KH, g.OCg) : null;
+        _winogradDx = dxSide == 0 ? null
+            : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide, g.KH, g.OCg);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product

@@ -56,7 +56,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 break;
             case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5:
                 int side = WinogradBlock.TileSideOf(algorithm);
-                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH);
+                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH, g.Cg);
                 ImagesPerBlock = _winograd.Images;
                 _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);
                 break;

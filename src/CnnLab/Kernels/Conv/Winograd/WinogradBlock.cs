@@ -41,15 +41,17 @@ internal sealed unsafe partial class WinogradBlock
     /// Blocks of H x W planes, as many images as fit in <paramref name="blockColumns"/> tiles (0: the default), by tiles of
     /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs of a <paramref name="kernelSide"/> kernel: F(2x2, 3x3)
     /// (<see cref="Winograd3x3"/>), F(4x4, 3x3) (<see cref="Winograd4x4"/>) or F(2x2, 5x5) (<see cref="Winograd5x5"/>).
+    /// <paramref name="channels"/> is the products' depth (input channels forward, output channels for dx; 0: not known),
+    /// which the chunk's width takes into account.
     /// </summary>
-    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3)
+    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3, int channels = 0)
     {
         (H, W, TileSide, KernelSide, Positions) = (h, w, tileSide, kernelSide, PositionsOf(tileSide, kernelSide));
         Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
         int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns : WideBlockColumns;
         Images = Winograd3x3.ImagesPerBlock(Tiles, columns);
         Cols = Images * Tiles;
-        (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide);
+        (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide, Positions, channels);
         _small = Positions == 16 && h <= Winograd3x3.SmallSide && w <= Winograd3x3.SmallSide;
         _tiny = tileSide == 4 && Winograd4x4.IsTiny(h, w);
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
@@ -78,8 +80,9 @@ internal sealed unsafe partial class WinogradBlock
     };
 
     // The chunk for tile rows of tw tiles: whole tile rows in 1 to 3 passes of 48 tiles (14 tiles a row: 3 rows, 42 of
-    // 48 lanes), a wider chunk only for clearly fuller lanes, since each pass adds 24 KB of M chunk to keep in L1.
-    private static (int Rows, int Width) Chunk(int tw)
+    // 48 lanes), a wider chunk only for clearly fuller lanes (10 points), since each pass adds to the M chunk kept near L1
+    // and to the V the chunk's products read from L2; 5 points where that V stays within SmallChunkV.
+    private static (int Rows, int Width) Chunk(int tw, int positions, int channels)
     {
         const int lanes = MultiplyColumns;
         if (tw > 3 * lanes) return (1, (tw + lanes - 1) / lanes * lanes);
@@ -89,10 +92,18 @@ internal sealed unsafe partial class WinogradBlock
         {
             int rows = passes * lanes / tw;
             double use = (double)rows * tw / (passes * lanes);
-            if (rows >= 1 && use > bestUse + 0.1) (best, bestUse) = ((rows, passes * lanes), use);
+            double margin = channels > 0 && (long)channels * positions * passes * lanes * sizeof(float) <= SmallChunkV ? 0.05 : 0.1;
+            if (rows >= 1 && use > bestUse + margin) (best, bestUse) = ((rows, passes * lanes), use);
         }
         return best;
     }
+
+    /// <summary>
+    /// The V a chunk may read (channels × positions × width floats) for a wider chunk to pay from 5 points' fuller lanes:
+    /// 16→16 on 28x28 in two passes (13 of 14 lanes) ran 6-9 % faster forward and as dx, 32→32 1-4 %, and 64→64, whose
+    /// 885 KB no longer stayed in L2, 8 % slower.
+    /// </summary>
+    internal const int SmallChunkV = 256 << 10;
 
     /// <summary>
     /// One thread's V, M chunk and transform scratch; dispose to return them. V and M are pinned while rented and used from

@@ -71,6 +71,12 @@ public class WinogradWeightGradientTests
     [InlineData(5, 7, 37)]     // rows past both 4 x 4 blocks' edges, a masked tail of 5 tiles
     [InlineData(4, 4, 16)]
     [InlineData(3, 2, 1)]
+    [InlineData(40, 48, 130)]  // more than 16 channels: V turned round, three vectors of channels, rows past 8
+    [InlineData(9, 33, 77)]    // a last block of one channel, its other lanes dropped; one row past a block of 8
+    [InlineData(8, 20, 5)]     // two vectors, the second of 4 channels
+    [InlineData(17, 64, 200)]  // 64 channels as two pairs of vectors
+    [InlineData(3, 112, 31)]   // three vectors, then two pairs
+    [InlineData(1, 17, 1)]
     public unsafe void DotsAddEveryRowPairsProductOverTheTiles(int rows, int cols, int k)
     {
         if (!Avx512F.IsSupported) return;

@@ -20,22 +20,22 @@ internal sealed unsafe partial class WinogradBlock
 
     // The width as a type, so that each instantiation is compiled for its own width: one or two vectors multiply no zero
     // third one, and all three widths share one loop.
-    private interface IWidth
+    internal interface IWidth
     {
         static abstract int Vectors { get; }
     }
 
-    private struct OneVector : IWidth
+    internal struct OneVector : IWidth
     {
         public static int Vectors => 1;
     }
 
-    private struct TwoVectors : IWidth
+    internal struct TwoVectors : IWidth
     {
         public static int Vectors => 2;
     }
 
-    private struct ThreeVectors : IWidth
+    internal struct ThreeVectors : IWidth
     {
         public static int Vectors => 3;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -62,7 +63,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
 
     /// <summary>
     /// dU_ξ [OCg, Cg] of group <paramref name="group"/> += dM_ξ [OCg, tiles] · V_ξᵀ [tiles, Cg] over the block's
-    /// first <paramref name="count"/> images (<see cref="AddDots"/>).
+    /// first <paramref name="count"/> images (<see cref="AddDots(int, int, int, float*, float*, long, float*, float*)"/>).
     /// </summary>
     public void Accumulate(WinogradBlock.Buffers b, int group, int count, Span<float> du)
     {
@@ -70,9 +71,11 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
         long channel = (long)positions * ldv;
         var dug = du.Slice(group * positions * ocg * cg, positions * ocg * cg);
         float* x = b.VStart + channel * group * cg, dm = b.VStart + channel * (_g.C + group * ocg);
-        fixed (float* pdu = dug)
+        var scratch = ArrayPool<float>.Shared.Rent(DotsScratch(cg, k));
+        fixed (float* pdu = dug, turned = scratch)
             for (int xi = 0; xi < positions; xi++)
-                AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, channel, pdu + xi * ocg * cg);
+                AddDots(ocg, cg, k, dm + (long)xi * ldv, x + (long)xi * ldv, channel, pdu + xi * ocg * cg, turned);
+        ArrayPool<float>.Shared.Return(scratch);
     }
 
     /// <summary>dw [OC, Cg, K, K] += Gᵀ·dU·G from the accumulated dU [G, P, OCg, Cg].</summary>

@@ -82,7 +82,7 @@ public class ConvPlannerTests
     public void Winograds_weight_gradient_needs_planes_of_36_tiles_where_the_direct_one_can_run()
     {
         if (!Avx512F.IsSupported) return;
-        var small = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1));
+        var small = ConvPlanner.Plan(new Conv2dGeometry(128, 32, 7, 7, 32, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.ChannelBlocked), small);
         var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd), twelve);
@@ -91,13 +91,16 @@ public class ConvPlannerTests
     }
 
     [Theory]
-    [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd)]     // 64 channels, tiles inside, blocks of 8 images' 16 tiles
-    [InlineData(128, 64, 10, 10, 64, ConvAlgorithm.Winograd)]
-    [InlineData(256, 64, 6, 6, 64, ConvAlgorithm.Winograd)]      // 16 images a block, 144 tiles
-    [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.ChannelBlocked)] // 72 tiles a block
-    [InlineData(64, 64, 8, 8, 128, ConvAlgorithm.ChannelBlocked)] // 64 tiles a block
-    [InlineData(128, 32, 8, 8, 32, ConvAlgorithm.ChannelBlocked)] // 32 channels
-    [InlineData(128, 64, 7, 7, 64, ConvAlgorithm.ChannelBlocked)] // a quarter of the tiles' pixels outside the plane
+    [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd)]      // tiles inside the plane, blocks of 8 images' 16 tiles
+    [InlineData(32, 64, 8, 8, 64, ConvAlgorithm.Winograd)]        // blocks of 2 images
+    [InlineData(128, 32, 8, 8, 32, ConvAlgorithm.Winograd)]
+    [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.Winograd)]       // 9 tiles, all inside
+    [InlineData(128, 48, 7, 7, 48, ConvAlgorithm.Winograd)]       // a quarter of the tiles' pixels outside: 48 channels
+    [InlineData(128, 32, 7, 7, 32, ConvAlgorithm.ChannelBlocked)] // ... not 32
+    [InlineData(128, 64, 5, 5, 64, ConvAlgorithm.ChannelBlocked)] // 9 tiles, two thirds inside
+    [InlineData(128, 128, 4, 4, 128, ConvAlgorithm.ChannelBlocked)] // 4 tiles
+    [InlineData(8, 64, 7, 7, 64, ConvAlgorithm.ChannelBlocked)]   // blocks of one image
+    [InlineData(128, 16, 8, 8, 16, ConvAlgorithm.ChannelBlocked)] // 16 channels
     public void Winograds_weight_gradient_takes_small_planes_with_many_channels(int n, int c, int h, int w, int oc, ConvAlgorithm expected)
     {
         if (!Avx512F.IsSupported) return;

@@ -208,16 +208,21 @@ public static class ConvPlanner
     // one-channel conv + ReLU + pool computes too (the same bits fused or not).
     // Winograd's weight gradient needs planes of at least MinWinogradWeightGradientTiles tiles (12x12): on 7x7 to 10x10 planes
     // its transforms and per-block products cost more than the channel-blocked direct one, where that can run.
-    // With MinSmallPlaneWeightGradientChannels or more on both sides, tiles inside the plane (85 %, as for F(4x4, 3x3)) and
-    // blocks of MinWideWeightGradientTiles tiles, its products outweigh them: 64→64 to 256→256 on 8x8 and 64→64 on 10x10
-    // (batch 128) 6-26 % faster, 64→64 on 6x6 at batch 256 24 %; 32 channels, blocks of 64 or 72 tiles and 7x7 tied or lost.
-    internal const int MinWinogradWeightGradientTiles = 36, MinSmallPlaneWeightGradientChannels = 64;
+    // Its products turned into the forward's shape (more than 16 channels: WinogradWeightGradient.AddDots), it beat the
+    // channel-blocked one on smaller planes too, with 32 or more channels on both sides where the tiles lie inside the plane
+    // (85 %: 6x6, 8x8, 10x10), 48 or more on planes of 16 tiles whose last row and column reach past it (7x7), given blocks
+    // of MinSmallPlaneBlockTiles tiles: 8x8 32→32 to 128→128 by 21-36 % (batch 32 to 128), 64→64 on 6x6 by 25 %, 48→48
+    // to 128→128 on 7x7 by 15-26 %. It tied with 32 channels on 7x7, on 5x5 (9 tiles, two thirds inside) and on 4x4, and
+    // lost on 4x4 with 128 channels and with blocks of one 7x7 image (batch 8).
+    internal const int MinWinogradWeightGradientTiles = 36, MinSmallPlaneWeightGradientChannels = 32;
+    internal const int MinSmallPlaneOutsideChannels = 48, MinSmallPlaneBlockTiles = 32, MinSmallPlaneTiles = 9;
 
     private static bool SmallPlaneWeightGradientPays(in Conv2dGeometry g)
     {
-        int tiles = Winograd3x3.Tiles(g.H, g.W);
-        return Math.Min(g.Cg, g.OCg) >= MinSmallPlaneWeightGradientChannels && 100L * g.H * g.W >= 85L * 4 * tiles
-            && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
+        int tiles = Winograd3x3.Tiles(g.H, g.W), channels = Math.Min(g.Cg, g.OCg);
+        bool inside = 100L * g.H * g.W >= 85L * 4 * tiles;
+        return channels >= MinSmallPlaneWeightGradientChannels && tiles >= MinSmallPlaneTiles
+            && BlockTiles(g, tiles) >= MinSmallPlaneBlockTiles && (inside || channels >= MinSmallPlaneOutsideChannels && tiles >= 16);
     }
 
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>

@@ -84,8 +84,10 @@ public class ConvPlannerTests
         if (!Avx512F.IsSupported) return;
         var small = ConvPlanner.Plan(new Conv2dGeometry(128, 32, 7, 7, 32, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.ChannelBlocked), small);
-        var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1));
+        var twelve = ConvPlanner.Plan(new Conv2dGeometry(128, 16, 12, 12, 64, 3, 3, PH: 1, PW: 1));
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd), twelve);
+        // With 64 inputs F(4x4, 3x3)'s weight gradient takes it (blocks of 72 tiles, all inside).
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 1, PW: 1)).WeightGradient);
         // 24 outputs: no direct weight gradient, so Winograd's stays.
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 7, 7, 24, 3, 3, PH: 1, PW: 1)).WeightGradient);
     }

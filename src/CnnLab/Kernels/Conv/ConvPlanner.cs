@@ -87,20 +87,24 @@ public static class ConvPlanner
         Winograd4x4.Supports(g) && g.N != 1
         && (g.W >= MinWideTileWidth || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.H, g.W) >= MinTinySide);
 
-    // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s: it paid
-    // where a block holds at least MinWideWeightGradientTiles of them (a block is at most a sixteenth of the batch) and the
-    // tiles lie mostly inside the plane (at least 85 %: 16x16, 28x28, 32x32), or with 16 channels (its transforms then the
-    // larger share), or with more than 16 input channels, whose products run as the forward's (WinogradWeightGradient.AddDots):
-    // dx and dW together on 14x14, 32→32 3.44 → 2.87 ms, 32→64 5.71 → 5.29, 64→64 10.1 → 9.3, 128→128 2 % faster.
-    internal const int MinWideWeightGradientTiles = 128;
+    // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s. With
+    // 16 input channels (dot products along the tiles) it paid where a block holds at least MinWideWeightGradientTiles of
+    // them (a block is at most a sixteenth of the batch) and the tiles lie mostly inside the plane (85 %: 16x16, 28x28,
+    // 32x32), or with 16 channels on both sides (its transforms then the larger share). With more, its products run as the
+    // forward's (WinogradWeightGradient.AddDots) and it paid on blocks of MinTurnedBlockTiles from 75 % inside (14x14) and 9
+    // tiles an image: dx and dW together, 32→32 on 14x14 3.44 → 2.87 ms, 64→64 10.1 → 9.3, 32→64 (cnn-small's conv2) 5.71 →
+    // 5.29; 32→32 on 28x28 at batch 32 2.97 → 2.53, 14x14 at batch 64 1.72 → 1.50. On 10x10 (69 % inside) it lost with 48 to
+    // 128 channels by 5-15 %, and on 7x7 (2x2 tiles) alone by 25 %.
+    internal const int MinWideWeightGradientTiles = 128, MinTurnedBlockTiles = 32, MinTurnedInside = 75, MinTurnedTiles = 9;
 
     private static bool WideWeightGradientPays(in Conv2dGeometry g)
     {
         if (!WideTilesPay(g)) return false;
         int tiles = Winograd4x4.Tiles(g.H, g.W);
-        bool inside = 100L * g.H * g.W >= 85L * 16 * tiles;
-        return (inside || g.Cg > MinWinogradChannels || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels)
-            && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
+        long inside = 100L * g.H * g.W / (16L * tiles);   // percent of the tiles' outputs that lie in the plane
+        if (g.Cg > MinWinogradChannels)
+            return inside >= MinTurnedInside && tiles >= MinTurnedTiles && BlockTiles(g, tiles) >= MinTurnedBlockTiles;
+        return (inside >= 85 || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
     }
 
     // The tiles a Winograd weight gradient's block sums over: a block holds at most a chunk's images (a sixteenth of the

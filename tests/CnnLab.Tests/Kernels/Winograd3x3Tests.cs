@@ -113,9 +113,12 @@ public class Winograd3x3Tests
     }
 
     [Fact]
-    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize() =>
-        // Blocks of 8, 2 or 1 images.
+    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize()
+    {
+        // Blocks of 8, 2 or 1 images; 48 inputs: the weight gradient's products with V turned round.
         Winograd4x4Tests.SameBitsForAnyThreadCountOrBlock(Same3x3(40, 16, 9, 11, 32), ConvAlgorithm.Winograd, [0, 60, 30]);
+        Winograd4x4Tests.SameBitsForAnyThreadCountOrBlock(Same3x3(40, 48, 9, 11, 32), ConvAlgorithm.Winograd, [0, 60, 30]);
+    }
 
     [Fact]
     public void FusedConvReluPoolKeepsTheBitsOfTheOpsInARow()

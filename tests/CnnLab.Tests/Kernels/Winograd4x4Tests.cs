@@ -285,6 +285,11 @@ public class Winograd4x4Tests
     public void ResultsDoNotDependOnTheThreadCountOrTheBlockSize() =>
         SameBitsForAnyThreadCountOrBlock(Same3x3(40, 16, 9, 11, 32), ConvAlgorithm.Winograd4x4, [0, 20, 9]);
 
+    // 24 inputs: the weight gradient's products with V turned round (WinogradWeightGradient.AddDots), its last block 8 wide.
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCountOrTheBlockSizeWithMoreThan16Inputs() =>
+        SameBitsForAnyThreadCountOrBlock(Same3x3(40, 24, 9, 11, 32), ConvAlgorithm.Winograd4x4, [0, 20, 9]);
+
     /// <summary>
     /// y (with a ReLU) and dx of <paramref name="g"/> by <paramref name="algorithm"/>, the same bits for 1 and 2 threads and for
     /// blocks cut at each of <paramref name="blockColumns"/> (40 images: 16 chunks of 2-3 images at both thread counts); dW the

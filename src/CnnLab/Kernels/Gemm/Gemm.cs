@@ -234,8 +234,7 @@ public static unsafe partial class Gemm
             int mr = _kernel.MR, nr = _kernel.NR;
             int j0 = columnBlock * _nc, cols = Math.Min(_nc, _n - j0);
             float* edge = stackalloc float[8 * 64];
-            float* edgeBias = stackalloc float[8];
-            var plain = new Tail { Alpha = 1f };
+            float* edgeBias = stackalloc float[8 + 64];
             for (int k0 = 0; k0 < _k; k0 += _kc)
             {
                 int kc = Math.Min(_kc, _k - k0);
@@ -262,31 +261,22 @@ public static unsafe partial class Gemm
                             int width = _kernel.PanelWidth(validCols);
                             var run = _kernel.ForWidth(width);
                             float* bPanel = _bInPlace ? _b + (long)k0 * _ldb + j0 + jr : packB + (long)jr * kc;
-                            tail.BStride = plain.BStride = _bInPlace ? _ldb : width;
+                            tail.BStride = _bInPlace ? _ldb : width;
                             float* cTile = _c + (i0 + ir) * _ldc + j0 + jr;
                             tail.ColBias = last && _tail.ColBias != null ? _tail.ColBias + j0 + jr : null;
                             if (validRows == mr && validCols == width)
                                 run(kc, aPanel, bPanel, cTile, _ldc, &tail);
-                            else if (tail.ColBias == null || validCols == width)
-                                EdgeTile(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
-                            else
-                            {
-                                // Edge tile: compute the full padded tile aside, write back only what is in C.
-                                run(kc, aPanel, bPanel, edge, width, &plain);
-                                for (int r = 0; r < validRows; r++)
-                                    for (int j = 0; j < validCols; j++)
-                                        StoreScalar(cTile + r * _ldc + j, edge[r * width + j], r, j, &tail);
-                            }
+                            else EdgeTile(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
                         }
                     }
                 }
             }
         }
 
-        // A tile past C's edge in rows or columns (columns only where no column bias reads past them): the whole tile, epilogue
-        // included, on a copy of its valid C rows (the lanes and rows past the edge compute on whatever is there and are
-        // dropped; rows past the edge take a zero row bias, so no bias is read past the matrix), then the valid part copied
-        // back. The vector epilogue's operations are the scalar one's, in the same order: the same values as element by element.
+        // A tile past C's edge in rows or columns: the whole tile, epilogue included, on a copy of its valid C rows (the lanes
+        // and rows past the edge compute on whatever is there and are dropped; rows and columns past the edge take a zero bias
+        // from `edgeBias`, MR + 64 floats, so no bias is read past the matrix), then the valid part copied back. The vector
+        // epilogue's operations are the scalar one's, in the same order: the same values as element by element.
         private void EdgeTile(delegate*<int, float*, float*, float*, nint, Tail*, void> run, int kc, float* aPanel, float* bPanel,
             float* cTile, int validRows, int validCols, int width, Tail tail, float* edge, float* edgeBias)
         {
@@ -296,6 +286,12 @@ public static unsafe partial class Gemm
             {
                 for (int r = 0; r < mr; r++) edgeBias[r] = r < validRows ? tail.RowBias[r] : 0f;
                 tail.RowBias = edgeBias;
+            }
+            if (tail.ColBias != null && validCols < width)
+            {
+                float* columns = edgeBias + mr;
+                for (int j = 0; j < width; j++) columns[j] = j < validCols ? tail.ColBias[j] : 0f;
+                tail.ColBias = columns;
             }
             if (tail.Beta != 0f)
                 for (int r = 0; r < validRows; r++) Buffer.MemoryCopy(cTile + r * _ldc, edge + r * width, bytes, bytes);

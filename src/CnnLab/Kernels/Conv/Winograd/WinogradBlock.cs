@@ -71,6 +71,13 @@ internal sealed unsafe partial class WinogradBlock
         ? (tileSide + kernelSide - 1) * (tileSide + kernelSide - 1)
         : throw new ArgumentOutOfRangeException(nameof(tileSide), tileSide, "F(2x2, 3x3), F(4x4, 3x3) or F(2x2, 5x5)");
 
+    /// <summary>
+    /// Whether the kernel transforms of this variant (<paramref name="tileSide"/>, <paramref name="kernelSide"/>) and their
+    /// gradients run eight kernels a lane each here: F(2x2, 3x3)'s always (Vector256), F(4x4, 3x3)'s and F(2x2, 5x5)'s with AVX-512.
+    /// </summary>
+    internal static bool KernelsInLanes(int tileSide, int kernelSide) =>
+        kernelSide == 5 ? Winograd5x5.TransformsKernelsInLanes : tileSide == 2 || Winograd4x4.TransformsKernelsInLanes;
+
     /// <summary>The tile side of a Winograd algorithm: 4 for F(4x4, 3x3), 2 for F(2x2, 3x3) and F(2x2, 5x5), 0 for any other.</summary>
     internal static int TileSideOf(ConvAlgorithm algorithm) => algorithm switch
     {

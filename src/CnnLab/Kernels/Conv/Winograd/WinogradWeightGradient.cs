@@ -83,7 +83,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     {
         int cg = _g.Cg, ocg = _g.OCg, positions = _block.Positions, taps = _block.KernelSide * _block.KernelSide;
         Span<float> one = stackalloc float[positions];
-        bool lanes = taps == 25 ? Winograd5x5.TransformsKernelsInLanes : positions == 16 || Winograd4x4.TransformsKernelsInLanes;
+        bool lanes = WinogradBlock.KernelsInLanes(_block.TileSide, _block.KernelSide);
         fixed (float* pdu = du, pdw = dw)
             for (int grp = 0; grp < _g.G; grp++)
                 for (int o = 0; o < ocg; o++)

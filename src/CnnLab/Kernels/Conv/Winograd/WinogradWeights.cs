@@ -38,11 +38,11 @@ internal sealed unsafe class WinogradWeights : IDisposable
         // [K][8] copied out whole. Transformed straight into place, each kernel wrote one float to every position's matrix,
         // all a multiple of 4 KB apart, so they competed for one set of L1's lines.
         var scratch = ArrayPool<float>.Shared.Rent(K * rowBlock);
+        bool inLanes = WinogradBlock.KernelsInLanes(tileSide, kernel);
         fixed (float* pw = w, pu = _data, ps = scratch)
             for (int grp = 0; grp < g.G; grp++)
                 for (int rb = 0; rb < RowBlocks; rb++)
                 {
-                    bool inLanes = kernel == 5 ? Winograd5x5.TransformsKernelsInLanes : tileSide == 2 || Winograd4x4.TransformsKernelsInLanes;
                     if ((rb + 1) * BlockRows <= Rows && inLanes)
                     {
                         // A whole block: its 8 rows' kernels of each column transformed together, a lane each.

@@ -227,9 +227,9 @@ public static class Conv2dKernel
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
             return false;
         }
-        bool mask = maskDxByInput && needDx && overwriteDx;
-        new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, mask).Run(x, dx, dw, db);
-        return mask;
+        var pass = new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, maskDxByInput);
+        pass.Run(x, dx, dw, db);
+        return pass.MasksDx;
     }
 
 

@@ -99,6 +99,9 @@ internal sealed unsafe partial class ConvBackwardPass
         return images;
     }
 
+    /// <summary>Whether the chunks mask dx by [x &gt; 0] (asked for, with an overwritten dx).</summary>
+    public bool MasksDx => _maskDx;
+
     /// <summary>Runs every chunk, then adds dW and db (dx was written by the chunks).</summary>
     public void Run(ReadOnlySpan<float> x, Span<float> dx, Span<float> dw, Span<float> db)
     {

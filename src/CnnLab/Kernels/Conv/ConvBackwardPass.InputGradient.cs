@@ -140,9 +140,9 @@ internal sealed unsafe partial class ConvBackwardPass
             }
             if (pass._directDw is not null)
             {
-                Padded = pool.Rent(Math.Max(1, pass._directDw.PaddedLength));
+                Padded = pool.Rent(Math.Max(1, pass._directDw.RunPaddedLength));
                 Array.Clear(Padded);
-                DyTransposed = pool.Rent(g.ColCols * 2 * ChannelBlockedConv.Lanes);
+                DyTransposed = pool.Rent(pass._directDw.TransposedLength);
             }
         }
 

@@ -132,7 +132,7 @@ internal sealed unsafe partial class ConvBackwardPass
             Array.Clear(partial, 0, _partialLength);
         }
         int n0 = (int)((long)chunk * g.N / _chunks), n1 = (int)((long)(chunk + 1) * g.N / _chunks);
-        int blockStart = n0, p = g.ColCols;   // read once: a division the JIT does not move out of the loops
+        int blockStart = n0, runStart = n0, p = g.ColCols;   // read once: a division the JIT does not move out of the loops
         for (int n = n0; n < n1; n++)
         {
             for (int grp = 0; grp < g.G; grp++)
@@ -142,7 +142,10 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (_needDb)
                     for (int o = 0; o < g.OCg; o++)
                         _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
-                if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, NextReads(n, grp, n1, x + xOff));
+                if (partial is not null && _directDw is { RunImages: > 1 })
+                    runStart = AddToRun(b, x, dyg, n, runStart, n1, partial);
+                else if (partial is not null)
+                    AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, NextReads(n, grp, n1, x + xOff));
                 if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
             }
             // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
@@ -154,6 +157,22 @@ internal sealed unsafe partial class ConvBackwardPass
                 blockStart = n + 1;
             }
         }
+    }
+
+    // Image n (one group) into the direct dW's run that started at runStart, and the run through the kernels once it is full or
+    // the chunk ends; returns where the next run starts.
+    private int AddToRun(ChunkBuffers b, float* x, ReadOnlySpan<float> dyg, int n, int runStart, int chunkEnd, float[] partial)
+    {
+        long image = (long)_g.C * _g.H * _g.W;
+        fixed (float* dys = dyg, sums = partial, transposed = b.DyTransposed, pad = b.Padded)
+        {
+            _directDw!.CollectWeightGradient(n - runStart, x + n * image, dys, transposed, pad);
+            int images = n - runStart + 1;
+            if (images < _directDw.RunImages && n + 1 < chunkEnd) return runStart;
+            _directDw.AddWeightGradientRun(images, x + runStart * image, sums, transposed, pad, NextReads(n, 0, chunkEnd, x + n * image),
+                Math.Min(_directDw.RunImages, chunkEnd - n - 1));
+        }
+        return n + 1;
     }
 
     // dx·[x > 0] for images n0 … n1 − 1, whose dx is complete (the ReLU's backward, with the same kernel).

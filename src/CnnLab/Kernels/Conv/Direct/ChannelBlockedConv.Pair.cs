@@ -93,19 +93,18 @@ internal sealed unsafe partial class ChannelBlockedConv
     }
 
     /// <summary>
-    /// <see cref="WeightGradientBlock"/> for 32 output channels: dyT holds the two blocks' [P, 16] one after the other, and
-    /// the second block's sums lie R·16 floats after the first's. Each chain is <see cref="WeightGradientBlock"/>'s: the
+    /// <see cref="WeightGradientBlock"/> for 32 output channels: dyT holds the two blocks' [P, 16], the second
+    /// <paramref name="second"/> floats after the first, and the second block's sums lie R·16 floats after the first's. Each chain is <see cref="WeightGradientBlock"/>'s: the
     /// same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line of each of <paramref name="ahead"/>'s regions as
     /// <see cref="ForwardBlockPair"/>'s taps do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int r, int count,
-        Upcoming ahead)
+    private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, nint second, float* sums, int r,
+        int count, Upcoming ahead)
     {
         float* aheadX = ahead.X.At, aheadFirst = ahead.First.At, aheadSecond = ahead.Second.At;
         nint xStep = ahead.X.Step, blockStep = ahead.First.Step;
         nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
-        nint second = (nint)p * Lanes;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
         float* d = dyT;

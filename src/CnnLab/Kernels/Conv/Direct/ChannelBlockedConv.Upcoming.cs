@@ -22,11 +22,14 @@ internal sealed unsafe partial class ChannelBlockedConv
 
         private Upcoming(PrefetchStream x, PrefetchStream first, PrefetchStream second) => (X, First, Second) = (x, first, second);
 
-        /// <summary>The regions of a group of <paramref name="g"/>, each over <paramref name="iterations"/> asks.</summary>
-        public Upcoming Spread(in Conv2dGeometry g, long iterations) => new(
-            PrefetchStream.Over(_x, (long)g.Cg * g.H * g.W, iterations),
-            PrefetchStream.Over(_first, (long)g.OCg * g.ColCols, iterations),
-            PrefetchStream.Over(_second, (long)g.OCg * g.ColCols, iterations));
+        /// <summary>
+        /// The regions of a group of <paramref name="g"/>, each over <paramref name="iterations"/> asks; with
+        /// <paramref name="images"/> &gt; 1 (one group), those of as many images, which follow each other.
+        /// </summary>
+        public Upcoming Spread(in Conv2dGeometry g, long iterations, int images = 1) => new(
+            PrefetchStream.Over(_x, (long)images * g.Cg * g.H * g.W, iterations),
+            PrefetchStream.Over(_first, (long)images * g.OCg * g.ColCols, iterations),
+            PrefetchStream.Over(_second, (long)images * g.OCg * g.ColCols, iterations));
 
         /// <summary>Where the streams stand after <paramref name="asks"/> more (none past their ends).</summary>
         public Upcoming After(long asks) => new(X.After(asks), First.After(asks), Second.After(asks));

@@ -60,6 +60,8 @@ internal sealed unsafe partial class ChannelBlockedConv
             int k = Math.Min(i, r - 1), c = k / (g.KH * g.KW), u = k / g.KW % g.KH, v = k % g.KW;
             _taps[i] = c * PaddedHeight * wp + u * g.DH * wp + v * g.DW;
         }
+        RunImages = RunImagesOf(_g, _groups, PaddedLength);
+        _runPixels = RunPixels();
     }
 
     private int PaddedHeight => _g.H + 2 * _g.PH;
@@ -252,87 +254,5 @@ internal sealed unsafe partial class ChannelBlockedConv
     {
         if (bias != null) v += Vector512.Load(bias);
         return relu.Apply(v);
-    }
-
-    /// <summary>
-    /// partial += dWᵀ of one image and group by blocks of 16 output channels ([(o / 16)·R + k][o % 16], OCg·R floats;
-    /// the group's share of <see cref="AddToWeights"/>'s partial starts at group·OCg·R), from x and dy of that group.
-    /// <paramref name="dyT"/>: scratch of P·32 floats; <paramref name="padded"/> as in <see cref="ForwardImage"/>.
-    /// <see cref="AddToWeights"/> turns the sum into dw. <paramref name="next"/>: what the caller reads next, asked for into L2 a
-    /// line at a time during the first step of 16 or 32 channels.
-    /// </summary>
-    public void AddWeightGradient(float* x, float* dy, float* partial, float* dyT, float* padded, Upcoming next = default)
-    {
-        float* src = Padded(x, padded);
-        int p = _g.ColCols, r = _g.ColRows;
-        fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC;)
-            {
-                bool pair = StepWidth(o0, _g.OC) == 2 * Lanes;
-                Transpose(dy + (long)o0 * p, p, dyT);
-                if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
-                float* sums = partial + (long)o0 * r;
-                var ahead = o0 == 0 ? next.Spread(_g, (long)RoundUp(r) / Block * p) : default;
-                for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))
-                    if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead);
-                    else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0), ahead);
-                o0 += pair ? 2 * Lanes : Lanes;
-            }
-    }
-
-    // Eight taps of 16 channels, each summed in two chains, one over the even pixels and one over the odd (the sixteen chains
-    // in flight cover the FMA's latency, which eight left exposed: 40-50 % of the peak on 16 outputs a group), then the two
-    // added and the sum added to the partial. The order is fixed by the pixels, so the same bits for any thread count. Each
-    // pair of pixels asks for two shares of `ahead`'s regions, as WeightGradientBlockPair's pixels ask for one.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightGradientBlock(float* src, int* pixels, int* taps, float* dyT, int p, float* sums, int count, Upcoming ahead)
-    {
-        float* aheadX = ahead.X.At, aheadFirst = ahead.First.At, aheadSecond = ahead.Second.At;
-        nint xStep = 2 * ahead.X.Step, blockStep = 2 * ahead.First.Step;   // a step of two pixels asks for both pixels' share
-        // Native-sized offsets: an int would be sign-extended again at every use.
-        nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3], t4 = taps[4], t5 = taps[5], t6 = taps[6], t7 = taps[7];
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-        float* d = dyT;
-        int* pixel = pixels;
-        for (int* pairsEnd = pixels + (p & ~1); pixel < pairsEnd; pixel += 2, d += 2 * Lanes)
-        {
-            var de = Vector512.Load(d);
-            var dd = Vector512.Load(d + Lanes);
-            float* xe = src + pixel[0], xo = src + pixel[1];
-            aheadX = PrefetchStream.Ask(aheadX, xStep);
-            aheadFirst = PrefetchStream.Ask(aheadFirst, blockStep);
-            aheadSecond = PrefetchStream.Ask(aheadSecond, blockStep);
-            a0 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t0]), a0); b0 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t0]), b0);
-            a1 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t1]), a1); b1 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t1]), b1);
-            a2 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t2]), a2); b2 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t2]), b2);
-            a3 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t3]), a3); b3 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t3]), b3);
-            a4 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t4]), a4); b4 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t4]), b4);
-            a5 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t5]), a5); b5 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t5]), b5);
-            a6 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t6]), a6); b6 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t6]), b6);
-            a7 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t7]), a7); b7 = Vector512.FusedMultiplyAdd(dd, Vector512.Create(xo[t7]), b7);
-        }
-        if ((p & 1) != 0)
-        {
-            // The last, even pixel, and its asks.
-            PrefetchStream.Ask(aheadX, 0);
-            PrefetchStream.Ask(aheadFirst, 0);
-            PrefetchStream.Ask(aheadSecond, 0);
-            var de = Vector512.Load(d);
-            float* xe = src + pixel[0];
-            a0 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t0]), a0); a1 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t1]), a1);
-            a2 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t2]), a2); a3 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t3]), a3);
-            a4 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t4]), a4); a5 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t5]), a5);
-            a6 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t6]), a6); a7 = Vector512.FusedMultiplyAdd(de, Vector512.Create(xe[t7]), a7);
-        }
-        Accumulate(sums, 0, count, a0 + b0); Accumulate(sums, 1, count, a1 + b1); Accumulate(sums, 2, count, a2 + b2);
-        Accumulate(sums, 3, count, a3 + b3); Accumulate(sums, 4, count, a4 + b4); Accumulate(sums, 5, count, a5 + b5);
-        Accumulate(sums, 6, count, a6 + b6); Accumulate(sums, 7, count, a7 + b7);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate(float* sums, int i, int count, Vector512<float> a)
-    {
-        if (i < count) (Vector512.Load(sums + i * Lanes) + a).Store(sums + i * Lanes);
     }
 }

@@ -94,9 +94,9 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     /// <summary>
     /// <see cref="WeightGradientBlock"/> for 32 output channels: dyT holds the two blocks' [P, 16], the second
-    /// <paramref name="second"/> floats after the first, and the second block's sums lie R·16 floats after the first's. Each chain is <see cref="WeightGradientBlock"/>'s: the
-    /// same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line of each of <paramref name="ahead"/>'s regions as
-    /// <see cref="ForwardBlockPair"/>'s taps do.
+    /// <paramref name="second"/> floats after the first, and the second block's sums lie R·16 floats after the first's. Each
+    /// chain is <see cref="WeightGradientBlock"/>'s: the same bits, with 2 + 8 loads per 16 FMAs. Each pixel asks for one line
+    /// of each of <paramref name="ahead"/>'s regions as <see cref="ForwardBlockPair"/>'s taps do.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightGradientBlockPair(float* src, int* pixels, int* taps, float* dyT, int p, nint second, float* sums, int r,

@@ -110,8 +110,11 @@ internal sealed unsafe partial class ChannelBlockedConv
         float* sums = partial + (long)o0 * r;
         var ahead = next.Spread(_g, (long)RoundUp(r) / Block * p, nextImages);
         for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))
-            if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, (nint)second, sums + (long)k0 * Lanes, r, Math.Min(Block, r - k0), ahead);
-            else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, Math.Min(Block, r - k0), ahead);
+        {
+            int count = Math.Min(Block, r - k0);
+            if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, (nint)second, sums + (long)k0 * Lanes, r, count, ahead);
+            else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, count, ahead);
+        }
         return o0 + (pair ? 2 * Lanes : Lanes);
     }
 

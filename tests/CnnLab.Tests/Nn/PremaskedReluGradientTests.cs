@@ -51,9 +51,9 @@ public class PremaskedReluGradientTests
         {
             fixed (float* pdy = dy)
             {
-                Assert.False(Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), plain, dw, default, true, algorithm));
+                Assert.False(Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), plain, dw, default, true, algorithm).Masked);
                 Assert.True(Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), masked, dwMasked, default, true, algorithm,
-                    maskDxByInput: true));
+                    maskDxByInput: true).Masked);
             }
         }
         var expected = new float[x.Length];
@@ -75,7 +75,7 @@ public class PremaskedReluGradientTests
             {
                 Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), plain, default, default, true, ConvAlgorithm.Depthwise);
                 Assert.False(Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), asked, default, default, true,
-                    ConvAlgorithm.Depthwise, maskDxByInput: true));
+                    ConvAlgorithm.Depthwise, maskDxByInput: true).Masked);
             }
         }
         Assert.Equal(plain, asked);
@@ -180,7 +180,7 @@ public class PremaskedReluGradientTests
             var y1 = Functional.Conv2dRelu(Tensor.FromArray(x, 2, 4, 8, 8).RequiresGrad_(), Tensor.FromArray(w, 8, 4, 3, 3), padding: 1);
             using var handle = watched ? y1.RegisterHook(_ => { }) : null;
             var y2 = Functional.Conv2d(y1, Tensor.FromArray(w2, 8, 8, 3, 3), padding: 1);
-            var grads = y2.GradFn!.BackwardFunction!(Tensor.Ones(y2.Shape));
+            var grads = y2.GradFn!.BackwardFunction!(Tensor.Ones(y2.Shape), InputGradientAddends.None);
             if (watched) Assert.Null(grads[0]!.PremaskedFor);
             else Assert.Same(y1, grads[0]!.PremaskedFor);
         }

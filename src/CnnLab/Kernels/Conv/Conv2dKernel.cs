@@ -210,26 +210,31 @@ public static class Conv2dKernel
     /// <see cref="BackwardBias"/>, so every op gives the same bits (a separate pass walks each channel's planes N·OC·P
     /// floats apart, one thread, at memory latency). Winograd's blocks of images fill <paramref name="winogradBlockColumns"/>
     /// GEMM columns (0: the default; the tests pass fewer to make full and short blocks on small batches).
-    /// <paramref name="maskDxByInput"/>: dx·[x &gt; 0] instead of dx, each image masked while in cache, for an x that is a ReLU's
-    /// output (Tensor.PremaskedFor); returns whether it was (not by the depthwise kernel, nor without an overwritten dx).
+    /// <paramref name="dxAddend"/> (with an overwritten dx; empty: none): addend + dx instead of dx, each image added while in
+    /// cache, as the autograd engine would sum the two (InputGradientAddends). <paramref name="maskDxByInput"/>: then ·[x &gt; 0],
+    /// each image masked while in cache, for an x that is a ReLU's output (Tensor.PremaskedFor). Returns which of the two it did
+    /// (neither by the depthwise kernel, nor without an overwritten dx).
     /// </summary>
-    internal static bool BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
+    internal static DxFinish BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0,
-        bool maskDxByInput = false)
+        bool maskDxByInput = false, ReadOnlySpan<float> dxAddend = default)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
-        if ((!needDx && !needDw && !needDb) || g.N == 0) return false;
+        if (!dxAddend.IsEmpty && dxAddend.Length < dx.Length)
+            throw new ArgumentException($"dxAddend has {dxAddend.Length} elements, needs {dx.Length}");
+        if ((!needDx && !needDw && !needDb) || g.N == 0) return default;
         var plan = ConvPlanner.Plan(g, algorithm);
         // The planner gives depthwise (and Winograd) to dx and dW together.
         if (plan.InputGradient == ConvAlgorithm.Depthwise)
         {
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
-            return false;
+            return default;
         }
-        var pass = new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, maskDxByInput);
-        pass.Run(x, dx, dw, db);
-        return pass.MasksDx;
+        var pass = new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, maskDxByInput,
+            addsToDx: !dxAddend.IsEmpty);
+        pass.Run(x, dx, dw, db, dxAddend);
+        return new(pass.MasksDx, pass.AddsToDx);
     }
 
 

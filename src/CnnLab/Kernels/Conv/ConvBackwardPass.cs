@@ -32,7 +32,7 @@ internal sealed unsafe partial class ConvBackwardPass
 
     private readonly Conv2dGeometry _g;
     private readonly ConvOutputGradient _source;
-    private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx;
+    private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx, _addsToDx;
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
@@ -51,12 +51,13 @@ internal sealed unsafe partial class ConvBackwardPass
     /// Tensor.PremaskedFor).
     /// </summary>
     public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
-        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false)
+        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false, bool addsToDx = false)
     {
         _g = g;
         _source = source;
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
         _maskDx = maskDx && needDx && overwriteDx;
+        _addsToDx = addsToDx && needDx && overwriteDx;
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
@@ -102,16 +103,20 @@ internal sealed unsafe partial class ConvBackwardPass
     /// <summary>Whether the chunks mask dx by [x &gt; 0] (asked for, with an overwritten dx).</summary>
     public bool MasksDx => _maskDx;
 
+    /// <summary>Whether the chunks add <see cref="Run"/>'s dxAddend to dx (given, with an overwritten dx), before any mask.</summary>
+    public bool AddsToDx => _addsToDx;
+
     /// <summary>Runs every chunk, then adds dW and db (dx was written by the chunks).</summary>
-    public void Run(ReadOnlySpan<float> x, Span<float> dx, Span<float> dw, Span<float> db)
+    public void Run(ReadOnlySpan<float> x, Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> dxAddend = default)
     {
-        fixed (float* px = x, pdx = dx)
+        if (_addsToDx && dxAddend.Length < dx.Length) throw new ArgumentException($"dxAddend has {dxAddend.Length} elements, needs {dx.Length}");
+        fixed (float* px = x, pdx = dx, padd = dxAddend)
         {
-            nint xs = (nint)px, dxs = (nint)pdx;
+            nint xs = (nint)px, dxs = (nint)pdx, adds = (nint)padd;
             Parallelism.For(_chunks, 1, (cs, ce) =>
             {
                 using var buffers = new ChunkBuffers(this);
-                for (int chunk = cs; chunk < ce; chunk++) RunChunk(chunk, buffers, (float*)xs, (float*)dxs);
+                for (int chunk = cs; chunk < ce; chunk++) RunChunk(chunk, buffers, (float*)xs, (float*)dxs, (float*)adds);
             });
         }
         // (Not returned if the loop throws: the pool then just makes new buffers.)
@@ -122,7 +127,7 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_needDw) AddWeights(dw);
     }
 
-    private void RunChunk(int chunk, ChunkBuffers b, float* x, float* dx)
+    private void RunChunk(int chunk, ChunkBuffers b, float* x, float* dx, float* dxAddend)
     {
         var g = _g;
         float[]? partial = null;
@@ -153,7 +158,7 @@ internal sealed unsafe partial class ConvBackwardPass
             if (n - blockStart + 1 == _blockImages || n == n1 - 1)
             {
                 FinishBlock(b, dx, blockStart, n - blockStart + 1, partial);
-                if (_maskDx) MaskInputGradient(x, dx, blockStart, n + 1);
+                if (_addsToDx || _maskDx) FinishInputGradient(x, dx, dxAddend, blockStart, n + 1);
                 blockStart = n + 1;
             }
         }
@@ -175,14 +180,16 @@ internal sealed unsafe partial class ConvBackwardPass
         return n + 1;
     }
 
-    // dx·[x > 0] for images n0 … n1 − 1, whose dx is complete (the ReLU's backward, with the same kernel).
-    private void MaskInputGradient(float* x, float* dx, int n0, int n1)
+    // dx = addend + dx (the engine's sum, operands in its order), then dx·[x > 0] (the ReLU's backward, with the same kernel), as
+    // asked, for images n0 … n1 − 1, whose dx is complete and in cache.
+    private void FinishInputGradient(float* x, float* dx, float* addend, int n0, int n1)
     {
         long image = (long)_g.C * _g.H * _g.W;
         for (int n = n0; n < n1; n++)
         {
             var gradient = new Span<float>(dx + n * image, (int)image);
-            ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
+            if (_addsToDx) TensorPrimitives.Add(new ReadOnlySpan<float>(addend + n * image, (int)image), gradient, gradient);
+            if (_maskDx) ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
         }
     }
 

@@ -77,7 +77,7 @@ public static class ConvReluMaxPoolKernel
     /// <see cref="Backward"/>, with dx·[x &gt; 0] where <paramref name="maskDxByInput"/> (x a ReLU's output, see
     /// <see cref="Conv2dKernel.BackwardCore"/>); returns whether dx was masked.
     /// </summary>
-    internal static unsafe bool BackwardMaskingDx(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+    internal static unsafe DxFinish BackwardMaskingDx(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
         bool overwriteDx, ConvAlgorithm algorithm, bool maskDxByInput)
     {

@@ -30,16 +30,16 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
             PlanKey(inputs, weight), algorithm);
-        return Autograd.Record(y, "ConvolutionBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(y, "ConvolutionBackward", inputs, (dy, addends) =>
         {
             // y = W ⋆ x + b, per image and group Y_g = W_g·col(x_g) + b  →
             // dx = col2im(W_gᵀ·dY_g), dW_g = Σ_n dY_g·col(x_g)ᵀ, db = Σ_{n,i,j} dy
-            var grads = new ConvGradients(input, weight, bias);
+            var grads = new ConvGradients(input, weight, bias, addends);
             unsafe
             {
                 fixed (float* pdy = dy.Data)
-                    grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new PlainGradient(g, pdy), grads.Dx, grads.Dw,
-                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
+                    grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new PlainGradient(g, pdy), grads.Dx, grads.Dw,
+                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
             }
             return grads.ForInputs();
         });
@@ -62,18 +62,18 @@ public static partial class Functional
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
             PlanKey(inputs, weight), algorithm);
         y.IsReluOutput = true;   // this op's backward skips the mask for a premasked gradient (taken only once it is recorded)
-        return Autograd.Record(y, "ConvolutionReluBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(y, "ConvolutionReluBackward", inputs, (dy, addends) =>
         {
             // y = max(0, W ⋆ x + b)  →  dz = dy·[y > 0] (unless the next convolution masked dy already), then the convolution's
             // backward with dz.
-            var grads = new ConvGradients(input, weight, bias);
+            var grads = new ConvGradients(input, weight, bias, addends);
             unsafe
             {
                 fixed (float* pdy = dy.Data, py = y.Data)
                 {
                     ConvOutputGradient source = ReferenceEquals(dy.PremaskedFor, y) ? new PlainGradient(g, pdy) : new ReluMaskedGradient(g, pdy, py);
-                    grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                        algorithm, maskDxByInput: grads.MaskDx));
+                    grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
+                        algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
                 }
             }
             return grads.ForInputs();

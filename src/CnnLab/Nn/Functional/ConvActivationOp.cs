@@ -44,12 +44,12 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default,
             default, PlanKey(inputs, weight), algorithm, forward, stored: z is null ? stored : default);
-        return Autograd.Record(y, "ConvolutionActivationBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(y, "ConvolutionActivationBackward", inputs, (dy, addends) =>
         {
-            var grads = new ConvGradients(input, weight, bias);
+            var grads = new ConvGradients(input, weight, bias, addends);
             fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
-                grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx,
-                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
+                grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx,
+                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
             GC.KeepAlive(z);
             return grads.ForInputs();
         });
@@ -81,15 +81,15 @@ public static partial class Functional
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
         Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, pooled.Data, false, default,
             default, PlanKey(inputs, weight), algorithm, KeepActivateAndPool, outputImage: pooledImage);
-        return Autograd.Record(pooled, "ConvolutionActivationPoolBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(pooled, "ConvolutionActivationPoolBackward", inputs, (dy, addends) =>
         {
-            var grads = new ConvGradients(input, weight, bias);
+            var grads = new ConvGradients(input, weight, bias, addends);
             fixed (float* pdy = dy.Data, pz = z.Data)
             fixed (int* pi = argmax is null ? default : AsIndices(argmax, pooled.Numel))
             {
                 var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
-                grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                    algorithm, maskDxByInput: grads.MaskDx));
+                grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
+                    algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
             }
             GC.KeepAlive(z);
             GC.KeepAlive(argmax);

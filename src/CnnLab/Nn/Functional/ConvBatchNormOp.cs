@@ -32,7 +32,7 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
-        return Autograd.Record(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, (dy, addends) =>
         {
             // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[u > 0], u recomputed from z, which the backward reads
             // anyway, rather than y read); dz = a·du + b·(z − μ) + c per channel.
@@ -42,7 +42,7 @@ public static partial class Functional
                 {
                     PlaneGradient du = relu ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
                         : new StoredPlanes(pdy, plan.S);
-                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm);
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm, addends);
                 }
             }
         });
@@ -71,15 +71,21 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShiftAddRelu(z.Data, skip.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
-        return Autograd.Record(y, "ConvolutionBatchNormAddReluBackward", inputs, dy =>
+        y.IsReluOutput = true;   // this op's backward skips the mask for a premasked gradient (taken only once it is recorded)
+        return Autograd.RecordWithAddends(y, "ConvolutionBatchNormAddReluBackward", inputs, (dy, addends) =>
         {
-            // y = relu(u + skip), u = batch_norm(z)  →  du = dskip = dy·[y > 0], one tensor for both (as AddRelu's backward).
-            var d = Tensor.ForOp(y.Shape);
-            ReluKernel.Backward(y.Data, dy.Data, d.Data);
+            // y = relu(u + skip), u = batch_norm(z)  →  du = dskip = dy·[y > 0], one tensor for both (as AddRelu's backward),
+            // unless the next block's convolution masked dy already (with the shortcut's gradient added in: InputGradientAddends).
+            var d = dy;
+            if (!ReferenceEquals(dy.PremaskedFor, y))
+            {
+                d = Tensor.ForOp(y.Shape);
+                ReluKernel.Backward(y.Data, dy.Data, d.Data);
+            }
             unsafe
             {
                 fixed (float* pd = d.Data)
-                    return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm),
+                    return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm, addends),
                         skip.RequiresGrad ? d : null];
             }
         });
@@ -107,18 +113,18 @@ public static partial class Functional
 
     // dx, dW, db of the convolution, then dγ, dβ, from batch norm's output gradient du given plane by plane.
     private static unsafe Tensor?[] ConvBatchNormGradients(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor z,
-        BatchNormPlan plan, PlaneGradient du, ConvAlgorithm algorithm)
+        BatchNormPlan plan, PlaneGradient du, ConvAlgorithm algorithm, InputGradientAddends addends)
     {
         int c = plan.C;
         var sumDy = new double[c];
         var sumDyXhat = new double[c];
-        var grads = new ConvGradients(input, weight, bias);
+        var grads = new ConvGradients(input, weight, bias, addends);
         fixed (float* pz = z.Data)
         {
             BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
             var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
-            grads.DxMasked(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
+            grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
         }
         return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
     }

@@ -36,14 +36,15 @@ public static partial class Functional
         var argmax = RentArgmax(y.Numel);
         BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
-        return Autograd.Record(y, "ConvolutionBatchNormReluMaxPoolBackward", inputs, dy =>
+        return Autograd.RecordWithAddends(y, "ConvolutionBatchNormReluMaxPoolBackward", inputs, (dy, addends) =>
         {
             // y = maxpool(max(0, u)), u = batch_norm(z), z = W ⋆ x + b  →  du[argmax] += dy·[y > 0];
             // dz = a·du + b·(z − μ) + c per channel (batch norm's backward); then the convolution's backward.
             unsafe
             {
                 fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data)
-                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool), algorithm);
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool), algorithm,
+                        addends);
             }
         });
     }

@@ -1,3 +1,4 @@
+using CnnLab.Kernels;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn;
@@ -15,10 +16,16 @@ public static partial class Functional
         private readonly Tensor? _dx, _dw, _db;
         private readonly Tensor _input;
         private readonly bool _hasBias;
+        private readonly InputGradientAddends _addends;
 
-        public ConvGradients(Tensor input, Tensor weight, Tensor? bias)
+        /// <summary>
+        /// The gradients of a convolution's inputs; <paramref name="addends"/> (the engine's, input 0 being x) lets the kernels
+        /// add the gradient already pending for x into dx (<see cref="DxAddend"/>).
+        /// </summary>
+        public ConvGradients(Tensor input, Tensor weight, Tensor? bias, InputGradientAddends? addends = null)
         {
             _input = input;
+            _addends = addends ?? InputGradientAddends.None;
             _dx = input.RequiresGrad ? Tensor.ForOp(input.Shape) : null;
             _dw = weight.RequiresGrad ? Tensor.ForOp(weight.Shape, zeroed: true) : null;
             _db = bias is not null && bias.RequiresGrad ? Tensor.ForOp(bias.Shape, zeroed: true) : null;
@@ -32,10 +39,17 @@ public static partial class Functional
         /// <summary>Whether the kernels may hand dx back masked by [x &gt; 0] (x a ReLU's output: Tensor.PremaskedFor).</summary>
         public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
 
-        /// <summary>Marks dx as masked for x where the kernels say they masked it.</summary>
-        public void DxMasked(bool masked)
+        /// <summary>The gradient pending for x, for the kernels to add into dx (empty: none, or no dx wanted).</summary>
+        public ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;
+
+        /// <summary>
+        /// Marks dx as masked for x where the kernels say they masked it, and tells the engine that dx holds its pending gradient
+        /// where they added it.
+        /// </summary>
+        public void DxFinished(DxFinish done)
         {
-            if (masked) _dx!.PremaskedFor = _input;
+            if (done.Masked) _dx!.PremaskedFor = _input;
+            if (done.AddendAdded) _addends.Take(0);
         }
 
         public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];

@@ -51,4 +51,14 @@ public static class Autograd
         if (NeedsGrad(inputs)) output.SetGradFn(new GradNode(name, inputs, backward));
         return output;
     }
+
+    /// <summary>
+    /// <see cref="Record"/> for an op whose backward may add the gradients already pending for its inputs into the ones it
+    /// returns (<see cref="InputGradientAddends"/>).
+    /// </summary>
+    internal static Tensor RecordWithAddends(Tensor output, string name, Tensor[] inputs, Func<Tensor, InputGradientAddends, Tensor?[]> backward)
+    {
+        if (NeedsGrad(inputs)) output.SetGradFn(new GradNode(name, inputs, backward));
+        return output;
+    }
 }

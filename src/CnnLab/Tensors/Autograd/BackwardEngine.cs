@@ -29,7 +29,8 @@ internal static class BackwardEngine
                 $"Trying to backward through the graph a second time ({node.Name}'s saved tensors were freed by the first Backward); "
                 + "call Backward(retainGraph: true) the first time if you need to backward twice");
             var inputs = node.Inputs;
-            var inputGrads = backward(grad);
+            var addends = Addends(inputs, pending);
+            var inputGrads = backward(grad, addends);
             // The backward read dy through spans: its tensor (and so its recyclable buffer) must outlive the call.
             GC.KeepAlive(grad);
             if (!retainGraph) node.Release();
@@ -41,7 +42,8 @@ internal static class BackwardEngine
                 if (!Shape.Equal(g.Shape, input.Shape))
                     throw new InvalidOperationException(
                         $"{node.Name} returned a gradient of shape {Shape.Format(g.Shape)} for an input of shape {Shape.Format(input.Shape)}");
-                if (pending.TryGetValue(input, out var existing))
+                if (addends.Taken(k)) pending[input] = g;   // the op added the pending gradient in
+                else if (pending.TryGetValue(input, out var existing))
                 {
                     // Sum into a fresh buffer: either term may alias a tensor an op still holds.
                     var sum = Tensor.ForOp(input.Shape);
@@ -55,6 +57,27 @@ internal static class BackwardEngine
                 else pending[input] = g;
             }
         }
+    }
+
+    // The gradients pending for a node's inputs, offered to its backward; none for a tensor that is more than one of its inputs
+    // (the op would add the same pending gradient into each).
+    private static InputGradientAddends Addends(IReadOnlyList<Tensor> inputs, Dictionary<Tensor, Tensor> pending)
+    {
+        Tensor?[]? found = null;
+        for (int k = 0; k < inputs.Count; k++)
+        {
+            if (!pending.TryGetValue(inputs[k], out var existing) || !OnlyOnce(inputs, k)) continue;
+            found ??= new Tensor?[inputs.Count];
+            found[k] = existing;
+        }
+        return found is null ? InputGradientAddends.None : new InputGradientAddends(found);
+    }
+
+    private static bool OnlyOnce(IReadOnlyList<Tensor> inputs, int k)
+    {
+        for (int j = 0; j < inputs.Count; j++)
+            if (j != k && ReferenceEquals(inputs[j], inputs[k])) return false;
+        return true;
     }
 
     // Iterative DFS (deep nets would overflow a recursive one); children before parents.

@@ -9,7 +9,11 @@ namespace CnnLab.Tensors;
 /// <remarks>PyTorch: the <c>grad_fn</c> of a tensor (e.g. <c>ConvolutionBackward0</c>).</remarks>
 public sealed class GradNode
 {
-    internal GradNode(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    internal GradNode(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) : this(name, inputs, (dy, _) => backward(dy))
+    {
+    }
+
+    internal GradNode(string name, Tensor[] inputs, Func<Tensor, InputGradientAddends, Tensor?[]> backward)
     {
         Name = name;
         Inputs = inputs;
@@ -22,8 +26,11 @@ public sealed class GradNode
     /// <summary>The tensors the op read (empty once a backward has freed the node).</summary>
     public IReadOnlyList<Tensor> Inputs { get; private set; }
 
-    /// <summary>dOutput → one gradient per input (null where an input needs none); null once freed.</summary>
-    internal Func<Tensor, Tensor?[]>? BackwardFunction { get; private set; }
+    /// <summary>
+    /// dOutput (and the gradients already pending for the inputs, which the op may add in) → one gradient per input (null
+    /// where an input needs none); null once freed.
+    /// </summary>
+    internal Func<Tensor, InputGradientAddends, Tensor?[]>? BackwardFunction { get; private set; }
 
     /// <summary>True once a backward without retainGraph has run through this node.</summary>
     public bool IsFreed => BackwardFunction is null;

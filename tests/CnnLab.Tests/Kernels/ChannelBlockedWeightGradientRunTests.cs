@@ -9,7 +9,8 @@ namespace CnnLab.Tests;
 /// The channel-blocked weight gradient's runs of several images on small planes (<see cref="ChannelBlockedConv.RunImages"/>):
 /// with batches whose chunks hold several images, each tap sums the pixels of a whole run before adding to the chunk's partial.
 /// Checked against im2col + GEMM to rounding and for the same bits on 1 and 2 threads: runs cut short by a chunk's end (3 of 8,
-/// then 8 and 1 or 2), a pair of 16-channel blocks and a block of 16 after it, an input read in place (1x1, no padding).
+/// then 8 and 1 or 2), a pair of 16-channel blocks and a block of 16 after it, an input read in place (1x1, no padding), a
+/// partial large enough that the batch is cut into 8 chunks instead of 16.
 /// </summary>
 public class ChannelBlockedWeightGradientRunTests
 {
@@ -21,6 +22,7 @@ public class ChannelBlockedWeightGradientRunTests
         { new Conv2dGeometry(40, 6, 16, 16, 48, 1, 1, SH: 2, SW: 2), 8 },             // read in place; a pair, then 16
         { new Conv2dGeometry(36, 5, 13, 11, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), 8 }, // 42 pixels, stride 2
         { new Conv2dGeometry(40, 3, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2), 3 }, // 144 pixels, dilation 2
+        { new Conv2dGeometry(19, 64, 6, 6, 128, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), 8 },  // a partial of 73,728 floats: 8 chunks
     };
 
     private static float[] Values(int n, long seed)
@@ -55,6 +57,15 @@ public class ChannelBlockedWeightGradientRunTests
         Assert.Equal(one.Dx, two.Dx);
         float scale = expected.Dw.Max(MathF.Abs);
         for (int i = 0; i < expected.Dw.Length; i++) Assert.Equal(expected.Dw[i], one.Dw[i], 2e-5f * scale);
+    }
+
+    [Fact]
+    public void Large_partials_cut_the_batch_into_fewer_chunks()
+    {
+        Assert.Equal(16, ConvBackwardPass.WeightGradientChunksFor(128, 1 << 16));
+        Assert.Equal(8, ConvBackwardPass.WeightGradientChunksFor(128, (1 << 16) + 1));
+        Assert.Equal(5, ConvBackwardPass.WeightGradientChunksFor(5, 1 << 20));
+        Assert.Equal(12, ConvBackwardPass.WeightGradientChunksFor(12, 100));
     }
 
     [Fact]

@@ -23,8 +23,14 @@ namespace CnnLab.Kernels;
 internal sealed unsafe partial class ConvBackwardPass
 {
     // How many partial weight gradients the batch is cut into (independent of the thread count, so dW is the same for
-    // any); 16 so that with 2 threads the last chunk is a small share of the loop (see Parallelism.For).
-    internal const int WeightGradientChunks = 16;
+    // any); 16 so that with 2 threads the last chunk is a small share of the loop (see Parallelism.For), 8 where each
+    // partial holds more than LargePartial floats: clearing and summing sixteen of them then cost more than that share
+    // (one thread, batch 128, dW alone: 64->128 3x3 stride 2 on 16x16 6.02 -> 5.79 ms, Winograd's 64->64 on 16x16 5.45-5.60
+    // -> 5.23-5.31, 64->128 on 8x8 4.08-4.15 -> 3.73-3.79; 16->16 on 28x28 and 32->64 stride 2 on 32x32 no faster).
+    internal const int WeightGradientChunks = 16, LargePartialChunks = 8, LargePartial = 1 << 16;
+
+    internal static int WeightGradientChunksFor(int images, long partialLength) =>
+        Math.Min(images, partialLength > LargePartial ? LargePartialChunks : WeightGradientChunks);
 
     // Column matrices with at most this many rows take the dot-product path for dW (a 1-channel input: R = 9 or 25,
     // where the GEMM's tiles would be mostly padding).
@@ -85,7 +91,7 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_blockImages == int.MaxValue) _blockImages = _dxImages;
         // Several chunks per thread let a core the host steals for a while hold up only one. Without dW, a chunk per
         // block of images.
-        _chunks = needDw ? Math.Min(g.N, WeightGradientChunks) : (g.N + _blockImages - 1) / _blockImages;
+        _chunks = needDw ? WeightGradientChunksFor(g.N, _partialLength) : (g.N + _blockImages - 1) / _blockImages;
         _partials = needDw ? new float[_chunks][] : [];
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];

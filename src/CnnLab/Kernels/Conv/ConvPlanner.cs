@@ -107,8 +107,8 @@ public static class ConvPlanner
         return (inside >= 85 || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
     }
 
-    // The tiles a Winograd weight gradient's block sums over: a block holds at most a chunk's images (a sixteenth of the
-    // batch, ConvBackwardPass) and at most 16.
+    // The tiles a Winograd weight gradient's block sums over, at least: a block holds at most a chunk's images (a sixteenth of
+    // the batch, or an eighth for a large partial: ConvBackwardPass) and at most 16.
     private static long BlockTiles(in Conv2dGeometry g, int tilesPerImage) =>
         (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * tilesPerImage;
 

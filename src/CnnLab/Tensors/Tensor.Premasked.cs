@@ -24,4 +24,11 @@ public partial class Tensor
     /// gradient sees (each would see the masked values instead of dL/dthis).
     /// </summary>
     internal bool AcceptsPremaskedGradient => IsReluOutput && GradFn is not null && !HasHooks && !RetainsGrad;
+
+    /// <summary>
+    /// Set on a batch norm → ReLU's output by the op that made it: a convolution that reads this tensor and masks its dx may take
+    /// the batch norm's gradient sums from it as well (<see cref="Kernels.BatchNormGradientSums"/>), which the op then uses where
+    /// the gradient it receives is the one they were taken from.
+    /// </summary>
+    internal Kernels.BatchNormGradientSums? BatchNormSumsWanted { get; set; }
 }

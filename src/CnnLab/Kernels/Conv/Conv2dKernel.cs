@@ -212,12 +212,13 @@ public static class Conv2dKernel
     /// GEMM columns (0: the default; the tests pass fewer to make full and short blocks on small batches).
     /// <paramref name="dxAddend"/> (with an overwritten dx; empty: none): addend + dx instead of dx, each image added while in
     /// cache, as the autograd engine would sum the two (InputGradientAddends). <paramref name="maskDxByInput"/>: then ·[x &gt; 0],
-    /// each image masked while in cache, for an x that is a ReLU's output (Tensor.PremaskedFor). Returns which of the two it did
-    /// (neither by the depthwise kernel, nor without an overwritten dx).
+    /// each image masked while in cache, for an x that is a ReLU's output (Tensor.PremaskedFor). <paramref name="inputSums"/> (with
+    /// the mask): then the gradient sums of the batch norm before that ReLU, from each masked image. Returns which of these it
+    /// did (none by the depthwise kernel, nor without an overwritten dx).
     /// </summary>
     internal static DxFinish BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0,
-        bool maskDxByInput = false, ReadOnlySpan<float> dxAddend = default)
+        bool maskDxByInput = false, ReadOnlySpan<float> dxAddend = default, BatchNormGradientSums? inputSums = null)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         CheckGradients(g, dx.Length, dw.Length, db.Length);
@@ -232,9 +233,9 @@ public static class Conv2dKernel
             return default;
         }
         var pass = new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, maskDxByInput,
-            addsToDx: !dxAddend.IsEmpty);
+            addsToDx: !dxAddend.IsEmpty, inputSums);
         pass.Run(x, dx, dw, db, dxAddend);
-        return new(pass.MasksDx, pass.AddsToDx);
+        return new(pass.MasksDx, pass.AddsToDx, pass.SumsInput);
     }
 
 

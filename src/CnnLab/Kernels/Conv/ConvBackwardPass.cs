@@ -39,6 +39,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly Conv2dGeometry _g;
     private readonly ConvOutputGradient _source;
     private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx, _addsToDx;
+    private readonly BatchNormGradientSums? _inputSums;
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
@@ -57,13 +58,17 @@ internal sealed unsafe partial class ConvBackwardPass
     /// Tensor.PremaskedFor).
     /// </summary>
     public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
-        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false, bool addsToDx = false)
+        bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false, bool addsToDx = false,
+        BatchNormGradientSums? inputSums = null)
     {
         _g = g;
         _source = source;
         (_needDx, _needDw, _needDb, _overwriteDx) = (needDx, needDw, needDb, overwriteDx);
         _maskDx = maskDx && needDx && overwriteDx;
         _addsToDx = addsToDx && needDx && overwriteDx;
+        _inputSums = _maskDx ? inputSums : null;
+        if (_inputSums is not null && _inputSums.ImageLength != (long)g.C * g.H * g.W)
+            throw new ArgumentException($"batch norm sums of {_inputSums.ImageLength} floats an image for an input of {(long)g.C * g.H * g.W}");
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
@@ -111,6 +116,9 @@ internal sealed unsafe partial class ConvBackwardPass
 
     /// <summary>Whether the chunks add <see cref="Run"/>'s dxAddend to dx (given, with an overwritten dx), before any mask.</summary>
     public bool AddsToDx => _addsToDx;
+
+    /// <summary>Whether the chunks take the batch norm's gradient sums from each masked image of dx (given, with the mask).</summary>
+    public bool SumsInput => _inputSums is not null;
 
     /// <summary>Runs every chunk, then adds dW and db (dx was written by the chunks).</summary>
     public void Run(ReadOnlySpan<float> x, Span<float> dx, Span<float> dw, Span<float> db, ReadOnlySpan<float> dxAddend = default)
@@ -186,8 +194,8 @@ internal sealed unsafe partial class ConvBackwardPass
         return n + 1;
     }
 
-    // dx = addend + dx (the engine's sum, operands in its order), then dx·[x > 0] (the ReLU's backward, with the same kernel), as
-    // asked, for images n0 … n1 − 1, whose dx is complete and in cache.
+    // dx = addend + dx (the engine's sum, operands in its order), then dx·[x > 0] (the ReLU's backward, with the same kernel), then
+    // the batch norm's sums from it, as asked, for images n0 … n1 − 1, whose dx is complete and in cache.
     private void FinishInputGradient(float* x, float* dx, float* addend, int n0, int n1)
     {
         long image = (long)_g.C * _g.H * _g.W;
@@ -196,6 +204,7 @@ internal sealed unsafe partial class ConvBackwardPass
             var gradient = new Span<float>(dx + n * image, (int)image);
             if (_addsToDx) TensorPrimitives.Add(new ReadOnlySpan<float>(addend + n * image, (int)image), gradient, gradient);
             if (_maskDx) ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
+            _inputSums?.AddImage(n, dx + n * image);
         }
     }
 

@@ -39,7 +39,8 @@ public static partial class Functional
             {
                 fixed (float* pdy = dy.Data)
                     grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new PlainGradient(g, pdy), grads.Dx, grads.Dw,
-                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
+                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
+                    inputSums: grads.InputSums));
             }
             return grads.ForInputs();
         });
@@ -73,7 +74,8 @@ public static partial class Functional
                 {
                     ConvOutputGradient source = ReferenceEquals(dy.PremaskedFor, y) ? new PlainGradient(g, pdy) : new ReluMaskedGradient(g, pdy, py);
                     grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                        algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
+                        algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
+                    inputSums: grads.InputSums));
                 }
             }
             return grads.ForInputs();

@@ -49,7 +49,8 @@ public static partial class Functional
             var grads = new ConvGradients(input, weight, bias, addends);
             fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
                 grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx,
-                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
+                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
+                    inputSums: grads.InputSums));
             GC.KeepAlive(z);
             return grads.ForInputs();
         });
@@ -89,7 +90,8 @@ public static partial class Functional
             {
                 var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
                 grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                    algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
+                    algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
+                    inputSums: grads.InputSums));
             }
             GC.KeepAlive(z);
             GC.KeepAlive(argmax);

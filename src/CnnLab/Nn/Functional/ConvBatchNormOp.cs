@@ -32,17 +32,23 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
+        // The next convolution may hand du back masked, with this batch norm's gradient sums taken from it (taken only once
+        // this op is recorded: Tensor.AcceptsPremaskedGradient).
+        var sums = relu && Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, plan.Mean, plan.N, plan.C, plan.S) : null;
+        (y.IsReluOutput, y.BatchNormSumsWanted) = (relu, sums);
         return Autograd.RecordWithAddends(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, (dy, addends) =>
         {
             // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[u > 0], u recomputed from z, which the backward reads
-            // anyway, rather than y read); dz = a·du + b·(z − μ) + c per channel.
+            // anyway, rather than y read, unless the next convolution masked dy already); dz = a·du + b·(z − μ) + c per channel.
+            bool premasked = ReferenceEquals(dy.PremaskedFor, y);
             unsafe
             {
                 fixed (float* pdy = dy.Data, pz = z.Data)
                 {
-                    PlaneGradient du = relu ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
+                    PlaneGradient du = relu && !premasked ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
                         : new StoredPlanes(pdy, plan.S);
-                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm, addends);
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm, addends,
+                        premasked && ReferenceEquals(sums?.TakenFrom, dy) ? sums : null);
                 }
             }
         });
@@ -111,9 +117,10 @@ public static partial class Functional
         }
     }
 
-    // dx, dW, db of the convolution, then dγ, dβ, from batch norm's output gradient du given plane by plane.
+    // dx, dW, db of the convolution, then dγ, dβ, from batch norm's output gradient du given plane by plane (and its gradient
+    // sums where the next convolution took them: `taken`).
     private static unsafe Tensor?[] ConvBatchNormGradients(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor z,
-        BatchNormPlan plan, PlaneGradient du, ConvAlgorithm algorithm, InputGradientAddends addends)
+        BatchNormPlan plan, PlaneGradient du, ConvAlgorithm algorithm, InputGradientAddends addends, BatchNormGradientSums? taken = null)
     {
         int c = plan.C;
         var sumDy = new double[c];
@@ -121,10 +128,13 @@ public static partial class Functional
         var grads = new ConvGradients(input, weight, bias, addends);
         fixed (float* pz = z.Data)
         {
-            BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
+            // The gradient sums, unless the convolution that wrote du took them from it (BatchNormGradientSums).
+            if (taken is not null) taken.ChannelSums(plan.InvStd, sumDy, sumDyXhat);
+            else BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
             var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
             grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend));
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
+                    inputSums: grads.InputSums));
         }
         return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
     }

@@ -39,6 +39,9 @@ public static partial class Functional
         /// <summary>Whether the kernels may hand dx back masked by [x &gt; 0] (x a ReLU's output: Tensor.PremaskedFor).</summary>
         public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
 
+        /// <summary>The batch norm sums x's producer wants from its masked gradient (null: none, or no mask).</summary>
+        public BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
+
         /// <summary>The gradient pending for x, for the kernels to add into dx (empty: none, or no dx wanted).</summary>
         public ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;
 
@@ -50,6 +53,7 @@ public static partial class Functional
         {
             if (done.Masked) _dx!.PremaskedFor = _input;
             if (done.AddendAdded) _addends.Take(0);
+            if (done.BatchNormSummed) _input.BatchNormSumsWanted!.TakenFrom = _dx;
         }
 
         public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];

@@ -1,0 +1,69 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// A training conv → batch norm → ReLU whose output the next convolution reads: that convolution masks its dx and takes the
+/// batch norm's gradient sums from each image of it (BatchNormGradientSums), and the batch norm's backward uses them instead of
+/// its own pass. Every gradient keeps the bits of the ops one at a time (Conv2d, BatchNorm, Relu), for every algorithm of the
+/// second convolution and 1 or 2 threads; a hook on the ReLU's output, or a second reader of it, turns the sums off.
+/// </summary>
+public class BatchNormGradientSumsTests
+{
+    private static int[] Bits(Tensor t) => [.. t.Data.ToArray().Select(BitConverter.SingleToInt32Bits)];
+
+    // x → conv → BN → ReLU → conv (→ also a max pool of y where `secondReader`); returns every gradient's bits and the sums'
+    // state after the backward.
+    private static (int[][] Grads, bool Taken) Step(bool fused, ConvAlgorithm second, int threads, bool hook = false,
+        bool secondReader = false)
+    {
+        var gen = new Generator(5);
+        var x = Tensor.Randn(gen, 6, 16, 10, 9).RequiresGrad_();
+        var w1 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var w2 = (Tensor.Randn(gen, 32, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var gamma = (Tensor.Randn(gen, 16) * 0.5f + 1f).RequiresGrad_();
+        var beta = Tensor.Randn(gen, 16).RequiresGrad_();
+        using var _ = ThreadCount.Use(threads);
+        var y = fused
+            ? Functional.Conv2dBatchNorm(x, w1, null, 1, 1, 1, 1, null, null, gamma, beta, true, 0.1, 1e-5f, relu: true)
+            : Functional.Relu(Functional.BatchNorm(Functional.Conv2d(x, w1, null, 1, 1), null, null, gamma, beta, true, 0.1, 1e-5f));
+        using var handle = hook ? y.RegisterHook(_ => { }) : null;
+        var out2 = Functional.Conv2d(y, w2, null, 1, 1, algorithm: second);
+        var loss = (out2 * Tensor.Randn(new Generator(6), out2.Shape)).Sum();
+        if (secondReader) loss = loss + Functional.MaxPool2d(y, 2).Sum();
+        loss.Backward();
+        return ([Bits(x.Grad!), Bits(w1.Grad!), Bits(w2.Grad!), Bits(gamma.Grad!), Bits(beta.Grad!)],
+            y.BatchNormSumsWanted?.TakenFrom is not null);
+    }
+
+    [Theory]
+    [InlineData(ConvAlgorithm.Auto, 1)]
+    [InlineData(ConvAlgorithm.Auto, 2)]
+    [InlineData(ConvAlgorithm.Winograd4x4, 1)]
+    [InlineData(ConvAlgorithm.ChannelBlocked, 2)]
+    [InlineData(ConvAlgorithm.OutputRows, 1)]
+    [InlineData(ConvAlgorithm.Im2ColGemm, 2)]
+    public void The_next_convolution_takes_the_sums_with_the_layers_bits(ConvAlgorithm second, int threads)
+    {
+        var (plain, _) = Step(fused: false, second, threads);
+        var (fused, taken) = Step(fused: true, second, threads);
+        Assert.True(taken);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
+    }
+
+    [Fact]
+    public void A_hook_or_a_second_reader_turns_the_sums_off_and_keeps_the_bits()
+    {
+        var (plain, _) = Step(fused: false, ConvAlgorithm.Auto, 1, secondReader: true);
+        foreach (var (hook, second) in new[] { (true, false), (false, true) })
+        {
+            var (fused, taken) = Step(fused: true, ConvAlgorithm.Auto, 1, hook, second);
+            if (hook) Assert.False(taken);   // no mask, so no sums
+            var (expected, _) = second ? (plain, false) : Step(fused: false, ConvAlgorithm.Auto, 1, hook);
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], fused[i]);
+        }
+    }
+}

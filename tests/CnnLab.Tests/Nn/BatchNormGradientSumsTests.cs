@@ -9,7 +9,8 @@ namespace CnnLab.Tests;
 /// A training conv → batch norm → ReLU whose output the next convolution reads: that convolution masks its dx and takes the
 /// batch norm's gradient sums from each image of it (BatchNormGradientSums), and the batch norm's backward uses them instead of
 /// its own pass. Every gradient keeps the bits of the ops one at a time (Conv2d, BatchNorm, Relu), for every algorithm of the
-/// second convolution and 1 or 2 threads; a hook on the ReLU's output, or a second reader of it, turns the sums off.
+/// second convolution and 1 or 2 threads, and for a residual block's end (relu(BN(conv) + skip)); a hook on the ReLU's output,
+/// or a second reader of it, turns the sums off.
 /// </summary>
 public class BatchNormGradientSumsTests
 {
@@ -50,6 +51,33 @@ public class BatchNormGradientSumsTests
     {
         var (plain, _) = Step(fused: false, second, threads);
         var (fused, taken) = Step(fused: true, second, threads);
+        Assert.True(taken);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
+    }
+
+    // A residual block's end, relu(BN(conv(h)) + x), read by a convolution: its batch norm's sums are taken there too.
+    private static (int[][] Grads, bool Taken) ResidualEnd(bool fused)
+    {
+        var gen = new Generator(7);
+        var x = Tensor.Randn(gen, 5, 16, 8, 7).RequiresGrad_();
+        var w1 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var w2 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var gamma = (Tensor.Randn(gen, 16) * 0.5f + 1f).RequiresGrad_();
+        var beta = Tensor.Randn(gen, 16).RequiresGrad_();
+        var y = fused
+            ? Functional.Conv2dBatchNormAddRelu(x, w1, null, 1, 1, 1, 1, null, null, gamma, beta, true, () => 0.1, 1e-5f, x, ConvAlgorithm.Auto)!
+            : Functional.Relu(Functional.BatchNorm(Functional.Conv2d(x, w1, null, 1, 1), null, null, gamma, beta, true, 0.1, 1e-5f) + x);
+        var out2 = Functional.Conv2d(y, w2, null, 1, 1);
+        (out2 * Tensor.Randn(new Generator(8), out2.Shape)).Sum().Backward();
+        return ([Bits(x.Grad!), Bits(w1.Grad!), Bits(w2.Grad!), Bits(gamma.Grad!), Bits(beta.Grad!)],
+            y.BatchNormSumsWanted?.TakenFrom is not null);
+    }
+
+    [Fact]
+    public void A_residual_blocks_end_has_its_sums_taken_with_the_layers_bits()
+    {
+        var (plain, _) = ResidualEnd(fused: false);
+        var (fused, taken) = ResidualEnd(fused: true);
         Assert.True(taken);
         for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
     }

@@ -77,13 +77,17 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShiftAddRelu(z.Data, skip.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
-        y.IsReluOutput = true;   // this op's backward skips the mask for a premasked gradient (taken only once it is recorded)
+        // This op's backward skips the mask for a premasked gradient, and the batch norm's sums where they were taken with it
+        // (both only once it is recorded).
+        var sums = Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, plan.Mean, plan.N, plan.C, plan.S) : null;
+        (y.IsReluOutput, y.BatchNormSumsWanted) = (true, sums);
         return Autograd.RecordWithAddends(y, "ConvolutionBatchNormAddReluBackward", inputs, (dy, addends) =>
         {
             // y = relu(u + skip), u = batch_norm(z)  →  du = dskip = dy·[y > 0], one tensor for both (as AddRelu's backward),
             // unless the next block's convolution masked dy already (with the shortcut's gradient added in: InputGradientAddends).
+            bool premasked = ReferenceEquals(dy.PremaskedFor, y);
             var d = dy;
-            if (!ReferenceEquals(dy.PremaskedFor, y))
+            if (!premasked)
             {
                 d = Tensor.ForOp(y.Shape);
                 ReluKernel.Backward(y.Data, dy.Data, d.Data);
@@ -91,7 +95,8 @@ public static partial class Functional
             unsafe
             {
                 fixed (float* pd = d.Data)
-                    return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm, addends),
+                    return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm, addends,
+                            premasked && ReferenceEquals(sums?.TakenFrom, dy) ? sums : null),
                         skip.RequiresGrad ? d : null];
             }
         });

@@ -55,7 +55,8 @@ internal sealed unsafe partial class ConvBackwardPass
     /// The backward of <paramref name="g"/> by <paramref name="plan"/>'s algorithms; Winograd's blocks of images fill
     /// <paramref name="winogradBlockColumns"/> GEMM columns (0: the default). <paramref name="maskDx"/> (with an overwritten
     /// dx): each image's dx, once complete, is masked by [x &gt; 0] while x and dx are in cache (x a ReLU's output, see
-    /// Tensor.PremaskedFor).
+    /// Tensor.PremaskedFor). <paramref name="addsToDx"/> (with an overwritten dx): <see cref="Run"/>'s dxAddend is added to
+    /// each image first; <paramref name="inputSums"/> (with the mask): the batch norm's gradient sums are then taken from it.
     /// </summary>
     public ConvBackwardPass(in Conv2dGeometry g, ReadOnlySpan<float> w, ConvOutputGradient source, ConvPlan plan,
         bool needDx, bool needDw, bool needDb, bool overwriteDx, int winogradBlockColumns = 0, bool maskDx = false, bool addsToDx = false,

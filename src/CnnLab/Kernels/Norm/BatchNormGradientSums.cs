@@ -14,9 +14,15 @@ internal sealed class BatchNormGradientSums
 {
     private readonly float[] _z, _sums, _means;
     private readonly int _images, _channels, _planeSize;
+    private readonly object _zOwner;
 
-    public BatchNormGradientSums(float[] z, ReadOnlySpan<double> mean, int images, int channels, int planeSize)
+    /// <summary>
+    /// Sums for the batch norm of input <paramref name="z"/> ([images, channels, planeSize]), whose owner (the tensor whose
+    /// buffer it is) the sums keep alive, so that the buffer is not handed out again while they may read it.
+    /// </summary>
+    public BatchNormGradientSums(float[] z, object zOwner, ReadOnlySpan<double> mean, int images, int channels, int planeSize)
     {
+        _zOwner = zOwner;
         if (z.Length < (long)images * channels * planeSize || mean.Length < channels)
             throw new ArgumentException($"z needs {(long)images * channels * planeSize} floats and mean {channels}");
         (_z, _images, _channels, _planeSize) = (z, images, channels, planeSize);

@@ -34,7 +34,7 @@ public static partial class Functional
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
         // The next convolution may hand du back masked, with this batch norm's gradient sums taken from it (taken only once
         // this op is recorded: Tensor.AcceptsPremaskedGradient).
-        var sums = relu && Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, plan.Mean, plan.N, plan.C, plan.S) : null;
+        var sums = relu && Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, z, plan.Mean, plan.N, plan.C, plan.S) : null;
         (y.IsReluOutput, y.BatchNormSumsWanted) = (relu, sums);
         return Autograd.RecordWithAddends(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, (dy, addends) =>
         {
@@ -47,8 +47,7 @@ public static partial class Functional
                 {
                     PlaneGradient du = relu && !premasked ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
                         : new StoredPlanes(pdy, plan.S);
-                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm, addends,
-                        premasked && ReferenceEquals(sums?.TakenFrom, dy) ? sums : null);
+                    return ConvBatchNormGradients(g, input, weight, bias, z, plan, du, algorithm, addends, TakeSums(y, dy, premasked));
                 }
             }
         });
@@ -58,7 +57,8 @@ public static partial class Functional
     /// relu(batch_norm(conv2d(x, w, b), ...) + skip) in training, as one op: a residual block's last convolution, its batch
     /// norm on the batch's statistics, the add of the shortcut and the ReLU after it. The convolution takes the statistics
     /// as in <see cref="Conv2dBatchNorm"/>, then one pass writes relu(z·scale + shift + skip), so the batch norm's output is
-    /// never written and read back. The backward masks dy once (d = dy·[y &gt; 0], the shortcut's gradient) and runs the
+    /// never written and read back. The backward masks dy once (d = dy·[y &gt; 0], the shortcut's gradient; a dy the next
+    /// block's convolution masked already is d itself, with the batch norm's gradient sums taken from it) and runs the
     /// convolution's backward with batch norm's gradient made from d. Same values and gradients as the ops in a row, bit
     /// for bit. Null where the shapes do not fit or the batch norm runs on running statistics, for the caller to run the ops;
     /// <paramref name="countBatch"/> (the batch norm's running-statistics factor, counting this batch) is called only when it runs.
@@ -79,7 +79,7 @@ public static partial class Functional
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
         // This op's backward skips the mask for a premasked gradient, and the batch norm's sums where they were taken with it
         // (both only once it is recorded).
-        var sums = Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, plan.Mean, plan.N, plan.C, plan.S) : null;
+        var sums = Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, z, plan.Mean, plan.N, plan.C, plan.S) : null;
         (y.IsReluOutput, y.BatchNormSumsWanted) = (true, sums);
         return Autograd.RecordWithAddends(y, "ConvolutionBatchNormAddReluBackward", inputs, (dy, addends) =>
         {
@@ -96,10 +96,20 @@ public static partial class Functional
             {
                 fixed (float* pd = d.Data)
                     return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm, addends,
-                            premasked && ReferenceEquals(sums?.TakenFrom, dy) ? sums : null),
+                            TakeSums(y, dy, premasked)),
                         skip.RequiresGrad ? d : null];
             }
         });
+    }
+
+    // The gradient sums the next convolution took for y's batch norm, where they were taken from dy itself (premasked: the same
+    // values as du), else null; either way y asks for none after its backward (a second one with retainGraph takes the pass),
+    // so a y kept by its user holds neither the sums nor the gradient they came from.
+    private static BatchNormGradientSums? TakeSums(Tensor y, Tensor dy, bool premasked)
+    {
+        var sums = y.BatchNormSumsWanted;
+        y.BatchNormSumsWanted = null;
+        return premasked && sums is not null && ReferenceEquals(sums.TakenFrom, dy) ? sums : null;
     }
 
     // z = conv(x) with each plane's mean and squared deviations taken as it is written, and batch norm's plan from them.

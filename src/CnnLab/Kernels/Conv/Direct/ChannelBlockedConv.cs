@@ -22,8 +22,9 @@ namespace CnnLab.Kernels;
 /// then + b, then ReLU: the GEMM micro-kernel's order, so where the GEMM takes k in one slice
 /// (R ≤ <see cref="Gemm.KcMax"/>) the values are the im2col path's, bit for bit.
 /// The weight gradient is the same loop turned round: dWᵀ[k, o0 … o0+15] += Σ_p dYᵀ[p, o0 … o0+15] ·
-/// x_padded[pixel(p) + tap(k)], 8 taps at once, the pixels in order (one chain per image, added to the
-/// chunk's partial image by image). Written by hand: no .NET library has a convolution.
+/// x_padded[pixel(p) + tap(k)], 8 taps at once, the pixels in order (two chains per tap over the even and the odd
+/// pixels of an image, or of a run of up to 8 images on small planes: RunImages; added to the chunk's partial run by
+/// run). Written by hand: no .NET library has a convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's direct convolution does for <c>F.conv2d</c> on such shapes.</remarks>
 internal sealed unsafe partial class ChannelBlockedConv

@@ -10,7 +10,7 @@ namespace CnnLab.Tests;
 /// batch norm's gradient sums from each image of it (BatchNormGradientSums), and the batch norm's backward uses them instead of
 /// its own pass. Every gradient keeps the bits of the ops one at a time (Conv2d, BatchNorm, Relu), for every algorithm of the
 /// second convolution and 1 or 2 threads, and for a residual block's end (relu(BN(conv) + skip)); a hook on the ReLU's output,
-/// or a second reader of it, turns the sums off.
+/// or a second reader of it, turns the sums off, and so does a second backward through a retained graph.
 /// </summary>
 public class BatchNormGradientSumsTests
 {
@@ -82,6 +82,24 @@ public class BatchNormGradientSumsTests
         var (fused, taken) = ResidualEnd(fused: true);
         Assert.True(taken);
         for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
+    }
+
+    [Fact]
+    public void A_second_backward_through_a_retained_graph_takes_the_pass_with_the_same_bits()
+    {
+        var gen = new Generator(9);
+        var x = Tensor.Randn(gen, 4, 16, 7, 7).RequiresGrad_();
+        var w1 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var w2 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var gamma = (Tensor.Randn(gen, 16) * 0.5f + 1f).RequiresGrad_();
+        var y = Functional.Conv2dBatchNorm(x, w1, null, 1, 1, 1, 1, null, null, gamma, null, true, 0.1, 1e-5f, relu: true);
+        var loss = (Functional.Conv2d(y, w2, null, 1, 1) * Tensor.Randn(new Generator(10), 4, 16, 7, 7)).Sum();
+        loss.Backward(retainGraph: true);
+        int[][] first = [Bits(x.Grad!), Bits(w1.Grad!), Bits(gamma.Grad!)];
+        foreach (var t in new[] { x, w1, w2, gamma }) t.ZeroGrad();
+        loss.Backward();
+        Assert.Null(y.BatchNormSumsWanted);
+        Assert.Equal(first, [Bits(x.Grad!), Bits(w1.Grad!), Bits(gamma.Grad!)]);
     }
 
     [Fact]

@@ -140,6 +140,72 @@ internal sealed unsafe partial class ChannelBlockedConv
         Accumulate(sums2, 4, count, b4); Accumulate(sums2, 5, count, b5); Accumulate(sums2, 6, count, b6); Accumulate(sums2, 7, count, b7);
     }
 
+    /// <summary>
+    /// <see cref="WeightGradientBlockPair"/> for a last block of at most 4 taps (R not a multiple of 8: 27 = 3·8 + 3 for 3
+    /// input channels of 3x3), which the 8-tap kernel would run as 8, most of them padding: 4 taps of 32 channels, each summed in
+    /// two chains, one over the even pixels and one over the odd (16 in flight, as <see cref="WeightGradientBlock"/>), then
+    /// added. 4 + 8 loads per 16 FMAs; each pair of pixels asks for two shares of <paramref name="ahead"/>'s regions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradientFourTapsPair(float* src, int* pixels, int* taps, float* dyT, int p, nint second, float* sums, int r,
+        int count, Upcoming ahead)
+    {
+        float* aheadX = ahead.X.At, aheadFirst = ahead.First.At, aheadSecond = ahead.Second.At;
+        nint xStep = 2 * ahead.X.Step, blockStep = 2 * ahead.First.Step;
+        nint t0 = taps[0], t1 = taps[1], t2 = taps[2], t3 = taps[3];
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+        float* d = dyT;
+        int* pixel = pixels;
+        for (int* pairsEnd = pixels + (p & ~1); pixel < pairsEnd; pixel += 2, d += 2 * Lanes)
+        {
+            Vector512<float> da = Vector512.Load(d), db = Vector512.Load(d + second);
+            Vector512<float> dc = Vector512.Load(d + Lanes), de = Vector512.Load(d + second + Lanes);
+            float* xe = src + pixel[0], xo = src + pixel[1];
+            aheadX = PrefetchStream.Ask(aheadX, xStep);
+            aheadFirst = PrefetchStream.Ask(aheadFirst, blockStep);
+            aheadSecond = PrefetchStream.Ask(aheadSecond, blockStep);
+            var v = Vector512.Create(xe[t0]);
+            var u = Vector512.Create(xo[t0]);
+            a0 = Vector512.FusedMultiplyAdd(da, v, a0); b0 = Vector512.FusedMultiplyAdd(db, v, b0);
+            c0 = Vector512.FusedMultiplyAdd(dc, u, c0); e0 = Vector512.FusedMultiplyAdd(de, u, e0);
+            v = Vector512.Create(xe[t1]);
+            u = Vector512.Create(xo[t1]);
+            a1 = Vector512.FusedMultiplyAdd(da, v, a1); b1 = Vector512.FusedMultiplyAdd(db, v, b1);
+            c1 = Vector512.FusedMultiplyAdd(dc, u, c1); e1 = Vector512.FusedMultiplyAdd(de, u, e1);
+            v = Vector512.Create(xe[t2]);
+            u = Vector512.Create(xo[t2]);
+            a2 = Vector512.FusedMultiplyAdd(da, v, a2); b2 = Vector512.FusedMultiplyAdd(db, v, b2);
+            c2 = Vector512.FusedMultiplyAdd(dc, u, c2); e2 = Vector512.FusedMultiplyAdd(de, u, e2);
+            v = Vector512.Create(xe[t3]);
+            u = Vector512.Create(xo[t3]);
+            a3 = Vector512.FusedMultiplyAdd(da, v, a3); b3 = Vector512.FusedMultiplyAdd(db, v, b3);
+            c3 = Vector512.FusedMultiplyAdd(dc, u, c3); e3 = Vector512.FusedMultiplyAdd(de, u, e3);
+        }
+        if ((p & 1) != 0)
+        {
+            // The last, even pixel, and its asks.
+            PrefetchStream.Ask(aheadX, 0);
+            PrefetchStream.Ask(aheadFirst, 0);
+            PrefetchStream.Ask(aheadSecond, 0);
+            Vector512<float> da = Vector512.Load(d), db = Vector512.Load(d + second);
+            float* xe = src + pixel[0];
+            var v = Vector512.Create(xe[t0]);
+            a0 = Vector512.FusedMultiplyAdd(da, v, a0); b0 = Vector512.FusedMultiplyAdd(db, v, b0);
+            v = Vector512.Create(xe[t1]);
+            a1 = Vector512.FusedMultiplyAdd(da, v, a1); b1 = Vector512.FusedMultiplyAdd(db, v, b1);
+            v = Vector512.Create(xe[t2]);
+            a2 = Vector512.FusedMultiplyAdd(da, v, a2); b2 = Vector512.FusedMultiplyAdd(db, v, b2);
+            v = Vector512.Create(xe[t3]);
+            a3 = Vector512.FusedMultiplyAdd(da, v, a3); b3 = Vector512.FusedMultiplyAdd(db, v, b3);
+        }
+        Accumulate(sums, 0, count, a0 + c0); Accumulate(sums, 1, count, a1 + c1); Accumulate(sums, 2, count, a2 + c2);
+        Accumulate(sums, 3, count, a3 + c3);
+        float* sums2 = sums + (nint)r * Lanes;
+        Accumulate(sums2, 0, count, b0 + e0); Accumulate(sums2, 1, count, b1 + e1); Accumulate(sums2, 2, count, b2 + e2);
+        Accumulate(sums2, 3, count, b3 + e3);
+    }
+
     // Output pixels per step of ForwardRun.
     private const int Run = 16;
 

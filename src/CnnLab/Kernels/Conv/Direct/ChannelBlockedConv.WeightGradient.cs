@@ -112,7 +112,9 @@ internal sealed unsafe partial class ChannelBlockedConv
         for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))
         {
             int count = Math.Min(Block, r - k0);
-            if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, (nint)second, sums + (long)k0 * Lanes, r, count, ahead);
+            if (pair && count <= 4)
+                WeightGradientFourTapsPair(src, pixels, taps + k0, dyT, p, (nint)second, sums + (long)k0 * Lanes, r, count, ahead);
+            else if (pair) WeightGradientBlockPair(src, pixels, taps + k0, dyT, p, (nint)second, sums + (long)k0 * Lanes, r, count, ahead);
             else WeightGradientBlock(src, pixels, taps + k0, dyT, p, sums + (long)k0 * Lanes, count, ahead);
         }
         return o0 + (pair ? 2 * Lanes : Lanes);

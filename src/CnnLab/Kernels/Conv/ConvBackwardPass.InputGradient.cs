@@ -86,11 +86,11 @@ internal sealed unsafe partial class ConvBackwardPass
         ArrayPool<float>.Shared.Return(_rowSums);
     }
 
-    // The chunks' partials summed in chunk order, then added to dW (from dU for Winograd, from the channel-blocked
-    // layout for the direct one).
     // Floats of the partials' sum taken at a time (16 KB).
     private const int SumBlock = 4096;
 
+    // The chunks' partials summed in chunk order, then added to dW (from dU for Winograd, from the channel-blocked
+    // layout for the direct one).
     private void AddWeights(Span<float> dw)
     {
         // The partials in chunk order, a block of floats at a time so that its running sum stays in L1 (one read of each partial

@@ -32,10 +32,7 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
-        // The next convolution may hand du back masked, with this batch norm's gradient sums taken from it (taken only once
-        // this op is recorded: Tensor.AcceptsPremaskedGradient).
-        var sums = relu && Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, z, plan.Mean, plan.N, plan.C, plan.S) : null;
-        (y.IsReluOutput, y.BatchNormSumsWanted) = (relu, sums);
+        AskForSums(y, z, plan, inputs, relu);
         return Autograd.RecordWithAddends(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, (dy, addends) =>
         {
             // y = relu?(u), u = batch_norm(z), z = W ⋆ x + b  →  du = dy (·[u > 0], u recomputed from z, which the backward reads
@@ -77,10 +74,7 @@ public static partial class Functional
         var y = Tensor.ForOp(z.Shape);
         BatchNormKernel.ScaleShiftAddRelu(z.Data, skip.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
-        // This op's backward skips the mask for a premasked gradient, and the batch norm's sums where they were taken with it
-        // (both only once it is recorded).
-        var sums = Autograd.NeedsGrad(inputs) ? new BatchNormGradientSums(z.Buffer, z, plan.Mean, plan.N, plan.C, plan.S) : null;
-        (y.IsReluOutput, y.BatchNormSumsWanted) = (true, sums);
+        AskForSums(y, z, plan, inputs, relu: true);
         return Autograd.RecordWithAddends(y, "ConvolutionBatchNormAddReluBackward", inputs, (dy, addends) =>
         {
             // y = relu(u + skip), u = batch_norm(z)  →  du = dskip = dy·[y > 0], one tensor for both (as AddRelu's backward),
@@ -100,6 +94,16 @@ public static partial class Functional
                         skip.RequiresGrad ? d : null];
             }
         });
+    }
+
+    // y, a batch norm → ReLU's output (where relu), says so, and asks the convolution that reads it for the batch norm's
+    // gradient sums: that convolution then hands dy back masked, with the sums taken from it (taken only once this op is
+    // recorded: Tensor.AcceptsPremaskedGradient; TakeSums in the backward).
+    private static void AskForSums(Tensor y, Tensor z, BatchNormPlan plan, Tensor[] inputs, bool relu)
+    {
+        y.IsReluOutput = relu;
+        y.BatchNormSumsWanted = relu && Autograd.NeedsGrad(inputs)
+            ? new BatchNormGradientSums(z.Buffer, z, plan.Mean, plan.N, plan.C, plan.S) : null;
     }
 
     // The gradient sums the next convolution took for y's batch norm, where they were taken from dy itself (premasked: the same

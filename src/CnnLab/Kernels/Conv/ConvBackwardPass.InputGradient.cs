@@ -37,8 +37,9 @@ internal sealed unsafe partial class ConvBackwardPass
         float beta = _overwriteDx ? 0f : 1f;
         if (g.IsPointwise)
         {
-            // dx_g [Cg, P] (+)= W_gᵀ [Cg, OCg] · dY_g [OCg, P]
-            Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, beta, dxg, p, GemmEpilogue.None);
+            // dx_g [Cg, P] (+)= W_gᵀ [Cg, OCg] · dY_g [OCg, P], dY_g's rows read in place as the forward reads x's.
+            bool rowsInPlace = p % 16 == 0 && p % 1024 != 0;
+            Gemm.SgemmPackedA(wTg, p, 1f, false, dyg, p, beta, dxg, p, GemmEpilogue.None, rowsInPlace);
             return;
         }
         // dcol [R, P] = W_gᵀ [R, OCg] · dY_g [OCg, P]; dx_g (+)= col2im(dcol). dY_g is read in place where its last

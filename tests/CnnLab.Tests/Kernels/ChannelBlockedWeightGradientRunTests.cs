@@ -10,7 +10,8 @@ namespace CnnLab.Tests;
 /// with batches whose chunks hold several images, each tap sums the pixels of a whole run before adding to the chunk's partial.
 /// Checked against im2col + GEMM to rounding and for the same bits on 1 and 2 threads: runs cut short by a chunk's end (3 of 8,
 /// then 8 and 1 or 2), a pair of 16-channel blocks and a block of 16 after it, an input read in place (1x1, no padding), a
-/// partial large enough that the batch is cut into 8 chunks instead of 16.
+/// partial large enough that the batch is cut into 8 chunks instead of 16, and 16 outputs summed with the input's channels in the
+/// lanes (one or two blocks of 16, padding 1 or 2).
 /// </summary>
 public class ChannelBlockedWeightGradientRunTests
 {
@@ -18,6 +19,8 @@ public class ChannelBlockedWeightGradientRunTests
     {
         { new Conv2dGeometry(48, 16, 7, 7, 16, 3, 3, PH: 1, PW: 1), 8 },              // plain-cnn-20's 7x7: chunks of 3
         { new Conv2dGeometry(150, 16, 7, 7, 16, 3, 3, PH: 1, PW: 1), 8 },             // chunks of 9 or 10: a run of 8, then 1 or 2
+        { new Conv2dGeometry(40, 32, 6, 5, 16, 3, 3, PH: 1, PW: 1), 8 },              // input lanes: two blocks of 16 inputs
+        { new Conv2dGeometry(21, 16, 5, 6, 16, 3, 3, PH: 2, PW: 2), 8 },              // input lanes: padding 2, 7x8 outputs
         { new Conv2dGeometry(40, 8, 7, 7, 32, 3, 3, PH: 1, PW: 1), 8 },               // a pair
         { new Conv2dGeometry(40, 6, 16, 16, 48, 1, 1, SH: 2, SW: 2), 8 },             // read in place; a pair, then 16
         { new Conv2dGeometry(36, 5, 13, 11, 32, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), 8 }, // 42 pixels, stride 2

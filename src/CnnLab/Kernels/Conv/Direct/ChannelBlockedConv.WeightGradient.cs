@@ -23,7 +23,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     private readonly int[] _runPixels;
 
     /// <summary>Floats of padded inputs a run keeps (<see cref="PaddedLength"/> per image; 0 without padding).</summary>
-    public int RunPaddedLength => RunImages * PaddedLength;
+    public int RunPaddedLength => RunImages * PaddedLength + (InputLanes ? Lanes : 0);
 
     /// <summary>Floats of scratch for dY turned round: P·32 for one image at a time, else OCg·B·P.</summary>
     public int TransposedLength => RunImages == 1 ? 2 * Lanes * _g.ColCols : _g.OC * RunImages * _g.ColCols;
@@ -76,6 +76,11 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// </summary>
     public void CollectWeightGradient(int slot, float* x, float* dy, float* dyT, float* padded)
     {
+        if (InputLanes)
+        {
+            CollectInputLanes(slot, x, dy, dyT, padded);
+            return;
+        }
         int p = _g.ColCols;
         long block = (long)RunImages * p * Lanes;
         if (PaddedLength > 0) RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded + (long)slot * PaddedLength);
@@ -92,6 +97,11 @@ internal sealed unsafe partial class ChannelBlockedConv
         int nextImages = 1)
     {
         if (images < 1 || images > RunImages) throw new ArgumentOutOfRangeException(nameof(images), $"a run takes 1 to {RunImages} images");
+        if (InputLanes)
+        {
+            AddInputLanesRun(images, partial, dyT, padded);
+            return;
+        }
         float* src = PaddedLength == 0 ? x : padded;
         int p = images * _g.ColCols;
         long block = (long)RunImages * _g.ColCols * Lanes;

@@ -24,7 +24,8 @@ namespace CnnLab.Kernels;
 /// The weight gradient is the same loop turned round: dWᵀ[k, o0 … o0+15] += Σ_p dYᵀ[p, o0 … o0+15] ·
 /// x_padded[pixel(p) + tap(k)], 8 taps at once, the pixels in order (two chains per tap over the even and the odd
 /// pixels of an image, or of a run of up to 8 images on small planes: RunImages; added to the chunk's partial run by
-/// run). Written by hand: no .NET library has a convolution.
+/// run). A run of a 3x3 stride-1 layer with 16 outputs turns it round again, with 16 input channels in the lanes
+/// (ChannelBlockedConv.InputLanes.cs). Written by hand: no .NET library has a convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's direct convolution does for <c>F.conv2d</c> on such shapes.</remarks>
 internal sealed unsafe partial class ChannelBlockedConv

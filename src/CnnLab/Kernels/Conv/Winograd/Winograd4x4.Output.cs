@@ -113,8 +113,8 @@ internal static unsafe partial class Winograd4x4
     {
         if ((uint)(w - 1) >= MaxWidth) throw new ArgumentOutOfRangeException(nameof(w), w, $"planes 1 to {MaxWidth} wide");
         var columns = WinogradPatches.ColumnsOf(w, 4);
-        int th = (h + 3) / 4, tw = (w + 3) / 4, k = WinogradPatches.RowsPerVector(w, 4);
-        int perRow = WinogradPatches.VectorsPerRow(w);
+        int th = (h + 3) / 4, tw = (w + 3) / 4, k = columns.RowsPerVector;
+        int perRow = columns.VectorsPerRow;
         float* buffer = stackalloc float[6 * 64 + 16];
         float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of A·dY][slot: tile row j · perRow + vector q][16 lanes]
         for (int ty0 = 0; ty0 < th; ty0 += k)

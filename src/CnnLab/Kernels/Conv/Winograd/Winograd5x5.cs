@@ -143,7 +143,7 @@ internal static unsafe partial class Winograd5x5
     {
         if ((uint)(w - 1) >= WinogradPatches.MaxNarrowTileWidth) throw new ArgumentOutOfRangeException(nameof(w), w, "planes 1 to 32 wide");
         var columns = WinogradPatches.ColumnsOf(w, 2);
-        int th = (h + 1) / 2, tw = (w + 1) / 2, k = WinogradPatches.RowsPerVector(w, 2);
+        int th = (h + 1) / 2, tw = (w + 1) / 2, k = columns.RowsPerVector;
         for (int ty0 = 0; ty0 < th; ty0 += k)
         {
             int rows = Math.Min(k, th - ty0);

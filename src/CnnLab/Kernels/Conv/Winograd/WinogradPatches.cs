@@ -45,9 +45,13 @@ internal static unsafe class WinogradPatches
         public readonly Vector512<float>[] Second = new Vector512<float>[6];
         public readonly bool Exact;
 
+        /// <summary><see cref="WinogradPatches.RowsPerVector"/> and <see cref="WinogradPatches.VectorsPerRow"/> of the width, kept.</summary>
+        public readonly int RowsPerVector, VectorsPerRow;
+
         public Columns(int w, int side)
         {
-            int tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
+            int tw = (w + side - 1) / side, k = WinogradPatches.RowsPerVector(w, side), pad = (6 - side) / 2;
+            (RowsPerVector, VectorsPerRow) = (k, WinogradPatches.VectorsPerRow(w));
             bool narrow = w <= 16, wider = w > 32;
             Exact = w is 16 or 32 or 64;
             int zeroLane = narrow ? 15 : 31;
@@ -71,6 +75,7 @@ internal static unsafe class WinogradPatches
     private static readonly Columns?[] s_columns = new Columns?[2 * (MaxWidth + 1)];
 
     // Made once per width and tile side, 2 or 4 (a benign race: two threads may both make it, with the same contents).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Columns ColumnsOf(int w, int side) => s_columns[(side / 4) * (MaxWidth + 1) + w] ??= new Columns(w, side);
 
     /// <summary>
@@ -89,8 +94,8 @@ internal static unsafe class WinogradPatches
         if (side == 2 && w > MaxNarrowTileWidth)
             throw new ArgumentOutOfRangeException(nameof(w), w, $"tiles 2 apart on planes 1 to {MaxNarrowTileWidth} wide");
         var columns = ColumnsOf(w, side);
-        int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = RowsPerVector(w, side), pad = (6 - side) / 2;
-        int perRow = VectorsPerRow(w);
+        int th = (h + side - 1) / side, tw = (w + side - 1) / side, k = columns.RowsPerVector, pad = (6 - side) / 2;
+        int perRow = columns.VectorsPerRow;
         // [row i of Bᵀ·d][slot: tile row j · perRow + vector q of its row][16 lanes], 64-byte aligned.
         float* buffer = stackalloc float[6 * 64 + 16];
         float* u = (float*)(((nint)buffer + 63) & ~(nint)63);
@@ -112,6 +117,7 @@ internal static unsafe class WinogradPatches
     internal static int VectorsPerRow(int w) => w <= 16 ? 1 : w <= 32 ? 2 : 4;
 
     /// <summary>Zeroes slots <paramref name="first"/> … 3 of a row-combined buffer's six rows: the lanes of tile rows past the plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ClearSlots(float* u, int first)
     {
         for (int slot = first; slot < 4; slot++)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace CnnLab.Kernels;
 
@@ -123,6 +124,7 @@ internal sealed unsafe partial class ConvBackwardPass
         public readonly float[] Columns, Scratch, DyBlock, DcolBlock;
         public readonly float[]? Padded, DyTransposed, DyPadded, PhaseOut;
         public readonly WinogradBlock.Buffers? WinogradDx, WinogradDw;
+        private GCHandle _paddedPin;
 
         public ChunkBuffers(ConvBackwardPass pass)
         {
@@ -156,12 +158,16 @@ internal sealed unsafe partial class ConvBackwardPass
             {
                 Padded = pool.Rent(Math.Max(1, pass._directDw.RunPaddedLength));
                 Array.Clear(Padded);
+                // Pinned while the chunks run: a run may lay its images out from the buffer's first cache-line boundary
+                // (ChannelBlockedConv.InputLanes), which must stay where it was from one image to the next.
+                _paddedPin = GCHandle.Alloc(Padded, GCHandleType.Pinned);
                 DyTransposed = pool.Rent(pass._directDw.TransposedLength);
             }
         }
 
         public void Dispose()
         {
+            if (_paddedPin.IsAllocated) _paddedPin.Free();
             var pool = ArrayPool<float>.Shared;
             pool.Return(Columns);
             pool.Return(Scratch);

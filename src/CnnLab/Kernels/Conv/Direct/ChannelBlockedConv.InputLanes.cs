@@ -13,22 +13,28 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// outputs, the output-lane kernel feeds one multiply-add per float it broadcasts (a load each), while with 16 input channels
     /// a vector, each vector loaded from XT feeds both outputs of a pass and dY is broadcast from its own rows. 3x3 taps, stride
     /// and dilation 1, padding (XT's zero border), several images a run (small planes), one group, at least 16 input channels
-    /// in whole vectors.
+    /// in whole vectors, input planes of at most <see cref="InputLanesPlaneMax"/> pixels.
     /// </summary>
     private bool InputLanes => RunImages > 1 && _g.OC == Lanes && _g.C % Lanes == 0 && _g.KH == 3 && _g.KW == 3
-        && _g.SH == 1 && _g.SW == 1 && _g.DH == 1 && _g.DW == 1 && PaddedLength > 0;
+        && _g.SH == 1 && _g.SW == 1 && _g.DH == 1 && _g.DW == 1 && PaddedLength > 0 && _g.H * _g.W <= InputLanesPlaneMax;
+
+    // A plane turned round on the stack takes 64 bytes a pixel: at most 32 KB. (A run's planes have at most 256 output
+    // pixels; with padding on one side only, the input plane can be larger.)
+    private const int InputLanesPlaneMax = 512;
 
     // XT's vectors on whole cache lines (a load across two costs two): from padded's first 64-byte boundary (RunPaddedLength has
-    // the 16 floats to spare), each image and row a multiple of 16 floats after it.
+    // the 16 floats to spare), each image and row a multiple of 16 floats after it. The caller keeps the buffer pinned for the
+    // whole run (ConvBackwardPass's ChunkBuffers): the boundary must not move between its images.
     private static float* Aligned(float* padded) => (float*)(((nint)padded + 63) & ~(nint)63);
 
     // Image `slot` of an input-lane run: XT into the slot's share of `padded` (border zero since the buffer was cleared), and
     // its dY [16, P] as it is into the slot's share of `dyRun`.
+    [SkipLocalsInit]
     private void CollectInputLanes(int slot, float* x, float* dy, float* dyRun, float* padded)
     {
         int p = _g.ColCols, plane = _g.H * _g.W, wp = PaddedWidth;
         float* xt = Aligned(padded) + (long)slot * PaddedLength;
-        float* turned = stackalloc float[plane * Lanes];   // at most 16 KB: a run holds 2 or more planes of at most 256 pixels
+        float* turned = stackalloc float[plane * Lanes];   // at most 32 KB (InputLanesPlaneMax)
         for (int c0 = 0; c0 < _g.C; c0 += Lanes)
         {
             // The plane's pixels turned round 8 at a time, then each row's W vectors into XT's row.
@@ -46,6 +52,7 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     // partial += dWᵀ of the run's first `images` images collected by CollectInputLanes: two outputs a pass over their pixels in
     // order (each sum a chain over the images' pixels), the 16 outputs' sums then turned round into the partial's blocks.
+    [SkipLocalsInit]
     private void AddInputLanesRun(int images, float* partial, float* dyRun, float* padded)
     {
         int p = _g.ColCols, taps = _g.KH * _g.KW;

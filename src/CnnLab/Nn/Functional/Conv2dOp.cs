@@ -38,9 +38,7 @@ public static partial class Functional
             unsafe
             {
                 fixed (float* pdy = dy.Data)
-                    grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new PlainGradient(g, pdy), grads.Dx, grads.Dw,
-                        grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
-                    inputSums: grads.InputSums));
+                    grads.Run(g, weight, new PlainGradient(g, pdy), algorithm);
             }
             return grads.ForInputs();
         });
@@ -73,9 +71,7 @@ public static partial class Functional
                 fixed (float* pdy = dy.Data, py = y.Data)
                 {
                     ConvOutputGradient source = ReferenceEquals(dy.PremaskedFor, y) ? new PlainGradient(g, pdy) : new ReluMaskedGradient(g, pdy, py);
-                    grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                        algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
-                    inputSums: grads.InputSums));
+                    grads.Run(g, weight, source, algorithm);
                 }
             }
             return grads.ForInputs();

@@ -48,9 +48,7 @@ public static partial class Functional
         {
             var grads = new ConvGradients(input, weight, bias, addends);
             fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
-                grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, training.Gradient(g, pdy, z is null ? py : pz, py), grads.Dx,
-                    grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
-                    inputSums: grads.InputSums));
+                grads.Run(g, weight, training.Gradient(g, pdy, z is null ? py : pz, py), algorithm);
             GC.KeepAlive(z);
             return grads.ForInputs();
         });
@@ -89,9 +87,7 @@ public static partial class Functional
             fixed (int* pi = argmax is null ? default : AsIndices(argmax, pooled.Numel))
             {
                 var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
-                grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, source, grads.Dx, grads.Dw, grads.Db, overwriteDx: true,
-                    algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
-                    inputSums: grads.InputSums));
+                grads.Run(g, weight, source, algorithm);
             }
             GC.KeepAlive(z);
             GC.KeepAlive(argmax);

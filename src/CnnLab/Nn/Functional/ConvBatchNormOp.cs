@@ -151,9 +151,7 @@ public static partial class Functional
             if (taken is not null) taken.ChannelSums(plan.InvStd, sumDy, sumDyXhat);
             else BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
             var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
-            grads.DxFinished(Conv2dKernel.BackwardCore(g, input.Data, weight.Data, new BatchNormOutputGradient(g, du, pz, coefficients),
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx, dxAddend: grads.DxAddend,
-                    inputSums: grads.InputSums));
+            grads.Run(g, weight, new BatchNormOutputGradient(g, du, pz, coefficients), algorithm);
         }
         return [.. grads.ForInputs(), .. plan.AffineGradients(sumDy, sumDyXhat)];
     }

@@ -40,10 +40,10 @@ public static partial class Functional
         public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
 
         /// <summary>The batch norm sums x's producer wants from its masked gradient (null: none, or no mask).</summary>
-        public BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
+        private BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
 
         /// <summary>The gradient pending for x, for the kernels to add into dx (empty: none, or no dx wanted).</summary>
-        public ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;
+        private ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;
 
         /// <summary>
         /// Marks dx as masked for x where the kernels say they masked it, and tells the engine that dx holds its pending gradient
@@ -55,6 +55,15 @@ public static partial class Functional
             if (done.AddendAdded) _addends.Take(0);
             if (done.BatchNormSummed) _input.BatchNormSumsWanted!.TakenFrom = _dx;
         }
+
+        /// <summary>
+        /// The convolution's backward into these gradients (dx overwritten), with dL/d(its output) from <paramref name="source"/>:
+        /// the kernels add x's pending gradient, mask dx and take x's producer's sums where this allows, and
+        /// <see cref="DxFinished"/> records what they did.
+        /// </summary>
+        public void Run(in Conv2dGeometry g, Tensor weight, ConvOutputGradient source, ConvAlgorithm algorithm) =>
+            DxFinished(Conv2dKernel.BackwardCore(g, _input.Data, weight.Data, source, Dx, Dw, Db, overwriteDx: true, algorithm,
+                maskDxByInput: MaskDx, dxAddend: DxAddend, inputSums: InputSums));
 
         public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];
     }

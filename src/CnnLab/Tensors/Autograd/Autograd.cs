@@ -46,11 +46,8 @@ public static class Autograd
     /// <paramref name="backward"/> gets dOutput and returns one gradient per input, shaped like that
     /// input (null where the input does not require grad). Returns <paramref name="output"/>.
     /// </summary>
-    public static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
-    {
-        if (NeedsGrad(inputs)) output.SetGradFn(new GradNode(name, inputs, backward));
-        return output;
-    }
+    public static Tensor Record(Tensor output, string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) =>
+        RecordWithAddends(output, name, inputs, (dy, _) => backward(dy));
 
     /// <summary>
     /// <see cref="Record"/> for an op whose backward may add the gradients already pending for its inputs into the ones it

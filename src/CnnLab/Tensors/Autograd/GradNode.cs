@@ -9,10 +9,6 @@ namespace CnnLab.Tensors;
 /// <remarks>PyTorch: the <c>grad_fn</c> of a tensor (e.g. <c>ConvolutionBackward0</c>).</remarks>
 public sealed class GradNode
 {
-    internal GradNode(string name, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) : this(name, inputs, (dy, _) => backward(dy))
-    {
-    }
-
     internal GradNode(string name, Tensor[] inputs, Func<Tensor, InputGradientAddends, Tensor?[]> backward)
     {
         Name = name;

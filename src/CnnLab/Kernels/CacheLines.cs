@@ -10,6 +10,14 @@ namespace CnnLab.Kernels;
 /// </summary>
 internal static unsafe class CacheLines
 {
+    /// <summary>
+    /// The first 64-byte boundary at or after <paramref name="p"/> (up to 15 floats on): vectors stored from there lie on whole
+    /// cache lines, and a 512-bit load across two lines costs two. The memory must not move while it is used (pinned, or on
+    /// the stack), and must have the 15 floats to spare.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* LineStart(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+
     /// <summary>Asks for every 64-byte line of <paramref name="floats"/> floats from <paramref name="start"/> into L1.</summary>
     public static void Prefetch(float* start, long floats)
     {

@@ -142,7 +142,7 @@ public static unsafe partial class Gemm
             if (array is null || array.Length < floats + 32)
                 array = GC.AllocateUninitializedArray<float>((int)floats + 32, pinned: true);
             nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-            return (float*)((p + 63) & ~(nint)63);
+            return CacheLines.LineStart((float*)p);
         }
     }
 

@@ -22,18 +22,15 @@ internal sealed unsafe partial class ChannelBlockedConv
     // pixels; with padding on one side only, the input plane can be larger.)
     private const int InputLanesPlaneMax = 512;
 
-    // XT's vectors on whole cache lines (a load across two costs two): from padded's first 64-byte boundary (RunPaddedLength has
-    // the 16 floats to spare), each image and row a multiple of 16 floats after it. The caller keeps the buffer pinned for the
-    // whole run (ConvBackwardPass's ChunkBuffers): the boundary must not move between its images.
-    private static float* Aligned(float* padded) => (float*)(((nint)padded + 63) & ~(nint)63);
-
     // Image `slot` of an input-lane run: XT into the slot's share of `padded` (border zero since the buffer was cleared), and
-    // its dY [16, P] as it is into the slot's share of `dyRun`.
+    // its dY [16, P] as it is into the slot's share of `dyRun`. XT starts at padded's first cache-line boundary
+    // (CacheLines.LineStart; RunPaddedLength has the 16 floats to spare), each image and row a multiple of 16 floats after
+    // it; the caller keeps the buffer pinned for the whole run (ConvBackwardPass's ChunkBuffers), so the boundary stays put.
     [SkipLocalsInit]
     private void CollectInputLanes(int slot, float* x, float* dy, float* dyRun, float* padded)
     {
         int p = _g.ColCols, plane = _g.H * _g.W, wp = PaddedWidth;
-        float* xt = Aligned(padded) + (long)slot * PaddedLength;
+        float* xt = CacheLines.LineStart(padded) + (long)slot * PaddedLength;
         float* turned = stackalloc float[plane * Lanes];   // at most 32 KB (InputLanesPlaneMax)
         for (int c0 = 0; c0 < _g.C; c0 += Lanes)
         {
@@ -62,7 +59,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         fixed (int* pixels = _pixels)
             for (int c0 = 0; c0 < _g.C; c0 += Lanes)
             {
-                float* xt = Aligned(padded) + (long)c0 * PaddedHeight * PaddedWidth;
+                float* xt = CacheLines.LineStart(padded) + (long)c0 * PaddedHeight * PaddedWidth;
                 for (int o = 0; o < Lanes; o += 2)
                     InputLanesPair(xt, PaddedLength, pixels, p, images, dyRun + (long)o * p, image, rowStride, sums + o * Lanes);
                 // sums [tap][o][c] → partial row k = c·9 + tap, 16 outputs a row.

@@ -116,7 +116,7 @@ internal static unsafe partial class Winograd4x4
         int th = (h + 3) / 4, tw = (w + 3) / 4, k = columns.RowsPerVector;
         int perRow = columns.VectorsPerRow;
         float* buffer = stackalloc float[6 * 64 + 16];
-        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of A·dY][slot: tile row j · perRow + vector q][16 lanes]
+        float* u = CacheLines.LineStart(buffer);   // [row i of A·dY][slot: tile row j · perRow + vector q][16 lanes]
         for (int ty0 = 0; ty0 < th; ty0 += k)
         {
             int rows = Math.Min(k, th - ty0);

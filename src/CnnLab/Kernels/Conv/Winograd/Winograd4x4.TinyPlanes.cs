@@ -54,7 +54,7 @@ internal static unsafe partial class Winograd4x4
         var columns = s_tinyColumns[w] ??= new TinyColumns(w);
         long plane = (long)h * w;
         float* buffer = stackalloc float[6 * 64 + 16];
-        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);   // [row i of Bᵀ·d][image p of the 4][16 lanes]
+        float* u = CacheLines.LineStart(buffer);   // [row i of Bᵀ·d][image p of the 4][16 lanes]
         for (int p0 = 0; p0 < count; p0 += 4)
         {
             int images = Math.Min(4, count - p0);

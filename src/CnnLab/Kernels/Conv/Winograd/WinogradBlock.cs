@@ -171,7 +171,7 @@ internal sealed unsafe partial class WinogradBlock
 
         // The array's first 64-byte boundary (the array is pinned: its address does not move).
         private static float* Aligned(float[] pinned) =>
-            (float*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)) + 63) & ~(nint)63);
+            CacheLines.LineStart((float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)));
 
         public void Dispose()
         {

@@ -98,7 +98,7 @@ internal static unsafe class WinogradPatches
         int perRow = columns.VectorsPerRow;
         // [row i of Bᵀ·d][slot: tile row j · perRow + vector q of its row][16 lanes], 64-byte aligned.
         float* buffer = stackalloc float[6 * 64 + 16];
-        float* u = (float*)(((nint)buffer + 63) & ~(nint)63);
+        float* u = CacheLines.LineStart(buffer);
         for (int ty0 = 0; ty0 < th; ty0 += k)
         {
             int rows = Math.Min(k, th - ty0);

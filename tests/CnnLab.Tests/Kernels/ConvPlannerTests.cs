@@ -93,7 +93,9 @@ public class ConvPlannerTests
     }
 
     [Theory]
-    [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd)]      // tiles inside the plane, blocks of 8 images' 16 tiles
+    [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd4x4)]   // tiles inside the plane, blocks of 8 images' 4 wide tiles
+    [InlineData(128, 64, 7, 7, 64, ConvAlgorithm.Winograd4x4)]    // 64 channels on both sides: wide tiles on 7x7 too
+    [InlineData(128, 48, 8, 8, 48, ConvAlgorithm.Winograd)]       // ... not with 48
     [InlineData(32, 64, 8, 8, 64, ConvAlgorithm.Winograd)]        // blocks of 2 images
     [InlineData(128, 32, 8, 8, 32, ConvAlgorithm.Winograd)]
     [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.Winograd)]       // 9 tiles, all inside

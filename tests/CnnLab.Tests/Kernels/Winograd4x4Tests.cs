@@ -230,6 +230,7 @@ public class Winograd4x4Tests
         { 9, 16, 7, 7, 24, 1, 0 },        // tiny planes: 4 images a vector, the last vector one image
         { 6, 32, 8, 8, 16, 2, 8 },        // 8 wide: the columns outside are cleared; groups; blocks of 2 images
         { 7, 16, 5, 6, 16, 1, 0 },        // the smallest tiny plane
+        { 3, 48, 7, 7, 64, 1, 0 },        // tiny planes, more than 16 inputs: the weight gradient's products turned round
     };
 
     [Theory]
@@ -330,7 +331,7 @@ public class Winograd4x4Tests
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).Forward);  // 4 images a vector
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 16, 7, 7, 16)).InputGradient);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 6, 6, 64)).Forward);     // most of a tile outside
-        Assert.NotEqual(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 64, 7, 7, 64)).WeightGradient);
+        Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(128, 64, 7, 7, 64)).WeightGradient);   // 64 channels
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(1, 32, 28, 28, 32)).Forward);     // one image
         Assert.Equal(ConvAlgorithm.Winograd4x4, ConvPlanner.Plan(Same3x3(8, 32, 56, 56, 32)).Forward);
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(8, 32, 72, 72, 32)).Forward);     // wider than 64

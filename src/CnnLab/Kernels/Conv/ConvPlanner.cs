@@ -94,8 +94,11 @@ public static class ConvPlanner
     // forward's (WinogradWeightGradient.AddDots) and it paid on blocks of MinTurnedBlockTiles from 75 % inside (14x14) and 9
     // tiles an image: dx and dW together, 32→32 on 14x14 3.44 → 2.87 ms, 64→64 10.1 → 9.3, 32→64 (cnn-small's conv2) 5.71 →
     // 5.29; 32→32 on 28x28 at batch 32 2.97 → 2.53, 14x14 at batch 64 1.72 → 1.50. On 10x10 (69 % inside) it lost with 48 to
-    // 128 channels by 5-15 %, and on 7x7 (2x2 tiles) alone by 25 %.
+    // 128 channels by 5-15 %. On planes of 2x2 tiles (7x7, 8x8) it pays with MinTinyTurnedChannels on both sides, beside
+    // F(4x4, 3x3)'s dx as training runs them: backward 64→64 on 7x7 3.42-3.66 → 3.01-3.24 ms, on 8x8 3.44-3.64 → 3.10,
+    // 128→128 by 3-10 %, 64→128 on 7x7 by 3-8 %; it tied with 48 and lost with 32 (on 8x8 by 6 %).
     internal const int MinWideWeightGradientTiles = 128, MinTurnedBlockTiles = 32, MinTurnedInside = 75, MinTurnedTiles = 9;
+    internal const int MinTinyTurnedChannels = 64;
 
     private static bool WideWeightGradientPays(in Conv2dGeometry g)
     {
@@ -103,7 +106,8 @@ public static class ConvPlanner
         int tiles = Winograd4x4.Tiles(g.H, g.W);
         long inside = 100L * g.H * g.W / (16L * tiles);   // percent of the tiles' outputs that lie in the plane
         if (g.Cg > MinWinogradChannels)
-            return inside >= MinTurnedInside && tiles >= MinTurnedTiles && BlockTiles(g, tiles) >= MinTurnedBlockTiles;
+            return inside >= MinTurnedInside && BlockTiles(g, tiles) >= MinTurnedBlockTiles && (tiles >= MinTurnedTiles
+                || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.Cg, g.OCg) >= MinTinyTurnedChannels);
         return (inside >= 85 || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
     }
 

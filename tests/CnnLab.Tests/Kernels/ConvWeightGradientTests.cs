@@ -4,7 +4,7 @@ using Xunit;
 
 namespace CnnLab.Tests;
 
-/// <summary>The blocked dot-product weight gradient against its one-dot-per-entry twin, every block shape (2x4 and 4x3) and tail.</summary>
+/// <summary>The blocked dot-product weight gradient against its one-dot-per-entry twin, every block shape (2x4, 4x3, 2x9) and tail.</summary>
 public class ConvWeightGradientTests
 {
     [Theory]
@@ -12,7 +12,9 @@ public class ConvWeightGradientTests
     [InlineData(6, 25, 784)]   // lenet5's first layer
     [InlineData(3, 5, 37)]     // odd channel count, a partial tap block, a pixel tail
     [InlineData(1, 1, 5)]
-    [InlineData(6, 9, 37)]     // 4 channels in 4x3 blocks, then a pair in 2x4 blocks, a pixel tail
+    [InlineData(6, 9, 37)]     // three pairs in 2x9 blocks, a pixel tail
+    [InlineData(7, 9, 50)]     // 2x9, then a single channel in blocks of 4 taps
+    [InlineData(5, 6, 37)]     // 4x3, then a single channel
     [InlineData(7, 3, 50)]     // 4x3, then a pair and a single channel
     public void BlockedMatchesOneDotPerEntry(int oc, int rows, int p)
     {
@@ -26,6 +28,26 @@ public class ConvWeightGradientTests
         ConvWeightGradient.AddDots(dy, col, oc, rows, p, actual);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4 * Math.Sqrt(p), $"dw[{i}] {actual[i]} vs {expected[i]}");
+    }
+
+    [Theory]
+    [InlineData(9, 784)]
+    [InlineData(9, 37)]
+    [InlineData(6, 37)]
+    public void EveryBlockShapeSumsEachEntryTheSameWay(int rows, int p)
+    {
+        // Two channels take a 2x9 or 2x4 block, each alone the single-channel blocks: the same bits either way.
+        var g = new Generator(rows * 1000 + p);
+        var dy = new float[4 * p]; g.FillNormal(dy, 0, 1);
+        var col = new float[rows * p]; g.FillNormal(col, 0, 1);
+        var together = new float[4 * rows];
+        ConvWeightGradient.AddDots(dy, col, 4, rows, p, together);
+        for (int o = 0; o < 4; o++)
+        {
+            var alone = new float[rows];
+            ConvWeightGradient.AddDots(dy.AsSpan(o * p, p), col, 1, rows, p, alone);
+            Assert.Equal(alone, together.AsSpan(o * rows, rows).ToArray());
+        }
     }
 
     [Theory]

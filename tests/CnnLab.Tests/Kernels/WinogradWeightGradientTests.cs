@@ -104,4 +104,11 @@ public class WinogradWeightGradientTests
                 Assert.True(Math.Abs(du[o * cols + c] - expected) <= 1e-5 * (scale + 1), $"dU[{o}, {c}] = {du[o * cols + c]}, expected {expected}");
             }
     }
+
+    // F(4x4, 3x3)'s weight gradient on 7x7 planes (2x2 tiles, 4 images a vector) with more than 16 inputs, as the planner takes it
+    // from 64 channels: the same bits on 1 and 2 threads, y and dx also for any block size.
+    [Fact]
+    public void Wide_tiles_on_7x7_planes_give_the_same_bits_for_any_thread_count() =>
+        Winograd4x4Tests.SameBitsForAnyThreadCountOrBlock(new Conv2dGeometry(40, 48, 7, 7, 64, 3, 3, PH: 1, PW: 1),
+            ConvAlgorithm.Winograd4x4, [0, 20, 8]);
 }

@@ -93,6 +93,21 @@ public class ConvPlannerTests
     }
 
     [Theory]
+    [InlineData(128, 64, 6, 8, 64, ConvAlgorithm.Winograd4x4)]    // 12 tiles of F(2x2, 3x3) against 4 wide ones
+    [InlineData(128, 16, 5, 7, 16, ConvAlgorithm.Winograd4x4)]
+    [InlineData(128, 32, 7, 5, 32, ConvAlgorithm.Winograd4x4)]
+    [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.Winograd)]       // 9 tiles against 4: as many products, F(2x2, 3x3)'s cheaper
+    [InlineData(128, 64, 5, 6, 64, ConvAlgorithm.Winograd)]
+    [InlineData(1, 64, 6, 8, 64, ConvAlgorithm.ChannelBlocked)]   // one image: no Winograd on so small a plane
+    public void Wide_tiles_take_tiny_planes_with_a_side_of_7_or_8(int n, int c, int h, int w, int oc, ConvAlgorithm expected)
+    {
+        if (!Avx512F.IsSupported) return;
+        var plan = ConvPlanner.Plan(new Conv2dGeometry(n, c, h, w, oc, 3, 3, PH: 1, PW: 1));
+        Assert.Equal(expected, plan.Forward);
+        if (n > 1) Assert.Equal(expected, plan.InputGradient);
+    }
+
+    [Theory]
     [InlineData(128, 64, 8, 8, 128, ConvAlgorithm.Winograd4x4)]   // tiles inside the plane, blocks of 8 images' 4 wide tiles
     [InlineData(128, 64, 7, 7, 64, ConvAlgorithm.Winograd4x4)]    // 64 channels on both sides: wide tiles on 7x7 too
     [InlineData(128, 48, 8, 8, 48, ConvAlgorithm.Winograd)]       // ... not with 48

@@ -230,6 +230,7 @@ public class Winograd4x4Tests
         { 9, 16, 7, 7, 24, 1, 0 },        // tiny planes: 4 images a vector, the last vector one image
         { 6, 32, 8, 8, 16, 2, 8 },        // 8 wide: the columns outside are cleared; groups; blocks of 2 images
         { 7, 16, 5, 6, 16, 1, 0 },        // the smallest tiny plane
+        { 5, 16, 6, 8, 24, 1, 0 },        // a tiny plane the planner takes: a side of 8, a quarter of the tiles outside
         { 3, 48, 7, 7, 64, 1, 0 },        // tiny planes, more than 16 inputs: the weight gradient's products turned round
     };
 

@@ -78,14 +78,17 @@ public static class ConvPlanner
 
     // F(4x4, 3x3) does 36 products per 16 outputs against F(2x2, 3x3)'s 16 per 4, and its transforms cost about as much per
     // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 56x56 measured
-    // (16 to 64 channels, by 13-35 %), and on 7x7 and 8x8 (2x2 tiles, 4 images' planes a vector) by 20-40 %; it lost on
-    // smaller tiny planes (6x5: most of a tile outside) and on single images, whose weights, transformed per call, are 36
-    // positions instead of 16 (bench/RESULTS.md, "Winograd F(4x4, 3x3)").
+    // (16 to 64 channels, by 13-35 %), and on tiny planes (2x2 tiles, 4 images' planes a vector) with a side of 7 or 8:
+    // there F(2x2, 3x3) takes 12 or 16 tiles, 192 or 256 products a channel pair to F(4x4, 3x3)'s 144. Forward and as dx
+    // it won by 20-40 % on 7x7 and 8x8, by 20-36 % on 5x7, 5x8, 6x7 and 6x8 (16 to 64 channels). Where both take 144
+    // (5x5 to 6x6, 9 tiles of F(2x2, 3x3)) it lost with 64 and more channels (6x6 by 8-40 %, 5x6 by 12 %), and it loses on
+    // single images, whose weights, transformed per call, are 36 positions instead of 16 (bench/RESULTS.md, "Winograd
+    // F(4x4, 3x3)" and "F(4x4, 3x3)'s weight gradient on 2x2 tiles").
     internal const int MinWideTileWidth = 9, MinTinySide = 7;
 
     private static bool WideTilesPay(in Conv2dGeometry g) =>
         Winograd4x4.Supports(g) && g.N != 1
-        && (g.W >= MinWideTileWidth || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.H, g.W) >= MinTinySide);
+        && (g.W >= MinWideTileWidth || Winograd4x4.IsTiny(g.H, g.W) && Math.Max(g.H, g.W) >= MinTinySide);
 
     // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s. With
     // 16 input channels (dot products along the tiles) it paid where a block holds at least MinWideWeightGradientTiles of

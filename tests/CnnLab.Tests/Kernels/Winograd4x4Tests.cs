@@ -342,13 +342,14 @@ public class Winograd4x4Tests
         // Pinned, it runs all three passes.
         var wide = ConvAlgorithm.Winograd4x4;
         Assert.Equal(new ConvPlan(wide, wide, wide), ConvPlanner.Plan(Same3x3(2, 3, 5, 5, 4), wide));
-        // Its weight gradient: on blocks of at least 128 tiles (a sixteenth of the batch) mostly inside the plane, or 16
-        // channels; with more than 16 inputs on blocks of 32 tiles from 75 % inside.
+        // Its weight gradient: up to 16 inputs on blocks of at least 128 tiles (a sixteenth of the batch), more on blocks of
+        // 32, from 75 % inside the plane.
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 32, 28, 28, 32)).WeightGradient);
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 64, 16, 16, 64)).WeightGradient);
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 16, 14, 14, 16)).WeightGradient);      // 16 channels: its transforms pay
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 32, 14, 14, 32)).WeightGradient);      // 23 % outside, 32 inputs
-        Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 16, 14, 14, 32)).WeightGradient);   // 16 inputs, 32 outputs
+        Assert.Equal(wide, ConvPlanner.Plan(Same3x3(128, 16, 14, 14, 32)).WeightGradient);      // 16 inputs, 32 outputs
+        Assert.NotEqual(wide, ConvPlanner.Plan(Same3x3(128, 16, 10, 10, 32)).WeightGradient);   // 31 % outside
         Assert.Equal(wide, ConvPlanner.Plan(Same3x3(32, 32, 28, 28, 32)).WeightGradient);      // blocks of 98 tiles, 32 inputs
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(32, 16, 28, 28, 32)).WeightGradient);    // 16 inputs
         Assert.Equal(ConvAlgorithm.Winograd, ConvPlanner.Plan(Same3x3(128, 64, 10, 10, 64)).WeightGradient);   // 69 % inside

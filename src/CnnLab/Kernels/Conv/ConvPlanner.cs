@@ -58,6 +58,13 @@ public static class ConvPlanner
     // few for the multiply's passes to pay for the transforms (64→64 on 8x8 slower by 12 %, on 7x7 by 34 %).
     internal const int MinWinogradChannels = 16, MinWinogradWork = 800, MinWinogradRowTiles = 5;
 
+    // A batch takes it from 8 channels on both sides: its kernels have since run faster than the direct and im2col paths
+    // there, which with fewer than 16 outputs or inputs per group fall back to narrow steps or the GEMM. F(4x4, 3x3) against
+    // the planner's earlier choice, batch 128 (bench/RESULTS.md, "Fewer than 16 channels"): 8→8 on 28x28 forward 0.66 →
+    // 0.56 ms, dx 0.72 → 0.58, dW 2.07 → 0.60; 12→32 forward 3.77 → 2.29, dx 5.56 → 2.86; 8→8 on 14x14 dW 0.51 → 0.16.
+    // With 3 or 4 inputs the output-row forward kept up, and with 4 outputs dx was no faster.
+    internal const int MinBatchedWinogradChannels = 8;
+
     // The channel-blocked direct kernel runs at about the same rate whatever the shape. With 32 outputs per step (a
     // multiple of 32 outputs per group) it beat im2col + GEMM on every shape measured; with 16 per step, im2col + GEMM
     // wins where the sum (R taps), the plane (P pixels) and the outputs per group all fill the GEMM's tiles: R ≥ 640 with
@@ -73,8 +80,10 @@ public static class ConvPlanner
     internal const int MaxDepthwiseMultiplier = 8;
 
     private static bool WinogradPays(in Conv2dGeometry g) =>
-        Winograd3x3.Supports(g) && g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels
-        && (g.N != 1 || (g.W + 1) / 2 >= MinWinogradRowTiles && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
+        Winograd3x3.Supports(g) && (g.N != 1
+            ? g.Cg >= MinBatchedWinogradChannels && g.OCg >= MinBatchedWinogradChannels
+            : g.Cg >= MinWinogradChannels && g.OCg >= MinWinogradChannels && (g.W + 1) / 2 >= MinWinogradRowTiles
+              && Winograd3x3.Tiles(g.H, g.W) * Math.Min(g.Cg, g.OCg) >= MinWinogradWork);
 
     // F(4x4, 3x3) does 36 products per 16 outputs against F(2x2, 3x3)'s 16 per 4, and its transforms cost about as much per
     // output once a vector holds several tile rows. It beat F(2x2, 3x3) on every batched plane from 10x10 to 56x56 measured
@@ -91,9 +100,10 @@ public static class ConvPlanner
         && (g.W >= MinWideTileWidth || Winograd4x4.IsTiny(g.H, g.W) && Math.Max(g.H, g.W) >= MinTinySide);
 
     // Its weight gradient sums each position's products over a block's tiles, four times fewer than F(2x2, 3x3)'s. With
-    // 16 input channels (dot products along the tiles) it paid where a block holds at least MinWideWeightGradientTiles of
-    // them (a block is at most a sixteenth of the batch) and the tiles lie mostly inside the plane (85 %: 16x16, 28x28,
-    // 32x32), or with 16 channels on both sides (its transforms then the larger share). With more, its products run as the
+    // up to 16 input channels (dot products along the tiles) it pays where a block holds at least MinWideWeightGradientTiles
+    // of them (a block is at most a sixteenth of the batch) and MinTurnedInside of the tiles' outputs lie inside the plane
+    // (14x14 and up; 16→32 on 14x14 1.22 → 0.83 ms, 8→64 1.10 → 0.98-1.04, 12→32 0.84 → 0.67; 16→32 on 10x10, 69 % inside,
+    // lost: 0.55 → 0.65). With more, its products run as the
     // forward's (WinogradWeightGradient.AddDots) and it paid on blocks of MinTurnedBlockTiles from 75 % inside (14x14) and 9
     // tiles an image: dx and dW together, 32→32 on 14x14 3.44 → 2.87 ms, 64→64 10.1 → 9.3, 32→64 (cnn-small's conv2) 5.71 →
     // 5.29; 32→32 on 28x28 at batch 32 2.97 → 2.53, 14x14 at batch 64 1.72 → 1.50. On 10x10 (69 % inside) it lost with 48 to
@@ -111,7 +121,7 @@ public static class ConvPlanner
         if (g.Cg > MinWinogradChannels)
             return inside >= MinTurnedInside && BlockTiles(g, tiles) >= MinTurnedBlockTiles && (tiles >= MinTurnedTiles
                 || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.Cg, g.OCg) >= MinTinyTurnedChannels);
-        return (inside >= 85 || Math.Max(g.Cg, g.OCg) <= MinWinogradChannels) && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
+        return inside >= MinTurnedInside && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
     }
 
     // The tiles a Winograd weight gradient's block sums over, at least: a block holds at most a chunk's images (a sixteenth of
@@ -238,10 +248,21 @@ public static class ConvPlanner
             && BlockTiles(g, tiles) >= MinSmallPlaneBlockTiles && (inside || channels >= MinSmallPlaneOutsideChannels && tiles >= 16);
     }
 
+    // With fewer channels than the forward takes Winograd for, its weight gradient still paid on planes of 12x12 and up,
+    // from 3 inputs and 4 outputs (3→4 on 28x28 0.39 → 0.25 ms, 4→4 1.66 → 0.28, 12→4 2.80 → 0.59, 3→16 0.92 → 0.67, 4→16
+    // on 14x14 0.24 → 0.18), but not against the channel-blocked kernel's 32 outputs a step with fewer than 8 inputs
+    // (3→32 on 28x28 1.05 against 1.36).
+    internal const int MinFewChannelWeightGradientInputs = 3, MinFewChannelWeightGradientOutputs = 4;
+
+    private static bool FewChannelWeightGradientPays(in Conv2dGeometry g) =>
+        Winograd3x3.Supports(g) && g.N != 1 && g.Cg >= MinFewChannelWeightGradientInputs
+        && g.OCg >= MinFewChannelWeightGradientOutputs && Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles
+        && !(PairsChannels(g.OCg) && g.Cg < MinBatchedWinogradChannels);
+
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise
         : WinogradPays(g) && (Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles || !ChannelBlockedConv.Supports(g)
-            || SmallPlaneWeightGradientPays(g))
+            || SmallPlaneWeightGradientPays(g)) || FewChannelWeightGradientPays(g)
             ? WideWeightGradientPays(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5WeightGradientPays(g) ? ConvAlgorithm.Winograd5x5
         : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked

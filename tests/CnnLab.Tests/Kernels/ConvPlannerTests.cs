@@ -72,7 +72,7 @@ public class ConvPlannerTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 12, 12, 64, 3, 3)).InputGradient);
-        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 32, 5, 5, PH: 2, PW: 2)).InputGradient);
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(1, 16, 14, 14, 32, 5, 5, PH: 2, PW: 2)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 4)).InputGradient);

@@ -187,8 +187,9 @@ public class Winograd5x5Tests
         if (!Avx512F.IsSupported) return;
         var five = ConvAlgorithm.Winograd5x5;
         Assert.Equal(new ConvPlan(five, five, five), ConvPlanner.Plan(Same5x5(128, 32, 16, 16, 64)));
-        Assert.Equal(five, ConvPlanner.Plan(Same5x5(64, 16, 28, 28, 16)).WeightGradient);   // dW from 16 channels
-        Assert.NotEqual(five, ConvPlanner.Plan(Same5x5(64, 16, 28, 28, 16)).Forward);       // y and dx from 32
+        Assert.Equal(new ConvPlan(five, five, five), ConvPlanner.Plan(Same5x5(64, 16, 28, 28, 16)));   // from 8 channels
+        Assert.Equal(new ConvPlan(five, five, five), ConvPlanner.Plan(Same5x5(128, 8, 16, 16, 16)));
+        Assert.NotEqual(five, ConvPlanner.Plan(Same5x5(128, 4, 28, 28, 16)).Forward);       // not with 4 inputs
         Assert.NotEqual(five, ConvPlanner.Plan(Same5x5(64, 64, 8, 8, 64)).WeightGradient);  // blocks of 64 tiles
         Assert.NotEqual(five, ConvPlanner.Plan(Same5x5(1, 32, 16, 16, 64)).Forward);        // one image
         Assert.False(ConvPlanner.CanRun(five, Same5x5(8, 32, 16, 33, 32)));

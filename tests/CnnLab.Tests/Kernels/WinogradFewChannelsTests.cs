@@ -5,8 +5,9 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// Winograd with fewer than 16 channels, where the planner takes it for batches (8 or more on both sides; its weight gradient
-/// from 3 inputs and 4 outputs): the planner's choices, and every pass against the reference, pinned and planned.
+/// Winograd with fewer than 16 channels, where the planner takes it for batches (8 or more on both sides, F(2x2, 5x5) too;
+/// its 3x3 weight gradient from 3 inputs and 4 outputs): the planner's choices, and every pass against the reference, pinned
+/// and planned.
 /// </summary>
 public class WinogradFewChannelsTests
 {
@@ -30,6 +31,17 @@ public class WinogradFewChannelsTests
     }
 
     [Theory]
+    [InlineData(4, 8, 12, 12, 16)]
+    [InlineData(34, 8, 9, 10, 8)]     // odd planes; the planned weight gradient on blocks of two images
+    public void Five_by_five_from_8_channels_matches_the_reference(int n, int c, int h, int w, int oc)
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new Conv2dGeometry(n, c, h, w, oc, 5, 5, PH: 2, PW: 2);
+        Assert.Equal(ConvAlgorithm.Winograd5x5, ConvPlanner.Plan(g).Forward);
+        AllPassesMatchTheReference(g, [ConvAlgorithm.Auto, ConvAlgorithm.Winograd5x5]);
+    }
+
+    [Theory]
     [InlineData(4, 8, 14, 14, 8)]
     [InlineData(3, 12, 12, 13, 4)]
     [InlineData(5, 3, 16, 16, 16)]
@@ -37,13 +49,17 @@ public class WinogradFewChannelsTests
     public void Every_pass_matches_the_reference(int n, int c, int h, int w, int oc)
     {
         if (!Avx512F.IsSupported) return;
-        var g = Same3x3(n, c, h, w, oc);
-        var (x, wt, b, dy) = Winograd4x4Tests.Inputs(g, n * 31 + c);
+        AllPassesMatchTheReference(Same3x3(n, c, h, w, oc), [ConvAlgorithm.Auto, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd]);
+    }
+
+    private static void AllPassesMatchTheReference(Conv2dGeometry g, ConvAlgorithm[] algorithms)
+    {
+        var (x, wt, b, dy) = Winograd4x4Tests.Inputs(g, g.N * 31 + g.C);
         var yRef = new float[dy.Length];
         Conv2dReference.Forward(g, x, wt, b, true, yRef);
         var (dxRef, dwRef, dbRef) = (new float[x.Length], new float[wt.Length], new float[b.Length]);
         Conv2dReference.Backward(g, x, wt, dy, dxRef, dwRef, dbRef);
-        foreach (var algorithm in new[] { ConvAlgorithm.Auto, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd })
+        foreach (var algorithm in algorithms)
         {
             var y = new float[dy.Length];
             Conv2dKernel.Forward(g, x, wt, b, true, y, algorithm: algorithm);

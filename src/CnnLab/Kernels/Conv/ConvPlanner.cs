@@ -130,17 +130,20 @@ public static class ConvPlanner
         (long)Math.Clamp(g.N / ConvBackwardPass.WeightGradientChunks, 1, 16) * tilesPerImage;
 
     // F(2x2, 5x5) does 36 products per 4 outputs against the direct kernels' 100. With 32 or more channels on both sides it beat
-    // them by 23-45 % forward and as dx on every batched plane measured (8x8 to 16x16); with 16 it only tied on 28x28, its
-    // transforms then the larger share; single images would transform the weights for each.
-    internal const int MinWinograd5x5Channels = 32;
+    // them by 23-45 % forward and as dx on every batched plane measured (8x8 to 16x16). Measured again with this week's
+    // kernels (bench/RESULTS.md, "Fewer than 16 channels"), it won from 8: 16→16 on 28x28 forward 6.2-6.3 → 4.6-5.0 ms, dx
+    // 6.7-6.8 → 4.7; 16→32 on 14x14 forward 2.7 → 1.9; 8→16 on 16x16 forward 0.99 → 0.72, dx 1.01 → 0.83; 8→8 on 28x28
+    // 1.62-1.64 → 1.56. Single images would transform the weights for each.
+    internal const int MinWinograd5x5Channels = 8;
 
     private static bool Winograd5x5Pays(in Conv2dGeometry g) =>
         Winograd5x5.Supports(g) && g.N != 1 && Math.Min(g.Cg, g.OCg) >= MinWinograd5x5Channels;
 
     // Its weight gradient beat the channel-blocked one from 16 channels on (by 18-46 %) where a block holds at least
-    // MinWideWeightGradientTiles tiles, and tied on smaller blocks (64→64 on 8x8, batch 64: 64 tiles).
+    // MinWideWeightGradientTiles tiles, and tied on smaller blocks (64→64 on 8x8, batch 64: 64 tiles); with 8 it beat the
+    // planner's earlier choice by 1.5-2.9× (8→8 on 28x28 4.96-5.02 → 1.73-1.75 ms, 8→16 on 16x16 1.27 → 0.84-0.86).
     private static bool Winograd5x5WeightGradientPays(in Conv2dGeometry g) =>
-        Winograd5x5.Supports(g) && g.N != 1 && Math.Min(g.Cg, g.OCg) >= MinWinogradChannels
+        Winograd5x5.Supports(g) && g.N != 1 && Math.Min(g.Cg, g.OCg) >= MinBatchedWinogradChannels
         && BlockTiles(g, Winograd5x5.Tiles(g.H, g.W)) >= MinWideWeightGradientTiles;
 
     private static bool DepthwisePays(in Conv2dGeometry g) => DepthwiseConv.Supports(g) && g.OCg <= MaxDepthwiseMultiplier;

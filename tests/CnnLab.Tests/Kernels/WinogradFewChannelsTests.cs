@@ -71,4 +71,11 @@ public class WinogradFewChannelsTests
             Conv2dKernelTests.AssertClose(dbRef, db, $"db {algorithm} {g}", algorithm);
         }
     }
+
+    // The same bits on 1 and 2 threads (y and dx for any block size too) with 8 and 12 channels, for either tile size.
+    [Theory]
+    [InlineData(ConvAlgorithm.Winograd4x4)]
+    [InlineData(ConvAlgorithm.Winograd)]
+    public void Few_channels_give_the_same_bits_for_any_thread_count(ConvAlgorithm algorithm) =>
+        Winograd4x4Tests.SameBitsForAnyThreadCountOrBlock(Same3x3(40, 8, 14, 14, 12), algorithm, [0, 20, 9]);
 }

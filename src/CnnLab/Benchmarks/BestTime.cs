@@ -11,9 +11,8 @@ internal static class BestTime
     /// </summary>
     public static double Seconds(Action run, double seconds)
     {
-        // The runtime compiles a method optimized only after it was called for a while, counting its calls once no new method
-        // was compiled for 100 ms: a pass timed first for 0.17 s (`bench --convs --seconds 4`) measured up to three times its
-        // optimized time, as untimed runs before it now let it reach that code.
+        // The runtime optimizes a method only after it has run for a while: timed at once, a short pass measured code not yet
+        // optimized (bench/RESULTS.md, "a warmed-up bench --convs").
         var warm = Stopwatch.StartNew();
         do run(); while (warm.Elapsed.TotalSeconds < Math.Min(seconds, MaxWarmUpSeconds));
         double best = double.MaxValue;

@@ -49,8 +49,9 @@ public static class ConvPlanner
         (pinned is ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel) && ConvReluMaxPoolSingleChannel.Supports(g, pool);
 
     // The cost model; the timings behind every threshold are in bench/RESULTS.md ("How the planner now chooses" and the older table).
-    // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: with fewer than
-    // MinWinogradChannels on either side the products' sums or rows are too short for them to pay off. A single image needs
+    // Winograd does 2.25x fewer multiplies than a direct sum but adds transforms per tile and channel: for a single image,
+    // with fewer than MinWinogradChannels on either side the products' sums or rows are too short for them to pay off (a
+    // batch takes it from MinBatchedWinogradChannels). A single image needs
     // tiles × channels of at least MinWinogradWork to keep its products wide enough (16→16 on 12x12, 576, and 16→32 on
     // 10x10, 400, were slower than the channel-blocked kernel, 16→16 on 14x14, 784, than the output-row one; 32→64 on 10x10,
     // 800, and 32→32 on 12x12, 1,152, faster than either), and
@@ -118,10 +119,10 @@ public static class ConvPlanner
         if (!WideTilesPay(g)) return false;
         int tiles = Winograd4x4.Tiles(g.H, g.W);
         long inside = 100L * g.H * g.W / (16L * tiles);   // percent of the tiles' outputs that lie in the plane
-        if (g.Cg > MinWinogradChannels)
-            return inside >= MinTurnedInside && BlockTiles(g, tiles) >= MinTurnedBlockTiles && (tiles >= MinTurnedTiles
-                || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.Cg, g.OCg) >= MinTinyTurnedChannels);
-        return inside >= MinTurnedInside && BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
+        if (inside < MinTurnedInside) return false;
+        if (g.Cg <= MinWinogradChannels) return BlockTiles(g, tiles) >= MinWideWeightGradientTiles;
+        return BlockTiles(g, tiles) >= MinTurnedBlockTiles
+            && (tiles >= MinTurnedTiles || Winograd4x4.IsTiny(g.H, g.W) && Math.Min(g.Cg, g.OCg) >= MinTinyTurnedChannels);
     }
 
     // The tiles a Winograd weight gradient's block sums over, at least: a block holds at most a chunk's images (a sixteenth of

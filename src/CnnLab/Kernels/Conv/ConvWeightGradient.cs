@@ -37,8 +37,8 @@ internal static class ConvWeightGradient
             if (rows == 9)
                 for (; o + 2 <= oc; o += 2)
                     Block2x9(pdy + (long)o * p, pcol, p, cs, pdw + o * rows);
-            // Rows in threes (a 3x3 kernel on one channel: R = 9 would leave a 4-tap block one quarter
-            // used), four output channels at a time: 12 accumulators, 7 loads per 12 FMAs.
+            // Other rows in threes (R = 6, 15, …, where a 4-tap block would be partly padding), four output channels at a
+            // time: 12 accumulators, 7 loads per 12 FMAs.
             if (rows % 3 == 0 && rows % 4 != 0)
                 for (; o + 4 <= oc; o += 4)
                     for (int i = 0; i < rows; i += 3)

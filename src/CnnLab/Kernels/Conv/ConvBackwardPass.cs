@@ -90,7 +90,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
         _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block);
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
-        _partialLength = _winogradDw?.TransformedLength ?? g.OC * g.ColRows;
+        _partialLength = _winogradDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
         // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
         // hold a power of two of images).
         _blockImages = Math.Min(_block?.Images ?? int.MaxValue, _winogradDx?.Images ?? int.MaxValue);

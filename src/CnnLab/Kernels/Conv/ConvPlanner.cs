@@ -74,6 +74,19 @@ public static class ConvPlanner
 
     private static bool PairsChannels(int channels) => channels % (2 * ChannelBlockedConv.Lanes) == 0;
 
+    // The channel-blocked kernel without padded lanes (the rules below were measured on whole blocks).
+    private static bool WholeBlocks(in Conv2dGeometry g) => ChannelBlockedConv.Supports(g) && ChannelBlockedConv.FillsBlocks(g);
+
+    // With output channels that do not fill its blocks of 16 (one group), the last block padded: at a stride above 1 it beat
+    // im2col + GEMM forward and as dW on every shape measured, 2 to 72 outputs (24→24 on 40x56 forward 7.9 → 5.7 ms, dW 10.1
+    // → 4.8; 12→24 on 16x16 0.79 → 0.34, 0.95 → 0.32; 64→72 on 14x14 5.7 → 3.2, 5.6 → 2.9; 24→2 on 40x56 5.8 → 4.8, 7.7 →
+    // 3.6), where im2col's columns cost more than the GEMM. At stride 1 its dW still won wherever im2col's was the choice
+    // (16→24 7x7 16.2 → 10.7, 1x1 16→24 0.32 → 0.19, 48→40 2.4 → 2.0, 3→24 5x5 5.1 → 3.1), but its forward lost to
+    // im2col + GEMM with few taps (3→24 on 20x20 0.46 against 0.57) and to the output-row kernel (bench/RESULTS.md, "Output
+    // channels that do not fill a block").
+    private static bool PaddedBlocksPay(in Conv2dGeometry g) =>
+        ChannelBlockedConv.Supports(g) && !ChannelBlockedConv.FillsBlocks(g) && g.Cg > 1;
+
     // Column matrices of at most this many rows (a one-channel 3x3 or 5x5) keep im2col's dot-product weight gradient.
     internal const int DotProductRows = 32;
 
@@ -162,7 +175,7 @@ public static class ConvPlanner
         if (!OutputRowConv.Supports(g) || g.IsPointwise) return false;
         int rowLanes = (g.OW + 15) / 16 * 16, channelLanes = (g.OCg + 7) / 8 * 8;
         return 8 * g.OW >= 7 * rowLanes && 4 * g.OCg >= 3 * channelLanes
-            && (!ChannelBlockedConv.Supports(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
+            && (!WholeBlocks(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
     }
 
     // As for the direct dx below, only where dx has few more pixels than dy: the loop multiplies the zeros around dy too.
@@ -193,7 +206,7 @@ public static class ConvPlanner
         if (OutputRowsPay(g, OutputRowPixels)) return ConvAlgorithm.OutputRows;
         if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
             return ConvAlgorithm.ChannelBlocked;
-        return ConvAlgorithm.Im2ColGemm;
+        return PaddedBlocksPay(g) && (g.SH > 1 || g.SW > 1) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
     }
 
     // At a stride above 1, im2col's dx (a GEMM whose sum runs over the output channels, then col2im) is slow with few
@@ -265,16 +278,16 @@ public static class ConvPlanner
 
     private static ConvAlgorithm ChooseWeightGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise
-        : WinogradPays(g) && (Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles || !ChannelBlockedConv.Supports(g)
+        : WinogradPays(g) && (Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles || !WholeBlocks(g)
             || SmallPlaneWeightGradientPays(g)) || FewChannelWeightGradientPays(g)
             ? WideWeightGradientPays(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5WeightGradientPays(g) ? ConvAlgorithm.Winograd5x5
-        : ChannelBlockedConv.Supports(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
-        : ChannelBlockedPays(g) && g.ColRows > DotProductRows ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
+        : WholeBlocks(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
+        : ChannelBlockedPays(g) && g.ColRows > DotProductRows || PaddedBlocksPay(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
     // A pointwise convolution's forward is a GEMM on the input itself: nothing for a direct kernel to save (its dW: above).
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
-        ChannelBlockedConv.Supports(g) && !g.IsPointwise
+        WholeBlocks(g) && !g.IsPointwise
         && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));
 
     /// <summary>
@@ -299,7 +312,7 @@ public static class ConvPlanner
         ConvAlgorithm.Winograd => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Winograd4x4 => $"a 3x3 kernel, stride 1, padding 1, dilation 1, planes at most {Winograd4x4.MaxWidth} wide and AVX-512",
         ConvAlgorithm.Winograd5x5 => "a 5x5 kernel, stride 1, padding 2, dilation 1, planes at most 32 wide and AVX-512",
-        ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 and AVX-512",
+        ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 (or one group) and AVX-512",
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
         ConvAlgorithm.OutputRows => "stride 1 (or, for dx alone, stride 2 in x) and AVX-512",

@@ -20,6 +20,32 @@ internal sealed unsafe partial class ChannelBlockedConv
     }
 
     /// <summary>
+    /// dyT [P, 16] of the block of 16 output channels from <paramref name="o0"/>: <see cref="Transpose"/> where it is whole, else its
+    /// rows before the group's last output turned round with zeros in the lanes past them (a padded block's).
+    /// </summary>
+    private void TransposeBlock(float* dy, int o0, float* dyT)
+    {
+        int p = _g.ColCols, valid = Math.Min(Lanes, _g.OC - o0);
+        dy += (long)o0 * p;
+        if (valid == Lanes)
+        {
+            Transpose(dy, p, dyT);
+            return;
+        }
+        float* rows = stackalloc float[Lanes * Block];   // 16 rows of 8 pixels, those past `valid` zero
+        new Span<float>(rows, Lanes * Block).Clear();
+        int i = 0;
+        for (; i + Block <= p; i += Block)
+        {
+            for (int o = 0; o < valid; o++) Vector256.Load(dy + (long)o * p + i).Store(rows + o * Block);
+            LoadTransposed(rows, Block, dyT + (long)i * Lanes);
+        }
+        for (; i < p; i++)
+            for (int o = 0; o < Lanes; o++)
+                dyT[(long)i * Lanes + o] = o < valid ? dy[(long)o * p + i] : 0;
+    }
+
+    /// <summary>
     /// The inverse of <see cref="StoreTransposed"/>: 8 floats of each of 16 rows <paramref name="stride"/> apart,
     /// stored as 8 vectors of 16 (to[i·16 + o] = from[o·stride + i]). Rows o and o + 8 share a vector, so one
     /// 8x8 transpose by unpacks and shuffles turns both halves; then lanes are moved into place.
@@ -54,35 +80,45 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     /// <summary>
     /// Wᵀ by blocks of 16 output channels: packed[(o / 16)·R + k][o % 16] = w[o, k] (R per group; each group's channels
-    /// fill whole blocks, so group g's blocks start at g·OCg·R). 16 x 16 blocks turned in registers (prepared on every training
-    /// step: value by value, a 64→128 3x3 layer's took 156 µs).
+    /// fill whole blocks, so group g's blocks start at g·OCg·R; one group's last block may be padded with zeros). 16 x 16
+    /// blocks turned in registers (prepared on every training step: value by value, a 64→128 3x3 layer's took 156 µs).
     /// </summary>
     public void PackWeights(ReadOnlySpan<float> w, Span<float> packed)
     {
         int r = _g.ColRows;
-        if (w.Length < _allOutputs * r || packed.Length < _allOutputs * r) throw new ArgumentException($"{_allOutputs * r} weights");
+        if (w.Length < _allOutputs * r || packed.Length < PackedLength) throw new ArgumentException($"{_allOutputs * r} weights");
         fixed (float* pw = w, pp = packed)
-            for (int block = 0; block < _allOutputs / Lanes; block++)
+            for (int block = 0; block < PackedLength / r / Lanes; block++)
             {
                 float* rows = pw + (long)block * Lanes * r, taps = pp + (long)block * r * Lanes;
-                int k = 0;
-                for (; k + Lanes <= r; k += Lanes) Transpose16.Block(rows + k, r, taps + (long)k * Lanes, Lanes);
+                int k = 0, valid = Math.Min(Lanes, _allOutputs - block * Lanes);
+                if (valid == Lanes)
+                    for (; k + Lanes <= r; k += Lanes) Transpose16.Block(rows + k, r, taps + (long)k * Lanes, Lanes);
                 for (; k < r; k++)
-                    for (int l = 0; l < Lanes; l++) taps[(long)k * Lanes + l] = rows[(long)l * r + k];
+                    for (int l = 0; l < Lanes; l++) taps[(long)k * Lanes + l] = l < valid ? rows[(long)l * r + k] : 0;
             }
     }
 
-    /// <summary>dw [OC, R] += the partial of <see cref="AddWeightGradient"/> (all groups) put back in order, 16 x 16 at a time.</summary>
+    /// <summary>
+    /// dw [OC, R] += the partial of <see cref="AddWeightGradient"/> (all groups; <see cref="PackedLength"/> floats) put back in
+    /// order, 16 x 16 at a time; a padded block's lanes past the outputs are left out.
+    /// </summary>
     public void AddToWeights(ReadOnlySpan<float> partial, Span<float> dw)
     {
         int r = _g.ColRows;
-        if (partial.Length < _allOutputs * r || dw.Length < _allOutputs * r) throw new ArgumentException($"{_allOutputs * r} weights");
+        if (partial.Length < PackedLength || dw.Length < _allOutputs * r) throw new ArgumentException($"{_allOutputs * r} weights");
         float* turned = stackalloc float[Lanes * Lanes];
         fixed (float* pp = partial, pw = dw)
-            for (int block = 0; block < _allOutputs / Lanes; block++)
+            for (int block = 0; block < PackedLength / r / Lanes; block++)
             {
                 float* taps = pp + (long)block * r * Lanes, rows = pw + (long)block * Lanes * r;
-                int k = 0;
+                int k = 0, valid = Math.Min(Lanes, _allOutputs - block * Lanes);
+                if (valid < Lanes)
+                {
+                    for (; k < r; k++)
+                        for (int l = 0; l < valid; l++) rows[(long)l * r + k] += taps[(long)k * Lanes + l];
+                    continue;
+                }
                 for (; k + Lanes <= r; k += Lanes)
                 {
                     Transpose16.Block(taps + (long)k * Lanes, Lanes, turned, Lanes);

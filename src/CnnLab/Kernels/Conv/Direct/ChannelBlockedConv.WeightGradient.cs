@@ -26,14 +26,14 @@ internal sealed unsafe partial class ChannelBlockedConv
     public int RunPaddedLength => RunImages * PaddedLength + (InputLanes ? Lanes : 0);
 
     /// <summary>Floats of scratch for dY turned round: P·32 for one image at a time, else OCg·B·P.</summary>
-    public int TransposedLength => RunImages == 1 ? 2 * Lanes * _g.ColCols : _g.OC * RunImages * _g.ColCols;
+    public int TransposedLength => RunImages == 1 ? 2 * Lanes * _g.ColCols : _blocked * RunImages * _g.ColCols;
 
     private static int RunImagesOf(in Conv2dGeometry group, int groups, int paddedLength)
     {
         if (groups != 1) return 1;
         int images = 1, p = group.ColCols;
         while (images < RunImagesMax && (images + 1) * p <= RunPixelsMax && (long)(images + 1) * paddedLength <= RunFloatsMax
-               && (long)(images + 1) * p * group.OC <= RunFloatsMax)
+               && (long)(images + 1) * p * ((group.OC + Lanes - 1) / Lanes * Lanes) <= RunFloatsMax)
             images++;
         return images;
     }
@@ -60,11 +60,11 @@ internal sealed unsafe partial class ChannelBlockedConv
         float* src = Padded(x, padded);
         int p = _g.ColCols;
         fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC;)
+            for (int o0 = 0; o0 < _blocked;)
             {
-                bool pair = StepWidth(o0, _g.OC) == 2 * Lanes;
-                Transpose(dy + (long)o0 * p, p, dyT);
-                if (pair) Transpose(dy + (long)(o0 + Lanes) * p, p, dyT + (long)p * Lanes);
+                bool pair = StepWidth(o0, _blocked) == 2 * Lanes;
+                TransposeBlock(dy, o0, dyT);
+                if (pair) TransposeBlock(dy, o0 + Lanes, dyT + (long)p * Lanes);
                 o0 = AddStep(src, pixels, taps, dyT, p, (long)p * Lanes, partial, o0, o0 == 0 ? next : default);
             }
     }
@@ -84,7 +84,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         int p = _g.ColCols;
         long block = (long)RunImages * p * Lanes;
         if (PaddedLength > 0) RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded + (long)slot * PaddedLength);
-        for (int o0 = 0; o0 < _g.OC; o0 += Lanes) Transpose(dy + (long)o0 * p, p, dyT + o0 / Lanes * block + (long)slot * p * Lanes);
+        for (int o0 = 0; o0 < _blocked; o0 += Lanes) TransposeBlock(dy, o0, dyT + o0 / Lanes * block + (long)slot * p * Lanes);
     }
 
     /// <summary>
@@ -106,7 +106,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         int p = images * _g.ColCols;
         long block = (long)RunImages * _g.ColCols * Lanes;
         fixed (int* pixels = _runPixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC;)
+            for (int o0 = 0; o0 < _blocked;)
                 o0 = AddStep(src, pixels, taps, dyT + o0 / Lanes * block, p, block, partial, o0, o0 == 0 ? next : default, nextImages);
     }
 
@@ -116,7 +116,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         int nextImages = 1)
     {
         int r = _g.ColRows;
-        bool pair = StepWidth(o0, _g.OC) == 2 * Lanes;
+        bool pair = StepWidth(o0, _blocked) == 2 * Lanes;
         float* sums = partial + (long)o0 * r;
         var ahead = next.Spread(_g, (long)RoundUp(r) / Block * p, nextImages);
         for (int k0 = 0; k0 < r; k0 += Block, ahead = ahead.After(p))

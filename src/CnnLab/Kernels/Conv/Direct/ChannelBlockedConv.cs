@@ -36,19 +36,26 @@ internal sealed unsafe partial class ChannelBlockedConv
     // Output pixels per step of the forward, taps per step of the weight gradient (accumulators).
     private const int Block = 8;
 
-    /// <summary>Output channels per group that fill whole vectors, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
-    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.OCg % Lanes == 0;
+    /// <summary>
+    /// AVX-512, and output channels per group that fill whole vectors or one group: its last block of 16 is then padded (zero
+    /// weights, its lanes past the outputs neither stored nor summed into dW). <see cref="ConvPlanner"/> chooses when it pays.
+    /// </summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && (FillsBlocks(g) || g.G == 1);
+
+    /// <summary>Whether each group's output channels fill whole blocks of 16 (no padded lanes).</summary>
+    public static bool FillsBlocks(in Conv2dGeometry g) => g.OCg % Lanes == 0;
 
     // One group's geometry (groups run one after the other on their slices of x, w, b and y), the groups, all outputs.
     private readonly Conv2dGeometry _g;
     private readonly int _groups, _allOutputs;
+    private readonly int _blocked;  // a group's output channels rounded up to whole blocks of 16
     private readonly int[] _pixels; // pixel(p) for p < P, then pixel(P − 1) up to a whole block
     private readonly int[] _taps;   // tap(k) for k < R, then tap(R − 1) up to a whole block
 
     public ChannelBlockedConv(in Conv2dGeometry g)
     {
         if (!Supports(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
-        (_g, _groups, _allOutputs) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G, g.OC);
+        (_g, _groups, _allOutputs, _blocked) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G, g.OC, (g.OCg + Lanes - 1) / Lanes * Lanes);
         int p = g.ColCols, r = g.ColRows, wp = PaddedWidth;
         _pixels = new int[RoundUp(p)];
         for (int i = 0; i < _pixels.Length; i++)
@@ -72,8 +79,11 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>Floats of the padded-image scratch each thread needs (0 without padding: the input is read in place).</summary>
     public int PaddedLength => _g.PH == 0 && _g.PW == 0 ? 0 : _g.C * PaddedHeight * PaddedWidth;
 
-    /// <summary>Floats of the weights packed for <see cref="ForwardImage"/>: OC·R (all groups).</summary>
-    public int PackedLength => _allOutputs * _g.ColRows;
+    /// <summary>
+    /// Floats of the weights packed for <see cref="ForwardImage"/>, and of the weight gradient's partial: OC·R (all groups), the
+    /// output channels rounded up to whole blocks of 16.
+    /// </summary>
+    public int PackedLength => _groups * _blocked * _g.ColRows;
 
     private static int RoundUp(int n) => (n + Block - 1) / Block * Block;
 
@@ -97,38 +107,47 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
-        long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)_g.OC * _g.ColRows, yGroup = (long)_g.OC * _g.ColCols;
+        long xGroup = (long)_g.C * _g.H * _g.W, wGroup = (long)_blocked * _g.ColRows, yGroup = (long)_g.OC * _g.ColCols;
         for (int grp = 0; grp < _groups; grp++)
             ForwardGroup(x + grp * xGroup, packed + grp * wGroup, bias == null ? null : bias + grp * _g.OC, relu, y + grp * yGroup, padded,
                 grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
     // Asks for `ahead` (the input read next: C·H·W floats, or null) during the first step where it takes 32 channels and its rows
-    // do not go through the tile.
+    // do not go through the tile. A step with padded lanes goes through the tile, whose rows past the outputs are not copied.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
         int p = _g.ColCols, r = _g.ColRows;
-        bool aliased = RowsAlias(p);
-        float* tile = stackalloc float[aliased ? 2 * Lanes * TileStride : 1];
+        bool aliased = RowsAlias(p), padding = _blocked != _g.OC;
+        float* tile = stackalloc float[aliased || padding ? 2 * Lanes * TileStride : 1];
+        float* paddedBias = stackalloc float[2 * Lanes];
         fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC;)
+            for (int o0 = 0; o0 < _blocked;)
             {
                 float* weights = packed + (long)o0 * r;
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
-                int width = StepWidth(o0, _g.OC);
+                int width = StepWidth(o0, _blocked), valid = Math.Min(width, _g.OC - o0);
+                if (b != null && valid < width) b = PadBias(b, valid, paddedBias);
                 var stream = o0 == 0 && width == 2 * Lanes ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r)
                     : default;
-                if (!aliased) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
+                if (!aliased && valid == width) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
                 else
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
                     {
                         int n = Math.Min(TilePixels, p - c0);
                         ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width);
-                        for (int o = 0; o < width; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
+                        for (int o = 0; o < valid; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
                     }
                 o0 += width;
             }
+    }
+
+    // The `valid` biases of a step followed by zeros, in `padded` (32 floats).
+    private static float* PadBias(float* bias, int valid, float* padded)
+    {
+        for (int o = 0; o < 2 * Lanes; o++) padded[o] = o < valid ? bias[o] : 0;
+        return padded;
     }
 
     /// <summary>Channels the next step takes from <paramref name="first"/> of <paramref name="count"/>: 32 where two vectors fill, else 16.</summary>

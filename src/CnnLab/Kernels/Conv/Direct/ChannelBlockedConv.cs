@@ -113,8 +113,8 @@ internal sealed unsafe partial class ChannelBlockedConv
                 grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
-    // Asks for `ahead` (the input read next: C·H·W floats, or null) during the first step where it takes 32 channels and its rows
-    // do not go through the tile. A step with padded lanes goes through the tile, whose rows past the outputs are not copied.
+    // Asks for `ahead` (the input read next: C·H·W floats, or null) during the first step where it takes 32 channels. A step with
+    // padded lanes goes through the tile, whose rows past the outputs are not copied.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
@@ -136,7 +136,8 @@ internal sealed unsafe partial class ChannelBlockedConv
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
                     {
                         int n = Math.Min(TilePixels, p - c0);
-                        ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width);
+                        var chunkStream = stream.After((long)c0 / Block * r);
+                        ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width, chunkStream);
                         for (int o = 0; o < valid; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
                     }
                 o0 += width;

@@ -65,6 +65,11 @@ public static class Conv2dKernel
         if (activation is not null && (statistics || relu)) throw new ArgumentException("an activation block epilogue goes alone");
         if (statistics && (planeMeans.Length < g.N * g.OC || planeSquares.Length < g.N * g.OC))
             throw new ArgumentException($"plane statistics need {g.N * g.OC} elements");
+        if (ConvPlanner.DilationPhases(g, algorithm) is { } phases)
+        {
+            DilatedPhases.Forward(g, phases, x, w, b, hasBias, y, relu, planeMeans, planeSquares, weightsKey, activation, yImageOut);
+            return;
+        }
         var geo = g;
         int p = g.ColCols;
         var forward = ConvPlanner.Plan(g, algorithm, weightsKept: weightsKey is not null).Forward;
@@ -225,6 +230,11 @@ public static class Conv2dKernel
         if (!dxAddend.IsEmpty && dxAddend.Length < dx.Length)
             throw new ArgumentException($"dxAddend has {dxAddend.Length} elements, needs {dx.Length}");
         if ((!needDx && !needDw && !needDb) || g.N == 0) return default;
+        if (ConvPlanner.DilationPhases(g, algorithm) is { } phases)
+        {
+            DilatedPhases.Backward(g, phases, x, w, source, dx, dw, db, overwriteDx);
+            return default;
+        }
         var plan = ConvPlanner.Plan(g, algorithm);
         // The planner gives depthwise (and Winograd) to dx and dW together.
         if (plan.InputGradient == ConvAlgorithm.Depthwise)

@@ -19,7 +19,8 @@ public enum ConvAlgorithm
 
     /// <summary>
     /// Direct, 16 output channels per vector, two vectors where they fill (<see cref="ChannelBlockedConv"/>): OC per group a multiple
-    /// of 16, AVX-512; y, dW, and dx (<see cref="ChannelBlockedInputGradient"/>) where C per group is a multiple of 16.
+    /// of 16 (or one group, its last block padded), AVX-512; y, dW, and dx (<see cref="ChannelBlockedInputGradient"/>) where C per
+    /// group is a multiple of 16.
     /// </summary>
     ChannelBlocked,
 

@@ -1,0 +1,152 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// A dilated convolution of stride 1 run as an ordinary one on its phase planes (<see cref="DilatedPhases"/>): the planner's
+/// choice, the phases split and merged back, and every pass against <see cref="Conv2dReference"/> and the dilated kernels
+/// pinned (db bit for bit), on 1 and 2 threads (the same bits), for dilation 2 and 3, unequal dilations and a 5x5 kernel, and
+/// a finite-difference check through autograd.
+/// </summary>
+public class DilatedPhasesTests
+{
+    public static TheoryData<Conv2dGeometry> Shapes => new()
+    {
+        new Conv2dGeometry(3, 32, 12, 16, 36, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),   // four 6x8 phases
+        new Conv2dGeometry(2, 33, 12, 9, 32, 3, 3, PH: 3, PW: 3, DH: 3, DW: 3),    // nine 4x3 phases
+        new Conv2dGeometry(3, 32, 10, 14, 32, 3, 3, PH: 2, PW: 1, DH: 2, DW: 1),   // rows in two phases, columns in one
+        new Conv2dGeometry(2, 32, 16, 12, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2),   // 5x5: F(2x2, 5x5) on 8x6 phases
+    };
+
+    private static float[] Values(long n, long seed)
+    {
+        var r = new Generator(seed);
+        var v = new float[n];
+        for (long i = 0; i < n; i++) v[i] = (float)r.NextGaussian();
+        return v;
+    }
+
+    [Fact]
+    public void The_planner_takes_phases_where_the_ordinary_convolution_runs_as_Winograd()
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new Conv2dGeometry(128, 48, 16, 16, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2);
+        Assert.Equal(new Conv2dGeometry(512, 48, 8, 8, 48, 3, 3, PH: 1, PW: 1), ConvPlanner.DilationPhases(g));
+        Assert.Null(ConvPlanner.DilationPhases(g, ConvAlgorithm.ChannelBlocked));        // pinned
+        Assert.Null(ConvPlanner.DilationPhases(g with { N = 1 }));                       // a single image
+        Assert.Null(ConvPlanner.DilationPhases(g with { H = 15 }));                      // a side not a multiple of the dilation
+        Assert.Null(ConvPlanner.DilationPhases(g with { PH = 1, PW = 1 }));              // nor the padding
+        Assert.Null(ConvPlanner.DilationPhases(g with { SH = 2, SW = 2 }));              // strided
+        Assert.Null(ConvPlanner.DilationPhases(g with { C = 16, OC = 16 }));             // too few channels to pay for the phases
+        Assert.Null(ConvPlanner.DilationPhases(g with { C = 64, OC = 64, G = 2 }));      // groups
+        Assert.Null(ConvPlanner.DilationPhases(g with { DH = 1, DW = 1, PH = 1, PW = 1 })); // not dilated
+    }
+
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(3, 1)]
+    [InlineData(1, 2)]
+    [InlineData(2, 3)]
+    public unsafe void Phases_split_and_merge_back(int dh, int dw)
+    {
+        int images = 2, channels = 3, h = 6 * dh, w = 5 * dw;
+        var planes = Values(images * channels * h * w, 1);
+        var phases = new float[planes.Length];
+        var back = Values(planes.Length, 2);
+        var start = (float[])back.Clone();
+        fixed (float* pp = planes, pq = phases, pb = back)
+        {
+            DilatedPhases.Split(pp, images, channels, h, w, dh, dw, pq);
+            int ph = h / dh, pw = w / dw;
+            for (int n = 0; n < images; n++)
+                for (int r = 0; r < dh; r++)
+                    for (int s = 0; s < dw; s++)
+                        for (int c = 0; c < channels; c++)
+                            for (int a = 0; a < ph; a++)
+                                for (int b = 0; b < pw; b++)
+                                    Assert.Equal(planes[((n * channels + c) * h + a * dh + r) * w + b * dw + s],
+                                        phases[(((n * dh * dw + r * dw + s) * channels + c) * ph + a) * pw + b]);
+            DilatedPhases.Merge(pq, images, channels, h, w, dh, dw, pb, add: true);
+            for (int i = 0; i < planes.Length; i++) Assert.Equal(start[i] + planes[i], back[i]);
+            DilatedPhases.Merge(pq, images, channels, h, w, dh, dw, pb, add: false);
+        }
+        Assert.Equal(planes, back);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_matches_the_reference_and_not_the_thread_count(Conv2dGeometry g)
+    {
+        if (!Avx512F.IsSupported) return;
+        Assert.NotNull(ConvPlanner.DilationPhases(g));
+        var x = Values(g.N * g.C * g.H * g.W, 3);
+        var w = Values(g.OC * g.ColRows, 4);
+        var b = Values(g.OC, 5);
+        var expected = new float[g.N * g.OC * g.ColCols];
+        Conv2dReference.Forward(g, x, w, b, true, expected);
+        float[] Run(int threads, bool relu, double[] means, double[] squares)
+        {
+            var y = new float[expected.Length];
+            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, true, y, relu, means, squares);
+            return y;
+        }
+        var (means, squares) = (new double[g.N * g.OC], new double[g.N * g.OC]);
+        var one = Run(1, relu: false, means, squares);
+        var (means2, squares2) = (new double[g.N * g.OC], new double[g.N * g.OC]);
+        Assert.Equal(one, Run(2, relu: false, means2, squares2));
+        Assert.Equal(means, means2);
+        Assert.Equal(squares, squares2);
+        float scale = expected.Max(MathF.Abs);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], one[i], 1e-5f * scale);
+        for (int plane = 0; plane < g.N * g.OC; plane++)
+            Assert.Equal(BatchNormPlanes.MeanAndSquaredDeviations(one.AsSpan(plane * g.ColCols, g.ColCols)), (means[plane], squares[plane]));
+        var rectified = Run(1, relu: true, new double[g.N * g.OC], new double[g.N * g.OC]);
+        Assert.Equal(one.Select(v => MathF.Max(v, 0)), rectified);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Backward_matches_the_reference_and_not_the_thread_count(Conv2dGeometry g)
+    {
+        if (!Avx512F.IsSupported) return;
+        var x = Values(g.N * g.C * g.H * g.W, 6);
+        var w = Values(g.OC * g.ColRows, 7);
+        var dy = Values(g.N * g.OC * g.ColCols, 8);
+        var (dx0, dw0, db0) = (Values(x.Length, 9), Values(w.Length, 10), Values(g.OC, 11));
+        (float[] Dx, float[] Dw, float[] Db) Run(int threads, bool overwriteDx, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
+        {
+            var (dx, dw, db) = ((float[])dx0.Clone(), (float[])dw0.Clone(), (float[])db0.Clone());
+            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: overwriteDx, algorithm: algorithm);
+            return (dx, dw, db);
+        }
+        var one = Run(1, overwriteDx: false);
+        var two = Run(2, overwriteDx: false);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(one.Db, two.Db);
+        Assert.Equal(Run(1, overwriteDx: false, ConvAlgorithm.Im2ColGemm).Db, one.Db);   // summed as every other path sums it
+        var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[g.OC]);
+        Conv2dReference.Backward(g, x, w, dy, dx, dw, db);
+        float dxScale = dx.Max(MathF.Abs), dwScale = dw.Max(MathF.Abs);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx0[i] + dx[i], one.Dx[i], 1e-5f * dxScale);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(dw0[i] + dw[i], one.Dw[i], 1e-5f * dwScale);
+        var written = Run(1, overwriteDx: true);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx[i], written.Dx[i], 1e-5f * dxScale);
+    }
+
+    [Fact]
+    public void A_dilated_layer_in_phases_passes_the_finite_difference_check()
+    {
+        if (!Avx512F.IsSupported) return;
+        var gen = new Generator(12);
+        var conv = new Conv2d(32, 32, 3, padding: 2, dilation: 2, generator: gen);
+        var x = Tensor.Randn(gen, 2, 32, 6, 8);
+        Assert.NotNull(ConvPlanner.DilationPhases(new Conv2dGeometry(2, 32, 6, 8, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)));
+        GradCheck.Check(t => Functional.Conv2d(t[0], t[1], t[2], padding: 2, dilation: 2),
+            [x, conv.Weight.Detach().Clone(), conv.Bias!.Detach().Clone()], what: "dilated conv2d in phases");
+    }
+}

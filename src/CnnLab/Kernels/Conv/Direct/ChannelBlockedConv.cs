@@ -102,8 +102,8 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>
     /// y [OC, P] = act(conv(x [C, H, W]) + bias) of one image (bias null: none), group by group. <paramref name="padded"/>:
     /// <see cref="PaddedLength"/> floats, zeroed once before the first image of a call. <paramref name="next"/>: the image the
-    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (by a group whose first step takes
-    /// 32 channels and whose rows do not go through the tile).
+    /// caller runs next (null: none), asked for into L2 a line at a time while this one runs (each group asks for the next
+    /// group's input, the last for the next image's, during its first step: one of 32 channels, or of 16 with groups).
     /// </summary>
     public void ForwardImage(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* next = null)
     {
@@ -113,7 +113,8 @@ internal sealed unsafe partial class ChannelBlockedConv
                 grp + 1 < _groups ? x + (grp + 1) * xGroup : next);
     }
 
-    // Asks for `ahead` (the input read next: C·H·W floats, or null) during the first step where it takes 32 channels. A step with
+    // Asks for `ahead` (the input read next: C·H·W floats, or null) during its first step where that takes 32 channels or there
+    // are groups (a first step of 16 in one group asked for a small next image at a cost: lenet5's conv2 0.40 → 0.42 ms). A step with
     // padded lanes goes through the tile, whose rows past the outputs are not copied.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
@@ -129,8 +130,8 @@ internal sealed unsafe partial class ChannelBlockedConv
                 float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
                 int width = StepWidth(o0, _blocked), valid = Math.Min(width, _g.OC - o0);
                 if (b != null && valid < width) b = PadBias(b, valid, paddedBias);
-                var stream = o0 == 0 && width == 2 * Lanes ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r)
-                    : default;
+                var stream = o0 == 0 && (width == 2 * Lanes || _groups > 1)
+                    ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r) : default;
                 if (!aliased && valid == width) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
                 else
                     for (int c0 = 0; c0 < p; c0 += TilePixels)
@@ -154,8 +155,8 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <summary>Channels the next step takes from <paramref name="first"/> of <paramref name="count"/>: 32 where two vectors fill, else 16.</summary>
     internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
-    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy). With 32, each
-    // block of pixels asks for r lines' worth of `ahead` (default: none).
+    // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy). Each block of
+    // pixels asks for r lines' worth of `ahead` (default: none; runs of 16 pixels ask for none).
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
         int stride, int from, int to, int width, PrefetchStream ahead = default)
     {
@@ -177,7 +178,7 @@ internal sealed unsafe partial class ChannelBlockedConv
                 p0 += Run;
                 continue;
             }
-            else ForwardBlock(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0));
+            else ForwardBlock<TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead);
             p0 += Block;
             if (TAhead.Asks) ahead = ahead.After(r);
         }
@@ -192,11 +193,14 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     internal const int TilePixels = 64, TileStride = TilePixels + 16;
 
-    // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps.
+    // Eight output pixels of 16 channels: eight fused multiply-add chains over the taps. With CacheLines.AskAhead each tap asks
+    // for one line of `ahead`, as ForwardBlockPair's do (groups of 16 outputs ask for the next group's input).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ForwardBlock(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
-        int count)
+    internal static void ForwardBlock<TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y,
+        int p, int count, PrefetchStream ahead) where TAhead : struct, CacheLines.IAhead
     {
+        float* asked = ahead.At;
+        nint askStep = ahead.Step;
         float* x0 = src + pixels[0], x1 = src + pixels[1], x2 = src + pixels[2], x3 = src + pixels[3];
         float* x4 = src + pixels[4], x5 = src + pixels[5], x6 = src + pixels[6], x7 = src + pixels[7];
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -205,6 +209,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         {
             var wv = Vector512.Load(weights);
             nint t = *tap;
+            if (TAhead.Asks) asked = PrefetchStream.Ask(asked, askStep);
             a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x0[t]), a0);
             a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x1[t]), a1);
             a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Create(x2[t]), a2);

@@ -22,6 +22,7 @@ public class ChannelBlockedConvTests
         new Conv2dGeometry(2, 5, 9, 10, 80, 3, 3, PH: 1, PW: 1),           // 80 outputs: two pairs, then one block of 16
         new Conv2dGeometry(2, 3, 64, 8, 48, 3, 3, PH: 1, PW: 1),           // 512 pixels: rows that alias in L1 go through a tile
         new Conv2dGeometry(2, 3, 5, 41, 16, 3, 3, PH: 1, PW: 1),           // rows of 41: runs of 16 pixels, then blocks of 8
+        new Conv2dGeometry(2, 3, 9, 40, 16, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), // stride 2, rows of 20: runs of 16 two floats apart
         new Conv2dGeometry(2, 3, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),  // dilation 2
         new Conv2dGeometry(4, 2, 9, 7, 16, 2, 3, PH: 1, PW: 0),            // unequal kernel and padding: 10x5 pixels
         new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                         // one pixel; enough images for two threads

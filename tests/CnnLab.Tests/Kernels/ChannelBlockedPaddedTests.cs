@@ -20,6 +20,7 @@ public class ChannelBlockedPaddedTests
         new Conv2dGeometry(3, 24, 20, 28, 24, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),   // 10x14 pixels, a pair with 8 lanes of padding
         new Conv2dGeometry(2, 5, 9, 10, 40, 3, 3, PH: 1, PW: 1),                  // a pair of 32, then 8 of a block of 16
         new Conv2dGeometry(2, 3, 5, 41, 12, 3, 3, PH: 1, PW: 1),                  // rows of 41: runs of 16 pixels in one block
+        new Conv2dGeometry(2, 5, 9, 40, 12, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),    // stride 2, rows of 20: runs two floats apart
         new Conv2dGeometry(2, 3, 64, 8, 8, 3, 3, PH: 1, PW: 1),                   // 512 pixels (rows that alias), 8 outputs
         new Conv2dGeometry(9, 6, 7, 7, 24, 3, 3, PH: 1, PW: 1),                   // 7x7: dW by runs of images
         new Conv2dGeometry(3, 7, 11, 13, 1, 5, 5, SH: 2, SW: 2, PH: 2, PW: 2),    // one output channel

@@ -210,34 +210,67 @@ internal sealed unsafe partial class ChannelBlockedConv
     private const int Run = 16;
 
     /// <summary>
-    /// <see cref="ForwardBlock"/> for 16 output pixels that lie next to each other in the padded input (stride 1 along a
-    /// row: pixels[15] − pixels[0] = 15), when at least <paramref name="left"/> ≥ 16 remain; returns false otherwise. One
+    /// <see cref="ForwardBlock"/> for 16 output pixels that lie 1 or 2 floats apart in the padded input (stride 1 or 2 along a
+    /// row: pixels[15] − pixels[0] = 15 or 30), when at least <paramref name="left"/> ≥ 16 remain; returns false otherwise. One
     /// pointer reaches all 16 inputs of a tap (at fixed offsets), so 16 chains share each weight load: 1 + 16 loads per
     /// 16 FMAs and no pointer spilled. Each output's chain is <see cref="ForwardBlock"/>'s: the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool ForwardRun(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
         int left)
     {
-        if (left < Run || pixels[Run - 1] - pixels[0] != Run - 1) return false;
-        float* x = src + pixels[0];
+        if (left < Run) return false;
+        int step = pixels[1] - pixels[0];
+        if (step is not (1 or 2) || pixels[Run - 1] - pixels[0] != (Run - 1) * step) return false;
+        if (step == 1) ForwardRun<OneApart>(src + pixels[0], taps, weights, r, bias, relu, y, p);
+        else ForwardRun<TwoApart>(src + pixels[0], taps, weights, r, bias, relu, y, p);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRun<TApart>(float* x, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p)
+        where TApart : struct, IApart
+    {
+        int s = TApart.Floats;   // a constant in each instantiation: the 16 loads keep fixed offsets
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
         for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Lanes)
         {
             var w = Vector512.Load(weights);
             float* xs = x + *tap;
-            a0 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[0]), a0); a1 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[1]), a1);
-            a2 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[2]), a2); a3 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[3]), a3);
-            a4 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[4]), a4); a5 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[5]), a5);
-            a6 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[6]), a6); a7 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[7]), a7);
-            b0 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[8]), b0); b1 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[9]), b1);
-            b2 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[10]), b2); b3 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[11]), b3);
-            b4 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[12]), b4); b5 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[13]), b5);
-            b6 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[14]), b6); b7 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[15]), b7);
+            a0 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[0]), a0);
+            a1 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[s]), a1);
+            a2 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[2 * s]), a2);
+            a3 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[3 * s]), a3);
+            a4 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[4 * s]), a4);
+            a5 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[5 * s]), a5);
+            a6 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[6 * s]), a6);
+            a7 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[7 * s]), a7);
+            b0 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[8 * s]), b0);
+            b1 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[9 * s]), b1);
+            b2 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[10 * s]), b2);
+            b3 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[11 * s]), b3);
+            b4 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[12 * s]), b4);
+            b5 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[13 * s]), b5);
+            b6 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[14 * s]), b6);
+            b7 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[15 * s]), b7);
         }
         StoreBlock(a0, a1, a2, a3, a4, a5, a6, a7, bias, relu, y, p, Block, null);
         StoreBlock(b0, b1, b2, b3, b4, b5, b6, b7, bias, relu, y + Block, p, Block, null);
-        return true;
+    }
+
+    // How far apart a run's inputs lie, as a type, so that each instantiation is compiled with its offsets.
+    internal interface IApart
+    {
+        static abstract int Floats { get; }
+    }
+
+    internal struct OneApart : IApart
+    {
+        public static int Floats => 1;
+    }
+
+    internal struct TwoApart : IApart
+    {
+        public static int Floats => 2;
     }
 }

@@ -67,8 +67,30 @@ public class ChannelBlockedWeightGradientRunTests
     {
         Assert.Equal(16, ConvBackwardPass.WeightGradientChunksFor(128, 1 << 16));
         Assert.Equal(8, ConvBackwardPass.WeightGradientChunksFor(128, (1 << 16) + 1));
-        Assert.Equal(5, ConvBackwardPass.WeightGradientChunksFor(5, 1 << 20));
+        Assert.Equal(8, ConvBackwardPass.WeightGradientChunksFor(128, 1 << 19));
+        Assert.Equal(2, ConvBackwardPass.WeightGradientChunksFor(128, (1 << 19) + 1));   // past L2: one per core
+        Assert.Equal(5, ConvBackwardPass.WeightGradientChunksFor(5, 1 << 18));
+        Assert.Equal(1, ConvBackwardPass.WeightGradientChunksFor(1, 1 << 20));
         Assert.Equal(12, ConvBackwardPass.WeightGradientChunksFor(12, 100));
+    }
+
+    [Fact]
+    public void A_huge_partial_in_two_chunks_gives_the_same_bits_on_1_and_2_threads()
+    {
+        if (!Avx512F.IsSupported) return;
+        var g = new Conv2dGeometry(5, 256, 4, 4, 384, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1);   // 384 x 2304 floats a partial
+        Assert.Equal(2, ConvBackwardPass.WeightGradientChunksFor(g.N, (long)g.OC * g.ColRows));
+        var x = Values(g.N * g.C * g.H * g.W, 21);
+        var w = Values(g.OC * g.ColRows, 22);
+        var dy = Values(g.N * g.OC * g.ColCols, 23);
+        var one = Backward(g, x, w, dy, ConvAlgorithm.Auto, threads: 1);
+        var two = Backward(g, x, w, dy, ConvAlgorithm.Auto, threads: 2);
+        Assert.Equal(one.Dw.Select(BitConverter.SingleToInt32Bits), two.Dw.Select(BitConverter.SingleToInt32Bits));
+        var start = Values(g.OC * g.ColRows, 9);   // Backward's dw starts from these
+        var reference = new float[start.Length];
+        Conv2dReference.Backward(g, x, w, dy, default, reference, default);
+        float scale = reference.Max(MathF.Abs);
+        for (int i = 0; i < reference.Length; i++) Assert.Equal(start[i] + reference[i], one.Dw[i], 2e-5f * scale);
     }
 
     [Fact]

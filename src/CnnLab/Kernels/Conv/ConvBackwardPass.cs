@@ -26,11 +26,15 @@ internal sealed unsafe partial class ConvBackwardPass
     // any); 16 so that with 2 threads the last chunk is a small share of the loop (see Parallelism.For), 8 where each
     // partial holds more than LargePartial floats: clearing and summing sixteen of them then cost more than that share
     // (one thread, batch 128, dW alone: 64->128 3x3 stride 2 on 16x16 6.02 -> 5.79 ms, Winograd's 64->64 on 16x16 5.45-5.60
-    // -> 5.23-5.31, 64->128 on 8x8 4.08-4.15 -> 3.73-3.79; 16->16 on 28x28 and 32->64 stride 2 on 32x32 no faster).
+    // -> 5.23-5.31, 64->128 on 8x8 4.08-4.15 -> 3.73-3.79; 16->16 on 28x28 and 32->64 stride 2 on 32x32 no faster). 2 (one
+    // per core) where a partial holds more than HugePartial floats (2 MB, past L2): clearing, filling and summing eight of
+    // them was most of such a dW (dW alone, one thread: Winograd's 256->256 on 8x8 33.6 -> 23.1 ms, 128->128 on 8x8 6.6-7.2
+    // -> 5.4-5.5, 384->384 on 2x2 10.9 -> 8.2; two threads 29.6-33.1 -> 16.0-18.1).
     internal const int WeightGradientChunks = 16, LargePartialChunks = 8, LargePartial = 1 << 16;
+    internal const int HugePartialChunks = 2, HugePartial = 1 << 19;
 
-    internal static int WeightGradientChunksFor(int images, long partialLength) =>
-        Math.Min(images, partialLength > LargePartial ? LargePartialChunks : WeightGradientChunks);
+    internal static int WeightGradientChunksFor(int images, long partialLength) => Math.Min(images,
+        partialLength > HugePartial ? HugePartialChunks : partialLength > LargePartial ? LargePartialChunks : WeightGradientChunks);
 
     // Column matrices with at most this many rows take the dot-product path for dW (a 1-channel input: R = 9 or 25,
     // where the GEMM's tiles would be mostly padding).

@@ -71,6 +71,9 @@ public class ConvPlannerTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
+        // 2x2 outputs: im2col's dx from 128 input channels.
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 256, 4, 4, 384, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 4, 4, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 12, 12, 64, 3, 3)).InputGradient);

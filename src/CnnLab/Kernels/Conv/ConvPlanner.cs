@@ -215,11 +215,14 @@ public static class ConvPlanner
     // image and group at a time) or with dilation, and only where dx has few more pixels than dy (padding that keeps the
     // size): the direct loop also multiplies the zeros around dy. A strided 1x1 kernel (a shortcut's projection) keeps
     // im2col's dx over this one: one GEMM and a scatter to every other pixel beat its phases, three of four of them empty.
-    internal const int MaxDirectDxOutputs = 128;
+    // On outputs of at most MaxTinyDirectDxPixels pixels (2x2) with MaxDirectDxOutputs input channels or more, im2col's dx won
+    // (256→384 at stride 2 on 4x4 8.8-9.0 → 6.4 ms, 256→256 5.8 → 5.0, 128→256 2.8 → 2.5; 64→128 lost, 0.67 against 0.90).
+    internal const int MaxDirectDxOutputs = 128, MaxTinyDirectDxPixels = 4;
 
     private static bool DirectInputGradientPays(in Conv2dGeometry g) =>
         ChannelBlockedInputGradient.Supports(g) && (g.SH > 1 || g.SW > 1
             ? (g.OCg < MaxDirectDxOutputs || PairsChannels(g.Cg)) && g.KH * g.KW > 1
+              && !(g.ColCols <= MaxTinyDirectDxPixels && g.Cg >= MaxDirectDxOutputs)
             : (PairsChannels(g.Cg) || g.G > 1 || g.DH > 1 || g.DW > 1) && !g.IsPointwise
               && 4L * g.H * g.W <= 5L * g.OH * g.OW && g.OCg * g.KH * g.KW >= 64);
 

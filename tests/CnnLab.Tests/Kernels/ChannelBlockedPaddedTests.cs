@@ -90,6 +90,16 @@ public class ChannelBlockedPaddedTests
         for (int i = 0; i < reference.Length; i++) Assert.Equal(reference[i], one[i], 1e-5f * scale);
     }
 
+    [Theory]
+    [InlineData(3, 20, 9, 10, 16)]
+    [InlineData(2, 17, 5, 7, 48)]
+    public void A_pointwise_weight_gradient_in_whole_blocks_matches_the_im2col_path(int n, int c, int h, int w, int oc)
+    {
+        var g = new Conv2dGeometry(n, c, h, w, oc, 1, 1);
+        Assert.Equal(Avx512F.IsSupported ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(g).WeightGradient);
+        Weight_gradient_with_padded_lanes_matches_the_im2col_path_and_not_the_thread_count(g);
+    }
+
     [Fact]
     public void The_planner_takes_padded_blocks_at_a_stride_above_1_and_for_dW_where_im2col_was_its_choice()
     {
@@ -104,6 +114,9 @@ public class ChannelBlockedPaddedTests
         Assert.Equal((im2col, blocked), (fewTaps.Forward, fewTaps.WeightGradient));
         var pointwise = ConvPlanner.Plan(new Conv2dGeometry(128, 16, 14, 14, 24, 1, 1));
         Assert.Equal((im2col, blocked), (pointwise.Forward, pointwise.WeightGradient));
+        // Whole blocks of 16 outputs: a pointwise dW from 16 input channels, not from 8.
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 16, 1, 1)).WeightGradient);
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 8, 32, 32, 16, 1, 1)).WeightGradient);
         // Winograd keeps its shapes; one input channel keeps im2col's dot products; groups of 12 cannot run it.
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4),
             ConvPlanner.Plan(new Conv2dGeometry(128, 24, 28, 28, 40, 3, 3, PH: 1, PW: 1)));

@@ -97,10 +97,12 @@ public static partial class ConvBenchmark
 
     // The planner's algorithms (y/dx/dW, one name when they agree): the same choice the ops make.
     // A dilated convolution run in phases: its ordinary one's forward and dx, its own dW.
-    private static string Algorithm(in Conv2dGeometry g) => ConvPlanner.DilationPhases(g) is { } phases
-        ? $"phases: {ConvPlan.Name(ConvPlanner.Plan(phases).Forward)}/{ConvPlan.Name(ConvPlanner.Plan(phases).InputGradient)}/" +
-          ConvPlan.Name(ConvPlanner.Plan(g).WeightGradient)
-        : ConvPlanner.Plan(g).ToString();
+    private static string Algorithm(in Conv2dGeometry g)
+    {
+        if (ConvPlanner.DilationPhases(g) is not { } phases) return ConvPlanner.Plan(g).ToString();
+        var inner = ConvPlanner.Plan(phases);
+        return $"phases: {ConvPlan.Name(inner.Forward)}/{ConvPlan.Name(inner.InputGradient)}/{ConvPlan.Name(ConvPlanner.Plan(g).WeightGradient)}";
+    }
 
     private static (float[] X, float[] W, float[] B) Inputs(in Conv2dGeometry g) =>
         (Filled(g.N * g.C * g.H * g.W, 1), Filled(g.OC * g.ColRows, 2), Filled(g.OC, 3));

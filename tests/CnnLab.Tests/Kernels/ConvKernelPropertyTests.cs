@@ -41,6 +41,18 @@ public class ConvKernelPropertyTests
         Close(rb, gb, g, "db");
     }
 
+    // MatchesTheReference for `iter` shapes drawn from `shapes`, all of them checked (none skipped by the sampler).
+    private static void EveryShapeMatches(Gen<Conv2dGeometry> shapes, ConvAlgorithm algorithm, bool dx, int iter, string seed)
+    {
+        int checkedShapes = 0;
+        shapes.Sample(g =>
+        {
+            MatchesTheReference(g, algorithm, dx);
+            Interlocked.Increment(ref checkedShapes);
+        }, iter: iter, seed: seed);
+        Assert.True(checkedShapes >= iter, $"{checkedShapes} shapes checked");
+    }
+
     private static void Close(float[] expected, float[] actual, in Conv2dGeometry g, string what)
     {
         float scale = Math.Max(1f, expected.Max(MathF.Abs));
@@ -57,13 +69,7 @@ public class ConvKernelPropertyTests
                 Gen.Int[1, 2], Gen.Int[0, 2])
             .Select((n, c, h, w, oc, k, s, p) => new Conv2dGeometry(n, c, h, w, oc, k, k, s, s, p, p))
             .Where(g => g.H + 2 * g.PH >= g.KH && g.W + 2 * g.PW >= g.KW);   // the kernel fits the padded input, as conv2d checks
-        int checkedShapes = 0;
-        shapes.Sample(g =>
-        {
-            MatchesTheReference(g, ConvAlgorithm.ChannelBlocked, dx: false);
-            Interlocked.Increment(ref checkedShapes);
-        }, iter: 60, seed: "0000000000010");
-        Assert.True(checkedShapes >= 60, $"{checkedShapes} shapes checked");
+        EveryShapeMatches(shapes, ConvAlgorithm.ChannelBlocked, dx: false, iter: 60, seed: "0000000000010");
     }
 
     [Fact]
@@ -79,12 +85,6 @@ public class ConvKernelPropertyTests
                     DH: d, DW: dw);
             })
             .Where(g => ConvPlanner.DilationPhases(g) is not null);
-        int checkedShapes = 0;
-        shapes.Sample(g =>
-        {
-            MatchesTheReference(g, ConvAlgorithm.Auto, dx: true);
-            Interlocked.Increment(ref checkedShapes);
-        }, iter: 25, seed: "0000000000011");
-        Assert.True(checkedShapes >= 25, $"{checkedShapes} shapes checked");
+        EveryShapeMatches(shapes, ConvAlgorithm.Auto, dx: true, iter: 25, seed: "0000000000011");
     }
 }

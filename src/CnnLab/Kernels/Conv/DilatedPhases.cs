@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -14,8 +13,8 @@ namespace CnnLab.Kernels;
 /// of the dilated kernel reads u·DH rows on, u rows of the phase. So the batch's phases are a batch of N·D images of
 /// (H/DH)x(W/DW) (image n's phase (r, s) is image n·D + r·DW + s) for the ordinary convolution, whose Winograd kernels cannot
 /// take dilation (<see cref="ConvPlanner.DilationPhases"/> decides); dx comes back from its phases the same way. Each output
-/// is a sum over the same products as <see cref="Conv2dReference"/>'s, in the ordinary kernels' order; db is summed as
-/// <see cref="ConvBackwardPass"/> sums it (the same bits).
+/// is a sum over the same products as <see cref="Conv2dReference"/>'s, in the ordinary kernels' order; dW and db are the
+/// dilated planes' own (<see cref="ConvBackwardPass"/>'s: db the same bits as every path).
 /// </summary>
 /// <remarks>PyTorch: <c>F.conv2d(..., dilation=d)</c>; TensorFlow's <c>atrous_conv2d</c> does this rewrite (space to batch).</remarks>
 internal static unsafe class DilatedPhases
@@ -82,41 +81,34 @@ internal static unsafe class DilatedPhases
             Conv2dKernel.BackwardCore(g, x, w, source, dx, dw, db, overwriteDx, weightGradient);
             return;
         }
-        bool needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
         long xLength = (long)g.N * g.C * g.H * g.W, yLength = (long)g.N * g.OC * g.ColCols;
         float[] dyPhases = Rent(yLength), dxPhases = Rent(xLength);
-        float[]? dyAll = needDw ? Rent(yLength) : null, sums = needDb ? Rent((long)g.N * g.OC) : null;
+        float[]? dyAll = dw.IsEmpty && db.IsEmpty ? null : Rent(yLength);
         try
         {
-            fixed (float* pdy = dyPhases, pall = dyAll, psums = sums)
-                Collect(g, source, pdy, pall, psums);
-            if (sums is not null)
-                for (int o = 0; o < g.OC; o++)
-                {
-                    double sum = 0;
-                    for (int n = 0; n < g.N; n++) sum += sums[n * g.OC + o];
-                    db[o] += (float)sum;
-                }
+            fixed (float* pdy = dyPhases, pall = dyAll)
+                Collect(g, source, pdy, pall);
             // dx alone reads no x: the inner convolution is handed x itself, of the same length, in place of its phases.
             fixed (float* pdy = dyPhases)
                 Conv2dKernel.BackwardCore(inner, x, w, new PlainGradient(inner, pdy), dxPhases, default, default, overwriteDx: true,
                     ConvAlgorithm.Auto);
             fixed (float* pdxs = dxPhases, pdx = dx) Merge(pdxs, g.N, g.C, g.H, g.W, g.DH, g.DW, pdx, add: !overwriteDx);
+            // dW and db from the dilated planes' dy, db summed as every other path sums it.
             if (dyAll is not null)
                 fixed (float* pall = dyAll)
-                    Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pall), default, dw, default, overwriteDx: true, weightGradient);
+                    Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pall), default, dw, db, overwriteDx: true, weightGradient);
         }
         finally
         {
-            foreach (var buffer in new[] { dyPhases, dxPhases, dyAll, sums })
+            foreach (var buffer in new[] { dyPhases, dxPhases, dyAll })
                 if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
         }
     }
 
-    // dy of each image from the source into its phases (and into `all`, and each plane's sum into `sums`, where not null).
-    private static void Collect(Conv2dGeometry g, ConvOutputGradient source, float* phases, float* all, float* sums)
+    // dy of each image from the source into its phases (and into `all`, where not null).
+    private static void Collect(Conv2dGeometry g, ConvOutputGradient source, float* phases, float* all)
     {
-        nint ps = (nint)phases, alls = (nint)all, ss = (nint)sums;
+        nint ps = (nint)phases, alls = (nint)all;
         int p = g.ColCols, block = g.OCg * p, d = g.DH * g.DW;
         long phasePlane = (long)p / d;
         Parallelism.For(g.N, 1, (n0, n1) =>
@@ -134,8 +126,6 @@ internal static unsafe class DilatedPhases
                         if (alls != 0)
                             new ReadOnlySpan<float>(pdy, block).CopyTo(new Span<float>((float*)alls + ((long)n * g.OC + first) * p, block));
                     }
-                    if (ss != 0)
-                        for (int o = 0; o < g.OCg; o++) ((float*)ss)[n * g.OC + first + o] = TensorPrimitives.Sum(dy.Slice(o * p, p));
                 }
             ArrayPool<float>.Shared.Return(scratch);
         });

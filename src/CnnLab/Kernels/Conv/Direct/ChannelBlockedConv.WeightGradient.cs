@@ -33,7 +33,7 @@ internal sealed unsafe partial class ChannelBlockedConv
         if (groups != 1) return 1;
         int images = 1, p = group.ColCols;
         while (images < RunImagesMax && (images + 1) * p <= RunPixelsMax && (long)(images + 1) * paddedLength <= RunFloatsMax
-               && (long)(images + 1) * p * ((group.OC + Lanes - 1) / Lanes * Lanes) <= RunFloatsMax)
+               && (long)(images + 1) * p * Blocked(group.OC) <= RunFloatsMax)
             images++;
         return images;
     }

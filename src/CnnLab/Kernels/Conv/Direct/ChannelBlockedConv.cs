@@ -55,7 +55,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     public ChannelBlockedConv(in Conv2dGeometry g)
     {
         if (!Supports(g)) throw new ArgumentException($"the channel-blocked convolution does not take {g}");
-        (_g, _groups, _allOutputs, _blocked) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G, g.OC, (g.OCg + Lanes - 1) / Lanes * Lanes);
+        (_g, _groups, _allOutputs, _blocked) = (g with { C = g.Cg, OC = g.OCg, G = 1 }, g.G, g.OC, Blocked(g.OCg));
         int p = g.ColCols, r = g.ColRows, wp = PaddedWidth;
         _pixels = new int[RoundUp(p)];
         for (int i = 0; i < _pixels.Length; i++)
@@ -86,6 +86,9 @@ internal sealed unsafe partial class ChannelBlockedConv
     public int PackedLength => _groups * _blocked * _g.ColRows;
 
     private static int RoundUp(int n) => (n + Block - 1) / Block * Block;
+
+    // Output channels rounded up to whole blocks of 16.
+    private static int Blocked(int outputs) => (outputs + Lanes - 1) / Lanes * Lanes;
 
 
     /// <summary>

@@ -11,7 +11,7 @@ public class ConvPlannerTests
 {
     private static readonly ConvAlgorithm[] Concrete =
         [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise,
-         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd5x5];
+         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd5x5, ConvAlgorithm.PixelGemm];
 
     // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
     private static readonly Conv2dGeometry[] All =
@@ -71,9 +71,20 @@ public class ConvPlannerTests
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 28, 28, 32, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
-        // 2x2 outputs: im2col's dx from 128 input channels.
-        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 256, 4, 4, 384, 3, 3, 2, 2, 1, 1)).InputGradient);
-        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 4, 4, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
+        // 2x2 outputs of a 4x4 plane (25 of 36 products inside): the pixel GEMMs from 64 channels and 32 images; below, im2col's
+        // dx from 128 input channels, else the channel-blocked one.
+        var pixels = ConvAlgorithm.PixelGemm;
+        Assert.Equal(new ConvPlan(pixels, pixels, pixels), ConvPlanner.Plan(new Conv2dGeometry(128, 256, 4, 4, 384, 3, 3, 2, 2, 1, 1)));
+        Assert.Equal(new ConvPlan(pixels, pixels, pixels), ConvPlanner.Plan(new Conv2dGeometry(32, 64, 4, 4, 128, 3, 3, 2, 2, 1, 1)));
+        Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(16, 256, 4, 4, 384, 3, 3, 2, 2, 1, 1)).InputGradient);
+        Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 4, 4, 128, 3, 3, 2, 2, 1, 1)).InputGradient);
+        // 2x2 planes at stride 1: as few products as F(2x2, 3x3)'s one tile, at the GEMM's rate. 4x4: Winograd's 64 against 100,
+        // but the pixel GEMMs' dW (the direct one's alternative); 8x8 at stride 2 (121 of 144 inside) its dW alone.
+        Assert.Equal(new ConvPlan(pixels, pixels, pixels), ConvPlanner.Plan(new Conv2dGeometry(128, 384, 2, 2, 384, 3, 3, PH: 1, PW: 1)));
+        Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd, ConvAlgorithm.Winograd, pixels),
+            ConvPlanner.Plan(new Conv2dGeometry(128, 256, 4, 4, 256, 3, 3, PH: 1, PW: 1)));
+        Assert.Equal(new ConvPlan(blocked, blocked, pixels), ConvPlanner.Plan(new Conv2dGeometry(128, 128, 8, 8, 256, 3, 3, 2, 2, 1, 1)));
+        Assert.Equal(new ConvPlan(blocked, blocked, blocked), ConvPlanner.Plan(new Conv2dGeometry(128, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1)));
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 12, 12, 64, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).InputGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 32, 12, 12, 64, 3, 3)).InputGradient);
@@ -121,8 +132,8 @@ public class ConvPlannerTests
     [InlineData(128, 64, 6, 6, 64, ConvAlgorithm.Winograd)]       // 9 tiles, all inside
     [InlineData(128, 48, 7, 7, 48, ConvAlgorithm.Winograd)]       // a quarter of the tiles' pixels outside: 48 channels
     [InlineData(128, 32, 7, 7, 32, ConvAlgorithm.ChannelBlocked)] // ... not 32
-    [InlineData(128, 64, 5, 5, 64, ConvAlgorithm.ChannelBlocked)] // 9 tiles, two thirds inside
-    [InlineData(128, 128, 4, 4, 128, ConvAlgorithm.ChannelBlocked)] // 4 tiles
+    [InlineData(128, 64, 5, 5, 64, ConvAlgorithm.PixelGemm)]      // 9 tiles, two thirds inside: 75 % of the direct products
+    [InlineData(128, 128, 4, 4, 128, ConvAlgorithm.PixelGemm)]    // 4 tiles: 69 %
     [InlineData(8, 64, 7, 7, 64, ConvAlgorithm.ChannelBlocked)]   // blocks of one image
     [InlineData(128, 16, 8, 8, 16, ConvAlgorithm.ChannelBlocked)] // 16 channels
     public void Winograds_weight_gradient_takes_small_planes_with_many_channels(int n, int c, int h, int w, int oc, ConvAlgorithm expected)

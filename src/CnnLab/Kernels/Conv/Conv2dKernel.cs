@@ -81,7 +81,8 @@ public static class Conv2dKernel
         fixed (double* pm = planeMeans, pq = planeSquares)
         {
             nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
-            Parallelism.For(g.N, 1, (start, end) =>
+            // The pixel GEMMs run their blocks one after the other, each GEMM on every thread (their columns are the block's images).
+            var body = (int start, int end) =>
             {
                 using var workspace = plan.Rent();
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
@@ -103,7 +104,9 @@ public static class Conv2dKernel
                                     BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
                 }
                 if (block is not null) ArrayPool<float>.Shared.Return(block);
-            });
+            };
+            if (plan.Algorithm == ConvAlgorithm.PixelGemm) body(0, g.N);
+            else Parallelism.For(g.N, 1, body);
         }
     }
 
@@ -242,6 +245,9 @@ public static class Conv2dKernel
             DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
             return default;
         }
+        if (plan.InputGradient == ConvAlgorithm.PixelGemm || plan.WeightGradient == ConvAlgorithm.PixelGemm)
+            return PixelGemmConv.Backward(g, plan, x, w, source, dx, dw, db, overwriteDx, winogradBlockColumns, maskDxByInput, dxAddend,
+                inputSums);
         var pass = new ConvBackwardPass(g, w, source, plan, needDx, needDw, needDb, overwriteDx, winogradBlockColumns, maskDxByInput,
             addsToDx: !dxAddend.IsEmpty, inputSums);
         pass.Run(x, dx, dw, db, dxAddend);

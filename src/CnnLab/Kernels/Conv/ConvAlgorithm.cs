@@ -51,4 +51,10 @@ public enum ConvAlgorithm
     /// and dW. 2.8x fewer products than a direct sum, with F(4x4, 3x3)'s rounding.
     /// </summary>
     Winograd5x5,
+
+    /// <summary>
+    /// One GEMM per output pixel over a block of images, only the taps inside the plane (<see cref="PixelGemmConv"/>): one group;
+    /// y, dx and dW. For small planes, whose padding holds many of a kernel's taps.
+    /// </summary>
+    PixelGemm,
 }

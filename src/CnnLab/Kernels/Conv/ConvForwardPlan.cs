@@ -23,6 +23,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly WinogradWeights? _winogradWeights;
     private readonly ChannelBlockedConv? _direct;
     private readonly OutputRowConv? _rows;
+    private readonly PixelGemmConv? _pixels;
+    private readonly Gemm.PackedA[] _pixelTaps = [];
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked) or of 8 (output rows), or as given
     // (one channel, depthwise).
     private readonly float[]? _directWeights;
@@ -31,6 +33,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
 
     /// <summary>Images <see cref="Run"/> takes at most (1 for im2col).</summary>
     public int ImagesPerBlock { get; }
+
+    // The pixel GEMMs' columns: their rate measured flat from 64 (384 rows, 384 deep: 85 GFLOP/s at 32, 105 at 64, 108 at 128).
+    internal const int PixelGemmImages = 128;
 
     /// <summary>
     /// The forward of <paramref name="g"/> by <paramref name="algorithm"/> (<see cref="ConvPlanner"/>'s choice, never Auto);
@@ -74,6 +79,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 _rows = new OutputRowConv(g);
                 _directWeights = ArrayPool<float>.Shared.Rent(_rows.PackedLength);
                 _rows.PackWeights(w, _directWeights);
+                break;
+            case ConvAlgorithm.PixelGemm:
+                _pixels = new PixelGemmConv(g);
+                ImagesPerBlock = PixelGemmImages;
+                _pixelTaps = _pixels.PackTaps(w, transposed: false, PixelGemmImages);
                 break;
             case ConvAlgorithm.Im2ColGemm:
                 _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
@@ -140,6 +150,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     {
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = RentWinograd(), Keeper = _cached ? this : null };
+        if (_pixels is not null)
+            return new Workspace { Col = ArrayPool<float>.Shared.Rent(checked((int)(_pixels.InputLength(ImagesPerBlock)
+                + _pixels.OutputLength(ImagesPerBlock)))) };
         if (_direct is null && _rows is null && !_singleChannel) return new Workspace { Col = Conv2dKernel.ColumnBuffer(_g) };
         float[]? scratch;
         lock (_zeroBordered) _zeroBordered.TryPop(out scratch);
@@ -174,6 +187,12 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch) DepthwiseConv.ForwardImage(_g, px, pw, bias, relu, py, scratch);
             return;
         }
+        if (_pixels is not null)
+        {
+            fixed (float* px = x, py = y, scratch = ws.Col)
+                _pixels.Forward(px, count, _pixelTaps, bias, act, py, scratch, scratch + _pixels.InputLength(count));
+            return;
+        }
         if (_direct is not null || _rows is not null || _singleChannel)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch, pn = next)
@@ -205,6 +224,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     public void Dispose()
     {
         foreach (var packed in _packed) packed.Dispose();
+        foreach (var packed in _pixelTaps) packed.Dispose();
         _winogradWeights?.Dispose();
         if (_directWeights is not null) ArrayPool<float>.Shared.Return(_directWeights);
         lock (_zeroBordered)

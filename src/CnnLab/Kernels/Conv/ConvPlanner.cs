@@ -38,6 +38,7 @@ public static class ConvPlanner
         ConvAlgorithm.SingleChannel => SingleChannelConv3x3.Supports(g),
         ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
         ConvAlgorithm.OutputRows => OutputRowConv.Supports(g) || StrideTwoRowInputGradient.Supports(g),
+        ConvAlgorithm.PixelGemm => PixelGemmConv.Supports(g),
         _ => false,
     };
 
@@ -200,6 +201,7 @@ public static class ConvPlanner
     {
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
         if (weightsKept && KeptSingleImage(g) is { } kept) return kept;
+        if (PixelGemmPays(g, MaxPixelGemmShare)) return ConvAlgorithm.PixelGemm;
         if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
         if (Winograd5x5Pays(g)) return ConvAlgorithm.Winograd5x5;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
@@ -240,6 +242,7 @@ public static class ConvPlanner
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>
         DepthwisePays(g) ? ConvAlgorithm.Depthwise
+        : PixelGemmPays(g, MaxPixelGemmShare) ? ConvAlgorithm.PixelGemm
         : WinogradPays(g) ? WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5Pays(g) ? ConvAlgorithm.Winograd5x5
         : OutputRowInputGradientPays(g) || StrideTwoRowsPay(g) ? ConvAlgorithm.OutputRows
@@ -285,6 +288,7 @@ public static class ConvPlanner
             || SmallPlaneWeightGradientPays(g)) || FewChannelWeightGradientPays(g)
             ? WideWeightGradientPays(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5WeightGradientPays(g) ? ConvAlgorithm.Winograd5x5
+        : PixelGemmPays(g, MaxPixelGemmWeightGradientShare, againstWinograd: false) ? ConvAlgorithm.PixelGemm
         : WholeBlocks(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
         : ChannelBlockedPays(g) && g.ColRows > DotProductRows || PaddedBlocksPay(g) || PointwiseBlocksPay(g) ? ConvAlgorithm.ChannelBlocked
         : ConvAlgorithm.Im2ColGemm;
@@ -294,6 +298,29 @@ public static class ConvPlanner
     internal const int MinPointwiseBlockedInputs = 16;
 
     private static bool PointwiseBlocksPay(in Conv2dGeometry g) => WholeBlocks(g) && g.IsPointwise && g.Cg >= MinPointwiseBlockedInputs;
+
+    // On small planes a kernel's taps fall on the padding: on 2x2 with a 3x3, 20 of each output's 36 products with padding 1.
+    // The pixel GEMMs skip them (one GEMM per output pixel, the batch as its columns) at the GEMM's rate. Against the planner's
+    // other choices (batch 128, ms, forward / dx / dW): 384→384 on 2x2 12.6 → 7.5, 12.6 → 7.9, 22.1 → 7.8 (Winograd, and the
+    // channel-blocked dW); 64→64 0.74 → 0.27, 0.96 → 0.26, 0.57 → 0.30; 256→384 at stride 2 on 4x4 (25 of 36 inside) 8.8 →
+    // 7.7, 11.4 → 8.8, 11.2 → 7.9; 256→256 at batch 32 1.72 → 1.12. Where Winograd does fewer products it won forward and as
+    // dx (256→256 on 4x4: 64 against 100; 14.1 against 19.7 ms) and dW on 7x7; the direct dW lost with up to 84 % of the products
+    // inside (128→256 at stride 2 on 8x8, 121 of 144: 17.9 → 13.2; 256→256 on 4x4, 100: 23.6 → 19.2), the direct forward won
+    // there (12.2 against 13.8). Measured from 64 channels and 32 images (the GEMMs' rows and columns).
+    internal const int MaxPixelGemmShare = 75, MaxPixelGemmWeightGradientShare = 87, MinPixelGemmChannels = 64, MinPixelGemmImages = 32;
+
+    // Against Winograd's products where the planner would take it (not for dW, chosen past Winograd's own rules).
+    private static bool PixelGemmPays(in Conv2dGeometry g, int maxSharePercent, bool againstWinograd = true)
+    {
+        if (!PixelGemmConv.Supports(g) || g.N < MinPixelGemmImages || Math.Min(g.C, g.OC) < MinPixelGemmChannels) return false;
+        long pairs = PixelGemmConv.CountPairs(g);
+        return 100 * pairs <= maxSharePercent * ((long)g.ColCols * g.KH * g.KW) && (!againstWinograd || pairs <= WinogradProducts(g));
+    }
+
+    // Winograd's products per channel pair and image where the planner would take it (forward and dx), else none to beat.
+    private static long WinogradProducts(in Conv2dGeometry g) =>
+        WinogradPays(g) ? WideTilesPay(g) ? 36L * Winograd4x4.Tiles(g.H, g.W) : 16L * Winograd3x3.Tiles(g.H, g.W)
+        : Winograd5x5Pays(g) ? 36L * Winograd5x5.Tiles(g.H, g.W) : long.MaxValue;
 
     // A dilated convolution of stride 1 whose sides and padding are multiples of its dilation is an ordinary one on its DH·DW
     // phase planes (DilatedPhases), whose Winograd kernels cannot take dilation. Its x and y (dx and dy) each make a pass over
@@ -332,13 +359,13 @@ public static class ConvPlanner
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5
-        or ConvAlgorithm.Depthwise
+        or ConvAlgorithm.Depthwise or ConvAlgorithm.PixelGemm
         || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g))
         || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
     private static bool HasWeightGradient(ConvAlgorithm a) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5
-        or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise;
+        or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise or ConvAlgorithm.PixelGemm;
 
     private static string Requirement(ConvAlgorithm a) => a switch
     {
@@ -349,6 +376,7 @@ public static class ConvPlanner
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
         ConvAlgorithm.OutputRows => "stride 1 (or, for dx alone, stride 2 in x) and AVX-512",
+        ConvAlgorithm.PixelGemm => "one group",
         _ => "nothing",
     };
 

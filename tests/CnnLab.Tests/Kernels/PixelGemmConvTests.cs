@@ -1,0 +1,138 @@
+using CnnLab.Kernels;
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// The convolution as one GEMM per output pixel over the batch, only the taps inside the plane (<see cref="PixelGemmConv"/>),
+/// pinned: every pass against <see cref="Conv2dReference"/> on odd shapes (2x2 and 4x4 planes, 3 channels, stride 2, 1x1,
+/// 7x7 with padding 3, dilation, a stride that skips input pixels, padding wider than the kernel's reach), 1 and 2 threads the
+/// same bits, db bit for bit against im2col's, the pixel-major layouts, the planner's choice and a finite-difference check.
+/// </summary>
+public class PixelGemmConvTests
+{
+    public static TheoryData<Conv2dGeometry> Shapes => new()
+    {
+        new Conv2dGeometry(20, 24, 2, 2, 40, 3, 3, PH: 1, PW: 1),                 // 2x2: 16 of 36 pairs
+        new Conv2dGeometry(18, 3, 4, 4, 17, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),   // 3 channels, stride 2: 25 of 36
+        new Conv2dGeometry(17, 16, 5, 3, 8, 1, 1),                                // 1x1
+        new Conv2dGeometry(9, 5, 3, 4, 6, 7, 7, PH: 3, PW: 3),                    // 7x7, padding 3
+        new Conv2dGeometry(33, 8, 5, 5, 12, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),   // dilation
+        new Conv2dGeometry(16, 6, 7, 7, 10, 1, 1, SH: 3, SW: 3),                  // a stride that skips input pixels
+        new Conv2dGeometry(4, 4, 2, 3, 5, 3, 3, PH: 3, PW: 3),                    // outputs whose every tap is padding
+    };
+
+    private static float[] Values(long n, long seed)
+    {
+        var r = new Generator(seed);
+        var v = new float[n];
+        for (long i = 0; i < n; i++) v[i] = (float)r.NextGaussian();
+        return v;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_matches_the_reference_and_not_the_thread_count(Conv2dGeometry g)
+    {
+        var x = Values(g.N * g.C * g.H * g.W, 3);
+        var w = Values(g.OC * g.ColRows, 4);
+        var b = Values(g.OC, 5);
+        var expected = new float[g.N * g.OC * g.ColCols];
+        Conv2dReference.Forward(g, x, w, b, true, expected);
+        float[] Run(int threads, bool relu, double[] means, double[] squares)
+        {
+            var y = new float[expected.Length];
+            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, true, y, relu, means, squares, ConvAlgorithm.PixelGemm);
+            return y;
+        }
+        var (means, squares) = (new double[g.N * g.OC], new double[g.N * g.OC]);
+        var one = Run(1, relu: false, means, squares);
+        Assert.Equal(one, Run(2, relu: false, new double[g.N * g.OC], new double[g.N * g.OC]));
+        float scale = expected.Max(MathF.Abs);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], one[i], 1e-5f * scale);
+        for (int plane = 0; plane < g.N * g.OC; plane++)
+            Assert.Equal(BatchNormPlanes.MeanAndSquaredDeviations(one.AsSpan(plane * g.ColCols, g.ColCols)), (means[plane], squares[plane]));
+        Assert.Equal(one.Select(v => MathF.Max(v, 0)), Run(1, relu: true, new double[g.N * g.OC], new double[g.N * g.OC]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Backward_matches_the_reference_and_not_the_thread_count(Conv2dGeometry g)
+    {
+        var x = Values(g.N * g.C * g.H * g.W, 6);
+        var w = Values(g.OC * g.ColRows, 7);
+        var dy = Values(g.N * g.OC * g.ColCols, 8);
+        var (dx0, dw0, db0) = (Values(x.Length, 9), Values(w.Length, 10), Values(g.OC, 11));
+        (float[] Dx, float[] Dw, float[] Db) Run(int threads, bool overwriteDx, ConvAlgorithm algorithm = ConvAlgorithm.PixelGemm)
+        {
+            var (dx, dw, db) = ((float[])dx0.Clone(), (float[])dw0.Clone(), (float[])db0.Clone());
+            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: overwriteDx, algorithm: algorithm);
+            return (dx, dw, db);
+        }
+        var one = Run(1, overwriteDx: false);
+        var two = Run(2, overwriteDx: false);
+        Assert.Equal(one.Dx, two.Dx);
+        Assert.Equal(one.Dw, two.Dw);
+        Assert.Equal(one.Db, two.Db);
+        Assert.Equal(Run(1, overwriteDx: false, ConvAlgorithm.Im2ColGemm).Db, one.Db);   // summed as every other path sums it
+        var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[g.OC]);
+        Conv2dReference.Backward(g, x, w, dy, dx, dw, db);
+        float dxScale = dx.Max(MathF.Abs), dwScale = dw.Max(MathF.Abs);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx0[i] + dx[i], one.Dx[i], 1e-5f * dxScale);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(dw0[i] + dw[i], one.Dw[i], 1e-5f * dwScale);
+        var written = Run(1, overwriteDx: true);
+        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx[i], written.Dx[i], 1e-5f * dxScale);
+    }
+
+    [Fact]
+    public void Images_get_the_same_bits_in_any_block()
+    {
+        // 130 images: a block of 128 (PixelGemmImages) and one of 2; each image alone must give the same bits.
+        var g = new Conv2dGeometry(130, 20, 2, 2, 36, 3, 3, PH: 1, PW: 1);
+        var x = Values(g.N * g.C * g.H * g.W, 12);
+        var w = Values(g.OC * g.ColRows, 13);
+        var y = new float[g.N * g.OC * g.ColCols];
+        Conv2dKernel.Forward(g, x, w, [], false, y, algorithm: ConvAlgorithm.PixelGemm);
+        int xImage = g.C * g.H * g.W, yImage = g.OC * g.ColCols;
+        foreach (int n in new[] { 0, 77, 128, 129 })
+        {
+            var alone = new float[yImage];
+            Conv2dKernel.Forward(g with { N = 1 }, x.AsSpan(n * xImage, xImage), w, [], false, alone, algorithm: ConvAlgorithm.PixelGemm);
+            Assert.Equal(alone, y.AsSpan(n * yImage, yImage).ToArray());
+        }
+    }
+
+    [Fact]
+    public unsafe void Pixel_major_form_gathers_and_scatters_back()
+    {
+        int images = 19, channels = 3, pixels = 5;   // a full step of 16 images and a partial one of 3
+        var planes = Values(images * channels * pixels, 14);
+        var major = new float[planes.Length];
+        var back = new float[planes.Length];
+        var bias = Values(channels, 15);
+        fixed (float* pp = planes, pm = major, pb = back, pbias = bias)
+        {
+            PixelMajor.Gather(pp, images, channels, pixels, pm);
+            for (int n = 0; n < images; n++)
+                for (int c = 0; c < channels; c++)
+                    for (int a = 0; a < pixels; a++)
+                        Assert.Equal(planes[(n * channels + c) * pixels + a], major[(a * channels + c) * images + n]);
+            PixelMajor.Scatter(pm, images, channels, pixels, pbias, Rectifier.Relu, pb, add: false);
+            for (int i = 0; i < planes.Length; i++) Assert.Equal(MathF.Max(planes[i] + bias[i / pixels % channels], 0), back[i]);
+            PixelMajor.Scatter(pm, images, channels, pixels, null, default, pb, add: true);
+            for (int i = 0; i < planes.Length; i++) Assert.Equal(MathF.Max(planes[i] + bias[i / pixels % channels], 0) + planes[i], back[i]);
+        }
+    }
+
+    [Fact]
+    public void A_layer_by_pixel_GEMMs_passes_the_finite_difference_check()
+    {
+        var gen = new Generator(16);
+        var conv = new Conv2d(5, 7, 3, stride: 2, padding: 1, generator: gen);
+        var x = Tensor.Randn(gen, 3, 5, 4, 3);
+        GradCheck.Check(t => Functional.Conv2d(t[0], t[1], t[2], stride: 2, padding: 1, algorithm: ConvAlgorithm.PixelGemm),
+            [x, conv.Weight.Detach().Clone(), conv.Bias!.Detach().Clone()], what: "conv2d by pixel GEMMs");
+    }
+}

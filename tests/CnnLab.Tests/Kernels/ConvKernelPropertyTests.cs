@@ -8,8 +8,9 @@ namespace CnnLab.Tests;
 
 /// <summary>
 /// Properties over random shapes (CsCheck: each run draws new ones after the first, and a failure prints the shape and the
-/// seed that replays it): the channel-blocked kernel with any output count in one group (its last block padded) and dilated
-/// convolutions run in phases compute what <see cref="Conv2dReference"/> computes, forward, dx and dW, to rounding.
+/// seed that replays it): the channel-blocked kernel with any output count in one group (its last block padded), dilated
+/// convolutions run in phases and the pixel GEMMs compute what <see cref="Conv2dReference"/> computes, forward, dx and dW, to
+/// rounding.
 /// </summary>
 public class ConvKernelPropertyTests
 {
@@ -86,5 +87,21 @@ public class ConvKernelPropertyTests
             })
             .Where(g => ConvPlanner.DilationPhases(g) is not null);
         EveryShapeMatches(shapes, ConvAlgorithm.Auto, dx: true, iter: 25, seed: "0000000000011");
+    }
+
+    [Fact]
+    public void Pixel_GEMMs_match_the_reference_on_any_kernel_stride_padding_and_dilation()
+    {
+        // Small planes, any kernel up to 5 (rectangular too), stride 1 to 3, padding up to 3 (past the kernel's reach as well),
+        // dilation 1 or 2: the pairs inside the plane, and outputs or inputs with none.
+        var shapes = Gen.Select(Gen.Int[1, 20], Gen.Int[1, 9], Gen.Int[1, 6], Gen.Int[1, 6], Gen.Int[1, 12], Gen.Int[1, 5], Gen.Int[1, 5],
+                Gen.Int[0, 3 * 3 * 4 * 4 - 1])
+            .Select((n, c, h, w, oc, kh, kw, rest) =>
+            {
+                int s = rest % 3 + 1, p = rest / 3 % 4, d = rest / 12 % 2 + 1, pw = rest / 24 % 4;
+                return new Conv2dGeometry(n, c, h, w, oc, kh, kw, s, rest / 96 % 2 == 0 ? s : 1, p, pw, d, d);
+            })
+            .Where(g => g.H + 2 * g.PH >= g.DH * (g.KH - 1) + 1 && g.W + 2 * g.PW >= g.DW * (g.KW - 1) + 1);
+        EveryShapeMatches(shapes, ConvAlgorithm.PixelGemm, dx: true, iter: 60, seed: "0000000000012");
     }
 }

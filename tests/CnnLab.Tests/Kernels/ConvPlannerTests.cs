@@ -277,9 +277,10 @@ public class ConvPlannerTests
     [InlineData(ConvAlgorithm.ChannelBlocked)]
     [InlineData(ConvAlgorithm.OutputRows)]
     [InlineData(ConvAlgorithm.Im2ColGemm)]
+    [InlineData(ConvAlgorithm.PixelGemm)]
     public void A_pinned_layer_passes_the_finite_difference_check(ConvAlgorithm algorithm)
     {
-        if (algorithm != ConvAlgorithm.Im2ColGemm && !Avx512F.IsSupported) return;
+        if (algorithm is not (ConvAlgorithm.Im2ColGemm or ConvAlgorithm.PixelGemm) && !Avx512F.IsSupported) return;
         var gen = new Generator(7);
         var conv = new Conv2d(3, 16, 3, padding: 1, generator: gen) { Algorithm = algorithm };
         var x = Tensor.Randn(gen, 2, 3, 5, 6);

@@ -126,6 +126,37 @@ public class PixelGemmConvTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Fused_blocks_that_the_planner_gives_pixel_GEMMs_train_as_im2col_does(bool batchNorm)
+    {
+        // 32 images of 64 channels on 4x4 → 2x2 at stride 2: the planner's pixel GEMMs for every pass, in Sequential's fused
+        // conv (+ batch norm) + ReLU + max pool, and in the backward that masks dx by the ReLU before it.
+        Assert.Equal(new ConvPlan(ConvAlgorithm.PixelGemm, ConvAlgorithm.PixelGemm, ConvAlgorithm.PixelGemm),
+            ConvPlanner.Plan(new Conv2dGeometry(32, 64, 4, 4, 64, 3, 3, 2, 2, 1, 1)));
+        (float[] Y, float[] Dx, float[] Dw) Run(ConvAlgorithm algorithm)
+        {
+            var gen = new Generator(17);
+            var first = new Conv2d(8, 64, 3, padding: 1, generator: gen);
+            var conv = new Conv2d(64, 64, 3, stride: 2, padding: 1, generator: gen) { Algorithm = algorithm };
+            var net = batchNorm
+                ? new Sequential(first, new ReLU(), conv, new BatchNorm2d(64), new ReLU(), new MaxPool2d(2))
+                : new Sequential(first, new ReLU(), conv, new ReLU(), new MaxPool2d(2));
+            var x = Tensor.Randn(gen, 32, 8, 4, 4).RequiresGrad_();
+            var y = net.Forward(x);
+            (y * Tensor.Randn(gen, y.Shape)).Sum().Backward();
+            return (y.Data.ToArray(), x.Grad!.Data.ToArray(), conv.Weight.Grad!.Data.ToArray());
+        }
+        var pixels = Run(ConvAlgorithm.Auto);
+        var im2col = Run(ConvAlgorithm.Im2ColGemm);
+        foreach (var (a, b) in new[] { (pixels.Y, im2col.Y), (pixels.Dx, im2col.Dx), (pixels.Dw, im2col.Dw) })
+        {
+            float scale = Math.Max(1f, b.Max(MathF.Abs));
+            for (int i = 0; i < a.Length; i++) Assert.Equal(b[i], a[i], 1e-4f * scale);
+        }
+    }
+
     [Fact]
     public void A_layer_by_pixel_GEMMs_passes_the_finite_difference_check()
     {

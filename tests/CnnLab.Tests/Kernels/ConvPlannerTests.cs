@@ -52,6 +52,15 @@ public class ConvPlannerTests
         var big = new Conv2dGeometry(16, 3, 64, 64, 24, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3);
         var im2col = ConvAlgorithm.Im2ColGemm;
         Assert.Equal(new ConvPlan(im2col, im2col, Avx512F.IsSupported ? ConvAlgorithm.ChannelBlocked : im2col), ConvPlanner.Plan(pointwise));
+        if (Avx512F.IsSupported)
+        {
+            // A pointwise layer with few outputs on a plane whose rows lie 4 KB apart (the GEMM would pack them): output rows.
+            Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 16, 1, 1)).Forward);
+            Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(1, 128, 32, 32, 32, 1, 1)).Forward);
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 32, 32, 64, 1, 1)).Forward);   // more outputs than inputs
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 128, 32, 32, 64, 1, 1)).Forward);  // more than 32 outputs
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 16, 1, 1)).Forward);   // rows read in place
+        }
         // 24 outputs at stride 2: the channel-blocked kernel with its second block of 16 half padding.
         var padded = Avx512F.IsSupported ? ConvAlgorithm.ChannelBlocked : im2col;
         Assert.Equal(new ConvPlan(padded, im2col, padded), ConvPlanner.Plan(big));

@@ -179,6 +179,21 @@ public static class ConvPlanner
             && (!WholeBlocks(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
     }
 
+    // A pointwise forward is a GEMM on the input itself, which packs the input's rows where they lie 4 KB apart (planes of a
+    // multiple of 1,024 pixels). With few output rows the packing is not paid back, and the output-row kernel, which reads each
+    // input row once, won (batch 128, ms): on 32x32 64→16 6.15 → 4.70, 32→16 2.85 → 1.97, 16→16 1.18 → 1.01, 64→24 7.18 →
+    // 5.60, 48→32 6.74 → 5.92, 64→32 8.37 → 7.32, 128→32 17.5 → 13.0; on 64x64 (batch 32) 64→16 5.83 → 4.80, 32→32 4.23
+    // against 4.39. It lost with more outputs than inputs (16→64 on 32x32 4.82 against 6.31) and where the GEMM reads the rows
+    // in place (16x16: 64→16 0.69 against 0.77, 64→32 1.40 against 1.55).
+    internal const int MaxPointwiseRowOutputs = 32;
+
+    private static bool PointwiseRowsPay(in Conv2dGeometry g)
+    {
+        if (!g.IsPointwise || !OutputRowConv.Supports(g) || Conv2dKernel.PointwiseReadsInPlace(g.ColCols)) return false;
+        int rowLanes = (g.OW + 15) / 16 * 16, channelLanes = (g.OCg + 7) / 8 * 8;
+        return g.OCg <= MaxPointwiseRowOutputs && g.Cg >= g.OCg && 8 * g.OW >= 7 * rowLanes && 4 * g.OCg >= 3 * channelLanes;
+    }
+
     // As for the direct dx below, only where dx has few more pixels than dy: the loop multiplies the zeros around dy too.
     private static bool OutputRowInputGradientPays(in Conv2dGeometry g) =>
         OutputRowInputGradient.Supports(g) && 4L * g.H * g.W <= 5L * g.OH * g.OW
@@ -205,7 +220,7 @@ public static class ConvPlanner
         if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
         if (Winograd5x5Pays(g)) return ConvAlgorithm.Winograd5x5;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
-        if (OutputRowsPay(g, OutputRowPixels)) return ConvAlgorithm.OutputRows;
+        if (OutputRowsPay(g, OutputRowPixels) || PointwiseRowsPay(g)) return ConvAlgorithm.OutputRows;
         if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
             return ConvAlgorithm.ChannelBlocked;
         return PaddedBlocksPay(g) && (g.SH > 1 || g.SW > 1) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;

@@ -22,13 +22,7 @@ public class DilatedPhasesTests
         new Conv2dGeometry(2, 32, 16, 12, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2),   // 5x5: F(2x2, 5x5) on 8x6 phases
     };
 
-    private static float[] Values(long n, long seed)
-    {
-        var r = new Generator(seed);
-        var v = new float[n];
-        for (long i = 0; i < n; i++) v[i] = (float)r.NextGaussian();
-        return v;
-    }
+    private static float[] Values(long n, long seed) => ConvPassChecks.Values(n, seed);
 
     [Fact]
     public void The_planner_takes_phases_where_the_ordinary_convolution_runs_as_Winograd()
@@ -83,29 +77,7 @@ public class DilatedPhasesTests
     {
         if (!Avx512F.IsSupported) return;
         Assert.NotNull(ConvPlanner.DilationPhases(g));
-        var x = Values(g.N * g.C * g.H * g.W, 3);
-        var w = Values(g.OC * g.ColRows, 4);
-        var b = Values(g.OC, 5);
-        var expected = new float[g.N * g.OC * g.ColCols];
-        Conv2dReference.Forward(g, x, w, b, true, expected);
-        float[] Run(int threads, bool relu, double[] means, double[] squares)
-        {
-            var y = new float[expected.Length];
-            using (ThreadCount.Use(threads)) Conv2dKernel.Forward(g, x, w, b, true, y, relu, means, squares);
-            return y;
-        }
-        var (means, squares) = (new double[g.N * g.OC], new double[g.N * g.OC]);
-        var one = Run(1, relu: false, means, squares);
-        var (means2, squares2) = (new double[g.N * g.OC], new double[g.N * g.OC]);
-        Assert.Equal(one, Run(2, relu: false, means2, squares2));
-        Assert.Equal(means, means2);
-        Assert.Equal(squares, squares2);
-        float scale = expected.Max(MathF.Abs);
-        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], one[i], 1e-5f * scale);
-        for (int plane = 0; plane < g.N * g.OC; plane++)
-            Assert.Equal(BatchNormPlanes.MeanAndSquaredDeviations(one.AsSpan(plane * g.ColCols, g.ColCols)), (means[plane], squares[plane]));
-        var rectified = Run(1, relu: true, new double[g.N * g.OC], new double[g.N * g.OC]);
-        Assert.Equal(one.Select(v => MathF.Max(v, 0)), rectified);
+        ConvPassChecks.ForwardMatchesTheReference(g, ConvAlgorithm.Auto);
     }
 
     [Theory]
@@ -113,29 +85,7 @@ public class DilatedPhasesTests
     public void Backward_matches_the_reference_and_not_the_thread_count(Conv2dGeometry g)
     {
         if (!Avx512F.IsSupported) return;
-        var x = Values(g.N * g.C * g.H * g.W, 6);
-        var w = Values(g.OC * g.ColRows, 7);
-        var dy = Values(g.N * g.OC * g.ColCols, 8);
-        var (dx0, dw0, db0) = (Values(x.Length, 9), Values(w.Length, 10), Values(g.OC, 11));
-        (float[] Dx, float[] Dw, float[] Db) Run(int threads, bool overwriteDx, ConvAlgorithm algorithm = ConvAlgorithm.Auto)
-        {
-            var (dx, dw, db) = ((float[])dx0.Clone(), (float[])dw0.Clone(), (float[])db0.Clone());
-            using (ThreadCount.Use(threads)) Conv2dKernel.Backward(g, x, w, dy, dx, dw, db, overwriteDx: overwriteDx, algorithm: algorithm);
-            return (dx, dw, db);
-        }
-        var one = Run(1, overwriteDx: false);
-        var two = Run(2, overwriteDx: false);
-        Assert.Equal(one.Dx, two.Dx);
-        Assert.Equal(one.Dw, two.Dw);
-        Assert.Equal(one.Db, two.Db);
-        Assert.Equal(Run(1, overwriteDx: false, ConvAlgorithm.Im2ColGemm).Db, one.Db);   // summed as every other path sums it
-        var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[g.OC]);
-        Conv2dReference.Backward(g, x, w, dy, dx, dw, db);
-        float dxScale = dx.Max(MathF.Abs), dwScale = dw.Max(MathF.Abs);
-        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx0[i] + dx[i], one.Dx[i], 1e-5f * dxScale);
-        for (int i = 0; i < dw.Length; i++) Assert.Equal(dw0[i] + dw[i], one.Dw[i], 1e-5f * dwScale);
-        var written = Run(1, overwriteDx: true);
-        for (int i = 0; i < dx.Length; i++) Assert.Equal(dx[i], written.Dx[i], 1e-5f * dxScale);
+        ConvPassChecks.BackwardMatchesTheReference(g, ConvAlgorithm.Auto);
     }
 
     [Fact]

@@ -59,6 +59,17 @@ public class PixelGemmConvTests
     }
 
     [Fact]
+    public void A_forward_block_keeps_its_scratch_within_the_budget()
+    {
+        // A pinned layer on a large plane runs a few images a block; one image that alone needs more still runs.
+        var big = PixelGemmConv.For(new Conv2dGeometry(4, 64, 128, 128, 64, 3, 3, PH: 1, PW: 1));
+        Assert.Equal(8, big.BlockImages(128));   // 2 M floats an image
+        Assert.Equal(1, PixelGemmConv.For(new Conv2dGeometry(1, 512, 256, 256, 512, 3, 3, PH: 1, PW: 1)).BlockImages(128));
+        Assert.Equal(128, PixelGemmConv.For(new Conv2dGeometry(128, 384, 2, 2, 384, 3, 3, PH: 1, PW: 1)).BlockImages(128));
+        Assert.Same(big, PixelGemmConv.For(new Conv2dGeometry(9, 64, 128, 128, 64, 3, 3, PH: 1, PW: 1)));   // one per shape
+    }
+
+    [Fact]
     public unsafe void Pixel_major_form_gathers_and_scatters_back()
     {
         int images = 19, channels = 3, pixels = 5;   // a full step of 16 images and a partial one of 3

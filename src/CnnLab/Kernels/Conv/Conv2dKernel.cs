@@ -81,7 +81,7 @@ public static class Conv2dKernel
         fixed (double* pm = planeMeans, pq = planeSquares)
         {
             nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
-            // The pixel GEMMs run their blocks one after the other, each GEMM on every thread (their columns are the block's images).
+            // The pixel GEMMs run their blocks one after the other, their GEMMs or pixels on every thread (the columns are the block's images).
             var body = (int start, int end) =>
             {
                 using var workspace = plan.Rent();
@@ -175,7 +175,10 @@ public static class Conv2dKernel
     /// are: where whole vectors cover them. Rows 4 KB apart (planes of a multiple of 1,024 pixels) gained nothing that way (16→64
     /// and 64→16 on 32x32 again on a Zen 4: 4.43 against 4.39 ms, 5.94 against 6.42) and are packed into panels.
     /// </summary>
-    internal static bool PointwiseReadsInPlace(int pixels) => pixels % 16 == 0 && pixels % 1024 != 0;
+    internal static bool PointwiseReadsInPlace(int pixels) => pixels % 16 == 0 && pixels % PackedPointwisePixels != 0;
+
+    // Pixels of a plane whose rows a pointwise forward's GEMM packs: rows 4 KB apart.
+    internal const int PackedPointwisePixels = 1024;
 
     /// <summary>Floats between rows of a column matrix that the GEMM reads in place: <see cref="RowStride"/> of P.</summary>
     internal static int ColumnStride(in Conv2dGeometry g) => RowStride(g.ColCols);
@@ -227,7 +230,7 @@ public static class Conv2dKernel
     /// cache, as the autograd engine would sum the two (InputGradientAddends). <paramref name="maskDxByInput"/>: then ·[x &gt; 0],
     /// each image masked while in cache, for an x that is a ReLU's output (Tensor.PremaskedFor). <paramref name="inputSums"/> (with
     /// the mask): then the gradient sums of the batch norm before that ReLU, from each masked image. Returns which of these it
-    /// did (none by the depthwise kernel, nor without an overwritten dx).
+    /// did (none by the depthwise kernel or the pixel GEMMs' dx, nor without an overwritten dx).
     /// </summary>
     internal static DxFinish BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0,

@@ -9,7 +9,8 @@ namespace CnnLab.Kernels;
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
 /// or F(4x4, 3x3) (<see cref="Winograd3x3"/>, <see cref="Winograd4x4"/>, where they apply, by blocks of images), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>) or of 8 for
-/// the direct one by output rows (<see cref="OutputRowConv"/>),
+/// the direct one by output rows (<see cref="OutputRowConv"/>), or once per tap for the pixel GEMMs of small planes
+/// (<see cref="PixelGemmConv"/>, by blocks of images),
 /// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
 /// depthwise one (<see cref="DepthwiseConv"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
@@ -81,9 +82,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 _rows.PackWeights(w, _directWeights);
                 break;
             case ConvAlgorithm.PixelGemm:
-                _pixels = new PixelGemmConv(g);
-                ImagesPerBlock = PixelGemmImages;
-                _pixelTaps = _pixels.PackTaps(w, transposed: false, PixelGemmImages);
+                _pixels = PixelGemmConv.For(g);
+                ImagesPerBlock = _pixels.BlockImages(PixelGemmImages);
+                _pixelTaps = _pixels.PackTaps(w, transposed: false, ImagesPerBlock);
                 break;
             case ConvAlgorithm.Im2ColGemm:
                 _packed = Conv2dKernel.PackWeights(g, w, transpose: false);

@@ -32,7 +32,7 @@ public static unsafe partial class Gemm
     internal const int NcMax = 512;
 
     // Below this many multiply-adds a call runs on the calling thread alone.
-    private const long ParallelThreshold = 1L << 20;
+    internal const long ParallelThreshold = 1L << 20;
 
     // What the micro-kernel applies when it writes a tile (see the kernels' Store).
     internal struct Tail

@@ -28,15 +28,16 @@ internal sealed unsafe partial class PixelGemmConv
             pass.Run(x, restDx ? dx : default, restDw ? dw : default, restDb ? db : default, restDx ? dxAddend : default);
             if (restDx) finish = new(pass.MasksDx, pass.AddsToDx, pass.SumsInput);
         }
-        if (pixelDx || pixelDw || pixelDb) new PixelGemmConv(g).RunBackward(x, w, source, pixelDx ? dx : default, pixelDw ? dw : default,
+        if (pixelDx || pixelDw || pixelDb) For(g).RunBackward(g.N, x, w, source, pixelDx ? dx : default, pixelDw ? dw : default,
             pixelDb ? db : default, overwriteDx);
         return finish;
     }
 
-    private void RunBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source, Span<float> dx, Span<float> dw,
+    // dx, dW and db of n images (where their spans are not empty).
+    private void RunBackward(int n, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source, Span<float> dx, Span<float> dw,
         Span<float> db, bool overwriteDx)
     {
-        int n = _g.N, oc = _g.OC;
+        int oc = _g.OC;
         float[] dyts = Rent(OutputLength(n));
         float[]? rowSums = db.IsEmpty ? null : Rent((long)n * oc);
         float[]? dxts = dx.IsEmpty ? null : Rent(InputLength(n));
@@ -47,7 +48,7 @@ internal sealed unsafe partial class PixelGemmConv
             fixed (float* dyt = dyts, sums = rowSums, dxt = dxts, xt = xts, pp = partial)
             fixed (float* px = x, pw = w, pdx = dx, pdw = dw)
             {
-                Collect(source, dyt, sums);
+                Collect(n, source, dyt, sums);
                 if (pdx != null)
                     InputGradient(dyt, n, tapsT, pdx, add: !overwriteDx, dxt);
                 if (pdw != null)
@@ -75,9 +76,9 @@ internal sealed unsafe partial class PixelGemmConv
     private static float[] Rent(long length) => ArrayPool<float>.Shared.Rent(checked((int)Math.Max(1, length)));
 
     // dy from the source into pixel-major form [P, OC, N] (16 images a step, steps in parallel), and each image's plane sums.
-    private void Collect(ConvOutputGradient source, float* dyt, float* sums)
+    private void Collect(int n, ConvOutputGradient source, float* dyt, float* sums)
     {
-        int n = _g.N, oc = _g.OC, p = _g.ColCols, block = oc * p;
+        int oc = _g.OC, p = _g.ColCols, block = oc * p;
         nint to = (nint)dyt, sumsAt = (nint)sums;
         int steps = (n + 15) / 16;
         Parallelism.For(steps, 1, (s0, s1) =>

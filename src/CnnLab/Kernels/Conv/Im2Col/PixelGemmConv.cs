@@ -27,8 +27,16 @@ internal sealed unsafe partial class PixelGemmConv
     // The pairs by output pixel (for y and dW) and by input pixel (for dx), each in tap order: pixel k's pairs are
     // [start[k], start[k + 1]) of tap[] and other[] (other: the input pixel, or the output pixel).
     private readonly int[] _outStart, _outTap, _outInput, _inStart, _inTap, _inOutput;
+    // The pairs by tap, in output-pixel order (for dW): tap t's are [_tapStart[t], _tapStart[t + 1]) of _tapOutput and _tapInput.
+    private readonly int[] _tapStart, _tapOutput, _tapInput;
 
-    public PixelGemmConv(in Conv2dGeometry g)
+    // One per layer shape (the batch aside): the backward of every training step asks for it.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Conv2dGeometry, PixelGemmConv> s_shapes = new();
+
+    /// <summary>The tables of <paramref name="g"/>'s shape (its batch size aside), made once.</summary>
+    public static PixelGemmConv For(in Conv2dGeometry g) => s_shapes.GetOrAdd(g with { N = 0 }, shape => new PixelGemmConv(shape));
+
+    private PixelGemmConv(in Conv2dGeometry g)
     {
         if (!Supports(g)) throw new ArgumentException($"the pixel GEMM convolution takes one group, not {g.G}");
         _g = g;
@@ -46,6 +54,10 @@ internal sealed unsafe partial class PixelGemmConv
         (_outStart, _outTap, _outInput) = Index(byOutput, g.ColCols, pair => pair.p, pair => pair.a);
         var byInput = byOutput.OrderBy(pair => pair.a).ThenBy(pair => pair.t).ToList();
         (_inStart, _inTap, _inOutput) = Index(byInput, _inputPixels, pair => pair.a, pair => pair.p);
+        var byTap = byOutput.OrderBy(pair => pair.t).ThenBy(pair => pair.p).ToList();
+        (_tapStart, _tapOutput, _) = Index(byTap, _taps, pair => pair.t, pair => pair.p);
+        _tapOutput = byTap.Select(pair => pair.p).ToArray();
+        _tapInput = byTap.Select(pair => pair.a).ToArray();
     }
 
     // start[k] … start[k + 1]: the pairs of pixel k (the list sorted by it), their taps and their other pixels.
@@ -127,22 +139,44 @@ internal sealed unsafe partial class PixelGemmConv
     public long OutputLength(int images) => (long)_g.ColCols * _g.OC * images;
 
     /// <summary>
+    /// Images a forward block takes: up to <paramref name="most"/>, as many as keep its pixel-major input and output within
+    /// <see cref="BlockFloats"/> (a pinned layer on a large plane runs a few images at a time), at least one.
+    /// </summary>
+    public int BlockImages(int most) => (int)Math.Clamp(BlockFloats / (InputLength(1) + OutputLength(1)), 1, most);
+
+    /// <summary>Floats of a forward block's pixel-major scratch at most (64 MB), unless one image needs more.</summary>
+    public const long BlockFloats = 1L << 24;
+
+    // Pixels in parallel where each pixel's GEMMs are too small to split among the threads themselves (Gemm's own threshold);
+    // each pixel's sums are the same either way.
+    private static void ForPixels(int pixels, long multiplyAdds, Action<int> pixel)
+    {
+        if (multiplyAdds >= Gemm.ParallelThreshold) for (int k = 0; k < pixels; k++) pixel(k);
+        else Parallelism.For(pixels, 1, (k0, k1) =>
+        {
+            for (int k = k0; k < k1; k++) pixel(k);
+        });
+    }
+
+    /// <summary>
     /// y [B, OC, P] = act(conv(x [B, C, H, W]) + bias) (bias null: none) of <paramref name="images"/> images, by the weights of
     /// <see cref="PackTaps"/>; <paramref name="xt"/> and <paramref name="yt"/>: <see cref="InputLength"/> and
-    /// <see cref="OutputLength"/> floats of scratch. Its GEMMs run on this thread inside a parallel loop, else on all.
+    /// <see cref="OutputLength"/> floats of scratch. Its pixels (or their GEMMs, where large) run on every thread, on this one
+    /// inside a parallel loop.
     /// </summary>
     public void Forward(float* x, int images, Gemm.PackedA[] taps, float* bias, Rectifier act, float* y, float* xt, float* yt)
     {
         PixelMajor.Gather(x, images, _g.C, _inputPixels, xt);
         int c = _g.C, oc = _g.OC;
-        for (int p = 0; p < _g.ColCols; p++)
+        nint xs = (nint)xt, ys = (nint)yt;
+        ForPixels(_g.ColCols, (long)oc * images * c, p =>
         {
-            var yp = new Span<float>(yt + (long)p * oc * images, oc * images);
+            var yp = new Span<float>((float*)ys + (long)p * oc * images, oc * images);
             if (_outStart[p] == _outStart[p + 1]) yp.Clear();   // every tap in the padding
             for (int k = _outStart[p]; k < _outStart[p + 1]; k++)
-                Gemm.SgemmPackedA(taps[_outTap[k]], images, 1f, false, Matrix(xt + (long)_outInput[k] * c * images, c * images), images,
-                    k == _outStart[p] ? 0f : 1f, yp, images, GemmEpilogue.None);
-        }
+                Gemm.SgemmPackedA(taps[_outTap[k]], images, 1f, false, Matrix((float*)xs + (long)_outInput[k] * c * images, c * images),
+                    images, k == _outStart[p] ? 0f : 1f, yp, images, GemmEpilogue.None);
+        });
         PixelMajor.Scatter(yt, images, oc, _g.ColCols, bias, act, y, add: false);
     }
 
@@ -154,14 +188,15 @@ internal sealed unsafe partial class PixelGemmConv
     public void InputGradient(float* dyt, int images, Gemm.PackedA[] tapsT, float* dx, bool add, float* dxt)
     {
         int c = _g.C, oc = _g.OC;
-        for (int a = 0; a < _inputPixels; a++)
+        nint dys = (nint)dyt, dxs = (nint)dxt;
+        ForPixels(_inputPixels, (long)c * images * oc, a =>
         {
-            var xa = new Span<float>(dxt + (long)a * c * images, c * images);
+            var xa = new Span<float>((float*)dxs + (long)a * c * images, c * images);
             if (_inStart[a] == _inStart[a + 1]) xa.Clear();   // a pixel no output reads (a stride that skips it)
             for (int k = _inStart[a]; k < _inStart[a + 1]; k++)
-                Gemm.SgemmPackedA(tapsT[_inTap[k]], images, 1f, false, Matrix(dyt + (long)_inOutput[k] * oc * images, oc * images), images,
-                    k == _inStart[a] ? 0f : 1f, xa, images, GemmEpilogue.None);
-        }
+                Gemm.SgemmPackedA(tapsT[_inTap[k]], images, 1f, false, Matrix((float*)dys + (long)_inOutput[k] * oc * images, oc * images),
+                    images, k == _inStart[a] ? 0f : 1f, xa, images, GemmEpilogue.None);
+        });
         PixelMajor.Scatter(dxt, images, c, _inputPixels, null, default, dx, add);
     }
 
@@ -173,12 +208,15 @@ internal sealed unsafe partial class PixelGemmConv
     public void WeightGradient(float* dyt, float* xt, int images, float* dw, float* sums)
     {
         int c = _g.C, oc = _g.OC;
-        new Span<float>(sums, PackedLength).Clear();
-        for (int p = 0; p < _g.ColCols; p++)
-            for (int k = _outStart[p]; k < _outStart[p + 1]; k++)
-                Gemm.Sgemm(false, true, oc, c, images, 1f, Matrix(dyt + (long)p * oc * images, oc * images), images,
-                    Matrix(xt + (long)_outInput[k] * c * images, c * images), images, 1f,
-                    new Span<float>(sums + (long)_outTap[k] * oc * c, oc * c), c);
+        nint dys = (nint)dyt, xs = (nint)xt, ss = (nint)sums;
+        ForPixels(_taps, (long)oc * c * images, t =>
+        {
+            var st = new Span<float>((float*)ss + (long)t * oc * c, oc * c);
+            st.Clear();   // a tap whose every input is padding adds nothing
+            for (int k = _tapStart[t]; k < _tapStart[t + 1]; k++)
+                Gemm.Sgemm(false, true, oc, c, images, 1f, Matrix((float*)dys + (long)_tapOutput[k] * oc * images, oc * images), images,
+                    Matrix((float*)xs + (long)_tapInput[k] * c * images, c * images), images, 1f, st, c);
+        });
         AddTapMajor(sums, (long)oc * c, _taps, dw);
     }
 

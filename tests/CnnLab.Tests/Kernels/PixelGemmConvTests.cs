@@ -58,6 +58,22 @@ public class PixelGemmConvTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void The_pairs_inside_the_plane_are_counted_as_the_planner_counts_them(Conv2dGeometry g)
+    {
+        long inside = 0;
+        for (int i = 0; i < g.OH; i++)
+            for (int j = 0; j < g.OW; j++)
+                for (int u = 0; u < g.KH; u++)
+                    for (int v = 0; v < g.KW; v++)
+                    {
+                        int row = i * g.SH - g.PH + u * g.DH, col = j * g.SW - g.PW + v * g.DW;
+                        if (row >= 0 && row < g.H && col >= 0 && col < g.W) inside++;
+                    }
+        Assert.Equal(inside, PixelGemmConv.CountPairs(g));
+    }
+
     [Fact]
     public void A_forward_block_keeps_its_scratch_within_the_budget()
     {

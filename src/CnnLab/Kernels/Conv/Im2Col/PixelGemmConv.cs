@@ -50,13 +50,11 @@ internal sealed unsafe partial class PixelGemmConv
                         int row = i * g.SH - g.PH + u * g.DH, col = j * g.SW - g.PW + v * g.DW;
                         if (row >= 0 && row < g.H && col >= 0 && col < g.W) byOutput.Add((i * g.OW + j, u * g.KW + v, row * g.W + col));
                     }
-        Pairs = byOutput.Count;
         (_outStart, _outTap, _outInput) = Index(byOutput, g.ColCols, pair => pair.p, pair => pair.a);
         var byInput = byOutput.OrderBy(pair => pair.a).ThenBy(pair => pair.t).ToList();
         (_inStart, _inTap, _inOutput) = Index(byInput, _inputPixels, pair => pair.a, pair => pair.p);
         var byTap = byOutput.OrderBy(pair => pair.t).ThenBy(pair => pair.p).ToList();
-        (_tapStart, _tapOutput, _) = Index(byTap, _taps, pair => pair.t, pair => pair.p);
-        _tapOutput = byTap.Select(pair => pair.p).ToArray();
+        (_tapStart, _, _tapOutput) = Index(byTap, _taps, pair => pair.t, pair => pair.p);
         _tapInput = byTap.Select(pair => pair.a).ToArray();
     }
 
@@ -88,9 +86,6 @@ internal sealed unsafe partial class PixelGemmConv
 
     /// <summary>One group (any kernel, stride, padding and dilation).</summary>
     public static bool Supports(in Conv2dGeometry g) => g.G == 1;
-
-    /// <summary>The (output pixel, tap) pairs whose input lies inside the plane: the products per channel pair and image.</summary>
-    public int Pairs { get; }
 
     /// <summary>Floats of the weights as one matrix per tap: KH·KW·OC·C.</summary>
     public int PackedLength => _taps * _g.OC * _g.C;

@@ -171,13 +171,14 @@ public static partial class ConvPlanner
     // output-row direct convolution").
     internal const int OutputRowPixels = 1024, OutputRowInputGradientPixels = 256;
 
-    private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs)
-    {
-        if (!OutputRowConv.Supports(g) || g.IsPointwise) return false;
-        int rowLanes = (g.OW + 15) / 16 * 16, channelLanes = (g.OCg + 7) / 8 * 8;
-        return 8 * g.OW >= 7 * rowLanes && 4 * g.OCg >= 3 * channelLanes
-            && (!WholeBlocks(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
-    }
+    private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs) =>
+        OutputRowConv.Supports(g) && !g.IsPointwise && RowsFillLanes(g.OW, g.OCg)
+        && (!WholeBlocks(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
+
+    // The output-row kernels' lanes: rows of `rowPixels` fill at least 7/8 of their 16-lane vectors and `channels` at least 3/4
+    // of their blocks of 8.
+    private static bool RowsFillLanes(int rowPixels, int channels) =>
+        8 * rowPixels >= 7 * ((rowPixels + 15) / 16 * 16) && 4 * channels >= 3 * ((channels + 7) / 8 * 8);
 
     // A pointwise forward is a GEMM on the input itself, which packs the input's rows where they lie 4 KB apart (planes of a
     // multiple of 1,024 pixels). With few output rows the packing is not paid back, and the output-row kernel, which reads each
@@ -187,12 +188,9 @@ public static partial class ConvPlanner
     // in place (16x16: 64→16 0.69 against 0.77, 64→32 1.40 against 1.55).
     internal const int MaxPointwiseRowOutputs = 32;
 
-    private static bool PointwiseRowsPay(in Conv2dGeometry g)
-    {
-        if (!g.IsPointwise || !OutputRowConv.Supports(g) || g.ColCols % Conv2dKernel.PackedPointwisePixels != 0) return false;
-        int rowLanes = (g.OW + 15) / 16 * 16, channelLanes = (g.OCg + 7) / 8 * 8;
-        return g.OCg <= MaxPointwiseRowOutputs && g.Cg >= g.OCg && 8 * g.OW >= 7 * rowLanes && 4 * g.OCg >= 3 * channelLanes;
-    }
+    private static bool PointwiseRowsPay(in Conv2dGeometry g) =>
+        g.IsPointwise && OutputRowConv.Supports(g) && g.ColCols % Conv2dKernel.PackedPointwisePixels == 0
+        && g.OCg <= MaxPointwiseRowOutputs && g.Cg >= g.OCg && RowsFillLanes(g.OW, g.OCg);
 
     // As for the direct dx below, only where dx has few more pixels than dy: the loop multiplies the zeros around dy too.
     private static bool OutputRowInputGradientPays(in Conv2dGeometry g) =>
@@ -251,8 +249,7 @@ public static partial class ConvPlanner
     private static bool StrideTwoRowsPay(in Conv2dGeometry g)
     {
         if (!StrideTwoRowInputGradient.Supports(g) || g.OCg > MaxDirectDxOutputs || g is { KH: 1, KW: 1, PH: 0, PW: 0 }) return false;
-        int columns = (g.W + 1) / 2, rowLanes = (columns + 15) / 16 * 16, channelLanes = (g.Cg + 7) / 8 * 8;
-        return 8 * columns >= 7 * rowLanes && 4 * g.Cg >= 3 * channelLanes;
+        return RowsFillLanes((g.W + 1) / 2, g.Cg);   // dx's phase rows and input channels
     }
 
     private static ConvAlgorithm ChooseInputGradient(in Conv2dGeometry g) =>

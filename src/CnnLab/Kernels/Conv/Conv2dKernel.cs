@@ -81,8 +81,7 @@ public static class Conv2dKernel
         fixed (double* pm = planeMeans, pq = planeSquares)
         {
             nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
-            // The pixel GEMMs run their blocks one after the other, their GEMMs or pixels on every thread (the columns are the block's images).
-            var body = (int start, int end) =>
+            plan.ForImages(g.N, (start, end) =>
             {
                 using var workspace = plan.Rent();
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
@@ -104,9 +103,7 @@ public static class Conv2dKernel
                                     BatchNormPlanes.MeanAndSquaredDeviations(yAll.Slice(n * yImage + o * p, p));
                 }
                 if (block is not null) ArrayPool<float>.Shared.Return(block);
-            };
-            if (plan.Algorithm == ConvAlgorithm.PixelGemm) body(0, g.N);
-            else Parallelism.For(g.N, 1, body);
+            });
         }
     }
 

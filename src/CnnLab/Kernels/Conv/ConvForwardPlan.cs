@@ -166,6 +166,17 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         return new Workspace { Scratch = scratch, Keeper = this };
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> over images [0, <paramref name="images"/>) in ranges as this plan's blocks want them: the pixel
+    /// GEMMs' blocks one after the other (each spreads its GEMMs or pixels over the threads, its images being their columns),
+    /// every other algorithm's images divided among the threads.
+    /// </summary>
+    public void ForImages(int images, Action<int, int> body)
+    {
+        if (_pixels is not null) body(0, images);
+        else Parallelism.For(images, 1, body);
+    }
+
     /// <summary>Whether <see cref="Run"/> stores a leaky ReLU itself: the direct channel-blocked and output-row kernels do.</summary>
     public bool StoresLeaky => _direct is not null || _rows is not null;
 

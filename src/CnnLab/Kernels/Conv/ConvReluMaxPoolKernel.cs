@@ -41,8 +41,7 @@ public static class ConvReluMaxPoolKernel
         fixed (int* pi = argmax)
         {
             nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
-            // The pixel GEMMs run their blocks one after the other, their GEMMs or pixels on every thread (as Conv2dKernel's forward).
-            var body = (int start, int end) =>
+            plan.ForImages(g.N, (start, end) =>
             {
                 using var workspace = plan.Rent();
                 float[] block = ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * geo.OC * p);
@@ -60,9 +59,7 @@ public static class ConvReluMaxPoolKernel
                         isx == 0 ? default : new Span<int>((int*)isx + (long)n * geo.OC * q, count * geo.OC * q));
                 }
                 ArrayPool<float>.Shared.Return(block);
-            };
-            if (plan.Algorithm == ConvAlgorithm.PixelGemm) body(0, g.N);
-            else Parallelism.For(g.N, 1, body);
+            });
         }
     }
 

@@ -79,13 +79,22 @@ internal sealed unsafe partial class ConvBackwardPass
     // db[o] += Σ_n Σ_pixels dY[n, o]: the per-(image, channel) sums of the chunks, over the images in order.
     private void AddBias(Span<float> db)
     {
-        for (int o = 0; o < _g.OC; o++)
+        AddBias(_rowSums, _g.N, _g.OC, db);
+        ArrayPool<float>.Shared.Return(_rowSums);
+    }
+
+    /// <summary>
+    /// db[o] += Σ_n rowSums[n·OC + o], in double over the images in order: every path's db (each image's plane summed first,
+    /// as the chunks sum it), so that they give the same bits.
+    /// </summary>
+    internal static void AddBias(ReadOnlySpan<float> rowSums, int images, int outputs, Span<float> db)
+    {
+        for (int o = 0; o < outputs; o++)
         {
             double sum = 0;
-            for (int n = 0; n < _g.N; n++) sum += _rowSums[n * _g.OC + o];
+            for (int n = 0; n < images; n++) sum += rowSums[n * outputs + o];
             db[o] += (float)sum;
         }
-        ArrayPool<float>.Shared.Return(_rowSums);
     }
 
     // Floats of the partials' sum taken at a time (16 KB).

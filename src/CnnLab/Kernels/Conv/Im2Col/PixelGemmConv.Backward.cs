@@ -56,13 +56,7 @@ internal sealed unsafe partial class PixelGemmConv
                     PixelMajor.Gather(px, n, _g.C, _inputPixels, xt);
                     WeightGradient(dyt, xt, n, pdw, pp);
                 }
-                if (sums != null)
-                    for (int o = 0; o < oc; o++)
-                    {
-                        double sum = 0;   // ConvBackwardPass's order: each image's plane summed, then the images in order
-                        for (int i = 0; i < n; i++) sum += sums[(long)i * oc + o];
-                        db[o] += (float)sum;
-                    }
+                if (sums != null) ConvBackwardPass.AddBias(new ReadOnlySpan<float>(sums, n * oc), n, oc, db);
             }
         }
         finally

@@ -33,11 +33,14 @@ internal static unsafe class CacheLines
     /// (<see cref="PrefetchStream"/>) while the loop before it runs, it is in L2 when its turn comes. Asked for a block's
     /// worth at a time, the prefetches themselves waited for free miss buffers and gained nothing.
     /// </summary>
-    public static nint StepOver(long floats, long iterations)
+    public static nint StepOver(long floats, long iterations, int lines = 1)
     {
         long steps = Math.Max(1, iterations);
-        return (nint)Math.Clamp((floats + steps - 1) / steps, 1, 16);
+        return (nint)Math.Clamp((floats + steps - 1) / steps, 1, LineFloats * lines);
     }
+
+    /// <summary>Floats of a 64-byte cache line.</summary>
+    public const int LineFloats = 16;
 
     /// <summary>
     /// Whether a kernel's loop asks for lines ahead (<see cref="PrefetchStream"/>): a type parameter, so that the loop
@@ -47,11 +50,21 @@ internal static unsafe class CacheLines
     public interface IAhead
     {
         static abstract bool Asks { get; }
+
+        /// <summary>Whether each ask is for two lines (<see cref="PrefetchStream.AskTwo"/>).</summary>
+        static virtual bool Twice => false;
     }
 
     public struct AskAhead : IAhead
     {
         public static bool Asks => true;
+    }
+
+    public struct AskAheadTwice : IAhead
+    {
+        public static bool Asks => true;
+
+        public static bool Twice => true;
     }
 
     public struct NoAhead : IAhead
@@ -72,12 +85,40 @@ internal readonly unsafe struct PrefetchStream(float* at, float* end, nint step)
     public readonly float* At = at, End = end;
     public readonly nint Step = step;
 
-    /// <summary><paramref name="floats"/> floats from <paramref name="region"/> (null: none) over <paramref name="iterations"/> asks.</summary>
-    public static PrefetchStream Over(float* region, long floats, long iterations) =>
-        region == null ? default : new(region, region + floats, CacheLines.StepOver(floats, iterations));
+    /// <summary>
+    /// <paramref name="floats"/> floats from <paramref name="region"/> (null: none) over <paramref name="iterations"/> asks of
+    /// <paramref name="lines"/> lines each (2: <see cref="AskTwo"/>).
+    /// </summary>
+    public static PrefetchStream Over(float* region, long floats, long iterations, int lines = 1) =>
+        region == null ? default : new(region, region + floats, CacheLines.StepOver(floats, iterations, lines));
 
     /// <summary>The stream after <paramref name="asks"/> more asks: none once it reaches its end.</summary>
     public PrefetchStream After(long asks) => At == null || At + Step * asks >= End ? default : new(At + Step * asks, End, Step);
+
+    /// <summary>
+    /// Asks for <paramref name="lines"/> lines (up to the end), a step apart, and returns the stream after them: for a loop
+    /// whose iterations are long enough to ask for several each (a GEMM's micro-kernel calls). Into L1: a call's lines are
+    /// asked for at once and used by the next call's loads (a pointwise layer's next image: 14.9 → 13.9 ms, into L2 14.1).
+    /// </summary>
+    public PrefetchStream AskLines(int lines)
+    {
+        if (At == null || !Sse.IsSupported) return this;
+        float* at = At;
+        for (int i = 0; i < lines && at < End; i++, at += Step) Sse.Prefetch0(at);
+        return at >= End ? default : new(at, End, Step);
+    }
+
+    /// <summary>
+    /// Asks for the lines holding <paramref name="at"/> and half a step on (null: nothing); returns <paramref name="at"/> a step on.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float* AskTwo(float* at, nint step)
+    {
+        if (at == null || !Sse.IsSupported) return at;
+        Sse.Prefetch1(at);
+        Sse.Prefetch1(at + step / 2);
+        return at + step;
+    }
 
     /// <summary>Asks for the line holding <paramref name="at"/> (null: nothing) and returns <paramref name="at"/> a step on.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,7 +6,8 @@ namespace CnnLab.Tests;
 /// <summary>
 /// <see cref="CacheLines.StepOver"/>: the step a kernel's loop moves its prefetch on by covers the region in the iterations it
 /// has where a line an iteration can (so the whole next image is asked for before its turn), and is never under one float or
-/// over a line (16 floats: no line skipped). <see cref="PrefetchStream"/>: moves on by its step and hands out null past its end.
+/// over a line (16 floats: no line skipped), or two for a loop that asks for two an iteration. <see cref="PrefetchStream"/>: moves
+/// on by its step, a call's worth of lines at a time too, and hands out null past its end.
 /// </summary>
 public class CacheLinesTests
 {
@@ -23,6 +24,31 @@ public class CacheLinesTests
         Assert.Equal(expected, (long)step);
         Assert.InRange((long)step, 1, 16);
         if (step < 16) Assert.True(step * Math.Max(1, iterations) >= floats);
+    }
+
+    [Theory]
+    [InlineData(65536, 2816, 24)]    // 64 channels of 32x32 over 22 steps of 2 blocks of 64 taps (64→16 1x1): two lines an ask
+    [InlineData(65536, 1000, 32)]    // two lines an ask still short: the region's start covered
+    [InlineData(100, 7, 15)]         // where one line would do, the same step as with one
+    public void Two_lines_an_iteration_cover_twice_as_much(long floats, long iterations, long expected)
+    {
+        nint step = CacheLines.StepOver(floats, iterations, lines: 2);
+        Assert.Equal(expected, (long)step);
+        if (step < 32) Assert.True(step * iterations >= floats);
+    }
+
+    [Fact]
+    public unsafe void A_stream_asks_for_a_calls_worth_of_lines_and_for_two_lines_at_once()
+    {
+        float* region = stackalloc float[256];
+        var stream = PrefetchStream.Over(region, 200, 1);   // a line per ask
+        Assert.Equal(16, (long)stream.Step);
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        Assert.True(stream.AskLines(3).At == region + 48);
+        Assert.True(stream.AskLines(3).AskLines(9).At == region + 192);
+        Assert.True(stream.AskLines(13).At == null && stream.AskLines(100).At == null);   // past its end: none
+        Assert.True(default(PrefetchStream).AskLines(4).At == null);
+        Assert.True(PrefetchStream.AskTwo(region, 32) == region + 32 && PrefetchStream.AskTwo(null, 32) == null);
     }
 
     [Fact]

@@ -113,14 +113,15 @@ public static class Conv2dKernel
     /// registers.
     /// </summary>
     internal static unsafe void ForwardImage(in Conv2dGeometry g, ReadOnlySpan<float> xImage, Gemm.PackedA[] packedW, float[]? col,
-        float* bias, bool relu, Span<float> yImage)
+        float* bias, bool relu, Span<float> yImage, float* next = null)
     {
         int xGroup = g.Cg * g.H * g.W, yGroup = g.OCg * g.ColCols;
         for (int grp = 0; grp < g.G; grp++)
         {
             var epilogue = bias != null ? GemmEpilogue.WithRowBias(new ReadOnlySpan<float>(bias + grp * g.OCg, g.OCg), relu)
                 : relu ? GemmEpilogue.WithRelu() : GemmEpilogue.None;
-            ForwardGroup(g, xImage.Slice(grp * xGroup, xGroup), packedW[grp], col, yImage.Slice(grp * yGroup, yGroup), epilogue);
+            ForwardGroup(g, xImage.Slice(grp * xGroup, xGroup), packedW[grp], col, yImage.Slice(grp * yGroup, yGroup), epilogue,
+                PrefetchStream.Over(next == null ? null : next + (long)grp * xGroup, xGroup, 1));
         }
     }
 
@@ -153,18 +154,18 @@ public static class Conv2dKernel
     /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
     /// </summary>
     internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg,
-        GemmEpilogue epilogue)
+        GemmEpilogue epilogue, PrefetchStream ahead = default)
     {
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, bInPlace: PointwiseReadsInPlace(p));
+            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, bInPlace: PointwiseReadsInPlace(p), ahead);
             return;
         }
         int stride = ColumnStride(g);
         var cols = col.AsSpan(0, r * stride);
         ConvColumns.Im2Col(xg, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW, cols, stride);
-        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true);
+        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true, ahead);
     }
 
     /// <summary>

@@ -72,14 +72,15 @@ public static unsafe partial class Gemm
     /// just before and used once (a convolution's column matrix) packing would copy as much memory as the
     /// product reads. The last column panel is read up to N rounded up to 16 columns, so that many floats
     /// from the start of B's last row must lie inside <paramref name="b"/>; the values past N in each row
-    /// (the next row's first ones, or padding) are read and ignored.
+    /// (the next row's first ones, or padding) are read and ignored. <paramref name="ahead"/>: what the caller reads next (a
+    /// convolution's next image), asked for while the product runs, where it runs on one thread.
     /// </summary>
     internal static void SgemmPackedA(PackedA a, int n, float alpha, bool transB, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        GemmEpilogue epilogue, bool bInPlace = false)
+        GemmEpilogue epilogue, bool bInPlace = false, PrefetchStream ahead = default)
     {
         // Fewer columns than A was packed for run on the same micro-kernel (its only one), with the same sums.
         if (n < 0 || n > a.N) throw new ArgumentException($"A was packed for products with up to {a.N} columns, got {n}");
-        Run(a.Kernels, false, transB, a.M, n, a.K, alpha, default, a.K, b, ldb, beta, c, ldc, epilogue, bInPlace, a);
+        Run(a.Kernels, false, transB, a.M, n, a.K, alpha, default, a.K, b, ldb, beta, c, ldc, epilogue, bInPlace, a, ahead);
     }
 
     // Where the panel of rows row .. row + MR − 1 of the k slice (k0, kc) starts in a PackedA (see its layout).

@@ -101,7 +101,7 @@ public static unsafe partial class Gemm
 
     private static void Run(MicroKernel[] kernels, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc,
-        GemmEpilogue epilogue, bool bInPlace = false, PackedA? packedA = null)
+        GemmEpilogue epilogue, bool bInPlace = false, PackedA? packedA = null, PrefetchStream ahead = default)
     {
         // A packed beforehand was checked when it was packed.
         Validate(transA, transB, m, n, k, packedA is null ? a.Length : m * k, packedA is null ? lda : k, b.Length, ldb, c.Length, ldc);
@@ -140,7 +140,7 @@ public static unsafe partial class Gemm
             // gradient's transposed B was packed twice per image, 2.7x the packing time).
             int threads = Parallelism.InParallelBody ? 1 : Parallelism.MaxThreads;
             var job = new Job(kernels, transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, tail, threads, bInPlace, packedA is not null);
-            if (job.Tiles == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles);
+            if (job.Tiles == 1 || threads == 1 || (long)m * n * k < ParallelThreshold) job.RunTiles(0, job.Tiles, ahead);
             else Parallelism.For(job.Tiles, 1, new SharedJob(job).RunTiles);
         }
     }
@@ -216,20 +216,28 @@ public static unsafe partial class Gemm
         // Tiles are numbered down each column block (tile = column block · row blocks + row block), so a run of
         // them usually shares its column block: for each KC slice its B block is packed once for all of them
         // (a tile packing its own repacked B once per row block: 7.8 % of a 2048² product on one core).
-        public void RunTiles(int start, int end)
+        // `ahead` (a run on one thread only): what the caller reads next, asked for after each micro-kernel call, as many lines
+        // each as cover it by the last call (at most 64: a call of a few k steps cannot wait on more).
+        public void RunTiles(int start, int end, PrefetchStream ahead = default)
         {
             var buffers = t_buffers ??= new PackBuffers();
             float* packA = buffers.A((long)_kernel.MR * _kc), packB = _bInPlace ? null : buffers.B((long)_nc * _kc);
+            int asks = 0;
+            if (ahead.At != null)
+            {
+                long calls = (long)((_m + _kernel.MR - 1) / _kernel.MR) * ((_n + _kernel.NR - 1) / _kernel.NR) * ((_k + _kc - 1) / _kc);
+                asks = (int)Math.Min(64, ((ahead.End - ahead.At) / ahead.Step + calls - 1) / calls);
+            }
             for (int tile = start; tile < end;)
             {
                 int columnBlock = tile / _mBlocks, groupEnd = Math.Min(end, (columnBlock + 1) * _mBlocks);
-                RunTiles(columnBlock, tile % _mBlocks, groupEnd - tile, packA, packB);
+                RunTiles(columnBlock, tile % _mBlocks, groupEnd - tile, packA, packB, ref ahead, asks);
                 tile = groupEnd;
             }
         }
 
         // Row blocks firstRow … firstRow + count − 1 of one column block.
-        private void RunTiles(int columnBlock, int firstRow, int count, float* packA, float* packB)
+        private void RunTiles(int columnBlock, int firstRow, int count, float* packA, float* packB, ref PrefetchStream ahead, int asks)
         {
             int mr = _kernel.MR, nr = _kernel.NR;
             int j0 = columnBlock * _nc, cols = Math.Min(_nc, _n - j0);
@@ -267,6 +275,7 @@ public static unsafe partial class Gemm
                             if (validRows == mr && validCols == width)
                                 run(kc, aPanel, bPanel, cTile, _ldc, &tail);
                             else EdgeTile(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
+                            if (asks > 0) ahead = ahead.AskLines(asks);
                         }
                     }
                 }

@@ -86,6 +86,31 @@ public class PoolingTests
         Assert.All(x.Grad!.ToArray(), v => Assert.Equal(1f / 16, v));
     }
 
+    // Global pooling sums each plane in one call, planes in parallel: means of many planes within a float's rounding of the
+    // double sums, and the same bits on one thread and two; windows narrower than the plane (2x3) too.
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 3)]
+    public void AdaptiveAvgPoolMeansPlanesTheSameOnAnyThreadCount(int oh, int ow)
+    {
+        var x = Tensor.Randn(new Generator(7), [64, 24, 10, 9]);
+        float[] One() { using (ThreadCount.Use(1)) return new AdaptiveAvgPool2d((oh, ow)).Forward(x).ToArray(); }
+        float[] Two() { using (ThreadCount.Use(2)) return new AdaptiveAvgPool2d((oh, ow)).Forward(x).ToArray(); }
+        var one = One();
+        Assert.Equal(one, Two());
+        var data = x.ToArray();
+        for (int plane = 0; plane < 64 * 24; plane += 97)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int h0 = i * 10 / oh, h1 = ((i + 1) * 10 + oh - 1) / oh, w0 = j * 9 / ow, w1 = ((j + 1) * 9 + ow - 1) / ow;
+                    double sum = 0;
+                    for (int r = h0; r < h1; r++)
+                        for (int c = w0; c < w1; c++) sum += data[plane * 90 + r * 9 + c];
+                    Assert.Equal(sum / ((h1 - h0) * (w1 - w0)), one[(plane * oh + i) * ow + j], 5e-6);
+                }
+    }
+
     [Theory]
     // input, kernel, stride, pad, dilation, ceil → PyTorch's output size
     [InlineData(28, 2, 2, 0, 1, false, 14)]

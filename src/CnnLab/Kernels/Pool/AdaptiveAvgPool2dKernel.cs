@@ -10,31 +10,43 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: <c>torch.nn.functional.adaptive_avg_pool2d</c>.</remarks>
 public static class AdaptiveAvgPool2dKernel
 {
-    /// <summary>Overwrites y [N·C, OH, OW] from x [N·C, H, W].</summary>
-    public static void Forward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>
+    /// Overwrites y [N·C, OH, OW] from x [N·C, H, W], planes in parallel. A window as wide as the plane is summed in one call
+    /// (global pooling: the whole plane), as PyTorch turns a 1x1 output into a mean over H and W; 16-float rows summed one call
+    /// each left batch 256's 128 planes of 16x16 at 11 GB/s (3.0 ms).
+    /// </summary>
+    public static unsafe void Forward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> x, Span<float> y)
     {
         Check(planes, h, w, oh, ow, x.Length, y.Length);
-        for (int plane = 0; plane < planes; plane++)
+        fixed (float* px = x, py = y)
         {
-            var src = x.Slice(plane * h * w, h * w);
-            for (int i = 0; i < oh; i++)
+            nint xs = (nint)px, ys = (nint)py;
+            Parallelism.For(planes, Math.Max(1, 4096 / (h * w)), (start, end) =>
             {
-                int h0 = Start(i, h, oh), h1 = End(i, h, oh);
-                for (int j = 0; j < ow; j++)
-                {
-                    int w0 = Start(j, w, ow), w1 = End(j, w, ow);
-                    float s = 0;
+                for (int plane = start; plane < end; plane++)
+                    ForwardPlane(new ReadOnlySpan<float>((float*)xs + (long)plane * h * w, h * w), h, w, oh, ow,
+                        new Span<float>((float*)ys + (long)plane * oh * ow, oh * ow));
+            });
+        }
+    }
+
+    private static void ForwardPlane(ReadOnlySpan<float> src, int h, int w, int oh, int ow, Span<float> dst)
+    {
+        for (int i = 0; i < oh; i++)
+        {
+            int h0 = Start(i, h, oh), h1 = End(i, h, oh);
+            for (int j = 0; j < ow; j++)
+            {
+                int w0 = Start(j, w, ow), w1 = End(j, w, ow);
+                float s = 0;
+                if (w1 - w0 == w) s = TensorPrimitives.Sum(src.Slice(h0 * w, (h1 - h0) * w));
+                else
                     for (int r = h0; r < h1; r++) s += TensorPrimitives.Sum(src.Slice(r * w + w0, w1 - w0));
-                    y[(plane * oh + i) * ow + j] = s / ((h1 - h0) * (w1 - w0));
-                }
+                dst[i * ow + j] = s / ((h1 - h0) * (w1 - w0));
             }
         }
     }
 
-    /// <summary>
-    /// Forward: y = mean over the cell. So every x in the cell gets dx += dy / cell size. Planes run in parallel; a cell
-    /// as wide as the plane (OW = 1, global pooling included) is one contiguous block, added to in one call.
-    /// </summary>
     public static unsafe void Backward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> dy, Span<float> dx)
     {
         Check(planes, h, w, oh, ow, dx.Length, dy.Length);

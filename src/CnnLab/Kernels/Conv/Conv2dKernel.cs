@@ -151,7 +151,10 @@ public static class Conv2dKernel
     /// col_g with rows <see cref="ColumnStride"/> apart (P rounded up to 16, the pad zeroed) so that the
     /// GEMM's micro-kernels read it in place: packing it into panels would copy as much memory again.
     /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
-    /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s.
+    /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s. <paramref name="ahead"/>: what the caller reads
+    /// next, asked for by a pointwise GEMM that packs the input (32→64 1x1 on 32x32, batch 256: 14.9 → 14.1 ms). Where the GEMM
+    /// reads its B in place, B is read again for every panel of rows, and the lines asked for pushed it out of L1 (32→128 on
+    /// 16x16 7.0 → 9.2 ms, im2col's 3x3 layers 2-5 % slower).
     /// </summary>
     internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg,
         GemmEpilogue epilogue, PrefetchStream ahead = default)
@@ -159,13 +162,14 @@ public static class Conv2dKernel
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, bInPlace: PointwiseReadsInPlace(p), ahead);
+            bool inPlace = PointwiseReadsInPlace(p);
+            Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, inPlace, inPlace ? default : ahead);
             return;
         }
         int stride = ColumnStride(g);
         var cols = col.AsSpan(0, r * stride);
         ConvColumns.Im2Col(xg, g.Cg, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, g.OH, g.OW, cols, stride);
-        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true, ahead);
+        Gemm.SgemmPackedA(wg, p, 1f, false, cols, stride, 0f, yg, p, epilogue, bInPlace: true);
     }
 
     /// <summary>

@@ -57,8 +57,12 @@ public class ConvPlannerTests
             // A pointwise layer with few outputs on a plane whose rows lie 4 KB apart (the GEMM would pack them): output rows.
             Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 16, 1, 1)).Forward);
             Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(1, 128, 32, 32, 32, 1, 1)).Forward);
-            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 32, 32, 64, 1, 1)).Forward);   // more outputs than inputs
-            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 128, 32, 32, 64, 1, 1)).Forward);  // more than 32 outputs
+            // More outputs than inputs: up to 64 from an input of up to 64K floats.
+            Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 32, 32, 64, 1, 1)).Forward);
+            Assert.Equal(ConvAlgorithm.OutputRows, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 64, 1, 1)).Forward);
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 128, 32, 32, 64, 1, 1)).Forward);  // an input of 128K floats
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(32, 64, 64, 64, 64, 1, 1)).Forward);    // likewise 256K
+            Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(64, 32, 32, 32, 128, 1, 1)).Forward);   // more than 64 outputs
             Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 16, 16, 16, 1, 1)).Forward);   // rows read in place
         }
         // 24 outputs at stride 2: the channel-blocked kernel with its second block of 16 half padding.

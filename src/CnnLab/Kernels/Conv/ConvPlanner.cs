@@ -184,13 +184,16 @@ public static partial class ConvPlanner
     // multiple of 1,024 pixels). With few output rows the packing is not paid back, and the output-row kernel, which reads each
     // input row once, won (batch 128, ms): on 32x32 64→16 6.15 → 4.70, 32→16 2.85 → 1.97, 16→16 1.18 → 1.01, 64→24 7.18 →
     // 5.60, 48→32 6.74 → 5.92, 64→32 8.37 → 7.32, 128→32 17.5 → 13.0; on 64x64 (batch 32) 64→16 5.83 → 4.80, 32→32 4.23
-    // against 4.39. It lost with more outputs than inputs (16→64 on 32x32 4.82 against 6.31) and where the GEMM reads the rows
-    // in place (16x16: 64→16 0.69 against 0.77, 64→32 1.40 against 1.55).
-    internal const int MaxPointwiseRowOutputs = 32;
+    // against 4.39. Since it stores one block of outputs at a time it also wins with more outputs than inputs, up to 64 from an
+    // input of up to 64K floats (on 32x32, batch 128: 16→32 2.08 → 1.81, 16→64 4.22 → 3.90, 32→64 6.87 → 6.71, 64→64 12.3 →
+    // 11.7; on 64x64 16→64 3.99 → 3.75); past that it tied (32→128, 64→256, 128→128) or lost (64→64 on 64x64 12.6 against
+    // 13.9). Where the GEMM reads the rows in place it lost (16x16: 32→128 7.2 against 9.6 at batch 256, 32→32 0.69 against 0.77).
+    internal const int MaxPointwiseRowOutputs = 32, MaxWidePointwiseRowOutputs = 64, MaxWidePointwiseRowInput = 1 << 16;
 
     private static bool PointwiseRowsPay(in Conv2dGeometry g) =>
-        g.IsPointwise && OutputRowConv.Supports(g) && g.ColCols % Conv2dKernel.PackedPointwisePixels == 0
-        && g.OCg <= MaxPointwiseRowOutputs && g.Cg >= g.OCg && RowsFillLanes(g.OW, g.OCg);
+        g.IsPointwise && OutputRowConv.Supports(g) && g.ColCols % Conv2dKernel.PackedPointwisePixels == 0 && RowsFillLanes(g.OW, g.OCg)
+        && (g.OCg <= MaxPointwiseRowOutputs && g.Cg >= g.OCg
+            || g.OCg <= MaxWidePointwiseRowOutputs && (long)g.Cg * g.H * g.W <= MaxWidePointwiseRowInput);
 
     // As for the direct dx below, only where dx has few more pixels than dy: the loop multiplies the zeros around dy too.
     private static bool OutputRowInputGradientPays(in Conv2dGeometry g) =>

@@ -22,13 +22,14 @@ internal static unsafe class CacheLines
     public static void Prefetch(float* start, long floats)
     {
         if (!Sse.IsSupported) return;
-        for (long f = 0; f < floats; f += 16) Sse.Prefetch0(start + f);
+        for (long f = 0; f < floats; f += LineFloats) Sse.Prefetch0(start + f);
     }
 
     /// <summary>
     /// Floats to move on after each prefetch so that <paramref name="iterations"/> of them, one per iteration of a kernel's
     /// inner loop, cover <paramref name="floats"/> floats: from 1 (a line asked for again until the step passes it) to 16 (a
-    /// line each; a region larger than that is covered from its start as far as the iterations reach). A region read from
+    /// line each), or 32 for a loop that asks for <paramref name="lines"/> = 2 an iteration; a region larger than that is
+    /// covered from its start as far as the iterations reach. A region read from
     /// memory all at once (the next image's input, copied into padded planes) stalls the core; asked for like this
     /// (<see cref="PrefetchStream"/>) while the loop before it runs, it is in L2 when its turn comes. Asked for a block's
     /// worth at a time, the prefetches themselves waited for free miss buffers and gained nothing.

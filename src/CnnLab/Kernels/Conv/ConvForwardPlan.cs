@@ -184,7 +184,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
     /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>, or a leaky ReLU where
     /// <see cref="StoresLeaky"/>. <paramref name="next"/>: the images the caller runs next (empty: none), whose first the
-    /// direct kernels (channel-blocked, output rows) and im2col + GEMM ask for while these run.
+    /// direct kernels (channel-blocked, output rows) and a pointwise GEMM that packs its input ask for while these run.
     /// </summary>
     public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y, ReadOnlySpan<float> next = default)
     {

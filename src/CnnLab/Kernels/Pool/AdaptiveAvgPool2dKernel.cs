@@ -21,7 +21,7 @@ public static class AdaptiveAvgPool2dKernel
         fixed (float* px = x, py = y)
         {
             nint xs = (nint)px, ys = (nint)py;
-            Parallelism.For(planes, Math.Max(1, 4096 / (h * w)), (start, end) =>
+            Parallelism.For(planes, PlaneChunk(h, w), (start, end) =>
             {
                 for (int plane = start; plane < end; plane++)
                     ForwardPlane(new ReadOnlySpan<float>((float*)xs + (long)plane * h * w, h * w), h, w, oh, ow,
@@ -47,13 +47,17 @@ public static class AdaptiveAvgPool2dKernel
         }
     }
 
+    /// <summary>
+    /// Forward: y = mean over the cell. So every x in the cell gets dx += dy / cell size. Planes run in parallel; a cell
+    /// as wide as the plane (OW = 1, global pooling included) is one contiguous block, added to in one call.
+    /// </summary>
     public static unsafe void Backward(int planes, int h, int w, int oh, int ow, ReadOnlySpan<float> dy, Span<float> dx)
     {
         Check(planes, h, w, oh, ow, dx.Length, dy.Length);
         fixed (float* pdy = dy, pdx = dx)
         {
             nint dys = (nint)pdy, dxs = (nint)pdx;
-            Parallelism.For(planes, Math.Max(1, 4096 / (h * w)), (start, end) =>
+            Parallelism.For(planes, PlaneChunk(h, w), (start, end) =>
             {
                 for (int plane = start; plane < end; plane++)
                 {
@@ -82,6 +86,9 @@ public static class AdaptiveAvgPool2dKernel
             });
         }
     }
+
+    // Planes per parallel chunk: about 4,096 floats of input.
+    private static int PlaneChunk(int h, int w) => Math.Max(1, 4096 / (h * w));
 
     private static int Start(int o, int input, int output) => (int)((long)o * input / output);
 

@@ -9,22 +9,25 @@ namespace CnnLab.Tests;
 /// A training conv → batch norm → ReLU whose output the next convolution reads: that convolution masks its dx and takes the
 /// batch norm's gradient sums from each image of it (BatchNormGradientSums), and the batch norm's backward uses them instead of
 /// its own pass. Every gradient keeps the bits of the ops one at a time (Conv2d, BatchNorm, Relu), for every algorithm of the
-/// second convolution and 1 or 2 threads, and for a residual block's end (relu(BN(conv) + skip)); a hook on the ReLU's output,
+/// second convolution (a depthwise one, and one fused with ReLU and a max pool, too) and 1 or 2 threads, and for a residual block's end (relu(BN(conv) + skip)); a hook on the ReLU's output,
 /// or a second reader of it, turns the sums off, and so does a second backward through a retained graph.
 /// </summary>
 public class BatchNormGradientSumsTests
 {
     private static int[] Bits(Tensor t) => [.. t.Data.ToArray().Select(BitConverter.SingleToInt32Bits)];
 
-    // x → conv → BN → ReLU → conv (→ also a max pool of y where `secondReader`); returns every gradient's bits and the sums'
-    // state after the backward.
+    /// <summary>What reads the batch norm → ReLU's output y in <see cref="Step"/>.</summary>
+    public enum Next { Conv, Depthwise, ConvReluPool }
+
+    // x → conv → BN → ReLU → the next convolution (→ also a max pool of y where `secondReader`); returns every gradient's bits and
+    // the sums' state after the backward.
     private static (int[][] Grads, bool Taken) Step(bool fused, ConvAlgorithm second, int threads, bool hook = false,
-        bool secondReader = false)
+        bool secondReader = false, Next next = Next.Conv)
     {
         var gen = new Generator(5);
         var x = Tensor.Randn(gen, 6, 16, 10, 9).RequiresGrad_();
         var w1 = (Tensor.Randn(gen, 16, 16, 3, 3) * 0.2f).RequiresGrad_();
-        var w2 = (Tensor.Randn(gen, 32, 16, 3, 3) * 0.2f).RequiresGrad_();
+        var w2 = (Tensor.Randn(gen, 32, next == Next.Depthwise ? 1 : 16, 3, 3) * 0.2f).RequiresGrad_();
         var gamma = (Tensor.Randn(gen, 16) * 0.5f + 1f).RequiresGrad_();
         var beta = Tensor.Randn(gen, 16).RequiresGrad_();
         using var _ = ThreadCount.Use(threads);
@@ -33,7 +36,12 @@ public class BatchNormGradientSumsTests
             : Functional.Relu(Functional.BatchNorm(Functional.Conv2d(x, w1, null, 1, 1), null, null, gamma, beta, true, 0.1, 1e-5f));
         using var handle = hook ? y.RegisterHook(_ => { }) : null;
         var sums = y.BatchNormSumsWanted;
-        var out2 = Functional.Conv2d(y, w2, null, 1, 1, algorithm: second);
+        var out2 = next switch
+        {
+            Next.Depthwise => Functional.Conv2d(y, w2, null, 1, 1, groups: 16, algorithm: second),
+            Next.ConvReluPool => Functional.Conv2dReluMaxPool2d(y, w2, null, 1, 1, null, 1, 2, algorithm: second),
+            _ => Functional.Conv2d(y, w2, null, 1, 1, algorithm: second),
+        };
         var loss = (out2 * Tensor.Randn(new Generator(6), out2.Shape)).Sum();
         if (secondReader) loss = loss + Functional.MaxPool2d(y, 2).Sum();
         loss.Backward();
@@ -52,6 +60,19 @@ public class BatchNormGradientSumsTests
     {
         var (plain, _) = Step(fused: false, second, threads);
         var (fused, taken) = Step(fused: true, second, threads);
+        Assert.True(taken);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
+    }
+
+    [Theory]
+    [InlineData(Next.Depthwise, ConvAlgorithm.Depthwise, 1)]
+    [InlineData(Next.Depthwise, ConvAlgorithm.Depthwise, 2)]
+    [InlineData(Next.ConvReluPool, ConvAlgorithm.Auto, 1)]
+    [InlineData(Next.ConvReluPool, ConvAlgorithm.OutputRows, 2)]
+    public void A_depthwise_or_pooled_convolution_takes_the_sums_with_the_layers_bits(Next next, ConvAlgorithm second, int threads)
+    {
+        var (plain, _) = Step(fused: false, second, threads, next: next);
+        var (fused, taken) = Step(fused: true, second, threads, next: next);
         Assert.True(taken);
         for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], fused[i]);
     }

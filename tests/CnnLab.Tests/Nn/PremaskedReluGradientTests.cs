@@ -24,6 +24,8 @@ public class PremaskedReluGradientTests
         { ConvAlgorithm.Im2ColGemm, new(4, 6, 7, 7, 5, 1, 1) },
         { ConvAlgorithm.Im2ColGemm, new(2, 4, 9, 9, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2) },
         { ConvAlgorithm.Auto, new(3, 32, 16, 16, 64, 3, 3, 2, 2, 1, 1) },
+        { ConvAlgorithm.Depthwise, new(3, 3, 11, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 3) },
+        { ConvAlgorithm.Depthwise, new(2, 8, 12, 10, 8, 3, 3, 2, 2, 1, 1, 1, 1, 8) },
     };
 
     // x and dy drawn from N(0, 1) (half of x at most zero, for the mask to cut), w from N(0, 0.25).
@@ -61,24 +63,6 @@ public class PremaskedReluGradientTests
         Assert.Equal(expected, masked);
         Assert.Equal(dw, dwMasked);
         Assert.Contains(Enumerable.Range(0, x.Length), i => x[i] <= 0 && plain[i] != 0);   // the mask did cut something
-    }
-
-    [Fact]
-    public void Depthwise_backward_leaves_dx_unmasked_and_says_so()
-    {
-        var g = new Conv2dGeometry(2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8);
-        var (x, w, dy) = Operands(g, 4);
-        var (plain, asked) = (new float[x.Length], new float[x.Length]);
-        unsafe
-        {
-            fixed (float* pdy = dy)
-            {
-                Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), plain, default, default, true, ConvAlgorithm.Depthwise);
-                Assert.False(Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pdy), asked, default, default, true,
-                    ConvAlgorithm.Depthwise, maskDxByInput: true).Masked);
-            }
-        }
-        Assert.Equal(plain, asked);
     }
 
     // conv → relu → conv → relu → conv, fused or one op at a time; returns every leaf's gradient and, where asked, the first

@@ -232,7 +232,7 @@ public static class Conv2dKernel
     /// cache, as the autograd engine would sum the two (InputGradientAddends). <paramref name="maskDxByInput"/>: then ·[x &gt; 0],
     /// each image masked while in cache, for an x that is a ReLU's output (Tensor.PremaskedFor). <paramref name="inputSums"/> (with
     /// the mask): then the gradient sums of the batch norm before that ReLU, from each masked image. Returns which of these it
-    /// did (none by the depthwise kernel or the pixel GEMMs' dx, nor without an overwritten dx).
+    /// did (none by the pixel GEMMs' dx, nor without an overwritten dx).
     /// </summary>
     internal static DxFinish BackwardCore(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
         Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, ConvAlgorithm algorithm, int winogradBlockColumns = 0,
@@ -251,10 +251,7 @@ public static class Conv2dKernel
         var plan = ConvPlanner.Plan(g, algorithm);
         // The planner gives depthwise (and Winograd) to dx and dW together.
         if (plan.InputGradient == ConvAlgorithm.Depthwise)
-        {
-            DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx);
-            return default;
-        }
+            return DepthwiseConv.Backward(g, x, w, source, dx, dw, db, overwriteDx, maskDxByInput, dxAddend, inputSums);
         if (plan.InputGradient == ConvAlgorithm.PixelGemm || plan.WeightGradient == ConvAlgorithm.PixelGemm)
             return PixelGemmConv.Backward(g, plan, x, w, source, dx, dw, db, overwriteDx, winogradBlockColumns, maskDxByInput, dxAddend,
                 inputSums);

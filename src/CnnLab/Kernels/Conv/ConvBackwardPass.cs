@@ -203,14 +203,20 @@ internal sealed unsafe partial class ConvBackwardPass
     // the batch norm's sums from it, as asked, for images n0 … n1 − 1, whose dx is complete and in cache.
     private void FinishInputGradient(float* x, float* dx, float* addend, int n0, int n1)
     {
-        long image = (long)_g.C * _g.H * _g.W;
-        for (int n = n0; n < n1; n++)
-        {
-            var gradient = new Span<float>(dx + n * image, (int)image);
-            if (_addsToDx) TensorPrimitives.Add(new ReadOnlySpan<float>(addend + n * image, (int)image), gradient, gradient);
-            if (_maskDx) ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
-            _inputSums?.AddImage(n, dx + n * image);
-        }
+        for (int n = n0; n < n1; n++) FinishImage(_g, n, x, dx, _addsToDx ? addend : null, _maskDx, _inputSums);
+    }
+
+    /// <summary>
+    /// Image n's dx, once complete: + the addend (unless null), then ·[x &gt; 0] with <paramref name="mask"/>, then the batch
+    /// norm's sums from it (unless null): what every kernel that finishes dx in cache does, so that all give the same bits.
+    /// </summary>
+    internal static void FinishImage(in Conv2dGeometry g, int n, float* x, float* dx, float* addend, bool mask, BatchNormGradientSums? sums)
+    {
+        long image = (long)g.C * g.H * g.W;
+        var gradient = new Span<float>(dx + n * image, (int)image);
+        if (addend != null) TensorPrimitives.Add(new ReadOnlySpan<float>(addend + n * image, (int)image), gradient, gradient);
+        if (mask) ReluKernel.BackwardOnThisThread(new ReadOnlySpan<float>(x + n * image, (int)image), gradient, gradient);
+        sums?.AddImage(n, dx + n * image);
     }
 
     // What this chunk reads after image n's group grp (the next group's x and dY, or the next image's), which the direct dW asks

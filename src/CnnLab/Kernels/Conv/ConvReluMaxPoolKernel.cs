@@ -74,12 +74,13 @@ public static class ConvReluMaxPoolKernel
         BackwardMaskingDx(g, pool, x, w, pooled, argmax, dPooled, dx, dw, db, overwriteDx, algorithm, maskDxByInput: false);
 
     /// <summary>
-    /// <see cref="Backward"/>, with dx·[x &gt; 0] where <paramref name="maskDxByInput"/> (x a ReLU's output, see
-    /// <see cref="Conv2dKernel.BackwardCore"/>); returns whether dx was masked.
+    /// <see cref="Backward"/>, with dx·[x &gt; 0] where <paramref name="maskDxByInput"/> (x a ReLU's output) and then the
+    /// gradient sums of <paramref name="inputSums"/> (the batch norm before that ReLU), as <see cref="Conv2dKernel.BackwardCore"/>
+    /// does them; returns which it did.
     /// </summary>
     internal static unsafe DxFinish BackwardMaskingDx(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> pooled, ReadOnlySpan<int> argmax, ReadOnlySpan<float> dPooled, Span<float> dx, Span<float> dw, Span<float> db,
-        bool overwriteDx, ConvAlgorithm algorithm, bool maskDxByInput)
+        bool overwriteDx, ConvAlgorithm algorithm, bool maskDxByInput, BatchNormGradientSums? inputSums = null)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
         int q = pool.OH * pool.OW;
@@ -87,7 +88,7 @@ public static class ConvReluMaxPoolKernel
         fixed (float* pd = dPooled, pp = pooled)
         fixed (int* pi = argmax)
             return Conv2dKernel.BackwardCore(g, x, w, new MaxPoolReluGradient(g, pd, pp, pi, pool), dx, dw, db, overwriteDx, algorithm,
-                maskDxByInput: maskDxByInput);
+                maskDxByInput: maskDxByInput, inputSums: inputSums);
     }
 
     // The two geometries, x, w, and the pooled output and its argmax (for this kernel and the direct one-channel one).

@@ -40,7 +40,7 @@ public static partial class Functional
         public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
 
         /// <summary>The batch norm sums x's producer wants from its masked gradient (null: none, or no mask).</summary>
-        private BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
+        public BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
 
         /// <summary>The gradient pending for x, for the kernels to add into dx (empty: none, or no dx wanted).</summary>
         private ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;

@@ -45,7 +45,7 @@ public static partial class Functional
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
             grads.DxFinished(ConvReluMaxPoolKernel.BackwardMaskingDx(g, pool, input.Data, weight.Data, y.Data, AsIndices(argmax, y.Numel), dy.Data,
-                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, maskDxByInput: grads.MaskDx));
+                grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, grads.MaskDx, grads.InputSums));
             return grads.ForInputs();
         });
     }

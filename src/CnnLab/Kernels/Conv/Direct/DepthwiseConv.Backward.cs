@@ -10,13 +10,21 @@ internal static unsafe partial class DepthwiseConv
     /// channel c = o / M: y[i, j] = b + Σ w[kh, kw] · xp[i·SH + kh·DH, j·SW + kw·DW] (xp the padded plane). So
     /// dw[kh, kw] += Σ_{i, j} dy[i, j] · xp[…] (<see cref="WeightGradient"/>), db += Σ dy, and
     /// dxp[i·SH + kh·DH, j·SW + kw·DW] += w[kh, kw] · dy[i, j], computed as a gather (<see cref="InputGradient"/>).
-    /// Each span may be empty (not wanted); with <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx +=.
+    /// Each span may be empty (not wanted); with <paramref name="overwriteDx"/>, dx = ∂L/∂x instead of dx +=, and then each
+    /// image's dx, once complete and in cache, is finished as <see cref="ConvBackwardPass.FinishImage"/> says:
+    /// <paramref name="dxAddend"/> added (empty: none), masked by [x &gt; 0] with <paramref name="maskDxByInput"/>, and the
+    /// sums of <paramref name="inputSums"/> (with the mask) taken from it. Returns which of these it did.
     /// </summary>
-    public static void Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
-        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)
+    public static DxFinish Backward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvOutputGradient source,
+        Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx, bool maskDxByInput = false, ReadOnlySpan<float> dxAddend = default,
+        BatchNormGradientSums? inputSums = null)
     {
         bool needDx = !dx.IsEmpty, needDw = !dw.IsEmpty, needDb = !db.IsEmpty;
-        if ((!needDx && !needDw && !needDb) || g.N == 0) return;
+        if ((!needDx && !needDw && !needDb) || g.N == 0) return default;
+        bool mask = maskDxByInput && needDx && overwriteDx, add = !dxAddend.IsEmpty && needDx && overwriteDx;
+        var sums = mask ? inputSums : null;
+        if (sums is not null && sums.ImageLength != (long)g.C * g.H * g.W)
+            throw new ArgumentException($"batch norm sums of {sums.ImageLength} floats an image for an input of {(long)g.C * g.H * g.W}");
         int taps = g.KH * g.KW, p = g.ColCols, m = g.OCg;
         // Per image and output channel, summed over images in order below: the same bits for any thread count.
         float[] dwPartial = needDw ? ArrayPool<float>.Shared.Rent(g.N * g.OC * taps) : [];
@@ -24,10 +32,10 @@ internal static unsafe partial class DepthwiseConv
         var plan = needDx ? new InputGradientPlan(g) : null;
         var geo = g;
         long xLength = x.Length;
-        fixed (float* px = x, pw = w, pdx = dx, pdwp = dwPartial, pdbp = dbPartial)
+        fixed (float* px = x, pw = w, pdx = dx, pdwp = dwPartial, pdbp = dbPartial, padd = dxAddend)
         fixed (int* pOffsets = plan?.Offsets, pWeights = plan?.Weights)
         {
-            nint xs = (nint)px, ws = (nint)pw, dxs = (nint)pdx, dwps = (nint)pdwp, dbps = (nint)pdbp;
+            nint xs = (nint)px, ws = (nint)pw, dxs = (nint)pdx, dwps = (nint)pdwp, dbps = (nint)pdbp, adds = add ? (nint)padd : 0;
             nint offs = (nint)pOffsets, widx = (nint)pWeights;
             Parallelism.For(g.N, 1, (start, end) =>
             {
@@ -43,6 +51,7 @@ internal static unsafe partial class DepthwiseConv
                     long rowStep = TapOffsets(geo, offsets, PhaseRow(geo));
                     float* x0 = (float*)xs, xEnd = x0 + xLength;
                     for (int n = start; n < end; n++)
+                    {
                         for (int c = 0; c < geo.C; c++)
                         {
                             var block = source.ForImage(n, c, blockScratch);
@@ -62,6 +71,8 @@ internal static unsafe partial class DepthwiseConv
                                         (float*)dxs + ((long)n * geo.C + c) * geo.H * geo.W, overwriteDx, dxScratch);
                             }
                         }
+                        if (add || mask) ConvBackwardPass.FinishImage(geo, n, x0, (float*)dxs, (float*)adds, mask, sums);
+                    }
                 }
                 ArrayPool<float>.Shared.Return(scratch);
             });
@@ -86,5 +97,6 @@ internal static unsafe partial class DepthwiseConv
             }
             ArrayPool<float>.Shared.Return(dbPartial);
         }
+        return new(mask, add, sums is not null);
     }
 }

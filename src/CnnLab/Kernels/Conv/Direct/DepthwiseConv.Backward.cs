@@ -42,13 +42,14 @@ internal static unsafe partial class DepthwiseConv
                 int planeLength = needDw ? ScratchLength(geo) : 0, dxLength = plan?.ScratchLength(geo) ?? 0;
                 float[] scratch = ArrayPool<float>.Shared.Rent(planeLength + dxLength + m * p + 16);
                 // Tiles and vectors past the last row read the slack past each plane: zeros, so that dropped lanes stay finite.
+                // At stride 1 along rows this also zeroes the border of x's padded plane, which FillPlane does not write.
                 Array.Clear(scratch);
                 fixed (float* s = scratch)
                 {
                     float* plane = s, dxScratch = s + planeLength;
                     var blockScratch = scratch.AsSpan(planeLength + dxLength);
                     int* offsets = stackalloc int[taps];
-                    long rowStep = TapOffsets(geo, offsets, PhaseRow(geo));
+                    long rowStep = TapOffsets(geo, offsets, PlaneRow(geo));
                     float* x0 = (float*)xs, xEnd = x0 + xLength;
                     for (int n = start; n < end; n++)
                     {
@@ -57,7 +58,7 @@ internal static unsafe partial class DepthwiseConv
                             var block = source.ForImage(n, c, blockScratch);
                             fixed (float* dy = block)
                             {
-                                if (needDw) SplitPadded(geo, x0 + ((long)n * geo.C + c) * geo.H * geo.W, plane, x0, xEnd);
+                                if (needDw) FillPlane(geo, x0 + ((long)n * geo.C + c) * geo.H * geo.W, plane, x0, xEnd);
                                 for (int k = 0; k < m; k++)
                                 {
                                     long o = (long)n * geo.OC + c * m + k;

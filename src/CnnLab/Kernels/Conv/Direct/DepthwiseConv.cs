@@ -50,10 +50,8 @@ internal static unsafe partial class DepthwiseConv
     /// </summary>
     public static void ForwardImage(in Conv2dGeometry g, float* x, float* w, float* bias, bool relu, float* y, float* scratch)
     {
-        // At stride 1 along rows the plane is the padded rows as they are, Wp apart: each channel copies only their inside and
-        // the border is cleared once per image, where PadRows would write every float of each channel's plane.
         bool plainRows = g.SW == 1;
-        int m = g.OCg, taps = g.KH * g.KW, len = plainRows ? g.W + 2 * g.PW : PhaseRow(g), planeLength = PhasedPlane(g, len);
+        int m = g.OCg, taps = g.KH * g.KW, len = PlaneRow(g), planeLength = PhasedPlane(g, len);
         int* offsets = stackalloc int[taps];
         long rowStep = TapOffsets(g, offsets, len);
         // Tiles past the last row read the slack: zero, so that the dropped lanes stay finite.
@@ -63,8 +61,7 @@ internal static unsafe partial class DepthwiseConv
         for (int c = 0; c < g.C; c++)
         {
             float* plane = x + (long)c * g.H * g.W;
-            if (plainRows) RowCopy.IntoPadded(plane, 1, g.H, g.W, g.PH, g.PW, scratch);
-            else SplitPadded(g, plane, scratch, x, x + (long)g.C * g.H * g.W);
+            FillPlane(g, plane, scratch, x, x + (long)g.C * g.H * g.W);
             for (int k = 0; k < m; k++)
             {
                 int o = c * m + k;
@@ -89,8 +86,20 @@ internal static unsafe partial class DepthwiseConv
         return RowStep(g, len);
     }
 
-    // plane = the zero-padded x [H, W] split into SW phases per padded row, every float of it written (slack zero too);
-    // [lo, hi) readable around x.
-    private static void SplitPadded(in Conv2dGeometry g, float* x, float* plane, float* lo, float* hi) =>
-        PadRows(x, g.H, g.W, g.PH, g.PW, plane, g.H + 2 * g.PH, PhaseRow(g), g.SW, lo, hi);
+    /// <summary>
+    /// Floats of a row of the plane <see cref="FillPlane"/> writes: at stride 1 along rows the padded rows as they are, Wp
+    /// apart, else <see cref="PhaseRow"/>.
+    /// </summary>
+    private static int PlaneRow(in Conv2dGeometry g) => g.SW == 1 ? g.W + 2 * g.PW : PhaseRow(g);
+
+    /// <summary>
+    /// plane = the zero-padded x [H, W] in rows of <see cref="PlaneRow"/> floats; [lo, hi) readable around x. At stride 1 along
+    /// rows only the inside is written: the border must be zero already (cleared once per scratch, where padding every
+    /// channel's plane would write every float of it). Otherwise each padded row is split into SW phases, every float written.
+    /// </summary>
+    private static void FillPlane(in Conv2dGeometry g, float* x, float* plane, float* lo, float* hi)
+    {
+        if (g.SW == 1) RowCopy.IntoPadded(x, 1, g.H, g.W, g.PH, g.PW, plane);
+        else PadRows(x, g.H, g.W, g.PH, g.PW, plane, g.H + 2 * g.PH, PhaseRow(g), g.SW, lo, hi);
+    }
 }

@@ -68,7 +68,7 @@ internal static unsafe partial class DepthwiseConv
                                             (float*)dwps + o * taps);
                                 }
                                 if (needDx)
-                                    InputGradient(geo, plan!, (int*)offs, (int*)widx, dy, dy + block.Length, (float*)ws + (long)c * m * taps,
+                                    InputGradient(geo, plan!, (int*)offs, (int*)widx, dy, (float*)ws + (long)c * m * taps,
                                         (float*)dxs + ((long)n * geo.C + c) * geo.H * geo.W, overwriteDx, dxScratch);
                             }
                         }

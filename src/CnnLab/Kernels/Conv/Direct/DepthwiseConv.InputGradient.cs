@@ -77,17 +77,19 @@ internal static unsafe partial class DepthwiseConv
     }
 
     /// <summary>
-    /// dx [H, W] (+)= ∂L/∂x of one image and channel, from its M dy planes [M, OH·OW] (readable up to dyEnd) and weights
-    /// [M, KH, KW]; scratch as <see cref="InputGradientPlan.ScratchLength"/>, its slack zeroed once.
+    /// dx [H, W] (+)= ∂L/∂x of one image and channel, from its M dy planes [M, OH·OW] and weights
+    /// [M, KH, KW]; scratch as <see cref="InputGradientPlan.ScratchLength"/>, zeroed once (the padded planes' borders and slack).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradient(in Conv2dGeometry g, InputGradientPlan plan, int* offsets, int* weightIndex, float* dy, float* dyEnd,
+    private static void InputGradient(in Conv2dGeometry g, InputGradientPlan plan, int* offsets, int* weightIndex, float* dy,
         float* w, float* dx, bool overwrite, float* scratch)
     {
         int m = g.OCg, p = g.OH * g.OW;
         float* dyp = scratch, wt = scratch + m * plan.Plane + TileSlack(plan.Row), phases = wt + m * g.KH * g.KW;
+        // Only the inside of each padded plane is written: its border stays as the scratch was zeroed.
         for (int k = 0; k < m; k++)
-            PadRows(dy + (long)k * p, g.OH, g.OW, plan.Top, plan.Left, dyp + (long)k * plan.Plane, plan.Rows, plan.Row, 1, dy, dyEnd);
+            for (int a = 0; a < g.OH; a++)
+                RowCopy.Copy(dy + (long)k * p + (long)a * g.OW, dyp + (long)k * plan.Plane + (long)(plan.Top + a) * plan.Row + plan.Left, g.OW);
         int count = plan.Start[^1];
         for (int i = 0; i < count; i++) wt[i] = w[weightIndex[i]];
         for (int th = 0; th < g.SH; th++)

@@ -185,7 +185,9 @@ public class ChannelBlockedConvTests
         Assert.False(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 80, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));  // a 7x7 stem's forward
         Assert.Equal(ConvAlgorithm.ChannelBlocked,
             ConvPlanner.Plan(new Conv2dGeometry(2, 3, 64, 64, 80, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)).WeightGradient);  // but not its dW
-        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));   // 32 per step: both
+        Assert.Equal(ConvAlgorithm.ChannelBlocked,
+            ConvPlanner.Plan(new Conv2dGeometry(2, 3, 64, 64, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)).WeightGradient);  // 32 per step
+        Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 3, 32, 32, 64, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3)));   // and 256 pixels
         Assert.True(ChosenByThePlanner(new Conv2dGeometry(2, 16, 28, 28, 64, 1, 1, SH: 2, SW: 2)));  // 1x1, stride 2
         Assert.Throws<ArgumentException>(() => new ChannelBlockedConv(new Conv2dGeometry(2, 6, 28, 28, 24, 5, 5, G: 2)));  // groups of 12
     }

@@ -10,7 +10,8 @@ namespace CnnLab.Tests.Kernels;
 /// the same sum in the same order, so the same bits (NaN, infinities and −0 among the inputs), for one thread and two; against
 /// the plain reference where the sum is longer than one GEMM slice. Shapes: rows that fill their vectors and rows that do not,
 /// output channels that fill blocks of 8 and that do not, groups, dilation, a 7x7 kernel with padding 3, unequal kernel sides,
-/// no padding (read in place), a one-pixel output.
+/// no padding (read in place), a one-pixel output; and the forward at a stride of 2 (rows split into column phases), odd and
+/// even padding and widths, in rows, in columns or both.
 /// </summary>
 public class OutputRowConvTests
 {
@@ -28,6 +29,17 @@ public class OutputRowConvTests
         new Conv2dGeometry(17, 5, 5, 5, 16, 5, 5),                           // one output pixel; images for two threads
         new Conv2dGeometry(2, 8, 6, 32, 16, 3, 3, PH: 2, PW: 2),             // a "full" convolution: its dx reads dy in place
         new Conv2dGeometry(2, 4, 6, 32, 8, 3, 3, PH: 4, PW: 4, DH: 2, DW: 2), // the same, dilated
+    };
+
+    public static TheoryData<Conv2dGeometry> StrideTwoShapes => new()
+    {
+        new Conv2dGeometry(3, 24, 20, 28, 24, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),        // mobile-widths' 24→24: rows of 14
+        new Conv2dGeometry(2, 3, 33, 31, 16, 7, 7, SH: 2, SW: 2, PH: 3, PW: 3),         // 7x7, odd padding and width
+        new Conv2dGeometry(2, 8, 16, 35, 12, 3, 3, SH: 2, SW: 2, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // dilated groups
+        new Conv2dGeometry(2, 4, 9, 20, 8, 1, 1, SH: 2, SW: 2),                          // a 1x1 projection, no padding
+        new Conv2dGeometry(2, 6, 11, 18, 8, 3, 3, SH: 1, SW: 2, PH: 1, PW: 0),          // along rows only, even columns first
+        new Conv2dGeometry(17, 3, 10, 10, 16, 3, 3, SH: 2, SW: 1, PH: 1, PW: 1),        // down columns only; two threads' images
+        new Conv2dGeometry(2, 5, 12, 1, 8, 3, 1, SH: 2, SW: 2, PH: 1),                  // one column
     };
 
     // Gaussian values; with special, NaN, ±∞ and −0 among them. Shared with StrideTwoRowInputGradientTests.
@@ -51,6 +63,7 @@ public class OutputRowConvTests
 
     [Theory]
     [MemberData(nameof(Shapes))]
+    [MemberData(nameof(StrideTwoShapes))]
     public void Forward_is_the_channel_blocked_and_im2col_paths_bit_for_bit(Conv2dGeometry g)
     {
         if (!Avx512F.IsSupported) return; // AVX-512 only; elsewhere the planner never takes it
@@ -152,12 +165,19 @@ public class OutputRowConvTests
         // 32 channels a step on a plane of fewer than 1,024 pixels: the channel-blocked kernel (dilated: 5x5 "same" takes Winograd).
         var dilated = new Conv2dGeometry(128, 32, 16, 16, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2);
         Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(dilated).Forward);
-        // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block; stride 2 it runs for dx alone.
+        // Rows of 24 use 3/4 of their vectors, of 12 as little; 4 output channels half a block.
         Assert.Equal(ConvAlgorithm.ChannelBlocked,
             ConvPlanner.Plan(new Conv2dGeometry(128, 32, 24, 24, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 16, 12, 12, 16, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2)).Forward);
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 8, 32, 32, 4, 3, 3, PH: 1, PW: 1)).Forward);
-        Assert.Equal(ConvAlgorithm.Im2ColGemm, ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows).Forward);
-        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 1, 1, 1), rows));
+        // At stride 2: where the channel-blocked kernel pads its lanes, or on planes of 1,024 pixels; not with 16 channels a step
+        // on smaller ones. A stride of 3 along rows it cannot run.
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 24, 40, 56, 24, 3, 3, 2, 2, 1, 1)).Forward);
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 3, 64, 64, 32, 7, 7, 2, 2, 3, 3)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked, ConvPlanner.Plan(new Conv2dGeometry(128, 40, 20, 28, 80, 3, 3, 2, 2, 1, 1)).Forward);
+        Assert.Equal(ConvAlgorithm.ChannelBlocked,
+            ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1, G: 8)).Forward);
+        Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows).Forward);
+        Assert.Throws<ArgumentException>(() => ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 1, 3, 1, 1), rows));
     }
 }

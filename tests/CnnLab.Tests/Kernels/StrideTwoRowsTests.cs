@@ -65,6 +65,22 @@ public class StrideTwoRowsTests
     }
 
     [Fact]
+    public unsafe void Split_writes_the_two_phases_and_nothing_around_them_at_every_length()
+    {
+        for (int n = 0; n <= 70; n++)
+        {
+            // The row sits inside a larger array whose floats around it must not be read into the phases.
+            var src = Enumerable.Range(0, n + 64).Select(i => i % 7 == 0 ? float.NaN : i * 0.5f - 9f).ToArray();
+            var (even, odd) = (Enumerable.Repeat(42f, (n + 1) / 2 + 32).ToArray(), Enumerable.Repeat(-7f, n / 2 + 32).ToArray());
+            var (wantEven, wantOdd) = ((float[])even.Clone(), (float[])odd.Clone());
+            for (int x = 0; x < n; x++) (x % 2 == 0 ? wantEven : wantOdd)[16 + x / 2] = src[32 + x];
+            fixed (float* s = src, e = even, o = odd) StrideTwoRows.Split(s + 32, n, e + 16, o + 16);
+            Assert.Equal(wantEven.Select(BitConverter.SingleToInt32Bits), even.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(wantOdd.Select(BitConverter.SingleToInt32Bits), odd.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
+    [Fact]
     public unsafe void InterleaveRows_is_Interleave_row_by_row_and_writes_nothing_between_the_rows()
     {
         for (int n = 1; n <= 40; n++)

@@ -34,9 +34,10 @@ public enum ConvAlgorithm
     Depthwise,
 
     /// <summary>
-    /// Direct, 16 pixels of an output row per vector and 8 output channels per step (<see cref="OutputRowConv"/>): stride 1,
-    /// AVX-512; y, and dx as a forward on dy (<see cref="OutputRowInputGradient"/>) where the padding is at most the kernel's reach.
-    /// At stride 2 in x dx alone, 16 pixels of a phase row per vector (<see cref="StrideTwoRowInputGradient"/>); y by im2col.
+    /// Direct, 16 pixels of an output row per vector and 8 output channels per step (<see cref="OutputRowConv"/>): AVX-512; y at
+    /// stride 1 or 2 in x (rows split into column phases), any stride in y; dx as a forward on dy (<see cref="OutputRowInputGradient"/>)
+    /// at stride 1 where the padding is at most the kernel's reach, and at stride 2 in x 16 pixels of a phase row per vector
+    /// (<see cref="StrideTwoRowInputGradient"/>).
     /// </summary>
     OutputRows,
 

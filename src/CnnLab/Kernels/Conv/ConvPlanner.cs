@@ -168,12 +168,15 @@ public static partial class ConvPlanner
     // everywhere and against the channel-blocked kernel where that takes 16 channels a step (17 loads per 16 FMAs) or the plane
     // has at least OutputRowPixels pixels: with 32 channels a step on smaller planes the channel-blocked forward was faster. Run
     // as dx (a forward on dy), it tied or won against the channel-blocked dx from 16x16 planes on (bench/RESULTS.md, "The
-    // output-row direct convolution").
+    // output-row direct convolution"). At a stride of 2 (column phases) it won where the channel-blocked kernel pads its lanes
+    // (12→24 on 64x64 10.4 → 7.9 ms, 24→24 on 40x56 10.8 → 9.8, 3→24 on 32x32 0.81 → 0.57) or on planes of OutputRowPixels
+    // (3→32 7x7 on 64x64 13.1 → 11.9, a 1x1 64→128 11.1 → 9.1), and lost on smaller ones with 16 a step as well (40→80 on
+    // 20x28 10.1 against 14.3, 8→16 in 8 groups on 32x32 9.0 against 11.3).
     internal const int OutputRowPixels = 1024, OutputRowInputGradientPixels = 256;
 
     private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs) =>
         OutputRowConv.Supports(g) && !g.IsPointwise && RowsFillLanes(g.OW, g.OCg)
-        && (!WholeBlocks(g) || !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
+        && (!WholeBlocks(g) || g.SH == 1 && g.SW == 1 && !PairsChannels(g.OCg) || g.ColCols >= pixelsAgainstPairs);
 
     // The output-row kernels' lanes: rows of `rowPixels` fill at least 7/8 of their 16-lane vectors and `channels` at least 3/4
     // of their blocks of 8.
@@ -367,7 +370,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.ChannelBlocked => "output channels per group a multiple of 16 (or one group) and AVX-512",
         ConvAlgorithm.SingleChannel => "one input channel, a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX-512",
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
-        ConvAlgorithm.OutputRows => "stride 1 (or, for dx alone, stride 2 in x) and AVX-512",
+        ConvAlgorithm.OutputRows => "stride 1 or 2 in x and AVX-512",
         ConvAlgorithm.PixelGemm => "one group",
         _ => "nothing",
     };

@@ -5,12 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 // Legend as in Conv2dKernel.cs; Hp = H + 2·PH and Wp = W + 2·PW the zero-padded input's sides, k = (c, u, v) a tap
-// (R = Cg·KH·KW of them, in the column matrix's order), tap(k) = c·Hp·Wp + u·DH·Wp + v·DW; a pixel vector is up to 16
-// output pixels of one row, (oh, ow0 … ow0 + 15), which read the padded input from oh·Wp + ow0 + tap(k).
+// (R = Cg·KH·KW of them, in the column matrix's order). Each padded row is kept as SW column phases of L = ⌈Wp / SW⌉ floats
+// (phase r holds columns r, r + SW, …; at SW = 1 the row as it is), a row of F = SW·L floats, so that consecutive outputs'
+// inputs of a tap are consecutive: tap(k) = (c·Hp + u·DH)·F + (v·DW mod SW)·L + ⌊v·DW / SW⌋. A pixel vector is up to 16
+// output pixels of one row, (oh, ow0 … ow0 + 15), which read the padded input from oh·SH·F + ow0 + tap(k).
 
 /// <summary>
-/// Direct stride-1 convolution with 16 pixels of an output row per vector:
-/// y[o, oh, ow0 … ow0+15] = Σ_k w[o, k] · x_padded[oh·Wp + ow0 + tap(k) … + 15]. A step takes three pixel vectors and
+/// Direct convolution, stride 1 or 2 along rows, with 16 pixels of an output row per vector:
+/// y[o, oh, ow0 … ow0+15] = Σ_k w[o, k] · x_padded[oh·SH·F + ow0 + tap(k) … + 15]. A step takes three pixel vectors and
 /// eight output channels (24 accumulators): per tap three input loads and eight broadcast weights feed 24 FMAs. The
 /// channel-blocked kernel puts output channels in the lanes and broadcasts one input value per FMA, which with 16 outputs
 /// per group (a grouped or dilated layer) is 17 loads per 16 FMAs; this one needs only rows that fill their vectors.
@@ -26,8 +28,8 @@ internal sealed unsafe class OutputRowConv
     // Output channels and pixel vectors per step.
     private const int Channels = 8, Vectors = 3;
 
-    /// <summary>Stride 1 and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
-    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.SH == 1 && g.SW == 1;
+    /// <summary>Stride 1 or 2 along rows, any down columns, and AVX-512 (<see cref="ConvPlanner"/> chooses when it pays).</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx512F.IsSupported && g.SW <= 2;
 
     // One group's geometry (groups run one after the other on their slices of x, w, b and y), the groups.
     private readonly Conv2dGeometry _g;
@@ -46,25 +48,29 @@ internal sealed unsafe class OutputRowConv
         for (int i = 0; i < _inputs.Length; i++)
         {
             int vector = Math.Min(i, vectors - 1), oh = vector / perRow, ow0 = vector % perRow * Lanes;
-            (_inputs[i], _outputs[i]) = (oh * PaddedWidth + ow0, oh * g.OW + ow0);
+            (_inputs[i], _outputs[i]) = (oh * g.SH * PaddedRow + ow0, oh * g.OW + ow0);
             _counts[i] = i < vectors ? Math.Min(Lanes, g.OW - ow0) : 0;
         }
         _taps = new int[g.ColRows];
         for (int k = 0; k < _taps.Length; k++)
         {
             int c = k / (g.KH * g.KW), u = k / g.KW % g.KH, v = k % g.KW;
-            _taps[k] = (c * PaddedHeight + u * g.DH) * PaddedWidth + v * g.DW;
+            _taps[k] = (c * PaddedHeight + u * g.DH) * PaddedRow + v * g.DW % g.SW * Phase + v * g.DW / g.SW;
         }
     }
 
     private int PaddedHeight => _g.H + 2 * _g.PH;
-    private int PaddedWidth => _g.W + 2 * _g.PW;
 
-    // A partial pixel vector reads past its row: up to a vector past the padded image's end, so the scratch has that more.
-    private bool ReadsInPlace => _g.PH == 0 && _g.PW == 0 && _g.OW % Lanes == 0;
+    // L, a column phase of a padded row, and F = SW·L, the row.
+    private int Phase => (_g.W + 2 * _g.PW + _g.SW - 1) / _g.SW;
+    private int PaddedRow => _g.SW * Phase;
+
+    // A partial pixel vector reads past its row (its phase): up to a vector past the padded image's end, so the scratch has that
+    // more. The lanes of outputs inside the row read inside their phase: (OW − 1)·SW + (KW − 1)·DW ≤ Wp − 1.
+    private bool ReadsInPlace => _g.SW == 1 && _g.PH == 0 && _g.PW == 0 && _g.OW % Lanes == 0;
 
     /// <summary>Floats of the padded-image scratch each thread needs (0 when the input is read in place).</summary>
-    public int PaddedLength => ReadsInPlace ? 0 : _g.C * PaddedHeight * PaddedWidth + Lanes;
+    public int PaddedLength => ReadsInPlace ? 0 : _g.C * PaddedHeight * PaddedRow + Lanes;
 
     private int ChannelBlocks => (_g.OC + Channels - 1) / Channels;
 
@@ -87,12 +93,24 @@ internal sealed unsafe class OutputRowConv
 
     /// <summary>
     /// The padded input of one group of an image: the input itself where it is read in place, else
-    /// <paramref name="padded"/> (<see cref="PaddedLength"/> floats whose border is zero: only the inside is written).
+    /// <paramref name="padded"/> (<see cref="PaddedLength"/> floats whose border is zero: only the inside is written). At SW = 2
+    /// input column w goes to phase (w + PW) mod 2 at (w + PW) / 2: the even columns to one phase, the odd ones to the other.
     /// </summary>
     private float* Padded(float* x, float* padded)
     {
         if (ReadsInPlace) return x;
-        RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded);
+        if (_g.SW == 1)
+        {
+            RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded);
+            return padded;
+        }
+        int w = _g.W, phase = Phase, evens = _g.PW % 2;
+        for (int c = 0; c < _g.C; c++)
+            for (int h = 0; h < _g.H; h++)
+            {
+                float* row = x + ((long)c * _g.H + h) * w, to = padded + ((long)c * PaddedHeight + h + _g.PH) * PaddedRow;
+                StrideTwoRows.Split(row, w, to + evens * phase + _g.PW / 2, to + (1 - evens) * phase + (_g.PW + 1) / 2);
+            }
         return padded;
     }
 

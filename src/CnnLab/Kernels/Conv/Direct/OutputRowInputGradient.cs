@@ -22,7 +22,8 @@ internal sealed unsafe class OutputRowInputGradient : IDisposable
     /// (<see cref="StrideTwoRowInputGradient"/>); AVX-512.
     /// </summary>
     public static bool Supports(in Conv2dGeometry g) =>
-        OutputRowConv.Supports(g) && g.PH <= g.DH * (g.KH - 1) && g.PW <= g.DW * (g.KW - 1) || StrideTwoRowInputGradient.Supports(g);
+        g.SH == 1 && g.SW == 1 && OutputRowConv.Supports(g) && g.PH <= g.DH * (g.KH - 1) && g.PW <= g.DW * (g.KW - 1)
+        || StrideTwoRowInputGradient.Supports(g);
 
     /// <summary>The forward convolution that computes dx of <paramref name="g"/>: dy's planes in, x's out.</summary>
     public static Conv2dGeometry Transposed(in Conv2dGeometry g) =>

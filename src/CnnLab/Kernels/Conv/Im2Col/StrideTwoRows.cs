@@ -133,6 +133,37 @@ internal static class StrideTwoRows
     private static readonly Vector512<int> Interleaved = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 
     /// <summary>
+    /// even[i] = src[2i] and odd[i] = src[2i + 1] for the n floats of src: a row split into its two column phases, the inverse
+    /// of <see cref="Interleave"/>. 32 floats give 16 of each by two two-source permutes; the last partial 32 through masks (every
+    /// access inside src's n, even's ⌈n/2⌉ and odd's ⌊n/2⌋ floats, so a padded plane's border around the phases stays as it is).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Split(float* src, int n, float* even, float* odd)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            for (int i = 0; i < n; i++) ((i & 1) == 0 ? even : odd)[i >> 1] = src[i];
+            return;
+        }
+        var odds = Evens + Vector512<int>.One;
+        for (int x = 0; x < n; x += 32)
+        {
+            int left = n - x;
+            if (left >= 32)
+            {
+                Vector512<float> lo = Vector512.Load(src + x), hi = Vector512.Load(src + x + 16);
+                Vector512.Store(Avx512F.PermuteVar16x32x2(lo, Evens, hi), even + x / 2);
+                Vector512.Store(Avx512F.PermuteVar16x32x2(lo, odds, hi), odd + x / 2);
+                continue;
+            }
+            var a = Avx512F.MaskLoad(src + x, LaneMask.First(left).AsSingle(), Vector512<float>.Zero);
+            var b = Avx512F.MaskLoad(src + x + 16, LaneMask.First(left - 16).AsSingle(), Vector512<float>.Zero);
+            Avx512F.MaskStore(even + x / 2, LaneMask.First((left + 1) / 2).AsSingle(), Avx512F.PermuteVar16x32x2(a, Evens, b));
+            Avx512F.MaskStore(odd + x / 2, LaneMask.First(left / 2).AsSingle(), Avx512F.PermuteVar16x32x2(a, odds, b));
+        }
+    }
+
+    /// <summary>
     /// dst[2i] (+)= even[i] and dst[2i + 1] (+)= odd[i] for the n floats of dst (added with <paramref name="accumulate"/>,
     /// else written): two column phases merged back into a row, 16 outputs from 8 + 8 floats by one two-source permute,
     /// the last partial 16 through masks (every access inside even's ⌈n/2⌉, odd's ⌊n/2⌋ and dst's n floats). Inlined: a

@@ -124,7 +124,7 @@ public class StrideTwoRowInputGradientTests
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 48, 28, 28, 256, 3, 3, 2, 2, 1, 1)).InputGradient);
         // 4 input channels fill half a block of 8.
         Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(128, 4, 32, 32, 16, 3, 3, 2, 2, 1, 1)).InputGradient);
-        // The forward of a pinned strided layer is im2col's: the output-row forward runs stride 1 only.
-        Assert.Equal(new ConvPlan(im2col, rows, im2col), ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows));
+        // A pinned strided layer runs the output-row forward too (rows split into column phases), and im2col's dW.
+        Assert.Equal(new ConvPlan(rows, rows, im2col), ConvPlanner.Plan(new Conv2dGeometry(2, 3, 32, 32, 16, 3, 3, 2, 2, 1, 1), rows));
     }
 }

@@ -9,8 +9,9 @@ namespace CnnLab.Tests;
 /// A training conv → batch norm → ReLU whose output the next convolution reads: that convolution masks its dx and takes the
 /// batch norm's gradient sums from each image of it (BatchNormGradientSums), and the batch norm's backward uses them instead of
 /// its own pass. Every gradient keeps the bits of the ops one at a time (Conv2d, BatchNorm, Relu), for every algorithm of the
-/// second convolution (a depthwise one, and one fused with ReLU and a max pool, too) and 1 or 2 threads, and for a residual block's end (relu(BN(conv) + skip)); a hook on the ReLU's output,
-/// or a second reader of it, turns the sums off, and so does a second backward through a retained graph.
+/// second convolution (a depthwise one, and one fused with ReLU and a max pool, too) and 1 or 2 threads, and for a residual
+/// block's end (relu(BN(conv) + skip)); a hook on the ReLU's output, or a second reader of it, turns the sums off, and so does
+/// a second backward through a retained graph.
 /// </summary>
 public class BatchNormGradientSumsTests
 {

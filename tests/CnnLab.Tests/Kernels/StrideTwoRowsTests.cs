@@ -65,16 +65,18 @@ public class StrideTwoRowsTests
     }
 
     [Fact]
-    public unsafe void Split_writes_the_two_phases_and_nothing_around_them_at_every_length()
+    public unsafe void SplitRows_writes_the_two_phases_and_nothing_around_them_at_every_length()
     {
+        const int rows = 3, srcStride = 80, dstStride = 60;
         for (int n = 0; n <= 70; n++)
         {
-            // The row sits inside a larger array whose floats around it must not be read into the phases.
-            var src = Enumerable.Range(0, n + 64).Select(i => i % 7 == 0 ? float.NaN : i * 0.5f - 9f).ToArray();
-            var (even, odd) = (Enumerable.Repeat(42f, (n + 1) / 2 + 32).ToArray(), Enumerable.Repeat(-7f, n / 2 + 32).ToArray());
+            // The rows sit inside a larger array whose floats around them must not be read into the phases.
+            var src = Enumerable.Range(0, rows * srcStride + 64).Select(i => i % 7 == 0 ? float.NaN : i * 0.5f - 9f).ToArray();
+            var (even, odd) = (Enumerable.Repeat(42f, rows * dstStride + 32).ToArray(), Enumerable.Repeat(-7f, rows * dstStride + 32).ToArray());
             var (wantEven, wantOdd) = ((float[])even.Clone(), (float[])odd.Clone());
-            for (int x = 0; x < n; x++) (x % 2 == 0 ? wantEven : wantOdd)[16 + x / 2] = src[32 + x];
-            fixed (float* s = src, e = even, o = odd) StrideTwoRows.Split(s + 32, n, e + 16, o + 16);
+            for (int r = 0; r < rows; r++)
+                for (int x = 0; x < n; x++) (x % 2 == 0 ? wantEven : wantOdd)[16 + r * dstStride + x / 2] = src[32 + r * srcStride + x];
+            fixed (float* s = src, e = even, o = odd) StrideTwoRows.SplitRows(s + 32, n, rows, srcStride, e + 16, o + 16, dstStride);
             Assert.Equal(wantEven.Select(BitConverter.SingleToInt32Bits), even.Select(BitConverter.SingleToInt32Bits));
             Assert.Equal(wantOdd.Select(BitConverter.SingleToInt32Bits), odd.Select(BitConverter.SingleToInt32Bits));
         }

@@ -31,7 +31,6 @@ internal static unsafe partial class DepthwiseConv
         float[] dbPartial = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
         var plan = needDx ? new InputGradientPlan(g) : null;
         var geo = g;
-        long xLength = x.Length;
         fixed (float* px = x, pw = w, pdx = dx, pdwp = dwPartial, pdbp = dbPartial, padd = dxAddend)
         fixed (int* pOffsets = plan?.Offsets, pWeights = plan?.Weights)
         {
@@ -42,7 +41,7 @@ internal static unsafe partial class DepthwiseConv
                 int planeLength = needDw ? ScratchLength(geo) : 0, dxLength = plan?.ScratchLength(geo) ?? 0;
                 float[] scratch = ArrayPool<float>.Shared.Rent(planeLength + dxLength + m * p + 16);
                 // Tiles and vectors past the last row read the slack past each plane: zeros, so that dropped lanes stay finite.
-                // At stride 1 along rows this also zeroes the border of x's padded plane, which FillPlane does not write.
+                // It also zeroes the border of x's padded plane, which FillPlane does not write.
                 Array.Clear(scratch);
                 fixed (float* s = scratch)
                 {
@@ -50,7 +49,7 @@ internal static unsafe partial class DepthwiseConv
                     var blockScratch = scratch.AsSpan(planeLength + dxLength);
                     int* offsets = stackalloc int[taps];
                     long rowStep = TapOffsets(geo, offsets, PlaneRow(geo));
-                    float* x0 = (float*)xs, xEnd = x0 + xLength;
+                    float* x0 = (float*)xs;
                     for (int n = start; n < end; n++)
                     {
                         for (int c = 0; c < geo.C; c++)
@@ -58,7 +57,7 @@ internal static unsafe partial class DepthwiseConv
                             var block = source.ForImage(n, c, blockScratch);
                             fixed (float* dy = block)
                             {
-                                if (needDw) FillPlane(geo, x0 + ((long)n * geo.C + c) * geo.H * geo.W, plane, x0, xEnd);
+                                if (needDw) FillPlane(geo, x0 + ((long)n * geo.C + c) * geo.H * geo.W, plane);
                                 for (int k = 0; k < m; k++)
                                 {
                                     long o = (long)n * geo.OC + c * m + k;

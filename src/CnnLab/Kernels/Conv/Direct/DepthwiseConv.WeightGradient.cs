@@ -83,4 +83,15 @@ internal static unsafe partial class DepthwiseConv
             dw[last] = Vector512.Sum(a8);
         }
     }
+
+    // row[at + l] for 0 ≤ at + l < count, else 0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LoadInside(float* row, int at, int count, float* lo, float* hi)
+    {
+        if (at >= 0 && at + 16 <= count) return Vector512.Load(row + at);
+        if (at >= count || at + 16 <= 0) return Vector512<float>.Zero;
+        var inside = Vector512.LessThan((Vector512<int>.Indices + Vector512.Create(at)).AsUInt32(), Vector512.Create((uint)count)).AsSingle();
+        float* p = row + at;
+        return p >= lo && p + 16 <= hi ? Vector512.Load(p) & inside : Avx512F.MaskLoad(p, inside, Vector512<float>.Zero);
+    }
 }

@@ -50,18 +50,16 @@ internal static unsafe partial class DepthwiseConv
     /// </summary>
     public static void ForwardImage(in Conv2dGeometry g, float* x, float* w, float* bias, bool relu, float* y, float* scratch)
     {
-        bool plainRows = g.SW == 1;
         int m = g.OCg, taps = g.KH * g.KW, len = PlaneRow(g), planeLength = PhasedPlane(g, len);
         int* offsets = stackalloc int[taps];
         long rowStep = TapOffsets(g, offsets, len);
-        // Tiles past the last row read the slack: zero, so that the dropped lanes stay finite.
-        int slack = (int)TileSlack(rowStep);
-        if (plainRows) new Span<float>(scratch, planeLength + slack).Clear();
-        else new Span<float>(scratch + planeLength, slack).Clear();
+        // The plane's border, which FillPlane does not write, and the slack that tiles past the last row read (zero, so that the
+        // dropped lanes stay finite).
+        new Span<float>(scratch, planeLength + (int)TileSlack(rowStep)).Clear();
         for (int c = 0; c < g.C; c++)
         {
             float* plane = x + (long)c * g.H * g.W;
-            FillPlane(g, plane, scratch, x, x + (long)g.C * g.H * g.W);
+            FillPlane(g, plane, scratch);
             for (int k = 0; k < m; k++)
             {
                 int o = c * m + k;
@@ -93,13 +91,27 @@ internal static unsafe partial class DepthwiseConv
     private static int PlaneRow(in Conv2dGeometry g) => g.SW == 1 ? g.W + 2 * g.PW : PhaseRow(g);
 
     /// <summary>
-    /// plane = the zero-padded x [H, W] in rows of <see cref="PlaneRow"/> floats; [lo, hi) readable around x. At stride 1 along
-    /// rows only the inside is written: the border must be zero already (cleared once per scratch, where padding every
-    /// channel's plane would write every float of it). Otherwise each padded row is split into SW phases, every float written.
+    /// plane = the zero-padded x [H, W] in rows of <see cref="PlaneRow"/> floats, each padded row split into SW column phases
+    /// (phase r holds columns r, r + SW, …: input column w at phase (w + PW) mod SW, (w + PW) / SW). Only the inside is
+    /// written: the border must be zero already (cleared once per scratch, where padding every channel's plane would write
+    /// every float of it).
     /// </summary>
-    private static void FillPlane(in Conv2dGeometry g, float* x, float* plane, float* lo, float* hi)
+    private static void FillPlane(in Conv2dGeometry g, float* x, float* plane)
     {
-        if (g.SW == 1) RowCopy.IntoPadded(x, 1, g.H, g.W, g.PH, g.PW, plane);
-        else PadRows(x, g.H, g.W, g.PH, g.PW, plane, g.H + 2 * g.PH, PhaseRow(g), g.SW, lo, hi);
+        if (g.SW == 1)
+        {
+            RowCopy.IntoPadded(x, 1, g.H, g.W, g.PH, g.PW, plane);
+            return;
+        }
+        int len = PhaseRow(g);
+        float* top = plane + (long)g.PH * g.SW * len;
+        if (g.SW == 2)
+        {
+            int evens = g.PW % 2;
+            StrideTwoRows.SplitRows(x, g.W, g.H, g.W, top + evens * len + g.PW / 2, top + (1 - evens) * len + (g.PW + 1) / 2, 2 * len);
+            return;
+        }
+        for (int h = 0; h < g.H; h++)
+            for (int w = 0; w < g.W; w++) top[(long)h * g.SW * len + (w + g.PW) % g.SW * len + (w + g.PW) / g.SW] = x[(long)h * g.W + w];
     }
 }

@@ -104,13 +104,13 @@ internal sealed unsafe class OutputRowConv
             RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded);
             return padded;
         }
-        int w = _g.W, phase = Phase, evens = _g.PW % 2;
+        int phase = Phase, evens = _g.PW % 2;
         for (int c = 0; c < _g.C; c++)
-            for (int h = 0; h < _g.H; h++)
-            {
-                float* row = x + ((long)c * _g.H + h) * w, to = padded + ((long)c * PaddedHeight + h + _g.PH) * PaddedRow;
-                StrideTwoRows.Split(row, w, to + evens * phase + _g.PW / 2, to + (1 - evens) * phase + (_g.PW + 1) / 2);
-            }
+        {
+            float* to = padded + ((long)c * PaddedHeight + _g.PH) * PaddedRow;
+            StrideTwoRows.SplitRows(x + (long)c * _g.H * _g.W, _g.W, _g.H, _g.W, to + evens * phase + _g.PW / 2,
+                to + (1 - evens) * phase + (_g.PW + 1) / 2, PaddedRow);
+        }
         return padded;
     }
 

@@ -133,33 +133,37 @@ internal static class StrideTwoRows
     private static readonly Vector512<int> Interleaved = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
 
     /// <summary>
-    /// even[i] = src[2i] and odd[i] = src[2i + 1] for the n floats of src: a row split into its two column phases, the inverse
-    /// of <see cref="Interleave"/>. 32 floats give 16 of each by two two-source permutes; the last partial 32 through masks (every
-    /// access inside src's n, even's ⌈n/2⌉ and odd's ⌊n/2⌋ floats, so a padded plane's border around the phases stays as it is).
+    /// even[i] = src[2i] and odd[i] = src[2i + 1] for the n floats of each of <paramref name="rows"/> rows (src's rows
+    /// <paramref name="srcStride"/> floats apart, even's and odd's <paramref name="dstStride"/>): rows split into their two column
+    /// phases, the inverse of <see cref="Interleave"/>. 32 floats give 16 of each by two two-source permutes; a row's last partial
+    /// 32 goes through masks made once for all rows (every access inside src's n, even's ⌈n/2⌉ and odd's ⌊n/2⌋ floats of a row,
+    /// so a padded plane's border around the phases stays as it is).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Split(float* src, int n, float* even, float* odd)
+    public static unsafe void SplitRows(float* src, int n, int rows, long srcStride, float* even, float* odd, long dstStride)
     {
         if (!Avx512F.IsSupported)
         {
-            for (int i = 0; i < n; i++) ((i & 1) == 0 ? even : odd)[i >> 1] = src[i];
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < n; i++) ((i & 1) == 0 ? even : odd)[r * dstStride + (i >> 1)] = src[r * srcStride + i];
             return;
         }
         var odds = Evens + Vector512<int>.One;
-        for (int x = 0; x < n; x += 32)
+        int whole = n / 32 * 32, left = n - whole;
+        Vector512<float> loMask = LaneMask.First(left).AsSingle(), hiMask = LaneMask.First(left - 16).AsSingle();
+        Vector512<float> evenMask = LaneMask.First((left + 1) / 2).AsSingle(), oddMask = LaneMask.First(left / 2).AsSingle();
+        for (int r = 0; r < rows; r++, src += srcStride, even += dstStride, odd += dstStride)
         {
-            int left = n - x;
-            if (left >= 32)
+            for (int x = 0; x < whole; x += 32)
             {
                 Vector512<float> lo = Vector512.Load(src + x), hi = Vector512.Load(src + x + 16);
                 Vector512.Store(Avx512F.PermuteVar16x32x2(lo, Evens, hi), even + x / 2);
                 Vector512.Store(Avx512F.PermuteVar16x32x2(lo, odds, hi), odd + x / 2);
-                continue;
             }
-            var a = Avx512F.MaskLoad(src + x, LaneMask.First(left).AsSingle(), Vector512<float>.Zero);
-            var b = Avx512F.MaskLoad(src + x + 16, LaneMask.First(left - 16).AsSingle(), Vector512<float>.Zero);
-            Avx512F.MaskStore(even + x / 2, LaneMask.First((left + 1) / 2).AsSingle(), Avx512F.PermuteVar16x32x2(a, Evens, b));
-            Avx512F.MaskStore(odd + x / 2, LaneMask.First(left / 2).AsSingle(), Avx512F.PermuteVar16x32x2(a, odds, b));
+            if (left == 0) continue;
+            var a = Avx512F.MaskLoad(src + whole, loMask, Vector512<float>.Zero);
+            var b = left > 16 ? Avx512F.MaskLoad(src + whole + 16, hiMask, Vector512<float>.Zero) : Vector512<float>.Zero;
+            Avx512F.MaskStore(even + whole / 2, evenMask, Avx512F.PermuteVar16x32x2(a, Evens, b));
+            Avx512F.MaskStore(odd + whole / 2, oddMask, Avx512F.PermuteVar16x32x2(a, odds, b));
         }
     }
 

@@ -271,10 +271,11 @@ internal sealed unsafe partial class WinogradBlock
         if (count < Images && !b.Kept)
         {
             // A short block: the slots after its images hold an earlier block's tiles, or whatever the pool left there (a
-            // subnormal or a NaN, slow to multiply). Zero what its last chunk reads there, as past a full block. Kept buffers
-            // were zeroed when allocated and since hold only transformed inputs: their lanes there are multiplied as they are
-            // (each lane is its own tile, and those lanes' results are never stored).
-            int used = count * Tiles, length = Math.Min(ChunkWidth, Ldv - used);
+            // subnormal or a NaN, slow to multiply). Zero what its last chunk reads there: its width is its tiles rounded up to
+            // a vector, so at most 15 floats past them. Kept buffers were zeroed when allocated and since hold only transformed
+            // inputs: their lanes there are multiplied as they are (each lane is its own tile, and those lanes' results are never
+            // stored).
+            int used = count * Tiles, length = Math.Min(16, Ldv - used);
             for (long row = 0; row < (long)positions * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
         }
         fixed (float* pu = u.Data)

@@ -91,6 +91,42 @@ public class DepthwiseConvTests
         Assert.Equal(expected, y);
     }
 
+    // 3x3 at stride 1 on rows of 2 or 4 vectors runs by input rows (GatherRows3x3), 1 or 3 vectors tap by tap; partial tiles
+    // in rows (1, 3, 5, 6, 9) and columns (17, 20, 30), with a ReLU and without.
+    public static TheoryData<int, int, int, bool> Tiles3x3() => new()
+    {
+        { 1, 17, 1, false }, { 3, 32, 2, true }, { 5, 20, 1, false }, { 6, 64, 1, true }, { 9, 30, 3, false }, { 4, 40, 1, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tiles3x3))]
+    public void Forward_3x3_adds_bias_then_each_tap_in_order_by_fma(int h, int w, int m, bool relu)
+    {
+        var g = new Conv2dGeometry(2, 3, h, w, 3 * m, 3, 3, 1, 1, 1, 1, 1, 1, 3);
+        var rnd = new Generator(h * 100 + w);
+        float[] x = Fill(rnd, g.N * g.C * h * w), wt = Fill(rnd, g.OC * 9), b = Fill(rnd, g.OC);
+        x[5] = float.NaN;
+        x[7] = -0f;
+        float[] y = new float[g.N * g.OC * h * w], expected = new float[y.Length];
+        Conv2dKernel.Forward(g, x, wt, b, true, y, relu, algorithm: ConvAlgorithm.Depthwise);
+        for (int n = 0; n < g.N; n++)
+            for (int o = 0; o < g.OC; o++)
+                for (int i = 0; i < h; i++)
+                    for (int j = 0; j < w; j++)
+                    {
+                        float v = b[o];
+                        for (int u = 0; u < 3; u++)
+                            for (int t = 0; t < 3; t++)
+                            {
+                                int r = i - 1 + u, c = j - 1 + t;
+                                float xv = r < 0 || r >= h || c < 0 || c >= w ? 0f : x[((n * g.C + o / m) * h + r) * w + c];
+                                v = MathF.FusedMultiplyAdd(wt[o * 9 + u * 3 + t], xv, v);
+                            }
+                        expected[((n * g.OC + o) * h + i) * w + j] = relu ? MathF.Max(v, 0f) : v;
+                    }
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+    }
+
     // The gathered dx: stride 1 (straight into dx), 2 (phases interleaved by permutes) and 3 (scalar merge), narrow and
     // wide planes, padding wider than the kernel (dy rows no dx row sees) and strides past the kernel (phases with no taps).
     public static TheoryData<Conv2dGeometry> InputGradientShapes() => new()

@@ -56,6 +56,7 @@ internal static unsafe partial class DepthwiseConv
         // The plane's border, which FillPlane does not write, and the slack that tiles past the last row read (zero, so that the
         // dropped lanes stay finite).
         new Span<float>(scratch, planeLength + (int)TileSlack(rowStep)).Clear();
+        bool rows3x3 = TakesRows3x3(g);
         for (int c = 0; c < g.C; c++)
         {
             float* plane = x + (long)c * g.H * g.W;
@@ -63,11 +64,18 @@ internal static unsafe partial class DepthwiseConv
             for (int k = 0; k < m; k++)
             {
                 int o = c * m + k;
-                GatherRows(scratch, rowStep, offsets, w + (long)o * taps, taps, bias != null ? bias[o] : 0f, relu, false,
-                    y + (long)o * g.OH * g.OW, g.OW, g.OH, g.OW);
+                float init = bias != null ? bias[o] : 0f;
+                float* yPlane = y + (long)o * g.OH * g.OW;
+                if (rows3x3) GatherRows3x3(scratch, rowStep, w + (long)o * taps, init, relu, yPlane, g.OW, g.OH, g.OW);
+                else GatherRows(scratch, rowStep, offsets, w + (long)o * taps, taps, init, relu, false, yPlane, g.OW, g.OH, g.OW);
             }
         }
     }
+
+    // A 3x3 kernel at stride 1 without dilation whose rows fill an even number of vectors (GatherRows3x3's tiles are 2 wide).
+    private static bool TakesRows3x3(in Conv2dGeometry g) =>
+        Vector512.IsHardwareAccelerated && g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1
+        && (g.OW + 15) / 16 % 2 == 0;
 
     /// <summary>
     /// offsets[kh·KW + kw] = where tap (kh, kw) of output row 0, column 0 lies in a phased plane of <paramref name="len"/>

@@ -24,10 +24,7 @@ public static partial class ConvPlanner
             HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
     }
 
-    /// <summary>
-    /// Whether <paramref name="algorithm"/> can compute this convolution at all (on this CPU): its forward, or for
-    /// <see cref="ConvAlgorithm.OutputRows"/> at stride 2 its dx alone.
-    /// </summary>
+    /// <summary>Whether <paramref name="algorithm"/> can compute this convolution at all (on this CPU): its forward at least.</summary>
     public static bool CanRun(ConvAlgorithm algorithm, in Conv2dGeometry g) => algorithm switch
     {
         ConvAlgorithm.Auto or ConvAlgorithm.Im2ColGemm => true,
@@ -37,7 +34,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.ChannelBlocked => ChannelBlockedConv.Supports(g),
         ConvAlgorithm.SingleChannel => SingleChannelConv3x3.Supports(g),
         ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
-        ConvAlgorithm.OutputRows => OutputRowConv.Supports(g) || StrideTwoRowInputGradient.Supports(g),
+        ConvAlgorithm.OutputRows => OutputRowConv.Supports(g),
         ConvAlgorithm.PixelGemm => PixelGemmConv.Supports(g),
         _ => false,
     };
@@ -345,12 +342,8 @@ public static partial class ConvPlanner
         WholeBlocks(g) && !g.IsPointwise
         && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));
 
-    /// <summary>
-    /// Whether <paramref name="a"/>, which <see cref="CanRun"/> allows, computes the forward itself: the output-row kernels'
-    /// stride-2 dx has no forward beside it, and im2col runs that pass.
-    /// </summary>
-    internal static bool HasForward(ConvAlgorithm a, in Conv2dGeometry g) =>
-        CanRun(a, g) && (a != ConvAlgorithm.OutputRows || OutputRowConv.Supports(g));
+    /// <summary>Whether <paramref name="a"/> computes the forward itself (every algorithm that <see cref="CanRun"/> allows does).</summary>
+    internal static bool HasForward(ConvAlgorithm a, in Conv2dGeometry g) => CanRun(a, g);
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5

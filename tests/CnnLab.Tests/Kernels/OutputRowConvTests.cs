@@ -40,6 +40,7 @@ public class OutputRowConvTests
         new Conv2dGeometry(2, 6, 11, 18, 8, 3, 3, SH: 1, SW: 2, PH: 1, PW: 0),          // along rows only, even columns first
         new Conv2dGeometry(17, 3, 10, 10, 16, 3, 3, SH: 2, SW: 1, PH: 1, PW: 1),        // down columns only; two threads' images
         new Conv2dGeometry(2, 5, 12, 1, 8, 3, 1, SH: 2, SW: 2, PH: 1),                  // one column
+        new Conv2dGeometry(2, 3, 9, 32, 8, 3, 1, SH: 2),                                // down columns, read in place
     };
 
     // Gaussian values; with special, NaN, ±∞ and −0 among them. Shared with StrideTwoRowInputGradientTests.

@@ -81,6 +81,10 @@ public class MaxPool2dFastPathTests
                     for (int i = 0; i < outs; i++)
                         Assert.True(BitConverter.SingleToInt32Bits(yRef[i]) == BitConverter.SingleToInt32Bits(y[i]),
                             $"output {i}: {yRef[i]} vs {y[i]} at {threads} thread(s)");
+                    // Inference's values alone (no compares for where each came from): the same bits.
+                    var values = new float[outs];
+                    MaxPool2dKernel.ForwardValues(g, x, values);
+                    Assert.Equal(yRef.Select(BitConverter.SingleToInt32Bits), values.Select(BitConverter.SingleToInt32Bits));
                 }
             }
         }
@@ -246,6 +250,9 @@ public class MaxPool2dFastPathTests
             Assert.Equal(at, idx[j]);
             Assert.Equal(BitConverter.SingleToInt32Bits(x[at]), BitConverter.SingleToInt32Bits(y[j]));
         }
+        var values = new float[16];
+        MaxPool2dKernel.ForwardValues(g, x, values);
+        Assert.Equal(y.Select(BitConverter.SingleToInt32Bits), values.Select(BitConverter.SingleToInt32Bits));
     }
 
     [Theory]

@@ -27,6 +27,7 @@ public static partial class MaxPool2dKernel
     // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
     // with the general loop's rule: the first NaN wins, else the first strict maximum. With AVX-512,
     // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
+    // pi null: the values alone (inference), without the compares and blends that find where each came from.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardPlane2x2(int oh, int ow, int w, float* px, float* py, int* pi, long readable,
         bool affine = false, float scale = 1f, float shift = 0f)
@@ -38,7 +39,7 @@ public static partial class MaxPool2dKernel
         {
             int rowStart = 2 * i * w;
             float* top = px + rowStart, bottom = top + w, yRow = py + (long)i * ow;
-            int* idxRow = pi + (long)i * ow;
+            int* idxRow = pi == null ? null : pi + (long)i * ow;
             if (pairs && i + 1 < oh && rowStart + 3 * w + 16 <= readable)
             {
                 ForwardRowPair2x2Avx512(top, yRow, idxRow, 2 * ow, w, rowStart, pairTaps, pairLoads, affine, scale, shift);
@@ -61,7 +62,7 @@ public static partial class MaxPool2dKernel
                 if (!(c <= best) && !float.IsNaN(best)) { best = c; at = w; }
                 if (!(d <= best) && !float.IsNaN(best)) { best = d; at = w + 1; }
                 yRow[j] = best;
-                idxRow[j] = rowStart + 2 * j + at;
+                if (pi != null) idxRow[j] = rowStart + 2 * j + at;
             }
         }
     }
@@ -99,6 +100,11 @@ public static partial class MaxPool2dKernel
     {
         Windows2x2.Taps(top, w, loads, affine, Vector512.Create(scale), Vector512.Create(shift), out var a, out var b, out var c, out var d,
             second: 2 * w);
+        if (idxRow == null)
+        {
+            StoreRow(yRow, null, Max2x2(a, b, c, d), default, count);
+            return;
+        }
         Pick2x2(a, b, c, d, Vector512.Create(w), Vector512.Create(w + 1), out var best, out var at);
         StoreRow(yRow, idxRow, best, Vector512.Create(rowStart) + taps + at, count);
     }
@@ -119,6 +125,11 @@ public static partial class MaxPool2dKernel
         for (; j < ow && 2L * j + 32 <= bottomReadable; j += 16)
         {
             Windows2x2.Taps(top + 2 * j, w, evens, affine, vs, vh, out var a, out var b, out var c, out var d);
+            if (idxRow == null)
+            {
+                StoreRow(yRow + j, null, Max2x2(a, b, c, d), default, ow - j);
+                continue;
+            }
             Pick2x2(a, b, c, d, atC, atD, out var best, out var at);
             var index = Vector512.Create(rowStart + 2 * j) + evens + at;
             // The row's last, partial group (7 or 14 outputs in the zoo) stores with a mask, no copy.
@@ -144,6 +155,15 @@ public static partial class MaxPool2dKernel
     {
         if (AnyNaN(a, b, c, d)) Pick2x2Ordered(a, b, c, d, atC, atD, out best, out at);
         else Pick2x2WithoutNaN(a, b, c, d, atC, atD, out best, out at);
+    }
+
+    /// <summary><see cref="Pick2x2"/>'s maximum alone, NaN included (the first NaN in scan order where a window has one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Max2x2(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        if (!AnyNaN(a, b, c, d)) return Max2x2WithoutNaN(a, b, c, d);
+        Pick2x2Ordered(a, b, c, d, default, default, out var best, out _);
+        return best;
     }
 
     /// <summary><see cref="Pick2x2"/> where no lane of a, b, c, d is NaN (<see cref="AnyNaN"/> is false).</summary>
@@ -188,20 +208,23 @@ public static partial class MaxPool2dKernel
         at = Vector512.ConditionalSelect(take.AsInt32(), atD, at);
     }
 
-    /// <summary>Stores the first min(16, <paramref name="count"/>) lanes of a pooled row's values and indices (masked when fewer than 16).</summary>
+    /// <summary>
+    /// Stores the first min(16, <paramref name="count"/>) lanes of a pooled row's values and indices (masked when fewer than 16;
+    /// <paramref name="idx"/> null: the values alone).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void StoreRow(float* y, int* idx, Vector512<float> best, Vector512<int> index, int count)
     {
         if (count >= 16)
         {
             best.Store(y);
-            index.Store(idx);
+            if (idx != null) index.Store(idx);
         }
         else
         {
             var keep = LaneMask.First(count);
             Avx512F.MaskStore(y, keep.AsSingle(), best);
-            Avx512F.MaskStore(idx, keep, index);
+            if (idx != null) Avx512F.MaskStore(idx, keep, index);
         }
     }
 }

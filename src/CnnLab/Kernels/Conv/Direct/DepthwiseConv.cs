@@ -115,8 +115,7 @@ internal static unsafe partial class DepthwiseConv
         float* top = plane + (long)g.PH * g.SW * len;
         if (g.SW == 2)
         {
-            int evens = g.PW % 2;
-            StrideTwoRows.SplitRows(x, g.W, g.H, g.W, top + evens * len + g.PW / 2, top + (1 - evens) * len + (g.PW + 1) / 2, 2 * len);
+            StrideTwoRows.SplitIntoPhases(x, g.H, g.W, g.PW, top, len, 2 * len);
             return;
         }
         for (int h = 0; h < g.H; h++)

@@ -104,13 +104,9 @@ internal sealed unsafe class OutputRowConv
             RowCopy.IntoPadded(x, _g.C, _g.H, _g.W, _g.PH, _g.PW, padded);
             return padded;
         }
-        int phase = Phase, evens = _g.PW % 2;
         for (int c = 0; c < _g.C; c++)
-        {
-            float* to = padded + ((long)c * PaddedHeight + _g.PH) * PaddedRow;
-            StrideTwoRows.SplitRows(x + (long)c * _g.H * _g.W, _g.W, _g.H, _g.W, to + evens * phase + _g.PW / 2,
-                to + (1 - evens) * phase + (_g.PW + 1) / 2, PaddedRow);
-        }
+            StrideTwoRows.SplitIntoPhases(x + (long)c * _g.H * _g.W, _g.H, _g.W, _g.PW, padded + ((long)c * PaddedHeight + _g.PH) * PaddedRow,
+                Phase, PaddedRow);
         return padded;
     }
 

@@ -168,6 +168,18 @@ internal static class StrideTwoRows
     }
 
     /// <summary>
+    /// Plane x [h, w] into the inside of a zero-bordered padded plane whose rows (<paramref name="rowStride"/> floats apart,
+    /// <paramref name="firstRow"/> the one that takes x's row 0) are kept as two column phases of <paramref name="phase"/>
+    /// floats: padded column c + pw, so input column c goes to phase (c + pw) mod 2 at (c + pw) / 2 (<see cref="SplitRows"/>;
+    /// the border is left as it is).
+    /// </summary>
+    public static unsafe void SplitIntoPhases(float* x, int h, int w, int pw, float* firstRow, int phase, long rowStride)
+    {
+        int evens = pw % 2;
+        SplitRows(x, w, h, w, firstRow + evens * phase + pw / 2, firstRow + (1 - evens) * phase + (pw + 1) / 2, rowStride);
+    }
+
+    /// <summary>
     /// dst[2i] (+)= even[i] and dst[2i + 1] (+)= odd[i] for the n floats of dst (added with <paramref name="accumulate"/>,
     /// else written): two column phases merged back into a row, 16 outputs from 8 + 8 floats by one two-source permute,
     /// the last partial 16 through masks (every access inside even's ⌈n/2⌉, odd's ⌊n/2⌋ and dst's n floats). Inlined: a

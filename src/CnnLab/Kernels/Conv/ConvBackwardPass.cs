@@ -72,8 +72,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _maskDx = maskDx && needDx && overwriteDx;
         _addsToDx = addsToDx && needDx && overwriteDx;
         _inputSums = _maskDx ? inputSums : null;
-        if (_inputSums is not null && _inputSums.ImageLength != (long)g.C * g.H * g.W)
-            throw new ArgumentException($"batch norm sums of {_inputSums.ImageLength} floats an image for an input of {(long)g.C * g.H * g.W}");
+        _inputSums?.CheckInputOf(g);
         int p = g.ColCols;
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;

@@ -34,8 +34,12 @@ internal sealed class BatchNormGradientSums
     /// <summary>The gradient the sums were taken from (set by the op that took them; compared by reference), or null.</summary>
     public object? TakenFrom { get; set; }
 
-    /// <summary>Floats of one image of du (C·S).</summary>
-    public long ImageLength => (long)_channels * _planeSize;
+    /// <summary>Throws unless du's images are those of the input of <paramref name="g"/> (C·H·W floats, the sums' C·S).</summary>
+    public void CheckInputOf(in Conv2dGeometry g)
+    {
+        long image = (long)_channels * _planeSize, input = (long)g.C * g.H * g.W;
+        if (image != input) throw new ArgumentException($"batch norm sums of {image} floats an image for an input of {input}");
+    }
 
     /// <summary>The sums of image <paramref name="n"/>, whose du (C·S floats) is at <paramref name="du"/>.</summary>
     public unsafe void AddImage(int n, float* du)

@@ -23,8 +23,7 @@ internal static unsafe partial class DepthwiseConv
         if ((!needDx && !needDw && !needDb) || g.N == 0) return default;
         bool mask = maskDxByInput && needDx && overwriteDx, add = !dxAddend.IsEmpty && needDx && overwriteDx;
         var sums = mask ? inputSums : null;
-        if (sums is not null && sums.ImageLength != (long)g.C * g.H * g.W)
-            throw new ArgumentException($"batch norm sums of {sums.ImageLength} floats an image for an input of {(long)g.C * g.H * g.W}");
+        sums?.CheckInputOf(g);
         int taps = g.KH * g.KW, p = g.ColCols, m = g.OCg;
         // Per image and output channel, summed over images in order below: the same bits for any thread count.
         float[] dwPartial = needDw ? ArrayPool<float>.Shared.Rent(g.N * g.OC * taps) : [];

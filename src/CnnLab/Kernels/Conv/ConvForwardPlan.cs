@@ -48,7 +48,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         bool cached = false)
     {
         _cached = cached;
-        if (!ConvPlanner.HasForward(algorithm, g)) throw new ArgumentException($"{algorithm} cannot run {g}", nameof(algorithm));
+        if (!ConvPlanner.CanRun(algorithm, g)) throw new ArgumentException($"{algorithm} cannot run {g}", nameof(algorithm));
         _g = g;
         Algorithm = algorithm;
         ImagesPerBlock = 1;

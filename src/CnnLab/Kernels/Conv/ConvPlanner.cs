@@ -20,11 +20,12 @@ public static partial class ConvPlanner
         if (pinned == ConvAlgorithm.Auto) return new(ChooseForward(g, weightsKept), ChooseInputGradient(g), ChooseWeightGradient(g));
         if (!CanRun(pinned, g))
             throw new ArgumentException($"convolution algorithm {pinned} cannot run {Describe(g)}: it needs {Requirement(pinned)}");
-        return new(HasForward(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
+        return new(pinned, HasInputGradient(pinned, g) ? pinned : ConvAlgorithm.Im2ColGemm,
             HasWeightGradient(pinned) ? pinned : ConvAlgorithm.Im2ColGemm);
     }
 
-    /// <summary>Whether <paramref name="algorithm"/> can compute this convolution at all (on this CPU): its forward at least.</summary>
+    /// <summary>Whether <paramref name="algorithm"/> can compute this convolution at all (on this CPU): its forward at least, so a
+    /// pinned algorithm always runs the forward.</summary>
     public static bool CanRun(ConvAlgorithm algorithm, in Conv2dGeometry g) => algorithm switch
     {
         ConvAlgorithm.Auto or ConvAlgorithm.Im2ColGemm => true,
@@ -166,9 +167,8 @@ public static partial class ConvPlanner
     // has at least OutputRowPixels pixels: with 32 channels a step on smaller planes the channel-blocked forward was faster. Run
     // as dx (a forward on dy), it tied or won against the channel-blocked dx from 16x16 planes on (bench/RESULTS.md, "The
     // output-row direct convolution"). At a stride of 2 (column phases) it won where the channel-blocked kernel pads its lanes
-    // (12→24 on 64x64 10.4 → 7.9 ms, 24→24 on 40x56 10.8 → 9.8, 3→24 on 32x32 0.81 → 0.57) or on planes of OutputRowPixels
-    // (3→32 7x7 on 64x64 13.1 → 11.9, a 1x1 64→128 11.1 → 9.1), and lost on smaller ones with 16 a step as well (40→80 on
-    // 20x28 10.1 against 14.3, 8→16 in 8 groups on 32x32 9.0 against 11.3).
+    // or on planes of OutputRowPixels, and lost on smaller ones with 16 channels a step as well (bench/RESULTS.md, "Depthwise
+    // layers finish dx in cache, output rows at stride 2").
     internal const int OutputRowPixels = 1024, OutputRowInputGradientPixels = 256;
 
     private static bool OutputRowsPay(in Conv2dGeometry g, int pixelsAgainstPairs) =>
@@ -341,9 +341,6 @@ public static partial class ConvPlanner
     private static bool ChannelBlockedPays(in Conv2dGeometry g) =>
         WholeBlocks(g) && !g.IsPointwise
         && (PairsChannels(g.OCg) || !(g.ColRows >= GemmTaps && g.ColCols >= GemmPixels && g.OCg >= GemmRows));
-
-    /// <summary>Whether <paramref name="a"/> computes the forward itself (every algorithm that <see cref="CanRun"/> allows does).</summary>
-    internal static bool HasForward(ConvAlgorithm a, in Conv2dGeometry g) => CanRun(a, g);
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5

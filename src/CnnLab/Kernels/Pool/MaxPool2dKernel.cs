@@ -109,7 +109,7 @@ public static partial class MaxPool2dKernel
         }
         // Values alone (idx null): whole 2x2 windows compute none; the other planes after the last whole block write their
         // indices to a scratch, one plane at a time.
-        int[]? spare = idx == null && start < end ? ArrayPool<int>.Shared.Rent(ohw) : null;
+        int[]? spare = idx == null && !whole2x2 && start < end ? ArrayPool<int>.Shared.Rent(ohw) : null;
         fixed (int* pSpare = spare)
             for (int plane = start; plane < end; plane++)
             {
@@ -117,7 +117,7 @@ public static partial class MaxPool2dKernel
                 // readable: how many floats from the plane's start may be read (the rest of x), so that the vector
                 // loop may read past the plane's last row into the next plane (those lanes are discarded).
                 long readable = (long)(planes - plane) * hw;
-                if (whole2x2) ForwardPlane2x2(oh, ow, g.W, x + (long)plane * hw, y + (long)plane * ohw, idx == null ? null : at, readable);
+                if (whole2x2) ForwardPlane2x2(oh, ow, g.W, x + (long)plane * hw, y + (long)plane * ohw, at, readable);
                 else if (Avx512F.IsSupported) ForwardPlaneGathered(g, x + (long)plane * hw, y + (long)plane * ohw, at);
                 else ForwardPlaneGeneral(g, new ReadOnlySpan<float>(x + (long)plane * hw, hw), new Span<float>(y + (long)plane * ohw, ohw),
                     new Span<int>(at, ohw), 0, oh);

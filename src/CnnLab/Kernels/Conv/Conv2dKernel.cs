@@ -152,9 +152,9 @@ public static class Conv2dKernel
     /// GEMM's micro-kernels read it in place: packing it into panels would copy as much memory again.
     /// W_g comes packed once per call (<see cref="PackWeights"/>). A pointwise convolution multiplies the
     /// input itself. <paramref name="col"/> is <see cref="ColumnBuffer"/>'s. <paramref name="ahead"/>: what the caller reads
-    /// next, asked for by a pointwise GEMM that packs the input (32→64 1x1 on 32x32, batch 256: 14.9 → 13.8 ms). Where the GEMM
-    /// reads its B in place, B is read again for every panel of rows, and the lines asked for pushed it out of L1 (32→128 on
-    /// 16x16 7.0 → 9.2 ms, im2col's 3x3 layers 2-5 % slower).
+    /// next, asked for only by a pointwise GEMM that packs the input. Where the GEMM reads its B in place, B is read again for
+    /// every panel of rows, and the lines asked for pushed it out of L1 (bench/RESULTS.md, "Output rows a block of outputs at a
+    /// time, the next image asked for by pointwise GEMMs").
     /// </summary>
     internal static void ForwardGroup(in Conv2dGeometry g, ReadOnlySpan<float> xg, Gemm.PackedA wg, float[]? col, Span<float> yg,
         GemmEpilogue epilogue, PrefetchStream ahead = default)

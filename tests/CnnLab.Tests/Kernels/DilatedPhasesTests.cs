@@ -9,8 +9,8 @@ namespace CnnLab.Tests;
 /// <summary>
 /// A dilated convolution of stride 1 run as an ordinary one on its phase planes (<see cref="DilatedPhases"/>): the planner's
 /// choice, the phases split and merged back, and every pass against <see cref="Conv2dReference"/> and the dilated kernels
-/// pinned (db bit for bit), on 1 and 2 threads (the same bits), for dilation 2 and 3, unequal dilations and a 5x5 kernel, and
-/// a finite-difference check through autograd.
+/// pinned (db bit for bit), on 1 and 2 threads (the same bits), for dilation 2 and 3, unequal dilations, a 5x5 kernel, groups and
+/// a single image, and a finite-difference check through autograd.
 /// </summary>
 public class DilatedPhasesTests
 {
@@ -20,6 +20,8 @@ public class DilatedPhasesTests
         new Conv2dGeometry(2, 33, 12, 9, 32, 3, 3, PH: 3, PW: 3, DH: 3, DW: 3),    // nine 4x3 phases
         new Conv2dGeometry(3, 32, 10, 14, 32, 3, 3, PH: 2, PW: 1, DH: 2, DW: 1),   // rows in two phases, columns in one
         new Conv2dGeometry(2, 32, 16, 12, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2),   // 5x5: F(2x2, 5x5) on 8x6 phases
+        new Conv2dGeometry(2, 32, 32, 32, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // groups of 16→24 on 16x16 phases
+        new Conv2dGeometry(1, 32, 12, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),   // a single image
     };
 
     private static float[] Values(long n, long seed) => ConvPassChecks.Values(n, seed);
@@ -31,12 +33,16 @@ public class DilatedPhasesTests
         var g = new Conv2dGeometry(128, 48, 16, 16, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2);
         Assert.Equal(new Conv2dGeometry(512, 48, 8, 8, 48, 3, 3, PH: 1, PW: 1), ConvPlanner.DilationPhases(g));
         Assert.Null(ConvPlanner.DilationPhases(g, ConvAlgorithm.ChannelBlocked));        // pinned
-        Assert.Null(ConvPlanner.DilationPhases(g with { N = 1 }));                       // a single image
+        Assert.Equal(new Conv2dGeometry(4, 48, 8, 8, 48, 3, 3, PH: 1, PW: 1), ConvPlanner.DilationPhases(g with { N = 1 })); // one image
         Assert.Null(ConvPlanner.DilationPhases(g with { H = 15 }));                      // a side not a multiple of the dilation
         Assert.Null(ConvPlanner.DilationPhases(g with { PH = 1, PW = 1 }));              // nor the padding
         Assert.Null(ConvPlanner.DilationPhases(g with { SH = 2, SW = 2 }));              // strided
         Assert.Null(ConvPlanner.DilationPhases(g with { C = 16, OC = 16 }));             // too few channels to pay for the phases
-        Assert.Null(ConvPlanner.DilationPhases(g with { C = 64, OC = 64, G = 2 }));      // groups
+        Assert.Null(ConvPlanner.DilationPhases(g with { C = 64, OC = 64, G = 2 }));      // groups on phase planes of 8x8
+        var grouped = g with { C = 64, OC = 64, G = 4, H = 32, W = 32 };                 // groups of 16 on 16x16 phase planes
+        Assert.Equal(new Conv2dGeometry(512, 64, 16, 16, 64, 3, 3, PH: 1, PW: 1, G: 4), ConvPlanner.DilationPhases(grouped));
+        Assert.Null(ConvPlanner.DilationPhases(grouped with { G = 8 }));                 // groups of 8
+        Assert.Null(ConvPlanner.DilationPhases(grouped with { H = 30, W = 30 }));        // phase planes of 15x15
         Assert.Null(ConvPlanner.DilationPhases(g with { DH = 1, DW = 1, PH = 1, PW = 1 })); // not dilated
     }
 

@@ -77,6 +77,14 @@ public class ConvReluFusionTests
         return Results(y, x, w, b);
     }
 
+    // Dilation 2 in phases and a 2x2 pool over them: one group on 6x8 phases, two groups of 16 on 16x16 phases, a single image.
+    internal static readonly Conv2dGeometry[] DilatedPhaseShapes =
+    [
+        new(2, 32, 12, 16, 32, 3, 3, 1, 1, 2, 2, 2, 2),
+        new(2, 32, 32, 32, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2),
+        new(1, 32, 12, 14, 32, 3, 3, 1, 1, 2, 2, 2, 2),
+    ];
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -90,6 +98,7 @@ public class ConvReluFusionTests
             (new(4, 3, 14, 14, 6, 3, 3, 1, 1, 1, 1), (3, 2, 1, 1, false)),     // overlapping windows share maxima
             (new(3, 4, 11, 9, 6, 3, 2, 2, 1, 0, 1, 1, 1, 2), (2, 2, 0, 1, true)), // groups, ceil mode
             (new(2, 2, 9, 9, 4, 1, 1), (3, 1, 1, 2, false)),                   // pointwise, dilated pool
+            .. DilatedPhaseShapes.Select(g => (g, (2, 2, 0, 1, false))),      // pooled from the phases (PooledPhasesTests)
         ];
         foreach (var (g, pc) in cases)
         {

@@ -320,8 +320,13 @@ public static partial class ConvPlanner
     // one group (dilation 2, batch 128, forward and dx + dW together, ms): 64→64 on 16x16 10.6 → 7.7 and 22.9 → 19.7, 48→48 6.2
     // → 4.1-4.5 and 12.9 → 11.6-12.4, 32→32 on 32x32 10.9 → 8.4 and 22.0 → 20.5 (on 16x16 2.67 → 2.12 and 5.77 → 5.95). With 16
     // channels it lost (16→16 on 32x32 2.86 → 2.92 and 7.00 → 7.65), and with 4 groups of 16 by 40 % (64→64 forward 3.16 →
-    // 4.40). Its dW in phases tied (48→48) or lost, so dW stays on the dilated planes.
+    // 4.40). Its dW in phases tied (48→48) or lost, so dW stays on the dilated planes. A single image (no pass over memory: its
+    // planes stay in cache) and groups of 16 on phase planes of 16x16 or more (where F(4x4, 3x3) has whole tiles) pay too
+    // (bench/RESULTS.md, "Dilated layers in phases at batch 1 and in groups").
     internal const int MinPhaseChannels = 32;
+
+    // Channels a group, and the phase planes' shorter side, from which a grouped dilated convolution runs in phases.
+    internal const int MinGroupPhaseChannels = 16, MinGroupPhaseSide = 16;
 
     /// <summary>
     /// The ordinary convolution on the phase planes that a dilated one runs as (<see cref="DilatedPhases"/>), or null where it
@@ -329,9 +334,11 @@ public static partial class ConvPlanner
     /// </summary>
     public static Conv2dGeometry? DilationPhases(in Conv2dGeometry g, ConvAlgorithm pinned = ConvAlgorithm.Auto)
     {
-        if (pinned != ConvAlgorithm.Auto || g.N == 1 || g.SH != 1 || g.SW != 1 || (g.DH == 1 && g.DW == 1)) return null;
-        if (g.G != 1 || Math.Min(g.C, g.OC) < MinPhaseChannels) return null;
+        if (pinned != ConvAlgorithm.Auto || g.SH != 1 || g.SW != 1 || (g.DH == 1 && g.DW == 1)) return null;
         if (g.H % g.DH != 0 || g.W % g.DW != 0 || g.PH % g.DH != 0 || g.PW % g.DW != 0) return null;
+        bool pays = g.G == 1 ? Math.Min(g.C, g.OC) >= MinPhaseChannels
+            : Math.Min(g.Cg, g.OCg) >= MinGroupPhaseChannels && Math.Min(g.H / g.DH, g.W / g.DW) >= MinGroupPhaseSide;
+        if (!pays) return null;
         var inner = new Conv2dGeometry(checked(g.N * g.DH * g.DW), g.C, g.H / g.DH, g.W / g.DW, g.OC, g.KH, g.KW, 1, 1, g.PH / g.DH,
             g.PW / g.DW, 1, 1, g.G);
         return WinogradPays(inner) || Winograd5x5Pays(inner) ? inner : null;

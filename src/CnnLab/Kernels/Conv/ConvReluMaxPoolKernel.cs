@@ -26,11 +26,17 @@ public static class ConvReluMaxPoolKernel
 
     /// <summary>
     /// <see cref="Forward"/> with the weights' plan kept in <see cref="ConvPlanCache"/> under <paramref name="weightsKey"/> (null: none).
+    /// A dilated convolution in phases under a pool of its dilation pools the phases themselves (<see cref="PooledPhases"/>).
     /// </summary>
     internal static unsafe void ForwardCached(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, CachedWeights? weightsKey, ConvAlgorithm algorithm)
     {
         Check(g, pool, x.Length, w.Length, pooled.Length, argmax.Length);
+        if (ConvPlanner.DilationPhases(g, algorithm) is { } inner && PooledPhases.Fits(g, pool))
+        {
+            PooledPhases.Forward(g, inner, pool, x, w, b, hasBias, pooled, argmax, weightsKey);
+            return;
+        }
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;

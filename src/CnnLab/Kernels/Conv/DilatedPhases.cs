@@ -144,7 +144,7 @@ internal static unsafe class DilatedPhases
     }
 
     // One image's phases, phase k's [channels, H/DH, W/DW] at phases + k·phaseImage.
-    private static void SplitImage(float* image, int channels, int h, int w, int dh, int dw, float* phases, long phaseImage)
+    internal static void SplitImage(float* image, int channels, int h, int w, int dh, int dw, float* phases, long phaseImage)
     {
         int ph = h / dh, pw = w / dw;
         for (int c = 0; c < channels; c++)

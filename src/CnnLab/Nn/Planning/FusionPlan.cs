@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CnnLab.Tensors;
 
 namespace CnnLab.Nn;
@@ -16,6 +17,7 @@ namespace CnnLab.Nn;
 /// Modules do not know their neighbours; only this pass does. Under no-grad it also hands each intermediate back to the
 /// <see cref="Tensors.CachingAllocator"/> as soon as the next step has read it, where no hook saw it and every module is the
 /// library's own (a module of the user's might keep what it was given), so the next step's output reuses lines still in cache.
+/// A batch whose intermediates outgrow the cache runs there through every step a slice of images at a time (<see cref="BatchSlices"/>).
 /// </summary>
 /// <remarks>PyTorch: what <c>torch.fx</c>'s fusion passes and <c>torch.jit.freeze</c> do to a model, applied at every forward.</remarks>
 internal sealed class FusionPlan
@@ -33,7 +35,14 @@ internal sealed class FusionPlan
             i += count;
         }
         _libraryOnly = layers.All(l => l.NamedModules().All(m => m.Module.GetType().Assembly == typeof(Module).Assembly));
+        _perImage = layers.All(l => l.NamedModules().All(m => BatchSlices.PerImage(m.Module)));
     }
+
+    // Every module computes each image's output from that image alone in eval mode (BatchSlices.PerImage).
+    private readonly bool _perImage;
+
+    // The most floats an image's input or an intermediate after a step takes, by the image's shape (a forward of one image).
+    private readonly ConcurrentDictionary<string, long> _largest = new();
 
     // Every layer, and every module inside one, is the library's own: none keeps a tensor it was given or made past its forward.
     private readonly bool _libraryOnly;
@@ -51,6 +60,31 @@ internal sealed class FusionPlan
     public Tensor ForwardAddRelu(Tensor input, Tensor skip) => Run(input, skip);
 
     private Tensor Run(Tensor input, Tensor? skip)
+    {
+        long largest = 0;
+        if (skip is null && SliceImages(input) is > 0 and var slice) return BatchSlices.Run(input, slice, x => Steps(x, null, ref largest));
+        return Steps(input, skip, ref largest);
+    }
+
+    // Images a slice (0: the whole batch at once) for this input (BatchSlices), from one image's intermediates, measured once
+    // per image shape so that every call of that shape runs alike.
+    private int SliceImages(Tensor input)
+    {
+        if (input.Rank < 2 || input.Shape[0] < 2 || Autograd.IsGradEnabled || !_libraryOnly || !_perImage) return 0;
+        foreach (var layer in _layers)
+            if (!BatchSlices.Quiet(layer)) return 0;
+        string key = Shape.Format(input.Shape[1..]);
+        if (!_largest.TryGetValue(key, out long largest))
+        {
+            largest = input.Numel / input.Shape[0];
+            Steps(input.Slice(0, 1), null, ref largest);
+            _largest[key] = largest;
+        }
+        return BatchSlices.Images(largest, input.Shape[0]);
+    }
+
+    // The steps in order; `largest` takes the most floats a step's output has.
+    private Tensor Steps(Tensor input, Tensor? skip, ref long largest)
     {
         var x = input;
         bool recycle = _libraryOnly && !Autograd.IsGradEnabled, hooked = true;
@@ -74,6 +108,7 @@ internal sealed class FusionPlan
             bool seen = recycle && HooksWithin(start, count);
             if (recycle && before != input && !hooked && !seen && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
             hooked = seen;
+            largest = Math.Max(largest, x.Numel);
         }
         if (_steps.Count == 0 && skip is not null) x = AddRelu(x, skip);
         return x;

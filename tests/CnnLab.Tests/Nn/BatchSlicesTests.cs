@@ -1,0 +1,76 @@
+using CnnLab.Nn;
+using CnnLab.Tensors;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// Inference a slice of the batch at a time (<see cref="BatchSlices"/>): when it is taken (the whole batch's intermediates
+/// outgrow the cache, no gradient, eval mode, no hook, layers known to work image by image), and that its output is the
+/// whole batch's, on 1 and 2 threads.
+/// </summary>
+public class BatchSlicesTests
+{
+    // 64 channels on 32x32 (64K floats an image): batch 160 makes 40 MB intermediates, so 8 images a slice.
+    private static Sequential Model(Generator gen) => new(
+        new Conv2d(3, 64, 3, padding: 1, generator: gen), new BatchNorm2d(64), new ReLU(),
+        new Conv2d(64, 16, 1, generator: gen), new ReLU(), new MaxPool2d(2),
+        new Conv2d(16, 32, 3, padding: 1, generator: gen), new ReLU(),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 10, generator: gen));
+
+    private sealed class Doubler : Module
+    {
+        protected override Tensor ForwardCore(Tensor input) => input * 2f;
+    }
+
+    [Fact]
+    public void Slices_only_a_batch_whose_intermediates_outgrow_the_cache()
+    {
+        Assert.Equal(0, BatchSlices.Images(64 * 1024, 128));   // 32 MB: fits
+        Assert.Equal(8, BatchSlices.Images(64 * 1024, 160));   // 40 MB: 2 MB slices of 256 KB images
+        Assert.Equal(1, BatchSlices.Images(1 << 20, 64));      // a 4 MB image alone
+        Assert.Equal(0, BatchSlices.Images(16 * 1024, 4096 / 8)); // 32 MB again
+        Assert.False(BatchSlices.PerImage(new Flatten(0)));     // flattens the batch axis
+        Assert.False(BatchSlices.PerImage(new Softmax(0)));
+        Assert.False(BatchSlices.PerImage(new Doubler()));      // not the library's: not known
+        Assert.True(BatchSlices.PerImage(new Softmax(1)));
+        Assert.True(BatchSlices.PerImage(new Residual(new Sequential(new Conv2d(4, 4, 3, padding: 1)))));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_sliced_batch_gives_the_whole_batchs_output(int threads)
+    {
+        using var threadCount = ThreadCount.Use(threads);
+        var gen = new Generator(3);
+        var model = Model(gen);
+        model.Eval();
+        var x = Tensor.Randn(gen, 160, 3, 32, 32);
+        var whole = model.Forward(x).Data.ToArray();   // gradients on: one pass over the whole batch
+        Tensor sliced;
+        using (Autograd.NoGrad()) sliced = model.Forward(x);
+        Assert.Equal([160, 10], sliced.Shape);
+        var got = sliced.Data.ToArray();
+        for (int i = 0; i < whole.Length; i++) Assert.True(MathF.Abs(whole[i] - got[i]) <= 1e-5f * (1 + MathF.Abs(whole[i])), $"output {i}");
+        // A hook on a layer sees the whole batch: the batch then runs at once, so each of its calls has 160 images.
+        int seen = 0;
+        using (model[3].RegisterForwardHook((m, i, o) => seen = o.Shape[0]))
+        using (Autograd.NoGrad())
+            model.Forward(x);
+        Assert.Equal(160, seen);
+    }
+
+    [Fact]
+    public void A_batch_in_training_mode_runs_at_once_under_no_grad()
+    {
+        // Batch norm in training mode normalises by the batch's own statistics: slices would each use their own.
+        var gen = new Generator(4);
+        var model = Model(gen);
+        var x = Tensor.Randn(gen, 160, 3, 32, 32);
+        var withGrad = model.Forward(x).Data.ToArray();
+        float[] noGrad;
+        using (Autograd.NoGrad()) noGrad = model.Forward(x).Data.ToArray();
+        Assert.Equal(withGrad, noGrad);
+    }
+}

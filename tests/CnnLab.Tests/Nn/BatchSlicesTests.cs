@@ -11,7 +11,7 @@ namespace CnnLab.Tests;
 /// </summary>
 public class BatchSlicesTests
 {
-    // 64 channels on 32x32 (64K floats an image): batch 160 makes 40 MB intermediates, so 8 images a slice.
+    // 64 channels on 32x32 (64K floats an image): batch 160 makes 40 MB intermediates, so 8 images a slice up to the pool.
     private static Sequential Model(Generator gen) => new(
         new Conv2d(3, 64, 3, padding: 1, generator: gen), new BatchNorm2d(64), new ReLU(),
         new Conv2d(64, 16, 1, generator: gen), new ReLU(), new MaxPool2d(2),
@@ -26,10 +26,14 @@ public class BatchSlicesTests
     [Fact]
     public void Slices_only_a_batch_whose_intermediates_outgrow_the_cache()
     {
-        Assert.Equal(0, BatchSlices.Images(64 * 1024, 128));   // 32 MB: fits
-        Assert.Equal(8, BatchSlices.Images(64 * 1024, 160));   // 40 MB: 2 MB slices of 256 KB images
+        Assert.Equal(8, BatchSlices.Images(64 * 1024, 160));   // 2 MB slices of 256 KB images
         Assert.Equal(1, BatchSlices.Images(1 << 20, 64));      // a 4 MB image alone
-        Assert.Equal(0, BatchSlices.Images(16 * 1024, 4096 / 8)); // 32 MB again
+        Assert.Equal(0, BatchSlices.Images(16 * 1024, 32));    // 2 MB: the whole batch
+        // Slices up to the step that reads the last output of 16 MB or more; the rest takes the whole batch.
+        Assert.Equal((3, 8), BatchSlices.Plan([64 * 1024, 16 * 1024, 4096, 4096, 10], 256));
+        Assert.Equal((3, 8), BatchSlices.Plan([16 * 1024, 64 * 1024, 4096], 160));  // the last step has nothing after it
+        Assert.Null(BatchSlices.Plan([32 * 1024, 16 * 1024], 127));           // 15.9 MB
+        Assert.Equal((2, 16), BatchSlices.Plan([32 * 1024, 16 * 1024], 128)); // 16 MB
         Assert.False(BatchSlices.PerImage(new Flatten(0)));     // flattens the batch axis
         Assert.False(BatchSlices.PerImage(new Softmax(0)));
         Assert.False(BatchSlices.PerImage(new Doubler()));      // not the library's: not known

@@ -19,15 +19,33 @@ internal static class BatchSlices
     internal const long SliceBytes = 2L << 20;
 
     /// <summary>
-    /// Images a slice holds for a batch of <paramref name="images"/> whose largest intermediate takes
-    /// <paramref name="largestPerImage"/> floats an image: 0 where the whole batch's stays within <see cref="CacheBytes"/>.
+    /// Images a slice holds where the largest intermediate takes <paramref name="largestPerImage"/> floats an image (its bytes a
+    /// slice within <see cref="SliceBytes"/>, at least one image): 0 where that is the whole batch of <paramref name="images"/>.
     /// </summary>
     public static int Images(long largestPerImage, int images)
     {
-        long bytes = 4 * largestPerImage;
-        if (bytes <= 0 || bytes * images <= CacheBytes) return 0;
-        long slice = Math.Max(1, SliceBytes / bytes);
+        long slice = Math.Max(1, SliceBytes / Math.Max(1, 4 * largestPerImage));
         return slice >= images ? 0 : (int)slice;
+    }
+
+    /// <summary>
+    /// The steps to run a slice at a time and the images a slice, for a batch of <paramref name="images"/> whose steps' outputs
+    /// take <paramref name="sizes"/> floats an image; null where no output fills half of <see cref="CacheBytes"/> (it and the
+    /// next step's output together would fill the cache). The slices run up to the step that reads the last output that does; the
+    /// steps after it, whose intermediates fit, take the whole batch (a Winograd or pixel GEMM block of many images, a large
+    /// weight read once).
+    /// </summary>
+    public static (int Steps, int Images)? Plan(ReadOnlySpan<long> sizes, int images)
+    {
+        int last = -1;
+        for (int s = 0; s < sizes.Length; s++)
+            if (4 * sizes[s] * images >= CacheBytes / 2) last = s;
+        if (last < 0) return null;
+        int steps = Math.Min(sizes.Length, last + 2);
+        long largest = 0;
+        for (int s = 0; s < steps; s++) largest = Math.Max(largest, sizes[s]);
+        int slice = Images(largest, images);
+        return slice == 0 ? null : (steps, slice);
     }
 
     /// <summary>
@@ -62,7 +80,8 @@ internal static class BatchSlices
         Tensor? all = null;
         for (int start = 0; start < images; start += slice)
         {
-            int count = Math.Min(slice, images - start);
+            // A last slice of one image would run a single image's algorithms (ConvPlanner): it joins the slice before.
+            int count = images - start - slice == 1 ? slice + 1 : Math.Min(slice, images - start);
             var part = input.Slice(start, count);
             var y = run(part);
             if (y.Rank == 0 || y.Shape[0] != count)

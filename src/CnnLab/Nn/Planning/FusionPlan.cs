@@ -41,8 +41,8 @@ internal sealed class FusionPlan
     // Every module computes each image's output from that image alone in eval mode (BatchSlices.PerImage).
     private readonly bool _perImage;
 
-    // The most floats an image's input or an intermediate after a step takes, by the image's shape (a forward of one image).
-    private readonly ConcurrentDictionary<string, long> _largest = new();
+    // The floats of one image's output of each step, by the image's shape (a forward of one image).
+    private readonly ConcurrentDictionary<string, long[]> _sizes = new();
 
     // Every layer, and every module inside one, is the library's own: none keeps a tensor it was given or made past its forward.
     private readonly bool _libraryOnly;
@@ -61,38 +61,38 @@ internal sealed class FusionPlan
 
     private Tensor Run(Tensor input, Tensor? skip)
     {
-        long largest = 0;
-        if (skip is null && SliceImages(input) is > 0 and var slice) return BatchSlices.Run(input, slice, x => Steps(x, null, ref largest));
-        return Steps(input, skip, ref largest);
+        if (skip is not null || Slices(input) is not ({ } steps, var slice)) return Steps(input, skip, 0, _steps.Count);
+        var sliced = BatchSlices.Run(input, slice, x => Steps(x, null, 0, steps));
+        return steps == _steps.Count ? sliced : Steps(sliced, null, steps, _steps.Count);
     }
 
-    // Images a slice (0: the whole batch at once) for this input (BatchSlices), from one image's intermediates, measured once
-    // per image shape so that every call of that shape runs alike.
-    private int SliceImages(Tensor input)
+    // The steps that run a slice of images at a time and the images a slice (BatchSlices.Plan), or null: the whole batch at
+    // once. From one image's outputs of each step, measured once per image shape so that every call of that shape runs alike.
+    private (int Steps, int Images)? Slices(Tensor input)
     {
-        if (input.Rank < 2 || input.Shape[0] < 2 || Autograd.IsGradEnabled || !_libraryOnly || !_perImage) return 0;
+        if (input.Rank < 2 || input.Shape[0] < 2 || Autograd.IsGradEnabled || !_libraryOnly || !_perImage) return null;
         foreach (var layer in _layers)
-            if (!BatchSlices.Quiet(layer)) return 0;
+            if (!BatchSlices.Quiet(layer)) return null;
         string key = Shape.Format(input.Shape[1..]);
-        if (!_largest.TryGetValue(key, out long largest))
+        if (!_sizes.TryGetValue(key, out var sizes))
         {
-            largest = input.Numel / input.Shape[0];
-            Steps(input.Slice(0, 1), null, ref largest);
-            _largest[key] = largest;
+            sizes = new long[_steps.Count];
+            Steps(input.Slice(0, 1), null, 0, _steps.Count, sizes);
+            _sizes[key] = sizes;
         }
-        return BatchSlices.Images(largest, input.Shape[0]);
+        return BatchSlices.Plan(sizes, input.Shape[0]);
     }
 
-    // The steps in order; `largest` takes the most floats a step's output has.
-    private Tensor Steps(Tensor input, Tensor? skip, ref long largest)
+    // Steps [first, end) in order; `sizes` (where not null) takes the floats of each one's output.
+    private Tensor Steps(Tensor input, Tensor? skip, int first, int end, long[]? sizes = null)
     {
         var x = input;
         bool recycle = _libraryOnly && !Autograd.IsGradEnabled, hooked = true;
-        for (int s = 0; s < _steps.Count; s++)
+        for (int s = first; s < end; s++)
         {
             var (start, count, fused, block) = _steps[s];
             var before = x;
-            bool hooks = AnyHooks(start, count), last = s == _steps.Count - 1;
+            bool hooks = AnyHooks(start, count), last = s == end - 1;
             if (last && skip is not null && !hooks && block?.ForwardAddRelu(x, skip) is { } added) x = added;
             else
             {
@@ -108,7 +108,7 @@ internal sealed class FusionPlan
             bool seen = recycle && HooksWithin(start, count);
             if (recycle && before != input && !hooked && !seen && !ReferenceEquals(before.Buffer, x.Buffer)) before.RecycleStorage();
             hooked = seen;
-            largest = Math.Max(largest, x.Numel);
+            if (sizes is not null) sizes[s] = x.Numel;
         }
         if (_steps.Count == 0 && skip is not null) x = AddRelu(x, skip);
         return x;

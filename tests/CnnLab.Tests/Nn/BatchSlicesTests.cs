@@ -29,11 +29,11 @@ public class BatchSlicesTests
         Assert.Equal(8, BatchSlices.Images(64 * 1024, 160));   // 2 MB slices of 256 KB images
         Assert.Equal(1, BatchSlices.Images(1 << 20, 64));      // a 4 MB image alone
         Assert.Equal(0, BatchSlices.Images(16 * 1024, 32));    // 2 MB: the whole batch
-        // Slices up to the step that reads the last output of 16 MB or more; the rest takes the whole batch.
+        // Slices where an output takes 32 MB or more, up to the step that reads the last output of 16 MB or more.
         Assert.Equal((3, 8), BatchSlices.Plan([64 * 1024, 16 * 1024, 4096, 4096, 10], 256));
         Assert.Equal((3, 8), BatchSlices.Plan([16 * 1024, 64 * 1024, 4096], 160));  // the last step has nothing after it
-        Assert.Null(BatchSlices.Plan([32 * 1024, 16 * 1024], 127));           // 15.9 MB
-        Assert.Equal((2, 16), BatchSlices.Plan([32 * 1024, 16 * 1024], 128)); // 16 MB
+        Assert.Null(BatchSlices.Plan([32 * 1024, 16 * 1024], 255));                 // 31.9 MB
+        Assert.Equal((4, 16), BatchSlices.Plan([32 * 1024, 8 * 1024, 16 * 1024, 10], 256)); // 32 MB
         Assert.False(BatchSlices.PerImage(new Flatten(0)));     // flattens the batch axis
         Assert.False(BatchSlices.PerImage(new Softmax(0)));
         Assert.False(BatchSlices.PerImage(new Doubler()));      // not the library's: not known

@@ -12,7 +12,7 @@ namespace CnnLab.Nn;
 /// <remarks>PyTorch: none (it runs a batch layer by layer); what depth-first schedulers of inference engines do.</remarks>
 internal static class BatchSlices
 {
-    /// <summary>Bytes of one whole-batch intermediate above which a batch runs in slices: a last-level cache of 32 MB.</summary>
+    /// <summary>Bytes of one whole-batch intermediate from which a batch runs in slices: a last-level cache of 32 MB.</summary>
     internal const long CacheBytes = 32L << 20;
 
     /// <summary>Bytes of a slice's largest intermediate: 2 MB (a core's L2 and what the next layer's output needs beside it).</summary>
@@ -30,17 +30,22 @@ internal static class BatchSlices
 
     /// <summary>
     /// The steps to run a slice at a time and the images a slice, for a batch of <paramref name="images"/> whose steps' outputs
-    /// take <paramref name="sizes"/> floats an image; null where no output fills half of <see cref="CacheBytes"/> (it and the
-    /// next step's output together would fill the cache). The slices run up to the step that reads the last output that does; the
-    /// steps after it, whose intermediates fit, take the whole batch (a Winograd or pixel GEMM block of many images, a large
-    /// weight read once).
+    /// take <paramref name="sizes"/> floats an image; null where no output fills <see cref="CacheBytes"/>. The slices run up to
+    /// the step that reads the last output that fills half of it (it and the next step's output together would fill the cache);
+    /// the steps after it, whose intermediates fit, take the whole batch (a Winograd or pixel GEMM block of many images, a large
+    /// weight read once). Smaller intermediates did not pay for the slices (cnn-small's 25 MB, wide-tail's 16 MB).
     /// </summary>
     public static (int Steps, int Images)? Plan(ReadOnlySpan<long> sizes, int images)
     {
         int last = -1;
+        bool outgrows = false;
         for (int s = 0; s < sizes.Length; s++)
-            if (4 * sizes[s] * images >= CacheBytes / 2) last = s;
-        if (last < 0) return null;
+        {
+            long bytes = 4 * sizes[s] * images;
+            outgrows |= bytes >= CacheBytes;
+            if (bytes >= CacheBytes / 2) last = s;
+        }
+        if (!outgrows) return null;
         int steps = Math.Min(sizes.Length, last + 2);
         long largest = 0;
         for (int s = 0; s < steps; s++) largest = Math.Max(largest, sizes[s]);

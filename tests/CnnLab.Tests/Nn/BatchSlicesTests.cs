@@ -27,7 +27,7 @@ public class BatchSlicesTests
     public void Slices_only_a_batch_whose_intermediates_outgrow_the_cache()
     {
         Assert.Equal(8, BatchSlices.Images(64 * 1024, 160));   // 2 MB slices of 256 KB images
-        Assert.Equal(1, BatchSlices.Images(1 << 20, 64));      // a 4 MB image alone
+        Assert.Equal(2, BatchSlices.Images(1 << 20, 64));      // 4 MB images two at a time (one would run a single image's way)
         Assert.Equal(0, BatchSlices.Images(16 * 1024, 32));    // 2 MB: the whole batch
         // Slices where an output takes 32 MB or more, up to the step that reads the last output of 16 MB or more.
         Assert.Equal((3, 8), BatchSlices.Plan([64 * 1024, 16 * 1024, 4096, 4096, 10], 256));
@@ -39,6 +39,23 @@ public class BatchSlicesTests
         Assert.False(BatchSlices.PerImage(new Doubler()));      // not the library's: not known
         Assert.True(BatchSlices.PerImage(new Softmax(1)));
         Assert.True(BatchSlices.PerImage(new Residual(new Sequential(new Conv2d(4, 4, 3, padding: 1)))));
+    }
+
+    [Theory]
+    [InlineData(17, 8, new[] { 8, 9 })]        // a last image alone joins the slice before
+    [InlineData(16, 8, new[] { 8, 8 })]
+    [InlineData(19, 8, new[] { 8, 8, 3 })]
+    public void Runs_every_image_once_in_slices_and_writes_each_output_in_place(int images, int slice, int[] counts)
+    {
+        var x = Tensor.Randn(new Generator(5), images, 2, 3);
+        var seen = new List<int>();
+        var y = BatchSlices.Run(x, slice, part =>
+        {
+            seen.Add(part.Shape[0]);
+            return part * 3f;
+        });
+        Assert.Equal(counts, seen);
+        Assert.Equal(x.Data.ToArray().Select(v => v * 3f), y.Data.ToArray());
     }
 
     [Theory]

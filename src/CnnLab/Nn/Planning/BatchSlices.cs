@@ -20,11 +20,12 @@ internal static class BatchSlices
 
     /// <summary>
     /// Images a slice holds where the largest intermediate takes <paramref name="largestPerImage"/> floats an image (its bytes a
-    /// slice within <see cref="SliceBytes"/>, at least one image): 0 where that is the whole batch of <paramref name="images"/>.
+    /// slice within <see cref="SliceBytes"/>, at least two images: one would take a single image's algorithms): 0 where that is
+    /// the whole batch of <paramref name="images"/>.
     /// </summary>
     public static int Images(long largestPerImage, int images)
     {
-        long slice = Math.Max(1, SliceBytes / Math.Max(1, 4 * largestPerImage));
+        long slice = Math.Max(2, SliceBytes / Math.Max(1, 4 * largestPerImage));
         return slice >= images ? 0 : (int)slice;
     }
 
@@ -83,10 +84,10 @@ internal static class BatchSlices
     {
         int images = input.Shape[0];
         Tensor? all = null;
-        for (int start = 0; start < images; start += slice)
+        for (int start = 0, count; start < images; start += count)
         {
             // A last slice of one image would run a single image's algorithms (ConvPlanner): it joins the slice before.
-            int count = images - start - slice == 1 ? slice + 1 : Math.Min(slice, images - start);
+            count = images - start - slice == 1 ? slice + 1 : Math.Min(slice, images - start);
             var part = input.Slice(start, count);
             var y = run(part);
             if (y.Rank == 0 || y.Shape[0] != count)

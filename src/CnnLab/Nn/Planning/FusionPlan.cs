@@ -17,7 +17,8 @@ namespace CnnLab.Nn;
 /// Modules do not know their neighbours; only this pass does. Under no-grad it also hands each intermediate back to the
 /// <see cref="Tensors.CachingAllocator"/> as soon as the next step has read it, where no hook saw it and every module is the
 /// library's own (a module of the user's might keep what it was given), so the next step's output reuses lines still in cache.
-/// A batch whose intermediates outgrow the cache runs there through every step a slice of images at a time (<see cref="BatchSlices"/>).
+/// A batch whose intermediates outgrow the cache runs there a slice of images at a time through the steps that write them
+/// (<see cref="BatchSlices"/>).
 /// </summary>
 /// <remarks>PyTorch: what <c>torch.fx</c>'s fusion passes and <c>torch.jit.freeze</c> do to a model, applied at every forward.</remarks>
 internal sealed class FusionPlan

@@ -96,12 +96,13 @@ public static partial class ConvBenchmark
     }
 
     // The planner's algorithms (y/dx/dW, one name when they agree): the same choice the ops make.
-    // A dilated convolution run in phases: its ordinary one's forward and dx, its own dW.
+    // A dilated convolution run in phases: its ordinary one's forward and dx, and dW (ConvPlanner.PhaseWeightGradient) its or its own.
     private static string Algorithm(in Conv2dGeometry g)
     {
         if (ConvPlanner.DilationPhases(g) is not { } phases) return ConvPlanner.Plan(g).ToString();
         var inner = ConvPlanner.Plan(phases);
-        return $"phases: {ConvPlan.Name(inner.Forward)}/{ConvPlan.Name(inner.InputGradient)}/{ConvPlan.Name(ConvPlanner.Plan(g).WeightGradient)}";
+        var dw = ConvPlanner.PhaseWeightGradient(phases) ? inner.WeightGradient : ConvPlanner.Plan(g).WeightGradient;
+        return $"phases: {ConvPlan.Name(inner.Forward)}/{ConvPlan.Name(inner.InputGradient)}/{ConvPlan.Name(dw)}";
     }
 
     private static (float[] X, float[] W, float[] B) Inputs(in Conv2dGeometry g) =>

@@ -14,15 +14,25 @@ namespace CnnLab.Tests;
 /// </summary>
 public class DilatedPhasesTests
 {
-    public static TheoryData<Conv2dGeometry> Shapes => new()
-    {
+    private static readonly Conv2dGeometry[] ShapeList =
+    [
         new Conv2dGeometry(3, 32, 12, 16, 36, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),   // four 6x8 phases
         new Conv2dGeometry(2, 33, 12, 9, 32, 3, 3, PH: 3, PW: 3, DH: 3, DW: 3),    // nine 4x3 phases
         new Conv2dGeometry(3, 32, 10, 14, 32, 3, 3, PH: 2, PW: 1, DH: 2, DW: 1),   // rows in two phases, columns in one
         new Conv2dGeometry(2, 32, 16, 12, 32, 5, 5, PH: 4, PW: 4, DH: 2, DW: 2),   // 5x5: F(2x2, 5x5) on 8x6 phases
         new Conv2dGeometry(2, 32, 32, 32, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), // groups of 16→24 on 16x16 phases
         new Conv2dGeometry(1, 32, 12, 14, 32, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2),   // a single image
-    };
+    ];
+
+    public static TheoryData<Conv2dGeometry> Shapes
+    {
+        get
+        {
+            var data = new TheoryData<Conv2dGeometry>();
+            foreach (var g in ShapeList) data.Add(g);
+            return data;
+        }
+    }
 
     private static float[] Values(long n, long seed) => ConvPassChecks.Values(n, seed);
 
@@ -44,6 +54,17 @@ public class DilatedPhasesTests
         Assert.Null(ConvPlanner.DilationPhases(grouped with { G = 8 }));                 // groups of 8
         Assert.Null(ConvPlanner.DilationPhases(grouped with { H = 30, W = 30 }));        // phase planes of 15x15
         Assert.Null(ConvPlanner.DilationPhases(g with { DH = 1, DW = 1, PH = 1, PW = 1 })); // not dilated
+    }
+
+    [Fact]
+    public void Takes_dW_in_phases_where_the_ordinary_convolutions_is_a_Winograd_one()
+    {
+        if (!Avx512F.IsSupported) return;
+        var inPhases = ShapeList.Where(g => ConvPlanner.PhaseWeightGradient(ConvPlanner.DilationPhases(g)!.Value)).ToList();
+        Assert.NotEmpty(inPhases);   // so the backward test below runs dW in phases too
+        Assert.Contains(new Conv2dGeometry(2, 32, 32, 32, 48, 3, 3, PH: 2, PW: 2, DH: 2, DW: 2, G: 2), inPhases);
+        Assert.True(ConvPlanner.PhaseWeightGradient(new Conv2dGeometry(512, 48, 8, 8, 48, 3, 3, PH: 1, PW: 1)));
+        Assert.False(ConvPlanner.PhaseWeightGradient(new Conv2dGeometry(512, 48, 8, 8, 48, 3, 3, PH: 1, PW: 1, DH: 2, DW: 2)));
     }
 
     [Theory]

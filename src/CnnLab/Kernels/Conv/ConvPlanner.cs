@@ -320,13 +320,21 @@ public static partial class ConvPlanner
     // one group (dilation 2, batch 128, forward and dx + dW together, ms): 64→64 on 16x16 10.6 → 7.7 and 22.9 → 19.7, 48→48 6.2
     // → 4.1-4.5 and 12.9 → 11.6-12.4, 32→32 on 32x32 10.9 → 8.4 and 22.0 → 20.5 (on 16x16 2.67 → 2.12 and 5.77 → 5.95). With 16
     // channels it lost (16→16 on 32x32 2.86 → 2.92 and 7.00 → 7.65), and with 4 groups of 16 by 40 % (64→64 forward 3.16 →
-    // 4.40). Its dW in phases tied (48→48) or lost, so dW stays on the dilated planes. A single image (no pass over memory: its
+    // 4.40). A single image (no pass over memory: its
     // planes stay in cache) and groups of 16 on phase planes of 16x16 or more (where F(4x4, 3x3) has whole tiles) pay too
     // (bench/RESULTS.md, "Dilated layers in phases at batch 1 and in groups").
     internal const int MinPhaseChannels = 32;
 
     // Channels a group, and the phase planes' shorter side, from which a grouped dilated convolution runs in phases.
     internal const int MinGroupPhaseChannels = 16, MinGroupPhaseSide = 16;
+
+    /// <summary>
+    /// Whether a dilated convolution in phases takes its dW in phases too (<see cref="DilatedPhases.Backward"/>): where the ordinary
+    /// one's is a Winograd one. On the Zen 5 that tied on 48→48 on 16x16 (x split once more); on the Zen 4 it paid (batch 128,
+    /// dW alone on the dilated planes → in phases: 48→48 on 16x16 12.7 → 9.5 ms, 64→64 in 4 groups on 32x32 25-27 → 15 ms).
+    /// </summary>
+    internal static bool PhaseWeightGradient(in Conv2dGeometry inner) =>
+        Plan(inner).WeightGradient is ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5;
 
     /// <summary>
     /// The ordinary convolution on the phase planes that a dilated one runs as (<see cref="DilatedPhases"/>), or null where it

@@ -68,9 +68,10 @@ internal static unsafe class DilatedPhases
 
     /// <summary>
     /// dx (written or added), dW and db (added) of such a convolution, dL/dy image by image from <paramref name="source"/>: dx from
-    /// the phases, dW from the dilated planes by the kernel the planner takes for them (in phases it measured no faster: the
-    /// phases of x cost what the ordinary kernel saved). Does none of <see cref="Conv2dKernel.BackwardCore"/>'s finishing of dx
-    /// (its caller then does them, as for the depthwise kernel).
+    /// the phases; dW from them too where the ordinary convolution's is a Winograd one (<see cref="ConvPlanner.PhaseWeightGradient"/>),
+    /// else from the dilated planes by the kernel the planner takes for them; db from the dilated planes' dy, summed as every
+    /// other path sums it. Does none of <see cref="Conv2dKernel.BackwardCore"/>'s finishing of dx (its caller then does them, as
+    /// for the depthwise kernel).
     /// </summary>
     public static void Backward(in Conv2dGeometry g, in Conv2dGeometry inner, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
         ConvOutputGradient source, Span<float> dx, Span<float> dw, Span<float> db, bool overwriteDx)
@@ -81,26 +82,29 @@ internal static unsafe class DilatedPhases
             Conv2dKernel.BackwardCore(g, x, w, source, dx, dw, db, overwriteDx, weightGradient);
             return;
         }
+        bool phasesDw = !dw.IsEmpty && ConvPlanner.PhaseWeightGradient(inner);
         long xLength = (long)g.N * g.C * g.H * g.W, yLength = (long)g.N * g.OC * g.ColCols;
         float[] dyPhases = Rent(yLength), dxPhases = Rent(xLength);
-        float[]? dyAll = dw.IsEmpty && db.IsEmpty ? null : Rent(yLength);
+        float[]? dyAll = (dw.IsEmpty || phasesDw) && db.IsEmpty ? null : Rent(yLength), xPhases = phasesDw ? Rent(xLength) : null;
         try
         {
             fixed (float* pdy = dyPhases, pall = dyAll)
                 Collect(g, source, pdy, pall);
-            // dx alone reads no x: the inner convolution is handed x itself, of the same length, in place of its phases.
+            // dx alone reads no x: the inner convolution is then handed x itself, of the same length, in place of its phases.
+            if (xPhases is not null)
+                fixed (float* px = x, pxs = xPhases) Split(px, g.N, g.C, g.H, g.W, g.DH, g.DW, pxs);
             fixed (float* pdy = dyPhases)
-                Conv2dKernel.BackwardCore(inner, x, w, new PlainGradient(inner, pdy), dxPhases, default, default, overwriteDx: true,
-                    ConvAlgorithm.Auto);
+                Conv2dKernel.BackwardCore(inner, xPhases is null ? x : xPhases.AsSpan(0, (int)xLength), w, new PlainGradient(inner, pdy),
+                    dxPhases, phasesDw ? dw : default, default, overwriteDx: true, ConvAlgorithm.Auto);
             fixed (float* pdxs = dxPhases, pdx = dx) Merge(pdxs, g.N, g.C, g.H, g.W, g.DH, g.DW, pdx, add: !overwriteDx);
-            // dW and db from the dilated planes' dy, db summed as every other path sums it.
             if (dyAll is not null)
                 fixed (float* pall = dyAll)
-                    Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pall), default, dw, db, overwriteDx: true, weightGradient);
+                    Conv2dKernel.BackwardCore(g, x, w, new PlainGradient(g, pall), default, phasesDw ? default : dw, db, overwriteDx: true,
+                        weightGradient);
         }
         finally
         {
-            foreach (var buffer in new[] { dyPhases, dxPhases, dyAll })
+            foreach (var buffer in new[] { dyPhases, dxPhases, dyAll, xPhases })
                 if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
         }
     }

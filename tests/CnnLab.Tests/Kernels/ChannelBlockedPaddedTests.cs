@@ -118,8 +118,8 @@ public class ChannelBlockedPaddedTests
         // Whole blocks of 16 outputs: a pointwise dW from 16 input channels, not from 8.
         Assert.Equal(blocked, ConvPlanner.Plan(new Conv2dGeometry(128, 64, 32, 32, 16, 1, 1)).WeightGradient);
         Assert.Equal(im2col, ConvPlanner.Plan(new Conv2dGeometry(128, 8, 32, 32, 16, 1, 1)).WeightGradient);
-        // Winograd keeps its shapes; one input channel keeps im2col's dot products for dW (its forward: output rows, 0.68 →
-        // 0.59 ms); groups of 12 cannot run it (output rows do, 10.8 → 7.2 ms against im2col).
+        // Winograd keeps its shapes; one input channel keeps im2col's dot products for dW (its forward: output rows); groups of
+        // 12 cannot run it (output rows do, faster than im2col: bench/RESULTS.md).
         Assert.Equal(new ConvPlan(ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd4x4),
             ConvPlanner.Plan(new Conv2dGeometry(128, 24, 28, 28, 40, 3, 3, PH: 1, PW: 1)));
         var oneInput = ConvPlanner.Plan(new Conv2dGeometry(128, 1, 40, 56, 24, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1));

@@ -330,8 +330,8 @@ public static partial class ConvPlanner
 
     /// <summary>
     /// Whether a dilated convolution in phases takes its dW in phases too (<see cref="DilatedPhases.Backward"/>): where the ordinary
-    /// one's is a Winograd one. On the Zen 5 that tied on 48→48 on 16x16 (x split once more); on the Zen 4 it paid (batch 128,
-    /// dW alone on the dilated planes → in phases: 48→48 on 16x16 12.7 → 9.5 ms, 64→64 in 4 groups on 32x32 25-27 → 15 ms).
+    /// one's is a Winograd one. On the Zen 5 that tied on 48→48 on 16x16 (x split once more); on the Zen 4 it paid, grouped or
+    /// not (bench/RESULTS.md, "Dilated layers in phases at batch 1 and in groups").
     /// </summary>
     internal static bool PhaseWeightGradient(in Conv2dGeometry inner) =>
         Plan(inner).WeightGradient is ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5;

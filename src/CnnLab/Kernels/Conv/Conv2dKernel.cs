@@ -72,9 +72,8 @@ public static class Conv2dKernel
         }
         var geo = g;
         int p = g.ColCols;
-        var forward = ConvPlanner.Plan(g, algorithm, weightsKept: weightsKey is not null).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward, winogradBlockColumns) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
-        using var owned = weightsKey is null ? plan : null;
+        var plan = ConvPlanCache.Forward(g, weightsKey, w, algorithm, out var owned, winogradBlockColumns);
+        using var _ = owned;
         Rectifier act = relu;
         if (stored.IsLeaky && plan.StoresLeaky) (act, activation) = (stored, null);
         fixed (float* px = x, pb = b, py = y)

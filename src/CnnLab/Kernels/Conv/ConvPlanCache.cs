@@ -43,6 +43,19 @@ internal static class ConvPlanCache
     private static readonly int s_algorithms = Enum.GetValues<ConvAlgorithm>().Length;
 
     /// <summary>
+    /// The forward plan of <paramref name="g"/> by the planner's choice (or <paramref name="pinned"/>): kept under
+    /// <paramref name="weights"/> (<see cref="Get"/>), or where that is null made for this call alone and handed out in
+    /// <paramref name="owned"/> too, for the caller to dispose.
+    /// </summary>
+    public static ConvForwardPlan Forward(in Conv2dGeometry g, CachedWeights? weights, ReadOnlySpan<float> w, ConvAlgorithm pinned,
+        out ConvForwardPlan? owned, int winogradBlockColumns = 0)
+    {
+        var algorithm = ConvPlanner.Plan(g, pinned, weightsKept: weights is not null).Forward;
+        owned = weights is null ? new ConvForwardPlan(g, w, algorithm, winogradBlockColumns) : null;
+        return owned ?? Get(g, weights!.Value, w, algorithm);
+    }
+
+    /// <summary>
     /// The plan for <paramref name="weights"/>' values <paramref name="w"/>. Never dispose it. Weights frozen in an epoch
     /// (<see cref="CachedWeights.FrozenEpoch"/>) are compared with the plan's snapshot once in that epoch, not on every call.
     /// </summary>

@@ -40,9 +40,8 @@ public static class ConvReluMaxPoolKernel
         var geo = g;
         var poolGeo = pool;
         int p = g.ColCols, q = pool.OH * pool.OW;
-        var forward = ConvPlanner.Plan(g, algorithm, weightsKept: weightsKey is not null).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(g, w, forward) : ConvPlanCache.Get(g, weightsKey.Value, w, forward);
-        using var owned = weightsKey is null ? plan : null;
+        var plan = ConvPlanCache.Forward(g, weightsKey, w, algorithm, out var owned);
+        using var _ = owned;
         fixed (float* px = x, pb = b, pp = pooled)
         fixed (int* pi = argmax)
         {

@@ -27,9 +27,8 @@ internal static unsafe class PooledPhases
     public static void Forward(in Conv2dGeometry g, in Conv2dGeometry inner, in Pool2dGeometry pool, ReadOnlySpan<float> x,
         ReadOnlySpan<float> w, ReadOnlySpan<float> b, bool hasBias, Span<float> pooled, Span<int> argmax, CachedWeights? weightsKey)
     {
-        var forward = ConvPlanner.Plan(inner, ConvAlgorithm.Auto, weightsKept: weightsKey is not null).Forward;
-        var plan = weightsKey is null ? new ConvForwardPlan(inner, w, forward) : ConvPlanCache.Get(inner, weightsKey.Value, w, forward);
-        using var owned = weightsKey is null ? plan : null;
+        var plan = ConvPlanCache.Forward(inner, weightsKey, w, ConvAlgorithm.Auto, out var owned);
+        using var _ = owned;
         var geo = g;
         int xImage = g.C * g.H * g.W, phaseOut = inner.OC * inner.ColCols, oh2 = pool.OH, ow2 = pool.OW, q = oh2 * ow2, ow = g.OW;
         // Images a block: the inner plan's block holds four phase images of each.

@@ -100,13 +100,7 @@ internal static unsafe class PooledPhases
                 for (; j < ow2; j++)
                 {
                     long o = row + j;
-                    // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN (MaxPool2dKernel's rule).
-                    float best = p0[o];
-                    int at = 0;
-                    if (!(p1[o] <= best) && !float.IsNaN(best)) { best = p1[o]; at = 1; }
-                    if (!(p2[o] <= best) && !float.IsNaN(best)) { best = p2[o]; at = ow; }
-                    if (!(p3[o] <= best) && !float.IsNaN(best)) { best = p3[o]; at = ow + 1; }
-                    pooled[o] = best;
+                    pooled[o] = MaxPool2dKernel.Pick2x2Window(p0[o], p1[o], p2[o], p3[o], ow, ow + 1, out int at);
                     if (argmax != null) argmax[o] = first + 2 * j + at;
                 }
             }

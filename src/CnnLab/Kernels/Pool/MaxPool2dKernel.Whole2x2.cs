@@ -55,16 +55,28 @@ public static partial class MaxPool2dKernel
                 if (affine)
                     (a, b, c, d) = (BatchNormPlanes.ScaleShiftRelu(a, scale, shift), BatchNormPlanes.ScaleShiftRelu(b, scale, shift),
                         BatchNormPlanes.ScaleShiftRelu(c, scale, shift), BatchNormPlanes.ScaleShiftRelu(d, scale, shift));
-                // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN.
-                float best = a;
-                int at = 0;
-                if (!(b <= best) && !float.IsNaN(best)) { best = b; at = 1; }
-                if (!(c <= best) && !float.IsNaN(best)) { best = c; at = w; }
-                if (!(d <= best) && !float.IsNaN(best)) { best = d; at = w + 1; }
+                float best = Pick2x2Window(a, b, c, d, w, w + 1, out int at);
                 yRow[j] = best;
                 if (pi != null) idxRow[j] = rowStart + 2 * j + at;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="Pick2x2(Vector512{float}, Vector512{float}, Vector512{float}, Vector512{float}, Vector512{int}, Vector512{int},
+    /// out Vector512{float}, out Vector512{int})"/> for one window: its maximum, and in <paramref name="at"/> 0, 1,
+    /// <paramref name="atC"/> or <paramref name="atD"/> for the tap it came from.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Pick2x2Window(float a, float b, float c, float d, int atC, int atD, out int at)
+    {
+        // take v ⇔ v > best, or v is NaN while best is not: !(v <= best) && best is not NaN.
+        float best = a;
+        at = 0;
+        if (!(b <= best) && !float.IsNaN(best)) { best = b; at = 1; }
+        if (!(c <= best) && !float.IsNaN(best)) { best = c; at = atC; }
+        if (!(d <= best) && !float.IsNaN(best)) { best = d; at = atD; }
+        return best;
     }
 
     // Widest plane whose two output rows' windows ForwardRowPair2x2Avx512 takes: each input row's taps lie in one vector.

@@ -72,16 +72,24 @@ internal sealed class FusionPlan
     private (int Steps, int Images)? Slices(Tensor input)
     {
         if (input.Rank < 2 || input.Shape[0] < 2 || Autograd.IsGradEnabled || !_libraryOnly || !_perImage) return null;
-        foreach (var layer in _layers)
-            if (!BatchSlices.Quiet(layer)) return null;
         string key = Shape.Format(input.Shape[1..]);
         if (!_sizes.TryGetValue(key, out var sizes))
         {
+            // One image through a batch norm in training mode would update its statistics: measured in eval mode only.
+            if (!Quiet()) return null;
             sizes = new long[_steps.Count];
             Steps(input.Slice(0, 1), null, 0, _steps.Count, sizes);
             _sizes[key] = sizes;
         }
-        return BatchSlices.Plan(sizes, input.Shape[0]);
+        // Most batches are too small to slice: only those that are walk the modules for their mode and hooks.
+        return BatchSlices.Plan(sizes, input.Shape[0]) is { } plan && Quiet() ? plan : null;
+    }
+
+    private bool Quiet()
+    {
+        foreach (var layer in _layers)
+            if (!BatchSlices.Quiet(layer)) return false;
+        return true;
     }
 
     // Steps [first, end) in order; `sizes` (where not null) takes the floats of each one's output.

@@ -129,3 +129,36 @@ internal readonly unsafe struct PrefetchStream(float* at, float* end, nint step)
         return at + step;
     }
 }
+
+/// <summary>
+/// <see cref="PrefetchStream"/> over several equal regions: <paramref name="count"/> regions of <paramref name="floats"/> floats,
+/// <paramref name="stride"/> floats apart (a group's channels of each image of a block), asked for a few lines at a time
+/// (<see cref="Ask"/>) from a loop that runs long enough to cover them. Into L1 as well as L2: measured a little faster than
+/// L2 alone for Winograd's next planes. The default asks for nothing.
+/// </summary>
+internal unsafe struct RegionStream(float* first, long stride, int count, long floats)
+{
+    private int _region;
+    private long _at;
+
+    /// <summary>The 64-byte lines the regions span (0 for none).</summary>
+    public readonly long Lines => first == null ? 0 : count * ((floats + CacheLines.LineFloats - 1) / CacheLines.LineFloats);
+
+    /// <summary>The lines to ask for at each of <paramref name="asks"/> asks to cover the regions (at most 64; 0: none).</summary>
+    public readonly int PerAsk(long asks) => asks <= 0 ? 0 : (int)Math.Min(64, (Lines + asks - 1) / asks);
+
+    /// <summary>Where the next ask starts (null once every region is covered, or for none).</summary>
+    public readonly float* Next => first == null || _region >= count ? null : first + _region * stride + _at;
+
+    /// <summary>Asks for the next <paramref name="lines"/> lines (fewer at the end of the last region).</summary>
+    public void Ask(int lines)
+    {
+        if (first == null || !Sse.IsSupported) return;
+        for (; lines > 0 && _region < count; lines--)
+        {
+            Sse.Prefetch0(first + _region * stride + _at);
+            _at += CacheLines.LineFloats;
+            if (_at >= floats) (_at, _region) = (0, _region + 1);
+        }
+    }
+}

@@ -63,4 +63,28 @@ public class CacheLinesTests
         Assert.True(PrefetchStream.Ask(region, 10) == region + 10 || !System.Runtime.Intrinsics.X86.Sse.IsSupported);
         Assert.True(PrefetchStream.Ask(null, 10) == null);
     }
+
+    [Fact]
+    public unsafe void A_region_stream_covers_each_region_a_line_at_a_time_and_then_stops()
+    {
+        float* planes = stackalloc float[300];
+        var stream = new RegionStream(planes, 100, 3, 40);   // three regions of 40 floats (3 lines each), 100 apart
+        Assert.Equal(9, stream.Lines);
+        Assert.Equal(3, stream.PerAsk(3));
+        Assert.Equal(1, stream.PerAsk(100));
+        Assert.Equal(0, stream.PerAsk(0));
+        Assert.Equal(0, default(RegionStream).Lines);
+        Assert.Equal(0, default(RegionStream).PerAsk(10));
+        Assert.True(default(RegionStream).Next == null && new RegionStream(null, 100, 3, 40).Lines == 0);
+        Assert.True(stream.Next == planes);
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        stream.Ask(2);
+        Assert.True(stream.Next == planes + 32);
+        stream.Ask(1);
+        Assert.True(stream.Next == planes + 100);   // the first region's three lines asked for: the second's start
+        stream.Ask(4);
+        Assert.True(stream.Next == planes + 216);
+        stream.Ask(64);
+        Assert.True(stream.Next == null);   // every region covered: nothing more
+    }
 }

@@ -5,7 +5,7 @@ namespace CnnLab.Kernels;
 
 internal sealed unsafe partial class ConvBackwardPass
 {
-    private void AddInputGradient(ChunkBuffers b, float* dx, long xOff, ReadOnlySpan<float> dyg, int n, int grp, int slot)
+    private void AddInputGradient(ChunkBuffers b, float* dx, long xOff, ReadOnlySpan<float> dyg, int n, int grp, int slot, float* nextDx)
     {
         var g = _g;
         int r = g.ColRows, p = g.ColCols;
@@ -17,7 +17,7 @@ internal sealed unsafe partial class ConvBackwardPass
         }
         if (_rowsDx is not null)
         {
-            fixed (float* dys = dyg, pd = b.DyPadded) _rowsDx.Group(grp, dys, dx + xOff, !_overwriteDx, pd);
+            fixed (float* dys = dyg, pd = b.DyPadded) _rowsDx.Group(grp, dys, dx + xOff, !_overwriteDx, pd, nextDx);
             return;
         }
         if (_winogradDx is not null)

@@ -169,7 +169,11 @@ internal sealed unsafe partial class ConvBackwardPass
                     runStart = AddToRun(b, x, dyg, n, runStart, n1, partial);
                 else if (partial is not null)
                     AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, NextReads(n, grp, n1, x + xOff));
-                if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart);
+                if (_needDx)
+                {
+                    float* nextDx = grp + 1 < g.G ? dx + xOff + (long)g.Cg * g.H * g.W : n + 1 < n1 ? dx + (n + 1L) * g.C * g.H * g.W : null;
+                    AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart, nextDx);
+                }
             }
             // A full block, or the chunk's last images: dx of the block's images from their dY, and their tiles'
             // share of dU.

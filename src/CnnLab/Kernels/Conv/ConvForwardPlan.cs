@@ -184,7 +184,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// y [count, OC, OH·OW] = act(conv(x [count, C, H, W]) + bias) for count ≤ <see cref="ImagesPerBlock"/>
     /// images; bias (null: none) and ReLU as in <see cref="Conv2dKernel.ForwardCached"/>, or a leaky ReLU where
     /// <see cref="StoresLeaky"/>. <paramref name="next"/>: the images the caller runs next (empty: none), whose first the
-    /// direct kernels (channel-blocked, output rows) and a pointwise GEMM that packs its input ask for while these run.
+    /// direct kernels (channel-blocked, output rows), Winograd's products and a pointwise GEMM that packs its input ask for while
+    /// these run.
     /// </summary>
     public void Run(Workspace ws, ReadOnlySpan<float> x, int count, float* bias, Rectifier act, Span<float> y, ReadOnlySpan<float> next = default)
     {
@@ -225,13 +226,17 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         }
         int cg = _g.Cg, ocg = _g.OCg, plane = _g.H * _g.W;
         var buffers = ws.Winograd!;
-        fixed (float* px = x, py = y)
+        int nextImages = Math.Min(count, next.Length / xImage);
+        fixed (float* px = x, py = y, pn = next)
             for (int grp = 0; grp < _g.G; grp++)
             {
                 for (int s = 0; s < count; s++)
                     _winograd.TransformInput(buffers, px + ((long)s * _g.C + grp * cg) * plane, cg, 0, s);
+                // The planes transformed next, the next group's or the next block's first, asked for while the products run.
+                var ahead = grp + 1 < _g.G ? new RegionStream(px + (grp + 1L) * cg * plane, xImage, count, (long)cg * plane)
+                    : nextImages > 0 ? new RegionStream(pn, xImage, nextImages, (long)cg * plane) : default;
                 _winograd.MultiplyAndTransformOutput(buffers, _winogradWeights!, grp, 0, count, py + (long)grp * ocg * plane,
-                    (long)_g.OC * plane, bias != null ? bias + grp * ocg : null, relu, accumulate: false);
+                    (long)_g.OC * plane, bias != null ? bias + grp * ocg : null, relu, accumulate: false, ahead);
             }
     }
 

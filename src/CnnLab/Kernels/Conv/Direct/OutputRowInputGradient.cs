@@ -53,12 +53,15 @@ internal sealed unsafe class OutputRowInputGradient : IDisposable
     /// <summary>Floats of the zero-bordered scratch each thread needs (zero it once: only its inside is written).</summary>
     public int PaddedLength => _strided?.PaddedLength ?? _conv!.PaddedLength;
 
-    /// <summary>dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW].</summary>
-    public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded)
+    /// <summary>
+    /// dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW]; <paramref name="nextDx"/>
+    /// as <see cref="StrideTwoRowInputGradient.Group"/>'s.
+    /// </summary>
+    public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded, float* nextDx = null)
     {
         if (_strided is not null)
         {
-            _strided.Group(grp, dy, dx, accumulate, padded);
+            _strided.Group(grp, dy, dx, accumulate, padded, nextDx);
             return;
         }
         fixed (float* packed = _packed) _conv!.ForwardGroup(grp, dy, packed, null, false, dx, padded, accumulate);

@@ -60,13 +60,21 @@ internal sealed unsafe class StrideTwoRowInputGradient
     /// <summary>Floats of the padded dy plane set each thread needs (zero it once: only its inside is written).</summary>
     public int PaddedLength => _layout.PaddedLength;
 
-    /// <summary>dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW].</summary>
-    public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded)
+    /// <summary>
+    /// dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW]. <paramref name="nextDx"/>:
+    /// the Cg·H·W floats of dx the caller writes next (null: none), asked for while this group runs.
+    /// </summary>
+    public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded, float* nextDx = null)
     {
         var g = _g;
         _layout.CopyIn(dy, padded);
         int blocks = (g.C + Channels - 1) / Channels, vectors = (_layout.Columns(0) + Lanes - 1) / Lanes;
         float* sums = stackalloc float[2 * Rows * Channels * Lanes];
+        // The dx written next, asked for while this one's steps run: a store to a line not in cache first waits for it.
+        long steps = 0;
+        foreach (var phase in _phases.AsSpan(grp * _layout.RowPhases.Length, _layout.RowPhases.Length)) steps += (phase.Rows + Rows - 1) / Rows;
+        var ahead = new RegionStream(nextDx, 0, 1, (long)g.C * g.H * g.W);
+        int asks = ahead.PerAsk(steps * vectors * blocks);
         for (int i = 0; i < _layout.RowPhases.Length; i++)
         {
             var phase = _phases[grp * _layout.RowPhases.Length + i];
@@ -74,7 +82,7 @@ internal sealed unsafe class StrideTwoRowInputGradient
             fixed (float* evenWeights = phase.EvenWeights, oddWeights = phase.OddWeights)
                 for (int a0 = 0; a0 < phase.Rows; a0 += Rows)
                     for (int v = 0; v < vectors; v++)
-                        for (int block = 0; block < blocks; block++)
+                        for (int block = 0; block < blocks; block++, ahead.Ask(asks))
                             Step(padded + a0 * _layout.PaddedWidth + v * Lanes, Math.Min(Rows, phase.Rows - a0),
                                 even, evenWeights + (long)block * phase.Even.Length * Channels, phase.Even.Length,
                                 odd, oddWeights + (long)block * phase.Odd.Length * Channels, phase.Odd.Length,

@@ -257,10 +257,11 @@ internal sealed unsafe partial class WinogradBlock
     /// The block's <paramref name="count"/> images' output planes from V's channels first … first + K − 1 with group
     /// <paramref name="group"/> of <paramref name="u"/> (R rows, K columns): M_ξ = U_ξ · V_ξ, then plane r of slot s,
     /// y + s·<paramref name="imageStride"/> + r·H·W, (+)= act(Aᵀ·M·A + bias[r]) (see <see cref="Winograd3x3.TransformOutput"/>;
-    /// bias null: none). Chunk by chunk, 8 planes at a time: their M chunk is made and used while in L1.
+    /// bias null: none). Chunk by chunk, 8 planes at a time: their M chunk is made and used while in L1. <paramref name="ahead"/>:
+    /// the planes the caller transforms next, asked for a share per position while the products run.
     /// </summary>
     public void MultiplyAndTransformOutput(Buffers b, WinogradWeights u, int group, int first, int count,
-        float* y, long imageStride, float* bias, bool relu, bool accumulate)
+        float* y, long imageStride, float* bias, bool relu, bool accumulate, RegionStream ahead = default)
     {
         if (u.Positions != Positions) throw new ArgumentException($"weights of {u.Positions} positions for tiles of {Positions}", nameof(u));
         int side = TileSide, th = (H + side - 1) / side, tw = (W + side - 1) / side, rows = count * th, k = u.K;
@@ -278,6 +279,7 @@ internal sealed unsafe partial class WinogradBlock
             int used = count * Tiles, length = Math.Min(16, Ldv - used);
             for (long row = 0; row < (long)positions * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
         }
+        int asks = ahead.PerAsk((long)(rows + ChunkRows - 1) / ChunkRows * u.RowBlocks * positions);
         fixed (float* pu = u.Data)
         {
             for (int r0 = 0; r0 < rows; r0 += ChunkRows)
@@ -294,6 +296,7 @@ internal sealed unsafe partial class WinogradBlock
                         // The output rows this block of channels stores next, asked for a share per position while the products
                         // run: a store to a line not in cache first reads it from memory.
                         AskFor(outputs, xi, positions);
+                        if (asks > 0) ahead.Ask(asks);
                         float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
                         for (int pass = 0; pass < whole; pass += MultiplyColumns)
                             Multiply<ThreeVectors>(k, ux, vx + pass, vChannel, mx + pass, mRow);

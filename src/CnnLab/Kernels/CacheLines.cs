@@ -86,6 +86,9 @@ internal readonly unsafe struct PrefetchStream(float* at, float* end, nint step)
     public readonly float* At = at, End = end;
     public readonly nint Step = step;
 
+    /// <summary>Whether the stream asks for nothing.</summary>
+    public bool IsEmpty => At == null;
+
     /// <summary>
     /// <paramref name="floats"/> floats from <paramref name="region"/> (null: none) over <paramref name="iterations"/> asks of
     /// <paramref name="lines"/> lines each (2: <see cref="AskTwo"/>).

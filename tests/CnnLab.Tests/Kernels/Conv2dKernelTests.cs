@@ -190,6 +190,7 @@ public class Conv2dKernelTests
     [InlineData(400, 16, 16, 16)] // 256 pixels, a sum longer than one GEMM slice: in place, slice by slice
     [InlineData(8, 32, 32, 16)]   // 1,024 pixels: rows 4 KB apart, packed
     [InlineData(5, 7, 9, 16)]     // 63 pixels: a partial last vector, packed
+    [InlineData(64, 16, 16, 24)]  // 64 KB an image: packed while the next image is asked for, the last image in place
     public void PointwiseForwardReadsItsInputInPlaceWithThePackedBits(int c, int h, int w, int oc)
     {
         var g = new Conv2dGeometry(3, c, h, w, oc, 1, 1);
@@ -209,6 +210,16 @@ public class Conv2dKernelTests
         Conv2dKernel.Forward(g, x, wt, b, true, direct, relu: false, algorithm: ConvAlgorithm.ChannelBlocked);
         Assert.Equal(direct, y);
     }
+
+    [Theory]
+    [InlineData(256, 64, true, false)]   // 64 KB with a next image: packed, the next image asked for while it runs
+    [InlineData(256, 64, false, true)]   // the last image (or one alone): nothing to ask for, read in place
+    [InlineData(256, 63, true, true)]    // under 64 KB: in place
+    [InlineData(144, 128, true, true)]   // planes under 256 pixels: in place
+    [InlineData(1024, 16, false, false)] // rows 4 KB apart: always packed
+    [InlineData(63, 4, false, false)]    // a partial last vector: packed
+    public void PointwiseForwardReadsInPlaceUnlessALargeInputCanBeAskedForAhead(int pixels, int inputs, bool nextAsked, bool inPlace) =>
+        Assert.Equal(inPlace, Conv2dKernel.PointwiseReadsInPlace(pixels, inputs, nextAsked));
 
     [Fact]
     public void Col2ImIsTheAdjointOfIm2Col()

@@ -161,7 +161,7 @@ public static class Conv2dKernel
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            bool inPlace = PointwiseReadsInPlace(p);
+            bool inPlace = PointwiseReadsInPlace(p, g.Cg, !ahead.IsEmpty);
             Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, inPlace, inPlace ? default : ahead);
             return;
         }
@@ -173,10 +173,17 @@ public static class Conv2dKernel
 
     /// <summary>
     /// Whether a pointwise forward's GEMM reads the input's rows of <paramref name="pixels"/> floats in place, as im2col's columns
-    /// are: where whole vectors cover them. Rows 4 KB apart (planes of a multiple of 1,024 pixels) gained nothing that way (16→64
-    /// and 64→16 on 32x32 again on a Zen 4: 4.43 against 4.39 ms, 5.94 against 6.42) and are packed into panels.
+    /// are: where whole vectors cover them, but not rows 4 KB apart (planes of a multiple of 1,024 pixels), and not an input of
+    /// <paramref name="inputs"/> channels of 64 KB or more on planes of 256 pixels or more while the next image is asked for
+    /// (<paramref name="nextAsked"/>): read in place, the first pass over its rows waits on memory, where a GEMM that packs the
+    /// input asks for the next image while it runs (bench/RESULTS.md, "The pointwise forward packs a large input").
     /// </summary>
-    internal static bool PointwiseReadsInPlace(int pixels) => pixels % 16 == 0 && pixels % PackedPointwisePixels != 0;
+    internal static bool PointwiseReadsInPlace(int pixels, int inputs, bool nextAsked) =>
+        pixels % 16 == 0 && pixels % PackedPointwisePixels != 0
+        && (!nextAsked || pixels < PackedPointwiseMinPixels || (long)inputs * pixels < PackedPointwiseFloats);
+
+    // The input floats (64 KB) and plane pixels from which a pointwise forward that asks for the next image packs its input.
+    internal const int PackedPointwiseFloats = 16384, PackedPointwiseMinPixels = 256;
 
     // Pixels of a plane whose rows a pointwise forward's GEMM packs: rows 4 KB apart.
     internal const int PackedPointwisePixels = 1024;

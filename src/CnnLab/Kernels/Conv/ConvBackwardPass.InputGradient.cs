@@ -68,12 +68,16 @@ internal sealed unsafe partial class ConvBackwardPass
                     g.OH, g.OW, new Span<float>(dx + (long)(blockStart + i) * image, image), _dxStride,
                     accumulate: !_overwriteDx);
         }
-        for (int grp = 0; grp < g.G; grp++)
-        {
-            _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, grp * g.OCg, count,
-                dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, image, null, false, accumulate: !_overwriteDx);
-            if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
-        }
+        for (int grp = 0; grp < g.G; grp++) FinishGroup(b, dx, blockStart, count, grp, partial);
+    }
+
+    // Group grp of FinishBlock: Winograd's dx of the block's images, and their tiles' share of dU.
+    private void FinishGroup(ChunkBuffers b, float* dx, int blockStart, int count, int grp, float[]? partial)
+    {
+        var g = _g;
+        _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, grp * g.OCg, count,
+            dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, (long)g.C * g.H * g.W, null, false, accumulate: !_overwriteDx);
+        if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
     }
 
     // db[o] += Σ_n Σ_pixels dY[n, o]: the per-(image, channel) sums of the chunks, over the images in order.

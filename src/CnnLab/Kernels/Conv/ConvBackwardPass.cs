@@ -42,7 +42,7 @@ internal sealed unsafe partial class ConvBackwardPass
 
     private readonly Conv2dGeometry _g;
     private readonly ConvOutputGradient _source;
-    private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx, _addsToDx;
+    private readonly bool _needDx, _needDw, _needDb, _overwriteDx, _maskDx, _addsToDx, _groupByGroup;
     private readonly BatchNormGradientSums? _inputSums;
     private readonly WinogradBlock? _block, _winogradDx;
     private readonly WinogradWeightGradient? _winogradDw;
@@ -104,6 +104,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _partials = needDw ? new float[_chunks][] : [];
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
+        _groupByGroup = g.G > 1 && (_needDx || _needDw) && (!_needDx || _winogradDx is not null) && (!_needDw || _winogradDw is not null);
     }
 
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
@@ -155,6 +156,11 @@ internal sealed unsafe partial class ConvBackwardPass
             Array.Clear(partial, 0, _partialLength);
         }
         int n0 = (int)((long)chunk * g.N / _chunks), n1 = (int)((long)(chunk + 1) * g.N / _chunks);
+        if (_groupByGroup)
+        {
+            RunBlocksByGroup(b, x, dx, dxAddend, n0, n1, partial);
+            return;
+        }
         int blockStart = n0, runStart = n0, p = g.ColCols;   // read once: a division the JIT does not move out of the loops
         for (int n = n0; n < n1; n++)
         {
@@ -183,6 +189,34 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (_addsToDx || _maskDx) FinishInputGradient(x, dx, dxAddend, blockStart, n + 1);
                 blockStart = n + 1;
             }
+        }
+    }
+
+    // Winograd's blocks with groups, a group at a time: its images' transforms, then its products while they are in L2. Image by
+    // image, every group's transformed planes of a block (several MB with 64 channels on 32x32) went out to L3 and came back.
+    // Each group's dU, dx and db are its own, summed in image order as before: the same bits.
+    private void RunBlocksByGroup(ChunkBuffers b, float* x, float* dx, float* dxAddend, int n0, int n1, float[]? partial)
+    {
+        var g = _g;
+        int p = g.ColCols;
+        for (int blockStart = n0; blockStart < n1; blockStart += _blockImages)
+        {
+            int count = Math.Min(_blockImages, n1 - blockStart);
+            for (int grp = 0; grp < g.G; grp++)
+            {
+                for (int n = blockStart; n < blockStart + count; n++)
+                {
+                    long xOff = ((long)n * g.C + grp * g.Cg) * g.H * g.W;
+                    var dyg = _source.ForImage(n, grp, b.Scratch.AsSpan(0, g.OCg * p + 16));
+                    if (_needDb)
+                        for (int o = 0; o < g.OCg; o++)
+                            _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                    if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, default);
+                    if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart, null);
+                }
+                FinishGroup(b, dx, blockStart, count, grp, partial);
+            }
+            if (_addsToDx || _maskDx) FinishInputGradient(x, dx, dxAddend, blockStart, blockStart + count);
         }
     }
 

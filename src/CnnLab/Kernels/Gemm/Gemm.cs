@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
@@ -276,10 +278,21 @@ public static unsafe partial class Gemm
                                 run(kc, aPanel, bPanel, cTile, _ldc, &tail);
                             else EdgeTile(run, kc, aPanel, bPanel, cTile, validRows, validCols, width, tail, edge, edgeBias);
                             if (asks > 0) ahead = ahead.AskLines(asks);
+                            if (ir + mr < rows) AskForTile(cTile + mr * _ldc, _ldc, Math.Min(mr, rows - ir - mr), validCols);
                         }
                     }
                 }
             }
+        }
+
+        // The C tile below this one (the next row panel's, the same columns), asked for while this panel's calls run: a store to
+        // a line not in cache first waits for it, and C's rows of an image's output are usually not (BLIS asks for C too).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void AskForTile(float* c, nint ldc, int rows, int cols)
+        {
+            if (!Sse.IsSupported) return;
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j += 16) Sse.Prefetch0(c + r * ldc + j);
         }
 
         // A tile past C's edge in rows or columns: the whole tile, epilogue included, on a copy of its valid C rows (the lanes

@@ -190,10 +190,10 @@ public class Conv2dKernelTests
     [InlineData(400, 16, 16, 16)] // 256 pixels, a sum longer than one GEMM slice: in place, slice by slice
     [InlineData(8, 32, 32, 16)]   // 1,024 pixels: rows 4 KB apart, packed
     [InlineData(5, 7, 9, 16)]     // 63 pixels: a partial last vector, packed
-    [InlineData(64, 16, 16, 24)]  // 64 KB an image: packed while the next image is asked for, the last image in place
-    public void PointwiseForwardReadsItsInputInPlaceWithThePackedBits(int c, int h, int w, int oc)
+    [InlineData(64, 16, 16, 24, 64)] // 64 KB an image, 4 MB the call: packed while the next image is asked for, the last in place
+    public void PointwiseForwardReadsItsInputInPlaceWithThePackedBits(int c, int h, int w, int oc, int n = 3)
     {
-        var g = new Conv2dGeometry(3, c, h, w, oc, 1, 1);
+        var g = new Conv2dGeometry(n, c, h, w, oc, 1, 1);
         var r = new Generator(c + h);
         float[] x = new float[g.N * c * h * w], wt = new float[oc * c], b = new float[oc];
         r.FillNormal(x, 0f, 1f);
@@ -212,14 +212,15 @@ public class Conv2dKernelTests
     }
 
     [Theory]
-    [InlineData(256, 64, true, false)]   // 64 KB with a next image: packed, the next image asked for while it runs
-    [InlineData(256, 64, false, true)]   // the last image (or one alone): nothing to ask for, read in place
-    [InlineData(256, 63, true, true)]    // under 64 KB: in place
-    [InlineData(144, 128, true, true)]   // planes under 256 pixels: in place
-    [InlineData(1024, 16, false, false)] // rows 4 KB apart: always packed
-    [InlineData(63, 4, false, false)]    // a partial last vector: packed
-    public void PointwiseForwardReadsInPlaceUnlessALargeInputCanBeAskedForAhead(int pixels, int inputs, bool nextAsked, bool inPlace) =>
-        Assert.Equal(inPlace, Conv2dKernel.PointwiseReadsInPlace(pixels, inputs, nextAsked));
+    [InlineData(256, 64, true, 64, false)]    // 64 KB with a next image, 4 MB a call: packed, the next image asked for as it runs
+    [InlineData(256, 64, false, 64, true)]    // the last image (or one alone): nothing to ask for, read in place
+    [InlineData(256, 64, true, 63, true)]     // a call under 4 MB (a slice of an inference batch): in cache, in place
+    [InlineData(256, 63, true, 128, true)]    // under 64 KB: in place
+    [InlineData(144, 128, true, 128, true)]   // planes under 256 pixels: in place
+    [InlineData(1024, 16, false, 1, false)]   // rows 4 KB apart: always packed
+    [InlineData(63, 4, false, 1, false)]      // a partial last vector: packed
+    public void PointwiseForwardReadsInPlaceUnlessALargeInputCanBeAskedForAhead(int pixels, int inputs, bool nextAsked, int images,
+        bool inPlace) => Assert.Equal(inPlace, Conv2dKernel.PointwiseReadsInPlace(pixels, inputs, nextAsked, images));
 
     [Fact]
     public void Col2ImIsTheAdjointOfIm2Col()

@@ -161,7 +161,7 @@ public static class Conv2dKernel
         int r = g.ColRows, p = g.ColCols;
         if (col is null)
         {
-            bool inPlace = PointwiseReadsInPlace(p, g.Cg, !ahead.IsEmpty);
+            bool inPlace = PointwiseReadsInPlace(p, g.Cg, !ahead.IsEmpty, g.N);
             Gemm.SgemmPackedA(wg, p, 1f, false, xg, p, 0f, yg, p, epilogue, inPlace, inPlace ? default : ahead);
             return;
         }
@@ -175,15 +175,17 @@ public static class Conv2dKernel
     /// Whether a pointwise forward's GEMM reads the input's rows of <paramref name="pixels"/> floats in place, as im2col's columns
     /// are: where whole vectors cover them, but not rows 4 KB apart (planes of a multiple of 1,024 pixels), and not an input of
     /// <paramref name="inputs"/> channels of 64 KB or more on planes of 256 pixels or more while the next image is asked for
-    /// (<paramref name="nextAsked"/>): read in place, the first pass over its rows waits on memory, where a GEMM that packs the
-    /// input asks for the next image while it runs (bench/RESULTS.md, "The pointwise forward packs a large input").
+    /// (<paramref name="nextAsked"/>) and the call's <paramref name="images"/> take 4 MB or more: such an input comes from memory,
+    /// where the first pass over its rows read in place waits, and a GEMM that packs it asks for the next image while it runs
+    /// (bench/RESULTS.md, "What a kernel touches next"). A smaller call (inference's slices of a batch) finds it in cache.
     /// </summary>
-    internal static bool PointwiseReadsInPlace(int pixels, int inputs, bool nextAsked) =>
+    internal static bool PointwiseReadsInPlace(int pixels, int inputs, bool nextAsked, int images) =>
         pixels % 16 == 0 && pixels % PackedPointwisePixels != 0
-        && (!nextAsked || pixels < PackedPointwiseMinPixels || (long)inputs * pixels < PackedPointwiseFloats);
+        && (!nextAsked || pixels < PackedPointwiseMinPixels || (long)inputs * pixels < PackedPointwiseFloats
+            || (long)images * inputs * pixels < PackedPointwiseCallFloats);
 
-    // The input floats (64 KB) and plane pixels from which a pointwise forward that asks for the next image packs its input.
-    internal const int PackedPointwiseFloats = 16384, PackedPointwiseMinPixels = 256;
+    // The image (64 KB), plane and call (4 MB) from which a pointwise forward that asks for the next image packs its input.
+    internal const int PackedPointwiseFloats = 16384, PackedPointwiseMinPixels = 256, PackedPointwiseCallFloats = 1 << 20;
 
     // Pixels of a plane whose rows a pointwise forward's GEMM packs: rows 4 KB apart.
     internal const int PackedPointwisePixels = 1024;

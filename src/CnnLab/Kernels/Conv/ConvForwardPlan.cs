@@ -62,7 +62,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 break;
             case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5:
                 int side = WinogradBlock.TileSideOf(algorithm);
-                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH, g.Cg);
+                int columns = winogradBlockColumns > 0 || algorithm == ConvAlgorithm.Winograd ? winogradBlockColumns
+                    : WinogradBlock.ForwardWideBlockColumns;
+                _winograd = new WinogradBlock(g.H, g.W, columns, side, g.KH, g.Cg);
                 ImagesPerBlock = _winograd.Images;
                 _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);
                 break;

@@ -65,6 +65,13 @@ internal sealed unsafe partial class WinogradBlock
     internal const int WideBlockColumns = 256;
 
     /// <summary>
+    /// Tiles of one forward block of F(4x4, 3x3) or F(2x2, 5x5) images: half the backward's, whose dx and dW share a block's
+    /// images. With its V, the block's x read and y written within L2, the forward ran faster on every shape measured
+    /// (bench/RESULTS.md, "What a kernel touches next").
+    /// </summary>
+    internal const int ForwardWideBlockColumns = WideBlockColumns / 2;
+
+    /// <summary>
     /// A transformed tile's positions, (tile + kernel − 1)², for the variants there are: F(2x2, 3x3), F(4x4, 3x3), F(2x2, 5x5).
     /// </summary>
     internal static int PositionsOf(int tileSide, int kernelSide) => (tileSide, kernelSide) is (2, 3) or (4, 3) or (2, 5)

@@ -167,10 +167,7 @@ internal sealed unsafe partial class ConvBackwardPass
             for (int grp = 0; grp < g.G; grp++)
             {
                 long xOff = ((long)n * g.C + grp * g.Cg) * g.H * g.W;
-                var dyg = _source.ForImage(n, grp, b.Scratch.AsSpan(0, g.OCg * p + 16));
-                if (_needDb)
-                    for (int o = 0; o < g.OCg; o++)
-                        _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                var dyg = OutputGradient(b, n, grp);
                 if (partial is not null && _directDw is { RunImages: > 1 })
                     runStart = AddToRun(b, x, dyg, n, runStart, n1, partial);
                 else if (partial is not null)
@@ -192,13 +189,24 @@ internal sealed unsafe partial class ConvBackwardPass
         }
     }
 
+    // Image n's output gradient for group grp from the source, and its planes' sums for db.
+    private ReadOnlySpan<float> OutputGradient(ChunkBuffers b, int n, int grp)
+    {
+        var g = _g;
+        int p = g.ColCols;
+        var dyg = _source.ForImage(n, grp, b.Scratch.AsSpan(0, g.OCg * p + 16));
+        if (_needDb)
+            for (int o = 0; o < g.OCg; o++)
+                _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+        return dyg;
+    }
+
     // Winograd's blocks with groups, a group at a time: its images' transforms, then its products while they are in L2. Image by
     // image, every group's transformed planes of a block (several MB with 64 channels on 32x32) went out to L3 and came back.
     // Each group's dU, dx and db are its own, summed in image order as before: the same bits.
     private void RunBlocksByGroup(ChunkBuffers b, float* x, float* dx, float* dxAddend, int n0, int n1, float[]? partial)
     {
         var g = _g;
-        int p = g.ColCols;
         for (int blockStart = n0; blockStart < n1; blockStart += _blockImages)
         {
             int count = Math.Min(_blockImages, n1 - blockStart);
@@ -207,10 +215,7 @@ internal sealed unsafe partial class ConvBackwardPass
                 for (int n = blockStart; n < blockStart + count; n++)
                 {
                     long xOff = ((long)n * g.C + grp * g.Cg) * g.H * g.W;
-                    var dyg = _source.ForImage(n, grp, b.Scratch.AsSpan(0, g.OCg * p + 16));
-                    if (_needDb)
-                        for (int o = 0; o < g.OCg; o++)
-                            _rowSums[n * g.OC + grp * g.OCg + o] = TensorPrimitives.Sum(dyg.Slice(o * p, p));
+                    var dyg = OutputGradient(b, n, grp);
                     if (partial is not null) AddWeightGradient(b, x + xOff, dyg, grp, n - blockStart, partial, default);
                     if (_needDx) AddInputGradient(b, dx, xOff, dyg, n, grp, n - blockStart, null);
                 }

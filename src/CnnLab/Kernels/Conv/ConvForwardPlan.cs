@@ -62,9 +62,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 break;
             case ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5:
                 int side = WinogradBlock.TileSideOf(algorithm);
-                int columns = winogradBlockColumns > 0 || algorithm == ConvAlgorithm.Winograd ? winogradBlockColumns
-                    : WinogradBlock.ForwardWideBlockColumns;
-                _winograd = new WinogradBlock(g.H, g.W, columns, side, g.KH, g.Cg);
+                _winograd = new WinogradBlock(g.H, g.W, winogradBlockColumns, side, g.KH, g.Cg, forward: true);
                 ImagesPerBlock = _winograd.Images;
                 _winogradWeights = new WinogradWeights(g, w, inputGradient: false, side);
                 break;

@@ -35,6 +35,7 @@ internal sealed unsafe class StrideTwoRowInputGradient
     private readonly int _groups;
     private readonly InputGradientPhases _layout;
     private readonly RowPhase[] _phases;
+    private readonly long _steps;   // Step calls a group takes: every phase's pairs of rows, by vectors and blocks of channels
 
     public StrideTwoRowInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
@@ -55,6 +56,8 @@ internal sealed unsafe class StrideTwoRowInputGradient
                 int rows = InputGradientPhases.Count(_g.H, ry, _g.SH);
                 _phases[grp * _layout.RowPhases.Length + i] = new RowPhase(ry, rows, even, evenWeights, odd, oddWeights);
             }
+        long pairs = _phases.Take(_layout.RowPhases.Length).Sum(phase => (phase.Rows + Rows - 1) / Rows);
+        _steps = pairs * ((_layout.Columns(0) + Lanes - 1) / Lanes) * ((_g.C + Channels - 1) / Channels);
     }
 
     /// <summary>Floats of the padded dy plane set each thread needs (zero it once: only its inside is written).</summary>
@@ -71,10 +74,8 @@ internal sealed unsafe class StrideTwoRowInputGradient
         int blocks = (g.C + Channels - 1) / Channels, vectors = (_layout.Columns(0) + Lanes - 1) / Lanes;
         float* sums = stackalloc float[2 * Rows * Channels * Lanes];
         // The dx written next, asked for while this one's steps run: a store to a line not in cache first waits for it.
-        long steps = 0;
-        foreach (var phase in _phases.AsSpan(grp * _layout.RowPhases.Length, _layout.RowPhases.Length)) steps += (phase.Rows + Rows - 1) / Rows;
         var ahead = new RegionStream(nextDx, 0, 1, (long)g.C * g.H * g.W);
-        int asks = ahead.PerAsk(steps * vectors * blocks);
+        int asks = ahead.PerAsk(_steps);
         for (int i = 0; i < _layout.RowPhases.Length; i++)
         {
             var phase = _phases[grp * _layout.RowPhases.Length + i];

@@ -42,13 +42,15 @@ internal sealed unsafe partial class WinogradBlock
     /// <paramref name="tileSide"/> x <paramref name="tileSide"/> outputs of a <paramref name="kernelSide"/> kernel: F(2x2, 3x3)
     /// (<see cref="Winograd3x3"/>), F(4x4, 3x3) (<see cref="Winograd4x4"/>) or F(2x2, 5x5) (<see cref="Winograd5x5"/>).
     /// <paramref name="channels"/> is the products' depth (input channels forward, output channels for dx; 0: not known),
-    /// which the chunk's width takes into account.
+    /// which the chunk's width takes into account. <paramref name="forward"/>: a forward's block, of
+    /// <see cref="ForwardWideBlockColumns"/> by default for tiles of 36 positions.
     /// </summary>
-    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3, int channels = 0)
+    public WinogradBlock(int h, int w, int blockColumns = 0, int tileSide = 2, int kernelSide = 3, int channels = 0, bool forward = false)
     {
         (H, W, TileSide, KernelSide, Positions) = (h, w, tileSide, kernelSide, PositionsOf(tileSide, kernelSide));
         Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
-        int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns : WideBlockColumns;
+        int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns
+            : forward ? ForwardWideBlockColumns : WideBlockColumns;
         Images = Winograd3x3.ImagesPerBlock(Tiles, columns);
         Cols = Images * Tiles;
         (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide, Positions, channels);

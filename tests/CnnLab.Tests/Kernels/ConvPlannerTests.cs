@@ -11,7 +11,8 @@ public class ConvPlannerTests
 {
     private static readonly ConvAlgorithm[] Concrete =
         [ConvAlgorithm.Im2ColGemm, ConvAlgorithm.Winograd, ConvAlgorithm.ChannelBlocked, ConvAlgorithm.SingleChannel, ConvAlgorithm.Depthwise,
-         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd5x5, ConvAlgorithm.PixelGemm];
+         ConvAlgorithm.OutputRows, ConvAlgorithm.Winograd4x4, ConvAlgorithm.Winograd5x5, ConvAlgorithm.PixelGemm,
+         ConvAlgorithm.WeightRows];
 
     // Odd shapes: 3 channels, stride 2, 1x1, 7x7 with padding 3, groups, dilation, one channel, depthwise with a multiplier.
     private static readonly Conv2dGeometry[] All =
@@ -292,6 +293,7 @@ public class ConvPlannerTests
     [InlineData(ConvAlgorithm.OutputRows)]
     [InlineData(ConvAlgorithm.Im2ColGemm)]
     [InlineData(ConvAlgorithm.PixelGemm)]
+    [InlineData(ConvAlgorithm.WeightRows)]
     public void A_pinned_layer_passes_the_finite_difference_check(ConvAlgorithm algorithm)
     {
         if (algorithm is not (ConvAlgorithm.Im2ColGemm or ConvAlgorithm.PixelGemm) && !Avx512F.IsSupported) return;

@@ -76,13 +76,13 @@ public static class Conv2dKernel
         using var _ = owned;
         Rectifier act = relu;
         if (stored.IsLeaky && plan.StoresLeaky) (act, activation) = (stored, null);
-        fixed (float* px = x, pb = b, py = y)
+        fixed (float* px = x, pb = b, py = y, pw = w)
         fixed (double* pm = planeMeans, pq = planeSquares)
         {
-            nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq;
+            nint xs = (nint)px, bs = (nint)pb, ys = (nint)py, ms = (nint)pm, qs = (nint)pq, wp = (nint)pw;
             plan.ForImages(g.N, (start, end) =>
             {
-                using var workspace = plan.Rent();
+                using var workspace = plan.Rent((float*)wp);
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 var yAll = new Span<float>((float*)ys, geo.N * yImageOut);
                 int xImage = geo.C * geo.H * geo.W, yImage = geo.OC * p;

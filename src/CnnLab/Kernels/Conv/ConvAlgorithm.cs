@@ -58,4 +58,11 @@ public enum ConvAlgorithm
     /// y, dx and dW. For small planes, whose padding holds many of a kernel's taps.
     /// </summary>
     PixelGemm,
+
+    /// <summary>
+    /// One dot product per output along its weight row, the weights read where they lie (<see cref="WeightRowConv"/>): any
+    /// geometry, AVX-512; y only. For layers whose weights are used only a few times a call (a single image on a 2x2 or 1x1
+    /// output), where preparing (or, in inference, comparing) the weights costs as much as using them.
+    /// </summary>
+    WeightRows,
 }

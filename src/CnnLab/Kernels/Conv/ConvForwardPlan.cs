@@ -12,7 +12,8 @@ namespace CnnLab.Kernels;
 /// the direct one by output rows (<see cref="OutputRowConv"/>), or once per tap for the pixel GEMMs of small planes
 /// (<see cref="PixelGemmConv"/>, by blocks of images),
 /// or kept as given for the direct one-channel 3x3 convolution (<see cref="SingleChannelConv3x3"/>) and the direct
-/// depthwise one (<see cref="DepthwiseConv"/>). Each image's
+/// depthwise one (<see cref="DepthwiseConv"/>), or not at all for the weight rows' dot products (<see cref="WeightRowConv"/>),
+/// which read them where they lie (the caller hands them to <see cref="Rent(float*)"/>). Each image's
 /// output is computed the same way whatever block it lands in, so results do not depend on how the
 /// batch is cut among threads. Dispose to return the packed weights.
 /// </summary>
@@ -25,6 +26,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly ChannelBlockedConv? _direct;
     private readonly OutputRowConv? _rows;
     private readonly PixelGemmConv? _pixels;
+    private readonly WeightRowConv? _weightRows;
     private readonly Gemm.PackedA[] _pixelTaps = [];
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked) or of 8 (output rows), or as given
     // (one channel, depthwise).
@@ -86,6 +88,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 ImagesPerBlock = _pixels.BlockImages(PixelGemmImages);
                 _pixelTaps = _pixels.PackTaps(w, transposed: false, ImagesPerBlock);
                 break;
+            case ConvAlgorithm.WeightRows:
+                _weightRows = new WeightRowConv(g);
+                break;
             case ConvAlgorithm.Im2ColGemm:
                 _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
                 break;
@@ -97,6 +102,9 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     /// <summary>The algorithm this plan runs.</summary>
     public ConvAlgorithm Algorithm { get; }
 
+    /// <summary>Whether <paramref name="algorithm"/>'s plan holds weights prepared from the given ones (all but the weight rows).</summary>
+    public static bool PreparesWeights(ConvAlgorithm algorithm) => algorithm != ConvAlgorithm.WeightRows;
+
     /// <summary>One thread's buffers for <see cref="Run"/>; dispose to return them.</summary>
     public sealed class Workspace : IDisposable
     {
@@ -105,6 +113,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         internal float[]? Scratch;
         // The plan that keeps a direct kernel's zero-bordered scratch for its next call (null: the scratch goes back to the pool).
         internal ConvForwardPlan? Keeper;
+        // The weights as given, pinned by the caller while the workspace lives (the weight rows read them in place).
+        internal float* Weights;
 
         public void Dispose()
         {
@@ -147,8 +157,20 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         return kept ?? _winograd!.Rent(_g.Cg, kept: true);
     }
 
-    public Workspace Rent()
+    /// <summary>One thread's buffers, for a plan that holds its weights prepared (<see cref="PreparesWeights"/>).</summary>
+    public Workspace Rent() => Rent(null);
+
+    /// <summary>
+    /// One thread's buffers. <paramref name="weights"/>: the weights as the plan was made from, pinned until the workspace is
+    /// disposed, for an algorithm that reads them where they lie (<see cref="PreparesWeights"/> false; the others ignore them).
+    /// </summary>
+    public Workspace Rent(float* weights)
     {
+        if (_weightRows is not null)
+        {
+            if (weights == null) throw new ArgumentNullException(nameof(weights), "the weight-row convolution reads the weights as given");
+            return new Workspace { Col = ArrayPool<float>.Shared.Rent(checked((int)_weightRows.ScratchLength)), Weights = weights };
+        }
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = RentWinograd(), Keeper = _cached ? this : null };
         if (_pixels is not null)
@@ -198,6 +220,13 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         if (_depthwise)
         {
             fixed (float* px = x, py = y, pw = _directWeights, scratch = ws.Scratch) DepthwiseConv.ForwardImage(_g, px, pw, bias, relu, py, scratch);
+            return;
+        }
+        if (_weightRows is not null)
+        {
+            fixed (float* px = x, py = y, scratch = ws.Col)
+                for (int s = 0; s < count; s++)
+                    _weightRows.ForwardImage(px + (long)s * xImage, ws.Weights, bias, relu, py + (long)s * yImage, scratch);
             return;
         }
         if (_pixels is not null)

@@ -51,7 +51,8 @@ internal static class ConvPlanCache
         out ConvForwardPlan? owned, int winogradBlockColumns = 0)
     {
         var algorithm = ConvPlanner.Plan(g, pinned, weightsKept: weights is not null).Forward;
-        owned = weights is null ? new ConvForwardPlan(g, w, algorithm, winogradBlockColumns) : null;
+        // An algorithm that reads the weights where they lie has nothing to keep, and so nothing to compare.
+        owned = weights is null || !ConvForwardPlan.PreparesWeights(algorithm) ? new ConvForwardPlan(g, w, algorithm, winogradBlockColumns) : null;
         return owned ?? Get(g, weights!.Value, w, algorithm);
     }
 

@@ -37,6 +37,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.Depthwise => DepthwiseConv.Supports(g),
         ConvAlgorithm.OutputRows => OutputRowConv.Supports(g),
         ConvAlgorithm.PixelGemm => PixelGemmConv.Supports(g),
+        ConvAlgorithm.WeightRows => WeightRowConv.Supports(g),
         _ => false,
     };
 
@@ -216,6 +217,7 @@ public static partial class ConvPlanner
     private static ConvAlgorithm ChooseForward(in Conv2dGeometry g, bool weightsKept)
     {
         if (DepthwisePays(g)) return ConvAlgorithm.Depthwise;
+        if (WeightRowsPay(g)) return ConvAlgorithm.WeightRows;
         if (weightsKept && KeptSingleImage(g) is { } kept) return kept;
         if (PixelGemmPays(g, MaxPixelGemmShare)) return ConvAlgorithm.PixelGemm;
         if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
@@ -377,6 +379,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.Depthwise => "one input channel per group and more than one group",
         ConvAlgorithm.OutputRows => "stride 1 or 2 in x and AVX-512",
         ConvAlgorithm.PixelGemm => "one group",
+        ConvAlgorithm.WeightRows => "AVX-512",
         _ => "nothing",
     };
 

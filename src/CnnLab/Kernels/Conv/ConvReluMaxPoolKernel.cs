@@ -42,13 +42,13 @@ public static class ConvReluMaxPoolKernel
         int p = g.ColCols, q = pool.OH * pool.OW;
         var plan = ConvPlanCache.Forward(g, weightsKey, w, algorithm, out var owned);
         using var _ = owned;
-        fixed (float* px = x, pb = b, pp = pooled)
+        fixed (float* px = x, pb = b, pp = pooled, pw = w)
         fixed (int* pi = argmax)
         {
-            nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
+            nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi, wp = (nint)pw;
             plan.ForImages(g.N, (start, end) =>
             {
-                using var workspace = plan.Rent();
+                using var workspace = plan.Rent((float*)wp);
                 float[] block = ArrayPool<float>.Shared.Rent(plan.ImagesPerBlock * geo.OC * p);
                 var xAll = new ReadOnlySpan<float>((float*)xs, geo.N * geo.C * geo.H * geo.W);
                 int xImage = geo.C * geo.H * geo.W;

@@ -33,13 +33,13 @@ internal static unsafe class PooledPhases
         int xImage = g.C * g.H * g.W, phaseOut = inner.OC * inner.ColCols, oh2 = pool.OH, ow2 = pool.OW, q = oh2 * ow2, ow = g.OW;
         // Images a block: the inner plan's block holds four phase images of each.
         int block = Math.Max(1, plan.ImagesPerBlock / 4);
-        fixed (float* px = x, pb = b, pp = pooled)
+        fixed (float* px = x, pb = b, pp = pooled, pw = w)
         fixed (int* pi = argmax)
         {
-            nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi;
+            nint xs = (nint)px, bs = (nint)pb, ps = (nint)pp, isx = (nint)pi, wp = (nint)pw;
             plan.ForImages(g.N, (start, end) =>
             {
-                using var workspace = plan.Rent();
+                using var workspace = plan.Rent((float*)wp);
                 int most = Math.Min(block, end - start);
                 float[] phasesIn = ArrayPool<float>.Shared.Rent(most * xImage), phasesOut = ArrayPool<float>.Shared.Rent(most * 4 * phaseOut);
                 fixed (float* pin = phasesIn, pout = phasesOut)

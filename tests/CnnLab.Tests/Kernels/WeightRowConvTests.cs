@@ -15,7 +15,7 @@ namespace CnnLab.Tests;
 public class WeightRowConvTests
 {
     public static TheoryData<Conv2dGeometry> Shapes => new(
-        new Conv2dGeometry(1, 128, 2, 2, 40, 3, 3, PH: 1, PW: 1),                // 2x2, 10 blocks of 4 outputs: split among threads
+        new Conv2dGeometry(1, 512, 2, 2, 130, 3, 3, PH: 1, PW: 1),               // 2x2, 33 blocks of 4 outputs: split among threads
         new Conv2dGeometry(1, 96, 4, 4, 37, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1),    // 4x4 → 2x2 at stride 2, a last block of 1 output
         new Conv2dGeometry(1, 64, 2, 2, 48, 2, 2, SH: 2, SW: 2),                 // 1x1 output: three empty pixel rows
         new Conv2dGeometry(1, 3, 7, 7, 19, 7, 7),                                 // 3 channels, 7x7 on 7x7: rows of 147, a masked tail
@@ -29,6 +29,8 @@ public class WeightRowConvTests
     public void Matches_the_reference_with_the_same_bits_for_one_thread_and_two(Conv2dGeometry g)
     {
         if (!Avx512F.IsSupported) return;   // it needs AVX-512, and the planner never takes it without
+        if (g.C == 512)
+            using (ThreadCount.Use(2)) Assert.True(ThreadSplit.Pays((g.OC + 3) / 4, 4L * g.ColRows * 4, out _), "not split");
         var gen = new Generator(g.C * 7 + g.OC);
         float[] x = Values(gen, g.N * g.C * g.H * g.W), w = Values(gen, g.OC * g.ColRows), b = Values(gen, g.OC);
         int outs = g.N * g.OC * g.ColCols;

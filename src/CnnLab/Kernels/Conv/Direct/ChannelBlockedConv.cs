@@ -117,35 +117,51 @@ internal sealed unsafe partial class ChannelBlockedConv
     }
 
     // Asks for `ahead` (the input read next: C·H·W floats, or null) during its first step where that takes 32 channels or there
-    // are groups (a first step of 16 in one group asked for a small next image at a cost: lenet5's conv2 0.40 → 0.42 ms). A step with
-    // padded lanes goes through the tile, whose rows past the outputs are not copied.
+    // are groups (a first step of 16 in one group asked for a small next image at a cost: lenet5's conv2 0.40 → 0.42 ms). Run
+    // alone (a single image, not inside a loop over images on several threads), its steps of output channels go to the threads.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
+        int steps = (_blocked + 2 * Lanes - 1) / (2 * Lanes);   // every step but the last takes 32 channels: step i starts at 32·i
+        long stepWork = 2L * Lanes * _g.ColCols * _g.ColRows;
+        if (ThreadSplit.Pays(steps, stepWork, out int minChunk)) ForwardSteps(src, packed, bias, relu, y, steps, minChunk);
+        else
+            for (int i = 0; i < steps; i++) ForwardStep(src, packed, bias, relu, y, 2 * Lanes * i, i == 0 ? ahead : null);
+    }
+
+    // The steps on the threads (a method of its own: the loop's closure is allocated only where it runs).
+    private void ForwardSteps(float* src, float* packed, float* bias, Rectifier relu, float* y, int steps, int minChunk)
+    {
+        nint xs = (nint)src, ws = (nint)packed, bs = (nint)bias, ys = (nint)y;
+        Parallelism.For(steps, minChunk, (start, end) =>
+        {
+            for (int i = start; i < end; i++) ForwardStep((float*)xs, (float*)ws, (float*)bs, relu, (float*)ys, 2 * Lanes * i, null);
+        });
+    }
+
+    // The step of output channels from o0 (32, or 16 where two vectors do not fill) over every pixel.
+    private void ForwardStep(float* src, float* packed, float* bias, Rectifier relu, float* y, int o0, float* ahead)
+    {
         int p = _g.ColCols, r = _g.ColRows;
         bool aliased = RowsAlias(p), padding = _blocked != _g.OC;
         float* tile = stackalloc float[aliased || padding ? 2 * Lanes * TileStride : 1];
         float* paddedBias = stackalloc float[2 * Lanes];
+        float* weights = packed + (long)o0 * r;
+        float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
+        int width = StepWidth(o0, _blocked), valid = Math.Min(width, _g.OC - o0);
+        if (b != null && valid < width) b = PadBias(b, valid, paddedBias);
+        var stream = o0 == 0 && (width == 2 * Lanes || _groups > 1)
+            ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r) : default;
         fixed (int* pixels = _pixels, taps = _taps)
-            for (int o0 = 0; o0 < _blocked;)
-            {
-                float* weights = packed + (long)o0 * r;
-                float* yBlock = y + (long)o0 * p, b = bias == null ? null : bias + o0;
-                int width = StepWidth(o0, _blocked), valid = Math.Min(width, _g.OC - o0);
-                if (b != null && valid < width) b = PadBias(b, valid, paddedBias);
-                var stream = o0 == 0 && (width == 2 * Lanes || _groups > 1)
-                    ? PrefetchStream.Over(ahead, (long)_g.C * _g.H * _g.W, (long)RoundUp(p) / Block * r) : default;
-                if (!aliased && valid == width) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
-                else
-                    for (int c0 = 0; c0 < p; c0 += TilePixels)
-                    {
-                        int n = Math.Min(TilePixels, p - c0);
-                        var chunkStream = stream.After((long)c0 / Block * r);
-                        ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width, chunkStream);
-                        for (int o = 0; o < valid; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
-                    }
-                o0 += width;
-            }
+            if (!aliased && valid == width) ForwardPixels(src, pixels, taps, weights, r, b, relu, yBlock, p, 0, p, width, stream);
+            else
+                for (int c0 = 0; c0 < p; c0 += TilePixels)
+                {
+                    int n = Math.Min(TilePixels, p - c0);
+                    var chunkStream = stream.After((long)c0 / Block * r);
+                    ForwardPixels(src, pixels + c0, taps, weights, r, b, relu, tile, TileStride, 0, n, width, chunkStream);
+                    for (int o = 0; o < valid; o++) RowCopy.Copy(tile + o * TileStride, yBlock + (long)o * p + c0, n);
+                }
     }
 
     // The `valid` biases of a step followed by zeros, in `padded` (32 floats).

@@ -147,15 +147,38 @@ internal sealed unsafe class OutputRowConv
     // the next step continues. With the pixels outer and the blocks inner, every output plane was written at once (64 streams for
     // 64 outputs), and where a step's sum is short that cost (batch 256, ms): 3→64 3x3 on 32x32 15.5 → 10.9, 3→32 5x5 14.1 →
     // 12.6, 3→24 3x3 on 40x56 (batch 128) 6.0 → 4.7, 64→16 1x1 7.6 → 6.8; with 16 to 128 inputs it measured the same.
+    // Run alone (a single image), the blocks go to the threads.
     private void Steps<TAhead>(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, PrefetchStream ahead)
         where TAhead : struct, CacheLines.IAhead
     {
+        int blocks = (_g.OC + Channels - 1) / Channels;
+        if (ThreadSplit.Pays(blocks, (long)Channels * _g.ColCols * _g.ColRows, out int minChunk))
+            SplitBlocks(src, packed, bias, relu, y, accumulate, blocks, minChunk);
+        else
+            for (int o0 = 0; o0 < _g.OC; o0 += Channels) Block<TAhead>(src, packed, bias, relu, y, accumulate, o0, ref ahead);
+    }
+
+    // The blocks on the threads (a method of its own: the loop's closure is allocated only where it runs).
+    private void SplitBlocks(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, int blocks, int minChunk)
+    {
+        nint xs = (nint)src, ws = (nint)packed, bs = (nint)bias, ys = (nint)y;
+        Parallelism.For(blocks, minChunk, (start, end) =>
+        {
+            var none = default(PrefetchStream);
+            for (int k = start; k < end; k++)
+                Block<CacheLines.NoAhead>((float*)xs, (float*)ws, (float*)bs, relu, (float*)ys, accumulate, k * Channels, ref none);
+        });
+    }
+
+    // The block of output channels from o0 over every pixel vector.
+    private void Block<TAhead>(float* src, float* packed, float* bias, Rectifier relu, float* y, bool accumulate, int o0,
+        ref PrefetchStream ahead) where TAhead : struct, CacheLines.IAhead
+    {
         int r = _g.ColRows, p = _g.ColCols;
         fixed (int* inputs = _inputs, outputs = _outputs, counts = _counts, taps = _taps)
-            for (int o0 = 0; o0 < _g.OC; o0 += Channels)
-                for (int i = 0; i < _inputs.Length; i += Vectors, ahead = TAhead.Asks ? ahead.After(r) : default)
-                    Step<TAhead>(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
-                        y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead);
+            for (int i = 0; i < _inputs.Length; i += Vectors, ahead = TAhead.Asks ? ahead.After(r) : default)
+                Step<TAhead>(src, inputs + i, taps, packed + (long)o0 * r, r, bias == null ? null : bias + o0, relu, accumulate,
+                    y + (long)o0 * p, p, outputs + i, counts + i, Math.Min(Channels, _g.OC - o0), ahead);
     }
 
     // Three pixel vectors of eight output channels: 24 chains over the taps, then + bias, the rectifier, and the `channels` real ones stored.

@@ -28,9 +28,6 @@ internal sealed unsafe class WeightRowConv
     private readonly Conv2dGeometry _g;
     private readonly int _rowLength, _rowStride, _rows, _paddedH, _paddedW;
 
-    // Multiply-adds a thread's share of a layer has at least (an image's rows of output channels split no finer).
-    private const int MinThreadWork = 1 << 16;
-
     public WeightRowConv(in Conv2dGeometry g)
     {
         if (!Supports(g)) throw new ArgumentException("the weight-row convolution needs AVX-512");
@@ -61,18 +58,24 @@ internal sealed unsafe class WeightRowConv
         var g = _g;
         float* rows = scratch, padded = scratch + RowsLength;
         int blocks = (g.OCg + RowsPerStep - 1) / RowsPerStep;
-        int minChunk = Math.Max(1, MinThreadWork / (RowsPerStep * _rowStride * _rows));
-        nint rs = (nint)rows, ws = (nint)w, bs = (nint)bias, ys = (nint)y;
+        bool split = ThreadSplit.Pays(blocks, (long)RowsPerStep * _rowStride * _rows, out int minChunk);
         for (int grp = 0; grp < g.G; grp++)
         {
             FillRows(x + (long)grp * g.Cg * g.H * g.W, padded, rows);
-            int first = grp * g.OCg;
-            Parallelism.For(blocks, minChunk, (start, end) =>
-            {
-                for (int k = start; k < end; k++)
-                    Block(first, k * RowsPerStep, (float*)rs, (float*)ws, (float*)bs, relu, (float*)ys);
-            });
+            if (split) SplitBlocks(grp * g.OCg, blocks, minChunk, rows, w, bias, relu, y);
+            else
+                for (int k = 0; k < blocks; k++) Block(grp * g.OCg, k * RowsPerStep, rows, w, bias, relu, y);
         }
+    }
+
+    // The blocks of a group on the threads (a method of its own: the loop's closure is allocated only where it runs).
+    private void SplitBlocks(int first, int blocks, int minChunk, float* rows, float* w, float* bias, bool relu, float* y)
+    {
+        nint rs = (nint)rows, ws = (nint)w, bs = (nint)bias, ys = (nint)y;
+        Parallelism.For(blocks, minChunk, (start, end) =>
+        {
+            for (int k = start; k < end; k++) Block(first, k * RowsPerStep, (float*)rs, (float*)ws, (float*)bs, relu, (float*)ys);
+        });
     }
 
     // rows [P4, R16] of one group's input xg [Cg, H, W], by way of its zero-bordered copy (so no tap needs a bounds test).

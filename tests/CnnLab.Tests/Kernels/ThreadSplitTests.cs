@@ -1,0 +1,79 @@
+using System.Runtime.Intrinsics.X86;
+using CnnLab.Kernels;
+using Xunit;
+
+namespace CnnLab.Tests;
+
+/// <summary>
+/// A single image's layer splits its own output channels among the threads (<see cref="ThreadSplit"/>): the direct kernels'
+/// steps of output channels and the weight rows' blocks give the same bits for one thread and two, and the rule splits only
+/// work large enough, never inside a loop that already runs on the threads.
+/// </summary>
+public class ThreadSplitTests
+{
+    public static TheoryData<Conv2dGeometry, ConvAlgorithm> Layers => new()
+    {
+        { new Conv2dGeometry(1, 32, 16, 16, 80, 3, 3, PH: 1, PW: 1), ConvAlgorithm.ChannelBlocked },              // 32, 32, 16 wide
+        { new Conv2dGeometry(1, 32, 32, 32, 64, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), ConvAlgorithm.ChannelBlocked }, // all-conv's
+        { new Conv2dGeometry(1, 48, 9, 9, 36, 3, 3, PH: 1, PW: 1), ConvAlgorithm.ChannelBlocked },                 // padded last step
+        { new Conv2dGeometry(1, 64, 14, 14, 128, 3, 3, PH: 1, PW: 1, G: 2), ConvAlgorithm.ChannelBlocked },        // two groups
+        { new Conv2dGeometry(1, 3, 32, 32, 36, 5, 5, PH: 2, PW: 2), ConvAlgorithm.OutputRows },                    // a last block of 4
+        { new Conv2dGeometry(1, 32, 32, 32, 48, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), ConvAlgorithm.OutputRows },     // column phases
+        { new Conv2dGeometry(1, 64, 32, 32, 24, 1, 1), ConvAlgorithm.OutputRows },                                 // pointwise
+    };
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void A_single_images_output_channels_on_two_threads_keep_their_bits(Conv2dGeometry g, ConvAlgorithm algorithm)
+    {
+        if (!Avx512F.IsSupported) return;   // both kernels need AVX-512
+        long stepWork = (algorithm == ConvAlgorithm.ChannelBlocked ? 32L : 8L) * g.ColCols * g.ColRows;
+        int steps = algorithm == ConvAlgorithm.ChannelBlocked ? (g.OCg + 31) / 32 : (g.OCg + 7) / 8;   // a group's
+        using (ThreadCount.Use(2)) Assert.True(ThreadSplit.Pays(steps, stepWork, out _), $"{g} is too small to split");
+        var gen = new CnnLab.Tensors.Generator(g.OC + 3);
+        float[] x = Values(gen, g.C * g.H * g.W), w = Values(gen, g.OC * g.ColRows), b = Values(gen, g.OC);
+        var expected = new float[g.OC * g.ColCols];
+        Conv2dReference.Forward(g, x, w, b, true, expected);
+        int[]? first = null;
+        foreach (int threads in new[] { 1, 2 })
+            foreach (bool kept in new[] { false, true })
+            {
+                var y = new float[expected.Length + 16];
+                using (ThreadCount.Use(threads))
+                    Conv2dKernel.ForwardCached(g, x, w, b, true, y.AsSpan(0, expected.Length), false, default, default,
+                        kept ? new CachedWeights(w, 0) : null, algorithm);
+                Conv2dKernelTests.AssertClose(expected, y[..expected.Length], $"{algorithm} {g}, {threads} thread(s)");
+                Assert.All(y[expected.Length..], v => Assert.Equal(0f, v));
+                var bits = y[..expected.Length].Select(BitConverter.SingleToInt32Bits).ToArray();
+                if (first is null) first = bits;
+                else Assert.Equal(first, bits);
+            }
+    }
+
+    [Fact]
+    public void Only_work_worth_a_thread_is_split_and_never_inside_a_parallel_loop()
+    {
+        using (ThreadCount.Use(1)) Assert.False(ThreadSplit.Pays(100, 1 << 20, out _));
+        using (ThreadCount.Use(2))
+        {
+            Assert.True(ThreadSplit.Pays(2, ThreadSplit.MinWork, out int one));
+            Assert.Equal(1, one);
+            Assert.False(ThreadSplit.Pays(3, ThreadSplit.MinWork / 2, out int two));   // two items a chunk: one chunk
+            Assert.Equal(2, two);
+            Assert.True(ThreadSplit.Pays(4, ThreadSplit.MinWork / 2, out _));
+            bool inside = true;
+            Parallelism.For(2, 1, (_, _) =>
+            {
+                if (ThreadSplit.Pays(100, 1 << 20, out _)) inside = false;
+            });
+            Assert.True(inside, "a kernel already running on one of the loop's threads split its work again");
+        }
+    }
+
+    private static float[] Values(CnnLab.Tensors.Generator gen, int n)
+    {
+        var v = new float[n];
+        gen.FillNormal(v, 0f, 1f);
+        return v;
+    }
+}

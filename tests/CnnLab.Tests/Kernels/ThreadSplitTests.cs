@@ -6,8 +6,9 @@ namespace CnnLab.Tests;
 
 /// <summary>
 /// A single image's layer splits its own output channels among the threads (<see cref="ThreadSplit"/>): the direct kernels'
-/// steps of output channels and the weight rows' blocks give the same bits for one thread and two, and the rule splits only
-/// work large enough, never inside a loop that already runs on the threads.
+/// steps of output channels, Winograd's blocks of 8 (each share with its own M chunk; F(2x2, 3x3), F(4x4, 3x3) with its
+/// tiny planes, F(2x2, 5x5)) and the weight rows' blocks give the same bits for one thread and two, and the rule splits
+/// only work large enough, never inside a loop that already runs on the threads.
 /// </summary>
 public class ThreadSplitTests
 {
@@ -20,16 +21,30 @@ public class ThreadSplitTests
         { new Conv2dGeometry(1, 3, 32, 32, 36, 5, 5, PH: 2, PW: 2), ConvAlgorithm.OutputRows },                    // a last block of 4
         { new Conv2dGeometry(1, 32, 32, 32, 48, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), ConvAlgorithm.OutputRows },     // column phases
         { new Conv2dGeometry(1, 64, 32, 32, 24, 1, 1), ConvAlgorithm.OutputRows },                                 // pointwise
+        { new Conv2dGeometry(1, 64, 28, 28, 124, 3, 3, PH: 1, PW: 1), ConvAlgorithm.Winograd4x4 },                 // a last block of 4
+        { new Conv2dGeometry(1, 64, 16, 16, 64, 3, 3, PH: 1, PW: 1), ConvAlgorithm.Winograd },                     // F(2x2, 3x3)
+        { new Conv2dGeometry(1, 32, 16, 16, 48, 5, 5, PH: 2, PW: 2), ConvAlgorithm.Winograd5x5 },
+        { new Conv2dGeometry(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1), ConvAlgorithm.Winograd4x4 },                  // 2x2 tiles
+        { new Conv2dGeometry(1, 96, 30, 30, 64, 3, 3, PH: 1, PW: 1, G: 2), ConvAlgorithm.Winograd },               // groups, chunks
     };
+
+    // The items the kernel splits (a group's) and the multiply-adds of each.
+    private static (int Items, long Work) Split(in Conv2dGeometry g, ConvAlgorithm algorithm)
+    {
+        if (algorithm == ConvAlgorithm.ChannelBlocked) return ((g.OCg + 31) / 32, 32L * g.ColCols * g.ColRows);
+        if (algorithm == ConvAlgorithm.OutputRows) return ((g.OCg + 7) / 8, 8L * g.ColCols * g.ColRows);
+        int side = algorithm == ConvAlgorithm.Winograd4x4 ? 4 : 2, positions = algorithm == ConvAlgorithm.Winograd ? 16 : 36;
+        long tiles = (long)((g.H + side - 1) / side) * ((g.W + side - 1) / side);
+        return ((g.OCg + 7) / 8, 8L * positions * g.Cg * tiles);
+    }
 
     [Theory]
     [MemberData(nameof(Layers))]
     public void A_single_images_output_channels_on_two_threads_keep_their_bits(Conv2dGeometry g, ConvAlgorithm algorithm)
     {
         if (!Avx512F.IsSupported) return;   // both kernels need AVX-512
-        long stepWork = (algorithm == ConvAlgorithm.ChannelBlocked ? 32L : 8L) * g.ColCols * g.ColRows;
-        int steps = algorithm == ConvAlgorithm.ChannelBlocked ? (g.OCg + 31) / 32 : (g.OCg + 7) / 8;   // a group's
-        using (ThreadCount.Use(2)) Assert.True(ThreadSplit.Pays(steps, stepWork, out _), $"{g} is too small to split");
+        var (items, work) = Split(g, algorithm);
+        using (ThreadCount.Use(2)) Assert.True(ThreadSplit.Pays(items, work, out _), $"{g} is too small to split");
         var gen = new CnnLab.Tensors.Generator(g.OC + 3);
         float[] x = Values(gen, g.C * g.H * g.W), w = Values(gen, g.OC * g.ColRows), b = Values(gen, g.OC);
         var expected = new float[g.OC * g.ColCols];
@@ -42,7 +57,7 @@ public class ThreadSplitTests
                 using (ThreadCount.Use(threads))
                     Conv2dKernel.ForwardCached(g, x, w, b, true, y.AsSpan(0, expected.Length), false, default, default,
                         kept ? new CachedWeights(w, 0) : null, algorithm);
-                Conv2dKernelTests.AssertClose(expected, y[..expected.Length], $"{algorithm} {g}, {threads} thread(s)");
+                Conv2dKernelTests.AssertClose(expected, y[..expected.Length], $"{algorithm} {g}, {threads} thread(s)", algorithm);
                 Assert.All(y[expected.Length..], v => Assert.Equal(0f, v));
                 var bits = y[..expected.Length].Select(BitConverter.SingleToInt32Bits).ToArray();
                 if (first is null) first = bits;

@@ -275,7 +275,7 @@ internal sealed unsafe partial class WinogradBlock
         if (u.Positions != Positions) throw new ArgumentException($"weights of {u.Positions} positions for tiles of {Positions}", nameof(u));
         int side = TileSide, th = (H + side - 1) / side, tw = (W + side - 1) / side, rows = count * th, k = u.K;
         int block = WinogradWeights.BlockRows, positions = Positions;
-        long plane = (long)H * W, mRow = (long)positions * ChunkWidth, vChannel = (long)positions * Ldv;
+        long vChannel = (long)positions * Ldv;
         float* v = b.VStart + vChannel * first, m = b.MStart;
         if (_tiny) TransformStaged(b, first, k, count);
         if (count < Images && !b.Kept)
@@ -289,53 +289,17 @@ internal sealed unsafe partial class WinogradBlock
             for (long row = 0; row < (long)positions * k; row++) new Span<float>(v + row * Ldv + used, length).Clear();
         }
         int asks = ahead.PerAsk((long)(rows + ChunkRows - 1) / ChunkRows * u.RowBlocks * positions);
-        fixed (float* pu = u.Data)
+        var call = new Call(v, u, group, rows, th, tw, y, imageStride, bias, relu, accumulate);
+        // A single image's blocks of output channels go to the threads where that pays (each with its own M chunk).
+        long blockWork = (long)block * positions * k * rows * tw;
+        if (ahead.Lines == 0 && ThreadSplit.Pays(u.RowBlocks, blockWork, out int minChunk))
         {
-            for (int r0 = 0; r0 < rows; r0 += ChunkRows)
-            {
-                int rEnd = Math.Min(rows, r0 + ChunkRows);
-                // A chunk that ends the block early (a single image's last tile rows) is multiplied only as wide as its tiles,
-                // rounded up to a vector: the output transform reads no lane past them for a value it stores.
-                int width = Math.Min(ChunkWidth, ((rEnd - r0) * tw + 15) / 16 * 16), whole = width / MultiplyColumns * MultiplyColumns;
-                for (int rb = 0; rb < u.RowBlocks; rb++)
-                {
-                    var outputs = new OutputRows(y, imageStride, H, W, side, rb * block, Math.Min(u.Rows, (rb + 1) * block), r0, rEnd, th);
-                    for (int xi = 0; xi < positions; xi++)
-                    {
-                        // The output rows this block of channels stores next, asked for a share per position while the products
-                        // run: a store to a line not in cache first reads it from memory.
-                        AskFor(outputs, xi, positions);
-                        if (asks > 0) ahead.Ask(asks);
-                        float* ux = pu + u.Offset(group, xi, rb), vx = v + (long)xi * Ldv + r0 * tw, mx = m + (long)xi * ChunkWidth;
-                        for (int pass = 0; pass < whole; pass += MultiplyColumns)
-                            Multiply<ThreeVectors>(k, ux, vx + pass, vChannel, mx + pass, mRow);
-                        if (whole < width) MultiplyNarrow(k, ux, vx + whole, vChannel, mx + whole, mRow, (width - whole) / 16);
-                    }
-                    if (_tiny && r0 % th == 0 && rEnd % th == 0)
-                    {
-                        // Whole images: 4 at a time.
-                        for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
-                            Winograd4x4.TransformTinyOutputs(m + (o - rb * block) * mRow, ChunkWidth, H, W, (rEnd - r0) / th,
-                                bias != null ? bias + o : null, relu, accumulate, y + r0 / th * imageStride + o * plane, imageStride);
-                        continue;
-                    }
-                    for (int o = rb * block; o < Math.Min(u.Rows, (rb + 1) * block); o++)
-                        for (int s = r0 / th; s * th < rEnd; s++)
-                        {
-                            // Image s's tile rows in this chunk, read where its tile (0, 0) would lie in the chunk.
-                            int first0 = Math.Max(r0, s * th) - s * th, end = Math.Min(rEnd, (s + 1) * th) - s * th;
-                            float* at = m + (o - rb * block) * mRow + ((long)s * th - r0) * tw;
-                            float* yPlane = y + s * imageStride + o * plane, planeBias = bias != null ? bias + o : null;
-                            if (side == 4) Winograd4x4.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
-                            else if (KernelSide == 5)
-                                Winograd5x5.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
-                            else if (_small && first0 == 0 && end == th)
-                                Winograd3x3.TransformSmallOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane);
-                            else Winograd3x3.TransformOutput(at, ChunkWidth, H, W, planeBias, relu, accumulate, yPlane, first0, end);
-                        }
-                }
-            }
+            SplitRowBlocks(call, minChunk);
+            return;
         }
+        fixed (float* pu = u.Data)
+            for (int r0 = 0; r0 < rows; r0 += ChunkRows)
+                for (int rb = 0; rb < u.RowBlocks; rb++) RowBlock(call, pu, m, rb, r0, ref ahead, asks);
     }
 
     // Spans [share·n / shares, (share + 1)·n / shares) of the n in `rows`, asked for into L1 (CacheLines.Prefetch).

@@ -81,7 +81,7 @@ public class ConvReluMaxPoolSingleChannelTests
                 codes.AsSpan(codesLength).Fill(77);
                 using (ThreadCount.Use(threads))
                 {
-                    ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, yRef, idxRef, ConvAlgorithm.Im2ColGemm);
+                    ConvReluMaxPoolKernel.Forward(g, pool, x, wt, b, hasBias, yRef, idxRef);
                     ConvReluMaxPoolSingleChannel.Forward(g, pool, x, wt, b, hasBias, y, codes);
                 }
                 Assert.Equal(BitsOf(yRef), BitsOf(y[..outs]));

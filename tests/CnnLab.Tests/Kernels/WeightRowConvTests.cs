@@ -22,15 +22,15 @@ public class WeightRowConvTests
         new Conv2dGeometry(2, 20, 3, 3, 16, 3, 3, PH: 1, PW: 1, DH: 2, DW: 2, G: 2), // dilated, two groups, two images
         new Conv2dGeometry(4, 33, 5, 5, 9, 5, 5),                                 // four images of one pixel, 5 taps a row
         new Conv2dGeometry(1, 16, 3, 5, 8, 1, 1, SH: 2, SW: 3),                   // 1x1 kernel at strides 2 and 3
-        new Conv2dGeometry(1, 12, 6, 6, 20, 9, 9, PH: 2, PW: 2, SH: 3, SW: 3));   // 9 taps a row: a vector of 16 copied
+        new Conv2dGeometry(1, 12, 6, 6, 20, 9, 9, PH: 2, PW: 2, SH: 3, SW: 3),    // 9 taps a row: a vector of 16 copied
+        new Conv2dGeometry(1, 4, 1, 20, 6, 1, 17));                               // 17 taps a row: copied one by one
 
     [Theory]
     [MemberData(nameof(Shapes))]
     public void Matches_the_reference_with_the_same_bits_for_one_thread_and_two(Conv2dGeometry g)
     {
         if (!Avx512F.IsSupported) return;   // it needs AVX-512, and the planner never takes it without
-        if (g.C == 512)
-            using (ThreadCount.Use(2)) Assert.True(ThreadSplit.Pays((g.OC + 3) / 4, 4L * g.ColRows * 4, out _), "not split");
+        if (g.C == 512) Assert.True(ThreadSplit.Pays((g.OC + 3) / 4, 4L * g.ColRows * 4, threads: 2, inParallelBody: false, out _));
         var gen = new Generator(g.C * 7 + g.OC);
         float[] x = Values(gen, g.N * g.C * g.H * g.W), w = Values(gen, g.OC * g.ColRows), b = Values(gen, g.OC);
         int outs = g.N * g.OC * g.ColCols;
@@ -64,6 +64,7 @@ public class WeightRowConvTests
     {
         if (!Avx512F.IsSupported) return;
         var rows = ConvAlgorithm.WeightRows;
+        Assert.NotEqual(rows, ConvPlanner.Plan(new Conv2dGeometry(1, 1, 2, 2, 32, 3, 3, PH: 1, PW: 1)).Forward);   // one input channel
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(1, 384, 2, 2, 384, 3, 3, PH: 1, PW: 1)).Forward);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(1, 256, 4, 4, 384, 3, 3, SH: 2, SW: 2, PH: 1, PW: 1), weightsKept: true).Forward);
         Assert.Equal(rows, ConvPlanner.Plan(new Conv2dGeometry(4, 512, 2, 2, 512, 2, 2, SH: 2, SW: 2)).Forward);   // 4 images of 1 pixel
@@ -96,6 +97,7 @@ public class WeightRowConvTests
             Tensor y;
             using (Autograd.NoGrad()) y = conv.Forward(x);
             Conv2dKernelTests.AssertClose(expected, y.ToArray(), $"round {round}");
+            Assert.False(ConvPlanCache.Keeps(conv.Weight.Buffer), "a plan was kept for weights read in place");
             conv.Weight.Data[round * 11] *= -3f;
         }
         float[] plain, frozen;
@@ -118,8 +120,11 @@ public class WeightRowConvTests
         Conv2dReference.Forward(g, x, w, b, true, conv);
         var expected = Enumerable.Range(0, 24).Select(o => Math.Max(0f, conv.AsSpan(o * 4, 4).ToArray().Max())).ToArray();
         var (pooled, argmax) = (new float[24], new int[24]);
+        Assert.Equal(ConvAlgorithm.WeightRows, ConvPlanner.Plan(g, weightsKept: true).Forward);
         ConvReluMaxPoolKernel.ForwardCached(g, pool, x, w, b, true, pooled, argmax, new CachedWeights(w, 0), ConvAlgorithm.Auto);
         Conv2dKernelTests.AssertClose(expected, pooled, "conv → ReLU → pool");
+        for (int o = 0; o < 24; o++)
+            if (pooled[o] > 0) Assert.Equal(Array.IndexOf(conv, conv.AsSpan(o * 4, 4).ToArray().Max(), o * 4) - o * 4, argmax[o]);
     }
 
     private static float[] Values(Generator gen, int n)

@@ -81,6 +81,9 @@ internal static class ConvPlanCache
 
     private static readonly ConditionalWeakTable<float[], object> s_frozen = new();
 
+    /// <summary>Whether a plan is kept under <paramref name="key"/> (tests: the weight rows keep none).</summary>
+    internal static bool Keeps(float[] key) => s_plans.TryGetValue(key, out _);
+
     /// <summary>
     /// Declares that <paramref name="key"/>'s values never change again, so its plan is reused without comparing them: for
     /// arrays only the library holds and never writes after making them (a batch norm folded into a convolution's weights,

@@ -8,18 +8,22 @@ namespace CnnLab.Kernels;
 internal static class ThreadSplit
 {
     /// <summary>
-    /// Multiply-adds a thread's share must hold at least: about 2.5 µs at one core's peak. Shares from 512 K measured the same
-    /// on the direct kernels but left resnet-mini's and plain-cnn-20's Winograd layers on one thread.
+    /// Multiply-adds a thread's share must hold at least: about 2.5 µs at one core's peak, small enough for the Winograd
+    /// layers of a 16- or 32-channel network to split (bench/RESULTS.md, "A single image's output channels on the threads").
     /// </summary>
     public const long MinWork = 1 << 17;
 
     /// <summary>
-    /// Whether <paramref name="items"/> of <paramref name="itemWork"/> multiply-adds each are worth splitting, and the least
-    /// items a chunk takes (<see cref="Parallelism.For"/>'s minChunk).
+    /// Whether <paramref name="items"/> of <paramref name="itemWork"/> multiply-adds each are worth splitting here and now, and
+    /// the <see cref="Parallelism.For"/> minChunk that keeps each thread's share at <see cref="MinWork"/> or more.
     /// </summary>
-    public static bool Pays(int items, long itemWork, out int minChunk)
+    public static bool Pays(int items, long itemWork, out int minChunk) =>
+        Pays(items, itemWork, Parallelism.MaxThreads, Parallelism.InParallelBody, out minChunk);
+
+    /// <summary><see cref="Pays(int, long, out int)"/> for <paramref name="threads"/> and a caller inside a parallel loop or not.</summary>
+    internal static bool Pays(int items, long itemWork, int threads, bool inParallelBody, out int minChunk)
     {
         minChunk = (int)Math.Clamp((MinWork + itemWork - 1) / Math.Max(1, itemWork), 1, int.MaxValue);
-        return items >= 2 * minChunk && Parallelism.MaxThreads > 1 && !Parallelism.InParallelBody;
+        return items >= 2 * minChunk && threads > 1 && !inParallelBody;
     }
 }

@@ -118,7 +118,8 @@ internal sealed unsafe partial class ChannelBlockedConv
 
     // Asks for `ahead` (the input read next: C·H·W floats, or null) during its first step where that takes 32 channels or there
     // are groups (a first step of 16 in one group asked for a small next image at a cost: lenet5's conv2 0.40 → 0.42 ms). Run
-    // alone (a single image, not inside a loop over images on several threads), its steps of output channels go to the threads.
+    // alone (a single image, not inside a loop over images on several threads), its steps of output channels go to the threads
+    // and nothing is asked for.
     private void ForwardGroup(float* x, float* packed, float* bias, Rectifier relu, float* y, float* padded, float* ahead)
     {
         float* src = Padded(x, padded);
@@ -139,7 +140,8 @@ internal sealed unsafe partial class ChannelBlockedConv
         });
     }
 
-    // The step of output channels from o0 (32, or 16 where two vectors do not fill) over every pixel.
+    // The step of output channels from o0 (32, or 16 where two vectors do not fill) over every pixel. A step with padded lanes
+    // goes through the tile, whose rows past the outputs are not copied.
     private void ForwardStep(float* src, float* packed, float* bias, Rectifier relu, float* y, int o0, float* ahead)
     {
         int p = _g.ColCols, r = _g.ColRows;

@@ -66,7 +66,7 @@ internal sealed unsafe partial class WinogradBlock
     }
 
     // The call's blocks of output channels on the threads, each share with an M chunk of its own (64-byte aligned, as the
-    // buffers' own), every chunk of tile rows in order.
+    // buffers' own: up to 15 floats skipped, and the transforms read up to 15 past the chunk), every chunk of tile rows in order.
     private void SplitRowBlocks(Call call, int minChunk)
     {
         int mLength = WinogradWeights.BlockRows * Positions * ChunkWidth + 32;
@@ -75,7 +75,7 @@ internal sealed unsafe partial class WinogradBlock
             float[] chunk = ArrayPool<float>.Shared.Rent(mLength);
             fixed (float* pm = chunk, pu = call.U.Data)
             {
-                float* m = CacheLines.LineStart(pm + 15);
+                float* m = CacheLines.LineStart(pm);
                 var none = default(RegionStream);
                 for (int rb = start; rb < end; rb++)
                     for (int r0 = 0; r0 < call.Rows; r0 += ChunkRows) RowBlock(call, pu, m, rb, r0, ref none, 0);

@@ -290,9 +290,10 @@ internal sealed unsafe partial class WinogradBlock
         }
         int asks = ahead.PerAsk((long)(rows + ChunkRows - 1) / ChunkRows * u.RowBlocks * positions);
         var call = new Call(v, u, group, rows, th, tw, y, imageStride, bias, relu, accumulate);
-        // A single image's blocks of output channels go to the threads where that pays (each with its own M chunk).
+        // A single image's blocks of output channels go to the threads where that pays (each with its own M chunk; what the
+        // caller reads next is then not asked for).
         long blockWork = (long)block * positions * k * rows * tw;
-        if (ahead.Lines == 0 && ThreadSplit.Pays(u.RowBlocks, blockWork, out int minChunk))
+        if (ThreadSplit.Pays(u.RowBlocks, blockWork, out int minChunk))
         {
             SplitRowBlocks(call, minChunk);
             return;

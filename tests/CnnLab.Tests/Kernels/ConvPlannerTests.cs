@@ -304,7 +304,7 @@ public class ConvPlannerTests
             [x, conv.Weight.Detach().Clone(), conv.Bias!.Detach().Clone()], what: $"conv2d by {algorithm}");
     }
 
-    private static float[] Values(Generator gen, int n)
+    internal static float[] Values(Generator gen, int n)
     {
         var v = new float[n];
         gen.FillNormal(v, 0f, 1f);

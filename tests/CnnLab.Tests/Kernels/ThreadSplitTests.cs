@@ -106,10 +106,5 @@ public class ThreadSplitTests
         finally { Parallelism.ExitBody(outer); }
     }
 
-    private static float[] Values(CnnLab.Tensors.Generator gen, int n)
-    {
-        var v = new float[n];
-        gen.FillNormal(v, 0f, 1f);
-        return v;
-    }
+    private static float[] Values(CnnLab.Tensors.Generator gen, int n) => Kernels.ConvPlannerTests.Values(gen, n);
 }

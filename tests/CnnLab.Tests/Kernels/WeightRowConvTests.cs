@@ -127,10 +127,5 @@ public class WeightRowConvTests
             if (pooled[o] > 0) Assert.Equal(Array.IndexOf(conv, conv.AsSpan(o * 4, 4).ToArray().Max(), o * 4) - o * 4, argmax[o]);
     }
 
-    private static float[] Values(Generator gen, int n)
-    {
-        var v = new float[n];
-        gen.FillNormal(v, 0f, 1f);
-        return v;
-    }
+    private static float[] Values(Generator gen, int n) => Kernels.ConvPlannerTests.Values(gen, n);
 }

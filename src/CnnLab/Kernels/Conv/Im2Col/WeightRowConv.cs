@@ -83,10 +83,7 @@ internal sealed unsafe class WeightRowConv
         var g = _g;
         int hp = _paddedH, wp = _paddedW, plane = hp * wp;
         new Span<float>(padded, g.Cg * plane).Clear();
-        for (int c = 0; c < g.Cg; c++)
-            for (int i = 0; i < g.H; i++)
-                new ReadOnlySpan<float>(xg + ((long)c * g.H + i) * g.W, g.W).CopyTo(
-                    new Span<float>(padded + (long)c * plane + (long)(i + g.PH) * wp + g.PW, g.W));
+        RowCopy.IntoPadded(xg, g.Cg, g.H, g.W, g.PH, g.PW, padded);
         int p = 0;
         for (; p < g.ColCols; p++)
         {

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # CnnLab against PyTorch 1.13 (Debian) and OpenBLAS, interleaved in one run; prints a Markdown table.
-# Usage: bench/compare-pytorch.sh [SECONDS] [--models-only]   (default 8 s of timed training per row and framework;
-#        --models-only skips the GEMM and convolution sections)
+# Usage: bench/compare-pytorch.sh [SECONDS] [--models-only] [ROUNDS]   (default 8 s of timed training per row, framework and
+#        round; --models-only skips the GEMM and convolution sections; ROUNDS, default 3: CnnLab and PyTorch alternate that
+#        many times per row, and the row shows each one's median and the range of the rounds' ratios, so that a burst of
+#        the host's noise during one run moves a row less). MODELS="a b.json …" (names as the rows take them) runs only
+#        those rows, at one thread.
 # Writes nothing but stdout; commit its output as bench/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-8}"
 MODELS_ONLY="${2:-}"
+ROUNDS="${3:-3}"
 PY=/usr/bin/python3
 
 need=()
@@ -32,29 +36,44 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "- .NET: $(dotnet --version); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- method: the README's training loop (ZeroGrad, Forward, CrossEntropy, Backward, Step) on random N(0,1) images (a spec's input shape; zoo models 1x28x28), SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after an untimed warm-up of 5 steps and then 2 s (both frameworks; .NET's tiered JIT optimizes the kernels over the first 1-2 s), inference at batch 1000 for half as long; CnnLab and PyTorch run one after the other for each row."
+echo "- method: the README's training loop (ZeroGrad, Forward, CrossEntropy, Backward, Step) on random N(0,1) images (a spec's input shape; zoo models 1x28x28), SGD(lr 0.01, momentum 0.9), ${SECONDS_PER_RUN} s timed training after an untimed warm-up of 5 steps and then 2 s (both frameworks; .NET's tiered JIT optimizes the kernels over the first 1-2 s), inference at batch 1000 for half as long; CnnLab and PyTorch alternate ${ROUNDS} times for each row (CnnLab first); a row shows each framework's median images/s, the ratio of the medians and the range of the rounds' own ratios."
 echo "- PyTorch runs with GLIBC_TUNABLES=$TUNED (its best; glibc's default malloc re-faults its big buffers every step) unless the row says 'default malloc'."
 echo
 echo "## Training and inference (images/s, batch 128)"
 echo
-echo "| model | threads | CnnLab train | PyTorch train | ratio | CnnLab infer | PyTorch infer | ratio | CnnLab peak MB | PyTorch peak MB | CnnLab GCs (gen2) | load |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-row() {  # model threads [default-malloc]
+echo "| model | threads | CnnLab train | PyTorch train | ratio | rounds' ratios | CnnLab infer | PyTorch infer | ratio | CnnLab peak MB | PyTorch peak MB | CnnLab GCs (gen2), first round | load after each round |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+median() { $PY -c "import statistics, sys; print(statistics.median(float(v) for v in sys.argv[1:]))" "$@"; }
+spread() { $PY -c "
+import sys
+n = len(sys.argv) // 2; c, p = sys.argv[1:n + 1], sys.argv[n + 1:]
+r = [float(a) / float(b) for a, b in zip(c, p)]
+print(f'{min(r):.2f}-{max(r):.2f}')" "$@"; }
+row() {  # model threads [default-malloc]: ROUNDS alternations of CnnLab then PyTorch
   local model=$1 t=$2 mode=${3:-}
-  local c p
-  c=$($CNNLAB bench --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN" --json)
-  if [ "$mode" = default ]; then
-    p=$(env -u GLIBC_TUNABLES $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
-  else
-    p=$(GLIBC_TUNABLES=$TUNED $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
-  fi
-  local ct pt ci pi
-  ct=$(echo "$c" | field "['train_images_per_sec']"); pt=$(echo "$p" | field "['train_images_per_sec']")
-  ci=$(echo "$c" | field "['infer_images_per_sec']"); pi=$(echo "$p" | field "['infer_images_per_sec']")
-  local label=$model
+  local c p ct=() pt=() ci=() pi=() cm=() pm=() gc=() loads=()
+  for _ in $(seq "$ROUNDS"); do
+    c=$($CNNLAB bench --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN" --json)
+    if [ "$mode" = default ]; then
+      p=$(env -u GLIBC_TUNABLES $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
+    else
+      p=$(GLIBC_TUNABLES=$TUNED $PY bench/pytorch_bench.py --model "$model" --batch 128 --threads "$t" --seconds "$SECONDS_PER_RUN")
+    fi
+    ct+=("$(echo "$c" | field "['train_images_per_sec']")"); pt+=("$(echo "$p" | field "['train_images_per_sec']")")
+    ci+=("$(echo "$c" | field "['infer_images_per_sec']")"); pi+=("$(echo "$p" | field "['infer_images_per_sec']")")
+    cm+=("$(echo "$c" | field "['peak_working_set_mb']")"); pm+=("$(echo "$p" | field "['peak_working_set_mb']")")
+    gc+=("$(echo "$c" | field "['gc_collections']") ($(echo "$c" | field "['gc_gen2']"))")
+    loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+  done
+  local label=$model mct mpt mci mpi
   case "$model" in *.json) label="$(basename "$model" .json) (bench/models)";; esac
-  echo "| $label${mode:+ (PyTorch default malloc)} | $t | $(fmt "$ct") | $(fmt "$pt") | $(ratio "$ct" "$pt") | $(fmt "$ci") | $(fmt "$pi") | $(ratio "$ci" "$pi") | $(fmt "$(echo "$c" | field "['peak_working_set_mb']")") | $(fmt "$(echo "$p" | field "['peak_working_set_mb']")") | $(echo "$c" | field "['gc_collections']") ($(echo "$c" | field "['gc_gen2']")) | $(cut -d' ' -f1 /proc/loadavg) |"
+  mct=$(median "${ct[@]}"); mpt=$(median "${pt[@]}"); mci=$(median "${ci[@]}"); mpi=$(median "${pi[@]}")
+  echo "| $label${mode:+ (PyTorch default malloc)} | $t | $(fmt "$mct") | $(fmt "$mpt") | $(ratio "$mct" "$mpt") | $(spread "${ct[@]}" "${pt[@]}") | $(fmt "$mci") | $(fmt "$mpi") | $(ratio "$mci" "$mpi") | $(fmt "$(median "${cm[@]}")") | $(fmt "$(median "${pm[@]}")") | ${gc[0]} | ${loads[*]} |"
 }
+if [ -n "${MODELS:-}" ]; then
+  for model in $MODELS; do row "$model" 1; done
+  exit 0
+fi
 for model in cnn-small cnn-bn lenet5; do
   for t in 1 2; do row "$model" "$t"; done
 done

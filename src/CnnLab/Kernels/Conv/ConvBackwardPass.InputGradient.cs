@@ -23,7 +23,7 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_winogradDx is not null)
         {
             fixed (float* planes = dyg)
-                _winogradDx.TransformInput(b.WinogradDx!, planes, g.OCg, grp * g.OCg, slot);
+                _winogradDx.TransformInput(b.WinogradDx!, planes, g.OCg, DxFirstChannel(grp), slot);
             return;
         }
         if (_dxImages > 1)
@@ -75,10 +75,13 @@ internal sealed unsafe partial class ConvBackwardPass
     private void FinishGroup(ChunkBuffers b, float* dx, int blockStart, int count, int grp, float[]? partial)
     {
         var g = _g;
-        _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, grp * g.OCg, count,
+        _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, DxFirstChannel(grp), count,
             dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, (long)g.C * g.H * g.W, null, false, accumulate: !_overwriteDx);
         if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
     }
+
+    // Where group grp's transformed dY planes start in the dx block's V: group by group, every group's in the first OCg channels.
+    private int DxFirstChannel(int grp) => _groupByGroup ? 0 : grp * _g.OCg;
 
     // db[o] += Σ_n Σ_pixels dY[n, o]: the per-(image, channel) sums of the chunks, over the images in order.
     private void AddBias(Span<float> db)
@@ -152,7 +155,7 @@ internal sealed unsafe partial class ConvBackwardPass
             DcolBlock = pass._dxImages > 1 ? pool.Rent(g.ColRows * pass._dxStride) : [];
             Array.Clear(DyBlock);
             Scratch = pool.Rent(g.OCg * g.ColCols + 16);
-            WinogradDx = pass._winogradDx?.Rent(g.OC);
+            WinogradDx = pass._winogradDx?.Rent(pass._groupByGroup ? g.OCg : g.OC);
             WinogradDw = pass._winogradDw?.Rent();
             if (pass._directDx is not null)
             {

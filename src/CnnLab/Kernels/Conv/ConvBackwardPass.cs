@@ -91,7 +91,10 @@ internal sealed unsafe partial class ConvBackwardPass
         _packedWT = !needDx || direct ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
-        _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block);
+        // Winograd's blocks with groups, a group at a time (RunBlocksByGroup): every group's planes then take the same place in
+        // the transform buffers, which stay in L2 from one group to the next.
+        _groupByGroup = g.G > 1 && (needDx || needDw) && (!needDx || _winogradDx is not null) && (!needDw || _block is not null);
+        _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block, _groupByGroup);
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         _partialLength = _winogradDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
         // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
@@ -104,7 +107,6 @@ internal sealed unsafe partial class ConvBackwardPass
         _partials = needDw ? new float[_chunks][] : [];
         // Pooled, not allocated per call: the training step then allocates (almost) nothing.
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
-        _groupByGroup = g.G > 1 && (_needDx || _needDw) && (!_needDx || _winogradDx is not null) && (!_needDw || _winogradDw is not null);
     }
 
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
@@ -203,7 +205,8 @@ internal sealed unsafe partial class ConvBackwardPass
 
     // Winograd's blocks with groups, a group at a time: its images' transforms, then its products while they are in L2. Image by
     // image, every group's transformed planes of a block (several MB with 64 channels on 32x32) went out to L3 and came back.
-    // Each group's dU, dx and db are its own, summed in image order as before: the same bits.
+    // Each group's dU, dx and db are its own, summed in image order as before: the same bits. Every group's planes take the
+    // buffers' first channels (DxFirstChannel, WinogradWeightGradient's places).
     private void RunBlocksByGroup(ChunkBuffers b, float* x, float* dx, float* dxAddend, int n0, int n1, float[]? partial)
     {
         var g = _g;

@@ -14,12 +14,15 @@ namespace CnnLab.Kernels;
 /// does 36 per output (Lavin &amp; Gray 2016; oneDNN and cuDNN have Winograd weight-gradient algorithms too), and no
 /// column matrix is built. Images are added to a block one at a time (<see cref="AddImage"/>), each
 /// block's tiles multiplied into a running dU [G, P, OCg, Cg] (<see cref="Accumulate"/>) in image order,
-/// and dU turned into dW once at the end (<see cref="AddToWeights"/>).
+/// and dU turned into dW once at the end (<see cref="AddToWeights"/>). <paramref name="groupByGroup"/>: the caller runs a block
+/// one group at a time, so every group's planes take the same place in the buffers (one group's channels: they stay in L2
+/// from one group to the next, where a place per group would make each group's transforms write lines that left it).
 /// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
-internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g, WinogradBlock block)
+internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g, WinogradBlock block, bool groupByGroup = false)
 {
     private readonly Conv2dGeometry _g = g;
+    private readonly bool _groupByGroup = groupByGroup;
     private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
         : throw new ArgumentException($"a block of {block.H}x{block.W} planes for a convolution of {g.H}x{g.W}");
 
@@ -28,9 +31,14 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
 
     /// <summary>
     /// One thread's buffers: the block's V [C + OC, P, ldv] holds the transformed inputs in its first C
-    /// channels and the output gradients dM (same layout) in the OC after them. Dispose to return them.
+    /// channels and the output gradients dM (same layout) in the OC after them ([Cg + OCg, P, ldv] group by group).
+    /// Dispose to return them.
     /// </summary>
-    public WinogradBlock.Buffers Rent() => _block.Rent(_g.C + _g.OC, multiply: false);
+    public WinogradBlock.Buffers Rent() => _block.Rent(_groupByGroup ? _g.Cg + _g.OCg : _g.C + _g.OC, multiply: false);
+
+    // Where group `group`'s first transformed input plane and first dM plane lie in the buffers, in channels.
+    private (long Inputs, long Gradients) Places(int group) =>
+        _groupByGroup ? (0, _g.Cg) : ((long)group * _g.Cg, _g.C + (long)group * _g.OCg);
 
     /// <summary>
     /// Transforms group <paramref name="group"/> of one image into block slot <paramref name="slot"/>:
@@ -42,18 +50,19 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
         int plane = _g.H * _g.W, ldv = _block.Ldv;
         long at = (long)slot * _block.Tiles, channel = (long)_block.Positions * ldv;
         int side = _block.TileSide, kernel = _block.KernelSide;
-        float* v = b.VStart, dm = v + channel * _g.C;
+        var (inputs, gradients) = Places(group);
+        float* v = b.VStart + channel * inputs, dm = b.VStart + channel * gradients;
         fixed (float* scratch = b.Scratch, pdy = dy)
         {
             for (int c = 0; c < _g.Cg; c++)
             {
                 CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
-                _block.TransformPlane(x + (long)c * plane, scratch, v + channel * (group * _g.Cg + c) + at);
+                _block.TransformPlane(x + (long)c * plane, scratch, v + channel * c + at);
             }
             for (int o = 0; o < _g.OCg; o++)
             {
                 if (o + 1 < _g.OCg) CacheLines.Prefetch(pdy + (o + 1L) * plane, plane);
-                float* to = dm + channel * (group * _g.OCg + o) + at;
+                float* to = dm + channel * o + at;
                 if (kernel == 5) Winograd5x5.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
                 else if (side == 4) Winograd4x4.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
                 else TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
@@ -70,7 +79,8 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
         int cg = _g.Cg, ocg = _g.OCg, ldv = _block.Ldv, k = count * _block.Tiles, positions = _block.Positions;
         long channel = (long)positions * ldv;
         var dug = du.Slice(group * positions * ocg * cg, positions * ocg * cg);
-        float* x = b.VStart + channel * group * cg, dm = b.VStart + channel * (_g.C + group * ocg);
+        var (inputs, gradients) = Places(group);
+        float* x = b.VStart + channel * inputs, dm = b.VStart + channel * gradients;
         var scratch = ArrayPool<float>.Shared.Rent(DotsScratch(cg, k));
         fixed (float* pdu = dug, turned = scratch)
             for (int xi = 0; xi < positions; xi++)

@@ -87,4 +87,27 @@ public class CacheLinesTests
         stream.Ask(64);
         Assert.True(stream.Next == null);   // every region covered: nothing more
     }
+
+    [Fact]
+    public unsafe void Upcoming_reads_are_asked_for_a_line_at_a_time_x_first_and_then_stop()
+    {
+        // One group of 2 inputs and 3 outputs on 4x5 planes: x 40 floats (3 lines), each dY block 60 floats (4 lines).
+        var g = new Conv2dGeometry(2, 2, 4, 5, 3, 1, 1);
+        float* x = stackalloc float[64], first = stackalloc float[64], second = stackalloc float[64];
+        var both = new ChannelBlockedConv.Upcoming(x, first, second).ByLines(g, out long lines);
+        Assert.Equal(11, lines);
+        Assert.True(both.X.At == x && both.X.Step == 16 && both.First.At == first && both.Second.At == second);
+        new ChannelBlockedConv.Upcoming(x, first, null).ByLines(g, out long withoutSecond);
+        Assert.Equal(7, withoutSecond);
+        default(ChannelBlockedConv.Upcoming).ByLines(g, out long none);
+        Assert.Equal(0, none);
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        var asked = both.AskLines(2);
+        Assert.True(asked.X.At == x + 32 && asked.First.At == first);
+        asked = asked.AskLines(3);   // x's last line, then two of the first block
+        Assert.True(asked.X.IsEmpty && asked.First.At == first + 32 && asked.Second.At == second);
+        asked = asked.AskLines(6);   // the first block's last two lines and all of the second's
+        Assert.True(asked.X.IsEmpty && asked.First.IsEmpty && asked.Second.IsEmpty);
+        Assert.True(default(ChannelBlockedConv.Upcoming).AskLines(5).X.IsEmpty);
+    }
 }

@@ -268,7 +268,7 @@ internal sealed unsafe partial class ConvBackwardPass
     // for as it runs.
     private ChannelBlockedConv.Upcoming NextReads(int n, int grp, int chunkEnd, float* xg)
     {
-        if (_directDw is null || (grp + 1 == _g.G && n + 1 == chunkEnd)) return default;
+        if ((_directDw is null && _winogradDw is null) || (grp + 1 == _g.G && n + 1 == chunkEnd)) return default;
         (int nextImage, int nextGroup) = grp + 1 < _g.G ? (n, grp + 1) : (n + 1, 0);
         _source.Reads(nextImage, nextGroup, out float* first, out float* second);
         return new(xg + (long)_g.Cg * _g.H * _g.W, first, second);
@@ -281,7 +281,7 @@ internal sealed unsafe partial class ConvBackwardPass
         int r = g.ColRows, p = g.ColCols;
         if (_winogradDw is not null)
         {
-            _winogradDw.AddImage(b.WinogradDw!, grp, xg, dyg, slot);
+            _winogradDw.AddImage(b.WinogradDw!, grp, xg, dyg, slot, next);
             return;
         }
         if (_directDw is not null)

@@ -31,6 +31,32 @@ internal sealed unsafe partial class ChannelBlockedConv
             PrefetchStream.Over(_first, (long)images * g.OCg * g.ColCols, iterations),
             PrefetchStream.Over(_second, (long)images * g.OCg * g.ColCols, iterations));
 
+        /// <summary>
+        /// The regions of a group of <paramref name="g"/>, each a line per ask, for a loop that asks for several lines at a time
+        /// (<see cref="AskLines"/>): <paramref name="lines"/> of them in all.
+        /// </summary>
+        public Upcoming ByLines(in Conv2dGeometry g, out long lines)
+        {
+            long inputs = (long)g.Cg * g.H * g.W, outputs = (long)g.OCg * g.ColCols;
+            lines = (_x == null ? 0 : LinesOf(inputs)) + (_first == null ? 0 : LinesOf(outputs)) + (_second == null ? 0 : LinesOf(outputs));
+            return new(LineByLine(_x, inputs), LineByLine(_first, outputs), LineByLine(_second, outputs));
+        }
+
+        private static PrefetchStream LineByLine(float* region, long floats) =>
+            region == null ? default : new(region, region + floats, CacheLines.LineFloats);
+
+        private static long LinesOf(long floats) => (floats + CacheLines.LineFloats - 1) / CacheLines.LineFloats;
+
+        /// <summary>Asks for the next <paramref name="lines"/> lines of the streams (X's first, then First's, then Second's).</summary>
+        public Upcoming AskLines(int lines)
+        {
+            var (x, first, second) = (X, First, Second);
+            for (; lines > 0 && !x.IsEmpty; lines--) x = x.AskLines(1);
+            for (; lines > 0 && !first.IsEmpty; lines--) first = first.AskLines(1);
+            for (; lines > 0 && !second.IsEmpty; lines--) second = second.AskLines(1);
+            return new(x, first, second);
+        }
+
         /// <summary>Where the streams stand after <paramref name="asks"/> more (none past their ends).</summary>
         public Upcoming After(long asks) => new(X.After(asks), First.After(asks), Second.After(asks));
     }

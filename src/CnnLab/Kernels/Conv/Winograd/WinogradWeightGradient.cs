@@ -23,6 +23,11 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
 {
     private readonly Conv2dGeometry _g = g;
     private readonly bool _groupByGroup = groupByGroup;
+
+    // Planes from which AddImage asks for the next image while it transforms this one: dx + dW + db together, batch 128, one
+    // thread, 16→16 on 28x28 7.2 → 6.7 ms, 32→32 on 28x28 20.4 → 19.7, 32→32 on 14x14 and 64→64 on 16x16 2-3 % faster; on
+    // 7x7 (64→64) 3 % slower, each plane's transform too short for its share of the asks.
+    internal const int MinAheadPixels = 144;
     private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
         : throw new ArgumentException($"a block of {block.H}x{block.W} planes for a convolution of {g.H}x{g.W}");
 
@@ -45,9 +50,15 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
     /// its Cg input planes <paramref name="x"/> (consecutive, H·W each) into V and its OCg output-gradient
     /// planes <paramref name="dy"/> into dM.
     /// </summary>
-    public void AddImage(WinogradBlock.Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot)
+    public void AddImage(WinogradBlock.Buffers b, int group, float* x, ReadOnlySpan<float> dy, int slot,
+        ChannelBlockedConv.Upcoming next = default)
     {
         int plane = _g.H * _g.W, ldv = _block.Ldv;
+        // What the caller reads next (the next image's x and dY), asked for into L2 a share after each plane transformed: the
+        // next image's first reads then find it there instead of waiting on memory. Not on planes under MinAheadPixels.
+        long aheadLines = 0;
+        var ahead = plane >= MinAheadPixels ? next.ByLines(_g, out aheadLines) : default;
+        int share = (int)((aheadLines + _g.Cg + _g.OCg - 1) / (_g.Cg + _g.OCg));
         long at = (long)slot * _block.Tiles, channel = (long)_block.Positions * ldv;
         int side = _block.TileSide, kernel = _block.KernelSide;
         var (inputs, gradients) = Places(group);
@@ -58,6 +69,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
             {
                 CacheLines.Prefetch(c + 1 < _g.Cg ? x + (c + 1L) * plane : pdy, plane);
                 _block.TransformPlane(x + (long)c * plane, scratch, v + channel * c + at);
+                ahead = ahead.AskLines(share);
             }
             for (int o = 0; o < _g.OCg; o++)
             {
@@ -66,6 +78,7 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
                 if (kernel == 5) Winograd5x5.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
                 else if (side == 4) Winograd4x4.TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
                 else TransformOutputGradient(pdy + (long)o * plane, _g.H, _g.W, to, ldv);
+                ahead = ahead.AskLines(share);
             }
         }
     }

@@ -264,8 +264,8 @@ internal sealed unsafe partial class ConvBackwardPass
         sums?.AddImage(n, dx + n * image);
     }
 
-    // What this chunk reads after image n's group grp (the next group's x and dY, or the next image's), which the direct dW asks
-    // for as it runs.
+    // What this chunk reads after image n's group grp (the next group's x and dY, or the next image's), which the direct dW and
+    // Winograd's ask for as they run.
     private ChannelBlockedConv.Upcoming NextReads(int n, int grp, int chunkEnd, float* xg)
     {
         if ((_directDw is null && _winogradDw is null) || (grp + 1 == _g.G && n + 1 == chunkEnd)) return default;

@@ -89,6 +89,9 @@ internal readonly unsafe struct PrefetchStream(float* at, float* end, nint step)
     /// <summary>Whether the stream asks for nothing.</summary>
     public bool IsEmpty => At == null;
 
+    /// <summary>The asks the stream has left before its end (0 for none).</summary>
+    public long AsksLeft => At == null ? 0 : (End - At + Step - 1) / Step;
+
     /// <summary>
     /// <paramref name="floats"/> floats from <paramref name="region"/> (null: none) over <paramref name="iterations"/> asks of
     /// <paramref name="lines"/> lines each (2: <see cref="AskTwo"/>).

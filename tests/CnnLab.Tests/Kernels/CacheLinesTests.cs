@@ -59,6 +59,9 @@ public class CacheLinesTests
         Assert.Equal(10, (long)stream.Step);
         Assert.True(stream.After(2).At == region + 20 && stream.After(3).At == region + 30);
         Assert.True(stream.After(4).At == null && stream.After(9).At == null);   // at or past its end: none
+        Assert.Equal(4, stream.AsksLeft);
+        Assert.Equal(1, stream.After(3).AsksLeft);
+        Assert.Equal(0, default(PrefetchStream).AsksLeft);
         Assert.True(default(PrefetchStream).After(5).At == null && PrefetchStream.Over(null, 40, 4).At == null);
         Assert.True(PrefetchStream.Ask(region, 10) == region + 10 || !System.Runtime.Intrinsics.X86.Sse.IsSupported);
         Assert.True(PrefetchStream.Ask(null, 10) == null);

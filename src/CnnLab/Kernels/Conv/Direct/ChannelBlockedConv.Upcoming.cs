@@ -50,11 +50,17 @@ internal sealed unsafe partial class ChannelBlockedConv
         /// <summary>Asks for the next <paramref name="lines"/> lines of the streams (X's first, then First's, then Second's).</summary>
         public Upcoming AskLines(int lines)
         {
-            var (x, first, second) = (X, First, Second);
-            for (; lines > 0 && !x.IsEmpty; lines--) x = x.AskLines(1);
-            for (; lines > 0 && !first.IsEmpty; lines--) first = first.AskLines(1);
-            for (; lines > 0 && !second.IsEmpty; lines--) second = second.AskLines(1);
-            return new(x, first, second);
+            var x = AskShare(X, ref lines);
+            var first = AskShare(First, ref lines);
+            return new(x, first, AskShare(Second, ref lines));
+        }
+
+        // As many of `lines` as `stream` has left; `lines` keeps the rest for the next stream.
+        private static PrefetchStream AskShare(PrefetchStream stream, ref int lines)
+        {
+            int asks = (int)Math.Min(lines, stream.AsksLeft);
+            lines -= asks;
+            return stream.AskLines(asks);
         }
 
         /// <summary>Where the streams stand after <paramref name="asks"/> more (none past their ends).</summary>

@@ -23,13 +23,12 @@ internal sealed unsafe partial class WinogradWeightGradient(in Conv2dGeometry g,
 {
     private readonly Conv2dGeometry _g = g;
     private readonly bool _groupByGroup = groupByGroup;
-
-    // Planes from which AddImage asks for the next image while it transforms this one: dx + dW + db together, batch 128, one
-    // thread, 16→16 on 28x28 7.2 → 6.7 ms, 32→32 on 28x28 20.4 → 19.7, 32→32 on 14x14 and 64→64 on 16x16 2-3 % faster; on
-    // 7x7 (64→64) 3 % slower, each plane's transform too short for its share of the asks.
-    internal const int MinAheadPixels = 144;
     private readonly WinogradBlock _block = block.H == g.H && block.W == g.W ? block
         : throw new ArgumentException($"a block of {block.H}x{block.W} planes for a convolution of {g.H}x{g.W}");
+
+    // Planes from which AddImage asks for the next image while it transforms this one: from 14x14 up it paid, on 7x7 a plane's
+    // transform was too short for its share of the asks (bench/RESULTS.md, "Winograd's weight gradient asks for the next image").
+    internal const int MinAheadPixels = 144;
 
     /// <summary>Floats of the dU this gradient accumulates: [G][P][OCg][Cg].</summary>
     public int TransformedLength => _block.Positions * _g.C * _g.OCg;

@@ -90,7 +90,7 @@ public sealed class ImageDataset
     {
         var bytes = ImageBytes(index);
         var t = new Tensor(Channels, Height, Width);
-        var data = t.Data;
+        var data = t.Elements;
         for (int i = 0; i < bytes.Length; i++) data[i] = bytes[i] / 255f;
         return t;
     }

@@ -76,7 +76,7 @@ public sealed class Normalize : IEquatable<Normalize>
             throw new ArgumentException($"{image.Length} bytes are not one image of shape [{string.Join(", ", shape)}]");
         CheckChannels(shape[0]);
         var x = new Tensor(1, shape[0], shape[1], shape[2]);
-        var data = x.Data;
+        var data = x.Elements;
         int plane = shape[1] * shape[2];
         for (int k = 0; k < image.Length; k++) data[k] = Apply(image[k], k / plane);
         return x;

@@ -13,7 +13,7 @@ public static partial class Initializers
     public static Tensor Constant(Tensor tensor, double value)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        using (Autograd.NoGrad()) tensor.Data.Fill((float)value);
+        using (Autograd.NoGrad()) tensor.Elements.Fill((float)value);
         return Written(tensor);
     }
 

@@ -31,7 +31,7 @@ public static partial class Initializers
         }
         using (Autograd.NoGrad())
         {
-            var data = tensor.Data;
+            var data = tensor.Elements;
             data.Clear();
             for (int g = 0; g < groups; g++)
                 for (int d = 0; d < minDim; d++)

@@ -17,7 +17,7 @@ public static partial class Initializers
             throw new ArgumentException($"Only tensors with 2 dimensions are supported (got shape {Shape.Format(tensor.Shape)})");
         using (Autograd.NoGrad())
         {
-            var data = tensor.Data;
+            var data = tensor.Elements;
             data.Clear();
             int rows = tensor.Shape[0], cols = tensor.Shape[1];
             for (int i = 0; i < Math.Min(rows, cols); i++) data[i * cols + i] = 1f;

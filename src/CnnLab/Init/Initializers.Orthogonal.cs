@@ -37,7 +37,7 @@ public static partial class Initializers
         var w = transpose ? TransposeMatrix(q, m, n) : q;
         using (Autograd.NoGrad())
         {
-            var data = tensor.Data;
+            var data = tensor.Elements;
             for (int i = 0; i < data.Length; i++) data[i] = (float)(w[i] * gain);
         }
         return Written(tensor);

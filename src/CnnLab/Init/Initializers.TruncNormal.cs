@@ -25,7 +25,7 @@ public static partial class Initializers
         double alpha = (a - mean) / std, beta = (b - mean) / std;
         using (Autograd.NoGrad())
         {
-            var data = tensor.Data;
+            var data = tensor.Elements;
             for (int i = 0; i < data.Length; i++)
             {
                 double p = low + (high - low) * gen.NextDouble();

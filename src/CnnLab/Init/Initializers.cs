@@ -32,14 +32,14 @@ public static partial class Initializers
 
     private static void FillUniform(Tensor tensor, double low, double high, Generator generator)
     {
-        var data = tensor.Data;
+        var data = tensor.Elements;
         double width = high - low;
         for (int i = 0; i < data.Length; i++) data[i] = (float)(low + width * generator.NextDouble());
     }
 
     private static void FillNormal(Tensor tensor, double mean, double std, Generator generator)
     {
-        var data = tensor.Data;
+        var data = tensor.Elements;
         for (int i = 0; i < data.Length; i++) data[i] = (float)(mean + std * generator.NextGaussian());
     }
 }

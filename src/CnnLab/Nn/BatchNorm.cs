@@ -86,8 +86,9 @@ public abstract class BatchNorm : Module
     internal double CountBatch()
     {
         if (!Training || NumBatchesTracked is null) return 0;
-        NumBatchesTracked.Data[0] += 1f;
-        return Momentum ?? 1.0 / NumBatchesTracked.Data[0];
+        NumBatchesTracked.Elements[0] += 1f;
+        NumBatchesTracked.NoteWrite();
+        return Momentum ?? 1.0 / NumBatchesTracked.Elements[0];
     }
 
     protected override string ExtraRepr() =>

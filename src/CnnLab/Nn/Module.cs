@@ -77,6 +77,7 @@ public abstract class Module
     protected Parameter RegisterParameter(string name, Parameter parameter)
     {
         CheckNewName(name);
+        parameter.WatchWrites();
         _parameters.Add((name, parameter));
         return parameter;
     }
@@ -85,6 +86,7 @@ public abstract class Module
     protected Tensor RegisterBuffer(string name, Tensor buffer)
     {
         CheckNewName(name);
+        buffer.WatchWrites();
         _buffers.Add((name, buffer));
         return buffer;
     }
@@ -110,6 +112,7 @@ public abstract class Module
     {
         int i = _parameters.FindIndex(p => p.Name == name);
         if (i < 0) throw new ArgumentException($"no parameter '{name}' in {GetType().Name}");
+        parameter.WatchWrites();
         _parameters[i] = (name, parameter);
     }
 
@@ -197,7 +200,7 @@ public abstract class Module
             if (!Shape.Equal(source.Shape, target.Shape) && !(source.Numel == 1 && target.Numel == 1))
                 throw new ArgumentException(
                     $"size mismatch for {key}: checkpoint has shape {Shape.Format(source.Shape)}, the model has {Shape.Format(target.Shape)}");
-            source.Data.CopyTo(target.Data);
+            source.Elements.CopyTo(target.Elements);
             target.NoteWrite();
         }
     }
@@ -216,7 +219,8 @@ public abstract class Module
     /// <summary>
     /// Eval mode, and a promise that the parameters and buffers keep their values until <see cref="Unfreeze"/> or
     /// <see cref="Train"/>: what inference prepares from them (a convolution's packed or transformed weights, a batch norm
-    /// folded into its convolution) is checked against them once, not on every call. An optimizer step,
+    /// folded into its convolution) is checked against them once, not on every call, even for tensors whose storage was
+    /// handed out (<see cref="Tensor.Data"/>; eval mode alone checks the others once after each write too). An optimizer step,
     /// <see cref="LoadStateDict"/> or an initializer on a frozen model is seen (what it wrote is checked once more); a write through
     /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. The promise belongs to
     /// the tensors: a parameter shared with another model is frozen there too. Returns this.
@@ -227,12 +231,15 @@ public abstract class Module
     public Module Freeze()
     {
         Eval();
-        int epoch = Tensor.NewFrozenEpoch();
+        int epoch = Tensor.NewEpoch();
         foreach (var (_, child) in NamedModules()) child.SetFrozenEpoch(epoch);
         return this;
     }
 
-    /// <summary>Ends <see cref="Freeze"/>: prepared weights are compared with the parameters on every call again. Returns this.</summary>
+    /// <summary>
+    /// Ends <see cref="Freeze"/>: prepared weights are checked after each write the library makes or sees again, and compared on
+    /// every call where the storage was handed out (<see cref="Tensor.Data"/>). Returns this.
+    /// </summary>
     public Module Unfreeze()
     {
         foreach (var (_, child) in NamedModules()) child.SetFrozenEpoch(0);

@@ -6,8 +6,8 @@ namespace CnnLab.Nn;
 /// <remarks>PyTorch: <c>torch.nn.Parameter</c>.</remarks>
 public sealed class Parameter : Tensor
 {
-    /// <summary>Wraps <paramref name="data"/>'s storage (not copied) as a parameter.</summary>
-    public Parameter(Tensor data, bool requiresGrad = true) : base(data.Storage, data.Shape)
+    /// <summary>Wraps <paramref name="data"/>'s storage (not copied) as a parameter; writes through either are seen by both.</summary>
+    public Parameter(Tensor data, bool requiresGrad = true) : base(data)
     {
         RequiresGrad = requiresGrad;
         Name = data.Name;

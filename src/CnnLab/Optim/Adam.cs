@@ -113,14 +113,14 @@ public sealed class Adam : Optimizer
     {
         var expAvg = state.Buffer("exp_avg", param);
         var expAvgSq = state.Buffer("exp_avg_sq", param);
-        var maxExpAvgSq = o.Amsgrad ? state.Buffer("max_exp_avg_sq", param).Data : default;
+        var maxExpAvgSq = o.Amsgrad ? state.Buffer("max_exp_avg_sq", param).Elements : default;
         state.Step++;
         double step = state.Step;
         double biasCorrection1 = 1 - Math.Pow(o.Beta1, step);
         double biasCorrection2 = 1 - Math.Pow(o.Beta2, step);
         double stepSize = o.Lr / biasCorrection1;
         double biasCorrection2Sqrt = Math.Sqrt(biasCorrection2);
-        OptimizerKernels.Adam(param.Data, grad.Data, expAvg.Data, expAvgSq.Data, maxExpAvgSq, paramScale, coupledDecay, o.Maximize,
+        OptimizerKernels.Adam(param.Elements, grad.Elements, expAvg.Elements, expAvgSq.Elements, maxExpAvgSq, paramScale, coupledDecay, o.Maximize,
             (float)o.Beta1, (float)(1 - o.Beta1), (float)o.Beta2, (float)(1 - o.Beta2), (float)biasCorrection2Sqrt,
             (float)o.Eps, (float)-stepSize, o.Amsgrad);
     }

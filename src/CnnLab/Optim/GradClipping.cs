@@ -26,12 +26,12 @@ public static class GradClipping
         double total = 0;
         foreach (var g in grads)
         {
-            float norm = (float)Norm(g.Data, normType);   // PyTorch: one float32 norm per tensor, then the norm of those
+            float norm = (float)Norm(g.Elements, normType);   // PyTorch: one float32 norm per tensor, then the norm of those
             total = double.IsPositiveInfinity(normType) ? Math.Max(total, norm) : total + Math.Pow(norm, normType);
         }
         float totalNorm = (float)(double.IsPositiveInfinity(normType) ? total : Math.Pow(total, 1 / normType));
         float clipCoef = Math.Min((float)maxNorm / (totalNorm + 1e-6f), 1f);
-        foreach (var g in grads) TensorPrimitives.Multiply(g.Data, clipCoef, g.Data);
+        foreach (var g in grads) TensorPrimitives.Multiply(g.Elements, clipCoef, g.Elements);
         return totalNorm;
     }
 
@@ -44,14 +44,14 @@ public static class GradClipping
         double sumSquares = 0;
         foreach (var g in grads)
         {
-            double n = Norm(g.Data, 2);
+            double n = Norm(g.Elements, 2);
             sumSquares += n * n;
         }
         float c = (float)clipValue;
         foreach (var g in grads)
         {
-            TensorPrimitives.Min(g.Data, c, g.Data);
-            TensorPrimitives.Max(g.Data, -c, g.Data);
+            TensorPrimitives.Min(g.Elements, c, g.Elements);
+            TensorPrimitives.Max(g.Elements, -c, g.Elements);
         }
         return (float)Math.Sqrt(sumSquares);
     }

@@ -153,7 +153,7 @@ public abstract class Optimizer
             foreach (var (name, buf) in s.Buffers)
             {
                 var t = all[index].ZerosLike();
-                buf.Data.CopyTo(t.Data);
+                buf.Elements.CopyTo(t.Elements);
                 copy.Buffers.Add(name, t);
             }
             _state[all[index]] = copy;

@@ -64,7 +64,7 @@ public sealed class OptimizerStateDict
             if (parts[2] == "step")
             {
                 if (t.Numel != 1) throw new ArgumentException($"'{key}' must hold one number, it has shape {Shape.Format(t.Shape)}");
-                float v = t.Data[0];
+                float v = t.Elements[0];
                 if (!(v >= 0) || v != MathF.Floor(v)) throw new ArgumentException($"'{key}' must be a non-negative integer, got {v}");
                 s.Step = (long)v;
             }

@@ -93,10 +93,10 @@ public sealed class RMSprop : Optimizer
     {
         var o = (RMSpropOptions)group.Options;
         var squareAvg = state.Buffer("square_avg", param);
-        var momentumBuffer = o.Momentum > 0 ? state.Buffer("momentum_buffer", param).Data : default;
-        var gradAvg = o.Centered ? state.Buffer("grad_avg", param).Data : default;
+        var momentumBuffer = o.Momentum > 0 ? state.Buffer("momentum_buffer", param).Elements : default;
+        var gradAvg = o.Centered ? state.Buffer("grad_avg", param).Elements : default;
         state.Step++;
-        OptimizerKernels.RmsProp(param.Data, grad.Data, squareAvg.Data, gradAvg, momentumBuffer, (float)o.WeightDecay, o.Maximize,
+        OptimizerKernels.RmsProp(param.Elements, grad.Elements, squareAvg.Elements, gradAvg, momentumBuffer, (float)o.WeightDecay, o.Maximize,
             (float)o.Alpha, (float)(1 - o.Alpha), (float)o.Eps, (float)o.Momentum, (float)-o.Lr, o.Centered);
     }
 }

@@ -87,10 +87,10 @@ public sealed class SGD : Optimizer
         if (o.Momentum != 0)
         {
             init = !state.Buffers.ContainsKey("momentum_buffer");
-            buffer = state.Buffer("momentum_buffer", param).Data;
+            buffer = state.Buffer("momentum_buffer", param).Elements;
         }
         state.Step++;
-        OptimizerKernels.Sgd(param.Data, grad.Data, buffer, (float)o.WeightDecay, (float)o.Momentum,
+        OptimizerKernels.Sgd(param.Elements, grad.Elements, buffer, (float)o.WeightDecay, (float)o.Momentum,
             (float)(1 - o.Dampening), (float)-o.Lr, o.Nesterov, o.Maximize, init);
     }
 }

@@ -77,7 +77,7 @@ public static class SafeTensors
         foreach (var (name, t) in list)
         {
             bool asInt = int64Names?.Contains(name) == true;
-            var data = t.Data;
+            var data = t.Elements;
             int per = asInt ? 8 : 4;
             int chunk = buffer.Length / per;
             for (int start = 0; start < data.Length; start += chunk)
@@ -199,7 +199,7 @@ public static class SafeTensors
         foreach (var e in entries)
         {
             var t = new Tensor(e.Shape);
-            Decode(data[(int)e.Begin..(int)e.End], e.Dtype, t.Data);
+            Decode(data[(int)e.Begin..(int)e.End], e.Dtype, t.Elements);
             t.Name = e.Name;
             tensors.Add(e.Name, t);
         }

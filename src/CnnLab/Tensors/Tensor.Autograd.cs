@@ -124,7 +124,7 @@ public partial class Tensor
     internal void AccumulateGrad(Tensor grad)
     {
         if (Grad is null) Grad = grad.CloneRecycled();
-        else TensorPrimitives.Add(Grad.Data, grad.Data, Grad.Data);
+        else TensorPrimitives.Add(Grad.Elements, grad.Elements, Grad.Elements);
         GC.KeepAlive(grad);
     }
 
@@ -132,7 +132,7 @@ public partial class Tensor
     public void ZeroGrad(bool setToNone = true)
     {
         if (setToNone) Grad = null;
-        else Grad?.Data.Clear();
+        else Grad?.Elements.Clear();
     }
 }
 

@@ -70,12 +70,12 @@ public partial class Tensor
         var shape = (int[])Shape.Clone();
         shape[0] = length;
         var y = new Tensor(shape);
-        Data.Slice(start * row, length * row).CopyTo(y.Data);
+        Elements.Slice(start * row, length * row).CopyTo(y.Elements);
         var source = this;
         return Autograd.Record(y, "SliceBackward", [source], dy =>
         {
             var dx = new Tensor(source.Shape);
-            dy.Data.CopyTo(dx.Data.Slice(start * row, length * row));
+            dy.Elements.CopyTo(dx.Elements.Slice(start * row, length * row));
             return [dx];
         });
     }

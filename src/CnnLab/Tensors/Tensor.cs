@@ -13,11 +13,14 @@ public partial class Tensor
 {
     private readonly int[] _shape;
 
-    /// <summary>Wraps <paramref name="storage"/> (not copied) as a tensor of <paramref name="shape"/>.</summary>
-    public Tensor(float[] storage, params int[] shape) : this(storage, shape, lease: null) { }
+    /// <summary>
+    /// Wraps <paramref name="storage"/> (not copied) as a tensor of <paramref name="shape"/>. You keep the array, so the
+    /// library cannot see your writes to it: what inference prepares from this tensor is compared with it on every call.
+    /// </summary>
+    public Tensor(float[] storage, params int[] shape) : this(storage, shape, lease: null) => _handedOut = true;
 
-    // A view of a tensor or an op's output: shares the lease of a buffer from the CachingAllocator.
-    private Tensor(float[] storage, int[] shape, CachingAllocator.Lease? lease)
+    // An op's output, or (with its owner) a view of a tensor: shares the lease of a buffer from the CachingAllocator.
+    private Tensor(float[] storage, int[] shape, CachingAllocator.Lease? lease, Tensor? owner = null)
     {
         ArgumentNullException.ThrowIfNull(storage);
         _shape = (int[])shape.Clone();
@@ -27,10 +30,16 @@ public partial class Tensor
                 $"storage of {storage.Length} floats is too small for shape {Tensors.Shape.Format(_shape)} ({Numel} elements)");
         _storage = storage;
         _lease = lease;
+        _owner = owner?.Owner;
     }
 
     /// <summary>A zero-filled tensor of <paramref name="shape"/>.</summary>
-    public Tensor(params int[] shape) : this(new float[Tensors.Shape.Numel(shape)], shape) { }
+    public Tensor(params int[] shape) : this(new float[Tensors.Shape.Numel(shape)], shape, lease: null) { }
+
+    /// <summary>A tensor on <paramref name="source"/>'s storage, with its shape (a parameter made from a tensor).</summary>
+    protected Tensor(Tensor source) : this(source._storage, source._shape, source._lease, source) =>
+        source._lease?.Escape();   // never recycled while the new tensor may outlive the op that made it
+
 
     private readonly float[] _storage;
     // Keeps an op's buffer from being recycled while this tensor (or a view sharing it) is reachable.
@@ -38,13 +47,15 @@ public partial class Tensor
 
     /// <summary>
     /// The backing array; may be longer than <see cref="Numel"/>. Shared by views. Taking it hands the array
-    /// to you for good: the <see cref="CachingAllocator"/> never recycles it afterwards.
+    /// to you for good: the <see cref="CachingAllocator"/> never recycles it afterwards, and inference compares what it
+    /// prepares from these values with them on every call (<see cref="Data"/>).
     /// </summary>
     public float[] Storage
     {
         get
         {
             _lease?.Escape();
+            HandOut();
             return _storage;
         }
     }
@@ -59,7 +70,7 @@ public partial class Tensor
     }
 
     // A view of this tensor's storage with another shape (the same lease, so the buffer lives while either does).
-    internal Tensor ViewAs(int[] shape) => new(_storage, shape, _lease);
+    internal Tensor ViewAs(int[] shape) => new(_storage, shape, _lease, this);
 
     /// <summary>The dimensions, outermost first. Do not modify the returned array.</summary>
     public int[] Shape => _shape;
@@ -71,10 +82,27 @@ public partial class Tensor
     public int Numel { get; }
 
     /// <summary>
-    /// The elements, row-major. The span is valid while this tensor is reachable: an op's buffer is recycled once no tensor
-    /// refers to it (<see cref="CachingAllocator"/>), so keep the tensor (or <c>GC.KeepAlive</c> it) while you use the span.
+    /// The elements, row-major, to read and write. The span is valid while this tensor is reachable: an op's buffer is
+    /// recycled once no tensor refers to it (<see cref="CachingAllocator"/>), so keep the tensor (or <c>GC.KeepAlive</c> it)
+    /// while you use the span. Since the library cannot see writes through a span, taking it marks the storage (this tensor's
+    /// and its views') as written by you: inference then compares what it prepares from these values (a convolution's packed
+    /// weights, a batch norm folded into them) with them on every call, where it otherwise checks them once after each write
+    /// it makes or sees. To only read, use <see cref="Values"/>.
     /// </summary>
-    public Span<float> Data => _storage.AsSpan(0, Numel);
+    public Span<float> Data
+    {
+        get
+        {
+            HandOut();
+            return _storage.AsSpan(0, Numel);
+        }
+    }
+
+    /// <summary>The elements, row-major, read-only (valid as <see cref="Data"/>'s span is); taking them marks nothing.</summary>
+    public ReadOnlySpan<float> Values => _storage.AsSpan(0, Numel);
+
+    // The elements for the library's own ops, which report their writes to a module's parameters and buffers (NoteWrite).
+    internal Span<float> Elements => _storage.AsSpan(0, Numel);
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => _shape[Tensors.Shape.NormalizeAxis(axis, Rank)];
@@ -101,12 +129,12 @@ public partial class Tensor
     public static Tensor Full(float value, params int[] shape)
     {
         var t = new Tensor(shape);
-        t.Data.Fill(value);
+        t.Elements.Fill(value);
         return t;
     }
 
     /// <summary>A scalar (shape []) tensor.</summary>
-    public static Tensor Scalar(float value) => new([value]);
+    public static Tensor Scalar(float value) => new([value], [], lease: null);
 
     /// <summary>Copies <paramref name="values"/> into a new tensor of <paramref name="shape"/> (1-D when no shape is given).</summary>
     public static Tensor FromArray(float[] values, params int[] shape)
@@ -115,7 +143,7 @@ public partial class Tensor
         int n = Tensors.Shape.Numel(shape);
         if (n != values.Length)
             throw new ArgumentException($"{values.Length} values do not fill shape {Tensors.Shape.Format(shape)} ({n} elements)");
-        return new Tensor((float[])values.Clone(), shape);
+        return new Tensor((float[])values.Clone(), shape, lease: null);
     }
 
     /// <summary>[start, start+step, ...) below <paramref name="end"/>, like <c>torch.arange</c>.</summary>
@@ -134,7 +162,7 @@ public partial class Tensor
     public static Tensor Rand(Generator generator, params int[] shape)
     {
         var t = new Tensor(shape);
-        generator.FillUniform(t.Data, 0f, 1f);
+        generator.FillUniform(t.Elements, 0f, 1f);
         return t;
     }
 
@@ -142,7 +170,7 @@ public partial class Tensor
     public static Tensor Randn(Generator generator, params int[] shape)
     {
         var t = new Tensor(shape);
-        generator.FillNormal(t.Data, 0f, 1f);
+        generator.FillNormal(t.Elements, 0f, 1f);
         return t;
     }
 
@@ -153,7 +181,7 @@ public partial class Tensor
     public Tensor Clone()
     {
         var t = new Tensor(_shape);
-        Data.CopyTo(t.Data);
+        Elements.CopyTo(t.Elements);
         GC.KeepAlive(this);
         return t;
     }
@@ -163,7 +191,7 @@ public partial class Tensor
     internal Tensor CloneRecycled()
     {
         var buffer = CachingAllocator.Rent(Numel, clear: false, out var lease);
-        Data.CopyTo(buffer);
+        Elements.CopyTo(buffer);
         GC.KeepAlive(this);
         return new Tensor(buffer, _shape, lease);
     }
@@ -171,7 +199,7 @@ public partial class Tensor
     /// <summary>The elements as a new array.</summary>
     public float[] ToArray()
     {
-        var copy = Data.ToArray();
+        var copy = Elements.ToArray();
         GC.KeepAlive(this);
         return copy;
     }
@@ -188,7 +216,11 @@ public partial class Tensor
     public float this[params int[] index]
     {
         get => _storage[FlatIndex(index)];
-        set => _storage[FlatIndex(index)] = value;
+        set
+        {
+            _storage[FlatIndex(index)] = value;
+            NoteWrite();
+        }
     }
 
     private int FlatIndex(int[] index)

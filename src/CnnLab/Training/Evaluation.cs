@@ -48,7 +48,7 @@ public static class Evaluation
     {
         int n = logits.Shape[0], c = logits.Shape[1];
         var result = new int[n];
-        for (int i = 0; i < n; i++) result[i] = TensorPrimitives.IndexOfMax(logits.Data.Slice(i * c, c));
+        for (int i = 0; i < n; i++) result[i] = TensorPrimitives.IndexOfMax(logits.Elements.Slice(i * c, c));
         return result;
     }
 }

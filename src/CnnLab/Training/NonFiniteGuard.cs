@@ -57,7 +57,7 @@ public sealed class NonFiniteGuard
                 string layer = name.Length == 0 ? module.GetType().Name : name;
                 hooks.Add(module.RegisterForwardHook((m, _, output) =>
                 {
-                    if (first is null && !IsFinite(output.Data)) first = layer;
+                    if (first is null && !IsFinite(output.Elements)) first = layer;
                 }));
             }
             using (Autograd.NoGrad()) _model.Forward(input);
@@ -75,7 +75,7 @@ public sealed class NonFiniteGuard
         for (int i = _parameters.Count - 1; i >= 0; i--)
         {
             var (name, p) = _parameters[i];
-            if (p.Grad is not null && !IsFinite(p.Grad.Data)) return new NonFiniteReport(step, "backward", name);
+            if (p.Grad is not null && !IsFinite(p.Grad.Elements)) return new NonFiniteReport(step, "backward", name);
         }
         return null;
     }
@@ -86,7 +86,7 @@ public sealed class NonFiniteGuard
         for (int i = _parameters.Count - 1; i >= 0; i--)
         {
             var (name, p) = _parameters[i];
-            if (!IsFinite(p.Data)) return new NonFiniteReport(step, "update", name);
+            if (!IsFinite(p.Elements)) return new NonFiniteReport(step, "update", name);
         }
         return null;
     }

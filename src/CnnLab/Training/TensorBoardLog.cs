@@ -36,8 +36,8 @@ public static class TensorBoardLog
     {
         foreach (var (name, p) in model.NamedParameters())
         {
-            writer.AddHistogram($"weights/{name}", p.Data, step);
-            if (p.Grad is { } grad) writer.AddHistogram($"gradients/{name}", grad.Data, step);
+            writer.AddHistogram($"weights/{name}", p.Elements, step);
+            if (p.Grad is { } grad) writer.AddHistogram($"gradients/{name}", grad.Elements, step);
         }
         writer.Flush();
     }

@@ -48,7 +48,7 @@ public sealed record TrainedModel(Sequential Model, int[] InputShape, TrainingCo
     public TrainedModel RequireFinite()
     {
         foreach (var (name, tensor) in Model.StateDict())
-            if (!NonFiniteGuard.IsFinite(tensor.Data))
+            if (!NonFiniteGuard.IsFinite(tensor.Elements))
                 throw new InvalidFileException(WeightsPath, $"tensor '{name}' holds NaN or Inf: these weights cannot predict anything");
         return this;
     }

@@ -35,7 +35,7 @@ public static class InitDoctor
 
         public static Stats Of(Tensor t)
         {
-            var d = t.Data;
+            var d = t.Elements;
             if (d.Length == 0) return new(double.NaN, double.NaN);
             double sum = 0;
             foreach (var v in d) sum += v;
@@ -88,7 +88,11 @@ public static class InitDoctor
         finally
         {
             foreach (var h in hooks) h.Dispose();
-            foreach (var (buffer, copy) in savedBuffers) copy.CopyTo(buffer.Data);
+            foreach (var (buffer, copy) in savedBuffers)
+            {
+                copy.CopyTo(buffer.Elements);
+                buffer.NoteWrite();
+            }
             foreach (var (p, grad) in savedGrads) p.Grad = grad;
         }
     }
@@ -98,7 +102,7 @@ public static class InitDoctor
     {
         if (ActivationKind.Of(module) is not { IsRectifier: true } || input.Rank < 1 || input.Numel == 0) return null;
         int n = input.Shape[0], units = input.Numel / n;
-        var d = input.Data;
+        var d = input.Elements;
         int dead = 0;
         for (int u = 0; u < units; u++)
         {
@@ -194,7 +198,7 @@ public static class InitDoctor
         // 1. Zero / constant weights, or identical rows: units that can never differ.
         foreach (var l in layers)
         {
-            var d = l.Weight.Data;
+            var d = l.Weight.Elements;
             int units = l.Weight.Shape[0], per = l.Weight.Numel / Math.Max(1, units);
             if (units < 2 || per == 0) continue;
             bool constant = true, identicalRows = true;

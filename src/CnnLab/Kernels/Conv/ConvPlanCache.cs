@@ -9,13 +9,13 @@ namespace CnnLab.Kernels;
 /// at batch 1 preparing them anew was most of a layer's time. A plan is reused only while the geometry (the batch
 /// aside) and every weight are what they were when it was made, one plan per algorithm, since a batch of one and a larger
 /// batch of the same layer can take different ones (compared bit for bit with a snapshot, so weights written
-/// in place through any path are noticed; a frozen model's, Nn.Module.Freeze, once per freeze); the entry lives as long as the
-/// weights' array.
+/// in place through any path are noticed: on every call where the weights were handed out, Tensor.Data, else once after each
+/// write the library makes or sees, or once per freeze, Nn.Module.Freeze); the entry lives as long as the weights' array.
 /// </summary>
 /// <remarks>PyTorch: oneDNN's weight-prepacking in inference (<c>torch.jit.freeze</c>, <c>ipex.optimize</c>), automatic here.</remarks>
 internal static class ConvPlanCache
 {
-    // Snapshot null: the weights were frozen (Freeze) and are not compared. Epoch: the freeze (Tensor.FrozenEpoch) in which
+    // Snapshot null: the weights were frozen (Freeze) and are not compared. Epoch: the epoch (Tensor.TrustedEpoch) in which
     // the snapshot was last found equal to the weights, 0 for none.
     private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, int epoch)
     {
@@ -57,13 +57,13 @@ internal static class ConvPlanCache
     }
 
     /// <summary>
-    /// The plan for <paramref name="weights"/>' values <paramref name="w"/>. Never dispose it. Weights frozen in an epoch
-    /// (<see cref="CachedWeights.FrozenEpoch"/>) are compared with the plan's snapshot once in that epoch, not on every call.
+    /// The plan for <paramref name="weights"/>' values <paramref name="w"/>. Never dispose it. Weights known unchanged in an
+    /// epoch (<see cref="CachedWeights.TrustedEpoch"/>) are compared with the plan's snapshot once in that epoch, not on every call.
     /// </summary>
     public static ConvForwardPlan Get(in Conv2dGeometry g, CachedWeights weights, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
         var shape = g with { N = 0 };
-        int epoch = weights.FrozenEpoch;
+        int epoch = weights.TrustedEpoch;
         if (s_plans.TryGetValue(weights.Key, out var e) && e.Geometry == shape)
         {
             if (e.Snapshot is null || (epoch != 0 && e.Epoch == epoch)) return e.PlanFor(algorithm, w);

@@ -9,12 +9,12 @@ public static partial class Functional
     public static Tensor Relu(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        ReluKernel.Forward(x.Data, y.Data);
+        ReluKernel.Forward(x.Elements, y.Elements);
         // y = max(0, x)  →  dx = dy · [y > 0]
         return Autograd.Record(y, "ReluBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ReluKernel.Backward(y.Data, dy.Data, dx.Data);
+            ReluKernel.Backward(y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -23,12 +23,12 @@ public static partial class Functional
     public static Tensor LeakyRelu(Tensor x, float negativeSlope = 0.01f)
     {
         var y = Tensor.ForOp(x.Shape);
-        ElementwiseLoop.Map(new LeakyReluForward(negativeSlope), x.Data, y.Data);
+        ElementwiseLoop.Map(new LeakyReluForward(negativeSlope), x.Elements, y.Elements);
         // y = x > 0 ? x : s·x  →  dx = dy · (x > 0 ? 1 : s)
         return Autograd.Record(y, "LeakyReluBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ElementwiseLoop.Map(new LeakyReluBackward(negativeSlope), x.Data, y.Data, dy.Data, dx.Data);
+            ElementwiseLoop.Map(new LeakyReluBackward(negativeSlope), x.Elements, y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -37,12 +37,12 @@ public static partial class Functional
     public static Tensor Sigmoid(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        ElementwiseLoop.Map(new SigmoidForward(), x.Data, y.Data);
+        ElementwiseLoop.Map(new SigmoidForward(), x.Elements, y.Elements);
         // y = σ(x)  →  dx = dy · y · (1 − y)
         return Autograd.Record(y, "SigmoidBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ElementwiseLoop.Map(new SigmoidBackward(), x.Data, y.Data, dy.Data, dx.Data);
+            ElementwiseLoop.Map(new SigmoidBackward(), x.Elements, y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -51,12 +51,12 @@ public static partial class Functional
     public static Tensor Tanh(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        ElementwiseLoop.Map(new TanhForward(), x.Data, y.Data);
+        ElementwiseLoop.Map(new TanhForward(), x.Elements, y.Elements);
         // y = tanh x  →  dx = dy · (1 − y²)
         return Autograd.Record(y, "TanhBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ElementwiseLoop.Map(new TanhBackward(), x.Data, y.Data, dy.Data, dx.Data);
+            ElementwiseLoop.Map(new TanhBackward(), x.Elements, y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -69,12 +69,12 @@ public static partial class Functional
     public static Tensor Gelu(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        ElementwiseLoop.Map(new GeluForward(), x.Data, y.Data);
+        ElementwiseLoop.Map(new GeluForward(), x.Elements, y.Elements);
         // y = x·Φ(x)  →  dx = dy · (Φ(x) + x·φ(x)),  φ(x) = e^(−x²/2)/√(2π)
         return Autograd.Record(y, "GeluBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ElementwiseLoop.Map(new GeluBackward(), x.Data, y.Data, dy.Data, dx.Data);
+            ElementwiseLoop.Map(new GeluBackward(), x.Elements, y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -83,12 +83,12 @@ public static partial class Functional
     public static Tensor Elu(Tensor x, float alpha = 1f)
     {
         var y = Tensor.ForOp(x.Shape);
-        ElementwiseLoop.Map(new EluForward(alpha), x.Data, y.Data);
+        ElementwiseLoop.Map(new EluForward(alpha), x.Elements, y.Elements);
         // y = x > 0 ? x : α(eˣ − 1)  →  dx = dy · (x > 0 ? 1 : y + α)
         return Autograd.Record(y, "EluBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            ElementwiseLoop.Map(new EluBackward(alpha), x.Data, y.Data, dy.Data, dx.Data);
+            ElementwiseLoop.Map(new EluBackward(alpha), x.Elements, y.Elements, dy.Elements, dx.Elements);
             return [dx];
         });
     }

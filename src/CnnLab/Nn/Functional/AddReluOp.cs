@@ -16,13 +16,13 @@ public static partial class Functional
         if (!Shape.Equal(a.Shape, b.Shape))
             throw new ArgumentException($"AddRelu needs one shape, got {Shape.Format(a.Shape)} and {Shape.Format(b.Shape)}");
         var y = Tensor.ForOp(a.Shape);
-        ElementwiseLoop.Map(new AddReluForward(), a.Data, b.Data, b.Data, y.Data);
+        ElementwiseLoop.Map(new AddReluForward(), a.Elements, b.Elements, b.Elements, y.Elements);
         // y = max(0, a + b)  →  da = db = dy · [y > 0]: one tensor for both (as PyTorch's add hands dy to both inputs; the
         // engine sums gradients into fresh buffers, so neither input's consumer writes into the other's).
         return Autograd.Record(y, "AddReluBackward", [a, b], dy =>
         {
             var d = Tensor.ForOp(a.Shape);
-            ReluKernel.Backward(y.Data, dy.Data, d.Data);
+            ReluKernel.Backward(y.Elements, dy.Elements, d.Elements);
             return [a.RequiresGrad ? d : null, b.RequiresGrad ? d : null];
         });
     }

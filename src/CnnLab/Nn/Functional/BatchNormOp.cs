@@ -19,12 +19,12 @@ public static partial class Functional
     {
         var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         var y = Tensor.ForOp(x.Shape);
-        BatchNormKernel.ScaleShift(x.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
+        BatchNormKernel.ScaleShift(x.Elements, y.Elements, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
         return Autograd.Record(y, "BatchNormBackward", plan.Inputs, dy =>
         {
             unsafe
             {
-                fixed (float* pdy = dy.Data) return plan.Gradients(new StoredPlanes(pdy, plan.S));
+                fixed (float* pdy = dy.Elements) return plan.Gradients(new StoredPlanes(pdy, plan.S));
             }
         });
     }
@@ -49,13 +49,13 @@ public static partial class Functional
         var plan = BatchNormPlan.Make(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
         var argmax = RentArgmax(y.Numel);
-        BatchNormReluMaxPoolKernel.Forward(x.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
+        BatchNormReluMaxPoolKernel.Forward(x.Elements, pool, plan.Scale, plan.Shift, y.Elements, AsIndices(argmax, y.Numel));
         return Autograd.Record(y, "BatchNormReluMaxPoolBackward", plan.Inputs, dy =>
         {
             // y = maxpool(max(0, z)), z = batch_norm(x)  →  dz[argmax] += dy·[y > 0], then batch norm's backward.
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data)
+                fixed (float* pdy = dy.Elements, py = y.Elements, pidx = argmax.Elements)
                     return plan.Gradients(new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool));
             }
         });
@@ -100,25 +100,27 @@ public static partial class Functional
             {
                 var variance = new double[c];
                 if (planeStatistics is var (means, squares)) BatchNormKernel.StatisticsFromPlanes(means, squares, n, c, s, mean, variance);
-                else BatchNormKernel.Statistics(x.Data, n, c, s, mean, variance);
+                else BatchNormKernel.Statistics(x.Elements, n, c, s, mean, variance);
                 for (int ch = 0; ch < c; ch++) invStd[ch] = 1.0 / Math.Sqrt(variance[ch] + eps);
                 if (training && runningMean is not null && runningVar is not null)
                 {
-                    var rm = runningMean.Data; var rv = runningVar.Data;
+                    var rm = runningMean.Elements; var rv = runningVar.Elements;
                     for (int ch = 0; ch < c; ch++)
                     {
                         double unbiased = variance[ch] * m / (m - 1);
                         rm[ch] = (float)((1 - momentum) * rm[ch] + momentum * mean[ch]);
                         rv[ch] = (float)((1 - momentum) * rv[ch] + momentum * unbiased);
                     }
+                    runningMean.NoteWrite();
+                    runningVar.NoteWrite();
                 }
             }
             else
             {
                 for (int ch = 0; ch < c; ch++)
                 {
-                    mean[ch] = runningMean!.Data[ch];
-                    invStd[ch] = 1.0 / Math.Sqrt(runningVar!.Data[ch] + (double)eps);
+                    mean[ch] = runningMean!.Elements[ch];
+                    invStd[ch] = 1.0 / Math.Sqrt(runningVar!.Elements[ch] + (double)eps);
                 }
             }
 
@@ -126,8 +128,8 @@ public static partial class Functional
             var shift = new float[c];
             for (int ch = 0; ch < c; ch++)
             {
-                double g = weight is null ? 1.0 : weight.Data[ch];
-                double b = bias is null ? 0.0 : bias.Data[ch];
+                double g = weight is null ? 1.0 : weight.Elements[ch];
+                double b = bias is null ? 0.0 : bias.Elements[ch];
                 scale[ch] = (float)(g * invStd[ch]);
                 shift[ch] = (float)(b - mean[ch] * g * invStd[ch]);
             }
@@ -149,11 +151,11 @@ public static partial class Functional
             {
                 // x̂ = (x − μ)·invStd, y = γx̂ + β, μ and σ² depend on x:
                 // dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), the sums and dx one channel at a time.
-                BatchNormKernel.BackwardFrom(dy, X.Data, dx is null ? default : dx.Data, N, C, S, Mean, InvStd, gamma, sumDy, sumDyXhat);
+                BatchNormKernel.BackwardFrom(dy, X.Elements, dx is null ? default : dx.Elements, N, C, S, Mean, InvStd, gamma, sumDy, sumDyXhat);
             }
             else
             {
-                BatchNormKernel.GradientSumsFrom(dy, X.Data, N, C, S, Mean, InvStd, sumDy, sumDyXhat);
+                BatchNormKernel.GradientSumsFrom(dy, X.Elements, N, C, S, Mean, InvStd, sumDy, sumDyXhat);
                 if (dx is not null)
                 {
                     // running statistics are constants: dx = dy·γ·invStd
@@ -161,7 +163,7 @@ public static partial class Functional
                     for (int plane = 0; plane < N * C; plane++)
                     {
                         int ch = plane % C;
-                        TensorPrimitives.Multiply(dy.Plane(plane, scratch), (float)(gamma[ch] * InvStd[ch]), dx.Data.Slice(plane * S, S));
+                        TensorPrimitives.Multiply(dy.Plane(plane, scratch), (float)(gamma[ch] * InvStd[ch]), dx.Elements.Slice(plane * S, S));
                     }
                 }
             }
@@ -172,7 +174,7 @@ public static partial class Functional
         public double[] Gamma()
         {
             var gamma = new double[C];
-            for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Data[ch];
+            for (int ch = 0; ch < C; ch++) gamma[ch] = Weight is null ? 1.0 : Weight.Elements[ch];
             return gamma;
         }
 

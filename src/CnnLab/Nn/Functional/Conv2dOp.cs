@@ -28,7 +28,8 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, s, p, d, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+        Conv2dKernel.ForwardCached(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null,
+            y.Elements, false, default, default,
             PlanKey(inputs, weight), algorithm);
         return Autograd.RecordWithAddends(y, "ConvolutionBackward", inputs, (dy, addends) =>
         {
@@ -37,7 +38,7 @@ public static partial class Functional
             var grads = new ConvGradients(input, weight, bias, addends);
             unsafe
             {
-                fixed (float* pdy = dy.Data)
+                fixed (float* pdy = dy.Elements)
                     grads.Run(g, weight, new PlainGradient(g, pdy), algorithm);
             }
             return grads.ForInputs();
@@ -58,7 +59,8 @@ public static partial class Functional
         var g = Conv2dGeometryOf(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
         var y = Tensor.ForOp([g.N, g.OC, g.OH, g.OW]);
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, true, default, default,
+        Conv2dKernel.ForwardCached(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null,
+            y.Elements, true, default, default,
             PlanKey(inputs, weight), algorithm);
         y.IsReluOutput = true;   // this op's backward skips the mask for a premasked gradient (taken only once it is recorded)
         return Autograd.RecordWithAddends(y, "ConvolutionReluBackward", inputs, (dy, addends) =>
@@ -68,7 +70,7 @@ public static partial class Functional
             var grads = new ConvGradients(input, weight, bias, addends);
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data)
+                fixed (float* pdy = dy.Elements, py = y.Elements)
                 {
                     ConvOutputGradient source = ReferenceEquals(dy.PremaskedFor, y) ? new PlainGradient(g, pdy) : new ReluMaskedGradient(g, pdy, py);
                     grads.Run(g, weight, source, algorithm);
@@ -82,8 +84,8 @@ public static partial class Functional
     // (ConvPlanCache); training changes them every step, so it prepares them per call.
     private static CachedWeights? PlanKey(Tensor[] inputs, Tensor weight) => Autograd.NeedsGrad(inputs) ? null : CachedWeightsOf(weight);
 
-    // The weights' array, under which their forward plan is kept, and the freeze (Module.Freeze) they are constant in.
-    private static CachedWeights CachedWeightsOf(Tensor weight) => new(weight.Buffer, weight.FrozenEpoch);
+    // The weights' array, under which their forward plan is kept, and the epoch they are unchanged in (Tensor.TrustedEpoch).
+    private static CachedWeights CachedWeightsOf(Tensor weight) => new(weight.Buffer, weight.TrustedEpoch);
 
     // Checks a batched conv2d call the way PyTorch does and returns its geometry.
     // 2^28 floats (1 GiB) per padded channel plane: far beyond any image, and small enough that every

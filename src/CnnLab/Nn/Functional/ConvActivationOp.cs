@@ -38,16 +38,17 @@ public static partial class Functional
         int image = g.OC * g.OH * g.OW;
         Conv2dKernel.BlockActivation forward = z is null ? activation : (first, block, ys) =>
         {
-            block.CopyTo(z.Data.Slice(first * image, block.Length));
+            block.CopyTo(z.Elements.Slice(first * image, block.Length));
             activation(first, block, ys);
         };
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default,
+        Conv2dKernel.ForwardCached(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null,
+            y.Elements, false, default,
             default, PlanKey(inputs, weight), algorithm, forward, stored: z is null ? stored : default);
         return Autograd.RecordWithAddends(y, "ConvolutionActivationBackward", inputs, (dy, addends) =>
         {
             var grads = new ConvGradients(input, weight, bias, addends);
-            fixed (float* pdy = dy.Data, py = y.Data, pz = z is null ? default : z.Data)
+            fixed (float* pdy = dy.Elements, py = y.Elements, pz = z is null ? default : z.Elements)
                 grads.Run(g, weight, training.Gradient(g, pdy, z is null ? py : pz, py), algorithm);
             GC.KeepAlive(z);
             return grads.ForInputs();
@@ -73,17 +74,18 @@ public static partial class Functional
         int convImage = g.OC * g.OH * g.OW, pooledImage = g.OC * geometry.OH * geometry.OW;
         void KeepActivateAndPool(int first, Span<float> block, Span<float> pooledBlock)
         {
-            block.CopyTo(z.Data.Slice(first * convImage, block.Length));
+            block.CopyTo(z.Elements.Slice(first * convImage, block.Length));
             ActivateAndPool(activation, geometry, average, includePad, convImage, first, block, pooledBlock,
                 average ? default : AsIndices(argmax!, pooled.Numel).Slice(first * pooledImage, pooledBlock.Length));
         }
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, pooled.Data, false, default,
+        Conv2dKernel.ForwardCached(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null,
+            pooled.Elements, false, default,
             default, PlanKey(inputs, weight), algorithm, KeepActivateAndPool, outputImage: pooledImage);
         return Autograd.RecordWithAddends(pooled, "ConvolutionActivationPoolBackward", inputs, (dy, addends) =>
         {
             var grads = new ConvGradients(input, weight, bias, addends);
-            fixed (float* pdy = dy.Data, pz = z.Data)
+            fixed (float* pdy = dy.Elements, pz = z.Elements)
             fixed (int* pi = argmax is null ? default : AsIndices(argmax, pooled.Numel))
             {
                 var source = training.PoolGradient(g, geometry, average, includePad, pdy, pi, pz, activation);
@@ -145,7 +147,8 @@ public static partial class Functional
     // own), its weights' plan cached under their array.
     private static void ConvolveInBlocks(in Conv2dGeometry g, Tensor input, Tensor weight, Tensor? bias, Tensor y, ConvAlgorithm algorithm,
         Conv2dKernel.BlockActivation epilogue, int outputImage = 0, Rectifier stored = default) =>
-        Conv2dKernel.ForwardCached(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, false, default, default,
+        Conv2dKernel.ForwardCached(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null,
+            y.Elements, false, default, default,
             CachedWeightsOf(weight), algorithm, epilogue, outputImage: outputImage, stored: stored);
 
     private static Conv2dGeometry InferenceGeometry(Tensor input, Tensor weight, Tensor? bias, Pair stride, Pair padding, Pair dilation, int groups)

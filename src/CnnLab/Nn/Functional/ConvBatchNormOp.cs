@@ -30,7 +30,7 @@ public static partial class Functional
         var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps,
             algorithm);
         var y = Tensor.ForOp(z.Shape);
-        BatchNormKernel.ScaleShift(z.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
+        BatchNormKernel.ScaleShift(z.Elements, y.Elements, plan.N, plan.C, plan.S, plan.Scale, plan.Shift, relu);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
         AskForSums(y, z, plan, inputs, relu);
         return Autograd.RecordWithAddends(y, relu ? "ConvolutionBatchNormReluBackward" : "ConvolutionBatchNormBackward", inputs, (dy, addends) =>
@@ -40,7 +40,7 @@ public static partial class Functional
             bool premasked = ReferenceEquals(dy.PremaskedFor, y);
             unsafe
             {
-                fixed (float* pdy = dy.Data, pz = z.Data)
+                fixed (float* pdy = dy.Elements, pz = z.Elements)
                 {
                     PlaneGradient du = relu && !premasked ? new ScaleShiftReluMaskedPlanes(pdy, pz, plan.Scale, plan.Shift, plan.C, plan.S)
                         : new StoredPlanes(pdy, plan.S);
@@ -72,7 +72,7 @@ public static partial class Functional
         var (z, plan) = ConvWithBatchStatistics(g, input, weight, bias, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps,
             algorithm);
         var y = Tensor.ForOp(z.Shape);
-        BatchNormKernel.ScaleShiftAddRelu(z.Data, skip.Data, y.Data, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
+        BatchNormKernel.ScaleShiftAddRelu(z.Elements, skip.Elements, y.Elements, plan.N, plan.C, plan.S, plan.Scale, plan.Shift);
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>(), skip];
         AskForSums(y, z, plan, inputs, relu: true);
         return Autograd.RecordWithAddends(y, "ConvolutionBatchNormAddReluBackward", inputs, (dy, addends) =>
@@ -84,11 +84,11 @@ public static partial class Functional
             if (!premasked)
             {
                 d = Tensor.ForOp(y.Shape);
-                ReluKernel.Backward(y.Data, dy.Data, d.Data);
+                ReluKernel.Backward(y.Elements, dy.Elements, d.Elements);
             }
             unsafe
             {
-                fixed (float* pd = d.Data)
+                fixed (float* pd = d.Elements)
                     return [.. ConvBatchNormGradients(g, input, weight, bias, z, plan, new StoredPlanes(pd, plan.S), algorithm, addends,
                             TakeSums(y, dy, premasked)),
                         skip.RequiresGrad ? d : null];
@@ -125,7 +125,7 @@ public static partial class Functional
         var (planeMeans, planeSquares) = (ArrayPool<double>.Shared.Rent(planes), ArrayPool<double>.Shared.Rent(planes));
         try
         {
-            Conv2dKernel.Forward(g, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, z.Data,
+            Conv2dKernel.Forward(g, input.Elements, weight.Elements, bias is null ? default : bias.Elements, bias is not null, z.Elements,
                 planeMeans: planeMeans.AsSpan(0, planes), planeSquares: planeSquares.AsSpan(0, planes), algorithm: algorithm);
             return (z, BatchNormPlan.Make(z, runningMean, runningVar, bnWeight, bnBias, training, momentum, eps, (planeMeans, planeSquares)));
         }
@@ -145,11 +145,11 @@ public static partial class Functional
         var sumDy = new double[c];
         var sumDyXhat = new double[c];
         var grads = new ConvGradients(input, weight, bias, addends);
-        fixed (float* pz = z.Data)
+        fixed (float* pz = z.Elements)
         {
             // The gradient sums, unless the convolution that wrote du took them from it (BatchNormGradientSums).
             if (taken is not null) taken.ChannelSums(plan.InvStd, sumDy, sumDyXhat);
-            else BatchNormKernel.GradientSumsFrom(du, z.Data, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
+            else BatchNormKernel.GradientSumsFrom(du, z.Elements, plan.N, c, plan.S, plan.Mean, plan.InvStd, sumDy, sumDyXhat);
             var coefficients = BatchNormKernel.PlaneCoefficients(plan.N, c, plan.S, plan.Mean, plan.InvStd, plan.Gamma(), sumDy, sumDyXhat);
             grads.Run(g, weight, new BatchNormOutputGradient(g, du, pz, coefficients), algorithm);
         }

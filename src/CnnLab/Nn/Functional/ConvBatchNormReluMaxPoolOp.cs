@@ -34,7 +34,7 @@ public static partial class Functional
             algorithm);
         var y = Tensor.ForOp([pool.N, pool.C, pool.OH, pool.OW]);
         var argmax = RentArgmax(y.Numel);
-        BatchNormReluMaxPoolKernel.Forward(z.Data, pool, plan.Scale, plan.Shift, y.Data, AsIndices(argmax, y.Numel));
+        BatchNormReluMaxPoolKernel.Forward(z.Elements, pool, plan.Scale, plan.Shift, y.Elements, AsIndices(argmax, y.Numel));
         Tensor[] inputs = [input, weight, .. new[] { bias, bnWeight, bnBias }.OfType<Tensor>()];
         return Autograd.RecordWithAddends(y, "ConvolutionBatchNormReluMaxPoolBackward", inputs, (dy, addends) =>
         {
@@ -42,7 +42,7 @@ public static partial class Functional
             // dz = a·du + b·(z − μ) + c per channel (batch norm's backward); then the convolution's backward.
             unsafe
             {
-                fixed (float* pdy = dy.Data, py = y.Data, pidx = argmax.Data)
+                fixed (float* pdy = dy.Elements, py = y.Elements, pidx = argmax.Elements)
                     return ConvBatchNormGradients(g, input, weight, bias, z, plan, new MaxPoolReluPlanes(pdy, py, (int*)pidx, pool), algorithm,
                         addends);
             }

@@ -32,9 +32,9 @@ public static partial class Functional
             _hasBias = bias is not null;
         }
 
-        public Span<float> Dx => _dx is null ? default : _dx.Data;
-        public Span<float> Dw => _dw is null ? default : _dw.Data;
-        public Span<float> Db => _db is null ? default : _db.Data;
+        public Span<float> Dx => _dx is null ? default : _dx.Elements;
+        public Span<float> Dw => _dw is null ? default : _dw.Elements;
+        public Span<float> Db => _db is null ? default : _db.Elements;
 
         /// <summary>Whether the kernels may hand dx back masked by [x &gt; 0] (x a ReLU's output: Tensor.PremaskedFor).</summary>
         public bool MaskDx => _dx is not null && _input.AcceptsPremaskedGradient;
@@ -43,7 +43,7 @@ public static partial class Functional
         public BatchNormGradientSums? InputSums => MaskDx ? _input.BatchNormSumsWanted : null;
 
         /// <summary>The gradient pending for x, for the kernels to add into dx (empty: none, or no dx wanted).</summary>
-        private ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Data : default;
+        private ReadOnlySpan<float> DxAddend => _dx is not null && _addends.For(0) is { } pending ? pending.Elements : default;
 
         /// <summary>
         /// Marks dx as masked for x where the kernels say they masked it, and tells the engine that dx holds its pending gradient
@@ -62,7 +62,7 @@ public static partial class Functional
         /// <see cref="DxFinished"/> records what they did.
         /// </summary>
         public void Run(in Conv2dGeometry g, Tensor weight, ConvOutputGradient source, ConvAlgorithm algorithm) =>
-            DxFinished(Conv2dKernel.BackwardCore(g, _input.Data, weight.Data, source, Dx, Dw, Db, overwriteDx: true, algorithm,
+            DxFinished(Conv2dKernel.BackwardCore(g, _input.Elements, weight.Elements, source, Dx, Dw, Db, overwriteDx: true, algorithm,
                 maskDxByInput: MaskDx, dxAddend: DxAddend, inputSums: InputSums));
 
         public Tensor?[] ForInputs() => _hasBias ? [_dx, _dw, _db] : [_dx, _dw];

@@ -33,18 +33,21 @@ public static partial class Functional
         if (!Autograd.NeedsGrad(inputs))
         {
             // No backward will ask where each max came from.
-            ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
+            ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Elements, weight.Elements, bias is null ? default : bias.Elements,
+                bias is not null, y.Elements,
                 default, PlanKey(inputs, weight), algorithm);
             return y;
         }
         var argmax = RentArgmax(y.Numel);
-        ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data,
+        ConvReluMaxPoolKernel.ForwardCached(g, pool, input.Elements, weight.Elements, bias is null ? default : bias.Elements,
+            bias is not null, y.Elements,
             AsIndices(argmax, y.Numel), PlanKey(inputs, weight), algorithm);
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             // y = maxpool(max(0, W ⋆ x + b))  →  dz[argmax] += dy·[y > 0], then the convolution's backward with dz.
             var grads = new ConvGradients(input, weight, bias);
-            grads.DxFinished(ConvReluMaxPoolKernel.BackwardMaskingDx(g, pool, input.Data, weight.Data, y.Data, AsIndices(argmax, y.Numel), dy.Data,
+            grads.DxFinished(ConvReluMaxPoolKernel.BackwardMaskingDx(g, pool, input.Elements, weight.Elements, y.Elements,
+                AsIndices(argmax, y.Numel), dy.Elements,
                 grads.Dx, grads.Dw, grads.Db, overwriteDx: true, algorithm, grads.MaskDx, grads.InputSums));
             return grads.ForInputs();
         });
@@ -58,19 +61,21 @@ public static partial class Functional
         if (!Autograd.NeedsGrad(inputs))
         {
             // No backward will ask where each max came from.
-            ConvReluMaxPoolSingleChannel.ForwardValues(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null,
-                y.Data);
+            ConvReluMaxPoolSingleChannel.ForwardValues(g, pool, input.Elements, weight.Elements, bias is null ? default : bias.Elements,
+                bias is not null,
+                y.Elements);
             return y;
         }
         int codesLength = checked((int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool));
         var codes = Tensor.ForOp([(codesLength + 3) / 4]);
-        Span<byte> Codes() => MemoryMarshal.AsBytes(codes.Data).Slice(0, codesLength);
-        ConvReluMaxPoolSingleChannel.Forward(g, pool, input.Data, weight.Data, bias is null ? default : bias.Data, bias is not null, y.Data, Codes());
+        Span<byte> Codes() => MemoryMarshal.AsBytes(codes.Elements).Slice(0, codesLength);
+        ConvReluMaxPoolSingleChannel.Forward(g, pool, input.Elements, weight.Elements, bias is null ? default : bias.Elements,
+            bias is not null, y.Elements, Codes());
         var (geo, poolGeo) = (g, pool);
         return Autograd.Record(y, "ConvolutionReluMaxPoolBackward", inputs, dy =>
         {
             var grads = new ConvGradients(input, weight, bias);
-            ConvReluMaxPoolSingleChannel.BackwardWeights(geo, poolGeo, input.Data, Codes(), dy.Data, grads.Dw, grads.Db);
+            ConvReluMaxPoolSingleChannel.BackwardWeights(geo, poolGeo, input.Elements, Codes(), dy.Elements, grads.Dw, grads.Db);
             return grads.ForInputs();
         });
     }

@@ -19,12 +19,12 @@ public static partial class Functional
         float scale = p == 1f ? 0f : 1f / (1f - p);
         for (int i = 0; i < mask.Length; i++) mask[i] = generator.NextDouble() < p ? 0f : scale;
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Multiply(x.Data, mask, y.Data);
+        TensorPrimitives.Multiply(x.Elements, mask, y.Elements);
         // y = x · m  →  dx = dy · m
         return Autograd.Record(y, "DropoutBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            TensorPrimitives.Multiply(dy.Data, mask, dx.Data);
+            TensorPrimitives.Multiply(dy.Elements, mask, dx.Elements);
             return [dx];
         });
     }

@@ -24,10 +24,11 @@ public static partial class Functional
         // y[N, out] = x[N, in] · W[out, in]ᵀ + b: a few rows as dot products over W's rows (latency), else the GEMM,
         // the bias added in its epilogue (per column of y)
         if (n >= 1 && n <= FewRowsLinear.MaxRows && inF > 0)
-            FewRowsLinear.Forward(n, outF, inF, x.Data, weight.Data, bias is null ? default : bias.Data, y.Data);
+            FewRowsLinear.Forward(n, outF, inF, x.Elements, weight.Elements, bias is null ? default : bias.Elements, y.Elements);
         else
-            Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Data, Math.Max(1, inF), weight.Data, Math.Max(1, inF), 0f, y.Data, Math.Max(1, outF),
-                bias is null ? GemmEpilogue.None : GemmEpilogue.WithColBias(bias.Data));
+            Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Elements, Math.Max(1, inF), weight.Elements, Math.Max(1, inF), 0f, y.Elements,
+                Math.Max(1, outF),
+                bias is null ? GemmEpilogue.None : GemmEpilogue.WithColBias(bias.Elements));
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return Autograd.Record(y, "LinearBackward", inputs, dy =>
         {
@@ -36,17 +37,19 @@ public static partial class Functional
             if (x.RequiresGrad)
             {
                 dx = Tensor.ForOp(x.Shape);
-                Gemm.Sgemm(false, false, n, inF, outF, 1f, dy.Data, Math.Max(1, outF), weight.Data, Math.Max(1, inF), 0f, dx.Data, Math.Max(1, inF));
+                Gemm.Sgemm(false, false, n, inF, outF, 1f, dy.Elements, Math.Max(1, outF), weight.Elements, Math.Max(1, inF), 0f,
+                    dx.Elements, Math.Max(1, inF));
             }
             if (weight.RequiresGrad)
             {
                 dw = Tensor.ForOp(weight.Shape);
-                Gemm.Sgemm(true, false, outF, inF, n, 1f, dy.Data, Math.Max(1, outF), x.Data, Math.Max(1, inF), 0f, dw.Data, Math.Max(1, inF));
+                Gemm.Sgemm(true, false, outF, inF, n, 1f, dy.Elements, Math.Max(1, outF), x.Elements, Math.Max(1, inF), 0f, dw.Elements,
+                    Math.Max(1, inF));
             }
             if (bias is not null && bias.RequiresGrad)
             {
                 db = Tensor.ForOp([outF], zeroed: true);
-                for (int i = 0; i < n; i++) TensorPrimitives.Add(db.Data, dy.Data.Slice(i * outF, outF), db.Data);
+                for (int i = 0; i < n; i++) TensorPrimitives.Add(db.Elements, dy.Elements.Slice(i * outF, outF), db.Elements);
             }
             return bias is null ? [dx, dw] : [dx, dw, db];
         });

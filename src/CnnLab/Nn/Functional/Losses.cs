@@ -24,7 +24,7 @@ public static partial class Functional
             if (t < 0 || t >= c) throw new ArgumentException($"Target {t} is out of bounds (classes 0..{c - 1})");
         var probs = new float[n * c];
         double total = 0;
-        var z = logits.Data;
+        var z = logits.Elements;
         for (int i = 0; i < n; i++)
         {
             var row = z.Slice(i * c, c);
@@ -48,7 +48,7 @@ public static partial class Functional
         {
             float scale = dLoss.Buffer[0] / n;
             var dz = new Tensor(logits.Shape);
-            var d = dz.Data;
+            var d = dz.Elements;
             float off = labelSmoothing / c;
             for (int i = 0; i < n; i++)
                 for (int k = 0; k < c; k++)
@@ -72,14 +72,14 @@ public static partial class Functional
         for (int i = 0; i < n; i++)
         {
             if (target[i] < 0 || target[i] >= c) throw new ArgumentException($"Target {target[i]} is out of bounds (classes 0..{c - 1})");
-            total -= logProbs.Data[i * c + target[i]];
+            total -= logProbs.Elements[i * c + target[i]];
         }
         var loss = Tensor.Scalar((float)(total / n));
         // L = −(1/N) Σ logp[i, yᵢ]  →  dlogp[i, yᵢ] = −dL/N
         return Autograd.Record(loss, "NllLossBackward", [logProbs], dLoss =>
         {
             var d = new Tensor(logProbs.Shape);
-            for (int i = 0; i < n; i++) d.Data[i * c + target[i]] = -dLoss.Buffer[0] / n;
+            for (int i = 0; i < n; i++) d.Elements[i * c + target[i]] = -dLoss.Buffer[0] / n;
             return [d];
         });
     }
@@ -91,7 +91,7 @@ public static partial class Functional
         if (!Shape.Equal(input.Shape, target.Shape))
             throw new ArgumentException($"MseLoss: input {Shape.Format(input.Shape)} and target {Shape.Format(target.Shape)} differ");
         double total = 0;
-        var a = input.Data; var b = target.Data;
+        var a = input.Elements; var b = target.Elements;
         for (int i = 0; i < a.Length; i++)
         {
             double d = a[i] - b[i];
@@ -105,9 +105,9 @@ public static partial class Functional
             float k = 2f * dLoss.Buffer[0] / n;
             Tensor? dx = null, dt = null;
             var diff = new float[input.Numel];
-            TensorPrimitives.Subtract(input.Data, target.Data, diff);
-            if (input.RequiresGrad) { dx = new Tensor(input.Shape); TensorPrimitives.Multiply(diff, k, dx.Data); }
-            if (target.RequiresGrad) { dt = new Tensor(target.Shape); TensorPrimitives.Multiply(diff, -k, dt.Data); }
+            TensorPrimitives.Subtract(input.Elements, target.Elements, diff);
+            if (input.RequiresGrad) { dx = new Tensor(input.Shape); TensorPrimitives.Multiply(diff, k, dx.Elements); }
+            if (target.RequiresGrad) { dt = new Tensor(target.Shape); TensorPrimitives.Multiply(diff, -k, dt.Elements); }
             return [dx, dt];
         });
     }

@@ -26,16 +26,16 @@ public static partial class Functional
         if (!Autograd.NeedsGrad([input]))
         {
             // No backward will ask where each max came from.
-            MaxPool2dKernel.ForwardValues(g, input.Data, y.Data);
+            MaxPool2dKernel.ForwardValues(g, input.Elements, y.Elements);
             return y;
         }
         var argmaxIndices = RentArgmax(y.Numel);
-        MaxPool2dKernel.Forward(g, input.Data, y.Data, AsIndices(argmaxIndices, y.Numel));
+        MaxPool2dKernel.Forward(g, input.Elements, y.Elements, AsIndices(argmaxIndices, y.Numel));
         return Autograd.Record(y, "MaxPool2DWithIndicesBackward", [input], dy =>
         {
             // y = x[argmax]  →  dx[argmax] += dy
             var dx = Tensor.ForOp(input.Shape);
-            MaxPool2dKernel.Backward(g, dy.Data, AsIndices(argmaxIndices, y.Numel), dx.Data, overwrite: true);
+            MaxPool2dKernel.Backward(g, dy.Elements, AsIndices(argmaxIndices, y.Numel), dx.Elements, overwrite: true);
             return [dx];
         });
     }
@@ -59,12 +59,12 @@ public static partial class Functional
         }
         var g = Pool2dGeometryOf(input, kernelSize, stride ?? kernelSize, padding ?? 0, 1, ceilMode);
         var y = Tensor.ForOp([g.N, g.C, g.OH, g.OW]);
-        AvgPool2dKernel.Forward(g, countIncludePad, input.Data, y.Data);
+        AvgPool2dKernel.Forward(g, countIncludePad, input.Elements, y.Elements);
         return Autograd.Record(y, "AvgPool2DBackward", [input], dy =>
         {
             // y = Σ_window x / divisor  →  dx += dy / divisor over the window
             var dx = Tensor.ForOp(input.Shape, zeroed: true);
-            AvgPool2dKernel.Backward(g, countIncludePad, dy.Data, dx.Data);
+            AvgPool2dKernel.Backward(g, countIncludePad, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -88,12 +88,12 @@ public static partial class Functional
                 + $"but got input of size: {Shape.Format(input.Shape)}");
         int planes = input.Shape[0] * input.Shape[1], h = input.Shape[2], w = input.Shape[3], oh = outputSize.H, ow = outputSize.W;
         var y = Tensor.ForOp([input.Shape[0], input.Shape[1], oh, ow]);
-        AdaptiveAvgPool2dKernel.Forward(planes, h, w, oh, ow, input.Data, y.Data);
+        AdaptiveAvgPool2dKernel.Forward(planes, h, w, oh, ow, input.Elements, y.Elements);
         return Autograd.Record(y, "AdaptiveAvgPool2DBackward", [input], dy =>
         {
             // y = mean over the cell  →  dx += dy / cell size
             var dx = Tensor.ForOp(input.Shape, zeroed: true);
-            AdaptiveAvgPool2dKernel.Backward(planes, h, w, oh, ow, dy.Data, dx.Data);
+            AdaptiveAvgPool2dKernel.Backward(planes, h, w, oh, ow, dy.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -103,7 +103,7 @@ public static partial class Functional
     // backward that holds it is gone.
     private static Tensor RentArgmax(int count) => Tensor.ForOp([count]);
 
-    private static Span<int> AsIndices(Tensor argmax, int count) => MemoryMarshal.Cast<float, int>(argmax.Data[..count]);
+    private static Span<int> AsIndices(Tensor argmax, int count) => MemoryMarshal.Cast<float, int>(argmax.Elements[..count]);
 
     // Checks a batched pooling call the way ATen's pool2d_shape_check does and returns its geometry.
     private static Pool2dGeometry Pool2dGeometryOf(Tensor input, Pair k, Pair s, Pair p, Pair d, bool ceilMode) =>

@@ -10,7 +10,7 @@ public static partial class Functional
     {
         var (outer, n, inner) = AxisLayout(x, axis);
         var y = new Tensor(x.Shape);
-        ForEachLine(outer, n, inner, (xi, yi) => SoftmaxLine(x.Data, y.Data, xi, n, inner, log: false));
+        ForEachLine(outer, n, inner, (xi, yi) => SoftmaxLine(x.Elements, y.Elements, xi, n, inner, log: false));
         // y = softmax(x)  →  dx = y ⊙ (dy − Σ dy⊙y)
         return Autograd.Record(y, "SoftmaxBackward", [x], dy =>
         {
@@ -32,7 +32,7 @@ public static partial class Functional
     {
         var (outer, n, inner) = AxisLayout(x, axis);
         var y = new Tensor(x.Shape);
-        ForEachLine(outer, n, inner, (xi, _) => SoftmaxLine(x.Data, y.Data, xi, n, inner, log: true));
+        ForEachLine(outer, n, inner, (xi, _) => SoftmaxLine(x.Elements, y.Elements, xi, n, inner, log: true));
         // y = x − logΣeˣ  →  dx = dy − softmax(x)·Σ dy
         return Autograd.Record(y, "LogSoftmaxBackward", [x], dy =>
         {

@@ -8,14 +8,15 @@ namespace CnnLab.Nn;
 /// arXiv:1502.03167, eval mode): with s_o = γ_o / √(σ²_o + ε), W'[o] = s_o·W[o] and b'_o = s_o·(b_o − μ_o) + β_o, so
 /// W' ⋆ x + b' = γ·(W ⋆ x + b − μ)/√(σ² + ε) + β. Computed in double and rounded once. The folded tensors are kept
 /// while every source value is what it was (a bitwise snapshot: an optimizer step, a loaded checkpoint or a write in
-/// place refolds; in a frozen model, <see cref="Module.Freeze"/>, they are compared once per freeze), so the convolution's
-/// prepared weights (<see cref="Kernels.ConvPlanCache"/>) are kept too.
+/// place refolds; they are compared once after each write the library makes or sees, or once per freeze,
+/// <see cref="Module.Freeze"/>, and on every call only where a source was handed out, <see cref="Tensor.Data"/>), so the
+/// convolution's prepared weights (<see cref="Kernels.ConvPlanCache"/>) are kept too.
 /// </summary>
 /// <remarks>PyTorch: <c>torch.nn.utils.fusion.fuse_conv_bn_eval</c>, which <c>torch.jit.freeze</c> and
 /// <c>torch.ao.quantization.fuse_modules</c> apply.</remarks>
 internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
 {
-    // Epochs: each source's freeze (Tensor.FrozenEpoch) in which Sources was last found equal to it; null: not all frozen.
+    // Epochs: each source's epoch (Tensor.TrustedEpoch) in which Sources was last found equal to it; null: not all trusted.
     private sealed record Folded(float[] Sources, Tensor Weight, Tensor Bias)
     {
         public volatile int[]? Epochs;
@@ -32,7 +33,7 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     public (Tensor Weight, Tensor Bias) Get()
     {
         var folded = _folded;
-        if (folded is null || !(CheckedInThisFreeze(folded) || Unchanged(folded)))
+        if (folded is null || !(CheckedInThisEpoch(folded) || Unchanged(folded)))
             lock (_gate)
             {
                 folded = _folded;
@@ -41,14 +42,14 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
         return (folded.Weight, folded.Bias);
     }
 
-    // Every source frozen (Module.Freeze) and found unchanged since: no compare.
-    private bool CheckedInThisFreeze(Folded folded)
+    // Every source unwritten (or frozen, Module.Freeze) since it was found unchanged: no compare.
+    private bool CheckedInThisEpoch(Folded folded)
     {
         var epochs = folded.Epochs;
         if (epochs is null) return false;
         int i = 0;
         foreach (var t in Sources())
-            if (i >= epochs.Length || t.FrozenEpoch != epochs[i++]) return false;
+            if (i >= epochs.Length || t.TrustedEpoch != epochs[i++]) return false;
         return i == epochs.Length;
     }
 
@@ -56,16 +57,16 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     private IEnumerable<Tensor> Sources() =>
         new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias, norm.RunningMean, norm.RunningVar }.OfType<Tensor>();
 
-    // Every source's bits equal to the snapshot; if so, and every source is frozen, the freezes they were found equal in (read
-    // before the compare: a write during it gives its tensor a newer freeze, so the next call compares again).
+    // Every source's bits equal to the snapshot; if so, and every source is trusted, the epochs they were found equal in (read
+    // before the compare: a write during it gives its tensor a newer epoch, so the next call compares again).
     private bool Unchanged(Folded folded)
     {
         var snapshot = folded.Sources;
-        var epochs = FrozenEpochs();
+        var epochs = TrustedEpochs();
         int at = 0;
         foreach (var t in Sources())
         {
-            var now = t.Data;
+            var now = t.Elements;
             if (at + now.Length > snapshot.Length) return false;
             if (!MemoryMarshal.Cast<float, int>(now).SequenceEqual(MemoryMarshal.Cast<float, int>(snapshot.AsSpan(at, now.Length)))) return false;
             at += now.Length;
@@ -75,25 +76,25 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
         return true;
     }
 
-    // Each source's freeze (Tensor.FrozenEpoch), in Sources' order; null where any is not frozen (eval mode compares anyway).
-    private int[]? FrozenEpochs()
+    // Each source's epoch (Tensor.TrustedEpoch), in Sources' order; null where any has none (compared on every call).
+    private int[]? TrustedEpochs()
     {
         foreach (var t in Sources())
-            if (t.FrozenEpoch == 0) return null;
-        return Sources().Select(t => t.FrozenEpoch).ToArray();
+            if (t.TrustedEpoch == 0) return null;
+        return Sources().Select(t => t.TrustedEpoch).ToArray();
     }
 
     private Folded Fold()
     {
-        var epochs = FrozenEpochs();
-        var snapshot = Sources().SelectMany(t => t.Data.ToArray()).ToArray();
+        var epochs = TrustedEpochs();
+        var snapshot = Sources().SelectMany(t => t.Elements.ToArray()).ToArray();
         int oc = conv.OutChannels, perChannel = conv.Weight.Numel / oc;
         var w = new float[conv.Weight.Numel];
         var b = new float[oc];
-        ReadOnlySpan<float> weight = conv.Weight.Data, mean = norm.RunningMean!.Data, variance = norm.RunningVar!.Data;
+        ReadOnlySpan<float> weight = conv.Weight.Elements, mean = norm.RunningMean!.Elements, variance = norm.RunningVar!.Elements;
         for (int o = 0; o < oc; o++)
         {
-            double gamma = norm.Weight?.Data[o] ?? 1.0, beta = norm.Bias?.Data[o] ?? 0.0, bias = conv.Bias?.Data[o] ?? 0.0;
+            double gamma = norm.Weight?.Elements[o] ?? 1.0, beta = norm.Bias?.Elements[o] ?? 0.0, bias = conv.Bias?.Elements[o] ?? 0.0;
             double s = gamma / Math.Sqrt(variance[o] + (double)norm.Eps);
             for (int k = 0; k < perChannel; k++) w[o * perChannel + k] = (float)(s * weight[o * perChannel + k]);
             b[o] = (float)(s * (bias - mean[o]) + beta);

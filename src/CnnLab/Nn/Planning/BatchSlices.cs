@@ -99,7 +99,7 @@ internal static class BatchSlices
                 all = Tensor.ForOp(shape);
             }
             int row = y.Numel / count;
-            y.Data.CopyTo(all.Data.Slice(start * row, count * row));
+            y.Elements.CopyTo(all.Elements.Slice(start * row, count * row));
             if (!ReferenceEquals(y.Buffer, part.Buffer)) y.RecycleStorage();
             part.RecycleStorage();
         }

@@ -290,7 +290,7 @@ public static class OnnxExporter
             int rows = weight.Shape[0], cols = weight.Shape[1];
             var t = new float[rows * cols];
             for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) t[c * rows + r] = weight.Data[r * cols + c];
+                for (int c = 0; c < cols; c++) t[c * rows + r] = weight.Elements[r * cols + c];
             return t;
         }
 

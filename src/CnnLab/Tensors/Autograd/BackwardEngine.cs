@@ -47,7 +47,7 @@ internal static class BackwardEngine
                 {
                     // Sum into a fresh buffer: either term may alias a tensor an op still holds.
                     var sum = Tensor.ForOp(input.Shape);
-                    TensorPrimitives.Add(existing.Data, g.Data, sum.Data);
+                    TensorPrimitives.Add(existing.Elements, g.Elements, sum.Elements);
                     // A sum stays masked only where both terms were (masked + unmasked must be masked again).
                     if (existing.PremaskedFor is { } masked && ReferenceEquals(masked, g.PremaskedFor)) sum.PremaskedFor = masked;
                     GC.KeepAlive(existing);

@@ -34,10 +34,10 @@ public static partial class TensorMath
         var eb = mb.Span;
         switch (op)
         {
-            case BinaryOp.Add: TensorPrimitives.Add(ea, eb, y.Data); break;
-            case BinaryOp.Sub: TensorPrimitives.Subtract(ea, eb, y.Data); break;
-            case BinaryOp.Mul: TensorPrimitives.Multiply(ea, eb, y.Data); break;
-            default: TensorPrimitives.Divide(ea, eb, y.Data); break;
+            case BinaryOp.Add: TensorPrimitives.Add(ea, eb, y.Elements); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(ea, eb, y.Elements); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(ea, eb, y.Elements); break;
+            default: TensorPrimitives.Divide(ea, eb, y.Elements); break;
         }
         return Autograd.Record(y, op + "Backward", [a, b], dy =>
         {
@@ -53,9 +53,9 @@ public static partial class TensorMath
                 var full = Tensor.ForOp(outShape);
                 switch (op)
                 {
-                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Data, eb, full.Data); break;
-                    case BinaryOp.Div: TensorPrimitives.Divide(dy.Data, eb, full.Data); break;
-                    default: dy.Data.CopyTo(full.Data); break;
+                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Elements, eb, full.Elements); break;
+                    case BinaryOp.Div: TensorPrimitives.Divide(dy.Elements, eb, full.Elements); break;
+                    default: dy.Elements.CopyTo(full.Elements); break;
                 }
                 da = ReduceTo(full, a.Shape);
             }
@@ -63,14 +63,14 @@ public static partial class TensorMath
             else if (b.RequiresGrad)
             {
                 var full = Tensor.ForOp(outShape);
-                var d = full.Data;
+                var d = full.Elements;
                 switch (op)
                 {
-                    case BinaryOp.Add: dy.Data.CopyTo(d); break;
-                    case BinaryOp.Sub: TensorPrimitives.Negate(dy.Data, d); break;
-                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Data, ea, d); break;
+                    case BinaryOp.Add: dy.Elements.CopyTo(d); break;
+                    case BinaryOp.Sub: TensorPrimitives.Negate(dy.Elements, d); break;
+                    case BinaryOp.Mul: TensorPrimitives.Multiply(dy.Elements, ea, d); break;
                     default:
-                        for (int i = 0; i < d.Length; i++) d[i] = -dy.Data[i] * ea[i] / (eb[i] * eb[i]);
+                        for (int i = 0; i < d.Length; i++) d[i] = -dy.Elements[i] * ea[i] / (eb[i] * eb[i]);
                         break;
                 }
                 db = ReduceTo(full, b.Shape);
@@ -87,7 +87,7 @@ public static partial class TensorMath
         if (t.Numel == 1) { result.AsSpan().Fill(t.Buffer[0]); return result; }
         if (Broadcasting.IsSuffix(t.Shape, outShape))
         {
-            for (int off = 0; off < result.Length; off += t.Numel) t.Data.CopyTo(result.AsSpan(off));
+            for (int off = 0; off < result.Length; off += t.Numel) t.Elements.CopyTo(result.AsSpan(off));
             return result;
         }
         var map = Broadcasting.SourceIndices(t.Shape, outShape);
@@ -100,7 +100,7 @@ public static partial class TensorMath
     {
         if (Shape.Equal(full.Shape, shape)) return full;
         var r = Tensor.ForOp(shape, zeroed: true);
-        Broadcasting.SumTo(full.Data, full.Shape, r.Data, shape);
+        Broadcasting.SumTo(full.Elements, full.Shape, r.Elements, shape);
         return r;
     }
 
@@ -108,7 +108,7 @@ public static partial class TensorMath
     public static Tensor AddScalar(Tensor x, float s)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Add(x.Data, s, y.Data);
+        TensorPrimitives.Add(x.Elements, s, y.Elements);
         return Autograd.Record(y, "AddBackward", [x], dy => [dy]);
     }
 
@@ -116,12 +116,12 @@ public static partial class TensorMath
     public static Tensor MulScalar(Tensor x, float s)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Multiply(x.Data, s, y.Data);
+        TensorPrimitives.Multiply(x.Elements, s, y.Elements);
         // y = s·x  →  dx = s·dy
         return Autograd.Record(y, "MulBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            TensorPrimitives.Multiply(dy.Data, s, dx.Data);
+            TensorPrimitives.Multiply(dy.Elements, s, dx.Elements);
             return [dx];
         });
     }

@@ -11,7 +11,7 @@ public static partial class TensorMath
             throw new ArgumentException($"Matmul expects [M, K] x [K, N], got {Shape.Format(a.Shape)} x {Shape.Format(b.Shape)}");
         int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
         var y = new Tensor(m, n);
-        Gemm.Sgemm(false, false, m, n, k, 1f, a.Data, Math.Max(1, k), b.Data, Math.Max(1, n), 0f, y.Data, Math.Max(1, n));
+        Gemm.Sgemm(false, false, m, n, k, 1f, a.Elements, Math.Max(1, k), b.Elements, Math.Max(1, n), 0f, y.Elements, Math.Max(1, n));
         // y = a·b  →  da = dy·bᵀ,  db = aᵀ·dy
         return Autograd.Record(y, "MmBackward", [a, b], dy =>
         {
@@ -19,12 +19,12 @@ public static partial class TensorMath
             if (a.RequiresGrad)
             {
                 da = new Tensor(m, k);
-                Gemm.Sgemm(false, true, m, k, n, 1f, dy.Data, Math.Max(1, n), b.Data, Math.Max(1, n), 0f, da.Data, Math.Max(1, k));
+                Gemm.Sgemm(false, true, m, k, n, 1f, dy.Elements, Math.Max(1, n), b.Elements, Math.Max(1, n), 0f, da.Elements, Math.Max(1, k));
             }
             if (b.RequiresGrad)
             {
                 db = new Tensor(k, n);
-                Gemm.Sgemm(true, false, k, n, m, 1f, a.Data, Math.Max(1, k), dy.Data, Math.Max(1, n), 0f, db.Data, Math.Max(1, n));
+                Gemm.Sgemm(true, false, k, n, m, 1f, a.Elements, Math.Max(1, k), dy.Elements, Math.Max(1, n), 0f, db.Elements, Math.Max(1, n));
             }
             return [da, db];
         });
@@ -36,11 +36,11 @@ public static partial class TensorMath
         if (x.Rank != 2) throw new ArgumentException($"Transpose expects a matrix, got shape {Shape.Format(x.Shape)}");
         int m = x.Shape[0], n = x.Shape[1];
         var y = new Tensor(n, m);
-        TransposeInto(x.Data, y.Data, m, n);
+        TransposeInto(x.Elements, y.Elements, m, n);
         return Autograd.Record(y, "TBackward", [x], dy =>
         {
             var dx = new Tensor(m, n);
-            TransposeInto(dy.Data, dx.Data, n, m);
+            TransposeInto(dy.Elements, dx.Elements, n, m);
             return [dx];
         });
     }

@@ -7,7 +7,7 @@ public static partial class TensorMath
     public static Tensor Sum(Tensor x)
     {
         double s = 0;
-        foreach (float v in x.Data) s += v;
+        foreach (float v in x.Elements) s += v;
         var y = Tensor.Scalar((float)s);
         // y = Σ x  →  dx = dy (broadcast)
         return Autograd.Record(y, "SumBackward", [x], dy => [Tensor.Full(dy.Buffer[0], x.Shape)]);
@@ -18,7 +18,7 @@ public static partial class TensorMath
     {
         if (x.Numel == 0) throw new ArgumentException("mean of an empty tensor");
         double s = 0;
-        foreach (float v in x.Data) s += v;
+        foreach (float v in x.Elements) s += v;
         var y = Tensor.Scalar((float)(s / x.Numel));
         // y = Σ x / n  →  dx = dy / n
         return Autograd.Record(y, "MeanBackward", [x], dy => [Tensor.Full(dy.Buffer[0] / x.Numel, x.Shape)]);
@@ -41,10 +41,10 @@ public static partial class TensorMath
             : x.Shape.Where((_, i) => i != ax).ToArray();
         var y = new Tensor(outShape);
         float scale = mean ? 1f / n : 1f;
-        var xs = x.Data;
+        var xs = x.Elements;
         for (int o = 0; o < outer; o++)
         {
-            var dst = y.Data.Slice(o * inner, inner);
+            var dst = y.Elements.Slice(o * inner, inner);
             for (int k = 0; k < n; k++) TensorPrimitives.Add(dst, xs.Slice((o * n + k) * inner, inner), dst);
             if (mean) TensorPrimitives.Multiply(dst, scale, dst);
         }
@@ -54,8 +54,8 @@ public static partial class TensorMath
             var dx = new Tensor(x.Shape);
             for (int o = 0; o < outer; o++)
             {
-                var src = dy.Data.Slice(o * inner, inner);
-                for (int k = 0; k < n; k++) TensorPrimitives.Multiply(src, scale, dx.Data.Slice((o * n + k) * inner, inner));
+                var src = dy.Elements.Slice(o * inner, inner);
+                for (int k = 0; k < n; k++) TensorPrimitives.Multiply(src, scale, dx.Elements.Slice((o * n + k) * inner, inner));
             }
             return [dx];
         });

@@ -7,14 +7,14 @@ public static partial class TensorMath
     public static Tensor Pow(Tensor x, float p)
     {
         var y = Tensor.ForOp(x.Shape);
-        var xs = x.Data;
-        var ys = y.Data;
+        var xs = x.Elements;
+        var ys = y.Elements;
         for (int i = 0; i < xs.Length; i++) ys[i] = MathF.Pow(xs[i], p);
         // y = xᵖ  →  dx = dy · p · xᵖ⁻¹
         return Autograd.Record(y, "PowBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            var xd = x.Data;
+            var xd = x.Elements;
             for (int i = 0; i < xd.Length; i++) dx.Buffer[i] = dy.Buffer[i] * p * MathF.Pow(xd[i], p - 1);
             return [dx];
         });
@@ -24,12 +24,12 @@ public static partial class TensorMath
     public static Tensor Exp(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Exp(x.Data, y.Data);
+        TensorPrimitives.Exp(x.Elements, y.Elements);
         // y = eˣ  →  dx = dy · y
         return Autograd.Record(y, "ExpBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            TensorPrimitives.Multiply(dy.Data, y.Data, dx.Data);
+            TensorPrimitives.Multiply(dy.Elements, y.Elements, dx.Elements);
             return [dx];
         });
     }
@@ -38,12 +38,12 @@ public static partial class TensorMath
     public static Tensor Log(Tensor x)
     {
         var y = Tensor.ForOp(x.Shape);
-        TensorPrimitives.Log(x.Data, y.Data);
+        TensorPrimitives.Log(x.Elements, y.Elements);
         // y = ln x  →  dx = dy / x
         return Autograd.Record(y, "LogBackward", [x], dy =>
         {
             var dx = Tensor.ForOp(x.Shape);
-            TensorPrimitives.Divide(dy.Data, x.Data, dx.Data);
+            TensorPrimitives.Divide(dy.Elements, x.Elements, dx.Elements);
             return [dx];
         });
     }

@@ -231,7 +231,7 @@ public abstract class Module
     public Module Freeze()
     {
         Eval();
-        int epoch = Tensor.NewEpoch();
+        long epoch = Tensor.NewEpoch();
         foreach (var (_, child) in NamedModules()) child.SetFrozenEpoch(epoch);
         return this;
     }
@@ -249,7 +249,7 @@ public abstract class Module
     /// <summary>Whether every parameter and buffer of this module and its descendants is frozen (<see cref="Freeze"/>).</summary>
     public bool IsFrozen => StateDict().Values.All(t => t.FrozenEpoch != 0);
 
-    private void SetFrozenEpoch(int epoch)
+    private void SetFrozenEpoch(long epoch)
     {
         foreach (var (_, p) in _parameters) p.FrozenEpoch = epoch;
         foreach (var (_, b) in _buffers) b.FrozenEpoch = epoch;

@@ -5,4 +5,4 @@ namespace CnnLab.Kernels;
 /// their values are known unchanged in (Tensor.TrustedEpoch: a freeze, or their last write; 0: none, so they are compared
 /// on every call).
 /// </summary>
-internal readonly record struct CachedWeights(float[] Key, int TrustedEpoch);
+internal readonly record struct CachedWeights(float[] Key, long TrustedEpoch);

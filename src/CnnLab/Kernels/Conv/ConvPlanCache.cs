@@ -17,11 +17,17 @@ internal static class ConvPlanCache
 {
     // Snapshot null: the weights were frozen (Freeze) and are not compared. Epoch: the epoch (Tensor.TrustedEpoch) in which
     // the snapshot was last found equal to the weights, 0 for none.
-    private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, int epoch)
+    private sealed class Entry(Conv2dGeometry geometry, float[]? snapshot, long epoch)
     {
         public readonly Conv2dGeometry Geometry = geometry;
         public readonly float[]? Snapshot = snapshot;
-        public volatile int Epoch = epoch;
+        private long _epoch = epoch;
+
+        public long Epoch
+        {
+            get => Volatile.Read(ref _epoch);
+            set => Volatile.Write(ref _epoch, value);
+        }
 
         // By algorithm: a single image and a batch of the same layer may run different ones (ConvPlanner).
         public readonly ConvForwardPlan?[] Plans = new ConvForwardPlan?[s_algorithms];
@@ -63,7 +69,7 @@ internal static class ConvPlanCache
     public static ConvForwardPlan Get(in Conv2dGeometry g, CachedWeights weights, ReadOnlySpan<float> w, ConvAlgorithm algorithm)
     {
         var shape = g with { N = 0 };
-        int epoch = weights.TrustedEpoch;
+        long epoch = weights.TrustedEpoch;
         if (s_plans.TryGetValue(weights.Key, out var e) && e.Geometry == shape)
         {
             if (e.Snapshot is null || (epoch != 0 && e.Epoch == epoch)) return e.PlanFor(algorithm, w);

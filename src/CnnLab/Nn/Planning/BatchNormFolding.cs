@@ -19,7 +19,7 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     // Epochs: each source's epoch (Tensor.TrustedEpoch) in which Sources was last found equal to it; null: not all trusted.
     private sealed record Folded(float[] Sources, Tensor Weight, Tensor Bias)
     {
-        public volatile int[]? Epochs;
+        public volatile long[]? Epochs;
     }
 
     private readonly Tensor[] _parameters = new Tensor?[] { conv.Weight, conv.Bias, norm.Weight, norm.Bias }.OfType<Tensor>().ToArray();
@@ -77,30 +77,41 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     }
 
     // Each source's epoch (Tensor.TrustedEpoch), in Sources' order; null where any has none (compared on every call).
-    private int[]? TrustedEpochs()
+    private long[]? TrustedEpochs()
     {
         foreach (var t in Sources())
             if (t.TrustedEpoch == 0) return null;
         return Sources().Select(t => t.TrustedEpoch).ToArray();
     }
 
+    // From the snapshot, not the live values: a write between the two could otherwise fold values the snapshot does not hold.
     private Folded Fold()
     {
         var epochs = TrustedEpochs();
         var snapshot = Sources().SelectMany(t => t.Elements.ToArray()).ToArray();
-        int oc = conv.OutChannels, perChannel = conv.Weight.Numel / oc;
+        int oc = conv.OutChannels, perChannel = conv.Weight.Numel / oc, at = conv.Weight.Numel;
+        ReadOnlySpan<float> weight = snapshot.AsSpan(0, at), bias = Next(conv.Bias), gamma = Next(norm.Weight), beta = Next(norm.Bias);
+        ReadOnlySpan<float> mean = Next(norm.RunningMean), variance = Next(norm.RunningVar);
         var w = new float[conv.Weight.Numel];
         var b = new float[oc];
-        ReadOnlySpan<float> weight = conv.Weight.Elements, mean = norm.RunningMean!.Elements, variance = norm.RunningVar!.Elements;
         for (int o = 0; o < oc; o++)
         {
-            double gamma = norm.Weight?.Elements[o] ?? 1.0, beta = norm.Bias?.Elements[o] ?? 0.0, bias = conv.Bias?.Elements[o] ?? 0.0;
-            double s = gamma / Math.Sqrt(variance[o] + (double)norm.Eps);
+            double g = gamma.IsEmpty ? 1.0 : gamma[o], shift = beta.IsEmpty ? 0.0 : beta[o], b0 = bias.IsEmpty ? 0.0 : bias[o];
+            double s = g / Math.Sqrt(variance[o] + (double)norm.Eps);
             for (int k = 0; k < perChannel; k++) w[o * perChannel + k] = (float)(s * weight[o * perChannel + k]);
-            b[o] = (float)(s * (bias - mean[o]) + beta);
+            b[o] = (float)(s * (b0 - mean[o]) + shift);
         }
         // Never written after this, and the sources are compared here: the convolution's plan cache need not compare w too.
         Kernels.ConvPlanCache.Freeze(w);
         return new Folded(snapshot, new Tensor(w, conv.Weight.Shape.ToArray()), new Tensor(b, oc)) { Epochs = epochs };
+
+        // The next source's values in the snapshot (in Sources' order), empty where the layers have no such tensor.
+        ReadOnlySpan<float> Next(Tensor? source)
+        {
+            if (source is null) return default;
+            var values = snapshot.AsSpan(at, source.Numel);
+            at += source.Numel;
+            return values;
+        }
     }
 }

@@ -35,7 +35,7 @@ internal sealed class LayerMonitor
     public object[] Measure()
     {
         var report = InitDoctor.Diagnose(_model, _probe, _labels);
-        var weights = WeightLayer.Find(_model).ToDictionary(l => l.Name, l => l.Weight.Data.ToArray());
+        var weights = WeightLayer.Find(_model).ToDictionary(l => l.Name, l => l.Weight.Values.ToArray());
         var rows = report.Layers.Select(l => (object)new
         {
             name = l.Name, activation = l.Activation, activation_std = Finite(l.ActivationStd), grad_std = Finite(l.GradStd),

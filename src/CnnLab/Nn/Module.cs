@@ -223,7 +223,7 @@ public abstract class Module
     /// handed out (<see cref="Tensor.Data"/>; eval mode alone checks the others once after each write too). An optimizer step,
     /// <see cref="LoadStateDict"/> or an initializer on a frozen model is seen (what it wrote is checked once more); a write through
     /// <see cref="Tensor.Data"/> or <see cref="Tensor.Storage"/> is not, until <see cref="Unfreeze"/>. The promise belongs to
-    /// the tensors: a parameter shared with another model is frozen there too. Returns this.
+    /// the storage: a parameter shared with another model, or tied to another parameter, is frozen there too. Returns this.
     /// Not to be confused with <c>RequiresGrad_(false)</c>, which freezes parameters for fine-tuning.
     /// </summary>
     /// <remarks>PyTorch: <c>torch.jit.freeze</c>, which turns a module's parameters into constants (as an ONNX Runtime session

@@ -5,6 +5,7 @@ using CnnLab.Nn.Models;
 using CnnLab.Optim;
 using CnnLab.Tensors;
 using Xunit;
+using static CnnLab.Tests.FreezeTests;
 
 namespace CnnLab.Tests;
 
@@ -29,23 +30,9 @@ public class EvalWritesTests
         return net;
     }
 
-    private static float[] Run(Module net, Tensor x)
-    {
-        using (Autograd.NoGrad()) return net.Forward(x).Values.ToArray();
-    }
-
-    // What a fresh eval model with net's current values gives.
-    private static float[] Fresh(string name, Module net, Tensor x)
-    {
-        var fresh = Model(name, 99);
-        fresh.LoadStateDict(net.StateDict());
-        fresh.Eval();
-        return Run(fresh, x);
-    }
-
     private static Parameter LastConvWeight(Module net) => net.NamedParameters().Last(p => p.Parameter.Rank == 4).Parameter;
 
-    public static TheoryData<string> Names => new(["cnn-bn", "resnet-mini", "cnn-small"]);
+    public static TheoryData<string> Names => FreezeTests.Names;
 
     [Fact]
     public void Parameters_and_buffers_are_trusted_until_their_storage_is_handed_out()

@@ -22,13 +22,13 @@ public class FreezeTests
         return net;
     }
 
-    private static float[] Run(Module net, Tensor x)
+    internal static float[] Run(Module net, Tensor x)
     {
         using (Autograd.NoGrad()) return net.Forward(x).Data.ToArray();
     }
 
     // What a fresh eval model with net's current values gives: the reference for what net must give.
-    private static float[] Fresh(string name, Module net, Tensor x)
+    internal static float[] Fresh(string name, Module net, Tensor x)
     {
         var fresh = Model(name, 99);
         fresh.LoadStateDict(net.StateDict());

@@ -16,7 +16,7 @@ public static partial class Initializers
 {
     private static Generator Gen(Generator? generator) => generator ?? Generator.Default;
 
-    // What an initializer wrote, seen by a frozen model (Module.Freeze): the tensor gets a new freeze epoch.
+    // What an initializer wrote, seen by inference: the tensor gets a new write epoch (and a new freeze where it is frozen).
     private static Tensor Written(Tensor tensor)
     {
         tensor.NoteWrite();

@@ -56,13 +56,15 @@ public class ConvPlanCacheTests
     [Theory]
     [InlineData(3, 14)]   // F(4x4, 3x3) for one image in inference, F(2x2, 3x3) or a direct kernel in training
     [InlineData(5, 12)]   // F(2x2, 5x5)
-    public void One_image_in_inference_matches_the_reference_and_a_training_forward(int k, int side)
+    [InlineData(3, 8, 32, ConvAlgorithm.Winograd)]   // F(2x2, 3x3) on 8x8 in inference, a direct kernel in training
+    public void One_image_in_inference_matches_the_reference_and_a_training_forward(int k, int side, int channels = 16,
+        ConvAlgorithm kept = ConvAlgorithm.Auto)
     {
         var gen = new Generator(5);
-        var conv = new Conv2d(16, 16, k, padding: k / 2, generator: gen);
-        var x = Tensor.Randn(gen, 1, 16, side, side);
-        var g = new Conv2dGeometry(1, 16, side, side, 16, k, k, PH: k / 2, PW: k / 2);
-        var expected = new float[16 * side * side];
+        var conv = new Conv2d(channels, channels, k, padding: k / 2, generator: gen);
+        var x = Tensor.Randn(gen, 1, channels, side, side);
+        var g = new Conv2dGeometry(1, channels, side, side, channels, k, k, PH: k / 2, PW: k / 2);
+        var expected = new float[channels * side * side];
         Conv2dReference.Forward(g, x.Data, conv.Weight.Data, conv.Bias!.Data, true, expected);
         var trained = conv.Forward(x).Data.ToArray();
         float[] inferred;
@@ -74,7 +76,11 @@ public class ConvPlanCacheTests
             Assert.True(Math.Abs(trained[i] - expected[i]) <= 2e-5f * largest, $"training [{i}]: {trained[i]}, not {expected[i]}");
         }
         if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-            Assert.Equal(k == 3 ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd5x5, ConvPlanner.Plan(g, weightsKept: true).Forward);
+        {
+            var expectedKept = kept != ConvAlgorithm.Auto ? kept : k == 3 ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd5x5;
+            Assert.Equal(expectedKept, ConvPlanner.Plan(g, weightsKept: true).Forward);
+            Assert.NotEqual(expectedKept, ConvPlanner.Plan(g).Forward);
+        }
     }
 
     [Fact]

@@ -187,7 +187,7 @@ public class ConvPlannerTests
     }
 
     [Fact]
-    public void One_image_with_kept_weights_takes_wide_tiles_from_13x13_and_the_5x5_tiles_from_16_channels()
+    public void One_image_with_kept_weights_takes_wide_tiles_from_13x13_small_tiles_on_8x8_and_the_5x5_tiles_from_16_channels()
     {
         if (!Avx512F.IsSupported) return;
         static ConvAlgorithm Kept(Conv2dGeometry g) => ConvPlanner.Plan(g, weightsKept: true).Forward;
@@ -196,11 +196,15 @@ public class ConvPlannerTests
         Assert.Equal(ConvAlgorithm.Winograd4x4, Kept(new Conv2dGeometry(1, 32, 56, 56, 32, 3, 3, PH: 1, PW: 1)));
         Assert.Equal(ConvAlgorithm.Winograd5x5, Kept(new Conv2dGeometry(1, 16, 28, 28, 16, 5, 5, PH: 2, PW: 2)));
         Assert.Equal(ConvAlgorithm.Winograd5x5, Kept(new Conv2dGeometry(1, 64, 8, 8, 64, 5, 5, PH: 2, PW: 2)));
-        // 12x12 tied, 10x10 and the tiny planes lost; fewer than 16 channels, planes too wide or a batch: as without kept weights.
+        // F(2x2, 3x3) on 8x8 planes (16 whole tiles) from 32 channels.
+        Assert.Equal(ConvAlgorithm.Winograd, Kept(new Conv2dGeometry(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1)));
+        Assert.Equal(ConvAlgorithm.Winograd, Kept(new Conv2dGeometry(1, 32, 8, 8, 48, 3, 3, PH: 1, PW: 1)));
+        // 12x12 tied, 10x10 and the other small planes lost; fewer channels, planes too wide or a batch: as without kept weights.
         Conv2dGeometry[] unchanged =
         [
-            new(1, 32, 12, 12, 32, 3, 3, PH: 1, PW: 1), new(1, 32, 10, 10, 64, 3, 3, PH: 1, PW: 1), new(1, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1),
-            new(1, 128, 8, 8, 128, 3, 3, PH: 1, PW: 1), new(1, 8, 28, 28, 16, 3, 3, PH: 1, PW: 1), new(1, 16, 28, 28, 8, 5, 5, PH: 2, PW: 2),
+            new(1, 32, 12, 12, 32, 3, 3, PH: 1, PW: 1), new(1, 32, 10, 10, 64, 3, 3, PH: 1, PW: 1), new(1, 64, 6, 6, 64, 3, 3, PH: 1, PW: 1),
+            new(1, 80, 5, 7, 96, 3, 3, PH: 1, PW: 1), new(1, 256, 4, 4, 256, 3, 3, PH: 1, PW: 1), new(1, 64, 7, 7, 64, 3, 3, PH: 1, PW: 1),
+            new(1, 16, 8, 8, 64, 3, 3, PH: 1, PW: 1), new(1, 8, 28, 28, 16, 3, 3, PH: 1, PW: 1), new(1, 16, 28, 28, 8, 5, 5, PH: 2, PW: 2),
             new(1, 16, 70, 70, 16, 3, 3, PH: 1, PW: 1), new(4, 16, 14, 14, 16, 3, 3, PH: 1, PW: 1), new(4, 16, 28, 28, 16, 5, 5, PH: 2, PW: 2),
         ];
         foreach (var g in unchanged) Assert.Equal(ConvPlanner.Plan(g), ConvPlanner.Plan(g, weightsKept: true));

@@ -207,10 +207,17 @@ public static partial class ConvPlanner
     // from 16 channels on every plane measured (8x8 to 28x28, by 25-45 %) (bench/RESULTS.md, "… single images with kept weights").
     internal const int MinKeptWideTileSide = 13;
 
+    // Below that F(2x2, 3x3) with kept weights won on 8x8 planes (16 whole tiles, one vector a position) by 25-32 % from 32
+    // channels; it tied on 7x7 (its tiles' last row and column half outside) and lost on 3x3 to 6x6 (bench/RESULTS.md, "Small
+    // planes of a single image by Winograd").
+    internal const int MinKeptWholeTilesChannels = 32;
+
     private static ConvAlgorithm? KeptSingleImage(in Conv2dGeometry g)
     {
-        if (g.N != 1 || Math.Min(g.Cg, g.OCg) < MinWinogradChannels) return null;
+        int channels = Math.Min(g.Cg, g.OCg);
+        if (g.N != 1 || channels < MinWinogradChannels) return null;
         if (Winograd4x4.Supports(g) && Math.Min(g.H, g.W) >= MinKeptWideTileSide) return ConvAlgorithm.Winograd4x4;
+        if (Winograd3x3.Supports(g) && g.H == 8 && g.W == 8 && channels >= MinKeptWholeTilesChannels) return ConvAlgorithm.Winograd;
         return Winograd5x5.Supports(g) ? ConvAlgorithm.Winograd5x5 : null;
     }
 

@@ -43,6 +43,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
     private readonly List<Phase> _phases = [];
     private readonly int _phaseColumns;
     private readonly long[] _phaseStart;   // where each phase's [32, P] region starts in the phase scratch
+    private readonly long _asks;           // taps the phases' blocks of pixels run: one ask of the dx stream each
 
     public ChannelBlockedInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
@@ -53,6 +54,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
             foreach (var (rx, kw, dw) in _layout.ColumnPhases)
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
         _phaseColumns = _layout.ColumnPhases.Length;
+        _asks = _phases.Sum(phase => (long)(phase.Rows * phase.Columns + Block - 1) / Block * phase.Taps.Length);
         _phaseStart = new long[_phases.Count];
         for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * LaneStride(_phases[i - 1]);
     }
@@ -87,6 +89,9 @@ internal sealed unsafe class ChannelBlockedInputGradient
         {
             // Every phase's 16 or 32 channels into its own region, [32, P] each, then the rows of dx from them.
             int width = ChannelBlockedConv.StepWidth(c0, g.C);
+            // The dx channels the merges below write, asked for a line a tap while the phases run: dx is a fresh buffer, and
+            // a store to a line not in cache first waits for it.
+            var ahead = PrefetchStream.Over(dx + (long)c0 * g.H * g.W, (long)width * g.H * g.W, _asks);
             for (int i = 0; i < _phases.Count; i++)
             {
                 var phase = _phases[i];
@@ -94,7 +99,8 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 fixed (int* pixels = phase.Pixels, offsets = phase.Taps)
                 fixed (float* weights = phase.Weights)
                     ChannelBlockedConv.ForwardPixels(padded, pixels, offsets, weights + (long)c0 * taps, taps, null, false,
-                        phaseOut + _phaseStart[i], LaneStride(phase), 0, p, width);
+                        phaseOut + _phaseStart[i], LaneStride(phase), 0, p, width, ahead);
+                ahead = ahead.After((long)(p + Block - 1) / Block * taps);
             }
             for (int lane = 0; lane < width; lane++)
                 for (int ry = 0; ry < _layout.RowPhases.Length; ry++)

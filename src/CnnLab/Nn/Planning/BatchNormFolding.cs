@@ -79,9 +79,9 @@ internal sealed class BatchNormFolding(Conv2d conv, BatchNorm2d norm)
     // Each source's epoch (Tensor.TrustedEpoch), in Sources' order; null where any has none (compared on every call).
     private long[]? TrustedEpochs()
     {
-        foreach (var t in Sources())
-            if (t.TrustedEpoch == 0) return null;
-        return Sources().Select(t => t.TrustedEpoch).ToArray();
+        // Each read once: a source handed out between two reads would otherwise be recorded as 0 and matched as trusted.
+        var epochs = Sources().Select(t => t.TrustedEpoch).ToArray();
+        return epochs.Contains(0) ? null : epochs;
     }
 
     // From the snapshot, not the live values: a write between the two could otherwise fold values the snapshot does not hold.

@@ -54,7 +54,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
             foreach (var (rx, kw, dw) in _layout.ColumnPhases)
                 _phases.Add(MakePhase(ry, rx, kh, dh, kw, dw, w));
         _phaseColumns = _layout.ColumnPhases.Length;
-        _asks = _phases.Sum(phase => (long)(phase.Rows * phase.Columns + Block - 1) / Block * phase.Taps.Length);
+        _asks = _phases.Sum(Asks);
         _phaseStart = new long[_phases.Count];
         for (int i = 1; i < _phases.Count; i++) _phaseStart[i] = _phaseStart[i - 1] + (long)2 * Lanes * LaneStride(_phases[i - 1]);
     }
@@ -100,7 +100,7 @@ internal sealed unsafe class ChannelBlockedInputGradient
                 fixed (float* weights = phase.Weights)
                     ChannelBlockedConv.ForwardPixels(padded, pixels, offsets, weights + (long)c0 * taps, taps, null, false,
                         phaseOut + _phaseStart[i], LaneStride(phase), 0, p, width, ahead);
-                ahead = ahead.After((long)(p + Block - 1) / Block * taps);
+                ahead = ahead.After(Asks(phase));
             }
             for (int lane = 0; lane < width; lane++)
                 for (int ry = 0; ry < _layout.RowPhases.Length; ry++)
@@ -108,6 +108,9 @@ internal sealed unsafe class ChannelBlockedInputGradient
             c0 += width;
         }
     }
+
+    // The asks a phase's run makes of the dx stream: one a tap for each block of pixels.
+    private static long Asks(Phase phase) => (long)(phase.Rows * phase.Columns + Block - 1) / Block * phase.Taps.Length;
 
     /// <summary>Floats of <see cref="Image"/>'s phase scratch: 32 rows of every phase's pixels.</summary>
     public int PhaseOutLength => 2 * Lanes * _phases.Sum(LaneStride) + 16;

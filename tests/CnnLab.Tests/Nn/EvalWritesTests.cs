@@ -2,7 +2,6 @@ using CnnLab.Init;
 using CnnLab.Kernels;
 using CnnLab.Nn;
 using CnnLab.Nn.Models;
-using CnnLab.Optim;
 using CnnLab.Tensors;
 using Xunit;
 using static CnnLab.Tests.FreezeTests;
@@ -85,11 +84,7 @@ public class EvalWritesTests
         long epoch = weight.TrustedEpoch;
         Run(net, x);
         Assert.Equal(epoch, weight.TrustedEpoch);
-        Renewed(weight, () =>
-        {
-            foreach (var p in net.Parameters()) p.Grad = Tensor.Full(0.01f, p.Shape);
-            new SGD(net.Parameters(), lr: 0.1).Step();
-        });
+        Renewed(weight, () => Step(net, 0.1));
         Renewed(weight, () => net.LoadStateDict(Model("cnn-bn", 4).StateDict()));
         Renewed(weight, () => Initializers.KaimingUniform(weight, generator: new Generator(5)));
         Renewed(weight, () => weight[0, 0, 0, 0] = 0.25f);
@@ -105,8 +100,7 @@ public class EvalWritesTests
         net.Eval();
         var before = Run(net, x);
         Assert.Equal(before, Run(net, x));
-        foreach (var p in net.Parameters()) p.Grad = Tensor.Full(0.01f, p.Shape);
-        new SGD(net.Parameters(), lr: 1.0).Step();
+        Step(net, 1.0);
         var stepped = Run(net, x);
         Assert.NotEqual(before, stepped);
         Assert.Equal(Fresh(name, net, x), stepped);

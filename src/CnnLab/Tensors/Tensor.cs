@@ -40,7 +40,6 @@ public partial class Tensor
     protected Tensor(Tensor source) : this(source._storage, source._shape, source._lease, source) =>
         source._lease?.Escape();   // never recycled while the new tensor may outlive the op that made it
 
-
     private readonly float[] _storage;
     // Keeps an op's buffer from being recycled while this tensor (or a view sharing it) is reachable.
     private readonly CachingAllocator.Lease? _lease;

@@ -31,11 +31,15 @@ internal sealed unsafe class StrideTwoRowInputGradient
     // A phase row's taps for both column phases: dy offsets, and the weights [⌈C/8⌉, taps, 8] (zero past the last channel).
     private sealed record RowPhase(int Ry, int Rows, int[] Even, float[] EvenWeights, int[] Odd, float[] OddWeights);
 
+    // A step: phase rows A0 and A0 + 1 (Rows of them) of row phase Phase, vector V of its columns, the block of 8 channels from
+    // Block·8 (Channels of them); it writes Width floats of Rows·Channels dx rows from Dx (floats from the group's dx).
+    private readonly record struct Place(int Phase, int A0, int Rows, int V, int Block, int Channels, int Width, long Dx);
+
     private readonly Conv2dGeometry _g;   // one group's
     private readonly int _groups;
     private readonly InputGradientPhases _layout;
     private readonly RowPhase[] _phases;
-    private readonly long _steps;   // Step calls a group takes: every phase's pairs of rows, by vectors and blocks of channels
+    private readonly Place[] _places;     // a group's steps in the order they run
 
     public StrideTwoRowInputGradient(in Conv2dGeometry g, ReadOnlySpan<float> w)
     {
@@ -56,8 +60,27 @@ internal sealed unsafe class StrideTwoRowInputGradient
                 int rows = InputGradientPhases.Count(_g.H, ry, _g.SH);
                 _phases[grp * _layout.RowPhases.Length + i] = new RowPhase(ry, rows, even, evenWeights, odd, oddWeights);
             }
-        long pairs = _phases.Take(_layout.RowPhases.Length).Sum(phase => (phase.Rows + Rows - 1) / Rows);
-        _steps = pairs * ((_layout.Columns(0) + Lanes - 1) / Lanes) * ((_g.C + Channels - 1) / Channels);
+        _places = Places();
+    }
+
+    // Each pair of phase rows of every row phase before the next pair: the dx rows a step writes share their lines with the next
+    // phase's, which are then written while in cache.
+    private Place[] Places()
+    {
+        var g = _g;
+        int phases = _layout.RowPhases.Length, blocks = (g.C + Channels - 1) / Channels;
+        int vectors = (_layout.Columns(0) + Lanes - 1) / Lanes, most = _phases.Take(phases).Max(phase => phase.Rows);
+        var places = new List<Place>();
+        for (int a0 = 0; a0 < most; a0 += Rows)
+            for (int i = 0; i < phases; i++)
+                for (int v = 0; v < vectors && a0 < _phases[i].Rows; v++)
+                    for (int block = 0; block < blocks; block++)
+                    {
+                        long dx = ((long)block * Channels * g.H + _phases[i].Ry + a0 * g.SH) * g.W + 2 * v * Lanes;
+                        places.Add(new Place(i, a0, Math.Min(Rows, _phases[i].Rows - a0), v, block, Math.Min(Channels, g.C - block * Channels),
+                            Math.Min(2 * Lanes, g.W - 2 * v * Lanes), dx));
+                    }
+        return [.. places];
     }
 
     /// <summary>Floats of the padded dy plane set each thread needs (zero it once: only its inside is written).</summary>
@@ -65,43 +88,60 @@ internal sealed unsafe class StrideTwoRowInputGradient
 
     /// <summary>
     /// dx_g [Cg, H, W] (+)= the input gradient of group <paramref name="grp"/> from its dy_g [OCg, OH, OW]. <paramref name="nextDx"/>:
-    /// the Cg·H·W floats of dx the caller writes next (null: none), asked for while this group runs.
+    /// the Cg·H·W floats of dx the caller writes next (null: none), whose first step's rows the last step asks for.
     /// </summary>
     public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded, float* nextDx = null)
     {
         var g = _g;
         _layout.CopyIn(dy, padded);
-        int blocks = (g.C + Channels - 1) / Channels, vectors = (_layout.Columns(0) + Lanes - 1) / Lanes;
         float* sums = stackalloc float[2 * Rows * Channels * Lanes];
-        // The dx written next, asked for while this one's steps run: a store to a line not in cache first waits for it.
-        var ahead = new RegionStream(nextDx, 0, 1, (long)g.C * g.H * g.W);
-        int asks = ahead.PerAsk(_steps);
-        for (int i = 0; i < _layout.RowPhases.Length; i++)
+        float** lines = stackalloc float*[LinesPerRow * Rows * Channels];
+        for (int s = 0; s < _places.Length; s++)
         {
-            var phase = _phases[grp * _layout.RowPhases.Length + i];
+            var place = _places[s];
+            var phase = _phases[grp * _layout.RowPhases.Length + place.Phase];
+            // The dx the next step writes, asked for a line a tap while this one runs: dx is a fresh buffer, and a store to a
+            // line not in cache first waits for it.
+            int asked = s + 1 < _places.Length ? Lines(dx, _places[s + 1], lines) : nextDx != null ? Lines(nextDx, _places[0], lines) : 0;
+            if (asked == 0) lines[asked++] = padded;
             fixed (int* even = phase.Even, odd = phase.Odd)
             fixed (float* evenWeights = phase.EvenWeights, oddWeights = phase.OddWeights)
-                for (int a0 = 0; a0 < phase.Rows; a0 += Rows)
-                    for (int v = 0; v < vectors; v++)
-                        for (int block = 0; block < blocks; block++, ahead.Ask(asks))
-                            Step(padded + a0 * _layout.PaddedWidth + v * Lanes, Math.Min(Rows, phase.Rows - a0),
-                                even, evenWeights + (long)block * phase.Even.Length * Channels, phase.Even.Length,
-                                odd, oddWeights + (long)block * phase.Odd.Length * Channels, phase.Odd.Length,
-                                dx + ((long)block * Channels * g.H + phase.Ry + a0 * g.SH) * g.W + 2 * v * Lanes,
-                                Math.Min(2 * Lanes, g.W - 2 * v * Lanes), Math.Min(Channels, g.C - block * Channels), accumulate, sums);
+                Step(padded + place.A0 * _layout.PaddedWidth + place.V * Lanes, place.Rows,
+                    even, evenWeights + (long)place.Block * phase.Even.Length * Channels, phase.Even.Length,
+                    odd, oddWeights + (long)place.Block * phase.Odd.Length * Channels, phase.Odd.Length,
+                    dx + place.Dx, place.Width, place.Channels, accumulate, sums, lines, lines + asked - 1);
         }
+    }
+
+    private const int LinesPerRow = 3;   // a row of up to 32 floats spans at most 3 lines
+
+    // The lines of the dx rows `place` writes from `dx` into `lines`; returns how many.
+    private int Lines(float* dx, in Place place, float** lines)
+    {
+        long plane = (long)_g.H * _g.W, row = (long)_g.SH * _g.W;
+        int count = 0;
+        for (int c = 0; c < place.Channels; c++)
+            for (int r = 0; r < place.Rows; r++)
+            {
+                float* first = dx + place.Dx + c * plane + r * row;
+                lines[count++] = first;
+                lines[count++] = first + Lanes;
+                lines[count++] = first + place.Width - 1;
+            }
+        return count;
     }
 
     // Both column phases of `rows` phase rows (1 or 2; a missing one recomputes the first) and 8 channels, into `width` floats
     // of dx rows. Two rows a step waste none of 14 or 16 phase rows (three wasted one of 15 or two of 18, 7-10 % slower).
     // Each phase's 16 chains run in a loop of their own and park in `sums` ([phase, row, channel] vectors): with
-    // both phases' chains live in one method the JIT kept them in memory through the loops.
+    // both phases' chains live in one method the JIT kept them in memory through the loops. Each tap asks for one of the
+    // lines from `ask` to `last` (the last again once all are asked for).
     private void Step(float* src, int rows, int* even, float* evenWeights, int evenTaps, int* odd, float* oddWeights, int oddTaps,
-        float* dx, int width, int channels, bool accumulate, float* sums)
+        float* dx, int width, int channels, bool accumulate, float* sums, float** ask, float** last)
     {
         nint r1 = Math.Min(1, rows - 1) * _layout.PaddedWidth;
-        Chains(src, r1, even, evenWeights, evenTaps, sums);
-        Chains(src, r1, odd, oddWeights, oddTaps, sums + Rows * Channels * Lanes);
+        ask = Chains(src, r1, even, evenWeights, evenTaps, sums, ask, last);
+        Chains(src, r1, odd, oddWeights, oddTaps, sums + Rows * Channels * Lanes, ask, last);
         long plane = (long)_g.H * _g.W, row = (long)_g.SH * _g.W;
         for (int c = 0; c < channels; c++)
             for (int r = 0; r < rows; r++)
@@ -111,15 +151,18 @@ internal sealed unsafe class StrideTwoRowInputGradient
             }
     }
 
-    // One phase's 16 chains: 2 rows (r1 floats apart) by 8 channels over its taps, into sums [row, channel].
+    // One phase's 16 chains: 2 rows (r1 floats apart) by 8 channels over its taps, into sums [row, channel]; returns where the
+    // asks go on.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chains(float* src, nint r1, int* taps, float* weights, int count, float* sums)
+    private static float** Chains(float* src, nint r1, int* taps, float* weights, int count, float* sums, float** ask, float** last)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
         for (int* tap = taps, end = taps + count; tap < end; tap++, weights += Channels)
         {
             float* at = src + *tap;
+            Sse.Prefetch0(*ask);
+            ask += ask < last ? 1 : 0;
             Vector512<float> u = Vector512.Load(at), v = Vector512.Load(at + r1);
             var w = Vector512.Create(weights[0]);
             a0 = Vector512.FusedMultiplyAdd(w, u, a0); b0 = Vector512.FusedMultiplyAdd(w, v, b0);
@@ -140,6 +183,7 @@ internal sealed unsafe class StrideTwoRowInputGradient
         }
         Park(a0, a1, a2, a3, a4, a5, a6, a7, sums);
         Park(b0, b1, b2, b3, b4, b5, b6, b7, sums + Channels * Lanes);
+        return ask;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

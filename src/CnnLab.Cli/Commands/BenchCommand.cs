@@ -58,9 +58,9 @@ public static class BenchCommand
         var gemm = new Option<bool>("--gemm") { Description = "GEMM GFLOP/s on bench/gemm-openblas.py's cases (256..2048, cnn, cnnNT, cnnTN)" };
         var convs = new Option<bool>("--convs")
         {
-            Description = "each convolution's forward and backward (at --batch, best of runs for --seconds in all): ms, GFLOP/s and share "
-                + "of the measured FMA peak; of the --model given (zoo name or spec), with dx and dW each alone too, else of the zoo's "
-                + "tuned layers as training fuses them",
+            Description = "each convolution's forward and backward (at --batch, best of runs for --seconds in all, each timing after an "
+                + "untimed warm-up until the runtime has optimized what it runs): ms, GFLOP/s and share of the measured FMA peak; of "
+                + "the --model given (zoo name or spec), with dx and dW each alone too, else of the zoo's tuned layers as training fuses them",
         };
         var command = new Command("bench",
             "Measure training/inference speed (random data, SGD momentum 0.9, lr 0.01), peak memory and GC counts; "

@@ -92,7 +92,6 @@ internal sealed unsafe class StrideTwoRowInputGradient
     /// </summary>
     public void Group(int grp, float* dy, float* dx, bool accumulate, float* padded, float* nextDx = null)
     {
-        var g = _g;
         _layout.CopyIn(dy, padded);
         float* sums = stackalloc float[2 * Rows * Channels * Lanes];
         float** lines = stackalloc float*[LinesPerRow * Rows * Channels];

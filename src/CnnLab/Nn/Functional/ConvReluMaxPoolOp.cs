@@ -62,8 +62,7 @@ public static partial class Functional
         {
             // No backward will ask where each max came from.
             ConvReluMaxPoolSingleChannel.ForwardValues(g, pool, input.Elements, weight.Elements, bias is null ? default : bias.Elements,
-                bias is not null,
-                y.Elements);
+                bias is not null, y.Elements);
             return y;
         }
         int codesLength = checked((int)ConvReluMaxPoolSingleChannel.CodesLength(g, pool));

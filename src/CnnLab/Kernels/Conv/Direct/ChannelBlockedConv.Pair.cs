@@ -213,30 +213,34 @@ internal sealed unsafe partial class ChannelBlockedConv
     /// <see cref="ForwardBlock"/> for 16 output pixels that lie 1 or 2 floats apart in the padded input (stride 1 or 2 along a
     /// row: pixels[15] − pixels[0] = 15 or 30), when at least <paramref name="left"/> ≥ 16 remain; returns false otherwise. One
     /// pointer reaches all 16 inputs of a tap (at fixed offsets), so 16 chains share each weight load: 1 + 16 loads per
-    /// 16 FMAs and no pointer spilled. Each output's chain is <see cref="ForwardBlock"/>'s: the same bits.
+    /// 16 FMAs and no pointer spilled. Each output's chain is <see cref="ForwardBlock"/>'s: the same bits. With
+    /// <see cref="CacheLines.AskAhead"/> each tap asks for two lines of <paramref name="ahead"/>, as the two blocks of eight would.
     /// </summary>
-    internal static bool ForwardRun(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
-        int left)
+    internal static bool ForwardRun<TAhead>(float* src, int* pixels, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y,
+        int p, int left, PrefetchStream ahead) where TAhead : struct, CacheLines.IAhead
     {
         if (left < Run) return false;
         int step = pixels[1] - pixels[0];
         if (step is not (1 or 2) || pixels[Run - 1] - pixels[0] != (Run - 1) * step) return false;
-        if (step == 1) ForwardRun<OneApart>(src + pixels[0], taps, weights, r, bias, relu, y, p);
-        else ForwardRun<TwoApart>(src + pixels[0], taps, weights, r, bias, relu, y, p);
+        if (step == 1) ForwardRun<OneApart, TAhead>(src + pixels[0], taps, weights, r, bias, relu, y, p, ahead);
+        else ForwardRun<TwoApart, TAhead>(src + pixels[0], taps, weights, r, bias, relu, y, p, ahead);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRun<TApart>(float* x, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p)
-        where TApart : struct, IApart
+    private static void ForwardRun<TApart, TAhead>(float* x, int* taps, float* weights, int r, float* bias, Rectifier relu, float* y, int p,
+        PrefetchStream ahead) where TApart : struct, IApart where TAhead : struct, CacheLines.IAhead
     {
         int s = TApart.Floats;   // a constant in each instantiation: the 16 loads keep fixed offsets
+        float* asked = ahead.At;
+        nint askStep = ahead.Step;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
         for (int* tap = taps, end = taps + r; tap < end; tap++, weights += Lanes)
         {
             var w = Vector512.Load(weights);
             float* xs = x + *tap;
+            if (TAhead.Asks) asked = PrefetchStream.Ask(PrefetchStream.Ask(asked, askStep), askStep);
             a0 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[0]), a0);
             a1 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[s]), a1);
             a2 = Vector512.FusedMultiplyAdd(w, Vector512.Create(xs[2 * s]), a2);

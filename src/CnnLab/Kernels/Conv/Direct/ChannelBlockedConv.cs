@@ -177,7 +177,7 @@ internal sealed unsafe partial class ChannelBlockedConv
     internal static int StepWidth(int first, int count) => first + 2 * Lanes <= count ? 2 * Lanes : Lanes;
 
     // Pixels [from, to) of 16 or 32 channels (width), into rows `stride` apart (also the direct dx's loop, on dy). Each block of
-    // pixels asks for r lines' worth of `ahead` (default: none; runs of 16 pixels ask for none).
+    // pixels asks for r lines' worth of `ahead` (default: none), a run of 16 pixels for 2·r.
     internal static void ForwardPixels(float* src, int* pixels, int* taps, float* weights, int r, float* b, Rectifier relu, float* y,
         int stride, int from, int to, int width, PrefetchStream ahead = default)
     {
@@ -194,9 +194,10 @@ internal sealed unsafe partial class ChannelBlockedConv
                 ForwardBlockPair<FourPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead);
             else if (width == 2 * Lanes)
                 ForwardBlockPair<EightPixels, TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead);
-            else if (ForwardRun(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0))
+            else if (ForwardRun<TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, to - p0, ahead))
             {
                 p0 += Run;
+                if (TAhead.Asks) ahead = ahead.After(2L * r);
                 continue;
             }
             else ForwardBlock<TAhead>(src, pixels + p0, taps, weights, r, b, relu, y + p0, stride, Math.Min(Block, to - p0), ahead);

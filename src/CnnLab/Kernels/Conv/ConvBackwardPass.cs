@@ -77,9 +77,10 @@ internal sealed unsafe partial class ConvBackwardPass
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
         int dxSide = needDx ? WinogradBlock.TileSideOf(plan.InputGradient) : 0;
-        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, winogradBlockColumns, dwSide, g.KH, g.OCg) : null;
+        int columns = winogradBlockColumns > 0 ? winogradBlockColumns : BlockColumns(g, needDx, needDw, dwSide, dxSide);
+        _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, columns, dwSide, g.KH, g.OCg) : null;
         _winogradDx = dxSide == 0 ? null
-            : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, winogradBlockColumns, dxSide, g.KH, g.OCg);
+            : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, columns, dxSide, g.KH, g.OCg);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
@@ -109,6 +110,29 @@ internal sealed unsafe partial class ConvBackwardPass
         _rowSums = needDb ? ArrayPool<float>.Shared.Rent(g.N * g.OC) : [];
     }
 
+    /// <summary>
+    /// Tiles a Winograd block of the backward takes (0: no Winograd pass): the default, or fewer where the block's transformed
+    /// planes (dW's of x and dY, dx's of dY; a group's where groups go one by one) would take more than
+    /// <see cref="WinogradBlockBytes"/>. Blocks of 64 channels and more on 8x8 or 16x16 planes went out to L3 and back.
+    /// </summary>
+    internal static int BlockColumns(in Conv2dGeometry g, bool needDx, bool needDw, int dwSide, int dxSide)
+    {
+        if (dwSide == 0 && dxSide == 0) return 0;
+        bool byGroup = g.G > 1 && (!needDx || dxSide > 0) && (!needDw || dwSide > 0);   // as RunBlocksByGroup runs
+        int inputs = byGroup ? g.Cg : g.C, outputs = byGroup ? g.OCg : g.OC;
+        long bytes = 0;
+        if (dwSide > 0) bytes += (long)WinogradBlock.PositionsOf(dwSide, g.KH) * (inputs + outputs) * sizeof(float);
+        if (dxSide > 0) bytes += (long)WinogradBlock.PositionsOf(dxSide, g.KH) * outputs * sizeof(float);
+        int most = Math.Max(WinogradBlock.DefaultColumns(dwSide, g.KH), WinogradBlock.DefaultColumns(dxSide, g.KH));
+        return (int)Math.Clamp(WinogradBlockBytes / bytes, 1, most);
+    }
+
+    /// <summary>
+    /// The most a backward's Winograd block holds transformed: half as much again as L2 (1 MB a core on the Zen 4 measured), the
+    /// best of the block sizes timed on 7 shapes (8x8 to 28x28, 16 to 128 channels) held 0.9 to 1.8 MB.
+    /// </summary>
+    internal const long WinogradBlockBytes = 3L << 19;
+
     // Images whose dY go into one GEMM for dx: the largest power of two with at most 512 columns (so that a chunk of
     // 8 or 4 images splits into whole blocks), 1 for planes of more than 256 pixels.
     internal static int DxBlockImages(int pixels)
@@ -117,6 +141,9 @@ internal sealed unsafe partial class ConvBackwardPass
         while (images * 2 * pixels <= 512 && images < 8) images *= 2;
         return images;
     }
+
+    /// <summary>Images a block of the chunks takes (Winograd's, or dx's GEMM's; 1 for none).</summary>
+    internal int BlockImages => _blockImages;
 
     /// <summary>Whether the chunks mask dx by [x &gt; 0] (asked for, with an overwritten dx).</summary>
     public bool MasksDx => _maskDx;

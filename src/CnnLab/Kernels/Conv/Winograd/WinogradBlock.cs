@@ -49,8 +49,8 @@ internal sealed unsafe partial class WinogradBlock
     {
         (H, W, TileSide, KernelSide, Positions) = (h, w, tileSide, kernelSide, PositionsOf(tileSide, kernelSide));
         Tiles = tileSide == 2 ? Winograd3x3.Tiles(h, w) : Winograd4x4.Tiles(h, w);
-        int columns = blockColumns > 0 ? blockColumns : Positions == 16 ? Winograd3x3.BlockColumns
-            : forward ? ForwardWideBlockColumns : WideBlockColumns;
+        int columns = blockColumns > 0 ? blockColumns : forward && Positions != 16 ? ForwardWideBlockColumns
+            : DefaultColumns(tileSide, kernelSide);
         Images = Winograd3x3.ImagesPerBlock(Tiles, columns);
         Cols = Images * Tiles;
         (ChunkRows, ChunkWidth) = Chunk((w + tileSide - 1) / tileSide, Positions, channels);
@@ -59,6 +59,13 @@ internal sealed unsafe partial class WinogradBlock
         // Room for the last chunk's passes past Cols, and for the 16-tile writes of the last tile row (up to 15 floats).
         Ldv = (Cols + ChunkWidth + 15) / 16 * 16 + 16;
     }
+
+    /// <summary>
+    /// A backward block's tiles by default for tiles of <paramref name="tileSide"/> (0: none) and a kernel of
+    /// <paramref name="kernelSide"/>.
+    /// </summary>
+    internal static int DefaultColumns(int tileSide, int kernelSide) =>
+        tileSide == 0 ? 0 : PositionsOf(tileSide, kernelSide) == 16 ? Winograd3x3.BlockColumns : WideBlockColumns;
 
     /// <summary>
     /// Tiles of one block of F(4x4, 3x3) images: 36 transformed positions a tile, so a block of 512 tiles' V would leave L2

@@ -27,12 +27,13 @@ public class WinogradBlockBudgetTests
     public void A_block_holds_what_the_budget_allows(int c, int side, int oc, int groups, bool dx, int tileSide, int kernel, int columns)
     {
         var g = new Conv2dGeometry(128, c, side, side, oc, kernel, kernel, PH: kernel / 2, PW: kernel / 2, G: groups);
-        Assert.Equal(columns, ConvBackwardPass.BlockColumns(g, dx, true, tileSide, dx ? tileSide : 0));
+        int dxSide = dx ? tileSide : 0;
+        Assert.Equal(columns, ConvBackwardPass.BlockColumns(g, ConvBackwardPass.RunsByGroup(g, dx, true, tileSide, dxSide), tileSide, dxSide));
     }
 
     [Fact]
     public void Without_Winograd_there_is_no_block() =>
-        Assert.Equal(0, ConvBackwardPass.BlockColumns(new Conv2dGeometry(128, 64, 8, 8, 64, 3, 3, PH: 1, PW: 1), true, true, 0, 0));
+        Assert.Equal(0, ConvBackwardPass.BlockColumns(new Conv2dGeometry(128, 64, 8, 8, 64, 3, 3, PH: 1, PW: 1), false, 0, 0));
 
     [Fact]
     public unsafe void A_training_step_of_many_channels_on_small_planes_takes_smaller_blocks()

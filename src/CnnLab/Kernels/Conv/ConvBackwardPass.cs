@@ -77,7 +77,10 @@ internal sealed unsafe partial class ConvBackwardPass
         // Winograd's tiles for dW (_block) and dx: one block where both take the same size.
         int dwSide = needDw ? WinogradBlock.TileSideOf(plan.WeightGradient) : 0;
         int dxSide = needDx ? WinogradBlock.TileSideOf(plan.InputGradient) : 0;
-        int columns = winogradBlockColumns > 0 ? winogradBlockColumns : BlockColumns(g, needDx, needDw, dwSide, dxSide);
+        // Winograd's blocks with groups, a group at a time (RunBlocksByGroup): every group's planes then take the same place in
+        // the transform buffers, which stay in L2 from one group to the next.
+        _groupByGroup = RunsByGroup(g, needDx, needDw, dwSide, dxSide);
+        int columns = winogradBlockColumns > 0 ? winogradBlockColumns : BlockColumns(g, _groupByGroup, dwSide, dxSide);
         _block = dwSide > 0 ? new WinogradBlock(g.H, g.W, columns, dwSide, g.KH, g.OCg) : null;
         _winogradDx = dxSide == 0 ? null
             : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, columns, dxSide, g.KH, g.OCg);
@@ -92,9 +95,6 @@ internal sealed unsafe partial class ConvBackwardPass
         _packedWT = !needDx || direct ? []
             : Conv2dKernel.PackWeights(g, w, transpose: true, dxColumns);
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
-        // Winograd's blocks with groups, a group at a time (RunBlocksByGroup): every group's planes then take the same place in
-        // the transform buffers, which stay in L2 from one group to the next.
-        _groupByGroup = g.G > 1 && (needDx || needDw) && (!needDx || _winogradDx is not null) && (!needDw || _block is not null);
         _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block, _groupByGroup);
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
         _partialLength = _winogradDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
@@ -111,14 +111,20 @@ internal sealed unsafe partial class ConvBackwardPass
     }
 
     /// <summary>
+    /// Whether the backward runs group by group (<see cref="RunBlocksByGroup"/>): with groups, where each pass asked for is
+    /// Winograd's (tiles of <paramref name="dwSide"/> for dW, <paramref name="dxSide"/> for dx; 0: not Winograd).
+    /// </summary>
+    internal static bool RunsByGroup(in Conv2dGeometry g, bool needDx, bool needDw, int dwSide, int dxSide) =>
+        g.G > 1 && (needDx || needDw) && (!needDx || dxSide > 0) && (!needDw || dwSide > 0);
+
+    /// <summary>
     /// Tiles a Winograd block of the backward takes (0: no Winograd pass): the default, or fewer where the block's transformed
-    /// planes (dW's of x and dY, dx's of dY; a group's where groups go one by one) would take more than
+    /// planes (dW's of x and dY, dx's of dY; a group's where <paramref name="byGroup"/>) would take more than
     /// <see cref="WinogradBlockBytes"/>. Blocks of 64 channels and more on 8x8 or 16x16 planes went out to L3 and back.
     /// </summary>
-    internal static int BlockColumns(in Conv2dGeometry g, bool needDx, bool needDw, int dwSide, int dxSide)
+    internal static int BlockColumns(in Conv2dGeometry g, bool byGroup, int dwSide, int dxSide)
     {
         if (dwSide == 0 && dxSide == 0) return 0;
-        bool byGroup = g.G > 1 && (!needDx || dxSide > 0) && (!needDw || dwSide > 0);   // as RunBlocksByGroup runs
         int inputs = byGroup ? g.Cg : g.C, outputs = byGroup ? g.OCg : g.OC;
         long bytes = 0;
         if (dwSide > 0) bytes += (long)WinogradBlock.PositionsOf(dwSide, g.KH) * (inputs + outputs) * sizeof(float);

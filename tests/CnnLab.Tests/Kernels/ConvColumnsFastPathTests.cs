@@ -97,6 +97,7 @@ public class ConvColumnsFastPathTests
         var twice = new float[16];
         ConvColumns.Col2Im(col, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, twice);
         ConvColumns.Col2Im(col, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 4, 4, twice);
-        for (int i = 0; i < 16; i++) Assert.Equal(2 * once[i], twice[i], 5);
+        // Doubled exactly by the fast path; the general one adds each tap into the image, so within a rounding of the sum.
+        for (int i = 0; i < 16; i++) Assert.True(Math.Abs(2 * once[i] - twice[i]) <= 1e-6f * Math.Abs(twice[i]) + 1e-6f, $"{i}");
     }
 }

@@ -57,8 +57,10 @@ public class BatchNormGradientSumsTests
     [InlineData(ConvAlgorithm.ChannelBlocked, 2)]
     [InlineData(ConvAlgorithm.OutputRows, 1)]
     [InlineData(ConvAlgorithm.Im2ColGemm, 2)]
+    [InlineData(ConvAlgorithm.WinogradGemm, 2)]
     public void The_next_convolution_takes_the_sums_with_the_layers_bits(ConvAlgorithm second, int threads)
     {
+        if (!Hardware.Runs(second, new Conv2dGeometry(6, 16, 10, 9, 32, 3, 3, PH: 1, PW: 1))) return;
         var (plain, _) = Step(fused: false, second, threads);
         var (fused, taken) = Step(fused: true, second, threads);
         Assert.True(taken);
@@ -72,6 +74,7 @@ public class BatchNormGradientSumsTests
     [InlineData(Next.ConvReluPool, ConvAlgorithm.OutputRows, 2)]
     public void A_depthwise_or_pooled_convolution_takes_the_sums_with_the_layers_bits(Next next, ConvAlgorithm second, int threads)
     {
+        if (!Hardware.Runs(second, new Conv2dGeometry(6, 16, 10, 9, 32, 3, 3, PH: 1, PW: 1, G: next == Next.Depthwise ? 16 : 1))) return;
         var (plain, _) = Step(fused: false, second, threads, next: next);
         var (fused, taken) = Step(fused: true, second, threads, next: next);
         Assert.True(taken);

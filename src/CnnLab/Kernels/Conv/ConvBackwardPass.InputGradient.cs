@@ -26,6 +26,11 @@ internal sealed unsafe partial class ConvBackwardPass
                 _winogradDx.TransformInput(b.WinogradDx!, planes, g.OCg, DxFirstChannel(grp), slot);
             return;
         }
+        if (_gemmDx is not null)
+        {
+            fixed (float* planes = dyg) _gemmDx.TransformInputs(b.WinogradGemmDx!, grp, planes, slot);
+            return;
+        }
         if (_dxImages > 1)
         {
             // Collected into the block's dY [OC, images·P]; FinishBlock multiplies them together.
@@ -77,6 +82,8 @@ internal sealed unsafe partial class ConvBackwardPass
         var g = _g;
         _winogradDx?.MultiplyAndTransformOutput(b.WinogradDx!, _winogradWT!, grp, DxFirstChannel(grp), count,
             dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, (long)g.C * g.H * g.W, null, false, accumulate: !_overwriteDx);
+        _gemmDx?.MultiplyAndTransformOutputs(b.WinogradGemmDx!, grp, count, null, false, !_overwriteDx,
+            dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, (long)g.C * g.H * g.W);
         if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
     }
 
@@ -140,6 +147,7 @@ internal sealed unsafe partial class ConvBackwardPass
         public readonly float[] Columns, Scratch, DyBlock, DcolBlock;
         public readonly float[]? Padded, DyTransposed, DyPadded, PhaseOut;
         public readonly WinogradBlock.Buffers? WinogradDx, WinogradDw;
+        public readonly WinogradGemm.Buffers? WinogradGemmDx;
         private GCHandle _paddedPin;
 
         public ChunkBuffers(ConvBackwardPass pass)
@@ -157,6 +165,7 @@ internal sealed unsafe partial class ConvBackwardPass
             Scratch = pool.Rent(g.OCg * g.ColCols + 16);
             WinogradDx = pass._winogradDx?.Rent(pass._groupByGroup ? g.OCg : g.OC);
             WinogradDw = pass._winogradDw?.Rent();
+            WinogradGemmDx = pass._gemmDx?.Rent();
             if (pass._directDx is not null)
             {
                 var direct = pass._directDx[0];   // every group's is the same size
@@ -193,6 +202,7 @@ internal sealed unsafe partial class ConvBackwardPass
                 if (array is not null) pool.Return(array);
             WinogradDx?.Dispose();
             WinogradDw?.Dispose();
+            WinogradGemmDx?.Dispose();
         }
     }
 }

@@ -48,6 +48,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly WinogradWeightGradient? _winogradDw;
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
     private readonly OutputRowInputGradient? _rowsDx;
+    private readonly WinogradGemm? _gemmDx;
     private readonly ChannelBlockedConv? _directDw;
     private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
     private readonly Gemm.PackedA[] _packedWT;
@@ -86,9 +87,11 @@ internal sealed unsafe partial class ConvBackwardPass
             : dxSide == dwSide ? _block : new WinogradBlock(g.H, g.W, columns, dxSide, g.KH, g.OCg);
         _directDx = needDx && plan.InputGradient == ConvAlgorithm.ChannelBlocked ? ChannelBlockedInputGradient.PerGroup(g, w) : null;
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
+        _gemmDx = needDx && plan.InputGradient == ConvAlgorithm.WinogradGemm
+            ? new WinogradGemm(g, w, inputGradient: true, winogradBlockColumns) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
         // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
-        bool direct = _winogradDx is not null || _directDx is not null || _rowsDx is not null;
+        bool direct = _winogradDx is not null || _directDx is not null || _rowsDx is not null || _gemmDx is not null;
         _dxImages = needDx && _block is null && !direct && !g.IsPointwise && g.G == 1 ? DxBlockImages(p) : 1;
         int dxColumns = _dxImages * p;
         _dxStride = Conv2dKernel.RowStride(dxColumns);
@@ -100,7 +103,8 @@ internal sealed unsafe partial class ConvBackwardPass
         _partialLength = _winogradDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
         // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
         // hold a power of two of images).
-        _blockImages = Math.Min(_block?.Images ?? int.MaxValue, _winogradDx?.Images ?? int.MaxValue);
+        _blockImages = Math.Min(Math.Min(_block?.Images ?? int.MaxValue, _winogradDx?.Images ?? int.MaxValue),
+            _gemmDx?.ImagesPerBlock ?? int.MaxValue);
         if (_blockImages == int.MaxValue) _blockImages = _dxImages;
         // Several chunks per thread let a core the host steals for a while hold up only one. Without dW, a chunk per
         // block of images.
@@ -177,6 +181,7 @@ internal sealed unsafe partial class ConvBackwardPass
         foreach (var packed in _packedWT) packed.Dispose();
         _winogradWT?.Dispose();
         _rowsDx?.Dispose();
+        _gemmDx?.Dispose();
         if (_needDb) AddBias(db);
         if (_needDw) AddWeights(dw);
     }

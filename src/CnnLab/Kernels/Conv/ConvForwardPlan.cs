@@ -27,6 +27,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     private readonly OutputRowConv? _rows;
     private readonly PixelGemmConv? _pixels;
     private readonly WeightRowConv? _weightRows;
+    private readonly WinogradGemm? _winogradGemm;
     private readonly Gemm.PackedA[] _pixelTaps = [];
     // A direct kernel's weights: packed by blocks of 16 output channels (channel-blocked) or of 8 (output rows), or as given
     // (one channel, depthwise).
@@ -91,6 +92,10 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
             case ConvAlgorithm.WeightRows:
                 _weightRows = new WeightRowConv(g);
                 break;
+            case ConvAlgorithm.WinogradGemm:
+                _winogradGemm = new WinogradGemm(g, w, inputGradient: false, winogradBlockColumns);
+                ImagesPerBlock = _winogradGemm.ImagesPerBlock;
+                break;
             case ConvAlgorithm.Im2ColGemm:
                 _packed = Conv2dKernel.PackWeights(g, w, transpose: false);
                 break;
@@ -110,6 +115,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
     {
         internal float[]? Col;
         internal WinogradBlock.Buffers? Winograd;
+        internal WinogradGemm.Buffers? WinogradGemm;
         internal float[]? Scratch;
         // The plan that keeps a direct kernel's zero-bordered scratch for its next call (null: the scratch goes back to the pool).
         internal ConvForwardPlan? Keeper;
@@ -124,7 +130,8 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                 else ArrayPool<float>.Shared.Return(Scratch);
             if (Winograd is { Kept: true }) Keeper!.Keep(Winograd);
             else Winograd?.Dispose();
-            (Col, Winograd, Scratch, Keeper) = (null, null, null, null);
+            WinogradGemm?.Dispose();
+            (Col, Winograd, WinogradGemm, Scratch, Keeper) = (null, null, null, null, null);
         }
     }
 
@@ -173,6 +180,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         }
         if (_depthwise) return new Workspace { Scratch = ArrayPool<float>.Shared.Rent(DepthwiseConv.ScratchLength(_g)) };
         if (_winograd is not null) return new Workspace { Winograd = RentWinograd(), Keeper = _cached ? this : null };
+        if (_winogradGemm is not null) return new Workspace { WinogradGemm = _winogradGemm.Rent() };
         if (_pixels is not null)
             return new Workspace { Col = ArrayPool<float>.Shared.Rent(checked((int)(_pixels.InputLength(ImagesPerBlock)
                 + _pixels.OutputLength(ImagesPerBlock)))) };
@@ -229,6 +237,11 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
                     _weightRows.ForwardImage(px + (long)s * xImage, ws.Weights, bias, relu, py + (long)s * yImage, scratch);
             return;
         }
+        if (_winogradGemm is not null)
+        {
+            fixed (float* px = x, py = y) _winogradGemm.Forward(ws.WinogradGemm!, px, xImage, count, bias, relu, false, py, yImage);
+            return;
+        }
         if (_pixels is not null)
         {
             fixed (float* px = x, py = y, scratch = ws.Col)
@@ -274,6 +287,7 @@ internal sealed unsafe class ConvForwardPlan : IDisposable
         foreach (var packed in _packed) packed.Dispose();
         foreach (var packed in _pixelTaps) packed.Dispose();
         _winogradWeights?.Dispose();
+        _winogradGemm?.Dispose();
         if (_directWeights is not null) ArrayPool<float>.Shared.Return(_directWeights);
         lock (_zeroBordered)
             while (_zeroBordered.TryPop(out var scratch)) ArrayPool<float>.Shared.Return(scratch);

@@ -12,7 +12,7 @@ public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm Inpu
 
     /// <summary>
     /// A short name for tables: im2col+GEMM, Winograd, Winograd-4x4, Winograd-5x5, channel-blocked, single-channel, depthwise,
-    /// output-rows, pixel-GEMM, weight-rows.
+    /// output-rows, pixel-GEMM, weight-rows, Winograd-GEMM.
     /// </summary>
     public static string Name(ConvAlgorithm algorithm) => algorithm switch
     {
@@ -26,6 +26,7 @@ public readonly record struct ConvPlan(ConvAlgorithm Forward, ConvAlgorithm Inpu
         ConvAlgorithm.OutputRows => "output-rows",
         ConvAlgorithm.PixelGemm => "pixel-GEMM",
         ConvAlgorithm.WeightRows => "weight-rows",
+        ConvAlgorithm.WinogradGemm => "Winograd-GEMM",
         _ => "auto",
     };
 }

@@ -38,6 +38,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.OutputRows => OutputRowConv.Supports(g),
         ConvAlgorithm.PixelGemm => PixelGemmConv.Supports(g),
         ConvAlgorithm.WeightRows => WeightRowConv.Supports(g),
+        ConvAlgorithm.WinogradGemm => WinogradGemm.Supports(g),
         _ => false,
     };
 
@@ -229,6 +230,7 @@ public static partial class ConvPlanner
         if (PixelGemmPays(g, MaxPixelGemmShare)) return ConvAlgorithm.PixelGemm;
         if (WinogradPays(g)) return WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd;
         if (Winograd5x5Pays(g)) return ConvAlgorithm.Winograd5x5;
+        if (WinogradGemmPays(g)) return ConvAlgorithm.WinogradGemm;
         if (SingleChannelConv3x3.Supports(g)) return ConvAlgorithm.SingleChannel;
         if (OutputRowsPay(g, OutputRowPixels) || PointwiseRowsPay(g)) return ConvAlgorithm.OutputRows;
         if (ChannelBlockedPays(g) && (PairsChannels(g.OCg) || !(g.ColRows >= GemmWideTaps && g.ColCols >= GemmWidePixels && g.OCg >= GemmRows)))
@@ -269,6 +271,7 @@ public static partial class ConvPlanner
         : PixelGemmPays(g, MaxPixelGemmShare) ? ConvAlgorithm.PixelGemm
         : WinogradPays(g) ? WideTilesPay(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5Pays(g) ? ConvAlgorithm.Winograd5x5
+        : WinogradGemmPays(g) ? ConvAlgorithm.WinogradGemm
         : OutputRowInputGradientPays(g) || StrideTwoRowsPay(g) ? ConvAlgorithm.OutputRows
         : DirectInputGradientPays(g) ? ConvAlgorithm.ChannelBlocked : ConvAlgorithm.Im2ColGemm;
 
@@ -368,7 +371,7 @@ public static partial class ConvPlanner
 
     private static bool HasInputGradient(ConvAlgorithm a, in Conv2dGeometry g) =>
         a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5
-        or ConvAlgorithm.Depthwise or ConvAlgorithm.PixelGemm
+        or ConvAlgorithm.Depthwise or ConvAlgorithm.PixelGemm or ConvAlgorithm.WinogradGemm
         || (a == ConvAlgorithm.ChannelBlocked && ChannelBlockedInputGradient.Supports(g))
         || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
@@ -387,6 +390,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.OutputRows => "stride 1 or 2 in x and AVX-512",
         ConvAlgorithm.PixelGemm => "one group",
         ConvAlgorithm.WeightRows => "AVX-512",
+        ConvAlgorithm.WinogradGemm => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX2",
         _ => "nothing",
     };
 

@@ -43,12 +43,22 @@ internal sealed unsafe class MaxPoolReluPlanes(float* dPooled, float* pooled, in
         dst.Clear();
         for (int k = 0; k < _pooledPerPlane; k++)
         {
-            if ((uint)idx[k] >= (uint)PlaneSize) throw new ArgumentException($"argmax index {idx[k]} is outside its plane of {PlaneSize} elements");
+            if (!InWindow(k, idx[k])) throw new ArgumentException($"argmax index {idx[k]} of window {k} is outside that window's taps");
             // Branch-free (the sign of the pooled values is unpredictable); adding +0 where masked keeps
             // the same bits as the unfused ReLU backward's 0.
             dst[idx[k]] += v[k] > 0f ? d[k] : 0f;
         }
         return dst;
+    }
+
+    // Whether index at (in the plane) is one of window k's taps: the same check as the 2x2 tiles' match.
+    private bool InWindow(int k, int at)
+    {
+        if ((uint)at >= (uint)PlaneSize) return false;
+        int oy = k / _ow, ox = k - oy * _ow, row = at / _w, col = at - row * _w;
+        int dy = row - (oy * pool.SH - pool.PH), dx = col - (ox * pool.SW - pool.PW);
+        return (uint)dy <= (uint)((pool.KH - 1) * pool.DH) && dy % pool.DH == 0
+            && (uint)dx <= (uint)((pool.KW - 1) * pool.DW) && dx % pool.DW == 0;
     }
 
     // 16 windows at a time: their gradients g = d·[pooled > 0] and argmax indices are each repeated

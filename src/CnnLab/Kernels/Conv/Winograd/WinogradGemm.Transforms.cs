@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace CnnLab.Kernels;
+
+internal sealed unsafe partial class WinogradGemm
+{
+    /// <summary>
+    /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W], Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]: tile t's value for
+    /// position ξ goes to v[ξ·xiStride + t], 8 tiles a vector in increasing t; the last vector of a tile row writes up to 7
+    /// values past it (the next row's or the next image's, written later, or the row's padding). The plane is first split into
+    /// its padded even and odd columns (E[r, j] = x[r − 1, 2j − 1], O[r, j] = x[r − 1, 2j], zero outside), so that a tile's
+    /// columns E[j], O[j], E[j + 1], O[j + 1] are contiguous loads for 8 neighbouring tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformInput(float* x, float* split, float* v, long xiStride)
+    {
+        int s = _splitStride, th = (_h + 1) / 2;
+        float* e = split, o = split + (long)_splitRows * s;
+        for (int r = 0; r < _h; r++) Deinterleave(x + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
+        for (int ty = 0; ty < th; ty++)
+        {
+            float* re = e + 2L * ty * s, ro = o + 2L * ty * s, dst = v + (long)ty * _tw;
+            for (int tx = 0; tx < _tw; tx += Lanes)
+            {
+                // Bᵀ·d down the four rows, for E and O at tile offsets 0 and +1.
+                Column(re + tx, s, out var e0, out var e1, out var e2, out var e3);
+                Column(re + tx + 1, s, out var f0, out var f1, out var f2, out var f3);
+                Column(ro + tx, s, out var o0, out var o1, out var o2, out var o3);
+                Column(ro + tx + 1, s, out var p0, out var p1, out var p2, out var p3);
+                // ·B across the columns (E[j], O[j], E[j + 1], O[j + 1]).
+                Across(dst + tx, xiStride, 0, e0, o0, f0, p0);
+                Across(dst + tx, xiStride, 1, e1, o1, f1, p1);
+                Across(dst + tx, xiStride, 2, e2, o2, f2, p2);
+                Across(dst + tx, xiStride, 3, e3, o3, f3, p3);
+            }
+        }
+    }
+
+    // Bᵀ·d for one column of 8 tiles: rows a0 … a3, s floats apart.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column(float* at, int s, out Vector256<float> t0, out Vector256<float> t1, out Vector256<float> t2,
+        out Vector256<float> t3)
+    {
+        var a0 = Vector256.Load(at);
+        var a1 = Vector256.Load(at + s);
+        var a2 = Vector256.Load(at + 2 * s);
+        var a3 = Vector256.Load(at + 3 * s);
+        (t0, t1, t2, t3) = (a0 - a2, a1 + a2, a2 - a1, a1 - a3);
+    }
+
+    // Row i of (Bᵀ·d)·B from its four columns, stored at positions 4i … 4i + 3.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Across(float* dst, long xiStride, int i, Vector256<float> c0, Vector256<float> c1, Vector256<float> c2,
+        Vector256<float> c3)
+    {
+        float* row = dst + 4L * i * xiStride;
+        (c0 - c2).Store(row);
+        (c1 + c2).Store(row + xiStride);
+        (c2 - c1).Store(row + 2 * xiStride);
+        (c1 - c3).Store(row + 3 * xiStride);
+    }
+
+    // A row of w floats into its padded odd (E[j] = src[2j − 1], j ≥ 1) and even (O[j] = src[2j]) columns, 16 at a time; the last
+    // 16 are loaded under a mask, so the lanes past the row come out zero and are stored where E and O are zero anyway.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deinterleave(float* src, int w, float* e, float* o)
+    {
+        for (int c = 0; c < w; c += 16)
+        {
+            Vector256<float> a, b;
+            if (c + 16 <= w) (a, b) = (Vector256.Load(src + c), Vector256.Load(src + c + 8));
+            else (a, b) = (Avx.MaskLoad(src + c, FirstLanes(w - c)), Avx.MaskLoad(src + c + 8, FirstLanes(w - c - 8)));
+            // Shuffle takes lanes (0, 2) or (1, 3) of each 128-bit half of a, then of b; Permute4x64 puts the halves in order.
+            var evens = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            var odds = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+            evens.Store(o + c / 2);
+            odds.Store(e + c / 2 + 1);
+        }
+    }
+
+    // The lanes below count (any count; at most 8 are set) as a mask for AVX's masked loads and stores.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstLanes(int count) =>
+        Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
+
+    /// <summary>
+    /// One output plane y [H, W] from its tiles' products m (position ξ of tile t at m[ξ·xiStride + t]): Y = Aᵀ·m·A with
+    /// Aᵀ = [1 1 1 0; 0 1 −1 −1], then act(Y + bias), or y + Y with <paramref name="accumulate"/>. 8 tiles a vector; a vector's
+    /// lanes past the tile row are read (the row's next tiles or M's padding) and not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformOutput(float* m, long xiStride, float* y, float bias, bool relu, bool accumulate)
+    {
+        int th = (_h + 1) / 2;
+        var b = Vector256.Create(bias);
+        for (int ty = 0; ty < th; ty++)
+            for (int tx = 0; tx < _tw; tx += Lanes)
+            {
+                float* at = m + (long)ty * _tw + tx;
+                // Aᵀ down the rows i of m_ij (ξ = 4i + j), for each column j.
+                Down(at, xiStride, 0, out var t00, out var t10);
+                Down(at, xiStride, 1, out var t01, out var t11);
+                Down(at, xiStride, 2, out var t02, out var t12);
+                Down(at, xiStride, 3, out var t03, out var t13);
+                int valid = Math.Min(2 * Lanes, _w - 2 * tx);
+                float* row = y + 2L * ty * _w + 2 * tx;
+                StoreRow(row, t00 + t01 + t02, t01 - t02 - t03, valid, b, relu, accumulate);
+                if (2 * ty + 1 < _h) StoreRow(row + _w, t10 + t11 + t12, t11 - t12 - t13, valid, b, relu, accumulate);
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Down(float* at, long xiStride, int j, out Vector256<float> top, out Vector256<float> bottom)
+    {
+        var m0 = Vector256.Load(at + j * xiStride);
+        var m1 = Vector256.Load(at + (4 + j) * xiStride);
+        var m2 = Vector256.Load(at + (8 + j) * xiStride);
+        var m3 = Vector256.Load(at + (12 + j) * xiStride);
+        (top, bottom) = (m0 + m1 + m2, m1 - m2 - m3);
+    }
+
+    // 8 tiles' two outputs of one row (left, right), interleaved into 16 pixels, of which the first `valid` are stored.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* row, Vector256<float> left, Vector256<float> right, int valid, Vector256<float> bias, bool relu,
+        bool accumulate)
+    {
+        var low = Avx.UnpackLow(left, right);     // l0 r0 l1 r1 | l4 r4 l5 r5
+        var high = Avx.UnpackHigh(left, right);   // l2 r2 l3 r3 | l6 r6 l7 r7
+        var first = Avx.Permute2x128(low, high, 0x20);
+        var second = Avx.Permute2x128(low, high, 0x31);
+        if (!accumulate)
+        {
+            first += bias;
+            second += bias;
+            if (relu) (first, second) = (Vector256.Max(first, Vector256<float>.Zero), Vector256.Max(second, Vector256<float>.Zero));
+        }
+        if (valid == 2 * Lanes)
+        {
+            if (accumulate) (first, second) = (Vector256.Load(row) + first, Vector256.Load(row + Lanes) + second);
+            first.Store(row);
+            second.Store(row + Lanes);
+            return;
+        }
+        // The row's last pixels (a plane 14 wide ends every row here): stored under a mask, nothing past the row touched.
+        Vector256<float> head = FirstLanes(valid), tail = FirstLanes(valid - Lanes);
+        if (accumulate) (first, second) = (Avx.MaskLoad(row, head) + first, Avx.MaskLoad(row + Lanes, tail) + second);
+        Avx.MaskStore(row, head, first);
+        Avx.MaskStore(row + Lanes, tail, second);
+    }
+}

@@ -5,9 +5,10 @@ using Xunit;
 namespace CnnLab.Tests;
 
 /// <summary>
-/// Winograd F(2x2, 3x3) with its products as GEMMs (<see cref="WinogradGemm"/>, AVX2): y (with bias and ReLU), dx (overwritten
-/// and accumulated) against the direct-loop <see cref="Conv2dReference"/> on odd planes, groups, single images and blocks cut at
-/// any size; the same bits for any thread count; and the planner's choice of it where AVX-512 is missing.
+/// Winograd F(2x2, 3x3) with its products as GEMMs (<see cref="WinogradGemm"/>, <see cref="WinogradGemmWeightGradient"/>, AVX2):
+/// y (with bias and ReLU), dx (overwritten and accumulated) and dW (added to) against the direct-loop <see cref="Conv2dReference"/>
+/// on odd planes, groups, single images and blocks cut at any size; the same bits for any thread count; and the planner's choice
+/// of it where AVX-512 is missing.
 /// </summary>
 public class WinogradGemmTests
 {
@@ -41,10 +42,10 @@ public class WinogradGemmTests
             Winograd4x4Tests.Forward(g, x, wt, b, yRelu, columns, ConvAlgorithm.WinogradGemm, relu: true);
             Conv2dKernelTests.AssertClose(yRef.Select(v => Math.Max(v, 0f)).ToArray(), yRelu, $"relu(y) {g}", ConvAlgorithm.WinogradGemm);
 
-            var (dx, dw, db) = (Winograd4x4Tests.Filled(x.Length, 0.5f), new float[wt.Length], new float[b.Length]);
+            var (dx, dw, db) = (Winograd4x4Tests.Filled(x.Length, 0.5f), Winograd4x4Tests.Filled(wt.Length, -1f), new float[b.Length]);
             Winograd4x4Tests.Backward(g, x, wt, dy, dx, dw, db, columns, ConvAlgorithm.WinogradGemm);
             Conv2dKernelTests.AssertClose(dxRef.Select(v => v + 0.5f).ToArray(), dx, $"dx accumulated {g}", ConvAlgorithm.WinogradGemm);
-            Conv2dKernelTests.AssertClose(dwRef, dw, $"dw {g}");
+            Conv2dKernelTests.AssertClose(dwRef.Select(v => v - 1f).ToArray(), dw, $"dw added to {g}", ConvAlgorithm.WinogradGemm);
             Conv2dKernelTests.AssertClose(dbRef, db, $"db {g}");
             var dxOver = Winograd4x4Tests.Filled(x.Length, 9f);
             Winograd4x4Tests.Backward(g, x, wt, dy, dxOver, new float[wt.Length], [], columns, ConvAlgorithm.WinogradGemm,
@@ -53,6 +54,8 @@ public class WinogradGemmTests
         }
     }
 
+    // y and dx: the same bits for any thread count and block size; dW for any thread count (its blocks' products are added to dU
+    // block by block, so the block size orders its sums).
     [Fact]
     public void Results_do_not_depend_on_the_thread_count_or_the_block()
     {
@@ -61,19 +64,23 @@ public class WinogradGemmTests
         var (x, wt, b, dy) = Winograd4x4Tests.Inputs(g, 3);
         float[]? first = null;
         foreach (int columns in new[] { 0, 20, 9 })
+        {
+            float[]? firstDw = null;
             foreach (int threads in new[] { 1, 2 })
             {
-                float[] y = new float[dy.Length], dx = new float[x.Length];
+                float[] y = new float[dy.Length], dx = new float[x.Length], dw = new float[wt.Length];
                 using (ThreadCount.Use(threads))
                 {
                     Winograd4x4Tests.Forward(g, x, wt, b, y, columns, ConvAlgorithm.WinogradGemm, relu: true);
-                    Winograd4x4Tests.Backward(g, x, wt, dy, dx, new float[wt.Length], [], columns, ConvAlgorithm.WinogradGemm,
-                        overwriteDx: true);
+                    Winograd4x4Tests.Backward(g, x, wt, dy, dx, dw, [], columns, ConvAlgorithm.WinogradGemm, overwriteDx: true);
                 }
                 float[] all = [.. y, .. dx];
                 first ??= all;
+                firstDw ??= dw;
                 Assert.Equal(first, all);
+                Assert.Equal(firstDw, dw);
             }
+        }
     }
 
     [Fact]
@@ -85,7 +92,8 @@ public class WinogradGemmTests
             Assert.NotEqual(ConvAlgorithm.WinogradGemm, batch.Forward);
             return;
         }
-        Assert.Equal(new ConvPlan(ConvAlgorithm.WinogradGemm, ConvAlgorithm.WinogradGemm, ConvAlgorithm.Im2ColGemm), batch);
+        Assert.Equal(new ConvPlan(ConvAlgorithm.WinogradGemm, ConvAlgorithm.WinogradGemm, ConvAlgorithm.WinogradGemm), batch);
+        Assert.NotEqual(ConvAlgorithm.WinogradGemm, ConvPlanner.Plan(Same3x3(128, 64, 8, 8, 64)).WeightGradient);   // 16 tiles
         Assert.NotEqual(ConvAlgorithm.WinogradGemm, ConvPlanner.Plan(Same3x3(1, 32, 14, 14, 64)).Forward);    // one image
         Assert.NotEqual(ConvAlgorithm.WinogradGemm, ConvPlanner.Plan(Same3x3(128, 4, 14, 14, 64)).Forward);   // 4 inputs
         Assert.NotEqual(ConvAlgorithm.WinogradGemm, ConvPlanner.Plan(new(128, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1)).Forward);

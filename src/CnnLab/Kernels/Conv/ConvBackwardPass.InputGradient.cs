@@ -85,6 +85,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _gemmDx?.MultiplyAndTransformOutputs(b.WinogradGemmDx!, grp, count, null, false, !_overwriteDx,
             dx + ((long)blockStart * g.C + grp * g.Cg) * g.H * g.W, (long)g.C * g.H * g.W);
         if (partial is not null) _winogradDw?.Accumulate(b.WinogradDw!, grp, count, partial);
+        if (partial is not null) _gemmDw?.Accumulate(b.WinogradGemmDw!, grp, count, partial);
     }
 
     // Where group grp's transformed dY planes start in the dx block's V: group by group, every group's in the first OCg channels.
@@ -131,6 +132,7 @@ internal sealed unsafe partial class ConvBackwardPass
             }
         });
         if (_winogradDw is not null) _winogradDw.AddToWeights(total, dw);
+        else if (_gemmDw is not null) _gemmDw.AddToWeights(total, dw);
         else if (_directDw is not null) _directDw.AddToWeights(total, dw);
         else
         {
@@ -147,7 +149,7 @@ internal sealed unsafe partial class ConvBackwardPass
         public readonly float[] Columns, Scratch, DyBlock, DcolBlock;
         public readonly float[]? Padded, DyTransposed, DyPadded, PhaseOut;
         public readonly WinogradBlock.Buffers? WinogradDx, WinogradDw;
-        public readonly WinogradGemm.Buffers? WinogradGemmDx;
+        public readonly WinogradGemm.Buffers? WinogradGemmDx, WinogradGemmDw;
         private GCHandle _paddedPin;
 
         public ChunkBuffers(ConvBackwardPass pass)
@@ -166,6 +168,7 @@ internal sealed unsafe partial class ConvBackwardPass
             WinogradDx = pass._winogradDx?.Rent(pass._groupByGroup ? g.OCg : g.OC);
             WinogradDw = pass._winogradDw?.Rent();
             WinogradGemmDx = pass._gemmDx?.Rent();
+            WinogradGemmDw = pass._gemmDw?.Rent();
             if (pass._directDx is not null)
             {
                 var direct = pass._directDx[0];   // every group's is the same size
@@ -203,6 +206,7 @@ internal sealed unsafe partial class ConvBackwardPass
             WinogradDx?.Dispose();
             WinogradDw?.Dispose();
             WinogradGemmDx?.Dispose();
+            WinogradGemmDw?.Dispose();
         }
     }
 }

@@ -49,6 +49,7 @@ internal sealed unsafe partial class ConvBackwardPass
     private readonly ChannelBlockedInputGradient[]? _directDx;   // one per group
     private readonly OutputRowInputGradient? _rowsDx;
     private readonly WinogradGemm? _gemmDx;
+    private readonly WinogradGemmWeightGradient? _gemmDw;
     private readonly ChannelBlockedConv? _directDw;
     private readonly int _dxImages, _dxStride, _blockImages, _partialLength, _chunks;
     private readonly Gemm.PackedA[] _packedWT;
@@ -89,6 +90,7 @@ internal sealed unsafe partial class ConvBackwardPass
         _rowsDx = needDx && plan.InputGradient == ConvAlgorithm.OutputRows ? new OutputRowInputGradient(g, w) : null;
         _gemmDx = needDx && plan.InputGradient == ConvAlgorithm.WinogradGemm
             ? new WinogradGemm(g, w, inputGradient: true, winogradBlockColumns) : null;
+        _gemmDw = needDw && plan.WeightGradient == ConvAlgorithm.WinogradGemm ? new WinogradGemmWeightGradient(g, winogradBlockColumns) : null;
         // dx of small planes by blocks of images: dY of several images side by side in one GEMM (a 100-column product
         // alone ends in a mostly empty 48-column panel), then col2im image by image. The same sums per element.
         bool direct = _winogradDx is not null || _directDx is not null || _rowsDx is not null || _gemmDx is not null;
@@ -100,11 +102,11 @@ internal sealed unsafe partial class ConvBackwardPass
         _winogradWT = _winogradDx is null ? null : new WinogradWeights(g, w, inputGradient: true, _winogradDx.TileSide);
         _winogradDw = _block is null ? null : new WinogradWeightGradient(g, _block, _groupByGroup);
         _directDw = needDw && plan.WeightGradient == ConvAlgorithm.ChannelBlocked ? new ChannelBlockedConv(g) : null;
-        _partialLength = _winogradDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
+        _partialLength = _winogradDw?.TransformedLength ?? _gemmDw?.TransformedLength ?? _directDw?.PackedLength ?? g.OC * g.ColRows;
         // dx's F(4x4, 3x3) block and dW's F(2x2, 3x3) one take the same slots: a block ends when the smaller is full (both
         // hold a power of two of images).
         _blockImages = Math.Min(Math.Min(_block?.Images ?? int.MaxValue, _winogradDx?.Images ?? int.MaxValue),
-            _gemmDx?.ImagesPerBlock ?? int.MaxValue);
+            Math.Min(_gemmDx?.ImagesPerBlock ?? int.MaxValue, _gemmDw?.ImagesPerBlock ?? int.MaxValue));
         if (_blockImages == int.MaxValue) _blockImages = _dxImages;
         // Several chunks per thread let a core the host steals for a while hold up only one. Without dW, a chunk per
         // block of images.
@@ -320,6 +322,11 @@ internal sealed unsafe partial class ConvBackwardPass
         if (_winogradDw is not null)
         {
             _winogradDw.AddImage(b.WinogradDw!, grp, xg, dyg, slot, next);
+            return;
+        }
+        if (_gemmDw is not null)
+        {
+            _gemmDw.AddImage(b.WinogradGemmDw!, grp, xg, dyg, slot);
             return;
         }
         if (_directDw is not null)

@@ -7,4 +7,8 @@ public static partial class ConvPlanner
     private static bool WinogradGemmPays(in Conv2dGeometry g) =>
         !Winograd3x3.Supports(g) && WinogradGemm.Supports(g) && g.N != 1
         && g.Cg >= MinBatchedWinogradChannels && g.OCg >= MinBatchedWinogradChannels;
+
+    // Its weight gradient, on planes of at least MinWinogradWeightGradientTiles tiles as the tuned one's.
+    private static bool WinogradGemmWeightGradientPays(in Conv2dGeometry g) =>
+        WinogradGemmPays(g) && Winograd3x3.Tiles(g.H, g.W) >= MinWinogradWeightGradientTiles;
 }

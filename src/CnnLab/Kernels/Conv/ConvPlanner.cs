@@ -315,6 +315,7 @@ public static partial class ConvPlanner
             || SmallPlaneWeightGradientPays(g)) || FewChannelWeightGradientPays(g)
             ? WideWeightGradientPays(g) ? ConvAlgorithm.Winograd4x4 : ConvAlgorithm.Winograd
         : Winograd5x5WeightGradientPays(g) ? ConvAlgorithm.Winograd5x5
+        : WinogradGemmWeightGradientPays(g) ? ConvAlgorithm.WinogradGemm
         : PixelGemmPays(g, MaxPixelGemmWeightGradientShare, againstWinograd: false) ? ConvAlgorithm.PixelGemm
         : WholeBlocks(g) && PairsChannels(g.OCg) && g.Cg > 1 ? ConvAlgorithm.ChannelBlocked
         : ChannelBlockedPays(g) && g.ColRows > DotProductRows || PaddedBlocksPay(g) || PointwiseBlocksPay(g) ? ConvAlgorithm.ChannelBlocked
@@ -376,8 +377,7 @@ public static partial class ConvPlanner
         || (a == ConvAlgorithm.OutputRows && OutputRowInputGradient.Supports(g));
 
     private static bool HasWeightGradient(ConvAlgorithm a) =>
-        a is ConvAlgorithm.Im2ColGemm or ConvAlgorithm.Winograd or ConvAlgorithm.Winograd4x4 or ConvAlgorithm.Winograd5x5
-        or ConvAlgorithm.ChannelBlocked or ConvAlgorithm.Depthwise or ConvAlgorithm.PixelGemm;
+        a is not (ConvAlgorithm.Auto or ConvAlgorithm.SingleChannel or ConvAlgorithm.OutputRows or ConvAlgorithm.WeightRows);
 
     private static string Requirement(ConvAlgorithm a) => a switch
     {

@@ -17,9 +17,9 @@ namespace CnnLab.Kernels;
 /// turned 180° and the channels swapped. Written by hand: no .NET library has Winograd convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> computes; its AVX2 kernels likewise run the products as GEMMs.</remarks>
-internal sealed unsafe partial class WinogradGemm : IDisposable
+internal sealed unsafe class WinogradGemm : IDisposable
 {
-    internal const int Positions = 16, Lanes = 8;
+    internal const int Positions = WinogradGemmTiles.Positions;
 
     /// <summary>
     /// The transformed planes (V and M) of a block, at most: 4 MB, so that with 32 to 128 channels a block holds a few images of
@@ -30,7 +30,8 @@ internal sealed unsafe partial class WinogradGemm : IDisposable
     /// <summary>True for 3x3, stride 1, dilation 1, padding 1 where AVX2 runs (any group count).</summary>
     public static bool Supports(in Conv2dGeometry g) => Avx2.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
 
-    private readonly int _h, _w, _tw, _inputs, _outputs, _groups, _ld, _splitStride, _splitRows;
+    private readonly int _h, _w, _inputs, _outputs, _groups, _ld;
+    private readonly WinogradGemmTiles _tiles;
     private readonly Gemm.PackedA[] _u;   // [group·16 + ξ]: U_ξ [O, I]
 
     /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
@@ -49,17 +50,24 @@ internal sealed unsafe partial class WinogradGemm : IDisposable
         if (!Supports(g)) throw new ArgumentException($"Winograd by GEMMs cannot run {g}");
         (_h, _w, _groups) = (g.H, g.W, g.G);
         (_inputs, _outputs) = inputGradient ? (g.OCg, g.Cg) : (g.Cg, g.OCg);
-        _tw = (g.W + 1) / 2;
-        Tiles = Winograd3x3.Tiles(g.H, g.W);
-        long columns = blockColumns > 0 ? blockColumns : BlockBytes / ((long)Positions * (_inputs + _outputs) * sizeof(float));
-        ImagesPerBlock = (int)Math.Clamp(columns / Tiles, 1, 16);
-        int cols = ImagesPerBlock * Tiles;
-        _ld = (cols + 15) / 16 * 16 + 16;
-        // E and O of rows −1 … 2·TH: the tiles read up to 8 past their last (E[j + 1], O[j + 1] of the last vector).
-        _splitStride = (_tw + 1 + Lanes + 7) / 8 * 8;
-        _splitRows = (g.H + 1) / 2 * 2 + 2;
-        _u = TransformWeights(g, w, inputGradient, cols);
+        _tiles = new WinogradGemmTiles(g.H, g.W);
+        Tiles = _tiles.Count;
+        ImagesPerBlock = BlockImages(Tiles, _inputs + _outputs, blockColumns);
+        _ld = RowStride(ImagesPerBlock * Tiles);
+        _u = TransformWeights(g, w, inputGradient, ImagesPerBlock * Tiles);
     }
+
+    /// <summary>Images a block takes: as many as <paramref name="blockColumns"/> tiles hold (0: as <see cref="BlockBytes"/> holds for
+    /// the transformed planes of <paramref name="channels"/> channels), 1 to 16.</summary>
+    internal static int BlockImages(int tiles, int channels, int blockColumns)
+    {
+        long columns = blockColumns > 0 ? blockColumns : BlockBytes / ((long)Positions * channels * sizeof(float));
+        return (int)Math.Clamp(columns / tiles, 1, 16);
+    }
+
+    /// <summary>The rows' stride in V and M for blocks of <paramref name="columns"/> tiles: the GEMM reads B's rows up to a multiple
+    /// of 16, and the transforms write up to 7 past a block's last tile.</summary>
+    internal static int RowStride(int columns) => (columns + 15) / 16 * 16 + 16;
 
     // U_ξ = G·k·Gᵀ of every kernel (turned 180° for dx, its channels swapped), packed for the GEMM: one A per group and position.
     private Gemm.PackedA[] TransformWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int cols)
@@ -112,9 +120,9 @@ internal sealed unsafe partial class WinogradGemm : IDisposable
         {
             V = pool.Rent(checked(Positions * _groups * _inputs * _ld)),
             M = pool.Rent(checked(Positions * _outputs * _ld)),
-            Split = pool.Rent(2 * _splitRows * _splitStride),
+            Split = pool.Rent(_tiles.SplitLength),
         };
-        Array.Clear(b.Split, 0, 2 * _splitRows * _splitStride);
+        Array.Clear(b.Split, 0, _tiles.SplitLength);
         return b;
     }
 
@@ -142,7 +150,7 @@ internal sealed unsafe partial class WinogradGemm : IDisposable
         long xiStride = (long)_groups * _inputs * _ld, plane = (long)_h * _w;
         fixed (float* v = b.V, split = b.Split)
             for (int i = 0; i < _inputs; i++)
-                TransformInput(planes + i * plane, split, v + (long)(grp * _inputs + i) * _ld + (long)slot * Tiles, xiStride);
+                _tiles.TransformInput(planes + i * plane, split, v + (long)(grp * _inputs + i) * _ld + (long)slot * Tiles, xiStride);
     }
 
     /// <summary>
@@ -162,7 +170,7 @@ internal sealed unsafe partial class WinogradGemm : IDisposable
         fixed (float* pm = b.M)
             for (int s = 0; s < count; s++)
                 for (int o = 0; o < _outputs; o++)
-                    TransformOutput(pm + (long)o * _ld + (long)s * Tiles, mXi, y + s * yImage + o * plane,
+                    _tiles.TransformOutput(pm + (long)o * _ld + (long)s * Tiles, mXi, y + s * yImage + o * plane,
                         bias == null ? 0f : bias[o], relu, accumulate);
     }
 

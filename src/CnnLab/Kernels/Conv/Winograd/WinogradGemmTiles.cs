@@ -4,8 +4,30 @@ using System.Runtime.Intrinsics.X86;
 
 namespace CnnLab.Kernels;
 
-internal sealed unsafe partial class WinogradGemm
+/// <summary>
+/// The tiles of F(2x2, 3x3) on one plane size (stride 1, padding 1), 8 tiles a 256-bit vector: the input transform, the output
+/// transform and the output gradient's (for dW), for <see cref="WinogradGemm"/> and <see cref="WinogradGemmWeightGradient"/>.
+/// </summary>
+internal readonly unsafe struct WinogradGemmTiles
 {
+    internal const int Positions = 16, Lanes = 8;
+
+    private readonly int _h, _w, _tw, _splitStride, _splitRows;
+
+    public WinogradGemmTiles(int h, int w)
+    {
+        (_h, _w, _tw) = (h, w, (w + 1) / 2);
+        // E and O of rows −1 … 2·TH: the tiles read up to 8 past their last (E[j + 1], O[j + 1] of the last vector).
+        _splitStride = (_tw + 1 + Lanes + 7) / 8 * 8;
+        _splitRows = (h + 1) / 2 * 2 + 2;
+    }
+
+    /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
+    public int Count => Winograd3x3.Tiles(_h, _w);
+
+    /// <summary>Floats of the split scratch the transforms take (zero it once: only a plane's rows and columns are written).</summary>
+    public int SplitLength => 2 * _splitRows * _splitStride;
+
     /// <summary>
     /// V_ξ = (Bᵀ·d·B)_ξ of every tile of one plane x [H, W], Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]: tile t's value for
     /// position ξ goes to v[ξ·xiStride + t], 8 tiles a vector in increasing t; the last vector of a tile row writes up to 7
@@ -14,7 +36,7 @@ internal sealed unsafe partial class WinogradGemm
     /// columns E[j], O[j], E[j + 1], O[j + 1] are contiguous loads for 8 neighbouring tiles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformInput(float* x, float* split, float* v, long xiStride)
+    public void TransformInput(float* x, float* split, float* v, long xiStride)
     {
         int s = _splitStride, th = (_h + 1) / 2;
         float* e = split, o = split + (long)_splitRows * s;
@@ -91,7 +113,7 @@ internal sealed unsafe partial class WinogradGemm
     /// lanes past the tile row are read (the row's next tiles or M's padding) and not stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformOutput(float* m, long xiStride, float* y, float bias, bool relu, bool accumulate)
+    public void TransformOutput(float* m, long xiStride, float* y, float bias, bool relu, bool accumulate)
     {
         int th = (_h + 1) / 2;
         var b = Vector256.Create(bias);
@@ -148,5 +170,44 @@ internal sealed unsafe partial class WinogradGemm
         if (accumulate) (first, second) = (Avx.MaskLoad(row, head) + first, Avx.MaskLoad(row + Lanes, tail) + second);
         Avx.MaskStore(row, head, first);
         Avx.MaskStore(row + Lanes, tail, second);
+    }
+
+    /// <summary>
+    /// The output gradient's tiles for dW: for each tile, A·dY·Aᵀ of its 2x2 gradients (zero outside the plane), A = Aᵀ's transpose of
+    /// <see cref="TransformOutput"/> (the adjoint of the output transform), position ξ of tile t to d[ξ·xiStride + t], 8 tiles a
+    /// vector as <see cref="TransformInput"/> writes them (and past a tile row as it does). dY's rows go through the split scratch
+    /// like x's: O[r, j] = dy[r − 1, 2j], E[r, j + 1] = dy[r − 1, 2j + 1].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void TransformOutputGradient(float* dy, float* split, float* d, long xiStride)
+    {
+        int s = _splitStride, th = (_h + 1) / 2;
+        float* e = split, o = split + (long)_splitRows * s;
+        for (int r = 0; r < _h; r++) Deinterleave(dy + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
+        for (int ty = 0; ty < th; ty++)
+        {
+            // The tile's rows 2ty and 2ty + 1 are the split's rows 2ty + 1 and 2ty + 2 (a row past the plane is zero there).
+            float* re = e + (2L * ty + 1) * s, ro = o + (2L * ty + 1) * s, dst = d + (long)ty * _tw;
+            for (int tx = 0; tx < _tw; tx += Lanes)
+            {
+                Vector256<float> top0 = Vector256.Load(ro + tx), top1 = Vector256.Load(re + tx + 1);
+                Vector256<float> bottom0 = Vector256.Load(ro + s + tx), bottom1 = Vector256.Load(re + s + tx + 1);
+                // A·Y down: rows (Y0, Y0 + Y1, Y0 − Y1, −Y1); then ·Aᵀ across each: (a, a + b, a − b, −b).
+                Adjoint(dst + tx, xiStride, 0, top0, top1);
+                Adjoint(dst + tx, xiStride, 1, top0 + bottom0, top1 + bottom1);
+                Adjoint(dst + tx, xiStride, 2, top0 - bottom0, top1 - bottom1);
+                Adjoint(dst + tx, xiStride, 3, -bottom0, -bottom1);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Adjoint(float* dst, long xiStride, int i, Vector256<float> a, Vector256<float> b)
+    {
+        float* row = dst + 4L * i * xiStride;
+        a.Store(row);
+        (a + b).Store(row + xiStride);
+        (a - b).Store(row + 2 * xiStride);
+        (-b).Store(row + 3 * xiStride);
     }
 }

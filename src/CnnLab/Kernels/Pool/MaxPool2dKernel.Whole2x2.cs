@@ -49,6 +49,11 @@ public static partial class MaxPool2dKernel
             int j = 0;
             if (Avx512F.IsSupported)
                 j = ForwardRow2x2Avx512(top, yRow, idxRow, ow, w, rowStart, readable - (rowStart + w), affine, scale, shift);
+            else if (Avx2.IsSupported && !affine)
+            {
+                ForwardRow2x2Avx2(top, yRow, idxRow, ow, w, rowStart);
+                continue;
+            }
             for (; j < ow; j++)
             {
                 float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];

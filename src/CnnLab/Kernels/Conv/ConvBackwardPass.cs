@@ -10,11 +10,11 @@ namespace CnnLab.Kernels;
 /// chunk walks its images one at a time, takes each image's dY_g from the gradient source while it is in cache, and
 /// hands it to the weight-gradient strategy and to the input-gradient strategy:
 /// <list type="bullet">
-/// <item>dW: Winograd (dU per chunk, turned into dW at the end), channel-blocked direct, or dW_g += dY_g · col_gᵀ
-/// (dot products when R is small).</item>
+/// <item>dW: Winograd (dU per chunk, turned into dW at the end; by GEMMs where AVX-512 is missing), channel-blocked direct, or
+/// dW_g += dY_g · col_gᵀ (dot products when R is small).</item>
 /// <item>dx: channel-blocked direct (strided), output-row direct (stride 1, as a forward on dy), Winograd (dY's tiles
-/// collected by blocks of images), dcol = W_gᵀ · dY_g of several small images in one GEMM, or one image at a time (then
-/// col2im).</item>
+/// collected by blocks of images; by GEMMs where AVX-512 is missing), dcol = W_gᵀ · dY_g of several small images in one
+/// GEMM, or one image at a time (then col2im).</item>
 /// </list>
 /// Each chunk accumulates its own dW partial in image order and the partials are summed in chunk order, so dW is the
 /// same for any thread count; db sums per (image, channel) in the chunk, then over images in order, the order of

@@ -7,7 +7,8 @@ namespace CnnLab.Kernels;
 /// <summary>
 /// A convolution's forward over a batch by the algorithm <see cref="ConvPlanner"/> chose, prepared once: the weights packed for im2col + GEMM
 /// (<see cref="Conv2dKernel.ForwardImage"/>, one image at a time), transformed for Winograd F(2x2, 3x3)
-/// or F(4x4, 3x3) (<see cref="Winograd3x3"/>, <see cref="Winograd4x4"/>, where they apply, by blocks of images), or packed
+/// or F(4x4, 3x3) (<see cref="Winograd3x3"/>, <see cref="Winograd4x4"/>, where they apply, by blocks of images; where AVX-512 is
+/// missing, F(2x2, 3x3) with GEMM products, <see cref="WinogradGemm"/>), or packed
 /// by blocks of 16 output channels for the direct convolution of small planes (<see cref="ChannelBlockedConv"/>) or of 8 for
 /// the direct one by output rows (<see cref="OutputRowConv"/>), or once per tap for the pixel GEMMs of small planes
 /// (<see cref="PixelGemmConv"/>, by blocks of images),

@@ -299,7 +299,7 @@ public class Winograd4x4Tests
     /// </summary>
     internal static void SameBitsForAnyThreadCountOrBlock(Conv2dGeometry g, ConvAlgorithm algorithm, int[] blockColumns)
     {
-        if (!Avx512F.IsSupported) return;
+        if (!Hardware.Runs(algorithm, g)) return;
         var (x, wt, b, dy) = Inputs(g, 7);
         float[]? first = null;
         foreach (int columns in blockColumns)

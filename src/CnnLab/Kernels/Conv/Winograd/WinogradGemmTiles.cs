@@ -39,8 +39,7 @@ internal readonly unsafe struct WinogradGemmTiles
     public void TransformInput(float* x, float* split, float* v, long xiStride)
     {
         int s = _splitStride, th = (_h + 1) / 2;
-        float* e = split, o = split + (long)_splitRows * s;
-        for (int r = 0; r < _h; r++) Deinterleave(x + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
+        Split(x, split, out float* e, out float* o);
         for (int ty = 0; ty < th; ty++)
         {
             float* re = e + 2L * ty * s, ro = o + 2L * ty * s, dst = v + (long)ty * _tw;
@@ -58,6 +57,16 @@ internal readonly unsafe struct WinogradGemmTiles
                 Across(dst + tx, xiStride, 3, e3, o3, f3, p3);
             }
         }
+    }
+
+    // The plane's rows into the split scratch, row r at row r + 1 of E (odd columns, shifted by one) and of O (even columns).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Split(float* plane, float* split, out float* e, out float* o)
+    {
+        int s = _splitStride;
+        e = split;
+        o = split + (long)_splitRows * s;
+        for (int r = 0; r < _h; r++) Deinterleave(plane + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
     }
 
     // Bᵀ·d for one column of 8 tiles: rows a0 … a3, s floats apart.
@@ -182,8 +191,7 @@ internal readonly unsafe struct WinogradGemmTiles
     public void TransformOutputGradient(float* dy, float* split, float* d, long xiStride)
     {
         int s = _splitStride, th = (_h + 1) / 2;
-        float* e = split, o = split + (long)_splitRows * s;
-        for (int r = 0; r < _h; r++) Deinterleave(dy + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
+        Split(dy, split, out float* e, out float* o);
         for (int ty = 0; ty < th; ty++)
         {
             // The tile's rows 2ty and 2ty + 1 are the split's rows 2ty + 1 and 2ty + 2 (a row past the plane is zero there).

@@ -19,7 +19,6 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> computes; its AVX2 kernels likewise run the products as GEMMs.</remarks>
 internal sealed unsafe class WinogradGemm : IDisposable
 {
-    internal const int Positions = WinogradGemmTiles.Positions;
 
     /// <summary>
     /// The transformed planes (V and M) of a block, at most: 4 MB, so that with 32 to 128 channels a block holds a few images of
@@ -27,10 +26,11 @@ internal sealed unsafe class WinogradGemm : IDisposable
     /// </summary>
     internal const long BlockBytes = 1L << 22;
 
-    /// <summary>True for 3x3, stride 1, dilation 1, padding 1 where AVX2 runs (any group count).</summary>
-    public static bool Supports(in Conv2dGeometry g) => Avx2.IsSupported && g is { KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 1, PW: 1 };
+    /// <summary>True for 3x3 with padding 1 or 5x5 with padding 2, stride 1, dilation 1, where AVX2 runs (any group count).</summary>
+    public static bool Supports(in Conv2dGeometry g) => Avx2.IsSupported && g is { SH: 1, SW: 1, DH: 1, DW: 1 }
+        && (g is { KH: 3, KW: 3, PH: 1, PW: 1 } || g is { KH: 5, KW: 5, PH: 2, PW: 2 });
 
-    private readonly int _h, _w, _inputs, _outputs, _groups, _ld;
+    private readonly int _h, _w, _inputs, _outputs, _groups, _ld, _positions;
     private readonly WinogradGemmTiles _tiles;
     private readonly Gemm.PackedA[] _u;   // [group·16 + ξ]: U_ξ [O, I]
 
@@ -50,18 +50,18 @@ internal sealed unsafe class WinogradGemm : IDisposable
         if (!Supports(g)) throw new ArgumentException($"Winograd by GEMMs cannot run {g}");
         (_h, _w, _groups) = (g.H, g.W, g.G);
         (_inputs, _outputs) = inputGradient ? (g.OCg, g.Cg) : (g.Cg, g.OCg);
-        _tiles = new WinogradGemmTiles(g.H, g.W);
-        Tiles = _tiles.Count;
-        ImagesPerBlock = BlockImages(Tiles, _inputs + _outputs, blockColumns);
+        _tiles = new WinogradGemmTiles(g.H, g.W, g.KH);
+        (Tiles, _positions) = (_tiles.Count, _tiles.Positions);
+        ImagesPerBlock = BlockImages(Tiles, _positions * (_inputs + _outputs), blockColumns);
         _ld = RowStride(ImagesPerBlock * Tiles);
         _u = TransformWeights(g, w, inputGradient, ImagesPerBlock * Tiles);
     }
 
     /// <summary>Images a block takes: as many as <paramref name="blockColumns"/> tiles hold (0: as <see cref="BlockBytes"/> holds for
-    /// the transformed planes of <paramref name="channels"/> channels), 1 to 16.</summary>
-    internal static int BlockImages(int tiles, int channels, int blockColumns)
+    /// <paramref name="rows"/> transformed rows, positions × channels), 1 to 16.</summary>
+    internal static int BlockImages(int tiles, int rows, int blockColumns)
     {
-        long columns = blockColumns > 0 ? blockColumns : BlockBytes / ((long)Positions * channels * sizeof(float));
+        long columns = blockColumns > 0 ? blockColumns : BlockBytes / ((long)rows * sizeof(float));
         return (int)Math.Clamp(columns / tiles, 1, 16);
     }
 
@@ -72,11 +72,12 @@ internal sealed unsafe class WinogradGemm : IDisposable
     // U_ξ = G·k·Gᵀ of every kernel (turned 180° for dx, its channels swapped), packed for the GEMM: one A per group and position.
     private Gemm.PackedA[] TransformWeights(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int cols)
     {
-        long need = (long)g.OC * g.Cg * 9;
+        int taps = g.KH * g.KW;
+        long need = (long)g.OC * g.Cg * taps;
         if (w.Length < need) throw new ArgumentException($"w has {w.Length} elements, needs {need}");
         int matrix = _outputs * _inputs;
-        var u = ArrayPool<float>.Shared.Rent(Positions * matrix);
-        var packed = new Gemm.PackedA[_groups * Positions];
+        var u = ArrayPool<float>.Shared.Rent(_positions * matrix);
+        var packed = new Gemm.PackedA[_groups * _positions];
         fixed (float* pw = w, pu = u)
             for (int grp = 0; grp < _groups; grp++)
             {
@@ -84,11 +85,12 @@ internal sealed unsafe class WinogradGemm : IDisposable
                     for (int i = 0; i < _inputs; i++)
                     {
                         // Forward: w[grp·OCg + o, i]; dx: the kernel from input o of the convolution to its output i.
-                        long k = inputGradient ? ((long)(grp * g.OCg + i) * g.Cg + o) * 9 : ((long)(grp * g.OCg + o) * g.Cg + i) * 9;
-                        Winograd3x3.TransformKernel(pw + k, inputGradient, pu + (long)o * _inputs + i, matrix);
+                        long k = (inputGradient ? (long)(grp * g.OCg + i) * g.Cg + o : (long)(grp * g.OCg + o) * g.Cg + i) * taps;
+                        if (taps == 9) Winograd3x3.TransformKernel(pw + k, inputGradient, pu + (long)o * _inputs + i, matrix);
+                        else Winograd5x5.TransformKernel(pw + k, inputGradient, pu + (long)o * _inputs + i, matrix);
                     }
-                for (int xi = 0; xi < Positions; xi++)
-                    packed[grp * Positions + xi] = Gemm.PackAOnce(false, _outputs, _inputs, u.AsSpan(xi * matrix, matrix), _inputs, cols);
+                for (int xi = 0; xi < _positions; xi++)
+                    packed[grp * _positions + xi] = Gemm.PackAOnce(false, _outputs, _inputs, u.AsSpan(xi * matrix, matrix), _inputs, cols);
             }
         ArrayPool<float>.Shared.Return(u);
         return packed;
@@ -118,8 +120,8 @@ internal sealed unsafe class WinogradGemm : IDisposable
         var pool = ArrayPool<float>.Shared;
         var b = new Buffers
         {
-            V = pool.Rent(checked(Positions * _groups * _inputs * _ld)),
-            M = pool.Rent(checked(Positions * _outputs * _ld)),
+            V = pool.Rent(checked(_positions * _groups * _inputs * _ld)),
+            M = pool.Rent(checked(_positions * _outputs * _ld)),
             Split = pool.Rent(_tiles.SplitLength),
         };
         Array.Clear(b.Split, 0, _tiles.SplitLength);
@@ -161,11 +163,11 @@ internal sealed unsafe class WinogradGemm : IDisposable
     {
         int cols = count * Tiles;
         long vXi = (long)_groups * _inputs * _ld, mXi = (long)_outputs * _ld, plane = (long)_h * _w;
-        for (int xi = 0; xi < Positions; xi++)
+        for (int xi = 0; xi < _positions; xi++)
         {
             var v = b.V.AsSpan(checked((int)(xi * vXi + (long)grp * _inputs * _ld)), _inputs * _ld);
             var m = b.M.AsSpan(checked((int)(xi * mXi)), _outputs * _ld);
-            Gemm.SgemmPackedA(_u[grp * Positions + xi], cols, 1f, false, v, _ld, 0f, m, _ld, GemmEpilogue.None, bInPlace: true);
+            Gemm.SgemmPackedA(_u[grp * _positions + xi], cols, 1f, false, v, _ld, 0f, m, _ld, GemmEpilogue.None, bInPlace: true);
         }
         fixed (float* pm = b.M)
             for (int s = 0; s < count; s++)

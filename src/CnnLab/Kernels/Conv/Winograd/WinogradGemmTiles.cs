@@ -5,22 +5,28 @@ using System.Runtime.Intrinsics.X86;
 namespace CnnLab.Kernels;
 
 /// <summary>
-/// The tiles of F(2x2, 3x3) on one plane size (stride 1, padding 1), 8 tiles a 256-bit vector: the input transform, the output
-/// transform and the output gradient's (for dW), for <see cref="WinogradGemm"/> and <see cref="WinogradGemmWeightGradient"/>.
+/// The tiles of F(2x2, 3x3) (stride 1, padding 1) or F(2x2, 5x5) (padding 2) on one plane size, 8 tiles a 256-bit vector: the
+/// input transform, the output transform and the output gradient's (for dW), for <see cref="WinogradGemm"/> and
+/// <see cref="WinogradGemmWeightGradient"/>. F(2x2, 5x5)'s are in WinogradGemmTiles.FiveByFive.cs.
 /// </summary>
-internal readonly unsafe struct WinogradGemmTiles
+internal readonly unsafe partial struct WinogradGemmTiles
 {
-    internal const int Positions = 16, Lanes = 8;
+    internal const int Lanes = 8;
 
-    private readonly int _h, _w, _tw, _splitStride, _splitRows;
+    private readonly int _h, _w, _tw, _pad, _splitStride, _splitRows;
 
-    public WinogradGemmTiles(int h, int w)
+    /// <summary>The tiles of a <paramref name="kernel"/> x <paramref name="kernel"/> convolution (3 or 5) on planes h x w.</summary>
+    public WinogradGemmTiles(int h, int w, int kernel)
     {
-        (_h, _w, _tw) = (h, w, (w + 1) / 2);
-        // E and O of rows −1 … 2·TH: the tiles read up to 8 past their last (E[j + 1], O[j + 1] of the last vector).
+        if (kernel is not (3 or 5)) throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "3 or 5");
+        (_h, _w, _tw, _pad) = (h, w, (w + 1) / 2, kernel / 2);
+        // E and O of rows −pad … 2·TH + pad − 1: the tiles read up to 8 + pad past their first (E[j + pad], O[j + pad]).
         _splitStride = (_tw + 1 + Lanes + 7) / 8 * 8;
-        _splitRows = (h + 1) / 2 * 2 + 2;
+        _splitRows = (h + 1) / 2 * 2 + 2 * _pad;
     }
+
+    /// <summary>Positions of a transformed tile: 16 (4x4) or 36 (6x6).</summary>
+    public int Positions => _pad == 1 ? 16 : 36;
 
     /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
     public int Count => Winograd3x3.Tiles(_h, _w);
@@ -38,6 +44,11 @@ internal readonly unsafe struct WinogradGemmTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void TransformInput(float* x, float* split, float* v, long xiStride)
     {
+        if (_pad == 2)
+        {
+            TransformInput5x5(x, split, v, xiStride);
+            return;
+        }
         int s = _splitStride, th = (_h + 1) / 2;
         Split(x, split, out float* e, out float* o);
         for (int ty = 0; ty < th; ty++)
@@ -59,14 +70,17 @@ internal readonly unsafe struct WinogradGemmTiles
         }
     }
 
-    // The plane's rows into the split scratch, row r at row r + 1 of E (odd columns, shifted by one) and of O (even columns).
+    // The plane's rows into the split scratch, the padded plane's even columns in E and odd ones in O, row r at row r + pad:
+    // with padding 1, x's even columns are O's and its odd ones E's from E[1]; with padding 2, x's even ones E's and its odd
+    // ones O's, both from [1].
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Split(float* plane, float* split, out float* e, out float* o)
     {
         int s = _splitStride;
         e = split;
         o = split + (long)_splitRows * s;
-        for (int r = 0; r < _h; r++) Deinterleave(plane + (long)r * _w, _w, e + (r + 1L) * s, o + (r + 1L) * s);
+        float* evens = _pad == 1 ? o : e + 1, odds = _pad == 1 ? e + 1 : o + 1;
+        for (int r = 0; r < _h; r++) Deinterleave(plane + (long)r * _w, _w, evens + (long)(r + _pad) * s, odds + (long)(r + _pad) * s);
     }
 
     // Bᵀ·d for one column of 8 tiles: rows a0 … a3, s floats apart.
@@ -93,10 +107,10 @@ internal readonly unsafe struct WinogradGemmTiles
         (c1 - c3).Store(row + 3 * xiStride);
     }
 
-    // A row of w floats into its padded odd (E[j] = src[2j − 1], j ≥ 1) and even (O[j] = src[2j]) columns, 16 at a time; the last
-    // 16 are loaded under a mask, so the lanes past the row come out zero and are stored where E and O are zero anyway.
+    // A row of w floats into its even columns (evens[j] = src[2j]) and odd ones (odds[j] = src[2j + 1]), 16 at a time; the last 16
+    // are loaded under a mask, so the lanes past the row come out zero and are stored where the split is zero anyway.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave(float* src, int w, float* e, float* o)
+    private static void Deinterleave(float* src, int w, float* evens, float* odds)
     {
         for (int c = 0; c < w; c += 16)
         {
@@ -104,10 +118,8 @@ internal readonly unsafe struct WinogradGemmTiles
             if (c + 16 <= w) (a, b) = (Vector256.Load(src + c), Vector256.Load(src + c + 8));
             else (a, b) = (Avx.MaskLoad(src + c, FirstLanes(w - c)), Avx.MaskLoad(src + c + 8, FirstLanes(w - c - 8)));
             // Shuffle takes lanes (0, 2) or (1, 3) of each 128-bit half of a, then of b; Permute4x64 puts the halves in order.
-            var evens = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-            var odds = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
-            evens.Store(o + c / 2);
-            odds.Store(e + c / 2 + 1);
+            Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle().Store(evens + c / 2);
+            Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle().Store(odds + c / 2);
         }
     }
 
@@ -124,6 +136,11 @@ internal readonly unsafe struct WinogradGemmTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void TransformOutput(float* m, long xiStride, float* y, float bias, bool relu, bool accumulate)
     {
+        if (_pad == 2)
+        {
+            TransformOutput5x5(m, xiStride, y, bias, relu, accumulate);
+            return;
+        }
         int th = (_h + 1) / 2;
         var b = Vector256.Create(bias);
         for (int ty = 0; ty < th; ty++)
@@ -190,6 +207,11 @@ internal readonly unsafe struct WinogradGemmTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void TransformOutputGradient(float* dy, float* split, float* d, long xiStride)
     {
+        if (_pad == 2)
+        {
+            TransformOutputGradient5x5(dy, split, d, xiStride);
+            return;
+        }
         int s = _splitStride, th = (_h + 1) / 2;
         Split(dy, split, out float* e, out float* o);
         for (int ty = 0; ty < th; ty++)

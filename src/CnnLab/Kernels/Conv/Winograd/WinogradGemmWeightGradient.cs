@@ -14,10 +14,9 @@ namespace CnnLab.Kernels;
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> computes for the weights' gradient.</remarks>
 internal sealed unsafe class WinogradGemmWeightGradient
 {
-    private const int Positions = WinogradGemmTiles.Positions;
     private readonly Conv2dGeometry _g;
     private readonly WinogradGemmTiles _tiles;
-    private readonly int _ld;
+    private readonly int _ld, _positions;
 
     /// <summary>Tiles per plane.</summary>
     public int Tiles { get; }
@@ -26,15 +25,15 @@ internal sealed unsafe class WinogradGemmWeightGradient
     public int ImagesPerBlock { get; }
 
     /// <summary>Floats of a partial dU: 16 positions of every group's [OCg, Cg].</summary>
-    public int TransformedLength => Positions * _g.G * _g.OCg * _g.Cg;
+    public int TransformedLength => _positions * _g.G * _g.OCg * _g.Cg;
 
     public WinogradGemmWeightGradient(in Conv2dGeometry g, int blockColumns = 0)
     {
         if (!WinogradGemm.Supports(g)) throw new ArgumentException($"Winograd by GEMMs cannot run {g}");
         _g = g;
-        _tiles = new WinogradGemmTiles(g.H, g.W);
-        Tiles = _tiles.Count;
-        ImagesPerBlock = WinogradGemm.BlockImages(Tiles, g.Cg + g.OCg, blockColumns);
+        _tiles = new WinogradGemmTiles(g.H, g.W, g.KH);
+        (Tiles, _positions) = (_tiles.Count, _tiles.Positions);
+        ImagesPerBlock = WinogradGemm.BlockImages(Tiles, _positions * (g.Cg + g.OCg), blockColumns);
         _ld = WinogradGemm.RowStride(ImagesPerBlock * Tiles);
     }
 
@@ -44,8 +43,8 @@ internal sealed unsafe class WinogradGemmWeightGradient
         var pool = ArrayPool<float>.Shared;
         var b = new WinogradGemm.Buffers
         {
-            V = pool.Rent(checked(Positions * _g.C * _ld)),
-            M = pool.Rent(checked(Positions * _g.OC * _ld)),
+            V = pool.Rent(checked(_positions * _g.C * _ld)),
+            M = pool.Rent(checked(_positions * _g.OC * _ld)),
             Split = pool.Rent(_tiles.SplitLength),
         };
         Array.Clear(b.Split, 0, _tiles.SplitLength);
@@ -74,40 +73,29 @@ internal sealed unsafe class WinogradGemmWeightGradient
     {
         int cols = count * Tiles, cg = _g.Cg, ocg = _g.OCg;
         long vXi = (long)_g.C * _ld, dXi = (long)_g.OC * _ld;
-        for (int xi = 0; xi < Positions; xi++)
+        for (int xi = 0; xi < _positions; xi++)
         {
             var d = b.M.AsSpan(checked((int)(xi * dXi + (long)grp * ocg * _ld)), ocg * _ld);
             var v = b.V.AsSpan(checked((int)(xi * vXi + (long)grp * cg * _ld)), cg * _ld);
-            Gemm.Sgemm(false, true, ocg, cg, cols, 1f, d, _ld, v, _ld, 1f, partial.AsSpan((grp * Positions + xi) * ocg * cg, ocg * cg), cg);
+            Gemm.Sgemm(false, true, ocg, cg, cols, 1f, d, _ld, v, _ld, 1f, partial.AsSpan((grp * _positions + xi) * ocg * cg, ocg * cg), cg);
         }
     }
 
-    /// <summary>dW [OC, Cg, 3, 3] += Gᵀ·dU·G for every kernel, dU the partials' sum (<see cref="TransformedLength"/> floats),
-    /// G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].</summary>
+    /// <summary>dW [OC, Cg, k, k] += Gᵀ·dU·G for every kernel, dU the partials' sum (<see cref="TransformedLength"/> floats), by the
+    /// tuned Winograd's own adjoints of the kernel transforms (<see cref="WinogradWeightGradient.KernelGradient"/>,
+    /// <see cref="Winograd5x5.KernelGradient"/>).</summary>
     public void AddToWeights(ReadOnlySpan<float> transformed, Span<float> dw)
     {
-        int cg = _g.Cg, ocg = _g.OCg, matrix = ocg * cg;
-        Span<float> u = stackalloc float[Positions];
-        Span<float> rows = stackalloc float[12];
+        int cg = _g.Cg, ocg = _g.OCg, matrix = ocg * cg, taps = _g.KH * _g.KW;
+        Span<float> u = stackalloc float[_positions];
         for (int grp = 0; grp < _g.G; grp++)
             for (int o = 0; o < ocg; o++)
                 for (int i = 0; i < cg; i++)
                 {
-                    for (int xi = 0; xi < Positions; xi++) u[xi] = transformed[(grp * Positions + xi) * matrix + o * cg + i];
-                    // Gᵀ·dU (3 rows of 4), then ·G.
-                    for (int j = 0; j < 4; j++)
-                    {
-                        float a = u[j], b = u[4 + j], c = u[8 + j], d = u[12 + j];
-                        (rows[j], rows[4 + j], rows[8 + j]) = (a + 0.5f * (b + c), 0.5f * (b - c), 0.5f * (b + c) + d);
-                    }
-                    var k = dw.Slice(((grp * ocg + o) * cg + i) * 9, 9);
-                    for (int r = 0; r < 3; r++)
-                    {
-                        float a = rows[4 * r], b = rows[4 * r + 1], c = rows[4 * r + 2], d = rows[4 * r + 3];
-                        k[3 * r] += a + 0.5f * (b + c);
-                        k[3 * r + 1] += 0.5f * (b - c);
-                        k[3 * r + 2] += 0.5f * (b + c) + d;
-                    }
+                    for (int xi = 0; xi < _positions; xi++) u[xi] = transformed[(grp * _positions + xi) * matrix + o * cg + i];
+                    var k = dw.Slice(((grp * ocg + o) * cg + i) * taps, taps);
+                    if (taps == 9) WinogradWeightGradient.KernelGradient(u, k);
+                    else Winograd5x5.KernelGradient(u, k);
                 }
     }
 }

@@ -21,10 +21,11 @@ internal sealed unsafe class WinogradGemm : IDisposable
 {
 
     /// <summary>
-    /// The transformed planes (V and M) of a block, at most: 4 MB, so that with 32 to 128 channels a block holds a few images of
-    /// up to 16x16, whose products are GEMMs of a few hundred columns.
+    /// The transformed planes (V and M) of a block, at most (one image's at least): 1 MB, twice the Zen 3's L2. Against 4 MB it
+    /// was 15-25 % faster with 16 and 32 channels (16→16 on 28x28, 32→32 on 14x14) and 5-10 % with 64 on 16x16, and tied with
+    /// 32→64 on 14x14 and 64→128 on 8x8 (bench/RESULTS.md).
     /// </summary>
-    internal const long BlockBytes = 1L << 22;
+    internal const long BlockBytes = 1L << 20;
 
     /// <summary>True for 3x3 with padding 1 or 5x5 with padding 2, stride 1, dilation 1, where AVX2 runs (any group count).</summary>
     public static bool Supports(in Conv2dGeometry g) => Avx2.IsSupported && g is { SH: 1, SW: 1, DH: 1, DW: 1 }

@@ -67,8 +67,9 @@ public enum ConvAlgorithm
     WeightRows,
 
     /// <summary>
-    /// Winograd F(2x2, 3x3) with its products as GEMMs (<see cref="WinogradGemm"/>): 3x3, stride 1, padding 1, dilation 1, AVX2; y, dx
-    /// and dW. The planner's Winograd where AVX-512 (and so <see cref="Winograd"/>) is missing.
+    /// Winograd F(2x2, 3x3) or F(2x2, 5x5) with its products as GEMMs (<see cref="WinogradGemm"/>): 3x3 with padding 1 or 5x5 with
+    /// padding 2, stride 1, dilation 1, AVX2; y, dx and dW. The planner's Winograd where AVX-512 (and so <see cref="Winograd"/>) is
+    /// missing.
     /// </summary>
     WinogradGemm,
 }

@@ -390,7 +390,7 @@ public static partial class ConvPlanner
         ConvAlgorithm.OutputRows => "stride 1 or 2 in x and AVX-512",
         ConvAlgorithm.PixelGemm => "one group",
         ConvAlgorithm.WeightRows => "AVX-512",
-        ConvAlgorithm.WinogradGemm => "a 3x3 kernel, stride 1, padding 1, dilation 1 and AVX2",
+        ConvAlgorithm.WinogradGemm => "a 3x3 kernel with padding 1 or a 5x5 with padding 2, stride 1, dilation 1 and AVX2",
         _ => "nothing",
     };
 

@@ -9,21 +9,20 @@ namespace CnnLab.Kernels;
 // input gradient: OCg → Cg), B images per block, cols = B·T, ld = the rows' stride in V and M (cols rounded up to 16, plus 16).
 
 /// <summary>
-/// Winograd F(2x2, 3x3), the transforms of <see cref="Winograd3x3"/> (Lavin &amp; Gray, CVPR 2016), with the products as GEMMs:
-/// for each position ξ and group, M_ξ [O, cols] = U_ξ [O, I] · V_ξ [I, cols] by <see cref="Gemm"/>, whose micro-kernels every
-/// vector width has; the input and output transforms run 8 tiles a 256-bit vector. This is the Winograd of machines without
-/// AVX-512 (the tuned kernels keep their products in 32 registers of 16 lanes): 2.25x fewer multiplies than im2col + GEMM, on the
-/// same micro-kernel. The input gradient of a 3x3, stride-1, padding-1 convolution is such a forward too, on dy with the kernels
-/// turned 180° and the channels swapped. Written by hand: no .NET library has Winograd convolution.
+/// Winograd F(2x2, 3x3) and F(2x2, 5x5), the transforms of <see cref="Winograd3x3"/> and <see cref="Winograd5x5"/> (Lavin &amp; Gray,
+/// CVPR 2016), with the products as GEMMs: for each position ξ (16 or 36) and group, M_ξ [O, cols] = U_ξ [O, I] · V_ξ [I, cols] by
+/// <see cref="Gemm"/>, whose micro-kernels every vector width has; the input and output transforms run 8 tiles a 256-bit vector
+/// (<see cref="WinogradGemmTiles"/>). This is the Winograd of machines without AVX-512 (the tuned kernels keep their products in
+/// 32 registers of 16 lanes): 2.25x (3x3) or 2.8x (5x5) fewer multiplies than im2col + GEMM, on the same micro-kernel. The input
+/// gradient of such a convolution is such a forward too, on dy with the kernels turned 180° and the channels swapped.
+/// Written by hand: no .NET library has Winograd convolution.
 /// </summary>
 /// <remarks>PyTorch: what oneDNN's <c>convolution_winograd</c> computes; its AVX2 kernels likewise run the products as GEMMs.</remarks>
 internal sealed unsafe class WinogradGemm : IDisposable
 {
-
     /// <summary>
-    /// The transformed planes (V and M) of a block, at most (one image's at least): 1 MB, twice the Zen 3's L2. Against 4 MB it
-    /// was 15-25 % faster with 16 and 32 channels (16→16 on 28x28, 32→32 on 14x14) and 5-10 % with 64 on 16x16, and tied with
-    /// 32→64 on 14x14 and 64→128 on 8x8 (bench/RESULTS.md).
+    /// The transformed planes (V and M) of a block, at most (one image's at least): 1 MB, twice the Zen 3's L2; 4 MB blocks were
+    /// slower or tied on every shape timed (bench/RESULTS.md, "A host without AVX-512").
     /// </summary>
     internal const long BlockBytes = 1L << 20;
 
@@ -33,7 +32,7 @@ internal sealed unsafe class WinogradGemm : IDisposable
 
     private readonly int _h, _w, _inputs, _outputs, _groups, _ld, _positions;
     private readonly WinogradGemmTiles _tiles;
-    private readonly Gemm.PackedA[] _u;   // [group·16 + ξ]: U_ξ [O, I]
+    private readonly Gemm.PackedA[] _u;   // [group·positions + ξ]: U_ξ [O, I]
 
     /// <summary>Tiles per plane, ⌈H/2⌉·⌈W/2⌉.</summary>
     public int Tiles { get; }
@@ -43,7 +42,7 @@ internal sealed unsafe class WinogradGemm : IDisposable
 
     /// <summary>
     /// The forward of <paramref name="g"/> (or, with <paramref name="inputGradient"/>, its dx as a forward on dy) with the weights
-    /// w [OC, Cg, 3, 3] transformed and packed; blocks of <paramref name="blockColumns"/> tiles at most (0: by
+    /// w [OC, Cg, k, k] transformed and packed; blocks of <paramref name="blockColumns"/> tiles at most (0: by
     /// <see cref="BlockBytes"/>; at least one image).
     /// </summary>
     public WinogradGemm(in Conv2dGeometry g, ReadOnlySpan<float> w, bool inputGradient, int blockColumns = 0)

@@ -5,7 +5,8 @@ namespace CnnLab.Kernels;
 // Legend as in WinogradGemm.cs; dU_ξ [OCg, Cg] the gradient of the transformed kernels U_ξ, per group.
 
 /// <summary>
-/// dW of a 3x3, stride-1, padding-1 convolution by Winograd F(2x2, 3x3) with GEMMs (<see cref="WinogradGemm"/>'s transforms): with
+/// dW of a 3x3 (padding 1) or 5x5 (padding 2), stride-1 convolution by Winograd F(2x2, 3x3) or F(2x2, 5x5) with GEMMs
+/// (<see cref="WinogradGemm"/>'s transforms): with
 /// Y = Aᵀ·[Σ_c U ⊙ V]·A per tile, dU_ξ = Σ_tiles (A·dY·Aᵀ)_ξ · V_ξᵀ, a GEMM per position and group over a block's tiles
 /// ([OCg, cols] · [cols, Cg], accumulated), and dW = Gᵀ·dU·G at the end. The backward collects a block's x and dY image by image
 /// (<see cref="AddImage"/>), sums its products into the chunk's partial dU (<see cref="Accumulate"/>), and turns the sum of the
@@ -24,7 +25,7 @@ internal sealed unsafe class WinogradGemmWeightGradient
     /// <summary>Images a block takes at most.</summary>
     public int ImagesPerBlock { get; }
 
-    /// <summary>Floats of a partial dU: 16 positions of every group's [OCg, Cg].</summary>
+    /// <summary>Floats of a partial dU: 16 or 36 positions of every group's [OCg, Cg].</summary>
     public int TransformedLength => _positions * _g.G * _g.OCg * _g.Cg;
 
     public WinogradGemmWeightGradient(in Conv2dGeometry g, int blockColumns = 0)

@@ -117,8 +117,8 @@ internal static class BatchNormPlanes
         {
             Span<float> deviation = n <= 4096 ? stackalloc float[n] : new float[n];
             TensorPrimitives.Subtract(x, mu, deviation);
-            // The deviations from m are exact and small, so their sum corrects a mean that lost digits far from zero (the sum of
-            // 8 float lanes here, against 16 and 32 above), and Σ (x − m)² − S·shift² is Σ (x − mean)².
+            // The deviations from m are exact and small, so their sum corrects a mean whose float sum lost digits far from zero, and
+            // Σ (x − m)² − S·shift² is Σ (x − mean)² for that mean.
             double shift = TensorPrimitives.Sum(deviation) / (double)n;
             return (mu + shift, TensorPrimitives.SumOfSquares(deviation) - n * shift * shift);
         }

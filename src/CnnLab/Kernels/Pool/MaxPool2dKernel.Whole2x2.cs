@@ -26,7 +26,8 @@ public static partial class MaxPool2dKernel
 
     // The common 2x2 window, stride 2, in scan order (top-left, top-right, bottom-left, bottom-right)
     // with the general loop's rule: the first NaN wins, else the first strict maximum. With AVX-512,
-    // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows.
+    // 16 outputs at a time: two rows of 32 floats, deinterleaved into the four taps of 16 windows; with AVX2, 8
+    // (ForwardRow2x2Avx2, not for the batch norm's affine form).
     // pi null: the values alone (inference), without the compares and blends that find where each came from.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ForwardPlane2x2(int oh, int ow, int w, float* px, float* py, int* pi, long readable,

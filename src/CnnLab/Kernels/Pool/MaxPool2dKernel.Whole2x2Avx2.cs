@@ -24,9 +24,11 @@ public static partial class MaxPool2dKernel
         for (int j = 0; j < ow; j += 8)
         {
             int count = Math.Min(8, ow - j);
-            Vector256<float> first = Lanes(2 * count), second = Lanes(2 * count - 8), stored = Lanes(count);
-            Deinterleave(Avx.MaskLoad(top + 2 * j, first), Avx.MaskLoad(top + 2 * j + 8, second), out var a, out var b);
-            Deinterleave(Avx.MaskLoad(bottom + 2 * j, first), Avx.MaskLoad(bottom + 2 * j + 8, second), out var c, out var d);
+            Vector256<float> first = LaneMask.First256(2 * count), second = LaneMask.First256(2 * count - 8);
+            Vector256<float> stored = LaneMask.First256(count);
+            // The windows' left taps are the rows' even columns, their right taps the odd ones.
+            EvenOdd256.Split(Avx.MaskLoad(top + 2 * j, first), Avx.MaskLoad(top + 2 * j + 8, second), out var a, out var b);
+            EvenOdd256.Split(Avx.MaskLoad(bottom + 2 * j, first), Avx.MaskLoad(bottom + 2 * j + 8, second), out var c, out var d);
             if (!(Vector256.EqualsAll(a, a) && Vector256.EqualsAll(b, b) && Vector256.EqualsAll(c, c) && Vector256.EqualsAll(d, d)))
             {
                 for (int k = j; k < j + count; k++)
@@ -45,17 +47,5 @@ public static partial class MaxPool2dKernel
             at = Vector256.ConditionalSelect(Vector256.Equals(a, best).AsInt32(), Vector256<int>.Zero, at);
             Avx2.MaskStore(idxRow + j, stored.AsInt32(), Vector256.Create(rowStart + 2 * j) + twice + at);
         }
-    }
-
-    // Lanes below count (at most 8 set) as a mask for the masked loads and stores.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Lanes(int count) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
-
-    // 16 floats of a row (lo, hi) into the windows' left taps (even columns) and right taps (odd columns).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Deinterleave(Vector256<float> lo, Vector256<float> hi, out Vector256<float> evens, out Vector256<float> odds)
-    {
-        evens = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
-        odds = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
     }
 }

@@ -101,6 +101,15 @@ internal sealed unsafe class WinogradGemm : IDisposable
     {
         internal float[] V = [], M = [], Split = [];
 
+        // V and M of the given lengths and the split scratch, zeroed once: only a plane's rows and columns are ever written there.
+        internal static Buffers Rent(long v, long m, int split)
+        {
+            var pool = ArrayPool<float>.Shared;
+            var b = new Buffers { V = pool.Rent(checked((int)v)), M = pool.Rent(checked((int)m)), Split = pool.Rent(split) };
+            Array.Clear(b.Split, 0, split);
+            return b;
+        }
+
         public void Dispose()
         {
             var pool = ArrayPool<float>.Shared;
@@ -112,21 +121,10 @@ internal sealed unsafe class WinogradGemm : IDisposable
 
     /// <summary>
     /// Buffers for blocks of every group's inputs (V holds all groups' channels, so that a backward that walks image by image and
-    /// group by group can collect a block before it multiplies). The split scratch is zeroed once: only the plane's rows and
-    /// columns are ever written there.
+    /// group by group can collect a block before it multiplies).
     /// </summary>
-    public Buffers Rent()
-    {
-        var pool = ArrayPool<float>.Shared;
-        var b = new Buffers
-        {
-            V = pool.Rent(checked(_positions * _groups * _inputs * _ld)),
-            M = pool.Rent(checked(_positions * _outputs * _ld)),
-            Split = pool.Rent(_tiles.SplitLength),
-        };
-        Array.Clear(b.Split, 0, _tiles.SplitLength);
-        return b;
-    }
+    public Buffers Rent() =>
+        Buffers.Rent((long)_positions * _groups * _inputs * _ld, (long)_positions * _outputs * _ld, _tiles.SplitLength);
 
     /// <summary>
     /// y [count, O of each group, H, W] = act(conv(x) + bias), or y += conv(x) with <paramref name="accumulate"/> (no bias, no ReLU),

@@ -116,17 +116,12 @@ internal readonly unsafe partial struct WinogradGemmTiles
         {
             Vector256<float> a, b;
             if (c + 16 <= w) (a, b) = (Vector256.Load(src + c), Vector256.Load(src + c + 8));
-            else (a, b) = (Avx.MaskLoad(src + c, FirstLanes(w - c)), Avx.MaskLoad(src + c + 8, FirstLanes(w - c - 8)));
-            // Shuffle takes lanes (0, 2) or (1, 3) of each 128-bit half of a, then of b; Permute4x64 puts the halves in order.
-            Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle().Store(evens + c / 2);
-            Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle().Store(odds + c / 2);
+            else (a, b) = (Avx.MaskLoad(src + c, LaneMask.First256(w - c)), Avx.MaskLoad(src + c + 8, LaneMask.First256(w - c - 8)));
+            EvenOdd256.Split(a, b, out var even, out var odd);
+            even.Store(evens + c / 2);
+            odd.Store(odds + c / 2);
         }
     }
-
-    // The lanes below count (any count; at most 8 are set) as a mask for AVX's masked loads and stores.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> FirstLanes(int count) =>
-        Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(count)).AsSingle();
 
     /// <summary>
     /// One output plane y [H, W] from its tiles' products m (position ξ of tile t at m[ξ·xiStride + t]): Y = Aᵀ·m·A with
@@ -192,7 +187,7 @@ internal readonly unsafe partial struct WinogradGemmTiles
             return;
         }
         // The row's last pixels (a plane 14 wide ends every row here): stored under a mask, nothing past the row touched.
-        Vector256<float> head = FirstLanes(valid), tail = FirstLanes(valid - Lanes);
+        Vector256<float> head = LaneMask.First256(valid), tail = LaneMask.First256(valid - Lanes);
         if (accumulate) (first, second) = (Avx.MaskLoad(row, head) + first, Avx.MaskLoad(row + Lanes, tail) + second);
         Avx.MaskStore(row, head, first);
         Avx.MaskStore(row + Lanes, tail, second);

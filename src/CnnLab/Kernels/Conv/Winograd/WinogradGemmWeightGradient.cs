@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace CnnLab.Kernels;
 
 // Legend as in WinogradGemm.cs; dU_ξ [OCg, Cg] the gradient of the transformed kernels U_ξ, per group.
@@ -39,18 +37,8 @@ internal sealed unsafe class WinogradGemmWeightGradient
     }
 
     /// <summary>One thread's transformed x (V) and dY (D) of every group, and the split scratch; dispose to return them.</summary>
-    public WinogradGemm.Buffers Rent()
-    {
-        var pool = ArrayPool<float>.Shared;
-        var b = new WinogradGemm.Buffers
-        {
-            V = pool.Rent(checked(_positions * _g.C * _ld)),
-            M = pool.Rent(checked(_positions * _g.OC * _ld)),
-            Split = pool.Rent(_tiles.SplitLength),
-        };
-        Array.Clear(b.Split, 0, _tiles.SplitLength);
-        return b;
-    }
+    public WinogradGemm.Buffers Rent() =>
+        WinogradGemm.Buffers.Rent((long)_positions * _g.C * _ld, (long)_positions * _g.OC * _ld, _tiles.SplitLength);
 
     /// <summary>Image's group <paramref name="grp"/>: its x planes (Cg, H·W floats apart) and dY planes (OCg) into the block's place
     /// <paramref name="slot"/>.</summary>
